@@ -1,0 +1,216 @@
+//! What nodes say to each other.
+//!
+//! An [`Update`] is the course's message: a UUID for deduplication, the
+//! originating node, a version, a TTL and the payload (a movie title). A
+//! [`Message`] is one transmission between two nodes; its variants cover
+//! every protocol the lab runs:
+//!
+//! | variant    | used by | meaning |
+//! |------------|---------|---------|
+//! | `Push`     | flood, eager push, rumor | forwarded updates (TTL already decremented) |
+//! | `Feedback` | rumor with feedback | "I already knew these" |
+//! | `Digest`   | pull, push-pull | `origin -> version` summary of the sender's view |
+//! | `Delta`    | push, pull, push-pull | anti-entropy state transfer, plus what the sender wants back |
+//!
+//! Anti-entropy (`Delta`) is state transfer, not forwarding: it carries the
+//! TTL unchanged and never triggers further pushes, which is what makes it
+//! reach every node even when TTLs run out.
+
+use std::sync::Arc;
+
+use super::version::Version;
+
+/// A UUID as 128 bits (RFC 4122 text form via [`fmt_uuid`]).
+pub type Uuid = u128;
+
+/// Identities of nodes. The simulator uses `u32` indices; native and browser
+/// nodes use strings (a base URL or a key).
+pub trait NodeId: Clone + Eq + Ord + std::hash::Hash + std::fmt::Debug {
+    /// Bytes this identity takes in the JSON wire format (for byte counts).
+    fn wire_len(&self) -> usize;
+}
+
+impl NodeId for u32 {
+    fn wire_len(&self) -> usize {
+        // simulated identities are written "n<index>"
+        1 + decimal_len(*self as u64)
+    }
+}
+
+impl NodeId for String {
+    fn wire_len(&self) -> usize {
+        self.len()
+    }
+}
+
+impl NodeId for Arc<str> {
+    fn wire_len(&self) -> usize {
+        self.len()
+    }
+}
+
+/// Number of decimal digits of `v`.
+pub fn decimal_len(v: u64) -> usize {
+    v.checked_ilog10().map_or(1, |d| d as usize + 1)
+}
+
+/// A payload: a movie title. Titles from the built-in list are borrowed
+/// (free to copy around a million-node simulation); titles from the network
+/// are shared, immutable strings.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Payload {
+    /// A title from the built-in `movies.txt`.
+    Static(&'static str),
+    /// A title received from elsewhere.
+    Shared(Arc<str>),
+}
+
+impl Payload {
+    /// The title.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Payload::Static(s) => s,
+            Payload::Shared(s) => s,
+        }
+    }
+}
+
+impl From<&'static str> for Payload {
+    fn from(s: &'static str) -> Self {
+        Payload::Static(s)
+    }
+}
+
+impl From<String> for Payload {
+    fn from(s: String) -> Self {
+        Payload::Shared(s.into())
+    }
+}
+
+/// One origin's update, as it travels.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Update<Id> {
+    /// Identifies the update (not the hop): the same at every node, used to drop duplicates.
+    pub uuid: Uuid,
+    /// The node whose favorite this is.
+    pub origin: Id,
+    /// The origin's version of it.
+    pub version: Version,
+    /// Remaining hops it may be forwarded by push; anti-entropy ignores it.
+    pub ttl: u32,
+    /// The favorite movie.
+    pub payload: Payload,
+}
+
+impl<Id: NodeId> Update<Id> {
+    /// Approximate size in the JSON wire format of `PROTOCOL.md`.
+    pub fn wire_len(&self) -> usize {
+        // {"uuid":"<36>","origin":"..","epoch":E,"version":V,"ttl":T,"payload":".."}
+        const FIXED: usize = 9 + 38 + 10 + 2 + 9 + 11 + 7 + 12 + 2 + 1;
+        FIXED
+            + self.origin.wire_len()
+            + decimal_len(self.version.epoch as u64)
+            + decimal_len(self.version.counter)
+            + decimal_len(self.ttl as u64)
+            + self.payload.as_str().len()
+    }
+}
+
+/// A `origin -> version` summary of a view.
+pub type Digest<Id> = Vec<(Id, Version)>;
+
+/// One transmission between two nodes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Message<Id> {
+    /// Forwarded updates (flood, eager push, rumor mongering). TTL already decremented.
+    Push(Vec<Update<Id>>),
+    /// Rumor mongering with feedback: the pushed updates the receiver already knew.
+    Feedback(Vec<(Id, Version)>),
+    /// Anti-entropy request: the sender's digest. The receiver answers with a
+    /// `Delta` holding what the sender lacks and, when `push_pull`, asking for
+    /// what the receiver itself lacks.
+    Digest { digest: Digest<Id>, push_pull: bool },
+    /// Anti-entropy state transfer: `updates` the receiver lacks, and
+    /// `request`, the origins (with the sender's version) the sender wants.
+    Delta { updates: Vec<Update<Id>>, request: Digest<Id> },
+}
+
+impl<Id: NodeId> Message<Id> {
+    /// Approximate size in the JSON wire format, for byte counts.
+    pub fn wire_len(&self) -> usize {
+        let digest_len = |d: &Digest<Id>| -> usize {
+            2 + d
+                .iter()
+                .map(|(o, v)| o.wire_len() + 8 + decimal_len(v.epoch as u64) + decimal_len(v.counter) + 1)
+                .sum::<usize>()
+        };
+        let updates_len = |u: &[Update<Id>]| 2 + u.iter().map(|u| u.wire_len() + 1).sum::<usize>();
+        16 + match self {
+            Message::Push(u) => updates_len(u),
+            Message::Feedback(k) => digest_len(k),
+            Message::Digest { digest, .. } => digest_len(digest) + 16,
+            Message::Delta { updates, request } => updates_len(updates) + digest_len(request),
+        }
+    }
+
+    /// Whether this message answers another one (part of an exchange in progress).
+    pub fn is_reply(&self) -> bool {
+        matches!(self, Message::Feedback(_) | Message::Delta { .. })
+    }
+
+    /// Number of updates carried.
+    pub fn update_count(&self) -> usize {
+        match self {
+            Message::Push(u) | Message::Delta { updates: u, .. } => u.len(),
+            _ => 0,
+        }
+    }
+}
+
+/// Format a UUID in its canonical 8-4-4-4-12 hex form.
+pub fn fmt_uuid(u: Uuid) -> String {
+    let h = format!("{u:032x}");
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+/// Parse a UUID in canonical hex form (with or without dashes, any case).
+pub fn parse_uuid(s: &str) -> Option<Uuid> {
+    let hex: String = s.chars().filter(|c| *c != '-').collect();
+    let dashes = s.len() - hex.len();
+    if hex.len() != 32 || !(dashes == 0 || dashes == 4) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u128::from_str_radix(&hex, 16).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuid_text_round_trips() {
+        let u = 0x0123_4567_89ab_4def_8123_4567_89ab_cdefu128;
+        let s = fmt_uuid(u);
+        assert_eq!(s, "01234567-89ab-4def-8123-456789abcdef");
+        assert_eq!(parse_uuid(&s), Some(u));
+        assert_eq!(parse_uuid(&s.to_uppercase()), Some(u));
+        assert_eq!(parse_uuid("not-a-uuid"), None);
+        assert_eq!(parse_uuid("01234567-89ab-4def-8123-456789abcdeg"), None);
+    }
+
+    #[test]
+    fn wire_len_grows_with_content() {
+        let u = Update { uuid: 1, origin: 7u32, version: Version::new(0, 1), ttl: 3, payload: "Up".into() };
+        let one = Message::Push(vec![u.clone()]).wire_len();
+        let two = Message::Push(vec![u.clone(), u]).wire_len();
+        assert!(two > one && one > 60, "{one} {two}");
+    }
+
+    #[test]
+    fn decimal_len_counts_digits() {
+        assert_eq!(decimal_len(0), 1);
+        assert_eq!(decimal_len(9), 1);
+        assert_eq!(decimal_len(10), 2);
+        assert_eq!(decimal_len(u64::MAX), 20);
+    }
+}

@@ -1,0 +1,20 @@
+//! The sans-IO protocol core.
+//!
+//! Pure state machines: nothing here reads a clock, draws OS randomness,
+//! spawns, awaits or does IO. Time in milliseconds and seeded RNGs come in
+//! from the driver; messages to send and events come out as data. The same
+//! code runs in the simulator, in the browser (wasm32) and in native nodes.
+
+pub mod config;
+pub mod message;
+pub mod node;
+pub mod peers;
+pub mod seen;
+pub mod version;
+
+pub use config::{Config, Protocol, RumorState, StopKind, StopRule};
+pub use message::{Digest, Message, NodeId, Payload, Update, Uuid};
+pub use node::{Entry, Event, Node, NodeStats, Out, Transmit, Via};
+pub use peers::{NoPeers, PeerList, Peers};
+pub use seen::SeenCache;
+pub use version::{supersedes, Version, MAX_COUNTER};

@@ -1,0 +1,697 @@
+//! The gossip node: one sans-IO state machine for every protocol.
+//!
+//! # Calling contract
+//!
+//! A [`Node`] is driven by exactly three inputs, each given the current time
+//! in milliseconds (`now` must never go backwards between calls):
+//!
+//! * [`Node::handle_timer`] when `now >= node.poll_timeout()`;
+//! * [`Node::handle_message`] when a message from a peer arrives;
+//! * [`Node::set_favorite`] when the application picks a new favorite.
+//!
+//! Each call takes the [`Peers`] to choose partners from and an [`Out`]
+//! buffer. The node appends the messages it wants sent (`out.sends`) and what
+//! happened (`out.events`); the driver delivers, counts and clears them. The
+//! node never blocks, never fails and never panics on input: invalid updates
+//! are dropped and counted in [`NodeStats`].
+//!
+//! Randomness comes from the node's own [`Rng`], seeded by the driver, so a
+//! node's behaviour is a pure function of its seed and its input sequence.
+
+use indexmap::IndexMap;
+
+use foldhash::fast::FixedState;
+
+use super::config::{Config, Protocol, RumorState};
+use super::message::{Digest, Message, NodeId, Payload, Update, Uuid};
+use super::peers::Peers;
+use super::seen::SeenCache;
+use super::version::Version;
+use crate::rng::Rng;
+
+/// What a node knows about one origin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The newest version seen.
+    pub version: Version,
+    /// That update's UUID.
+    pub uuid: Uuid,
+    /// The origin's favorite at that version.
+    pub payload: Payload,
+    /// TTL the update arrived with (how far it may still be pushed).
+    pub ttl: u32,
+    /// When this node learned it.
+    pub learned_at: u64,
+    /// Rumor-mongering state (used by `Protocol::Rumor`).
+    pub rumor: RumorState,
+    stamp: u32,
+}
+
+/// How an update was learned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// Pushed (flood, eager push, rumor).
+    Push,
+    /// Anti-entropy (digest exchange, push or pull of state).
+    AntiEntropy,
+}
+
+/// Something that happened inside the node, reported to the driver.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event<Id> {
+    /// This node made a new version of its own favorite.
+    Originated { version: Version },
+    /// This node's view of `origin` moved from `previous` to `version`.
+    Learned { origin: Id, previous: Option<Version>, version: Version, via: Via },
+}
+
+/// A message the node wants delivered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transmit<Id> {
+    /// Destination.
+    pub to: Id,
+    /// What to deliver.
+    pub msg: Message<Id>,
+}
+
+/// The output buffer a node appends to. Reuse one across calls and clear it
+/// after draining.
+#[derive(Clone, Debug)]
+pub struct Out<Id> {
+    /// Messages to send, in order.
+    pub sends: Vec<Transmit<Id>>,
+    /// Events, in order.
+    pub events: Vec<Event<Id>>,
+}
+
+impl<Id> Default for Out<Id> {
+    fn default() -> Self {
+        Out { sends: Vec::new(), events: Vec::new() }
+    }
+}
+
+impl<Id> Out<Id> {
+    /// Empty both lists.
+    pub fn clear(&mut self) {
+        self.sends.clear();
+        self.events.clear();
+    }
+}
+
+/// Counters a node keeps about its input.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NodeStats {
+    /// Updates received, valid or not.
+    pub updates_in: u64,
+    /// Updates that changed the view.
+    pub fresh: u64,
+    /// Valid updates that changed nothing (seen UUID, equal or older version).
+    pub duplicates: u64,
+    /// Updates dropped as invalid (version out of range, payload too long).
+    pub invalid: u64,
+    /// Updates about unknown origins dropped because the view was full.
+    pub view_full: u64,
+    /// Updates claiming to be from this node with a newer version than its own.
+    pub self_claims: u64,
+    /// TTLs that arrived above the maximum and were clamped.
+    pub ttl_clamped: u64,
+}
+
+/// A gossip node. See the module documentation for the calling contract.
+#[derive(Clone, Debug)]
+pub struct Node<Id: NodeId> {
+    id: Id,
+    cfg: Config,
+    rng: Rng,
+    own: Version,
+    view: IndexMap<Id, Entry, FixedState>,
+    seen: SeenCache,
+    next_gossip: u64,
+    next_resample: Option<u64>,
+    stamp: u32,
+    stats: NodeStats,
+    scratch: Vec<Id>,
+}
+
+impl<Id: NodeId> Node<Id> {
+    /// A node named `id` in incarnation `epoch`, created at `now`. With
+    /// `cfg.resample_ms` set it picks its first favorite at its first timer,
+    /// which is due at once.
+    pub fn new(id: Id, cfg: Config, epoch: u32, mut rng: Rng, now: u64) -> Self {
+        let seen = SeenCache::new(cfg.seen_ttl_ms, cfg.seen_cap, rng.next_u64());
+        let view = IndexMap::with_hasher(FixedState::with_seed(rng.next_u64()));
+        let interval = cfg.interval_ms.max(1);
+        let next_gossip = if cfg.random_phase { now + 1 + rng.below(interval) } else { now + interval };
+        let next_resample = cfg.resample_ms.map(|_| now);
+        Node {
+            id,
+            cfg,
+            rng,
+            own: Version::new(epoch, 0),
+            view,
+            seen,
+            next_gossip,
+            next_resample,
+            stamp: 0,
+            stats: NodeStats::default(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// This node's identity.
+    pub fn id(&self) -> &Id {
+        &self.id
+    }
+
+    /// Its configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// The version of its own current favorite (counter 0: none yet).
+    pub fn version(&self) -> Version {
+        self.own
+    }
+
+    /// Its own current favorite, if it has one.
+    pub fn favorite(&self) -> Option<&str> {
+        self.view.get(&self.id).map(|e| e.payload.as_str())
+    }
+
+    /// Everything it knows, in the order it learned of each origin (itself included).
+    pub fn view(&self) -> impl Iterator<Item = (&Id, &Entry)> {
+        self.view.iter()
+    }
+
+    /// Its entry for `origin`.
+    pub fn entry(&self, origin: &Id) -> Option<&Entry> {
+        self.view.get(origin)
+    }
+
+    /// The version it knows for `origin`.
+    pub fn known(&self, origin: &Id) -> Option<Version> {
+        self.view.get(origin).map(|e| e.version)
+    }
+
+    /// Number of origins in its view.
+    pub fn view_len(&self) -> usize {
+        self.view.len()
+    }
+
+    /// Its input counters.
+    pub fn stats(&self) -> &NodeStats {
+        &self.stats
+    }
+
+    /// UUIDs currently remembered for dedup.
+    pub fn seen_len(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// When `handle_timer` must next be called.
+    pub fn poll_timeout(&self) -> u64 {
+        match self.next_resample {
+            Some(r) => r.min(self.next_gossip),
+            None => self.next_gossip,
+        }
+    }
+
+    /// Its digest: `origin -> version` for every entry.
+    pub fn digest(&self) -> Digest<Id> {
+        self.view.iter().map(|(o, e)| (o.clone(), e.version)).collect()
+    }
+
+    /// Adopt `payload` as the new favorite: bump the version, record it, and
+    /// push it at once where the protocol says so.
+    pub fn set_favorite(&mut self, now: u64, payload: Payload, peers: &impl Peers<Id>, out: &mut Out<Id>) {
+        self.own = self.own.next();
+        let uuid = self.rng.uuid();
+        self.seen.insert(uuid, now);
+        let entry = Entry {
+            version: self.own,
+            uuid,
+            payload,
+            ttl: self.cfg.ttl,
+            learned_at: now,
+            rumor: RumorState::HOT,
+            stamp: self.stamp,
+        };
+        let previous = self.view.insert(self.id.clone(), entry).map(|e| e.version);
+        out.events.push(Event::Originated { version: self.own });
+        out.events.push(Event::Learned { origin: self.id.clone(), previous, version: self.own, via: Via::Push });
+        if self.forwards_fresh() {
+            let update = self.update_of(&self.id.clone(), self.cfg.ttl);
+            if let Some(u) = update {
+                self.forward(vec![u], None, peers, out);
+            }
+        }
+    }
+
+    /// The timer input: re-sample the favorite and run a gossip round when due.
+    pub fn handle_timer(&mut self, now: u64, peers: &impl Peers<Id>, out: &mut Out<Id>) {
+        if let (Some(due), Some(every)) = (self.next_resample, self.cfg.resample_ms) {
+            if now >= due {
+                let jitter = self.rng.below(self.cfg.resample_jitter_ms + 1);
+                self.next_resample = Some(now + every.max(1) + jitter);
+                let current = self.view.get(&self.id).map(|e| e.payload.as_str());
+                let movie = crate::movies::pick(&mut self.rng, current);
+                self.set_favorite(now, Payload::Static(movie), peers, out);
+            }
+        }
+        if now >= self.next_gossip {
+            let interval = self.cfg.interval_ms.max(1);
+            let missed = (now - self.next_gossip) / interval;
+            self.next_gossip += (missed + 1) * interval;
+            self.gossip_round(now, peers, out);
+        }
+        self.seen.expire(now);
+    }
+
+    /// The message input: `msg` arrived from `from`.
+    pub fn handle_message(&mut self, now: u64, from: Id, msg: Message<Id>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
+        match msg {
+            Message::Push(updates) => self.on_push(now, from, updates, peers, out),
+            Message::Feedback(known) => self.on_feedback(&known),
+            Message::Digest { digest, push_pull } => self.on_digest(from, &digest, push_pull, out),
+            Message::Delta { updates, request } => {
+                for u in updates {
+                    self.apply(now, u, Via::AntiEntropy, peers, out);
+                }
+                if !request.is_empty() {
+                    let updates: Vec<_> = request
+                        .iter()
+                        .filter(|(o, have)| self.view.get(o).is_some_and(|e| e.version > *have))
+                        .filter_map(|(o, _)| self.update_of(o, self.view[o].ttl))
+                        .collect();
+                    if !updates.is_empty() {
+                        out.sends.push(Transmit { to: from, msg: Message::Delta { updates, request: Vec::new() } });
+                    }
+                }
+            }
+        }
+    }
+
+    fn forwards_fresh(&self) -> bool {
+        self.cfg.protocol == Protocol::Flood || (self.cfg.eager_push && self.cfg.protocol != Protocol::Rumor)
+    }
+
+    fn update_of(&self, origin: &Id, ttl: u32) -> Option<Update<Id>> {
+        self.view.get(origin).map(|e| Update {
+            uuid: e.uuid,
+            origin: origin.clone(),
+            version: e.version,
+            ttl,
+            payload: e.payload.clone(),
+        })
+    }
+
+    fn sample(&mut self, peers: &impl Peers<Id>, k: usize) -> Vec<Id> {
+        let mut v = std::mem::take(&mut self.scratch);
+        v.clear();
+        peers.sample(&mut self.rng, &self.id, k, &mut v);
+        v
+    }
+
+    /// Push `updates` (TTL already set for the hop) to all peers (flood) or
+    /// to `fanout` random peers (eager push), never back to `from`.
+    fn forward(&mut self, updates: Vec<Update<Id>>, from: Option<&Id>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
+        let targets = if self.cfg.protocol == Protocol::Flood {
+            let mut v = std::mem::take(&mut self.scratch);
+            v.clear();
+            peers.all(&self.id, &mut v);
+            v
+        } else {
+            self.sample(peers, self.cfg.fanout as usize)
+        };
+        for t in &targets {
+            if Some(t) != from && updates.iter().all(|u| &u.origin != t) {
+                out.sends.push(Transmit { to: t.clone(), msg: Message::Push(updates.clone()) });
+            }
+        }
+        self.scratch = targets;
+    }
+
+    fn gossip_round(&mut self, _now: u64, peers: &impl Peers<Id>, out: &mut Out<Id>) {
+        let fanout = self.cfg.fanout as usize;
+        match self.cfg.protocol {
+            Protocol::Flood => {}
+            Protocol::Push => {
+                if self.view.is_empty() {
+                    return;
+                }
+                let updates: Vec<_> = self.view.keys().filter_map(|o| self.update_of(o, self.view[o].ttl)).collect();
+                let targets = self.sample(peers, fanout);
+                for t in &targets {
+                    out.sends.push(Transmit { to: t.clone(), msg: Message::Delta { updates: updates.clone(), request: Vec::new() } });
+                }
+                self.scratch = targets;
+            }
+            Protocol::Pull | Protocol::PushPull => {
+                let push_pull = self.cfg.protocol == Protocol::PushPull;
+                let targets = self.sample(peers, fanout);
+                if !targets.is_empty() {
+                    let digest = self.digest();
+                    for t in &targets {
+                        out.sends.push(Transmit { to: t.clone(), msg: Message::Digest { digest: digest.clone(), push_pull } });
+                    }
+                }
+                self.scratch = targets;
+            }
+            Protocol::Rumor => {
+                let hot: Vec<Update<Id>> = self
+                    .view
+                    .iter()
+                    .filter(|(_, e)| e.rumor.hot && e.ttl > 0)
+                    .filter_map(|(o, e)| self.update_of(o, e.ttl - 1))
+                    .collect();
+                if hot.is_empty() {
+                    return;
+                }
+                let targets = self.sample(peers, fanout);
+                for t in &targets {
+                    out.sends.push(Transmit { to: t.clone(), msg: Message::Push(hot.clone()) });
+                    if !self.cfg.stop.feedback {
+                        // blind: every contact counts
+                        for u in &hot {
+                            self.count_contact(&u.origin, u.version);
+                        }
+                    }
+                }
+                self.scratch = targets;
+            }
+        }
+    }
+
+    fn count_contact(&mut self, origin: &Id, version: Version) {
+        let kind = self.cfg.stop.kind;
+        let rng = &mut self.rng;
+        if let Some(e) = self.view.get_mut(origin) {
+            if e.version == version {
+                e.rumor.count_contact(kind, |p| rng.chance(p));
+            }
+        }
+    }
+
+    fn on_feedback(&mut self, known: &[(Id, Version)]) {
+        if self.cfg.protocol != Protocol::Rumor || !self.cfg.stop.feedback {
+            return;
+        }
+        for (o, v) in known {
+            self.count_contact(o, *v);
+        }
+    }
+
+    fn on_push(&mut self, now: u64, from: Id, updates: Vec<Update<Id>>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
+        let mut known = Vec::new();
+        let mut fresh = Vec::new();
+        let feedback = self.cfg.protocol == Protocol::Rumor && self.cfg.stop.feedback;
+        for u in updates {
+            // "already knew" means knew before this instant: in the rounds
+            // model, before the round started.
+            let knew_before =
+                self.view.get(&u.origin).is_some_and(|e| e.version >= u.version && e.learned_at < now);
+            let (origin, version, ttl) = (u.origin.clone(), u.version, u.ttl);
+            let applied = self.apply(now, u, Via::Push, peers, out);
+            if applied {
+                if ttl > 0 && self.forwards_fresh() {
+                    if let Some(f) = self.update_of(&origin, ttl - 1) {
+                        fresh.push(f);
+                    }
+                }
+            } else if feedback && knew_before {
+                known.push((origin, version));
+            }
+        }
+        if !known.is_empty() {
+            out.sends.push(Transmit { to: from.clone(), msg: Message::Feedback(known) });
+        }
+        if !fresh.is_empty() {
+            self.forward(fresh, Some(&from), peers, out);
+        }
+    }
+
+    fn on_digest(&mut self, from: Id, digest: &Digest<Id>, push_pull: bool, out: &mut Out<Id>) {
+        self.stamp = self.stamp.wrapping_add(1);
+        let stamp = self.stamp;
+        let mut updates = Vec::new();
+        let mut request = Vec::new();
+        for (o, v) in digest {
+            match self.view.get_mut(o) {
+                Some(e) => {
+                    e.stamp = stamp;
+                    if e.version > *v {
+                        updates.push(o.clone());
+                    } else if push_pull && e.version < *v {
+                        request.push((o.clone(), e.version));
+                    }
+                }
+                None => {
+                    if push_pull && v.is_valid() && self.view.len() < self.cfg.max_view {
+                        request.push((o.clone(), Version::default()));
+                    }
+                }
+            }
+        }
+        for (o, e) in &self.view {
+            if e.stamp != stamp {
+                updates.push(o.clone());
+            }
+        }
+        let updates: Vec<_> = updates.iter().filter_map(|o| self.update_of(o, self.view[o].ttl)).collect();
+        if !updates.is_empty() || !request.is_empty() {
+            out.sends.push(Transmit { to: from, msg: Message::Delta { updates, request } });
+        }
+    }
+
+    /// Validate and merge one update. Returns whether the view changed.
+    fn apply(&mut self, now: u64, mut u: Update<Id>, via: Via, peers: &impl Peers<Id>, out: &mut Out<Id>) -> bool {
+        self.stats.updates_in += 1;
+        if !u.version.is_valid() || u.payload.as_str().len() > self.cfg.max_payload {
+            self.stats.invalid += 1;
+            return false;
+        }
+        if u.ttl > self.cfg.max_ttl {
+            u.ttl = self.cfg.max_ttl;
+            self.stats.ttl_clamped += 1;
+        }
+        if u.origin == self.id {
+            if u.version > self.own {
+                // Someone claims a newer version of us (we restarted and lost
+                // our counter, or a forgery): announce our favorite above it.
+                self.stats.self_claims += 1;
+                self.own = Version::new(u.version.epoch, u.version.counter.min(super::MAX_COUNTER - 1));
+                let payload = self.view.get(&self.id).map(|e| e.payload.clone()).unwrap_or(u.payload);
+                self.set_favorite(now, payload, peers, out);
+            } else {
+                self.stats.duplicates += 1;
+            }
+            return false;
+        }
+        let first_sight = self.seen.insert(u.uuid, now);
+        let previous = self.view.get(&u.origin).map(|e| e.version);
+        if !first_sight || !super::supersedes(u.version, previous) {
+            self.stats.duplicates += 1;
+            return false;
+        }
+        if previous.is_none() && self.view.len() >= self.cfg.max_view {
+            self.stats.view_full += 1;
+            return false;
+        }
+        self.stats.fresh += 1;
+        let entry = Entry {
+            version: u.version,
+            uuid: u.uuid,
+            payload: u.payload,
+            ttl: u.ttl,
+            learned_at: now,
+            rumor: RumorState::HOT,
+            stamp: self.stamp,
+        };
+        out.events.push(Event::Learned { origin: u.origin.clone(), previous, version: u.version, via });
+        self.view.insert(u.origin, entry);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::config::{StopKind, StopRule};
+    use crate::core::peers::{NoPeers, PeerList};
+
+    fn cfg(protocol: Protocol) -> Config {
+        Config { protocol, resample_ms: None, random_phase: false, eager_push: false, ..Config::default() }
+    }
+
+    fn upd(origin: u32, counter: u64, uuid: Uuid) -> Update<u32> {
+        Update { uuid, origin, version: Version::new(0, counter), ttl: 3, payload: "Heat".into() }
+    }
+
+    fn node(id: u32, protocol: Protocol) -> Node<u32> {
+        Node::new(id, cfg(protocol), 0, Rng::new(id as u64), 0)
+    }
+
+    #[test]
+    fn only_newer_versions_replace_and_duplicates_are_counted() {
+        let mut n = node(0, Protocol::PushPull);
+        let mut out = Out::default();
+        n.handle_message(1, 9, Message::Push(vec![upd(5, 2, 20)]), &NoPeers, &mut out);
+        n.handle_message(2, 9, Message::Push(vec![upd(5, 1, 10)]), &NoPeers, &mut out);
+        n.handle_message(3, 9, Message::Push(vec![upd(5, 2, 20)]), &NoPeers, &mut out);
+        assert_eq!(n.known(&5), Some(Version::new(0, 2)));
+        assert_eq!(n.stats().fresh, 1);
+        assert_eq!(n.stats().duplicates, 2);
+    }
+
+    #[test]
+    fn ttl_is_decremented_and_zero_is_never_forwarded() {
+        let mut c = cfg(Protocol::Flood);
+        c.ttl = 1;
+        let peers = PeerList(vec![0, 1, 2, 3]);
+        let mut n = Node::new(0u32, c, 0, Rng::new(1), 0);
+        let mut out = Out::default();
+        let mut u = upd(7, 1, 1);
+        u.ttl = 1;
+        n.handle_message(1, 1, Message::Push(vec![u]), &peers, &mut out);
+        let fwd: Vec<_> = out.sends.iter().map(|t| t.to).collect();
+        assert_eq!(fwd, vec![2, 3], "flood goes to all but self and sender");
+        for t in &out.sends {
+            let Message::Push(us) = &t.msg else { panic!("flood forwards pushes") };
+            assert_eq!(us[0].ttl, 0);
+        }
+        out.clear();
+        let mut u = upd(8, 1, 2);
+        u.ttl = 0;
+        n.handle_message(2, 1, Message::Push(vec![u]), &peers, &mut out);
+        assert!(out.sends.is_empty(), "TTL 0 is applied but not forwarded");
+        assert_eq!(n.known(&8), Some(Version::new(0, 1)));
+    }
+
+    #[test]
+    fn digest_exchange_sends_only_what_the_other_side_lacks() {
+        let mut a = node(0, Protocol::PushPull);
+        let mut b = node(1, Protocol::PushPull);
+        let mut out = Out::default();
+        a.handle_message(1, 9, Message::Delta { updates: vec![upd(5, 3, 1), upd(6, 1, 2)], request: vec![] }, &NoPeers, &mut out);
+        b.handle_message(1, 9, Message::Delta { updates: vec![upd(5, 1, 3), upd(7, 4, 4)], request: vec![] }, &NoPeers, &mut out);
+        out.clear();
+        // a -> b: digest
+        b.handle_message(2, 0, Message::Digest { digest: a.digest(), push_pull: true }, &NoPeers, &mut out);
+        let reply = out.sends.pop().expect("b answers");
+        let Message::Delta { updates, request } = &reply.msg else { panic!() };
+        assert_eq!(updates.iter().map(|u| u.origin).collect::<Vec<_>>(), vec![7]);
+        let mut req: Vec<_> = request.iter().map(|r| r.0).collect();
+        req.sort();
+        assert_eq!(req, vec![5, 6]);
+        a.handle_message(3, 1, reply.msg, &NoPeers, &mut out);
+        let back = out.sends.pop().expect("a sends what b asked for");
+        b.handle_message(4, 0, back.msg, &NoPeers, &mut out);
+        for o in [5, 6, 7] {
+            assert_eq!(a.known(&o), b.known(&o), "origin {o}");
+        }
+        assert_eq!(b.known(&5), Some(Version::new(0, 3)));
+    }
+
+    #[test]
+    fn rumor_feedback_cools_only_on_contacts_that_knew() {
+        let mut c = cfg(Protocol::Rumor);
+        c.stop = StopRule { feedback: true, kind: StopKind::Counter(2) };
+        let peers = PeerList(vec![0, 1]);
+        let mut a = Node::new(0u32, c.clone(), 0, Rng::new(1), 0);
+        let mut b = Node::new(1u32, c, 0, Rng::new(2), 0);
+        let mut out = Out::default();
+        a.set_favorite(0, "Alien".into(), &peers, &mut out);
+        out.clear();
+        let mut round = |t: u64, a: &mut Node<u32>, b: &mut Node<u32>| {
+            a.handle_timer(t, &peers, &mut out);
+            let push = out.sends.drain(..).next();
+            if let Some(p) = push {
+                b.handle_message(t, 0, p.msg, &peers, &mut out);
+                for f in out.sends.drain(..).collect::<Vec<_>>() {
+                    a.handle_message(t, 1, f.msg, &peers, &mut out);
+                }
+            }
+            out.clear();
+        };
+        round(1000, &mut a, &mut b); // b learns: not counted
+        assert!(a.entry(&0).unwrap().rumor.hot);
+        round(2000, &mut a, &mut b); // b knew: count 1
+        assert!(a.entry(&0).unwrap().rumor.hot);
+        round(3000, &mut a, &mut b); // count 2: cold
+        assert!(!a.entry(&0).unwrap().rumor.hot);
+        a.handle_timer(4000, &peers, &mut out);
+        assert!(out.sends.is_empty(), "a cold rumor is not pushed");
+    }
+
+    #[test]
+    fn a_newer_claim_about_itself_is_answered_with_a_higher_version() {
+        let mut n = node(0, Protocol::PushPull);
+        let mut out = Out::default();
+        n.set_favorite(0, "Up".into(), &NoPeers, &mut out);
+        n.handle_message(1, 9, Message::Push(vec![upd(0, 40, 99)]), &NoPeers, &mut out);
+        assert_eq!(n.version(), Version::new(0, 41));
+        assert_eq!(n.favorite(), Some("Up"));
+        assert_eq!(n.stats().self_claims, 1);
+    }
+
+    #[test]
+    fn invalid_updates_are_dropped_and_counted() {
+        let mut n = node(0, Protocol::PushPull);
+        let mut out = Out::default();
+        let mut big = upd(5, 1, 1);
+        big.payload = "x".repeat(10_000).into();
+        let mut far = upd(6, crate::core::MAX_COUNTER + 1, 2);
+        far.version.counter = u64::MAX;
+        let mut ttl = upd(7, 1, 3);
+        ttl.ttl = u32::MAX;
+        n.handle_message(1, 9, Message::Push(vec![big, far, ttl]), &NoPeers, &mut out);
+        assert_eq!(n.stats().invalid, 2);
+        assert_eq!(n.stats().ttl_clamped, 1);
+        assert_eq!(n.view_len(), 1);
+        assert_eq!(n.entry(&7).unwrap().ttl, n.config().max_ttl);
+    }
+
+    #[test]
+    fn view_is_capped() {
+        let mut c = cfg(Protocol::PushPull);
+        c.max_view = 10;
+        let mut n = Node::new(0u32, c, 0, Rng::new(1), 0);
+        let mut out = Out::default();
+        let flood: Vec<_> = (1..100).map(|o| upd(o, 1, o as u128)).collect();
+        n.handle_message(1, 9, Message::Delta { updates: flood, request: vec![] }, &NoPeers, &mut out);
+        assert_eq!(n.view_len(), 10);
+        assert_eq!(n.stats().view_full, 89);
+    }
+
+    #[test]
+    fn resampling_bumps_the_version_on_schedule() {
+        let mut c = cfg(Protocol::PushPull);
+        c.resample_ms = Some(10_000);
+        c.resample_jitter_ms = 0;
+        let mut n = Node::new(0u32, c, 0, Rng::new(1), 0);
+        let mut out = Out::default();
+        assert_eq!(n.poll_timeout(), 0);
+        n.handle_timer(0, &NoPeers, &mut out);
+        assert_eq!(n.version(), Version::new(0, 1));
+        assert!(n.favorite().is_some());
+        let mut t = 0;
+        while n.version().counter < 4 {
+            t = n.poll_timeout();
+            n.handle_timer(t, &NoPeers, &mut out);
+        }
+        assert_eq!(t, 30_000);
+    }
+
+    #[test]
+    fn eager_push_sends_fresh_updates_at_once() {
+        let mut c = cfg(Protocol::PushPull);
+        c.eager_push = true;
+        c.fanout = 2;
+        let peers = PeerList((0..10).collect());
+        let mut n = Node::new(0u32, c, 0, Rng::new(1), 0);
+        let mut out = Out::default();
+        n.set_favorite(5, "Up".into(), &peers, &mut out);
+        assert_eq!(out.sends.len(), 2);
+        assert!(out.sends.iter().all(|t| t.to != 0 && matches!(t.msg, Message::Push(_))));
+    }
+}
