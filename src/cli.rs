@@ -1,1 +1,466 @@
-//! cli
+//! The `gossip` command line (native only): argument parsing, the progress
+//! bar and the readable summary. The binary in `main.rs` only calls [`main`].
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::core::{Protocol, StopKind, StopRule};
+use crate::sim::{self, EngineChoice, Model, Report, Scenario, SimConfig};
+
+/// A gossip-protocol lab: simulate, serve and measure gossip protocols.
+#[derive(Parser, Debug)]
+#[command(name = "gossip", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a headless, deterministic simulation and print its metrics.
+    Sim(SimArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ProtocolArg {
+    Flood,
+    Push,
+    Pull,
+    #[value(alias = "push_pull", alias = "pushpull")]
+    PushPull,
+    Rumor,
+}
+
+impl From<ProtocolArg> for Protocol {
+    fn from(p: ProtocolArg) -> Self {
+        match p {
+            ProtocolArg::Flood => Protocol::Flood,
+            ProtocolArg::Push => Protocol::Push,
+            ProtocolArg::Pull => Protocol::Pull,
+            ProtocolArg::PushPull => Protocol::PushPull,
+            ProtocolArg::Rumor => Protocol::Rumor,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum StopArg {
+    Feedback,
+    Blind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Switch {
+    Auto,
+    On,
+    Off,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum EngineArg {
+    Auto,
+    Full,
+    Compact,
+}
+
+/// `gossip sim` flags. Defaults are the literature's (one random partner a
+/// round, no eager push) for `single`, and the app's for `movies`.
+#[derive(Args, Debug, Clone)]
+#[command(allow_negative_numbers = true)]
+pub struct SimArgs {
+    /// Number of nodes.
+    #[arg(long, default_value_t = 1000)]
+    nodes: u32,
+    /// Seed of every random choice (same seed and flags, same result).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Synchronous rounds or discrete events.
+    #[arg(long, default_value = "rounds", value_parser = ["rounds", "events"])]
+    model: String,
+    /// Dissemination protocol.
+    #[arg(long, value_enum, default_value_t = ProtocolArg::PushPull)]
+    protocol: ProtocolArg,
+    /// Peers contacted per round (and per eager push).
+    #[arg(long, default_value_t = 1)]
+    fanout: u32,
+    /// Hops a pushed update may travel.
+    #[arg(long, default_value_t = 32)]
+    ttl: u32,
+    /// Gossip interval (one round), ms.
+    #[arg(long, default_value_t = 1000)]
+    interval_ms: u64,
+    /// One-way link latency, ms (events model).
+    #[arg(long, default_value_t = 50)]
+    latency_ms: u64,
+    /// Extra uniform delay per message, 0..=jitter, ms (events model).
+    #[arg(long, default_value_t = 10)]
+    jitter_ms: u64,
+    /// Per-link spread of latency, 0..1 (0: every link the same).
+    #[arg(long, default_value_t = 0.0)]
+    link_spread: f64,
+    /// Probability that a message is lost, 0..1.
+    #[arg(long, default_value_t = 0.0)]
+    loss: f64,
+    /// `single`: one update at node 0 at time 0; `movies`: the course app.
+    #[arg(long, default_value = "single", value_parser = ["single", "movies"])]
+    scenario: String,
+    /// movies: how long nodes re-sample (s); single: time limit (default 1000 rounds).
+    #[arg(long)]
+    duration_s: Option<f64>,
+    /// movies: extra time for the last updates to spread before they count as lost (s).
+    #[arg(long)]
+    settle_s: Option<f64>,
+    /// movies: mean time between re-samples of a node's favorite, ms.
+    #[arg(long, default_value_t = 10_000)]
+    resample_ms: u64,
+    /// Rumor stop rule: count only contacts that knew (feedback) or all (blind).
+    #[arg(long, value_enum, default_value_t = StopArg::Feedback)]
+    stop: StopArg,
+    /// Rumor: lose interest after K counted contacts.
+    #[arg(long, value_name = "K", conflicts_with = "coin")]
+    counter: Option<u8>,
+    /// Rumor: lose interest with probability 1/K per counted contact (default K=1).
+    #[arg(long, value_name = "K")]
+    coin: Option<u8>,
+    /// Push fresh updates at once to `fanout` peers (auto: on for movies, off for single).
+    #[arg(long, value_enum, default_value_t = Switch::Auto)]
+    eager: Switch,
+    /// A fault, TIME:KIND[:ARG], repeatable: 10s:partition:2, 20s:heal, 5s:crash:3,
+    /// 8s:restart:3, 8s:restart-fresh:3, 12s:join:5, 15s:leave:7, 3s:loss:0.3.
+    #[arg(long = "fault", value_name = "FAULT")]
+    faults: Vec<String>,
+    /// Node representation: compact (single rumor, bytes per node) or full core nodes.
+    #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
+    engine: EngineArg,
+    /// Print exactly one JSON object on stdout (keys in the README).
+    #[arg(long)]
+    json: bool,
+    /// No progress bar and no timing line on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+impl SimArgs {
+    /// Turn flags into a validated configuration, or say what is wrong.
+    pub fn to_config(&self) -> Result<SimConfig, String> {
+        let scenario =
+            Scenario::parse(&self.scenario).ok_or("scenario must be single or movies")?;
+        let model = Model::parse(&self.model).ok_or("model must be rounds or events")?;
+        let secs = |s: Option<f64>, what: &str| -> Result<Option<u64>, String> {
+            match s {
+                None => Ok(None),
+                Some(v) if v.is_finite() && v > 0.0 && v <= 1e9 => {
+                    Ok(Some((v * 1000.0).round() as u64))
+                }
+                Some(v) => Err(format!(
+                    "{what} must be a positive number of seconds, got {v}"
+                )),
+            }
+        };
+        let kind = match (self.counter, self.coin) {
+            (Some(k), _) => StopKind::Counter(k),
+            (None, Some(k)) => StopKind::Coin(k),
+            (None, None) => StopKind::Coin(1),
+        };
+        let mut cfg = SimConfig {
+            nodes: self.nodes,
+            seed: self.seed,
+            model,
+            scenario,
+            duration_ms: secs(self.duration_s, "--duration-s")?,
+            settle_ms: secs(self.settle_s, "--settle-s")?,
+            engine: match self.engine {
+                EngineArg::Auto => EngineChoice::Auto,
+                EngineArg::Full => EngineChoice::Full,
+                EngineArg::Compact => EngineChoice::Compact,
+            },
+            ..SimConfig::default()
+        };
+        let n = &mut cfg.node;
+        n.protocol = self.protocol.into();
+        n.fanout = self.fanout;
+        n.ttl = self.ttl;
+        n.interval_ms = self.interval_ms;
+        n.stop = StopRule {
+            feedback: self.stop == StopArg::Feedback,
+            kind,
+        };
+        n.eager_push = match self.eager {
+            Switch::On => true,
+            Switch::Off => false,
+            Switch::Auto => scenario == Scenario::Movies,
+        };
+        if scenario == Scenario::Movies {
+            if self.resample_ms == 0 {
+                return Err("--resample-ms must be at least 1".into());
+            }
+            n.resample_ms = Some(self.resample_ms);
+            n.resample_jitter_ms = self.resample_ms / 5;
+        }
+        cfg.net.latency_ms = self.latency_ms;
+        cfg.net.jitter_ms = self.jitter_ms;
+        cfg.net.link_spread = self.link_spread;
+        cfg.net.loss = self.loss;
+        cfg.faults = self
+            .faults
+            .iter()
+            .map(|f| sim::parse_fault(f))
+            .collect::<Result<_, _>>()?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+/// Run the command line; returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Sim(args) => run_sim(&args),
+    }
+}
+
+fn run_sim(args: &SimArgs) -> ExitCode {
+    let cfg = match args.to_config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("gossip sim: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let show_bar = !args.quiet && std::io::stderr().is_terminal();
+    let bar = indicatif::ProgressBar::new(cfg.limit_ms());
+    if show_bar {
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} sim {msg} [{bar:30}] {pos}/{len} ms virtual, {elapsed}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+    } else {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let start = Instant::now();
+    let mut last_draw = start;
+    let mut on_progress = |p: sim::Progress| {
+        if show_bar && last_draw.elapsed().as_millis() >= 100 {
+            last_draw = Instant::now();
+            bar.set_position(p.time_ms.min(p.limit_ms));
+            bar.set_message(format!("coverage {:5.1}%", p.coverage * 100.0));
+        }
+    };
+    let report = match sim::run(&cfg, &mut on_progress) {
+        Ok(r) => r,
+        Err(e) => {
+            bar.finish_and_clear();
+            eprintln!("gossip sim: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    bar.finish_and_clear();
+    let wall = start.elapsed();
+    if args.json {
+        match serde_json::to_string(&report) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("gossip sim: cannot encode the report: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        print!("{}", summary(&report));
+    }
+    if !args.quiet {
+        let secs = wall.as_secs_f64().max(1e-9);
+        eprintln!(
+            "ran in {:.3} s wall: {} events, {:.1} M events/s, peak RSS {}",
+            secs,
+            report.events,
+            report.events as f64 / secs / 1e6,
+            peak_rss().map_or("unknown".into(), |kb| format!(
+                "{:.1} MB ({:.0} bytes/node)",
+                kb as f64 / 1024.0,
+                kb as f64 * 1024.0 / report.nodes as f64
+            )),
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+/// Peak resident set size of this process in KiB (Linux), if known.
+pub fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn fmt_opt(v: Option<f64>) -> String {
+    v.map_or("-".into(), |x| format!("{x:.0}"))
+}
+
+/// The readable summary of a report.
+pub fn summary(r: &Report) -> String {
+    use std::fmt::Write;
+    let c = &r.config;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "gossip sim: {} nodes, {} model, {} scenario, protocol {} (fanout {}, ttl {}{}), seed {}",
+        r.nodes,
+        r.model,
+        r.scenario,
+        r.protocol,
+        c.node.fanout,
+        c.node.ttl,
+        if r.protocol == "rumor" {
+            format!(", stop {}", c.node.stop)
+        } else if c.node.eager_push {
+            ", eager push".into()
+        } else {
+            String::new()
+        },
+        r.seed
+    );
+    if r.model == "events" {
+        let _ = writeln!(
+            s,
+            "  network: latency {} ms + jitter 0..{} ms, loss {}",
+            c.net.latency_ms, c.net.jitter_ms, c.net.loss
+        );
+    }
+    if !c.faults.is_empty() {
+        let _ = writeln!(s, "  faults: {}", c.faults.len());
+    }
+    let unit = if r.model == "rounds" {
+        "rounds"
+    } else {
+        "intervals"
+    };
+    let _ = writeln!(
+        s,
+        "  ended: {:?} at {} ms ({} {unit}), engine {}",
+        r.stop_reason, r.time_ms, r.rounds, r.engine
+    );
+    let _ = writeln!(
+        s,
+        "  informed: {} of {} live nodes (residue {:.4})",
+        r.informed, r.live, r.residue
+    );
+    if r.scenario == "single" {
+        let _ = writeln!(
+            s,
+            "  everyone knew after: {}",
+            r.rounds_full
+                .map_or("never".into(), |k| format!("{k} {unit}"))
+        );
+        let _ = writeln!(
+            s,
+            "  t_avg {:.2} {unit}, t_last {:.2} {unit}",
+            r.t_avg, r.t_last
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "  updates: {} made, {} never reached every live node",
+            r.updates, r.lost_updates
+        );
+        let _ = writeln!(
+            s,
+            "  latency to the last node: median {} ms, p99 {} ms, max {} ms",
+            fmt_opt(r.latency_ms.median),
+            fmt_opt(r.latency_ms.p99),
+            fmt_opt(r.latency_ms.max)
+        );
+        let _ = writeln!(
+            s,
+            "  per update: {:.1} messages, {:.0} bytes",
+            r.messages_per_update, r.bytes_per_update
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  traffic: {} messages ({:.2} per node, {:.2} carrying updates per node), {} bytes, {} duplicates, {} lost",
+        r.messages, r.messages_per_node, r.traffic, r.bytes, r.duplicates, r.lost_messages + r.partitioned_messages
+    );
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<SimConfig, String> {
+        let mut full = vec!["gossip", "sim"];
+        full.extend_from_slice(args);
+        let cli = Cli::try_parse_from(full).map_err(|e| e.to_string())?;
+        let Command::Sim(a) = cli.command;
+        a.to_config()
+    }
+
+    #[test]
+    fn flags_map_onto_the_configuration() {
+        let c = parse(&[
+            "--nodes",
+            "50",
+            "--protocol",
+            "rumor",
+            "--counter",
+            "3",
+            "--stop",
+            "blind",
+            "--model",
+            "events",
+            "--loss",
+            "0.1",
+            "--fault",
+            "2s:crash:4",
+        ])
+        .unwrap();
+        assert_eq!(c.nodes, 50);
+        assert_eq!(c.node.protocol, Protocol::Rumor);
+        assert_eq!(
+            c.node.stop,
+            StopRule {
+                feedback: false,
+                kind: StopKind::Counter(3)
+            }
+        );
+        assert_eq!(c.model, Model::Events);
+        assert_eq!(c.net.loss, 0.1);
+        assert_eq!(c.faults.len(), 1);
+    }
+
+    #[test]
+    fn eager_push_defaults_follow_the_scenario() {
+        assert!(!parse(&[]).unwrap().node.eager_push);
+        assert!(parse(&["--scenario", "movies"]).unwrap().node.eager_push);
+        assert!(
+            !parse(&["--scenario", "movies", "--eager", "off"])
+                .unwrap()
+                .node
+                .eager_push
+        );
+    }
+
+    #[test]
+    fn bad_input_is_rejected_with_a_reason() {
+        for (args, needle) in [
+            (vec!["--nodes", "0"], "nodes"),
+            (vec!["--nodes", "1000000000"], "nodes"),
+            (vec!["--loss", "-0.1"], "loss"),
+            (vec!["--loss", "1.5"], "loss"),
+            (vec!["--fanout", "0"], "fanout"),
+            (vec!["--fault", "2s:crash:5000"], "node 5000"),
+            (vec!["--fault", "soon:crash:1"], "time"),
+            (vec!["--duration-s", "-3"], "duration"),
+            (vec!["--protocol", "telepathy"], "telepathy"),
+            (vec!["--counter", "0", "--protocol", "rumor"], "at least 1"),
+        ] {
+            let e = parse(&args).unwrap_err();
+            assert!(e.contains(needle), "{args:?}: {e}");
+        }
+    }
+}

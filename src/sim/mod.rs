@@ -1,1 +1,533 @@
-//! sim
+//! The deterministic simulator.
+//!
+//! A run is a pure function of its [`SimConfig`]: one `u64` seed feeds every
+//! node's RNG (one stream per node and incarnation) and the network's, so the
+//! same configuration gives the same [`Report`], bit for bit, natively and
+//! in wasm. No clock is read: time is virtual.
+//!
+//! Layout: [`engine`] (rounds and events loops), [`population`] and
+//! [`compact`] (how nodes are held), [`network`] (latency, jitter, loss,
+//! partitions), [`faults`] (the timeline), [`metrics`] (what is measured),
+//! [`queue`] (the event queue), [`membership`] (who can be sampled).
+
+pub mod compact;
+pub mod engine;
+pub mod faults;
+pub mod membership;
+pub mod metrics;
+pub mod network;
+pub mod population;
+pub mod queue;
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::{Config, Protocol, StopKind};
+use crate::rng::Rng;
+pub use faults::{parse_fault, Fault, TimedFault};
+pub use network::NetConfig;
+
+/// Cycle-driven rounds or discrete events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Model {
+    /// Synchronous rounds (theory papers, PeerSim's cycle engine).
+    Rounds,
+    /// Discrete events in virtual milliseconds.
+    Events,
+}
+
+impl Model {
+    /// Parse `rounds` or `events`.
+    pub fn parse(s: &str) -> Option<Model> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "rounds" | "cycle" | "cycles" => Some(Model::Rounds),
+            "events" | "event" => Some(Model::Events),
+            _ => None,
+        }
+    }
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Model::Rounds => "rounds",
+            Model::Events => "events",
+        }
+    }
+}
+
+/// What the nodes do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scenario {
+    /// One update injected at node 0 at time 0 (before round 1), no re-sampling.
+    Single,
+    /// The course app: every node picks a favorite at start and re-samples it.
+    Movies,
+}
+
+impl Scenario {
+    /// Parse `single` or `movies`.
+    pub fn parse(s: &str) -> Option<Scenario> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "single" | "rumor" => Some(Scenario::Single),
+            "movies" | "app" => Some(Scenario::Movies),
+            _ => None,
+        }
+    }
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Single => "single",
+            Scenario::Movies => "movies",
+        }
+    }
+}
+
+/// Which population holds the nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EngineChoice {
+    /// Compact when the scenario allows it, full nodes otherwise.
+    Auto,
+    /// Always real core nodes.
+    Full,
+    /// The single-rumor compact population (error if not applicable).
+    Compact,
+}
+
+/// Why a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopReason {
+    /// Every update reached every live node.
+    Converged,
+    /// Nothing left to send (rumors cold, no message in flight).
+    Quiescent,
+    /// The time limit.
+    TimeLimit,
+    /// Messages kept flowing without time advancing.
+    LivelockGuard,
+}
+
+/// A progress report, once a round or interval.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    /// Virtual time reached.
+    pub time_ms: u64,
+    /// The run's time limit.
+    pub limit_ms: u64,
+    /// Latest coverage sample.
+    pub coverage: f64,
+}
+
+/// A whole experiment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SimConfig {
+    /// Initial number of nodes.
+    pub nodes: u32,
+    /// The one seed every random choice derives from.
+    pub seed: u64,
+    /// Rounds or events.
+    pub model: Model,
+    /// Single rumor or the movies app.
+    pub scenario: Scenario,
+    /// The nodes' protocol and parameters.
+    pub node: Config,
+    /// The network (latency and jitter apply to the events model).
+    pub net: NetConfig,
+    /// `movies`: how long nodes re-sample. `single`: the time limit.
+    /// Default: 60 s for movies, 1000 intervals for single.
+    pub duration_ms: Option<u64>,
+    /// `movies`: how long to wait after re-sampling stops for the last
+    /// updates to spread before counting them lost. Default: 30 intervals.
+    pub settle_ms: Option<u64>,
+    /// The fault timeline.
+    pub faults: Vec<TimedFault>,
+    /// Population choice.
+    pub engine: EngineChoice,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            nodes: 1000,
+            seed: 1,
+            model: Model::Rounds,
+            scenario: Scenario::Single,
+            node: Config {
+                fanout: 1,
+                eager_push: false,
+                resample_ms: None,
+                random_phase: false,
+                ttl: 32,
+                seen_cap: 1024,
+                ..Config::default()
+            },
+            net: NetConfig::default(),
+            duration_ms: None,
+            settle_ms: None,
+            faults: Vec::new(),
+            engine: EngineChoice::Auto,
+        }
+    }
+}
+
+/// Largest node count a run accepts.
+pub const MAX_NODES: u32 = 50_000_000;
+
+impl SimConfig {
+    /// Check every parameter; the error says which one is wrong and why.
+    pub fn validate(&self) -> Result<(), String> {
+        let c = &self.node;
+        if self.nodes < 2 || self.nodes > MAX_NODES {
+            return Err(format!(
+                "nodes must be between 2 and {MAX_NODES}, got {}",
+                self.nodes
+            ));
+        }
+        if c.fanout == 0 || c.fanout > 10_000 {
+            return Err(format!(
+                "fanout must be between 1 and 10000, got {}",
+                c.fanout
+            ));
+        }
+        if c.interval_ms == 0 || c.interval_ms > 86_400_000 {
+            return Err(format!(
+                "interval_ms must be between 1 and 86400000, got {}",
+                c.interval_ms
+            ));
+        }
+        if c.ttl > c.max_ttl {
+            return Err(format!(
+                "ttl must be at most {} (max_ttl), got {}",
+                c.max_ttl, c.ttl
+            ));
+        }
+        if let StopKind::Counter(0) | StopKind::Coin(0) = c.stop.kind {
+            return Err("the rumor stop rule's k must be at least 1".into());
+        }
+        if !(0.0..=1.0).contains(&self.net.loss) || self.net.loss.is_nan() {
+            return Err(format!(
+                "loss must be between 0 and 1, got {}",
+                self.net.loss
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.net.link_spread) || self.net.link_spread.is_nan() {
+            return Err(format!(
+                "link spread must be between 0 and 1, got {}",
+                self.net.link_spread
+            ));
+        }
+        if self.net.latency_ms > 3_600_000 || self.net.jitter_ms > 3_600_000 {
+            return Err("latency and jitter must be at most one hour".into());
+        }
+        if self.scenario == Scenario::Movies && self.nodes > 100_000 {
+            return Err(format!(
+                "the movies scenario keeps a full view per node (n^2 entries); use at most 100000 nodes, got {}",
+                self.nodes
+            ));
+        }
+        if self.node.protocol == Protocol::Flood && self.nodes > 20_000 {
+            return Err(format!(
+                "flood sends to every node (n^2 messages); use at most 20000 nodes, got {}",
+                self.nodes
+            ));
+        }
+        let joins: u64 = self
+            .faults
+            .iter()
+            .map(|f| {
+                if let Fault::Join { count } = f.fault {
+                    count as u64
+                } else {
+                    0
+                }
+            })
+            .sum();
+        for f in &self.faults {
+            if let Fault::Crash { node } | Fault::Restart { node, .. } | Fault::Leave { node } =
+                f.fault
+            {
+                if node as u64 >= self.nodes as u64 + joins {
+                    return Err(format!(
+                        "fault at {} ms names node {node}, but there are only {} nodes",
+                        f.at_ms,
+                        self.nodes as u64 + joins
+                    ));
+                }
+            }
+        }
+        if self.engine == EngineChoice::Compact && !self.compact_applies() {
+            return Err("the compact engine runs only the single scenario with push, pull, push-pull or rumor, without eager push, TTL up to 255".into());
+        }
+        Ok(())
+    }
+
+    fn compact_applies(&self) -> bool {
+        self.scenario == Scenario::Single
+            && compact::CompactPopulation::supports(&self.node_config())
+    }
+
+    /// The node configuration as the scenario runs it.
+    pub fn node_config(&self) -> Config {
+        let mut c = self.node.clone();
+        match self.scenario {
+            Scenario::Single => c.resample_ms = None,
+            Scenario::Movies => {
+                if c.resample_ms.is_none() {
+                    c.resample_ms = Some(10_000);
+                }
+            }
+        }
+        c.random_phase = self.model == Model::Events;
+        c
+    }
+
+    /// Virtual-time limit of the run.
+    pub fn limit_ms(&self) -> u64 {
+        let interval = self.node.interval_ms.max(1);
+        match self.scenario {
+            Scenario::Single => self.duration_ms.unwrap_or(1000 * interval),
+            Scenario::Movies => self.updates_end_ms() + self.settle_ms.unwrap_or(30 * interval),
+        }
+    }
+
+    fn updates_end_ms(&self) -> u64 {
+        match self.scenario {
+            Scenario::Single => 0,
+            Scenario::Movies => self.duration_ms.unwrap_or(60_000),
+        }
+    }
+}
+
+/// Dissemination latency statistics over completed updates, ms.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Latency {
+    /// Median.
+    pub median: Option<f64>,
+    /// 99th percentile.
+    pub p99: Option<f64>,
+    /// Maximum.
+    pub max: Option<f64>,
+}
+
+/// The result of a run. Every field is deterministic (no wall-clock time).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Initial nodes.
+    pub nodes: u32,
+    /// The seed.
+    pub seed: u64,
+    /// Protocol name.
+    pub protocol: String,
+    /// `rounds` or `events`.
+    pub model: String,
+    /// `single` or `movies`.
+    pub scenario: String,
+    /// `compact` or `full`.
+    pub engine: String,
+    /// Why the run ended.
+    pub stop_reason: StopReason,
+    /// Virtual time at the end, ms.
+    pub time_ms: u64,
+    /// Rounds run (rounds model), or intervals elapsed (events model).
+    pub rounds: u64,
+    /// Live nodes at the end.
+    pub live: u32,
+    /// Single: live nodes that know the update at the end. Movies: live nodes
+    /// whose view holds every origin's latest version.
+    pub informed: u32,
+    /// Fraction of live nodes not informed (Demers' residue).
+    pub residue: f64,
+    /// Rounds (or intervals, rounded up) until every live node knew the
+    /// single update; null if that never happened.
+    pub rounds_full: Option<u64>,
+    /// Mean round (or interval) at which non-origin nodes first learned an update.
+    pub t_avg: f64,
+    /// Last round (or interval) at which a node first learned an update.
+    pub t_last: f64,
+    /// `t_avg` in ms.
+    pub t_avg_ms: f64,
+    /// `t_last` in ms.
+    pub t_last_ms: u64,
+    /// Messages sent (lost ones included).
+    pub messages: u64,
+    /// Messages per initial node.
+    pub messages_per_node: f64,
+    /// Update-carrying messages per initial node (Demers' traffic m).
+    pub traffic: f64,
+    /// Approximate bytes sent (JSON wire format).
+    pub bytes: u64,
+    /// Received updates that changed nothing.
+    pub duplicates: u64,
+    /// Messages lost to random loss.
+    pub lost_messages: u64,
+    /// Messages dropped by partitions.
+    pub partitioned_messages: u64,
+    /// Messages that reached a crashed node.
+    pub messages_to_down_nodes: u64,
+    /// Updates made.
+    pub updates: u64,
+    /// Updates that never reached every live node.
+    pub lost_updates: u64,
+    /// Messages per update.
+    pub messages_per_update: f64,
+    /// Bytes per update.
+    pub bytes_per_update: f64,
+    /// Time from an update's creation until the last live node knew it.
+    pub latency_ms: Latency,
+    /// Events processed.
+    pub events: u64,
+    /// `[time_ms, fraction]` samples of coverage.
+    pub coverage: Vec<(u64, f64)>,
+    /// The configuration that ran.
+    pub config: SimConfig,
+}
+
+/// Run an experiment. `progress` is called once a round or interval.
+pub fn run(cfg: &SimConfig, progress: &mut dyn FnMut(Progress)) -> Result<Report, String> {
+    cfg.validate()?;
+    let node_cfg = cfg.node_config();
+    let use_compact = match cfg.engine {
+        EngineChoice::Compact => true,
+        EngineChoice::Full => false,
+        EngineChoice::Auto => cfg.compact_applies(),
+    };
+    let net = network::Network::new(cfg.net.clone(), Rng::derive(cfg.seed, u64::MAX));
+    let anti_entropy = matches!(
+        node_cfg.protocol,
+        Protocol::Push | Protocol::Pull | Protocol::PushPull
+    );
+    let origin = (cfg.scenario == Scenario::Single).then_some(0);
+    if use_compact {
+        let pop = compact::CompactPopulation::new(cfg.nodes, node_cfg, cfg.seed, 0);
+        let mut w = engine::World::new(pop, net, cfg.faults.clone(), cfg.scenario, anti_entropy);
+        Ok(finish(cfg, &mut w, origin, progress))
+    } else {
+        let pop = population::FullPopulation::new(cfg.nodes, node_cfg, cfg.seed);
+        let mut w = engine::World::new(pop, net, cfg.faults.clone(), cfg.scenario, anti_entropy);
+        Ok(finish(cfg, &mut w, origin, progress))
+    }
+}
+
+fn finish<P: population::Population>(
+    cfg: &SimConfig,
+    w: &mut engine::World<P>,
+    origin: Option<u32>,
+    progress: &mut dyn FnMut(Progress),
+) -> Report {
+    let interval = cfg.node.interval_ms.max(1);
+    let limit = cfg.limit_ms();
+    let end = cfg.updates_end_ms();
+    let (stop_reason, time_ms) = match cfg.model {
+        Model::Rounds => engine::run_rounds(w, interval, limit, end, origin, progress),
+        Model::Events => engine::run_events(w, interval, limit, end, origin, progress),
+    };
+    let live_nodes: Vec<u32> = (0..w.pop.len()).filter(|&i| w.up[i as usize]).collect();
+    let live = live_nodes.len() as u32;
+    let m = &w.metrics;
+    let updates: Vec<_> = m.updates().collect();
+    let informed = match cfg.scenario {
+        Scenario::Single => live_nodes
+            .iter()
+            .filter(|&&i| w.pop.known(i, 0).is_some())
+            .count() as u32,
+        Scenario::Movies => {
+            let latest: Vec<(u32, crate::core::Version)> = {
+                let mut l: std::collections::BTreeMap<u32, crate::core::Version> =
+                    Default::default();
+                for &(o, v, _, _) in &updates {
+                    l.insert(o, v);
+                }
+                l.into_iter().collect()
+            };
+            live_nodes
+                .iter()
+                .filter(|&&i| {
+                    latest
+                        .iter()
+                        .all(|&(o, v)| w.pop.known(i, o).is_some_and(|k| k >= v))
+                })
+                .count() as u32
+        }
+    };
+    let mut lat: Vec<u64> = updates
+        .iter()
+        .filter_map(|u| u.3.map(|d| d - u.2))
+        .collect();
+    lat.sort_unstable();
+    let pct = |p: f64| -> Option<f64> {
+        if lat.is_empty() {
+            return None;
+        }
+        let rank = ((p * lat.len() as f64).ceil() as usize).clamp(1, lat.len());
+        Some(lat[rank - 1] as f64)
+    };
+    let median = if lat.is_empty() {
+        None
+    } else if lat.len() % 2 == 1 {
+        Some(lat[lat.len() / 2] as f64)
+    } else {
+        Some((lat[lat.len() / 2 - 1] + lat[lat.len() / 2]) as f64 / 2.0)
+    };
+    let rounds_of = |ms: f64| ms / interval as f64;
+    let rounds_full = match (cfg.scenario, updates.first()) {
+        (Scenario::Single, Some(&(_, _, created, Some(done)))) => {
+            Some((done - created).div_ceil(interval))
+        }
+        _ => None,
+    };
+    let (_, t_avg_ms, t_last_ms) = m.learn_times();
+    let n_updates = updates.len() as u64;
+    let per_update = |x: u64| {
+        if n_updates == 0 {
+            0.0
+        } else {
+            x as f64 / n_updates as f64
+        }
+    };
+    Report {
+        nodes: cfg.nodes,
+        seed: cfg.seed,
+        protocol: cfg.node.protocol.name().into(),
+        model: cfg.model.name().into(),
+        scenario: cfg.scenario.name().into(),
+        engine: w.pop.engine_name().into(),
+        stop_reason,
+        time_ms,
+        rounds: time_ms / interval,
+        live,
+        informed,
+        residue: if live == 0 {
+            0.0
+        } else {
+            (live - informed) as f64 / live as f64
+        },
+        rounds_full,
+        t_avg: rounds_of(t_avg_ms),
+        t_last: rounds_of(t_last_ms as f64),
+        t_avg_ms,
+        t_last_ms,
+        messages: m.messages,
+        messages_per_node: m.messages as f64 / cfg.nodes as f64,
+        traffic: m.update_messages as f64 / cfg.nodes as f64,
+        bytes: m.bytes,
+        duplicates: w.pop.duplicates(),
+        lost_messages: m.lost,
+        partitioned_messages: m.partitioned,
+        messages_to_down_nodes: m.to_down,
+        updates: n_updates,
+        lost_updates: updates.iter().filter(|u| u.3.is_none()).count() as u64,
+        messages_per_update: per_update(m.messages),
+        bytes_per_update: per_update(m.bytes),
+        latency_ms: Latency {
+            median,
+            p99: pct(0.99),
+            max: lat.last().map(|&x| x as f64),
+        },
+        events: m.events,
+        coverage: m.coverage.clone(),
+        config: cfg.clone(),
+    }
+}

@@ -1,0 +1,183 @@
+//! The fault timeline: what happens to the network and the nodes, and when.
+//!
+//! The vocabulary follows turmoil's: `partition`, `heal` (or `repair`),
+//! `crash`, `restart` (or `bounce`), plus `join`, `leave` and `loss`. On the
+//! command line a fault is written `TIME:KIND[:ARG]`, e.g. `10s:partition:2`,
+//! `20s:heal`, `5000:crash:3`, `8s:restart:3`, `8s:restart-fresh:3`,
+//! `12s:join:5`, `15s:leave:7`, `3s:loss:0.3`. TIME is ms, or seconds with `s`.
+
+use serde::{Deserialize, Serialize};
+
+/// One fault.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Fault {
+    /// Split the current nodes into `groups` contiguous groups.
+    Partition { groups: u16 },
+    /// Remove the partition.
+    Heal,
+    /// Stop `node`: it neither acts nor receives until restarted.
+    Crash { node: u32 },
+    /// Start `node` again; `keep_state: false` means it lost its memory and
+    /// comes back in a new epoch.
+    Restart { node: u32, keep_state: bool },
+    /// Add `count` new nodes.
+    Join { count: u32 },
+    /// Remove `node` for good.
+    Leave { node: u32 },
+    /// Set the loss probability.
+    Loss { p: f64 },
+}
+
+/// A fault at a time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TimedFault {
+    /// Virtual time, ms.
+    pub at_ms: u64,
+    /// What happens.
+    #[serde(flatten)]
+    pub fault: Fault,
+}
+
+/// Parse `TIME:KIND[:ARG]`.
+pub fn parse_fault(s: &str) -> Result<TimedFault, String> {
+    let parts: Vec<&str> = s.trim().split(':').collect();
+    if parts.len() < 2 || parts.len() > 3 {
+        return Err(format!(
+            "fault {s:?}: expected TIME:KIND[:ARG], e.g. 10s:partition:2"
+        ));
+    }
+    let at_ms = parse_time(parts[0]).ok_or_else(|| {
+        format!(
+            "fault {s:?}: bad time {:?} (use ms, or seconds with 's')",
+            parts[0]
+        )
+    })?;
+    let arg = parts.get(2).copied();
+    let need = |what: &str| -> Result<&str, String> {
+        arg.ok_or_else(|| format!("fault {s:?}: {} needs {what}", parts[1]))
+    };
+    let num = |what: &str| -> Result<u64, String> {
+        need(what)?
+            .parse::<u64>()
+            .map_err(|_| format!("fault {s:?}: {what} must be a whole number"))
+    };
+    let node = || -> Result<u32, String> {
+        let n = num("a node index")?;
+        u32::try_from(n).map_err(|_| format!("fault {s:?}: node index too large"))
+    };
+    let fault = match parts[1].to_ascii_lowercase().as_str() {
+        "partition" => {
+            let g = if arg.is_some() { num("a number of groups")? } else { 2 };
+            if !(2..=1000).contains(&g) {
+                return Err(format!("fault {s:?}: a partition needs 2 to 1000 groups"));
+            }
+            Fault::Partition { groups: g as u16 }
+        }
+        "heal" | "repair" => Fault::Heal,
+        "crash" | "kill" => Fault::Crash { node: node()? },
+        "restart" | "bounce" => Fault::Restart { node: node()?, keep_state: true },
+        "restart-fresh" | "restart-clean" => Fault::Restart { node: node()?, keep_state: false },
+        "join" => {
+            let c = if arg.is_some() { num("a count")? } else { 1 };
+            if !(1..=1_000_000).contains(&c) {
+                return Err(format!("fault {s:?}: join 1 to 1000000 nodes"));
+            }
+            Fault::Join { count: c as u32 }
+        }
+        "leave" => Fault::Leave { node: node()? },
+        "loss" => {
+            let p: f64 = need("a probability")?.parse().map_err(|_| format!("fault {s:?}: loss must be a number"))?;
+            if !(0.0..=1.0).contains(&p) {
+                return Err(format!("fault {s:?}: loss must be between 0 and 1"));
+            }
+            Fault::Loss { p }
+        }
+        other => {
+            return Err(format!(
+                "fault {s:?}: unknown kind {other:?} (partition, heal, crash, restart, restart-fresh, join, leave, loss)"
+            ))
+        }
+    };
+    Ok(TimedFault { at_ms, fault })
+}
+
+/// Parse a time: `1500` (ms), `1.5s`, `250ms`.
+pub fn parse_time(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (num, scale) = if let Some(v) = s.strip_suffix("ms") {
+        (v, 1.0)
+    } else if let Some(v) = s.strip_suffix('s') {
+        (v, 1000.0)
+    } else {
+        (s, 1.0)
+    };
+    let v: f64 = num.parse().ok()?;
+    (v.is_finite() && v >= 0.0 && v * scale < 1e15).then(|| (v * scale).round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_whole_vocabulary() {
+        let f = |s| parse_fault(s).unwrap();
+        assert_eq!(
+            f("10s:partition:3"),
+            TimedFault {
+                at_ms: 10_000,
+                fault: Fault::Partition { groups: 3 }
+            }
+        );
+        assert_eq!(f("20s:heal").fault, Fault::Heal);
+        assert_eq!(f("20s:repair").fault, Fault::Heal);
+        assert_eq!(
+            f("5000:crash:3"),
+            TimedFault {
+                at_ms: 5000,
+                fault: Fault::Crash { node: 3 }
+            }
+        );
+        assert_eq!(
+            f("8s:bounce:3").fault,
+            Fault::Restart {
+                node: 3,
+                keep_state: true
+            }
+        );
+        assert_eq!(
+            f("8s:restart-fresh:3").fault,
+            Fault::Restart {
+                node: 3,
+                keep_state: false
+            }
+        );
+        assert_eq!(
+            f("1.5s:join:4"),
+            TimedFault {
+                at_ms: 1500,
+                fault: Fault::Join { count: 4 }
+            }
+        );
+        assert_eq!(f("250ms:loss:0.5").fault, Fault::Loss { p: 0.5 });
+    }
+
+    #[test]
+    fn rejects_bad_faults_with_a_reason() {
+        for bad in [
+            "",
+            "10s",
+            "x:crash:1",
+            "10s:explode",
+            "10s:crash",
+            "10s:crash:-1",
+            "1s:loss:2",
+            "1s:partition:1",
+            "-5:heal",
+        ] {
+            let e = parse_fault(bad).unwrap_err();
+            assert!(e.contains("fault"), "{bad}: {e}");
+        }
+    }
+}
