@@ -132,6 +132,10 @@ pub struct SimArgs {
     /// 8s:restart:3, 8s:restart-fresh:3, 12s:join:5, 15s:leave:7, 3s:loss:0.3.
     #[arg(long = "fault", value_name = "FAULT")]
     faults: Vec<String>,
+    /// Partners: `full` (uniform over everyone, the theory's model) or
+    /// `bootstrap` (the course's: each node starts from node 0 and discovers the rest).
+    #[arg(long, default_value = "full", value_parser = ["full", "bootstrap"])]
+    membership: String,
     /// Node representation: compact (single rumor, bytes per node) or full core nodes.
     #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
     engine: EngineArg,
@@ -146,18 +150,13 @@ pub struct SimArgs {
 impl SimArgs {
     /// Turn flags into a validated configuration, or say what is wrong.
     pub fn to_config(&self) -> Result<SimConfig, String> {
-        let scenario =
-            Scenario::parse(&self.scenario).ok_or("scenario must be single or movies")?;
+        let scenario = Scenario::parse(&self.scenario).ok_or("scenario must be single or movies")?;
         let model = Model::parse(&self.model).ok_or("model must be rounds or events")?;
         let secs = |s: Option<f64>, what: &str| -> Result<Option<u64>, String> {
             match s {
                 None => Ok(None),
-                Some(v) if v.is_finite() && v > 0.0 && v <= 1e9 => {
-                    Ok(Some((v * 1000.0).round() as u64))
-                }
-                Some(v) => Err(format!(
-                    "{what} must be a positive number of seconds, got {v}"
-                )),
+                Some(v) if v.is_finite() && v > 0.0 && v <= 1e9 => Ok(Some((v * 1000.0).round() as u64)),
+                Some(v) => Err(format!("{what} must be a positive number of seconds, got {v}")),
             }
         };
         let kind = match (self.counter, self.coin) {
@@ -172,6 +171,11 @@ impl SimArgs {
             scenario,
             duration_ms: secs(self.duration_s, "--duration-s")?,
             settle_ms: secs(self.settle_s, "--settle-s")?,
+            membership: if self.membership == "bootstrap" {
+                sim::MembershipMode::Bootstrap
+            } else {
+                sim::MembershipMode::Full
+            },
             engine: match self.engine {
                 EngineArg::Auto => EngineChoice::Auto,
                 EngineArg::Full => EngineChoice::Full,
@@ -184,10 +188,7 @@ impl SimArgs {
         n.fanout = self.fanout;
         n.ttl = self.ttl;
         n.interval_ms = self.interval_ms;
-        n.stop = StopRule {
-            feedback: self.stop == StopArg::Feedback,
-            kind,
-        };
+        n.stop = StopRule { feedback: self.stop == StopArg::Feedback, kind };
         n.eager_push = match self.eager {
             Switch::On => true,
             Switch::Off => false,
@@ -204,11 +205,7 @@ impl SimArgs {
         cfg.net.jitter_ms = self.jitter_ms;
         cfg.net.link_spread = self.link_spread;
         cfg.net.loss = self.loss;
-        cfg.faults = self
-            .faults
-            .iter()
-            .map(|f| sim::parse_fault(f))
-            .collect::<Result<_, _>>()?;
+        cfg.faults = self.faults.iter().map(|f| sim::parse_fault(f)).collect::<Result<_, _>>()?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -234,11 +231,9 @@ fn run_sim(args: &SimArgs) -> ExitCode {
     let bar = indicatif::ProgressBar::new(cfg.limit_ms());
     if show_bar {
         bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} sim {msg} [{bar:30}] {pos}/{len} ms virtual, {elapsed}",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
+            indicatif::ProgressStyle::with_template("{spinner} sim {msg} [{bar:30}] {pos}/{len} ms virtual, {elapsed}")
+                .expect("valid template")
+                .progress_chars("=> "),
         );
     } else {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
@@ -334,39 +329,15 @@ pub fn summary(r: &Report) -> String {
     if !c.faults.is_empty() {
         let _ = writeln!(s, "  faults: {}", c.faults.len());
     }
-    let unit = if r.model == "rounds" {
-        "rounds"
-    } else {
-        "intervals"
-    };
-    let _ = writeln!(
-        s,
-        "  ended: {:?} at {} ms ({} {unit}), engine {}",
-        r.stop_reason, r.time_ms, r.rounds, r.engine
-    );
-    let _ = writeln!(
-        s,
-        "  informed: {} of {} live nodes (residue {:.4})",
-        r.informed, r.live, r.residue
-    );
+    let unit = if r.model == "rounds" { "rounds" } else { "intervals" };
+    let _ = writeln!(s, "  ended: {:?} at {} ms ({} {unit}), engine {}", r.stop_reason, r.time_ms, r.rounds, r.engine);
+    let _ = writeln!(s, "  informed: {} of {} live nodes (residue {:.4})", r.informed, r.live, r.residue);
     if r.scenario == "single" {
-        let _ = writeln!(
-            s,
-            "  everyone knew after: {}",
-            r.rounds_full
-                .map_or("never".into(), |k| format!("{k} {unit}"))
-        );
-        let _ = writeln!(
-            s,
-            "  t_avg {:.2} {unit}, t_last {:.2} {unit}",
-            r.t_avg, r.t_last
-        );
+        let _ =
+            writeln!(s, "  everyone knew after: {}", r.rounds_full.map_or("never".into(), |k| format!("{k} {unit}")));
+        let _ = writeln!(s, "  t_avg {:.2} {unit}, t_last {:.2} {unit}", r.t_avg, r.t_last);
     } else {
-        let _ = writeln!(
-            s,
-            "  updates: {} made, {} never reached every live node",
-            r.updates, r.lost_updates
-        );
+        let _ = writeln!(s, "  updates: {} made, {} never reached every live node", r.updates, r.lost_updates);
         let _ = writeln!(
             s,
             "  latency to the last node: median {} ms, p99 {} ms, max {} ms",
@@ -374,13 +345,10 @@ pub fn summary(r: &Report) -> String {
             fmt_opt(r.latency_ms.p99),
             fmt_opt(r.latency_ms.max)
         );
-        let _ = writeln!(
-            s,
-            "  per update: {:.1} messages, {:.0} bytes",
-            r.messages_per_update, r.bytes_per_update
-        );
+        let _ = writeln!(s, "  per update: {:.1} messages, {:.0} bytes", r.messages_per_update, r.bytes_per_update);
     }
-    let _ = writeln!(
+    let _ =
+        writeln!(
         s,
         "  traffic: {} messages ({:.2} per node, {:.2} carrying updates per node), {} bytes, {} duplicates, {} lost",
         r.messages, r.messages_per_node, r.traffic, r.bytes, r.duplicates, r.lost_messages + r.partitioned_messages
@@ -421,13 +389,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.nodes, 50);
         assert_eq!(c.node.protocol, Protocol::Rumor);
-        assert_eq!(
-            c.node.stop,
-            StopRule {
-                feedback: false,
-                kind: StopKind::Counter(3)
-            }
-        );
+        assert_eq!(c.node.stop, StopRule { feedback: false, kind: StopKind::Counter(3) });
         assert_eq!(c.model, Model::Events);
         assert_eq!(c.net.loss, 0.1);
         assert_eq!(c.faults.len(), 1);
@@ -437,12 +399,7 @@ mod tests {
     fn eager_push_defaults_follow_the_scenario() {
         assert!(!parse(&[]).unwrap().node.eager_push);
         assert!(parse(&["--scenario", "movies"]).unwrap().node.eager_push);
-        assert!(
-            !parse(&["--scenario", "movies", "--eager", "off"])
-                .unwrap()
-                .node
-                .eager_push
-        );
+        assert!(!parse(&["--scenario", "movies", "--eager", "off"]).unwrap().node.eager_push);
     }
 
     #[test]

@@ -3,6 +3,18 @@
 //! One sans-IO protocol core ([`core`]) and the drivers that run it: a
 //! deterministic simulator ([`sim`]), and (in later modules) the browser
 //! bindings and the native HTTP node.
+//!
+//! ```
+//! use gossip::core::Protocol;
+//! use gossip::sim::{self, SimConfig};
+//!
+//! // Karp et al.: push-pull informs n nodes in about log3 n + log2 ln n rounds.
+//! let mut cfg = SimConfig { nodes: 10_000, seed: 7, ..SimConfig::default() };
+//! cfg.node.protocol = Protocol::PushPull;
+//! let report = sim::run(&cfg, &mut |_progress| {}).unwrap();
+//! assert_eq!(report.residue, 0.0);
+//! assert!((10..=14).contains(&report.rounds_full.unwrap()));
+//! ```
 
 pub mod core;
 pub mod movies;

@@ -10,13 +10,7 @@ pub const MOVIES_TXT: &str = include_str!("../movies.txt");
 /// All titles, trimmed, blank lines skipped.
 pub fn all() -> &'static [&'static str] {
     static LIST: OnceLock<Vec<&'static str>> = OnceLock::new();
-    LIST.get_or_init(|| {
-        MOVIES_TXT
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect()
-    })
+    LIST.get_or_init(|| MOVIES_TXT.lines().map(str::trim).filter(|l| !l.is_empty()).collect())
 }
 
 /// A random title, different from `current` when there is a choice.

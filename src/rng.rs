@@ -93,13 +93,7 @@ pub fn mix64(mut z: u64) -> u64 {
 /// Pick `k` distinct indices uniformly from `0..len`, never `skip`, appending
 /// them to `out`. Takes everything eligible when `k` covers it. The order of
 /// random draws depends only on the arguments, so callers stay deterministic.
-pub fn sample_indices(
-    rng: &mut Rng,
-    len: usize,
-    skip: Option<usize>,
-    k: usize,
-    out: &mut Vec<usize>,
-) {
+pub fn sample_indices(rng: &mut Rng, len: usize, skip: Option<usize>, k: usize, out: &mut Vec<usize>) {
     let eligible = len - usize::from(skip.is_some_and(|s| s < len));
     if k == 0 || eligible == 0 {
         return;

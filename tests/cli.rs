@@ -4,20 +4,13 @@
 use std::process::Command;
 
 fn gossip(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_gossip"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
+    Command::new(env!("CARGO_BIN_EXE_gossip")).args(args).output().expect("the binary runs")
 }
 
 #[test]
 fn sim_json_prints_exactly_one_object_with_the_documented_keys() {
     let out = gossip(&["sim", "--nodes", "500", "--seed", "3", "--json", "-q"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.trim().lines().count(), 1, "one line of JSON: {text}");
     let v: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
@@ -75,34 +68,13 @@ fn movies_json_reports_latency_and_lost_updates() {
 
 #[test]
 fn same_flags_same_output() {
-    let args = [
-        "sim",
-        "--nodes",
-        "300",
-        "--model",
-        "events",
-        "--loss",
-        "0.2",
-        "--fault",
-        "2s:crash:5",
-        "--json",
-        "-q",
-    ];
+    let args = ["sim", "--nodes", "300", "--model", "events", "--loss", "0.2", "--fault", "2s:crash:5", "--json", "-q"];
     assert_eq!(gossip(&args).stdout, gossip(&args).stdout);
 }
 
 #[test]
 fn readable_summary_by_default() {
-    let out = gossip(&[
-        "sim",
-        "--nodes",
-        "200",
-        "--protocol",
-        "rumor",
-        "--counter",
-        "2",
-        "-q",
-    ]);
+    let out = gossip(&["sim", "--nodes", "200", "--protocol", "rumor", "--counter", "2", "-q"]);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("residue") && text.contains("rumor"), "{text}");
 }

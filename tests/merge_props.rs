@@ -20,12 +20,7 @@ fn update(origin: u32, epoch: u32, counter: u64) -> Update<u32> {
 }
 
 fn node() -> Node<u32> {
-    let cfg = Config {
-        protocol: Protocol::PushPull,
-        resample_ms: None,
-        eager_push: false,
-        ..Config::default()
-    };
+    let cfg = Config { protocol: Protocol::PushPull, resample_ms: None, eager_push: false, ..Config::default() };
     Node::new(0, cfg, 0, Rng::new(1), 0)
 }
 

@@ -7,9 +7,7 @@ use gossip::core::{Protocol, StopKind, StopRule, Version};
 use gossip::sim::{self, parse_fault, EngineChoice, Model, Report, Scenario, StopReason};
 
 fn faults(list: &[&str]) -> Vec<sim::TimedFault> {
-    list.iter()
-        .map(|f| parse_fault(f).expect("valid fault"))
-        .collect()
+    list.iter().map(|f| parse_fault(f).expect("valid fault")).collect()
 }
 
 fn json(r: &Report) -> String {
@@ -35,27 +33,9 @@ fn compact_and_full_populations_give_identical_runs() {
         (Protocol::PushPull, StopRule::default()),
         (Protocol::Pull, StopRule::default()),
         (Protocol::Push, StopRule::default()),
-        (
-            Protocol::Rumor,
-            StopRule {
-                feedback: true,
-                kind: StopKind::Coin(2),
-            },
-        ),
-        (
-            Protocol::Rumor,
-            StopRule {
-                feedback: true,
-                kind: StopKind::Counter(2),
-            },
-        ),
-        (
-            Protocol::Rumor,
-            StopRule {
-                feedback: false,
-                kind: StopKind::Coin(3),
-            },
-        ),
+        (Protocol::Rumor, StopRule { feedback: true, kind: StopKind::Coin(2) }),
+        (Protocol::Rumor, StopRule { feedback: true, kind: StopKind::Counter(2) }),
+        (Protocol::Rumor, StopRule { feedback: false, kind: StopKind::Coin(3) }),
     ];
     for model in [Model::Rounds, Model::Events] {
         for (protocol, stop) in protocols {
@@ -77,11 +57,7 @@ fn compact_and_full_populations_give_identical_runs() {
                 assert_eq!(compact.engine, "compact");
                 compact.engine = full.engine.clone();
                 compact.config.engine = EngineChoice::Full;
-                assert_eq!(
-                    json(&compact),
-                    json(&full),
-                    "{model:?} {protocol:?} {stop:?} fanout {fanout} loss {loss}"
-                );
+                assert_eq!(json(&compact), json(&full), "{model:?} {protocol:?} {stop:?} fanout {fanout} loss {loss}");
             }
         }
     }
@@ -93,20 +69,11 @@ fn same_seed_same_trace() {
         let mut c = movies(60, model, 9);
         c.net.loss = 0.1;
         c.duration_ms = Some(30_000);
-        c.faults = faults(&[
-            "5s:partition:2",
-            "12s:heal",
-            "8s:crash:2",
-            "14s:restart-fresh:2",
-        ]);
+        c.faults = faults(&["5s:partition:2", "12s:heal", "8s:crash:2", "14s:restart-fresh:2"]);
         assert_eq!(json(&run(&c)), json(&run(&c)));
         let mut other = c.clone();
         other.seed = 10;
-        assert_ne!(
-            run(&c).messages,
-            run(&other).messages,
-            "a different seed gives a different run"
-        );
+        assert_ne!(run(&c).messages, run(&other).messages, "a different seed gives a different run");
     }
 }
 
@@ -124,9 +91,7 @@ fn converges_with_30pct_loss() {
 
 #[test]
 fn loss_slows_dissemination_down() {
-    let base = mean_over_seeds(&cfg(2_000, Protocol::PushPull, Model::Rounds, 0), 3, |r| {
-        r.rounds_full.unwrap() as f64
-    });
+    let base = mean_over_seeds(&cfg(2_000, Protocol::PushPull, Model::Rounds, 0), 3, |r| r.rounds_full.unwrap() as f64);
     let mut lossy = cfg(2_000, Protocol::PushPull, Model::Rounds, 0);
     lossy.net.loss = 0.5;
     let slow = mean_over_seeds(&lossy, 3, |r| r.rounds_full.unwrap() as f64);
@@ -147,22 +112,14 @@ fn partition_then_heal_converges_only_after_the_heal() {
         }
     }
     let full_ms = r.rounds_full.unwrap() * 1000;
-    assert!(
-        full_ms > 20_000,
-        "everyone knew at {full_ms} ms, before the heal"
-    );
+    assert!(full_ms > 20_000, "everyone knew at {full_ms} ms, before the heal");
     assert!(full_ms < 40_000, "took {full_ms} ms after the heal");
 }
 
 #[test]
 fn crashed_nodes_do_not_block_convergence_and_catch_up_after_restart() {
     let mut c = cfg(300, Protocol::PushPull, Model::Events, 8);
-    c.faults = faults(&[
-        "0:crash:10",
-        "0:crash:11",
-        "30s:restart:10",
-        "30s:restart-fresh:11",
-    ]);
+    c.faults = faults(&["0:crash:10", "0:crash:11", "30s:restart:10", "30s:restart-fresh:11"]);
     let r = run(&c);
     assert_eq!(r.stop_reason, StopReason::Converged);
     assert!(r.messages_to_down_nodes > 0);
@@ -186,12 +143,7 @@ fn the_movies_app_loses_no_update_under_loss_and_faults() {
     let mut c = movies(100, Model::Events, 2);
     c.net.loss = 0.2;
     c.duration_ms = Some(40_000);
-    c.faults = faults(&[
-        "10s:partition:2",
-        "18s:heal",
-        "5s:crash:3",
-        "25s:restart-fresh:3",
-    ]);
+    c.faults = faults(&["10s:partition:2", "18s:heal", "5s:crash:3", "25s:restart-fresh:3"]);
     let r = run(&c);
     assert_eq!(r.stop_reason, StopReason::Converged);
     assert!(r.updates >= 100 * 3 + 50, "{} updates", r.updates);
@@ -215,14 +167,8 @@ fn a_restart_without_state_wins_with_a_new_epoch() {
     assert_eq!(r.informed, 30);
     // the epoch-1 updates of node 3 exist and completed
     let full = sim_full_population(&cfg_full);
-    let latest = full
-        .iter()
-        .map(|n| n.known(&3).unwrap())
-        .collect::<Vec<_>>();
-    assert!(
-        latest.iter().all(|v| *v == latest[0] && v.epoch == 1),
-        "{latest:?}"
-    );
+    let latest = full.iter().map(|n| n.known(&3).unwrap()).collect::<Vec<_>>();
+    assert!(latest.iter().all(|v| *v == latest[0] && v.epoch == 1), "{latest:?}");
     assert!(latest[0] < Version::new(1, 100));
 }
 
@@ -235,14 +181,7 @@ fn sim_full_population(c: &sim::SimConfig) -> Vec<gossip::core::Node<u32>> {
     let net = Network::new(c.net.clone(), gossip::rng::Rng::derive(c.seed, u64::MAX));
     let mut w = World::new(pop, net, c.faults.clone(), Scenario::Movies, true);
     let end = c.duration_ms.unwrap();
-    run_events(
-        &mut w,
-        c.node.interval_ms,
-        c.limit_ms(),
-        end,
-        None,
-        &mut |_| {},
-    );
+    run_events(&mut w, c.node.interval_ms, c.limit_ms(), end, None, &mut |_| {});
     assert!(w.pop.len() == c.nodes);
     w.pop.nodes().to_vec()
 }
@@ -300,4 +239,30 @@ fn scenarios_reject_bad_configurations() {
     let mut c = movies(10, Model::Events, 1);
     c.engine = EngineChoice::Compact;
     assert!(sim::run(&c, &mut |_| {}).unwrap_err().contains("compact"));
+}
+
+#[test]
+fn bootstrapped_nodes_discover_each_other_and_converge() {
+    // The course's membership: node 0 starts alone, everyone else knows only
+    // node 0, and peers are learned from who calls and from update origins.
+    use sim::engine::{run_events, World};
+    use sim::network::Network;
+    use sim::population::FullPopulation;
+    let mut c = movies(80, Model::Events, 12);
+    c.membership = sim::MembershipMode::Bootstrap;
+    c.duration_ms = Some(30_000);
+    let r = run(&c);
+    assert_eq!(r.stop_reason, StopReason::Converged);
+    assert_eq!(r.lost_updates, 0);
+    assert_eq!(r.informed, 80);
+
+    let pop = FullPopulation::with_bootstrap(c.nodes, c.node_config(), c.seed);
+    let net = Network::new(c.net.clone(), gossip::rng::Rng::derive(c.seed, u64::MAX));
+    let mut w = World::new(pop, net, vec![], Scenario::Movies, true);
+    run_events(&mut w, c.node.interval_ms, 20_000, 20_000, None, &mut |_| {});
+    for i in 0..80 {
+        let t = w.pop.peer_table(i).expect("bootstrap tables");
+        assert!(t.len() >= 70, "node {i} knows only {} peers", t.len());
+        assert!(!t.peers().contains(&i), "node {i} lists itself");
+    }
 }

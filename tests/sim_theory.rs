@@ -17,53 +17,24 @@ fn rounds_full(r: &gossip::sim::Report) -> f64 {
 fn push_pull_informs_everyone_in_log3_n_plus_log2_ln_n_rounds() {
     let n = 10_000f64;
     let theory = n.log(3.0) + n.ln().log2(); // 11.6
-    let got = mean_over_seeds(
-        &cfg(10_000, Protocol::PushPull, Model::Rounds, 0),
-        6,
-        rounds_full,
-    );
-    assert!(
-        (theory - 1.0..=theory + 1.0).contains(&got),
-        "push-pull: {got} rounds, theory {theory:.1}"
-    );
+    let got = mean_over_seeds(&cfg(10_000, Protocol::PushPull, Model::Rounds, 0), 6, rounds_full);
+    assert!((theory - 1.0..=theory + 1.0).contains(&got), "push-pull: {got} rounds, theory {theory:.1}");
 }
 
 #[test]
 fn push_informs_everyone_in_log2_n_plus_ln_n_rounds() {
     let n = 10_000f64;
     let theory = n.log2() + n.ln() + 1.0; // 23.5 (Pittel 1987: + O(1))
-    let got = mean_over_seeds(
-        &cfg(10_000, Protocol::Push, Model::Rounds, 0),
-        6,
-        rounds_full,
-    );
-    assert!(
-        (theory - 1.5..=theory + 1.5).contains(&got),
-        "push: {got} rounds, theory {theory:.1}"
-    );
+    let got = mean_over_seeds(&cfg(10_000, Protocol::Push, Model::Rounds, 0), 6, rounds_full);
+    assert!((theory - 1.5..=theory + 1.5).contains(&got), "push: {got} rounds, theory {theory:.1}");
 }
 
 #[test]
 fn pull_is_slower_than_push_pull_and_faster_than_push() {
-    let pull = mean_over_seeds(
-        &cfg(10_000, Protocol::Pull, Model::Rounds, 0),
-        4,
-        rounds_full,
-    );
-    let pp = mean_over_seeds(
-        &cfg(10_000, Protocol::PushPull, Model::Rounds, 0),
-        4,
-        rounds_full,
-    );
-    let push = mean_over_seeds(
-        &cfg(10_000, Protocol::Push, Model::Rounds, 0),
-        4,
-        rounds_full,
-    );
-    assert!(
-        pp < pull && pull < push,
-        "push-pull {pp}, pull {pull}, push {push}"
-    );
+    let pull = mean_over_seeds(&cfg(10_000, Protocol::Pull, Model::Rounds, 0), 4, rounds_full);
+    let pp = mean_over_seeds(&cfg(10_000, Protocol::PushPull, Model::Rounds, 0), 4, rounds_full);
+    let push = mean_over_seeds(&cfg(10_000, Protocol::Push, Model::Rounds, 0), 4, rounds_full);
+    assert!(pp < pull && pull < push, "push-pull {pp}, pull {pull}, push {push}");
 }
 
 #[test]
@@ -71,10 +42,7 @@ fn push_pull_at_100k_nodes_matches_theory() {
     let n = 100_000f64;
     let theory = n.log(3.0) + n.ln().log2(); // 14.0
     let got = rounds_full(&run(&cfg(100_000, Protocol::PushPull, Model::Rounds, 7)));
-    assert!(
-        (theory - 1.5..=theory + 1.5).contains(&got),
-        "{got} vs {theory:.1}"
-    );
+    assert!((theory - 1.5..=theory + 1.5).contains(&got), "{got} vs {theory:.1}");
 }
 
 #[test]
@@ -88,37 +56,25 @@ fn rumor_feedback_coin_k1_leaves_the_synchronous_residue() {
 #[test]
 fn rumor_feedback_coin_k2_leaves_the_synchronous_residue() {
     let s = mean_over_seeds(&rumor(10_000, true, StopKind::Coin(2), 0), 5, |r| r.residue);
-    assert!(
-        (0.043..=0.057).contains(&s),
-        "residue {s} (paper's asynchronous estimate 0.060)"
-    );
+    assert!((0.043..=0.057).contains(&s), "residue {s} (paper's asynchronous estimate 0.060)");
 }
 
 #[test]
 fn rumor_residue_is_e_to_the_minus_traffic() {
     // Demers et al. 1987, section 1.4: for push rumor mongering, s = e^{-m}
     // whatever the stop rule.
-    for (feedback, kind) in [
-        (true, StopKind::Coin(1)),
-        (true, StopKind::Counter(2)),
-        (false, StopKind::Coin(2)),
-        (true, StopKind::Coin(3)),
-    ] {
+    for (feedback, kind) in
+        [(true, StopKind::Coin(1)), (true, StopKind::Counter(2)), (false, StopKind::Coin(2)), (true, StopKind::Coin(3))]
+    {
         let r = run(&rumor(10_000, feedback, kind, 3));
         let predicted = (-r.traffic).exp();
-        assert!(
-            (r.residue - predicted).abs() < 0.012,
-            "{feedback} {kind:?}: s {} vs e^-m {predicted}",
-            r.residue
-        );
+        assert!((r.residue - predicted).abs() < 0.012, "{feedback} {kind:?}: s {} vs e^-m {predicted}", r.residue);
     }
 }
 
 #[test]
 fn blind_rumors_leave_more_behind_than_feedback_at_the_same_k() {
-    let blind = mean_over_seeds(&rumor(10_000, false, StopKind::Coin(2), 0), 3, |r| {
-        r.residue
-    });
+    let blind = mean_over_seeds(&rumor(10_000, false, StopKind::Coin(2), 0), 3, |r| r.residue);
     let fb = mean_over_seeds(&rumor(10_000, true, StopKind::Coin(2), 0), 3, |r| r.residue);
     assert!(blind > 3.0 * fb, "blind {blind}, feedback {fb}");
 }

@@ -20,13 +20,8 @@ pub enum Protocol {
 
 impl Protocol {
     /// Every protocol, in the order the UIs list them.
-    pub const ALL: [Protocol; 5] = [
-        Protocol::Flood,
-        Protocol::Push,
-        Protocol::Pull,
-        Protocol::PushPull,
-        Protocol::Rumor,
-    ];
+    pub const ALL: [Protocol; 5] =
+        [Protocol::Flood, Protocol::Push, Protocol::Pull, Protocol::PushPull, Protocol::Rumor];
 
     /// The name used on command lines, in JSON and in URLs.
     pub fn name(self) -> &'static str {
@@ -42,9 +37,7 @@ impl Protocol {
     /// Parse a protocol name (`push_pull` and `pushpull` are accepted too).
     pub fn parse(s: &str) -> Option<Protocol> {
         let norm = s.trim().to_ascii_lowercase().replace('_', "-");
-        Protocol::ALL
-            .into_iter()
-            .find(|p| p.name() == norm || p.name().replace('-', "") == norm)
+        Protocol::ALL.into_iter().find(|p| p.name() == norm || p.name().replace('-', "") == norm)
     }
 }
 
@@ -76,10 +69,7 @@ pub enum StopKind {
 
 impl Default for StopRule {
     fn default() -> Self {
-        StopRule {
-            feedback: true,
-            kind: StopKind::Coin(1),
-        }
+        StopRule { feedback: true, kind: StopKind::Coin(1) }
     }
 }
 
@@ -106,10 +96,7 @@ pub struct RumorState {
 
 impl RumorState {
     /// A freshly learned rumor: hot, nothing counted.
-    pub const HOT: RumorState = RumorState {
-        hot: true,
-        count: 0,
-    };
+    pub const HOT: RumorState = RumorState { hot: true, count: 0 };
 
     /// Apply the stop rule after one counted contact. `coin` is drawn only for
     /// the coin rule, so the random stream is consumed identically by every

@@ -132,10 +132,7 @@ pub enum Message<Id> {
     Digest { digest: Digest<Id>, push_pull: bool },
     /// Anti-entropy state transfer: `updates` the receiver lacks, and
     /// `request`, the origins (with the sender's version) the sender wants.
-    Delta {
-        updates: Vec<Update<Id>>,
-        request: Digest<Id>,
-    },
+    Delta { updates: Vec<Update<Id>>, request: Digest<Id> },
 }
 
 impl<Id: NodeId> Message<Id> {
@@ -144,9 +141,7 @@ impl<Id: NodeId> Message<Id> {
         let digest_len = |d: &Digest<Id>| -> usize {
             2 + d
                 .iter()
-                .map(|(o, v)| {
-                    o.wire_len() + 8 + decimal_len(v.epoch as u64) + decimal_len(v.counter) + 1
-                })
+                .map(|(o, v)| o.wire_len() + 8 + decimal_len(v.epoch as u64) + decimal_len(v.counter) + 1)
                 .sum::<usize>()
         };
         let updates_len = |u: &[Update<Id>]| 2 + u.iter().map(|u| u.wire_len() + 1).sum::<usize>();
@@ -175,24 +170,14 @@ impl<Id: NodeId> Message<Id> {
 /// Format a UUID in its canonical 8-4-4-4-12 hex form.
 pub fn fmt_uuid(u: Uuid) -> String {
     let h = format!("{u:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 
 /// Parse a UUID in canonical hex form (with or without dashes, any case).
 pub fn parse_uuid(s: &str) -> Option<Uuid> {
     let hex: String = s.chars().filter(|c| *c != '-').collect();
     let dashes = s.len() - hex.len();
-    if hex.len() != 32
-        || !(dashes == 0 || dashes == 4)
-        || !hex.bytes().all(|b| b.is_ascii_hexdigit())
-    {
+    if hex.len() != 32 || !(dashes == 0 || dashes == 4) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     u128::from_str_radix(&hex, 16).ok()
@@ -215,13 +200,7 @@ mod tests {
 
     #[test]
     fn wire_len_grows_with_content() {
-        let u = Update {
-            uuid: 1,
-            origin: 7u32,
-            version: Version::new(0, 1),
-            ttl: 3,
-            payload: "Up".into(),
-        };
+        let u = Update { uuid: 1, origin: 7u32, version: Version::new(0, 1), ttl: 3, payload: "Up".into() };
         let one = Message::Push(vec![u.clone()]).wire_len();
         let two = Message::Push(vec![u.clone(), u]).wire_len();
         assert!(two > one && one > 60, "{one} {two}");

@@ -15,6 +15,6 @@ pub mod version;
 pub use config::{Config, Protocol, RumorState, StopKind, StopRule};
 pub use message::{Digest, Message, NodeId, Payload, Update, Uuid};
 pub use node::{Entry, Event, Node, NodeStats, Out, Transmit, Via};
-pub use peers::{NoPeers, PeerList, Peers};
+pub use peers::{NoPeers, PeerList, PeerTable, Peers};
 pub use seen::SeenCache;
 pub use version::{supersedes, Version, MAX_COUNTER};

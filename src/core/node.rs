@@ -17,6 +17,25 @@
 //!
 //! Randomness comes from the node's own [`Rng`], seeded by the driver, so a
 //! node's behaviour is a pure function of its seed and its input sequence.
+//!
+//! ```
+//! use gossip::core::{Config, Node, Out, PeerList};
+//! use gossip::rng::Rng;
+//!
+//! let cfg = Config { resample_ms: None, ..Config::default() };
+//! let peers = PeerList(vec!["a".to_string(), "b".to_string()]);
+//! let mut a = Node::new("a".to_string(), cfg.clone(), 0, Rng::new(1), 0);
+//! let mut b = Node::new("b".to_string(), cfg, 0, Rng::new(2), 0);
+//! let mut out = Out::default();
+//!
+//! // a picks a favorite; the default protocol pushes it at once
+//! a.set_favorite(0, "Alien".into(), &peers, &mut out);
+//! for t in std::mem::take(&mut out.sends) {
+//!     assert_eq!(t.to, "b");
+//!     b.handle_message(5, "a".to_string(), t.msg, &peers, &mut out);
+//! }
+//! assert_eq!(b.entry(&"a".to_string()).unwrap().payload.as_str(), "Alien");
+//! ```
 
 use indexmap::IndexMap;
 
@@ -62,12 +81,7 @@ pub enum Event<Id> {
     /// This node made a new version of its own favorite.
     Originated { version: Version },
     /// This node's view of `origin` moved from `previous` to `version`.
-    Learned {
-        origin: Id,
-        previous: Option<Version>,
-        version: Version,
-        via: Via,
-    },
+    Learned { origin: Id, previous: Option<Version>, version: Version, via: Via },
 }
 
 /// A message the node wants delivered.
@@ -91,10 +105,7 @@ pub struct Out<Id> {
 
 impl<Id> Default for Out<Id> {
     fn default() -> Self {
-        Out {
-            sends: Vec::new(),
-            events: Vec::new(),
-        }
+        Out { sends: Vec::new(), events: Vec::new() }
     }
 }
 
@@ -149,11 +160,7 @@ impl<Id: NodeId> Node<Id> {
         let seen = SeenCache::new(cfg.seen_ttl_ms, cfg.seen_cap, rng.next_u64());
         let view = IndexMap::with_hasher(FixedState::with_seed(rng.next_u64()));
         let interval = cfg.interval_ms.max(1);
-        let next_gossip = if cfg.random_phase {
-            now + 1 + rng.below(interval)
-        } else {
-            now + interval
-        };
+        let next_gossip = if cfg.random_phase { now + 1 + rng.below(interval) } else { now + interval };
         let next_resample = cfg.resample_ms.map(|_| now);
         Node {
             id,
@@ -236,21 +243,12 @@ impl<Id: NodeId> Node<Id> {
 
     /// Its digest: `origin -> version` for every entry.
     pub fn digest(&self) -> Digest<Id> {
-        self.view
-            .iter()
-            .map(|(o, e)| (o.clone(), e.version))
-            .collect()
+        self.view.iter().map(|(o, e)| (o.clone(), e.version)).collect()
     }
 
     /// Adopt `payload` as the new favorite: bump the version, record it, and
     /// push it at once where the protocol says so.
-    pub fn set_favorite(
-        &mut self,
-        now: u64,
-        payload: Payload,
-        peers: &impl Peers<Id>,
-        out: &mut Out<Id>,
-    ) {
+    pub fn set_favorite(&mut self, now: u64, payload: Payload, peers: &impl Peers<Id>, out: &mut Out<Id>) {
         self.own = self.own.next();
         let uuid = self.rng.uuid();
         self.seen.insert(uuid, now);
@@ -265,12 +263,7 @@ impl<Id: NodeId> Node<Id> {
         };
         let previous = self.view.insert(self.id.clone(), entry).map(|e| e.version);
         out.events.push(Event::Originated { version: self.own });
-        out.events.push(Event::Learned {
-            origin: self.id.clone(),
-            previous,
-            version: self.own,
-            via: Via::Push,
-        });
+        out.events.push(Event::Learned { origin: self.id.clone(), previous, version: self.own, via: Via::Push });
         if self.forwards_fresh() {
             let update = self.update_of(&self.id.clone(), self.cfg.ttl);
             if let Some(u) = update {
@@ -300,14 +293,7 @@ impl<Id: NodeId> Node<Id> {
     }
 
     /// The message input: `msg` arrived from `from`.
-    pub fn handle_message(
-        &mut self,
-        now: u64,
-        from: Id,
-        msg: Message<Id>,
-        peers: &impl Peers<Id>,
-        out: &mut Out<Id>,
-    ) {
+    pub fn handle_message(&mut self, now: u64, from: Id, msg: Message<Id>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
         match msg {
             Message::Push(updates) => self.on_push(now, from, updates, peers, out),
             Message::Feedback(known) => self.on_feedback(&known),
@@ -323,13 +309,7 @@ impl<Id: NodeId> Node<Id> {
                         .filter_map(|(o, _)| self.update_of(o, self.view[o].ttl))
                         .collect();
                     if !updates.is_empty() {
-                        out.sends.push(Transmit {
-                            to: from,
-                            msg: Message::Delta {
-                                updates,
-                                request: Vec::new(),
-                            },
-                        });
+                        out.sends.push(Transmit { to: from, msg: Message::Delta { updates, request: Vec::new() } });
                     }
                 }
             }
@@ -337,8 +317,7 @@ impl<Id: NodeId> Node<Id> {
     }
 
     fn forwards_fresh(&self) -> bool {
-        self.cfg.protocol == Protocol::Flood
-            || (self.cfg.eager_push && self.cfg.protocol != Protocol::Rumor)
+        self.cfg.protocol == Protocol::Flood || (self.cfg.eager_push && self.cfg.protocol != Protocol::Rumor)
     }
 
     fn update_of(&self, origin: &Id, ttl: u32) -> Option<Update<Id>> {
@@ -360,13 +339,7 @@ impl<Id: NodeId> Node<Id> {
 
     /// Push `updates` (TTL already set for the hop) to all peers (flood) or
     /// to `fanout` random peers (eager push), never back to `from`.
-    fn forward(
-        &mut self,
-        updates: Vec<Update<Id>>,
-        from: Option<&Id>,
-        peers: &impl Peers<Id>,
-        out: &mut Out<Id>,
-    ) {
+    fn forward(&mut self, updates: Vec<Update<Id>>, from: Option<&Id>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
         let targets = if self.cfg.protocol == Protocol::Flood {
             let mut v = std::mem::take(&mut self.scratch);
             v.clear();
@@ -377,10 +350,7 @@ impl<Id: NodeId> Node<Id> {
         };
         for t in &targets {
             if Some(t) != from && updates.iter().all(|u| &u.origin != t) {
-                out.sends.push(Transmit {
-                    to: t.clone(),
-                    msg: Message::Push(updates.clone()),
-                });
+                out.sends.push(Transmit { to: t.clone(), msg: Message::Push(updates.clone()) });
             }
         }
         self.scratch = targets;
@@ -394,19 +364,12 @@ impl<Id: NodeId> Node<Id> {
                 if self.view.is_empty() {
                     return;
                 }
-                let updates: Vec<_> = self
-                    .view
-                    .keys()
-                    .filter_map(|o| self.update_of(o, self.view[o].ttl))
-                    .collect();
+                let updates: Vec<_> = self.view.keys().filter_map(|o| self.update_of(o, self.view[o].ttl)).collect();
                 let targets = self.sample(peers, fanout);
                 for t in &targets {
                     out.sends.push(Transmit {
                         to: t.clone(),
-                        msg: Message::Delta {
-                            updates: updates.clone(),
-                            request: Vec::new(),
-                        },
+                        msg: Message::Delta { updates: updates.clone(), request: Vec::new() },
                     });
                 }
                 self.scratch = targets;
@@ -419,10 +382,7 @@ impl<Id: NodeId> Node<Id> {
                     for t in &targets {
                         out.sends.push(Transmit {
                             to: t.clone(),
-                            msg: Message::Digest {
-                                digest: digest.clone(),
-                                push_pull,
-                            },
+                            msg: Message::Digest { digest: digest.clone(), push_pull },
                         });
                     }
                 }
@@ -440,10 +400,7 @@ impl<Id: NodeId> Node<Id> {
                 }
                 let targets = self.sample(peers, fanout);
                 for t in &targets {
-                    out.sends.push(Transmit {
-                        to: t.clone(),
-                        msg: Message::Push(hot.clone()),
-                    });
+                    out.sends.push(Transmit { to: t.clone(), msg: Message::Push(hot.clone()) });
                     if !self.cfg.stop.feedback {
                         // blind: every contact counts
                         for u in &hot {
@@ -475,24 +432,14 @@ impl<Id: NodeId> Node<Id> {
         }
     }
 
-    fn on_push(
-        &mut self,
-        now: u64,
-        from: Id,
-        updates: Vec<Update<Id>>,
-        peers: &impl Peers<Id>,
-        out: &mut Out<Id>,
-    ) {
+    fn on_push(&mut self, now: u64, from: Id, updates: Vec<Update<Id>>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
         let mut known = Vec::new();
         let mut fresh = Vec::new();
         let feedback = self.cfg.protocol == Protocol::Rumor && self.cfg.stop.feedback;
         for u in updates {
             // "already knew" means knew before this instant: in the rounds
             // model, before the round started.
-            let knew_before = self
-                .view
-                .get(&u.origin)
-                .is_some_and(|e| e.version >= u.version && e.learned_at < now);
+            let knew_before = self.view.get(&u.origin).is_some_and(|e| e.version >= u.version && e.learned_at < now);
             let (origin, version, ttl) = (u.origin.clone(), u.version, u.ttl);
             let applied = self.apply(now, u, Via::Push, peers, out);
             if applied {
@@ -506,10 +453,7 @@ impl<Id: NodeId> Node<Id> {
             }
         }
         if !known.is_empty() {
-            out.sends.push(Transmit {
-                to: from.clone(),
-                msg: Message::Feedback(known),
-            });
+            out.sends.push(Transmit { to: from.clone(), msg: Message::Feedback(known) });
         }
         if !fresh.is_empty() {
             self.forward(fresh, Some(&from), peers, out);
@@ -543,27 +487,14 @@ impl<Id: NodeId> Node<Id> {
                 updates.push(o.clone());
             }
         }
-        let updates: Vec<_> = updates
-            .iter()
-            .filter_map(|o| self.update_of(o, self.view[o].ttl))
-            .collect();
+        let updates: Vec<_> = updates.iter().filter_map(|o| self.update_of(o, self.view[o].ttl)).collect();
         if !updates.is_empty() || !request.is_empty() {
-            out.sends.push(Transmit {
-                to: from,
-                msg: Message::Delta { updates, request },
-            });
+            out.sends.push(Transmit { to: from, msg: Message::Delta { updates, request } });
         }
     }
 
     /// Validate and merge one update. Returns whether the view changed.
-    fn apply(
-        &mut self,
-        now: u64,
-        mut u: Update<Id>,
-        via: Via,
-        peers: &impl Peers<Id>,
-        out: &mut Out<Id>,
-    ) -> bool {
+    fn apply(&mut self, now: u64, mut u: Update<Id>, via: Via, peers: &impl Peers<Id>, out: &mut Out<Id>) -> bool {
         self.stats.updates_in += 1;
         if !u.version.is_valid() || u.payload.as_str().len() > self.cfg.max_payload {
             self.stats.invalid += 1;
@@ -578,15 +509,8 @@ impl<Id: NodeId> Node<Id> {
                 // Someone claims a newer version of us (we restarted and lost
                 // our counter, or a forgery): announce our favorite above it.
                 self.stats.self_claims += 1;
-                self.own = Version::new(
-                    u.version.epoch,
-                    u.version.counter.min(super::MAX_COUNTER - 1),
-                );
-                let payload = self
-                    .view
-                    .get(&self.id)
-                    .map(|e| e.payload.clone())
-                    .unwrap_or(u.payload);
+                self.own = Version::new(u.version.epoch, u.version.counter.min(super::MAX_COUNTER - 1));
+                let payload = self.view.get(&self.id).map(|e| e.payload.clone()).unwrap_or(u.payload);
                 self.set_favorite(now, payload, peers, out);
             } else {
                 self.stats.duplicates += 1;
@@ -613,12 +537,7 @@ impl<Id: NodeId> Node<Id> {
             rumor: RumorState::HOT,
             stamp: self.stamp,
         };
-        out.events.push(Event::Learned {
-            origin: u.origin.clone(),
-            previous,
-            version: u.version,
-            via,
-        });
+        out.events.push(Event::Learned { origin: u.origin.clone(), previous, version: u.version, via });
         self.view.insert(u.origin, entry);
         true
     }
@@ -631,23 +550,11 @@ mod tests {
     use crate::core::peers::{NoPeers, PeerList};
 
     fn cfg(protocol: Protocol) -> Config {
-        Config {
-            protocol,
-            resample_ms: None,
-            random_phase: false,
-            eager_push: false,
-            ..Config::default()
-        }
+        Config { protocol, resample_ms: None, random_phase: false, eager_push: false, ..Config::default() }
     }
 
     fn upd(origin: u32, counter: u64, uuid: Uuid) -> Update<u32> {
-        Update {
-            uuid,
-            origin,
-            version: Version::new(0, counter),
-            ttl: 3,
-            payload: "Heat".into(),
-        }
+        Update { uuid, origin, version: Version::new(0, counter), ttl: 3, payload: "Heat".into() }
     }
 
     fn node(id: u32, protocol: Protocol) -> Node<u32> {
@@ -679,9 +586,7 @@ mod tests {
         let fwd: Vec<_> = out.sends.iter().map(|t| t.to).collect();
         assert_eq!(fwd, vec![2, 3], "flood goes to all but self and sender");
         for t in &out.sends {
-            let Message::Push(us) = &t.msg else {
-                panic!("flood forwards pushes")
-            };
+            let Message::Push(us) = &t.msg else { panic!("flood forwards pushes") };
             assert_eq!(us[0].ttl, 0);
         }
         out.clear();
@@ -700,43 +605,23 @@ mod tests {
         a.handle_message(
             1,
             9,
-            Message::Delta {
-                updates: vec![upd(5, 3, 1), upd(6, 1, 2)],
-                request: vec![],
-            },
+            Message::Delta { updates: vec![upd(5, 3, 1), upd(6, 1, 2)], request: vec![] },
             &NoPeers,
             &mut out,
         );
         b.handle_message(
             1,
             9,
-            Message::Delta {
-                updates: vec![upd(5, 1, 3), upd(7, 4, 4)],
-                request: vec![],
-            },
+            Message::Delta { updates: vec![upd(5, 1, 3), upd(7, 4, 4)], request: vec![] },
             &NoPeers,
             &mut out,
         );
         out.clear();
         // a -> b: digest
-        b.handle_message(
-            2,
-            0,
-            Message::Digest {
-                digest: a.digest(),
-                push_pull: true,
-            },
-            &NoPeers,
-            &mut out,
-        );
+        b.handle_message(2, 0, Message::Digest { digest: a.digest(), push_pull: true }, &NoPeers, &mut out);
         let reply = out.sends.pop().expect("b answers");
-        let Message::Delta { updates, request } = &reply.msg else {
-            panic!()
-        };
-        assert_eq!(
-            updates.iter().map(|u| u.origin).collect::<Vec<_>>(),
-            vec![7]
-        );
+        let Message::Delta { updates, request } = &reply.msg else { panic!() };
+        assert_eq!(updates.iter().map(|u| u.origin).collect::<Vec<_>>(), vec![7]);
         let mut req: Vec<_> = request.iter().map(|r| r.0).collect();
         req.sort();
         assert_eq!(req, vec![5, 6]);
@@ -752,10 +637,7 @@ mod tests {
     #[test]
     fn rumor_feedback_cools_only_on_contacts_that_knew() {
         let mut c = cfg(Protocol::Rumor);
-        c.stop = StopRule {
-            feedback: true,
-            kind: StopKind::Counter(2),
-        };
+        c.stop = StopRule { feedback: true, kind: StopKind::Counter(2) };
         let peers = PeerList(vec![0, 1]);
         let mut a = Node::new(0u32, c.clone(), 0, Rng::new(1), 0);
         let mut b = Node::new(1u32, c, 0, Rng::new(2), 0);
@@ -788,13 +670,7 @@ mod tests {
         let mut n = node(0, Protocol::PushPull);
         let mut out = Out::default();
         n.set_favorite(0, "Up".into(), &NoPeers, &mut out);
-        n.handle_message(
-            1,
-            9,
-            Message::Push(vec![upd(0, 40, 99)]),
-            &NoPeers,
-            &mut out,
-        );
+        n.handle_message(1, 9, Message::Push(vec![upd(0, 40, 99)]), &NoPeers, &mut out);
         assert_eq!(n.version(), Version::new(0, 41));
         assert_eq!(n.favorite(), Some("Up"));
         assert_eq!(n.stats().self_claims, 1);
@@ -824,16 +700,7 @@ mod tests {
         let mut n = Node::new(0u32, c, 0, Rng::new(1), 0);
         let mut out = Out::default();
         let flood: Vec<_> = (1..100).map(|o| upd(o, 1, o as u128)).collect();
-        n.handle_message(
-            1,
-            9,
-            Message::Delta {
-                updates: flood,
-                request: vec![],
-            },
-            &NoPeers,
-            &mut out,
-        );
+        n.handle_message(1, 9, Message::Delta { updates: flood, request: vec![] }, &NoPeers, &mut out);
         assert_eq!(n.view_len(), 10);
         assert_eq!(n.stats().view_full, 89);
     }
@@ -867,9 +734,6 @@ mod tests {
         let mut out = Out::default();
         n.set_favorite(5, "Up".into(), &peers, &mut out);
         assert_eq!(out.sends.len(), 2);
-        assert!(out
-            .sends
-            .iter()
-            .all(|t| t.to != 0 && matches!(t.msg, Message::Push(_))));
+        assert!(out.sends.iter().all(|t| t.to != 0 && matches!(t.msg, Message::Push(_))));
     }
 }

@@ -14,9 +14,7 @@ use serde::{Deserialize, Serialize};
 pub const MAX_COUNTER: u64 = (1 << 53) - 1;
 
 /// An update's position in its origin's history, ordered by `(epoch, counter)`.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Version {
     /// Incarnation of the origin; a node that lost its state comes back with a higher epoch.
     pub epoch: u32,
@@ -37,10 +35,7 @@ impl Version {
 
     /// The next version of the same incarnation.
     pub fn next(self) -> Self {
-        Version {
-            epoch: self.epoch,
-            counter: self.counter + 1,
-        }
+        Version { epoch: self.epoch, counter: self.counter + 1 }
     }
 }
 

@@ -57,11 +57,7 @@ impl Nodes {
         rng.next_u64();
         rng.next_u64();
         let interval = cfg.interval_ms.max(1);
-        let next_gossip = if cfg.random_phase {
-            now + 1 + rng.below(interval)
-        } else {
-            now + interval
-        };
+        let next_gossip = if cfg.random_phase { now + 1 + rng.below(interval) } else { now + interval };
         if i == self.len() {
             self.rng.push(rng);
             self.next_gossip.push(next_gossip);
@@ -109,43 +105,19 @@ struct Sizes {
 
 impl Sizes {
     fn new(origin: u32, version: Version) -> Self {
-        let upd = |ttl: u32| Update {
-            uuid: 0,
-            origin,
-            version,
-            ttl,
-            payload: Payload::Static(rumor_payload()),
-        };
+        let upd = |ttl: u32| Update { uuid: 0, origin, version, ttl, payload: Payload::Static(rumor_payload()) };
         let digest = |knows: bool, push_pull: bool| {
-            let digest = if knows {
-                vec![(origin, version)]
-            } else {
-                vec![]
-            };
+            let digest = if knows { vec![(origin, version)] } else { vec![] };
             Message::Digest { digest, push_pull }.wire_len()
         };
         Sizes {
-            digest: [
-                [digest(false, false), digest(false, true)],
-                [digest(true, false), digest(true, true)],
-            ],
+            digest: [[digest(false, false), digest(false, true)], [digest(true, false), digest(true, true)]],
             delta_update: (0..=255)
-                .map(|t| {
-                    Message::Delta {
-                        updates: vec![upd(t)],
-                        request: vec![],
-                    }
-                    .wire_len()
-                })
+                .map(|t| Message::Delta { updates: vec![upd(t)], request: vec![] }.wire_len())
                 .collect(),
-            delta_request: Message::<u32>::Delta {
-                updates: vec![],
-                request: vec![(origin, Version::default())],
-            }
-            .wire_len(),
-            push: (0..=255)
-                .map(|t| Message::Push(vec![upd(t)]).wire_len())
-                .collect(),
+            delta_request: Message::<u32>::Delta { updates: vec![], request: vec![(origin, Version::default())] }
+                .wire_len(),
+            push: (0..=255).map(|t| Message::Push(vec![upd(t)]).wire_len()).collect(),
             feedback: Message::<u32>::Feedback(vec![(origin, version)]).wire_len(),
         }
     }
@@ -167,10 +139,8 @@ pub struct CompactPopulation {
 impl CompactPopulation {
     /// Whether a configuration can run compact (else use full nodes).
     pub fn supports(cfg: &Config) -> bool {
-        matches!(
-            cfg.protocol,
-            Protocol::Push | Protocol::Pull | Protocol::PushPull | Protocol::Rumor
-        ) && !(cfg.eager_push && cfg.protocol != Protocol::Rumor)
+        matches!(cfg.protocol, Protocol::Push | Protocol::Pull | Protocol::PushPull | Protocol::Rumor)
+            && !(cfg.eager_push && cfg.protocol != Protocol::Rumor)
             && cfg.ttl <= 255
             && cfg.max_ttl <= 255
             && cfg.resample_ms.is_none()
@@ -184,17 +154,7 @@ impl CompactPopulation {
         }
         let version = Version::new(0, 1);
         let sizes = Sizes::new(origin, version);
-        CompactPopulation {
-            nodes,
-            cfg,
-            seed,
-            origin,
-            version,
-            sizes,
-            spreading: 0,
-            duplicates: 0,
-            scratch: Vec::new(),
-        }
+        CompactPopulation { nodes, cfg, seed, origin, version, sizes, spreading: 0, duplicates: 0, scratch: Vec::new() }
     }
 
     fn send(&self, from: u32, to: u32, msg: CMsg, ctx: &mut Ctx<CMsg>) {
@@ -204,12 +164,7 @@ impl CompactPopulation {
     fn sample(&mut self, i: u32, members: &super::membership::Membership) -> Vec<u32> {
         let mut v = std::mem::take(&mut self.scratch);
         v.clear();
-        members.sample(
-            &mut self.nodes.rng[i as usize],
-            &i,
-            self.cfg.fanout as usize,
-            &mut v,
-        );
+        members.sample(&mut self.nodes.rng[i as usize], &i, self.cfg.fanout as usize, &mut v);
         v
     }
 
@@ -248,10 +203,8 @@ impl CompactPopulation {
 
 impl Knowledge for CompactPopulation {
     fn known(&self, i: u32, origin: u32) -> Option<Version> {
-        (origin == self.origin
-            && (i as usize) < self.nodes.len()
-            && self.nodes.informed(i as usize))
-        .then_some(self.version)
+        (origin == self.origin && (i as usize) < self.nodes.len() && self.nodes.informed(i as usize))
+            .then_some(self.version)
     }
 }
 
@@ -277,15 +230,7 @@ impl Population for CompactPopulation {
                     let ttl = n.ttl[j];
                     let targets = self.sample(i, ctx.members);
                     for &t in &targets {
-                        self.send(
-                            i,
-                            t,
-                            CMsg::Delta {
-                                update: Some(ttl),
-                                request: false,
-                            },
-                            ctx,
-                        );
+                        self.send(i, t, CMsg::Delta { update: Some(ttl), request: false }, ctx);
                     }
                     self.scratch = targets;
                 }
@@ -322,25 +267,9 @@ impl Population for CompactPopulation {
                 let informed = self.nodes.informed(to as usize);
                 if informed && !knows {
                     let ttl = self.nodes.ttl[to as usize];
-                    self.send(
-                        to,
-                        from,
-                        CMsg::Delta {
-                            update: Some(ttl),
-                            request: false,
-                        },
-                        ctx,
-                    );
+                    self.send(to, from, CMsg::Delta { update: Some(ttl), request: false }, ctx);
                 } else if knows && !informed && push_pull {
-                    self.send(
-                        to,
-                        from,
-                        CMsg::Delta {
-                            update: None,
-                            request: true,
-                        },
-                        ctx,
-                    );
+                    self.send(to, from, CMsg::Delta { update: None, request: true }, ctx);
                 }
             }
             CMsg::Delta { update, request } => {
@@ -349,20 +278,11 @@ impl Population for CompactPopulation {
                 }
                 if request && self.nodes.informed(to as usize) {
                     let ttl = self.nodes.ttl[to as usize];
-                    self.send(
-                        to,
-                        from,
-                        CMsg::Delta {
-                            update: Some(ttl),
-                            request: false,
-                        },
-                        ctx,
-                    );
+                    self.send(to, from, CMsg::Delta { update: Some(ttl), request: false }, ctx);
                 }
             }
             CMsg::Push { ttl } => {
-                let knew_before =
-                    self.nodes.informed(to as usize) && self.nodes.learned_at[to as usize] < now;
+                let knew_before = self.nodes.informed(to as usize) && self.nodes.learned_at[to as usize] < now;
                 let feedback = self.cfg.protocol == Protocol::Rumor && self.cfg.stop.feedback;
                 if !self.learn(to, ttl, now, ctx.metrics) && feedback && knew_before {
                     self.send(to, from, CMsg::Feedback, ctx);
@@ -399,14 +319,12 @@ impl Population for CompactPopulation {
         if self.nodes.spreading(i as usize) {
             self.spreading -= 1;
         }
-        self.nodes
-            .init(i as usize, &self.cfg, node_rng(self.seed, i, epoch), now);
+        self.nodes.init(i as usize, &self.cfg, node_rng(self.seed, i, epoch), now);
     }
 
     fn add(&mut self, now: u64) -> u32 {
         let i = self.nodes.len();
-        self.nodes
-            .init(i, &self.cfg, node_rng(self.seed, i as u32, 0), now);
+        self.nodes.init(i, &self.cfg, node_rng(self.seed, i as u32, 0), now);
         i as u32
     }
 
@@ -422,12 +340,8 @@ impl Population for CompactPopulation {
     fn msg_info(&self, msg: &CMsg) -> (usize, usize, bool) {
         let s = &self.sizes;
         match *msg {
-            CMsg::Digest { knows, push_pull } => {
-                (s.digest[knows as usize][push_pull as usize], 0, false)
-            }
-            CMsg::Delta {
-                update: Some(t), ..
-            } => (s.delta_update[t as usize], 1, true),
+            CMsg::Digest { knows, push_pull } => (s.digest[knows as usize][push_pull as usize], 0, false),
+            CMsg::Delta { update: Some(t), .. } => (s.delta_update[t as usize], 1, true),
             CMsg::Delta { update: None, .. } => (s.delta_request, 0, true),
             CMsg::Push { ttl } => (s.push[ttl as usize], 1, false),
             CMsg::Feedback => (s.feedback, 0, true),
@@ -447,11 +361,7 @@ impl Population for CompactPopulation {
         #[cfg(target_arch = "x86_64")]
         if let Some(t) = self.nodes.ttl.get(i as usize) {
             // SAFETY: prefetching is only a hint to the cache; it reads nothing.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                    (t as *const u8).cast(),
-                )
-            }
+            unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>((t as *const u8).cast()) }
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = i;

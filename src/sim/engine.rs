@@ -56,13 +56,7 @@ enum Woke {
 
 impl<P: Population> World<P> {
     /// A world of `pop`, all nodes up and members.
-    pub fn new(
-        pop: P,
-        net: Network,
-        mut faults: Vec<TimedFault>,
-        scenario: Scenario,
-        anti_entropy: bool,
-    ) -> Self {
+    pub fn new(pop: P, net: Network, mut faults: Vec<TimedFault>, scenario: Scenario, anti_entropy: bool) -> Self {
         let n = pop.len();
         faults.sort_by_key(|f| f.at_ms); // stable: same-time faults keep their order
         World {
@@ -85,14 +79,7 @@ impl<P: Population> World<P> {
     }
 
     fn ctx(&mut self) -> (&mut P, Ctx<'_, P::Msg>) {
-        (
-            &mut self.pop,
-            Ctx {
-                members: &self.members,
-                outbox: &mut self.outbox,
-                metrics: &mut self.metrics,
-            },
-        )
+        (&mut self.pop, Ctx { members: &self.members, outbox: &mut self.outbox, metrics: &mut self.metrics })
     }
 
     fn apply_fault(&mut self, f: Fault, now: u64) -> Woke {
@@ -147,12 +134,7 @@ impl<P: Population> World<P> {
 
     /// Faults due at or before `now`, applied in order.
     fn faults_until(&mut self, now: u64, woke: &mut Vec<u32>) {
-        while let Some(f) = self
-            .faults
-            .get(self.next_fault)
-            .filter(|f| f.at_ms <= now)
-            .cloned()
-        {
+        while let Some(f) = self.faults.get(self.next_fault).filter(|f| f.at_ms <= now).cloned() {
             self.next_fault += 1;
             match self.apply_fault(f.fault, now) {
                 Woke::None => {}
@@ -165,21 +147,9 @@ impl<P: Population> World<P> {
     /// Count a message and ask the network whether it arrives: at what time
     /// (`timed`, the events model) or at all (the rounds model, time 0).
     #[inline]
-    fn transmit(
-        &mut self,
-        from: u32,
-        to: u32,
-        bytes: usize,
-        updates: usize,
-        now: u64,
-        timed: bool,
-    ) -> Option<u64> {
+    fn transmit(&mut self, from: u32, to: u32, bytes: usize, updates: usize, now: u64, timed: bool) -> Option<u64> {
         self.metrics.sent(bytes, updates);
-        let fate = if timed {
-            self.net.transit(from, to, now)
-        } else {
-            self.net.passes(from, to).map(|()| now)
-        };
+        let fate = if timed { self.net.transit(from, to, now) } else { self.net.passes(from, to).map(|()| now) };
         match fate {
             Ok(t) => Some(t),
             Err(Drop::Loss) => {
@@ -201,11 +171,7 @@ impl<P: Population> World<P> {
         let latest: Vec<_> = self.metrics.latest().collect();
         (0..self.pop.len())
             .filter(|&i| self.up[i as usize])
-            .all(|i| {
-                latest
-                    .iter()
-                    .all(|&(o, v)| self.pop.known(i, o).is_some_and(|k| k >= v))
-            })
+            .all(|i| latest.iter().all(|&(o, v)| self.pop.known(i, o).is_some_and(|k| k >= v)))
     }
 
     fn should_stop(&mut self, now: u64, in_flight: usize, updates_end: u64) -> Option<StopReason> {
@@ -222,10 +188,8 @@ impl<P: Population> World<P> {
                     None
                 }
             }
-            Scenario::Movies => {
-                (now >= updates_end && self.metrics.all_done() && self.all_live_current())
-                    .then_some(StopReason::Converged)
-            }
+            Scenario::Movies => (now >= updates_end && self.metrics.all_done() && self.all_live_current())
+                .then_some(StopReason::Converged),
         }
     }
 }
@@ -308,11 +272,7 @@ pub fn run_rounds<P: Population>(
             std::mem::swap(&mut wave, &mut next);
         }
         w.metrics.sample(now);
-        progress(Progress {
-            time_ms: now,
-            limit_ms,
-            coverage: w.metrics.coverage.last().map_or(0.0, |c| c.1),
-        });
+        progress(Progress { time_ms: now, limit_ms, coverage: w.metrics.coverage.last().map_or(0.0, |c| c.1) });
         if let Some(s) = w.should_stop(now, deferred.len(), updates_end) {
             reason = s;
             break;
@@ -434,11 +394,7 @@ pub fn run_events<P: Population>(
             Ev::EndUpdates => w.pop.stop_resampling(),
             Ev::Sample => {
                 w.metrics.sample(t);
-                progress(Progress {
-                    time_ms: t,
-                    limit_ms,
-                    coverage: w.metrics.coverage.last().map_or(0.0, |c| c.1),
-                });
+                progress(Progress { time_ms: t, limit_ms, coverage: w.metrics.coverage.last().map_or(0.0, |c| c.1) });
                 if let Some(s) = w.should_stop(t, in_flight, updates_end) {
                     return (s, t);
                 }
@@ -449,12 +405,7 @@ pub fn run_events<P: Population>(
     (StopReason::Quiescent, last_t)
 }
 
-fn flush<P: Population>(
-    w: &mut World<P>,
-    q: &mut EventQueue<Ev<P::Msg>>,
-    in_flight: &mut usize,
-    now: u64,
-) {
+fn flush<P: Population>(w: &mut World<P>, q: &mut EventQueue<Ev<P::Msg>>, in_flight: &mut usize, now: u64) {
     let mut out = std::mem::take(&mut w.outbox);
     for (from, to, msg) in out.drain(..) {
         let (bytes, updates, _) = w.pop.msg_info(&msg);

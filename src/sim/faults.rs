@@ -43,24 +43,15 @@ pub struct TimedFault {
 pub fn parse_fault(s: &str) -> Result<TimedFault, String> {
     let parts: Vec<&str> = s.trim().split(':').collect();
     if parts.len() < 2 || parts.len() > 3 {
-        return Err(format!(
-            "fault {s:?}: expected TIME:KIND[:ARG], e.g. 10s:partition:2"
-        ));
+        return Err(format!("fault {s:?}: expected TIME:KIND[:ARG], e.g. 10s:partition:2"));
     }
-    let at_ms = parse_time(parts[0]).ok_or_else(|| {
-        format!(
-            "fault {s:?}: bad time {:?} (use ms, or seconds with 's')",
-            parts[0]
-        )
-    })?;
+    let at_ms = parse_time(parts[0])
+        .ok_or_else(|| format!("fault {s:?}: bad time {:?} (use ms, or seconds with 's')", parts[0]))?;
     let arg = parts.get(2).copied();
-    let need = |what: &str| -> Result<&str, String> {
-        arg.ok_or_else(|| format!("fault {s:?}: {} needs {what}", parts[1]))
-    };
+    let need =
+        |what: &str| -> Result<&str, String> { arg.ok_or_else(|| format!("fault {s:?}: {} needs {what}", parts[1])) };
     let num = |what: &str| -> Result<u64, String> {
-        need(what)?
-            .parse::<u64>()
-            .map_err(|_| format!("fault {s:?}: {what} must be a whole number"))
+        need(what)?.parse::<u64>().map_err(|_| format!("fault {s:?}: {what} must be a whole number"))
     };
     let node = || -> Result<u32, String> {
         let n = num("a node index")?;
@@ -95,8 +86,8 @@ pub fn parse_fault(s: &str) -> Result<TimedFault, String> {
         }
         other => {
             return Err(format!(
-                "fault {s:?}: unknown kind {other:?} (partition, heal, crash, restart, restart-fresh, join, leave, loss)"
-            ))
+            "fault {s:?}: unknown kind {other:?} (partition, heal, crash, restart, restart-fresh, join, leave, loss)"
+        ))
         }
     };
     Ok(TimedFault { at_ms, fault })
@@ -123,43 +114,13 @@ mod tests {
     #[test]
     fn parses_the_whole_vocabulary() {
         let f = |s| parse_fault(s).unwrap();
-        assert_eq!(
-            f("10s:partition:3"),
-            TimedFault {
-                at_ms: 10_000,
-                fault: Fault::Partition { groups: 3 }
-            }
-        );
+        assert_eq!(f("10s:partition:3"), TimedFault { at_ms: 10_000, fault: Fault::Partition { groups: 3 } });
         assert_eq!(f("20s:heal").fault, Fault::Heal);
         assert_eq!(f("20s:repair").fault, Fault::Heal);
-        assert_eq!(
-            f("5000:crash:3"),
-            TimedFault {
-                at_ms: 5000,
-                fault: Fault::Crash { node: 3 }
-            }
-        );
-        assert_eq!(
-            f("8s:bounce:3").fault,
-            Fault::Restart {
-                node: 3,
-                keep_state: true
-            }
-        );
-        assert_eq!(
-            f("8s:restart-fresh:3").fault,
-            Fault::Restart {
-                node: 3,
-                keep_state: false
-            }
-        );
-        assert_eq!(
-            f("1.5s:join:4"),
-            TimedFault {
-                at_ms: 1500,
-                fault: Fault::Join { count: 4 }
-            }
-        );
+        assert_eq!(f("5000:crash:3"), TimedFault { at_ms: 5000, fault: Fault::Crash { node: 3 } });
+        assert_eq!(f("8s:bounce:3").fault, Fault::Restart { node: 3, keep_state: true });
+        assert_eq!(f("8s:restart-fresh:3").fault, Fault::Restart { node: 3, keep_state: false });
+        assert_eq!(f("1.5s:join:4"), TimedFault { at_ms: 1500, fault: Fault::Join { count: 4 } });
         assert_eq!(f("250ms:loss:0.5").fault, Fault::Loss { p: 0.5 });
     }
 

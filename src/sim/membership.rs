@@ -20,11 +20,7 @@ pub struct Membership {
 impl Membership {
     /// Members `0..n`.
     pub fn new(n: u32) -> Self {
-        Membership {
-            members: (0..n).collect(),
-            pos: (0..n).collect(),
-            identity: true,
-        }
+        Membership { members: (0..n).collect(), pos: (0..n).collect(), identity: true }
     }
 
     /// Number of members.
@@ -86,12 +82,7 @@ impl Peers<u32> for Membership {
             }
             return;
         }
-        let skip = self
-            .pos
-            .get(*me as usize)
-            .copied()
-            .filter(|&p| p != NONE)
-            .map(|p| p as usize);
+        let skip = self.pos.get(*me as usize).copied().filter(|&p| p != NONE).map(|p| p as usize);
         if k == 1 {
             // the hot path of every simulation: no allocation
             let eligible = self.members.len() - usize::from(skip.is_some());

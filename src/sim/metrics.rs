@@ -53,10 +53,7 @@ pub struct Metrics {
 impl Metrics {
     /// A tracker for `live` nodes.
     pub fn new(live: u32) -> Self {
-        Metrics {
-            live,
-            ..Default::default()
-        }
+        Metrics { live, ..Default::default() }
     }
 
     /// Live nodes now.
@@ -82,25 +79,13 @@ impl Metrics {
         if hist.last().is_some_and(|r| r.version >= version) {
             return; // not a new update (cannot happen with honest nodes)
         }
-        hist.push(UpdateRec {
-            version,
-            created: now,
-            covered: 0,
-            done: None,
-        });
+        hist.push(UpdateRec { version, created: now, covered: 0, done: None });
         self.pending.push((origin, (hist.len() - 1) as u32));
     }
 
     /// Node `node` moved its view of `origin` from `previous` to `version` at `now`.
     #[inline]
-    pub fn learned(
-        &mut self,
-        node: u32,
-        origin: u32,
-        previous: Option<Version>,
-        version: Version,
-        now: u64,
-    ) {
+    pub fn learned(&mut self, node: u32, origin: u32, previous: Option<Version>, version: Version, now: u64) {
         let Some(hist) = self.origins.get_mut(origin as usize) else {
             return;
         };
@@ -143,8 +128,7 @@ impl Metrics {
     }
 
     fn adjust(&mut self, node: u32, k: &impl Knowledge, up: bool) {
-        self.pending
-            .retain(|&(o, i)| self.origins[o as usize][i as usize].done.is_none());
+        self.pending.retain(|&(o, i)| self.origins[o as usize][i as usize].done.is_none());
         for &(o, i) in &self.pending {
             let rec = &mut self.origins[o as usize][i as usize];
             if k.known(node, o).is_some_and(|v| v >= rec.version) {
@@ -168,8 +152,7 @@ impl Metrics {
 
     /// Whether every update made so far is known to every live node.
     pub fn all_done(&mut self) -> bool {
-        self.pending
-            .retain(|&(o, i)| self.origins[o as usize][i as usize].done.is_none());
+        self.pending.retain(|&(o, i)| self.origins[o as usize][i as usize].done.is_none());
         self.pending.is_empty()
     }
 
@@ -180,35 +163,24 @@ impl Metrics {
         for hist in &self.origins {
             if let Some(last) = hist.last() {
                 n += 1;
-                sum += if last.done.is_some() {
-                    1.0
-                } else {
-                    last.covered as f64 / self.live.max(1) as f64
-                };
+                sum += if last.done.is_some() { 1.0 } else { last.covered as f64 / self.live.max(1) as f64 };
             }
         }
-        let f = if n == 0 {
-            0.0
-        } else {
-            (sum / n as f64).min(1.0)
-        };
+        let f = if n == 0 { 0.0 } else { (sum / n as f64).min(1.0) };
         self.coverage.push((now, f));
     }
 
     /// Each origin's latest version: `(origin, version)`.
     pub fn latest(&self) -> impl Iterator<Item = (u32, Version)> + '_ {
-        self.origins
-            .iter()
-            .enumerate()
-            .filter_map(|(o, h)| h.last().map(|r| (o as u32, r.version)))
+        self.origins.iter().enumerate().filter_map(|(o, h)| h.last().map(|r| (o as u32, r.version)))
     }
 
     /// Every update: `(origin, version, created_ms, completed_ms)`.
     pub fn updates(&self) -> impl Iterator<Item = (u32, Version, u64, Option<u64>)> + '_ {
-        self.origins.iter().enumerate().flat_map(|(o, h)| {
-            h.iter()
-                .map(move |r| (o as u32, r.version, r.created, r.done))
-        })
+        self.origins
+            .iter()
+            .enumerate()
+            .flat_map(|(o, h)| h.iter().map(move |r| (o as u32, r.version, r.created, r.done)))
     }
 
     /// Coverage of each update: `(origin, version, created_ms, nodes that know it)`,
@@ -224,11 +196,7 @@ impl Metrics {
     /// last time of their first learning (ms). For a single rumor these are
     /// Demers' t_avg and t_last.
     pub fn learn_times(&self) -> (u64, f64, u64) {
-        let avg = if self.learn_count == 0 {
-            0.0
-        } else {
-            self.learn_sum_ms as f64 / self.learn_count as f64
-        };
+        let avg = if self.learn_count == 0 { 0.0 } else { self.learn_sum_ms as f64 / self.learn_count as f64 };
         (self.learn_count, avg, self.learn_last_ms)
     }
 }

@@ -96,6 +96,18 @@ pub enum EngineChoice {
     Compact,
 }
 
+/// Where nodes find gossip partners.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MembershipMode {
+    /// Every node samples uniformly from all members (the theory's model).
+    #[default]
+    Full,
+    /// The course's: node 0 starts alone, every other node knows node 0, and
+    /// each learns peers from who contacts it and from update origins.
+    Bootstrap,
+}
+
 /// Why a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -146,6 +158,9 @@ pub struct SimConfig {
     pub faults: Vec<TimedFault>,
     /// Population choice.
     pub engine: EngineChoice,
+    /// Where nodes find partners.
+    #[serde(default)]
+    pub membership: MembershipMode,
 }
 
 impl Default for SimConfig {
@@ -169,6 +184,7 @@ impl Default for SimConfig {
             settle_ms: None,
             faults: Vec::new(),
             engine: EngineChoice::Auto,
+            membership: MembershipMode::Full,
         }
     }
 }
@@ -181,43 +197,25 @@ impl SimConfig {
     pub fn validate(&self) -> Result<(), String> {
         let c = &self.node;
         if self.nodes < 2 || self.nodes > MAX_NODES {
-            return Err(format!(
-                "nodes must be between 2 and {MAX_NODES}, got {}",
-                self.nodes
-            ));
+            return Err(format!("nodes must be between 2 and {MAX_NODES}, got {}", self.nodes));
         }
         if c.fanout == 0 || c.fanout > 10_000 {
-            return Err(format!(
-                "fanout must be between 1 and 10000, got {}",
-                c.fanout
-            ));
+            return Err(format!("fanout must be between 1 and 10000, got {}", c.fanout));
         }
         if c.interval_ms == 0 || c.interval_ms > 86_400_000 {
-            return Err(format!(
-                "interval_ms must be between 1 and 86400000, got {}",
-                c.interval_ms
-            ));
+            return Err(format!("interval_ms must be between 1 and 86400000, got {}", c.interval_ms));
         }
         if c.ttl > c.max_ttl {
-            return Err(format!(
-                "ttl must be at most {} (max_ttl), got {}",
-                c.max_ttl, c.ttl
-            ));
+            return Err(format!("ttl must be at most {} (max_ttl), got {}", c.max_ttl, c.ttl));
         }
         if let StopKind::Counter(0) | StopKind::Coin(0) = c.stop.kind {
             return Err("the rumor stop rule's k must be at least 1".into());
         }
         if !(0.0..=1.0).contains(&self.net.loss) || self.net.loss.is_nan() {
-            return Err(format!(
-                "loss must be between 0 and 1, got {}",
-                self.net.loss
-            ));
+            return Err(format!("loss must be between 0 and 1, got {}", self.net.loss));
         }
         if !(0.0..=1.0).contains(&self.net.link_spread) || self.net.link_spread.is_nan() {
-            return Err(format!(
-                "link spread must be between 0 and 1, got {}",
-                self.net.link_spread
-            ));
+            return Err(format!("link spread must be between 0 and 1, got {}", self.net.link_spread));
         }
         if self.net.latency_ms > 3_600_000 || self.net.jitter_ms > 3_600_000 {
             return Err("latency and jitter must be at most one hour".into());
@@ -234,21 +232,10 @@ impl SimConfig {
                 self.nodes
             ));
         }
-        let joins: u64 = self
-            .faults
-            .iter()
-            .map(|f| {
-                if let Fault::Join { count } = f.fault {
-                    count as u64
-                } else {
-                    0
-                }
-            })
-            .sum();
+        let joins: u64 =
+            self.faults.iter().map(|f| if let Fault::Join { count } = f.fault { count as u64 } else { 0 }).sum();
         for f in &self.faults {
-            if let Fault::Crash { node } | Fault::Restart { node, .. } | Fault::Leave { node } =
-                f.fault
-            {
+            if let Fault::Crash { node } | Fault::Restart { node, .. } | Fault::Leave { node } = f.fault {
                 if node as u64 >= self.nodes as u64 + joins {
                     return Err(format!(
                         "fault at {} ms names node {node}, but there are only {} nodes",
@@ -259,13 +246,14 @@ impl SimConfig {
             }
         }
         if self.engine == EngineChoice::Compact && !self.compact_applies() {
-            return Err("the compact engine runs only the single scenario with push, pull, push-pull or rumor, without eager push, TTL up to 255".into());
+            return Err("the compact engine runs only the single scenario with push, pull, push-pull or rumor, full membership, without eager push, TTL up to 255".into());
         }
         Ok(())
     }
 
     fn compact_applies(&self) -> bool {
         self.scenario == Scenario::Single
+            && self.membership == MembershipMode::Full
             && compact::CompactPopulation::supports(&self.node_config())
     }
 
@@ -395,17 +383,17 @@ pub fn run(cfg: &SimConfig, progress: &mut dyn FnMut(Progress)) -> Result<Report
         EngineChoice::Auto => cfg.compact_applies(),
     };
     let net = network::Network::new(cfg.net.clone(), Rng::derive(cfg.seed, u64::MAX));
-    let anti_entropy = matches!(
-        node_cfg.protocol,
-        Protocol::Push | Protocol::Pull | Protocol::PushPull
-    );
+    let anti_entropy = matches!(node_cfg.protocol, Protocol::Push | Protocol::Pull | Protocol::PushPull);
     let origin = (cfg.scenario == Scenario::Single).then_some(0);
     if use_compact {
         let pop = compact::CompactPopulation::new(cfg.nodes, node_cfg, cfg.seed, 0);
         let mut w = engine::World::new(pop, net, cfg.faults.clone(), cfg.scenario, anti_entropy);
         Ok(finish(cfg, &mut w, origin, progress))
     } else {
-        let pop = population::FullPopulation::new(cfg.nodes, node_cfg, cfg.seed);
+        let pop = match cfg.membership {
+            MembershipMode::Full => population::FullPopulation::new(cfg.nodes, node_cfg, cfg.seed),
+            MembershipMode::Bootstrap => population::FullPopulation::with_bootstrap(cfg.nodes, node_cfg, cfg.seed),
+        };
         let mut w = engine::World::new(pop, net, cfg.faults.clone(), cfg.scenario, anti_entropy);
         Ok(finish(cfg, &mut w, origin, progress))
     }
@@ -429,14 +417,10 @@ fn finish<P: population::Population>(
     let m = &w.metrics;
     let updates: Vec<_> = m.updates().collect();
     let informed = match cfg.scenario {
-        Scenario::Single => live_nodes
-            .iter()
-            .filter(|&&i| w.pop.known(i, 0).is_some())
-            .count() as u32,
+        Scenario::Single => live_nodes.iter().filter(|&&i| w.pop.known(i, 0).is_some()).count() as u32,
         Scenario::Movies => {
             let latest: Vec<(u32, crate::core::Version)> = {
-                let mut l: std::collections::BTreeMap<u32, crate::core::Version> =
-                    Default::default();
+                let mut l: std::collections::BTreeMap<u32, crate::core::Version> = Default::default();
                 for &(o, v, _, _) in &updates {
                     l.insert(o, v);
                 }
@@ -444,18 +428,11 @@ fn finish<P: population::Population>(
             };
             live_nodes
                 .iter()
-                .filter(|&&i| {
-                    latest
-                        .iter()
-                        .all(|&(o, v)| w.pop.known(i, o).is_some_and(|k| k >= v))
-                })
+                .filter(|&&i| latest.iter().all(|&(o, v)| w.pop.known(i, o).is_some_and(|k| k >= v)))
                 .count() as u32
         }
     };
-    let mut lat: Vec<u64> = updates
-        .iter()
-        .filter_map(|u| u.3.map(|d| d - u.2))
-        .collect();
+    let mut lat: Vec<u64> = updates.iter().filter_map(|u| u.3.map(|d| d - u.2)).collect();
     lat.sort_unstable();
     let pct = |p: f64| -> Option<f64> {
         if lat.is_empty() {
@@ -473,9 +450,7 @@ fn finish<P: population::Population>(
     };
     let rounds_of = |ms: f64| ms / interval as f64;
     let rounds_full = match (cfg.scenario, updates.first()) {
-        (Scenario::Single, Some(&(_, _, created, Some(done)))) => {
-            Some((done - created).div_ceil(interval))
-        }
+        (Scenario::Single, Some(&(_, _, created, Some(done)))) => Some((done - created).div_ceil(interval)),
         _ => None,
     };
     let (_, t_avg_ms, t_last_ms) = m.learn_times();
@@ -499,11 +474,7 @@ fn finish<P: population::Population>(
         rounds: time_ms / interval,
         live,
         informed,
-        residue: if live == 0 {
-            0.0
-        } else {
-            (live - informed) as f64 / live as f64
-        },
+        residue: if live == 0 { 0.0 } else { (live - informed) as f64 / live as f64 },
         rounds_full,
         t_avg: rounds_of(t_avg_ms),
         t_last: rounds_of(t_last_ms as f64),
@@ -521,11 +492,7 @@ fn finish<P: population::Population>(
         lost_updates: updates.iter().filter(|u| u.3.is_none()).count() as u64,
         messages_per_update: per_update(m.messages),
         bytes_per_update: per_update(m.bytes),
-        latency_ms: Latency {
-            median,
-            p99: pct(0.99),
-            max: lat.last().map(|&x| x as f64),
-        },
+        latency_ms: Latency { median, p99: pct(0.99), max: lat.last().map(|&x| x as f64) },
         events: m.events,
         coverage: m.coverage.clone(),
         config: cfg.clone(),

@@ -24,12 +24,7 @@ pub struct NetConfig {
 
 impl Default for NetConfig {
     fn default() -> Self {
-        NetConfig {
-            latency_ms: 50,
-            jitter_ms: 10,
-            link_spread: 0.0,
-            loss: 0.0,
-        }
+        NetConfig { latency_ms: 50, jitter_ms: 10, link_spread: 0.0, loss: 0.0 }
     }
 }
 
@@ -57,12 +52,7 @@ impl Network {
     pub fn new(cfg: NetConfig, rng: Rng) -> Self {
         let mut rng = rng;
         let link_seed = rng.next_u64();
-        Network {
-            cfg,
-            rng,
-            link_seed,
-            groups: Vec::new(),
-        }
+        Network { cfg, rng, link_seed, groups: Vec::new() }
     }
 
     /// Its parameters.
@@ -121,9 +111,7 @@ impl Network {
         let h = mix64(self.link_seed ^ ((lo as u64) << 32 | hi as u64));
         let u = (h >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0;
         let spread = self.cfg.link_spread.min(1.0);
-        (self.cfg.latency_ms as f64 * (1.0 + spread * u))
-            .round()
-            .max(0.0) as u64
+        (self.cfg.latency_ms as f64 * (1.0 + spread * u)).round().max(0.0) as u64
     }
 
     /// Whether a message from `a` to `b` gets through, ignoring time (the
@@ -144,11 +132,7 @@ impl Network {
     /// Exactly one loss draw and (with jitter) one jitter draw per message.
     pub fn transit(&mut self, a: u32, b: u32, now: u64) -> Result<u64, Drop> {
         let lost = self.rng.chance(self.cfg.loss);
-        let jitter = if self.cfg.jitter_ms > 0 {
-            self.rng.below(self.cfg.jitter_ms + 1)
-        } else {
-            0
-        };
+        let jitter = if self.cfg.jitter_ms > 0 { self.rng.below(self.cfg.jitter_ms + 1) } else { 0 };
         if !self.connected(a, b) {
             return Err(Drop::Partition);
         }
@@ -169,12 +153,7 @@ mod tests {
 
     #[test]
     fn latency_stays_within_base_plus_jitter() {
-        let mut n = net(NetConfig {
-            latency_ms: 100,
-            jitter_ms: 20,
-            link_spread: 0.0,
-            loss: 0.0,
-        });
+        let mut n = net(NetConfig { latency_ms: 100, jitter_ms: 20, link_spread: 0.0, loss: 0.0 });
         let mut seen_min = u64::MAX;
         let mut seen_max = 0;
         for i in 0..10_000 {
@@ -183,24 +162,13 @@ mod tests {
             seen_min = seen_min.min(t);
             seen_max = seen_max.max(t);
         }
-        assert_eq!(
-            (seen_min, seen_max),
-            (100, 120),
-            "jitter covers its whole range"
-        );
+        assert_eq!((seen_min, seen_max), (100, 120), "jitter covers its whole range");
     }
 
     #[test]
     fn loss_rate_matches_configuration() {
-        let mut n = net(NetConfig {
-            latency_ms: 1,
-            jitter_ms: 0,
-            link_spread: 0.0,
-            loss: 0.3,
-        });
-        let lost = (0..100_000)
-            .filter(|_| n.transit(0, 1, 0) == Err(Drop::Loss))
-            .count();
+        let mut n = net(NetConfig { latency_ms: 1, jitter_ms: 0, link_spread: 0.0, loss: 0.3 });
+        let lost = (0..100_000).filter(|_| n.transit(0, 1, 0) == Err(Drop::Loss)).count();
         assert!((29_000..31_000).contains(&lost), "{lost}");
     }
 
@@ -218,12 +186,7 @@ mod tests {
 
     #[test]
     fn link_latency_is_symmetric_and_spread() {
-        let n = net(NetConfig {
-            latency_ms: 100,
-            jitter_ms: 0,
-            link_spread: 0.5,
-            loss: 0.0,
-        });
+        let n = net(NetConfig { latency_ms: 100, jitter_ms: 0, link_spread: 0.5, loss: 0.0 });
         let mut distinct = std::collections::BTreeSet::new();
         for a in 0..20 {
             for b in 0..20 {
@@ -238,17 +201,10 @@ mod tests {
 
     #[test]
     fn same_seed_same_deliveries() {
-        let cfg = NetConfig {
-            latency_ms: 10,
-            jitter_ms: 30,
-            link_spread: 0.3,
-            loss: 0.2,
-        };
+        let cfg = NetConfig { latency_ms: 10, jitter_ms: 30, link_spread: 0.3, loss: 0.2 };
         let run = || {
             let mut n = net(cfg.clone());
-            (0..1000)
-                .map(|i| n.transit(i % 7, i % 11, i as u64))
-                .collect::<Vec<_>>()
+            (0..1000).map(|i| n.transit(i % 7, i % 11, i as u64)).collect::<Vec<_>>()
         };
         assert_eq!(run(), run());
     }

@@ -9,7 +9,7 @@
 
 use super::membership::Membership;
 use super::metrics::{Knowledge, Metrics};
-use crate::core::{Config, Event, Message, Node, Out, Payload, Protocol, Version};
+use crate::core::{Config, Event, Message, Node, Out, Payload, PeerTable, Protocol, Version};
 use crate::rng::Rng;
 
 /// What a population's node may touch while it acts.
@@ -70,26 +70,39 @@ pub fn node_rng(seed: u64, i: u32, epoch: u32) -> Rng {
     Rng::derive(seed, (epoch as u64) << 32 | i as u64)
 }
 
+/// Most peers a node's own table holds in `bootstrap` membership.
+pub const PEER_CAP: usize = 1024;
+
 /// Real core nodes, one per simulated node.
 pub struct FullPopulation {
     nodes: Vec<Node<u32>>,
     cfg: Config,
     seed: u64,
     out: Out<u32>,
+    /// Per-node peer tables (`bootstrap` membership), or empty: everyone
+    /// samples the shared membership.
+    tables: Vec<PeerTable<u32>>,
+}
+
+/// The course's bootstrap: node 0 starts alone (`-b` to itself), every
+/// other node knows node 0 only.
+fn bootstrap_table(i: u32) -> PeerTable<u32> {
+    PeerTable::new((i != 0).then_some(0), PEER_CAP)
 }
 
 impl FullPopulation {
-    /// `n` nodes created at time 0.
+    /// `n` nodes created at time 0, sampling the shared membership.
     pub fn new(n: u32, cfg: Config, seed: u64) -> Self {
-        let nodes = (0..n)
-            .map(|i| Node::new(i, cfg.clone(), 0, node_rng(seed, i, 0), 0))
-            .collect();
-        FullPopulation {
-            nodes,
-            cfg,
-            seed,
-            out: Out::default(),
-        }
+        let nodes = (0..n).map(|i| Node::new(i, cfg.clone(), 0, node_rng(seed, i, 0), 0)).collect();
+        FullPopulation { nodes, cfg, seed, out: Out::default(), tables: Vec::new() }
+    }
+
+    /// `n` nodes that each start knowing one peer and learn the rest from
+    /// who talks to them and from the origins of what they learn.
+    pub fn with_bootstrap(n: u32, cfg: Config, seed: u64) -> Self {
+        let mut p = Self::new(n, cfg, seed);
+        p.tables = (0..n).map(bootstrap_table).collect();
+        p
     }
 
     /// The nodes.
@@ -97,16 +110,23 @@ impl FullPopulation {
         &self.nodes
     }
 
+    /// Node `i`'s own peer table (`bootstrap` membership only).
+    pub fn peer_table(&self, i: u32) -> Option<&PeerTable<u32>> {
+        self.tables.get(i as usize)
+    }
+
     fn drain(&mut self, i: u32, now: u64, ctx: &mut Ctx<Message<u32>>) {
         for ev in self.out.events.drain(..) {
             match ev {
                 Event::Originated { version } => ctx.metrics.originated(i, version, now),
-                Event::Learned {
-                    origin,
-                    previous,
-                    version,
-                    ..
-                } => ctx.metrics.learned(i, origin, previous, version, now),
+                Event::Learned { origin, previous, version, .. } => {
+                    if let Some(t) = self.tables.get_mut(i as usize) {
+                        if origin != i {
+                            t.learn(origin);
+                        }
+                    }
+                    ctx.metrics.learned(i, origin, previous, version, now)
+                }
             }
         }
         for t in self.out.sends.drain(..) {
@@ -129,12 +149,23 @@ impl Population for FullPopulation {
     }
 
     fn tick(&mut self, i: u32, now: u64, ctx: &mut Ctx<Self::Msg>) {
-        self.nodes[i as usize].handle_timer(now, ctx.members, &mut self.out);
+        let node = &mut self.nodes[i as usize];
+        match self.tables.get(i as usize) {
+            Some(t) => node.handle_timer(now, t, &mut self.out),
+            None => node.handle_timer(now, ctx.members, &mut self.out),
+        }
         self.drain(i, now, ctx);
     }
 
     fn deliver(&mut self, to: u32, from: u32, msg: Self::Msg, now: u64, ctx: &mut Ctx<Self::Msg>) {
-        self.nodes[to as usize].handle_message(now, from, msg, ctx.members, &mut self.out);
+        let node = &mut self.nodes[to as usize];
+        match self.tables.get_mut(to as usize) {
+            Some(t) => {
+                t.learn(from);
+                node.handle_message(now, from, msg, &*t, &mut self.out)
+            }
+            None => node.handle_message(now, from, msg, ctx.members, &mut self.out),
+        }
         self.drain(to, now, ctx);
     }
 
@@ -143,34 +174,17 @@ impl Population for FullPopulation {
     }
 
     fn inject(&mut self, i: u32, now: u64, ctx: &mut Ctx<Self::Msg>) {
-        self.nodes[i as usize].set_favorite(
-            now,
-            Payload::Static(rumor_payload()),
-            ctx.members,
-            &mut self.out,
-        );
+        self.nodes[i as usize].set_favorite(now, Payload::Static(rumor_payload()), ctx.members, &mut self.out);
         self.drain(i, now, ctx);
     }
 
     fn reset(&mut self, i: u32, epoch: u32, now: u64) {
-        self.nodes[i as usize] = Node::new(
-            i,
-            self.cfg.clone(),
-            epoch,
-            node_rng(self.seed, i, epoch),
-            now,
-        );
+        self.nodes[i as usize] = Node::new(i, self.cfg.clone(), epoch, node_rng(self.seed, i, epoch), now);
     }
 
     fn add(&mut self, now: u64) -> u32 {
         let i = self.nodes.len() as u32;
-        self.nodes.push(Node::new(
-            i,
-            self.cfg.clone(),
-            0,
-            node_rng(self.seed, i, 0),
-            now,
-        ));
+        self.nodes.push(Node::new(i, self.cfg.clone(), 0, node_rng(self.seed, i, 0), now));
         i
     }
 
@@ -184,10 +198,7 @@ impl Population for FullPopulation {
     fn active(&self) -> bool {
         match self.cfg.protocol {
             Protocol::Flood => false,
-            Protocol::Rumor => self
-                .nodes
-                .iter()
-                .any(|n| n.view().any(|(_, e)| e.rumor.hot && e.ttl > 0)),
+            Protocol::Rumor => self.nodes.iter().any(|n| n.view().any(|(_, e)| e.rumor.hot && e.ttl > 0)),
             _ => true,
         }
     }

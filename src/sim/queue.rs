@@ -89,11 +89,7 @@ impl<T> EventQueue<T> {
             self.in_window += 1;
         } else {
             self.seq += 1;
-            self.far.push(Far {
-                time,
-                seq: self.seq,
-                item,
-            });
+            self.far.push(Far { time, seq: self.seq, item });
         }
     }
 

@@ -6,12 +6,7 @@ use gossip::sim::{self, Model, Report, Scenario, SimConfig};
 
 /// A configuration for `n` nodes with the simulator's literature defaults.
 pub fn cfg(n: u32, protocol: Protocol, model: Model, seed: u64) -> SimConfig {
-    let mut c = SimConfig {
-        nodes: n,
-        seed,
-        model,
-        ..SimConfig::default()
-    };
+    let mut c = SimConfig { nodes: n, seed, model, ..SimConfig::default() };
     c.node.protocol = protocol;
     c
 }
