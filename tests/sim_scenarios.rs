@@ -174,14 +174,18 @@ fn a_restart_without_state_wins_with_a_new_epoch() {
 
 fn sim_full_population(c: &sim::SimConfig) -> Vec<gossip::core::Node<u32>> {
     // rerun the configuration on full nodes and return their final state
-    use sim::engine::{run_events, World};
+    use sim::engine::{run_events, Schedule, World};
     use sim::network::Network;
     use sim::population::{FullPopulation, Population};
     let pop = FullPopulation::new(c.nodes, c.node_config(), c.seed);
     let net = Network::new(c.net.clone(), gossip::rng::Rng::derive(c.seed, u64::MAX));
     let mut w = World::new(pop, net, c.faults.clone(), Scenario::Movies, true);
     let end = c.duration_ms.unwrap();
-    run_events(&mut w, c.node.interval_ms, c.limit_ms(), end, None, &mut |_| {});
+    run_events(
+        &mut w,
+        Schedule { interval: c.node.interval_ms, limit_ms: c.limit_ms(), updates_end: end, origin: None },
+        &mut |_| {},
+    );
     assert!(w.pop.len() == c.nodes);
     w.pop.nodes().to_vec()
 }
@@ -245,7 +249,7 @@ fn scenarios_reject_bad_configurations() {
 fn bootstrapped_nodes_discover_each_other_and_converge() {
     // The course's membership: node 0 starts alone, everyone else knows only
     // node 0, and peers are learned from who calls and from update origins.
-    use sim::engine::{run_events, World};
+    use sim::engine::{run_events, Schedule, World};
     use sim::network::Network;
     use sim::population::FullPopulation;
     let mut c = movies(80, Model::Events, 12);
@@ -259,7 +263,11 @@ fn bootstrapped_nodes_discover_each_other_and_converge() {
     let pop = FullPopulation::with_bootstrap(c.nodes, c.node_config(), c.seed);
     let net = Network::new(c.net.clone(), gossip::rng::Rng::derive(c.seed, u64::MAX));
     let mut w = World::new(pop, net, vec![], Scenario::Movies, true);
-    run_events(&mut w, c.node.interval_ms, 20_000, 20_000, None, &mut |_| {});
+    run_events(
+        &mut w,
+        Schedule { interval: c.node.interval_ms, limit_ms: 20_000, updates_end: 20_000, origin: None },
+        &mut |_| {},
+    );
     for i in 0..80 {
         let t = w.pop.peer_table(i).expect("bootstrap tables");
         assert!(t.len() >= 70, "node {i} knows only {} peers", t.len());

@@ -194,16 +194,26 @@ impl<P: Population> World<P> {
     }
 }
 
-/// Run the rounds model. `limit_ms` bounds virtual time; `updates_end` is
-/// when `movies` nodes stop re-sampling.
+/// When a run starts its update, how its time is cut, and when it ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    /// Gossip interval (one round), ms.
+    pub interval: u64,
+    /// Virtual-time limit, ms.
+    pub limit_ms: u64,
+    /// When `movies` nodes stop re-sampling, ms.
+    pub updates_end: u64,
+    /// The node that injects the single update at time 0, if any.
+    pub origin: Option<u32>,
+}
+
+/// Run the rounds model.
 pub fn run_rounds<P: Population>(
     w: &mut World<P>,
-    interval: u64,
-    limit_ms: u64,
-    updates_end: u64,
-    origin: Option<u32>,
+    s: Schedule,
     progress: &mut dyn FnMut(Progress),
 ) -> (StopReason, u64) {
+    let Schedule { interval, limit_ms, updates_end, origin } = s;
     let mut woke = Vec::new();
     w.faults_until(0, &mut woke);
     if let Some(o) = origin {
@@ -314,12 +324,10 @@ enum Ev<M> {
 /// Run the events model.
 pub fn run_events<P: Population>(
     w: &mut World<P>,
-    interval: u64,
-    limit_ms: u64,
-    updates_end: u64,
-    origin: Option<u32>,
+    s: Schedule,
     progress: &mut dyn FnMut(Progress),
 ) -> (StopReason, u64) {
+    let Schedule { interval, limit_ms, updates_end, origin } = s;
     let interval = interval.max(1);
     let mut q: EventQueue<Ev<P::Msg>> = EventQueue::new();
     let mut scheduled: Vec<u64> = Vec::with_capacity(w.pop.len() as usize);

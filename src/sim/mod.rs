@@ -406,11 +406,10 @@ fn finish<P: population::Population>(
     progress: &mut dyn FnMut(Progress),
 ) -> Report {
     let interval = cfg.node.interval_ms.max(1);
-    let limit = cfg.limit_ms();
-    let end = cfg.updates_end_ms();
+    let schedule = engine::Schedule { interval, limit_ms: cfg.limit_ms(), updates_end: cfg.updates_end_ms(), origin };
     let (stop_reason, time_ms) = match cfg.model {
-        Model::Rounds => engine::run_rounds(w, interval, limit, end, origin, progress),
-        Model::Events => engine::run_events(w, interval, limit, end, origin, progress),
+        Model::Rounds => engine::run_rounds(w, schedule, progress),
+        Model::Events => engine::run_events(w, schedule, progress),
     };
     let live_nodes: Vec<u32> = (0..w.pop.len()).filter(|&i| w.up[i as usize]).collect();
     let live = live_nodes.len() as u32;
