@@ -183,15 +183,6 @@ impl Metrics {
             .flat_map(|(o, h)| h.iter().map(move |r| (o as u32, r.version, r.created, r.done)))
     }
 
-    /// Coverage of each update: `(origin, version, created_ms, nodes that know it)`,
-    /// for the pending ones; complete ones know all live nodes.
-    pub fn pending_coverage(&self) -> impl Iterator<Item = (u32, Version, u64, u32)> + '_ {
-        self.pending.iter().map(|&(o, i)| {
-            let r = &self.origins[o as usize][i as usize];
-            (o, r.version, r.created, r.covered)
-        })
-    }
-
     /// Nodes other than origins that learned something: how many, mean and
     /// last time of their first learning (ms). For a single rumor these are
     /// Demers' t_avg and t_last.
@@ -216,6 +207,12 @@ mod tests {
 
     fn v(c: u64) -> Version {
         Version::new(0, c)
+    }
+
+    /// Node `i` learns origin 0's version 1 at `t`, in the tracker and in `k`.
+    fn learns(m: &mut Metrics, k: &mut K, i: u32, t: u64) {
+        m.learned(i, 0, None, v(1), t);
+        k.0.insert((i, 0), v(1));
     }
 
     #[test]
@@ -247,10 +244,8 @@ mod tests {
         let mut k = K::default();
         let mut m = Metrics::new(3);
         m.originated(0, v(1), 0);
-        m.learned(0, 0, None, v(1), 0);
-        k.0.insert((0, 0), v(1));
-        m.learned(1, 0, None, v(1), 4);
-        k.0.insert((1, 0), v(1));
+        learns(&mut m, &mut k, 0, 0);
+        learns(&mut m, &mut k, 1, 4);
         m.node_down(2, &k, 7);
         assert!(m.all_done());
         assert_eq!(m.updates().next().unwrap().3, Some(7));
@@ -261,10 +256,8 @@ mod tests {
         let mut k = K::default();
         let mut m = Metrics::new(3);
         m.originated(0, v(1), 0);
-        m.learned(0, 0, None, v(1), 0);
-        k.0.insert((0, 0), v(1));
-        m.learned(1, 0, None, v(1), 1);
-        k.0.insert((1, 0), v(1));
+        learns(&mut m, &mut k, 0, 0);
+        learns(&mut m, &mut k, 1, 1);
         m.node_down(1, &k, 2); // 2 live: 0 knows, 2 does not
         assert!(!m.all_done());
         k.0.remove(&(1, 0));

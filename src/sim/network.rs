@@ -71,11 +71,6 @@ impl Network {
         self.groups = (0..n).map(|i| (i * k / n.max(1)) as u16).collect();
     }
 
-    /// Put nodes into explicit groups (`groups[i]` for node `i`).
-    pub fn partition_groups(&mut self, groups: Vec<u16>) {
-        self.groups = groups;
-    }
-
     /// Remove any partition.
     pub fn heal(&mut self) {
         self.groups.clear();
