@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 use gossip::core::{Protocol, StopKind, StopRule, Version};
-use gossip::sim::{self, parse_fault, EngineChoice, Model, Report, Scenario, StopReason};
+use gossip::sim::{self, parse_fault, EngineChoice, Model, Report, StopReason};
 
 fn faults(list: &[&str]) -> Vec<sim::TimedFault> {
     list.iter().map(|f| parse_fault(f).expect("valid fault")).collect()
@@ -174,20 +174,11 @@ fn a_restart_without_state_wins_with_a_new_epoch() {
 
 fn sim_full_population(c: &sim::SimConfig) -> Vec<gossip::core::Node<u32>> {
     // rerun the configuration on full nodes and return their final state
-    use sim::engine::{run_events, Schedule, World};
-    use sim::network::Network;
-    use sim::population::{FullPopulation, Population};
-    let pop = FullPopulation::new(c.nodes, c.node_config(), c.seed);
-    let net = Network::new(c.net.clone(), gossip::rng::Rng::derive(c.seed, u64::MAX));
-    let mut w = World::new(pop, net, c.faults.clone(), Scenario::Movies, true);
-    let end = c.duration_ms.unwrap();
-    run_events(
-        &mut w,
-        Schedule { interval: c.node.interval_ms, limit_ms: c.limit_ms(), updates_end: end, origin: None },
-        &mut |_| {},
-    );
-    assert!(w.pop.len() == c.nodes);
-    w.pop.nodes().to_vec()
+    use sim::population::Population;
+    let mut r = sim::runner(c, sim::full_population(c));
+    r.run(&mut |_| {});
+    assert!(r.w.pop.len() == c.nodes);
+    r.w.pop.nodes().to_vec()
 }
 
 #[test]
@@ -249,9 +240,6 @@ fn scenarios_reject_bad_configurations() {
 fn bootstrapped_nodes_discover_each_other_and_converge() {
     // The course's membership: node 0 starts alone, everyone else knows only
     // node 0, and peers are learned from who calls and from update origins.
-    use sim::engine::{run_events, Schedule, World};
-    use sim::network::Network;
-    use sim::population::FullPopulation;
     let mut c = movies(80, Model::Events, 12);
     c.membership = sim::MembershipMode::Bootstrap;
     c.duration_ms = Some(30_000);
@@ -260,16 +248,11 @@ fn bootstrapped_nodes_discover_each_other_and_converge() {
     assert_eq!(r.lost_updates, 0);
     assert_eq!(r.informed, 80);
 
-    let pop = FullPopulation::with_bootstrap(c.nodes, c.node_config(), c.seed);
-    let net = Network::new(c.net.clone(), gossip::rng::Rng::derive(c.seed, u64::MAX));
-    let mut w = World::new(pop, net, vec![], Scenario::Movies, true);
-    run_events(
-        &mut w,
-        Schedule { interval: c.node.interval_ms, limit_ms: 20_000, updates_end: 20_000, origin: None },
-        &mut |_| {},
-    );
+    // the same run, stopped at 20 s, to look at the peer tables
+    let mut r = sim::runner(&c, sim::full_population(&c));
+    r.advance(20_000, u64::MAX, &mut |_| {});
     for i in 0..80 {
-        let t = w.pop.peer_table(i).expect("bootstrap tables");
+        let t = r.w.pop.peer_table(i).expect("bootstrap tables");
         assert!(t.len() >= 70, "node {i} knows only {} peers", t.len());
         assert!(!t.peers().contains(&i), "node {i} lists itself");
     }

@@ -45,6 +45,32 @@ pub struct World<P: Population> {
     next_fault: usize,
     scenario: Scenario,
     anti_entropy: bool,
+    /// Messages sent, for a viewer (off unless [`World::log_flights`] was called).
+    flights: Option<FlightLog>,
+}
+
+/// One message on the wire, as a viewer draws it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Flight {
+    /// Sender.
+    pub from: u32,
+    /// Receiver.
+    pub to: u32,
+    /// When it left, ms.
+    pub sent: u64,
+    /// When it arrives, ms (`sent` in the rounds model, where an exchange
+    /// completes within its round); `None` if the network dropped it.
+    pub arrives: Option<u64>,
+    /// Whether it carried at least one update (otherwise a digest or feedback).
+    pub updates: bool,
+}
+
+/// A bounded log of flights, drained by the viewer once a frame.
+#[derive(Debug, Default)]
+struct FlightLog {
+    cap: usize,
+    items: Vec<Flight>,
+    skipped: u64,
 }
 
 /// What happened to a node because of a fault (the events engine schedules its timer).
@@ -71,6 +97,46 @@ impl<P: Population> World<P> {
             next_fault: 0,
             scenario,
             anti_entropy,
+            flights: None,
+        }
+    }
+
+    /// Start logging flights, keeping at most `cap` between drains.
+    pub fn log_flights(&mut self, cap: usize) {
+        self.flights = Some(FlightLog { cap, ..Default::default() });
+    }
+
+    /// The flights logged since the last drain, and how many more there
+    /// were beyond the cap.
+    pub fn drain_flights(&mut self) -> (Vec<Flight>, u64) {
+        match &mut self.flights {
+            Some(log) => (std::mem::take(&mut log.items), std::mem::take(&mut log.skipped)),
+            None => (Vec::new(), 0),
+        }
+    }
+
+    /// Add a fault to the timeline. It must lie in the future of the run
+    /// (the caller keeps it after the current time); same-time faults keep
+    /// the order they were added in.
+    pub fn add_fault(&mut self, f: TimedFault) {
+        let at = self.next_fault + self.faults[self.next_fault..].partition_point(|g| g.at_ms <= f.at_ms);
+        self.faults.insert(at, f);
+    }
+
+    /// The whole fault timeline, applied and pending.
+    pub fn faults(&self) -> &[TimedFault] {
+        &self.faults
+    }
+
+    fn next_fault_at(&self) -> Option<u64> {
+        self.faults.get(self.next_fault).map(|f| f.at_ms)
+    }
+
+    /// Apply the next fault of the timeline (due at `now`).
+    fn apply_next_fault(&mut self, now: u64, woke: &mut Vec<u32>) {
+        if let Some(f) = self.faults.get(self.next_fault).cloned() {
+            self.next_fault += 1;
+            self.wake(f.fault, now, woke);
         }
     }
 
@@ -134,13 +200,16 @@ impl<P: Population> World<P> {
 
     /// Faults due at or before `now`, applied in order.
     fn faults_until(&mut self, now: u64, woke: &mut Vec<u32>) {
-        while let Some(f) = self.faults.get(self.next_fault).filter(|f| f.at_ms <= now).cloned() {
-            self.next_fault += 1;
-            match self.apply_fault(f.fault, now) {
-                Woke::None => {}
-                Woke::Node(i) => woke.push(i),
-                Woke::Range(a, b) => woke.extend(a..b),
-            }
+        while self.next_fault_at().is_some_and(|t| t <= now) {
+            self.apply_next_fault(now, woke);
+        }
+    }
+
+    fn wake(&mut self, f: Fault, now: u64, woke: &mut Vec<u32>) {
+        match self.apply_fault(f, now) {
+            Woke::None => {}
+            Woke::Node(i) => woke.push(i),
+            Woke::Range(a, b) => woke.extend(a..b),
         }
     }
 
@@ -150,6 +219,13 @@ impl<P: Population> World<P> {
     fn transmit(&mut self, from: u32, to: u32, bytes: usize, updates: usize, now: u64, timed: bool) -> Option<u64> {
         self.metrics.sent(bytes, updates);
         let fate = if timed { self.net.transit(from, to, now) } else { self.net.passes(from, to).map(|()| now) };
+        if let Some(log) = &mut self.flights {
+            if log.items.len() < log.cap {
+                log.items.push(Flight { from, to, sent: now, arrives: fate.ok(), updates: updates > 0 });
+            } else {
+                log.skipped += 1;
+            }
+        }
         match fate {
             Ok(t) => Some(t),
             Err(Drop::Loss) => {
@@ -207,16 +283,164 @@ pub struct Schedule {
     pub origin: Option<u32>,
 }
 
-/// Run the rounds model.
+/// A run in progress, advanced in slices of virtual time.
+///
+/// Calling contract: create it with [`Runner::new`] (that does everything
+/// due at time 0), then call [`Runner::advance`] with increasing targets
+/// until [`Runner::stopped`] says why the run ended. Slicing never changes
+/// the result: any sequence of targets gives the same run as one call with
+/// `u64::MAX`. Faults added with [`Runner::add_fault`] at a time after
+/// [`Runner::now`] behave exactly as if they had been in the timeline from
+/// the start, which is what lets a viewer record a user's clicks and replay
+/// them.
+pub struct Runner<P: Population> {
+    /// The world being run.
+    pub w: World<P>,
+    s: Schedule,
+    now: u64,
+    stop: Option<StopReason>,
+    clock: Clock<P::Msg>,
+}
+
+enum Clock<M> {
+    Rounds(Rounds<M>),
+    Events(Events<M>),
+}
+
+struct Rounds<M> {
+    round: u64,
+    max_rounds: u64,
+    stopped_updates: bool,
+    deferred: Vec<(u32, u32, M)>,
+    wave: Vec<(u32, u32, M)>,
+    next: Vec<(u32, u32, M)>,
+    woke: Vec<u32>,
+}
+
+struct Events<M> {
+    q: EventQueue<Ev<M>>,
+    scheduled: Vec<u64>,
+    in_flight: usize,
+    last_t: u64,
+    same_t: u64,
+    woke: Vec<u32>,
+}
+
+/// How a slice of [`Runner::advance`] ended.
+enum Step {
+    /// The run ended, for this reason, at this time.
+    Ended(StopReason, u64),
+    /// Everything due up to the target was done.
+    Reached,
+    /// The event budget ran out after time `t`.
+    Budget(u64),
+}
+
+enum Ev<M> {
+    Tick(u32),
+    Msg(u32, u32, M),
+    EndUpdates,
+    Sample,
+}
+
+impl<P: Population> Runner<P> {
+    /// Start a run of `w` in the rounds model (`rounds`) or the events
+    /// model, doing what is due at time 0.
+    pub fn new(mut w: World<P>, s: Schedule, rounds: bool) -> Self {
+        let clock = if rounds { Clock::Rounds(start_rounds(&mut w, s)) } else { Clock::Events(start_events(&mut w, s)) };
+        Runner { w, s, now: 0, stop: None, clock }
+    }
+
+    /// Virtual time reached, ms.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// Why the run ended, once it has.
+    pub fn stopped(&self) -> Option<StopReason> {
+        self.stop
+    }
+
+    /// The schedule it runs.
+    pub fn schedule(&self) -> Schedule {
+        self.s
+    }
+
+    /// Add a fault at `at_ms`, moved to just after the current time if it is
+    /// not later. A run that had converged or gone quiet resumes. Returns
+    /// the time it will apply at.
+    pub fn add_fault(&mut self, at_ms: u64, fault: Fault) -> u64 {
+        let at_ms = at_ms.max(self.now + 1);
+        self.w.add_fault(TimedFault { at_ms, fault });
+        if matches!(self.stop, Some(StopReason::Converged | StopReason::Quiescent)) {
+            self.stop = None;
+        }
+        at_ms
+    }
+
+    /// Advance to virtual time `target` (inclusive), or until the run ends,
+    /// or until `budget` more events have been processed, whichever comes
+    /// first. Returns whether it got to `target` or to the end (false: the
+    /// budget ran out first; call again).
+    pub fn advance(&mut self, target: u64, budget: u64, progress: &mut dyn FnMut(Progress)) -> bool {
+        if self.stop.is_some() {
+            return true;
+        }
+        let until = self.w.metrics.events.saturating_add(budget);
+        let step = match &mut self.clock {
+            Clock::Rounds(r) => rounds_until(&mut self.w, self.s, r, target, until, progress),
+            Clock::Events(e) => events_until(&mut self.w, self.s, e, target, until, progress),
+        };
+        match step {
+            Step::Ended(reason, t) => {
+                self.stop = Some(reason);
+                self.now = t;
+                true
+            }
+            Step::Reached => {
+                self.now = self.now.max(target.min(self.s.limit_ms));
+                true
+            }
+            Step::Budget(t) => {
+                self.now = self.now.max(t);
+                false
+            }
+        }
+    }
+
+    /// Run to the end; returns why it ended and when.
+    pub fn run(&mut self, progress: &mut dyn FnMut(Progress)) -> (StopReason, u64) {
+        self.advance(u64::MAX, u64::MAX, progress);
+        (self.stop.unwrap_or(StopReason::TimeLimit), self.now)
+    }
+}
+
+/// Run the rounds model to the end (see [`Runner`] to run it in slices).
 pub fn run_rounds<P: Population>(
-    w: &mut World<P>,
+    w: World<P>,
     s: Schedule,
     progress: &mut dyn FnMut(Progress),
-) -> (StopReason, u64) {
-    let Schedule { interval, limit_ms, updates_end, origin } = s;
+) -> (StopReason, u64, World<P>) {
+    let mut r = Runner::new(w, s, true);
+    let (reason, t) = r.run(progress);
+    (reason, t, r.w)
+}
+
+/// Run the events model to the end (see [`Runner`] to run it in slices).
+pub fn run_events<P: Population>(
+    w: World<P>,
+    s: Schedule,
+    progress: &mut dyn FnMut(Progress),
+) -> (StopReason, u64, World<P>) {
+    let mut r = Runner::new(w, s, false);
+    let (reason, t) = r.run(progress);
+    (reason, t, r.w)
+}
+
+fn start_rounds<P: Population>(w: &mut World<P>, s: Schedule) -> Rounds<P::Msg> {
     let mut woke = Vec::new();
     w.faults_until(0, &mut woke);
-    if let Some(o) = origin {
+    if let Some(o) = s.origin {
         let (pop, mut ctx) = w.ctx();
         pop.inject(o, 0, &mut ctx);
     }
@@ -228,23 +452,50 @@ pub fn run_rounds<P: Population>(
         }
     }
     let mut deferred = Vec::new();
-    let mut wave = Vec::new();
-    let mut next = Vec::new();
     route(w, 0, &mut deferred, None);
     w.metrics.sample(0);
-    let max_rounds = limit_ms / interval.max(1);
-    let mut stopped_updates = false;
-    let mut reason = StopReason::TimeLimit;
-    let mut now = 0;
-    for r in 1..=max_rounds {
-        now = r * interval;
-        if !stopped_updates && now >= updates_end {
-            w.pop.stop_resampling();
-            stopped_updates = true;
+    Rounds {
+        round: 1,
+        max_rounds: s.limit_ms / s.interval.max(1),
+        stopped_updates: false,
+        deferred,
+        wave: Vec::new(),
+        next: Vec::new(),
+        woke,
+    }
+}
+
+/// Run rounds while their time is at most `target` and fewer than `until`
+/// events were counted. Returns the end time if the run ended.
+fn rounds_until<P: Population>(
+    w: &mut World<P>,
+    s: Schedule,
+    r: &mut Rounds<P::Msg>,
+    target: u64,
+    until: u64,
+    progress: &mut dyn FnMut(Progress),
+) -> Step {
+    let Schedule { interval, limit_ms, updates_end, .. } = s;
+    loop {
+        let last = r.round.saturating_sub(1) * interval;
+        if r.round > r.max_rounds {
+            return Step::Ended(StopReason::TimeLimit, last);
         }
-        woke.clear();
-        w.faults_until(now, &mut woke);
-        std::mem::swap(&mut wave, &mut deferred);
+        let now = r.round * interval;
+        if now > target {
+            return Step::Reached;
+        }
+        if w.metrics.events >= until {
+            return Step::Budget(last);
+        }
+        r.round += 1;
+        if !r.stopped_updates && now >= updates_end {
+            w.pop.stop_resampling();
+            r.stopped_updates = true;
+        }
+        r.woke.clear();
+        w.faults_until(now, &mut r.woke);
+        std::mem::swap(&mut r.wave, &mut r.deferred);
         for i in 0..w.pop.len() {
             if w.up[i as usize] {
                 let (pop, mut ctx) = w.ctx();
@@ -252,18 +503,18 @@ pub fn run_rounds<P: Population>(
                 w.metrics.events += 1;
             }
         }
-        route(w, now, &mut wave, None);
+        route(w, now, &mut r.wave, None);
         let mut waves = 0;
-        while !wave.is_empty() {
+        while !r.wave.is_empty() {
             waves += 1;
             if waves > MAX_WAVES {
-                return (StopReason::LivelockGuard, now);
+                return Step::Ended(StopReason::LivelockGuard, now);
             }
             const AHEAD: usize = 64;
-            for m in wave.iter().take(AHEAD) {
+            for m in r.wave.iter().take(AHEAD) {
                 w.pop.prefetch(m.1);
             }
-            let mut it = wave.drain(..);
+            let mut it = r.wave.drain(..);
             #[allow(clippy::while_let_on_iterator)] // the loop peeks through `it`
             while let Some((from, to, msg)) = it.next() {
                 if let Some(ahead) = it.as_slice().get(AHEAD) {
@@ -276,19 +527,17 @@ pub fn run_rounds<P: Population>(
                 }
                 let (pop, mut ctx) = w.ctx();
                 pop.deliver(to, from, msg, now, &mut ctx);
-                route(w, now, &mut next, Some(&mut deferred));
+                route(w, now, &mut r.next, Some(&mut r.deferred));
             }
             drop(it);
-            std::mem::swap(&mut wave, &mut next);
+            std::mem::swap(&mut r.wave, &mut r.next);
         }
         w.metrics.sample(now);
         progress(Progress { time_ms: now, limit_ms, coverage: w.metrics.coverage.last().map_or(0.0, |c| c.1) });
-        if let Some(s) = w.should_stop(now, deferred.len(), updates_end) {
-            reason = s;
-            break;
+        if let Some(reason) = w.should_stop(now, r.deferred.len(), updates_end) {
+            return Step::Ended(reason, now);
         }
     }
-    (reason, now)
 }
 
 /// Move the outbox through the network into `now_wave`; with `later`,
@@ -313,104 +562,120 @@ fn route<P: Population>(
     w.outbox = out;
 }
 
-enum Ev<M> {
-    Tick(u32),
-    Msg(u32, u32, M),
-    Fault,
-    EndUpdates,
-    Sample,
-}
-
-/// Run the events model.
-pub fn run_events<P: Population>(
-    w: &mut World<P>,
-    s: Schedule,
-    progress: &mut dyn FnMut(Progress),
-) -> (StopReason, u64) {
-    let Schedule { interval, limit_ms, updates_end, origin } = s;
-    let interval = interval.max(1);
-    let mut q: EventQueue<Ev<P::Msg>> = EventQueue::new();
-    let mut scheduled: Vec<u64> = Vec::with_capacity(w.pop.len() as usize);
-    let mut in_flight = 0usize;
-    for f in &w.faults {
-        q.push(f.at_ms, Ev::Fault);
-    }
-    if let Some(o) = origin {
+fn start_events<P: Population>(w: &mut World<P>, s: Schedule) -> Events<P::Msg> {
+    let interval = s.interval.max(1);
+    let mut e = Events {
+        q: EventQueue::new(),
+        scheduled: Vec::with_capacity(w.pop.len() as usize),
+        in_flight: 0,
+        last_t: 0,
+        same_t: 0,
+        woke: Vec::new(),
+    };
+    if let Some(o) = s.origin {
         let (pop, mut ctx) = w.ctx();
         pop.inject(o, 0, &mut ctx);
-        flush(w, &mut q, &mut in_flight, 0);
+        flush(w, &mut e.q, &mut e.in_flight, 0);
     }
     for i in 0..w.pop.len() {
         let t = w.pop.next_timeout(i);
-        scheduled.push(t);
-        q.push(t, Ev::Tick(i));
+        e.scheduled.push(t);
+        e.q.push(t, Ev::Tick(i));
     }
-    if updates_end < limit_ms {
-        q.push(updates_end, Ev::EndUpdates);
+    if s.updates_end < s.limit_ms {
+        e.q.push(s.updates_end, Ev::EndUpdates);
     }
     w.metrics.sample(0);
-    q.push(interval, Ev::Sample);
-    let mut woke = Vec::new();
-    let (mut last_t, mut same_t) = (0, 0u64);
-    while let Some((t, ev)) = q.pop() {
-        if t > limit_ms {
-            return (StopReason::TimeLimit, limit_ms);
+    e.q.push(interval, Ev::Sample);
+    e
+}
+
+/// Process events due at or before `target` while fewer than `until` events
+/// were counted. Faults come before any other event at their time. Returns
+/// the end time if the run ended.
+fn events_until<P: Population>(
+    w: &mut World<P>,
+    s: Schedule,
+    e: &mut Events<P::Msg>,
+    target: u64,
+    until: u64,
+    progress: &mut dyn FnMut(Progress),
+) -> Step {
+    let Schedule { interval, limit_ms, updates_end, .. } = s;
+    let interval = interval.max(1);
+    loop {
+        if w.metrics.events >= until {
+            return Step::Budget(e.last_t);
         }
-        if t == last_t {
-            same_t += 1;
-            if same_t > MAX_EVENTS_PER_MS {
-                return (StopReason::LivelockGuard, t);
+        let fault_at = w.next_fault_at();
+        let bound = fault_at.unwrap_or(u64::MAX).min(target).min(limit_ms);
+        let t = match e.q.peek_until(bound) {
+            Some(t) => t,
+            None => match fault_at {
+                Some(f) if f <= bound => f,
+                _ if bound == limit_ms && limit_ms < target && (!e.q.is_empty() || fault_at.is_some()) => {
+                    return Step::Ended(StopReason::TimeLimit, limit_ms);
+                }
+                _ if e.q.is_empty() && fault_at.is_none() => return Step::Ended(StopReason::Quiescent, e.last_t),
+                _ => return Step::Reached,
+            },
+        };
+        if t == e.last_t {
+            e.same_t += 1;
+            if e.same_t > MAX_EVENTS_PER_MS {
+                return Step::Ended(StopReason::LivelockGuard, t);
             }
         } else {
-            (last_t, same_t) = (t, 0);
+            (e.last_t, e.same_t) = (t, 0);
         }
         w.metrics.events += 1;
+        if fault_at.is_some_and(|f| f <= t) {
+            e.woke.clear();
+            w.apply_next_fault(t, &mut e.woke);
+            for &i in &e.woke {
+                if e.scheduled.len() <= i as usize {
+                    e.scheduled.resize(i as usize + 1, u64::MAX);
+                }
+                let next = w.pop.next_timeout(i).max(t);
+                e.scheduled[i as usize] = next;
+                e.q.push(next, Ev::Tick(i));
+            }
+            continue;
+        }
+        let Some((t, ev)) = e.q.pop() else { continue };
         match ev {
             Ev::Tick(i) => {
-                if !w.up[i as usize] || scheduled[i as usize] != t {
+                if !w.up[i as usize] || e.scheduled[i as usize] != t {
                     continue;
                 }
                 let (pop, mut ctx) = w.ctx();
                 pop.tick(i, t, &mut ctx);
-                flush(w, &mut q, &mut in_flight, t);
+                flush(w, &mut e.q, &mut e.in_flight, t);
                 let next = w.pop.next_timeout(i).max(t + 1);
-                scheduled[i as usize] = next;
-                q.push(next, Ev::Tick(i));
+                e.scheduled[i as usize] = next;
+                e.q.push(next, Ev::Tick(i));
             }
             Ev::Msg(from, to, msg) => {
-                in_flight -= 1;
+                e.in_flight -= 1;
                 if !w.up[to as usize] {
                     w.metrics.to_down += 1;
                     continue;
                 }
                 let (pop, mut ctx) = w.ctx();
                 pop.deliver(to, from, msg, t, &mut ctx);
-                flush(w, &mut q, &mut in_flight, t);
-            }
-            Ev::Fault => {
-                woke.clear();
-                w.faults_until(t, &mut woke);
-                for &i in &woke {
-                    if scheduled.len() <= i as usize {
-                        scheduled.resize(i as usize + 1, u64::MAX);
-                    }
-                    let next = w.pop.next_timeout(i).max(t);
-                    scheduled[i as usize] = next;
-                    q.push(next, Ev::Tick(i));
-                }
+                flush(w, &mut e.q, &mut e.in_flight, t);
             }
             Ev::EndUpdates => w.pop.stop_resampling(),
             Ev::Sample => {
                 w.metrics.sample(t);
                 progress(Progress { time_ms: t, limit_ms, coverage: w.metrics.coverage.last().map_or(0.0, |c| c.1) });
-                if let Some(s) = w.should_stop(t, in_flight, updates_end) {
-                    return (s, t);
+                e.q.push(t + interval, Ev::Sample); // first: a resumed run keeps sampling
+                if let Some(reason) = w.should_stop(t, e.in_flight, updates_end) {
+                    return Step::Ended(reason, t);
                 }
-                q.push(t + interval, Ev::Sample);
             }
         }
     }
-    (StopReason::Quiescent, last_t)
 }
 
 fn flush<P: Population>(w: &mut World<P>, q: &mut EventQueue<Ev<P::Msg>>, in_flight: &mut usize, now: u64) {

@@ -183,6 +183,16 @@ impl Metrics {
             .flat_map(|(o, h)| h.iter().map(move |r| (o as u32, r.version, r.created, r.done)))
     }
 
+    /// Updates made at or after `since`, or not yet complete:
+    /// `(origin, version, created_ms, live nodes that know it, completed_ms)`.
+    pub fn recent(&self, since: u64) -> impl Iterator<Item = (u32, Version, u64, u32, Option<u64>)> + '_ {
+        self.origins.iter().enumerate().flat_map(move |(o, h)| {
+            h.iter()
+                .filter(move |r| r.created >= since || r.done.is_none())
+                .map(move |r| (o as u32, r.version, r.created, r.covered, r.done))
+        })
+    }
+
     /// Nodes other than origins that learned something: how many, mean and
     /// last time of their first learning (ms). For a single rumor these are
     /// Demers' t_avg and t_last.

@@ -12,6 +12,7 @@
 
 pub mod compact;
 pub mod engine;
+pub mod live;
 pub mod faults;
 pub mod membership;
 pub mod metrics;
@@ -376,41 +377,54 @@ pub struct Report {
 /// Run an experiment. `progress` is called once a round or interval.
 pub fn run(cfg: &SimConfig, progress: &mut dyn FnMut(Progress)) -> Result<Report, String> {
     cfg.validate()?;
-    let node_cfg = cfg.node_config();
     let use_compact = match cfg.engine {
         EngineChoice::Compact => true,
         EngineChoice::Full => false,
         EngineChoice::Auto => cfg.compact_applies(),
     };
-    let net = network::Network::new(cfg.net.clone(), Rng::derive(cfg.seed, u64::MAX));
-    let anti_entropy = matches!(node_cfg.protocol, Protocol::Push | Protocol::Pull | Protocol::PushPull);
-    let origin = (cfg.scenario == Scenario::Single).then_some(0);
     if use_compact {
-        let pop = compact::CompactPopulation::new(cfg.nodes, node_cfg, cfg.seed, 0);
-        let mut w = engine::World::new(pop, net, cfg.faults.clone(), cfg.scenario, anti_entropy);
-        Ok(finish(cfg, &mut w, origin, progress))
+        let pop = compact::CompactPopulation::new(cfg.nodes, cfg.node_config(), cfg.seed, 0);
+        let mut r = runner(cfg, pop);
+        let (reason, t) = r.run(progress);
+        Ok(report(cfg, &r.w, reason, t))
     } else {
-        let pop = match cfg.membership {
-            MembershipMode::Full => population::FullPopulation::new(cfg.nodes, node_cfg, cfg.seed),
-            MembershipMode::Bootstrap => population::FullPopulation::with_bootstrap(cfg.nodes, node_cfg, cfg.seed),
-        };
-        let mut w = engine::World::new(pop, net, cfg.faults.clone(), cfg.scenario, anti_entropy);
-        Ok(finish(cfg, &mut w, origin, progress))
+        let mut r = runner(cfg, full_population(cfg));
+        let (reason, t) = r.run(progress);
+        Ok(report(cfg, &r.w, reason, t))
     }
 }
 
-fn finish<P: population::Population>(
+/// Real core nodes for `cfg`, with the membership it asks for.
+pub fn full_population(cfg: &SimConfig) -> population::FullPopulation {
+    match cfg.membership {
+        MembershipMode::Full => population::FullPopulation::new(cfg.nodes, cfg.node_config(), cfg.seed),
+        MembershipMode::Bootstrap => population::FullPopulation::with_bootstrap(cfg.nodes, cfg.node_config(), cfg.seed),
+    }
+}
+
+/// A run of `cfg` on `pop`, at time 0, ready to advance (the configuration
+/// is assumed valid).
+pub fn runner<P: population::Population>(cfg: &SimConfig, pop: P) -> engine::Runner<P> {
+    let net = network::Network::new(cfg.net.clone(), Rng::derive(cfg.seed, u64::MAX));
+    let anti_entropy = matches!(cfg.node.protocol, Protocol::Push | Protocol::Pull | Protocol::PushPull);
+    let w = engine::World::new(pop, net, cfg.faults.clone(), cfg.scenario, anti_entropy);
+    let schedule = engine::Schedule {
+        interval: cfg.node.interval_ms.max(1),
+        limit_ms: cfg.limit_ms(),
+        updates_end: cfg.updates_end_ms(),
+        origin: (cfg.scenario == Scenario::Single).then_some(0),
+    };
+    engine::Runner::new(w, schedule, cfg.model == Model::Rounds)
+}
+
+/// The report of a run of `cfg` that ended for `stop_reason` at `time_ms`.
+pub fn report<P: population::Population>(
     cfg: &SimConfig,
-    w: &mut engine::World<P>,
-    origin: Option<u32>,
-    progress: &mut dyn FnMut(Progress),
+    w: &engine::World<P>,
+    stop_reason: StopReason,
+    time_ms: u64,
 ) -> Report {
     let interval = cfg.node.interval_ms.max(1);
-    let schedule = engine::Schedule { interval, limit_ms: cfg.limit_ms(), updates_end: cfg.updates_end_ms(), origin };
-    let (stop_reason, time_ms) = match cfg.model {
-        Model::Rounds => engine::run_rounds(w, schedule, progress),
-        Model::Events => engine::run_events(w, schedule, progress),
-    };
     let live_nodes: Vec<u32> = (0..w.pop.len()).filter(|&i| w.up[i as usize]).collect();
     let live = live_nodes.len() as u32;
     let m = &w.metrics;

@@ -82,6 +82,38 @@ pub struct FullPopulation {
     /// Per-node peer tables (`bootstrap` membership), or empty: everyone
     /// samples the shared membership.
     tables: Vec<PeerTable<u32>>,
+    /// What a viewer needs beyond the metrics (off by default: it costs
+    /// O(n) per update).
+    viewer: Option<Viewer>,
+}
+
+/// Kept for viewers: how many origins' latest version each node holds,
+/// kept exact as updates are made and learned, and a bounded trace.
+#[derive(Clone, Debug, Default)]
+struct Viewer {
+    latest: Vec<Option<Version>>,
+    current: Vec<u32>,
+    origins: u32,
+    trace: Vec<TraceEntry>,
+    trace_cap: usize,
+    trace_dropped: u64,
+}
+
+/// One line of a run's event trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TraceEntry {
+    /// Virtual time, ms.
+    pub t: u64,
+    /// The node it happened at.
+    pub node: u32,
+    /// `originated` (the node made a new version of its favorite) or `learned`.
+    pub kind: &'static str,
+    /// Whose favorite.
+    pub origin: u32,
+    /// The version's epoch.
+    pub epoch: u32,
+    /// The version's counter.
+    pub counter: u64,
 }
 
 /// The course's bootstrap: node 0 starts alone (`-b` to itself), every
@@ -94,7 +126,7 @@ impl FullPopulation {
     /// `n` nodes created at time 0, sampling the shared membership.
     pub fn new(n: u32, cfg: Config, seed: u64) -> Self {
         let nodes = (0..n).map(|i| Node::new(i, cfg.clone(), 0, node_rng(seed, i, 0), 0)).collect();
-        FullPopulation { nodes, cfg, seed, out: Out::default(), tables: Vec::new() }
+        FullPopulation { nodes, cfg, seed, out: Out::default(), tables: Vec::new(), viewer: None }
     }
 
     /// `n` nodes that each start knowing one peer and learn the rest from
@@ -103,6 +135,31 @@ impl FullPopulation {
         let mut p = Self::new(n, cfg, seed);
         p.tables = (0..n).map(bootstrap_table).collect();
         p
+    }
+
+    /// Keep what a viewer needs: per-node freshness and a trace of at most
+    /// `trace_cap` events. Call before the run starts.
+    pub fn track_for_viewer(&mut self, trace_cap: usize) {
+        let mut v = Viewer { trace_cap, ..Default::default() };
+        v.current = vec![0; self.nodes.len()];
+        self.viewer = Some(v);
+    }
+
+    /// With [`FullPopulation::track_for_viewer`]: how many origins' latest
+    /// update node `i` lacks, out of how many origins.
+    pub fn staleness(&self, i: u32) -> Option<(u32, u32)> {
+        let v = self.viewer.as_ref()?;
+        Some((v.origins - v.current.get(i as usize)?, v.origins))
+    }
+
+    /// With [`FullPopulation::track_for_viewer`]: the latest version of `origin`.
+    pub fn latest(&self, origin: u32) -> Option<Version> {
+        self.viewer.as_ref()?.latest.get(origin as usize).copied().flatten()
+    }
+
+    /// The trace so far, and how many events did not fit in it.
+    pub fn trace(&self) -> (&[TraceEntry], u64) {
+        self.viewer.as_ref().map_or((&[], 0), |v| (&v.trace, v.trace_dropped))
     }
 
     /// The nodes.
@@ -116,6 +173,9 @@ impl FullPopulation {
     }
 
     fn drain(&mut self, i: u32, now: u64, ctx: &mut Ctx<Message<u32>>) {
+        if let Some(v) = &mut self.viewer {
+            v.observe(i, now, &self.out.events, &self.nodes);
+        }
         for ev in self.out.events.drain(..) {
             match ev {
                 Event::Originated { version } => ctx.metrics.originated(i, version, now),
@@ -131,6 +191,48 @@ impl FullPopulation {
         }
         for t in self.out.sends.drain(..) {
             ctx.outbox.push((i, t.to, t.msg));
+        }
+    }
+}
+
+impl Viewer {
+    /// Account for node `i`'s events at `now` (before the driver drains them).
+    fn observe(&mut self, i: u32, now: u64, events: &[Event<u32>], nodes: &[Node<u32>]) {
+        for ev in events {
+            let (kind, origin, version) = match *ev {
+                Event::Originated { version } => {
+                    let o = i as usize;
+                    if self.latest.len() <= o {
+                        self.latest.resize(o + 1, None);
+                    }
+                    match self.latest[o] {
+                        // every node that held the old latest is now behind
+                        Some(old) => {
+                            for (j, n) in nodes.iter().enumerate() {
+                                if n.known(&i).is_some_and(|k| k >= old) {
+                                    self.current[j] = self.current[j].saturating_sub(1);
+                                }
+                            }
+                        }
+                        None => self.origins += 1,
+                    }
+                    self.latest[o] = Some(version);
+                    ("originated", i, version)
+                }
+                Event::Learned { origin, previous, version, .. } => {
+                    let latest = self.latest.get(origin as usize).copied().flatten();
+                    if latest == Some(version) && previous != Some(version) {
+                        self.current[i as usize] += 1;
+                    }
+                    ("learned", origin, version)
+                }
+            };
+            if self.trace.len() < self.trace_cap {
+                let (epoch, counter) = (version.epoch, version.counter);
+                self.trace.push(TraceEntry { t: now, node: i, kind, origin, epoch, counter });
+            } else {
+                self.trace_dropped += 1;
+            }
         }
     }
 }
@@ -180,11 +282,20 @@ impl Population for FullPopulation {
 
     fn reset(&mut self, i: u32, epoch: u32, now: u64) {
         self.nodes[i as usize] = Node::new(i, self.cfg.clone(), epoch, node_rng(self.seed, i, epoch), now);
+        if let Some(v) = &mut self.viewer {
+            v.current[i as usize] = 0;
+        }
     }
 
     fn add(&mut self, now: u64) -> u32 {
         let i = self.nodes.len() as u32;
         self.nodes.push(Node::new(i, self.cfg.clone(), 0, node_rng(self.seed, i, 0), now));
+        if let Some(v) = &mut self.viewer {
+            v.current.push(0);
+        }
+        if !self.tables.is_empty() {
+            self.tables.push(bootstrap_table(i));
+        }
         i
     }
 

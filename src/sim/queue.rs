@@ -95,25 +95,36 @@ impl<T> EventQueue<T> {
 
     /// The earliest event and its time, earliest-inserted first among equals.
     pub fn pop(&mut self) -> Option<(u64, T)> {
+        let t = self.peek_until(u64::MAX)?;
+        self.current.pop_front().map(|item| (t, item))
+    }
+
+    /// If the earliest event is due at or before `bound`, move the clock to
+    /// it and return its time (the next `pop` returns it). Otherwise move
+    /// the clock towards `bound`, never past it and never past an event, and
+    /// return `None`: the caller may then still schedule events at any time
+    /// from `bound` on.
+    pub fn peek_until(&mut self, bound: u64) -> Option<u64> {
         loop {
-            if let Some(item) = self.current.pop_front() {
-                return Some((self.now, item));
+            if !self.current.is_empty() {
+                return Some(self.now);
             }
             let slot = self.now as usize % WINDOW;
             if !self.buckets[slot].is_empty() {
                 let bucket = std::mem::take(&mut self.buckets[slot]);
                 self.in_window -= bucket.len();
                 let spare = std::mem::replace(&mut self.current, VecDeque::from(bucket));
-                // keep the old allocation for the emptied bucket
                 let mut spare: Vec<T> = spare.into();
                 spare.clear();
                 self.buckets[slot] = spare;
                 continue;
             }
+            if self.now >= bound {
+                return None;
+            }
             if self.in_window == 0 {
-                // jump straight to the next far event
                 let next = self.far.peek()?.time;
-                self.now = next;
+                self.now = next.min(bound);
             } else {
                 self.now += 1;
             }
@@ -135,6 +146,25 @@ impl<T> EventQueue<T> {
 mod tests {
     use super::*;
     use crate::rng::Rng;
+
+    #[test]
+    fn peek_until_stops_at_the_bound_and_later_pushes_keep_order() {
+        let mut q = EventQueue::new();
+        q.push(10, "a");
+        q.push(20_000, "far");
+        assert_eq!(q.peek_until(5), None);
+        assert_eq!(q.now(), 5, "the clock moved to the bound, not past it");
+        q.push(5, "b"); // still allowed at the bound
+        assert_eq!(q.peek_until(15_000), Some(5));
+        assert_eq!(q.pop(), Some((5, "b")));
+        assert_eq!(q.pop(), Some((10, "a")));
+        assert_eq!(q.peek_until(15_000), None);
+        assert_eq!(q.now(), 15_000);
+        q.push(15_000, "c");
+        assert_eq!(q.pop(), Some((15_000, "c")));
+        assert_eq!(q.pop(), Some((20_000, "far")));
+        assert_eq!(q.peek_until(u64::MAX), None);
+    }
 
     #[test]
     fn pops_in_time_then_insertion_order() {
