@@ -1,19 +1,33 @@
 #!/usr/bin/env bash
-# The main job: build, then run two experiments with the simulator.
-# Usage: scripts/demo.sh [extra `gossip sim` flags for the second run]
+# The main job: build everything, serve the browser lab on a local port and
+# print its URL. Ctrl-C stops it.
+# Usage: scripts/demo.sh [PORT]   (default 8080, or the next free port)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
-cargo build --release --quiet
-bin=target/release/gossip
+port=${1:-8080}
 
-echo "# 1. Karp et al.: one rumor, push-pull, 1,000,000 nodes, synchronous rounds"
-echo "#    (theory: log3 n + log2 ln n = 16.4 rounds)"
-"$bin" sim --nodes 1000000 --protocol push-pull
-echo
-echo "# 2. The course app: 200 nodes re-sampling their favorite movie for 60 s,"
-echo "#    push-pull digests + eager push, 50 ms latency, 10% loss, a partition from 20 s to 35 s"
-"$bin" sim --scenario movies --model events --nodes 200 --loss 0.1 --fanout 2 \
-  --fault 20s:partition:2 --fault 35s:heal "$@"
-echo
-echo "# More: $bin sim --help"
+echo "demo: building the native binary and the browser lab (first time: a few minutes)" >&2
+cargo build --release --quiet
+bash scripts/build-web.sh
+
+# the first free port from $port on
+while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+
+python3 -m http.server --bind 127.0.0.1 --directory www "$port" >/dev/null 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT INT TERM
+for _ in $(seq 1 50); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+
+cat <<MSG
+
+  gossip lab:  http://127.0.0.1:$port/
+
+  It runs 50 virtual nodes gossiping their favorite movie (push-pull + eager
+  push, 60 ms latency). Click a node, crash it, partition the network, change
+  the protocol; "Copy link" shares the exact run.
+
+  The same run headless:  target/release/gossip sim --help
+  Ctrl-C to stop.
+MSG
+wait "$server"

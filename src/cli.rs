@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::core::{Protocol, StopKind, StopRule};
-use crate::sim::{self, EngineChoice, Model, Report, Scenario, SimConfig};
+use crate::core::Protocol;
+use crate::sim::{self, Report, SimConfig};
 
 /// A gossip-protocol lab: simulate, serve and measure gossip protocols.
 #[derive(Parser, Debug)]
@@ -150,64 +150,50 @@ pub struct SimArgs {
 impl SimArgs {
     /// Turn flags into a validated configuration, or say what is wrong.
     pub fn to_config(&self) -> Result<SimConfig, String> {
-        let scenario = Scenario::parse(&self.scenario).ok_or("scenario must be single or movies")?;
-        let model = Model::parse(&self.model).ok_or("model must be rounds or events")?;
-        let secs = |s: Option<f64>, what: &str| -> Result<Option<u64>, String> {
-            match s {
-                None => Ok(None),
-                Some(v) if v.is_finite() && v > 0.0 && v <= 1e9 => Ok(Some((v * 1000.0).round() as u64)),
-                Some(v) => Err(format!("{what} must be a positive number of seconds, got {v}")),
-            }
-        };
-        let kind = match (self.counter, self.coin) {
-            (Some(k), _) => StopKind::Counter(k),
-            (None, Some(k)) => StopKind::Coin(k),
-            (None, None) => StopKind::Coin(1),
-        };
-        let mut cfg = SimConfig {
+        let name = |v: &dyn ValueEnumName| v.name();
+        let p = sim::params::SimParams {
             nodes: self.nodes,
             seed: self.seed,
-            model,
-            scenario,
-            duration_ms: secs(self.duration_s, "--duration-s")?,
-            settle_ms: secs(self.settle_s, "--settle-s")?,
-            membership: if self.membership == "bootstrap" {
-                sim::MembershipMode::Bootstrap
-            } else {
-                sim::MembershipMode::Full
-            },
-            engine: match self.engine {
-                EngineArg::Auto => EngineChoice::Auto,
-                EngineArg::Full => EngineChoice::Full,
-                EngineArg::Compact => EngineChoice::Compact,
-            },
-            ..SimConfig::default()
+            model: self.model.clone(),
+            protocol: Protocol::from(self.protocol).name().into(),
+            fanout: self.fanout,
+            ttl: self.ttl,
+            interval_ms: self.interval_ms,
+            latency_ms: self.latency_ms,
+            jitter_ms: self.jitter_ms,
+            link_spread: self.link_spread,
+            loss: self.loss,
+            scenario: self.scenario.clone(),
+            duration_s: self.duration_s,
+            settle_s: self.settle_s,
+            resample_ms: self.resample_ms,
+            stop: name(&self.stop),
+            counter: self.counter,
+            coin: self.coin,
+            eager: name(&self.eager),
+            faults: self.faults.clone(),
+            membership: self.membership.clone(),
+            engine: name(&self.engine),
         };
-        let n = &mut cfg.node;
-        n.protocol = self.protocol.into();
-        n.fanout = self.fanout;
-        n.ttl = self.ttl;
-        n.interval_ms = self.interval_ms;
-        n.stop = StopRule { feedback: self.stop == StopArg::Feedback, kind };
-        n.eager_push = match self.eager {
-            Switch::On => true,
-            Switch::Off => false,
-            Switch::Auto => scenario == Scenario::Movies,
-        };
-        if scenario == Scenario::Movies {
-            if self.resample_ms == 0 {
-                return Err("--resample-ms must be at least 1".into());
+        p.to_config().map_err(|e| {
+            // name the flag as it is written on the command line
+            let flag = sim::params::NAMES.iter().find(|n| e.starts_with(*n));
+            match flag {
+                Some(n) => format!("--{}{}", n.replace('_', "-"), &e[n.len()..]),
+                None => e,
             }
-            n.resample_ms = Some(self.resample_ms);
-            n.resample_jitter_ms = self.resample_ms / 5;
-        }
-        cfg.net.latency_ms = self.latency_ms;
-        cfg.net.jitter_ms = self.jitter_ms;
-        cfg.net.link_spread = self.link_spread;
-        cfg.net.loss = self.loss;
-        cfg.faults = self.faults.iter().map(|f| sim::parse_fault(f)).collect::<Result<_, _>>()?;
-        cfg.validate()?;
-        Ok(cfg)
+        })
+    }
+}
+
+/// The command-line spelling of a value.
+trait ValueEnumName {
+    fn name(&self) -> String;
+}
+
+impl<T: ValueEnum> ValueEnumName for T {
+    fn name(&self) -> String {
+        self.to_possible_value().map(|v| v.get_name().to_owned()).unwrap_or_default()
     }
 }
 
@@ -359,6 +345,8 @@ pub fn summary(r: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::{StopKind, StopRule};
+    use crate::sim::Model;
 
     fn parse(args: &[&str]) -> Result<SimConfig, String> {
         let mut full = vec!["gossip", "sim"];

@@ -1,8 +1,8 @@
 //! # gossip — a gossip-protocol lab
 //!
 //! One sans-IO protocol core ([`core`]) and the drivers that run it: a
-//! deterministic simulator ([`sim`]), and (in later modules) the browser
-//! bindings and the native HTTP node.
+//! deterministic simulator ([`sim`]), the browser lab's bindings (`wasm`,
+//! on wasm32 only) and the native HTTP node.
 //!
 //! ```
 //! use gossip::core::Protocol;
@@ -23,3 +23,6 @@ pub mod sim;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
+
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;

@@ -120,10 +120,8 @@ fn viewer_staleness_matches_the_nodes_views() {
     while live.stopped().is_none() {
         live.advance(live.now() + 137, u64::MAX);
         let views: Vec<_> = (0..live.len()).map(|i| live.detail(i).expect("exists")).collect();
-        let latest: std::collections::HashMap<u32, (u32, u64)> = views
-            .iter()
-            .flat_map(|d| d.view.iter().filter_map(|r| r.latest.map(|l| (r.origin, l))))
-            .collect();
+        let latest: std::collections::HashMap<u32, (u32, u64)> =
+            views.iter().flat_map(|d| d.view.iter().filter_map(|r| r.latest.map(|l| (r.origin, l)))).collect();
         for d in &views {
             let holds = d.view.iter().filter(|r| latest.get(&r.origin) == Some(&(r.epoch, r.version))).count();
             assert_eq!(d.node.stale as usize, latest.len() - holds, "node {} at {}", d.node.id, live.now());

@@ -347,7 +347,8 @@ impl<P: Population> Runner<P> {
     /// Start a run of `w` in the rounds model (`rounds`) or the events
     /// model, doing what is due at time 0.
     pub fn new(mut w: World<P>, s: Schedule, rounds: bool) -> Self {
-        let clock = if rounds { Clock::Rounds(start_rounds(&mut w, s)) } else { Clock::Events(start_events(&mut w, s)) };
+        let clock =
+            if rounds { Clock::Rounds(start_rounds(&mut w, s)) } else { Clock::Events(start_events(&mut w, s)) };
         Runner { w, s, now: 0, stop: None, clock }
     }
 

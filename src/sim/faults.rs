@@ -93,6 +93,21 @@ pub fn parse_fault(s: &str) -> Result<TimedFault, String> {
     Ok(TimedFault { at_ms, fault })
 }
 
+/// Write a fault as [`parse_fault`] reads it back (`TIME_MS:KIND[:ARG]`).
+pub fn format_fault(f: &TimedFault) -> String {
+    let t = f.at_ms;
+    match f.fault {
+        Fault::Partition { groups } => format!("{t}:partition:{groups}"),
+        Fault::Heal => format!("{t}:heal"),
+        Fault::Crash { node } => format!("{t}:crash:{node}"),
+        Fault::Restart { node, keep_state: true } => format!("{t}:restart:{node}"),
+        Fault::Restart { node, keep_state: false } => format!("{t}:restart-fresh:{node}"),
+        Fault::Join { count } => format!("{t}:join:{count}"),
+        Fault::Leave { node } => format!("{t}:leave:{node}"),
+        Fault::Loss { p } => format!("{t}:loss:{p}"),
+    }
+}
+
 /// Parse a time: `1500` (ms), `1.5s`, `250ms`.
 pub fn parse_time(s: &str) -> Option<u64> {
     let s = s.trim();
@@ -122,6 +137,16 @@ mod tests {
         assert_eq!(f("8s:restart-fresh:3").fault, Fault::Restart { node: 3, keep_state: false });
         assert_eq!(f("1.5s:join:4"), TimedFault { at_ms: 1500, fault: Fault::Join { count: 4 } });
         assert_eq!(f("250ms:loss:0.5").fault, Fault::Loss { p: 0.5 });
+    }
+
+    #[test]
+    fn formatted_faults_parse_back() {
+        for s in ["10s:partition:3", "20s:heal", "5001:crash:3", "8s:bounce:3", "8s:restart-fresh:3", "1.5s:join:4"] {
+            let f = parse_fault(s).unwrap();
+            assert_eq!(parse_fault(&format_fault(&f)).unwrap(), f, "{s}");
+        }
+        let f = parse_fault("3:loss:0.123456789").unwrap();
+        assert_eq!(parse_fault(&format_fault(&f)).unwrap(), f, "floats round-trip exactly");
     }
 
     #[test]

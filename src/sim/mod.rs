@@ -12,11 +12,12 @@
 
 pub mod compact;
 pub mod engine;
-pub mod live;
 pub mod faults;
+pub mod live;
 pub mod membership;
 pub mod metrics;
 pub mod network;
+pub mod params;
 pub mod population;
 pub mod queue;
 

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds the browser lab into www/pkg (wasm-pack, release, --target web).
+# www/ is then a static site: python3 -m http.server -d www
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+setup_web
+# (.cargo/config.toml turns on simd128 for wasm32)
+wasm-pack build --release --target web --out-dir www/pkg --no-pack >&2
+rm -f www/pkg/.gitignore
+size=$(gzip -9c www/pkg/gossip_bg.wasm | wc -c)
+js=$(cat www/pkg/gossip.js | gzip -9 | wc -c)
+echo "build-web: www/pkg gzipped: wasm $((size / 1024)) KB + js $((js / 1024)) KB" >&2

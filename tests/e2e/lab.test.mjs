@@ -1,0 +1,177 @@
+// The browser lab end to end, in Debian's chromium: a seeded run to
+// convergence that matches `gossip sim` byte for byte, the DOM and the
+// canvas, node inspection and faults replayed from the URL, bad input, a
+// 10,000-node run that never locks the tab, and the size of the package.
+// Screenshots go to target/e2e/ (look at them).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { execFileSync } from 'node:child_process';
+import { ROOT, WWW, SHOTS, serveWww, launch, openLab } from './harness.mjs';
+
+const BIN = path.join(ROOT, 'target', 'release', 'gossip');
+let server, browser;
+
+before(async () => {
+  assert.ok(fs.existsSync(path.join(WWW, 'pkg', 'gossip_bg.wasm')), 'build the page first: scripts/build-web.sh');
+  fs.mkdirSync(SHOTS, { recursive: true });
+  server = await serveWww();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Pixels of the canvas that differ from its background (the canvas is cleared to transparent). */
+async function paintedPixels(page, id) {
+  return page.evaluate((id) => {
+    const c = document.getElementById(id);
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+    return n;
+  }, id);
+}
+
+test('a seeded run converges in the page with exactly the metrics gossip sim prints', async () => {
+  const args = { nodes: '60', seed: '3', scenario: 'movies', model: 'events', duration_s: '15', loss: '0.05' };
+  const page = await openLab(browser, server.url, new URLSearchParams(args).toString());
+  await page.evaluate(() => window.gossipLab.setSpeed(10));
+  await page.waitForTimeout(1500); // let it animate a little, then screenshot mid-run
+  await page.screenshot({ path: path.join(SHOTS, 'lab-running.png') });
+  const pageReport = await page.evaluate(() => { window.gossipLab.pause(); window.gossipLab.runToEnd(); return window.gossipLab.reportJson(); });
+  const flags = Object.entries(args).flatMap(([k, v]) => [`--${k.replace(/_/g, '-')}`, v]);
+  const native = execFileSync(BIN, ['sim', ...flags, '--engine', 'full', '--json'], { encoding: 'utf8' }).trim();
+  assert.equal(pageReport, native, 'wasm and native give the same report, byte for byte');
+  const report = JSON.parse(native);
+  assert.equal(report.stop_reason, 'converged');
+
+  const snap = await page.evaluate(() => window.gossipLab.snapshot());
+  assert.equal(snap.converged, true);
+  assert.equal(snap.time_ms, report.time_ms);
+  assert.equal(snap.nodes.length, 60);
+  for (const n of snap.nodes) {
+    assert.equal(n.up_to_date, true);
+    assert.equal(typeof n.movie, 'string');
+    assert.ok(n.version >= 1);
+  }
+  await page.waitForTimeout(300); // a frame or two to draw the final state
+  assert.match(await page.textContent('#state'), /converged/);
+  const counters = await page.textContent('#counters');
+  assert.match(counters, /nodes up to date\s*60 \/ 60/);
+  assert.match(counters, new RegExp(`messages\\s*${report.messages.toLocaleString('en-US')}`));
+  assert.ok((await paintedPixels(page, 'net')) > 5000, 'the network canvas shows the nodes');
+  assert.ok((await paintedPixels(page, 'chart')) > 2000, 'the chart is drawn');
+  await page.screenshot({ path: path.join(SHOTS, 'lab-converged.png') });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('clicking a node shows its view; its crash goes into the link, which replays the run', async () => {
+  const page = await openLab(browser, server.url, 'nodes=24&seed=5&scenario=movies&model=events&duration_s=12');
+  await page.evaluate(() => { window.gossipLab.pause(); window.gossipLab.step(4000); });
+  // click node 0 (top of the ring)
+  const box = await page.locator('#net').boundingBox();
+  const pos = await page.evaluate(() => {
+    const c = document.getElementById('net').getBoundingClientRect();
+    return { x: c.width / 2, y: 26 };
+  });
+  await page.mouse.click(box.x + pos.x, box.y + pos.y);
+  await page.waitForSelector('#insp-body table');
+  assert.match(await page.textContent('#insp-title'), /#0/);
+  const rows = await page.locator('#insp-body tbody tr').count();
+  assert.ok(rows >= 20, `node 0 knows most favorites after 4 s (${rows} rows)`);
+  await page.screenshot({ path: path.join(SHOTS, 'lab-inspector.png'), fullPage: true });
+  await page.click('#insp-body button[data-act="crash"]');
+  await page.evaluate(() => window.gossipLab.step(2000));
+  await page.click('#partition');
+  await page.evaluate(() => window.gossipLab.step(3000));
+  await page.click('#heal');
+  assert.match(await page.textContent('#timeline'), /crash 0/);
+  const hash = await page.evaluate(() => location.hash);
+  assert.match(hash, /faults=4001:crash:0,6001:partition:2,9001:heal/);
+  const first = await page.evaluate(() => JSON.stringify(window.gossipLab.runToEnd()));
+  const again = await openLab(browser, server.url, hash.slice(1));
+  const second = await again.evaluate(() => { window.gossipLab.pause(); return JSON.stringify(window.gossipLab.runToEnd()); });
+  assert.equal(second, first, 'the shared link replays the same run');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+  await again.close();
+});
+
+test('bad input gives a clear message and leaves the page working', async () => {
+  const page = await openLab(browser, server.url, 'nodes=30&scenario=movies&model=events');
+  for (const [name, value, message] of [
+    ['nodes', '0', /nodes must be between 2/],
+    ['nodes', '1000000000', /nodes must be between 2 and 50000000/],
+    ['nodes', '25000', /at most 20,000 nodes/],
+    ['loss', '-0.2', /loss must be between 0 and 1/],
+  ]) {
+    await page.fill(`#params [name=${name}]`, value);
+    await page.click('#params button[type=submit]');
+    await page.waitForSelector('#banner:not([hidden])');
+    assert.match(await page.textContent('#banner-text'), message);
+    assert.equal(await page.getAttribute(`#params [name=${name}]`, 'class'), 'invalid');
+    // the previous run is intact and still advances
+    const t0 = await page.evaluate(() => window.gossipLab.snapshot().time_ms);
+    const t1 = await page.evaluate(() => window.gossipLab.step(500));
+    assert.equal(t1, t0 + 500);
+    assert.equal(await page.evaluate(() => window.gossipLab.snapshot().nodes.length), 30);
+    await page.fill(`#params [name=${name}]`, name === 'nodes' ? '30' : '0');
+  }
+  await page.screenshot({ path: path.join(SHOTS, 'lab-bad-input.png') });
+  const err = await page.evaluate(() => { try { window.gossipLab.configure({ nodes: -5 }); return null; } catch (e) { return String(e.message); } });
+  assert.match(err, /nodes/);
+  await page.close();
+
+  for (const hash of ['nodes=abc&scenario=movies', '%E0%A4%A', 'faults=1s:explode:3', '=&&=']) {
+    const bad = await openLab(browser, server.url, hash);
+    await bad.waitForSelector('#banner:not([hidden])');
+    assert.match(await bad.textContent('#banner-text'), /link|scenario/i, hash);
+    const snap = await bad.evaluate(() => window.gossipLab.snapshot());
+    assert.equal(snap.nodes.length, 50, `${hash}: the default scenario runs instead`);
+    assert.deepEqual(bad.errors, [], hash);
+    await bad.close();
+  }
+});
+
+test('a 10,000-node rounds run finishes in the page without locking the tab', async () => {
+  const page = await openLab(browser, server.url, 'nodes=10000&model=rounds&scenario=single&protocol=push-pull');
+  const result = await page.evaluate(async () => {
+    window.gossipLab.pause();
+    window.gossipLab.configure({ nodes: 10000, model: 'rounds', scenario: 'single', protocol: 'push-pull' });
+    window.gossipLab.setSpeed('max');
+    window.gossipLab.play();
+    let last = performance.now(), worst = 0, frames = 0;
+    const start = last;
+    while (!window.gossipLab.snapshot().stop_reason && performance.now() - start < 60_000) {
+      await new Promise((r) => requestAnimationFrame(r));
+      const t = performance.now();
+      worst = Math.max(worst, t - last);
+      last = t;
+      frames++;
+    }
+    return { worst, frames, ms: performance.now() - start, snap: window.gossipLab.snapshot() };
+  });
+  assert.equal(result.snap.stop_reason, 'converged');
+  assert.equal(result.snap.nodes.length, 10000);
+  assert.ok(result.frames > 3, `frames kept coming (${result.frames} in ${Math.round(result.ms)} ms)`);
+  assert.ok(result.worst < 500, `no frame took longer than 0.5 s (worst ${Math.round(result.worst)} ms)`);
+  await page.waitForTimeout(200);
+  await page.screenshot({ path: path.join(SHOTS, 'lab-10k.png') });
+  await page.close();
+});
+
+test('the built package is under 300 KB gzipped', () => {
+  let total = 0;
+  for (const f of fs.readdirSync(path.join(WWW, 'pkg'))) {
+    const p = path.join(WWW, 'pkg', f);
+    if (fs.statSync(p).isFile()) total += zlib.gzipSync(fs.readFileSync(p), { level: 9 }).length;
+  }
+  assert.ok(total < 300 * 1024, `www/pkg is ${Math.round(total / 1024)} KB gzipped`);
+});

@@ -1,0 +1,97 @@
+//! The wasm bindings in a real browser (`wasm-pack test --headless --chrome
+//! -- --test web`): the handle the page drives, its errors, and replays.
+#![cfg(target_arch = "wasm32")]
+
+use gossip::wasm::Lab;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn params(pairs: &[(&str, &str)]) -> JsValue {
+    let o = js_sys::Object::new();
+    for (k, v) in pairs {
+        js_sys::Reflect::set(&o, &JsValue::from_str(k), &JsValue::from_str(v)).expect("settable");
+    }
+    o.into()
+}
+
+fn run_to_end(lab: &mut Lab) {
+    for _ in 0..100_000 {
+        if lab.stopped().is_some() {
+            return;
+        }
+        lab.advance(lab.now() + 500.0, 5_000.0);
+    }
+    panic!("the run did not end");
+}
+
+#[wasm_bindgen_test]
+fn a_seeded_movies_run_converges_in_the_browser() {
+    let mut lab =
+        Lab::new(params(&[("nodes", "40"), ("scenario", "movies"), ("model", "events"), ("duration_s", "10")]))
+            .expect("valid");
+    assert_eq!(lab.len(), 40);
+    assert_eq!(lab.status().len(), 40);
+    run_to_end(&mut lab);
+    assert_eq!(lab.stopped().as_deref(), Some("converged"));
+    assert!(lab.converged());
+    assert!(lab.status().iter().all(|&s| s == 1), "every node up to date");
+    let report: serde_json::Value = serde_json::from_str(&lab.report_json().expect("json")).expect("parses");
+    assert_eq!(report["informed"], 40);
+    assert!(report["updates"].as_u64().expect("number") >= 40);
+}
+
+#[wasm_bindgen_test]
+fn bad_parameters_are_errors_with_a_message() {
+    for (k, v, expect) in [
+        ("nodes", "0", "nodes must be between 2"),
+        ("nodes", "1000000000", "nodes must be between 2"),
+        ("loss", "-0.5", "loss must be between 0 and 1"),
+        ("protocol", "telepathy", "protocol: expected one of"),
+        ("faults", "soon:crash:1", "bad time"),
+        ("colour", "red", "unknown parameter"),
+    ] {
+        let e = Lab::new(params(&[(k, v)])).err().expect("refused");
+        let msg = e.as_string().expect("a string");
+        assert!(msg.contains(expect), "{k}={v}: {msg}");
+        assert_eq!(Lab::check(params(&[(k, v)])).as_deref(), Some(msg.as_str()));
+    }
+    assert!(Lab::new(JsValue::from_str("nodes=5")).is_err(), "not an object");
+    assert_eq!(Lab::check(params(&[("nodes", "10")])), None);
+}
+
+#[wasm_bindgen_test]
+fn faults_clicked_during_a_run_replay_from_its_scenario() {
+    let p =
+        params(&[("nodes", "30"), ("scenario", "movies"), ("model", "events"), ("duration_s", "12"), ("seed", "9")]);
+    let mut lab = Lab::new(p).expect("valid");
+    lab.advance(2_000.0, f64::INFINITY);
+    lab.fault("crash:4").expect("valid");
+    lab.advance(3_500.0, f64::INFINITY);
+    lab.fault("partition:2").expect("valid");
+    lab.advance(6_000.0, f64::INFINITY);
+    lab.fault("heal").expect("valid");
+    lab.fault("restart-fresh:4").expect("valid");
+    assert!(lab.fault("crash:99").is_err());
+    assert!(lab.fault("explode").is_err());
+    run_to_end(&mut lab);
+    let mut replay = Lab::new(lab.scenario().expect("pairs")).expect("the scenario is valid");
+    run_to_end(&mut replay);
+    assert_eq!(replay.report_json().expect("json"), lab.report_json().expect("json"));
+}
+
+#[wasm_bindgen_test]
+fn flights_are_flat_records_of_five_numbers() {
+    let mut lab = Lab::new(params(&[("nodes", "20"), ("model", "events")])).expect("valid");
+    lab.advance(3_000.0, f64::INFINITY);
+    let f = lab.flights();
+    assert!(!f.is_empty());
+    assert_eq!(f.len() % 5, 0);
+    for m in f.chunks(5) {
+        assert!(m[0] < 20.0 && m[1] < 20.0);
+        assert!(m[3] > m[2], "arrives after it is sent (no loss here)");
+        assert!(m[4] == 0.0 || m[4] == 1.0);
+    }
+    assert!(lab.flights().is_empty(), "drained");
+}

@@ -1,0 +1,499 @@
+// The browser lab: Rust (wasm) owns the run, this file owns the frame loop,
+// the controls and the URL. Each frame it advances the run within a time
+// budget, then reads one status array, the new flights and (a few times a
+// second) the counters.
+
+import init, { Lab } from './pkg/gossip.js';
+import { NetView } from './netview.js';
+import { Chart } from './chart.js';
+import { theoryCurve, theoryName } from './theory.js';
+
+// What the page shows when its URL says nothing: the course app.
+const PAGE_DEFAULTS = {
+  nodes: 50, seed: 1, scenario: 'movies', model: 'events', protocol: 'push-pull', fanout: 2, ttl: 6,
+  interval_ms: 1000, latency_ms: 60, jitter_ms: 40, loss: 0, duration_s: 60, eager: 'auto',
+};
+const PAGE_MAX_NODES = 20000;
+const FRAME_WORK_MS = 12; // simulation work per frame, so the tab stays responsive
+const CHUNK_EVENTS = 20000;
+const MAX_SERIES = 80;
+
+const $ = (id) => document.getElementById(id);
+const form = $('params');
+
+const state = {
+  lab: null,
+  params: null, // every parameter of the current run
+  playing: true,
+  speed: 1, // virtual ms per wall ms, or 'max'
+  lastWall: 0,
+  status: new Uint32Array(0),
+  groups: new Uint16Array(0),
+  series: new Map(), // update key -> { points, done, created }
+  theory: [],
+  csv: [],
+  lastCsvT: -1,
+  lastCounters: 0,
+  lastInspect: 0,
+  metrics: null,
+  origins: 1,
+};
+
+let net, chart;
+
+// ---------- messages ----------
+
+function showBanner(text, kind = 'error') {
+  const b = $('banner');
+  b.className = `banner ${kind === 'info' ? 'info' : ''}`;
+  $('banner-text').textContent = text;
+  b.hidden = false;
+}
+function hideBanner() { $('banner').hidden = true; }
+
+// ---------- parameters, form and URL ----------
+
+function paramsFromHash() {
+  const h = location.hash.replace(/^#/, '');
+  if (!h) return { params: { ...PAGE_DEFAULTS }, error: null };
+  const out = {};
+  try {
+    for (const part of h.split('&')) {
+      if (!part) continue;
+      const eq = part.indexOf('=');
+      if (eq <= 0) throw new Error(`"${part}" is not name=value`);
+      out[decodeURIComponent(part.slice(0, eq))] = decodeURIComponent(part.slice(eq + 1));
+    }
+  } catch (e) {
+    return { params: { ...PAGE_DEFAULTS }, error: `This link's scenario could not be read (${e.message}).` };
+  }
+  return { params: out, error: null };
+}
+
+function writeHash() {
+  if (!state.lab) return;
+  const pairs = state.lab.scenario();
+  const h = Object.entries(pairs).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v).replace(/%3A/g, ':').replace(/%2C/g, ',')}`).join('&');
+  history.replaceState(null, '', `#${h}`);
+}
+
+function fillForm(p) {
+  for (const el of form.elements) {
+    if (!el.name) continue;
+    const v = p[el.name];
+    el.value = v === null || v === undefined ? '' : String(v);
+    el.classList.remove('invalid');
+  }
+  syncRumorFields();
+}
+
+function formParams() {
+  const p = {};
+  for (const el of form.elements) {
+    if (!el.name) continue;
+    p[el.name] = el.value.trim();
+  }
+  return p;
+}
+
+function syncRumorFields() {
+  const rumor = form.elements.protocol.value === 'rumor';
+  for (const el of document.querySelectorAll('.rumor-only')) el.classList.toggle('off', !rumor);
+}
+
+// The message names the parameter first ("nodes: ..." or "nodes must ...").
+function markInvalid(message) {
+  for (const el of form.elements) {
+    if (!el.name) continue;
+    el.classList.toggle('invalid', message.startsWith(`${el.name}:`) || message.startsWith(`${el.name} `));
+  }
+}
+
+// Check `params` for the page; null if fine, else a message.
+function checkParams(params) {
+  const n = Number(params.nodes);
+  if (params.nodes !== undefined && params.nodes !== '' && Number.isFinite(n) && n > PAGE_MAX_NODES && n <= 50e6) {
+    return `nodes: the lab shows at most ${PAGE_MAX_NODES.toLocaleString()} nodes; run bigger networks with gossip sim (got ${n.toLocaleString()})`;
+  }
+  const e = Lab.check(params);
+  return e === undefined || e === null ? null : String(e);
+}
+
+// Start a run of `params`; on bad input keep the current run and explain.
+function start(params, { fromUser = false } = {}) {
+  const clean = {};
+  for (const [k, v] of Object.entries(params)) if (v !== '' && v !== undefined && v !== null) clean[k] = v;
+  const err = checkParams(clean);
+  if (err) {
+    if (fromUser) markInvalid(err);
+    throw new Error(err);
+  }
+  const lab = new Lab(clean);
+  if (state.lab) state.lab.free();
+  state.lab = lab;
+  state.params = lab.params();
+  state.series.clear();
+  state.csv = [];
+  state.lastCsvT = -1;
+  state.metrics = null;
+  net.clearFlights();
+  net.selected = -1;
+  net.layout(lab.len());
+  state.theory = theoryCurve(state.params, 1);
+  $('theory-name').textContent = theoryName(state.params);
+  fillForm(state.params);
+  writeHash();
+  renderTimeline();
+  renderInspector(true);
+  readFrame(true);
+  updateCounters(true);
+  return lab;
+}
+
+// ---------- the frame loop ----------
+
+function advanceBy(virtualMs, workMs = FRAME_WORK_MS) {
+  const lab = state.lab;
+  const target = virtualMs === Infinity ? Infinity : lab.now() + virtualMs;
+  const t0 = performance.now();
+  let done = false;
+  while (!done && performance.now() - t0 < workMs) done = lab.advance(target, CHUNK_EVENTS);
+  return done;
+}
+
+function readFrame() {
+  const lab = state.lab;
+  const flat = lab.flights();
+  const wallPerMs = state.speed === 'max' ? 0.001 : 1 / state.speed;
+  if (state.speed !== 'max') net.addFlights(flat, lab.now(), wallPerMs, state.params.model, state.params.interval_ms);
+  state.status = lab.status();
+  state.groups = lab.groups();
+  sampleSeries();
+}
+
+function sampleSeries() {
+  const lab = state.lab;
+  const now = lab.now();
+  const spreads = lab.spreads(Math.max(0, now - 120000));
+  let origins = 0;
+  for (const s of spreads) {
+    const key = `${s.origin}:${s.epoch}:${s.counter}`;
+    let u = state.series.get(key);
+    if (!u) {
+      u = { points: [[0, 0]], done: false, created: s.created };
+      state.series.set(key, u);
+    }
+    if (u.done) continue;
+    const age = (s.done ?? now) - s.created;
+    const last = u.points[u.points.length - 1];
+    if (age > last[0] || s.fraction !== last[1]) u.points.push([age, s.fraction]);
+    if (s.done !== null && s.done !== undefined) u.done = true;
+    origins++;
+  }
+  // keep the newest series
+  while (state.series.size > MAX_SERIES) state.series.delete(state.series.keys().next().value);
+  const m = state.metrics;
+  state.origins = Math.max(1, m ? Math.min(m.updates, lab.len()) : 1);
+}
+
+function frame(wall) {
+  const lab = state.lab;
+  const dt = Math.min(100, Math.max(0, wall - (state.lastWall || wall)));
+  state.lastWall = wall;
+  if (lab && state.playing && !lab.stopped()) {
+    advanceBy(state.speed === 'max' ? Infinity : dt * state.speed);
+  }
+  if (lab) {
+    readFrame(false);
+    draw(wall);
+    if (wall - state.lastCounters > 200) { updateCounters(); state.lastCounters = wall; }
+    if (net.selected >= 0 && wall - state.lastInspect > 300) { renderInspector(); state.lastInspect = wall; }
+  }
+  requestAnimationFrame(frame);
+}
+
+function draw(wall) {
+  const lab = state.lab;
+  const single = state.params.scenario === 'single';
+  net.draw(state.status, state.groups, lab.now(), wall, { single, origins: originsCount(), hideFlights: state.speed === 'max' && state.playing });
+  const series = [...state.series.values()];
+  let maxAge = 1000;
+  for (const u of series) maxAge = Math.max(maxAge, u.points[u.points.length - 1][0]);
+  const th = theoryCurve(state.params, maxAge * 1.1);
+  const theoryEnd = th.find(([, f]) => f >= 0.999);
+  if (theoryEnd) maxAge = Math.max(maxAge, theoryEnd[0]);
+  chart.draw(series, theoryCurve(state.params, maxAge * 1.05), maxAge * 1.05);
+}
+
+function originsCount() {
+  // how many origins have an update: the max staleness any node could have
+  let n = 1;
+  const m = state.metrics;
+  if (m) n = Math.max(1, Math.min(m.updates, state.status.length));
+  let maxStale = 0;
+  for (const s of state.status) if (s > maxStale) maxStale = s;
+  return Math.max(n > 1 ? Math.min(n, state.status.length) : 1, maxStale - 1);
+}
+
+// ---------- counters ----------
+
+const fmtInt = (x) => (x === null || x === undefined ? '—' : Math.round(x).toLocaleString('en-US'));
+const fmtBytes = (b) => (b < 1024 ? `${b} B` : b < 1048576 ? `${(b / 1024).toFixed(1)} KB` : b < 1073741824 ? `${(b / 1048576).toFixed(1)} MB` : `${(b / 1073741824).toFixed(2)} GB`);
+const fmtMs = (x) => (x === null || x === undefined ? '—' : x < 1000 ? `${Math.round(x)} ms` : `${(x / 1000).toFixed(2)} s`);
+
+function updateCounters(force) {
+  const lab = state.lab;
+  const m = lab.metrics();
+  state.metrics = m;
+  let up = 0, current = 0;
+  for (const s of state.status) { if (s > 0) up++; if (s === 1) current++; }
+  const stop = lab.stopped();
+  $('clock').textContent = `${(lab.now() / 1000).toFixed(1)} s`;
+  const st = $('state');
+  if (stop) {
+    st.textContent = stop === 'converged' ? 'converged' : stop.replace('-', ' ');
+    st.className = `pill ${stop === 'converged' ? 'ok' : 'warn'}`;
+  } else if (state.playing) {
+    st.textContent = current === up ? 'running · in sync' : `running · ${up - current} behind`;
+    st.className = 'pill run';
+  } else {
+    st.textContent = 'paused';
+    st.className = 'pill';
+  }
+  $('play').textContent = state.playing ? 'Pause' : 'Play';
+  const cells = [
+    ['nodes up to date', `${fmtInt(current)} / ${fmtInt(up)}`],
+    ['updates', fmtInt(m.updates)],
+    ['messages', fmtInt(m.messages)],
+    ['bytes', fmtBytes(m.bytes)],
+    ['duplicates', fmtInt(m.duplicates)],
+    ['msgs / update', m.updates ? m.messages_per_update.toFixed(1) : '—'],
+    ['latency median', fmtMs(m.latency_ms.median)],
+    ['latency p99', fmtMs(m.latency_ms.p99)],
+    ['latency max', fmtMs(m.latency_ms.max)],
+    ['lost messages', fmtInt(m.lost_messages + m.partitioned_messages)],
+    ['lost updates', stop ? fmtInt(m.lost_updates) : '—'],
+    ['events', fmtInt(m.events)],
+  ];
+  $('counters').innerHTML = cells.map(([k, v]) => `<div class="counter"><div class="k">${k}</div><div class="v">${v}</div></div>`).join('');
+  // one CSV row per interval of virtual time
+  const t = lab.now();
+  const step = state.params.interval_ms;
+  if (force || state.lastCsvT < 0 || t - state.lastCsvT >= step || stop) {
+    if (t !== state.lastCsvT) {
+      state.csv.push([t, up, current, m.updates, m.messages, m.bytes, m.duplicates, m.lost_messages, m.partitioned_messages, m.latency_ms.median ?? '', m.latency_ms.p99 ?? '', m.latency_ms.max ?? '']);
+      state.lastCsvT = t;
+    }
+  }
+}
+
+// ---------- inspector ----------
+
+function esc(s) {
+  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+}
+
+function renderInspector(reset) {
+  const i = net.selected;
+  const body = $('insp-body');
+  if (reset || i < 0 || !state.lab || i >= state.lab.len()) {
+    if (reset) net.selected = -1;
+    $('insp-title').textContent = 'click a node';
+    body.className = 'insp-empty';
+    body.textContent = "Click any node to see its favorite movie, its version, its peers, and what it thinks every node's favorite is.";
+    return;
+  }
+  const d = state.lab.detail(i);
+  $('insp-title').textContent = `#${i}`;
+  body.className = '';
+  const peers = d.peers ? (d.peers.length ? d.peers.slice(0, 40).join(', ') + (d.peers.length > 40 ? ` … (${d.peers.length})` : '') : 'none yet') : `any of ${d.members} members`;
+  const staleRows = d.view.filter((r) => r.stale).length;
+  const rows = d.view.map((r) => {
+    const cls = r.origin === i ? 'self' : r.stale ? 'stale' : '';
+    const latest = r.latest ? (r.latest[0] ? `${r.latest[0]}.${r.latest[1]}` : r.latest[1]) : '';
+    const ver = r.epoch ? `${r.epoch}.${r.version}` : r.version;
+    return `<tr class="${cls}"><td>${r.origin}</td><td class="movie" title="${esc(r.movie)}">${esc(r.movie)}</td><td class="ver">${ver}</td><td>${latest}</td><td>${fmtMs(r.learned_at)}</td></tr>`;
+  }).join('');
+  body.innerHTML = `
+    <div class="insp-grid">
+      <div><div class="k">state</div><div class="v">${d.up ? (d.up_to_date ? 'up · up to date' : `up · behind on ${d.stale}`) : 'down'}</div></div>
+      <div><div class="k">favorite</div><div class="v" title="${esc(d.movie ?? '')}">${esc(d.movie ?? '—')}</div></div>
+      <div><div class="k">version</div><div class="v">${d.epoch ? `epoch ${d.epoch}, ` : ''}${d.version}</div></div>
+      <div><div class="k">group</div><div class="v">${d.group}</div></div>
+      <div><div class="k">duplicates</div><div class="v">${fmtInt(d.duplicates)}</div></div>
+      <div><div class="k">dedup cache</div><div class="v">${fmtInt(d.seen)} ids</div></div>
+    </div>
+    <div class="insp-grid"><div style="grid-column: 1 / -1"><div class="k">peers</div><div class="v">${peers}</div></div></div>
+    <div class="insp-actions">
+      <button data-act="crash" ${d.up ? '' : 'disabled'}>Crash</button>
+      <button data-act="restart" ${d.up ? 'disabled' : ''}>Restart (keep state)</button>
+      <button data-act="restart-fresh">Restart fresh</button>
+      <button data-act="leave">Remove</button>
+    </div>
+    <div class="k" style="margin-bottom:6px;color:var(--muted);font-size:12px">What node ${i} thinks every node's favorite is (${d.view.length} origins${staleRows ? `, <span style="color:var(--warn)">${staleRows} behind</span>` : ''})</div>
+    <div class="table-wrap"><table><thead><tr><th>origin</th><th>movie</th><th>version</th><th>latest</th><th>learned at</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+  for (const b of body.querySelectorAll('button[data-act]')) b.onclick = () => applyFault(`${b.dataset.act}:${i}`);
+}
+
+// ---------- faults ----------
+
+function applyFault(spec) {
+  try {
+    state.lab.fault(spec);
+    hideBanner();
+  } catch (e) {
+    showBanner(String(e));
+    return;
+  }
+  writeHash();
+  renderTimeline();
+  renderInspector();
+}
+
+function renderTimeline() {
+  const faults = (state.lab.scenario().faults || '').split(',').filter(Boolean);
+  $('timeline').innerHTML = faults.length
+    ? faults.map((f) => { const [t, ...rest] = f.split(':'); return `<li><b>${(Number(t) / 1000).toFixed(3)} s</b> ${esc(rest.join(' '))}</li>`; }).join('')
+    : '<li style="list-style:none;margin-left:-18px">No faults yet. Click a node to crash or restart it.</li>';
+}
+
+// ---------- export ----------
+
+function download(name, text, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement('a');
+  a.href = url; a.download = name;
+  document.body.appendChild(a); a.click(); a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+function metricsCsv() {
+  const head = 'time_ms,nodes_up,nodes_up_to_date,updates,messages,bytes,duplicates,lost_messages,partitioned_messages,latency_median_ms,latency_p99_ms,latency_max_ms';
+  return [head, ...state.csv.map((r) => r.join(','))].join('\n') + '\n';
+}
+
+// ---------- wiring ----------
+
+function setSpeed(s) {
+  state.speed = s === 'max' ? 'max' : Number(s);
+  for (const b of document.querySelectorAll('#speed button')) b.classList.toggle('on', b.dataset.speed === String(s));
+}
+
+function wire() {
+  $('play').onclick = () => { state.playing = !state.playing; updateCounters(); };
+  $('step').onclick = () => { state.playing = false; api.step(state.params.interval_ms); };
+  $('restart').onclick = () => { try { start(state.lab.scenario()); } catch (e) { showBanner(String(e.message || e)); } };
+  for (const b of document.querySelectorAll('#speed button')) b.onclick = () => setSpeed(b.dataset.speed);
+  form.elements.protocol.onchange = syncRumorFields;
+  form.onsubmit = (ev) => {
+    ev.preventDefault();
+    try {
+      start(formParams(), { fromUser: true });
+      hideBanner();
+    } catch (e) {
+      showBanner(String(e.message || e));
+    }
+  };
+  $('reseed').onclick = () => {
+    form.elements.seed.value = String(Math.floor(Math.random() * 2 ** 32));
+    form.requestSubmit();
+  };
+  $('partition').onclick = () => applyFault(`partition:${$('groups').value}`);
+  $('heal').onclick = () => applyFault('heal');
+  $('join').onclick = () => applyFault(`join:${$('join-count').value}`);
+  $('set-loss').onclick = () => applyFault(`loss:${$('loss-now').value}`);
+  $('copy-link').onclick = async () => {
+    writeHash();
+    try { await navigator.clipboard.writeText(location.href); showBanner('Link copied: it replays this exact run.', 'info'); } catch { showBanner(`Link: ${location.href}`, 'info'); }
+  };
+  $('csv').onclick = () => download(`gossip-metrics-seed${state.params.seed}.csv`, metricsCsv(), 'text/csv');
+  $('trace').onclick = () => download(`gossip-trace-seed${state.params.seed}.json`, state.lab.trace_json(), 'application/json');
+  $('banner-close').onclick = hideBanner;
+
+  const canvas = $('net');
+  const pos = (ev) => { const r = canvas.getBoundingClientRect(); return [ev.clientX - r.left, ev.clientY - r.top]; };
+  canvas.onclick = (ev) => { net.selected = net.nodeAt(...pos(ev)); state.lastInspect = 0; renderInspector(); };
+  canvas.onmousemove = (ev) => {
+    const i = net.nodeAt(...pos(ev));
+    net.hoverNode = i;
+    const tip = $('hover');
+    if (i < 0 || !state.lab) { tip.hidden = true; return; }
+    const n = state.lab.node(i);
+    const [x, y] = pos(ev);
+    tip.hidden = false;
+    tip.style.left = `${x + 14}px`; tip.style.top = `${y + 10}px`;
+    tip.innerHTML = `<b>node ${i}</b> · ${n.up ? (n.up_to_date ? 'up to date' : `behind on ${n.stale}`) : 'down'}<br>${esc(n.movie ?? 'no favorite yet')}${n.version ? ` <span style="color:#8a97b3">v${n.epoch ? `${n.epoch}.` : ''}${n.version}</span>` : ''}`;
+  };
+  canvas.onmouseleave = () => { net.hoverNode = -1; $('hover').hidden = true; };
+  window.addEventListener('resize', () => { net.resize(); chart.resize(); });
+  window.addEventListener('keydown', (ev) => {
+    if (ev.target instanceof HTMLInputElement || ev.target instanceof HTMLSelectElement) return;
+    if (ev.key === ' ') { ev.preventDefault(); $('play').click(); } else if (ev.key === 's') $('step').click(); else if (ev.key === 'r') $('restart').click();
+  });
+  window.addEventListener('hashchange', () => {
+    const { params, error } = paramsFromHash();
+    if (error) { showBanner(error); return; }
+    try { start(params); } catch (e) { showBanner(`This link's scenario is not valid: ${e.message || e}`); }
+  });
+}
+
+// ---------- automation: window.gossipLab ----------
+
+const api = {
+  /** `{ time_ms, converged, stop_reason, nodes: [{ id, up, movie, version, epoch, up_to_date, stale }] }` */
+  snapshot: () => state.lab.snapshot(),
+  /** Restart with `params` (gossip sim's flag names in snake_case). Throws on bad input and keeps the current run. */
+  configure(params) { start(params); return state.lab.scenario(); },
+  /** Advance virtual time by `ms`, synchronously; returns the new time. */
+  step(ms) {
+    const target = state.lab.now() + Math.max(0, Number(ms) || 0);
+    for (let guard = 0; guard < 1e7 && !state.lab.advance(target, 1e6); guard++);
+    readFrame(true); updateCounters(true); renderInspector();
+    return state.lab.now();
+  },
+  /** Run to the end synchronously; returns `gossip sim --json`'s report. */
+  runToEnd() {
+    for (let guard = 0; guard < 1e7 && !state.lab.stopped(); guard++) state.lab.advance(Infinity, 1e6);
+    readFrame(true); updateCounters(true);
+    return JSON.parse(state.lab.report_json());
+  },
+  /** The report as `gossip sim --json` prints it (JSON text). */
+  reportJson: () => state.lab.report_json(),
+  metrics: () => state.lab.metrics(),
+  scenario: () => state.lab.scenario(),
+  params: () => state.lab.params(),
+  /** Apply a fault now: `crash:3`, `partition:2`, `heal`, `join:5`, ... */
+  fault(spec) { state.lab.fault(spec); writeHash(); renderTimeline(); return state.lab.now(); },
+  pause() { state.playing = false; updateCounters(); },
+  play() { state.playing = true; updateCounters(); },
+  setSpeed,
+  detail: (i) => state.lab.detail(i),
+  metricsCsv,
+  traceJson: () => state.lab.trace_json(),
+  get playing() { return state.playing; },
+};
+
+async function main() {
+  net = new NetView($('net'));
+  chart = new Chart($('chart'));
+  try {
+    await init();
+  } catch (e) {
+    showBanner(`The WebAssembly module did not load (${e.message || e}). Build it with: wasm-pack build --target web --out-dir www/pkg`);
+    return;
+  }
+  wire();
+  const { params, error } = paramsFromHash();
+  if (error) showBanner(`${error} Showing the default scenario instead.`);
+  try {
+    start(params);
+  } catch (e) {
+    showBanner(`This link's scenario is not valid: ${e.message || e}. Showing the default scenario instead.`);
+    start({ ...PAGE_DEFAULTS });
+  }
+  window.gossipLab = api;
+  document.documentElement.dataset.ready = '1';
+  requestAnimationFrame(frame);
+}
+
+main();

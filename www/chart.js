@@ -1,0 +1,70 @@
+// The convergence chart: one line per update (fraction of live nodes that
+// know it, against its age), the mean-field curve dashed on top.
+
+export class Chart {
+  constructor(canvas) {
+    this.canvas = canvas;
+    this.ctx = canvas.getContext('2d');
+    this.resize();
+  }
+
+  resize() {
+    const dpr = window.devicePixelRatio || 1;
+    const rect = this.canvas.getBoundingClientRect();
+    this.w = Math.max(200, rect.width);
+    this.h = Math.max(120, rect.height);
+    this.canvas.width = Math.round(this.w * dpr);
+    this.canvas.height = Math.round(this.h * dpr);
+    this.ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  }
+
+  // series: [{ points: [[age_ms, fraction]], done }]; theory: [[age_ms, fraction]].
+  draw(series, theory, maxAge) {
+    const { ctx, w, h } = this;
+    const L = 44, R = 12, T = 10, B = 26;
+    const pw = w - L - R, ph = h - T - B;
+    ctx.clearRect(0, 0, w, h);
+    const X = (t) => L + (Math.min(t, maxAge) / maxAge) * pw;
+    const Y = (f) => T + (1 - f) * ph;
+    // grid
+    ctx.strokeStyle = '#1f2a44'; ctx.lineWidth = 1;
+    ctx.fillStyle = '#6b7897'; ctx.font = '11px ui-sans-serif, system-ui, sans-serif';
+    ctx.textAlign = 'right'; ctx.textBaseline = 'middle';
+    for (const f of [0, 0.25, 0.5, 0.75, 1]) {
+      ctx.beginPath(); ctx.moveTo(L, Y(f)); ctx.lineTo(L + pw, Y(f)); ctx.stroke();
+      ctx.fillText(`${Math.round(f * 100)}%`, L - 6, Y(f));
+    }
+    const stepS = niceStep(maxAge / 1000 / 6);
+    ctx.textAlign = 'center'; ctx.textBaseline = 'top';
+    for (let s = 0; s * 1000 <= maxAge + 1e-6; s += stepS) {
+      const x = X(s * 1000);
+      ctx.beginPath(); ctx.moveTo(x, T); ctx.lineTo(x, T + ph); ctx.stroke();
+      ctx.fillText(`${+s.toFixed(2)} s`, x, T + ph + 6);
+    }
+    // updates, oldest faintest
+    const m = series.length;
+    series.forEach((u, j) => {
+      if (u.points.length < 1) return;
+      ctx.beginPath();
+      ctx.moveTo(X(u.points[0][0]), Y(u.points[0][1]));
+      for (const [t, f] of u.points) ctx.lineTo(X(t), Y(f));
+      const a = 0.18 + 0.62 * ((j + 1) / m);
+      ctx.strokeStyle = u.done ? `rgba(125, 211, 252, ${a})` : `rgba(52, 211, 153, ${Math.min(1, a + 0.2)})`;
+      ctx.lineWidth = u.done ? 1.2 : 2;
+      ctx.stroke();
+    });
+    // theory
+    if (theory && theory.length) {
+      ctx.beginPath();
+      ctx.moveTo(X(theory[0][0]), Y(theory[0][1]));
+      for (const [t, f] of theory) ctx.lineTo(X(t), Y(f));
+      ctx.setLineDash([6, 4]); ctx.strokeStyle = '#f0abfc'; ctx.lineWidth = 2; ctx.stroke(); ctx.setLineDash([]);
+    }
+  }
+}
+
+function niceStep(x) {
+  const p = Math.pow(10, Math.floor(Math.log10(Math.max(x, 1e-6))));
+  for (const m of [1, 2, 5, 10]) if (m * p >= x) return m * p;
+  return 10 * p;
+}
