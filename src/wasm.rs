@@ -214,13 +214,19 @@ impl Lab {
     /// `{ time_ms, converged, stop_reason, nodes: [{ id, up, movie, version,
     /// epoch, up_to_date, stale }] }`.
     pub fn snapshot(&self) -> Result<JsValue, JsValue> {
-        let nodes: Vec<_> = (0..self.live.len()).filter_map(|i| self.live.node(i)).collect();
-        to_js(&serde_json::json!({
-            "time_ms": self.live.now(),
-            "converged": self.live.converged(),
-            "stop_reason": self.live.stopped(),
-            "nodes": nodes,
-        }))
+        #[derive(serde::Serialize)]
+        struct Snapshot {
+            time_ms: u64,
+            converged: bool,
+            stop_reason: Option<crate::sim::StopReason>,
+            nodes: Vec<crate::sim::live::NodeView>,
+        }
+        to_js(&Snapshot {
+            time_ms: self.live.now(),
+            converged: self.live.converged(),
+            stop_reason: self.live.stopped(),
+            nodes: (0..self.live.len()).filter_map(|i| self.live.node(i)).collect(),
+        })
     }
 
     /// Apply a fault now: `crash:3`, `restart:3`, `restart-fresh:3`,

@@ -14,8 +14,12 @@ const PAGE_DEFAULTS = {
   interval_ms: 1000, latency_ms: 60, jitter_ms: 40, loss: 0, duration_s: 60, eager: 'auto',
 };
 const PAGE_MAX_NODES = 20000;
-const FRAME_WORK_MS = 12; // simulation work per frame, so the tab stays responsive
-const CHUNK_EVENTS = 20000;
+// Simulation work per frame: adapted between these so frames keep coming at
+// 50+ per second; a big network then runs slower than real time (the status
+// pill says how much).
+const WORK_MS_MIN = 2;
+const WORK_MS_MAX = 12;
+const CHUNK_MS = 2; // one advance() call should take about this long
 const MAX_SERIES = 80;
 
 const $ = (id) => document.getElementById(id);
@@ -37,6 +41,12 @@ const state = {
   lastInspect: 0,
   metrics: null,
   origins: 1,
+  prof: { frames: 0, advance: 0, read: 0, draw: 0, ui: 0 },
+  chunk: 2000, // events per advance() call, adapted
+  workMs: 8, // simulation work per frame, adapted
+  period: 16.7, // smoothed frame period, ms
+  showFlights: true,
+  lastChart: 0,
 };
 
 let net, chart;
@@ -147,34 +157,45 @@ function start(params, { fromUser = false } = {}) {
   renderInspector(true);
   readFrame(true);
   updateCounters(true);
+  state.lastChart = -1e9;
   return lab;
 }
 
 // ---------- the frame loop ----------
 
-function advanceBy(virtualMs, workMs = FRAME_WORK_MS) {
+function advanceBy(virtualMs, workMs = state.workMs) {
   const lab = state.lab;
   const target = virtualMs === Infinity ? Infinity : lab.now() + virtualMs;
   const t0 = performance.now();
   let done = false;
-  while (!done && performance.now() - t0 < workMs) done = lab.advance(target, CHUNK_EVENTS);
+  while (!done) {
+    const c0 = performance.now();
+    if (c0 - t0 >= workMs) break;
+    done = lab.advance(target, state.chunk);
+    // adapt the event budget so one call takes about CHUNK_MS (events cost more in big networks)
+    const took = performance.now() - c0;
+    if (!done && took < CHUNK_MS / 2) state.chunk = Math.min(1e6, state.chunk * 2);
+    else if (took > CHUNK_MS * 2) state.chunk = Math.max(16, Math.floor(state.chunk / 2));
+  }
   return done;
 }
 
-function readFrame() {
+function readFrame(force) {
   const lab = state.lab;
   const flat = lab.flights();
   const wallPerMs = state.speed === 'max' ? 0.001 : 1 / state.speed;
   if (state.speed !== 'max') net.addFlights(flat, lab.now(), wallPerMs, state.params.model, state.params.interval_ms);
   state.status = lab.status();
   state.groups = lab.groups();
-  sampleSeries();
+  const wall = performance.now();
+  if (force || wall - (state.lastSeries || 0) > 100) { state.lastSeries = wall; sampleSeries(); }
 }
 
 function sampleSeries() {
   const lab = state.lab;
   const now = lab.now();
-  const spreads = lab.spreads(Math.max(0, now - 120000));
+  // updates still spreading, and those made in the last few seconds
+  const spreads = lab.spreads(Math.max(0, now - 5000));
   let origins = 0;
   for (const s of spreads) {
     const key = `${s.origin}:${s.epoch}:${s.counter}`;
@@ -200,22 +221,46 @@ function frame(wall) {
   const lab = state.lab;
   const dt = Math.min(100, Math.max(0, wall - (state.lastWall || wall)));
   state.lastWall = wall;
-  if (lab && state.playing && !lab.stopped()) {
-    advanceBy(state.speed === 'max' ? Infinity : dt * state.speed);
+  if (dt > 0) {
+    state.period = state.period * 0.9 + dt * 0.1;
+    // keep ~20 ms frames: give the simulation what rendering leaves
+    if (state.period > 19) state.workMs = Math.max(WORK_MS_MIN, state.workMs * 0.9);
+    else if (state.period < 17.5) state.workMs = Math.min(WORK_MS_MAX, state.workMs * 1.05);
   }
+  const p = state.prof;
+  let t = performance.now();
+  const lap = (k) => { const u = performance.now(); p[k] += u - t; t = u; };
+  if (lab && state.playing && !lab.stopped()) {
+    const before = lab.now();
+    const want = state.speed === 'max' ? Infinity : dt * state.speed;
+    advanceBy(want);
+    if (want !== Infinity && want > 0) {
+      // how fast virtual time really moves, smoothed (a big network may not keep up)
+      const got = (lab.now() - before) / want;
+      state.pace = state.pace === undefined ? got : state.pace * 0.95 + got * 0.05;
+    }
+  }
+  lap('advance');
   if (lab) {
     readFrame(false);
+    lap('read');
     draw(wall);
+    lap('draw');
     if (wall - state.lastCounters > 200) { updateCounters(); state.lastCounters = wall; }
     if (net.selected >= 0 && wall - state.lastInspect > 300) { renderInspector(); state.lastInspect = wall; }
+    lap('ui');
   }
+  p.frames++;
   requestAnimationFrame(frame);
 }
 
 function draw(wall) {
   const lab = state.lab;
   const single = state.params.scenario === 'single';
-  net.draw(state.status, state.groups, lab.now(), wall, { single, origins: originsCount(), hideFlights: state.speed === 'max' && state.playing });
+  net.draw(state.status, state.groups, lab.now(), wall, { single, origins: originsCount(), hideFlights: !state.showFlights || (state.speed === 'max' && state.playing) });
+  // the chart moves slowly: a few redraws a second are enough
+  if (wall - state.lastChart < 200 && wall >= state.lastChart) return;
+  state.lastChart = wall;
   const series = [...state.series.values()];
   let maxAge = 1000;
   for (const u of series) maxAge = Math.max(maxAge, u.points[u.points.length - 1][0]);
@@ -254,7 +299,8 @@ function updateCounters(force) {
     st.textContent = stop === 'converged' ? 'converged' : stop.replace('-', ' ');
     st.className = `pill ${stop === 'converged' ? 'ok' : 'warn'}`;
   } else if (state.playing) {
-    st.textContent = current === up ? 'running · in sync' : `running · ${up - current} behind`;
+    const slow = state.speed !== 'max' && state.pace !== undefined && state.pace < 0.9 ? ` · ${(state.pace * state.speed).toFixed(2)}× real time` : '';
+    st.textContent = (current === up ? 'running · in sync' : `running · ${up - current} behind`) + slow;
     st.className = 'pill run';
   } else {
     st.textContent = 'paused';
@@ -467,10 +513,14 @@ const api = {
   pause() { state.playing = false; updateCounters(); },
   play() { state.playing = true; updateCounters(); },
   setSpeed,
+  /** Show messages in flight (on by default). */
+  showMessages(on) { state.showFlights = !!on; },
   detail: (i) => state.lab.detail(i),
   metricsCsv,
   traceJson: () => state.lab.trace_json(),
   get playing() { return state.playing; },
+  /** Frames drawn and the milliseconds spent per part since the last call. */
+  frameStats() { const p = { ...state.prof }; state.prof = { frames: 0, advance: 0, read: 0, draw: 0, ui: 0 }; return p; },
 };
 
 async function main() {

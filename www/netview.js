@@ -8,6 +8,33 @@ const CURRENT = '#34d399';
 const DOWN = '#394152';
 const GROUP_HUES = [200, 330, 45, 270, 150, 10, 90, 240, 300, 20, 170, 60, 120, 350, 220, 280];
 
+// '#rrggbb' -> 0x00bbggrr (little-endian RGBA in a Uint32Array, alpha added per pixel)
+function rgb(hex) {
+  const v = parseInt(hex.slice(1), 16);
+  return ((v & 0xff) << 16) | (v & 0xff00) | ((v >> 16) & 0xff);
+}
+
+function hsl(h, s, l) {
+  const a = s * Math.min(l, 1 - l);
+  const f = (n) => { const k = (n + h / 30) % 12; return l - a * Math.max(-1, Math.min(k - 3, 9 - k, 1)); };
+  return '#' + [f(0), f(8), f(4)].map((x) => Math.round(x * 255).toString(16).padStart(2, '0')).join('');
+}
+
+// Pixel offsets and coverage (0..255) of an anti-aliased disc (or ring) of radius r.
+function stamp(r, inner = -1) {
+  const out = [];
+  const R = Math.ceil(r + 1);
+  for (let dy = -R; dy <= R; dy++) {
+    for (let dx = -R; dx <= R; dx++) {
+      const d = Math.hypot(dx, dy);
+      let a = Math.max(0, Math.min(1, r + 0.5 - d));
+      if (inner >= 0) a = Math.min(a, Math.max(0, Math.min(1, d - inner + 0.5)));
+      if (a > 0) out.push(dx, dy, Math.round(a * 255));
+    }
+  }
+  return out;
+}
+
 export class NetView {
   constructor(canvas) {
     this.canvas = canvas;
@@ -21,7 +48,7 @@ export class NetView {
     this.prev = new Uint32Array(0);
     this.selected = -1;
     this.hoverNode = -1;
-    this.maxFlights = 4000;
+    this.maxFlights = 1500;
     this.resize();
   }
 
@@ -91,6 +118,39 @@ export class NetView {
 
   clearFlights() { this.flights.length = 0; }
 
+  drawBitmap(status, groups, partitioned, colorOf) {
+    const { ctx, canvas } = this;
+    const W = canvas.width, H = canvas.height;
+    const dpr = W / this.w;
+    if (!this.img || this.img.width !== W || this.img.height !== H) {
+      this.img = ctx.createImageData(W, H);
+      this.buf = new Uint32Array(this.img.data.buffer);
+    }
+    const key = `${this.r * dpr}`;
+    if (this.stampKey !== key) {
+      this.stampKey = key;
+      this.disc = stamp(this.r * dpr);
+      this.ring = stamp(this.r * dpr + 1.6 * dpr, this.r * dpr + 0.6 * dpr);
+    }
+    const buf = this.buf;
+    buf.fill(0);
+    const put = (st, color, i) => {
+      const cx = Math.round(this.xs[i] * dpr), cy = Math.round(this.ys[i] * dpr);
+      for (let k = 0; k < st.length; k += 3) {
+        const x = cx + st[k], y = cy + st[k + 1];
+        if (x < 0 || y < 0 || x >= W || y >= H) continue;
+        const idx = y * W + x;
+        const a = st[k + 2];
+        if (a > buf[idx] >>> 24) buf[idx] = (a << 24) | color;
+      }
+    };
+    const colors = new Map();
+    const packed = (c) => { let v = colors.get(c); if (v === undefined) { v = rgb(c); colors.set(c, v); } return v; };
+    if (partitioned) for (let i = 0; i < this.n; i++) put(this.ring, packed(hsl(GROUP_HUES[groups[i] % GROUP_HUES.length], 0.8, 0.65)), i);
+    for (let i = 0; i < this.n; i++) put(this.disc, packed(colorOf(status[i])), i);
+    ctx.putImageData(this.img, 0, 0);
+  }
+
   nodeAt(x, y) {
     let best = -1, bd = Infinity;
     const lim = Math.max(this.r * 2.2, 7) ** 2;
@@ -111,6 +171,47 @@ export class NetView {
     const single = opts.single;
     const partitioned = groups && groups.some((g) => g !== 0);
 
+    // nodes: vector paths for small networks (crisp, labelled), a bitmap for
+    // large ones (thousands of paths are slow to rasterise without a GPU)
+    const origins = Math.max(1, opts.origins || 1);
+    const colorOf = (s) => {
+      if (s === 0) return DOWN;
+      if (s === 1) return CURRENT;
+      if (single) return UNINFORMED;
+      const frac = (s - 1) / origins;
+      return STALE_COLORS[Math.min(STALE_COLORS.length - 1, Math.floor(Math.sqrt(frac) * STALE_COLORS.length))];
+    };
+    for (let i = 0; i < n; i++) {
+      const s = status[i];
+      if (this.prev[i] > 1 && s === 1) this.flash[i] = wall;
+      this.prev[i] = s;
+    }
+    if (n > 200) this.drawBitmap(status, groups, partitioned, colorOf);
+    else {
+      const buckets = new Map();
+      for (let i = 0; i < n; i++) {
+        const c = colorOf(status[i]);
+        let p = buckets.get(c);
+        if (!p) { p = new Path2D(); buckets.set(c, p); }
+        p.moveTo(this.xs[i] + this.r, this.ys[i]);
+        p.arc(this.xs[i], this.ys[i], this.r, 0, Math.PI * 2);
+      }
+      for (const [color, p] of buckets) { ctx.fillStyle = color; ctx.fill(p); }
+      if (partitioned) {
+        const rings = new Map();
+        for (let i = 0; i < n; i++) {
+          const g = groups[i];
+          let p = rings.get(g);
+          if (!p) { p = new Path2D(); rings.set(g, p); }
+          const r = this.r + 2;
+          p.moveTo(this.xs[i] + r, this.ys[i]);
+          p.arc(this.xs[i], this.ys[i], r, 0, Math.PI * 2);
+        }
+        ctx.lineWidth = Math.max(1, Math.min(2, this.r * 0.3));
+        for (const [g, p] of rings) { ctx.strokeStyle = hsl(GROUP_HUES[g % GROUP_HUES.length], 0.8, 0.65); ctx.stroke(p); }
+      }
+    }
+
     // flights: a faint link plus a moving dot
     if (!opts.hideFlights) {
       const keep = [];
@@ -118,6 +219,7 @@ export class NetView {
       const links = { upd: new Path2D(), ctl: new Path2D(), lost: new Path2D() };
       const dots = { upd: new Path2D(), ctl: new Path2D(), lost: new Path2D() };
       const dr = Math.max(1.6, Math.min(3.2, this.r * 0.45));
+      const drawLinks = this.flights.length < 800;
       for (const f of this.flights) {
         if (now > f.vis1 || f.from >= n || f.to >= n) continue;
         keep.push(f);
@@ -125,8 +227,12 @@ export class NetView {
         const kind = f.lost ? 'lost' : f.upd ? 'upd' : 'ctl';
         const x0 = this.xs[f.from], y0 = this.ys[f.from], x1 = this.xs[f.to], y1 = this.ys[f.to];
         const reach = f.lost ? Math.min(p, 0.5) : p;
-        links[kind].moveTo(x0, y0);
-        links[kind].lineTo(x0 + (x1 - x0) * reach, y0 + (y1 - y0) * reach);
+        if (drawLinks) {
+          // a short comet tail behind the message
+          const tail = Math.max(0, reach - 0.3);
+          links[kind].moveTo(x0 + (x1 - x0) * tail, y0 + (y1 - y0) * tail);
+          links[kind].lineTo(x0 + (x1 - x0) * reach, y0 + (y1 - y0) * reach);
+        }
         if (!(f.lost && p > 0.5)) {
           const x = x0 + (x1 - x0) * reach, y = y0 + (y1 - y0) * reach;
           dots[kind].moveTo(x + dr, y);
@@ -134,9 +240,10 @@ export class NetView {
         }
       }
       this.flights = keep;
-      ctx.globalAlpha = 0.22;
-      ctx.strokeStyle = '#64748b'; ctx.stroke(links.ctl);
+      ctx.lineWidth = Math.max(1, dr * 0.8);
       ctx.globalAlpha = 0.35;
+      ctx.strokeStyle = '#64748b'; ctx.stroke(links.ctl);
+      ctx.globalAlpha = 0.5;
       ctx.strokeStyle = '#7dd3fc'; ctx.stroke(links.upd);
       ctx.strokeStyle = '#f87171'; ctx.stroke(links.lost);
       ctx.globalAlpha = 1;
@@ -145,48 +252,6 @@ export class NetView {
       ctx.fillStyle = '#f87171'; ctx.fill(dots.lost);
     } else {
       this.flights.length = 0;
-    }
-
-    // nodes, batched by colour
-    const buckets = new Map();
-    const add = (color, i) => {
-      let p = buckets.get(color);
-      if (!p) { p = new Path2D(); buckets.set(color, p); }
-      const r = this.r;
-      p.moveTo(this.xs[i] + r, this.ys[i]);
-      p.arc(this.xs[i], this.ys[i], r, 0, Math.PI * 2);
-    };
-    const origins = Math.max(1, opts.origins || 1);
-    for (let i = 0; i < n; i++) {
-      const s = status[i];
-      let c;
-      if (s === 0) c = DOWN;
-      else if (s === 1) c = CURRENT;
-      else if (single) c = UNINFORMED;
-      else {
-        const frac = (s - 1) / origins;
-        const idx = Math.min(STALE_COLORS.length - 1, Math.floor(Math.sqrt(frac) * STALE_COLORS.length));
-        c = STALE_COLORS[idx];
-      }
-      add(c, i);
-      if (this.prev[i] > 1 && s === 1) this.flash[i] = wall;
-      this.prev[i] = s;
-    }
-    for (const [color, p] of buckets) { ctx.fillStyle = color; ctx.fill(p); }
-
-    // partition groups as coloured outlines
-    if (partitioned) {
-      const rings = new Map();
-      for (let i = 0; i < n; i++) {
-        const g = groups[i];
-        let p = rings.get(g);
-        if (!p) { p = new Path2D(); rings.set(g, p); }
-        const r = this.r + 2;
-        p.moveTo(this.xs[i] + r, this.ys[i]);
-        p.arc(this.xs[i], this.ys[i], r, 0, Math.PI * 2);
-      }
-      ctx.lineWidth = Math.max(1, Math.min(2, this.r * 0.3));
-      for (const [g, p] of rings) { ctx.strokeStyle = `hsl(${GROUP_HUES[g % GROUP_HUES.length]} 80% 65%)`; ctx.stroke(p); }
     }
 
     // crossed-out down nodes, when big enough to see
