@@ -191,6 +191,12 @@ function readFrame(force) {
   if (force || wall - (state.lastSeries || 0) > 100) { state.lastSeries = wall; sampleSeries(); }
 }
 
+// Drop the oldest finished series; false if every series is still spreading.
+function evictDone() {
+  for (const [k, u] of state.series) if (u.done) { state.series.delete(k); return true; }
+  return false;
+}
+
 function sampleSeries() {
   const lab = state.lab;
   const now = lab.now();
@@ -201,6 +207,7 @@ function sampleSeries() {
     const key = `${s.origin}:${s.epoch}:${s.counter}`;
     let u = state.series.get(key);
     if (!u) {
+      if (state.series.size >= MAX_SERIES && !evictDone()) continue; // full of spreading updates: follow these
       u = { points: [[0, 0]], done: false, created: s.created };
       state.series.set(key, u);
     }
@@ -211,8 +218,6 @@ function sampleSeries() {
     if (s.done !== null && s.done !== undefined) u.done = true;
     origins++;
   }
-  // keep the newest series
-  while (state.series.size > MAX_SERIES) state.series.delete(state.series.keys().next().value);
   const m = state.metrics;
   state.origins = Math.max(1, m ? Math.min(m.updates, lab.len()) : 1);
 }
@@ -308,16 +313,16 @@ function updateCounters(force) {
   }
   $('play').textContent = state.playing ? 'Pause' : 'Play';
   const cells = [
-    ['nodes up to date', `${fmtInt(current)} / ${fmtInt(up)}`],
+    ['up to date', `${fmtInt(current)} / ${fmtInt(up)}`],
     ['updates', fmtInt(m.updates)],
     ['messages', fmtInt(m.messages)],
     ['bytes', fmtBytes(m.bytes)],
     ['duplicates', fmtInt(m.duplicates)],
     ['msgs / update', m.updates ? m.messages_per_update.toFixed(1) : '—'],
-    ['latency median', fmtMs(m.latency_ms.median)],
+    ['latency p50', fmtMs(m.latency_ms.median)],
     ['latency p99', fmtMs(m.latency_ms.p99)],
     ['latency max', fmtMs(m.latency_ms.max)],
-    ['lost messages', fmtInt(m.lost_messages + m.partitioned_messages)],
+    ['msgs lost', fmtInt(m.lost_messages + m.partitioned_messages)],
     ['lost updates', stop ? fmtInt(m.lost_updates) : '—'],
     ['events', fmtInt(m.events)],
   ];

@@ -24,42 +24,41 @@ function rumorResidue(k) {
   return s;
 }
 
-// Points [age_ms, fraction] up to maxAge.
+// Points [age_ms, fraction] up to maxAge. Time advances in steps of one
+// hop (events: one latency; rounds: one round). Per step, a node's gossip
+// round comes with probability step/interval (random phases); with eager
+// push (or flood) the nodes informed in the last step push once more.
 export function theoryCurve(p, maxAge) {
   const n = Math.max(2, Number(p.nodes) || 2);
   const f = Math.max(1, Number(p.fanout) || 1);
   const interval = Math.max(1, Number(p.interval_ms) || 1000);
   const events = p.model === 'events';
-  const hop = events ? Math.max(1, Number(p.latency_ms) + Number(p.jitter_ms) / 2) : interval;
+  const dt = events ? Math.max(1, Number(p.latency_ms) + Number(p.jitter_ms) / 2) : interval;
+  const share = Math.min(1, dt / interval);
   const ttl = Number.isFinite(Number(p.ttl)) ? Number(p.ttl) : 32;
   const k = Number(p.counter || p.coin || 1);
   const floor = p.protocol === 'rumor' ? rumorResidue(k) : 0;
-  const pts = [[0, 1 / n]];
+  const eager = eagerOn(p) || p.protocol === 'flood';
   let s = 1 - 1 / n;
-  let t = 0;
-  // eager phase (and flood): hops of one latency
-  if (p.protocol === 'flood' || eagerOn(p)) {
-    for (let h = 0; h <= ttl && t < maxAge; h++) {
-      const i = 1 - s;
-      s = p.protocol === 'flood' ? 0 : s * Math.exp(-f * i);
-      t += hop;
-      pts.push([t, 1 - s]);
-      if (s * n < 0.5) break;
-    }
-    if (p.protocol === 'flood') return pts;
-  }
-  // gossip rounds (events: a round is an interval, plus the latency of an exchange)
-  const round = interval;
-  const start = t;
-  for (let r = 1; t < maxAge && r < 10000; r++) {
+  let fresh = 1 / n;
+  const pts = [[0, 1 / n]];
+  for (let step = 1, t = 0; t < maxAge && step < 20000; step++) {
     const i = 1 - s;
-    if (p.protocol === 'pull') s = s * Math.pow(s, f);
-    else if (p.protocol === 'push-pull') s = s * Math.pow(s, f) * Math.exp(-f * i);
-    else s = s * Math.exp(-f * i);
-    if (floor > 0) s = Math.max(s, floor);
-    t = start + r * round + (events ? 2 * Number(p.latency_ms || 0) : 0);
+    let keep;
+    if (p.protocol === 'flood') keep = 1;
+    else if (p.protocol === 'pull') keep = Math.pow(s, f);
+    else if (p.protocol === 'push-pull') keep = Math.pow(s, f) * Math.exp(-f * i);
+    else keep = Math.exp(-f * i);
+    keep = Math.pow(keep, share);
+    let push = 1;
+    if (eager && step <= ttl + 1) push = p.protocol === 'flood' ? (step === 1 ? 0 : 1) : Math.exp(-f * fresh);
+    let next = s * keep * push;
+    if (floor > 0) next = Math.max(next, Math.min(s, floor));
+    fresh = s - next;
+    s = next;
+    t = step * dt;
     pts.push([t, 1 - s]);
-    if (s * n < 0.5 && floor === 0) { pts.push([maxAge, 1]); break; }
+    if (s * n < 0.5) { pts.push([Math.max(t, maxAge), 1]); break; }
   }
   return pts;
 }

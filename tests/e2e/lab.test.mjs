@@ -63,7 +63,7 @@ test('a seeded run converges in the page with exactly the metrics gossip sim pri
   await page.waitForTimeout(300); // a frame or two to draw the final state
   assert.match(await page.textContent('#state'), /converged/);
   const counters = await page.textContent('#counters');
-  assert.match(counters, /nodes up to date\s*60 \/ 60/);
+  assert.match(counters, /up to date\s*60 \/ 60/);
   assert.match(counters, new RegExp(`messages\\s*${report.messages.toLocaleString('en-US')}`));
   assert.ok((await paintedPixels(page, 'net')) > 5000, 'the network canvas shows the nodes');
   assert.ok((await paintedPixels(page, 'chart')) > 2000, 'the chart is drawn');
