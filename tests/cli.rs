@@ -1,6 +1,7 @@
 //! The `gossip sim` command as a user runs it: flags in, one JSON object
 //! (or a readable summary) out, clear errors and exit code 2 for bad input.
 
+#![cfg(not(target_arch = "wasm32"))] // runs the native binary
 use std::process::Command;
 
 fn gossip(args: &[&str]) -> std::process::Output {

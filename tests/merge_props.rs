@@ -2,6 +2,7 @@
 //! push and anti-entropy the network delivers updates in, a node ends with
 //! the newest version of every origin, and nothing else.
 
+#![cfg(not(target_arch = "wasm32"))] // proptest is a native dev-dependency
 use gossip::core::{Config, Message, NoPeers, Node, Out, Protocol, Update, Version};
 use gossip::rng::Rng;
 use proptest::prelude::*;

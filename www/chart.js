@@ -1,3 +1,5 @@
+import { fitCanvas } from './netview.js';
+
 // The convergence chart: one line per update (fraction of live nodes that
 // know it, against its age), the mean-field curve dashed on top.
 
@@ -9,13 +11,7 @@ export class Chart {
   }
 
   resize() {
-    const dpr = window.devicePixelRatio || 1;
-    const rect = this.canvas.getBoundingClientRect();
-    this.w = Math.max(200, rect.width);
-    this.h = Math.max(120, rect.height);
-    this.canvas.width = Math.round(this.w * dpr);
-    this.canvas.height = Math.round(this.h * dpr);
-    this.ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    [this.w, this.h] = fitCanvas(this.canvas, 200, 120);
   }
 
   // series: [{ points: [[age_ms, fraction]], done }]; theory: [[age_ms, fraction]].

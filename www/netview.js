@@ -35,6 +35,18 @@ function stamp(r, inner = -1) {
   return out;
 }
 
+/** Size a canvas's backing store to its CSS box at the device pixel ratio
+ * (at least minW × minH CSS px); returns [width, height] in CSS px. */
+export function fitCanvas(canvas, minW, minH) {
+  const dpr = window.devicePixelRatio || 1;
+  const rect = canvas.getBoundingClientRect();
+  const w = Math.max(minW, rect.width), h = Math.max(minH, rect.height);
+  canvas.width = Math.round(w * dpr);
+  canvas.height = Math.round(h * dpr);
+  canvas.getContext('2d').setTransform(dpr, 0, 0, dpr, 0, 0);
+  return [w, h];
+}
+
 export class NetView {
   constructor(canvas) {
     this.canvas = canvas;
@@ -53,13 +65,7 @@ export class NetView {
   }
 
   resize() {
-    const dpr = window.devicePixelRatio || 1;
-    const rect = this.canvas.getBoundingClientRect();
-    this.w = Math.max(200, rect.width);
-    this.h = Math.max(200, rect.height);
-    this.canvas.width = Math.round(this.w * dpr);
-    this.canvas.height = Math.round(this.h * dpr);
-    this.ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    [this.w, this.h] = fitCanvas(this.canvas, 200, 200);
     this.layout(this.n);
   }
 

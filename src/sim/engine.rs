@@ -467,7 +467,7 @@ fn start_rounds<P: Population>(w: &mut World<P>, s: Schedule) -> Rounds<P::Msg> 
 }
 
 /// Run rounds while their time is at most `target` and fewer than `until`
-/// events were counted. Returns the end time if the run ended.
+/// events were counted.
 fn rounds_until<P: Population>(
     w: &mut World<P>,
     s: Schedule,
@@ -592,8 +592,7 @@ fn start_events<P: Population>(w: &mut World<P>, s: Schedule) -> Events<P::Msg> 
 }
 
 /// Process events due at or before `target` while fewer than `until` events
-/// were counted. Faults come before any other event at their time. Returns
-/// the end time if the run ended.
+/// were counted. Faults come before any other event at their time.
 fn events_until<P: Population>(
     w: &mut World<P>,
     s: Schedule,
