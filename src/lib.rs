@@ -20,6 +20,7 @@ pub mod core;
 pub mod movies;
 pub mod rng;
 pub mod sim;
+pub mod wire;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
