@@ -24,3 +24,9 @@ pub mod wire;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
+
+// the native HTTP node (issue 4)
+#[cfg(not(target_arch = "wasm32"))]
+pub mod node_cli;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod server;
