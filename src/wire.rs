@@ -20,7 +20,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 
@@ -130,12 +130,36 @@ impl<'de: 'a, 'a> Deserialize<'de> for DigestIn<'a> {
             fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<Self::Value, M::Error> {
                 let mut v = Vec::with_capacity(m.size_hint().unwrap_or(0).min(4096));
                 while let Some(k) = m.next_key::<Cow<'de, str>>()? {
-                    v.push((k, m.next_value::<(u32, u64)>()?));
+                    v.push((k, m.next_value::<Pair>()?.0));
                 }
                 Ok(DigestIn(v))
             }
         }
         d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+/// `[epoch, version]`, exactly two numbers.
+struct Pair((u32, u64));
+
+impl<'de> Deserialize<'de> for Pair {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Pair;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("[epoch, version]")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Pair, A::Error> {
+                let epoch = s.next_element()?.ok_or_else(|| de::Error::invalid_length(0, &self))?;
+                let version = s.next_element()?.ok_or_else(|| de::Error::invalid_length(1, &self))?;
+                if s.next_element::<de::IgnoredAny>()?.is_some() {
+                    return Err(de::Error::invalid_length(3, &self));
+                }
+                Ok(Pair((epoch, version)))
+            }
+        }
+        d.deserialize_seq(V)
     }
 }
 
@@ -473,6 +497,8 @@ mod tests {
             (br#"{"from":"a","url":"http://"}"#.to_vec(), "invalid"),
             (br#"{"from":"a","digest":[1,2]}"#.to_vec(), "invalid"),
             (br#"{"from":"a","digest":{"b":[1,-2]}}"#.to_vec(), "invalid"),
+            (br#"{"from":"a","digest":{"b":[1,2,3]}}"#.to_vec(), "invalid"),
+            (br#"{"from":"a","digest":{"b":[1]}}"#.to_vec(), "invalid"),
             (br#"{"from":"a","digest":{"b":[0,9007199254740992]}}"#.to_vec(), "invalid"),
             (br#"{"from":"a","updates":[{"uuid":"nope","origin":"b","version":1,"ttl":1,"payload":"x"}]}"#.to_vec(), "invalid"),
             (br#"{"from":"a","updates":[{"uuid":"0f8fad5bd9cb469fa16570867728950e","origin":"b","version":"1","ttl":1,"payload":"x"}]}"#.to_vec(), "invalid"),

@@ -572,7 +572,10 @@ impl<Id: NodeId> Node<Id> {
             self.stats.ttl_clamped += 1;
         }
         if u.origin == self.id {
-            if u.version > self.own {
+            // the same version as ours under another UUID: an earlier
+            // incarnation that started in the same epoch
+            let conflicting = u.version == self.own && self.view.get(&self.id).is_some_and(|e| e.uuid != u.uuid);
+            if u.version > self.own || conflicting {
                 // Someone claims a newer version of us (we restarted and lost
                 // our counter, or a forgery): announce our favorite above it.
                 self.stats.self_claims += 1;
@@ -741,6 +744,21 @@ mod tests {
         assert_eq!(n.version(), Version::new(0, 41));
         assert_eq!(n.favorite(), Some("Up"));
         assert_eq!(n.stats().self_claims, 1);
+    }
+
+    #[test]
+    fn an_earlier_incarnation_at_the_same_version_is_answered_with_a_higher_version() {
+        let mut n = node(0, Protocol::PushPull);
+        let mut out = Out::default();
+        n.set_favorite(0, "Up".into(), &NoPeers, &mut out);
+        let mine = n.entry(&0).unwrap().uuid;
+        let mut echo = upd(0, 1, mine);
+        n.handle_message(1, 9, Message::Push(vec![echo.clone()]), &NoPeers, &mut out);
+        assert_eq!(n.version(), Version::new(0, 1), "our own update coming back is a duplicate");
+        echo.uuid = mine ^ 1;
+        n.handle_message(2, 9, Message::Push(vec![echo]), &NoPeers, &mut out);
+        assert_eq!(n.version(), Version::new(0, 2));
+        assert_eq!(n.favorite(), Some("Up"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use tracing::Instrument;
 
 use super::metrics::Metrics;
 use super::state::{NodeState, Sends};
+use crate::core::Message;
 use crate::wire::{self, Id};
 
 /// Start one exchange per destination in `sends`, each in its own task.
@@ -125,7 +126,9 @@ pub async fn gossip_loop(state: Arc<NodeState>, mut stop: watch::Receiver<bool>)
 
 /// Ask each bootstrap peer for its peers (`GET /peers/`) until one answers,
 /// retrying every interval; gives up after a minute (gossip itself keeps
-/// discovering peers).
+/// discovering peers). Then ask it for its whole view (an empty digest): a
+/// node that restarted hears what the network remembers of its previous
+/// incarnation, and the core announces its new favorite above that.
 pub async fn bootstrap(state: Arc<NodeState>, mut stop: watch::Receiver<bool>) {
     let urls: Vec<String> =
         state.opts.bootstrap.iter().map(|b| b.trim_end_matches('/').to_string()).filter(|b| *b != *state.url).collect();
@@ -141,6 +144,8 @@ pub async fn bootstrap(state: Arc<NodeState>, mut stop: watch::Receiver<bool>) {
                     Ok(list) => {
                         tracing::info!(bootstrap = %u, peers = list.len(), "bootstrapped");
                         state.learn_peers(list);
+                        let everything = Message::Digest { digest: Vec::new(), push_pull: false };
+                        dispatch(&state, vec![(Id::from(u.as_str()), vec![everything])]);
                         return;
                     }
                     Err(e) => tracing::warn!(bootstrap = %u, "bad peer list: {e}"),

@@ -172,8 +172,14 @@ impl NodeState {
         let bootstrap = opts.bootstrap.iter().map(|b| b.trim_end_matches('/')).filter(|b| *b != &*url).map(Arc::from);
         let peers = PeerTable::new(bootstrap.collect::<Vec<Id>>(), opts.peer_cap);
         let mut out = Out::default();
-        if let Some(m) = &opts.movie {
-            node.choose_favorite(0, Payload::from(m.clone()), &peers, &mut out);
+        // a node that never re-samples still needs a first favorite
+        let first = match (&opts.movie, opts.core.resample_ms) {
+            (Some(m), _) => Some(Payload::from(m.clone())),
+            (None, None) => Some(Payload::Static(crate::movies::pick(&mut rng, None))),
+            (None, Some(_)) => None, // picked by the core's first timer, due at once
+        };
+        if let Some(m) = first {
+            node.choose_favorite(0, m, &peers, &mut out);
         }
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_millis(opts.connect_timeout_ms))
@@ -302,6 +308,11 @@ impl NodeState {
             epoch: g.node.version().epoch,
             stats: *g.node.stats(),
         }
+    }
+
+    /// The node's digest: `origin -> version` of its whole view.
+    pub fn digest(&self) -> crate::core::Digest<Id> {
+        self.lock().node.digest()
     }
 
     /// Base URLs of the peers that answer (`GET /peers/`).
