@@ -167,17 +167,19 @@ fn invalid(what: impl fmt::Display) -> WireError {
     WireError::Invalid(what.to_string())
 }
 
-fn check_id(what: &str, s: &str, lim: &Limits) -> Result<(), WireError> {
+/// Field names for error messages are built only when there is an error.
+fn check_id(s: &str, lim: &Limits, what: impl FnOnce() -> String) -> Result<(), WireError> {
     if s.is_empty() || s.len() > lim.max_id_len {
-        return Err(invalid(format_args!("{what} must be 1 to {} bytes long, got {}", lim.max_id_len, s.len())));
+        return Err(invalid(format_args!("{} must be 1 to {} bytes long, got {}", what(), lim.max_id_len, s.len())));
     }
     Ok(())
 }
 
-fn check_version(what: &str, counter: u64) -> Result<(), WireError> {
+fn check_version(counter: u64, what: impl FnOnce() -> String) -> Result<(), WireError> {
     if counter > MAX_COUNTER {
         return Err(invalid(format_args!(
-            "{what}: version {counter} is above 2^53-1, the largest exact JavaScript integer"
+            "{}: version {counter} is above 2^53-1, the largest exact JavaScript integer",
+            what()
         )));
     }
     Ok(())
@@ -194,8 +196,8 @@ fn updates_of(what: &str, list: Vec<UpdateIn<'_>>, lim: &Limits) -> Result<Vec<U
         .enumerate()
         .map(|(i, u)| {
             let uuid = parse_uuid(&u.uuid).ok_or_else(|| invalid(format_args!("{what}[{i}].uuid is not a UUID")))?;
-            check_id(&format!("{what}[{i}].origin"), &u.origin, lim)?;
-            check_version(&format!("{what}[{i}]"), u.version)?;
+            check_id(&u.origin, lim, || format!("{what}[{i}].origin"))?;
+            check_version(u.version, || format!("{what}[{i}]"))?;
             if u.payload.len() > lim.max_payload {
                 return Err(invalid(format_args!(
                     "{what}[{i}].payload is {} bytes, at most {} allowed",
@@ -218,8 +220,8 @@ fn updates_of(what: &str, list: Vec<UpdateIn<'_>>, lim: &Limits) -> Result<Vec<U
 fn digest_of(what: &str, d: DigestIn<'_>, lim: &Limits) -> Result<Digest<Id>, WireError> {
     d.0.into_iter()
         .map(|(o, (epoch, counter))| {
-            check_id(&format!("{what} key"), &o, lim)?;
-            check_version(&format!("{what}[{o:?}]"), counter)?;
+            check_id(&o, lim, || format!("{what} key"))?;
+            check_version(counter, || format!("{what}[{o:?}]"))?;
             Ok((Arc::from(o.as_ref()), Version::new(epoch, counter)))
         })
         .collect()
@@ -234,7 +236,7 @@ pub fn decode(body: &[u8], lim: &Limits) -> Result<Envelope, WireError> {
         serde_json::error::Category::Data => WireError::Invalid(e.to_string()),
         _ => WireError::Malformed(e.to_string()),
     })?;
-    check_id("from", &e.from, lim)?;
+    check_id(&e.from, lim, || "from".into())?;
     let url = match e.url {
         None => None,
         Some(u) if u.len() <= lim.max_url_len && is_base_url(&u) => Some(Arc::from(u.trim_end_matches('/'))),
