@@ -72,6 +72,9 @@ for r in $(seq "$rounds"); do
   curl -s -o /dev/null -H 'Content-Type: application/json' --data-binary @"$work/seed.json" "http://127.0.0.1:$port/gossip/"
   if [ "$r" = 1 ]; then
     echo "sample answer: $(curl -s -H 'Content-Type: application/json' --data-binary @"$work/request.json" "http://127.0.0.1:$port/gossip/" | head -c 300)"
+    # the HTTP stack's ceiling on this machine right now: a trivial GET
+    ceiling=$(taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" "http://127.0.0.1:$port/peers/" | awk '/Requests\/sec/ {print $2}')
+    echo "ceiling: GET /peers/ (a 2-byte answer) $ceiling req/s"
   fi
   run_wrk node "http://127.0.0.1:$port/gossip/"
   kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true

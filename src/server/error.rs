@@ -28,7 +28,8 @@ pub enum Reason {
     NotFound,
     /// The path exists, the method does not.
     MethodNotAllowed,
-    /// Too many connections at once.
+    /// Too many connections at once (the connection is closed unanswered;
+    /// the status is for completeness).
     Overloaded,
 }
 
