@@ -14,15 +14,20 @@ use tower::ServiceExt;
 
 const ME: &str = "http://127.0.0.1:7000";
 
-fn node() -> Arc<NodeState> {
+/// A node at `url` in epoch 5 whose favorite is `movie`, never re-sampled.
+fn node_at(url: &str, movie: &str, seed: u64) -> Arc<NodeState> {
     let opts = NodeOptions {
         core: Config { resample_ms: None, ..Config::default() },
-        movie: Some("Alien".into()),
+        movie: Some(movie.into()),
         epoch: Some(5),
-        seed: Some(1),
+        seed: Some(seed),
         ..NodeOptions::default()
     };
-    NodeState::new(opts, ME)
+    NodeState::new(opts, url)
+}
+
+fn node() -> Arc<NodeState> {
+    node_at(ME, "Alien", 1)
 }
 
 async fn send(app: &Router, req: Request<Body>) -> (StatusCode, Vec<(String, String)>, Vec<u8>) {
@@ -135,14 +140,7 @@ async fn a_node_restarted_in_the_same_epoch_still_wins_with_its_new_favorite() {
     );
     assert_eq!(send(&peer, post("/gossip/", old)).await.0, StatusCode::OK);
     // R restarts within the same second: the same epoch, counting from 1 again
-    let opts = NodeOptions {
-        core: Config { resample_ms: None, ..Config::default() },
-        movie: Some("New".into()),
-        epoch: Some(5),
-        seed: Some(2),
-        ..NodeOptions::default()
-    };
-    let restarted = NodeState::new(opts, r);
+    let restarted = node_at(r, "New", 2);
     // its bootstrap step asks for everything; the answer holds its old self
     let ask = format!(r#"{{"from":"{r}","url":"{r}","digest":{{}},"pull_only":true}}"#);
     let (_, _, answer) = send(&peer, post("/gossip/", ask)).await;

@@ -790,12 +790,17 @@ mod tests {
         assert_eq!(n.stats().view_full, 89);
     }
 
-    #[test]
-    fn resampling_bumps_the_version_on_schedule() {
+    /// A node that re-samples every 10 s exactly.
+    fn resampling_node() -> Node<u32> {
         let mut c = cfg(Protocol::PushPull);
         c.resample_ms = Some(10_000);
         c.resample_jitter_ms = 0;
-        let mut n = Node::new(0u32, c, 0, Rng::new(1), 0);
+        Node::new(0u32, c, 0, Rng::new(1), 0)
+    }
+
+    #[test]
+    fn resampling_bumps_the_version_on_schedule() {
+        let mut n = resampling_node();
         let mut out = Out::default();
         assert_eq!(n.poll_timeout(), 0);
         n.handle_timer(0, &NoPeers, &mut out);
@@ -849,10 +854,7 @@ mod tests {
 
     #[test]
     fn a_chosen_favorite_postpones_the_next_resample() {
-        let mut c = cfg(Protocol::PushPull);
-        c.resample_ms = Some(10_000);
-        c.resample_jitter_ms = 0;
-        let mut n = Node::new(0u32, c, 0, Rng::new(1), 0);
+        let mut n = resampling_node();
         let mut out = Out::default();
         n.choose_favorite(0, "Alien".into(), &NoPeers, &mut out);
         assert_eq!(n.poll_timeout(), 1000, "only the gossip round is due soon");

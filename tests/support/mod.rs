@@ -83,15 +83,7 @@ impl Proc {
     pub fn signal_and_wait(&mut self, sig: &str, within: Duration) -> Option<ExitStatus> {
         let pid = self.pid().to_string();
         Command::new("sh").args(["-c", &format!("kill -{sig} {pid}")]).status().expect("sh runs");
-        let deadline = Instant::now() + within;
-        while Instant::now() < deadline {
-            if let Some(s) = self.child.as_mut()?.try_wait().ok()? {
-                self.child = None;
-                return Some(s);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
+        self.wait_exit(within)
     }
 
     /// Whether it is still running.
