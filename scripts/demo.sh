@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The main job: build everything, serve the browser lab on a local port and
-# print its URL. Ctrl-C stops it.
-# Usage: scripts/demo.sh [PORT]   (default 8080, or the next free port)
+# The main job: build everything, start a local cluster of native nodes,
+# serve the browser lab on a local port and print the URLs. Ctrl-C stops it all.
+# Usage: scripts/demo.sh [PORT]   (lab on 8080 and nodes from 7000, or the next free ports)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -11,13 +11,18 @@ echo "demo: building the native binary and the browser lab (first time: a few mi
 cargo build --release --quiet
 bash scripts/build-web.sh
 
-# the first free port from $port on
-while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+busy() { (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# the first free port from $port on, and three free ports in a row from 7000 on
+while busy "$port"; do port=$((port + 1)); done
+base=7000
+while busy "$base" || busy $((base + 1)) || busy $((base + 2)); do base=$((base + 3)); done
 
 python3 -m http.server --bind 127.0.0.1 --directory www "$port" >/dev/null 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null || true' EXIT INT TERM
-for _ in $(seq 1 50); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+RUST_LOG=${RUST_LOG:-warn} target/release/gossip cluster --nodes 3 --base-port "$base" &
+cluster=$!
+trap 'kill $server $cluster 2>/dev/null || true; wait 2>/dev/null || true' EXIT INT TERM
+for _ in $(seq 1 50); do busy "$port" && busy "$base" && break; sleep 0.1; done
 
 cat <<MSG
 
@@ -27,7 +32,11 @@ cat <<MSG
   push, 60 ms latency). Click a node, crash it, partition the network, change
   the protocol; "Copy link" shares the exact run.
 
-  The same run headless:  target/release/gossip sim --help
+  Native nodes (the course's HTTP peers; each page shows its view live):
+    http://127.0.0.1:$base/   http://127.0.0.1:$((base + 1))/   http://127.0.0.1:$((base + 2))/
+  Join them from another terminal:  target/release/gossip -p $((base + 3)) -b $base
+
+  The same simulations headless:  target/release/gossip sim --help
   Ctrl-C to stop.
 MSG
 wait "$server"

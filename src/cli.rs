@@ -22,6 +22,10 @@ pub struct Cli {
 enum Command {
     /// Run a headless, deterministic simulation and print its metrics.
     Sim(SimArgs),
+    /// Run a native HTTP node (the default: `gossip -p 7001 -b 7000`).
+    Node(crate::node_cli::NodeArgs),
+    /// Run a local cluster of native nodes for demos.
+    Cluster(crate::node_cli::ClusterArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -199,9 +203,11 @@ impl<T: ValueEnum> ValueEnumName for T {
 
 /// Run the command line; returns the process exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(crate::node_cli::course_form(std::env::args_os().collect()));
     match cli.command {
         Command::Sim(args) => run_sim(&args),
+        Command::Node(args) => crate::node_cli::run_node(&args),
+        Command::Cluster(args) => crate::node_cli::run_cluster(&args),
     }
 }
 
@@ -352,7 +358,7 @@ mod tests {
         let mut full = vec!["gossip", "sim"];
         full.extend_from_slice(args);
         let cli = Cli::try_parse_from(full).map_err(|e| e.to_string())?;
-        let Command::Sim(a) = cli.command;
+        let Command::Sim(a) = cli.command else { unreachable!("parsed as sim") };
         a.to_config()
     }
 

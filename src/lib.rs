@@ -20,9 +20,17 @@ pub mod core;
 pub mod movies;
 pub mod rng;
 pub mod sim;
+pub mod wire;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 
+// the native HTTP node
+#[cfg(not(target_arch = "wasm32"))]
+pub mod node_cli;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod server;
+
+// the browser lab's bindings
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

@@ -26,7 +26,8 @@ pub type Uuid = u128;
 /// Identities of nodes. The simulator uses `u32` indices; native and browser
 /// nodes use strings (a base URL or a key).
 pub trait NodeId: Clone + Eq + Ord + std::hash::Hash + std::fmt::Debug {
-    /// Bytes this identity takes in the JSON wire format (for byte counts).
+    /// Bytes this identity takes inside a JSON string of the wire format
+    /// (escapes included, the quotes not).
     fn wire_len(&self) -> usize;
 }
 
@@ -39,14 +40,27 @@ impl NodeId for u32 {
 
 impl NodeId for String {
     fn wire_len(&self) -> usize {
-        self.len()
+        json_str_len(self)
     }
 }
 
 impl NodeId for Arc<str> {
     fn wire_len(&self) -> usize {
-        self.len()
+        json_str_len(self)
     }
+}
+
+/// Bytes `s` takes inside a JSON string as `serde_json` writes it: quotes,
+/// backslashes and control characters are escaped, everything else is copied.
+pub fn json_str_len(s: &str) -> usize {
+    s.len()
+        + s.bytes()
+            .map(|b| match b {
+                b'"' | b'\\' | b'\x08' | b'\x0c' | b'\n' | b'\r' | b'\t' => 1,
+                0..=0x1f => 5,
+                _ => 0,
+            })
+            .sum::<usize>()
 }
 
 /// Number of decimal digits of `v`.
@@ -103,16 +117,16 @@ pub struct Update<Id> {
 }
 
 impl<Id: NodeId> Update<Id> {
-    /// Approximate size in the JSON wire format of `PROTOCOL.md`.
+    /// Its size in bytes in the JSON wire format of `PROTOCOL.md` (exact):
+    /// `{"uuid":"<36>","origin":"..","epoch":E,"version":V,"ttl":T,"payload":".."}`.
     pub fn wire_len(&self) -> usize {
-        // {"uuid":"<36>","origin":"..","epoch":E,"version":V,"ttl":T,"payload":".."}
-        const FIXED: usize = 9 + 38 + 10 + 2 + 9 + 11 + 7 + 12 + 2 + 1;
+        const FIXED: usize = 9 + 36 + 12 + 10 + 11 + 7 + 12 + 2;
         FIXED
             + self.origin.wire_len()
             + decimal_len(self.version.epoch as u64)
             + decimal_len(self.version.counter)
             + decimal_len(self.ttl as u64)
-            + self.payload.as_str().len()
+            + json_str_len(self.payload.as_str())
     }
 }
 
@@ -136,20 +150,29 @@ pub enum Message<Id> {
 }
 
 impl<Id: NodeId> Message<Id> {
-    /// Approximate size in the JSON wire format, for byte counts.
+    /// Its size in bytes in the JSON wire format of `PROTOCOL.md`: the
+    /// request body `{"from":"..", ...}` that carries this message alone,
+    /// except the sender's identity (add `from.wire_len()` for the exact size).
     pub fn wire_len(&self) -> usize {
-        let digest_len = |d: &Digest<Id>| -> usize {
-            2 + d
+        // `"origin":[epoch,version]` entries, comma-separated, in braces
+        let map_len = |d: &Digest<Id>| -> usize {
+            1 + d
                 .iter()
-                .map(|(o, v)| o.wire_len() + 8 + decimal_len(v.epoch as u64) + decimal_len(v.counter) + 1)
+                .map(|(o, v)| o.wire_len() + 7 + decimal_len(v.epoch as u64) + decimal_len(v.counter))
                 .sum::<usize>()
+                .max(1)
         };
-        let updates_len = |u: &[Update<Id>]| 2 + u.iter().map(|u| u.wire_len() + 1).sum::<usize>();
-        16 + match self {
-            Message::Push(u) => updates_len(u),
-            Message::Feedback(k) => digest_len(k),
-            Message::Digest { digest, .. } => digest_len(digest) + 16,
-            Message::Delta { updates, request } => updates_len(updates) + digest_len(request),
+        let list_len = |u: &[Update<Id>]| 1 + u.iter().map(|u| u.wire_len() + 1).sum::<usize>().max(1);
+        // a field is left out when empty
+        let field = |name: usize, present: bool, len: usize| if present { name + len } else { 0 };
+        // `{"from":"` .. `"}`
+        11 + match self {
+            Message::Push(u) => field(11, !u.is_empty(), list_len(u)),
+            Message::Feedback(k) => field(9, !k.is_empty(), map_len(k)),
+            Message::Digest { digest, push_pull } => 10 + map_len(digest) + if *push_pull { 0 } else { 17 },
+            Message::Delta { updates, request } => {
+                field(9, !updates.is_empty(), list_len(updates)) + field(8, !request.is_empty(), map_len(request))
+            }
         }
     }
 
@@ -169,18 +192,42 @@ impl<Id: NodeId> Message<Id> {
 
 /// Format a UUID in its canonical 8-4-4-4-12 hex form.
 pub fn fmt_uuid(u: Uuid) -> String {
-    let h = format!("{u:032x}");
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    fmt_uuid_into(u, &mut [0; 36]).to_string()
+}
+
+/// Format a UUID in its canonical form into `buf`, without allocating.
+pub fn fmt_uuid_into(u: Uuid, buf: &mut [u8; 36]) -> &str {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut nibble = 32;
+    for (i, b) in buf.iter_mut().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            *b = b'-';
+        } else {
+            nibble -= 1;
+            *b = HEX[(u >> (4 * nibble)) as usize & 0xf];
+        }
+    }
+    // only ASCII hex digits and dashes were written
+    std::str::from_utf8(buf).expect("ASCII")
 }
 
 /// Parse a UUID in canonical hex form (with or without dashes, any case).
 pub fn parse_uuid(s: &str) -> Option<Uuid> {
-    let hex: String = s.chars().filter(|c| *c != '-').collect();
-    let dashes = s.len() - hex.len();
-    if hex.len() != 32 || !(dashes == 0 || dashes == 4) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
+    let b = s.as_bytes();
+    let dashed = match b.len() {
+        36 => [8, 13, 18, 23].iter().all(|&i| b[i] == b'-'),
+        32 => false,
+        _ => return None,
+    };
+    let mut v: u128 = 0;
+    for (i, &c) in b.iter().enumerate() {
+        if dashed && matches!(i, 8 | 13 | 18 | 23) {
+            continue;
+        }
+        let d = (c as char).to_digit(16)?;
+        v = v << 4 | d as u128;
     }
-    u128::from_str_radix(&hex, 16).ok()
+    Some(v)
 }
 
 #[cfg(test)]

@@ -272,12 +272,28 @@ impl<Id: NodeId> Node<Id> {
         }
     }
 
+    /// The application picks `payload` as its favorite (a user's choice, not
+    /// a re-sample): like [`Node::set_favorite`], and the next re-sample, if
+    /// the node re-samples, is a whole period (plus jitter) away.
+    pub fn choose_favorite(&mut self, now: u64, payload: Payload, peers: &impl Peers<Id>, out: &mut Out<Id>) {
+        if self.next_resample.is_some() {
+            self.schedule_resample(now);
+        }
+        self.set_favorite(now, payload, peers, out);
+    }
+
+    fn schedule_resample(&mut self, now: u64) {
+        if let Some(every) = self.cfg.resample_ms {
+            let jitter = self.rng.below(self.cfg.resample_jitter_ms + 1);
+            self.next_resample = Some(now + every.max(1) + jitter);
+        }
+    }
+
     /// The timer input: re-sample the favorite and run a gossip round when due.
     pub fn handle_timer(&mut self, now: u64, peers: &impl Peers<Id>, out: &mut Out<Id>) {
-        if let (Some(due), Some(every)) = (self.next_resample, self.cfg.resample_ms) {
+        if let Some(due) = self.next_resample {
             if now >= due {
-                let jitter = self.rng.below(self.cfg.resample_jitter_ms + 1);
-                self.next_resample = Some(now + every.max(1) + jitter);
+                self.schedule_resample(now);
                 let current = self.view.get(&self.id).map(|e| e.payload.as_str());
                 let movie = crate::movies::pick(&mut self.rng, current);
                 self.set_favorite(now, Payload::Static(movie), peers, out);
@@ -314,6 +330,57 @@ impl<Id: NodeId> Node<Id> {
                 }
             }
         }
+    }
+
+    /// One request/response exchange (the native node's `POST /gossip/`):
+    /// apply every message `from` sent, in order, and return the replies
+    /// addressed to it (deltas, feedback), which travel back in the response.
+    /// Everything else the node wants sent (forwards to other peers) stays in
+    /// `out.sends`. A peer that cannot be dialed (a browser) takes part fully
+    /// this way: its pushes and digest go in, what it lacks comes back.
+    ///
+    /// ```
+    /// use gossip::core::{Config, Message, Node, NoPeers, Out};
+    /// use gossip::rng::Rng;
+    ///
+    /// let cfg = Config { resample_ms: None, ..Config::default() };
+    /// let mut a = Node::new("a".to_string(), cfg.clone(), 0, Rng::new(1), 0);
+    /// let mut b = Node::new("b".to_string(), cfg, 0, Rng::new(2), 0);
+    /// let mut out = Out::default();
+    /// a.set_favorite(0, "Alien".into(), &NoPeers, &mut out);
+    /// // b asks a for what it lacks: one round trip
+    /// let ask = Message::Digest { digest: b.digest(), push_pull: true };
+    /// let replies = a.handle_exchange(1, "b".to_string(), vec![ask], &NoPeers, &mut out);
+    /// for m in replies {
+    ///     b.handle_message(2, "a".to_string(), m, &NoPeers, &mut out);
+    /// }
+    /// assert_eq!(b.entry(&"a".to_string()).unwrap().payload.as_str(), "Alien");
+    /// ```
+    pub fn handle_exchange(
+        &mut self,
+        now: u64,
+        from: Id,
+        msgs: impl IntoIterator<Item = Message<Id>>,
+        peers: &impl Peers<Id>,
+        out: &mut Out<Id>,
+    ) -> Vec<Message<Id>> {
+        let start = out.sends.len();
+        for m in msgs {
+            self.handle_message(now, from.clone(), m, peers, out);
+        }
+        let mut replies = Vec::new();
+        let mut kept = start;
+        for i in start..out.sends.len() {
+            if out.sends[i].to == from && out.sends[i].msg.is_reply() {
+                let t = std::mem::replace(&mut out.sends[i].msg, Message::Push(Vec::new()));
+                replies.push(t);
+            } else {
+                out.sends.swap(kept, i);
+                kept += 1;
+            }
+        }
+        out.sends.truncate(kept);
+        replies
     }
 
     fn forwards_fresh(&self) -> bool {
@@ -505,7 +572,10 @@ impl<Id: NodeId> Node<Id> {
             self.stats.ttl_clamped += 1;
         }
         if u.origin == self.id {
-            if u.version > self.own {
+            // the same version as ours under another UUID: an earlier
+            // incarnation that started in the same epoch
+            let conflicting = u.version == self.own && self.view.get(&self.id).is_some_and(|e| e.uuid != u.uuid);
+            if u.version > self.own || conflicting {
                 // Someone claims a newer version of us (we restarted and lost
                 // our counter, or a forgery): announce our favorite above it.
                 self.stats.self_claims += 1;
@@ -677,6 +747,21 @@ mod tests {
     }
 
     #[test]
+    fn an_earlier_incarnation_at_the_same_version_is_answered_with_a_higher_version() {
+        let mut n = node(0, Protocol::PushPull);
+        let mut out = Out::default();
+        n.set_favorite(0, "Up".into(), &NoPeers, &mut out);
+        let mine = n.entry(&0).unwrap().uuid;
+        let mut echo = upd(0, 1, mine);
+        n.handle_message(1, 9, Message::Push(vec![echo.clone()]), &NoPeers, &mut out);
+        assert_eq!(n.version(), Version::new(0, 1), "our own update coming back is a duplicate");
+        echo.uuid = mine ^ 1;
+        n.handle_message(2, 9, Message::Push(vec![echo]), &NoPeers, &mut out);
+        assert_eq!(n.version(), Version::new(0, 2));
+        assert_eq!(n.favorite(), Some("Up"));
+    }
+
+    #[test]
     fn invalid_updates_are_dropped_and_counted() {
         let mut n = node(0, Protocol::PushPull);
         let mut out = Out::default();
@@ -705,12 +790,17 @@ mod tests {
         assert_eq!(n.stats().view_full, 89);
     }
 
-    #[test]
-    fn resampling_bumps_the_version_on_schedule() {
+    /// A node that re-samples every 10 s exactly.
+    fn resampling_node() -> Node<u32> {
         let mut c = cfg(Protocol::PushPull);
         c.resample_ms = Some(10_000);
         c.resample_jitter_ms = 0;
-        let mut n = Node::new(0u32, c, 0, Rng::new(1), 0);
+        Node::new(0u32, c, 0, Rng::new(1), 0)
+    }
+
+    #[test]
+    fn resampling_bumps_the_version_on_schedule() {
+        let mut n = resampling_node();
         let mut out = Out::default();
         assert_eq!(n.poll_timeout(), 0);
         n.handle_timer(0, &NoPeers, &mut out);
@@ -722,6 +812,59 @@ mod tests {
             n.handle_timer(t, &NoPeers, &mut out);
         }
         assert_eq!(t, 30_000);
+    }
+
+    #[test]
+    fn exchange_returns_replies_and_keeps_forwards() {
+        let mut c = cfg(Protocol::PushPull);
+        c.eager_push = true;
+        let peers = PeerList((0..6).collect());
+        let mut n = Node::new(0u32, c, 0, Rng::new(1), 0);
+        let mut out = Out::default();
+        n.handle_message(1, 9, Message::Push(vec![upd(7, 2, 70)]), &NoPeers, &mut out);
+        out.clear();
+        // 5 pushes a fresh update of its own and asks for what it lacks
+        let msgs = vec![
+            Message::Push(vec![upd(5, 1, 50)]),
+            Message::Digest { digest: vec![(5, Version::new(0, 1)), (8, Version::new(0, 3))], push_pull: true },
+        ];
+        let replies = n.handle_exchange(2, 5, msgs, &peers, &mut out);
+        assert_eq!(n.known(&5), Some(Version::new(0, 1)), "the sender's own update is learned");
+        let [Message::Delta { updates, request }] = &replies[..] else { panic!("one delta back: {replies:?}") };
+        assert_eq!(updates.iter().map(|u| u.origin).collect::<Vec<_>>(), vec![7], "what the sender lacks");
+        assert_eq!(request, &vec![(8, Version::default())], "what the receiver lacks");
+        assert!(!out.sends.is_empty(), "the eager forward of the fresh update stays to be sent");
+        assert!(out.sends.iter().all(|t| t.to != 5 && matches!(t.msg, Message::Push(_))));
+    }
+
+    #[test]
+    fn a_new_epoch_wins_although_its_counter_starts_again() {
+        let mut n = node(0, Protocol::PushPull);
+        let mut out = Out::default();
+        let mut old = upd(5, 9, 1);
+        old.version = Version::new(100, 9);
+        let mut new = upd(5, 1, 2);
+        new.version = Version::new(101, 1);
+        new.payload = "Ran".into();
+        n.handle_message(1, 9, Message::Push(vec![old]), &NoPeers, &mut out);
+        n.handle_message(2, 9, Message::Push(vec![new]), &NoPeers, &mut out);
+        assert_eq!(n.known(&5), Some(Version::new(101, 1)));
+        assert_eq!(n.entry(&5).unwrap().payload.as_str(), "Ran");
+    }
+
+    #[test]
+    fn a_chosen_favorite_postpones_the_next_resample() {
+        let mut n = resampling_node();
+        let mut out = Out::default();
+        n.choose_favorite(0, "Alien".into(), &NoPeers, &mut out);
+        assert_eq!(n.poll_timeout(), 1000, "only the gossip round is due soon");
+        n.handle_timer(1000, &NoPeers, &mut out);
+        assert_eq!(n.favorite(), Some("Alien"), "not re-sampled at once");
+        while n.version().counter < 2 {
+            let t = n.poll_timeout();
+            n.handle_timer(t, &NoPeers, &mut out);
+        }
+        assert_ne!(n.favorite(), Some("Alien"));
     }
 
     #[test]

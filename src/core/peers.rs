@@ -47,9 +47,18 @@ impl<Id> Peers<Id> for NoPeers {
 /// the origins of the updates we learn, never past its cap. Bootstrap peers
 /// are pinned (never evicted); others can be forgotten when the driver
 /// reports them failing for too long.
+///
+/// Failure detection: the driver reports each peer that did not answer
+/// ([`PeerTable::failed`]) and each that did ([`PeerTable::heard_from`]).
+/// A peer that failed is *suspect* from that moment until it answers again;
+/// [`PeerTable::expire`] removes peers suspect for longer than a timeout
+/// (pinned ones stay, suspect, so a node can always find its way back).
+/// Suspect peers are still sampled, so that a peer that comes back is noticed.
 #[derive(Clone, Debug)]
 pub struct PeerTable<Id> {
     peers: Vec<Id>,
+    /// Parallel to `peers`: since when each one is suspect.
+    suspect_since: Vec<Option<u64>>,
     pinned: usize,
     cap: usize,
     rejected: u64,
@@ -58,7 +67,7 @@ pub struct PeerTable<Id> {
 impl<Id: Clone + PartialEq> PeerTable<Id> {
     /// A table holding at most `cap` peers, starting with `bootstrap` (pinned).
     pub fn new(bootstrap: impl IntoIterator<Item = Id>, cap: usize) -> Self {
-        let mut t = PeerTable { peers: Vec::new(), pinned: 0, cap: cap.max(1), rejected: 0 };
+        let mut t = PeerTable { peers: Vec::new(), suspect_since: Vec::new(), pinned: 0, cap: cap.max(1), rejected: 0 };
         for b in bootstrap {
             if t.learn(b) {
                 t.pinned += 1;
@@ -77,6 +86,7 @@ impl<Id: Clone + PartialEq> PeerTable<Id> {
             return false;
         }
         self.peers.push(id);
+        self.suspect_since.push(None);
         true
     }
 
@@ -85,10 +95,57 @@ impl<Id: Clone + PartialEq> PeerTable<Id> {
         match self.peers.iter().position(|p| p == id) {
             Some(i) if i >= self.pinned => {
                 self.peers.remove(i);
+                self.suspect_since.remove(i);
                 true
             }
             _ => false,
         }
+    }
+
+    /// `id` did not answer at `now`: it becomes suspect (if it was not
+    /// already). Returns whether it just became suspect.
+    pub fn failed(&mut self, id: &Id, now: u64) -> bool {
+        match self.peers.iter().position(|p| p == id) {
+            Some(i) if self.suspect_since[i].is_none() => {
+                self.suspect_since[i] = Some(now);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// `id` answered (or called us): it is no longer suspect. Returns whether
+    /// it was. Does not add an unknown `id`; [`PeerTable::learn`] does.
+    pub fn heard_from(&mut self, id: &Id) -> bool {
+        match self.peers.iter().position(|p| p == id) {
+            Some(i) => self.suspect_since[i].take().is_some(),
+            None => false,
+        }
+    }
+
+    /// Whether `id` is in the table and suspect.
+    pub fn is_suspect(&self, id: &Id) -> bool {
+        self.peers.iter().position(|p| p == id).is_some_and(|i| self.suspect_since[i].is_some())
+    }
+
+    /// Remove every peer that has been suspect for `timeout_ms` or more at
+    /// `now`, except pinned ones; append the removed ones to `removed`.
+    pub fn expire(&mut self, now: u64, timeout_ms: u64, removed: &mut Vec<Id>) {
+        let mut i = self.pinned;
+        while i < self.peers.len() {
+            match self.suspect_since[i] {
+                Some(t) if now.saturating_sub(t) >= timeout_ms => {
+                    removed.push(self.peers.remove(i));
+                    self.suspect_since.remove(i);
+                }
+                _ => i += 1,
+            }
+        }
+    }
+
+    /// The peers that are not suspect, in table order.
+    pub fn alive(&self) -> impl Iterator<Item = &Id> {
+        self.peers.iter().zip(&self.suspect_since).filter(|(_, s)| s.is_none()).map(|(p, _)| p)
     }
 
     /// The peers, bootstrap ones first.
@@ -140,6 +197,38 @@ mod tests {
         assert!(!t.forget(&7), "bootstrap peers are pinned");
         assert!(t.forget(&1));
         assert_eq!(t.peers(), &[7, 2]);
+    }
+
+    #[test]
+    fn failing_peers_turn_suspect_then_are_removed_unless_pinned() {
+        let mut t = PeerTable::new([7u32], 10);
+        t.learn(1);
+        t.learn(2);
+        assert!(t.failed(&1, 100));
+        assert!(!t.failed(&1, 150), "already suspect: the first failure's time counts");
+        assert!(t.failed(&7, 100));
+        assert!(t.is_suspect(&1) && !t.is_suspect(&2));
+        assert_eq!(t.alive().copied().collect::<Vec<_>>(), vec![2]);
+        let mut removed = Vec::new();
+        t.expire(1099, 1000, &mut removed);
+        assert!(removed.is_empty(), "not yet");
+        t.expire(1100, 1000, &mut removed);
+        assert_eq!(removed, vec![1]);
+        assert_eq!(t.peers(), &[7, 2], "the pinned bootstrap stays, suspect");
+        assert!(t.is_suspect(&7));
+    }
+
+    #[test]
+    fn a_suspect_peer_that_answers_is_alive_again() {
+        let mut t = PeerTable::new([], 10);
+        t.learn(3u32);
+        t.failed(&3, 10);
+        assert!(t.heard_from(&3));
+        assert!(!t.heard_from(&3));
+        let mut removed = Vec::new();
+        t.expire(1_000_000, 1000, &mut removed);
+        assert!(removed.is_empty() && t.alive().eq([3].iter()));
+        assert!(t.forget(&3) && t.learn(3) && !t.is_suspect(&3), "relearned peers start alive");
     }
 
     #[test]

@@ -1,0 +1,419 @@
+//! The command line of the native node: `gossip -p 7001 -b 7000` (the
+//! course's form, same as `gossip node -p 7001 -b 7000`) and
+//! `gossip cluster --nodes 5 --base-port 7000`. Parsing, validation (bad
+//! input exits 2 with one line), logging set-up, the tokio runtime and the
+//! Ctrl-C / SIGTERM handling live here; the node itself is [`crate::server`].
+
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::core::{Config, Protocol, StopKind, StopRule};
+use crate::server::{self, NodeOptions};
+
+fn parse_protocol(s: &str) -> Result<Protocol, String> {
+    Protocol::parse(s).ok_or_else(|| format!("unknown protocol {s:?} (flood, push, pull, push-pull, rumor)"))
+}
+
+/// Protocol and driver settings shared by `gossip node` and `gossip cluster`.
+#[derive(Args, Debug, Clone)]
+pub struct Tuning {
+    /// Dissemination protocol: flood, push, pull, push-pull, rumor.
+    #[arg(long, default_value = "push-pull", value_parser = parse_protocol)]
+    protocol: Protocol,
+    /// Peers contacted per interval (and per eager push).
+    #[arg(long, default_value_t = 2)]
+    fanout: u32,
+    /// Hops a pushed update may travel.
+    #[arg(long, default_value_t = 6)]
+    ttl: u32,
+    /// Gossip interval, ms.
+    #[arg(long, default_value_t = 1000)]
+    interval_ms: u64,
+    /// Push fresh updates at once to `fanout` peers: on or off.
+    #[arg(long, default_value = "on", value_parser = ["on", "off"])]
+    eager: String,
+    /// Rumor stop rule: feedback or blind.
+    #[arg(long, default_value = "feedback", value_parser = ["feedback", "blind"])]
+    stop: String,
+    /// Rumor: lose interest after K counted contacts.
+    #[arg(long, value_name = "K", conflicts_with = "coin")]
+    counter: Option<u8>,
+    /// Rumor: lose interest with probability 1/K per counted contact (default K=1).
+    #[arg(long, value_name = "K")]
+    coin: Option<u8>,
+    /// Pick a new favorite movie about this often, ms (±20 % jitter; 0: never).
+    #[arg(long, default_value_t = 20_000)]
+    change_ms: u64,
+    /// Remove a peer that has not answered for this long, ms (it is suspect from its first failure).
+    #[arg(long, default_value_t = 30_000)]
+    remove_after_ms: u64,
+    /// Timeout of an outgoing exchange, ms (connecting: at most 1 s of it).
+    #[arg(long, default_value_t = 3_000)]
+    request_timeout_ms: u64,
+    /// Time a client has to send its request head, then its body, ms.
+    #[arg(long, default_value_t = 5_000)]
+    read_timeout_ms: u64,
+    /// Largest request body accepted, bytes.
+    #[arg(long, default_value_t = 1 << 20)]
+    max_body_bytes: usize,
+    /// Worker threads (1: a single-threaded runtime, plenty for a node).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+}
+
+impl Tuning {
+    fn options(&self) -> Result<NodeOptions, String> {
+        let positive = |v: u64, what: &str| if v == 0 { Err(format!("{what} must be at least 1")) } else { Ok(v) };
+        let kind = match (self.counter, self.coin) {
+            (Some(k), _) => StopKind::Counter(k),
+            (None, Some(k)) => StopKind::Coin(k),
+            (None, None) => StopKind::Coin(1),
+        };
+        if matches!(kind, StopKind::Counter(0) | StopKind::Coin(0)) {
+            return Err("--counter and --coin must be at least 1".into());
+        }
+        if self.fanout == 0 {
+            return Err("--fanout must be at least 1".into());
+        }
+        if !(1..=256).contains(&self.threads) {
+            return Err("--threads must be between 1 and 256".into());
+        }
+        if self.max_body_bytes < 1024 {
+            return Err("--max-body-bytes must be at least 1024".into());
+        }
+        let core = Config {
+            protocol: self.protocol,
+            fanout: self.fanout,
+            ttl: self.ttl,
+            interval_ms: positive(self.interval_ms, "--interval-ms")?,
+            eager_push: self.eager == "on",
+            stop: StopRule { feedback: self.stop == "feedback", kind },
+            resample_ms: (self.change_ms > 0).then_some(self.change_ms),
+            resample_jitter_ms: self.change_ms / 5,
+            ..Config::default()
+        };
+        if core.ttl > core.max_ttl {
+            return Err(format!("--ttl must be at most {}", core.max_ttl));
+        }
+        Ok(NodeOptions {
+            core,
+            remove_after_ms: positive(self.remove_after_ms, "--remove-after-ms")?,
+            request_timeout_ms: positive(self.request_timeout_ms, "--request-timeout-ms")?,
+            connect_timeout_ms: self.request_timeout_ms.min(1_000),
+            read_timeout_ms: positive(self.read_timeout_ms, "--read-timeout-ms")?,
+            max_body_bytes: self.max_body_bytes,
+            ..NodeOptions::default()
+        })
+    }
+}
+
+/// `gossip node` flags (also accepted without the `node` subcommand).
+#[derive(Args, Debug, Clone)]
+pub struct NodeArgs {
+    /// Port to listen on (0: any free port).
+    #[arg(short = 'p', long, default_value_t = 7000)]
+    port: u16,
+    /// Bootstrap from the node on this port of this host; your own port (or none) starts a new network.
+    #[arg(short = 'b', long = "bootstrap-port", value_name = "PORT")]
+    bootstrap_port: Option<u16>,
+    /// Bootstrap from the node at this base URL (repeatable), e.g. http://10.0.0.5:7000.
+    #[arg(long, value_name = "URL")]
+    bootstrap: Vec<String>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// Base URL other nodes reach this one at (default: http://BIND:PORT).
+    #[arg(long, value_name = "URL")]
+    advertise: Option<String>,
+    /// Identity (default: the advertised URL, which embeds the port).
+    #[arg(long)]
+    id: Option<String>,
+    /// First favorite movie (default: a random title from the course's list).
+    #[arg(long)]
+    movie: Option<String>,
+    #[command(flatten)]
+    tuning: Tuning,
+}
+
+/// `gossip cluster` flags.
+#[derive(Args, Debug, Clone)]
+pub struct ClusterArgs {
+    /// Number of nodes.
+    #[arg(long, default_value_t = 5)]
+    nodes: u16,
+    /// Port of the first node; node i listens on base-port + i and bootstraps from the first.
+    #[arg(long, default_value_t = 7000)]
+    base_port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: IpAddr,
+    #[command(flatten)]
+    tuning: Tuning,
+}
+
+fn check_url(what: &str, u: &str) -> Result<(), String> {
+    if !crate::wire::is_base_url(u) {
+        return Err(format!("{what} must be an http:// base URL, got {u:?}"));
+    }
+    if u.starts_with("https://") {
+        return Err(format!("{what}: https is not supported (nodes speak plain HTTP), got {u:?}"));
+    }
+    Ok(())
+}
+
+impl NodeArgs {
+    /// The address to bind and the node's options, or what is wrong.
+    pub fn to_options(&self) -> Result<(SocketAddr, NodeOptions), String> {
+        let addr = SocketAddr::new(self.bind, self.port);
+        let mut opts = self.tuning.options()?;
+        let host = server::default_url(SocketAddr::new(self.bind, 0));
+        let host = host.trim_end_matches(":0");
+        opts.bootstrap = self.bootstrap.clone();
+        if let Some(p) = self.bootstrap_port {
+            opts.bootstrap.push(format!("{host}:{p}"));
+        }
+        for b in &opts.bootstrap {
+            check_url("--bootstrap", b)?;
+        }
+        if let Some(a) = &self.advertise {
+            check_url("--advertise", a)?;
+        }
+        if self.bootstrap_port == Some(0) {
+            return Err("-b must be the bootstrap node's port, 1 to 65535".into());
+        }
+        if let Some(id) = &self.id {
+            if id.is_empty() || id.len() > opts.limits.max_id_len {
+                return Err(format!("--id must be 1 to {} bytes long", opts.limits.max_id_len));
+            }
+        }
+        if let Some(m) = &self.movie {
+            if m.is_empty() || m.len() > opts.core.max_payload {
+                return Err(format!("--movie must be 1 to {} bytes long", opts.core.max_payload));
+            }
+        }
+        opts.advertise = self.advertise.clone();
+        opts.id = self.id.clone();
+        opts.movie = self.movie.clone();
+        Ok((addr, opts))
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build()
+    }
+}
+
+/// Resolves at Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("signal received, shutting down");
+}
+
+/// Bind every address first (so a taken port fails before anything starts),
+/// then run one node per listener until a signal.
+fn serve_all(what: &str, threads: usize, nodes: Vec<(SocketAddr, NodeOptions)>) -> ExitCode {
+    init_logging();
+    let rt = match runtime(threads) {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("gossip {what}: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    rt.block_on(async {
+        let mut listeners = Vec::new();
+        for (addr, opts) in nodes {
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(l) => listeners.push((l, opts)),
+                Err(e) => {
+                    eprintln!("gossip {what}: cannot listen on {addr}: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let mut tasks = Vec::new();
+        for (l, opts) in listeners {
+            let mut rx = rx.clone();
+            let stop = async move {
+                let _ = rx.wait_for(|s| *s).await;
+            };
+            tasks.push(tokio::spawn(server::run(l, opts, stop)));
+        }
+        shutdown_signal().await;
+        let _ = tx.send(true);
+        let mut code = ExitCode::SUCCESS;
+        for t in tasks {
+            if !matches!(t.await, Ok(Ok(_))) {
+                code = ExitCode::FAILURE;
+            }
+        }
+        code
+    })
+}
+
+/// `gossip [node] -p PORT -b PORT ...`: run one node until Ctrl-C or SIGTERM.
+pub fn run_node(args: &NodeArgs) -> ExitCode {
+    match args.to_options() {
+        Ok(node) => serve_all("node", args.tuning.threads, vec![node]),
+        Err(e) => {
+            eprintln!("gossip: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `gossip cluster --nodes N --base-port P`: N nodes in this process, node 0
+/// on port P alone, the others on P+1.. bootstrapping from it.
+pub fn run_cluster(args: &ClusterArgs) -> ExitCode {
+    let built = (|| -> Result<Vec<(SocketAddr, NodeOptions)>, String> {
+        if !(1..=1000).contains(&args.nodes) {
+            return Err("--nodes must be between 1 and 1000".into());
+        }
+        if args.base_port == 0 || args.base_port as u32 + args.nodes as u32 - 1 > u16::MAX as u32 {
+            return Err("--base-port must be at least 1 and leave room for every node's port".into());
+        }
+        let base = server::default_url(SocketAddr::new(args.bind, args.base_port));
+        (0..args.nodes)
+            .map(|i| {
+                let addr = SocketAddr::new(args.bind, args.base_port + i);
+                let mut opts = args.tuning.options()?;
+                opts.bootstrap = vec![base.clone()];
+                Ok((addr, opts))
+            })
+            .collect()
+    })();
+    match built {
+        Ok(nodes) => {
+            for (addr, _) in &nodes {
+                println!("{}", server::default_url(*addr));
+            }
+            serve_all("cluster", args.tuning.threads, nodes)
+        }
+        Err(e) => {
+            eprintln!("gossip cluster: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The course's form has no subcommand: `gossip -p 7001 -b 7000` means
+/// `gossip node -p 7001 -b 7000`. Rewrites the arguments accordingly.
+pub fn course_form(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let first = args.get(1).and_then(|a| a.to_str()).unwrap_or("");
+    let help_or_version = matches!(first, "-h" | "--help" | "-V" | "--version");
+    if first.starts_with('-') && !help_or_version {
+        args.insert(1, "node".into());
+    }
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct T {
+        #[command(flatten)]
+        node: NodeArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<(SocketAddr, NodeOptions), String> {
+        let full = std::iter::once("gossip").chain(args.iter().copied());
+        T::try_parse_from(full).map_err(|e| e.to_string())?.node.to_options()
+    }
+
+    #[test]
+    fn the_course_form_maps_to_a_node_bootstrapping_from_a_local_port() {
+        let (addr, o) = parse(&["-p", "7001", "-b", "7000"]).unwrap();
+        assert_eq!(addr, "127.0.0.1:7001".parse().unwrap());
+        assert_eq!(o.bootstrap, vec!["http://127.0.0.1:7000".to_string()]);
+        assert_eq!(o.core.protocol, Protocol::PushPull);
+        assert_eq!(o.core.resample_ms, Some(20_000));
+        let args: Vec<std::ffi::OsString> = ["gossip", "-p", "7001"].iter().map(Into::into).collect();
+        assert_eq!(course_form(args)[1], "node");
+        let args: Vec<std::ffi::OsString> = ["gossip", "sim"].iter().map(Into::into).collect();
+        assert_eq!(course_form(args)[1], "sim");
+    }
+
+    #[test]
+    fn flags_reach_the_core_configuration() {
+        let (_, o) = parse(&[
+            "--protocol",
+            "rumor",
+            "--counter",
+            "3",
+            "--stop",
+            "blind",
+            "--interval-ms",
+            "250",
+            "--change-ms",
+            "0",
+            "--bootstrap",
+            "http://10.1.2.3:7000/",
+            "--id",
+            "alice",
+        ])
+        .unwrap();
+        assert_eq!(o.core.protocol, Protocol::Rumor);
+        assert_eq!(o.core.stop, StopRule { feedback: false, kind: StopKind::Counter(3) });
+        assert_eq!(o.core.interval_ms, 250);
+        assert_eq!(o.core.resample_ms, None);
+        assert_eq!(o.id.as_deref(), Some("alice"));
+        assert_eq!(o.bootstrap, vec!["http://10.1.2.3:7000/".to_string()]);
+    }
+
+    #[test]
+    fn bad_node_flags_are_rejected_with_a_reason() {
+        for (args, needle) in [
+            (vec!["--protocol", "telepathy"], "telepathy"),
+            (vec!["--bootstrap", "ftp://x"], "--bootstrap"),
+            (vec!["--bootstrap", "https://x:7000"], "https"),
+            (vec!["--advertise", "localhost:7000"], "--advertise"),
+            (vec!["--interval-ms", "0"], "--interval-ms"),
+            (vec!["--fanout", "0"], "--fanout"),
+            (vec!["--ttl", "1000"], "--ttl"),
+            (vec!["-p", "70000"], "70000"),
+            (vec!["--bind", "nowhere"], "nowhere"),
+            (vec!["--id", ""], "--id"),
+        ] {
+            let e = parse(&args).unwrap_err();
+            assert!(e.contains(needle), "{args:?}: {e}");
+        }
+    }
+}

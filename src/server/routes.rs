@@ -1,0 +1,133 @@
+//! The HTTP API: `GET /peers/`, `POST /gossip/`, `GET /state`,
+//! `GET /metrics` and the page at `GET /`, each with and without the
+//! trailing slash, CORS open to every origin.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use tower_http::cors::{Any, CorsLayer};
+
+use super::client::dispatch;
+use super::error::{Reason, Rejection};
+use super::metrics::Metrics;
+use super::state::NodeState;
+use crate::wire;
+
+/// The node's router: every endpoint, the JSON 404 and 405, and CORS.
+pub fn app(state: Arc<NodeState>) -> Router {
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(600));
+    Router::new()
+        .route("/", get(page))
+        .route("/peers", get(peers))
+        .route("/peers/", get(peers))
+        .route("/gossip", axum::routing::post(gossip))
+        .route("/gossip/", axum::routing::post(gossip))
+        .route("/state", get(node_state))
+        .route("/state/", get(node_state))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(cors)
+        .with_state(state)
+}
+
+fn reject(state: &NodeState, r: Rejection) -> Response {
+    state.metrics.reject(r.reason);
+    tracing::debug!(reason = r.reason.code(), "rejected: {}", r.message);
+    r.into_response()
+}
+
+async fn not_found(State(s): State<Arc<NodeState>>, method: Method, uri: axum::http::Uri) -> Response {
+    reject(&s, Rejection::new(Reason::NotFound, format!("no route for {method} {}", uri.path())))
+}
+
+async fn method_not_allowed(State(s): State<Arc<NodeState>>, method: Method, uri: axum::http::Uri) -> Response {
+    reject(&s, Rejection::new(Reason::MethodNotAllowed, format!("{method} is not allowed on {}", uri.path())))
+}
+
+async fn page() -> Html<&'static str> {
+    Html(include_str!("page.html"))
+}
+
+async fn peers(State(s): State<Arc<NodeState>>) -> Json<Vec<String>> {
+    Json(s.alive_peers().iter().map(|p| p.to_string()).collect())
+}
+
+async fn node_state(State(s): State<Arc<NodeState>>) -> Json<super::state::StateView> {
+    Json(s.state_json())
+}
+
+async fn metrics(State(s): State<Arc<NodeState>>) -> Response {
+    let text = s.metrics.render(&s.gauges());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
+    let essence = ct.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("application/json")
+}
+
+/// Read the whole body within the size limit and the read timeout.
+async fn read_body(s: &NodeState, headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes, Rejection> {
+    let max = s.opts.max_body_bytes;
+    let too_large = || Rejection::new(Reason::TooLarge, format!("the body is larger than {max} bytes"));
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    let timeout = Duration::from_millis(s.opts.read_timeout_ms);
+    match tokio::time::timeout(timeout, Limited::new(body, max).collect()).await {
+        Err(_) => {
+            Err(Rejection::new(Reason::Timeout, format!("the body did not arrive within {} ms", timeout.as_millis())))
+        }
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Ok(Err(e)) => Err(Rejection::new(Reason::BodyRead, format!("could not read the body: {e}"))),
+        Ok(Ok(c)) => Ok(c.to_bytes()),
+    }
+}
+
+/// `POST /gossip/`: one push-pull exchange.
+async fn gossip(State(s): State<Arc<NodeState>>, req: Request) -> Response {
+    match exchange(&s, req).await {
+        Ok(r) => r,
+        Err(e) => reject(&s, e),
+    }
+}
+
+async fn exchange(s: &Arc<NodeState>, req: Request) -> Result<Response, Rejection> {
+    let (parts, body) = req.into_parts();
+    if !is_json(&parts.headers) {
+        return Err(Rejection::new(
+            Reason::UnsupportedMediaType,
+            "the body must be sent as Content-Type: application/json",
+        ));
+    }
+    let bytes = read_body(s, &parts.headers, body).await?;
+    let env = wire::decode(&bytes, &s.opts.limits)?;
+    if env.from == s.id {
+        return Err(Rejection::new(Reason::InvalidField, "from is this node's own identity"));
+    }
+    let updates_in: usize = env.messages.iter().map(|m| m.update_count()).sum();
+    let (replies, sends) = s.exchange_in(env);
+    dispatch(s, sends);
+    let out = wire::encode(&s.id, Some(&s.url), &replies);
+    let m = &s.metrics;
+    Metrics::add(&m.exchanges_in, 1);
+    Metrics::add(&m.updates_in, updates_in);
+    Metrics::add(&m.bytes_in, bytes.len());
+    Metrics::add(&m.updates_out, replies.iter().map(|r| r.update_count()).sum());
+    Metrics::add(&m.bytes_out, out.len());
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], out).into_response())
+}

@@ -1,0 +1,386 @@
+//! The node's shared state: one core [`Node`] and its [`PeerTable`] behind
+//! one mutex, the clock, the options and the counters.
+//!
+//! The mutex is never held across an `.await`: every method here takes it,
+//! drives the core synchronously, collects what is to be sent and returns;
+//! the caller then does the IO ([`super::client`]). `now` is read *after*
+//! taking the lock, so the core sees time that never goes backwards.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use super::metrics::{Gauges, Metrics};
+use crate::core::{Config, Event, Message, Node, Out, Payload, PeerTable};
+use crate::rng::Rng;
+use crate::wire::{self, Id, Limits};
+
+/// How a native node runs: the protocol core's configuration plus the
+/// driver's own settings.
+#[derive(Clone, Debug)]
+pub struct NodeOptions {
+    /// Identity; default: the advertised URL.
+    pub id: Option<String>,
+    /// Base URL other nodes dial; default `http://` + the bound address.
+    pub advertise: Option<String>,
+    /// Base URLs to bootstrap from (this node's own URL is skipped).
+    pub bootstrap: Vec<String>,
+    /// The protocol core's configuration.
+    pub core: Config,
+    /// First favorite; default: a random title.
+    pub movie: Option<String>,
+    /// Incarnation; default: wall-clock seconds at start, so that a node that
+    /// restarts (and counts its versions from 1 again) still wins.
+    pub epoch: Option<u32>,
+    /// Seed of the node's RNG; default: from the OS.
+    pub seed: Option<u64>,
+    /// Remove a peer that has been suspect (not answering) this long, ms.
+    pub remove_after_ms: u64,
+    /// Outgoing connect timeout, ms.
+    pub connect_timeout_ms: u64,
+    /// Outgoing request timeout, whole exchange, ms.
+    pub request_timeout_ms: u64,
+    /// Incoming: time allowed to send the request head, and then the body, ms.
+    pub read_timeout_ms: u64,
+    /// Largest request (and response) body, bytes.
+    pub max_body_bytes: usize,
+    /// Most outgoing exchanges in flight; more are dropped (and counted).
+    pub max_in_flight: usize,
+    /// Most incoming connections at once; more are refused.
+    pub max_connections: usize,
+    /// Most peers in the table.
+    pub peer_cap: usize,
+    /// Bounds on identities and payloads in bodies.
+    pub limits: Limits,
+}
+
+impl Default for NodeOptions {
+    fn default() -> Self {
+        NodeOptions {
+            id: None,
+            advertise: None,
+            bootstrap: Vec::new(),
+            core: Config::default(),
+            movie: None,
+            epoch: None,
+            seed: None,
+            remove_after_ms: 30_000,
+            connect_timeout_ms: 1_000,
+            request_timeout_ms: 3_000,
+            read_timeout_ms: 5_000,
+            max_body_bytes: 1 << 20,
+            max_in_flight: 256,
+            max_connections: 1_024,
+            peer_cap: 1_024,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// `GET /state`: this node's favorite and version, its peers and its whole view.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateView {
+    /// Identity.
+    pub id: String,
+    /// Advertised base URL.
+    pub url: String,
+    /// Its own favorite movie (none before the first pick).
+    pub movie: Option<String>,
+    /// Its own version counter (the course's version).
+    pub version: u64,
+    /// Its incarnation: versions compare by `(epoch, version)`.
+    pub epoch: u32,
+    /// Protocol name.
+    pub protocol: String,
+    /// Milliseconds since it started.
+    pub uptime_ms: u64,
+    /// Peers that answer.
+    pub peers: Vec<String>,
+    /// Peers that stopped answering (removed after the configured time).
+    pub suspect: Vec<String>,
+    /// Every origin it knows, itself included.
+    pub view: BTreeMap<String, ViewEntry>,
+}
+
+/// What a node knows about one origin.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViewEntry {
+    /// The origin's favorite.
+    pub movie: String,
+    /// Its version counter.
+    pub version: u64,
+    /// Its epoch.
+    pub epoch: u32,
+    /// The TTL it arrived with.
+    pub ttl: u32,
+    /// When this node learned it, ms since this node started.
+    pub learned_ms: u64,
+}
+
+/// What the core asked to send, grouped by destination: one exchange each.
+pub type Sends = Vec<(Id, Vec<Message<Id>>)>;
+
+pub(crate) struct Inner {
+    pub(crate) node: Node<Id>,
+    pub(crate) peers: PeerTable<Id>,
+    out: Out<Id>,
+    removed: Vec<Id>,
+}
+
+/// A running node's state, shared by the HTTP handlers and the gossip loop.
+pub struct NodeState {
+    /// Its identity.
+    pub id: Id,
+    /// Its advertised base URL.
+    pub url: Id,
+    /// Its options.
+    pub opts: NodeOptions,
+    /// Its counters.
+    pub metrics: Metrics,
+    pub(crate) client: reqwest::Client,
+    pub(crate) in_flight: Arc<tokio::sync::Semaphore>,
+    start: Instant,
+    inner: Mutex<Inner>,
+}
+
+/// Wall-clock seconds since 1970, the default epoch of a new incarnation.
+pub fn wall_clock_epoch() -> u32 {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    secs.min(u32::MAX as u64) as u32
+}
+
+/// 64 bits of OS entropy (the core itself never reads OS randomness).
+pub fn os_seed() -> u64 {
+    getrandom::u64().unwrap_or_else(|_| {
+        // no entropy source: fall back to the clock, good enough for a lab node
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+    })
+}
+
+impl NodeState {
+    /// A node reachable at `url` (its advertised base URL), not yet running.
+    pub fn new(opts: NodeOptions, url: &str) -> Arc<Self> {
+        let url: Id = Arc::from(url.trim_end_matches('/'));
+        let id: Id = opts.id.as_deref().map_or_else(|| url.clone(), Arc::from);
+        let mut rng = Rng::new(opts.seed.unwrap_or_else(os_seed));
+        let node_rng = Rng::new(rng.next_u64());
+        let epoch = opts.epoch.unwrap_or_else(wall_clock_epoch);
+        let mut node = Node::new(id.clone(), opts.core.clone(), epoch, node_rng, 0);
+        let bootstrap = opts.bootstrap.iter().map(|b| b.trim_end_matches('/')).filter(|b| *b != &*url).map(Arc::from);
+        let peers = PeerTable::new(bootstrap.collect::<Vec<Id>>(), opts.peer_cap);
+        let mut out = Out::default();
+        // a node that never re-samples still needs a first favorite
+        let first = match (&opts.movie, opts.core.resample_ms) {
+            (Some(m), _) => Some(Payload::from(m.clone())),
+            (None, None) => Some(Payload::Static(crate::movies::pick(&mut rng, None))),
+            (None, Some(_)) => None, // picked by the core's first timer, due at once
+        };
+        if let Some(m) = first {
+            node.choose_favorite(0, m, &peers, &mut out);
+        }
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_millis(opts.connect_timeout_ms))
+            .timeout(Duration::from_millis(opts.request_timeout_ms))
+            .pool_idle_timeout(Duration::from_secs(30))
+            .tcp_nodelay(true)
+            .build()
+            .expect("an HTTP client without TLS or proxies always builds");
+        Arc::new(NodeState {
+            id,
+            url,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(opts.max_in_flight.max(1))),
+            opts,
+            metrics: Metrics::default(),
+            client,
+            start: Instant::now(),
+            inner: Mutex::new(Inner { node, peers, out, removed: Vec::new() }),
+        })
+    }
+
+    /// Milliseconds since the node started: the core's clock.
+    pub fn now_ms(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    /// When the core's time `ms` is, as an instant.
+    pub fn instant_at(&self, ms: u64) -> Instant {
+        self.start + Duration::from_millis(ms)
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        // a panic while holding the lock would be a bug in the core; keep serving
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Run the core's timer if due and expire silent peers. Returns what to
+    /// send and when to call again (core time, ms).
+    pub fn tick(&self) -> (Sends, u64) {
+        let mut g = self.lock();
+        let now = self.now_ms();
+        let inner = &mut *g;
+        if now >= inner.node.poll_timeout() {
+            inner.node.handle_timer(now, &inner.peers, &mut inner.out);
+        }
+        inner.peers.expire(now, self.opts.remove_after_ms, &mut inner.removed);
+        for p in inner.removed.drain(..) {
+            Metrics::add(&self.metrics.peers_removed, 1);
+            tracing::info!(peer = %p, "removed peer: no answer for {} ms", self.opts.remove_after_ms);
+        }
+        let sends = self.drain(inner);
+        let next = inner.node.poll_timeout().min(now + self.opts.core.interval_ms.max(1));
+        (sends, next)
+    }
+
+    /// One incoming exchange (`POST /gossip/`): learn the sender if it can be
+    /// dialed, apply what it sent, return the replies for the response and
+    /// what else is to be sent.
+    pub fn exchange_in(&self, env: wire::Envelope) -> (Vec<Message<Id>>, Sends) {
+        let mut g = self.lock();
+        let now = self.now_ms();
+        let inner = &mut *g;
+        if let Some(u) = &env.url {
+            if *u != self.url {
+                if inner.peers.learn(u.clone()) {
+                    tracing::info!(peer = %u, "new peer (it called us)");
+                }
+                inner.peers.heard_from(u);
+            }
+        }
+        // the sender as our peers know it: its URL if it has one
+        let from = env.url.unwrap_or(env.from);
+        let replies = inner.node.handle_exchange(now, from, env.messages, &inner.peers, &mut inner.out);
+        let sends = self.drain(inner);
+        (replies, sends)
+    }
+
+    /// The answer to an exchange we started with `peer`: it is alive; apply
+    /// what it sent. Returns what is to be sent next (a follow-up delta).
+    pub fn exchange_answered(&self, peer: &Id, messages: Vec<Message<Id>>) -> Sends {
+        let mut g = self.lock();
+        let now = self.now_ms();
+        let inner = &mut *g;
+        if inner.peers.heard_from(peer) {
+            tracing::info!(peer = %peer, "peer answers again");
+        }
+        for m in messages {
+            inner.node.handle_message(now, peer.clone(), m, &inner.peers, &mut inner.out);
+        }
+        self.drain(inner)
+    }
+
+    /// An exchange we started with `peer` failed: it is suspect.
+    pub fn exchange_failed(&self, peer: &Id, why: &str) {
+        let mut g = self.lock();
+        let now = self.now_ms();
+        if g.peers.failed(peer, now) {
+            Metrics::add(&self.metrics.peers_suspected, 1);
+            tracing::warn!(peer = %peer, "peer is suspect: {why}");
+        } else {
+            tracing::debug!(peer = %peer, "exchange failed: {why}");
+        }
+    }
+
+    /// Learn peers from a `GET /peers/` answer.
+    pub fn learn_peers(&self, urls: impl IntoIterator<Item = String>) {
+        let mut g = self.lock();
+        for u in urls {
+            let u = u.trim_end_matches('/');
+            let dialable = wire::is_base_url(u) && u.len() <= self.opts.limits.max_url_len && u != &*self.url;
+            if dialable && g.peers.learn(Arc::from(u)) {
+                tracing::info!(peer = %u, "new peer (bootstrap list)");
+            }
+        }
+    }
+
+    /// Gauges for `/metrics`.
+    pub fn gauges(&self) -> Gauges {
+        let g = self.lock();
+        let suspect = g.peers.len() - g.peers.alive().count();
+        Gauges {
+            peers_alive: g.peers.len() - suspect,
+            peers_suspect: suspect,
+            view: g.node.view_len(),
+            seen: g.node.seen_len(),
+            version: g.node.version().counter,
+            epoch: g.node.version().epoch,
+            stats: *g.node.stats(),
+        }
+    }
+
+    /// The node's digest: `origin -> version` of its whole view.
+    pub fn digest(&self) -> crate::core::Digest<Id> {
+        self.lock().node.digest()
+    }
+
+    /// Base URLs of the peers that answer (`GET /peers/`).
+    pub fn alive_peers(&self) -> Vec<Id> {
+        self.lock().peers.alive().cloned().collect()
+    }
+
+    /// The node's state as `GET /state` shows it.
+    pub fn state_json(&self) -> StateView {
+        let g = self.lock();
+        let n = &g.node;
+        let view = n
+            .view()
+            .map(|(o, e)| {
+                let v = ViewEntry {
+                    movie: e.payload.as_str().to_string(),
+                    version: e.version.counter,
+                    epoch: e.version.epoch,
+                    ttl: e.ttl,
+                    learned_ms: e.learned_at,
+                };
+                (o.to_string(), v)
+            })
+            .collect();
+        let (alive, suspect): (Vec<&Id>, Vec<&Id>) = g.peers.peers().iter().partition(|p| !g.peers.is_suspect(p));
+        StateView {
+            id: self.id.to_string(),
+            url: self.url.to_string(),
+            movie: n.favorite().map(str::to_string),
+            version: n.version().counter,
+            epoch: n.version().epoch,
+            protocol: n.config().protocol.name().to_string(),
+            uptime_ms: self.now_ms(),
+            peers: alive.iter().map(|p| p.to_string()).collect(),
+            suspect: suspect.iter().map(|p| p.to_string()).collect(),
+            view,
+        }
+    }
+
+    /// Take what the core produced: learn peers from the origins of fresh
+    /// updates (when they are base URLs), log, and group sends by destination.
+    fn drain(&self, inner: &mut Inner) -> Sends {
+        for ev in inner.out.events.drain(..) {
+            match ev {
+                Event::Originated { version } => {
+                    let movie = inner.node.favorite().unwrap_or("");
+                    tracing::info!(%version, movie, "new favorite");
+                }
+                Event::Learned { origin, version, via, .. } => {
+                    tracing::debug!(%origin, %version, ?via, "learned");
+                    if origin != self.id
+                        && origin != self.url
+                        && wire::is_base_url(&origin)
+                        && origin.len() <= self.opts.limits.max_url_len
+                        && inner.peers.learn(origin.clone())
+                    {
+                        tracing::info!(peer = %origin, "new peer (origin of an update)");
+                    }
+                }
+            }
+        }
+        let mut sends: Sends = Vec::new();
+        for t in inner.out.sends.drain(..) {
+            match sends.iter_mut().find(|(to, _)| *to == t.to) {
+                Some((_, msgs)) => msgs.push(t.msg),
+                None => sends.push((t.to, vec![t.msg])),
+            }
+        }
+        sends
+    }
+}

@@ -1,0 +1,263 @@
+//! The native node as real processes on loopback: the course's
+//! `gossip -p PORT -b PORT` form, convergence of five nodes, a killed node
+//! forgotten and a restarted one winning with its new favorite, clean
+//! shutdown on SIGTERM and Ctrl-C, `gossip cluster`, and hostile input
+//! against a running node. Every child is killed by a guard, even on failure.
+#![cfg(not(target_arch = "wasm32"))] // the native node
+
+mod support;
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use support::{free_port_range, free_ports, get, post_json, raw, request, state, wait_until, Proc};
+
+/// Whether every node's `/state` shows every node's current movie and version.
+fn converged(ports: &[u16]) -> bool {
+    let states: Vec<_> = ports.iter().map(|p| state(*p)).collect();
+    let Some(states) = states.into_iter().collect::<Option<Vec<_>>>() else { return false };
+    states.iter().all(|s| {
+        states.iter().all(|o| {
+            s.view
+                .get(&o.id)
+                .is_some_and(|e| Some(&e.movie) == o.movie.as_ref() && e.version == o.version && e.epoch == o.epoch)
+        })
+    })
+}
+
+const FAST: [&str; 6] = ["--interval-ms", "200", "--remove-after-ms", "1500", "--change-ms", "0"];
+
+#[test]
+fn course_nodes_converge_forget_a_killed_node_and_take_its_new_favorite_after_a_restart() {
+    let ports = free_ports(5);
+    let boot = ports[0];
+    let mut nodes: Vec<Option<Proc>> = ports.iter().map(|&p| Some(Proc::node(p, boot, &FAST))).collect();
+
+    let took = wait_until("5 nodes converge", Duration::from_secs(20), || converged(&ports));
+    eprintln!("converged in {took:?}");
+    for &p in &ports {
+        let s = state(p).unwrap();
+        assert_eq!(s.view.len(), 5, "{s:?}");
+        assert_eq!(s.id, format!("http://127.0.0.1:{p}"), "the identity is the URL, which embeds the port");
+        let peers = get(p, "/peers/").unwrap().json();
+        assert_eq!(peers.as_array().unwrap().len(), 4, "port {p}: {peers}");
+    }
+
+    // kill one node: the others stop listing it within the configured time
+    let victim = ports[3];
+    let url = format!("http://127.0.0.1:{victim}");
+    let before = state(victim).unwrap();
+    nodes[3] = None;
+    let others: Vec<u16> = ports.iter().copied().filter(|&p| p != victim).collect();
+    let gone = wait_until("the killed node leaves every peer table", Duration::from_secs(10), || {
+        others.iter().all(|&p| {
+            let s = state(p).unwrap();
+            !s.peers.contains(&url) && !s.suspect.contains(&url)
+        })
+    });
+    eprintln!("removed in {gone:?} (remove-after 1.5 s)");
+    for &p in &others {
+        assert!(!get(p, "/peers/").unwrap().text().contains(&url));
+    }
+
+    // restart it on the same port with a new favorite: its counter starts at
+    // 1 again, its new epoch makes it win everywhere
+    let title = if before.movie.as_deref() == Some("Alien") { "Heat" } else { "Alien" };
+    nodes[3] = Some(Proc::node(victim, boot, &[&FAST[..], &["--movie", title]].concat()));
+    let after = state(victim).unwrap();
+    assert_eq!((after.version, after.movie.as_deref()), (1, Some(title)));
+    assert!(after.epoch > before.epoch, "{} > {}", after.epoch, before.epoch);
+    let took = wait_until("the restarted node's favorite reaches everyone", Duration::from_secs(20), || {
+        others.iter().all(|&p| {
+            state(p).is_some_and(|s| s.view.get(&url).is_some_and(|e| e.movie == title && e.epoch == after.epoch))
+        })
+    });
+    eprintln!("new favorite everywhere in {took:?}");
+    wait_until("all five converge again", Duration::from_secs(20), || converged(&ports));
+
+    // kill and restart at once, usually within the same second, so in the
+    // same epoch: it hears of its previous self from its bootstrap and
+    // announces its favorite above it
+    nodes[3] = None;
+    nodes[3] = Some(Proc::node(victim, boot, &[&FAST[..], &["--movie", "Up"]].concat()));
+    wait_until("the quickly restarted node's favorite reaches everyone", Duration::from_secs(20), || {
+        let Some(me) = state(victim) else { return false };
+        me.movie.as_deref() == Some("Up")
+            && others.iter().all(|&p| {
+                state(p).is_some_and(|s| {
+                    s.view.get(&url).is_some_and(|e| e.movie == "Up" && (e.epoch, e.version) == (me.epoch, me.version))
+                })
+            })
+    });
+    let me = state(victim).unwrap();
+    eprintln!("quick restart: epoch {} (first restart {}), version {}", me.epoch, after.epoch, me.version);
+}
+
+#[test]
+fn sigterm_and_ctrl_c_shut_a_node_down_cleanly() {
+    for sig in ["TERM", "INT"] {
+        let port = free_ports(1)[0];
+        let mut n = Proc::node(port, port, &[]);
+        let t = Instant::now();
+        let status = n.signal_and_wait(sig, Duration::from_secs(5)).expect("exits within 5 s");
+        assert!(status.success(), "SIG{sig}: {status:?}");
+        assert!(t.elapsed() < Duration::from_secs(5));
+        assert!(n.log().contains("stopped"), "{}", n.log());
+        assert!(get(port, "/state").is_err(), "the port is closed");
+    }
+}
+
+#[test]
+fn cluster_command_starts_nodes_that_converge_and_stop_together() {
+    let base = free_port_range(3);
+    let b = base.to_string();
+    let mut c =
+        Proc::spawn(base, &["cluster", "--nodes", "3", "--base-port", &b, "--interval-ms", "200", "--change-ms", "0"]);
+    c.wait_ready();
+    let ports = [base, base + 1, base + 2];
+    wait_until("the cluster converges", Duration::from_secs(20), || converged(&ports));
+    assert!(c.signal_and_wait("TERM", Duration::from_secs(5)).expect("exits").success());
+    for p in ports {
+        assert!(get(p, "/state").is_err(), "port {p} closed");
+    }
+}
+
+#[test]
+fn bad_command_lines_exit_2_with_one_clear_line() {
+    for (args, needle) in [
+        (vec!["-p", "7001", "-b", "0"], "-b must be"),
+        (vec!["-p", "7001", "--bootstrap", "ftp://x"], "--bootstrap must be an http://"),
+        (vec!["-p", "7001", "--interval-ms", "0"], "--interval-ms"),
+        (vec!["cluster", "--nodes", "0"], "--nodes"),
+        (vec!["-p", "99999"], "99999"),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gossip")).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.lines().next().unwrap_or("").contains(needle), "{args:?}: {err}");
+    }
+    // a port already taken: a clear message, a failure exit, nothing left running
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port().to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gossip")).args(["-p", &port]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot listen"), "{out:?}");
+}
+
+fn assert_rejected(r: &support::Resp, status: u16, reason: &str) {
+    assert_eq!(r.status, status, "{}", r.text());
+    let j = r.json();
+    assert_eq!(j["reason"], reason, "{j}");
+    assert!(j["error"].as_str().is_some_and(|e| !e.is_empty()), "{j}");
+}
+
+#[test]
+fn hostile_input_gets_4xx_with_json_and_the_node_keeps_serving() {
+    let port = free_ports(1)[0];
+    let mut n = Proc::node(port, port, &["--max-body-bytes", "4096", "--read-timeout-ms", "500", "--change-ms", "0"]);
+    let p = "/gossip/";
+    let upd = |version: &str, ttl: &str, payload: &str| {
+        format!(
+            r#"{{"from":"evil","updates":[{{"uuid":"0f8fad5b-d9cb-469f-a165-70867728950e","origin":"o","version":{version},"ttl":{ttl},"payload":"{payload}"}}]}}"#
+        )
+    };
+    // malformed
+    for body in ["{", "", "nope", "{\"from\":\"a\",}", "{\"from\":\"a\"}{"] {
+        assert_rejected(&post_json(port, p, body.as_bytes()).unwrap(), 400, "malformed_json");
+    }
+    // wrong content type, or none
+    assert_rejected(&request(port, "POST", p, Some("text/plain"), b"{}").unwrap(), 415, "unsupported_media_type");
+    assert_rejected(&request(port, "POST", p, None, b"{}").unwrap(), 415, "unsupported_media_type");
+    assert_rejected(
+        &request(port, "POST", p, Some("application/jsonx"), b"{}").unwrap(),
+        415,
+        "unsupported_media_type",
+    );
+    // too large: declared, and chunked without a Content-Length
+    let head =
+        format!("POST {p} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000000\r\n\r\n");
+    assert_rejected(&raw(port, head.as_bytes()).unwrap(), 413, "too_large");
+    let mut chunked =
+        format!("POST {p} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+            .into_bytes();
+    for _ in 0..5 {
+        chunked.extend_from_slice(format!("3e8\r\n{}\r\n", " ".repeat(1000)).as_bytes());
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    assert_rejected(&raw(port, &chunked).unwrap(), 413, "too_large");
+    // wrong types and out-of-range values
+    for body in [
+        "[]".to_string(),
+        "null".into(),
+        "{}".into(),
+        r#"{"from":7}"#.into(),
+        r#"{"from":""}"#.into(),
+        format!(r#"{{"from":"{}"}}"#, "x".repeat(300)),
+        r#"{"from":"a","url":"javascript:alert(1)"}"#.into(),
+        r#"{"from":"a","digest":[["b",1]]}"#.into(),
+        r#"{"from":"a","digest":{"b":[1,2,3]}}"#.into(),
+        upd("\"1\"", "1", "x"),
+        upd("-1", "1", "x"),
+        upd("1.5", "1", "x"),
+        upd("9007199254740992", "1", "x"),
+        upd("1", "-3", "x"),
+        upd("1", "1", &"x".repeat(600)),
+        upd("1", "1", "x").replace("0f8fad5b-", "0f8fad5b+"),
+    ] {
+        assert_rejected(&post_json(port, p, body.as_bytes()).unwrap(), 400, "invalid_field");
+    }
+    // not UTF-8
+    assert_rejected(&post_json(port, p, b"{\"from\":\"\xc3\x28\"}").unwrap(), 400, "invalid_utf8");
+    // deep nesting inside the limit
+    assert_rejected(&post_json(port, p, "[".repeat(4000).as_bytes()).unwrap(), 400, "invalid_field");
+    // a body that never finishes: 408 after the read timeout
+    let mut s = support::connect(port).unwrap();
+    s.write_all(
+        format!(
+            "POST {p} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"from\""
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let t = Instant::now();
+    assert_rejected(&support::read_response(&mut s).unwrap(), 408, "timeout");
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    // a request head that never finishes: the connection is closed
+    let mut s = support::connect(port).unwrap();
+    s.write_all(b"POST /gossip/ HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let t = Instant::now();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    assert!(t.elapsed() < Duration::from_secs(3), "cut off after {:?}", t.elapsed());
+    // clamped, not refused: a huge TTL
+    let ok = post_json(port, p, upd("1", "4294967295999", "Up").as_bytes()).unwrap();
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    // unknown paths and methods
+    assert_rejected(&get(port, "/nope").unwrap(), 404, "not_found");
+    assert_rejected(&request(port, "DELETE", "/state", None, b"").unwrap(), 405, "method_not_allowed");
+
+    // still serving, counted by reason
+    assert!(n.running(), "{}", n.log());
+    let s = state(port).expect("still answers");
+    assert_eq!(s.view["o"].ttl, 64, "TTL clamped to the maximum");
+    let metrics = get(port, "/metrics").unwrap().text();
+    for (reason, at_least) in [
+        ("malformed_json", 5),
+        ("unsupported_media_type", 3),
+        ("too_large", 2),
+        ("invalid_field", 17),
+        ("invalid_utf8", 1),
+        ("timeout", 1),
+        ("not_found", 1),
+        ("method_not_allowed", 1),
+    ] {
+        let line = format!("gossip_rejected_requests_total{{reason=\"{reason}\"}} ");
+        let v: u64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&line))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{line} missing:\n{metrics}"));
+        assert!(v >= at_least, "{reason}: {v} < {at_least}");
+    }
+    assert!(!n.log().contains("panicked"), "{}", n.log());
+}

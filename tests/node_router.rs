@@ -1,0 +1,262 @@
+//! The native node's HTTP API in process: requests go straight into the
+//! router with `tower::ServiceExt::oneshot`, no sockets.
+#![cfg(not(target_arch = "wasm32"))] // the native node
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use gossip::core::{Config, Message, Version};
+use gossip::server::state::StateView;
+use gossip::server::{app, NodeOptions, NodeState};
+use gossip::wire;
+use tower::ServiceExt;
+
+const ME: &str = "http://127.0.0.1:7000";
+
+/// A node at `url` in epoch 5 whose favorite is `movie`, never re-sampled.
+fn node_at(url: &str, movie: &str, seed: u64) -> Arc<NodeState> {
+    let opts = NodeOptions {
+        core: Config { resample_ms: None, ..Config::default() },
+        movie: Some(movie.into()),
+        epoch: Some(5),
+        seed: Some(seed),
+        ..NodeOptions::default()
+    };
+    NodeState::new(opts, url)
+}
+
+fn node() -> Arc<NodeState> {
+    node_at(ME, "Alien", 1)
+}
+
+async fn send(app: &Router, req: Request<Body>) -> (StatusCode, Vec<(String, String)>, Vec<u8>) {
+    let resp = app.clone().oneshot(req).await.expect("the router never fails");
+    let status = resp.status();
+    let headers = resp.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string())).collect();
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap().to_vec();
+    (status, headers, body)
+}
+
+fn get(path: &str) -> Request<Body> {
+    Request::get(path).body(Body::empty()).unwrap()
+}
+
+fn post(path: &str, body: impl Into<Body>) -> Request<Body> {
+    Request::post(path).header(header::CONTENT_TYPE, "application/json").body(body.into()).unwrap()
+}
+
+fn json(body: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(body)))
+}
+
+async fn state_of(app: &Router) -> StateView {
+    let (s, _, body) = send(app, get("/state")).await;
+    assert_eq!(s, StatusCode::OK);
+    serde_json::from_slice(&body).unwrap()
+}
+
+#[tokio::test]
+async fn both_slash_forms_of_every_endpoint_are_served() {
+    let app = app(node());
+    for path in ["/peers", "/peers/", "/state", "/state/", "/metrics", "/"] {
+        assert_eq!(send(&app, get(path)).await.0, StatusCode::OK, "{path}");
+    }
+    for path in ["/gossip", "/gossip/"] {
+        let (s, _, body) = send(&app, post(path, r#"{"from":"b"}"#)).await;
+        assert_eq!(s, StatusCode::OK, "{path}: {}", String::from_utf8_lossy(&body));
+    }
+}
+
+#[tokio::test]
+async fn cors_lets_any_origin_fetch_including_the_preflight() {
+    let app = app(node());
+    let pre = Request::builder()
+        .method(Method::OPTIONS)
+        .uri("/gossip/")
+        .header(header::ORIGIN, "http://example.org")
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
+        .body(Body::empty())
+        .unwrap();
+    let (s, h, _) = send(&app, pre).await;
+    assert!(s.is_success(), "{s}");
+    let has = |k: &str, v: &str| h.iter().any(|(hk, hv)| hk == k && hv.to_ascii_lowercase().contains(v));
+    assert!(has("access-control-allow-origin", "*"), "{h:?}");
+    assert!(has("access-control-allow-methods", "post"), "{h:?}");
+    assert!(has("access-control-allow-headers", "content-type"), "{h:?}");
+    for path in ["/peers/", "/state"] {
+        let req = Request::get(path).header(header::ORIGIN, "http://example.org").body(Body::empty()).unwrap();
+        let (_, h, _) = send(&app, req).await;
+        assert!(h.iter().any(|(k, v)| k == "access-control-allow-origin" && v == "*"), "{path}: {h:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_exchange_answers_with_what_the_sender_lacks_and_learns_what_it_sent() {
+    let app = app(node());
+    let body = r#"{
+        "from": "browser-1",
+        "updates": [{"uuid": "0f8fad5b-d9cb-469f-a165-70867728950e", "origin": "browser-1",
+                     "epoch": 0, "version": 2, "ttl": 6, "payload": "Heat"}],
+        "digest": {"browser-1": [0, 2], "http://127.0.0.1:7009": [3, 4]}
+    }"#;
+    let (s, _, out) = send(&app, post("/gossip/", body)).await;
+    assert_eq!(s, StatusCode::OK);
+    let env = wire::decode(&out, &wire::Limits::default()).unwrap();
+    assert_eq!(&*env.from, ME);
+    let [Message::Delta { updates, request }] = &env.messages[..] else { panic!("{:?}", env.messages) };
+    assert_eq!(updates.len(), 1, "the sender lacks only this node's own favorite");
+    assert_eq!((&*updates[0].origin, updates[0].payload.as_str()), (ME, "Alien"));
+    assert_eq!(updates[0].version, Version::new(5, 1));
+    assert_eq!(request.len(), 1, "this node wants the origin only the sender knows");
+    assert_eq!(&*request[0].0, "http://127.0.0.1:7009");
+
+    let st = state_of(&app).await;
+    assert_eq!(st.view["browser-1"].movie, "Heat", "the sender's own update was learned");
+    assert_eq!(st.view["browser-1"].version, 2);
+    assert!(st.peers.is_empty(), "a sender without a URL is never dialed, so never listed");
+}
+
+#[tokio::test]
+async fn a_sender_with_a_url_becomes_a_listed_peer() {
+    let app = app(node());
+    let body = r#"{"from":"http://127.0.0.1:7001","url":"http://127.0.0.1:7001/","digest":{}}"#;
+    let (s, _, out) = send(&app, post("/gossip", body)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&out).contains("Alien"), "an empty digest gets the whole view");
+    let (_, _, peers) = send(&app, get("/peers/")).await;
+    assert_eq!(json(&peers), serde_json::json!(["http://127.0.0.1:7001"]));
+}
+
+#[tokio::test]
+async fn a_node_restarted_in_the_same_epoch_still_wins_with_its_new_favorite() {
+    // a peer remembers R's first incarnation: epoch 5, version 1, "Old"
+    let peer = app(node());
+    let r = "http://127.0.0.1:7002";
+    let old = format!(
+        r#"{{"from":"{r}","url":"{r}","updates":[{{"uuid":"0f8fad5bd9cb469fa16570867728950e","origin":"{r}",
+            "epoch":5,"version":1,"ttl":0,"payload":"Old"}}]}}"#
+    );
+    assert_eq!(send(&peer, post("/gossip/", old)).await.0, StatusCode::OK);
+    // R restarts within the same second: the same epoch, counting from 1 again
+    let restarted = node_at(r, "New", 2);
+    // its bootstrap step asks for everything; the answer holds its old self
+    let ask = format!(r#"{{"from":"{r}","url":"{r}","digest":{{}},"pull_only":true}}"#);
+    let (_, _, answer) = send(&peer, post("/gossip/", ask)).await;
+    let env = wire::decode(&answer, &wire::Limits::default()).unwrap();
+    let follow_up = restarted.exchange_answered(&Arc::from(ME), env.messages);
+    assert_eq!(restarted.state_json().version, 2, "announced above the old incarnation");
+    assert!(follow_up.is_empty() || follow_up.iter().all(|(to, _)| &**to == ME));
+    // its next exchange with the peer carries the new favorite, which wins
+    let digest = Message::Digest { digest: restarted.digest(), push_pull: true };
+    let push = restarted.state_json();
+    assert_eq!(push.movie.as_deref(), Some("New"));
+    let body = wire::encode(r, Some(r), &[digest]);
+    let (_, _, answer) = send(&peer, post("/gossip/", body)).await;
+    let env = wire::decode(&answer, &wire::Limits::default()).unwrap();
+    let sends = restarted.exchange_answered(&Arc::from(ME), env.messages);
+    let [(to, msgs)] = &sends[..] else { panic!("one follow-up delta to the peer: {sends:?}") };
+    assert_eq!(&**to, ME);
+    assert_eq!(send(&peer, post("/gossip/", wire::encode(r, Some(r), msgs))).await.0, StatusCode::OK);
+    let seen = state_of(&peer).await.view[r].clone();
+    assert_eq!((seen.movie.as_str(), seen.epoch, seen.version), ("New", 5, 2));
+}
+
+#[tokio::test]
+async fn state_shows_the_favorite_version_and_view_in_the_documented_shape() {
+    let app = app(node());
+    let (_, h, body) = send(&app, get("/state")).await;
+    assert!(h.iter().any(|(k, v)| k == "content-type" && v.starts_with("application/json")));
+    let j = json(&body);
+    assert_eq!(j["id"], ME);
+    assert_eq!(j["movie"], "Alien");
+    assert_eq!(j["version"], 1);
+    assert_eq!(j["epoch"], 5);
+    assert_eq!(j["view"][ME]["movie"], "Alien");
+    assert_eq!(j["view"][ME]["version"], 1);
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.starts_with(r#"{"id":"#), "id first: {text}");
+}
+
+#[tokio::test]
+async fn rejections_have_a_status_a_json_body_and_a_counter() {
+    let st = node();
+    let app = app(st.clone());
+    // a body over the limit without a Content-Length header (the process
+    // test sends a real chunked one)
+    let unsized_body = Body::from(vec![b' '; 1_100_000]);
+    let cases = vec![
+        (post("/gossip/", "{oops"), StatusCode::BAD_REQUEST, "malformed_json"),
+        (post("/gossip/", r#"{"from":1}"#), StatusCode::BAD_REQUEST, "invalid_field"),
+        (post("/gossip/", format!(r#"{{"from":"{ME}"}}"#)), StatusCode::BAD_REQUEST, "invalid_field"),
+        (post("/gossip/", &b"{\"from\":\"\xff\"}"[..]), StatusCode::BAD_REQUEST, "invalid_utf8"),
+        (
+            Request::post("/gossip/").header(header::CONTENT_TYPE, "text/plain").body(Body::from("{}")).unwrap(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (post("/gossip/", unsized_body), StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+        (
+            Request::post("/gossip/")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::CONTENT_LENGTH, "2000000")
+                .body(Body::from("{}"))
+                .unwrap(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+        ),
+        (get("/nowhere"), StatusCode::NOT_FOUND, "not_found"),
+        (get("/gossip/"), StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+    ];
+    for (req, status, reason) in cases {
+        let what = format!("{} {}", req.method(), req.uri());
+        let (s, h, body) = send(&app, req).await;
+        assert_eq!(s, status, "{what}: {}", String::from_utf8_lossy(&body));
+        assert!(h.iter().any(|(k, v)| k == "content-type" && v == "application/json"), "{what}");
+        let j = json(&body);
+        assert_eq!(j["reason"], reason, "{what}");
+        assert!(j["error"].as_str().is_some_and(|e| !e.is_empty()));
+    }
+    let (_, _, metrics) = send(&app, get("/metrics")).await;
+    let text = String::from_utf8(metrics).unwrap();
+    for (reason, n) in
+        [("malformed_json", 1), ("invalid_field", 2), ("too_large", 2), ("not_found", 1), ("unsupported_media_type", 1)]
+    {
+        assert!(text.contains(&format!("gossip_rejected_requests_total{{reason=\"{reason}\"}} {n}\n")), "{text}");
+    }
+    assert_eq!(st.metrics.rejected(gossip::server::error::Reason::InvalidUtf8), 1);
+}
+
+#[tokio::test]
+async fn metrics_count_exchanges_messages_bytes_and_gauges() {
+    let app = app(node());
+    let body = r#"{"from":"b","updates":[{"uuid":"0f8fad5bd9cb469fa16570867728950e","origin":"b","version":1,"ttl":2,"payload":"Up"}]}"#;
+    send(&app, post("/gossip/", body)).await;
+    send(&app, post("/gossip/", body)).await;
+    let (_, h, metrics) = send(&app, get("/metrics")).await;
+    assert!(h.iter().any(|(k, v)| k == "content-type" && v.starts_with("text/plain")));
+    let text = String::from_utf8(metrics).unwrap();
+    for line in [
+        "gossip_exchanges_total{direction=\"in\",result=\"ok\"} 2\n",
+        "gossip_messages_total{direction=\"in\"} 2\n",
+        format!("gossip_bytes_total{{direction=\"in\"}} {}\n", 2 * body.len()).as_str(),
+        "gossip_updates_received_total{outcome=\"fresh\"} 1\n",
+        "gossip_updates_received_total{outcome=\"duplicate\"} 1\n",
+        "gossip_view_origins 2\n",
+        "gossip_seen_cache_size 2\n",
+        "gossip_peers{state=\"alive\"} 0\n",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn the_index_page_shows_the_view_live() {
+    let (s, h, body) = send(&app(node()), get("/")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(h.iter().any(|(k, v)| k == "content-type" && v.starts_with("text/html")));
+    let page = String::from_utf8(body).unwrap();
+    assert!(page.contains("fetch(\"state\"") && page.contains("setInterval"), "polls /state");
+}

@@ -1,0 +1,266 @@
+//! Helpers for tests that run the real `gossip` binary on loopback: free
+//! ports, a child-process guard that always kills, a tiny blocking HTTP/1.1
+//! client that can also send raw (hostile) bytes, and bounded waiting.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use gossip::server::state::StateView;
+
+/// `n` distinct ports that were free a moment ago (bound together, then released).
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<TcpListener> = (0..n).map(|_| TcpListener::bind("127.0.0.1:0").expect("a free port")).collect();
+    held.iter().map(|l| l.local_addr().unwrap().port()).collect()
+}
+
+/// `n` consecutive free ports, for `gossip cluster --base-port`.
+pub fn free_port_range(n: u16) -> u16 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let mut seed = std::process::id() as u64 ^ nanos as u64;
+    for _ in 0..200 {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let base = 20_000 + (seed >> 33) as u16 % 30_000;
+        let held: Vec<_> = (0..n).map_while(|i| TcpListener::bind(("127.0.0.1", base + i)).ok()).collect();
+        if held.len() == n as usize {
+            return base;
+        }
+    }
+    panic!("no {n} consecutive free ports found");
+}
+
+/// A running `gossip` process, killed (and reaped) when dropped, even when a
+/// test fails; its log is printed if the test is failing.
+pub struct Proc {
+    child: Option<Child>,
+    log: PathBuf,
+    /// The port it listens on (the first one, for a cluster).
+    pub port: u16,
+}
+
+impl Proc {
+    /// Start `gossip ARGS`, logging to a temporary file.
+    pub fn spawn(port: u16, args: &[&str]) -> Proc {
+        let log = std::env::temp_dir().join(format!("gossip-test-{}-{port}.log", std::process::id()));
+        let file = std::fs::File::create(&log).expect("a log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_gossip"))
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("the binary starts");
+        Proc { child: Some(child), log, port }
+    }
+
+    /// A course-style node: `gossip -p PORT -b BOOT EXTRA...`, waited for until it answers.
+    pub fn node(port: u16, boot: u16, extra: &[&str]) -> Proc {
+        let (p, b) = (port.to_string(), boot.to_string());
+        let mut args = vec!["-p", &p, "-b", &b];
+        args.extend_from_slice(extra);
+        let n = Proc::spawn(port, &args);
+        n.wait_ready();
+        n
+    }
+
+    /// Wait until `GET /state` answers (10 s at most).
+    pub fn wait_ready(&self) {
+        wait_until("the node answers", Duration::from_secs(10), || {
+            get(self.port, "/state").is_ok_and(|r| r.status == 200)
+        });
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, |c| c.id())
+    }
+
+    /// Send a signal (by name, e.g. "TERM") and wait for the exit, at most `within`.
+    pub fn signal_and_wait(&mut self, sig: &str, within: Duration) -> Option<ExitStatus> {
+        let pid = self.pid().to_string();
+        Command::new("sh").args(["-c", &format!("kill -{sig} {pid}")]).status().expect("sh runs");
+        self.wait_exit(within)
+    }
+
+    /// Whether it is still running.
+    pub fn running(&mut self) -> bool {
+        self.child.as_mut().is_some_and(|c| c.try_wait().ok().flatten().is_none())
+    }
+
+    /// Its log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Wait for it to exit by itself, at most `within`.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Some(s) = self.child.as_mut()?.try_wait().ok()? {
+                self.child = None;
+                return Some(s);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        if std::thread::panicking() {
+            let log = self.log();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!("--- log of the node on port {} (last lines) ---", self.port);
+            for l in tail.iter().rev() {
+                eprintln!("{l}");
+            }
+        }
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// Poll `ok` every 50 ms until it holds; panic with `what` after `within`.
+pub fn wait_until(what: &str, within: Duration, mut ok: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while start.elapsed() < within {
+        if ok() {
+            return start.elapsed();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out after {within:?} waiting for: {what}");
+}
+
+/// An HTTP response.
+#[derive(Debug)]
+pub struct Resp {
+    /// Status code.
+    pub status: u16,
+    /// Headers, names lower-cased.
+    pub headers: Vec<(String, String)>,
+    /// Body, de-chunked.
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Open a connection to the node on `port` (3 s read and write timeouts).
+pub fn connect(port: u16) -> std::io::Result<TcpStream> {
+    let s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(3)))?;
+    s.set_write_timeout(Some(Duration::from_secs(3)))?;
+    Ok(s)
+}
+
+/// Read a whole response from `s` (the server closes or sends a length).
+pub fn read_response(s: &mut TcpStream) -> std::io::Result<Resp> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        let n = s.read(&mut chunk)?;
+        if n == 0 {
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "closed before a response head"));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let mut body = buf[head_end + 4..].to_vec();
+    let find = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    if let Some(len) = find("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        while body.len() < len {
+            let n = s.read(&mut chunk)?;
+            if n == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..n]);
+        }
+        body.truncate(len);
+    } else {
+        let _ = s.read_to_end(&mut body);
+        if find("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+            body = dechunk(&body);
+        }
+    }
+    Ok(Resp { status, headers, body })
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(i) = b.windows(2).position(|w| w == b"\r\n") {
+        let size = usize::from_str_radix(String::from_utf8_lossy(&b[..i]).trim(), 16).unwrap_or(0);
+        if size == 0 || b.len() < i + 2 + size {
+            break;
+        }
+        out.extend_from_slice(&b[i + 2..i + 2 + size]);
+        b = &b[(i + 4 + size).min(b.len())..];
+    }
+    out
+}
+
+/// Send `raw` bytes as they are and read the response.
+pub fn raw(port: u16, raw: &[u8]) -> std::io::Result<Resp> {
+    let mut s = connect(port)?;
+    s.write_all(raw)?;
+    read_response(&mut s)
+}
+
+/// `METHOD path` with optional content type and body, `Connection: close`.
+pub fn request(port: u16, method: &str, path: &str, content_type: Option<&str>, body: &[u8]) -> std::io::Result<Resp> {
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    if let Some(ct) = content_type {
+        req.push_str(&format!("Content-Type: {ct}\r\n"));
+    }
+    req.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    let mut bytes = req.into_bytes();
+    bytes.extend_from_slice(body);
+    raw(port, &bytes)
+}
+
+/// `GET path`.
+pub fn get(port: u16, path: &str) -> std::io::Result<Resp> {
+    request(port, "GET", path, None, b"")
+}
+
+/// `POST path` with a JSON body.
+pub fn post_json(port: u16, path: &str, body: &[u8]) -> std::io::Result<Resp> {
+    request(port, "POST", path, Some("application/json"), body)
+}
+
+/// The node's `GET /state`, if it answers.
+pub fn state(port: u16) -> Option<StateView> {
+    let r = get(port, "/state").ok()?;
+    (r.status == 200).then(|| serde_json::from_slice(&r.body).ok()).flatten()
+}
