@@ -40,7 +40,6 @@ const state = {
   lastCounters: 0,
   lastInspect: 0,
   metrics: null,
-  origins: 1,
   prof: { frames: 0, advance: 0, read: 0, draw: 0, ui: 0 },
   chunk: 2000, // events per advance() call, adapted
   workMs: 8, // simulation work per frame, adapted
@@ -202,7 +201,6 @@ function sampleSeries() {
   const now = lab.now();
   // updates still spreading, and those made in the last few seconds
   const spreads = lab.spreads(Math.max(0, now - 5000));
-  let origins = 0;
   for (const s of spreads) {
     const key = `${s.origin}:${s.epoch}:${s.counter}`;
     let u = state.series.get(key);
@@ -216,10 +214,7 @@ function sampleSeries() {
     const last = u.points[u.points.length - 1];
     if (age > last[0] || s.fraction !== last[1]) u.points.push([age, s.fraction]);
     if (s.done !== null && s.done !== undefined) u.done = true;
-    origins++;
   }
-  const m = state.metrics;
-  state.origins = Math.max(1, m ? Math.min(m.updates, lab.len()) : 1);
 }
 
 function frame(wall) {
