@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::core::{Config, Protocol, StopKind, StopRule};
+use crate::core::{Config, Protocol, StopRule};
 use crate::server::{self, NodeOptions};
 
 fn parse_protocol(s: &str) -> Result<Protocol, String> {
@@ -66,14 +66,7 @@ pub struct Tuning {
 impl Tuning {
     fn options(&self) -> Result<NodeOptions, String> {
         let positive = |v: u64, what: &str| if v == 0 { Err(format!("{what} must be at least 1")) } else { Ok(v) };
-        let kind = match (self.counter, self.coin) {
-            (Some(k), _) => StopKind::Counter(k),
-            (None, Some(k)) => StopKind::Coin(k),
-            (None, None) => StopKind::Coin(1),
-        };
-        if matches!(kind, StopKind::Counter(0) | StopKind::Coin(0)) {
-            return Err("--counter and --coin must be at least 1".into());
-        }
+        let stop = StopRule::from_flags(&self.stop, self.counter, self.coin).map_err(|e| format!("--{e}"))?;
         if self.fanout == 0 {
             return Err("--fanout must be at least 1".into());
         }
@@ -89,7 +82,7 @@ impl Tuning {
             ttl: self.ttl,
             interval_ms: positive(self.interval_ms, "--interval-ms")?,
             eager_push: self.eager == "on",
-            stop: StopRule { feedback: self.stop == "feedback", kind },
+            stop,
             resample_ms: (self.change_ms > 0).then_some(self.change_ms),
             resample_jitter_ms: self.change_ms / 5,
             ..Config::default()
@@ -345,6 +338,7 @@ pub fn course_form(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::StopKind;
     use clap::Parser;
 
     #[derive(Parser)]

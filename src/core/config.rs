@@ -73,6 +73,27 @@ impl Default for StopRule {
     }
 }
 
+impl StopRule {
+    /// The rule as the command lines and the lab spell it: `stop` is
+    /// `feedback` or `blind`, with a `counter` k or a `coin` 1/k (default
+    /// coin 1). The error names what is wrong.
+    pub fn from_flags(stop: &str, counter: Option<u8>, coin: Option<u8>) -> Result<StopRule, String> {
+        let feedback = match stop {
+            "feedback" => true,
+            "blind" => false,
+            s => return Err(format!("stop must be feedback or blind, got {s:?}")),
+        };
+        let kind = match (counter, coin) {
+            (Some(_), Some(_)) => return Err("give the rumor stop rule a counter or a coin, not both".into()),
+            (Some(0), _) | (_, Some(0)) => return Err("counter and coin must be at least 1".into()),
+            (Some(k), None) => StopKind::Counter(k),
+            (None, Some(k)) => StopKind::Coin(k),
+            (None, None) => StopKind::Coin(1),
+        };
+        Ok(StopRule { feedback, kind })
+    }
+}
+
 impl std::fmt::Display for StopRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mode = if self.feedback { "feedback" } else { "blind" };
@@ -182,6 +203,18 @@ impl Default for Config {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn stop_rules_from_flags_and_their_errors() {
+        assert_eq!(StopRule::from_flags("feedback", None, None), Ok(StopRule::default()));
+        assert_eq!(
+            StopRule::from_flags("blind", Some(3), None),
+            Ok(StopRule { feedback: false, kind: StopKind::Counter(3) })
+        );
+        assert!(StopRule::from_flags("feedback", Some(2), Some(2)).unwrap_err().contains("not both"));
+        assert!(StopRule::from_flags("feedback", None, Some(0)).unwrap_err().contains("at least 1"));
+        assert!(StopRule::from_flags("loud", None, None).unwrap_err().starts_with("stop must be"));
+    }
+
     use super::*;
 
     #[test]

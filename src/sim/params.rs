@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{parse_fault, EngineChoice, MembershipMode, Model, Scenario, SimConfig};
-use crate::core::{Protocol, StopKind, StopRule};
+use crate::core::{Protocol, StopRule};
 
 /// Every parameter of a scenario, with `gossip sim`'s defaults.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -219,12 +219,6 @@ impl SimParams {
                 Some(v) => Err(format!("{what} must be a positive number of seconds, got {v}")),
             }
         };
-        let kind = match (self.counter, self.coin) {
-            (Some(_), Some(_)) => return Err("give the rumor stop rule a counter or a coin, not both".into()),
-            (Some(k), _) => StopKind::Counter(k),
-            (None, Some(k)) => StopKind::Coin(k),
-            (None, None) => StopKind::Coin(1),
-        };
         let mut cfg = SimConfig {
             nodes: self.nodes,
             seed: self.seed,
@@ -250,14 +244,7 @@ impl SimParams {
         n.fanout = self.fanout;
         n.ttl = self.ttl;
         n.interval_ms = self.interval_ms;
-        n.stop = StopRule {
-            feedback: match self.stop.as_str() {
-                "feedback" => true,
-                "blind" => false,
-                s => return Err(format!("stop must be feedback or blind, got {s:?}")),
-            },
-            kind,
-        };
+        n.stop = StopRule::from_flags(&self.stop, self.counter, self.coin)?;
         n.eager_push = match self.eager.as_str() {
             "on" => true,
             "off" => false,
