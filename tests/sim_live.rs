@@ -160,3 +160,51 @@ fn live_faults_with_bad_node_indices_are_refused() {
     let bad = SimConfig { nodes: 0, ..SimConfig::default() };
     assert!(Live::new(&bad).err().expect("refused").contains("nodes must be"));
 }
+
+#[test]
+fn an_open_run_keeps_going_past_its_limit_and_convergence() {
+    for model in [Model::Events, Model::Rounds] {
+        let mut m = movies(20, model, 3);
+        m.duration_ms = Some(3_000);
+        let mut live = Live::new(&m).unwrap();
+        live.set_open(true);
+        let mut events = Vec::new();
+        for t in (0..60_000).step_by(10) {
+            live.advance(t, u64::MAX);
+            if t % 5_000 == 0 {
+                events.push(live.report().events);
+            }
+        }
+        assert_eq!(live.stopped(), None, "{model:?}");
+        assert_eq!(live.now(), 59_990);
+        assert!(live.converged());
+        // nodes keep gossiping (timers, digests) long after the limit
+        assert!(events.windows(2).all(|w| w[1] > w[0] + 50), "{model:?}: {events:?}");
+        live.set_open(false);
+        live.advance(60_000, u64::MAX);
+        assert!(live.stopped().is_some(), "{model:?}: closed again, the run ends");
+    }
+}
+
+#[test]
+fn remote_deliveries_do_not_stall_the_simulated_network() {
+    use gossip::core::Message;
+    use gossip::sim::live::NodeKind;
+    for model in [Model::Events, Model::Rounds] {
+        let mut m = movies(20, model, 3);
+        m.duration_ms = Some(3_000);
+        let mut live = Live::new(&m).unwrap();
+        live.set_open(true);
+        let slot = live.add_remote(NodeKind::Native);
+        for t in (0..20_000).step_by(10) {
+            live.advance(t, u64::MAX);
+            if t % 300 == 0 {
+                let d = live.digest(0).unwrap();
+                live.deliver_remote(0, slot, Message::Delta { updates: vec![], request: d });
+            }
+        }
+        let _ = live.drain_remote();
+        let st: Vec<_> = (0..live.len()).filter_map(|i| live.node(i)).filter(|n| n.stale > 0).map(|n| n.id).collect();
+        assert!(live.converged(), "{model:?}: stale {st:?}");
+    }
+}

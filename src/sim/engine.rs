@@ -47,6 +47,11 @@ pub struct World<P: Population> {
     anti_entropy: bool,
     /// Messages sent, for a viewer (off unless [`World::log_flights`] was called).
     flights: Option<FlightLog>,
+    /// `remote[i]`: node `i` is a slot for a node outside the run (see
+    /// [`World::add_remote`]). Empty while there are none.
+    remote: Vec<bool>,
+    /// Messages addressed to remote slots, kept for the driver that talks to them.
+    to_remote: Vec<(u32, u32, P::Msg)>,
 }
 
 /// One message on the wire, as a viewer draws it.
@@ -98,6 +103,58 @@ impl<P: Population> World<P> {
             scenario,
             anti_entropy,
             flights: None,
+            remote: Vec::new(),
+            to_remote: Vec::new(),
+        }
+    }
+
+    /// Add a slot for a node outside the run (a real node reached over
+    /// HTTP): it gets an index, so that its updates can be origins in the
+    /// simulated nodes' views, but it never runs, is not a member (nobody
+    /// samples it), is not counted as live, and whatever a simulated node
+    /// sends to it is kept for [`World::drain_remote`] instead of entering
+    /// the network.
+    pub fn add_remote(&mut self, now: u64) -> u32 {
+        let i = self.pop.add_mirror(now);
+        self.up.push(false);
+        self.remote.resize(i as usize + 1, false);
+        self.remote[i as usize] = true;
+        i
+    }
+
+    /// Whether node `i` is a remote slot.
+    #[inline]
+    pub fn is_remote(&self, i: u32) -> bool {
+        self.remote.get(i as usize).copied().unwrap_or(false)
+    }
+
+    /// Messages simulated nodes addressed to remote slots since the last
+    /// call: `(from, to, message)`.
+    pub fn drain_remote(&mut self) -> Vec<(u32, u32, P::Msg)> {
+        std::mem::take(&mut self.to_remote)
+    }
+
+    /// Log a flight a driver made outside the network model (an HTTP
+    /// exchange with a remote node), for the viewer.
+    pub fn log_flight(&mut self, f: Flight) {
+        if let Some(log) = &mut self.flights {
+            if log.items.len() < log.cap {
+                log.items.push(f);
+            } else {
+                log.skipped += 1;
+            }
+        }
+    }
+
+    /// Take a message to a remote slot out of the way of the network.
+    /// Returns it back if `to` is a simulated node.
+    #[inline]
+    fn divert(&mut self, from: u32, to: u32, msg: P::Msg) -> Option<P::Msg> {
+        if !self.remote.is_empty() && self.is_remote(to) {
+            self.to_remote.push((from, to, msg));
+            None
+        } else {
+            Some(msg)
         }
     }
 
@@ -219,13 +276,7 @@ impl<P: Population> World<P> {
     fn transmit(&mut self, from: u32, to: u32, bytes: usize, updates: usize, now: u64, timed: bool) -> Option<u64> {
         self.metrics.sent(bytes, updates);
         let fate = if timed { self.net.transit(from, to, now) } else { self.net.passes(from, to).map(|()| now) };
-        if let Some(log) = &mut self.flights {
-            if log.items.len() < log.cap {
-                log.items.push(Flight { from, to, sent: now, arrives: fate.ok(), updates: updates > 0 });
-            } else {
-                log.skipped += 1;
-            }
-        }
+        self.log_flight(Flight { from, to, sent: now, arrives: fate.ok(), updates: updates > 0 });
         match fate {
             Ok(t) => Some(t),
             Err(Drop::Loss) => {
@@ -300,6 +351,7 @@ pub struct Runner<P: Population> {
     now: u64,
     stop: Option<StopReason>,
     clock: Clock<P::Msg>,
+    open: bool,
 }
 
 enum Clock<M> {
@@ -309,7 +361,6 @@ enum Clock<M> {
 
 struct Rounds<M> {
     round: u64,
-    max_rounds: u64,
     stopped_updates: bool,
     deferred: Vec<(u32, u32, M)>,
     wave: Vec<(u32, u32, M)>,
@@ -349,7 +400,46 @@ impl<P: Population> Runner<P> {
     pub fn new(mut w: World<P>, s: Schedule, rounds: bool) -> Self {
         let clock =
             if rounds { Clock::Rounds(start_rounds(&mut w, s)) } else { Clock::Events(start_events(&mut w, s)) };
-        Runner { w, s, now: 0, stop: None, clock }
+        Runner { w, s, now: 0, stop: None, clock, open: false }
+    }
+
+    /// Open-ended mode, for runs that real nodes take part in: while it is
+    /// on, the run has no time limit and does not end when it converges or
+    /// goes quiet (news can come from outside at any time). Turning it off
+    /// restores the time limit, moved to now if the run is already past it.
+    pub fn set_open(&mut self, open: bool) {
+        if self.open && !open {
+            self.s.limit_ms = self.s.limit_ms.max(self.now);
+        }
+        if open && matches!(self.stop, Some(StopReason::Converged | StopReason::Quiescent | StopReason::TimeLimit)) {
+            self.stop = None;
+        }
+        self.open = open;
+    }
+
+    /// Whether the run is open-ended.
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
+    /// Deliver `msg` to simulated node `to` now, as if it had arrived over
+    /// the network from `from` (a remote slot). What the node sends in
+    /// answer goes through the network model like any other message
+    /// (answers to remote slots are diverted, see [`World::drain_remote`]).
+    /// Nothing happens if `to` is down or is not a simulated node.
+    pub fn deliver_remote(&mut self, to: u32, from: u32, msg: P::Msg) {
+        if to >= self.w.pop.len() || !self.w.up[to as usize] || self.w.is_remote(to) {
+            return;
+        }
+        let now = self.now;
+        self.w.metrics.events += 1;
+        let (pop, mut ctx) = self.w.ctx();
+        pop.deliver(to, from, msg, now, &mut ctx);
+        match &mut self.clock {
+            // answers and pushes go out with the next round
+            Clock::Rounds(r) => route(&mut self.w, now, &mut r.deferred, None),
+            Clock::Events(e) => flush(&mut self.w, &mut e.q, &mut e.in_flight, now),
+        }
     }
 
     /// Virtual time reached, ms.
@@ -388,24 +478,37 @@ impl<P: Population> Runner<P> {
             return true;
         }
         let until = self.w.metrics.events.saturating_add(budget);
-        let step = match &mut self.clock {
-            Clock::Rounds(r) => rounds_until(&mut self.w, self.s, r, target, until, progress),
-            Clock::Events(e) => events_until(&mut self.w, self.s, e, target, until, progress),
-        };
-        match step {
-            Step::Ended(reason, t) => {
-                self.stop = Some(reason);
-                self.now = t;
-                true
-            }
-            Step::Reached => {
-                self.now = self.now.max(target.min(self.s.limit_ms));
-                true
-            }
-            Step::Budget(t) => {
-                self.now = self.now.max(t);
-                false
-            }
+        let s = if self.open { Schedule { limit_ms: u64::MAX, ..self.s } } else { self.s };
+        loop {
+            let before = self.w.metrics.events;
+            let step = match &mut self.clock {
+                Clock::Rounds(r) => rounds_until(&mut self.w, s, r, target, until, progress),
+                Clock::Events(e) => events_until(&mut self.w, s, e, target, until, progress),
+            };
+            return match step {
+                // open-ended: converged or quiet for now, but go on
+                Step::Ended(StopReason::Converged | StopReason::Quiescent, t) if self.open => {
+                    self.now = self.now.max(t.min(target));
+                    if t < target && self.w.metrics.events > before {
+                        continue;
+                    }
+                    self.now = self.now.max(target);
+                    true
+                }
+                Step::Ended(reason, t) => {
+                    self.stop = Some(reason);
+                    self.now = t;
+                    true
+                }
+                Step::Reached => {
+                    self.now = self.now.max(target.min(s.limit_ms));
+                    true
+                }
+                Step::Budget(t) => {
+                    self.now = self.now.max(t);
+                    false
+                }
+            };
         }
     }
 
@@ -455,15 +558,7 @@ fn start_rounds<P: Population>(w: &mut World<P>, s: Schedule) -> Rounds<P::Msg> 
     let mut deferred = Vec::new();
     route(w, 0, &mut deferred, None);
     w.metrics.sample(0);
-    Rounds {
-        round: 1,
-        max_rounds: s.limit_ms / s.interval.max(1),
-        stopped_updates: false,
-        deferred,
-        wave: Vec::new(),
-        next: Vec::new(),
-        woke,
-    }
+    Rounds { round: 1, stopped_updates: false, deferred, wave: Vec::new(), next: Vec::new(), woke }
 }
 
 /// Run rounds while their time is at most `target` and fewer than `until`
@@ -479,7 +574,7 @@ fn rounds_until<P: Population>(
     let Schedule { interval, limit_ms, updates_end, .. } = s;
     loop {
         let last = r.round.saturating_sub(1) * interval;
-        if r.round > r.max_rounds {
+        if r.round > limit_ms / interval.max(1) {
             return Step::Ended(StopReason::TimeLimit, last);
         }
         let now = r.round * interval;
@@ -552,6 +647,7 @@ fn route<P: Population>(
 ) {
     let mut out = std::mem::take(&mut w.outbox);
     for (from, to, msg) in out.drain(..) {
+        let Some(msg) = w.divert(from, to, msg) else { continue };
         let (bytes, updates, reply) = w.pop.msg_info(&msg);
         if w.transmit(from, to, bytes, updates, now, false).is_some() {
             match later.as_deref_mut() {
@@ -681,6 +777,7 @@ fn events_until<P: Population>(
 fn flush<P: Population>(w: &mut World<P>, q: &mut EventQueue<Ev<P::Msg>>, in_flight: &mut usize, now: u64) {
     let mut out = std::mem::take(&mut w.outbox);
     for (from, to, msg) in out.drain(..) {
+        let Some(msg) = w.divert(from, to, msg) else { continue };
         let (bytes, updates, _) = w.pop.msg_info(&msg);
         if let Some(at) = w.transmit(from, to, bytes, updates, now, true) {
             *in_flight += 1;

@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::engine::{Flight, Runner};
 use super::population::{FullPopulation, Population, TraceEntry};
 use super::{report, runner, EngineChoice, Fault, Progress, Report, SimConfig, StopReason};
-use crate::core::Version;
+use crate::core::{Digest, Message, Update, Version};
 
 /// Most flights kept between two drains (a frame).
 pub const FLIGHT_CAP: usize = 20_000;
@@ -24,6 +24,27 @@ pub const TRACE_CAP: usize = 500_000;
 pub struct Live {
     cfg: SimConfig,
     r: Runner<FullPopulation>,
+    /// Kind and reachability of each remote slot, by index.
+    remotes: std::collections::BTreeMap<u32, RemoteSlot>,
+}
+
+/// What a node in a live run is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NodeKind {
+    /// Simulated here.
+    Virtual,
+    /// A real node reached over HTTP (it has a base URL).
+    Native,
+    /// A node elsewhere that cannot be dialed (another page's virtual node),
+    /// known only from the updates it made.
+    RemoteVirtual,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct RemoteSlot {
+    kind: NodeKind,
+    reachable: bool,
 }
 
 /// One node, as a viewer shows it.
@@ -31,7 +52,9 @@ pub struct Live {
 pub struct NodeView {
     /// Its index.
     pub id: u32,
-    /// Whether it runs.
+    /// Virtual, native or remote-virtual.
+    pub kind: NodeKind,
+    /// Whether it runs (a native node: whether it answers).
     pub up: bool,
     /// Its own favorite movie, if it has one yet.
     pub movie: Option<String>,
@@ -113,7 +136,7 @@ impl Live {
         pop.track_for_viewer(TRACE_CAP);
         let mut r = runner(&cfg, pop);
         r.w.log_flights(FLIGHT_CAP);
-        Ok(Live { cfg, r })
+        Ok(Live { cfg, r, remotes: Default::default() })
     }
 
     /// The scenario so far: the configuration with every fault added.
@@ -150,6 +173,9 @@ impl Live {
             Fault::Crash { node } | Fault::Restart { node, .. } | Fault::Leave { node } if node >= n => {
                 return Err(format!("there is no node {node}: nodes are 0 to {}", n.saturating_sub(1)));
             }
+            Fault::Crash { node } | Fault::Restart { node, .. } | Fault::Leave { node } if self.is_remote(node) => {
+                return Err(format!("node {node} is not simulated here: it cannot be crashed from the lab"));
+            }
             Fault::Join { count } if count == 0 || n as u64 + count as u64 > 100_000 => {
                 return Err("join adds 1 or more nodes, up to 100000 in all".into());
             }
@@ -181,9 +207,104 @@ impl Live {
         self.len() == 0
     }
 
-    /// Whether every live node holds every origin's latest update.
+    /// Whether every live node (simulated and up, or native and answering)
+    /// holds every origin's latest update.
     pub fn converged(&self) -> bool {
-        (0..self.len()).filter(|&i| self.r.w.up[i as usize]).all(|i| self.stale(i) == 0)
+        (0..self.len()).filter(|&i| self.counts(i)).all(|i| self.stale(i) == 0)
+    }
+
+    /// Whether node `i` counts for convergence: simulated and up, or a
+    /// native node that answers.
+    fn counts(&self, i: u32) -> bool {
+        match self.remotes.get(&i) {
+            None => self.r.w.up[i as usize],
+            Some(s) => s.kind == NodeKind::Native && s.reachable,
+        }
+    }
+
+    /// Whether node `i` is a remote slot.
+    pub fn is_remote(&self, i: u32) -> bool {
+        self.remotes.contains_key(&i)
+    }
+
+    /// What node `i` is.
+    pub fn kind(&self, i: u32) -> NodeKind {
+        self.remotes.get(&i).map_or(NodeKind::Virtual, |s| s.kind)
+    }
+
+    /// Whether simulated node `i` is up.
+    pub fn is_up(&self, i: u32) -> bool {
+        !self.is_remote(i) && self.r.w.up.get(i as usize).copied().unwrap_or(false)
+    }
+
+    /// Add a slot for a real node (`Native`) or a node elsewhere
+    /// (`RemoteVirtual`): it gets an index, is drawn and inspected like the
+    /// others, and never runs here. Returns its index.
+    pub fn add_remote(&mut self, kind: NodeKind) -> u32 {
+        let i = self.r.w.add_remote(self.r.now());
+        self.remotes.insert(i, RemoteSlot { kind, reachable: kind != NodeKind::Native });
+        i
+    }
+
+    /// Mark native slot `i` answering or not.
+    pub fn set_reachable(&mut self, i: u32, reachable: bool) {
+        if let Some(s) = self.remotes.get_mut(&i) {
+            s.reachable = reachable;
+        }
+    }
+
+    /// The remote origin `i` made `version` (as learned from the network):
+    /// counted as an update of the run, and freshness is judged against it.
+    /// Older or equal versions change nothing.
+    pub fn remote_originated(&mut self, i: u32, version: Version) {
+        if self.is_remote(i) && self.r.w.pop.remote_originated(i, version) {
+            let now = self.r.now();
+            self.r.w.metrics.originated(i, version, now);
+        }
+    }
+
+    /// Show remote slot `i` what its node knows (see [`FullPopulation::mirror_apply`]).
+    pub fn mirror(&mut self, i: u32, updates: Vec<Update<u32>>) {
+        if self.is_remote(i) {
+            let now = self.r.now();
+            self.r.w.pop.mirror_apply(i, updates, now);
+        }
+    }
+
+    /// The latest version of `origin` the run knows of.
+    pub fn latest(&self, origin: u32) -> Option<Version> {
+        self.r.w.pop.latest(origin)
+    }
+
+    /// Simulated node `i`'s digest, if it is up.
+    pub fn digest(&self, i: u32) -> Option<Digest<u32>> {
+        self.is_up(i).then(|| self.r.w.pop.nodes()[i as usize].digest())
+    }
+
+    /// Deliver `msg` from remote slot `from` to simulated node `to` now
+    /// (see [`Runner::deliver_remote`]).
+    pub fn deliver_remote(&mut self, to: u32, from: u32, msg: Message<u32>) {
+        self.r.deliver_remote(to, from, msg);
+    }
+
+    /// What simulated nodes sent to remote slots since the last call.
+    pub fn drain_remote(&mut self) -> Vec<(u32, u32, Message<u32>)> {
+        self.r.w.drain_remote()
+    }
+
+    /// Open-ended mode while real nodes take part (see [`Runner::set_open`]).
+    pub fn set_open(&mut self, open: bool) {
+        self.r.set_open(open);
+    }
+
+    /// Whether the run is open-ended.
+    pub fn is_open(&self) -> bool {
+        self.r.is_open()
+    }
+
+    /// Draw a message that went outside the network model (an HTTP exchange).
+    pub fn log_flight(&mut self, f: Flight) {
+        self.r.w.log_flight(f);
     }
 
     fn stale(&self, i: u32) -> u32 {
@@ -194,23 +315,39 @@ impl Live {
     pub fn node(&self, i: u32) -> Option<NodeView> {
         let n = self.r.w.pop.nodes().get(i as usize)?;
         let stale = self.stale(i);
-        let up = self.r.w.up[i as usize];
+        let kind = self.kind(i);
+        let (up, movie, version) = match self.remotes.get(&i) {
+            None => (self.r.w.up[i as usize], n.favorite(), n.version()),
+            // a mirror's entry for its own index is what the remote node said of itself
+            Some(s) => {
+                let own = n.entry(&i);
+                (s.reachable, own.map(|e| e.payload.as_str()), own.map_or(Version::new(0, 0), |e| e.version))
+            }
+        };
         Some(NodeView {
             id: i,
+            kind,
             up,
-            movie: n.favorite().map(str::to_owned),
-            version: n.version().counter,
-            epoch: n.version().epoch,
+            movie: movie.map(str::to_owned),
+            version: version.counter,
+            epoch: version.epoch,
             up_to_date: up && stale == 0,
             stale,
         })
     }
 
-    /// One code per node for the frame: 0 down, otherwise 1 + how many
-    /// origins' latest update it lacks.
+    /// One code per node for the frame: 0 down (or a native node that does
+    /// not answer), otherwise 1 + how many origins' latest update it lacks
+    /// (a remote virtual node, whose view is unknown: 1).
     pub fn status_codes(&self, out: &mut Vec<u32>) {
         out.clear();
-        out.extend((0..self.len()).map(|i| if self.r.w.up[i as usize] { 1 + self.stale(i) } else { 0 }));
+        out.extend((0..self.len()).map(|i| match self.remotes.get(&i) {
+            None if self.r.w.up[i as usize] => 1 + self.stale(i),
+            None => 0,
+            Some(s) if s.kind == NodeKind::RemoteVirtual => 1,
+            Some(s) if s.reachable => 1 + self.stale(i),
+            Some(_) => 0,
+        }));
     }
 
     /// Each node's partition group.

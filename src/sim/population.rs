@@ -44,6 +44,11 @@ pub trait Population: Knowledge {
     fn reset(&mut self, i: u32, epoch: u32, now: u64);
     /// A new node joins at `now`; returns its index.
     fn add(&mut self, now: u64) -> u32;
+    /// A slot for a node outside the run (see `World::add_remote`); by
+    /// default an ordinary node that is never run.
+    fn add_mirror(&mut self, now: u64) -> u32 {
+        self.add(now)
+    }
     /// Stop every node's re-sampling (end of a `movies` run).
     fn stop_resampling(&mut self);
     /// Whether any node's timer would still send news (false once rumors are cold).
@@ -69,6 +74,9 @@ pub fn rumor_payload() -> &'static str {
 pub fn node_rng(seed: u64, i: u32, epoch: u32) -> Rng {
     Rng::derive(seed, (epoch as u64) << 32 | i as u64)
 }
+
+/// The identity of mirror nodes (remote slots): no origin has it.
+pub const MIRROR_ID: u32 = u32::MAX;
 
 /// Most peers a node's own table holds in `bootstrap` membership.
 pub const PEER_CAP: usize = 1024;
@@ -172,6 +180,31 @@ impl FullPopulation {
         self.tables.get(i as usize)
     }
 
+    /// A remote origin (slot `i`) made `version`, as far as this run can
+    /// tell: the freshness of every node is now judged against it. Older or
+    /// equal versions change nothing. Returns whether it was newer.
+    pub fn remote_originated(&mut self, i: u32, version: Version) -> bool {
+        let Some(v) = &mut self.viewer else { return false };
+        if v.latest.get(i as usize).copied().flatten().is_some_and(|l| l >= version) {
+            return false;
+        }
+        v.originated(i, version, &self.nodes);
+        true
+    }
+
+    /// Show mirror `i` (a remote slot) what the real node it stands for
+    /// knows: the updates are applied to the mirror's view (for freshness
+    /// and the inspector), without sending anything or counting coverage.
+    pub fn mirror_apply(&mut self, i: u32, updates: Vec<crate::core::Update<u32>>, now: u64) {
+        let Some(node) = self.nodes.get_mut(i as usize) else { return };
+        let msg = Message::Delta { updates, request: Vec::new() };
+        node.handle_message(now, MIRROR_ID, msg, &crate::core::NoPeers, &mut self.out);
+        if let Some(v) = &mut self.viewer {
+            v.observe(i, now, &self.out.events, &self.nodes);
+        }
+        self.out.clear();
+    }
+
     fn drain(&mut self, i: u32, now: u64, ctx: &mut Ctx<Message<u32>>) {
         if let Some(v) = &mut self.viewer {
             v.observe(i, now, &self.out.events, &self.nodes);
@@ -196,27 +229,32 @@ impl FullPopulation {
 }
 
 impl Viewer {
+    /// `origin`'s latest version is now `version`.
+    fn originated(&mut self, origin: u32, version: Version, nodes: &[Node<u32>]) {
+        let o = origin as usize;
+        if self.latest.len() <= o {
+            self.latest.resize(o + 1, None);
+        }
+        match self.latest[o] {
+            // every node that held the old latest is now behind
+            Some(old) => {
+                for (j, n) in nodes.iter().enumerate() {
+                    if n.known(&origin).is_some_and(|k| k >= old) {
+                        self.current[j] = self.current[j].saturating_sub(1);
+                    }
+                }
+            }
+            None => self.origins += 1,
+        }
+        self.latest[o] = Some(version);
+    }
+
     /// Account for node `i`'s events at `now` (before the driver drains them).
     fn observe(&mut self, i: u32, now: u64, events: &[Event<u32>], nodes: &[Node<u32>]) {
         for ev in events {
             let (kind, origin, version) = match *ev {
                 Event::Originated { version } => {
-                    let o = i as usize;
-                    if self.latest.len() <= o {
-                        self.latest.resize(o + 1, None);
-                    }
-                    match self.latest[o] {
-                        // every node that held the old latest is now behind
-                        Some(old) => {
-                            for (j, n) in nodes.iter().enumerate() {
-                                if n.known(&i).is_some_and(|k| k >= old) {
-                                    self.current[j] = self.current[j].saturating_sub(1);
-                                }
-                            }
-                        }
-                        None => self.origins += 1,
-                    }
-                    self.latest[o] = Some(version);
+                    self.originated(i, version, nodes);
                     ("originated", i, version)
                 }
                 Event::Learned { origin, previous, version, .. } => {
@@ -299,6 +337,20 @@ impl Population for FullPopulation {
         i
     }
 
+    fn add_mirror(&mut self, now: u64) -> u32 {
+        let i = self.nodes.len() as u32;
+        let cfg = Config { resample_ms: None, ..self.cfg.clone() };
+        // named MIRROR_ID, not `i`: updates about `i` are not about itself
+        self.nodes.push(Node::new(MIRROR_ID, cfg, 0, node_rng(self.seed, i, 0), now));
+        if let Some(v) = &mut self.viewer {
+            v.current.push(0);
+        }
+        if !self.tables.is_empty() {
+            self.tables.push(PeerTable::new(None, 0));
+        }
+        i
+    }
+
     fn stop_resampling(&mut self) {
         self.cfg.resample_ms = None;
         for n in &mut self.nodes {
@@ -319,7 +371,7 @@ impl Population for FullPopulation {
     }
 
     fn duplicates(&self) -> u64 {
-        self.nodes.iter().map(|n| n.stats().duplicates).sum()
+        self.nodes.iter().filter(|n| *n.id() != MIRROR_ID).map(|n| n.stats().duplicates).sum()
     }
 
     fn engine_name(&self) -> &'static str {
