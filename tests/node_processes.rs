@@ -93,6 +93,63 @@ fn course_nodes_converge_forget_a_killed_node_and_take_its_new_favorite_after_a_
     eprintln!("quick restart: epoch {} (first restart {}), version {}", me.epoch, after.epoch, me.version);
 }
 
+/// The samples of `gossip_requests_out_total` in a `/metrics` text: `(peer, count)`.
+fn requests_out(metrics: &str) -> Vec<(String, u64)> {
+    metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("gossip_requests_out_total{peer=\""))
+        .filter_map(|l| {
+            let (peer, count) = l.rsplit_once("\"} ")?;
+            Some((peer.to_string(), count.parse().ok()?))
+        })
+        .collect()
+}
+
+/// The value of an unlabelled sample `name` in a `/metrics` text.
+fn sample(metrics: &str, name: &str) -> Option<u64> {
+    metrics.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[test]
+fn updates_from_a_browser_spread_without_any_node_dialing_the_browser() {
+    let ports = free_ports(2);
+    let (a, b) = (ports[0], ports[1]);
+    let _na = Proc::node(a, a, &FAST);
+    let _nb = Proc::node(b, a, &FAST);
+    let urls = [format!("http://127.0.0.1:{a}"), format!("http://127.0.0.1:{b}")];
+    wait_until("the two nodes know each other", Duration::from_secs(10), || converged(&ports));
+
+    // a page: no url; fresh updates of its own in the first request of each
+    // exchange (with its digest), then the follow-up delta if it is asked for one
+    let browser = "browser-test-1";
+    for version in 1..=3u64 {
+        let body = format!(
+            r#"{{"from":"{browser}","updates":[{{"uuid":"0f8fad5b-d9cb-469f-a165-70867728950{version}","origin":"{browser}","epoch":0,"version":{version},"ttl":6,"payload":"Film {version}"}}],"digest":{{"{browser}":[0,{version}]}}}}"#
+        );
+        let r = post_json(a, "/gossip/", body.as_bytes()).unwrap();
+        assert_eq!(r.status, 200, "{}", r.text());
+        let delta =
+            format!(r#"{{"from":"{browser}","delta":[],"digest":{{"{browser}":[0,{version}]}},"pull_only":true}}"#);
+        assert_eq!(post_json(a, "/gossip/", delta.as_bytes()).unwrap().status, 200);
+    }
+    wait_until("the browser's favorite reaches the other node", Duration::from_secs(10), || {
+        state(b).is_some_and(|s| s.view.get(browser).is_some_and(|e| e.version == 3 && e.movie == "Film 3"))
+    });
+    // let a few more gossip rounds (200 ms) run with the browser in every view
+    std::thread::sleep(Duration::from_millis(800));
+
+    for (port, other) in [(a, &urls[1]), (b, &urls[0])] {
+        let metrics = get(port, "/metrics").unwrap().text();
+        let counted = requests_out(&metrics);
+        for (peer, _) in &counted {
+            assert!(urls.contains(peer), "port {port} counted a request to {peer:?}:\n{metrics}");
+        }
+        let to_other = counted.iter().find(|(p, _)| p == other).map_or(0, |(_, n)| *n);
+        assert!(to_other > 0, "port {port} sent requests to {other}:\n{metrics}");
+        assert_eq!(sample(&metrics, "gossip_dials_refused_total"), Some(0), "port {port}:\n{metrics}");
+    }
+}
+
 #[test]
 fn sigterm_and_ctrl_c_shut_a_node_down_cleanly() {
     for sig in ["TERM", "INT"] {
