@@ -116,6 +116,7 @@ async fn an_exchange_answers_with_what_the_sender_lacks_and_learns_what_it_sent(
     let st = state_of(&app).await;
     assert_eq!(st.view["browser-1"].movie, "Heat", "the sender's own update was learned");
     assert_eq!(st.view["browser-1"].version, 2);
+    assert_eq!(st.view["browser-1"].uuid, "0f8fad5b-d9cb-469f-a165-70867728950e");
     assert!(st.peers.is_empty(), "a sender without a URL is never dialed, so never listed");
 }
 
@@ -164,9 +165,19 @@ async fn a_node_restarted_in_the_same_epoch_still_wins_with_its_new_favorite() {
     assert_eq!((seen.movie.as_str(), seen.epoch, seen.version), ("New", 5, 2));
 }
 
+/// Whether `u` is a UUID in canonical form: `8-4-4-4-12` lowercase hex.
+fn is_canonical_uuid(u: &str) -> bool {
+    let groups: Vec<&str> = u.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+}
+
 #[tokio::test]
 async fn state_shows_the_favorite_version_and_view_in_the_documented_shape() {
     let app = app(node());
+    // an update whose UUID arrives as 32 uppercase hex digits
+    let body = r#"{"from":"b","updates":[{"uuid":"0F8FAD5BD9CB469FA16570867728950E","origin":"b","version":1,"ttl":2,"payload":"Up"}]}"#;
+    assert_eq!(send(&app, post("/gossip/", body)).await.0, StatusCode::OK);
     let (_, h, body) = send(&app, get("/state")).await;
     assert!(h.iter().any(|(k, v)| k == "content-type" && v.starts_with("application/json")));
     let j = json(&body);
@@ -176,8 +187,15 @@ async fn state_shows_the_favorite_version_and_view_in_the_documented_shape() {
     assert_eq!(j["epoch"], 5);
     assert_eq!(j["view"][ME]["movie"], "Alien");
     assert_eq!(j["view"][ME]["version"], 1);
+    let own = j["view"][ME]["uuid"].as_str().unwrap_or_else(|| panic!("a uuid in {j}"));
+    assert!(is_canonical_uuid(own), "{own}");
+    assert_eq!(j["view"]["b"]["uuid"], "0f8fad5b-d9cb-469f-a165-70867728950e", "the update's UUID, canonical");
     let text = String::from_utf8_lossy(&body);
     assert!(text.starts_with(r#"{"id":"#), "id first: {text}");
+    let entry = text.split(r#""b":"#).nth(1).unwrap_or("");
+    let documented =
+        r#"{"movie":"Up","version":1,"epoch":0,"uuid":"0f8fad5b-d9cb-469f-a165-70867728950e","ttl":2,"learned_ms":"#;
+    assert!(entry.starts_with(documented), "the documented field order: {entry}");
 }
 
 #[tokio::test]
