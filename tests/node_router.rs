@@ -69,18 +69,25 @@ async fn both_slash_forms_of_every_endpoint_are_served() {
     }
 }
 
+/// A page's CORS preflight for `POST /gossip/` with a JSON body, from
+/// `origin`, asking for Private Network Access if `private_network`.
+fn preflight(origin: &str, private_network: bool) -> Request<Body> {
+    let mut r = Request::builder()
+        .method(Method::OPTIONS)
+        .uri("/gossip/")
+        .header(header::ORIGIN, origin)
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type");
+    if private_network {
+        r = r.header("access-control-request-private-network", "true");
+    }
+    r.body(Body::empty()).unwrap()
+}
+
 #[tokio::test]
 async fn cors_lets_any_origin_fetch_including_the_preflight() {
     let app = app(node());
-    let pre = Request::builder()
-        .method(Method::OPTIONS)
-        .uri("/gossip/")
-        .header(header::ORIGIN, "http://example.org")
-        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
-        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
-        .body(Body::empty())
-        .unwrap();
-    let (s, h, _) = send(&app, pre).await;
+    let (s, h, _) = send(&app, preflight("http://example.org", false)).await;
     assert!(s.is_success(), "{s}");
     let has = |k: &str, v: &str| h.iter().any(|(hk, hv)| hk == k && hv.to_ascii_lowercase().contains(v));
     assert!(has("access-control-allow-origin", "*"), "{h:?}");
@@ -91,6 +98,18 @@ async fn cors_lets_any_origin_fetch_including_the_preflight() {
         let (_, h, _) = send(&app, req).await;
         assert!(h.iter().any(|(k, v)| k == "access-control-allow-origin" && v == "*"), "{path}: {h:?}");
     }
+}
+
+#[tokio::test]
+async fn a_private_network_preflight_is_allowed_for_pages_on_other_origins() {
+    let app = app(node());
+    let (s, h, _) = send(&app, preflight("https://lab.example.org", true)).await;
+    assert!(s.is_success(), "{s}");
+    assert!(h.iter().any(|(k, v)| k == "access-control-allow-private-network" && v == "true"), "{h:?}");
+    assert!(h.iter().any(|(k, v)| k == "access-control-allow-origin" && v == "*"), "{h:?}");
+    assert!(h.iter().any(|(k, v)| k == "access-control-allow-methods" && v.contains("POST")), "{h:?}");
+    let (_, h, _) = send(&app, preflight("https://lab.example.org", false)).await;
+    assert!(!h.iter().any(|(k, _)| k == "access-control-allow-private-network"), "only when asked: {h:?}");
 }
 
 #[tokio::test]
