@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use gossip::core::{Config, Message, Version};
+use gossip::server::lab::{lab_app, LabConfig};
 use gossip::server::state::StateView;
 use gossip::server::{app, NodeOptions, NodeState};
 use gossip::wire;
@@ -296,4 +297,70 @@ async fn the_index_page_shows_the_view_live() {
     assert!(h.iter().any(|(k, v)| k == "content-type" && v.starts_with("text/html")));
     let page = String::from_utf8(body).unwrap();
     assert!(page.contains("fetch(\"state\"") && page.contains("setInterval"), "polls /state");
+}
+
+/// A directory of its own under the system's temporary one, removed on drop.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("gossip-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        TempDir(dir)
+    }
+
+    fn write(&self, path: &str, bytes: &[u8]) {
+        let file = self.0.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, bytes).unwrap();
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn header<'a>(h: &'a [(String, String)], name: &str) -> &'a str {
+    h.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+}
+
+#[tokio::test]
+async fn the_lab_site_serves_its_files_with_their_types_and_tells_the_page_where_the_nodes_are() {
+    let www = TempDir::new("lab-site");
+    www.write("index.html", b"<!doctype html><title>lab</title>");
+    www.write("app.js", b"export const x = 1;");
+    let wasm = b"\0asm\x01\0\0\0";
+    www.write("pkg/gossip_bg.wasm", wasm);
+    let urls =
+        vec!["http://127.0.0.1:7000".to_string(), "http://127.0.0.1:7001".into(), "http://127.0.0.1:7002".into()];
+    let lab = lab_app(www.0.clone(), LabConfig::new(urls));
+
+    let (s, h, body) = send(&lab, get("/lab-config.json")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(header(&h, "content-type").starts_with("application/json"), "{h:?}");
+    assert_eq!(header(&h, "cache-control"), "no-store", "{h:?}");
+    assert_eq!(
+        json(&body),
+        serde_json::json!({"connect": "http://127.0.0.1:7000",
+                           "nodes": ["http://127.0.0.1:7000", "http://127.0.0.1:7001", "http://127.0.0.1:7002"]})
+    );
+
+    let (s, h, body) = send(&lab, get("/pkg/gossip_bg.wasm")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(header(&h, "content-type"), "application/wasm", "streaming compilation needs it: {h:?}");
+    assert_eq!(body, wasm);
+    let (s, h, _) = send(&lab, get("/app.js")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(header(&h, "content-type").contains("javascript"), "modules need a JavaScript type: {h:?}");
+    let (s, h, body) = send(&lab, get("/")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(header(&h, "content-type").starts_with("text/html"), "{h:?}");
+    assert_eq!(body, b"<!doctype html><title>lab</title>");
+
+    for missing in ["/nope.js", "/pkg/missing.wasm", "/../Cargo.toml"] {
+        assert_eq!(send(&lab, get(missing)).await.0, StatusCode::NOT_FOUND, "{missing}");
+    }
 }
