@@ -166,7 +166,7 @@ impl Metrics {
         family(
             "gossip_requests_out_total",
             "counter",
-            "HTTP requests this node sent (exchanges, bootstrap), by destination base URL.",
+            "HTTP requests this node started (exchanges, bootstrap GET /peers/), by destination base URL, failed ones included.",
             &by_peer,
         );
         family(
