@@ -1,10 +1,12 @@
 //! The command line of the native node: `gossip -p 7001 -b 7000` (the
 //! course's form, same as `gossip node -p 7001 -b 7000`) and
-//! `gossip cluster --nodes 5 --base-port 7000`. Parsing, validation (bad
+//! `gossip cluster --nodes 5 --base-port 7000` (with `--www DIR`, also the
+//! browser lab's site, pointed at the cluster). Parsing, validation (bad
 //! input exits 2 with one line), logging set-up, the tokio runtime and the
 //! Ctrl-C / SIGTERM handling live here; the node itself is [`crate::server`].
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
@@ -142,8 +144,32 @@ pub struct ClusterArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     bind: IpAddr,
+    /// Also serve the browser lab from this directory (e.g. www), with
+    /// /lab-config.json pointing the page at the cluster's nodes.
+    #[arg(long, value_name = "DIR")]
+    www: Option<PathBuf>,
+    /// Port of the lab's site (with --www).
+    #[arg(long, value_name = "PORT", default_value_t = 8080, requires = "www")]
+    www_port: u16,
     #[command(flatten)]
     tuning: Tuning,
+}
+
+/// The lab's static site to serve beside a cluster: where, from which
+/// directory, and where its page finds the nodes.
+#[derive(Debug)]
+struct LabSite {
+    addr: SocketAddr,
+    dir: PathBuf,
+    config: server::lab::LabConfig,
+}
+
+/// What `gossip cluster` runs: its nodes (address, options) and, with
+/// `--www`, the lab's site.
+#[derive(Debug)]
+struct ClusterPlan {
+    nodes: Vec<(SocketAddr, NodeOptions)>,
+    lab: Option<LabSite>,
 }
 
 fn check_url(what: &str, u: &str) -> Result<(), String> {
@@ -154,6 +180,41 @@ fn check_url(what: &str, u: &str) -> Result<(), String> {
         return Err(format!("{what}: https is not supported (nodes speak plain HTTP), got {u:?}"));
     }
     Ok(())
+}
+
+impl ClusterArgs {
+    /// Each node's address and options, and the lab's site if `--www` is
+    /// given, or what is wrong.
+    fn to_options(&self) -> Result<ClusterPlan, String> {
+        if !(1..=1000).contains(&self.nodes) {
+            return Err("--nodes must be between 1 and 1000".into());
+        }
+        if self.base_port == 0 || self.base_port as u32 + self.nodes as u32 - 1 > u16::MAX as u32 {
+            return Err("--base-port must be at least 1 and leave room for every node's port".into());
+        }
+        let base = server::default_url(SocketAddr::new(self.bind, self.base_port));
+        let nodes: Vec<(SocketAddr, NodeOptions)> = (0..self.nodes)
+            .map(|i| {
+                let addr = SocketAddr::new(self.bind, self.base_port + i);
+                let mut opts = self.tuning.options()?;
+                opts.bootstrap = vec![base.clone()];
+                Ok((addr, opts))
+            })
+            .collect::<Result<_, String>>()?;
+        let lab = match &self.www {
+            None => None,
+            Some(dir) if !dir.is_dir() => {
+                return Err(format!("--www must be a directory (the lab's www/), got {}", dir.display()));
+            }
+            Some(dir) => {
+                // every node's port is fixed (never 0), so these are the URLs they advertise
+                let urls = nodes.iter().map(|(addr, opts)| server::advertised_url(opts, *addr)).collect();
+                let addr = SocketAddr::new(self.bind, self.www_port);
+                Some(LabSite { addr, dir: dir.clone(), config: server::lab::LabConfig::new(urls) })
+            }
+        };
+        Ok(ClusterPlan { nodes, lab })
+    }
 }
 
 impl NodeArgs {
@@ -237,8 +298,8 @@ async fn shutdown_signal() {
 }
 
 /// Bind every address first (so a taken port fails before anything starts),
-/// then run one node per listener until a signal.
-fn serve_all(what: &str, threads: usize, nodes: Vec<(SocketAddr, NodeOptions)>) -> ExitCode {
+/// then run one node per listener, and the lab's site if asked, until a signal.
+fn serve_all(what: &str, threads: usize, nodes: Vec<(SocketAddr, NodeOptions)>, lab: Option<LabSite>) -> ExitCode {
     init_logging();
     let rt = match runtime(threads) {
         Ok(rt) => rt,
@@ -258,20 +319,38 @@ fn serve_all(what: &str, threads: usize, nodes: Vec<(SocketAddr, NodeOptions)>) 
                 }
             }
         }
+        let site = match lab {
+            None => None,
+            Some(site) => match tokio::net::TcpListener::bind(site.addr).await {
+                Ok(l) => Some((l, server::lab::lab_app(site.dir, site.config))),
+                Err(e) => {
+                    eprintln!("gossip {what}: cannot serve the lab on port {} ({}): {e}", site.addr.port(), site.addr);
+                    return ExitCode::FAILURE;
+                }
+            },
+        };
         let (tx, rx) = tokio::sync::watch::channel(false);
+        let stop = || {
+            let mut rx = rx.clone();
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            }
+        };
         let mut tasks = Vec::new();
         for (l, opts) in listeners {
-            let mut rx = rx.clone();
-            let stop = async move {
-                let _ = rx.wait_for(|s| *s).await;
-            };
-            tasks.push(tokio::spawn(server::run(l, opts, stop)));
+            tasks.push(tokio::spawn(server::run(l, opts, stop())));
         }
+        let site = site.map(|(l, app)| tokio::spawn(server::lab::run_lab(l, app, stop())));
         shutdown_signal().await;
         let _ = tx.send(true);
         let mut code = ExitCode::SUCCESS;
         for t in tasks {
             if !matches!(t.await, Ok(Ok(_))) {
+                code = ExitCode::FAILURE;
+            }
+        }
+        if let Some(t) = site {
+            if t.await.is_err() {
                 code = ExitCode::FAILURE;
             }
         }
@@ -282,7 +361,7 @@ fn serve_all(what: &str, threads: usize, nodes: Vec<(SocketAddr, NodeOptions)>) 
 /// `gossip [node] -p PORT -b PORT ...`: run one node until Ctrl-C or SIGTERM.
 pub fn run_node(args: &NodeArgs) -> ExitCode {
     match args.to_options() {
-        Ok(node) => serve_all("node", args.tuning.threads, vec![node]),
+        Ok(node) => serve_all("node", args.tuning.threads, vec![node], None),
         Err(e) => {
             eprintln!("gossip: {e}");
             ExitCode::from(2)
@@ -290,32 +369,16 @@ pub fn run_node(args: &NodeArgs) -> ExitCode {
     }
 }
 
-/// `gossip cluster --nodes N --base-port P`: N nodes in this process, node 0
-/// on port P alone, the others on P+1.. bootstrapping from it.
+/// `gossip cluster --nodes N --base-port P [--www DIR --www-port Q]`: N
+/// nodes in this process, node 0 on port P alone, the others on P+1..
+/// bootstrapping from it; with `--www`, the lab's site on port Q too.
 pub fn run_cluster(args: &ClusterArgs) -> ExitCode {
-    let built = (|| -> Result<Vec<(SocketAddr, NodeOptions)>, String> {
-        if !(1..=1000).contains(&args.nodes) {
-            return Err("--nodes must be between 1 and 1000".into());
-        }
-        if args.base_port == 0 || args.base_port as u32 + args.nodes as u32 - 1 > u16::MAX as u32 {
-            return Err("--base-port must be at least 1 and leave room for every node's port".into());
-        }
-        let base = server::default_url(SocketAddr::new(args.bind, args.base_port));
-        (0..args.nodes)
-            .map(|i| {
-                let addr = SocketAddr::new(args.bind, args.base_port + i);
-                let mut opts = args.tuning.options()?;
-                opts.bootstrap = vec![base.clone()];
-                Ok((addr, opts))
-            })
-            .collect()
-    })();
-    match built {
-        Ok(nodes) => {
+    match args.to_options() {
+        Ok(ClusterPlan { nodes, lab }) => {
             for (addr, _) in &nodes {
                 println!("{}", server::default_url(*addr));
             }
-            serve_all("cluster", args.tuning.threads, nodes)
+            serve_all("cluster", args.tuning.threads, nodes, lab)
         }
         Err(e) => {
             eprintln!("gossip cluster: {e}");
@@ -350,6 +413,44 @@ mod tests {
     fn parse(args: &[&str]) -> Result<(SocketAddr, NodeOptions), String> {
         let full = std::iter::once("gossip").chain(args.iter().copied());
         T::try_parse_from(full).map_err(|e| e.to_string())?.node.to_options()
+    }
+
+    #[derive(Parser)]
+    struct C {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+    }
+
+    fn parse_cluster(args: &[&str]) -> Result<ClusterPlan, String> {
+        let full = std::iter::once("gossip").chain(args.iter().copied());
+        C::try_parse_from(full).map_err(|e| e.to_string())?.cluster.to_options()
+    }
+
+    #[test]
+    fn cluster_www_serves_the_lab_on_its_port_and_points_it_at_every_node() {
+        let www = env!("CARGO_MANIFEST_DIR");
+        let ClusterPlan { nodes, lab } =
+            parse_cluster(&["--nodes", "3", "--base-port", "7100", "--bind", "0.0.0.0", "--www", www]).unwrap();
+        assert_eq!(nodes.len(), 3);
+        let lab = lab.expect("--www asks for the lab");
+        assert_eq!(lab.addr, "0.0.0.0:8080".parse().unwrap(), "on --bind, port 8080 by default");
+        assert_eq!(lab.dir, std::path::PathBuf::from(www));
+        let urls = ["http://127.0.0.1:7100", "http://127.0.0.1:7101", "http://127.0.0.1:7102"];
+        assert_eq!(
+            lab.config,
+            server::lab::LabConfig { connect: urls[0].into(), nodes: urls.map(String::from).into() }
+        );
+        let lab = parse_cluster(&["--www", www, "--www-port", "9000"]).unwrap().lab;
+        assert_eq!(lab.unwrap().addr, "127.0.0.1:9000".parse().unwrap());
+        assert!(parse_cluster(&[]).unwrap().lab.is_none(), "no lab without --www");
+    }
+
+    #[test]
+    fn bad_cluster_lab_flags_are_rejected_with_a_reason() {
+        let e = parse_cluster(&["--www", "/no/such/dir"]).unwrap_err();
+        assert!(e.contains("--www must be a directory") && e.contains("/no/such/dir"), "{e}");
+        let e = parse_cluster(&["--www-port", "9000"]).unwrap_err();
+        assert!(e.contains("--www"), "--www-port needs --www: {e}");
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The native node as real processes on loopback: the course's
 //! `gossip -p PORT -b PORT` form, convergence of five nodes, a killed node
 //! forgotten and a restarted one winning with its new favorite, clean
-//! shutdown on SIGTERM and Ctrl-C, `gossip cluster`, and hostile input
-//! against a running node. Every child is killed by a guard, even on failure.
+//! shutdown on SIGTERM and Ctrl-C, `gossip cluster` (with the lab's site),
+//! a browser's updates spreading with no node ever dialing the browser, and
+//! hostile input against a running node. Every child is killed by a guard,
+//! even on failure.
 #![cfg(not(target_arch = "wasm32"))] // the native node
 
 mod support;
@@ -93,6 +95,63 @@ fn course_nodes_converge_forget_a_killed_node_and_take_its_new_favorite_after_a_
     eprintln!("quick restart: epoch {} (first restart {}), version {}", me.epoch, after.epoch, me.version);
 }
 
+/// The samples of `gossip_requests_out_total` in a `/metrics` text: `(peer, count)`.
+fn requests_out(metrics: &str) -> Vec<(String, u64)> {
+    metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("gossip_requests_out_total{peer=\""))
+        .filter_map(|l| {
+            let (peer, count) = l.rsplit_once("\"} ")?;
+            Some((peer.to_string(), count.parse().ok()?))
+        })
+        .collect()
+}
+
+/// The value of an unlabelled sample `name` in a `/metrics` text.
+fn sample(metrics: &str, name: &str) -> Option<u64> {
+    metrics.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[test]
+fn updates_from_a_browser_spread_without_any_node_dialing_the_browser() {
+    let ports = free_ports(2);
+    let (a, b) = (ports[0], ports[1]);
+    let _na = Proc::node(a, a, &FAST);
+    let _nb = Proc::node(b, a, &FAST);
+    let urls = [format!("http://127.0.0.1:{a}"), format!("http://127.0.0.1:{b}")];
+    wait_until("the two nodes know each other", Duration::from_secs(10), || converged(&ports));
+
+    // a page: no url; fresh updates of its own in the first request of each
+    // exchange (with its digest), then the follow-up delta if it is asked for one
+    let browser = "browser-test-1";
+    for version in 1..=3u64 {
+        let body = format!(
+            r#"{{"from":"{browser}","updates":[{{"uuid":"0f8fad5b-d9cb-469f-a165-70867728950{version}","origin":"{browser}","epoch":0,"version":{version},"ttl":6,"payload":"Film {version}"}}],"digest":{{"{browser}":[0,{version}]}}}}"#
+        );
+        let r = post_json(a, "/gossip/", body.as_bytes()).unwrap();
+        assert_eq!(r.status, 200, "{}", r.text());
+        let delta =
+            format!(r#"{{"from":"{browser}","delta":[],"digest":{{"{browser}":[0,{version}]}},"pull_only":true}}"#);
+        assert_eq!(post_json(a, "/gossip/", delta.as_bytes()).unwrap().status, 200);
+    }
+    wait_until("the browser's favorite reaches the other node", Duration::from_secs(10), || {
+        state(b).is_some_and(|s| s.view.get(browser).is_some_and(|e| e.version == 3 && e.movie == "Film 3"))
+    });
+    // let a few more gossip rounds (200 ms) run with the browser in every view
+    std::thread::sleep(Duration::from_millis(800));
+
+    for (port, other) in [(a, &urls[1]), (b, &urls[0])] {
+        let metrics = get(port, "/metrics").unwrap().text();
+        let counted = requests_out(&metrics);
+        for (peer, _) in &counted {
+            assert!(urls.contains(peer), "port {port} counted a request to {peer:?}:\n{metrics}");
+        }
+        let to_other = counted.iter().find(|(p, _)| p == other).map_or(0, |(_, n)| *n);
+        assert!(to_other > 0, "port {port} sent requests to {other}:\n{metrics}");
+        assert_eq!(sample(&metrics, "gossip_dials_refused_total"), Some(0), "port {port}:\n{metrics}");
+    }
+}
+
 #[test]
 fn sigterm_and_ctrl_c_shut_a_node_down_cleanly() {
     for sig in ["TERM", "INT"] {
@@ -107,17 +166,40 @@ fn sigterm_and_ctrl_c_shut_a_node_down_cleanly() {
     }
 }
 
+/// A free port outside `base..base + n`.
+fn free_port_besides(base: u16, n: u16) -> u16 {
+    loop {
+        let p = free_ports(1)[0];
+        if !(base..base + n).contains(&p) {
+            return p;
+        }
+    }
+}
+
 #[test]
-fn cluster_command_starts_nodes_that_converge_and_stop_together() {
+fn cluster_command_starts_nodes_that_converge_serves_the_lab_and_stops_together() {
     let base = free_port_range(3);
-    let b = base.to_string();
-    let mut c =
-        Proc::spawn(base, &["cluster", "--nodes", "3", "--base-port", &b, "--interval-ms", "200", "--change-ms", "0"]);
+    let www_port = free_port_besides(base, 3);
+    let (b, w) = (base.to_string(), www_port.to_string());
+    let www = concat!(env!("CARGO_MANIFEST_DIR"), "/www");
+    let args = ["cluster", "--nodes", "3", "--base-port", &b, "--interval-ms", "200", "--change-ms", "0"];
+    let mut c = Proc::spawn(base, &[&args[..], &["--www", www, "--www-port", &w]].concat());
     c.wait_ready();
     let ports = [base, base + 1, base + 2];
     wait_until("the cluster converges", Duration::from_secs(20), || converged(&ports));
+
+    // the lab's own site, pointed at the cluster
+    let config = get(www_port, "/lab-config.json").unwrap();
+    assert_eq!(config.status, 200, "{}", config.text());
+    let urls: Vec<String> = ports.iter().map(|p| format!("http://127.0.0.1:{p}")).collect();
+    assert_eq!(config.json(), serde_json::json!({"connect": urls[0], "nodes": urls}));
+    let page = get(www_port, "/").unwrap();
+    assert_eq!(page.status, 200);
+    assert!(page.header("content-type").is_some_and(|t| t.starts_with("text/html")), "{:?}", page.headers);
+    assert_eq!(get(www_port, "/no-such-file.js").unwrap().status, 404);
+
     assert!(c.signal_and_wait("TERM", Duration::from_secs(5)).expect("exits").success());
-    for p in ports {
+    for p in ports.into_iter().chain([www_port]) {
         assert!(get(p, "/state").is_err(), "port {p} closed");
     }
 }
@@ -129,6 +211,7 @@ fn bad_command_lines_exit_2_with_one_clear_line() {
         (vec!["-p", "7001", "--bootstrap", "ftp://x"], "--bootstrap must be an http://"),
         (vec!["-p", "7001", "--interval-ms", "0"], "--interval-ms"),
         (vec!["cluster", "--nodes", "0"], "--nodes"),
+        (vec!["cluster", "--www", "/no/such/dir"], "--www must be a directory"),
         (vec!["-p", "99999"], "99999"),
     ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_gossip")).args(&args).output().unwrap();
@@ -142,6 +225,16 @@ fn bad_command_lines_exit_2_with_one_clear_line() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_gossip")).args(["-p", &port]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot listen"), "{out:?}");
+    // the lab's port taken: the cluster does not start, and says which port
+    let base = free_port_range(1).to_string();
+    let www = env!("CARGO_MANIFEST_DIR");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gossip"))
+        .args(["cluster", "--nodes", "1", "--base-port", &base, "--www", www, "--www-port", &port])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("cannot serve the lab on port {port}")), "{err}");
 }
 
 fn assert_rejected(r: &support::Resp, status: u16, reason: &str) {

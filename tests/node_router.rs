@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use gossip::core::{Config, Message, Version};
+use gossip::server::lab::{lab_app, LabConfig};
 use gossip::server::state::StateView;
 use gossip::server::{app, NodeOptions, NodeState};
 use gossip::wire;
@@ -69,18 +70,25 @@ async fn both_slash_forms_of_every_endpoint_are_served() {
     }
 }
 
+/// A page's CORS preflight for `POST /gossip/` with a JSON body, from
+/// `origin`, asking for Private Network Access if `private_network`.
+fn preflight(origin: &str, private_network: bool) -> Request<Body> {
+    let mut r = Request::builder()
+        .method(Method::OPTIONS)
+        .uri("/gossip/")
+        .header(header::ORIGIN, origin)
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type");
+    if private_network {
+        r = r.header("access-control-request-private-network", "true");
+    }
+    r.body(Body::empty()).unwrap()
+}
+
 #[tokio::test]
 async fn cors_lets_any_origin_fetch_including_the_preflight() {
     let app = app(node());
-    let pre = Request::builder()
-        .method(Method::OPTIONS)
-        .uri("/gossip/")
-        .header(header::ORIGIN, "http://example.org")
-        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
-        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
-        .body(Body::empty())
-        .unwrap();
-    let (s, h, _) = send(&app, pre).await;
+    let (s, h, _) = send(&app, preflight("http://example.org", false)).await;
     assert!(s.is_success(), "{s}");
     let has = |k: &str, v: &str| h.iter().any(|(hk, hv)| hk == k && hv.to_ascii_lowercase().contains(v));
     assert!(has("access-control-allow-origin", "*"), "{h:?}");
@@ -91,6 +99,18 @@ async fn cors_lets_any_origin_fetch_including_the_preflight() {
         let (_, h, _) = send(&app, req).await;
         assert!(h.iter().any(|(k, v)| k == "access-control-allow-origin" && v == "*"), "{path}: {h:?}");
     }
+}
+
+#[tokio::test]
+async fn a_private_network_preflight_is_allowed_for_pages_on_other_origins() {
+    let app = app(node());
+    let (s, h, _) = send(&app, preflight("https://lab.example.org", true)).await;
+    assert!(s.is_success(), "{s}");
+    assert!(h.iter().any(|(k, v)| k == "access-control-allow-private-network" && v == "true"), "{h:?}");
+    assert!(h.iter().any(|(k, v)| k == "access-control-allow-origin" && v == "*"), "{h:?}");
+    assert!(h.iter().any(|(k, v)| k == "access-control-allow-methods" && v.contains("POST")), "{h:?}");
+    let (_, h, _) = send(&app, preflight("https://lab.example.org", false)).await;
+    assert!(!h.iter().any(|(k, _)| k == "access-control-allow-private-network"), "only when asked: {h:?}");
 }
 
 #[tokio::test]
@@ -116,6 +136,7 @@ async fn an_exchange_answers_with_what_the_sender_lacks_and_learns_what_it_sent(
     let st = state_of(&app).await;
     assert_eq!(st.view["browser-1"].movie, "Heat", "the sender's own update was learned");
     assert_eq!(st.view["browser-1"].version, 2);
+    assert_eq!(st.view["browser-1"].uuid, "0f8fad5b-d9cb-469f-a165-70867728950e");
     assert!(st.peers.is_empty(), "a sender without a URL is never dialed, so never listed");
 }
 
@@ -164,9 +185,19 @@ async fn a_node_restarted_in_the_same_epoch_still_wins_with_its_new_favorite() {
     assert_eq!((seen.movie.as_str(), seen.epoch, seen.version), ("New", 5, 2));
 }
 
+/// Whether `u` is a UUID in canonical form: `8-4-4-4-12` lowercase hex.
+fn is_canonical_uuid(u: &str) -> bool {
+    let groups: Vec<&str> = u.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+}
+
 #[tokio::test]
 async fn state_shows_the_favorite_version_and_view_in_the_documented_shape() {
     let app = app(node());
+    // an update whose UUID arrives as 32 uppercase hex digits
+    let body = r#"{"from":"b","updates":[{"uuid":"0F8FAD5BD9CB469FA16570867728950E","origin":"b","version":1,"ttl":2,"payload":"Up"}]}"#;
+    assert_eq!(send(&app, post("/gossip/", body)).await.0, StatusCode::OK);
     let (_, h, body) = send(&app, get("/state")).await;
     assert!(h.iter().any(|(k, v)| k == "content-type" && v.starts_with("application/json")));
     let j = json(&body);
@@ -176,8 +207,15 @@ async fn state_shows_the_favorite_version_and_view_in_the_documented_shape() {
     assert_eq!(j["epoch"], 5);
     assert_eq!(j["view"][ME]["movie"], "Alien");
     assert_eq!(j["view"][ME]["version"], 1);
+    let own = j["view"][ME]["uuid"].as_str().unwrap_or_else(|| panic!("a uuid in {j}"));
+    assert!(is_canonical_uuid(own), "{own}");
+    assert_eq!(j["view"]["b"]["uuid"], "0f8fad5b-d9cb-469f-a165-70867728950e", "the update's UUID, canonical");
     let text = String::from_utf8_lossy(&body);
     assert!(text.starts_with(r#"{"id":"#), "id first: {text}");
+    let entry = text.split(r#""b":"#).nth(1).unwrap_or("");
+    let documented =
+        r#"{"movie":"Up","version":1,"epoch":0,"uuid":"0f8fad5b-d9cb-469f-a165-70867728950e","ttl":2,"learned_ms":"#;
+    assert!(entry.starts_with(documented), "the documented field order: {entry}");
 }
 
 #[tokio::test]
@@ -259,4 +297,70 @@ async fn the_index_page_shows_the_view_live() {
     assert!(h.iter().any(|(k, v)| k == "content-type" && v.starts_with("text/html")));
     let page = String::from_utf8(body).unwrap();
     assert!(page.contains("fetch(\"state\"") && page.contains("setInterval"), "polls /state");
+}
+
+/// A directory of its own under the system's temporary one, removed on drop.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("gossip-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        TempDir(dir)
+    }
+
+    fn write(&self, path: &str, bytes: &[u8]) {
+        let file = self.0.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, bytes).unwrap();
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn header<'a>(h: &'a [(String, String)], name: &str) -> &'a str {
+    h.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+}
+
+#[tokio::test]
+async fn the_lab_site_serves_its_files_with_their_types_and_tells_the_page_where_the_nodes_are() {
+    let www = TempDir::new("lab-site");
+    www.write("index.html", b"<!doctype html><title>lab</title>");
+    www.write("app.js", b"export const x = 1;");
+    let wasm = b"\0asm\x01\0\0\0";
+    www.write("pkg/gossip_bg.wasm", wasm);
+    let urls =
+        vec!["http://127.0.0.1:7000".to_string(), "http://127.0.0.1:7001".into(), "http://127.0.0.1:7002".into()];
+    let lab = lab_app(www.0.clone(), LabConfig::new(urls));
+
+    let (s, h, body) = send(&lab, get("/lab-config.json")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(header(&h, "content-type").starts_with("application/json"), "{h:?}");
+    assert_eq!(header(&h, "cache-control"), "no-store", "{h:?}");
+    assert_eq!(
+        json(&body),
+        serde_json::json!({"connect": "http://127.0.0.1:7000",
+                           "nodes": ["http://127.0.0.1:7000", "http://127.0.0.1:7001", "http://127.0.0.1:7002"]})
+    );
+
+    let (s, h, body) = send(&lab, get("/pkg/gossip_bg.wasm")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(header(&h, "content-type"), "application/wasm", "streaming compilation needs it: {h:?}");
+    assert_eq!(body, wasm);
+    let (s, h, _) = send(&lab, get("/app.js")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(header(&h, "content-type").contains("javascript"), "modules need a JavaScript type: {h:?}");
+    let (s, h, body) = send(&lab, get("/")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(header(&h, "content-type").starts_with("text/html"), "{h:?}");
+    assert_eq!(body, b"<!doctype html><title>lab</title>");
+
+    for missing in ["/nope.js", "/pkg/missing.wasm", "/../Cargo.toml"] {
+        assert_eq!(send(&lab, get(missing)).await.0, StatusCode::NOT_FOUND, "{missing}");
+    }
 }

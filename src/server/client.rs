@@ -14,11 +14,12 @@ use crate::core::Message;
 use crate::wire::{self, Id};
 
 /// Start one exchange per destination in `sends`, each in its own task.
-/// Destinations that are not base URLs are never dialed; when too many
-/// exchanges are in flight, new ones are dropped and counted.
+/// Destinations that are not base URLs are never dialed (and counted); when
+/// too many exchanges are in flight, new ones are dropped and counted.
 pub fn dispatch(state: &Arc<NodeState>, sends: Sends) {
     for (to, msgs) in sends {
         if !wire::is_base_url(&to) {
+            Metrics::add(&state.metrics.dials_refused, 1);
             tracing::debug!(peer = %to, "not dialing a peer without a URL");
             continue;
         }
@@ -63,8 +64,10 @@ impl std::fmt::Display for OutError {
     }
 }
 
-/// Send `body` to `url` + `path`, read at most `max` bytes of the answer.
-async fn fetch(state: &NodeState, req: reqwest::RequestBuilder) -> Result<Vec<u8>, OutError> {
+/// Send `req` (to the node at base URL `peer`, counted as such), read at
+/// most the body limit of the answer.
+async fn fetch(state: &NodeState, peer: &str, req: reqwest::RequestBuilder) -> Result<Vec<u8>, OutError> {
+    state.metrics.request_out(peer);
     let mut resp = req.send().await.map_err(OutError::Http)?;
     let status = resp.status();
     let max = state.opts.max_body_bytes;
@@ -87,7 +90,7 @@ async fn fetch(state: &NodeState, req: reqwest::RequestBuilder) -> Result<Vec<u8
 async fn exchange_out(state: &Arc<NodeState>, to: Id, body: Vec<u8>) {
     let req =
         state.client.post(format!("{to}/gossip/")).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
-    let answer = fetch(state, req).await.and_then(|bytes| {
+    let answer = fetch(state, &to, req).await.and_then(|bytes| {
         Metrics::add(&state.metrics.bytes_in, bytes.len());
         wire::decode(&bytes, &state.opts.limits).map_err(OutError::Body)
     });
@@ -139,7 +142,7 @@ pub async fn bootstrap(state: Arc<NodeState>, mut stop: watch::Receiver<bool>) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while tokio::time::Instant::now() < deadline {
         for u in &urls {
-            match fetch(&state, state.client.get(format!("{u}/peers/"))).await {
+            match fetch(&state, u, state.client.get(format!("{u}/peers/"))).await {
                 Ok(body) => match serde_json::from_slice::<Vec<String>>(&body) {
                     Ok(list) => {
                         tracing::info!(bootstrap = %u, peers = list.len(), "bootstrapped");

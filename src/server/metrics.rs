@@ -1,9 +1,13 @@
 //! Counters of a native node, rendered in the Prometheus text format by
-//! `GET /metrics`. Lock-free: handlers and the gossip loop bump atomics;
-//! gauges (peers, view, seen cache) are read from the node when rendering.
+//! `GET /metrics`. Handlers and the gossip loop bump atomics; the outgoing
+//! requests per destination sit in a small map behind their own mutex
+//! (bounded to [`MAX_PEER_LABELS`] labels); gauges (peers, view, seen cache)
+//! are read from the node when rendering.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
 
 use super::error::Reason;
 use crate::core::NodeStats;
@@ -31,7 +35,37 @@ pub struct Metrics {
     pub peers_suspected: AtomicU64,
     /// Peers removed after being suspect too long.
     pub peers_removed: AtomicU64,
+    /// Sends the core asked for to an identity that is not a base URL (a
+    /// browser): never dialed.
+    pub dials_refused: AtomicU64,
     rejected: [AtomicU64; Reason::ALL.len()],
+    requests_out: Mutex<PeerCounts>,
+}
+
+/// Most distinct `peer` labels of `gossip_requests_out_total`; requests to
+/// further destinations are counted under `peer="other"`.
+pub const MAX_PEER_LABELS: usize = 1_024;
+
+/// Outgoing requests by destination base URL, bounded.
+#[derive(Debug, Default)]
+struct PeerCounts {
+    by_peer: BTreeMap<String, u64>,
+    other: u64,
+}
+
+/// `value` escaped for a Prometheus label: backslash, double quote and
+/// line feed.
+fn escape_label(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for ch in value.chars() {
+        match ch {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Gauges read from the node at render time.
@@ -62,6 +96,19 @@ impl Metrics {
     /// Requests rejected for `reason` so far.
     pub fn rejected(&self, reason: Reason) -> u64 {
         self.rejected[reason.index()].load(Relaxed)
+    }
+
+    /// Count one outgoing HTTP request to the node at base URL `peer`.
+    pub fn request_out(&self, peer: &str) {
+        // a panic while holding this lock cannot leave the counts inconsistent
+        let mut counts = self.requests_out.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = counts.by_peer.get_mut(peer) {
+            *n += 1;
+        } else if counts.by_peer.len() < MAX_PEER_LABELS {
+            counts.by_peer.insert(peer.to_string(), 1);
+        } else {
+            counts.other += 1;
+        }
     }
 
     /// Add `n` to a counter.
@@ -106,6 +153,28 @@ impl Metrics {
         let rejected: Vec<(&str, u64)> =
             labels.iter().zip(Reason::ALL).map(|(l, r)| (l.as_str(), self.rejected(r))).collect();
         family("gossip_rejected_requests_total", "counter", "Requests refused, by reason.", &rejected);
+        let (peer_labels, other) = {
+            let counts = self.requests_out.lock().unwrap_or_else(|p| p.into_inner());
+            let labels: Vec<(String, u64)> =
+                counts.by_peer.iter().map(|(p, n)| (format!(r#"{{peer="{}"}}"#, escape_label(p)), *n)).collect();
+            (labels, counts.other)
+        };
+        let mut by_peer: Vec<(&str, u64)> = peer_labels.iter().map(|(l, n)| (l.as_str(), *n)).collect();
+        if other > 0 {
+            by_peer.push((r#"{peer="other"}"#, other));
+        }
+        family(
+            "gossip_requests_out_total",
+            "counter",
+            "HTTP requests this node started (exchanges, bootstrap GET /peers/), by destination base URL, failed ones included.",
+            &by_peer,
+        );
+        family(
+            "gossip_dials_refused_total",
+            "counter",
+            "Sends to an identity without a URL (a browser), never dialed.",
+            &[("", c(&self.dials_refused))],
+        );
         let st = &g.stats;
         family(
             "gossip_updates_received_total",
@@ -171,5 +240,37 @@ mod tests {
             let (_, v) = line.rsplit_once(' ').unwrap();
             assert!(v.parse::<u64>().is_ok(), "{line}");
         }
+    }
+
+    #[test]
+    fn outgoing_requests_are_counted_per_peer_with_escaped_labels() {
+        let m = Metrics::default();
+        m.request_out("http://127.0.0.1:7001");
+        m.request_out("http://127.0.0.1:7001");
+        m.request_out("http://127.0.0.1:7002");
+        m.request_out("http://x\\y\"z\nw");
+        Metrics::add(&m.dials_refused, 3);
+        let text = m.render(&Gauges::default());
+        assert!(text.contains("# TYPE gossip_requests_out_total counter\n"), "{text}");
+        assert!(text.contains("gossip_requests_out_total{peer=\"http://127.0.0.1:7001\"} 2\n"), "{text}");
+        assert!(text.contains("gossip_requests_out_total{peer=\"http://127.0.0.1:7002\"} 1\n"), "{text}");
+        assert!(text.contains(r#"gossip_requests_out_total{peer="http://x\\y\"z\nw"} 1"#), "{text}");
+        assert!(!text.contains("peer=\"other\""), "no overflow yet: {text}");
+        assert!(text.contains("# TYPE gossip_dials_refused_total counter\ngossip_dials_refused_total 3\n"), "{text}");
+    }
+
+    #[test]
+    fn peer_labels_are_bounded_and_the_rest_counted_as_other() {
+        let m = Metrics::default();
+        for i in 0..MAX_PEER_LABELS + 5 {
+            m.request_out(&format!("http://10.0.0.1:{}", 1_000 + i));
+        }
+        m.request_out("http://10.0.0.1:1000"); // already labelled: still counted under its own label
+        m.request_out("http://10.9.9.9:1"); // new, over the bound
+        let text = m.render(&Gauges::default());
+        let samples: Vec<&str> = text.lines().filter(|l| l.starts_with("gossip_requests_out_total{")).collect();
+        assert_eq!(samples.len(), MAX_PEER_LABELS + 1, "the bounded labels plus other");
+        assert!(text.contains("gossip_requests_out_total{peer=\"http://10.0.0.1:1000\"} 2\n"));
+        assert!(text.contains("gossip_requests_out_total{peer=\"other\"} 6\n"), "{}", samples.last().unwrap());
     }
 }

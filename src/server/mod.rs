@@ -13,14 +13,17 @@
 //!   held across an `.await`;
 //! * [`routes`]: the router ([`app`]); [`client`]: the gossip loop and the
 //!   exchanges this node starts; [`error`]: rejections as statuses, JSON
-//!   bodies and counters; [`metrics`]: the Prometheus text.
+//!   bodies and counters; [`metrics`]: the Prometheus text;
+//! * [`lab`]: the browser lab's static site and `/lab-config.json`, served
+//!   beside a local cluster (`gossip cluster --www DIR`).
 //!
 //! [`run`] serves a bound listener until a shutdown future resolves, then
 //! stops accepting, lets open requests finish (up to a grace period) and
-//! stops gossiping.
+//! stops gossiping. [`lab::run_lab`] does the same for the lab's site.
 
 pub mod client;
 pub mod error;
+pub mod lab;
 pub mod metrics;
 pub mod routes;
 pub mod state;
@@ -55,6 +58,12 @@ pub fn default_url(addr: SocketAddr) -> String {
     format!("http://{}", SocketAddr::new(ip, addr.port()))
 }
 
+/// The base URL a node with `opts` bound to `addr` advertises: its
+/// `advertise` option, else [`default_url`].
+pub fn advertised_url(opts: &NodeOptions, addr: SocketAddr) -> String {
+    opts.advertise.clone().unwrap_or_else(|| default_url(addr))
+}
+
 /// Run a node on `listener` until `shutdown` resolves: serve the API, gossip,
 /// bootstrap. Returns the node's state once everything has stopped.
 pub async fn run(
@@ -63,7 +72,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<Arc<NodeState>> {
     let addr = listener.local_addr()?;
-    let url = opts.advertise.clone().unwrap_or_else(|| default_url(addr));
+    let url = advertised_url(&opts, addr);
     let state = NodeState::new(opts, &url);
     let span = tracing::info_span!("node", port = addr.port());
     async {
@@ -77,7 +86,11 @@ pub async fn run(
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let gossip = tokio::spawn(client::gossip_loop(state.clone(), stop_rx.clone()).in_current_span());
         let boot = tokio::spawn(client::bootstrap(state.clone(), stop_rx).in_current_span());
-        serve(listener, app(state.clone()), &state, shutdown).await;
+        let conns = Connections {
+            read_timeout: Duration::from_millis(state.opts.read_timeout_ms),
+            max: state.opts.max_connections,
+        };
+        serve(listener, app(state.clone()), conns, || state.metrics.reject(error::Reason::Overloaded), shutdown).await;
         let _ = stop_tx.send(true);
         let _ = gossip.await;
         let _ = boot.await;
@@ -88,13 +101,29 @@ pub async fn run(
     Ok(state)
 }
 
+/// How the accept loop treats connections.
+#[derive(Clone, Copy, Debug)]
+struct Connections {
+    /// Time a client has to send its request head.
+    read_timeout: Duration,
+    /// Most connections open at once; more are closed unanswered.
+    max: usize,
+}
+
 /// The accept loop: HTTP/1.1 with a timeout on reading request heads, a cap
-/// on open connections, and graceful shutdown.
-async fn serve(listener: TcpListener, app: axum::Router, state: &NodeState, shutdown: impl Future<Output = ()>) {
+/// on open connections (`overloaded` is called for each one refused), and
+/// graceful shutdown.
+async fn serve(
+    listener: TcpListener,
+    app: axum::Router,
+    conns: Connections,
+    overloaded: impl Fn(),
+    shutdown: impl Future<Output = ()>,
+) {
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new()).header_read_timeout(Duration::from_millis(state.opts.read_timeout_ms));
+    http.timer(TokioTimer::new()).header_read_timeout(conns.read_timeout);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let slots = Arc::new(tokio::sync::Semaphore::new(state.opts.max_connections.max(1)));
+    let slots = Arc::new(tokio::sync::Semaphore::new(conns.max.max(1)));
     tokio::pin!(shutdown);
     loop {
         let (stream, _peer) = tokio::select! {
@@ -110,7 +139,7 @@ async fn serve(listener: TcpListener, app: axum::Router, state: &NodeState, shut
             _ = &mut shutdown => break,
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
-            state.metrics.reject(error::Reason::Overloaded);
+            overloaded();
             continue;
         };
         let _ = stream.set_nodelay(true);

@@ -1,6 +1,7 @@
 //! The HTTP API: `GET /peers/`, `POST /gossip/`, `GET /state`,
 //! `GET /metrics` and the page at `GET /`, each with and without the
-//! trailing slash, CORS open to every origin.
+//! trailing slash, CORS open to every origin (Private Network Access
+//! preflights included).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,12 +21,16 @@ use super::metrics::Metrics;
 use super::state::NodeState;
 use crate::wire;
 
-/// The node's router: every endpoint, the JSON 404 and 405, and CORS.
+/// The node's router: every endpoint, the JSON 404 and 405, and CORS (with
+/// `Access-Control-Allow-Private-Network` for Chrome's preflights).
 pub fn app(state: Arc<NodeState>) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::CONTENT_TYPE])
+        // Chrome's Private Network Access: a page on a public origin may call
+        // a node on a private or loopback address once the preflight says so
+        .allow_private_network(true)
         .max_age(Duration::from_secs(600));
     Router::new()
         .route("/", get(page))

@@ -114,6 +114,8 @@ pub struct ViewEntry {
     pub version: u64,
     /// Its epoch.
     pub epoch: u32,
+    /// The UUID of that update, canonical (`8-4-4-4-12`, lowercase).
+    pub uuid: String,
     /// The TTL it arrived with.
     pub ttl: u32,
     /// When this node learned it, ms since this node started.
@@ -331,6 +333,7 @@ impl NodeState {
                     movie: e.payload.as_str().to_string(),
                     version: e.version.counter,
                     epoch: e.version.epoch,
+                    uuid: crate::core::message::fmt_uuid(e.uuid),
                     ttl: e.ttl,
                     learned_ms: e.learned_at,
                 };
