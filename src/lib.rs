@@ -32,6 +32,8 @@ pub mod node_cli;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod server;
 
-// the browser lab's bindings
+// the browser lab's bindings, and their fetch transport to real nodes
+#[cfg(target_arch = "wasm32")]
+pub mod fetch;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

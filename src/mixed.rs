@@ -363,8 +363,7 @@ impl Bridge {
     pub fn new(opts: BridgeOptions, virtual_nodes: u32, entropy: [u64; 3]) -> Result<Bridge, String> {
         opts.validate()?;
         let tag = format!("{:08x}", entropy[0] as u32);
-        let k = opts.gateways.min(virtual_nodes.max(1));
-        let gateways: Vec<u32> = (0..k).map(|j| (j as u64 * virtual_nodes as u64 / k as u64) as u32).collect();
+        let gateways = spread(opts.gateways, virtual_nodes);
         Ok(Bridge {
             prefix: format!("browser-{tag}-"),
             key: (entropy[1] as u128) << 64 | entropy[2] as u128,
@@ -387,6 +386,19 @@ impl Bridge {
             connected: false,
             opts,
         })
+    }
+
+    /// Change the options while disconnected (gateways are chosen again,
+    /// spread over `virtual_nodes`); the slots of nodes seen before stay.
+    pub fn set_options(&mut self, opts: BridgeOptions, virtual_nodes: u32) -> Result<(), String> {
+        if self.connected {
+            return Err("disconnect before changing how the page talks to real nodes".into());
+        }
+        opts.validate()?;
+        self.gateways = spread(opts.gateways, virtual_nodes);
+        self.next_exchange = vec![0.0; self.gateways.len()];
+        self.opts = opts;
+        Ok(())
     }
 
     /// The options it runs with.
@@ -1026,6 +1038,12 @@ impl Bridge {
             self.notice(level, text);
         }
     }
+}
+
+/// `k` gateways spread evenly over `n` virtual nodes.
+fn spread(k: u32, n: u32) -> Vec<u32> {
+    let k = k.min(n.max(1));
+    (0..k).map(|j| (j as u64 * n as u64 / k as u64) as u32).collect()
 }
 
 /// `http://host:port` from what a person typed: trailing slashes dropped,

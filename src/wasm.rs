@@ -10,7 +10,9 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::sim::live::Live;
+use crate::fetch::{self, Inbox};
+use crate::mixed::{Bridge, BridgeOptions};
+use crate::sim::live::{Live, NodeKind};
 use crate::sim::params::SimParams;
 use crate::sim::{parse_fault, Report};
 
@@ -65,11 +67,79 @@ fn text_of(v: &JsValue) -> String {
     }
 }
 
+/// One node as `snapshot()` lists it.
+#[derive(serde::Serialize)]
+struct SnapNode {
+    #[serde(flatten)]
+    node: crate::sim::live::NodeView,
+    name: Option<String>,
+    gateway: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rtt_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<crate::mixed::Reach>,
+}
+
 /// A run of the gossip simulator in the page.
 #[wasm_bindgen]
 pub struct Lab {
     live: Live,
     params: SimParams,
+    /// The join to real nodes, from the first `connect` on.
+    bridge: Option<Bridge>,
+    inbox: Inbox,
+}
+
+/// Bridge options from a JS object: `gateways`, `max_rps`, `exchange_ms`,
+/// `timeout_ms` (others keep their defaults).
+fn read_bridge_options(o: &JsValue) -> Result<BridgeOptions, JsValue> {
+    let mut opts = BridgeOptions::default();
+    if o.is_undefined() || o.is_null() {
+        return Ok(opts);
+    }
+    let num = |k: &str| -> Result<Option<f64>, JsValue> {
+        let v = js_sys::Reflect::get(o, &JsValue::from_str(k)).map_err(|_| js_err("options must be an object"))?;
+        if v.is_undefined() || v.is_null() || v.as_string().is_some_and(|s| s.trim().is_empty()) {
+            return Ok(None);
+        }
+        let f = v.as_f64().or_else(|| v.as_string().and_then(|s| s.trim().parse().ok()));
+        match f {
+            Some(f) if f.is_finite() && f >= 0.0 => Ok(Some(f)),
+            _ => Err(js_err(format!("{k} must be a non-negative number, got {}", text_of(&v)))),
+        }
+    };
+    if let Some(g) = num("gateways")? {
+        opts.gateways = g.min(u32::MAX as f64) as u32;
+    }
+    if let Some(r) = num("max_rps")? {
+        opts.max_rps = r;
+    }
+    if let Some(ms) = num("exchange_ms")? {
+        opts.exchange_ms = ms as u64;
+    }
+    if let Some(ms) = num("timeout_ms")? {
+        opts.timeout_ms = ms as u64;
+    }
+    opts.validate().map_err(js_err)?;
+    Ok(opts)
+}
+
+impl Lab {
+    fn snap_node(&self, i: u32) -> Option<SnapNode> {
+        let node = self.live.node(i)?;
+        let b = self.bridge.as_ref();
+        let native = b.and_then(|b| b.native_at(i));
+        Some(SnapNode {
+            name: b.map(|b| b.name_of(i).to_string()),
+            gateway: self.connected() && b.is_some_and(|b| b.gateways().contains(&i)),
+            url: native.as_ref().map(|n| n.url.clone()),
+            rtt_ms: native.as_ref().and_then(|n| n.rtt_ms),
+            status: native.map(|n| n.status),
+            node,
+        })
+    }
 }
 
 #[wasm_bindgen]
@@ -83,7 +153,7 @@ impl Lab {
         let params = read_params(SimParams::default(), &params)?;
         let cfg = params.to_config().map_err(js_err)?;
         let live = Live::new(&cfg).map_err(js_err)?;
-        Ok(Lab { live, params })
+        Ok(Lab { live, params, bridge: None, inbox: Default::default() })
     }
 
     /// Check `params` without starting a run: `undefined` if they are valid,
@@ -203,30 +273,137 @@ impl Lab {
 
     /// Node `i` as `snapshot()` lists it.
     pub fn node(&self, i: u32) -> Result<JsValue, JsValue> {
-        to_js(&self.live.node(i).ok_or_else(|| js_err(format!("there is no node {i}")))?)
+        to_js(&self.snap_node(i).ok_or_else(|| js_err(format!("there is no node {i}")))?)
     }
 
-    /// Everything about node `i`: favorite, version, peers and its view.
+    /// Everything about node `i`: favorite, version, peers and its view
+    /// (a native node's as its last `GET /state` said), plus its `kind`,
+    /// `name` and, for a native node, `native` (URL, round-trip time,
+    /// status, last error).
     pub fn detail(&self, i: u32) -> Result<JsValue, JsValue> {
-        to_js(&self.live.detail(i).ok_or_else(|| js_err(format!("there is no node {i}")))?)
+        #[derive(serde::Serialize)]
+        struct Detail {
+            #[serde(flatten)]
+            d: crate::sim::live::NodeDetail,
+            name: Option<String>,
+            gateway: bool,
+            native: Option<crate::mixed::NativeView>,
+        }
+        let d = self.live.detail(i).ok_or_else(|| js_err(format!("there is no node {i}")))?;
+        let b = self.bridge.as_ref();
+        to_js(&Detail {
+            d,
+            name: b.map(|b| b.name_of(i).to_string()),
+            gateway: self.connected() && b.is_some_and(|b| b.gateways().contains(&i)),
+            native: b.and_then(|b| b.native_at(i)),
+        })
     }
 
-    /// `{ time_ms, converged, stop_reason, nodes: [{ id, up, movie, version,
-    /// epoch, up_to_date, stale }] }`.
+    /// `{ time_ms, converged, stop_reason, connected, nodes: [{ id, kind,
+    /// name, up, movie, version, epoch, up_to_date, stale, gateway, url,
+    /// rtt_ms, status }] }`: every node, virtual and native (`kind`);
+    /// `name` is its identity on the wire (virtual nodes: once the page has
+    /// connected), native nodes add their `url`, last round-trip time and
+    /// `status` (`connecting`, `reachable`, `unreachable`).
     pub fn snapshot(&self) -> Result<JsValue, JsValue> {
         #[derive(serde::Serialize)]
         struct Snapshot {
             time_ms: u64,
             converged: bool,
             stop_reason: Option<crate::sim::StopReason>,
-            nodes: Vec<crate::sim::live::NodeView>,
+            connected: bool,
+            nodes: Vec<SnapNode>,
         }
         to_js(&Snapshot {
             time_ms: self.live.now(),
             converged: self.live.converged(),
             stop_reason: self.live.stopped(),
-            nodes: (0..self.live.len()).filter_map(|i| self.live.node(i)).collect(),
+            connected: self.connected(),
+            nodes: (0..self.live.len()).filter_map(|i| self.snap_node(i)).collect(),
         })
+    }
+
+    /// Connect the page to the real node at `url` (`http://host:port`): it
+    /// and the nodes it lists as peers join this run, which from then on
+    /// runs open-ended at wall-clock speed. `options`: `{ gateways,
+    /// max_rps, exchange_ms, timeout_ms }` (how many virtual nodes talk to
+    /// real ones, the page's request rate limit, each gateway's exchange
+    /// period and the request timeout; applied while disconnected).
+    pub fn connect(&mut self, url: &str, options: JsValue) -> Result<(), JsValue> {
+        let opts = read_bridge_options(&options)?;
+        let virtual_nodes = self.params.nodes.min(self.live.len());
+        let bridge = match &mut self.bridge {
+            Some(b) => {
+                if !b.is_connected() && options.is_object() {
+                    b.set_options(opts, virtual_nodes).map_err(js_err)?;
+                }
+                b
+            }
+            None => self.bridge.insert(Bridge::new(opts, virtual_nodes, fetch::entropy()).map_err(js_err)?),
+        };
+        bridge.connect(url, &mut self.live, fetch::now_ms()).map_err(js_err)?;
+        self.pump();
+        Ok(())
+    }
+
+    /// Stop talking to real nodes: one click. Their nodes stay drawn, as
+    /// not answering; the run gets its time limit back.
+    pub fn disconnect(&mut self) {
+        if let Some(b) = &mut self.bridge {
+            b.disconnect(&mut self.live);
+        }
+        self.inbox.borrow_mut().clear();
+    }
+
+    /// Whether real nodes take part.
+    pub fn connected(&self) -> bool {
+        self.bridge.as_ref().is_some_and(|b| b.is_connected())
+    }
+
+    /// Once a frame while connected: apply the answers that came back and
+    /// send what is due (within the rate limit).
+    pub fn pump(&mut self) {
+        let Some(b) = &mut self.bridge else { return };
+        let now = fetch::now_ms();
+        for (id, at, outcome) in self.inbox.borrow_mut().drain(..) {
+            b.handle_response(id, at, outcome);
+        }
+        b.pump(&mut self.live, now);
+        let max_body = b.options().max_body_bytes;
+        while let Some(req) = b.poll_request() {
+            fetch::send(req, max_body, self.inbox.clone());
+        }
+    }
+
+    /// One byte per node: 0 virtual, 1 native, 2 a virtual node of another
+    /// page (seen through the real nodes), 3 a virtual gateway (one that
+    /// talks to real nodes).
+    pub fn kinds(&self) -> Vec<u8> {
+        let gateways = self.bridge.as_ref().map_or(&[][..], |b| b.gateways());
+        (0..self.live.len())
+            .map(|i| match self.live.kind(i) {
+                NodeKind::Virtual if self.connected() && gateways.contains(&i) => 3,
+                NodeKind::Virtual => 0,
+                NodeKind::Native => 1,
+                NodeKind::RemoteVirtual => 2,
+            })
+            .collect()
+    }
+
+    /// The real nodes: `[{ url, name, slot, status, rtt_ms, rtt_avg_ms,
+    /// movie, version, epoch, failures, last_error, requests }]`.
+    pub fn natives(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.bridge.as_ref().map(|b| b.natives()).unwrap_or_default())
+    }
+
+    /// The requests the page made to real nodes, and how they went.
+    pub fn bridge_stats(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.bridge.as_ref().map(|b| b.stats()).unwrap_or_default())
+    }
+
+    /// Messages about real nodes to show once each: `[{ level, text }]`.
+    pub fn notices(&mut self) -> Result<JsValue, JsValue> {
+        to_js(&self.bridge.as_mut().map(|b| b.drain_notices()).unwrap_or_default())
     }
 
     /// Apply a fault now: `crash:3`, `restart:3`, `restart-fresh:3`,

@@ -1,0 +1,106 @@
+//! The page's transport for the [`Bridge`](crate::mixed::Bridge) (wasm32
+//! only): each request becomes a `fetch` in its own task
+//! (`wasm_bindgen_futures::spawn_local`), cancelled through an
+//! `AbortController` when a `gloo-timers` timeout fires; its outcome lands
+//! in an [`Inbox`] that the [`Lab`](crate::wasm::Lab) hands to the bridge
+//! at the next frame. Nothing is logged to the console: failures become the
+//! bridge's notices.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use gloo_timers::callback::Timeout;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+use web_sys::{AbortController, Request, RequestInit, RequestMode, Response};
+
+use crate::mixed::{HttpRequest, Outcome};
+
+/// Completed requests: `(id, wall-clock ms, outcome)`.
+pub type Inbox = Rc<RefCell<Vec<(u64, f64, Outcome)>>>;
+
+/// Wall-clock time for the bridge, ms: `performance.now()` (monotonic).
+pub fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or_else(js_sys::Date::now, |p| p.now())
+}
+
+/// Random words from `crypto.getRandomValues` (falling back to
+/// `Math.random`, which is enough to tell two pages apart).
+pub fn entropy() -> [u64; 3] {
+    let mut bytes = [0u8; 24];
+    let got = web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
+    if !got {
+        for b in &mut bytes {
+            *b = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    let word = |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+    [word(0), word(1), word(2)]
+}
+
+/// Perform `req` in the background; its outcome goes to `inbox`.
+pub fn send(req: HttpRequest, max_body: usize, inbox: Inbox) {
+    spawn_local(async move {
+        let outcome = perform(&req, max_body).await;
+        inbox.borrow_mut().push((req.id, now_ms(), outcome));
+    });
+}
+
+/// What a failed `fetch` says, for a person. Browsers report refused
+/// connections, DNS failures and CORS refusals alike, as a `TypeError`.
+fn describe(e: &JsValue) -> String {
+    let msg = js_sys::Reflect::get(e, &JsValue::from_str("message")).ok().and_then(|m| m.as_string());
+    match msg {
+        Some(m) if m.contains("fetch") => "network error: no connection, or refused by CORS".into(),
+        Some(m) => m,
+        None => "network error".into(),
+    }
+}
+
+async fn perform(req: &HttpRequest, max_body: usize) -> Outcome {
+    let ctrl = AbortController::new().map_err(|e| describe(&e))?;
+    let init = RequestInit::new();
+    init.set_method(req.method);
+    init.set_mode(RequestMode::Cors);
+    init.set_signal(Some(&ctrl.signal()));
+    if let Some(body) = &req.body {
+        init.set_body(&JsValue::from_str(body));
+    }
+    let request = Request::new_with_str_and_init(&req.url, &init).map_err(|e| describe(&e))?;
+    if req.body.is_some() {
+        request.headers().set("Content-Type", "application/json").map_err(|e| describe(&e))?;
+    }
+    let window = web_sys::window().ok_or("no window: the lab runs in a page")?;
+    let timed_out = Rc::new(RefCell::new(false));
+    // dropping the timer cancels it; it covers the body as well as the head
+    let timer = {
+        let (ctrl, flag) = (ctrl.clone(), timed_out.clone());
+        Timeout::new(req.timeout_ms.min(u32::MAX as u64) as u32, move || {
+            *flag.borrow_mut() = true;
+            ctrl.abort();
+        })
+    };
+    let result = async {
+        let resp: Response = JsFuture::from(window.fetch_with_request(&request))
+            .await
+            .map_err(|e| describe(&e))?
+            .dyn_into()
+            .map_err(|_| "fetch did not give a Response".to_string())?;
+        let status = resp.status();
+        let declared = resp.headers().get("Content-Length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > max_body) {
+            ctrl.abort();
+            return Err(format!("answer of {} bytes, over the {max_body}-byte limit", declared.unwrap_or(0)));
+        }
+        let text = JsFuture::from(resp.text().map_err(|e| describe(&e))?).await.map_err(|e| describe(&e))?;
+        Ok((status, text.as_string().unwrap_or_default()))
+    }
+    .await;
+    drop(timer);
+    if *timed_out.borrow() {
+        return Err(format!("no answer within {} ms", req.timeout_ms));
+    }
+    result
+}
