@@ -634,16 +634,8 @@ impl Bridge {
         true
     }
 
-    fn issue(
-        &mut self,
-        ni: usize,
-        method: &'static str,
-        url: String,
-        body: Option<String>,
-        p: Purpose,
-        vnow: u64,
-        now: f64,
-    ) {
+    /// Hand a request to the driver: `what` is `(method, url, body)`.
+    fn issue(&mut self, ni: usize, what: (&'static str, String, Option<String>), p: Purpose, vnow: u64, now: f64) {
         self.bucket.take();
         let n = &mut self.natives[ni];
         n.bucket.take();
@@ -652,6 +644,7 @@ impl Bridge {
         let id = self.next_id;
         self.next_id += 1;
         self.stats.requests += 1;
+        let (method, url, body) = what;
         self.stats.bytes_out += body.as_ref().map_or(0, |b| b.len() as u64);
         self.pending.insert(id, Pending { native: ni, purpose: p, sent_at: now, sent_virtual: vnow });
         self.ready.push_back(HttpRequest { id, method, url, body, timeout_ms: self.opts.timeout_ms });
@@ -659,14 +652,14 @@ impl Bridge {
 
     fn get(&mut self, ni: usize, url: String, p: Purpose, vnow: u64, now: f64) {
         self.natives[ni].polling = true;
-        self.issue(ni, "GET", url, None, p, vnow, now);
+        self.issue(ni, ("GET", url, None), p, vnow, now);
     }
 
     /// `POST /gossip/` from `gateway` carrying `msg`.
     fn post(&mut self, live: &mut Live, ni: usize, gateway: u32, msg: Message<u32>, p: Purpose, now: f64) {
         let updates = msg.update_count();
         self.stats.updates_out += updates as u64;
-        let wire_msg = self.to_wire(msg);
+        let wire_msg = self.onto_wire(msg);
         let body = wire::encode(&self.name_of_virtual(gateway), None, &[wire_msg]);
         // JSON from strings and integers only
         let body = String::from_utf8(body).expect("serde_json writes UTF-8");
@@ -682,7 +675,7 @@ impl Bridge {
                 updates: updates > 0,
             });
         }
-        self.issue(ni, "POST", url, Some(body), p, live.now(), now);
+        self.issue(ni, ("POST", url, Some(body)), p, live.now(), now);
     }
 
     // ----- receiving -----
@@ -789,7 +782,7 @@ impl Bridge {
         let slot = self.claim_name(live, ni, env.from.clone())?;
         let mut carried = 0;
         for m in env.messages {
-            let Some(m) = self.to_sim(live, m) else { continue };
+            let Some(m) = self.wire_to_run(live, m) else { continue };
             carried += m.update_count();
             if let Message::Delta { updates, .. } | Message::Push(updates) = &m {
                 self.note_versions(live, slot, updates);
@@ -980,7 +973,7 @@ impl Bridge {
 
     // ----- identities and UUIDs between the run and the wire -----
 
-    fn to_wire(&self, m: Message<u32>) -> Message<Id> {
+    fn onto_wire(&self, m: Message<u32>) -> Message<Id> {
         let update = |u: Update<u32>| Update {
             uuid: u.uuid ^ self.key,
             origin: self.name_of(u.origin),
@@ -1001,7 +994,7 @@ impl Bridge {
 
     /// A message from the wire in the run's indices; identities that cannot
     /// be mapped are left out (and counted).
-    fn to_sim(&mut self, live: &mut Live, m: Message<Id>) -> Option<Message<u32>> {
+    fn wire_to_run(&mut self, live: &mut Live, m: Message<Id>) -> Option<Message<u32>> {
         let updates = |this: &mut Self, live: &mut Live, us: Vec<Update<Id>>| -> Vec<Update<u32>> {
             us.into_iter()
                 .filter_map(|u| {
