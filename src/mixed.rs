@@ -1104,6 +1104,161 @@ mod tests {
         assert!(b.has(250.0));
     }
 
+    use crate::sim::params::SimParams;
+
+    const URL: &str = "http://127.0.0.1:7000";
+
+    fn setup(opts: BridgeOptions) -> (Live, Bridge) {
+        let mut p = SimParams::default();
+        for (k, v) in [("nodes", "10"), ("scenario", "movies"), ("model", "events"), ("seed", "2")] {
+            p.set(k, v).unwrap();
+        }
+        let live = Live::new(&p.to_config().unwrap()).unwrap();
+        (live, Bridge::new(opts, 10, [1, 2, 3]).unwrap())
+    }
+
+    fn requests(b: &mut Bridge) -> Vec<HttpRequest> {
+        std::iter::from_fn(|| b.poll_request()).collect()
+    }
+
+    fn state_body(id: &str, movie: &str) -> String {
+        serde_json::json!({"id": id, "movie": movie, "version": 1, "epoch": 7,
+            "view": {id: {"movie": movie, "version": 1, "epoch": 7, "ttl": 6,
+                          "uuid": "0f8fad5b-d9cb-469f-a165-70867728950e"}}})
+        .to_string()
+    }
+
+    #[test]
+    fn a_node_that_stops_answering_is_noticed_once_and_probed_with_growing_backoff() {
+        let (mut live, mut b) = setup(BridgeOptions::default());
+        b.connect(URL, &mut live, 0.0).unwrap();
+        b.pump(&mut live, 0.0);
+        let first = requests(&mut b);
+        assert_eq!(first.len(), 1, "one /state probe first: {first:?}");
+        assert_eq!(first[0].url, format!("{URL}/state"));
+        let mut probes = vec![0.0];
+        let mut pending = first[0].id;
+        let mut t = 0.0;
+        while t < 40_000.0 {
+            b.handle_response(pending, t, Err("network error".into()));
+            loop {
+                t += 10.0;
+                b.pump(&mut live, t);
+                if let Some(r) = b.poll_request() {
+                    pending = r.id;
+                    probes.push(t);
+                    break;
+                }
+            }
+        }
+        let gaps: Vec<f64> = probes.windows(2).map(|w| w[1] - w[0]).collect();
+        // 1 s doubling to 30 s, each within ±25 % jitter
+        for (k, g) in gaps.iter().enumerate() {
+            let base = (1_000.0 * 2f64.powi(k as i32)).min(30_000.0);
+            assert!(*g >= base * 0.75 - 10.0 && *g <= base * 1.25 + 20.0, "gap {k}: {g} ms, {gaps:?}");
+        }
+        let notices = b.drain_notices();
+        assert_eq!(notices.iter().filter(|n| n.level == "warn").count(), 1, "{notices:?}");
+        assert_eq!(b.natives()[0].status, Reach::Unreachable);
+        assert!(b.stats().failed as usize == probes.len() - 1);
+    }
+
+    #[test]
+    fn hostile_answers_are_dropped_and_counted_without_harm() {
+        let (mut live, mut b) = setup(BridgeOptions { max_natives: 8, ..Default::default() });
+        b.connect(URL, &mut live, 0.0).unwrap();
+        let mut t = 0.0;
+        let junk_peers: Vec<String> = (0..5_000)
+            .map(|i| match i % 4 {
+                0 => format!("http://10.0.0.{}:{}", i % 250, 1000 + i),
+                1 => "javascript:alert(1)".into(),
+                2 => "browser-abc-1".into(),
+                _ => format!("http://x/{i}/path"),
+            })
+            .collect();
+        let bodies = [
+            "not json".to_string(),
+            "[1, 2, 3]".to_string(),
+            "{\"id\": \"\"}".to_string(),
+            serde_json::json!({"id": "x".repeat(300)}).to_string(),
+            serde_json::json!({"id": URL, "movie": "m".repeat(600), "view": {URL: {"movie": "m".repeat(600), "version": 1}}}).to_string(),
+            serde_json::json!({"id": URL, "view": {URL: {"movie": "A", "version": 9007199254740993u64}}}).to_string(),
+            serde_json::to_string(&junk_peers).unwrap(),
+            state_body(URL, "Alien"),
+        ];
+        for body in bodies.iter().cycle().take(40) {
+            t += 100.0;
+            live.advance(t as u64, u64::MAX);
+            b.pump(&mut live, t);
+            for r in requests(&mut b) {
+                let answer = if r.url.ends_with("/peers/") {
+                    serde_json::to_string(&junk_peers).unwrap()
+                } else if r.url.ends_with("/gossip/") {
+                    // a node claiming to be one of the page's own nodes
+                    serde_json::json!({"from": b.name_of_virtual(3), "delta": []}).to_string()
+                } else {
+                    body.clone()
+                };
+                b.handle_response(r.id, t + 5.0, Ok((200, answer)));
+            }
+        }
+        // then an honest answer is used
+        for _ in 0..100 {
+            t += 100.0;
+            b.pump(&mut live, t);
+            for r in requests(&mut b) {
+                let answer = if r.url == format!("{URL}/state") { state_body(URL, "Alien") } else { "[]".into() };
+                b.handle_response(r.id, t + 5.0, Ok((200, answer)));
+            }
+        }
+        b.pump(&mut live, t + 10.0);
+        let natives = b.natives();
+        assert!(natives.len() <= 8, "bounded: {}", natives.len());
+        assert!(natives.iter().all(|n| n.url.starts_with("http://") && !n.url.contains("/path")), "{natives:?}");
+        assert!(b.stats().bad_answers > 0, "{:?}", b.stats());
+        let real = natives.iter().find(|n| n.url == URL).unwrap();
+        assert_eq!(real.movie.as_deref(), Some("Alien"), "the one good answer was used");
+        assert_eq!(live.kind(real.slot.unwrap()), NodeKind::Native);
+        let notices = b.drain_notices();
+        assert!(notices.len() < 30, "not a flood: {}", notices.len());
+    }
+
+    #[test]
+    fn the_page_never_exceeds_its_request_rate_even_with_many_nodes_answering_at_once() {
+        let (mut live, mut b) =
+            setup(BridgeOptions { max_rps: 5.0, exchange_ms: 100, state_poll_ms: 100, ..Default::default() });
+        b.connect(URL, &mut live, 0.0).unwrap();
+        let peers: Vec<String> = (1..30).map(|i| format!("http://127.0.0.1:{}", 7000 + i)).collect();
+        let mut sent = Vec::new();
+        let mut t = 0.0;
+        while t < 20_000.0 {
+            t += 16.0;
+            live.advance(t as u64, u64::MAX);
+            b.pump(&mut live, t);
+            for r in requests(&mut b) {
+                sent.push(t);
+                let answer = if r.url.ends_with("/peers/") {
+                    serde_json::to_string(&peers).unwrap()
+                } else if r.url.ends_with("/state") {
+                    let base = r.url.trim_end_matches("/state");
+                    state_body(base, "Heat")
+                } else {
+                    let from = r.url.trim_end_matches("/gossip/");
+                    serde_json::json!({"from": from, "url": from}).to_string()
+                };
+                b.handle_response(r.id, t + 1.0, Ok((200, answer)));
+            }
+        }
+        assert!(b.natives().len() >= 20, "{}", b.natives().len());
+        // at most one second's burst plus the rate, in any second
+        for (i, &t0) in sent.iter().enumerate() {
+            let n = sent[i..].iter().take_while(|&&u| u < t0 + 1_000.0).count();
+            assert!(n <= 10, "{n} requests in the second from {t0} ms");
+        }
+        assert!(sent.len() as f64 <= 5.0 * 20.0 + 5.0, "{} requests in 20 s", sent.len());
+        assert!(b.stats().rate_limited > 0);
+    }
+
     #[test]
     fn made_up_uuids_are_stable_and_differ_by_version() {
         let a = made_up_uuid("http://x:1", Version::new(1, 2));

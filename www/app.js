@@ -1,7 +1,9 @@
 // The browser lab: Rust (wasm) owns the run, this file owns the frame loop,
 // the controls and the URL. Each frame it advances the run within a time
 // budget, then reads one status array, the new flights and (a few times a
-// second) the counters.
+// second) the counters. Connected to real nodes, it also pumps the bridge
+// once a frame (the fetches themselves run in Rust) and runs the network at
+// wall-clock speed.
 
 import init, { Lab } from './pkg/gossip.js';
 import { NetView } from './netview.js';
@@ -46,6 +48,10 @@ const state = {
   period: 16.7, // smoothed frame period, ms
   showFlights: true,
   lastChart: 0,
+  kinds: new Uint8Array(0),
+  natives: [],
+  lastReal: 0,
+  connection: null, // { url, opts } while connected: a restart reconnects
 };
 
 let net, chart;
@@ -157,7 +163,92 @@ function start(params, { fromUser = false } = {}) {
   readFrame(true);
   updateCounters(true);
   state.lastChart = -1e9;
+  if (state.connection) {
+    try { lab.connect(state.connection.url, state.connection.opts); } catch (e) { state.connection = null; showBanner(String(e)); }
+  }
+  readKinds();
+  renderReal();
   return lab;
+}
+
+// ---------- real nodes ----------
+
+/** Connect to the real node at `url`; throws with a reason. */
+function connect(url, opts = {}) {
+  const u = String(url || '').trim();
+  if (location.protocol === 'https:' && u.startsWith('http://')) {
+    throw new Error(`This page is served over https, so the browser will not let it call ${u} (mixed content). Serve the lab over http (scripts/demo.sh does) to connect to local nodes.`);
+  }
+  const o = {};
+  for (const [k, v] of Object.entries(opts || {})) if (v !== '' && v !== undefined && v !== null) o[k] = v;
+  state.lab.connect(u, o);
+  state.connection = { url: u, opts: o };
+  setSpeed(1);
+  $('connect-url').value = u;
+  readKinds();
+  renderReal();
+  updateCounters();
+}
+
+function disconnect() {
+  state.connection = null;
+  if (state.lab) state.lab.disconnect();
+  readKinds();
+  renderReal();
+  updateCounters();
+}
+
+function readKinds() {
+  if (!state.lab) return;
+  state.kinds = state.lab.kinds();
+  state.natives = state.lab.natives();
+  const labels = new Map();
+  for (const n of state.natives) {
+    if (n.slot === null || n.slot === undefined) continue;
+    const name = n.url.replace(/^https?:\/\//, '');
+    const rtt = n.status === 'unreachable' ? 'unreachable' : n.rtt_ms !== null && n.rtt_ms !== undefined ? `${n.rtt_ms.toFixed(n.rtt_ms < 10 ? 1 : 0)} ms RTT` : 'connecting';
+    labels.set(n.slot, [name, rtt]);
+  }
+  net.setKinds(state.kinds, labels);
+  $('legend-real').hidden = !state.kinds.some((k) => k !== 0);
+}
+
+function renderReal() {
+  const on = !!(state.lab && state.lab.connected());
+  $('connect').textContent = on ? 'Add node' : 'Connect';
+  $('disconnect').disabled = !on;
+  for (const id of ['gateways', 'max-rps']) $(id).disabled = on;
+  for (const b of document.querySelectorAll('#speed button')) b.disabled = on;
+  const st = $('real-status');
+  const natives = state.natives || [];
+  if (on) {
+    const ok = natives.filter((n) => n.status === 'reachable').length;
+    const s = state.lab.bridge_stats();
+    st.className = 'real-status on';
+    st.textContent = `Connected: ${ok} of ${natives.length} real node${natives.length === 1 ? '' : 's'} answering. The network runs at wall-clock speed (real nodes cannot be fast-forwarded). ${s.requests.toLocaleString()} requests sent, at most ${state.connection?.opts?.max_rps ?? 10} per second.`;
+  } else {
+    st.className = 'real-status';
+    st.textContent = natives.length ? 'Disconnected: the real nodes stay drawn, greyed out.' : 'Not connected. Start native nodes (gossip -p 7000), then connect: the page learns the others through GET /peers/.';
+  }
+  $('natives').innerHTML = natives.map((n) => {
+    const rtt = n.rtt_ms === null || n.rtt_ms === undefined ? '' : `${n.rtt_ms.toFixed(n.rtt_ms < 10 ? 1 : 0)} ms`;
+    const movie = n.status === 'unreachable' ? esc(n.last_error || 'not answering') : n.movie ? `${esc(n.movie)} <span class="rtt">v${n.version}</span>` : '';
+    return `<li data-slot="${n.slot ?? -1}"><i class="st ${n.status}"></i><span class="u" title="${esc(n.url)}">${esc(n.url)}</span><span class="rtt">${rtt}</span><span class="m">${movie}</span></li>`;
+  }).join('');
+  for (const li of document.querySelectorAll('#natives li')) li.onclick = () => { const i = Number(li.dataset.slot); if (i >= 0) { net.selected = i; state.lastInspect = 0; renderInspector(); } };
+}
+
+function showNotices() {
+  const list = state.lab.notices();
+  if (!list.length) return;
+  const ol = $('notices');
+  for (const n of list) {
+    const li = document.createElement('li');
+    li.className = n.level;
+    li.textContent = `${new Date().toLocaleTimeString()} ${n.text}`;
+    ol.prepend(li);
+  }
+  while (ol.children.length > 30) ol.lastChild.remove();
 }
 
 // ---------- the frame loop ----------
@@ -230,9 +321,13 @@ function frame(wall) {
   const p = state.prof;
   let t = performance.now();
   const lap = (k) => { const u = performance.now(); p[k] += u - t; t = u; };
+  const connected = lab && lab.connected();
+  if (lab) lab.pump();
   if (lab && state.playing && !lab.stopped()) {
     const before = lab.now();
-    const want = state.speed === 'max' ? Infinity : dt * state.speed;
+    // with real nodes: wall-clock time, frames dropped or not
+    const realDt = Math.min(1000, Math.max(0, wall - (state.lastAdvanceWall || wall)));
+    const want = connected ? realDt : state.speed === 'max' ? Infinity : dt * state.speed;
     advanceBy(want);
     if (want !== Infinity && want > 0) {
       // how fast virtual time really moves, smoothed (a big network may not keep up)
@@ -240,6 +335,7 @@ function frame(wall) {
       state.pace = state.pace === undefined ? got : state.pace * 0.95 + got * 0.05;
     }
   }
+  state.lastAdvanceWall = wall;
   lap('advance');
   if (lab) {
     readFrame(false);
@@ -247,6 +343,8 @@ function frame(wall) {
     draw(wall);
     lap('draw');
     if (wall - state.lastCounters > 200) { updateCounters(); state.lastCounters = wall; }
+    if (wall - state.lastReal > 500 && (connected || state.natives.length)) { readKinds(); renderReal(); state.lastReal = wall; }
+    if (connected || state.natives.length) showNotices();
     if (net.selected >= 0 && wall - state.lastInspect > 300) { renderInspector(); state.lastInspect = wall; }
     lap('ui');
   }
@@ -298,6 +396,10 @@ function updateCounters(force) {
   if (stop) {
     st.textContent = stop === 'converged' ? 'converged' : stop.replace('-', ' ');
     st.className = `pill ${stop === 'converged' ? 'ok' : 'warn'}`;
+  } else if (state.playing && lab.connected()) {
+    const ok = (state.natives || []).filter((n) => n.status === 'reachable').length;
+    st.textContent = `live with ${ok} real node${ok === 1 ? '' : 's'} · wall clock` + (current === up ? ' · in sync' : ` · ${up - current} behind`);
+    st.className = 'pill run';
   } else if (state.playing) {
     const slow = state.speed !== 'max' && state.pace !== undefined && state.pace < 0.9 ? ` · ${(state.pace * state.speed).toFixed(2)}× real time` : '';
     st.textContent = (current === up ? 'running · in sync' : `running · ${up - current} behind`) + slow;
@@ -350,9 +452,10 @@ function renderInspector(reset) {
     return;
   }
   const d = state.lab.detail(i);
-  $('insp-title').textContent = `#${i}`;
+  $('insp-title').textContent = d.kind === 'native' ? `#${i} · real node ${d.native ? d.native.url : d.name}` : d.kind === 'remote-virtual' ? `#${i} · ${d.name}` : `#${i}${d.gateway ? ' · gateway' : ''}`;
   body.className = '';
-  const peers = d.peers ? (d.peers.length ? d.peers.slice(0, 40).join(', ') + (d.peers.length > 40 ? ` … (${d.peers.length})` : '') : 'none yet') : `any of ${d.members} members`;
+  const real = d.kind !== 'virtual';
+  const peers = real ? 'its own (see its GET /peers/)' : d.peers ? (d.peers.length ? d.peers.slice(0, 40).join(', ') + (d.peers.length > 40 ? ` … (${d.peers.length})` : '') : 'none yet') : `any of ${d.members} members`;
   const staleRows = d.view.filter((r) => r.stale).length;
   const rows = d.view.map((r) => {
     const cls = r.origin === i ? 'self' : r.stale ? 'stale' : '';
@@ -370,13 +473,19 @@ function renderInspector(reset) {
       <div><div class="k">dedup cache</div><div class="v">${fmtInt(d.seen)} ids</div></div>
     </div>
     <div class="insp-grid"><div style="grid-column: 1 / -1"><div class="k">peers</div><div class="v">${peers}</div></div></div>
-    <div class="insp-actions">
+    ${d.native ? `<div class="insp-grid">
+      <div><div class="k">URL</div><div class="v"><a href="${esc(d.native.url)}/" target="_blank" rel="noopener">${esc(d.native.url)}</a></div></div>
+      <div><div class="k">round trip</div><div class="v">${d.native.rtt_ms === null ? '—' : `${d.native.rtt_ms.toFixed(1)} ms (avg ${d.native.rtt_avg_ms.toFixed(1)})`}</div></div>
+      <div><div class="k">status</div><div class="v">${esc(d.native.status)}${d.native.last_error ? ` · ${esc(d.native.last_error)}` : ''}</div></div>
+      <div><div class="k">requests</div><div class="v">${fmtInt(d.native.requests)}</div></div>
+    </div>` : ''}
+    <div class="insp-actions" ${real ? 'hidden' : ''}>
       <button data-act="crash" ${d.up ? '' : 'disabled'}>Crash</button>
       <button data-act="restart" ${d.up ? 'disabled' : ''}>Restart (keep state)</button>
       <button data-act="restart-fresh">Restart fresh</button>
       <button data-act="leave">Remove</button>
     </div>
-    <div class="k" style="margin-bottom:6px;color:var(--muted);font-size:12px">What node ${i} thinks every node's favorite is (${d.view.length} origins${staleRows ? `, <span style="color:var(--warn)">${staleRows} behind</span>` : ''})</div>
+    <div class="k" style="margin-bottom:6px;color:var(--muted);font-size:12px">${real ? 'As its last GET /state said: what' : 'What'} node ${i} thinks every node's favorite is (${d.view.length} origins${staleRows ? `, <span style="color:var(--warn)">${staleRows} behind</span>` : ''})</div>
     <div class="table-wrap"><table><thead><tr><th>origin</th><th>movie</th><th>version</th><th>latest</th><th>learned at</th></tr></thead><tbody>${rows}</tbody></table></div>`;
   for (const b of body.querySelectorAll('button[data-act]')) b.onclick = () => applyFault(`${b.dataset.act}:${i}`);
 }
@@ -455,6 +564,14 @@ function wire() {
   $('csv').onclick = () => download(`gossip-metrics-seed${state.params.seed}.csv`, metricsCsv(), 'text/csv');
   $('trace').onclick = () => download(`gossip-trace-seed${state.params.seed}.json`, state.lab.trace_json(), 'application/json');
   $('banner-close').onclick = hideBanner;
+  $('connect-form').onsubmit = (ev) => {
+    ev.preventDefault();
+    try {
+      connect($('connect-url').value, { gateways: $('gateways').value, max_rps: $('max-rps').value });
+      hideBanner();
+    } catch (e) { showBanner(String(e.message || e)); }
+  };
+  $('disconnect').onclick = disconnect;
 
   const canvas = $('net');
   const pos = (ev) => { const r = canvas.getBoundingClientRect(); return [ev.clientX - r.left, ev.clientY - r.top]; };
@@ -468,7 +585,8 @@ function wire() {
     const [x, y] = pos(ev);
     tip.hidden = false;
     tip.style.left = `${x + 14}px`; tip.style.top = `${y + 10}px`;
-    tip.innerHTML = `<b>node ${i}</b> · ${n.up ? (n.up_to_date ? 'up to date' : `behind on ${n.stale}`) : 'down'}<br>${esc(n.movie ?? 'no favorite yet')}${n.version ? ` <span style="color:#8a97b3">v${n.epoch ? `${n.epoch}.` : ''}${n.version}</span>` : ''}`;
+    const who = n.kind === 'native' ? `real node ${esc(n.url || n.name)}${n.rtt_ms !== undefined && n.rtt_ms !== null ? ` · ${n.rtt_ms.toFixed(1)} ms RTT` : ''}` : n.kind === 'remote-virtual' ? esc(n.name) : `node ${i}${n.gateway ? ' (gateway)' : ''}`;
+    tip.innerHTML = `<b>${who}</b> · ${n.up ? (n.up_to_date ? 'up to date' : `behind on ${n.stale}`) : 'down'}<br>${esc(n.movie ?? 'no favorite yet')}${n.version ? ` <span style="color:#8a97b3">v${n.epoch ? `${n.epoch}.` : ''}${n.version}</span>` : ''}`;
   };
   canvas.onmouseleave = () => { net.hoverNode = -1; $('hover').hidden = true; };
   window.addEventListener('resize', () => { net.resize(); chart.resize(); });
@@ -486,7 +604,7 @@ function wire() {
 // ---------- automation: window.gossipLab ----------
 
 const api = {
-  /** `{ time_ms, converged, stop_reason, nodes: [{ id, up, movie, version, epoch, up_to_date, stale }] }` */
+  /** `{ time_ms, converged, stop_reason, connected, nodes: [{ id, kind, name, up, movie, version, epoch, up_to_date, stale, gateway, url?, rtt_ms?, status? }] }` */
   snapshot: () => state.lab.snapshot(),
   /** Restart with `params` (gossip sim's flag names in snake_case). Throws on bad input and keeps the current run. */
   configure(params) { start(params); return state.lab.scenario(); },
@@ -519,6 +637,14 @@ const api = {
   metricsCsv,
   traceJson: () => state.lab.trace_json(),
   get playing() { return state.playing; },
+  /** Join real nodes: `connect('http://127.0.0.1:7000', { gateways: 3, max_rps: 10 })`. Throws on a bad URL. */
+  connect(url, opts) { connect(url, opts); return state.lab.natives(); },
+  /** Stop talking to real nodes. */
+  disconnect,
+  /** The real nodes: `[{ url, name, slot, status, rtt_ms, movie, version, epoch, failures, last_error, requests }]`. */
+  natives: () => state.lab.natives(),
+  /** Requests to real nodes so far, and their outcomes. */
+  bridgeStats: () => state.lab.bridge_stats(),
   /** Frames drawn and the milliseconds spent per part since the last call. */
   frameStats() { const p = { ...state.prof }; state.prof = { frames: 0, advance: 0, read: 0, draw: 0, ui: 0 }; return p; },
 };
@@ -544,6 +670,23 @@ async function main() {
   window.gossipLab = api;
   document.documentElement.dataset.ready = '1';
   requestAnimationFrame(frame);
+  await autoConnect();
+}
+
+// `?connect=URL` connects on load; without it, a page served by the demo
+// (`gossip cluster --www`) finds its nodes in lab-config.json. `?connect=`
+// (empty) stays offline.
+async function autoConnect() {
+  const q = new URLSearchParams(location.search);
+  let url = q.get('connect');
+  if (url === null) {
+    try {
+      const r = await fetch('lab-config.json', { cache: 'no-store' });
+      if (r.ok) url = (await r.json()).connect || null;
+    } catch { /* static hosting: no config, stay offline */ }
+  }
+  if (!url) return;
+  try { connect(url); } catch (e) { showBanner(`Could not connect to ${url}: ${e.message || e}`); }
 }
 
 main();

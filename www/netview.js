@@ -61,8 +61,21 @@ export class NetView {
     this.selected = -1;
     this.hoverNode = -1;
     this.maxFlights = 1500;
+    this.kinds = new Uint8Array(0); // 0 virtual, 1 native, 2 another page's virtual node, 3 gateway
+    this.labels = new Map(); // native node index -> [label, detail]
     this.resize();
   }
+
+  // Which nodes are real (drawn apart, as squares) and which virtual nodes
+  // are gateways; `labels`: index -> [name, detail] for real nodes.
+  setKinds(kinds, labels) {
+    this.labels = labels || new Map();
+    const same = kinds.length === this.kinds.length && kinds.every((k, i) => (k === 1 || k === 2) === (this.kinds[i] === 1 || this.kinds[i] === 2));
+    this.kinds = kinds;
+    if (!same) this.layout(this.n, true);
+  }
+
+  isOutside(i) { const k = this.kinds[i]; return k === 1 || k === 2; }
 
   resize() {
     [this.w, this.h] = fitCanvas(this.canvas, 200, 200);
@@ -72,8 +85,8 @@ export class NetView {
   // Positions: a ring for small networks, a sunflower disk for large ones
   // (index grows outwards, so partition groups, which are index ranges,
   // show as rings).
-  layout(n) {
-    const grow = n !== this.n;
+  layout(n, force = false) {
+    const grow = n !== this.n || force;
     this.n = n;
     if (grow) {
       this.xs = new Float32Array(n);
@@ -85,25 +98,79 @@ export class NetView {
       p.set(this.prev.subarray(0, Math.min(n, this.prev.length)));
       this.prev = p;
     }
-    const cx = this.w / 2, cy = this.h / 2;
-    const R = Math.min(this.w, this.h) / 2 - 26;
-    if (n <= 64) {
-      for (let i = 0; i < n; i++) {
-        const a = -Math.PI / 2 + (2 * Math.PI * i) / n;
+    // real nodes, if any, stand in a column on the right; the virtual
+    // network keeps the rest of the canvas
+    const outside = [], inside = [];
+    for (let i = 0; i < n; i++) (this.isOutside(i) ? outside : inside).push(i);
+    const col = outside.length ? Math.min(190, this.w * 0.28) : 0;
+    this.column = col ? { x: this.w - col, w: col } : null;
+    const cx = (this.w - col) / 2, cy = this.h / 2;
+    const R = Math.min(this.w - col, this.h) / 2 - 26;
+    const m = inside.length;
+    if (m <= 64) {
+      inside.forEach((i, j) => {
+        const a = -Math.PI / 2 + (2 * Math.PI * j) / m;
         this.xs[i] = cx + R * Math.cos(a);
         this.ys[i] = cy + R * Math.sin(a);
-      }
-      this.r = Math.max(4, Math.min(11, (Math.PI * R / Math.max(n, 1)) * 0.55));
+      });
+      this.r = Math.max(4, Math.min(11, (Math.PI * R / Math.max(m, 1)) * 0.55));
     } else {
       const golden = Math.PI * (3 - Math.sqrt(5));
-      for (let i = 0; i < n; i++) {
-        const rr = R * Math.sqrt((i + 0.5) / n);
-        const a = i * golden;
+      inside.forEach((i, j) => {
+        const rr = R * Math.sqrt((j + 0.5) / m);
+        const a = j * golden;
         this.xs[i] = cx + rr * Math.cos(a);
         this.ys[i] = cy + rr * Math.sin(a);
-      }
-      this.r = Math.max(1.3, Math.min(8, (R / Math.sqrt(n)) * 0.78));
+      });
+      this.r = Math.max(1.3, Math.min(8, (R / Math.sqrt(m)) * 0.78));
     }
+    const top = 44, bottom = this.h - 50;
+    const step = Math.min(56, (bottom - top) / Math.max(1, outside.length));
+    this.sq = Math.max(5, Math.min(11, step * 0.32));
+    outside.forEach((i, j) => {
+      this.xs[i] = this.w - col + 26;
+      this.ys[i] = top + step * (j + 0.5);
+    });
+  }
+
+  // The column of real nodes: a frame, and each node as a square with its
+  // name and round-trip time.
+  drawOutside(status, colorOf) {
+    if (!this.column) return;
+    const { ctx } = this;
+    const { x, w } = this.column;
+    ctx.save();
+    ctx.strokeStyle = 'rgba(148, 163, 184, .35)';
+    ctx.setLineDash([4, 4]);
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    ctx.roundRect(x + 6, 12, w - 14, this.h - 52, 10);
+    ctx.stroke();
+    ctx.setLineDash([]);
+    ctx.fillStyle = '#94a3b8';
+    ctx.font = '600 11px ui-sans-serif, system-ui, sans-serif';
+    ctx.textAlign = 'left'; ctx.textBaseline = 'middle';
+    ctx.fillText('REAL NODES (HTTP)', x + 16, 28);
+    const s = this.sq;
+    for (let i = 0; i < this.n; i++) {
+      if (!this.isOutside(i)) continue;
+      const px = this.xs[i], py = this.ys[i];
+      ctx.fillStyle = colorOf(status[i]);
+      if (this.kinds[i] === 1) {
+        ctx.beginPath(); ctx.roundRect(px - s, py - s, 2 * s, 2 * s, 3); ctx.fill();
+        ctx.strokeStyle = '#e2e8f0'; ctx.lineWidth = 1.5; ctx.stroke();
+      } else {
+        ctx.beginPath(); ctx.moveTo(px, py - s); ctx.lineTo(px + s, py); ctx.lineTo(px, py + s); ctx.lineTo(px - s, py); ctx.closePath(); ctx.fill();
+      }
+      const [name, detail] = this.labels.get(i) || [`#${i}`, ''];
+      ctx.fillStyle = status[i] === 0 ? '#6b7897' : '#e2e8f0';
+      ctx.font = '600 12px ui-sans-serif, system-ui, sans-serif';
+      ctx.fillText(name, px + s + 8, py - 6, w - 2 * s - 40);
+      ctx.fillStyle = '#8a97b3';
+      ctx.font = '11px ui-monospace, Menlo, monospace';
+      ctx.fillText(detail, px + s + 8, py + 8, w - 2 * s - 40);
+    }
+    ctx.restore();
   }
 
   // Add the flights the handle reported: flat [from, to, sent, arrives, upd]*.
@@ -152,8 +219,8 @@ export class NetView {
     };
     const colors = new Map();
     const packed = (c) => { let v = colors.get(c); if (v === undefined) { v = rgb(c); colors.set(c, v); } return v; };
-    if (partitioned) for (let i = 0; i < this.n; i++) put(this.ring, packed(hsl(GROUP_HUES[groups[i] % GROUP_HUES.length], 0.8, 0.65)), i);
-    for (let i = 0; i < this.n; i++) put(this.disc, packed(colorOf(status[i])), i);
+    if (partitioned) for (let i = 0; i < this.n; i++) if (!this.isOutside(i)) put(this.ring, packed(hsl(GROUP_HUES[groups[i] % GROUP_HUES.length], 0.8, 0.65)), i);
+    for (let i = 0; i < this.n; i++) if (!this.isOutside(i)) put(this.disc, packed(colorOf(status[i])), i);
     ctx.putImageData(this.img, 0, 0);
   }
 
@@ -161,7 +228,9 @@ export class NetView {
     let best = -1, bd = Infinity;
     const lim = Math.max(this.r * 2.2, 7) ** 2;
     for (let i = 0; i < this.n; i++) {
-      const dx = this.xs[i] - x, dy = this.ys[i] - y, d = dx * dx + dy * dy;
+      const dx = this.xs[i] - x, dy = this.ys[i] - y;
+      // real nodes are bigger
+      const d = (dx * dx + dy * dy) * (this.isOutside(i) ? lim / Math.max(lim, (this.sq * 2.2) ** 2) : 1);
       if (d < bd) { bd = d; best = i; }
     }
     return bd <= lim ? best : -1;
@@ -196,6 +265,7 @@ export class NetView {
     else {
       const buckets = new Map();
       for (let i = 0; i < n; i++) {
+        if (this.isOutside(i)) continue;
         const c = colorOf(status[i]);
         let p = buckets.get(c);
         if (!p) { p = new Path2D(); buckets.set(c, p); }
@@ -206,6 +276,7 @@ export class NetView {
       if (partitioned) {
         const rings = new Map();
         for (let i = 0; i < n; i++) {
+          if (this.isOutside(i)) continue;
           const g = groups[i];
           let p = rings.get(g);
           if (!p) { p = new Path2D(); rings.set(g, p); }
@@ -260,11 +331,24 @@ export class NetView {
       this.flights.length = 0;
     }
 
+    this.drawOutside(status, colorOf);
+
+    // gateways: the virtual nodes that talk to real ones
+    const gw = new Path2D();
+    let gws = false;
+    for (let i = 0; i < n; i++) if (this.kinds[i] === 3) {
+      const r = this.r + 3.5;
+      gw.moveTo(this.xs[i] + r, this.ys[i]);
+      gw.arc(this.xs[i], this.ys[i], r, 0, Math.PI * 2);
+      gws = true;
+    }
+    if (gws) { ctx.setLineDash([3, 2]); ctx.strokeStyle = '#7dd3fc'; ctx.lineWidth = 1.5; ctx.stroke(gw); ctx.setLineDash([]); }
+
     // crossed-out down nodes, when big enough to see
     if (this.r >= 3) {
       const x = new Path2D();
       const k = this.r * 0.55;
-      for (let i = 0; i < n; i++) if (status[i] === 0) {
+      for (let i = 0; i < n; i++) if (status[i] === 0 && !this.isOutside(i)) {
         x.moveTo(this.xs[i] - k, this.ys[i] - k); x.lineTo(this.xs[i] + k, this.ys[i] + k);
         x.moveTo(this.xs[i] + k, this.ys[i] - k); x.lineTo(this.xs[i] - k, this.ys[i] + k);
       }
@@ -290,13 +374,13 @@ export class NetView {
       ctx.fillStyle = '#0b1020';
       ctx.font = `600 ${Math.round(this.r * 0.95)}px ui-sans-serif, system-ui, sans-serif`;
       ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
-      for (let i = 0; i < n; i++) if (status[i] !== 0) ctx.fillText(String(i), this.xs[i], this.ys[i] + 0.5);
+      for (let i = 0; i < n; i++) if (status[i] !== 0 && !this.isOutside(i)) ctx.fillText(String(i), this.xs[i], this.ys[i] + 0.5);
     }
 
     for (const [i, color, w] of [[this.hoverNode, 'rgba(255,255,255,.5)', 1.5], [this.selected, '#ffffff', 2.5]]) {
       if (i >= 0 && i < n) {
         ctx.beginPath();
-        ctx.arc(this.xs[i], this.ys[i], this.r + 4, 0, Math.PI * 2);
+        ctx.arc(this.xs[i], this.ys[i], (this.isOutside(i) ? this.sq * 1.42 : this.r) + 4, 0, Math.PI * 2);
         ctx.strokeStyle = color; ctx.lineWidth = w; ctx.stroke();
       }
     }

@@ -1,0 +1,193 @@
+// Virtual nodes in the page and real native nodes in one network, in
+// Debian's chromium: three real `gossip` processes on loopback, a page with
+// 20 virtual nodes connected to one of them through the wasm fetch
+// transport. Favorites flow both ways; a killed native node is marked
+// unreachable while the others converge; native nodes never dial a
+// browser-hosted identity. Screenshots go to target/e2e/.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { ROOT, WWW, SHOTS, serveWww, launch, openLab } from './harness.mjs';
+
+const BIN = path.join(ROOT, 'target', 'release', 'gossip');
+let server, browser;
+const procs = [];
+
+/** `n` free loopback ports. */
+async function freePorts(n) {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => resolve(s));
+  })));
+  const ports = servers.map((s) => s.address().port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+/** A native node on `port`, bootstrapping from `boot`, with one fixed favorite. */
+function native(port, boot) {
+  const p = spawn(BIN, ['-p', String(port), '-b', String(boot), '--interval-ms', '300', '--change-ms', '0', '--remove-after-ms', '5000'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  p.stderr.on('data', () => {});
+  procs.push(p);
+  return p;
+}
+
+async function getJson(url) {
+  try {
+    const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    return r.ok ? await r.json() : null;
+  } catch { return null; }
+}
+
+async function getText(url) {
+  const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  return r.text();
+}
+
+/** Poll `check` (async, returns truthy when done) every 300 ms for at most `ms`. */
+async function until(what, ms, check) {
+  const t0 = Date.now();
+  let last;
+  while (Date.now() - t0 < ms) {
+    last = await check();
+    if (last) return Date.now() - t0;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  assert.fail(`${what}: not within ${ms} ms`);
+}
+
+/** Whether every native `/state` holds every virtual node's current favorite, and the page shows every native's. */
+async function bothWays(page, urls) {
+  const snap = await page.evaluate(() => window.gossipLab.snapshot());
+  const virt = snap.nodes.filter((n) => n.kind === 'virtual');
+  if (virt.length !== 20 || virt.some((n) => !n.movie)) return false;
+  for (const u of urls) {
+    const s = await getJson(`${u}/state`);
+    if (!s) return false;
+    for (const v of virt) {
+      const e = s.view[v.name];
+      if (!e || e.movie !== v.movie || e.version !== v.version || e.epoch !== v.epoch) return false;
+    }
+    const shown = snap.nodes.find((n) => n.kind === 'native' && n.url === u);
+    if (!shown || !shown.up || shown.movie !== s.movie || shown.version !== s.version || shown.epoch !== s.epoch) return false;
+  }
+  return snap;
+}
+
+before(async () => {
+  assert.ok(fs.existsSync(path.join(WWW, 'pkg', 'gossip_bg.wasm')), 'build the page first: scripts/build-web.sh');
+  assert.ok(fs.existsSync(BIN), 'build the native binary first: cargo build --release');
+  fs.mkdirSync(SHOTS, { recursive: true });
+  server = await serveWww();
+  browser = await launch();
+});
+
+after(async () => {
+  for (const p of procs) p.kill('SIGKILL');
+  await browser?.close();
+  await server?.close();
+});
+
+test('virtual and native favorites reach every node both ways, and a killed native is marked unreachable', { timeout: 150_000 }, async () => {
+  const ports = await freePorts(3);
+  const urls = ports.map((p) => `http://127.0.0.1:${p}`);
+  const nodes = ports.map((p) => native(p, ports[0]));
+  await until('the native nodes answer', 15_000, async () => (await Promise.all(urls.map((u) => getJson(`${u}/state`)))).every(Boolean));
+
+  const page = await openLab(browser, server.url, 'nodes=20&scenario=movies&model=events&duration_s=6&resample_ms=2000&seed=3');
+  const natives = await page.evaluate((u) => window.gossipLab.connect(u), urls[0]);
+  assert.equal(natives.length, 1, 'one node known before any answer');
+
+  const took = await until('favorites flow both ways', 60_000, () => bothWays(page, urls));
+  console.log(`both ways in ${took} ms`);
+  const snap = await page.evaluate(() => window.gossipLab.snapshot());
+  assert.equal(snap.connected, true);
+  const shown = snap.nodes.filter((n) => n.kind === 'native');
+  assert.deepEqual(shown.map((n) => n.url).sort(), [...urls].sort(), 'the others found through GET /peers/');
+  for (const n of shown) assert.ok(n.rtt_ms > 0 && n.rtt_ms < 2000 && n.status === 'reachable', JSON.stringify(n));
+  assert.ok(snap.nodes.filter((n) => n.gateway).length === 3, 'three gateways by default');
+  const text = await page.textContent('#real-status');
+  assert.match(text, /wall-clock speed/);
+  assert.match(await page.textContent('#natives'), new RegExp(`127\\.0\\.0\\.1:${ports[1]}`));
+  await page.screenshot({ path: path.join(SHOTS, 'mixed.png') });
+
+  // kill a native node: the page marks it unreachable, says so once, and the rest converge
+  const victim = urls[2];
+  nodes[2].kill('SIGKILL');
+  await until('the killed node is marked unreachable', 20_000, async () => {
+    const s = await page.evaluate(() => window.gossipLab.snapshot());
+    const v = s.nodes.find((n) => n.url === victim);
+    return v && v.status === 'unreachable' && !v.up;
+  });
+  const warned = await page.evaluate((v) => [...document.querySelectorAll('#notices li.warn')].filter((li) => li.textContent.includes(v)).length, victim);
+  assert.equal(warned, 1, 'one notice about the dead node, not a flood');
+  await until('the others still converge', 30_000, () => bothWays(page, urls.slice(0, 2)));
+  const stats = await page.evaluate(() => window.gossipLab.bridgeStats());
+  assert.ok(stats.failed >= 1 && stats.ok > 10, JSON.stringify(stats));
+  await page.screenshot({ path: path.join(SHOTS, 'mixed-killed.png') });
+
+  // one click disconnects; the real nodes stay drawn, not answering
+  await page.click('#disconnect');
+  const after = await page.evaluate(() => window.gossipLab.snapshot());
+  assert.equal(after.connected, false);
+  assert.ok(after.nodes.filter((n) => n.kind === 'native').every((n) => !n.up));
+  assert.deepEqual(page.errors.filter((e) => !/Failed to load resource|ERR_CONNECTION_REFUSED/.test(e)), []);
+  await page.close();
+});
+
+test('native nodes never dial a browser-hosted identity', { timeout: 90_000 }, async () => {
+  const ports = await freePorts(2);
+  const urls = ports.map((p) => `http://127.0.0.1:${p}`);
+  ports.forEach((p) => native(p, ports[0]));
+  await until('the native nodes answer', 15_000, async () => (await Promise.all(urls.map((u) => getJson(`${u}/state`)))).every(Boolean));
+  const page = await openLab(browser, server.url, 'nodes=20&scenario=movies&model=events&duration_s=4&resample_ms=1000&seed=4');
+  await page.evaluate((u) => window.gossipLab.connect(u), urls[0]);
+  await until('favorites flow both ways', 60_000, () => bothWays(page, urls));
+  await new Promise((r) => setTimeout(r, 2000)); // a few more gossip rounds with browser-origin updates around
+  let outTotal = 0;
+  for (const u of urls) {
+    const metrics = await getText(`${u}/metrics`);
+    const peers = [...metrics.matchAll(/^gossip_requests_out_total\{peer="([^"]*)"\} (\d+)$/gm)];
+    assert.ok(peers.length > 0, `${u} made requests to its peer: ${metrics}`);
+    for (const [, peer, n] of peers) {
+      assert.ok(urls.includes(peer), `${u} dialed ${peer} (${n} requests): only native URLs may be dialed`);
+      outTotal += Number(n);
+    }
+    assert.match(metrics, /^gossip_dials_refused_total 0$/m, 'the core never even asked to dial a browser');
+    const s = await getJson(`${u}/state`);
+    assert.ok([...s.peers, ...s.suspect].every((p) => urls.includes(p)), `peers of ${u}: ${s.peers}`);
+    assert.ok(Object.keys(s.view).filter((k) => k.startsWith('browser-')).length === 20, 'every browser origin is in the view');
+  }
+  assert.ok(outTotal > 0);
+  await page.close();
+});
+
+test('the page served by the demo command connects to its native nodes by itself', { timeout: 90_000 }, async () => {
+  const [labPort, ...rest] = await freePorts(5);
+  // three ports in a row for the cluster: find a free run near the ephemeral ones
+  let base = rest[0];
+  for (const p of rest) { if (p + 2 < 65535) { base = p; break; } }
+  const cluster = spawn(BIN, ['cluster', '--nodes', '3', '--base-port', String(base), '--interval-ms', '300', '--www', WWW, '--www-port', String(labPort)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  cluster.stderr.on('data', (d) => { err += d; });
+  procs.push(cluster);
+  const lab = `http://127.0.0.1:${labPort}/`;
+  await until(`the demo serves the lab (${err})`, 15_000, async () => (await getJson(`${lab}lab-config.json`))?.connect);
+  const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(String(e)));
+  await page.goto(lab); // no ?connect=: lab-config.json says where the nodes are
+  await page.waitForFunction(() => window.gossipLab !== undefined, null, { timeout: 30_000 });
+  await until('connected to the three local nodes', 30_000, () => page.evaluate(() => {
+    const s = window.gossipLab.snapshot();
+    return s.connected && s.nodes.filter((n) => n.kind === 'native' && n.up && n.movie).length === 3;
+  }));
+  assert.deepEqual(page.errors, []);
+  await page.screenshot({ path: path.join(SHOTS, 'demo-connected.png') });
+  await page.close();
+  cluster.kill('SIGTERM');
+});
