@@ -146,16 +146,10 @@ impl<P: Population> World<P> {
         }
     }
 
-    /// Take a message to a remote slot out of the way of the network.
-    /// Returns it back if `to` is a simulated node.
+    /// Whether any remote slot exists (messages may need diverting).
     #[inline]
-    fn divert(&mut self, from: u32, to: u32, msg: P::Msg) -> Option<P::Msg> {
-        if !self.remote.is_empty() && self.is_remote(to) {
-            self.to_remote.push((from, to, msg));
-            None
-        } else {
-            Some(msg)
-        }
+    fn has_remote(&self) -> bool {
+        !self.remote.is_empty()
     }
 
     /// Start logging flights, keeping at most `cap` between drains.
@@ -646,8 +640,12 @@ fn route<P: Population>(
     mut later: Option<&mut Vec<(u32, u32, P::Msg)>>,
 ) {
     let mut out = std::mem::take(&mut w.outbox);
+    let divert = w.has_remote();
     for (from, to, msg) in out.drain(..) {
-        let Some(msg) = w.divert(from, to, msg) else { continue };
+        if divert && w.is_remote(to) {
+            w.to_remote.push((from, to, msg));
+            continue;
+        }
         let (bytes, updates, reply) = w.pop.msg_info(&msg);
         if w.transmit(from, to, bytes, updates, now, false).is_some() {
             match later.as_deref_mut() {
@@ -776,8 +774,12 @@ fn events_until<P: Population>(
 
 fn flush<P: Population>(w: &mut World<P>, q: &mut EventQueue<Ev<P::Msg>>, in_flight: &mut usize, now: u64) {
     let mut out = std::mem::take(&mut w.outbox);
+    let divert = w.has_remote();
     for (from, to, msg) in out.drain(..) {
-        let Some(msg) = w.divert(from, to, msg) else { continue };
+        if divert && w.is_remote(to) {
+            w.to_remote.push((from, to, msg));
+            continue;
+        }
         let (bytes, updates, _) = w.pop.msg_info(&msg);
         if let Some(at) = w.transmit(from, to, bytes, updates, now, true) {
             *in_flight += 1;
