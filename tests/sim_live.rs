@@ -161,13 +161,19 @@ fn live_faults_with_bad_node_indices_are_refused() {
     assert!(Live::new(&bad).err().expect("refused").contains("nodes must be"));
 }
 
+/// A 20-node movies run of 3 s, open-ended (as while real nodes take part).
+fn open_movies(model: Model) -> Live {
+    let mut m = movies(20, model, 3);
+    m.duration_ms = Some(3_000);
+    let mut live = Live::new(&m).unwrap();
+    live.set_open(true);
+    live
+}
+
 #[test]
 fn an_open_run_keeps_going_past_its_limit_and_convergence() {
     for model in [Model::Events, Model::Rounds] {
-        let mut m = movies(20, model, 3);
-        m.duration_ms = Some(3_000);
-        let mut live = Live::new(&m).unwrap();
-        live.set_open(true);
+        let mut live = open_movies(model);
         let mut events = Vec::new();
         for t in (0..60_000).step_by(10) {
             live.advance(t, u64::MAX);
@@ -191,10 +197,7 @@ fn remote_deliveries_do_not_stall_the_simulated_network() {
     use gossip::core::Message;
     use gossip::sim::live::NodeKind;
     for model in [Model::Events, Model::Rounds] {
-        let mut m = movies(20, model, 3);
-        m.duration_ms = Some(3_000);
-        let mut live = Live::new(&m).unwrap();
-        live.set_open(true);
+        let mut live = open_movies(model);
         let slot = live.add_remote(NodeKind::Native);
         for t in (0..20_000).step_by(10) {
             live.advance(t, u64::MAX);
