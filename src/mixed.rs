@@ -259,6 +259,25 @@ struct Native {
     bucket: Bucket,
 }
 
+impl Native {
+    fn view(&self) -> NativeView {
+        NativeView {
+            url: self.url.clone(),
+            name: self.name.as_deref().map(str::to_owned),
+            slot: self.slot,
+            status: self.status,
+            rtt_ms: self.rtt_ms,
+            rtt_avg_ms: self.rtt_avg_ms,
+            movie: self.movie.clone(),
+            version: self.version.counter,
+            epoch: self.version.epoch,
+            failures: self.failures,
+            last_error: self.last_error.clone(),
+            requests: self.requests,
+        }
+    }
+}
+
 /// A token bucket: `rate` tokens a second, at most `rate` (one second's worth) stored.
 #[derive(Clone, Copy, Debug)]
 struct Bucket {
@@ -486,29 +505,12 @@ impl Bridge {
 
     /// Every native node it knows, for the page.
     pub fn natives(&self) -> Vec<NativeView> {
-        self.natives
-            .iter()
-            .map(|n| NativeView {
-                url: n.url.clone(),
-                name: n.name.as_deref().map(str::to_owned),
-                slot: n.slot,
-                status: n.status,
-                rtt_ms: n.rtt_ms,
-                rtt_avg_ms: n.rtt_avg_ms,
-                movie: n.movie.clone(),
-                version: n.version.counter,
-                epoch: n.version.epoch,
-                failures: n.failures,
-                last_error: n.last_error.clone(),
-                requests: n.requests,
-            })
-            .collect()
+        self.natives.iter().map(Native::view).collect()
     }
 
     /// The native node in slot `slot`, if any.
     pub fn native_at(&self, slot: u32) -> Option<NativeView> {
-        let i = self.natives.iter().position(|n| n.slot == Some(slot))?;
-        self.natives().into_iter().nth(i)
+        self.natives.iter().find(|n| n.slot == Some(slot)).map(Native::view)
     }
 
     /// The identity of slot or virtual node `i` on the wire.
@@ -828,8 +830,8 @@ impl Bridge {
             };
             updates.push(Update { uuid, origin: o, version, ttl: e.ttl, payload: Payload::from(e.movie) });
         }
+        // the updates go into this node's mirror there
         self.note_versions(live, slot, &updates);
-        live.mirror(slot, updates);
         Ok(())
     }
 

@@ -124,7 +124,7 @@ export class NetView {
       });
       this.r = Math.max(1.3, Math.min(8, (R / Math.sqrt(m)) * 0.78));
     }
-    const top = 44, bottom = this.h - 50;
+    const top = 54, bottom = this.h - 50;
     const step = Math.min(56, (bottom - top) / Math.max(1, outside.length));
     this.sq = Math.max(5, Math.min(11, step * 0.32));
     outside.forEach((i, j) => {
@@ -151,6 +151,9 @@ export class NetView {
     ctx.font = '600 11px ui-sans-serif, system-ui, sans-serif';
     ctx.textAlign = 'left'; ctx.textBaseline = 'middle';
     ctx.fillText('REAL NODES (HTTP)', x + 16, 28);
+    ctx.fillStyle = '#6b7897';
+    ctx.font = '10px ui-sans-serif, system-ui, sans-serif';
+    ctx.fillText('colour: how current its view is', x + 16, 42, w - 30);
     const s = this.sq;
     for (let i = 0; i < this.n; i++) {
       if (!this.isOutside(i)) continue;
