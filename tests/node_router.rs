@@ -174,13 +174,13 @@ async fn a_node_restarted_in_the_same_epoch_still_wins_with_its_new_favorite() {
     let digest = Message::Digest { digest: restarted.digest(), push_pull: true };
     let push = restarted.state_json();
     assert_eq!(push.movie.as_deref(), Some("New"));
-    let body = wire::encode(r, Some(r), &[digest]);
+    let body = wire::encode(r, Some(r), None, &[digest]);
     let (_, _, answer) = send(&peer, post("/gossip/", body)).await;
     let env = wire::decode(&answer, &wire::Limits::default()).unwrap();
     let sends = restarted.exchange_answered(&Arc::from(ME), env.messages);
     let [(to, msgs)] = &sends[..] else { panic!("one follow-up delta to the peer: {sends:?}") };
     assert_eq!(&**to, ME);
-    assert_eq!(send(&peer, post("/gossip/", wire::encode(r, Some(r), msgs))).await.0, StatusCode::OK);
+    assert_eq!(send(&peer, post("/gossip/", wire::encode(r, Some(r), None, msgs))).await.0, StatusCode::OK);
     let seen = state_of(&peer).await.view[r].clone();
     assert_eq!((seen.movie.as_str(), seen.epoch, seen.version), ("New", 5, 2));
 }

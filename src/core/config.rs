@@ -176,6 +176,9 @@ pub struct Config {
     pub max_payload: usize,
     /// Most origins a view holds; updates about new origins beyond it are dropped.
     pub max_view: usize,
+    /// Origin authenticity: whether updates must carry a valid Ed25519 seal.
+    #[serde(default)]
+    pub auth: super::auth::Policy,
 }
 
 impl Default for Config {
@@ -197,6 +200,7 @@ impl Default for Config {
             max_ttl: 64,
             max_payload: 512,
             max_view: 100_000,
+            auth: super::auth::Policy::Off,
         }
     }
 }
