@@ -183,7 +183,8 @@ pub struct Config {
 
 impl Default for Config {
     /// The app's defaults: push-pull digests plus eager push of fresh updates,
-    /// one exchange a second, a new favorite about every 10 s.
+    /// one exchange a second, a new favorite about every 10 s, and every
+    /// update signed by its origin (the simulator turns the checks off).
     fn default() -> Self {
         Config {
             protocol: Protocol::PushPull,
@@ -200,7 +201,7 @@ impl Default for Config {
             max_ttl: 64,
             max_payload: 512,
             max_view: 100_000,
-            auth: super::auth::Policy::Off,
+            auth: super::auth::Policy::Required,
         }
     }
 }

@@ -19,7 +19,8 @@
 //! node's behaviour is a pure function of its seed and its input sequence.
 //!
 //! ```
-//! use gossip::core::{Config, Node, Out, PeerList};
+//! use std::sync::Arc;
+//! use gossip::core::{Config, Node, Out, PeerList, Signer};
 //! use gossip::rng::Rng;
 //!
 //! let cfg = Config { resample_ms: None, ..Config::default() };
@@ -28,6 +29,9 @@
 //! let mut b = Node::new("b".to_string(), cfg, 0, Rng::new(2), 0);
 //! let mut out = Out::default();
 //!
+//! // by default every update must be signed by its origin: a gets a key
+//! // pair (its secret seed comes from the driver: OS entropy, a state file)
+//! a.set_signer(Arc::new(Signer::from_seed([7; 32])));
 //! // a picks a favorite; the default protocol pushes it at once
 //! a.set_favorite(0, "Alien".into(), &peers, &mut out);
 //! for t in std::mem::take(&mut out.sends) {
@@ -419,10 +423,11 @@ impl<Id: NodeId> Node<Id> {
     /// this way: its pushes and digest go in, what it lacks comes back.
     ///
     /// ```
-    /// use gossip::core::{Config, Message, Node, NoPeers, Out};
+    /// use gossip::core::{Config, Message, Node, NoPeers, Out, Policy};
     /// use gossip::rng::Rng;
     ///
-    /// let cfg = Config { resample_ms: None, ..Config::default() };
+    /// // unsigned updates, as simple course implementations send them
+    /// let cfg = Config { resample_ms: None, auth: Policy::AllowUnsigned, ..Config::default() };
     /// let mut a = Node::new("a".to_string(), cfg.clone(), 0, Rng::new(1), 0);
     /// let mut b = Node::new("b".to_string(), cfg, 0, Rng::new(2), 0);
     /// let mut out = Out::default();
@@ -778,13 +783,127 @@ mod tests {
     use super::*;
     use crate::core::config::{StopKind, StopRule};
     use crate::core::peers::{NoPeers, PeerList};
+    use crate::core::MAX_COUNTER;
 
     fn cfg(protocol: Protocol) -> Config {
-        Config { protocol, resample_ms: None, random_phase: false, eager_push: false, ..Config::default() }
+        Config {
+            protocol,
+            resample_ms: None,
+            random_phase: false,
+            eager_push: false,
+            auth: Policy::Off,
+            ..Config::default()
+        }
     }
 
     fn upd(origin: u32, counter: u64, uuid: Uuid) -> Update<u32> {
-        Update { uuid, origin, version: Version::new(0, counter), ttl: 3, payload: "Heat".into() }
+        Update { uuid, origin, version: Version::new(0, counter), ttl: 3, payload: "Heat".into(), seal: None }
+    }
+
+    /// `origin`'s update sealed by `signer`.
+    fn sealed(
+        signer: &Signer,
+        origin: u32,
+        epoch: u32,
+        counter: u64,
+        uuid: Uuid,
+        payload: &'static str,
+    ) -> Update<u32> {
+        let version = Version::new(epoch, counter);
+        let seal = Some(signer.seal(uuid, &origin, version, payload));
+        Update { uuid, origin, version, ttl: 3, payload: payload.into(), seal }
+    }
+
+    fn strict(id: u32, auth: Policy) -> Node<u32> {
+        Node::new(id, Config { auth, ..cfg(Protocol::PushPull) }, 0, Rng::new(id as u64), 0)
+    }
+
+    fn push(n: &mut Node<u32>, now: u64, u: Update<u32>) {
+        n.handle_message(now, 99, Message::Push(vec![u]), &NoPeers, &mut Out::default());
+    }
+
+    #[test]
+    fn sealed_updates_apply_and_tampered_ones_are_dropped_without_blocking_the_genuine_one() {
+        let alice = Signer::from_seed([1; 32]);
+        let mut n = strict(0, Policy::Required);
+        let mut forged = sealed(&alice, 5, 0, 1, 77, "Alien");
+        forged.payload = "Forged".into();
+        push(&mut n, 1, forged);
+        assert_eq!(n.stats().bad_signature, 1);
+        assert!(n.entry(&5).is_none());
+        // the forgery's UUID was not remembered: the genuine update still gets in
+        push(&mut n, 2, sealed(&alice, 5, 0, 1, 77, "Alien"));
+        assert_eq!(n.entry(&5).unwrap().payload.as_str(), "Alien");
+        assert!(n.entry(&5).unwrap().seal.is_some(), "the seal is kept, to be forwarded");
+        // a duplicate is not checked again (nor counted as refused)
+        push(&mut n, 3, sealed(&alice, 5, 0, 1, 77, "Alien"));
+        assert_eq!((n.stats().duplicates, n.stats().refused()), (1, 1));
+    }
+
+    #[test]
+    fn unsigned_updates_are_refused_unless_allowed_and_a_signed_origin_stays_signed() {
+        let mut n = strict(0, Policy::Required);
+        push(&mut n, 1, upd(5, 1, 10));
+        assert_eq!((n.stats().unsigned, n.view_len()), (1, 0));
+
+        let mut lax = strict(0, Policy::AllowUnsigned);
+        push(&mut lax, 1, upd(5, 1, 10));
+        assert_eq!(lax.entry(&5).unwrap().version.counter, 1, "course-style updates are accepted");
+        let bob = Signer::from_seed([2; 32]);
+        push(&mut lax, 2, sealed(&bob, 6, 0, 1, 11, "Up"));
+        push(&mut lax, 3, upd(6, 2, 12));
+        assert_eq!(lax.stats().unsigned, 1, "origin 6 signed once, so an unsigned claim about it is refused");
+        assert_eq!(lax.entry(&6).unwrap().version.counter, 1);
+    }
+
+    #[test]
+    fn an_origin_is_bound_to_its_first_key_until_the_driver_proves_another() {
+        let (alice, mallory) = (Signer::from_seed([1; 32]), Signer::from_seed([3; 32]));
+        let mut n = strict(0, Policy::Required);
+        push(&mut n, 1, sealed(&alice, 5, 0, 1, 10, "Alien"));
+        push(&mut n, 2, sealed(&mallory, 5, 9, 1, 11, "Forged"));
+        assert_eq!(n.stats().key_mismatch, 1, "a higher epoch under another key is still refused");
+        assert_eq!(n.entry(&5).unwrap().payload.as_str(), "Alien");
+        // origin 5 restarted with a new key, and the driver reached it directly
+        let alice2 = Signer::from_seed([4; 32]);
+        assert!(n.bind_key(5, alice2.public()), "what was held under the old key is dropped");
+        assert!(n.entry(&5).is_none());
+        push(&mut n, 3, sealed(&alice, 5, 0, 2, 12, "Old key"));
+        assert_eq!(n.stats().key_mismatch, 2);
+        push(&mut n, 4, sealed(&alice2, 5, 1, 1, 13, "Heat"));
+        assert_eq!(n.entry(&5).unwrap().payload.as_str(), "Heat");
+        assert_eq!(n.bound_key(&5), Some(alice2.public()));
+        assert!(!n.bind_key(5, alice2.public()), "binding the same key again changes nothing");
+    }
+
+    #[test]
+    fn epochs_past_the_limit_are_refused() {
+        let mut n = strict(0, Policy::Off);
+        n.set_epoch_limit(1_000);
+        push(&mut n, 1, Update { version: Version::new(1_001, 1), ..upd(5, 1, 10) });
+        assert_eq!((n.stats().future_epoch, n.view_len()), (1, 0));
+        push(&mut n, 2, Update { version: Version::new(1_000, 1), ..upd(5, 1, 11) });
+        assert_eq!(n.view_len(), 1);
+    }
+
+    #[test]
+    fn a_claim_at_the_last_counter_is_answered_in_the_next_epoch() {
+        let me = Signer::from_seed([7; 32]);
+        let mut n = strict(0, Policy::AllowUnsigned);
+        n.set_signer(Arc::new(me));
+        n.set_epoch_limit(50);
+        n.set_favorite(0, "Alien".into(), &NoPeers, &mut Out::default());
+        push(&mut n, 1, Update { version: Version::new(3, MAX_COUNTER), ..upd(0, 0, 10) });
+        assert_eq!(n.version(), Version::new(4, 1));
+        assert!(n.entry(&0).unwrap().seal.is_some(), "own updates are sealed");
+        // a claim at the limit itself cannot be topped: ignored, nothing invalid is made
+        push(&mut n, 2, Update { version: Version::new(50, MAX_COUNTER), ..upd(0, 0, 11) });
+        assert_eq!(n.version(), Version::new(4, 1));
+        // a forged, badly signed claim is not a claim at all
+        let mut bad = sealed(&Signer::from_seed([8; 32]), 0, 9, 9, 12, "Forged");
+        bad.payload = "Other".into();
+        push(&mut n, 3, bad);
+        assert_eq!((n.version(), n.stats().bad_signature), (Version::new(4, 1), 1));
     }
 
     fn node(id: u32, protocol: Protocol) -> Node<u32> {

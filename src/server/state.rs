@@ -69,7 +69,7 @@ impl Default for NodeOptions {
             id: None,
             advertise: None,
             bootstrap: Vec::new(),
-            core: Config { auth: Policy::Required, ..Config::default() },
+            core: Config::default(),
             movie: None,
             epoch: None,
             seed: None,
