@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::metrics::{Gauges, Metrics};
-use crate::core::{Config, Event, Message, Node, Out, Payload, PeerTable, Policy, PublicKey, Signer};
+use crate::core::{Config, Event, Message, Node, Out, Payload, PeerTable, PublicKey, Signer};
 use crate::rng::Rng;
 use crate::wire::{self, Id, Limits};
 
