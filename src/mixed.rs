@@ -662,7 +662,7 @@ impl Bridge {
         let updates = msg.update_count();
         self.stats.updates_out += updates as u64;
         let wire_msg = self.onto_wire(msg);
-        let body = wire::encode(&self.name_of_virtual(gateway), None, &[wire_msg]);
+        let body = wire::encode(&self.name_of_virtual(gateway), None, None, &[wire_msg]);
         // JSON from strings and integers only
         let body = String::from_utf8(body).expect("serde_json writes UTF-8");
         let url = format!("{}/gossip/", self.natives[ni].url);
@@ -828,7 +828,7 @@ impl Bridge {
                 // an older node without UUIDs in /state: one stable made-up UUID per version
                 None => made_up_uuid(&origin, version),
             };
-            updates.push(Update { uuid, origin: o, version, ttl: e.ttl, payload: Payload::from(e.movie) });
+            updates.push(Update { uuid, origin: o, version, ttl: e.ttl, payload: Payload::from(e.movie), seal: None });
         }
         // the updates go into this node's mirror there
         self.note_versions(live, slot, &updates);
@@ -982,6 +982,7 @@ impl Bridge {
             version: u.version,
             ttl: u.ttl,
             payload: u.payload,
+            seal: u.seal,
         };
         let digest = |d: Vec<(u32, Version)>| d.into_iter().map(|(o, v)| (self.name_of(o), v)).collect();
         match m {
@@ -1001,7 +1002,14 @@ impl Bridge {
             us.into_iter()
                 .filter_map(|u| {
                     let origin = this.index_of(live, &u.origin)?;
-                    Some(Update { uuid: u.uuid ^ this.key, origin, version: u.version, ttl: u.ttl, payload: u.payload })
+                    Some(Update {
+                        uuid: u.uuid ^ this.key,
+                        origin,
+                        version: u.version,
+                        ttl: u.ttl,
+                        payload: u.payload,
+                        seal: u.seal,
+                    })
                 })
                 .collect()
         };

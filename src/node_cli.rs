@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::core::{Config, Protocol, StopRule};
+use crate::core::{Config, Policy, Protocol, StopRule};
 use crate::server::{self, NodeOptions};
 
 fn parse_protocol(s: &str) -> Result<Protocol, String> {
@@ -60,6 +60,11 @@ pub struct Tuning {
     /// Largest request body accepted, bytes.
     #[arg(long, default_value_t = 1 << 20)]
     max_body_bytes: usize,
+    /// Accept updates without an Ed25519 seal (to talk to simple course
+    /// implementations). Off by default: every update must be signed by its
+    /// origin. Origins once seen signed stay bound to their key either way.
+    #[arg(long)]
+    allow_unsigned: bool,
     /// Worker threads (1: a single-threaded runtime, plenty for a node).
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -87,6 +92,7 @@ impl Tuning {
             stop,
             resample_ms: (self.change_ms > 0).then_some(self.change_ms),
             resample_jitter_ms: self.change_ms / 5,
+            auth: if self.allow_unsigned { Policy::AllowUnsigned } else { Policy::Required },
             ..Config::default()
         };
         if core.ttl > core.max_ttl {

@@ -25,7 +25,10 @@ use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 
 use crate::core::message::{fmt_uuid_into, parse_uuid};
-use crate::core::{Digest, Message, Payload, Update, Version, MAX_COUNTER};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine as _;
+
+use crate::core::{Digest, Message, Payload, PublicKey, Seal, Update, Version, MAX_COUNTER};
 
 /// Identities on the wire: shared strings (a base URL, or a browser's key).
 pub type Id = Arc<str>;
@@ -54,6 +57,9 @@ pub struct Envelope {
     pub from: Id,
     /// Where the sender accepts requests (absent for peers that cannot be dialed).
     pub url: Option<Id>,
+    /// The sender's public key, if it says (an answer from a URL we dialed
+    /// binds that URL's identity to this key).
+    pub key: Option<PublicKey>,
     /// The messages, in the order they are to be applied: delta, updates, known, digest.
     pub messages: Vec<Message<Id>>,
 }
@@ -88,6 +94,8 @@ struct EnvelopeIn<'a> {
     #[serde(default, borrow)]
     url: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
+    key: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
     updates: Vec<UpdateIn<'a>>,
     #[serde(default, borrow)]
     digest: Option<DigestIn<'a>>,
@@ -113,6 +121,10 @@ struct UpdateIn<'a> {
     ttl: u64,
     #[serde(borrow)]
     payload: Cow<'a, str>,
+    #[serde(default, borrow)]
+    key: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    sig: Option<Cow<'a, str>>,
 }
 
 /// `{"origin": [epoch, version], ...}` kept in document order.
@@ -185,6 +197,28 @@ fn check_version(counter: u64, what: impl FnOnce() -> String) -> Result<(), Wire
     Ok(())
 }
 
+/// `N` bytes from unpadded base64url text of exactly the right length.
+fn b64_array<const N: usize>(s: &str) -> Option<[u8; N]> {
+    if s.len() != (N * 4).div_ceil(3) {
+        return None;
+    }
+    let mut out = [0u8; N];
+    match B64.decode_slice(s.as_bytes(), &mut out) {
+        Ok(n) if n == N => Some(out),
+        _ => None,
+    }
+}
+
+/// A public key as the wire writes it: unpadded base64url, 43 characters.
+pub fn key_text(key: &PublicKey) -> String {
+    B64.encode(key)
+}
+
+/// A public key from its wire text.
+pub fn parse_key(s: &str) -> Option<PublicKey> {
+    b64_array(s)
+}
+
 /// Whether `url` is an `http://` or `https://` base URL with a host.
 pub fn is_base_url(url: &str) -> bool {
     let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"));
@@ -205,6 +239,18 @@ fn updates_of(what: &str, list: Vec<UpdateIn<'_>>, lim: &Limits) -> Result<Vec<U
                     lim.max_payload
                 )));
             }
+            let seal = match (u.key, u.sig) {
+                (None, None) => None,
+                (Some(k), Some(s)) => Some(Arc::new(Seal {
+                    key: b64_array(&k).ok_or_else(|| {
+                        invalid(format_args!("{what}[{i}].key is not a base64url Ed25519 public key (43 characters)"))
+                    })?,
+                    sig: b64_array(&s).ok_or_else(|| {
+                        invalid(format_args!("{what}[{i}].sig is not a base64url Ed25519 signature (86 characters)"))
+                    })?,
+                })),
+                _ => return Err(invalid(format_args!("{what}[{i}] must carry both key and sig, or neither"))),
+            };
             Ok(Update {
                 uuid,
                 origin: Arc::from(u.origin.as_ref()),
@@ -212,6 +258,7 @@ fn updates_of(what: &str, list: Vec<UpdateIn<'_>>, lim: &Limits) -> Result<Vec<U
                 // clamped again by the core to its own maximum (and counted there)
                 ttl: u.ttl.min(u32::MAX as u64) as u32,
                 payload: Payload::Shared(Arc::from(u.payload.as_ref())),
+                seal,
             })
         })
         .collect()
@@ -237,6 +284,12 @@ pub fn decode(body: &[u8], lim: &Limits) -> Result<Envelope, WireError> {
         _ => WireError::Malformed(e.to_string()),
     })?;
     check_id(&e.from, lim, || "from".into())?;
+    let key = match e.key {
+        None => None,
+        Some(k) => {
+            Some(parse_key(&k).ok_or_else(|| invalid("key is not a base64url Ed25519 public key (43 characters)"))?)
+        }
+    };
     let url = match e.url {
         None => None,
         Some(u) if u.len() <= lim.max_url_len && is_base_url(&u) => Some(Arc::from(u.trim_end_matches('/'))),
@@ -264,7 +317,7 @@ pub fn decode(body: &[u8], lim: &Limits) -> Result<Envelope, WireError> {
     if let Some(d) = e.digest {
         messages.push(Message::Digest { digest: digest_of("digest", d, lim)?, push_pull: !e.pull_only });
     }
-    Ok(Envelope { from: Arc::from(e.from.as_ref()), url, messages })
+    Ok(Envelope { from: Arc::from(e.from.as_ref()), url, key, messages })
 }
 
 /// Serializes updates as a JSON array.
@@ -286,13 +339,22 @@ struct UpdateOut<'a>(&'a Update<Id>, &'a str);
 impl Serialize for UpdateOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let u = self.0;
-        let mut st = s.serialize_struct("Update", 6)?;
+        let mut st = s.serialize_struct("Update", 8)?;
         st.serialize_field("uuid", self.1)?;
         st.serialize_field("origin", &*u.origin)?;
         st.serialize_field("epoch", &u.version.epoch)?;
         st.serialize_field("version", &u.version.counter)?;
         st.serialize_field("ttl", &u.ttl)?;
         st.serialize_field("payload", u.payload.as_str())?;
+        if let Some(seal) = &u.seal {
+            let mut key = [0u8; 43];
+            let mut sig = [0u8; 86];
+            // the buffers are exactly the encoded lengths
+            B64.encode_slice(seal.key, &mut key).expect("43 bytes hold 32 in base64url");
+            B64.encode_slice(seal.sig, &mut sig).expect("86 bytes hold 64 in base64url");
+            st.serialize_field("key", std::str::from_utf8(&key).expect("base64 is ASCII"))?;
+            st.serialize_field("sig", std::str::from_utf8(&sig).expect("base64 is ASCII"))?;
+        }
         st.end()
     }
 }
@@ -315,6 +377,8 @@ struct EnvelopeOut<'a> {
     from: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
     #[serde(skip_serializing_if = "is_empty_list")]
     updates: UpdatesOut<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -337,10 +401,10 @@ fn is_empty_map(d: &DigestOut<'_>) -> bool {
     d.0.iter().all(|l| l.is_empty())
 }
 
-/// Encode `messages` from `from` (reachable at `url`, if it can be dialed)
-/// as one body. Messages of the same kind are merged into one field; of
-/// several digests, the last one counts.
-pub fn encode(from: &str, url: Option<&str>, messages: &[Message<Id>]) -> Vec<u8> {
+/// Encode `messages` from `from` (reachable at `url`, if it can be dialed;
+/// with public key `key`, if it signs) as one body. Messages of the same
+/// kind are merged into one field; of several digests, the last one counts.
+pub fn encode(from: &str, url: Option<&str>, key: Option<&PublicKey>, messages: &[Message<Id>]) -> Vec<u8> {
     let mut updates = Vec::new();
     let mut delta = Vec::new();
     let mut want = Vec::new();
@@ -365,6 +429,7 @@ pub fn encode(from: &str, url: Option<&str>, messages: &[Message<Id>]) -> Vec<u8
     let out = EnvelopeOut {
         from,
         url,
+        key: key.map(key_text),
         updates: UpdatesOut(&updates),
         digest: digest_parts.as_ref().map(|d| DigestOut(d)),
         pull_only: pull_only && digest.is_some(),
@@ -392,6 +457,7 @@ mod tests {
             version: Version::new(epoch, counter),
             ttl: 5,
             payload: Payload::Shared(id(payload)),
+            seal: None,
         }
     }
 
@@ -415,7 +481,7 @@ mod tests {
     fn wire_len_is_the_exact_encoded_size() {
         for from in ["http://127.0.0.1:7000", "a\"quoted\\id"] {
             for m in samples() {
-                let body = encode(from, None, std::slice::from_ref(&m));
+                let body = encode(from, None, None, std::slice::from_ref(&m));
                 assert_eq!(
                     m.wire_len() + from.to_string().wire_len(),
                     body.len(),
@@ -429,7 +495,7 @@ mod tests {
     #[test]
     fn every_message_kind_round_trips() {
         for m in samples() {
-            let body = encode("me", Some("http://127.0.0.1:7000"), std::slice::from_ref(&m));
+            let body = encode("me", Some("http://127.0.0.1:7000"), None, std::slice::from_ref(&m));
             let e = decode(&body, &Limits::default()).unwrap();
             assert_eq!(&*e.from, "me");
             assert_eq!(e.url.as_deref(), Some("http://127.0.0.1:7000"));

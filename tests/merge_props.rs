@@ -17,11 +17,18 @@ fn update(origin: u32, epoch: u32, counter: u64) -> Update<u32> {
         version: Version::new(epoch, counter),
         ttl: 3,
         payload: format!("movie {origin}/{epoch}/{counter}").into(),
+        seal: None,
     }
 }
 
 fn node() -> Node<u32> {
-    let cfg = Config { protocol: Protocol::PushPull, resample_ms: None, eager_push: false, ..Config::default() };
+    let cfg = Config {
+        protocol: Protocol::PushPull,
+        resample_ms: None,
+        eager_push: false,
+        auth: gossip::core::Policy::Off,
+        ..Config::default()
+    };
     Node::new(0, cfg, 0, Rng::new(1), 0)
 }
 
@@ -84,6 +91,7 @@ proptest! {
             version: Version::new(e, c),
             ttl,
             payload: "x".repeat(len).into(),
+            seal: None,
         }).collect();
         a.handle_message(1, 7, Message::Push(batch.clone()), &NoPeers, &mut out);
         a.handle_message(2, 7, Message::Delta { updates: batch, request: vec![(3, Version::new(u32::MAX, u64::MAX))] }, &NoPeers, &mut out);

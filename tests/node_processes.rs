@@ -10,7 +10,11 @@
 mod support;
 
 use std::io::{Read, Write};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use gossip::core::{Message, Signer, Update, Version};
+use gossip::wire;
 
 use support::{free_port_range, free_ports, get, post_json, raw, request, state, wait_until, Proc};
 
@@ -121,14 +125,24 @@ fn updates_from_a_browser_spread_without_any_node_dialing_the_browser() {
     let urls = [format!("http://127.0.0.1:{a}"), format!("http://127.0.0.1:{b}")];
     wait_until("the two nodes know each other", Duration::from_secs(10), || converged(&ports));
 
-    // a page: no url; fresh updates of its own in the first request of each
-    // exchange (with its digest), then the follow-up delta if it is asked for one
+    // a page: no url; fresh updates of its own, sealed with its key, in the
+    // first request of each exchange (with its digest), then the follow-up
+    // delta if it is asked for one
     let browser = "browser-test-1";
+    let key = Signer::from_seed([9; 32]);
+    let origin: wire::Id = Arc::from(browser);
     for version in 1..=3u64 {
-        let body = format!(
-            r#"{{"from":"{browser}","updates":[{{"uuid":"0f8fad5b-d9cb-469f-a165-70867728950{version}","origin":"{browser}","epoch":0,"version":{version},"ttl":6,"payload":"Film {version}"}}],"digest":{{"{browser}":[0,{version}]}}}}"#
+        let (uuid, v, payload) = (
+            0x0f8fad5b_d9cb_469f_a165_708677289500 + version as u128,
+            Version::new(0, version),
+            format!("Film {version}"),
         );
-        let r = post_json(a, "/gossip/", body.as_bytes()).unwrap();
+        let seal = Some(key.seal(uuid, &origin, v, &payload));
+        let update = Update { uuid, origin: origin.clone(), version: v, ttl: 6, payload: payload.into(), seal };
+        let msgs =
+            [Message::Push(vec![update]), Message::Digest { digest: vec![(origin.clone(), v)], push_pull: true }];
+        let body = wire::encode(browser, None, Some(&key.public()), &msgs);
+        let r = post_json(a, "/gossip/", &body).unwrap();
         assert_eq!(r.status, 200, "{}", r.text());
         let delta =
             format!(r#"{{"from":"{browser}","delta":[],"digest":{{"{browser}":[0,{version}]}},"pull_only":true}}"#);
@@ -247,7 +261,12 @@ fn assert_rejected(r: &support::Resp, status: u16, reason: &str) {
 #[test]
 fn hostile_input_gets_4xx_with_json_and_the_node_keeps_serving() {
     let port = free_ports(1)[0];
-    let mut n = Proc::node(port, port, &["--max-body-bytes", "4096", "--read-timeout-ms", "500", "--change-ms", "0"]);
+    // course-style unsigned bodies: the parsing and bounds are under test here
+    let mut n = Proc::node(
+        port,
+        port,
+        &["--max-body-bytes", "4096", "--read-timeout-ms", "500", "--change-ms", "0", "--allow-unsigned"],
+    );
     let p = "/gossip/";
     let upd = |version: &str, ttl: &str, payload: &str| {
         format!(

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
-use gossip::core::{Config, Message, Version};
+use gossip::core::{Config, Message, Policy, Signer, Update, Version};
 use gossip::server::lab::{lab_app, LabConfig};
 use gossip::server::state::StateView;
 use gossip::server::{app, NodeOptions, NodeState};
@@ -16,10 +16,12 @@ use tower::ServiceExt;
 
 const ME: &str = "http://127.0.0.1:7000";
 
-/// A node at `url` in epoch 5 whose favorite is `movie`, never re-sampled.
+/// A node at `url` in epoch 5 whose favorite is `movie`, never re-sampled,
+/// accepting unsigned course-style updates (the bodies these tests write by
+/// hand); the signature checks have tests of their own.
 fn node_at(url: &str, movie: &str, seed: u64) -> Arc<NodeState> {
     let opts = NodeOptions {
-        core: Config { resample_ms: None, ..Config::default() },
+        core: Config { resample_ms: None, auth: Policy::AllowUnsigned, ..Config::default() },
         movie: Some(movie.into()),
         epoch: Some(5),
         seed: Some(seed),
@@ -167,20 +169,20 @@ async fn a_node_restarted_in_the_same_epoch_still_wins_with_its_new_favorite() {
     let ask = format!(r#"{{"from":"{r}","url":"{r}","digest":{{}},"pull_only":true}}"#);
     let (_, _, answer) = send(&peer, post("/gossip/", ask)).await;
     let env = wire::decode(&answer, &wire::Limits::default()).unwrap();
-    let follow_up = restarted.exchange_answered(&Arc::from(ME), env.messages);
+    let follow_up = restarted.exchange_answered(&Arc::from(ME), env.from, env.key, env.messages);
     assert_eq!(restarted.state_json().version, 2, "announced above the old incarnation");
     assert!(follow_up.is_empty() || follow_up.iter().all(|(to, _)| &**to == ME));
     // its next exchange with the peer carries the new favorite, which wins
     let digest = Message::Digest { digest: restarted.digest(), push_pull: true };
     let push = restarted.state_json();
     assert_eq!(push.movie.as_deref(), Some("New"));
-    let body = wire::encode(r, Some(r), &[digest]);
+    let body = wire::encode(r, Some(r), None, &[digest]);
     let (_, _, answer) = send(&peer, post("/gossip/", body)).await;
     let env = wire::decode(&answer, &wire::Limits::default()).unwrap();
-    let sends = restarted.exchange_answered(&Arc::from(ME), env.messages);
+    let sends = restarted.exchange_answered(&Arc::from(ME), env.from, env.key, env.messages);
     let [(to, msgs)] = &sends[..] else { panic!("one follow-up delta to the peer: {sends:?}") };
     assert_eq!(&**to, ME);
-    assert_eq!(send(&peer, post("/gossip/", wire::encode(r, Some(r), msgs))).await.0, StatusCode::OK);
+    assert_eq!(send(&peer, post("/gossip/", wire::encode(r, Some(r), None, msgs))).await.0, StatusCode::OK);
     let seen = state_of(&peer).await.view[r].clone();
     assert_eq!((seen.movie.as_str(), seen.epoch, seen.version), ("New", 5, 2));
 }
@@ -363,4 +365,105 @@ async fn the_lab_site_serves_its_files_with_their_types_and_tells_the_page_where
     for missing in ["/nope.js", "/pkg/missing.wasm", "/../Cargo.toml"] {
         assert_eq!(send(&lab, get(missing)).await.0, StatusCode::NOT_FOUND, "{missing}");
     }
+}
+
+/// A node with the default policy: every update must be sealed by its origin.
+fn strict_node() -> Arc<NodeState> {
+    let opts = NodeOptions {
+        core: Config { resample_ms: None, ..Config::default() },
+        movie: Some("Alien".into()),
+        seed: Some(3),
+        key_seed: Some([3; 32]),
+        ..NodeOptions::default()
+    };
+    NodeState::new(opts, ME)
+}
+
+/// A body from `origin` pushing its own update, sealed by `key`, then
+/// changed by `tamper` (a forger's edit after signing).
+fn sealed_push(
+    key: &Signer,
+    origin: &str,
+    epoch: u32,
+    version: u64,
+    tamper: impl FnOnce(&mut Update<wire::Id>),
+) -> Vec<u8> {
+    let o: wire::Id = Arc::from(origin);
+    let (uuid, v) = (
+        0x1234_5678_9abc_4def_8000_0000_0000_0000 + ((epoch as u128) << 64) + version as u128,
+        Version::new(epoch, version),
+    );
+    let seal = Some(key.seal(uuid, &o, v, "Heat"));
+    let mut u = Update { uuid, origin: o, version: v, ttl: 3, payload: "Heat".into(), seal };
+    tamper(&mut u);
+    wire::encode(origin, None, Some(&key.public()), &[Message::Push(vec![u])])
+}
+
+fn metric(text: &str, sample: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(sample)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{sample} in\n{text}"))
+}
+
+#[tokio::test]
+async fn unsigned_updates_are_refused_with_403_saying_how_to_accept_them() {
+    let app = app(strict_node());
+    let body = r#"{"from":"b","updates":[{"uuid":"0f8fad5bd9cb469fa16570867728950e","origin":"b","version":1,"ttl":2,"payload":"Up"}]}"#;
+    let (s, _, out) = send(&app, post("/gossip/", body)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let err = json(&out);
+    assert_eq!(err["reason"], "unauthenticated");
+    assert!(err["error"].as_str().unwrap().contains("--allow-unsigned"), "{err}");
+    assert!(!state_of(&app).await.view.contains_key("b"), "nothing unsigned was applied");
+    let (_, _, m) = send(&app, get("/metrics")).await;
+    let m = String::from_utf8(m).unwrap();
+    assert_eq!(metric(&m, r#"gossip_updates_received_total{outcome="unsigned"}"#), 1);
+    assert_eq!(metric(&m, r#"gossip_rejected_requests_total{reason="unauthenticated"}"#), 1);
+}
+
+#[tokio::test]
+async fn sealed_updates_are_applied_and_state_shows_every_key() {
+    let node = strict_node();
+    let app = app(node.clone());
+    let bob = Signer::from_seed([2; 32]);
+    let (s, _, out) = send(&app, post("/gossip/", sealed_push(&bob, "b", 7, 1, |_| {}))).await;
+    assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&out));
+    let st = state_of(&app).await;
+    assert_eq!(st.view["b"].movie, "Heat");
+    assert_eq!(st.view["b"].key.as_deref(), Some(wire::key_text(&bob.public()).as_str()));
+    assert_eq!(st.key, wire::key_text(&node.key));
+    assert_eq!(st.key.len(), 43);
+    assert_eq!(st.view[ME].key.as_deref(), Some(st.key.as_str()), "its own favorite is sealed with its own key");
+    // the answer names the node's key, so a peer that dialed it can bind it
+    let env = wire::decode(&out, &wire::Limits::default()).unwrap();
+    assert_eq!(env.key, Some(node.key));
+}
+
+#[tokio::test]
+async fn forged_and_wrongly_keyed_updates_are_refused_and_the_genuine_one_still_gets_in() {
+    let app = app(strict_node());
+    let (bob, mallory) = (Signer::from_seed([2; 32]), Signer::from_seed([4; 32]));
+    let forged = sealed_push(&bob, "b", 7, 1, |u| u.payload = "Forged".into());
+    let (s, _, out) = send(&app, post("/gossip/", forged)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(String::from_utf8_lossy(&out).contains("does not verify"));
+    // the same UUID, genuinely signed: not taken for a duplicate
+    assert_eq!(send(&app, post("/gossip/", sealed_push(&bob, "b", 7, 1, |_| {}))).await.0, StatusCode::OK);
+    // mallory signs a newer version of b with her own key
+    let (s, _, out) = send(&app, post("/gossip/", sealed_push(&mallory, "b", 8, 1, |_| {}))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(String::from_utf8_lossy(&out).contains("another key"));
+    let st = state_of(&app).await;
+    assert_eq!((st.view["b"].epoch, st.view["b"].movie.as_str()), (7, "Heat"));
+}
+
+#[tokio::test]
+async fn an_epoch_far_in_the_future_is_refused() {
+    let app = app(strict_node());
+    let bob = Signer::from_seed([2; 32]);
+    let far = gossip::server::state::wall_clock_epoch() + 3 * 86_400;
+    let (s, _, out) = send(&app, post("/gossip/", sealed_push(&bob, "b", far, 1, |_| {}))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(String::from_utf8_lossy(&out).contains("future"));
+    assert!(!state_of(&app).await.view.contains_key("b"));
 }

@@ -176,11 +176,15 @@ pub struct Config {
     pub max_payload: usize,
     /// Most origins a view holds; updates about new origins beyond it are dropped.
     pub max_view: usize,
+    /// Origin authenticity: whether updates must carry a valid Ed25519 seal.
+    #[serde(default)]
+    pub auth: super::auth::Policy,
 }
 
 impl Default for Config {
     /// The app's defaults: push-pull digests plus eager push of fresh updates,
-    /// one exchange a second, a new favorite about every 10 s.
+    /// one exchange a second, a new favorite about every 10 s, and every
+    /// update signed by its origin (the simulator turns the checks off).
     fn default() -> Self {
         Config {
             protocol: Protocol::PushPull,
@@ -197,6 +201,7 @@ impl Default for Config {
             max_ttl: 64,
             max_payload: 512,
             max_view: 100_000,
+            auth: super::auth::Policy::Required,
         }
     }
 }

@@ -18,6 +18,7 @@
 
 use std::sync::Arc;
 
+use super::auth::Seal;
 use super::version::Version;
 
 /// A UUID as 128 bits (RFC 4122 text form via [`fmt_uuid`]).
@@ -29,6 +30,9 @@ pub trait NodeId: Clone + Eq + Ord + std::hash::Hash + std::fmt::Debug {
     /// Bytes this identity takes inside a JSON string of the wire format
     /// (escapes included, the quotes not).
     fn wire_len(&self) -> usize;
+
+    /// Append the identity as a seal signs it (its UTF-8 text).
+    fn write_signed(&self, buf: &mut Vec<u8>);
 }
 
 impl NodeId for u32 {
@@ -36,17 +40,30 @@ impl NodeId for u32 {
         // simulated identities are written "n<index>"
         1 + decimal_len(*self as u64)
     }
+
+    fn write_signed(&self, buf: &mut Vec<u8>) {
+        buf.push(b'n');
+        buf.extend_from_slice(self.to_string().as_bytes());
+    }
 }
 
 impl NodeId for String {
     fn wire_len(&self) -> usize {
         json_str_len(self)
     }
+
+    fn write_signed(&self, buf: &mut Vec<u8>) {
+        buf.extend_from_slice(self.as_bytes());
+    }
 }
 
 impl NodeId for Arc<str> {
     fn wire_len(&self) -> usize {
         json_str_len(self)
+    }
+
+    fn write_signed(&self, buf: &mut Vec<u8>) {
+        buf.extend_from_slice(self.as_bytes());
     }
 }
 
@@ -114,14 +131,20 @@ pub struct Update<Id> {
     pub ttl: u32,
     /// The favorite movie.
     pub payload: Payload,
+    /// The origin's signature over everything but the TTL, if it signed.
+    pub seal: Option<Arc<Seal>>,
 }
+
+/// Bytes a seal adds on the wire: `,"key":"<43>","sig":"<86>"` (base64url).
+pub const SEAL_WIRE_LEN: usize = 8 + 43 + 1 + 8 + 86 + 1;
 
 impl<Id: NodeId> Update<Id> {
     /// Its size in bytes in the JSON wire format of `PROTOCOL.md` (exact):
-    /// `{"uuid":"<36>","origin":"..","epoch":E,"version":V,"ttl":T,"payload":".."}`.
+    /// `{"uuid":"<36>","origin":"..","epoch":E,"version":V,"ttl":T,"payload":"..","key":"..","sig":".."}`.
     pub fn wire_len(&self) -> usize {
         const FIXED: usize = 9 + 36 + 12 + 10 + 11 + 7 + 12 + 2;
         FIXED
+            + if self.seal.is_some() { SEAL_WIRE_LEN } else { 0 }
             + self.origin.wire_len()
             + decimal_len(self.version.epoch as u64)
             + decimal_len(self.version.counter)
@@ -247,7 +270,7 @@ mod tests {
 
     #[test]
     fn wire_len_grows_with_content() {
-        let u = Update { uuid: 1, origin: 7u32, version: Version::new(0, 1), ttl: 3, payload: "Up".into() };
+        let u = Update { uuid: 1, origin: 7u32, version: Version::new(0, 1), ttl: 3, payload: "Up".into(), seal: None };
         let one = Message::Push(vec![u.clone()]).wire_len();
         let two = Message::Push(vec![u.clone(), u]).wire_len();
         assert!(two > one && one > 60, "{one} {two}");

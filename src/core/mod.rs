@@ -5,6 +5,7 @@
 //! from the driver; messages to send and events come out as data. The same
 //! code runs in the simulator, in the browser (wasm32) and in native nodes.
 
+pub mod auth;
 pub mod config;
 pub mod message;
 pub mod node;
@@ -12,6 +13,7 @@ pub mod peers;
 pub mod seen;
 pub mod version;
 
+pub use auth::{Policy, PublicKey, Refusal, Seal, Signer};
 pub use config::{Config, Protocol, RumorState, StopKind, StopRule};
 pub use message::{Digest, Message, NodeId, Payload, Update, Uuid};
 pub use node::{Entry, Event, Node, NodeStats, Out, Transmit, Via};

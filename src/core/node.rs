@@ -19,7 +19,8 @@
 //! node's behaviour is a pure function of its seed and its input sequence.
 //!
 //! ```
-//! use gossip::core::{Config, Node, Out, PeerList};
+//! use std::sync::Arc;
+//! use gossip::core::{Config, Node, Out, PeerList, Signer};
 //! use gossip::rng::Rng;
 //!
 //! let cfg = Config { resample_ms: None, ..Config::default() };
@@ -28,6 +29,9 @@
 //! let mut b = Node::new("b".to_string(), cfg, 0, Rng::new(2), 0);
 //! let mut out = Out::default();
 //!
+//! // by default every update must be signed by its origin: a gets a key
+//! // pair (its secret seed comes from the driver: OS entropy, a state file)
+//! a.set_signer(Arc::new(Signer::from_seed([7; 32])));
 //! // a picks a favorite; the default protocol pushes it at once
 //! a.set_favorite(0, "Alien".into(), &peers, &mut out);
 //! for t in std::mem::take(&mut out.sends) {
@@ -37,10 +41,13 @@
 //! assert_eq!(b.entry(&"a".to_string()).unwrap().payload.as_str(), "Alien");
 //! ```
 
+use std::sync::Arc;
+
 use indexmap::IndexMap;
 
 use foldhash::fast::FixedState;
 
+use super::auth::{self, Policy, PublicKey, Refusal, Seal, Signer};
 use super::config::{Config, Protocol, RumorState};
 use super::message::{Digest, Message, NodeId, Payload, Update, Uuid};
 use super::peers::Peers;
@@ -63,6 +70,8 @@ pub struct Entry {
     pub learned_at: u64,
     /// Rumor-mongering state (used by `Protocol::Rumor`).
     pub rumor: RumorState,
+    /// The origin's seal on this version, if it signed it.
+    pub seal: Option<Arc<Seal>>,
     stamp: u32,
 }
 
@@ -134,6 +143,21 @@ pub struct NodeStats {
     pub self_claims: u64,
     /// TTLs that arrived above the maximum and were clamped.
     pub ttl_clamped: u64,
+    /// Updates dropped for lack of a seal (the policy requires one, or the origin is bound to a key).
+    pub unsigned: u64,
+    /// Updates dropped because their seal's signature does not verify.
+    pub bad_signature: u64,
+    /// Updates dropped because they are sealed by another key than the one bound to their origin.
+    pub key_mismatch: u64,
+    /// Updates dropped because their epoch is past the driver's limit (a clock far in the future, or a forgery).
+    pub future_epoch: u64,
+}
+
+impl NodeStats {
+    /// Updates dropped by the authenticity checks (unsigned, bad signature, wrong key).
+    pub fn refused(&self) -> u64 {
+        self.unsigned + self.bad_signature + self.key_mismatch
+    }
 }
 
 /// A gossip node. See the module documentation for the calling contract.
@@ -150,6 +174,10 @@ pub struct Node<Id: NodeId> {
     stamp: u32,
     stats: NodeStats,
     scratch: Vec<Id>,
+    signer: Option<Arc<Signer>>,
+    pins: IndexMap<Id, PublicKey, FixedState>,
+    epoch_limit: u32,
+    sign_buf: Vec<u8>,
 }
 
 impl<Id: NodeId> Node<Id> {
@@ -174,7 +202,60 @@ impl<Id: NodeId> Node<Id> {
             stamp: 0,
             stats: NodeStats::default(),
             scratch: Vec::new(),
+            signer: None,
+            pins: IndexMap::with_hasher(FixedState::with_seed(0)),
+            epoch_limit: u32::MAX,
+            sign_buf: Vec::new(),
         }
+    }
+
+    /// Give the node its key pair: from now on it seals every version of its
+    /// own favorite. Call before the first favorite (a favorite set earlier
+    /// stays unsealed until the next one).
+    pub fn set_signer(&mut self, signer: Arc<Signer>) {
+        self.signer = Some(signer);
+    }
+
+    /// Its public key, if it signs.
+    pub fn public_key(&self) -> Option<PublicKey> {
+        self.signer.as_ref().map(|s| s.public())
+    }
+
+    /// Refuse updates whose epoch is above `limit` (the driver's sanity
+    /// bound, e.g. wall-clock seconds plus a day for clock-based epochs), so
+    /// that one forged message cannot freeze an origin's entry for ever.
+    pub fn set_epoch_limit(&mut self, limit: u32) {
+        self.epoch_limit = limit;
+    }
+
+    /// The driver has direct proof that `origin` holds `key` (it dialed the
+    /// origin's own URL and that is the key it answered with): bind `origin`
+    /// to `key`. An entry for `origin` sealed by another key (or not sealed)
+    /// is dropped, so the origin's own next update is taken; updates sealed
+    /// by the old key are refused from now on. Returns whether an entry was
+    /// dropped. Bindings are bounded like the view (oldest forgotten first).
+    pub fn bind_key(&mut self, origin: Id, key: PublicKey) -> bool {
+        if origin == self.id || self.pins.get(&origin) == Some(&key) {
+            return false;
+        }
+        let dropped = match self.view.get(&origin) {
+            Some(e) if e.seal.as_ref().map(|s| s.key) != Some(key) => {
+                self.view.shift_remove(&origin);
+                true
+            }
+            _ => false,
+        };
+        if self.pins.len() >= self.cfg.max_view.max(1) && !self.pins.contains_key(&origin) {
+            self.pins.shift_remove_index(0);
+        }
+        self.pins.insert(origin, key);
+        dropped
+    }
+
+    /// The key `origin` is bound to: pinned by [`Node::bind_key`], else the
+    /// key that sealed its entry (trust on first use).
+    pub fn bound_key(&self, origin: &Id) -> Option<PublicKey> {
+        self.pins.get(origin).copied().or_else(|| self.view.get(origin)?.seal.as_ref().map(|s| s.key))
     }
 
     /// This node's identity.
@@ -252,6 +333,7 @@ impl<Id: NodeId> Node<Id> {
         self.own = self.own.next();
         let uuid = self.rng.uuid();
         self.seen.insert(uuid, now);
+        let seal = self.signer.as_ref().map(|s| s.seal(uuid, &self.id, self.own, payload.as_str()));
         let entry = Entry {
             version: self.own,
             uuid,
@@ -259,6 +341,7 @@ impl<Id: NodeId> Node<Id> {
             ttl: self.cfg.ttl,
             learned_at: now,
             rumor: RumorState::HOT,
+            seal,
             stamp: self.stamp,
         };
         let previous = self.view.insert(self.id.clone(), entry).map(|e| e.version);
@@ -340,10 +423,11 @@ impl<Id: NodeId> Node<Id> {
     /// this way: its pushes and digest go in, what it lacks comes back.
     ///
     /// ```
-    /// use gossip::core::{Config, Message, Node, NoPeers, Out};
+    /// use gossip::core::{Config, Message, Node, NoPeers, Out, Policy};
     /// use gossip::rng::Rng;
     ///
-    /// let cfg = Config { resample_ms: None, ..Config::default() };
+    /// // unsigned updates, as simple course implementations send them
+    /// let cfg = Config { resample_ms: None, auth: Policy::AllowUnsigned, ..Config::default() };
     /// let mut a = Node::new("a".to_string(), cfg.clone(), 0, Rng::new(1), 0);
     /// let mut b = Node::new("b".to_string(), cfg, 0, Rng::new(2), 0);
     /// let mut out = Out::default();
@@ -394,6 +478,7 @@ impl<Id: NodeId> Node<Id> {
             version: e.version,
             ttl,
             payload: e.payload.clone(),
+            seal: e.seal.clone(),
         })
     }
 
@@ -561,10 +646,20 @@ impl<Id: NodeId> Node<Id> {
     }
 
     /// Validate and merge one update. Returns whether the view changed.
+    ///
+    /// Cheap checks come first (ranges, the seen cache, the merge rule), so
+    /// duplicates — most of gossip's traffic — never cost a signature check;
+    /// a seal is verified only for an update that would change the view, and
+    /// its UUID is remembered only once it verified, so that a forgery
+    /// cannot make the genuine update look like a duplicate.
     fn apply(&mut self, now: u64, mut u: Update<Id>, via: Via, peers: &impl Peers<Id>, out: &mut Out<Id>) -> bool {
         self.stats.updates_in += 1;
         if !u.version.is_valid() || u.payload.as_str().len() > self.cfg.max_payload {
             self.stats.invalid += 1;
+            return false;
+        }
+        if u.version.epoch > self.epoch_limit {
+            self.stats.future_epoch += 1;
             return false;
         }
         if u.ttl > self.cfg.max_ttl {
@@ -572,22 +667,12 @@ impl<Id: NodeId> Node<Id> {
             self.stats.ttl_clamped += 1;
         }
         if u.origin == self.id {
-            // the same version as ours under another UUID: an earlier
-            // incarnation that started in the same epoch
-            let conflicting = u.version == self.own && self.view.get(&self.id).is_some_and(|e| e.uuid != u.uuid);
-            if u.version > self.own || conflicting {
-                // Someone claims a newer version of us (we restarted and lost
-                // our counter, or a forgery): announce our favorite above it.
-                self.stats.self_claims += 1;
-                self.own = Version::new(u.version.epoch, u.version.counter.min(super::MAX_COUNTER - 1));
-                let payload = self.view.get(&self.id).map(|e| e.payload.clone()).unwrap_or(u.payload);
-                self.set_favorite(now, payload, peers, out);
-            } else {
-                self.stats.duplicates += 1;
-            }
+            self.on_self_claim(now, u, peers, out);
             return false;
         }
-        let first_sight = self.seen.insert(u.uuid, now);
+        let checks = self.cfg.auth != Policy::Off;
+        // without checks the UUID is remembered at once, as it always was
+        let first_sight = if checks { !self.seen.contains(&u.uuid) } else { self.seen.insert(u.uuid, now) };
         let previous = self.view.get(&u.origin).map(|e| e.version);
         if !first_sight || !super::supersedes(u.version, previous) {
             self.stats.duplicates += 1;
@@ -597,6 +682,13 @@ impl<Id: NodeId> Node<Id> {
             self.stats.view_full += 1;
             return false;
         }
+        if checks {
+            if let Err(r) = self.check_seal(&u) {
+                self.count_refusal(r);
+                return false;
+            }
+            self.seen.insert(u.uuid, now);
+        }
         self.stats.fresh += 1;
         let entry = Entry {
             version: u.version,
@@ -605,11 +697,84 @@ impl<Id: NodeId> Node<Id> {
             ttl: u.ttl,
             learned_at: now,
             rumor: RumorState::HOT,
+            seal: u.seal,
             stamp: self.stamp,
         };
         out.events.push(Event::Learned { origin: u.origin.clone(), previous, version: u.version, via });
         self.view.insert(u.origin, entry);
         true
+    }
+
+    fn count_refusal(&mut self, r: Refusal) {
+        match r {
+            Refusal::Unsigned => self.stats.unsigned += 1,
+            Refusal::BadSignature => self.stats.bad_signature += 1,
+            Refusal::KeyMismatch => self.stats.key_mismatch += 1,
+        }
+    }
+
+    /// Whether `u`'s seal satisfies the policy and the origin's bound key.
+    fn check_seal(&mut self, u: &Update<Id>) -> Result<(), Refusal> {
+        let bound = self.bound_key(&u.origin);
+        match (&u.seal, self.cfg.auth) {
+            (_, Policy::Off) => Ok(()),
+            (None, Policy::Required) => Err(Refusal::Unsigned),
+            // an origin once seen signed stays signed
+            (None, Policy::AllowUnsigned) => bound.map_or(Ok(()), |_| Err(Refusal::Unsigned)),
+            (Some(seal), _) => {
+                if bound.is_some_and(|k| k != seal.key) {
+                    return Err(Refusal::KeyMismatch);
+                }
+                let payload = u.payload.as_str();
+                if !auth::verify(seal, u.uuid, &u.origin, u.version, payload, &mut self.sign_buf) {
+                    return Err(Refusal::BadSignature);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// An update claims to be from this node. Our own version, or an older
+    /// one, is a duplicate. A newer version (we restarted and lost our
+    /// counter, or a forgery), or our version under another UUID (an earlier
+    /// incarnation that started in the same epoch), makes us announce our
+    /// favorite again above it, so that ours wins everywhere. A claim whose
+    /// seal does not verify, or that lacks one the policy requires, is not
+    /// even a claim: it is dropped.
+    fn on_self_claim(&mut self, now: u64, u: Update<Id>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
+        if self.cfg.auth != Policy::Off {
+            let refusal = match &u.seal {
+                None if self.cfg.auth == Policy::Required => Some(Refusal::Unsigned),
+                None => None,
+                Some(seal) => {
+                    let ok = auth::verify(seal, u.uuid, &u.origin, u.version, u.payload.as_str(), &mut self.sign_buf);
+                    (!ok).then_some(Refusal::BadSignature)
+                }
+            };
+            if let Some(r) = refusal {
+                self.count_refusal(r);
+                return;
+            }
+        }
+        let conflicting = u.version == self.own && self.view.get(&self.id).is_some_and(|e| e.uuid != u.uuid);
+        if u.version <= self.own && !conflicting {
+            self.stats.duplicates += 1;
+            return;
+        }
+        self.stats.self_claims += 1;
+        // the version just below the one to announce: the claim itself,
+        // or the next epoch's start when its counter is exhausted
+        let below = if u.version.counter < super::MAX_COUNTER {
+            u.version
+        } else if u.version.epoch < self.epoch_limit {
+            Version::new(u.version.epoch + 1, 0)
+        } else {
+            // nothing valid is above it; the epoch limit keeps such claims out of honest views
+            return;
+        };
+        self.own = self.own.max(below);
+        let payload = self.view.get(&self.id).map(|e| e.payload.clone()).unwrap_or(u.payload);
+        self.set_favorite(now, payload, peers, out);
     }
 }
 
@@ -618,13 +783,127 @@ mod tests {
     use super::*;
     use crate::core::config::{StopKind, StopRule};
     use crate::core::peers::{NoPeers, PeerList};
+    use crate::core::MAX_COUNTER;
 
     fn cfg(protocol: Protocol) -> Config {
-        Config { protocol, resample_ms: None, random_phase: false, eager_push: false, ..Config::default() }
+        Config {
+            protocol,
+            resample_ms: None,
+            random_phase: false,
+            eager_push: false,
+            auth: Policy::Off,
+            ..Config::default()
+        }
     }
 
     fn upd(origin: u32, counter: u64, uuid: Uuid) -> Update<u32> {
-        Update { uuid, origin, version: Version::new(0, counter), ttl: 3, payload: "Heat".into() }
+        Update { uuid, origin, version: Version::new(0, counter), ttl: 3, payload: "Heat".into(), seal: None }
+    }
+
+    /// `origin`'s update sealed by `signer`.
+    fn sealed(
+        signer: &Signer,
+        origin: u32,
+        epoch: u32,
+        counter: u64,
+        uuid: Uuid,
+        payload: &'static str,
+    ) -> Update<u32> {
+        let version = Version::new(epoch, counter);
+        let seal = Some(signer.seal(uuid, &origin, version, payload));
+        Update { uuid, origin, version, ttl: 3, payload: payload.into(), seal }
+    }
+
+    fn strict(id: u32, auth: Policy) -> Node<u32> {
+        Node::new(id, Config { auth, ..cfg(Protocol::PushPull) }, 0, Rng::new(id as u64), 0)
+    }
+
+    fn push(n: &mut Node<u32>, now: u64, u: Update<u32>) {
+        n.handle_message(now, 99, Message::Push(vec![u]), &NoPeers, &mut Out::default());
+    }
+
+    #[test]
+    fn sealed_updates_apply_and_tampered_ones_are_dropped_without_blocking_the_genuine_one() {
+        let alice = Signer::from_seed([1; 32]);
+        let mut n = strict(0, Policy::Required);
+        let mut forged = sealed(&alice, 5, 0, 1, 77, "Alien");
+        forged.payload = "Forged".into();
+        push(&mut n, 1, forged);
+        assert_eq!(n.stats().bad_signature, 1);
+        assert!(n.entry(&5).is_none());
+        // the forgery's UUID was not remembered: the genuine update still gets in
+        push(&mut n, 2, sealed(&alice, 5, 0, 1, 77, "Alien"));
+        assert_eq!(n.entry(&5).unwrap().payload.as_str(), "Alien");
+        assert!(n.entry(&5).unwrap().seal.is_some(), "the seal is kept, to be forwarded");
+        // a duplicate is not checked again (nor counted as refused)
+        push(&mut n, 3, sealed(&alice, 5, 0, 1, 77, "Alien"));
+        assert_eq!((n.stats().duplicates, n.stats().refused()), (1, 1));
+    }
+
+    #[test]
+    fn unsigned_updates_are_refused_unless_allowed_and_a_signed_origin_stays_signed() {
+        let mut n = strict(0, Policy::Required);
+        push(&mut n, 1, upd(5, 1, 10));
+        assert_eq!((n.stats().unsigned, n.view_len()), (1, 0));
+
+        let mut lax = strict(0, Policy::AllowUnsigned);
+        push(&mut lax, 1, upd(5, 1, 10));
+        assert_eq!(lax.entry(&5).unwrap().version.counter, 1, "course-style updates are accepted");
+        let bob = Signer::from_seed([2; 32]);
+        push(&mut lax, 2, sealed(&bob, 6, 0, 1, 11, "Up"));
+        push(&mut lax, 3, upd(6, 2, 12));
+        assert_eq!(lax.stats().unsigned, 1, "origin 6 signed once, so an unsigned claim about it is refused");
+        assert_eq!(lax.entry(&6).unwrap().version.counter, 1);
+    }
+
+    #[test]
+    fn an_origin_is_bound_to_its_first_key_until_the_driver_proves_another() {
+        let (alice, mallory) = (Signer::from_seed([1; 32]), Signer::from_seed([3; 32]));
+        let mut n = strict(0, Policy::Required);
+        push(&mut n, 1, sealed(&alice, 5, 0, 1, 10, "Alien"));
+        push(&mut n, 2, sealed(&mallory, 5, 9, 1, 11, "Forged"));
+        assert_eq!(n.stats().key_mismatch, 1, "a higher epoch under another key is still refused");
+        assert_eq!(n.entry(&5).unwrap().payload.as_str(), "Alien");
+        // origin 5 restarted with a new key, and the driver reached it directly
+        let alice2 = Signer::from_seed([4; 32]);
+        assert!(n.bind_key(5, alice2.public()), "what was held under the old key is dropped");
+        assert!(n.entry(&5).is_none());
+        push(&mut n, 3, sealed(&alice, 5, 0, 2, 12, "Old key"));
+        assert_eq!(n.stats().key_mismatch, 2);
+        push(&mut n, 4, sealed(&alice2, 5, 1, 1, 13, "Heat"));
+        assert_eq!(n.entry(&5).unwrap().payload.as_str(), "Heat");
+        assert_eq!(n.bound_key(&5), Some(alice2.public()));
+        assert!(!n.bind_key(5, alice2.public()), "binding the same key again changes nothing");
+    }
+
+    #[test]
+    fn epochs_past_the_limit_are_refused() {
+        let mut n = strict(0, Policy::Off);
+        n.set_epoch_limit(1_000);
+        push(&mut n, 1, Update { version: Version::new(1_001, 1), ..upd(5, 1, 10) });
+        assert_eq!((n.stats().future_epoch, n.view_len()), (1, 0));
+        push(&mut n, 2, Update { version: Version::new(1_000, 1), ..upd(5, 1, 11) });
+        assert_eq!(n.view_len(), 1);
+    }
+
+    #[test]
+    fn a_claim_at_the_last_counter_is_answered_in_the_next_epoch() {
+        let me = Signer::from_seed([7; 32]);
+        let mut n = strict(0, Policy::AllowUnsigned);
+        n.set_signer(Arc::new(me));
+        n.set_epoch_limit(50);
+        n.set_favorite(0, "Alien".into(), &NoPeers, &mut Out::default());
+        push(&mut n, 1, Update { version: Version::new(3, MAX_COUNTER), ..upd(0, 0, 10) });
+        assert_eq!(n.version(), Version::new(4, 1));
+        assert!(n.entry(&0).unwrap().seal.is_some(), "own updates are sealed");
+        // a claim at the limit itself cannot be topped: ignored, nothing invalid is made
+        push(&mut n, 2, Update { version: Version::new(50, MAX_COUNTER), ..upd(0, 0, 11) });
+        assert_eq!(n.version(), Version::new(4, 1));
+        // a forged, badly signed claim is not a claim at all
+        let mut bad = sealed(&Signer::from_seed([8; 32]), 0, 9, 9, 12, "Forged");
+        bad.payload = "Other".into();
+        push(&mut n, 3, bad);
+        assert_eq!((n.version(), n.stats().bad_signature), (Version::new(4, 1), 1));
     }
 
     fn node(id: u32, protocol: Protocol) -> Node<u32> {

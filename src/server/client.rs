@@ -28,7 +28,7 @@ pub fn dispatch(state: &Arc<NodeState>, sends: Sends) {
             continue;
         };
         let updates: usize = msgs.iter().map(|m| m.update_count()).sum();
-        let body = wire::encode(&state.id, Some(&state.url), &msgs);
+        let body = wire::encode(&state.id, Some(&state.url), Some(&state.key), &msgs);
         Metrics::add(&state.metrics.updates_out, updates);
         Metrics::add(&state.metrics.bytes_out, body.len());
         let st = state.clone();
@@ -100,7 +100,7 @@ async fn exchange_out(state: &Arc<NodeState>, to: Id, body: Vec<u8>) {
         Ok(env) => {
             Metrics::add(&state.metrics.exchanges_out_ok, 1);
             Metrics::add(&state.metrics.updates_in, env.messages.iter().map(|m| m.update_count()).sum());
-            let next = state.exchange_answered(&to, env.messages);
+            let next = state.exchange_answered(&to, env.from, env.key, env.messages);
             dispatch(state, next);
         }
         Err(e) => {
@@ -109,7 +109,7 @@ async fn exchange_out(state: &Arc<NodeState>, to: Id, body: Vec<u8>) {
                 // it answered, so it is alive, but we could not use the answer
                 OutError::Status(_) | OutError::Body(_) | OutError::TooLarge => {
                     tracing::warn!(peer = %to, "exchange refused: {e}");
-                    let _ = state.exchange_answered(&to, Vec::new());
+                    let _ = state.exchange_answered(&to, to.clone(), None, Vec::new());
                 }
                 OutError::Http(_) => state.exchange_failed(&to, &e.to_string()),
             }

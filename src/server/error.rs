@@ -28,6 +28,10 @@ pub enum Reason {
     NotFound,
     /// The path exists, the method does not.
     MethodNotAllowed,
+    /// Updates whose seals are missing, do not verify, or are by another key
+    /// than the origin's: forgeries, or an unsigned course implementation
+    /// talking to a node that requires signatures.
+    Unauthenticated,
     /// Too many connections at once (the connection is closed unanswered;
     /// the status is for completeness).
     Overloaded,
@@ -35,7 +39,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in the order metrics list them.
-    pub const ALL: [Reason; 10] = [
+    pub const ALL: [Reason; 11] = [
         Reason::MalformedJson,
         Reason::InvalidUtf8,
         Reason::InvalidField,
@@ -45,6 +49,7 @@ impl Reason {
         Reason::BodyRead,
         Reason::NotFound,
         Reason::MethodNotAllowed,
+        Reason::Unauthenticated,
         Reason::Overloaded,
     ];
 
@@ -60,6 +65,7 @@ impl Reason {
             Reason::BodyRead => "body_read",
             Reason::NotFound => "not_found",
             Reason::MethodNotAllowed => "method_not_allowed",
+            Reason::Unauthenticated => "unauthenticated",
             Reason::Overloaded => "overloaded",
         }
     }
@@ -75,6 +81,7 @@ impl Reason {
             Reason::Timeout => StatusCode::REQUEST_TIMEOUT,
             Reason::NotFound => StatusCode::NOT_FOUND,
             Reason::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Reason::Unauthenticated => StatusCode::FORBIDDEN,
             Reason::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
         }
     }

@@ -279,6 +279,10 @@ impl Metrics {
                 (r#"{outcome="invalid"}"#, st.invalid),
                 (r#"{outcome="view_full"}"#, st.view_full),
                 (r#"{outcome="self_claim"}"#, st.self_claims),
+                (r#"{outcome="unsigned"}"#, st.unsigned),
+                (r#"{outcome="bad_signature"}"#, st.bad_signature),
+                (r#"{outcome="key_mismatch"}"#, st.key_mismatch),
+                (r#"{outcome="future_epoch"}"#, st.future_epoch),
             ],
         );
         family(

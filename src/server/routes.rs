@@ -126,9 +126,13 @@ async fn exchange(s: &Arc<NodeState>, req: Request) -> Result<Response, Rejectio
         return Err(Rejection::new(Reason::InvalidField, "from is this node's own identity"));
     }
     let updates_in: usize = env.messages.iter().map(|m| m.update_count()).sum();
-    let (replies, sends) = s.exchange_in(env);
+    let (replies, sends, refused) = s.exchange_in(env);
     dispatch(s, sends);
-    let out = wire::encode(&s.id, Some(&s.url), &replies);
+    if let Some(why) = refused.describe() {
+        // what was valid in the body is applied; the sender learns what was not
+        return Err(Rejection::new(Reason::Unauthenticated, why));
+    }
+    let out = wire::encode(&s.id, Some(&s.url), Some(&s.key), &replies);
     let m = &s.metrics;
     Metrics::add(&m.exchanges_in, 1);
     Metrics::add(&m.updates_in, updates_in);

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::metrics::{Gauges, Metrics};
-use crate::core::{Config, Event, Message, Node, Out, Payload, PeerTable};
+use crate::core::{Config, Event, Message, Node, Out, Payload, PeerTable, PublicKey, Signer};
 use crate::rng::Rng;
 use crate::wire::{self, Id, Limits};
 
@@ -37,6 +37,12 @@ pub struct NodeOptions {
     pub epoch: Option<u32>,
     /// Seed of the node's RNG; default: from the OS.
     pub seed: Option<u64>,
+    /// Secret seed of its Ed25519 key pair; default: 32 bytes from the OS
+    /// (a new identity key at every start unless a state file keeps it).
+    pub key_seed: Option<[u8; 32]>,
+    /// Refuse updates whose epoch is more than this many seconds ahead of
+    /// this node's wall clock (epochs are wall-clock seconds at start).
+    pub max_epoch_ahead_secs: u32,
     /// Remove a peer that has been suspect (not answering) this long, ms.
     pub remove_after_ms: u64,
     /// Outgoing connect timeout, ms.
@@ -67,6 +73,8 @@ impl Default for NodeOptions {
             movie: None,
             epoch: None,
             seed: None,
+            key_seed: None,
+            max_epoch_ahead_secs: 86_400,
             remove_after_ms: 30_000,
             connect_timeout_ms: 1_000,
             request_timeout_ms: 3_000,
@@ -93,6 +101,9 @@ pub struct StateView {
     pub version: u64,
     /// Its incarnation: versions compare by `(epoch, version)`.
     pub epoch: u32,
+    /// Its Ed25519 public key, base64url (43 characters).
+    #[serde(default)]
+    pub key: String,
     /// Protocol name.
     pub protocol: String,
     /// Milliseconds since it started.
@@ -120,6 +131,44 @@ pub struct ViewEntry {
     pub ttl: u32,
     /// When this node learned it, ms since this node started.
     pub learned_ms: u64,
+    /// The key that sealed it (base64url), if it was sealed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+/// Updates of one exchange that the core refused, by reason.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Refused {
+    /// No seal, and one is required.
+    pub unsigned: u64,
+    /// A seal that does not verify.
+    pub bad_signature: u64,
+    /// Sealed by another key than the origin's.
+    pub key_mismatch: u64,
+    /// An epoch past the sanity bound.
+    pub future_epoch: u64,
+}
+
+impl Refused {
+    /// Nothing refused.
+    pub fn is_empty(&self) -> bool {
+        *self == Refused::default()
+    }
+
+    /// What was refused, for a person: `None` if nothing was.
+    pub fn describe(&self) -> Option<String> {
+        let parts: Vec<String> = [
+            (self.unsigned, "unsigned (this node requires Ed25519 seals; start it with --allow-unsigned to accept course-style updates)"),
+            (self.bad_signature, "with a signature that does not verify"),
+            (self.key_mismatch, "sealed by another key than their origin's"),
+            (self.future_epoch, "with an epoch too far in the future"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+        (!parts.is_empty()).then(|| format!("updates refused: {}", parts.join("; ")))
+    }
 }
 
 /// What the core asked to send, grouped by destination: one exchange each.
@@ -138,6 +187,8 @@ pub struct NodeState {
     pub id: Id,
     /// Its advertised base URL.
     pub url: Id,
+    /// Its Ed25519 public key: it seals its updates with the matching secret.
+    pub key: PublicKey,
     /// Its options.
     pub opts: NodeOptions,
     /// Its counters.
@@ -152,6 +203,26 @@ pub struct NodeState {
 pub fn wall_clock_epoch() -> u32 {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     secs.min(u32::MAX as u64) as u32
+}
+
+/// The newest epoch accepted from others: wall-clock seconds plus `ahead`.
+fn epoch_limit(ahead: u32) -> u32 {
+    wall_clock_epoch().saturating_add(ahead)
+}
+
+/// 32 bytes of OS entropy: a fresh secret key seed.
+pub fn os_key_seed() -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    if getrandom::fill(&mut seed).is_err() {
+        // no entropy source: derive from the clock through the RNG; a lab
+        // node's key is then guessable, which the log says
+        tracing::warn!("no OS entropy: the node's key is derived from the clock");
+        let mut rng = Rng::new(os_seed());
+        for c in seed.chunks_mut(8) {
+            c.copy_from_slice(&rng.next_u64().to_le_bytes());
+        }
+    }
+    seed
 }
 
 /// 64 bits of OS entropy (the core itself never reads OS randomness).
@@ -171,6 +242,10 @@ impl NodeState {
         let node_rng = Rng::new(rng.next_u64());
         let epoch = opts.epoch.unwrap_or_else(wall_clock_epoch);
         let mut node = Node::new(id.clone(), opts.core.clone(), epoch, node_rng, 0);
+        let signer = Signer::from_seed(opts.key_seed.unwrap_or_else(os_key_seed));
+        let key = signer.public();
+        node.set_signer(Arc::new(signer));
+        node.set_epoch_limit(epoch_limit(opts.max_epoch_ahead_secs));
         let bootstrap = opts.bootstrap.iter().map(|b| b.trim_end_matches('/')).filter(|b| *b != &*url).map(Arc::from);
         let peers = PeerTable::new(bootstrap.collect::<Vec<Id>>(), opts.peer_cap);
         let mut out = Out::default();
@@ -193,6 +268,7 @@ impl NodeState {
         Arc::new(NodeState {
             id,
             url,
+            key,
             in_flight: Arc::new(tokio::sync::Semaphore::new(opts.max_in_flight.max(1))),
             opts,
             metrics: Metrics::default(),
@@ -223,6 +299,7 @@ impl NodeState {
         let mut g = self.lock();
         let now = self.now_ms();
         let inner = &mut *g;
+        inner.node.set_epoch_limit(epoch_limit(self.opts.max_epoch_ahead_secs));
         if now >= inner.node.poll_timeout() {
             inner.node.handle_timer(now, &inner.peers, &mut inner.out);
         }
@@ -237,9 +314,9 @@ impl NodeState {
     }
 
     /// One incoming exchange (`POST /gossip/`): learn the sender if it can be
-    /// dialed, apply what it sent, return the replies for the response and
-    /// what else is to be sent.
-    pub fn exchange_in(&self, env: wire::Envelope) -> (Vec<Message<Id>>, Sends) {
+    /// dialed, apply what it sent, return the replies for the response, what
+    /// else is to be sent, and what the core refused of it.
+    pub fn exchange_in(&self, env: wire::Envelope) -> (Vec<Message<Id>>, Sends, Refused) {
         let mut g = self.lock();
         let now = self.now_ms();
         let inner = &mut *g;
@@ -253,19 +330,36 @@ impl NodeState {
         }
         // the sender as our peers know it: its URL if it has one
         let from = env.url.unwrap_or(env.from);
+        let before = *inner.node.stats();
         let replies = inner.node.handle_exchange(now, from, env.messages, &inner.peers, &mut inner.out);
+        let after = inner.node.stats();
+        let refused = Refused {
+            unsigned: after.unsigned - before.unsigned,
+            bad_signature: after.bad_signature - before.bad_signature,
+            key_mismatch: after.key_mismatch - before.key_mismatch,
+            future_epoch: after.future_epoch - before.future_epoch,
+        };
         let sends = self.drain(inner);
-        (replies, sends)
+        (replies, sends, refused)
     }
 
     /// The answer to an exchange we started with `peer`: it is alive; apply
-    /// what it sent. Returns what is to be sent next (a follow-up delta).
-    pub fn exchange_answered(&self, peer: &Id, messages: Vec<Message<Id>>) -> Sends {
+    /// what it sent. The answer came from the URL we dialed, so when it
+    /// names that URL as its identity (`from`) and gives its `key`, this is
+    /// proof that the identity holds the key: the core binds them (and drops
+    /// what it held under another key, e.g. from before a restart that made
+    /// a new key). Returns what is to be sent next (a follow-up delta).
+    pub fn exchange_answered(&self, peer: &Id, from: Id, key: Option<PublicKey>, messages: Vec<Message<Id>>) -> Sends {
         let mut g = self.lock();
         let now = self.now_ms();
         let inner = &mut *g;
         if inner.peers.heard_from(peer) {
             tracing::info!(peer = %peer, "peer answers again");
+        }
+        if let (Some(k), true) = (key, from == *peer) {
+            if inner.node.bind_key(from, k) {
+                tracing::info!(peer = %peer, key = %crate::core::auth::short_key(&k), "peer has a new key: dropped what was known under its old one");
+            }
         }
         for m in messages {
             inner.node.handle_message(now, peer.clone(), m, &inner.peers, &mut inner.out);
@@ -336,6 +430,7 @@ impl NodeState {
                     uuid: crate::core::message::fmt_uuid(e.uuid),
                     ttl: e.ttl,
                     learned_ms: e.learned_at,
+                    key: e.seal.as_ref().map(|s| wire::key_text(&s.key)),
                 };
                 (o.to_string(), v)
             })
@@ -347,6 +442,7 @@ impl NodeState {
             movie: n.favorite().map(str::to_string),
             version: n.version().counter,
             epoch: n.version().epoch,
+            key: wire::key_text(&self.key),
             protocol: n.config().protocol.name().to_string(),
             uptime_ms: self.now_ms(),
             peers: alive.iter().map(|p| p.to_string()).collect(),

@@ -179,6 +179,8 @@ impl Default for SimConfig {
                 random_phase: false,
                 ttl: 32,
                 seen_cap: 1024,
+                // every simulated node is honest: no seals to check
+                auth: crate::core::Policy::Off,
                 ..Config::default()
             },
             net: NetConfig::default(),
