@@ -193,9 +193,11 @@ impl Resp {
     }
 }
 
-/// Open a connection to the node on `port` (3 s read and write timeouts).
+/// Open a connection to the node on `port` (3 s connect, read and write
+/// timeouts: a stopped node's full accept queue makes a plain connect retry
+/// its SYN for minutes).
 pub fn connect(port: u16) -> std::io::Result<TcpStream> {
-    let s = TcpStream::connect(("127.0.0.1", port))?;
+    let s = TcpStream::connect_timeout(&std::net::SocketAddr::from(([127, 0, 0, 1], port)), Duration::from_secs(3))?;
     s.set_read_timeout(Some(Duration::from_secs(3)))?;
     s.set_write_timeout(Some(Duration::from_secs(3)))?;
     Ok(s)
