@@ -1,20 +1,27 @@
 //! Fuzz target: a body that `wire::decode` accepts is fed, as an incoming
 //! exchange, to core nodes (`Node::handle_exchange`, several rounds, two
-//! nodes with a `PeerList`, the protocol picked by the input's length); every
-//! reply and every message the nodes want sent is encoded with
+//! signing nodes with a `PeerList`; the protocol and the seal policy picked
+//! by the input's length; the envelope's key bound as a dialed peer's would
+//! be); every reply and every message the nodes want sent is encoded with
 //! `wire::encode`, must decode again, and is delivered to the other node.
 //! Nothing may panic: not the decoder, not the core, not the encoder.
 #![no_main]
 
-use gossip::core::{Config, Message, Node, Out, PeerList, Protocol};
+use std::sync::Arc;
+
+use gossip::core::{Config, Message, Node, Out, PeerList, Policy, Protocol, PublicKey, Signer};
 use gossip::rng::Rng;
 use gossip::wire::{self, Id, Limits};
 use libfuzzer_sys::fuzz_target;
 
-/// Encode `msgs` as sent by `from`, decode them again: the messages a real
-/// peer would receive. A node's output that does not decode is a bug.
-fn over_the_wire(from: &Id, msgs: &[Message<Id>], lim: &Limits) -> Vec<Message<Id>> {
-    let body = wire::encode(from, Some(from), msgs);
+/// Epochs of the two nodes; node 1 refuses epochs more than a day above its own.
+const EPOCH: u32 = 1_763_700_000;
+
+/// Encode `msgs` as sent by `from` (with its key), decode them again: the
+/// messages a real peer would receive. A node's output that does not decode
+/// is a bug.
+fn over_the_wire(from: &Id, key: Option<PublicKey>, msgs: &[Message<Id>], lim: &Limits) -> Vec<Message<Id>> {
+    let body = wire::encode(from, Some(from), key.as_ref(), msgs);
     match wire::decode(&body, lim) {
         Ok(env) => env.messages,
         Err(e) => panic!("a node's own output does not decode: {e}\n{}", String::from_utf8_lossy(&body)),
@@ -28,10 +35,21 @@ fuzz_target!(|data: &[u8]| {
     let sender = env.url.clone().unwrap_or_else(|| env.from.clone());
     let peers = PeerList(vec![ids[0].clone(), ids[1].clone(), sender.clone()]);
     let protocol = Protocol::ALL[data.len() % Protocol::ALL.len()];
-    let cfg = Config { protocol, resample_ms: None, interval_ms: 10, ..Config::default() };
+    let auth = [Policy::AllowUnsigned, Policy::Required, Policy::Off][data.len() / 5 % 3];
+    let cfg = Config { protocol, auth, resample_ms: None, interval_ms: 10, ..Config::default() };
     let mut nodes: Vec<Node<Id>> = (0..2)
-        .map(|i| Node::new(ids[i].clone(), cfg.clone(), 1_763_700_000 + i as u32, Rng::new(i as u64), 0))
+        .map(|i| {
+            let mut n = Node::new(ids[i].clone(), cfg.clone(), EPOCH + i as u32, Rng::new(i as u64), 0);
+            n.set_signer(Arc::new(Signer::from_seed([i as u8 + 1; 32])));
+            n
+        })
         .collect();
+    nodes[1].set_epoch_limit(EPOCH + 86_400);
+    if let Some(k) = env.key {
+        // as a native node does when the URL it dialed answers with a key
+        nodes[1].bind_key(env.from.clone(), k);
+    }
+    let keys: Vec<Option<PublicKey>> = nodes.iter().map(|n| n.public_key()).collect();
     let mut out = Out::default();
     nodes[0].set_favorite(0, "Alien".into(), &peers, &mut out);
     nodes[1].set_favorite(0, "Heat".into(), &peers, &mut out);
@@ -41,7 +59,7 @@ fuzz_target!(|data: &[u8]| {
         // the fuzzed exchange, to node 0 then node 1 (twice each: duplicates)
         for i in [0, 1, 0] {
             let replies = nodes[i].handle_exchange(now, sender.clone(), env.messages.clone(), &peers, &mut out);
-            let _ = over_the_wire(&ids[i], &replies, &lim);
+            let _ = over_the_wire(&ids[i], keys[i], &replies, &lim);
         }
         nodes[0].handle_timer(now + 5, &peers, &mut out);
         nodes[1].handle_timer(now + 5, &peers, &mut out);
@@ -54,9 +72,9 @@ fuzz_target!(|data: &[u8]| {
             for t in sends {
                 let Some(to) = ids.iter().position(|i| *i == t.to) else { continue }; // the fuzzed sender
                 let from = ids[1 - to].clone();
-                let msgs = over_the_wire(&from, &[t.msg], &lim);
+                let msgs = over_the_wire(&from, keys[1 - to], &[t.msg], &lim);
                 let replies = nodes[to].handle_exchange(now + 6, from.clone(), msgs, &peers, &mut out);
-                for m in over_the_wire(&ids[to], &replies, &lim) {
+                for m in over_the_wire(&ids[to], keys[to], &replies, &lim) {
                     nodes[1 - to].handle_message(now + 7, ids[to].clone(), m, &peers, &mut out);
                 }
             }
@@ -64,8 +82,8 @@ fuzz_target!(|data: &[u8]| {
         out.events.clear();
     }
     // the nodes' own state still encodes and decodes
-    for n in &nodes {
+    for (n, k) in nodes.iter().zip(&keys) {
         let d = Message::Digest { digest: n.digest(), push_pull: true };
-        let _ = over_the_wire(n.id(), &[d], &lim);
+        let _ = over_the_wire(n.id(), *k, &[d], &lim);
     }
 });
