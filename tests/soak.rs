@@ -131,6 +131,9 @@ fn five_nodes_under_constant_churn_lose_no_update_and_keep_their_memory() {
     let mut overall_latency = Vec::new();
     println!("soak: 5 nodes, {} for {secs} s, a sample every {every:?}", ARGS.join(" "));
     println!(
+        "req/s: POST /gossip/ answered, whole cluster; p99: outgoing exchanges; RSS in MB, one column per node (port)"
+    );
+    println!(
         "{:>6} {:>8} {:>8} {:>7}  {}",
         "t (s)",
         "req/s",
