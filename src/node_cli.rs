@@ -225,6 +225,9 @@ impl NodeArgs {
         let host = server::default_url(SocketAddr::new(self.bind, 0));
         let host = host.trim_end_matches(":0");
         opts.bootstrap = self.bootstrap.clone();
+        if self.bootstrap_port == Some(0) {
+            return Err("-b must be the bootstrap node's port, 1 to 65535".into());
+        }
         if let Some(p) = self.bootstrap_port {
             opts.bootstrap.push(format!("{host}:{p}"));
         }
@@ -233,9 +236,6 @@ impl NodeArgs {
         }
         if let Some(a) = &self.advertise {
             check_url("--advertise", a)?;
-        }
-        if self.bootstrap_port == Some(0) {
-            return Err("-b must be the bootstrap node's port, 1 to 65535".into());
         }
         if let Some(id) = &self.id {
             if id.is_empty() || id.len() > opts.limits.max_id_len {
