@@ -17,7 +17,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
 
-use gossip::core::{auth, Config, Message, Node, NoPeers, Out, Payload, Policy, Signer, Update, Version};
+use gossip::core::{auth, Config, Message, NoPeers, Node, Out, Payload, Policy, Signer, Update, Version};
 use gossip::rng::Rng;
 use gossip::wire::{self, Id};
 
