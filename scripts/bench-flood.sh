@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet --bin gossip --example flood
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-target/release/gossip -p "$port" --change-ms 0 --movie Alien --threads 1 >/dev/null 2>&1 &
+target/release/gossip -p "$port" --change-ms 0 --movie Alien --threads 1 --client-rps 0 >/dev/null 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/state" && break; sleep 0.05; done

@@ -69,7 +69,7 @@ run_wrk() { # label url [script]
 echo "machine: $(nproc) cores, $(uname -m), $(date -u +%F); request $(wc -c <"$work/request.json") bytes; wrk -c$conns, ${secs}s per run"
 for r in $(seq "$rounds"); do
   port=$(free_port)
-  taskset -c 0 "$bin" -p "$port" --change-ms 0 --movie "Alien" --threads 1 >/dev/null 2>&1 &
+  taskset -c 0 "$bin" -p "$port" --change-ms 0 --movie "Alien" --threads 1 --client-rps 0 >/dev/null 2>&1 &
   pids+=($!)
   wait_up "$port" state
   curl -s -o /dev/null -H 'Content-Type: application/json' --data-binary @"$work/seed.json" "http://127.0.0.1:$port/gossip/"
@@ -84,7 +84,7 @@ for r in $(seq "$rounds"); do
 
   # every update fresh, every seal verified (a new node: nothing seen yet)
   port=$(free_port)
-  taskset -c 0 "$bin" -p "$port" --change-ms 0 --movie "Alien" --threads 1 >/dev/null 2>&1 &
+  taskset -c 0 "$bin" -p "$port" --change-ms 0 --movie "Alien" --threads 1 --client-rps 0 >/dev/null 2>&1 &
   pids+=($!)
   wait_up "$port" state
   run_wrk fresh "http://127.0.0.1:$port/gossip/" "$work/fresh.lua"

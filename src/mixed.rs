@@ -1053,11 +1053,11 @@ fn spread(k: u32, n: u32) -> Vec<u32> {
 /// only `http` and `https`, a host required.
 pub fn normalize_url(url: &str) -> Result<String, String> {
     let u = url.trim().trim_end_matches('/');
+    if u.contains("://") && u.splitn(4, '/').nth(3).is_some() {
+        return Err(format!("{url:?} has a path: give the node's base URL (like http://127.0.0.1:7000)"));
+    }
     if u.len() > Limits::default().max_url_len || !wire::is_base_url(u) {
         return Err(format!("{url:?} is not the base URL of a node (like http://127.0.0.1:7000)"));
-    }
-    if u.splitn(4, '/').nth(3).is_some() {
-        return Err(format!("{url:?} has a path: give the node's base URL (like http://127.0.0.1:7000)"));
     }
     Ok(u.to_owned())
 }

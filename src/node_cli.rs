@@ -65,6 +65,18 @@ pub struct Tuning {
     /// origin. Origins once seen signed stay bound to their key either way.
     #[arg(long)]
     allow_unsigned: bool,
+    /// Most requests handled at once; more get 503 with Retry-After (one client may hold half).
+    #[arg(long, default_value_t = 256)]
+    max_concurrent: usize,
+    /// Requests a second per client IP, bursts of twice that; more get 429 (0: no limit).
+    #[arg(long, default_value_t = 1_000)]
+    client_rps: u32,
+    /// Most connections open at once per client IP; more are closed unanswered.
+    #[arg(long, default_value_t = 256)]
+    client_conns: usize,
+    /// Test only: enable POST /faults, which makes this node drop traffic to and from given URLs.
+    #[arg(long)]
+    allow_faults: bool,
     /// Worker threads (1: a single-threaded runtime, plenty for a node).
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -82,6 +94,12 @@ impl Tuning {
         }
         if self.max_body_bytes < 1024 {
             return Err("--max-body-bytes must be at least 1024".into());
+        }
+        if !(1..=1_000_000).contains(&self.max_concurrent) {
+            return Err("--max-concurrent must be between 1 and 1000000".into());
+        }
+        if !(1..=1_000_000).contains(&self.client_conns) {
+            return Err("--client-conns must be between 1 and 1000000".into());
         }
         let core = Config {
             protocol: self.protocol,
@@ -105,6 +123,10 @@ impl Tuning {
             connect_timeout_ms: self.request_timeout_ms.min(1_000),
             read_timeout_ms: positive(self.read_timeout_ms, "--read-timeout-ms")?,
             max_body_bytes: self.max_body_bytes,
+            max_concurrent: self.max_concurrent,
+            client_rps: self.client_rps,
+            client_conns: self.client_conns,
+            allow_faults: self.allow_faults,
             ..NodeOptions::default()
         })
     }
@@ -134,6 +156,9 @@ pub struct NodeArgs {
     /// First favorite movie (default: a random title from the course's list).
     #[arg(long)]
     movie: Option<String>,
+    /// Keep the epoch and the key seed here across restarts (DIR/node.json).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
     #[command(flatten)]
     tuning: Tuning,
 }
@@ -157,6 +182,9 @@ pub struct ClusterArgs {
     /// Port of the lab's site (with --www).
     #[arg(long, value_name = "PORT", default_value_t = 8080, requires = "www")]
     www_port: u16,
+    /// Keep each node's epoch and key seed in DIR/<port> across restarts.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
     #[command(flatten)]
     tuning: Tuning,
 }
@@ -204,6 +232,7 @@ impl ClusterArgs {
                 let addr = SocketAddr::new(self.bind, self.base_port + i);
                 let mut opts = self.tuning.options()?;
                 opts.bootstrap = vec![base.clone()];
+                opts.data_dir = self.data_dir.as_ref().map(|d| d.join(addr.port().to_string()));
                 Ok((addr, opts))
             })
             .collect::<Result<_, String>>()?;
@@ -231,6 +260,9 @@ impl NodeArgs {
         let host = server::default_url(SocketAddr::new(self.bind, 0));
         let host = host.trim_end_matches(":0");
         opts.bootstrap = self.bootstrap.clone();
+        if self.bootstrap_port == Some(0) {
+            return Err("-b must be the bootstrap node's port, 1 to 65535".into());
+        }
         if let Some(p) = self.bootstrap_port {
             opts.bootstrap.push(format!("{host}:{p}"));
         }
@@ -239,9 +271,6 @@ impl NodeArgs {
         }
         if let Some(a) = &self.advertise {
             check_url("--advertise", a)?;
-        }
-        if self.bootstrap_port == Some(0) {
-            return Err("-b must be the bootstrap node's port, 1 to 65535".into());
         }
         if let Some(id) = &self.id {
             if id.is_empty() || id.len() > opts.limits.max_id_len {
@@ -256,6 +285,7 @@ impl NodeArgs {
         opts.advertise = self.advertise.clone();
         opts.id = self.id.clone();
         opts.movie = self.movie.clone();
+        opts.data_dir = self.data_dir.clone();
         Ok((addr, opts))
     }
 }
@@ -364,9 +394,23 @@ fn serve_all(what: &str, threads: usize, nodes: Vec<(SocketAddr, NodeOptions)>, 
     })
 }
 
+/// Start a new incarnation in each node's data directory (if it has one)
+/// before anything is bound or served.
+fn open_data_dirs<'a>(nodes: impl IntoIterator<Item = &'a mut NodeOptions>) -> Result<(), String> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    for opts in nodes {
+        opts.open_data_dir(now).map_err(|e| format!("--data-dir: {e}"))?;
+    }
+    Ok(())
+}
+
 /// `gossip [node] -p PORT -b PORT ...`: run one node until Ctrl-C or SIGTERM.
 pub fn run_node(args: &NodeArgs) -> ExitCode {
-    match args.to_options() {
+    let node = args.to_options().and_then(|(addr, mut opts)| {
+        open_data_dirs([&mut opts])?;
+        Ok((addr, opts))
+    });
+    match node {
         Ok(node) => serve_all("node", args.tuning.threads, vec![node], None),
         Err(e) => {
             eprintln!("gossip: {e}");
@@ -379,7 +423,11 @@ pub fn run_node(args: &NodeArgs) -> ExitCode {
 /// nodes in this process, node 0 on port P alone, the others on P+1..
 /// bootstrapping from it; with `--www`, the lab's site on port Q too.
 pub fn run_cluster(args: &ClusterArgs) -> ExitCode {
-    match args.to_options() {
+    let plan = args.to_options().and_then(|mut plan| {
+        open_data_dirs(plan.nodes.iter_mut().map(|(_, o)| o))?;
+        Ok(plan)
+    });
+    match plan {
         Ok(ClusterPlan { nodes, lab }) => {
             for (addr, _) in &nodes {
                 println!("{}", server::default_url(*addr));
@@ -512,9 +560,39 @@ mod tests {
             (vec!["-p", "70000"], "70000"),
             (vec!["--bind", "nowhere"], "nowhere"),
             (vec!["--id", ""], "--id"),
+            (vec!["--max-concurrent", "0"], "--max-concurrent"),
+            (vec!["--client-conns", "0"], "--client-conns"),
+            (vec!["--client-rps", "-1"], "-1"),
         ] {
             let e = parse(&args).unwrap_err();
             assert!(e.contains(needle), "{args:?}: {e}");
         }
+    }
+
+    #[test]
+    fn overload_fault_and_data_dir_flags_reach_the_options() {
+        let (_, d) = parse(&[]).unwrap();
+        assert_eq!((d.max_concurrent, d.client_rps, d.client_conns, d.allow_faults), (256, 1_000, 256, false));
+        assert_eq!(d.data_dir, None);
+        let (_, o) = parse(&[
+            "--max-concurrent",
+            "8",
+            "--client-rps",
+            "0",
+            "--client-conns",
+            "3",
+            "--allow-faults",
+            "--data-dir",
+            "/var/lib/gossip",
+        ])
+        .unwrap();
+        assert_eq!((o.max_concurrent, o.client_rps, o.client_conns, o.allow_faults), (8, 0, 3, true));
+        assert_eq!(o.data_dir, Some(PathBuf::from("/var/lib/gossip")));
+        let plan =
+            parse_cluster(&["--nodes", "2", "--base-port", "7100", "--data-dir", "/d", "--client-rps", "5"]).unwrap();
+        let dirs: Vec<_> = plan.nodes.iter().map(|(_, o)| o.data_dir.clone().unwrap()).collect();
+        assert_eq!(dirs, [PathBuf::from("/d/7100"), PathBuf::from("/d/7101")], "one directory per node, by port");
+        assert!(plan.nodes.iter().all(|(_, o)| o.client_rps == 5));
+        assert!(parse_cluster(&[]).unwrap().nodes.iter().all(|(_, o)| o.data_dir.is_none()));
     }
 }

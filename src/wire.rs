@@ -219,10 +219,52 @@ pub fn parse_key(s: &str) -> Option<PublicKey> {
     b64_array(s)
 }
 
-/// Whether `url` is an `http://` or `https://` base URL with a host.
+/// Whether `url` is the base URL of a node: `http://` or `https://`, a host
+/// (a DNS name, an IPv4 address or a bracketed IPv6 address), an optional
+/// port from 1 to 65535 and at most one trailing slash. Anything else is
+/// refused: userinfo (`user@`), a path, a query, a fragment, whitespace or
+/// control characters, an empty host, a port of 0, above 65535 or not in
+/// plain digits. Length is the caller's bound ([`Limits::max_url_len`]).
 pub fn is_base_url(url: &str) -> bool {
-    let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"));
-    rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/') && !r.contains(char::is_whitespace))
+    let Some(rest) = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")) else { return false };
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let Some((addr, after)) = v6.split_once(']') else { return false };
+        if addr.parse::<std::net::Ipv6Addr>().is_err() {
+            return false;
+        }
+        match after {
+            "" => (addr, None),
+            p => match p.strip_prefix(':') {
+                Some(p) => (addr, Some(p)),
+                None => return false,
+            },
+        }
+    } else {
+        match authority.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    let host_ok = authority.starts_with('[') || is_host_name(host);
+    let port_ok = port.is_none_or(|p| {
+        (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok_and(|n| n > 0)
+    });
+    host_ok && port_ok
+}
+
+/// A DNS name or an IPv4 address: dot-separated labels of ASCII letters,
+/// digits and inner hyphens, at most 253 bytes.
+fn is_host_name(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
 }
 
 fn updates_of(what: &str, list: Vec<UpdateIn<'_>>, lim: &Limits) -> Result<Vec<Update<Id>>, WireError> {
@@ -546,6 +588,66 @@ mod tests {
         let [Message::Push(u)] = &e.messages[..] else { panic!() };
         assert_eq!(u[0].version, Version::new(0, 1));
         assert_eq!(u[0].ttl, u32::MAX, "huge TTLs are clamped, not refused");
+    }
+
+    #[test]
+    fn base_urls_are_scheme_host_and_port_only() {
+        for ok in [
+            "http://127.0.0.1:7000",
+            "http://127.0.0.1:7000/",
+            "https://node.example.org",
+            "http://localhost:1",
+            "http://a-b.c:65535",
+            "http://[::1]:7000",
+            "http://[::1]",
+            "http://[2001:db8::7]:80/",
+        ] {
+            assert!(is_base_url(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "http://",
+            "http:///",
+            "https://:80",
+            "ftp://x",
+            "javascript:alert(1)",
+            "HTTP://x",
+            "http//x",
+            "x:7000",
+            "http://user@127.0.0.1:7000",
+            "http://user:pw@h:1",
+            "http://h:1/path",
+            "http://h:1//",
+            "http://h/gossip/",
+            "http://h:1?x=1",
+            "http://h:1#f",
+            "http://h:1/?",
+            "http://h :1",
+            "http://h:1 ",
+            " http://h:1",
+            "http://h\t:1",
+            "http://h\n",
+            "http://h\0",
+            "http://h:0",
+            "http://h:65536",
+            "http://h:99999999999",
+            "http://h:+80",
+            "http://h:",
+            "http://h:1:2",
+            "http://h:0x50",
+            "http://-h:1",
+            "http://h..x:1",
+            "http://h.:1",
+            "http://h_x:1",
+            "http://h\u{e9}:1",
+            "http://[::1",
+            "http://[::1]x",
+            "http://[zz::1]:1",
+            "http://[::1]:0",
+            "http://::1:7000",
+        ] {
+            assert!(!is_base_url(bad), "{bad:?}");
+        }
     }
 
     #[test]

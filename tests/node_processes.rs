@@ -373,3 +373,37 @@ fn hostile_input_gets_4xx_with_json_and_the_node_keeps_serving() {
     }
     assert!(!n.log().contains("panicked"), "{}", n.log());
 }
+
+#[test]
+fn a_data_dir_keeps_every_restart_in_a_newer_epoch_and_a_corrupt_one_exits_2() {
+    let dir = std::env::temp_dir().join(format!("gossip-data-dir-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_str().unwrap();
+    let port = free_ports(1)[0];
+    let file = dir.join("node.json");
+    let mut epochs = Vec::new();
+    for _ in 0..3 {
+        // killed and restarted at once, usually within one second
+        let n = Proc::node(port, port, &["--data-dir", d, "--change-ms", "0"]);
+        let s = state(port).unwrap();
+        let stored: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        assert_eq!(stored["epoch"], s.epoch, "written before serving: {stored}");
+        assert_eq!(stored["key_seed"].as_str().map(str::len), Some(64), "{stored}");
+        epochs.push(s.epoch);
+        drop(n);
+    }
+    assert!(epochs.windows(2).all(|w| w[1] > w[0]), "every restart in a newer epoch: {epochs:?}");
+    // a corrupt file: exit 2, one line, the file left as it was
+    std::fs::write(&file, b"{\"epoch\": 12, \"key_se").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gossip"))
+        .args(["-p", &port.to_string(), "--data-dir", d])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--data-dir") && err.contains("node.json") && err.contains("corrupt"), "{err}");
+    assert_eq!(std::fs::read(&file).unwrap(), b"{\"epoch\": 12, \"key_se", "never overwritten");
+    assert!(get(port, "/state").is_err(), "nothing serves");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -373,7 +373,7 @@ fn strict_node() -> Arc<NodeState> {
         core: Config { resample_ms: None, ..Config::default() },
         movie: Some("Alien".into()),
         seed: Some(3),
-        key_seed: Some([3; 32]),
+        key_seed: gossip::server::state::KeySeed([3; 32]),
         ..NodeOptions::default()
     };
     NodeState::new(opts, ME)
@@ -466,4 +466,108 @@ async fn an_epoch_far_in_the_future_is_refused() {
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert!(String::from_utf8_lossy(&out).contains("future"));
     assert!(!state_of(&app).await.view.contains_key("b"));
+}
+
+#[tokio::test]
+async fn faults_partition_the_node_only_with_the_flag_and_heal_with_an_empty_list() {
+    let (s, _, body) = send(&app(node()), post("/faults", r#"{"drop":[]}"#)).await;
+    assert_eq!((s, json(&body)["reason"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "no flag, no route");
+
+    let gone = "http://127.0.0.1:9"; // the bootstrap peer, pinned
+    let opts = NodeOptions {
+        core: Config { resample_ms: None, ..Config::default() },
+        movie: Some("Alien".into()),
+        bootstrap: vec![gone.into()],
+        allow_faults: true,
+        ..NodeOptions::default()
+    };
+    let st = NodeState::new(opts, ME);
+    let app = app(st.clone());
+    let (s, _, body) =
+        send(&app, post("/faults/", r#"{"drop":["http://127.0.0.1:7003/","http://127.0.0.1:9"]}"#)).await;
+    assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(json(&body), serde_json::json!({"drop": ["http://127.0.0.1:7003", gone]}));
+
+    // exchanges from a dropped URL are refused, by url or by from
+    let from_7003 = r#"{"from":"x","url":"http://127.0.0.1:7003","digest":{}}"#;
+    for body in [from_7003, r#"{"from":"http://127.0.0.1:7003","digest":{}}"#] {
+        let (s, h, out) = send(&app, post("/gossip/", body)).await;
+        assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert!(h.iter().any(|(k, v)| k == "content-type" && v == "application/json"));
+        assert_eq!(json(&out)["reason"], "partitioned");
+    }
+    let other = r#"{"from":"http://127.0.0.1:7004","url":"http://127.0.0.1:7004","digest":{}}"#;
+    assert_eq!(send(&app, post("/gossip/", other)).await.0, StatusCode::OK, "others are not affected");
+
+    // nothing is sent to a dropped URL: the exchange fails at once, the peer turns suspect
+    let digest = Message::Digest { digest: Vec::new(), push_pull: true };
+    gossip::server::client::dispatch(&st, vec![(Arc::from(gone), vec![digest])]);
+    for _ in 0..100 {
+        if st.state_json().suspect.iter().any(|p| p == gone) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(st.state_json().suspect, vec![gone.to_string()]);
+    let (_, _, m) = send(&app, get("/metrics")).await;
+    let m = String::from_utf8(m).unwrap();
+    assert!(!m.contains(&format!("peer=\"{gone}\"")), "never dialed:\n{m}");
+    let failed = m.lines().find_map(|l| l.strip_prefix("gossip_exchanges_total{direction=\"out\",result=\"failed\"} "));
+    assert!(failed.and_then(|n| n.parse::<u64>().ok()).is_some_and(|n| n >= 1), "{m}");
+    assert!(m.contains("gossip_rejected_requests_total{reason=\"partitioned\"} 2\n"), "{m}");
+
+    // bad lists are refused and change nothing
+    for (body, status, reason) in [
+        (r#"{"drop":"http://127.0.0.1:7003"}"#, StatusCode::BAD_REQUEST, "invalid_field"),
+        (r#"{"drop":["javascript:alert(1)"]}"#, StatusCode::BAD_REQUEST, "invalid_field"),
+        (r#"{"drop":["http://127.0.0.1:7003/gossip/"]}"#, StatusCode::BAD_REQUEST, "invalid_field"),
+        (r#"{"dorp":[]}"#, StatusCode::BAD_REQUEST, "invalid_field"),
+        (r#"{"drop":["#, StatusCode::BAD_REQUEST, "malformed_json"),
+    ] {
+        let (s, _, out) = send(&app, post("/faults", body)).await;
+        assert_eq!((s, json(&out)["reason"].as_str()), (status, Some(reason)), "{body}");
+    }
+    let text = Request::post("/faults").header(header::CONTENT_TYPE, "text/plain").body(Body::from("{}")).unwrap();
+    assert_eq!(send(&app, text).await.0, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(send(&app, post("/gossip/", from_7003)).await.0, StatusCode::SERVICE_UNAVAILABLE, "still dropped");
+
+    // heal
+    let (s, _, body) = send(&app, post("/faults", r#"{"drop":[]}"#)).await;
+    assert_eq!((s, json(&body)), (StatusCode::OK, serde_json::json!({"drop": []})));
+    assert_eq!(send(&app, post("/gossip/", from_7003)).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_request_over_the_concurrency_limit_is_answered_503_at_once_with_retry_after() {
+    let opts = NodeOptions { max_concurrent: 1, movie: Some("Alien".into()), ..NodeOptions::default() };
+    let app = app(NodeState::new(opts, ME));
+    // a body that never arrives keeps the only slot busy
+    let stuck = Body::new(Never);
+    let held = tokio::spawn({
+        let app = app.clone();
+        async move { send(&app, post("/gossip/", stuck)).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let (s, h, body) = send(&app, get("/state")).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(h.iter().any(|(k, v)| k == "retry-after" && v == "1"), "{h:?}");
+    assert_eq!(json(&body)["reason"], "busy");
+    held.abort();
+    let _ = held.await;
+    assert_eq!(send(&app, get("/state")).await.0, StatusCode::OK, "the slot is free again");
+}
+
+/// A request body that never sends anything.
+struct Never;
+
+impl hyper::body::Body for Never {
+    type Data = axum::body::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Pending
+    }
 }

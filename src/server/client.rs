@@ -49,6 +49,8 @@ enum OutError {
     Status(reqwest::StatusCode),
     TooLarge,
     Body(wire::WireError),
+    /// Fault injection: the peer is in the drop list (never dialed).
+    Dropped,
 }
 
 impl std::fmt::Display for OutError {
@@ -60,17 +62,21 @@ impl std::fmt::Display for OutError {
             OutError::Status(s) => write!(f, "answered {s}"),
             OutError::TooLarge => f.write_str("answer larger than the body limit"),
             OutError::Body(e) => write!(f, "bad answer: {e}"),
+            OutError::Dropped => f.write_str("unreachable: dropped by fault injection"),
         }
     }
 }
 
 /// Send `req` (to the node at base URL `peer`, counted as such), read at
-/// most the body limit of the answer.
-async fn fetch(state: &NodeState, peer: &str, req: reqwest::RequestBuilder) -> Result<Vec<u8>, OutError> {
+/// most `max` bytes of the answer. A peer in the fault-injection drop list
+/// is not dialed.
+async fn fetch(state: &NodeState, peer: &str, req: reqwest::RequestBuilder, max: usize) -> Result<Vec<u8>, OutError> {
+    if state.is_dropped(peer) {
+        return Err(OutError::Dropped);
+    }
     state.metrics.request_out(peer);
     let mut resp = req.send().await.map_err(OutError::Http)?;
     let status = resp.status();
-    let max = state.opts.max_body_bytes;
     if resp.content_length().is_some_and(|n| n > max as u64) {
         return Err(OutError::TooLarge);
     }
@@ -91,7 +97,7 @@ async fn exchange_out(state: &Arc<NodeState>, to: Id, body: Vec<u8>) {
     let req =
         state.client.post(format!("{to}/gossip/")).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
     let started = std::time::Instant::now();
-    let answer = fetch(state, &to, req).await.and_then(|bytes| {
+    let answer = fetch(state, &to, req, state.opts.max_body_bytes).await.and_then(|bytes| {
         Metrics::add(&state.metrics.bytes_in, bytes.len());
         wire::decode(&bytes, &state.opts.limits).map_err(OutError::Body)
     });
@@ -111,7 +117,7 @@ async fn exchange_out(state: &Arc<NodeState>, to: Id, body: Vec<u8>) {
                     tracing::warn!(peer = %to, "exchange refused: {e}");
                     let _ = state.exchange_answered(&to, to.clone(), None, Vec::new());
                 }
-                OutError::Http(_) => state.exchange_failed(&to, &e.to_string()),
+                OutError::Http(_) | OutError::Dropped => state.exchange_failed(&to, &e.to_string()),
             }
         }
     }
@@ -144,11 +150,11 @@ pub async fn bootstrap(state: Arc<NodeState>, mut stop: watch::Receiver<bool>) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while tokio::time::Instant::now() < deadline {
         for u in &urls {
-            match fetch(&state, u, state.client.get(format!("{u}/peers/"))).await {
-                Ok(body) => match serde_json::from_slice::<Vec<String>>(&body) {
-                    Ok(list) => {
-                        tracing::info!(bootstrap = %u, peers = list.len(), "bootstrapped");
-                        state.learn_peers(list);
+            let peers = state.client.get(format!("{u}/peers/"));
+            match fetch(&state, u, peers, crate::server::state::MAX_PEERS_ANSWER_BYTES).await {
+                Ok(body) => match state.learn_peer_list(&body) {
+                    Ok((listed, new)) => {
+                        tracing::info!(bootstrap = %u, listed, new, "bootstrapped");
                         let everything = Message::Digest { digest: Vec::new(), push_pull: false };
                         dispatch(&state, vec![(Id::from(u.as_str()), vec![everything])]);
                         return;

@@ -5,6 +5,7 @@
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use super::limits::Refusal;
 use crate::wire::WireError;
 
 /// Why a request was rejected; each has its own status and counter.
@@ -35,11 +36,24 @@ pub enum Reason {
     /// Too many connections at once (the connection is closed unanswered;
     /// the status is for completeness).
     Overloaded,
+    /// Too many requests in progress at once (`--max-concurrent`).
+    Busy,
+    /// The client sent more than its rate (`--client-rps`), or holds its
+    /// share of the requests in progress already.
+    RateLimited,
+    /// The client has too many connections open (`--client-conns`): the new
+    /// one is closed unanswered; the status is for completeness.
+    ClientConnections,
+    /// The client stopped reading its answers: the connection was closed
+    /// after the read timeout; the status is for completeness.
+    Stalled,
+    /// Fault injection (`POST /faults`) partitions this node from the sender.
+    Partitioned,
 }
 
 impl Reason {
     /// Every reason, in the order metrics list them.
-    pub const ALL: [Reason; 11] = [
+    pub const ALL: [Reason; 16] = [
         Reason::MalformedJson,
         Reason::InvalidUtf8,
         Reason::InvalidField,
@@ -51,6 +65,11 @@ impl Reason {
         Reason::MethodNotAllowed,
         Reason::Unauthenticated,
         Reason::Overloaded,
+        Reason::Busy,
+        Reason::RateLimited,
+        Reason::ClientConnections,
+        Reason::Stalled,
+        Reason::Partitioned,
     ];
 
     /// The code in JSON bodies and metrics labels.
@@ -67,6 +86,11 @@ impl Reason {
             Reason::MethodNotAllowed => "method_not_allowed",
             Reason::Unauthenticated => "unauthenticated",
             Reason::Overloaded => "overloaded",
+            Reason::Busy => "busy",
+            Reason::RateLimited => "rate_limited",
+            Reason::ClientConnections => "client_connections",
+            Reason::Stalled => "stalled",
+            Reason::Partitioned => "partitioned",
         }
     }
 
@@ -78,11 +102,21 @@ impl Reason {
             }
             Reason::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Reason::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Reason::Timeout => StatusCode::REQUEST_TIMEOUT,
+            Reason::Timeout | Reason::Stalled => StatusCode::REQUEST_TIMEOUT,
             Reason::NotFound => StatusCode::NOT_FOUND,
             Reason::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Reason::Unauthenticated => StatusCode::FORBIDDEN,
-            Reason::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            Reason::Overloaded | Reason::Busy | Reason::Partitioned => StatusCode::SERVICE_UNAVAILABLE,
+            Reason::RateLimited | Reason::ClientConnections => StatusCode::TOO_MANY_REQUESTS,
+        }
+    }
+
+    /// The `Retry-After` it answers with, in seconds: the load refusals say
+    /// when to come back.
+    pub fn retry_after_secs(self) -> Option<u32> {
+        match self {
+            Reason::Busy | Reason::RateLimited => Some(1),
+            _ => None,
         }
     }
 
@@ -119,9 +153,23 @@ impl From<WireError> for Rejection {
     }
 }
 
+impl From<Refusal> for Rejection {
+    fn from(r: Refusal) -> Self {
+        let reason = match r {
+            Refusal::Busy { .. } => Reason::Busy,
+            Refusal::ClientBusy { .. } | Refusal::RateLimited { .. } => Reason::RateLimited,
+        };
+        Rejection::new(reason, r.to_string())
+    }
+}
+
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "error": self.message, "reason": self.reason.code() }).to_string();
-        (self.reason.status(), [(header::CONTENT_TYPE, "application/json")], body).into_response()
+        let mut resp = (self.reason.status(), [(header::CONTENT_TYPE, "application/json")], body).into_response();
+        if let Some(secs) = self.reason.retry_after_secs() {
+            resp.headers_mut().insert(header::RETRY_AFTER, secs.into());
+        }
+        resp
     }
 }

@@ -59,8 +59,9 @@ pub async fn run_lab(listener: TcpListener, app: Router, shutdown: impl Future<O
         if let Ok(addr) = listener.local_addr() {
             tracing::info!("serving the lab on {}/", super::default_url(addr));
         }
-        let conns = super::Connections { read_timeout: Duration::from_secs(5), max: 256 };
-        super::serve(listener, app, conns, || tracing::debug!("too many connections"), shutdown).await;
+        let conns = super::Connections { read_timeout: Duration::from_secs(5), max: 256, per_client: 64 };
+        let refused: super::Refused = Arc::new(|r| tracing::debug!(reason = r.code(), "connection refused or cut"));
+        super::serve(listener, app, conns, refused, shutdown).await;
     }
     .instrument(span)
     .await;

@@ -15,29 +15,46 @@
 //!   exchanges this node starts; [`error`]: rejections as statuses, JSON
 //!   bodies and counters; [`metrics`]: the Prometheus text;
 //! * [`lab`]: the browser lab's static site and `/lab-config.json`, served
-//!   beside a local cluster (`gossip cluster --www DIR`).
+//!   beside a local cluster (`gossip cluster --www DIR`);
+//! * [`limits`]: overload protection (requests in progress, per-client
+//!   rates and connections); [`store`]: the data directory (epoch, key seed).
 //!
 //! [`run`] serves a bound listener until a shutdown future resolves, then
 //! stops accepting, lets open requests finish (up to a grace period) and
 //! stops gossiping. [`lab::run_lab`] does the same for the lab's site.
+//!
+//! Slow clients are bounded in time: a request head must arrive within the
+//! read timeout (hyper's `header_read_timeout`, which since hyper 1.6 also
+//! runs while a keep-alive connection waits for its next request, so an idle
+//! connection is closed after it too), a body within the read timeout after
+//! that (the handlers), and a connection whose client stops reading its
+//! answers is closed once writing to it has been blocked that long.
 
 pub mod client;
 pub mod error;
 pub mod lab;
+pub mod limits;
 pub mod metrics;
 pub mod routes;
 pub mod state;
+pub mod store;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
+use tower::ServiceExt;
 use tracing::Instrument;
 
+pub use limits::ClientAddr;
 pub use routes::app;
 pub use state::{NodeOptions, NodeState};
 
@@ -89,8 +106,11 @@ pub async fn run(
         let conns = Connections {
             read_timeout: Duration::from_millis(state.opts.read_timeout_ms),
             max: state.opts.max_connections,
+            per_client: state.opts.client_conns,
         };
-        serve(listener, app(state.clone()), conns, || state.metrics.reject(error::Reason::Overloaded), shutdown).await;
+        let st = state.clone();
+        let refused: Refused = Arc::new(move |r| st.metrics.reject(r));
+        serve(listener, app(state.clone()), conns, refused, shutdown).await;
         let _ = stop_tx.send(true);
         let _ = gossip.await;
         let _ = boot.await;
@@ -104,29 +124,38 @@ pub async fn run(
 /// How the accept loop treats connections.
 #[derive(Clone, Copy, Debug)]
 struct Connections {
-    /// Time a client has to send its request head.
+    /// Time a client has to send its request head (and that a keep-alive
+    /// connection may sit idle, and that writing an answer may be blocked).
     read_timeout: Duration,
     /// Most connections open at once; more are closed unanswered.
     max: usize,
+    /// Most connections open at once from one client; more are closed unanswered.
+    per_client: usize,
 }
 
-/// The accept loop: HTTP/1.1 with a timeout on reading request heads, a cap
-/// on open connections (`overloaded` is called for each one refused), and
-/// graceful shutdown.
+/// Called for each connection the accept loop refuses or cuts, with why.
+type Refused = Arc<dyn Fn(error::Reason) + Send + Sync>;
+
+/// The accept loop: HTTP/1.1 with a timeout on reading request heads (and
+/// on idle keep-alive connections), caps on open connections overall and
+/// per client, a bound on how long writing an answer may be blocked, the
+/// peer's address as a [`ClientAddr`] request extension, and graceful
+/// shutdown. `refused` is told of every connection refused or cut.
 async fn serve(
     listener: TcpListener,
     app: axum::Router,
     conns: Connections,
-    overloaded: impl Fn(),
+    refused: Refused,
     shutdown: impl Future<Output = ()>,
 ) {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(conns.read_timeout);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let slots = Arc::new(tokio::sync::Semaphore::new(conns.max.max(1)));
+    let per_client = limits::ClientConns::new(conns.per_client);
     tokio::pin!(shutdown);
     loop {
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
@@ -139,17 +168,36 @@ async fn serve(
             _ = &mut shutdown => break,
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
-            overloaded();
+            refused(error::Reason::Overloaded);
+            continue;
+        };
+        let Some(counted) = per_client.open(peer.ip()) else {
+            tracing::debug!(%peer, "too many connections from this client");
+            refused(error::Reason::ClientConnections);
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let (io, blocked) = Watched::new(stream);
+        let svc = app.clone().map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(ClientAddr(peer));
+            req
+        });
+        let conn = http.serve_connection(TokioIo::new(io), TowerToHyperService::new(svc));
         let conn = graceful.watch(conn);
+        let refused = refused.clone();
+        let limit = conns.read_timeout;
         tokio::spawn(
             async move {
-                if let Err(e) = conn.await {
-                    tracing::debug!("connection closed: {e}");
+                tokio::select! {
+                    r = conn => if let Err(e) = r {
+                        tracing::debug!(%peer, "connection closed: {e}");
+                    },
+                    _ = blocked.stalled(limit) => {
+                        tracing::debug!(%peer, "closing a connection whose client stopped reading for {limit:?}");
+                        refused(error::Reason::Stalled);
+                    }
                 }
+                drop(counted);
                 drop(slot);
             }
             .in_current_span(),
@@ -159,5 +207,98 @@ async fn serve(
     tracing::info!("shutting down");
     if tokio::time::timeout(GRACE, graceful.shutdown()).await.is_err() {
         tracing::warn!("connections still open after {GRACE:?}; closing them");
+    }
+}
+
+/// A connection's socket that notes since when writing to it has been
+/// blocked (the client's receive window is full: it stopped reading).
+struct Watched<T> {
+    io: T,
+    blocked: Blocked,
+}
+
+/// Shared with the connection's task: since when writes have been blocked
+/// (ms since `base`, plus one; 0 while they are not).
+#[derive(Clone)]
+struct Blocked {
+    since: Arc<AtomicU64>,
+    base: tokio::time::Instant,
+}
+
+impl Blocked {
+    fn now(&self) -> u64 {
+        self.base.elapsed().as_millis() as u64 + 1
+    }
+
+    fn note(&self, progress: bool) {
+        if progress {
+            self.since.store(0, Ordering::Relaxed);
+        } else if self.since.load(Ordering::Relaxed) == 0 {
+            self.since.store(self.now(), Ordering::Relaxed);
+        }
+    }
+
+    /// Resolves once writes have been blocked for `limit` without a byte
+    /// going out.
+    async fn stalled(&self, limit: Duration) {
+        let limit_ms = limit.as_millis().max(1) as u64;
+        loop {
+            let since = self.since.load(Ordering::Relaxed);
+            let wait = if since == 0 { limit_ms } else { (since + limit_ms).saturating_sub(self.now()) };
+            if since != 0 && wait == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(wait.max(1))).await;
+        }
+    }
+}
+
+impl<T> Watched<T> {
+    fn new(io: T) -> (Self, Blocked) {
+        let blocked = Blocked { since: Arc::new(AtomicU64::new(0)), base: tokio::time::Instant::now() };
+        (Watched { io, blocked: blocked.clone() }, blocked)
+    }
+
+    fn noted(&self, r: Poll<std::io::Result<usize>>) -> Poll<std::io::Result<usize>> {
+        match &r {
+            Poll::Pending => self.blocked.note(false),
+            Poll::Ready(Ok(n)) if *n > 0 => self.blocked.note(true),
+            Poll::Ready(_) => {}
+        }
+        r
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.noted(r)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.noted(r)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }

@@ -1,7 +1,8 @@
 //! The HTTP API: `GET /peers/`, `POST /gossip/`, `GET /state`,
 //! `GET /metrics` and the page at `GET /`, each with and without the
 //! trailing slash, CORS open to every origin (Private Network Access
-//! preflights included).
+//! preflights included); `POST /faults` with `--allow-faults` (tests only).
+//! Every request first passes admission control ([`super::limits`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,20 +10,23 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tower_http::cors::{Any, CorsLayer};
 
 use super::client::dispatch;
 use super::error::{Reason, Rejection};
+use super::limits::{client_key, ClientAddr};
 use super::metrics::Metrics;
-use super::state::NodeState;
-use crate::wire;
+use super::state::{NodeState, MAX_DROPS};
+use crate::wire::{self, Id};
 
-/// The node's router: every endpoint, the JSON 404 and 405, and CORS (with
-/// `Access-Control-Allow-Private-Network` for Chrome's preflights).
+/// The node's router: every endpoint, the JSON 404 and 405, admission
+/// control, and CORS (with `Access-Control-Allow-Private-Network` for
+/// Chrome's preflights). `POST /faults` exists only with `allow_faults`.
 pub fn app(state: Arc<NodeState>) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(Any)
@@ -32,19 +36,39 @@ pub fn app(state: Arc<NodeState>) -> Router {
         // a node on a private or loopback address once the preflight says so
         .allow_private_network(true)
         .max_age(Duration::from_secs(600));
-    Router::new()
+    let mut router = Router::new()
         .route("/", get(page))
         .route("/peers", get(peers))
         .route("/peers/", get(peers))
-        .route("/gossip", axum::routing::post(gossip))
-        .route("/gossip/", axum::routing::post(gossip))
+        .route("/gossip", post(gossip))
+        .route("/gossip/", post(gossip))
         .route("/state", get(node_state))
         .route("/state/", get(node_state))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(metrics));
+    if state.opts.allow_faults {
+        router = router.route("/faults", post(faults)).route("/faults/", post(faults));
+    }
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), admit))
         .layer(cors)
         .with_state(state)
+}
+
+/// Admission control: a request is handled only within the limits on
+/// requests in progress and the client's rate ([`super::limits::Limiter`]);
+/// otherwise it is answered at once with `503` or `429` and `Retry-After`.
+async fn admit(State(s): State<Arc<NodeState>>, req: Request, next: Next) -> Response {
+    let client = req.extensions().get::<ClientAddr>().map(|c| client_key(c.0.ip()));
+    match s.limiter.admit(client, std::time::Instant::now()) {
+        Ok(permit) => {
+            let resp = next.run(req).await;
+            drop(permit);
+            resp
+        }
+        Err(refusal) => reject(&s, refusal.into()),
+    }
 }
 
 fn reject(state: &NodeState, r: Rejection) -> Response {
@@ -125,6 +149,9 @@ async fn exchange(s: &Arc<NodeState>, req: Request) -> Result<Response, Rejectio
     if env.from == s.id {
         return Err(Rejection::new(Reason::InvalidField, "from is this node's own identity"));
     }
+    if s.is_dropped(&env.from) || env.url.as_deref().is_some_and(|u| s.is_dropped(u)) {
+        return Err(Rejection::new(Reason::Partitioned, "partitioned from the sender by fault injection"));
+    }
     let updates_in: usize = env.messages.iter().map(|m| m.update_count()).sum();
     let (replies, sends, refused) = s.exchange_in(env);
     dispatch(s, sends);
@@ -140,4 +167,47 @@ async fn exchange(s: &Arc<NodeState>, req: Request) -> Result<Response, Rejectio
     Metrics::add(&m.updates_out, replies.iter().map(|r| r.update_count()).sum());
     Metrics::add(&m.bytes_out, out.len());
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], out).into_response())
+}
+
+/// `POST /faults` (with `--allow-faults` only): `{"drop": ["<base URL>", ...]}`
+/// replaces the drop list; the answer is the list now in force.
+async fn faults(State(s): State<Arc<NodeState>>, req: Request) -> Response {
+    match set_faults(&s, req).await {
+        Ok(list) => Json(serde_json::json!({ "drop": list })).into_response(),
+        Err(e) => reject(&s, e),
+    }
+}
+
+async fn set_faults(s: &NodeState, req: Request) -> Result<Vec<String>, Rejection> {
+    #[derive(serde::Deserialize)]
+    struct Faults {
+        drop: Vec<String>,
+    }
+    let (parts, body) = req.into_parts();
+    if !is_json(&parts.headers) {
+        return Err(Rejection::new(
+            Reason::UnsupportedMediaType,
+            "the body must be sent as Content-Type: application/json",
+        ));
+    }
+    let bytes = read_body(s, &parts.headers, body).await?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| Rejection::from(wire::WireError::Utf8))?;
+    let f: Faults = serde_json::from_str(text).map_err(|e| {
+        let reason = match e.classify() {
+            serde_json::error::Category::Data => Reason::InvalidField,
+            _ => Reason::MalformedJson,
+        };
+        Rejection::new(reason, format!("expected {{\"drop\": [\"<base URL>\", ...]}}: {e}"))
+    })?;
+    if f.drop.len() > MAX_DROPS {
+        return Err(Rejection::new(Reason::InvalidField, format!("at most {MAX_DROPS} URLs may be dropped")));
+    }
+    let mut urls = Vec::with_capacity(f.drop.len());
+    for (i, u) in f.drop.iter().enumerate() {
+        if u.len() > s.opts.limits.max_url_len || !wire::is_base_url(u) {
+            return Err(Rejection::new(Reason::InvalidField, format!("drop[{i}] is not a base URL")));
+        }
+        urls.push(Id::from(u.strip_suffix('/').unwrap_or(u)));
+    }
+    Ok(s.set_dropped(urls))
 }

@@ -6,14 +6,17 @@
 //! the caller then does the IO ([`super::client`]). `now` is read *after*
 //! taking the lock, so the core sees time that never goes backwards.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
+use super::limits::Limiter;
 use super::metrics::{Gauges, Metrics};
+use super::store::{NodeStore, StoreError};
 use crate::core::{Config, Event, Message, Node, Out, Payload, PeerTable, PublicKey, Signer};
 use crate::rng::Rng;
 use crate::wire::{self, Id, Limits};
@@ -33,13 +36,18 @@ pub struct NodeOptions {
     /// First favorite; default: a random title.
     pub movie: Option<String>,
     /// Incarnation; default: wall-clock seconds at start, so that a node that
-    /// restarts (and counts its versions from 1 again) still wins.
+    /// restarts (and counts its versions from 1 again) still wins. With a
+    /// data directory, [`NodeOptions::open_data_dir`] sets it to the stored
+    /// epoch plus one (or the clock, if later).
     pub epoch: Option<u32>,
+    /// The seed of the node's signing key: from the data directory, else
+    /// random at every start.
+    pub key_seed: KeySeed,
+    /// Where the epoch and the key seed are kept across restarts
+    /// (`--data-dir`); read and updated by [`NodeOptions::open_data_dir`].
+    pub data_dir: Option<PathBuf>,
     /// Seed of the node's RNG; default: from the OS.
     pub seed: Option<u64>,
-    /// Secret seed of its Ed25519 key pair; default: 32 bytes from the OS
-    /// (a new identity key at every start unless a state file keeps it).
-    pub key_seed: Option<[u8; 32]>,
     /// Refuse updates whose epoch is more than this many seconds ahead of
     /// this node's wall clock (epochs are wall-clock seconds at start).
     pub max_epoch_ahead_secs: u32,
@@ -57,6 +65,16 @@ pub struct NodeOptions {
     pub max_in_flight: usize,
     /// Most incoming connections at once; more are refused.
     pub max_connections: usize,
+    /// Most requests in progress at once (`--max-concurrent`); more get `503`.
+    /// One client may hold at most half of them.
+    pub max_concurrent: usize,
+    /// Requests a second per client IP (`--client-rps`), bursts of twice
+    /// that; more get `429`. 0: no rate limit.
+    pub client_rps: u32,
+    /// Most connections open at once per client IP (`--client-conns`).
+    pub client_conns: usize,
+    /// Enable `POST /faults` (`--allow-faults`): for tests only.
+    pub allow_faults: bool,
     /// Most peers in the table.
     pub peer_cap: usize,
     /// Bounds on identities and payloads in bodies.
@@ -72,8 +90,9 @@ impl Default for NodeOptions {
             core: Config::default(),
             movie: None,
             epoch: None,
+            key_seed: KeySeed::random(),
+            data_dir: None,
             seed: None,
-            key_seed: None,
             max_epoch_ahead_secs: 86_400,
             remove_after_ms: 30_000,
             connect_timeout_ms: 1_000,
@@ -82,11 +101,65 @@ impl Default for NodeOptions {
             max_body_bytes: 1 << 20,
             max_in_flight: 256,
             max_connections: 1_024,
+            max_concurrent: 256,
+            client_rps: 1_000,
+            client_conns: 256,
+            allow_faults: false,
             peer_cap: 1_024,
             limits: Limits::default(),
         }
     }
 }
+
+impl NodeOptions {
+    /// With a data directory: start a new incarnation there
+    /// ([`NodeStore::open`] at wall-clock second `now_secs`) and take its
+    /// epoch and key seed. Without one: nothing changes. Call it before the
+    /// node serves (the command line does, before binding).
+    pub fn open_data_dir(&mut self, now_secs: u64) -> Result<(), StoreError> {
+        if let Some(dir) = &self.data_dir {
+            let p = NodeStore::open(dir, now_secs)?;
+            self.epoch = Some(p.epoch);
+            self.key_seed = KeySeed(p.key_seed);
+        }
+        Ok(())
+    }
+}
+
+/// 32 secret bytes, the seed of a node's signing key; `Debug` does not show them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct KeySeed(pub [u8; 32]);
+
+impl KeySeed {
+    /// 32 bytes of OS randomness (a lab node without an entropy source falls
+    /// back to the clock and the process id, and says so).
+    pub fn random() -> Self {
+        let mut b = [0u8; 32];
+        if getrandom::fill(&mut b).is_err() {
+            tracing::warn!("no OS randomness: the key seed is derived from the clock");
+            let mut rng = Rng::new(os_seed() ^ ((std::process::id() as u64) << 32));
+            for chunk in b.chunks_mut(8) {
+                chunk.copy_from_slice(&rng.next_u64().to_le_bytes());
+            }
+        }
+        KeySeed(b)
+    }
+}
+
+impl std::fmt::Debug for KeySeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeySeed(..)")
+    }
+}
+
+/// Most peers taken from one `GET /peers/` answer.
+pub const MAX_PEERS_PER_ANSWER: usize = 64;
+
+/// Largest `GET /peers/` answer read, in bytes.
+pub const MAX_PEERS_ANSWER_BYTES: usize = 64 * 1024;
+
+/// Most URLs in the fault-injection drop list.
+pub const MAX_DROPS: usize = 4_096;
 
 /// `GET /state`: this node's favorite and version, its peers and its whole view.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,6 +268,9 @@ pub struct NodeState {
     pub metrics: Metrics,
     pub(crate) client: reqwest::Client,
     pub(crate) in_flight: Arc<tokio::sync::Semaphore>,
+    pub(crate) limiter: Arc<Limiter>,
+    /// Fault injection: base URLs this node neither sends to nor accepts from.
+    dropped: Mutex<HashSet<Id>>,
     start: Instant,
     inner: Mutex<Inner>,
 }
@@ -208,21 +284,6 @@ pub fn wall_clock_epoch() -> u32 {
 /// The newest epoch accepted from others: wall-clock seconds plus `ahead`.
 fn epoch_limit(ahead: u32) -> u32 {
     wall_clock_epoch().saturating_add(ahead)
-}
-
-/// 32 bytes of OS entropy: a fresh secret key seed.
-pub fn os_key_seed() -> [u8; 32] {
-    let mut seed = [0u8; 32];
-    if getrandom::fill(&mut seed).is_err() {
-        // no entropy source: derive from the clock through the RNG; a lab
-        // node's key is then guessable, which the log says
-        tracing::warn!("no OS entropy: the node's key is derived from the clock");
-        let mut rng = Rng::new(os_seed());
-        for c in seed.chunks_mut(8) {
-            c.copy_from_slice(&rng.next_u64().to_le_bytes());
-        }
-    }
-    seed
 }
 
 /// 64 bits of OS entropy (the core itself never reads OS randomness).
@@ -242,7 +303,7 @@ impl NodeState {
         let node_rng = Rng::new(rng.next_u64());
         let epoch = opts.epoch.unwrap_or_else(wall_clock_epoch);
         let mut node = Node::new(id.clone(), opts.core.clone(), epoch, node_rng, 0);
-        let signer = Signer::from_seed(opts.key_seed.unwrap_or_else(os_key_seed));
+        let signer = Signer::from_seed(opts.key_seed.0);
         let key = signer.public();
         node.set_signer(Arc::new(signer));
         node.set_epoch_limit(epoch_limit(opts.max_epoch_ahead_secs));
@@ -270,6 +331,8 @@ impl NodeState {
             url,
             key,
             in_flight: Arc::new(tokio::sync::Semaphore::new(opts.max_in_flight.max(1))),
+            limiter: Arc::new(Limiter::new(opts.max_concurrent, opts.client_rps)),
+            dropped: Mutex::new(HashSet::new()),
             opts,
             metrics: Metrics::default(),
             client,
@@ -379,16 +442,60 @@ impl NodeState {
         }
     }
 
-    /// Learn peers from a `GET /peers/` answer.
-    pub fn learn_peers(&self, urls: impl IntoIterator<Item = String>) {
+    /// The seed of this node's signing key (from its data directory, else
+    /// random at start).
+    pub fn key_seed(&self) -> &[u8; 32] {
+        &self.opts.key_seed.0
+    }
+
+    /// Learn peers from a list of base URLs (a `GET /peers/` answer): only
+    /// base URLs ([`wire::is_base_url`], at most `max_url_len` bytes) other
+    /// than this node, at most [`MAX_PEERS_PER_ANSWER`] of them; the peer
+    /// table's cap holds as always. Returns how many were new.
+    pub fn learn_peers<S: AsRef<str>>(&self, urls: impl IntoIterator<Item = S>) -> usize {
         let mut g = self.lock();
-        for u in urls {
-            let u = u.trim_end_matches('/');
-            let dialable = wire::is_base_url(u) && u.len() <= self.opts.limits.max_url_len && u != &*self.url;
-            if dialable && g.peers.learn(Arc::from(u)) {
+        let mut new = 0;
+        let dialable = urls.into_iter().filter_map(|u| {
+            let u = u.as_ref();
+            let ok = u.len() <= self.opts.limits.max_url_len && wire::is_base_url(u);
+            let u = u.strip_suffix('/').unwrap_or(u);
+            (ok && u != &*self.url && u != &*self.id).then(|| Id::from(u))
+        });
+        for u in dialable.take(MAX_PEERS_PER_ANSWER) {
+            if g.peers.learn(u.clone()) {
+                new += 1;
                 tracing::info!(peer = %u, "new peer (bootstrap list)");
             }
         }
+        new
+    }
+
+    /// Learn peers from the body of a `GET /peers/` answer: a JSON array
+    /// whose strings are taken as by [`NodeState::learn_peers`]; other
+    /// entries are skipped. Returns how many entries it had and how many
+    /// peers were new, or why the body is not such an array.
+    pub fn learn_peer_list(&self, body: &[u8]) -> Result<(usize, usize), String> {
+        if body.len() > MAX_PEERS_ANSWER_BYTES {
+            return Err(format!("larger than {MAX_PEERS_ANSWER_BYTES} bytes"));
+        }
+        let list: Vec<serde_json::Value> = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+        let new = self.learn_peers(list.iter().filter_map(serde_json::Value::as_str));
+        Ok((list.len(), new))
+    }
+
+    /// Fault injection: whether `url` is in the drop list.
+    pub fn is_dropped(&self, url: &str) -> bool {
+        self.opts.allow_faults && self.dropped.lock().unwrap_or_else(|p| p.into_inner()).contains(url)
+    }
+
+    /// Fault injection: replace the drop list by `urls`. Returns it, sorted.
+    pub fn set_dropped(&self, urls: impl IntoIterator<Item = Id>) -> Vec<String> {
+        let mut d = self.dropped.lock().unwrap_or_else(|p| p.into_inner());
+        *d = urls.into_iter().collect();
+        let mut list: Vec<String> = d.iter().map(|u| u.to_string()).collect();
+        list.sort();
+        tracing::info!(drop = ?list, "fault injection: drop list replaced");
+        list
     }
 
     /// Gauges for `/metrics`.

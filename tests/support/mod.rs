@@ -291,3 +291,154 @@ pub fn state(port: u16) -> Option<StateView> {
     let r = get(port, "/state").ok()?;
     (r.status == 200).then(|| serde_json::from_slice(&r.body).ok()).flatten()
 }
+
+/// A node run in process: `gossip::server::run` on `127.0.0.1:0` in a
+/// thread of its own with a single-threaded runtime (the binary's default);
+/// stopped and joined when dropped.
+pub struct InProc {
+    /// The port it listens on.
+    pub port: u16,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl InProc {
+    /// Start a node with `opts` on a free port of 127.0.0.1.
+    pub fn start(opts: gossip::server::NodeOptions) -> InProc {
+        InProc::start_on(TcpListener::bind("127.0.0.1:0").expect("a free port"), opts)
+    }
+
+    /// Start a node with `opts` on `listener` (bound already, so its URL is
+    /// known before the node starts).
+    pub fn start_on(listener: TcpListener, opts: gossip::server::NodeOptions) -> InProc {
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+            rt.block_on(async move {
+                let l = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
+                gossip::server::run(l, opts, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("the node runs");
+            });
+        });
+        InProc { port, stop: Some(stop), thread: Some(thread) }
+    }
+
+    /// Its base URL.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Its `/metrics` text.
+    pub fn metrics(&self) -> String {
+        get(self.port, "/metrics").expect("metrics answer").text()
+    }
+}
+
+impl Drop for InProc {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A connection to `127.0.0.1:port` from the source address `src` (any
+/// address of 127.0.0.0/8 is loopback on Linux), with 3 s timeouts; with
+/// `recv_buffer`, a receive buffer of that size asked for before connecting.
+pub fn connect_from_with(src: &str, port: u16, recv_buffer: Option<u32>) -> std::io::Result<TcpStream> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_io().build()?;
+    let src: std::net::SocketAddr = format!("{src}:0").parse().expect("an IPv4 source address");
+    let s = rt.block_on(async {
+        let sock = tokio::net::TcpSocket::new_v4()?;
+        sock.bind(src)?;
+        if let Some(n) = recv_buffer {
+            sock.set_recv_buffer_size(n)?;
+        }
+        let s = sock.connect(([127, 0, 0, 1], port).into()).await?;
+        s.into_std()
+    })?;
+    s.set_nonblocking(false)?;
+    s.set_nodelay(true)?;
+    s.set_read_timeout(Some(Duration::from_secs(3)))?;
+    s.set_write_timeout(Some(Duration::from_secs(3)))?;
+    Ok(s)
+}
+
+/// A connection to `127.0.0.1:port` from the source address `src`.
+pub fn connect_from(src: &str, port: u16) -> std::io::Result<TcpStream> {
+    connect_from_with(src, port, None)
+}
+
+/// `GET path` from the source address `src`, `Connection: close`.
+pub fn get_from(src: &str, port: u16, path: &str) -> std::io::Result<Resp> {
+    let mut s = connect_from(src, port)?;
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())?;
+    read_response(&mut s)
+}
+
+/// Wait (at most `within`) until the server closes `s`: a read returns end
+/// of file or an error other than a timeout. Returns how long it took and
+/// what was read meanwhile, or `None` if it stayed open.
+pub fn wait_closed(s: &mut TcpStream, within: Duration) -> Option<(Duration, Vec<u8>)> {
+    let start = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    s.set_read_timeout(Some(Duration::from_millis(50))).ok()?;
+    while start.elapsed() < within {
+        match s.read(&mut buf) {
+            Ok(0) => return Some((start.elapsed(), got)),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(_) => return Some((start.elapsed(), got)),
+        }
+    }
+    None
+}
+
+/// Send a request head and `body` (as it is, or in `chunk`-byte chunks with
+/// `Transfer-Encoding: chunked`), writing from another thread so that an
+/// answer sent before the body is read arrives even if the server stops
+/// reading; returns the answer.
+pub fn send_body(port: u16, head: &str, body: &[u8], chunk: Option<usize>) -> std::io::Result<Resp> {
+    let mut s = connect(port)?;
+    let mut bytes = head.as_bytes().to_vec();
+    match chunk {
+        None => bytes.extend_from_slice(body),
+        Some(n) => {
+            for c in body.chunks(n.max(1)) {
+                bytes.extend_from_slice(format!("{:x}\r\n", c.len()).as_bytes());
+                bytes.extend_from_slice(c);
+                bytes.extend_from_slice(b"\r\n");
+            }
+            bytes.extend_from_slice(b"0\r\n\r\n");
+        }
+    }
+    let mut w = s.try_clone()?;
+    let writer = std::thread::spawn(move || {
+        let _ = w.write_all(&bytes);
+    });
+    let r = read_response(&mut s);
+    let _ = s.shutdown(std::net::Shutdown::Both);
+    let _ = writer.join();
+    r
+}
+
+/// The value of the sample `name{labels}` (or unlabelled `name`) in a
+/// `/metrics` text.
+pub fn metric(metrics: &str, sample: &str) -> Option<u64> {
+    metrics.lines().find_map(|l| l.strip_prefix(sample)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// `gossip_rejected_requests_total{reason="<reason>"}` in a `/metrics` text.
+pub fn rejected(metrics: &str, reason: &str) -> u64 {
+    metric(metrics, &format!("gossip_rejected_requests_total{{reason=\"{reason}\"}}"))
+        .unwrap_or_else(|| panic!("no rejection counter for {reason}:\n{metrics}"))
+}
