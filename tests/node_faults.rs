@@ -155,7 +155,6 @@ fn kill_9_and_restart(
 }
 
 #[test]
-#[ignore = "needs --data-dir/--allow-faults from branch hardening"]
 fn kill_9_and_restart_with_a_data_dir_raises_the_epoch_and_the_new_favorite_wins() {
     let dir = TempDir::new("data-dir");
     let d = dir.0.to_string_lossy().into_owned();
@@ -241,7 +240,6 @@ fn drop_traffic(port: u16, urls: &[String]) {
 }
 
 #[test]
-#[ignore = "needs --data-dir/--allow-faults from branch hardening"]
 fn a_partition_through_faults_heals_into_identical_views_without_losing_updates() {
     let mut obs = Observer::new();
     let (ports, nodes) = cluster(&["--allow-faults"], &mut obs);
