@@ -4,9 +4,11 @@
 #   setup_rust  the wasm32 target, clippy and rustfmt
 #   setup_web   wasm-pack and wasm-bindgen-cli (pinned), binaryen's wasm-opt,
 #               Debian's chromium and chromium-driver, playwright-core (npm)
+#   setup_fuzz  a nightly toolchain and cargo-fuzz (pinned), for fuzz/
 set -euo pipefail
 
 WASM_PACK_VERSION=0.15.1
+CARGO_FUZZ_VERSION=0.13.2
 
 setup_rust() {
   if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
@@ -54,6 +56,19 @@ setup_web() {
   if [ ! -d tests/e2e/node_modules/playwright-core ]; then
     echo "setup: installing playwright-core from npm (it drives Debian's chromium; no browser download)" >&2
     (cd tests/e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund >&2)
+  fi
+}
+
+# cargo fuzz builds with -Zsanitizer and libFuzzer's instrumentation: nightly only
+setup_fuzz() {
+  export PATH="$HOME/.cargo/bin:$PATH"
+  if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+    echo "setup: installing the nightly toolchain (for cargo fuzz)" >&2
+    rustup toolchain install nightly --profile minimal >&2
+  fi
+  if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]; then
+    echo "setup: installing cargo-fuzz $CARGO_FUZZ_VERSION" >&2
+    cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked >&2
   fi
 }
 

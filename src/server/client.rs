@@ -96,10 +96,12 @@ async fn fetch(state: &NodeState, peer: &str, req: reqwest::RequestBuilder, max:
 async fn exchange_out(state: &Arc<NodeState>, to: Id, body: Vec<u8>) {
     let req =
         state.client.post(format!("{to}/gossip/")).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
+    let started = std::time::Instant::now();
     let answer = fetch(state, &to, req, state.opts.max_body_bytes).await.and_then(|bytes| {
         Metrics::add(&state.metrics.bytes_in, bytes.len());
         wire::decode(&bytes, &state.opts.limits).map_err(OutError::Body)
     });
+    state.metrics.exchange_duration.observe(started.elapsed());
     match answer {
         Ok(env) => {
             Metrics::add(&state.metrics.exchanges_out_ok, 1);

@@ -2,12 +2,15 @@
 //! `GET /metrics`. Handlers and the gossip loop bump atomics; the outgoing
 //! requests per destination sit in a small map behind their own mutex
 //! (bounded to [`MAX_PEER_LABELS`] labels); gauges (peers, view, seen cache)
-//! are read from the node when rendering.
+//! are read from the node when rendering. Two latency [`Histogram`]s (plain
+//! atomics, no lock) time the exchanges this node starts and the
+//! `POST /gossip/` requests it answers.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use super::error::Reason;
 use crate::core::NodeStats;
@@ -38,6 +41,12 @@ pub struct Metrics {
     /// Sends the core asked for to an identity that is not a base URL (a
     /// browser): never dialed.
     pub dials_refused: AtomicU64,
+    /// Duration of the exchanges this node started (`POST {peer}/gossip/`,
+    /// from sending the request to the decoded answer), failed ones included.
+    pub exchange_duration: Histogram,
+    /// Time spent answering `POST /gossip/` (body read, decode, apply,
+    /// encode), refused requests included.
+    pub request_duration: Histogram,
     rejected: [AtomicU64; Reason::ALL.len()],
     requests_out: Mutex<PeerCounts>,
 }
@@ -66,6 +75,90 @@ fn escape_label(value: &str) -> String {
         }
     }
     out
+}
+
+/// Upper bounds of the latency histograms' buckets, in microseconds:
+/// 0.5 ms to 5 s, about three per decade (a last, implicit `+Inf` bucket
+/// holds everything slower).
+pub const BUCKET_BOUNDS_US: [u64; 13] =
+    [500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000];
+
+/// A Prometheus histogram of durations over [`BUCKET_BOUNDS_US`], lock-free:
+/// one atomic counter per bucket (not cumulative; summed when rendering) and
+/// one for the sum in microseconds. Observations from many tasks at once
+/// never block each other.
+#[derive(Debug, Default)]
+pub struct Histogram {
+    /// `counts[i]`: observations in `(bound[i-1], bound[i]]`; the last one: above every bound.
+    counts: [AtomicU64; BUCKET_BOUNDS_US.len() + 1],
+    sum_us: AtomicU64,
+}
+
+/// Times a span and records it in a [`Histogram`] when dropped, whichever
+/// way the span ends (early returns included).
+#[derive(Debug)]
+pub struct HistogramTimer<'a> {
+    histogram: &'a Histogram,
+    start: Instant,
+}
+
+impl Drop for HistogramTimer<'_> {
+    fn drop(&mut self) {
+        self.histogram.observe(self.start.elapsed());
+    }
+}
+
+impl Histogram {
+    /// The index of the bucket a duration of `us` microseconds falls in: the
+    /// first whose bound is at least `us` (bounds are inclusive, as
+    /// Prometheus' `le`), or the overflow bucket.
+    pub fn bucket_of(us: u64) -> usize {
+        BUCKET_BOUNDS_US.partition_point(|&b| b < us)
+    }
+
+    /// Record one duration.
+    pub fn observe(&self, d: Duration) {
+        let us = d.as_micros().min(u64::MAX as u128) as u64;
+        self.counts[Self::bucket_of(us)].fetch_add(1, Relaxed);
+        self.sum_us.fetch_add(us, Relaxed);
+    }
+
+    /// A guard that records the time from now until it is dropped.
+    pub fn timer(&self) -> HistogramTimer<'_> {
+        HistogramTimer { histogram: self, start: Instant::now() }
+    }
+
+    /// Observations so far.
+    pub fn count(&self) -> u64 {
+        self.counts.iter().map(|c| c.load(Relaxed)).sum()
+    }
+
+    /// Cumulative counts, one per bound then `+Inf` (the total), as
+    /// Prometheus lists them.
+    pub fn cumulative(&self) -> [u64; BUCKET_BOUNDS_US.len() + 1] {
+        let mut out = [0; BUCKET_BOUNDS_US.len() + 1];
+        let mut acc = 0;
+        for (o, c) in out.iter_mut().zip(&self.counts) {
+            acc += c.load(Relaxed);
+            *o = acc;
+        }
+        out
+    }
+
+    /// Append the histogram family `name` in the Prometheus text format:
+    /// `_bucket{le=...}` lines (cumulative, `+Inf` last), `_sum` in seconds
+    /// and `_count`.
+    fn render(&self, s: &mut String, name: &str, help: &str) {
+        let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} histogram");
+        let cumulative = self.cumulative();
+        for (bound, n) in BUCKET_BOUNDS_US.iter().zip(&cumulative) {
+            let _ = writeln!(s, "{name}_bucket{{le=\"{}\"}} {n}", *bound as f64 / 1e6);
+        }
+        let total = cumulative[BUCKET_BOUNDS_US.len()];
+        let _ = writeln!(s, "{name}_bucket{{le=\"+Inf\"}} {total}");
+        let _ = writeln!(s, "{name}_sum {}", self.sum_us.load(Relaxed) as f64 / 1e6);
+        let _ = writeln!(s, "{name}_count {total}");
+    }
 }
 
 /// Gauges read from the node at render time.
@@ -219,6 +312,16 @@ impl Metrics {
         family("gossip_seen_cache_size", "gauge", "UUIDs remembered for deduplication.", &[("", g.seen as u64)]);
         family("gossip_own_version", "gauge", "This node's own version counter.", &[("", g.version)]);
         family("gossip_own_epoch", "gauge", "This node's incarnation (epoch).", &[("", g.epoch as u64)]);
+        self.exchange_duration.render(
+            &mut s,
+            "gossip_exchange_duration_seconds",
+            "Exchanges this node started, from sending the request to the decoded answer; failed ones included.",
+        );
+        self.request_duration.render(
+            &mut s,
+            "gossip_request_duration_seconds",
+            "Time to answer POST /gossip/ (read, decode, apply, encode); refused requests included.",
+        );
         s
     }
 }
@@ -241,9 +344,92 @@ mod tests {
         assert!(text.contains("gossip_seen_cache_size 9\n"));
         assert_eq!(text.matches("# TYPE gossip_exchanges_total counter").count(), 1);
         for line in text.lines().filter(|l| !l.starts_with('#')) {
-            let (_, v) = line.rsplit_once(' ').unwrap();
-            assert!(v.parse::<u64>().is_ok(), "{line}");
+            let (name, v) = line.rsplit_once(' ').unwrap();
+            // counts are integers; only a histogram's sum of seconds is fractional
+            let ok = if name.ends_with("_sum") { v.parse::<f64>().is_ok() } else { v.parse::<u64>().is_ok() };
+            assert!(ok, "{line}");
         }
+    }
+
+    #[test]
+    fn durations_fall_in_the_first_bucket_whose_bound_holds_them() {
+        assert_eq!(Histogram::bucket_of(0), 0);
+        assert_eq!(Histogram::bucket_of(500), 0, "bounds are inclusive (le)");
+        assert_eq!(Histogram::bucket_of(501), 1);
+        assert_eq!(Histogram::bucket_of(1_000), 1);
+        assert_eq!(Histogram::bucket_of(99_999), 7);
+        assert_eq!(Histogram::bucket_of(5_000_000), BUCKET_BOUNDS_US.len() - 1);
+        assert_eq!(Histogram::bucket_of(5_000_001), BUCKET_BOUNDS_US.len(), "overflow: only +Inf");
+        assert_eq!(Histogram::bucket_of(u64::MAX), BUCKET_BOUNDS_US.len());
+        assert!(BUCKET_BOUNDS_US.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!((BUCKET_BOUNDS_US[0], *BUCKET_BOUNDS_US.last().unwrap()), (500, 5_000_000), "0.5 ms to 5 s");
+
+        let h = Histogram::default();
+        for us in [100, 500, 700, 30_000, 30_000, 7_000_000] {
+            h.observe(Duration::from_micros(us));
+        }
+        h.observe(Duration::from_secs(u64::MAX)); // saturates, never wraps into a low bucket
+        assert_eq!(h.count(), 7);
+        let c = h.cumulative();
+        assert_eq!(&c[..], &[2, 3, 3, 3, 3, 3, 5, 5, 5, 5, 5, 5, 5, 7]);
+        {
+            let _t = h.timer();
+        }
+        assert_eq!(h.count(), 8, "a timer records when dropped");
+        assert!(h.cumulative()[0] >= 3, "an empty span is well under 0.5 ms");
+    }
+
+    #[test]
+    fn histograms_render_cumulative_buckets_sum_and_count() {
+        let m = Metrics::default();
+        m.exchange_duration.observe(Duration::from_micros(400));
+        m.exchange_duration.observe(Duration::from_micros(1_500));
+        m.exchange_duration.observe(Duration::from_secs(9));
+        m.request_duration.observe(Duration::from_millis(2));
+        let text = m.render(&Gauges::default());
+        let name = "gossip_exchange_duration_seconds";
+        assert_eq!(text.matches(&format!("# TYPE {name} histogram\n")).count(), 1, "{text}");
+        let buckets: Vec<(&str, u64)> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix(&format!("{name}_bucket{{le=\"")))
+            .map(|l| {
+                let (le, n) = l.split_once("\"} ").unwrap();
+                (le, n.parse().unwrap())
+            })
+            .collect();
+        assert_eq!(buckets.len(), BUCKET_BOUNDS_US.len() + 1);
+        assert_eq!(buckets[0], ("0.0005", 1));
+        assert_eq!(buckets[1], ("0.001", 1));
+        assert_eq!(buckets[2], ("0.0025", 2));
+        assert_eq!(buckets[10], ("1", 2));
+        assert_eq!(buckets[12], ("5", 2));
+        assert_eq!(buckets[13], ("+Inf", 3));
+        assert!(buckets.windows(2).all(|w| w[0].1 <= w[1].1), "cumulative");
+        for (le, _) in &buckets[..BUCKET_BOUNDS_US.len()] {
+            assert!(le.parse::<f64>().is_ok(), "{le}");
+        }
+        assert!(text.contains(&format!("{name}_sum 9.0019\n")), "{text}");
+        assert!(text.contains(&format!("{name}_count 3\n")), "{text}");
+        assert!(text.contains("gossip_request_duration_seconds_bucket{le=\"0.0025\"} 1\n"), "{text}");
+        assert!(text.contains("gossip_request_duration_seconds_bucket{le=\"0.001\"} 0\n"), "{text}");
+        assert!(text.contains("gossip_request_duration_seconds_count 1\n"), "{text}");
+    }
+
+    #[test]
+    fn observations_from_many_threads_are_all_counted() {
+        let h = Histogram::default();
+        std::thread::scope(|s| {
+            for t in 0..4u64 {
+                let h = &h;
+                s.spawn(move || {
+                    for i in 0..10_000u64 {
+                        h.observe(Duration::from_micros((i * 37 + t) % 6_000_000));
+                    }
+                });
+            }
+        });
+        assert_eq!(h.count(), 40_000);
+        assert_eq!(h.cumulative()[BUCKET_BOUNDS_US.len()], 40_000);
     }
 
     #[test]

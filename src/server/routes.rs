@@ -136,6 +136,7 @@ async fn gossip(State(s): State<Arc<NodeState>>, req: Request) -> Response {
 }
 
 async fn exchange(s: &Arc<NodeState>, req: Request) -> Result<Response, Rejection> {
+    let _timer = s.metrics.request_duration.timer(); // gossip_request_duration_seconds, every way out
     let (parts, body) = req.into_parts();
     if !is_json(&parts.headers) {
         return Err(Rejection::new(

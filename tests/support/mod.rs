@@ -1,7 +1,10 @@
 //! Helpers for tests that run the real `gossip` binary on loopback: free
 //! ports, a child-process guard that always kills, a tiny blocking HTTP/1.1
-//! client that can also send raw (hostile) bytes, and bounded waiting.
+//! client that can also send raw (hostile) bytes, bounded waiting, a
+//! process's resident memory, and a cluster [`observer`].
 #![allow(dead_code)]
+
+pub mod observer;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -81,9 +84,22 @@ impl Proc {
 
     /// Send a signal (by name, e.g. "TERM") and wait for the exit, at most `within`.
     pub fn signal_and_wait(&mut self, sig: &str, within: Duration) -> Option<ExitStatus> {
-        let pid = self.pid().to_string();
-        Command::new("sh").args(["-c", &format!("kill -{sig} {pid}")]).status().expect("sh runs");
+        self.signal(sig);
         self.wait_exit(within)
+    }
+
+    /// Send a signal by name ("STOP", "CONT", ...) and return at once.
+    pub fn signal(&self, sig: &str) {
+        let pid = self.pid();
+        assert!(pid > 0, "signal {sig} to a process that has exited");
+        // the shell's kill: no procps needed
+        let ok = Command::new("sh").args(["-c", &format!("kill -{sig} {pid}")]).status().expect("sh runs");
+        assert!(ok.success(), "kill -{sig} {pid}");
+    }
+
+    /// Its resident set size (`VmRSS` in `/proc/<pid>/status`), in KiB.
+    pub fn rss_kib(&self) -> Option<u64> {
+        rss_kib(self.pid())
     }
 
     /// Whether it is still running.
@@ -113,6 +129,7 @@ impl Proc {
 impl Drop for Proc {
     fn drop(&mut self) {
         if let Some(mut c) = self.child.take() {
+            // SIGKILL ends a stopped (SIGSTOP) process too
             let _ = c.kill();
             let _ = c.wait();
         }
@@ -126,6 +143,14 @@ impl Drop for Proc {
         }
         let _ = std::fs::remove_file(&self.log);
     }
+}
+
+/// The resident set size of process `pid` (`VmRSS`), in KiB; `None` once
+/// it has gone.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?;
+    line.trim().trim_end_matches("kB").trim().parse().ok()
 }
 
 /// Poll `ok` every 50 ms until it holds; panic with `what` after `within`.
@@ -168,9 +193,11 @@ impl Resp {
     }
 }
 
-/// Open a connection to the node on `port` (3 s read and write timeouts).
+/// Open a connection to the node on `port` (3 s connect, read and write
+/// timeouts: a stopped node's full accept queue makes a plain connect retry
+/// its SYN for minutes).
 pub fn connect(port: u16) -> std::io::Result<TcpStream> {
-    let s = TcpStream::connect(("127.0.0.1", port))?;
+    let s = TcpStream::connect_timeout(&std::net::SocketAddr::from(([127, 0, 0, 1], port)), Duration::from_secs(3))?;
     s.set_read_timeout(Some(Duration::from_secs(3)))?;
     s.set_write_timeout(Some(Duration::from_secs(3)))?;
     Ok(s)
