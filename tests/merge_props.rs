@@ -17,6 +17,7 @@ fn update(origin: u32, epoch: u32, counter: u64) -> Update<u32> {
         version: Version::new(epoch, counter),
         ttl: 3,
         payload: format!("movie {origin}/{epoch}/{counter}").into(),
+        seal: None,
     }
 }
 
@@ -84,6 +85,7 @@ proptest! {
             version: Version::new(e, c),
             ttl,
             payload: "x".repeat(len).into(),
+            seal: None,
         }).collect();
         a.handle_message(1, 7, Message::Push(batch.clone()), &NoPeers, &mut out);
         a.handle_message(2, 7, Message::Delta { updates: batch, request: vec![(3, Version::new(u32::MAX, u64::MAX))] }, &NoPeers, &mut out);

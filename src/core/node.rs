@@ -784,7 +784,7 @@ mod tests {
     }
 
     fn upd(origin: u32, counter: u64, uuid: Uuid) -> Update<u32> {
-        Update { uuid, origin, version: Version::new(0, counter), ttl: 3, payload: "Heat".into() }
+        Update { uuid, origin, version: Version::new(0, counter), ttl: 3, payload: "Heat".into(), seal: None }
     }
 
     fn node(id: u32, protocol: Protocol) -> Node<u32> {
