@@ -242,8 +242,12 @@ fn updates_of(what: &str, list: Vec<UpdateIn<'_>>, lim: &Limits) -> Result<Vec<U
             let seal = match (u.key, u.sig) {
                 (None, None) => None,
                 (Some(k), Some(s)) => Some(Arc::new(Seal {
-                    key: b64_array(&k).ok_or_else(|| invalid(format_args!("{what}[{i}].key is not a base64url Ed25519 public key (43 characters)")))?,
-                    sig: b64_array(&s).ok_or_else(|| invalid(format_args!("{what}[{i}].sig is not a base64url Ed25519 signature (86 characters)")))?,
+                    key: b64_array(&k).ok_or_else(|| {
+                        invalid(format_args!("{what}[{i}].key is not a base64url Ed25519 public key (43 characters)"))
+                    })?,
+                    sig: b64_array(&s).ok_or_else(|| {
+                        invalid(format_args!("{what}[{i}].sig is not a base64url Ed25519 signature (86 characters)"))
+                    })?,
                 })),
                 _ => return Err(invalid(format_args!("{what}[{i}] must carry both key and sig, or neither"))),
             };
@@ -282,7 +286,9 @@ pub fn decode(body: &[u8], lim: &Limits) -> Result<Envelope, WireError> {
     check_id(&e.from, lim, || "from".into())?;
     let key = match e.key {
         None => None,
-        Some(k) => Some(parse_key(&k).ok_or_else(|| invalid("key is not a base64url Ed25519 public key (43 characters)"))?),
+        Some(k) => {
+            Some(parse_key(&k).ok_or_else(|| invalid("key is not a base64url Ed25519 public key (43 characters)"))?)
+        }
     };
     let url = match e.url {
         None => None,

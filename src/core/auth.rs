@@ -79,13 +79,7 @@ pub enum Refusal {
 /// The bytes a seal signs: a domain tag, then the UUID, the origin (length
 /// first), the epoch, the version counter and the payload (length first),
 /// integers big-endian. `buf` is cleared first.
-pub fn signed_bytes<Id: NodeId>(
-    uuid: Uuid,
-    origin: &Id,
-    version: Version,
-    payload: &str,
-    buf: &mut Vec<u8>,
-) {
+pub fn signed_bytes<Id: NodeId>(uuid: Uuid, origin: &Id, version: Version, payload: &str, buf: &mut Vec<u8>) {
     buf.clear();
     buf.extend_from_slice(DOMAIN);
     buf.extend_from_slice(&uuid.to_be_bytes());
@@ -221,8 +215,11 @@ mod tests {
     #[test]
     fn batch_verification_agrees_with_one_by_one() {
         let origins: Vec<String> = (0..8).map(|i| format!("n{i}")).collect();
-        let seals: Vec<_> =
-            origins.iter().enumerate().map(|(i, o)| signer(i as u8).seal(i as u128, o, Version::new(0, 1), "x")).collect();
+        let seals: Vec<_> = origins
+            .iter()
+            .enumerate()
+            .map(|(i, o)| signer(i as u8).seal(i as u128, o, Version::new(0, 1), "x"))
+            .collect();
         let msgs: Vec<Vec<u8>> = origins
             .iter()
             .enumerate()
