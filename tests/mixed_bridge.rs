@@ -73,7 +73,7 @@ impl Page {
         p.set("resample_ms", "1000").unwrap();
         p.set("seed", "5").unwrap();
         let live = Live::new(&p.to_config().unwrap()).unwrap();
-        let bridge = Bridge::new(opts, nodes, [0x1234_5678, 42, 43]).unwrap();
+        let bridge = Bridge::new(opts, nodes, [0x1234_5678, 42, 43], [9; 32]).unwrap();
         let (done_tx, done_rx) = mpsc::unbounded_channel();
         let client = reqwest::Client::builder().timeout(Duration::from_secs(3)).build().unwrap();
         Page { live, bridge, start: Instant::now(), client, done_tx, done_rx, requests: Vec::new() }
