@@ -101,7 +101,7 @@ fn connect_options_are_checked_before_anything_is_sent() {
     let mut lab = Lab::new(params(&[("nodes", "10")])).expect("valid");
     let opts = js_sys::Object::new();
     js_sys::Reflect::set(&opts, &JsValue::from_str("allow_unsigned"), &JsValue::from_str("maybe")).expect("settable");
-    let e = lab.connect("http://127.0.0.1:9", opts.into()).err().expect("refused");
+    let e = lab.connect("http://127.0.0.1:9", opts.into()).expect_err("refused");
     assert!(e.as_string().expect("a message").contains("allow_unsigned must be true or false"));
     assert!(!lab.connected());
 }
