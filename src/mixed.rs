@@ -255,6 +255,9 @@ pub struct BridgeStats {
     /// Updates not sent because their seal is no longer by their origin's
     /// key (it was bound to a new one), or because they are unsigned.
     pub withheld: u64,
+    /// Updates left out unverified because answers held more new seals than
+    /// the page verifies in one frame (they come again).
+    pub deferred: u64,
 }
 
 impl BridgeStats {
@@ -367,6 +370,9 @@ const SIGNERS_CAP: usize = 4_096;
 const SEALS_CAP: usize = 8_192;
 /// Most verified seals remembered.
 const VERIFIED_CAP: usize = 16_384;
+/// Most seals verified in one pump (a few tens of ms in a browser); updates
+/// beyond are left out, and come again in a later exchange.
+const VERIFY_PER_PUMP: u32 = 256;
 
 /// A map that forgets its oldest entry when full.
 struct Bounded<K, V> {
@@ -499,6 +505,8 @@ pub struct Bridge {
     /// The key each outside origin (by slot) is bound to.
     bound: HashMap<u32, PublicKey>,
     sign_buf: Vec<u8>,
+    /// Verifications left in this pump.
+    verify_budget: u32,
 }
 
 /// `GET /state`, the parts the bridge reads.
@@ -568,6 +576,7 @@ impl Bridge {
             verified: Bounded::new(VERIFIED_CAP),
             bound: HashMap::new(),
             sign_buf: Vec::new(),
+            verify_budget: VERIFY_PER_PUMP,
             opts,
         })
     }
@@ -699,6 +708,7 @@ impl Bridge {
     /// Apply what came back, then decide what to send (see the calling
     /// contract on [`Bridge`]).
     pub fn pump(&mut self, live: &mut Live, now: f64) {
+        self.verify_budget = VERIFY_PER_PUMP;
         for (id, at, outcome) in std::mem::take(&mut self.inbox) {
             if let Some(p) = self.pending.remove(&id) {
                 self.answered(live, p, at, outcome);
@@ -1252,19 +1262,23 @@ impl Bridge {
     }
 
     /// Whether `seal` is valid for `u` (as it is on the wire); each seal is
-    /// verified once.
-    fn verify(&mut self, u: &Update<Id>, seal: &Seal) -> bool {
+    /// verified once. `None`: not known, and no verification left in this pump.
+    fn verify(&mut self, u: &Update<Id>, seal: &Seal) -> Option<bool> {
         auth::signed_bytes(u.uuid, &u.origin, u.version, u.payload.as_str(), &mut self.sign_buf);
         let d = seal_digest(&self.sign_buf, seal);
         if self.verified.get(&d).is_some() {
-            return true;
+            return Some(true);
         }
+        if self.verify_budget == 0 {
+            return None;
+        }
+        self.verify_budget -= 1;
         self.stats.verified += 1;
         if !auth::verify(seal, u.uuid, &u.origin, u.version, u.payload.as_str(), &mut self.sign_buf) {
-            return false;
+            return Some(false);
         }
         self.verified.insert(d, ());
-        true
+        Some(true)
     }
 
     /// Let an update from a real node into the run, in the run's indices, if
@@ -1279,7 +1293,15 @@ impl Bridge {
                 None => return Ok(None),
             }
         } else {
-            self.names.get(&u.origin).copied()
+            match self.names.get(&u.origin) {
+                Some(&s) => Some(s),
+                // no room for another outside identity: not worth a verification
+                None if self.names.len() >= self.opts.max_remote_origins => {
+                    self.stats.origins_dropped += 1;
+                    return Ok(None);
+                }
+                None => None,
+            }
         };
         // the page's own nodes are bound to their own keys
         let bound = match known {
@@ -1297,8 +1319,13 @@ impl Bridge {
                 if bound.is_some_and(|k| k != seal.key) {
                     return Err(Refusal::KeyMismatch);
                 }
-                if !self.verify(&u, seal) {
-                    return Err(Refusal::BadSignature);
+                match self.verify(&u, seal) {
+                    Some(true) => {}
+                    Some(false) => return Err(Refusal::BadSignature),
+                    None => {
+                        self.stats.deferred += 1;
+                        return Ok(None);
+                    }
                 }
             }
         }
@@ -2006,6 +2033,41 @@ mod tests {
         assert!(holders(&live, slot).iter().all(|&i| live.entry(i, slot).unwrap().payload.as_str() == "Ran"));
         let notices = b.drain_notices();
         assert!(notices.iter().any(|n| n.text.contains("new key")), "{notices:?}");
+    }
+
+    #[test]
+    fn a_flood_of_new_seals_is_verified_a_frame_s_budget_at_a_time() {
+        let (mut live, mut b) = setup(BridgeOptions::default());
+        let a = signer(1);
+        let many: Vec<Update<Id>> = (0..600u32)
+            .map(|i| {
+                let by = Signer::from_seed(node_seed(&[3; 32], i));
+                sealed(&by, &format!("browser-0badf00d-{i}"), Version::new(0, 1), "Up", 1_000 + i as u128)
+            })
+            .collect();
+        let body = answer(URL, Some(&a.public()), &[delta(many)]);
+        b.connect(URL, &mut live, 0.0).unwrap();
+        let mut t = 0.0;
+        let mut most = 0;
+        for _ in 0..30 {
+            let before = b.stats().verified;
+            drive(&mut live, &mut b, &mut t, 1, |_, r| {
+                if r.url.ends_with("/state") {
+                    state_with_key(URL, "Alien", &a.public())
+                } else if r.url.ends_with("/gossip/") {
+                    body.clone()
+                } else {
+                    "[]".into()
+                }
+            });
+            most = most.max(b.stats().verified - before);
+        }
+        let st = b.stats();
+        assert!(most <= 2 * VERIFY_PER_PUMP as u64, "{most} in one frame (two pumps)");
+        assert!(st.deferred > 0, "{st:?}");
+        assert_eq!(st.verified, 600, "each seal once: {st:?}");
+        assert_eq!(st.refused_updates(), 0);
+        assert!((0..600).all(|i| b.names.contains_key(format!("browser-0badf00d-{i}").as_str())));
     }
 
     #[test]
