@@ -24,20 +24,33 @@ pub fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map_or_else(js_sys::Date::now, |p| p.now())
 }
 
-/// Random words from `crypto.getRandomValues` (falling back to
-/// `Math.random`, which is enough to tell two pages apart).
-pub fn entropy() -> [u64; 3] {
-    let mut bytes = [0u8; 24];
+/// Random bytes from `crypto.getRandomValues` (falling back to
+/// `Math.random`, which is enough to tell two pages apart but makes the
+/// page's signing keys guessable; every current browser has `crypto`).
+pub fn random_bytes(bytes: &mut [u8]) {
     let got = web_sys::window()
         .and_then(|w| w.crypto().ok())
-        .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
+        .is_some_and(|c| c.get_random_values_with_u8_array(bytes).is_ok());
     if !got {
-        for b in &mut bytes {
+        for b in bytes.iter_mut() {
             *b = (js_sys::Math::random() * 256.0) as u8;
         }
     }
+}
+
+/// Random words for the bridge's tag, UUID key and RNG.
+pub fn entropy() -> [u64; 3] {
+    let mut bytes = [0u8; 24];
+    random_bytes(&mut bytes);
     let word = |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
     [word(0), word(1), word(2)]
+}
+
+/// A fresh per-page secret: the virtual nodes' signing keys derive from it.
+pub fn secret() -> [u8; 32] {
+    let mut s = [0u8; 32];
+    random_bytes(&mut s);
+    s
 }
 
 /// Perform `req` in the background; its outcome goes to `inbox`.

@@ -36,11 +36,28 @@
 //! per page. UUIDs of updates made in the page are XORed with a random
 //! per-page key on the way out (and back in), so two pages started with the
 //! same seed never send the same UUID for different updates.
+//!
+//! Authenticity (as native nodes see it, see `core::auth`): each virtual
+//! node has its own Ed25519 key pair, derived from a per-page secret and its
+//! index when its first update leaves the page. Updates of virtual nodes are
+//! sealed on the way out over their *wire* form (wire UUID, wire name);
+//! updates of other origins leave with the seal they came in with (the
+//! simulated nodes carry seals along unchanged). On the way in, every seal
+//! new to the bridge is verified before the update enters the run, unsigned
+//! updates are refused (unless [`BridgeOptions::allow_unsigned`]), and each
+//! outside origin is bound to the first key that sealed it (trust on first
+//! use); a native node's identity is bound again to the key it answers with
+//! when the answer comes from the URL the page dialed (direct proof), as
+//! native nodes do among themselves. Refusals are counted in
+//! [`BridgeStats`] and noticed once per native node.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 
+use crate::core::auth::{self, short_key, PublicKey, Refusal, Seal, Signer};
 use crate::core::message::parse_uuid;
 use crate::core::{Message, Payload, Update, Uuid, Version, MAX_COUNTER};
 use crate::rng::Rng;
@@ -75,6 +92,10 @@ pub struct BridgeOptions {
     pub max_remote_origins: usize,
     /// Largest answer body read, bytes.
     pub max_body_bytes: usize,
+    /// Accept updates without an Ed25519 seal from real nodes (to join
+    /// nodes started with `--allow-unsigned` that relay course-style
+    /// updates). Origins once seen signed stay bound to their key either way.
+    pub allow_unsigned: bool,
 }
 
 impl Default for BridgeOptions {
@@ -92,6 +113,7 @@ impl Default for BridgeOptions {
             max_natives: 64,
             max_remote_origins: 4_096,
             max_body_bytes: 1 << 20,
+            allow_unsigned: false,
         }
     }
 }
@@ -185,6 +207,8 @@ pub struct NativeView {
     pub last_error: Option<String>,
     /// Requests sent to it.
     pub requests: u64,
+    /// Its Ed25519 public key (base64url), once it answered with it.
+    pub key: Option<String>,
 }
 
 /// Counters of the bridge.
@@ -218,6 +242,29 @@ pub struct BridgeStats {
     pub bad_answers: u64,
     /// Identities ignored because the table of outside identities was full.
     pub origins_dropped: u64,
+    /// Updates from real nodes refused for lack of a seal.
+    pub unsigned: u64,
+    /// Updates from real nodes refused because their seal does not verify.
+    pub bad_signature: u64,
+    /// Updates from real nodes refused because another key is bound to their origin.
+    pub key_mismatch: u64,
+    /// Seals made for virtual nodes' updates (each once, then cached).
+    pub sealed: u64,
+    /// Seals verified (each new one once, then cached).
+    pub verified: u64,
+    /// Updates not sent because their seal is no longer by their origin's
+    /// key (it was bound to a new one), or because they are unsigned.
+    pub withheld: u64,
+    /// Updates left out unverified because answers held more new seals than
+    /// the page verifies in one frame (they come again).
+    pub deferred: u64,
+}
+
+impl BridgeStats {
+    /// Updates refused by the authenticity checks.
+    pub fn refused_updates(&self) -> u64 {
+        self.unsigned + self.bad_signature + self.key_mismatch
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -257,6 +304,8 @@ struct Native {
     polling: bool,
     requests: u64,
     bucket: Bucket,
+    /// The key it answered with from its own URL.
+    key: Option<PublicKey>,
 }
 
 impl Native {
@@ -274,6 +323,7 @@ impl Native {
             failures: self.failures,
             last_error: self.last_error.clone(),
             requests: self.requests,
+            key: self.key.as_ref().map(wire::key_text),
         }
     }
 }
@@ -314,6 +364,105 @@ const FOLLOW_UP_CAP: usize = 64;
 const IN_FLIGHT_PER_NODE: u32 = 2;
 /// Most peers read from one `GET /peers/` answer.
 const PEERS_READ: usize = 1_024;
+/// Most virtual nodes' key pairs kept (more are derived again when needed).
+const SIGNERS_CAP: usize = 4_096;
+/// Most seals of virtual nodes' updates kept.
+const SEALS_CAP: usize = 8_192;
+/// Most verified seals remembered.
+const VERIFIED_CAP: usize = 16_384;
+/// Most seals verified in one pump (a few tens of ms in a browser); updates
+/// beyond are left out, and come again in a later exchange.
+const VERIFY_PER_PUMP: u32 = 256;
+
+/// A map that forgets its oldest entry when full.
+struct Bounded<K, V> {
+    map: HashMap<K, V>,
+    order: VecDeque<K>,
+    cap: usize,
+}
+
+impl<K: std::hash::Hash + Eq + Clone, V> Bounded<K, V> {
+    fn new(cap: usize) -> Self {
+        Bounded { map: HashMap::new(), order: VecDeque::new(), cap: cap.max(1) }
+    }
+
+    fn get(&self, k: &K) -> Option<&V> {
+        self.map.get(k)
+    }
+
+    fn insert(&mut self, k: K, v: V) {
+        if self.map.insert(k.clone(), v).is_none() {
+            self.order.push_back(k);
+            while self.order.len() > self.cap {
+                if let Some(old) = self.order.pop_front() {
+                    self.map.remove(&old);
+                }
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.map.len()
+    }
+}
+
+/// Updates of one answer that the authenticity checks refused.
+#[derive(Clone, Copy, Debug, Default)]
+struct Refused {
+    unsigned: u64,
+    bad_signature: u64,
+    key_mismatch: u64,
+}
+
+impl Refused {
+    fn add(&mut self, r: Refusal) {
+        match r {
+            Refusal::Unsigned => self.unsigned += 1,
+            Refusal::BadSignature => self.bad_signature += 1,
+            Refusal::KeyMismatch => self.key_mismatch += 1,
+        }
+    }
+
+    fn total(&self) -> u64 {
+        self.unsigned + self.bad_signature + self.key_mismatch
+    }
+
+    fn describe(&self) -> String {
+        [
+            (self.unsigned, "unsigned"),
+            (self.bad_signature, "with a signature that does not verify"),
+            (self.key_mismatch, "sealed by another key than their origin's"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
+}
+
+/// The secret seed of virtual node `i`'s key pair: SHA-256 of a domain
+/// tag, the page's secret and `i`.
+fn node_seed(secret: &[u8; 32], i: u32) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"gossip/browser-node-key/v1");
+    h.update(secret);
+    h.update(i.to_be_bytes());
+    h.finalize().into()
+}
+
+/// What names a verified seal in the cache: 128 bits of SHA-256 over the
+/// signed bytes, the key and the signature (collision-resistant, so a
+/// forgery cannot pass for a seal verified before).
+fn seal_digest(signed: &[u8], seal: &Seal) -> u128 {
+    let mut h = Sha256::new();
+    h.update(signed);
+    h.update(seal.key);
+    h.update(seal.sig);
+    let d = h.finalize();
+    u128::from_le_bytes(d[..16].try_into().expect("SHA-256 has 32 bytes"))
+}
 
 /// The join between a live run and real nodes. See the module documentation.
 ///
@@ -345,6 +494,19 @@ pub struct Bridge {
     noticed: HashSet<String>,
     stats: BridgeStats,
     connected: bool,
+    /// The page's secret: virtual nodes' key pairs derive from it.
+    secret: [u8; 32],
+    /// Virtual nodes' key pairs, made when first needed.
+    signers: Bounded<u32, Arc<Signer>>,
+    /// Seals of virtual nodes' updates: `(origin, version, run UUID)` -> (payload, seal).
+    seals: Bounded<(u32, Version, Uuid), (Payload, Arc<Seal>)>,
+    /// Seals known good (see [`seal_digest`]).
+    verified: Bounded<u128, ()>,
+    /// The key each outside origin (by slot) is bound to.
+    bound: HashMap<u32, PublicKey>,
+    sign_buf: Vec<u8>,
+    /// Verifications left in this pump.
+    verify_budget: u32,
 }
 
 /// `GET /state`, the parts the bridge reads.
@@ -357,6 +519,8 @@ struct StateDoc {
     version: u64,
     #[serde(default)]
     epoch: u32,
+    #[serde(default)]
+    key: Option<String>,
     #[serde(default)]
     view: BTreeMap<String, StateEntry>,
 }
@@ -371,15 +535,18 @@ struct StateEntry {
     ttl: u32,
     #[serde(default)]
     uuid: Option<String>,
+    #[serde(default)]
+    key: Option<String>,
 }
 
 impl Bridge {
     /// A bridge for a run of `virtual_nodes` nodes (the page's population
     /// when it starts; gateways are spread over it), with identities
     /// `browser-<tag>-<i>`. `entropy` must be random (it makes the UUID key
-    /// and the tag's uniqueness); the driver draws it from the OS or the
-    /// browser's `crypto.getRandomValues`.
-    pub fn new(opts: BridgeOptions, virtual_nodes: u32, entropy: [u64; 3]) -> Result<Bridge, String> {
+    /// and the tag's uniqueness), and `secret` random and kept secret (the
+    /// virtual nodes' signing keys derive from it); the driver draws both
+    /// from the OS or the browser's `crypto.getRandomValues`.
+    pub fn new(opts: BridgeOptions, virtual_nodes: u32, entropy: [u64; 3], secret: [u8; 32]) -> Result<Bridge, String> {
         opts.validate()?;
         let tag = format!("{:08x}", entropy[0] as u32);
         let gateways = spread(opts.gateways, virtual_nodes);
@@ -403,6 +570,13 @@ impl Bridge {
             noticed: HashSet::new(),
             stats: BridgeStats::default(),
             connected: false,
+            secret,
+            signers: Bounded::new(SIGNERS_CAP),
+            seals: Bounded::new(SEALS_CAP),
+            verified: Bounded::new(VERIFIED_CAP),
+            bound: HashMap::new(),
+            sign_buf: Vec::new(),
+            verify_budget: VERIFY_PER_PUMP,
             opts,
         })
     }
@@ -428,6 +602,16 @@ impl Bridge {
     /// The identity of virtual node `i` on the wire.
     pub fn name_of_virtual(&self, i: u32) -> String {
         format!("{}{i}", self.prefix)
+    }
+
+    /// The public key of virtual node `i` (made now if it has none yet).
+    pub fn virtual_key(&mut self, i: u32) -> PublicKey {
+        self.signer_of(i).public()
+    }
+
+    /// The key the outside origin in slot `slot` is bound to, if any.
+    pub fn bound_key(&self, slot: u32) -> Option<PublicKey> {
+        self.bound.get(&slot).copied()
     }
 
     /// The virtual nodes that talk to real nodes.
@@ -524,6 +708,7 @@ impl Bridge {
     /// Apply what came back, then decide what to send (see the calling
     /// contract on [`Bridge`]).
     pub fn pump(&mut self, live: &mut Live, now: f64) {
+        self.verify_budget = VERIFY_PER_PUMP;
         for (id, at, outcome) in std::mem::take(&mut self.inbox) {
             if let Some(p) = self.pending.remove(&id) {
                 self.answered(live, p, at, outcome);
@@ -659,10 +844,11 @@ impl Bridge {
 
     /// `POST /gossip/` from `gateway` carrying `msg`.
     fn post(&mut self, live: &mut Live, ni: usize, gateway: u32, msg: Message<u32>, p: Purpose, now: f64) {
-        let updates = msg.update_count();
-        self.stats.updates_out += updates as u64;
         let wire_msg = self.onto_wire(msg);
-        let body = wire::encode(&self.name_of_virtual(gateway), None, None, &[wire_msg]);
+        let updates = wire_msg.update_count();
+        self.stats.updates_out += updates as u64;
+        let key = self.virtual_key(gateway);
+        let body = wire::encode(&self.name_of_virtual(gateway), None, Some(&key), &[wire_msg]);
         // JSON from strings and integers only
         let body = String::from_utf8(body).expect("serde_json writes UTF-8");
         let url = format!("{}/gossip/", self.natives[ni].url);
@@ -782,16 +968,22 @@ impl Bridge {
     ) -> Result<(), String> {
         let env = wire::decode(body.as_bytes(), &Limits::default()).map_err(|e| e.to_string())?;
         let slot = self.claim_name(live, ni, env.from.clone())?;
+        // an answer from the URL dialed, naming that URL and its key: direct proof
+        if let Some(k) = env.key.filter(|_| *env.from == *self.natives[ni].url) {
+            self.bind_native(ni, slot, k);
+        }
         let mut carried = 0;
+        let mut refused = Refused::default();
         for m in env.messages {
-            let Some(m) = self.wire_to_run(live, m) else { continue };
+            let Some(m) = self.wire_to_run(live, m, &mut refused) else { continue };
             carried += m.update_count();
             if let Message::Delta { updates, .. } | Message::Push(updates) = &m {
-                self.note_versions(live, slot, updates);
+                self.note_versions(live, slot, updates, updates);
             }
             live.deliver_remote(gateway, slot, m);
         }
         self.stats.updates_in += carried as u64;
+        self.refusals(ni, refused);
         let vnow = live.now();
         live.log_flight(Flight {
             from: slot,
@@ -810,10 +1002,15 @@ impl Bridge {
             return Err("GET /state: id missing or too long".into());
         }
         let slot = self.claim_name(live, ni, Id::from(doc.id.as_str()))?;
+        // the node's own key, read from its own URL: direct proof, like an answer
+        if let Some(k) = doc.key.as_deref().and_then(wire::parse_key).filter(|_| doc.id == self.natives[ni].url) {
+            self.bind_native(ni, slot, k);
+        }
         let n = &mut self.natives[ni];
         n.movie = doc.movie.filter(|m| m.len() <= lim.max_payload);
         n.version = Version::new(doc.epoch, doc.version.min(MAX_COUNTER));
         let mut updates = Vec::new();
+        let mut trusted = Vec::new();
         for (origin, e) in doc.view.into_iter().take(self.opts.max_remote_origins) {
             if origin.is_empty() || origin.len() > lim.max_id_len || e.movie.len() > lim.max_payload {
                 continue;
@@ -828,10 +1025,23 @@ impl Bridge {
                 // an older node without UUIDs in /state: one stable made-up UUID per version
                 None => made_up_uuid(&origin, version),
             };
-            updates.push(Update { uuid, origin: o, version, ttl: e.ttl, payload: Payload::from(e.movie), seal: None });
+            let u = Update { uuid, origin: o, version, ttl: e.ttl, payload: Payload::from(e.movie), seal: None };
+            // `/state` carries no signatures: its entries are news for the
+            // run only if sealed (as the node says) by the key the lab binds
+            // their origin to, or unsigned where unsigned updates are allowed
+            let key = e.key.as_deref().and_then(wire::parse_key);
+            let ok = match (self.bound.get(&o), key) {
+                (Some(b), Some(k)) => *b == k,
+                (None, None) => self.opts.allow_unsigned,
+                _ => false,
+            };
+            if ok {
+                trusted.push(u.clone());
+            }
+            updates.push(u);
         }
-        // the updates go into this node's mirror there
-        self.note_versions(live, slot, &updates);
+        // the updates go into this node's mirror there (as it said them)
+        self.note_versions(live, slot, &updates, &trusted);
         Ok(())
     }
 
@@ -847,10 +1057,11 @@ impl Bridge {
 
     /// Record what remote origins' updates say of them: a newer version is
     /// news for the run, and each origin knows its own update (its mirror
-    /// learns it); the native that sent them (`via`) knows them too.
-    fn note_versions(&mut self, live: &mut Live, via: u32, updates: &[Update<u32>]) {
+    /// learns it), for the `trusted` ones; the native that sent them
+    /// (`via`) knows them all.
+    fn note_versions(&mut self, live: &mut Live, via: u32, updates: &[Update<u32>], trusted: &[Update<u32>]) {
         let mut own: BTreeMap<u32, Vec<Update<u32>>> = BTreeMap::new();
-        for u in updates {
+        for u in trusted {
             if live.is_remote(u.origin) {
                 live.remote_originated(u.origin, u.version);
                 if u.origin != via {
@@ -964,6 +1175,7 @@ impl Bridge {
             polling: false,
             requests: 0,
             bucket: Bucket::new(self.opts.per_node_rps, now),
+            key: None,
         });
         self.by_url.insert(url.to_owned(), i);
         Some(i)
@@ -975,51 +1187,220 @@ impl Bridge {
 
     // ----- identities and UUIDs between the run and the wire -----
 
-    fn onto_wire(&self, m: Message<u32>) -> Message<Id> {
-        let update = |u: Update<u32>| Update {
-            uuid: u.uuid ^ self.key,
-            origin: self.name_of(u.origin),
-            version: u.version,
-            ttl: u.ttl,
-            payload: u.payload,
-            seal: u.seal,
-        };
-        let digest = |d: Vec<(u32, Version)>| d.into_iter().map(|(o, v)| (self.name_of(o), v)).collect();
+    fn onto_wire(&mut self, m: Message<u32>) -> Message<Id> {
+        let digest = |this: &Self, d: Vec<(u32, Version)>| d.into_iter().map(|(o, v)| (this.name_of(o), v)).collect();
         match m {
-            Message::Push(us) => Message::Push(us.into_iter().map(update).collect()),
-            Message::Feedback(k) => Message::Feedback(digest(k)),
-            Message::Digest { digest: d, push_pull } => Message::Digest { digest: digest(d), push_pull },
+            Message::Push(us) => Message::Push(self.updates_onto_wire(us)),
+            Message::Feedback(k) => Message::Feedback(digest(self, k)),
+            Message::Digest { digest: d, push_pull } => Message::Digest { digest: digest(self, d), push_pull },
             Message::Delta { updates, request } => {
-                Message::Delta { updates: updates.into_iter().map(update).collect(), request: digest(request) }
+                let updates = self.updates_onto_wire(updates);
+                Message::Delta { updates, request: digest(self, request) }
             }
         }
     }
 
+    fn updates_onto_wire(&mut self, us: Vec<Update<u32>>) -> Vec<Update<Id>> {
+        us.into_iter().filter_map(|u| self.update_onto_wire(u)).collect()
+    }
+
+    /// An update of the run on the wire: a virtual node's sealed with its
+    /// key over the wire form; another origin's with the seal it came with,
+    /// unless that is no longer by the key its origin is bound to (or it has
+    /// none, where unsigned updates are not allowed): then it stays here.
+    fn update_onto_wire(&mut self, u: Update<u32>) -> Option<Update<Id>> {
+        let origin = self.name_of(u.origin);
+        let uuid = u.uuid ^ self.key;
+        let seal = if self.slot_names.contains_key(&u.origin) {
+            match (&u.seal, self.bound.get(&u.origin)) {
+                (Some(s), Some(k)) if s.key == *k => u.seal,
+                (None, None) if self.opts.allow_unsigned => None,
+                _ => {
+                    self.stats.withheld += 1;
+                    return None;
+                }
+            }
+        } else {
+            Some(self.seal_virtual(u.origin, &origin, u.uuid, uuid, u.version, &u.payload))
+        };
+        Some(Update { uuid, origin, version: u.version, ttl: u.ttl, payload: u.payload, seal })
+    }
+
+    fn signer_of(&mut self, i: u32) -> Arc<Signer> {
+        if let Some(s) = self.signers.get(&i) {
+            return s.clone();
+        }
+        let s = Arc::new(Signer::from_seed(node_seed(&self.secret, i)));
+        self.signers.insert(i, s.clone());
+        s
+    }
+
+    /// Virtual node `i`'s seal on its update (`run_uuid` in the run,
+    /// `wire_uuid` and `name` on the wire), made once.
+    fn seal_virtual(
+        &mut self,
+        i: u32,
+        name: &Id,
+        run_uuid: Uuid,
+        wire_uuid: Uuid,
+        version: Version,
+        payload: &Payload,
+    ) -> Arc<Seal> {
+        let k = (i, version, run_uuid);
+        if let Some((p, seal)) = self.seals.get(&k) {
+            if p == payload {
+                return seal.clone();
+            }
+        }
+        let seal = self.signer_of(i).seal(wire_uuid, name, version, payload.as_str());
+        self.stats.sealed += 1;
+        // the page's own updates coming back need no verification
+        auth::signed_bytes(wire_uuid, name, version, payload.as_str(), &mut self.sign_buf);
+        self.verified.insert(seal_digest(&self.sign_buf, &seal), ());
+        self.seals.insert(k, (payload.clone(), seal.clone()));
+        seal
+    }
+
+    /// Whether `seal` is valid for `u` (as it is on the wire); each seal is
+    /// verified once. `None`: not known, and no verification left in this pump.
+    fn verify(&mut self, u: &Update<Id>, seal: &Seal) -> Option<bool> {
+        auth::signed_bytes(u.uuid, &u.origin, u.version, u.payload.as_str(), &mut self.sign_buf);
+        let d = seal_digest(&self.sign_buf, seal);
+        if self.verified.get(&d).is_some() {
+            return Some(true);
+        }
+        if self.verify_budget == 0 {
+            return None;
+        }
+        self.verify_budget -= 1;
+        self.stats.verified += 1;
+        if !auth::verify(seal, u.uuid, &u.origin, u.version, u.payload.as_str(), &mut self.sign_buf) {
+            return Some(false);
+        }
+        self.verified.insert(d, ());
+        Some(true)
+    }
+
+    /// Let an update from a real node into the run, in the run's indices, if
+    /// its seal passes: `Ok(None)` if its origin cannot be mapped (left out),
+    /// `Err` if refused. An outside origin not bound to a key yet is bound
+    /// to the key of its first valid seal.
+    fn admit(&mut self, live: &mut Live, u: Update<Id>) -> Result<Option<Update<u32>>, Refusal> {
+        let own = u.origin.starts_with(self.prefix.as_str());
+        let known = if own {
+            match self.index_of(live, &u.origin) {
+                Some(i) => Some(i),
+                None => return Ok(None),
+            }
+        } else {
+            match self.names.get(&u.origin) {
+                Some(&s) => Some(s),
+                // no room for another outside identity: not worth a verification
+                None if self.names.len() >= self.opts.max_remote_origins => {
+                    self.stats.origins_dropped += 1;
+                    return Ok(None);
+                }
+                None => None,
+            }
+        };
+        // the page's own nodes are bound to their own keys
+        let bound = match known {
+            Some(i) if own => Some(self.virtual_key(i)),
+            Some(s) => self.bound.get(&s).copied(),
+            None => None,
+        };
+        match &u.seal {
+            None => {
+                if own || bound.is_some() || !self.opts.allow_unsigned {
+                    return Err(Refusal::Unsigned);
+                }
+            }
+            Some(seal) => {
+                if bound.is_some_and(|k| k != seal.key) {
+                    return Err(Refusal::KeyMismatch);
+                }
+                match self.verify(&u, seal) {
+                    Some(true) => {}
+                    Some(false) => return Err(Refusal::BadSignature),
+                    None => {
+                        self.stats.deferred += 1;
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+        let Some(origin) = known.or_else(|| self.index_of(live, &u.origin)) else { return Ok(None) };
+        if let (Some(seal), None, false) = (&u.seal, bound, own) {
+            if self.slot_names.contains_key(&origin) {
+                self.bound.insert(origin, seal.key);
+            }
+        }
+        Ok(Some(Update {
+            uuid: u.uuid ^ self.key,
+            origin,
+            version: u.version,
+            ttl: u.ttl,
+            payload: u.payload,
+            seal: u.seal,
+        }))
+    }
+
+    /// Native `ni` (in `slot`) proved it holds `key`: bind its identity to
+    /// it. Its updates sealed by another key are refused from now on, and
+    /// are not passed on.
+    fn bind_native(&mut self, ni: usize, slot: u32, key: PublicKey) {
+        self.natives[ni].key = Some(key);
+        if let Some(old) = self.bound.insert(slot, key).filter(|old| *old != key) {
+            let url = self.natives[ni].url.clone();
+            self.notice(
+                "info",
+                format!(
+                    "{url} has a new key ({}, was {}): updates sealed by the old one are refused from now on",
+                    short_key(&key),
+                    short_key(&old)
+                ),
+            );
+        }
+    }
+
+    /// Count what the checks refused of native `ni`'s answer; say so once per node.
+    fn refusals(&mut self, ni: usize, r: Refused) {
+        if r.total() == 0 {
+            return;
+        }
+        self.stats.unsigned += r.unsigned;
+        self.stats.bad_signature += r.bad_signature;
+        self.stats.key_mismatch += r.key_mismatch;
+        let url = self.natives[ni].url.clone();
+        self.notice_once(
+            format!("{url}#refused"),
+            "warn",
+            format!("{url} sent updates the lab refused: {} (counted in the bridge's stats)", r.describe()),
+        );
+    }
+
     /// A message from the wire in the run's indices; identities that cannot
-    /// be mapped are left out (and counted).
-    fn wire_to_run(&mut self, live: &mut Live, m: Message<Id>) -> Option<Message<u32>> {
-        let updates = |this: &mut Self, live: &mut Live, us: Vec<Update<Id>>| -> Vec<Update<u32>> {
-            us.into_iter()
-                .filter_map(|u| {
-                    let origin = this.index_of(live, &u.origin)?;
-                    Some(Update {
-                        uuid: u.uuid ^ this.key,
-                        origin,
-                        version: u.version,
-                        ttl: u.ttl,
-                        payload: u.payload,
-                        seal: u.seal,
-                    })
-                })
-                .collect()
+    /// be mapped are left out (and counted), updates whose seals fail are
+    /// left out and counted in `refused`.
+    fn wire_to_run(&mut self, live: &mut Live, m: Message<Id>, refused: &mut Refused) -> Option<Message<u32>> {
+        let updates = |this: &mut Self, live: &mut Live, us: Vec<Update<Id>>, refused: &mut Refused| {
+            let mut out = Vec::with_capacity(us.len());
+            for u in us {
+                match this.admit(live, u) {
+                    Ok(Some(u)) => out.push(u),
+                    Ok(None) => {}
+                    Err(r) => refused.add(r),
+                }
+            }
+            out
         };
         let digest = |this: &mut Self, live: &mut Live, d: Vec<(Id, Version)>| -> Vec<(u32, Version)> {
             d.into_iter().filter_map(|(o, v)| Some((this.index_of(live, &o)?, v))).collect()
         };
         Some(match m {
-            Message::Push(us) => Message::Push(updates(self, live, us)),
+            Message::Push(us) => Message::Push(updates(self, live, us, refused)),
             Message::Delta { updates: us, request } => {
-                let us = updates(self, live, us);
+                let us = updates(self, live, us, refused);
                 Message::Delta { updates: us, request: digest(self, live, request) }
             }
             Message::Feedback(k) => Message::Feedback(digest(self, live, k)),
@@ -1124,7 +1505,7 @@ mod tests {
             p.set(k, v).unwrap();
         }
         let live = Live::new(&p.to_config().unwrap()).unwrap();
-        (live, Bridge::new(opts, 10, [1, 2, 3]).unwrap())
+        (live, Bridge::new(opts, 10, [1, 2, 3], [7; 32]).unwrap())
     }
 
     fn requests(b: &mut Bridge) -> Vec<HttpRequest> {
@@ -1276,5 +1657,456 @@ mod tests {
         assert_ne!(a, made_up_uuid("http://x:1", Version::new(1, 3)));
         assert_ne!(a, made_up_uuid("http://x:2", Version::new(1, 2)));
         assert!(fmt_uuid(a).len() == 36);
+    }
+
+    // ----- authenticity -----
+
+    use crate::core::auth::Signer;
+
+    fn signer(b: u8) -> Signer {
+        Signer::from_seed([b; 32])
+    }
+
+    fn sealed(by: &Signer, origin: &str, version: Version, payload: &str, uuid: Uuid) -> Update<Id> {
+        let origin = Id::from(origin);
+        let seal = by.seal(uuid, &origin, version, payload);
+        Update { uuid, origin, version, ttl: 5, payload: Payload::from(payload.to_string()), seal: Some(seal) }
+    }
+
+    fn unsigned(origin: &str, version: Version, payload: &str, uuid: Uuid) -> Update<Id> {
+        Update { seal: None, ..sealed(&signer(0), origin, version, payload, uuid) }
+    }
+
+    /// An answer to `POST /gossip/` from `from` (reachable there, with `key`).
+    fn answer(from: &str, key: Option<&PublicKey>, msgs: &[Message<Id>]) -> String {
+        String::from_utf8(wire::encode(from, Some(from), key, msgs)).unwrap()
+    }
+
+    fn delta(updates: Vec<Update<Id>>) -> Message<Id> {
+        Message::Delta { updates, request: vec![] }
+    }
+
+    /// `GET /state` of a node `id` with key `key` whose favorite is `movie`, sealed.
+    fn state_with_key(id: &str, movie: &str, key: &PublicKey) -> String {
+        let k = wire::key_text(key);
+        serde_json::json!({"id": id, "movie": movie, "version": 1, "epoch": 7, "key": k,
+            "view": {id: {"movie": movie, "version": 1, "epoch": 7, "ttl": 6, "key": k,
+                          "uuid": "0f8fad5b-d9cb-469f-a165-70867728950e"}}})
+        .to_string()
+    }
+
+    /// `frames` frames of 100 ms: the run advances, the bridge pumps, and
+    /// every request is answered by `reply` (200).
+    fn drive(
+        live: &mut Live,
+        b: &mut Bridge,
+        t: &mut f64,
+        frames: usize,
+        mut reply: impl FnMut(&mut Bridge, &HttpRequest) -> String,
+    ) {
+        for _ in 0..frames {
+            *t += 100.0;
+            live.advance(*t as u64, u64::MAX);
+            b.pump(live, *t);
+            for r in requests(b) {
+                let body = reply(b, &r);
+                b.handle_response(r.id, *t + 5.0, Ok((200, body)));
+            }
+        }
+        *t += 10.0;
+        b.pump(live, *t);
+    }
+
+    /// Which virtual nodes hold an entry for `origin`.
+    fn holders(live: &Live, origin: u32) -> Vec<u32> {
+        (0..live.len()).filter(|&i| !live.is_remote(i) && live.entry(i, origin).is_some()).collect()
+    }
+
+    #[test]
+    fn forged_unsigned_and_wrongly_keyed_updates_from_a_native_are_refused_and_counted() {
+        let (mut live, mut b) = setup(BridgeOptions::default());
+        let (a, other) = (signer(1), signer(2));
+        let v = Version::new(7, 1);
+        let mut bad_sig = sealed(&a, "http://127.0.0.1:7001", v, "Heat", 2);
+        if let Some(s) = &mut bad_sig.seal {
+            Arc::make_mut(s).sig[5] ^= 1;
+        }
+        let own = b.name_of_virtual(3);
+        let forged = answer(
+            URL,
+            Some(&a.public()),
+            &[delta(vec![
+                sealed(&a, URL, v, "Alien", 1),                       // good: taken, binds URL to a
+                bad_sig,                                              // bad signature
+                sealed(&other, URL, v.next(), "Ran", 3),              // valid, but by another key than URL's
+                unsigned("http://127.0.0.1:7002", v, "Up", 4),        // unsigned
+                sealed(&other, &own, Version::new(0, 99), "Evil", 5), // a page node's update by another key
+                unsigned(&own, Version::new(0, 98), "Evil", 6),       // and unsigned
+            ])],
+        );
+        b.connect(URL, &mut live, 0.0).unwrap();
+        let mut t = 0.0;
+        let mut exchanges = 0;
+        drive(&mut live, &mut b, &mut t, 50, |_, r| {
+            if r.url.ends_with("/state") {
+                state_with_key(URL, "Alien", &a.public())
+            } else if r.url.ends_with("/gossip/") {
+                exchanges += 1;
+                forged.clone()
+            } else {
+                "[]".into()
+            }
+        });
+        assert!(exchanges >= 3, "{exchanges} exchanges");
+        let st = b.stats();
+        let n = exchanges as u64;
+        assert_eq!((st.unsigned, st.bad_signature, st.key_mismatch), (2 * n, n, 2 * n), "{st:?}");
+        assert_eq!(st.verified, 1 + n, "the good seal is verified once, the bad one every time: {st:?}");
+        let slot = b.natives()[0].slot.unwrap();
+        assert_eq!(b.bound_key(slot), Some(a.public()));
+        assert_eq!(b.natives()[0].key.as_deref(), Some(wire::key_text(&a.public()).as_str()));
+        // the good update spread; nothing refused entered the run
+        live.advance(live.now() + 5_000, u64::MAX);
+        let h = holders(&live, slot);
+        assert!(h.len() >= 9, "the native's update spread: {h:?}");
+        for i in h {
+            let e = live.entry(i, slot).unwrap();
+            assert_eq!((e.payload.as_str(), e.version), ("Alien", v), "node {i}");
+        }
+        assert!(
+            b.natives().iter().all(|n| !n.url.ends_with(":7001") && !n.url.ends_with(":7002")),
+            "no slots for forgeries"
+        );
+        assert!((0..live.len()).all(|i| live.node(i).unwrap().movie.as_deref() != Some("Evil")));
+        assert!(live.node(3).unwrap().version < 98, "no claim about a page node got in");
+        // said once, not once per answer
+        let notices = b.drain_notices();
+        let said: Vec<_> = notices.iter().filter(|n| n.text.contains("refused")).collect();
+        assert_eq!(said.len(), 1, "{notices:?}");
+        assert!(said[0].text.contains(URL) && said[0].text.contains("unsigned"), "{said:?}");
+    }
+
+    #[test]
+    fn unsigned_updates_pass_only_when_allowed_and_never_for_a_signed_origin() {
+        let (mut live, mut b) = setup(BridgeOptions { allow_unsigned: true, ..Default::default() });
+        let a = signer(1);
+        let body = answer(
+            URL,
+            Some(&a.public()),
+            &[delta(vec![
+                unsigned("browser-0badf00d-2", Version::new(3, 1), "Up", 4), // taken
+                unsigned(URL, Version::new(7, 2), "Ran", 5),                 // URL is bound to a: refused
+                unsigned(&b.name_of_virtual(2), Version::new(0, 50), "Evil", 6), // the page's nodes always sign
+            ])],
+        );
+        b.connect(URL, &mut live, 0.0).unwrap();
+        let mut t = 0.0;
+        let mut exchanges = 0;
+        drive(&mut live, &mut b, &mut t, 30, |_, r| {
+            if r.url.ends_with("/state") {
+                state_with_key(URL, "Alien", &a.public())
+            } else if r.url.ends_with("/gossip/") {
+                exchanges += 1;
+                body.clone()
+            } else {
+                "[]".into()
+            }
+        });
+        assert!(exchanges > 0);
+        assert_eq!(b.stats().unsigned, 2 * exchanges, "{:?}", b.stats());
+        let other = *b.names.get("browser-0badf00d-2").expect("a slot");
+        live.advance(live.now() + 5_000, u64::MAX);
+        assert!(holders(&live, other).len() >= 9, "{:?} {:?} {:?}", holders(&live, other), b.stats(), b.natives());
+        assert!((0..live.len()).all(|i| live.node(i).unwrap().movie.as_deref() != Some("Evil")));
+    }
+
+    #[test]
+    fn virtual_nodes_updates_leave_sealed_over_their_wire_form_each_signed_once() {
+        let (mut live, mut b) = setup(BridgeOptions::default());
+        let a = signer(1);
+        b.connect(URL, &mut live, 0.0).unwrap();
+        let mut t = 0.0;
+        let mut bodies = Vec::new();
+        drive(&mut live, &mut b, &mut t, 60, |b, r| {
+            if r.url.ends_with("/state") {
+                return state_with_key(URL, "Alien", &a.public());
+            }
+            if !r.url.ends_with("/gossip/") {
+                return "[]".into();
+            }
+            bodies.push(r.body.clone().unwrap());
+            if !r.body.as_ref().is_some_and(|b| b.contains("\"digest\"")) {
+                return answer(URL, Some(&a.public()), &[]); // a follow-up delta
+            }
+            // ask for every page node's favorite, as a native that lacks them would
+            let want: Vec<(Id, Version)> =
+                (0..10).map(|i| (Id::from(b.name_of_virtual(i)), Version::new(0, 0))).collect();
+            answer(URL, Some(&a.public()), &[Message::Delta { updates: vec![], request: want }])
+        });
+        let mut checked = HashSet::new();
+        let mut buf = Vec::new();
+        for body in &bodies {
+            let env = wire::decode(body.as_bytes(), &Limits::default()).unwrap();
+            let g: u32 = env.from.strip_prefix(b.prefix.as_str()).unwrap().parse().unwrap();
+            assert!(b.gateways().contains(&g));
+            assert_eq!(env.key, Some(b.virtual_key(g)), "a gateway's request carries its own key");
+            for m in env.messages {
+                let (Message::Delta { updates, .. } | Message::Push(updates)) = m else { continue };
+                for u in updates {
+                    let i: u32 = u.origin.strip_prefix(b.prefix.as_str()).unwrap().parse().unwrap();
+                    let seal = u.seal.as_ref().expect("sealed");
+                    assert_eq!(seal.key, b.virtual_key(i), "by node {i}'s own key");
+                    assert!(auth::verify(seal, u.uuid, &u.origin, u.version, u.payload.as_str(), &mut buf));
+                    // over the wire UUID, not the run's
+                    let run_uuid = u.uuid ^ b.key;
+                    assert!(!auth::verify(seal, run_uuid, &u.origin, u.version, u.payload.as_str(), &mut buf));
+                    checked.insert((i, u.version));
+                }
+            }
+        }
+        assert!(checked.len() >= 10, "every node's update went out: {checked:?}");
+        let st = b.stats();
+        assert_eq!(st.sealed, checked.len() as u64, "each update sealed once, however often sent: {st:?}");
+        assert!(st.updates_out > 2 * st.sealed, "{st:?}");
+        assert!(b.signers.len() <= 10 && b.seals.len() == checked.len(), "made lazily, kept bounded");
+        // keys: one per node, from the page's secret
+        assert_ne!(b.virtual_key(1), b.virtual_key(2));
+        let mut twin = Bridge::new(BridgeOptions::default(), 10, [1, 2, 3], [7; 32]).unwrap();
+        let mut stranger = Bridge::new(BridgeOptions::default(), 10, [1, 2, 3], [8; 32]).unwrap();
+        assert_eq!(twin.virtual_key(4), b.virtual_key(4));
+        assert_ne!(stranger.virtual_key(4), b.virtual_key(4));
+    }
+
+    /// A native's update and another page's virtual node's update enter at
+    /// one gateway, spread through the simulated network, and leave through
+    /// every gateway with their original seals.
+    fn remote_seals_survive(model: &str) {
+        let mut p = SimParams::default();
+        for (k, v) in [("nodes", "10"), ("scenario", "movies"), ("model", model), ("seed", "2")] {
+            p.set(k, v).unwrap();
+        }
+        let mut live = Live::new(&p.to_config().unwrap()).unwrap();
+        let mut b = Bridge::new(BridgeOptions::default(), 10, [1, 2, 3], [7; 32]).unwrap();
+        let (a, c) = (signer(1), signer(3));
+        let stranger = "browser-0badf00d-5";
+        let originals = [
+            sealed(&a, URL, Version::new(7, 2), "Alien", 0xabc),
+            sealed(&c, stranger, Version::new(0, 4), "Heat", 0xdef),
+        ];
+        b.connect(URL, &mut live, 0.0).unwrap();
+        let mut t = 0.0;
+        let mut delivered = false;
+        drive(&mut live, &mut b, &mut t, 40, |_, r| {
+            if r.url.ends_with("/state") {
+                state_with_key(URL, "Alien", &a.public())
+            } else if r.url.ends_with("/gossip/") && !delivered {
+                delivered = true;
+                answer(URL, Some(&a.public()), &[delta(originals.to_vec())])
+            } else if r.url.ends_with("/gossip/") {
+                answer(URL, Some(&a.public()), &[])
+            } else {
+                "[]".into()
+            }
+        });
+        assert!(delivered);
+        live.advance(live.now() + 10_000, u64::MAX);
+        let slots: Vec<u32> = originals.iter().map(|u| *b.names.get(&u.origin).unwrap()).collect();
+        for (u, &s) in originals.iter().zip(&slots) {
+            let h = holders(&live, s);
+            assert_eq!(h.len(), 10, "{model}: every virtual node learned {}: {h:?}", u.origin);
+            for i in h {
+                assert_eq!(live.entry(i, s).unwrap().seal, u.seal, "{model}: node {i} keeps the seal of {}", u.origin);
+            }
+        }
+        // every gateway passes them on, sealed as they came
+        let want: Vec<(Id, Version)> = originals.iter().map(|u| (u.origin.clone(), Version::new(0, 0))).collect();
+        let mut out = Vec::new();
+        drive(&mut live, &mut b, &mut t, 80, |_, r| {
+            if let Some(body) = r.body.as_ref() {
+                out.push(body.clone());
+            }
+            let exchange = r.body.as_ref().is_some_and(|b| b.contains("\"digest\""));
+            if exchange {
+                answer(URL, Some(&a.public()), &[Message::Delta { updates: vec![], request: want.clone() }])
+            } else if r.url.ends_with("/gossip/") {
+                answer(URL, Some(&a.public()), &[])
+            } else if r.url.ends_with("/state") {
+                state_with_key(URL, "Alien", &a.public())
+            } else {
+                "[]".into()
+            }
+        });
+        let mut seen = HashSet::new();
+        for body in out {
+            let env = wire::decode(body.as_bytes(), &Limits::default()).unwrap();
+            for m in env.messages {
+                let (Message::Delta { updates, .. } | Message::Push(updates)) = m else { continue };
+                for u in updates.into_iter().filter(|u| !u.origin.starts_with(b.prefix.as_str())) {
+                    let orig = originals.iter().find(|o| o.origin == u.origin).expect("one of the two");
+                    assert_eq!(
+                        (u.uuid, u.version, &u.payload, &u.seal),
+                        (orig.uuid, orig.version, &orig.payload, &orig.seal)
+                    );
+                    seen.insert((u.origin.clone(), env.from.clone()));
+                }
+            }
+        }
+        assert_eq!(seen.len(), 2 * b.gateways().len(), "{model}: {seen:?}");
+        assert_eq!(b.stats().withheld, 0);
+    }
+
+    #[test]
+    fn seals_of_remote_origins_survive_the_round_trip_through_the_events_model() {
+        remote_seals_survive("events");
+    }
+
+    #[test]
+    fn seals_of_remote_origins_survive_the_round_trip_through_the_rounds_model() {
+        remote_seals_survive("rounds");
+    }
+
+    #[test]
+    fn a_native_that_answers_with_a_new_key_is_bound_to_it_and_its_old_updates_stay_in_the_page() {
+        let (mut live, mut b) = setup(BridgeOptions::default());
+        let (old, new) = (signer(1), signer(2));
+        b.connect(URL, &mut live, 0.0).unwrap();
+        let mut t = 0.0;
+        let mut key = old.public();
+        let mut first = true;
+        let before = sealed(&old, URL, Version::new(7, 1), "Alien", 1);
+        drive(&mut live, &mut b, &mut t, 30, |_, r| {
+            if r.url.ends_with("/state") {
+                state_with_key(URL, "Alien", &key)
+            } else if r.url.ends_with("/gossip/") && first {
+                first = false;
+                answer(URL, Some(&key), &[delta(vec![before.clone()])])
+            } else if r.url.ends_with("/gossip/") {
+                answer(URL, Some(&key), &[])
+            } else {
+                "[]".into()
+            }
+        });
+        let slot = b.natives()[0].slot.unwrap();
+        live.advance(live.now() + 5_000, u64::MAX);
+        assert_eq!(holders(&live, slot).len(), 10);
+        // the node restarts with a new key; an answer from its own URL says so
+        key = new.public();
+        let stale = sealed(&old, URL, Version::new(8, 1), "Forged", 9);
+        let fresh = sealed(&new, URL, Version::new(8, 1), "Ran", 10);
+        let mut sent = 0;
+        let mut outgoing = Vec::new();
+        drive(&mut live, &mut b, &mut t, 30, |_, r| {
+            if let Some(body) = &r.body {
+                outgoing.push(body.clone());
+            }
+            if r.url.ends_with("/state") {
+                return state_with_key(URL, "Ran", &key);
+            }
+            if !r.url.ends_with("/gossip/") {
+                return "[]".into();
+            }
+            sent += 1;
+            match sent {
+                1 => answer(URL, Some(&key), &[delta(vec![stale.clone()])]),
+                // it asks for its own entry back: the page holds it under the old key
+                2 => answer(
+                    URL,
+                    Some(&key),
+                    &[Message::Delta { updates: vec![], request: vec![(Id::from(URL), Version::new(0, 0))] }],
+                ),
+                3 => answer(URL, Some(&key), &[delta(vec![fresh.clone()])]),
+                _ => answer(URL, Some(&key), &[]),
+            }
+        });
+        assert_eq!(b.bound_key(slot), Some(new.public()));
+        let st = b.stats();
+        assert_eq!(st.key_mismatch, 1, "{st:?}");
+        assert!(st.withheld >= 1, "the entry sealed by the old key is not passed on: {st:?}");
+        for body in &outgoing {
+            let env = wire::decode(body.as_bytes(), &Limits::default()).unwrap();
+            for m in env.messages {
+                let (Message::Delta { updates, .. } | Message::Push(updates)) = m else { continue };
+                assert!(updates.iter().all(|u| &*u.origin != URL || u.seal == fresh.seal), "{updates:?}");
+            }
+        }
+        live.advance(live.now() + 5_000, u64::MAX);
+        assert!(holders(&live, slot).iter().all(|&i| live.entry(i, slot).unwrap().payload.as_str() == "Ran"));
+        let notices = b.drain_notices();
+        assert!(notices.iter().any(|n| n.text.contains("new key")), "{notices:?}");
+    }
+
+    #[test]
+    fn a_flood_of_new_seals_is_verified_a_frame_s_budget_at_a_time() {
+        let (mut live, mut b) = setup(BridgeOptions::default());
+        let a = signer(1);
+        let many: Vec<Update<Id>> = (0..600u32)
+            .map(|i| {
+                let by = Signer::from_seed(node_seed(&[3; 32], i));
+                sealed(&by, &format!("browser-0badf00d-{i}"), Version::new(0, 1), "Up", 1_000 + i as u128)
+            })
+            .collect();
+        let body = answer(URL, Some(&a.public()), &[delta(many)]);
+        b.connect(URL, &mut live, 0.0).unwrap();
+        let mut t = 0.0;
+        let mut most = 0;
+        for _ in 0..30 {
+            let before = b.stats().verified;
+            drive(&mut live, &mut b, &mut t, 1, |_, r| {
+                if r.url.ends_with("/state") {
+                    state_with_key(URL, "Alien", &a.public())
+                } else if r.url.ends_with("/gossip/") {
+                    body.clone()
+                } else {
+                    "[]".into()
+                }
+            });
+            most = most.max(b.stats().verified - before);
+        }
+        let st = b.stats();
+        assert!(most <= 2 * VERIFY_PER_PUMP as u64, "{most} in one frame (two pumps)");
+        assert!(st.deferred > 0, "{st:?}");
+        assert_eq!(st.verified, 600, "each seal once: {st:?}");
+        assert_eq!(st.refused_updates(), 0);
+        assert!((0..600).all(|i| b.names.contains_key(format!("browser-0badf00d-{i}").as_str())));
+    }
+
+    #[test]
+    fn the_caches_are_bounded() {
+        let mut m = Bounded::new(3);
+        for i in 0..10 {
+            m.insert(i, i * 2);
+        }
+        assert_eq!(m.len(), 3);
+        assert!(m.get(&6).is_none() && m.get(&9) == Some(&18));
+        m.insert(9, 0);
+        assert_eq!(m.len(), 3);
+    }
+
+    /// Sign and verify timings, natively (`--nocapture` shows them); the
+    /// browser's are measured in `tests/web.rs`.
+    #[test]
+    fn seal_timings() {
+        let s = signer(1);
+        let origin = Id::from("browser-0badf00d-17");
+        let v = Version::new(0, 3);
+        let n = 200;
+        let t0 = std::time::Instant::now();
+        let mut seal = s.seal(1, &origin, v, "Alien");
+        for k in 0..n {
+            seal = s.seal(k, &origin, v, "Alien");
+        }
+        let sign = t0.elapsed().as_secs_f64() * 1e6 / n as f64;
+        let mut buf = Vec::new();
+        let t0 = std::time::Instant::now();
+        for _ in 0..n {
+            assert!(auth::verify(&seal, n - 1, &origin, v, "Alien", &mut buf));
+        }
+        let verify = t0.elapsed().as_secs_f64() * 1e6 / n as f64;
+        let t0 = std::time::Instant::now();
+        for k in 0..n {
+            std::hint::black_box(Signer::from_seed(node_seed(&[7; 32], k as u32)));
+        }
+        let keygen = t0.elapsed().as_secs_f64() * 1e6 / n as f64;
+        eprintln!("native: sign {sign:.1} µs, verify {verify:.1} µs, key pair {keygen:.1} µs");
     }
 }

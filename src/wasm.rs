@@ -93,7 +93,7 @@ pub struct Lab {
 }
 
 /// Bridge options from a JS object: `gateways`, `max_rps`, `exchange_ms`,
-/// `timeout_ms` (others keep their defaults).
+/// `timeout_ms`, `allow_unsigned` (others keep their defaults).
 fn read_bridge_options(o: &JsValue) -> Result<BridgeOptions, JsValue> {
     let mut opts = BridgeOptions::default();
     if o.is_undefined() || o.is_null() {
@@ -121,6 +121,15 @@ fn read_bridge_options(o: &JsValue) -> Result<BridgeOptions, JsValue> {
     }
     if let Some(ms) = num("timeout_ms")? {
         opts.timeout_ms = ms as u64;
+    }
+    let unsigned = js_sys::Reflect::get(o, &JsValue::from_str("allow_unsigned")).unwrap_or(JsValue::UNDEFINED);
+    if !unsigned.is_undefined() && !unsigned.is_null() {
+        opts.allow_unsigned = match (unsigned.as_bool(), unsigned.as_string().as_deref().map(str::trim)) {
+            (Some(b), _) => b,
+            (None, Some("true" | "1")) => true,
+            (None, Some("false" | "0" | "")) => false,
+            _ => return Err(js_err(format!("allow_unsigned must be true or false, got {}", text_of(&unsigned)))),
+        };
     }
     opts.validate().map_err(js_err)?;
     Ok(opts)
@@ -326,9 +335,11 @@ impl Lab {
     /// Connect the page to the real node at `url` (`http://host:port`): it
     /// and the nodes it lists as peers join this run, which from then on
     /// runs open-ended at wall-clock speed. `options`: `{ gateways,
-    /// max_rps, exchange_ms, timeout_ms }` (how many virtual nodes talk to
-    /// real ones, the page's request rate limit, each gateway's exchange
-    /// period and the request timeout; applied while disconnected).
+    /// max_rps, exchange_ms, timeout_ms, allow_unsigned }` (how many virtual
+    /// nodes talk to real ones, the page's request rate limit, each
+    /// gateway's exchange period, the request timeout, and whether updates
+    /// without an Ed25519 seal are taken from real nodes, default false;
+    /// applied while disconnected).
     pub fn connect(&mut self, url: &str, options: JsValue) -> Result<(), JsValue> {
         let opts = read_bridge_options(&options)?;
         let virtual_nodes = self.params.nodes.min(self.live.len());
@@ -339,7 +350,9 @@ impl Lab {
                 }
                 b
             }
-            None => self.bridge.insert(Bridge::new(opts, virtual_nodes, fetch::entropy()).map_err(js_err)?),
+            None => {
+                self.bridge.insert(Bridge::new(opts, virtual_nodes, fetch::entropy(), fetch::secret()).map_err(js_err)?)
+            }
         };
         bridge.connect(url, &mut self.live, fetch::now_ms()).map_err(js_err)?;
         self.pump();
@@ -391,7 +404,8 @@ impl Lab {
     }
 
     /// The real nodes: `[{ url, name, slot, status, rtt_ms, rtt_avg_ms,
-    /// movie, version, epoch, failures, last_error, requests }]`.
+    /// movie, version, epoch, failures, last_error, requests, key }]`
+    /// (`key`: its Ed25519 public key, base64url, once it answered).
     pub fn natives(&self) -> Result<JsValue, JsValue> {
         to_js(&self.bridge.as_ref().map(|b| b.natives()).unwrap_or_default())
     }

@@ -3,13 +3,15 @@
 //! joined to them by a [`Bridge`] whose requests a small `reqwest` driver
 //! performs, exactly as the page's fetch transport does. Favorites flow both
 //! ways, a killed node is marked unreachable and the rest still converge,
-//! and the bridge stays within its rate limit.
+//! and the bridge stays within its rate limit. The native nodes run with
+//! their default policy: every update must carry a valid Ed25519 seal from
+//! its origin.
 #![cfg(not(target_arch = "wasm32"))] // real sockets
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use gossip::core::Config;
+use gossip::core::{Config, Policy};
 use gossip::mixed::{Bridge, BridgeOptions, Outcome, Reach};
 use gossip::server::state::StateView;
 use gossip::server::{run, NodeOptions};
@@ -23,7 +25,7 @@ struct Cluster {
 }
 
 /// `n` native nodes on loopback, each with a fixed favorite, the first the
-/// bootstrap of the others, gossiping every 300 ms.
+/// bootstrap of the others, gossiping every 300 ms, requiring seals.
 async fn cluster(n: usize) -> Cluster {
     let mut listeners = Vec::new();
     for _ in 0..n {
@@ -33,7 +35,7 @@ async fn cluster(n: usize) -> Cluster {
     let mut stops = Vec::new();
     for (i, l) in listeners.into_iter().enumerate() {
         let opts = NodeOptions {
-            core: Config { resample_ms: None, interval_ms: 300, ..Config::default() },
+            core: Config { resample_ms: None, interval_ms: 300, auth: Policy::Required, ..Config::default() },
             movie: Some(format!("Native Movie {i}")),
             bootstrap: vec![urls[0].clone()],
             remove_after_ms: 3_000,
@@ -73,7 +75,7 @@ impl Page {
         p.set("resample_ms", "1000").unwrap();
         p.set("seed", "5").unwrap();
         let live = Live::new(&p.to_config().unwrap()).unwrap();
-        let bridge = Bridge::new(opts, nodes, [0x1234_5678, 42, 43]).unwrap();
+        let bridge = Bridge::new(opts, nodes, [0x1234_5678, 42, 43], [9; 32]).unwrap();
         let (done_tx, done_rx) = mpsc::unbounded_channel();
         let client = reqwest::Client::builder().timeout(Duration::from_secs(3)).build().unwrap();
         Page { live, bridge, start: Instant::now(), client, done_tx, done_rx, requests: Vec::new() }
@@ -235,6 +237,63 @@ async fn virtual_and_native_favorites_reach_everyone_and_a_killed_native_is_mark
     for (i, &(t, _)) in page.requests.iter().enumerate() {
         let in_second = page.requests[i..].iter().take_while(|(u, _)| *u < t + 1000.0).count();
         assert!(in_second as f64 <= 2.0 * max, "{in_second} requests in one second at {t} ms");
+    }
+    for s in c.stops.iter_mut() {
+        if let Some(s) = s.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn natives_that_require_seals_take_the_browser_s_updates_and_every_update_they_hold_is_sealed() {
+    let mut c = cluster(3).await;
+    let opts = BridgeOptions { exchange_ms: 300, state_poll_ms: 500, peers_poll_ms: 1_000, ..Default::default() };
+    let mut page = Page::new(12, opts);
+    let now = page.now();
+    page.bridge.connect(&c.urls[0], &mut page.live, now).unwrap();
+    let client = reqwest::Client::new();
+    let urls = c.urls.clone();
+    page.until("every native holds every virtual favorite", Duration::from_secs(40), async |p: &mut Page| {
+        let favs = p.virtual_favorites();
+        if favs.iter().any(|f| f.1.is_none()) {
+            return false;
+        }
+        for u in &urls {
+            match state(&client, u).await {
+                Some(s) if holds_all(&s, &favs) => {}
+                _ => return false,
+            }
+        }
+        p.live.converged()
+    })
+    .await;
+    let stats = page.bridge.stats();
+    assert_eq!(stats.refused, 0, "no native refused a request of the page: {stats:?}");
+    assert_eq!(stats.refused_updates(), 0, "the page refused nothing the natives sent: {stats:?}");
+    assert!(stats.sealed > 0 && stats.verified > 0, "{stats:?}");
+    let natives = page.bridge.natives();
+    for u in &c.urls {
+        let s = state(&client, u).await.unwrap();
+        // the page knows each native's key, from an answer from its own URL
+        let shown = natives.iter().find(|n| &n.url == u).unwrap();
+        assert_eq!(shown.key.as_deref(), Some(s.key.as_str()), "{u}");
+        for (origin, e) in &s.view {
+            assert!(e.key.is_some(), "{u} holds an unsigned update of {origin}");
+        }
+        for i in 0..12 {
+            let mine = gossip::wire::key_text(&page.bridge.virtual_key(i));
+            let e = &s.view[&page.bridge.name_of_virtual(i)];
+            assert_eq!(e.key.as_deref(), Some(mine.as_str()), "{u}: virtual node {i} sealed by its own key");
+        }
+        let natives_seen = s.view.keys().filter(|k| k.starts_with("http://")).count();
+        let browsers = s.view.keys().filter(|k| k.starts_with("browser-")).count();
+        assert_eq!((natives_seen, browsers), (3, 12), "{u}: {:?}", s.view.keys());
+        let metrics = reqwest::get(format!("{u}/metrics")).await.unwrap().text().await.unwrap();
+        for outcome in ["unsigned", "bad_signature", "key_mismatch"] {
+            let line = metrics.lines().find(|l| l.contains(&format!("outcome=\"{outcome}\""))).unwrap_or_default();
+            assert!(line.ends_with(" 0"), "{u}: {line}");
+        }
     }
     for s in c.stops.iter_mut() {
         if let Some(s) = s.take() {

@@ -211,3 +211,35 @@ fn remote_deliveries_do_not_stall_the_simulated_network() {
         assert!(live.converged(), "{model:?}: stale {st:?}");
     }
 }
+
+#[test]
+fn a_mirror_that_knew_a_remote_version_before_the_run_counted_it_is_current() {
+    use gossip::core::{Payload, Update, Version};
+    use gossip::sim::live::NodeKind;
+    let mut live = open_movies(Model::Events);
+    live.advance(5_000, u64::MAX);
+    let (a, b) = (live.add_remote(NodeKind::Native), live.add_remote(NodeKind::Native));
+    // the simulated nodes' updates, which a's mirror lacks
+    let base = live.node(a).unwrap().stale;
+    assert!(base >= 20);
+    let upd = |origin: u32, counter: u64| Update {
+        uuid: (origin as u128) << 32 | counter as u128,
+        origin,
+        version: Version::new(9, counter),
+        ttl: 3,
+        payload: Payload::from("Heat"),
+        seal: None,
+    };
+    for (origin, counter) in [(a, 1), (b, 1), (b, 2)] {
+        // what a's node says it holds, before the run counts b's version as made
+        live.mirror(a, vec![upd(a, 1), upd(b, counter)]);
+        live.remote_originated(origin, Version::new(9, counter));
+        live.remote_originated(a, Version::new(9, 1));
+        assert_eq!(live.node(a).unwrap().stale, base, "b at {counter}");
+    }
+    // a newer version it does not hold makes it stale, and learning it current again
+    live.remote_originated(b, Version::new(9, 3));
+    assert_eq!(live.node(a).unwrap().stale, base + 1);
+    live.mirror(a, vec![upd(b, 3)]);
+    assert_eq!(live.node(a).unwrap().stale, base);
+}

@@ -95,3 +95,53 @@ fn flights_are_flat_records_of_five_numbers() {
     }
     assert!(lab.flights().is_empty(), "drained");
 }
+
+#[wasm_bindgen_test]
+fn connect_options_are_checked_before_anything_is_sent() {
+    let mut lab = Lab::new(params(&[("nodes", "10")])).expect("valid");
+    let opts = js_sys::Object::new();
+    js_sys::Reflect::set(&opts, &JsValue::from_str("allow_unsigned"), &JsValue::from_str("maybe")).expect("settable");
+    let e = lab.connect("http://127.0.0.1:9", opts.into()).expect_err("refused");
+    assert!(e.as_string().expect("a message").contains("allow_unsigned must be true or false"));
+    assert!(!lab.connected());
+}
+
+/// Ed25519 in the browser: how long one seal takes to make and to check
+/// (printed; the native numbers come from `cargo test --lib seal_timings`).
+#[wasm_bindgen_test]
+fn sealing_and_verifying_in_the_browser() {
+    use gossip::core::auth::{verify, Signer};
+    use gossip::core::Version;
+    use std::sync::Arc;
+    let now = || web_sys::window().and_then(|w| w.performance()).map_or_else(js_sys::Date::now, |p| p.now());
+    let origin: Arc<str> = Arc::from("browser-0badf00d-17");
+    let v = Version::new(0, 3);
+    let n = 300;
+    // warm up (the engine compiles hot wasm functions again, optimised)
+    for k in 0..50u8 {
+        let s = Signer::from_seed([k; 32]);
+        let seal = s.seal(0, &origin, v, "Alien");
+        assert!(verify(&seal, 0, &origin, v, "Alien", &mut Vec::new()));
+    }
+    let t0 = now();
+    let mut keys = Vec::with_capacity(n);
+    for k in 0..n {
+        keys.push(Signer::from_seed([k as u8; 32]));
+    }
+    let keygen = (now() - t0) * 1000.0 / n as f64;
+    let s = &keys[1];
+    let t0 = now();
+    let mut seal = s.seal(0, &origin, v, "Alien");
+    for k in 0..n {
+        seal = s.seal(k as u128, &origin, v, "Alien");
+    }
+    let sign = (now() - t0) * 1000.0 / n as f64;
+    let mut buf = Vec::new();
+    let t0 = now();
+    for _ in 0..n {
+        assert!(verify(&seal, (n - 1) as u128, &origin, v, "Alien", &mut buf));
+    }
+    let verify_us = (now() - t0) * 1000.0 / n as f64;
+    assert!(!verify(&seal, 0, &origin, v, "Alien", &mut buf));
+    console_log!("wasm: sign {sign:.1} µs, verify {verify_us:.1} µs, key pair {keygen:.1} µs");
+}

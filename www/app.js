@@ -478,6 +478,7 @@ function renderInspector(reset) {
       <div><div class="k">round trip</div><div class="v">${d.native.rtt_ms === null ? '—' : `${d.native.rtt_ms.toFixed(1)} ms (avg ${d.native.rtt_avg_ms.toFixed(1)})`}</div></div>
       <div><div class="k">status</div><div class="v">${esc(d.native.status)}${d.native.last_error ? ` · ${esc(d.native.last_error)}` : ''}</div></div>
       <div><div class="k">requests</div><div class="v">${fmtInt(d.native.requests)}</div></div>
+      <div><div class="k">Ed25519 key</div><div class="v" title="${esc(d.native.key || '')}">${d.native.key ? `${esc(d.native.key.slice(0, 12))}…` : '—'}</div></div>
     </div>` : ''}
     <div class="insp-actions" ${real ? 'hidden' : ''}>
       <button data-act="crash" ${d.up ? '' : 'disabled'}>Crash</button>
@@ -637,11 +638,11 @@ const api = {
   metricsCsv,
   traceJson: () => state.lab.trace_json(),
   get playing() { return state.playing; },
-  /** Join real nodes: `connect('http://127.0.0.1:7000', { gateways: 3, max_rps: 10 })`. Throws on a bad URL. */
+  /** Join real nodes: `connect('http://127.0.0.1:7000', { gateways: 3, max_rps: 10, allow_unsigned: false })`. Throws on a bad URL. */
   connect(url, opts) { connect(url, opts); return state.lab.natives(); },
   /** Stop talking to real nodes. */
   disconnect,
-  /** The real nodes: `[{ url, name, slot, status, rtt_ms, movie, version, epoch, failures, last_error, requests }]`. */
+  /** The real nodes: `[{ url, name, slot, status, rtt_ms, movie, version, epoch, failures, last_error, requests, key }]`. */
   natives: () => state.lab.natives(),
   /** Requests to real nodes so far, and their outcomes. */
   bridgeStats: () => state.lab.bridge_stats(),

@@ -271,6 +271,11 @@ impl Live {
         }
     }
 
+    /// Node `i`'s entry for `origin` (a remote slot's: what its node said of it).
+    pub fn entry(&self, i: u32, origin: u32) -> Option<&crate::core::Entry> {
+        self.r.w.pop.nodes().get(i as usize)?.entry(&origin)
+    }
+
     /// The latest version of `origin` the run knows of.
     pub fn latest(&self, origin: u32) -> Option<Version> {
         self.r.w.pop.latest(origin)

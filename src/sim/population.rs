@@ -189,6 +189,14 @@ impl FullPopulation {
             return false;
         }
         v.originated(i, version, &self.nodes);
+        // nodes that held it already (a mirror can learn a remote origin's
+        // version from its real node before the run counts it as made) are
+        // current, and no `Learned` event will say so
+        for (j, n) in self.nodes.iter().enumerate() {
+            if n.known(&i).is_some_and(|k| k >= version) {
+                v.current[j] += 1;
+            }
+        }
         true
     }
 

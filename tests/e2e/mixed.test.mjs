@@ -1,7 +1,8 @@
 // Virtual nodes in the page and real native nodes in one network, in
 // Debian's chromium: three real `gossip` processes on loopback, a page with
 // 20 virtual nodes connected to one of them through the wasm fetch
-// transport. Favorites flow both ways; a killed native node is marked
+// transport; the natives require Ed25519 seals (their default), so the
+// page signs its nodes' updates. Favorites flow both ways; a killed native node is marked
 // unreachable while the others converge; native nodes never dial a
 // browser-hosted identity. Screenshots go to target/e2e/.
 
@@ -133,6 +134,21 @@ test('virtual and native favorites reach every node both ways, and a killed nati
   const text = await page.textContent('#real-status');
   assert.match(text, /wall-clock speed/);
   assert.match(await page.textContent('#natives'), new RegExp(`127\\.0\\.0\\.1:${ports[1]}`));
+  // every update the natives hold is sealed; the page refused nothing and knows each native's key
+  const stats0 = await page.evaluate(() => window.gossipLab.bridgeStats());
+  assert.equal(stats0.unsigned + stats0.bad_signature + stats0.key_mismatch, 0, JSON.stringify(stats0));
+  assert.ok(stats0.sealed > 0 && stats0.verified > 0 && stats0.refused === 0, JSON.stringify(stats0));
+  const known = await page.evaluate(() => window.gossipLab.natives());
+  for (const u of urls) {
+    const s = await getJson(`${u}/state`);
+    const unsigned = Object.entries(s.view).filter(([, e]) => !e.key).map(([o]) => o);
+    assert.deepEqual(unsigned, [], `${u} holds unsigned updates`);
+    assert.equal(known.find((n) => n.url === u).key, s.key, `the page knows ${u}'s key`);
+  }
+  await page.click(`#natives li[data-slot="${shown.find((n) => n.url === urls[1]).id}"]`);
+  const firstKey = known.find((n) => n.url === urls[1]).key;
+  await page.waitForFunction((k) => document.querySelector('#insp-body').textContent.includes(k.slice(0, 12)), firstKey, { timeout: 5_000 });
+  await page.locator('#inspector').screenshot({ path: path.join(SHOTS, 'mixed-inspector.png') });
   await page.screenshot({ path: path.join(SHOTS, 'mixed.png') });
 
   // kill a native node: the page marks it unreachable, says so once, and the rest converge
