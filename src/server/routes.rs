@@ -127,6 +127,19 @@ async fn read_body(s: &NodeState, headers: &HeaderMap, body: Body) -> Result<axu
     }
 }
 
+/// The body of a request that must be JSON: refused with 415 when the
+/// `Content-Type` says otherwise, then read as [`read_body`] does.
+async fn read_json_body(s: &NodeState, req: Request) -> Result<axum::body::Bytes, Rejection> {
+    let (parts, body) = req.into_parts();
+    if !is_json(&parts.headers) {
+        return Err(Rejection::new(
+            Reason::UnsupportedMediaType,
+            "the body must be sent as Content-Type: application/json",
+        ));
+    }
+    read_body(s, &parts.headers, body).await
+}
+
 /// `POST /gossip/`: one push-pull exchange.
 async fn gossip(State(s): State<Arc<NodeState>>, req: Request) -> Response {
     match exchange(&s, req).await {
@@ -137,14 +150,7 @@ async fn gossip(State(s): State<Arc<NodeState>>, req: Request) -> Response {
 
 async fn exchange(s: &Arc<NodeState>, req: Request) -> Result<Response, Rejection> {
     let _timer = s.metrics.request_duration.timer(); // gossip_request_duration_seconds, every way out
-    let (parts, body) = req.into_parts();
-    if !is_json(&parts.headers) {
-        return Err(Rejection::new(
-            Reason::UnsupportedMediaType,
-            "the body must be sent as Content-Type: application/json",
-        ));
-    }
-    let bytes = read_body(s, &parts.headers, body).await?;
+    let bytes = read_json_body(s, req).await?;
     let env = wire::decode(&bytes, &s.opts.limits)?;
     if env.from == s.id {
         return Err(Rejection::new(Reason::InvalidField, "from is this node's own identity"));
@@ -183,14 +189,7 @@ async fn set_faults(s: &NodeState, req: Request) -> Result<Vec<String>, Rejectio
     struct Faults {
         drop: Vec<String>,
     }
-    let (parts, body) = req.into_parts();
-    if !is_json(&parts.headers) {
-        return Err(Rejection::new(
-            Reason::UnsupportedMediaType,
-            "the body must be sent as Content-Type: application/json",
-        ));
-    }
-    let bytes = read_body(s, &parts.headers, body).await?;
+    let bytes = read_json_body(s, req).await?;
     let text = std::str::from_utf8(&bytes).map_err(|_| Rejection::from(wire::WireError::Utf8))?;
     let f: Faults = serde_json::from_str(text).map_err(|e| {
         let reason = match e.classify() {
