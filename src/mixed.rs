@@ -57,7 +57,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use crate::core::auth::{self, short_key, PublicKey, Refusal, Seal, Signer};
+use crate::core::auth::{self, short_key, PublicKey, Refusal, Refusals, Seal, Signer};
 use crate::core::message::parse_uuid;
 use crate::core::{Message, Payload, Update, Uuid, Version, MAX_COUNTER};
 use crate::rng::Rng;
@@ -404,41 +404,6 @@ impl<K: std::hash::Hash + Eq + Clone, V> Bounded<K, V> {
     #[cfg(test)]
     fn len(&self) -> usize {
         self.map.len()
-    }
-}
-
-/// Updates of one answer that the authenticity checks refused.
-#[derive(Clone, Copy, Debug, Default)]
-struct Refused {
-    unsigned: u64,
-    bad_signature: u64,
-    key_mismatch: u64,
-}
-
-impl Refused {
-    fn add(&mut self, r: Refusal) {
-        match r {
-            Refusal::Unsigned => self.unsigned += 1,
-            Refusal::BadSignature => self.bad_signature += 1,
-            Refusal::KeyMismatch => self.key_mismatch += 1,
-        }
-    }
-
-    fn total(&self) -> u64 {
-        self.unsigned + self.bad_signature + self.key_mismatch
-    }
-
-    fn describe(&self) -> String {
-        [
-            (self.unsigned, "unsigned"),
-            (self.bad_signature, "with a signature that does not verify"),
-            (self.key_mismatch, "sealed by another key than their origin's"),
-        ]
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, what)| format!("{n} {what}"))
-        .collect::<Vec<_>>()
-        .join(", ")
     }
 }
 
@@ -973,7 +938,7 @@ impl Bridge {
             self.bind_native(ni, slot, k);
         }
         let mut carried = 0;
-        let mut refused = Refused::default();
+        let mut refused = Refusals::default();
         for m in env.messages {
             let Some(m) = self.wire_to_run(live, m, &mut refused) else { continue };
             carried += m.update_count();
@@ -1364,7 +1329,7 @@ impl Bridge {
     }
 
     /// Count what the checks refused of native `ni`'s answer; say so once per node.
-    fn refusals(&mut self, ni: usize, r: Refused) {
+    fn refusals(&mut self, ni: usize, r: Refusals) {
         if r.total() == 0 {
             return;
         }
@@ -1375,15 +1340,18 @@ impl Bridge {
         self.notice_once(
             format!("{url}#refused"),
             "warn",
-            format!("{url} sent updates the lab refused: {} (counted in the bridge's stats)", r.describe()),
+            format!(
+                "{url} sent updates the lab refused: {} (counted in the bridge's stats)",
+                r.describe().unwrap_or_default()
+            ),
         );
     }
 
     /// A message from the wire in the run's indices; identities that cannot
     /// be mapped are left out (and counted), updates whose seals fail are
     /// left out and counted in `refused`.
-    fn wire_to_run(&mut self, live: &mut Live, m: Message<Id>, refused: &mut Refused) -> Option<Message<u32>> {
-        let updates = |this: &mut Self, live: &mut Live, us: Vec<Update<Id>>, refused: &mut Refused| {
+    fn wire_to_run(&mut self, live: &mut Live, m: Message<Id>, refused: &mut Refusals) -> Option<Message<u32>> {
+        let updates = |this: &mut Self, live: &mut Live, us: Vec<Update<Id>>, refused: &mut Refusals| {
             let mut out = Vec::with_capacity(us.len());
             for u in us {
                 match this.admit(live, u) {

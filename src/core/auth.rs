@@ -76,6 +76,62 @@ pub enum Refusal {
     KeyMismatch,
 }
 
+/// Updates refused by the authenticity and sanity checks, by reason: what
+/// one exchange or one answer had refused, for the driver to report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Refusals {
+    /// No seal, and one is required.
+    pub unsigned: u64,
+    /// A seal that does not verify.
+    pub bad_signature: u64,
+    /// Sealed by another key than the origin's.
+    pub key_mismatch: u64,
+    /// An epoch past the driver's sanity bound.
+    pub future_epoch: u64,
+}
+
+impl Refusals {
+    /// Count one refusal.
+    pub fn add(&mut self, r: Refusal) {
+        match r {
+            Refusal::Unsigned => self.unsigned += 1,
+            Refusal::BadSignature => self.bad_signature += 1,
+            Refusal::KeyMismatch => self.key_mismatch += 1,
+        }
+    }
+
+    /// All of them.
+    pub fn total(&self) -> u64 {
+        self.unsigned + self.bad_signature + self.key_mismatch + self.future_epoch
+    }
+
+    /// What was refused since `earlier` (counters only grow).
+    pub fn since(self, earlier: Refusals) -> Refusals {
+        Refusals {
+            unsigned: self.unsigned - earlier.unsigned,
+            bad_signature: self.bad_signature - earlier.bad_signature,
+            key_mismatch: self.key_mismatch - earlier.key_mismatch,
+            future_epoch: self.future_epoch - earlier.future_epoch,
+        }
+    }
+
+    /// What was refused, for a person (`2 unsigned, 1 with a signature that
+    /// does not verify`); `None` if nothing was.
+    pub fn describe(&self) -> Option<String> {
+        let parts: Vec<String> = [
+            (self.unsigned, "unsigned"),
+            (self.bad_signature, "with a signature that does not verify"),
+            (self.key_mismatch, "sealed by another key than their origin's"),
+            (self.future_epoch, "with an epoch too far in the future"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+}
+
 /// The bytes a seal signs: a domain tag, then the UUID, the origin (length
 /// first), the epoch, the version counter and the payload (length first),
 /// integers big-endian. `buf` is cleared first.

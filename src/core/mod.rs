@@ -13,7 +13,7 @@ pub mod peers;
 pub mod seen;
 pub mod version;
 
-pub use auth::{Policy, PublicKey, Refusal, Seal, Signer};
+pub use auth::{Policy, PublicKey, Refusal, Refusals, Seal, Signer};
 pub use config::{Config, Protocol, RumorState, StopKind, StopRule};
 pub use message::{Digest, Message, NodeId, Payload, Update, Uuid};
 pub use node::{Entry, Event, Node, NodeStats, Out, Transmit, Via};

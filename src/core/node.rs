@@ -47,7 +47,7 @@ use indexmap::IndexMap;
 
 use foldhash::fast::FixedState;
 
-use super::auth::{self, Policy, PublicKey, Refusal, Seal, Signer};
+use super::auth::{self, Policy, PublicKey, Refusal, Refusals, Seal, Signer};
 use super::config::{Config, Protocol, RumorState};
 use super::message::{Digest, Message, NodeId, Payload, Update, Uuid};
 use super::peers::Peers;
@@ -154,9 +154,19 @@ pub struct NodeStats {
 }
 
 impl NodeStats {
-    /// Updates dropped by the authenticity checks (unsigned, bad signature, wrong key).
+    /// Updates dropped by the authenticity and epoch checks, by reason.
+    pub fn refusals(&self) -> Refusals {
+        Refusals {
+            unsigned: self.unsigned,
+            bad_signature: self.bad_signature,
+            key_mismatch: self.key_mismatch,
+            future_epoch: self.future_epoch,
+        }
+    }
+
+    /// How many updates those checks dropped.
     pub fn refused(&self) -> u64 {
-        self.unsigned + self.bad_signature + self.key_mismatch
+        self.refusals().total()
     }
 }
 

@@ -161,7 +161,7 @@ async fn exchange(s: &Arc<NodeState>, req: Request) -> Result<Response, Rejectio
     let updates_in: usize = env.messages.iter().map(|m| m.update_count()).sum();
     let (replies, sends, refused) = s.exchange_in(env);
     dispatch(s, sends);
-    if let Some(why) = refused.describe() {
+    if let Some(why) = super::state::refusal_error(&refused) {
         // what was valid in the body is applied; the sender learns what was not
         return Err(Rejection::new(Reason::Unauthenticated, why));
     }

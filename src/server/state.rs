@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use super::limits::Limiter;
 use super::metrics::{Gauges, Metrics};
 use super::store::{NodeStore, StoreError};
-use crate::core::{Config, Event, Message, Node, Out, Payload, PeerTable, PublicKey, Signer};
+use crate::core::{Config, Event, Message, Node, Out, Payload, PeerTable, PublicKey, Refusals, Signer};
 use crate::rng::Rng;
 use crate::wire::{self, Id, Limits};
 
@@ -209,39 +209,15 @@ pub struct ViewEntry {
     pub key: Option<String>,
 }
 
-/// Updates of one exchange that the core refused, by reason.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Refused {
-    /// No seal, and one is required.
-    pub unsigned: u64,
-    /// A seal that does not verify.
-    pub bad_signature: u64,
-    /// Sealed by another key than the origin's.
-    pub key_mismatch: u64,
-    /// An epoch past the sanity bound.
-    pub future_epoch: u64,
-}
-
-impl Refused {
-    /// Nothing refused.
-    pub fn is_empty(&self) -> bool {
-        *self == Refused::default()
-    }
-
-    /// What was refused, for a person: `None` if nothing was.
-    pub fn describe(&self) -> Option<String> {
-        let parts: Vec<String> = [
-            (self.unsigned, "unsigned (this node requires Ed25519 seals; start it with --allow-unsigned to accept course-style updates)"),
-            (self.bad_signature, "with a signature that does not verify"),
-            (self.key_mismatch, "sealed by another key than their origin's"),
-            (self.future_epoch, "with an epoch too far in the future"),
-        ]
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, what)| format!("{n} {what}"))
-        .collect();
-        (!parts.is_empty()).then(|| format!("updates refused: {}", parts.join("; ")))
-    }
+/// What the core refused of one exchange, described for its sender: `None`
+/// if nothing was refused.
+pub fn refusal_error(r: &Refusals) -> Option<String> {
+    let hint = if r.unsigned > 0 {
+        "; this node requires Ed25519 seals: start it with --allow-unsigned to accept course-style updates"
+    } else {
+        ""
+    };
+    r.describe().map(|d| format!("updates refused: {d}{hint}"))
 }
 
 /// What the core asked to send, grouped by destination: one exchange each.
@@ -379,7 +355,7 @@ impl NodeState {
     /// One incoming exchange (`POST /gossip/`): learn the sender if it can be
     /// dialed, apply what it sent, return the replies for the response, what
     /// else is to be sent, and what the core refused of it.
-    pub fn exchange_in(&self, env: wire::Envelope) -> (Vec<Message<Id>>, Sends, Refused) {
+    pub fn exchange_in(&self, env: wire::Envelope) -> (Vec<Message<Id>>, Sends, Refusals) {
         let mut g = self.lock();
         let now = self.now_ms();
         let inner = &mut *g;
@@ -393,15 +369,9 @@ impl NodeState {
         }
         // the sender as our peers know it: its URL if it has one
         let from = env.url.unwrap_or(env.from);
-        let before = *inner.node.stats();
+        let before = inner.node.stats().refusals();
         let replies = inner.node.handle_exchange(now, from, env.messages, &inner.peers, &mut inner.out);
-        let after = inner.node.stats();
-        let refused = Refused {
-            unsigned: after.unsigned - before.unsigned,
-            bad_signature: after.bad_signature - before.bad_signature,
-            key_mismatch: after.key_mismatch - before.key_mismatch,
-            future_epoch: after.future_epoch - before.future_epoch,
-        };
+        let refused = inner.node.stats().refusals().since(before);
         let sends = self.drain(inner);
         (replies, sends, refused)
     }
