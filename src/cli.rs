@@ -108,10 +108,28 @@ pub struct SimArgs {
     /// Probability that a message is lost, 0..1.
     #[arg(long, default_value_t = 0.0)]
     loss: f64,
-    /// `single`: one update at node 0 at time 0; `movies`: the course app.
-    #[arg(long, default_value = "single", value_parser = ["single", "movies"])]
+    /// `single`: one update at node 0 at time 0; `movies`: the course app;
+    /// `broadcast`: clients hand unique values to random nodes (Maelstrom's workload).
+    #[arg(long, default_value = "single", value_parser = ["single", "movies", "broadcast"])]
     scenario: String,
-    /// movies: how long nodes re-sample (s); single: time limit (default 1000 rounds).
+    /// broadcast: values handed to the nodes per second, all clients together.
+    #[arg(long, default_value_t = 100.0)]
+    rate: f64,
+    /// A backup push-pull exchange with one random peer this often, ms (off by default).
+    #[arg(long, value_name = "MS")]
+    anti_entropy_ms: Option<u64>,
+    /// Partners: drawn independently (`random`) or in shuffled passes over all peers (`round-robin`).
+    #[arg(long, default_value = "random", value_parser = ["random", "round-robin"])]
+    targets: String,
+    /// A named workload whose settings other flags override: `glomers`, the Gossip
+    /// Glomers broadcast challenge (25 nodes, 100 ms links, 100 values/s for 20 s,
+    /// batched rumor mongering with backup anti-entropy).
+    #[arg(long, value_name = "NAME")]
+    preset: Option<String>,
+    /// Add a partition that comes and heals: two halves from 5 s to 10 s.
+    #[arg(long)]
+    partition: bool,
+    /// movies, broadcast: how long updates are made (s); single: time limit (default 1000 rounds).
     #[arg(long)]
     duration_s: Option<f64>,
     /// movies: extra time for the last updates to spread before they count as lost (s).
@@ -149,13 +167,16 @@ pub struct SimArgs {
     /// No progress bar and no timing line on stderr.
     #[arg(long, short)]
     quiet: bool,
+    /// The flags given on the command line (a preset yields to them).
+    #[arg(skip)]
+    given: Vec<String>,
 }
 
 impl SimArgs {
     /// Turn flags into a validated configuration, or say what is wrong.
     pub fn to_config(&self) -> Result<SimConfig, String> {
         let name = |v: &dyn ValueEnumName| v.name();
-        let p = sim::params::SimParams {
+        let flags = sim::params::SimParams {
             nodes: self.nodes,
             seed: self.seed,
             model: self.model.clone(),
@@ -178,7 +199,26 @@ impl SimArgs {
             faults: self.faults.clone(),
             membership: self.membership.clone(),
             engine: name(&self.engine),
+            rate: self.rate,
+            anti_entropy_ms: self.anti_entropy_ms,
+            targets: self.targets.clone(),
         };
+        let mut p = match &self.preset {
+            None => flags,
+            Some(preset) => {
+                // the preset, then every flag given on the command line
+                let mut p = sim::params::SimParams::preset(preset).map_err(|e| format!("--preset: {e}"))?;
+                for (key, value) in flags.to_pairs_all() {
+                    if self.given.iter().any(|g| g == key) {
+                        p.set(key, &value).map_err(|e| format!("--{}", e.replacen('_', "-", 1)))?;
+                    }
+                }
+                p
+            }
+        };
+        if self.partition {
+            p.faults.extend(sim::params::SimParams::partition_faults());
+        }
         p.to_config().map_err(|e| {
             // name the flag as it is written on the command line
             let flag = sim::params::NAMES.iter().find(|n| e.starts_with(*n));
@@ -203,12 +243,31 @@ impl<T: ValueEnum> ValueEnumName for T {
 
 /// Run the command line; returns the process exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse_from(crate::node_cli::course_form(std::env::args_os().collect()));
+    let cli = match parse(crate::node_cli::course_form(std::env::args_os().collect())) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
     match cli.command {
         Command::Sim(args) => run_sim(&args),
         Command::Node(args) => crate::node_cli::run_node(&args),
         Command::Cluster(args) => crate::node_cli::run_cluster(&args),
     }
+}
+
+/// Parse a command line, noting which `sim` flags were given (a preset
+/// yields to them).
+fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().try_get_matches_from(args)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    if let (Command::Sim(a), Some(m)) = (&mut cli.command, matches.subcommand_matches("sim")) {
+        a.given = m
+            .ids()
+            .filter(|id| m.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine))
+            .map(|id| id.as_str().to_owned())
+            .collect();
+    }
+    Ok(cli)
 }
 
 fn run_sim(args: &SimArgs) -> ExitCode {
@@ -338,6 +397,18 @@ pub fn summary(r: &Report) -> String {
             fmt_opt(r.latency_ms.max)
         );
         let _ = writeln!(s, "  per update: {:.1} messages, {:.0} bytes", r.messages_per_update, r.bytes_per_update);
+        if let Some(p) = &r.partition {
+            let _ = writeln!(
+                s,
+                "  partitions ({}) caught {} updates: clear ones median {} ms, max {} ms; caught ones max {} ms; repaired {} after the heal",
+                p.partitions,
+                p.updates_caught,
+                fmt_opt(p.latency_ms_clear.median),
+                fmt_opt(p.latency_ms_clear.max),
+                fmt_opt(p.latency_ms_caught.max),
+                p.repair_ms.map_or("never".into(), |ms| format!("{ms} ms")),
+            );
+        }
     }
     let _ =
         writeln!(
@@ -357,7 +428,7 @@ mod tests {
     fn parse(args: &[&str]) -> Result<SimConfig, String> {
         let mut full = vec!["gossip", "sim"];
         full.extend_from_slice(args);
-        let cli = Cli::try_parse_from(full).map_err(|e| e.to_string())?;
+        let cli = super::parse(full.into_iter().map(Into::into).collect()).map_err(|e| e.to_string())?;
         let Command::Sim(a) = cli.command else { unreachable!("parsed as sim") };
         a.to_config()
     }

@@ -179,6 +179,18 @@ pub struct Config {
     /// Origin authenticity: whether updates must carry a valid Ed25519 seal.
     #[serde(default)]
     pub auth: super::auth::Policy,
+    /// A backup anti-entropy exchange (push-pull digest with one random
+    /// peer) this often, besides the protocol's own rounds: Demers et al.'s
+    /// remedy for what rumor mongering misses, and how updates cross a
+    /// healed partition. `None`: only the protocol's rounds.
+    #[serde(default)]
+    pub anti_entropy_ms: Option<u64>,
+    /// Choose partners by walking a shuffled list of all peers (reshuffled
+    /// after each pass) instead of drawing each one independently: every
+    /// peer is contacted once per pass, so no node waits long for a push by
+    /// bad luck (as SWIM picks its probe targets).
+    #[serde(default)]
+    pub round_robin: bool,
 }
 
 impl Default for Config {
@@ -202,6 +214,8 @@ impl Default for Config {
             max_payload: 512,
             max_view: 100_000,
             auth: super::auth::Policy::Required,
+            anti_entropy_ms: None,
+            round_robin: false,
         }
     }
 }

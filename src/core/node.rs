@@ -181,9 +181,13 @@ pub struct Node<Id: NodeId> {
     seen: SeenCache,
     next_gossip: u64,
     next_resample: Option<u64>,
+    next_anti_entropy: Option<u64>,
     stamp: u32,
     stats: NodeStats,
     scratch: Vec<Id>,
+    /// `round_robin`: this pass's shuffled peers, and how many were used.
+    pass: Vec<Id>,
+    pass_pos: usize,
     signer: Option<Arc<Signer>>,
     pins: IndexMap<Id, PublicKey, FixedState>,
     epoch_limit: u32,
@@ -200,6 +204,8 @@ impl<Id: NodeId> Node<Id> {
         let interval = cfg.interval_ms.max(1);
         let next_gossip = if cfg.random_phase { now + 1 + rng.below(interval) } else { now + interval };
         let next_resample = cfg.resample_ms.map(|_| now);
+        // drawn only when enabled, so that other configurations keep their random streams
+        let next_anti_entropy = cfg.anti_entropy_ms.map(|every| now + 1 + rng.below(every.max(1)));
         Node {
             id,
             cfg,
@@ -209,9 +215,12 @@ impl<Id: NodeId> Node<Id> {
             seen,
             next_gossip,
             next_resample,
+            next_anti_entropy,
             stamp: 0,
             stats: NodeStats::default(),
             scratch: Vec::new(),
+            pass: Vec::new(),
+            pass_pos: 0,
             signer: None,
             pins: IndexMap::with_hasher(FixedState::with_seed(0)),
             epoch_limit: u32::MAX,
@@ -320,10 +329,7 @@ impl<Id: NodeId> Node<Id> {
 
     /// When `handle_timer` must next be called.
     pub fn poll_timeout(&self) -> u64 {
-        match self.next_resample {
-            Some(r) => r.min(self.next_gossip),
-            None => self.next_gossip,
-        }
+        [self.next_resample, self.next_anti_entropy].into_iter().flatten().fold(self.next_gossip, u64::min)
     }
 
     /// Stop re-sampling the favorite (the driver's experiment is winding down).
@@ -398,7 +404,42 @@ impl<Id: NodeId> Node<Id> {
             self.next_gossip += (missed + 1) * interval;
             self.gossip_round(now, peers, out);
         }
+        if let (Some(due), Some(every)) = (self.next_anti_entropy, self.cfg.anti_entropy_ms) {
+            if now >= due {
+                let every = every.max(1);
+                self.next_anti_entropy = Some(due + ((now - due) / every + 1) * every);
+                let targets = self.sample(peers, 1);
+                if let Some(t) = targets.first() {
+                    let msg = Message::Digest { digest: self.digest(), push_pull: true };
+                    out.sends.push(Transmit { to: t.clone(), msg });
+                }
+                self.scratch = targets;
+            }
+        }
         self.seen.expire(now);
+    }
+
+    /// The client input: a client hands this node `update` to spread (the
+    /// broadcast workload's `broadcast` request; the update's origin names
+    /// the value, not a node). It is checked and merged like an update from
+    /// the network, then spread as the protocol spreads fresh updates
+    /// (pushed at once under flood or eager push, a hot rumor under rumor
+    /// mongering, in the next digests otherwise). Returns whether it was new.
+    pub fn handle_broadcast(
+        &mut self,
+        now: u64,
+        update: Update<Id>,
+        peers: &impl Peers<Id>,
+        out: &mut Out<Id>,
+    ) -> bool {
+        let (origin, ttl) = (update.origin.clone(), update.ttl.min(self.cfg.max_ttl));
+        let fresh = self.apply(now, update, Via::Push, peers, out);
+        if fresh && ttl > 0 && self.forwards_fresh() {
+            if let Some(u) = self.update_of(&origin, ttl - 1) {
+                self.forward(vec![u], None, peers, out);
+            }
+        }
+        fresh
     }
 
     /// The message input: `msg` arrived from `from`.
@@ -495,8 +536,42 @@ impl<Id: NodeId> Node<Id> {
     fn sample(&mut self, peers: &impl Peers<Id>, k: usize) -> Vec<Id> {
         let mut v = std::mem::take(&mut self.scratch);
         v.clear();
-        peers.sample(&mut self.rng, &self.id, k, &mut v);
+        if self.cfg.round_robin {
+            self.next_in_pass(peers, k, &mut v);
+        } else {
+            peers.sample(&mut self.rng, &self.id, k, &mut v);
+        }
         v
+    }
+
+    /// `round_robin`: the next `k` distinct peers of the current pass over a
+    /// shuffled list of all peers, starting a new pass when it runs out (at
+    /// most one new pass per call, so the loop is bounded).
+    fn next_in_pass(&mut self, peers: &impl Peers<Id>, k: usize, out: &mut Vec<Id>) {
+        let mut refilled = false;
+        while out.len() < k {
+            if self.pass_pos >= self.pass.len() {
+                if refilled {
+                    return;
+                }
+                refilled = true;
+                self.pass.clear();
+                peers.all(&self.id, &mut self.pass);
+                for i in (1..self.pass.len()).rev() {
+                    let j = self.rng.below(i as u64 + 1) as usize;
+                    self.pass.swap(i, j);
+                }
+                self.pass_pos = 0;
+                if self.pass.is_empty() {
+                    return;
+                }
+            }
+            let p = &self.pass[self.pass_pos];
+            self.pass_pos += 1;
+            if !out.contains(p) {
+                out.push(p.clone());
+            }
+        }
     }
 
     /// Push `updates` (TTL already set for the hop) to all peers (flood) or

@@ -52,6 +52,10 @@ pub struct World<P: Population> {
     remote: Vec<bool>,
     /// Messages addressed to remote slots, kept for the driver that talks to them.
     to_remote: Vec<(u32, u32, P::Msg)>,
+    /// The broadcast workload's client requests, `(time_ms, node, key)` in
+    /// time order, and how many were handed over.
+    broadcasts: Vec<(u64, u32, u32)>,
+    next_broadcast: usize,
 }
 
 /// One message on the wire, as a viewer draws it.
@@ -105,6 +109,37 @@ impl<P: Population> World<P> {
             flights: None,
             remote: Vec::new(),
             to_remote: Vec::new(),
+            broadcasts: Vec::new(),
+            next_broadcast: 0,
+        }
+    }
+
+    /// The broadcast workload's client requests, `(time_ms, node, key)` in
+    /// time order (see [`SimConfig::broadcasts`](super::SimConfig::broadcasts)).
+    /// Call before the run starts.
+    pub fn set_broadcasts(&mut self, requests: Vec<(u64, u32, u32)>) {
+        debug_assert!(requests.windows(2).all(|w| w[0].0 <= w[1].0), "requests in time order");
+        self.broadcasts = requests;
+        self.next_broadcast = 0;
+    }
+
+    fn next_broadcast_at(&self) -> Option<u64> {
+        self.broadcasts.get(self.next_broadcast).map(|b| b.0)
+    }
+
+    /// Hand every client request due at or before `now` to its node (a
+    /// request to a node that is down fails and is not an update).
+    fn broadcasts_until(&mut self, now: u64) {
+        while let Some(&(t, node, key)) = self.broadcasts.get(self.next_broadcast) {
+            if t > now {
+                break;
+            }
+            self.next_broadcast += 1;
+            if self.up.get(node as usize).copied().unwrap_or(false) {
+                self.metrics.events += 1;
+                let (pop, mut ctx) = self.ctx();
+                pop.broadcast(node, key, now, &mut ctx);
+            }
         }
     }
 
@@ -309,8 +344,10 @@ impl<P: Population> World<P> {
                     None
                 }
             }
-            Scenario::Movies => (now >= updates_end && self.metrics.all_done() && self.all_live_current())
-                .then_some(StopReason::Converged),
+            Scenario::Movies | Scenario::Broadcast => {
+                (now >= updates_end && self.metrics.all_done() && self.all_live_current())
+                    .then_some(StopReason::Converged)
+            }
         }
     }
 }
@@ -585,6 +622,7 @@ fn rounds_until<P: Population>(
         }
         r.woke.clear();
         w.faults_until(now, &mut r.woke);
+        w.broadcasts_until(now);
         std::mem::swap(&mut r.wave, &mut r.deferred);
         for i in 0..w.pop.len() {
             if w.up[i as usize] {
@@ -702,11 +740,13 @@ fn events_until<P: Population>(
             return Step::Budget(e.last_t);
         }
         let fault_at = w.next_fault_at();
-        let bound = fault_at.unwrap_or(u64::MAX).min(target).min(limit_ms);
+        let request_at = w.next_broadcast_at();
+        let bound = fault_at.unwrap_or(u64::MAX).min(request_at.unwrap_or(u64::MAX)).min(target).min(limit_ms);
         let t = match e.q.peek_until(bound) {
             Some(t) => t,
             None => match fault_at {
                 Some(f) if f <= bound => f,
+                _ if request_at.is_some_and(|r| r <= bound) => bound,
                 _ if bound == limit_ms && limit_ms < target && (!e.q.is_empty() || fault_at.is_some()) => {
                     return Step::Ended(StopReason::TimeLimit, limit_ms);
                 }
@@ -734,6 +774,13 @@ fn events_until<P: Population>(
                 e.scheduled[i as usize] = next;
                 e.q.push(next, Ev::Tick(i));
             }
+            continue;
+        }
+        if request_at.is_some_and(|r| r <= t) {
+            // counted per request in `broadcasts_until`
+            w.metrics.events -= 1;
+            w.broadcasts_until(t);
+            flush(w, &mut e.q, &mut e.in_flight, t);
             continue;
         }
         let Some((t, ev)) = e.q.pop() else { continue };

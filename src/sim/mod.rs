@@ -23,7 +23,7 @@ pub mod queue;
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::{Config, Protocol, StopKind};
+use crate::core::{Config, Protocol, StopKind, Version};
 use crate::rng::Rng;
 pub use faults::{parse_fault, Fault, TimedFault};
 pub use network::NetConfig;
@@ -65,6 +65,11 @@ pub enum Scenario {
     Single,
     /// The course app: every node picks a favorite at start and re-samples it.
     Movies,
+    /// The broadcast workload of Jepsen Maelstrom (the Gossip Glomers
+    /// challenge): clients hand unique values to random nodes at a steady
+    /// rate, and every value must reach every node. Each value is its own
+    /// key in the views (a grow-only set), so none supersedes another.
+    Broadcast,
 }
 
 impl Scenario {
@@ -73,6 +78,7 @@ impl Scenario {
         match s.trim().to_ascii_lowercase().as_str() {
             "single" | "rumor" => Some(Scenario::Single),
             "movies" | "app" => Some(Scenario::Movies),
+            "broadcast" => Some(Scenario::Broadcast),
             _ => None,
         }
     }
@@ -82,6 +88,7 @@ impl Scenario {
         match self {
             Scenario::Single => "single",
             Scenario::Movies => "movies",
+            Scenario::Broadcast => "broadcast",
         }
     }
 }
@@ -163,6 +170,13 @@ pub struct SimConfig {
     /// Where nodes find partners.
     #[serde(default)]
     pub membership: MembershipMode,
+    /// `broadcast`: values handed to the nodes per second, all clients together.
+    #[serde(default = "default_rate")]
+    pub rate: f64,
+}
+
+fn default_rate() -> f64 {
+    100.0
 }
 
 impl Default for SimConfig {
@@ -189,6 +203,7 @@ impl Default for SimConfig {
             faults: Vec::new(),
             engine: EngineChoice::Auto,
             membership: MembershipMode::Full,
+            rate: default_rate(),
         }
     }
 }
@@ -223,6 +238,29 @@ impl SimConfig {
         }
         if self.net.latency_ms > 3_600_000 || self.net.jitter_ms > 3_600_000 {
             return Err("latency and jitter must be at most one hour".into());
+        }
+        if self.scenario == Scenario::Broadcast {
+            if !(self.rate > 0.0 && self.rate <= 100_000.0) {
+                return Err(format!("rate must be above 0 and at most 100000 values per second, got {}", self.rate));
+            }
+            let values = self.rate * self.updates_end_ms() as f64 / 1000.0;
+            if self.updates_end_ms() > 3_600_000 {
+                return Err("the broadcast scenario's duration must be at most 3600 s".into());
+            }
+            if values > 1_000_000.0 {
+                return Err(format!(
+                    "the broadcast scenario would hand out {values:.0} values (rate x duration); at most 1000000"
+                ));
+            }
+            if self.nodes > 10_000 {
+                return Err(format!(
+                    "the broadcast scenario keeps every value at every node; use at most 10000 nodes, got {}",
+                    self.nodes
+                ));
+            }
+        }
+        if self.node.anti_entropy_ms == Some(0) {
+            return Err("anti_entropy_ms must be at least 1".into());
         }
         if self.scenario == Scenario::Movies && self.nodes > 100_000 {
             return Err(format!(
@@ -271,6 +309,7 @@ impl SimConfig {
                     c.resample_ms = Some(10_000);
                 }
             }
+            Scenario::Broadcast => c.resample_ms = None,
         }
         c.random_phase = self.model == Model::Events;
         c
@@ -281,7 +320,9 @@ impl SimConfig {
         let interval = self.node.interval_ms.max(1);
         match self.scenario {
             Scenario::Single => self.duration_ms.unwrap_or(1000 * interval),
-            Scenario::Movies => self.updates_end_ms() + self.settle_ms.unwrap_or(30 * interval),
+            Scenario::Movies | Scenario::Broadcast => {
+                self.updates_end_ms() + self.settle_ms.unwrap_or((30 * interval).max(5_000))
+            }
         }
     }
 
@@ -289,7 +330,42 @@ impl SimConfig {
         match self.scenario {
             Scenario::Single => 0,
             Scenario::Movies => self.duration_ms.unwrap_or(60_000),
+            Scenario::Broadcast => self.duration_ms.unwrap_or(20_000),
         }
+    }
+
+    /// `broadcast`: the clients' requests, `(time_ms, node)` in time order;
+    /// the `k`-th names value `broadcast_key(k)`. Each millisecond of the
+    /// update period holds `rate / 1000` requests on average (the whole part,
+    /// plus one more with the fraction's probability: a Poisson stream to the
+    /// millisecond, drawn without transcendental functions so that wasm and
+    /// native agree bit for bit), each to a uniformly chosen initial node,
+    /// from the run's seed (a stream of its own).
+    pub fn broadcasts(&self) -> Vec<(u64, u32)> {
+        if self.scenario != Scenario::Broadcast {
+            return Vec::new();
+        }
+        let mut rng = Rng::derive(self.seed, u64::MAX - 1);
+        let per_ms = self.rate / 1000.0;
+        let (whole, frac) = (per_ms.floor() as u64, per_ms.fract());
+        let mut out = Vec::new();
+        for t in 1..=self.updates_end_ms() {
+            let count = whole + u64::from(rng.chance(frac));
+            for _ in 0..count {
+                if out.len() >= 1_000_000 {
+                    return out;
+                }
+                out.push((t, rng.below(self.nodes as u64) as u32));
+            }
+        }
+        out
+    }
+
+    /// The key (origin) value `k` of the broadcast workload has in the
+    /// views: above every node index, joiners included.
+    pub fn broadcast_key(&self, k: usize) -> u32 {
+        let joins: u32 = self.faults.iter().map(|f| if let Fault::Join { count } = f.fault { count } else { 0 }).sum();
+        self.nodes.saturating_add(joins).saturating_add(k as u32)
     }
 }
 
@@ -302,6 +378,107 @@ pub struct Latency {
     pub p99: Option<f64>,
     /// Maximum.
     pub max: Option<f64>,
+}
+
+impl Latency {
+    /// Median (mean of the middle two for an even count), 99th percentile
+    /// (nearest rank) and maximum of `samples`.
+    pub fn of(samples: &mut [u64]) -> Latency {
+        samples.sort_unstable();
+        let n = samples.len();
+        if n == 0 {
+            return Latency::default();
+        }
+        let median =
+            if n % 2 == 1 { samples[n / 2] as f64 } else { (samples[n / 2 - 1] + samples[n / 2]) as f64 / 2.0 };
+        let rank = ((0.99 * n as f64).ceil() as usize).clamp(1, n);
+        Latency { median: Some(median), p99: Some(samples[rank - 1] as f64), max: Some(samples[n - 1] as f64) }
+    }
+}
+
+/// How partitions touched the updates of a run with partitions in its fault
+/// timeline. An update is *caught* when a partition was in force at some
+/// moment between its creation and the moment the last live node learned it
+/// (or the end of the run); its latency then includes waiting for the heal,
+/// which no protocol can shorten. The others are *clear*.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PartitionStats {
+    /// Partitions that came (and, if the run got there, healed).
+    pub partitions: u32,
+    /// Updates a partition caught while they spread.
+    pub updates_caught: u64,
+    /// Latency of the clear updates: what the protocol does on a whole network.
+    pub latency_ms_clear: Latency,
+    /// Latency of the caught updates.
+    pub latency_ms_caught: Latency,
+    /// From the last heal until every caught update had reached every live
+    /// node, ms; null if some never did.
+    pub repair_ms: Option<u64>,
+}
+
+/// The partition windows `[start, end)` of a fault timeline (`end` is
+/// `u64::MAX` for one that never heals).
+fn partition_windows(faults: &[TimedFault]) -> Vec<(u64, u64)> {
+    let mut sorted: Vec<&TimedFault> = faults.iter().collect();
+    sorted.sort_by_key(|f| f.at_ms);
+    let mut windows = Vec::new();
+    let mut open: Option<u64> = None;
+    for f in sorted {
+        match f.fault {
+            Fault::Partition { .. } => {
+                open.get_or_insert(f.at_ms);
+            }
+            Fault::Heal => {
+                if let Some(start) = open.take() {
+                    windows.push((start, f.at_ms));
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(start) = open {
+        windows.push((start, u64::MAX));
+    }
+    windows
+}
+
+fn partition_stats(
+    faults: &[TimedFault],
+    updates: &[(u32, Version, u64, Option<u64>)],
+    end: u64,
+) -> Option<PartitionStats> {
+    let windows = partition_windows(faults);
+    if windows.is_empty() {
+        return None;
+    }
+    let (mut clear, mut caught) = (Vec::new(), Vec::new());
+    let mut repaired = Some(0u64);
+    for &(_, _, created, done) in updates {
+        let until = done.unwrap_or(end);
+        let hit = windows.iter().any(|&(a, b)| a <= until && created < b);
+        match (hit, done) {
+            (false, Some(d)) => clear.push(d - created),
+            (true, Some(d)) => {
+                caught.push(d - created);
+                repaired = repaired.map(|r| r.max(d));
+            }
+            (true, None) => {
+                caught.push(u64::MAX);
+                repaired = None;
+            }
+            (false, None) => {}
+        }
+    }
+    let updates_caught = caught.len() as u64;
+    caught.retain(|&l| l != u64::MAX);
+    let last_heal = windows.iter().map(|w| w.1).max().unwrap_or(0);
+    Some(PartitionStats {
+        partitions: windows.len() as u32,
+        updates_caught,
+        latency_ms_clear: Latency::of(&mut clear),
+        latency_ms_caught: Latency::of(&mut caught),
+        repair_ms: if last_heal == u64::MAX { None } else { repaired.map(|r| r.saturating_sub(last_heal)) },
+    })
 }
 
 /// The result of a run. Every field is deterministic (no wall-clock time).
@@ -369,6 +546,10 @@ pub struct Report {
     pub bytes_per_update: f64,
     /// Time from an update's creation until the last live node knew it.
     pub latency_ms: Latency,
+    /// With partitions in the fault timeline: the updates they caught and
+    /// the latency of the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<PartitionStats>,
     /// Events processed.
     pub events: u64,
     /// `[time_ms, fraction]` samples of coverage.
@@ -410,7 +591,9 @@ pub fn full_population(cfg: &SimConfig) -> population::FullPopulation {
 pub fn runner<P: population::Population>(cfg: &SimConfig, pop: P) -> engine::Runner<P> {
     let net = network::Network::new(cfg.net.clone(), Rng::derive(cfg.seed, u64::MAX));
     let anti_entropy = matches!(cfg.node.protocol, Protocol::Push | Protocol::Pull | Protocol::PushPull);
-    let w = engine::World::new(pop, net, cfg.faults.clone(), cfg.scenario, anti_entropy);
+    let mut w = engine::World::new(pop, net, cfg.faults.clone(), cfg.scenario, anti_entropy);
+    let requests = cfg.broadcasts().into_iter().enumerate().map(|(k, (t, i))| (t, i, cfg.broadcast_key(k))).collect();
+    w.set_broadcasts(requests);
     let schedule = engine::Schedule {
         interval: cfg.node.interval_ms.max(1),
         limit_ms: cfg.limit_ms(),
@@ -434,7 +617,7 @@ pub fn report<P: population::Population>(
     let updates: Vec<_> = m.updates().collect();
     let informed = match cfg.scenario {
         Scenario::Single => live_nodes.iter().filter(|&&i| w.pop.known(i, 0).is_some()).count() as u32,
-        Scenario::Movies => {
+        Scenario::Movies | Scenario::Broadcast => {
             let latest: Vec<(u32, crate::core::Version)> = {
                 let mut l: std::collections::BTreeMap<u32, crate::core::Version> = Default::default();
                 for &(o, v, _, _) in &updates {
@@ -449,21 +632,6 @@ pub fn report<P: population::Population>(
         }
     };
     let mut lat: Vec<u64> = updates.iter().filter_map(|u| u.3.map(|d| d - u.2)).collect();
-    lat.sort_unstable();
-    let pct = |p: f64| -> Option<f64> {
-        if lat.is_empty() {
-            return None;
-        }
-        let rank = ((p * lat.len() as f64).ceil() as usize).clamp(1, lat.len());
-        Some(lat[rank - 1] as f64)
-    };
-    let median = if lat.is_empty() {
-        None
-    } else if lat.len() % 2 == 1 {
-        Some(lat[lat.len() / 2] as f64)
-    } else {
-        Some((lat[lat.len() / 2 - 1] + lat[lat.len() / 2]) as f64 / 2.0)
-    };
     let rounds_of = |ms: f64| ms / interval as f64;
     let rounds_full = match (cfg.scenario, updates.first()) {
         (Scenario::Single, Some(&(_, _, created, Some(done)))) => Some((done - created).div_ceil(interval)),
@@ -508,7 +676,8 @@ pub fn report<P: population::Population>(
         lost_updates: updates.iter().filter(|u| u.3.is_none()).count() as u64,
         messages_per_update: per_update(m.messages),
         bytes_per_update: per_update(m.bytes),
-        latency_ms: Latency { median, p99: pct(0.99), max: lat.last().map(|&x| x as f64) },
+        latency_ms: Latency::of(&mut lat),
+        partition: partition_stats(&cfg.faults, &updates, time_ms),
         events: m.events,
         coverage: m.coverage.clone(),
         config: cfg.clone(),

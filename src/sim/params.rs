@@ -59,6 +59,12 @@ pub struct SimParams {
     pub membership: String,
     /// `auto`, `full` or `compact`.
     pub engine: String,
+    /// broadcast: values handed to the nodes per second.
+    pub rate: f64,
+    /// A backup push-pull exchange with one random peer this often, ms (none: off).
+    pub anti_entropy_ms: Option<u64>,
+    /// Partners: `random` (drawn independently) or `round-robin` (shuffled passes).
+    pub targets: String,
 }
 
 impl Default for SimParams {
@@ -86,6 +92,9 @@ impl Default for SimParams {
             faults: Vec::new(),
             membership: "full".into(),
             engine: "auto".into(),
+            rate: 100.0,
+            anti_entropy_ms: None,
+            targets: "random".into(),
         }
     }
 }
@@ -114,7 +123,30 @@ pub const NAMES: &[&str] = &[
     "faults",
     "membership",
     "engine",
+    "rate",
+    "anti_entropy_ms",
+    "targets",
 ];
+
+/// The named workloads [`SimParams::preset`] knows.
+pub const PRESETS: &[&str] = &["glomers"];
+
+/// The protocol configuration of the `glomers` preset: rumor mongering in
+/// batches (every `interval_ms`, each node pushes all its hot values to
+/// `fanout` peers, taken in shuffled passes over all peers with
+/// `round_robin`; a value stays hot for `counter` contacts), backed by a
+/// push-pull exchange with one random peer every `anti_entropy_ms`.
+/// Messages per value are about `nodes * fanout * 1000 / interval_ms / rate`
+/// whatever the batch sizes, so the budget is set by the tick, not the load.
+struct Glomers {
+    fanout: u32,
+    interval_ms: u64,
+    counter: u8,
+    anti_entropy_ms: u64,
+    round_robin: bool,
+}
+
+const GLOMERS: Glomers = Glomers { fanout: 3, interval_ms: 50, counter: 16, anti_entropy_ms: 1000, round_robin: true };
 
 fn num<T: std::str::FromStr>(name: &str, v: &str, what: &str) -> Result<T, String> {
     v.trim().parse().map_err(|_| format!("{name}: expected {what}, got {v:?}"))
@@ -154,7 +186,7 @@ impl SimParams {
             "jitter_ms" => self.jitter_ms = num(name, value, WHOLE)?,
             "link_spread" => self.link_spread = num(name, value, FRACTION)?,
             "loss" => self.loss = num(name, value, "a probability from 0 to 1")?,
-            "scenario" => self.scenario = one_of(name, value, &["single", "movies"])?,
+            "scenario" => self.scenario = one_of(name, value, &["single", "movies", "broadcast"])?,
             "duration_s" => self.duration_s = opt(name, value, "a number of seconds")?,
             "settle_s" => self.settle_s = opt(name, value, "a number of seconds")?,
             "resample_ms" => self.resample_ms = num(name, value, WHOLE)?,
@@ -167,6 +199,9 @@ impl SimParams {
             }
             "membership" => self.membership = one_of(name, value, &["full", "bootstrap"])?,
             "engine" => self.engine = one_of(name, value, &["auto", "full", "compact"])?,
+            "rate" => self.rate = num(name, value, "a number of values per second")?,
+            "anti_entropy_ms" => self.anti_entropy_ms = opt(name, value, WHOLE)?,
+            "targets" => self.targets = one_of(name, value, &["random", "round-robin"])?,
             other => return Err(format!("unknown parameter {other:?}; known: {}", NAMES.join(", "))),
         }
         Ok(())
@@ -175,6 +210,16 @@ impl SimParams {
     /// The parameters as `(name, text)` pairs that [`SimParams::set`] reads
     /// back to the same values (only those that differ from the defaults).
     pub fn to_pairs(&self) -> Vec<(&'static str, String)> {
+        self.pairs().into_iter().filter(|(_, v, d)| v != d).map(|(k, v, _)| (k, v)).collect()
+    }
+
+    /// Every parameter as a `(name, text)` pair [`SimParams::set`] reads back.
+    pub fn to_pairs_all(&self) -> Vec<(&'static str, String)> {
+        self.pairs().into_iter().map(|(k, v, _)| (k, v)).collect()
+    }
+
+    /// `(name, text, the default's text)` for every parameter.
+    fn pairs(&self) -> Vec<(&'static str, String, String)> {
         let d = SimParams::default();
         let opt_s = |x: Option<f64>| x.map_or(String::new(), |v| v.to_string());
         let opt_k = |x: Option<u8>| x.map_or(String::new(), |v| v.to_string());
@@ -201,13 +246,52 @@ impl SimParams {
             ("faults", self.faults.join(","), d.faults.join(",")),
             ("membership", self.membership.clone(), d.membership.clone()),
             ("engine", self.engine.clone(), d.engine.clone()),
+            ("rate", self.rate.to_string(), d.rate.to_string()),
+            ("anti_entropy_ms", self.anti_entropy_ms.map_or(String::new(), |v| v.to_string()), String::new()),
+            ("targets", self.targets.clone(), d.targets.clone()),
         ];
-        all.into_iter().filter(|(_, v, d)| v != d).map(|(k, v, _)| (k, v)).collect()
+        all
+    }
+
+    /// A named workload: its parameters (flags given on the command line
+    /// override them). `glomers`: the Gossip Glomers broadcast challenge
+    /// (Jepsen Maelstrom's `broadcast` workload, challenges 3d and 3e): 25
+    /// nodes, 100 ms links, 100 values a second for 20 s, and the protocol
+    /// configuration that meets 3d's latencies and 3e's message budget at
+    /// once. See [`PRESETS`].
+    pub fn preset(name: &str) -> Result<SimParams, String> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "glomers" => Ok(SimParams {
+                nodes: 25,
+                model: "events".into(),
+                scenario: "broadcast".into(),
+                rate: 100.0,
+                duration_s: Some(20.0),
+                settle_s: Some(10.0),
+                latency_ms: 100,
+                jitter_ms: 0,
+                protocol: "rumor".into(),
+                fanout: GLOMERS.fanout,
+                interval_ms: GLOMERS.interval_ms,
+                stop: "blind".into(),
+                counter: Some(GLOMERS.counter),
+                anti_entropy_ms: Some(GLOMERS.anti_entropy_ms),
+                targets: if GLOMERS.round_robin { "round-robin" } else { "random" }.into(),
+                ..SimParams::default()
+            }),
+            other => Err(format!("unknown preset {other:?}; known: {}", PRESETS.join(", "))),
+        }
+    }
+
+    /// The fault timeline `--partition` adds to a preset: the nodes split in
+    /// two halves at 5 s and the partition heals at 10 s.
+    pub fn partition_faults() -> Vec<String> {
+        vec!["5s:partition:2".into(), "10s:heal".into()]
     }
 
     /// The configuration these parameters describe, checked.
     pub fn to_config(&self) -> Result<SimConfig, String> {
-        let scenario = Scenario::parse(&self.scenario).ok_or("scenario must be single or movies")?;
+        let scenario = Scenario::parse(&self.scenario).ok_or("scenario must be single, movies or broadcast")?;
         let model = Model::parse(&self.model).ok_or("model must be rounds or events")?;
         let protocol = Protocol::parse(&self.protocol).ok_or_else(|| {
             format!("protocol must be flood, push, pull, push-pull or rumor, got {:?}", self.protocol)
@@ -237,6 +321,7 @@ impl SimParams {
                 "compact" => EngineChoice::Compact,
                 e => return Err(format!("engine must be auto, full or compact, got {e:?}")),
             },
+            rate: self.rate,
             ..SimConfig::default()
         };
         let n = &mut cfg.node;
@@ -244,11 +329,17 @@ impl SimParams {
         n.fanout = self.fanout;
         n.ttl = self.ttl;
         n.interval_ms = self.interval_ms;
+        n.anti_entropy_ms = self.anti_entropy_ms;
+        n.round_robin = match self.targets.as_str() {
+            "random" => false,
+            "round-robin" => true,
+            t => return Err(format!("targets must be random or round-robin, got {t:?}")),
+        };
         n.stop = StopRule::from_flags(&self.stop, self.counter, self.coin)?;
         n.eager_push = match self.eager.as_str() {
             "on" => true,
             "off" => false,
-            "auto" => scenario == Scenario::Movies,
+            "auto" => scenario != Scenario::Single,
             e => return Err(format!("eager must be auto, on or off, got {e:?}")),
         };
         if scenario == Scenario::Movies {

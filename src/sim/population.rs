@@ -40,6 +40,10 @@ pub trait Population: Knowledge {
     fn next_timeout(&self, i: u32) -> u64;
     /// Node `i` originates the scenario's single update at `now`.
     fn inject(&mut self, i: u32, now: u64, ctx: &mut Ctx<Self::Msg>);
+    /// Node `i` receives a client's request to spread value `key` at `now`
+    /// (the broadcast workload). Populations that hold a single update
+    /// ignore it: that scenario never runs on them.
+    fn broadcast(&mut self, _i: u32, _key: u32, _now: u64, _ctx: &mut Ctx<Self::Msg>) {}
     /// Node `i` lost its state and restarts in incarnation `epoch` at `now`.
     fn reset(&mut self, i: u32, epoch: u32, now: u64);
     /// A new node joins at `now`; returns its index.
@@ -323,6 +327,29 @@ impl Population for FullPopulation {
 
     fn inject(&mut self, i: u32, now: u64, ctx: &mut Ctx<Self::Msg>) {
         self.nodes[i as usize].set_favorite(now, Payload::Static(rumor_payload()), ctx.members, &mut self.out);
+        self.drain(i, now, ctx);
+    }
+
+    fn broadcast(&mut self, i: u32, key: u32, now: u64, ctx: &mut Ctx<Self::Msg>) {
+        let version = Version::new(0, 1);
+        let update = crate::core::Update {
+            // the value's UUID, the same wherever it travels
+            uuid: Rng::derive(self.seed ^ 0xb0ad_ca57, key as u64).uuid(),
+            origin: key,
+            version,
+            ttl: self.cfg.ttl,
+            payload: Payload::from(key.to_string()),
+            seal: None,
+        };
+        ctx.metrics.originated(key, version, now);
+        if let Some(v) = &mut self.viewer {
+            v.originated(key, version, &self.nodes);
+        }
+        let node = &mut self.nodes[i as usize];
+        match self.tables.get(i as usize) {
+            Some(t) => node.handle_broadcast(now, update, t, &mut self.out),
+            None => node.handle_broadcast(now, update, ctx.members, &mut self.out),
+        };
         self.drain(i, now, ctx);
     }
 
