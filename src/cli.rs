@@ -468,6 +468,22 @@ mod tests {
     }
 
     #[test]
+    fn a_preset_yields_to_the_flags_given() {
+        let c = parse(&["--preset", "glomers"]).unwrap();
+        assert_eq!((c.nodes, c.net.latency_ms, c.net.jitter_ms), (25, 100, 0));
+        assert_eq!(c.scenario, sim::Scenario::Broadcast);
+        assert_eq!(c.duration_ms, Some(20_000));
+        assert!(c.node.round_robin && c.node.anti_entropy_ms.is_some());
+        assert!(c.faults.is_empty());
+        // given flags win, even when they spell a default value
+        let c = parse(&["--preset", "glomers", "--nodes", "1000", "--fanout", "5", "--partition"]).unwrap();
+        assert_eq!((c.nodes, c.node.fanout, c.net.latency_ms), (1000, 5, 100));
+        assert_eq!(c.faults.len(), 2, "a partition and its heal");
+        assert!(parse(&["--preset", "glomers", "--rate", "-1"]).unwrap_err().contains("--rate"));
+        assert!(parse(&["--preset", "paxos"]).unwrap_err().contains("unknown preset"));
+    }
+
+    #[test]
     fn bad_input_is_rejected_with_a_reason() {
         for (args, needle) in [
             (vec!["--nodes", "0"], "nodes"),

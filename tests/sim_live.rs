@@ -41,6 +41,14 @@ fn configs() -> Vec<SimConfig> {
         let mut r = cfg(300, Protocol::Rumor, model, 3);
         r.node.fanout = 2;
         out.push(r);
+        let mut b = sim::params::SimParams::preset("glomers").expect("known").to_config().expect("valid");
+        b.model = model;
+        b.duration_ms = Some(3_000);
+        b.faults = ["1s:partition:2", "2s:heal", "2500ms:crash:4"]
+            .iter()
+            .map(|f| sim::parse_fault(f).expect("valid"))
+            .collect();
+        out.push(b);
     }
     out
 }
@@ -242,4 +250,27 @@ fn a_mirror_that_knew_a_remote_version_before_the_run_counted_it_is_current() {
     assert_eq!(live.node(a).unwrap().stale, base + 1);
     live.mirror(a, vec![upd(b, 3)]);
     assert_eq!(live.node(a).unwrap().stale, base);
+}
+
+#[test]
+fn the_viewer_follows_a_broadcast_run_whose_keys_are_values() {
+    // values are keys above every node index: the viewer's freshness counts
+    // and inspector must handle them like origins
+    let mut c = sim::params::SimParams::preset("glomers").expect("known").to_config().expect("valid");
+    c.duration_ms = Some(2_000);
+    let mut live = Live::new(&c).expect("valid");
+    let mut checked = 0;
+    while live.stopped().is_none() {
+        live.advance(live.now() + 97, u64::MAX);
+        let made = live.report().updates as usize;
+        for i in 0..live.len() {
+            let d = live.detail(i).expect("exists");
+            let held = d.view.iter().filter(|r| r.origin >= 25).count();
+            assert_eq!(d.node.stale as usize, made - held, "node {i} at {}", live.now());
+            checked += 1;
+        }
+        assert!(!live.spreads(0).is_empty());
+    }
+    assert!(checked > 100);
+    assert!(live.converged());
 }

@@ -1243,4 +1243,76 @@ mod tests {
         assert_eq!(out.sends.len(), 2);
         assert!(out.sends.iter().all(|t| t.to != 0 && matches!(t.msg, Message::Push(_))));
     }
+
+    #[test]
+    fn round_robin_contacts_every_peer_once_per_pass() {
+        let mut c = cfg(Protocol::Push);
+        c.round_robin = true;
+        c.fanout = 3;
+        let peers = PeerList((0..13).collect());
+        let mut n = Node::new(0u32, c, 0, Rng::new(4), 0);
+        let mut out = Out::default();
+        n.set_favorite(0, "Up".into(), &peers, &mut out);
+        out.clear();
+        let mut passes = Vec::new();
+        for round in 1..=8 {
+            n.handle_timer(round * 1000, &peers, &mut out);
+            passes.extend(out.sends.drain(..).map(|t| t.to));
+        }
+        // 24 contacts: two whole passes over the 12 other peers
+        assert_eq!(passes.len(), 24);
+        for pass in passes.chunks(12) {
+            let mut p = pass.to_vec();
+            p.sort_unstable();
+            assert_eq!(p, (1..13).collect::<Vec<u32>>(), "each peer once per pass");
+        }
+        assert_ne!(passes[..12], passes[12..], "each pass is shuffled anew");
+    }
+
+    #[test]
+    fn backup_anti_entropy_sends_a_push_pull_digest_on_its_own_period() {
+        let mut c = cfg(Protocol::Rumor);
+        c.anti_entropy_ms = Some(700);
+        let peers = PeerList((0..5).collect());
+        let mut n = Node::new(0u32, c, 0, Rng::new(2), 0);
+        let mut out = Out::default();
+        let mut digests = Vec::new();
+        for _ in 0..40 {
+            let t = n.poll_timeout();
+            if t > 7_000 {
+                break;
+            }
+            n.handle_timer(t, &peers, &mut out);
+            for s in out.sends.drain(..) {
+                assert!(matches!(s.msg, Message::Digest { push_pull: true, .. }), "rumors are cold: only digests");
+                digests.push(t);
+            }
+        }
+        assert_eq!(digests.len(), 10, "one a period: {digests:?}");
+        assert!(digests.windows(2).all(|w| w[1] - w[0] == 700));
+    }
+
+    #[test]
+    fn a_broadcast_value_is_kept_and_spread_like_a_fresh_update() {
+        let peers = PeerList((0..10).collect());
+        let mut c = cfg(Protocol::Rumor);
+        c.fanout = 2;
+        let mut n = Node::new(0u32, c, 0, Rng::new(3), 0);
+        let mut out = Out::default();
+        let value = upd(100, 1, 77);
+        assert!(n.handle_broadcast(5, value.clone(), &peers, &mut out));
+        assert!(out.sends.is_empty(), "rumor mongering pushes at its next round");
+        assert!(!n.handle_broadcast(6, value, &peers, &mut out), "the same value twice is a duplicate");
+        n.handle_timer(n.poll_timeout(), &peers, &mut out);
+        assert_eq!(out.sends.len(), 2);
+        assert!(out.sends.iter().all(|t| matches!(&t.msg, Message::Push(u) if u[0].origin == 100)));
+        // with eager push it goes out at once
+        let mut c = cfg(Protocol::PushPull);
+        c.eager_push = true;
+        c.fanout = 2;
+        let mut m = Node::new(0u32, c, 0, Rng::new(3), 0);
+        out.clear();
+        assert!(m.handle_broadcast(5, upd(101, 1, 78), &peers, &mut out));
+        assert_eq!(out.sends.len(), 2);
+    }
 }
