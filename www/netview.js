@@ -18,6 +18,7 @@ const LOD_R = 2.6; // drawn node radius (CSS px) under which nodes are aggregate
 const MAX_ZOOM = 48;
 const CELL_PX = 8; // pixels per cell side in the cell bitmap (7 and a gap)
 const FLOW_TAU_MS = 450; // flows: how long a message counts (wall ms, exponential decay)
+const MAX_FLOWS = 90;
 const REGIONS = 5; // flows: the disk is cut into REGIONS x REGIONS regions (about 21 inside it)
 const GROUP_HUES = [200, 330, 45, 270, 150, 10, 90, 240, 300, 20, 170, 60, 120, 350, 220, 280];
 
@@ -290,13 +291,14 @@ export class NetView {
   }
 
   // Add the flights the handle reported: flat [from, to, sent, arrives, upd]*.
-  // Every one counts in the region flows; individual comets are capped at
-  // maxFlights, sampled evenly when a frame brings more.
+  // In the aggregated view every one counts in the region flows; otherwise
+  // individual comets, capped at maxFlights, sampled evenly when a frame
+  // brings more.
   addFlights(flat, now, wallPerMs, model, intervalMs) {
     const minVisual = 320 / Math.max(wallPerMs, 1e-9); // at least ~0.3 s on screen, in virtual ms
     const total = Math.floor(flat.length / 5);
     const R2 = REGIONS * REGIONS;
-    for (let j = 0; j < total; j++) {
+    for (let j = 0; j < total && this.lod; j++) {
       const k = j * 5;
       const a = this.regionOf[flat[k]], b = this.regionOf[flat[k + 1]];
       if (a >= 0 && b >= 0 && a !== b) {
@@ -438,10 +440,10 @@ export class NetView {
   }
 
   // Messages in the aggregated view: one curve per pair of regions that
-  // exchanged messages lately, its width growing with the rate (log scale),
-  // blue when most carried updates, red when many were lost, with dashes
-  // moving from sender to receiver. Curves bow to the right of their
-  // direction, so A to B and B to A are apart.
+  // exchanged messages lately (the busiest MAX_FLOWS), its width growing
+  // with the rate (log scale), blue when most carried updates, red when many
+  // were lost, with a dot moving from sender to receiver. Curves bow to the
+  // right of their direction, so A to B and B to A are apart.
   drawFlows(wall) {
     const { ctx } = this;
     const dt = Math.max(0, Math.min(1000, wall - (this.lastFlowWall || wall)));
@@ -463,24 +465,40 @@ export class NetView {
     const R2 = REGIONS * REGIONS;
     const { k, tx, ty } = this.view;
     const rx = this.regions.x, ry = this.regions.y;
-    ctx.save();
-    ctx.lineCap = 'round';
-    ctx.setLineDash([5, 7]);
-    ctx.lineDashOffset = -(wall / 30) % 12;
-    for (const q of list.slice(0, 120).reverse()) {
+    // batched by colour and width class: a dozen strokes a frame, whatever the traffic
+    const colors = ['#cbd5e1', '#7dd3fc', '#f87171'];
+    const batches = new Map();
+    const dots = colors.map(() => new Path2D());
+    for (const q of list.slice(0, MAX_FLOWS)) {
       const a = Math.floor(q / R2), b = q % R2;
       const x0 = rx[a] * k + tx, y0 = ry[a] * k + ty, x1 = rx[b] * k + tx, y1 = ry[b] * k + ty;
-      const v = f[q] / (FLOW_TAU_MS / 1000); // per second
-      const lg = Math.log2(1 + v);
-      ctx.lineWidth = Math.min(8, 0.8 + lg * 0.55);
-      ctx.globalAlpha = Math.min(0.9, 0.2 + lg * 0.08);
-      ctx.strokeStyle = fl[q] > 0.3 * f[q] ? '#f87171' : fu[q] > 0.5 * f[q] ? '#7dd3fc' : '#94a3b8';
+      const lg = Math.log2(1 + f[q] / (FLOW_TAU_MS / 1000)); // messages per second, log
+      const cls = Math.min(3, Math.floor(lg / 3)); // width class
+      const col = fl[q] > 0.3 * f[q] ? 2 : fu[q] > 0.5 * f[q] ? 1 : 0;
+      const key = col * 4 + cls;
+      let p = batches.get(key);
+      if (!p) { p = new Path2D(); batches.set(key, p); }
       const mx = (x0 + x1) / 2 + (y1 - y0) * 0.18, my = (y0 + y1) / 2 - (x1 - x0) * 0.18;
-      ctx.beginPath();
-      ctx.moveTo(x0, y0);
-      ctx.quadraticCurveTo(mx, my, x1, y1);
-      ctx.stroke();
+      p.moveTo(x0, y0);
+      p.quadraticCurveTo(mx, my, x1, y1);
+      // a dot travelling from sender to receiver shows the direction
+      const t = (wall / 1400 + (q * 0.618)) % 1, u = 1 - t;
+      const dx = u * u * x0 + 2 * u * t * mx + t * t * x1, dy = u * u * y0 + 2 * u * t * my + t * t * y1;
+      const dr = 1.5 + cls * 0.8;
+      dots[col].moveTo(dx + dr, dy);
+      dots[col].arc(dx, dy, dr, 0, Math.PI * 2);
     }
+    ctx.save();
+    ctx.lineCap = 'round';
+    for (const [key, p] of batches) {
+      const cls = key % 4;
+      ctx.lineWidth = 1 + cls * 1.6;
+      ctx.globalAlpha = 0.35 + cls * 0.15;
+      ctx.strokeStyle = colors[Math.floor(key / 4)];
+      ctx.stroke(p);
+    }
+    ctx.globalAlpha = 0.9;
+    dots.forEach((p, c) => { ctx.fillStyle = colors[c]; ctx.fill(p); });
     ctx.restore();
   }
 

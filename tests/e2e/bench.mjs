@@ -31,7 +31,7 @@ for (const [name, params, speed = 1, zoom = 1] of cases) {
     const L = window.gossipLab;
     try { L.configure(params); } catch (e) { return { refused: String(e.message || e) }; }
     L.setSpeed(speed);
-    const view = L.zoom(zoom);
+    const view = L.zoom ? L.zoom(zoom) : { k: 1, lod: false }; // (pages before the zoom: nodes only)
     L.play();
     await new Promise((r) => setTimeout(r, 1000)); // warm up
     L.frameStats();
