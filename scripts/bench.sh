@@ -42,4 +42,6 @@ if [ "${BROWSER:-1}" = 1 ] && command -v node >/dev/null && [ -x /usr/bin/chromi
   echo "## the browser lab: WebAssembly in headless chromium against native (best of $reps)"
   scripts/build-web.sh
   node tests/e2e/wasm-vs-native.mjs "$reps"
+  echo "## the browser lab: frames per second"
+  node tests/e2e/bench.mjs
 fi
