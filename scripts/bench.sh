@@ -37,3 +37,11 @@ if command -v valgrind >/dev/null && [ "${CALLGRIND:-1}" = 1 ]; then
   echo "## instruction counts (callgrind), 100,000 nodes push-pull rounds"
   valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" sim --nodes 100000 -q 2>&1 | grep -E "Collected"
 fi
+
+if [ "${BROWSER:-1}" = 1 ] && command -v node >/dev/null && [ -x /usr/bin/chromium ]; then
+  echo "## the browser lab: WebAssembly in headless chromium against native (best of $reps)"
+  scripts/build-web.sh
+  node tests/e2e/wasm-vs-native.mjs "$reps"
+  echo "## the browser lab: frames per second"
+  node tests/e2e/bench.mjs
+fi

@@ -16,6 +16,10 @@ const PAGE_DEFAULTS = {
   interval_ms: 1000, latency_ms: 60, jitter_ms: 40, loss: 0, duration_s: 60, eager: 'auto',
 };
 const PAGE_MAX_NODES = 20000;
+// The course app keeps every node's view of every node: n² entries (about
+// 250 bytes each once spread), so 2,000 nodes take ~1 GB and 10,000 would
+// need ~25 GB, past what a tab (and wasm32) can hold, and n² work a second.
+const PAGE_MAX_MOVIES_NODES = 2000;
 // Simulation work per frame: adapted between these so frames keep coming at
 // 50+ per second; a big network then runs slower than real time (the status
 // pill says how much).
@@ -130,6 +134,10 @@ function checkParams(params) {
   if (params.nodes !== undefined && params.nodes !== '' && Number.isFinite(n) && n > PAGE_MAX_NODES && n <= 50e6) {
     return `nodes: the lab shows at most ${PAGE_MAX_NODES.toLocaleString()} nodes; run bigger networks with gossip sim (got ${n.toLocaleString()})`;
   }
+  const movies = params.scenario === 'movies'; // (gossip sim's default is single)
+  if (movies && Number.isFinite(n) && n > PAGE_MAX_MOVIES_NODES && n <= PAGE_MAX_NODES) {
+    return `nodes: the movies scenario runs in the lab up to ${PAGE_MAX_MOVIES_NODES.toLocaleString()} nodes (every node keeps a view of every node: ${n.toLocaleString()} nodes would need about ${Math.max(1, Math.round((n * n * 250) / 1e9))} GB); choose the single rumor scenario for bigger networks, or run gossip sim (got ${n.toLocaleString()})`;
+  }
   const e = Lab.check(params);
   return e === undefined || e === null ? null : String(e);
 }
@@ -153,6 +161,7 @@ function start(params, { fromUser = false } = {}) {
   state.metrics = null;
   net.clearFlights();
   net.selected = -1;
+  net.resetZoom();
   net.layout(lab.len());
   state.theory = theoryCurve(state.params, 1);
   $('theory-name').textContent = theoryName(state.params);
@@ -495,6 +504,10 @@ function renderInspector(reset) {
 
 function applyFault(spec) {
   try {
+    const join = /^join:(\d+)$/.exec(spec);
+    if (join && state.params.scenario === 'movies' && state.lab.len() + Number(join[1]) > PAGE_MAX_MOVIES_NODES) {
+      throw new Error(`join: the movies scenario runs in the lab up to ${PAGE_MAX_MOVIES_NODES.toLocaleString()} nodes (every node keeps a view of every node)`);
+    }
     state.lab.fault(spec);
     hideBanner();
   } catch (e) {
@@ -576,16 +589,42 @@ function wire() {
 
   const canvas = $('net');
   const pos = (ev) => { const r = canvas.getBoundingClientRect(); return [ev.clientX - r.left, ev.clientY - r.top]; };
-  canvas.onclick = (ev) => { net.selected = net.nodeAt(...pos(ev)); state.lastInspect = 0; renderInspector(); };
+  // zoom (wheel; a click on the aggregated cells), pan (drag), reset (double-click)
+  let drag = null;
+  canvas.onwheel = (ev) => {
+    ev.preventDefault();
+    const [x, y] = pos(ev);
+    net.zoomAt(x, y, net.view.k * Math.exp(-ev.deltaY * (ev.deltaMode === 1 ? 0.05 : 0.0015)));
+  };
+  canvas.onmousedown = (ev) => { drag = { x: ev.clientX, y: ev.clientY, moved: false }; };
+  window.addEventListener('mouseup', () => { setTimeout(() => { drag = null; }, 0); });
+  canvas.ondblclick = () => net.resetZoom();
+  canvas.onclick = (ev) => {
+    if (drag && drag.moved) return;
+    const [x, y] = pos(ev);
+    const i = net.nodeAt(x, y);
+    if (i < 0 && net.cellAt(x, y)) { net.zoomAt(x, y, net.detailZoom()); return; }
+    net.selected = i; state.lastInspect = 0; renderInspector();
+  };
   canvas.onmousemove = (ev) => {
-    const i = net.nodeAt(...pos(ev));
+    if (drag && (ev.buttons & 1)) {
+      const dx = ev.clientX - drag.x, dy = ev.clientY - drag.y;
+      if (drag.moved || Math.abs(dx) + Math.abs(dy) > 4) { drag.moved = true; net.panBy(dx, dy); drag.x = ev.clientX; drag.y = ev.clientY; }
+    }
+    const [x, y] = pos(ev);
+    const i = net.nodeAt(x, y);
     net.hoverNode = i;
     const tip = $('hover');
-    if (i < 0 || !state.lab) { tip.hidden = true; return; }
-    const n = state.lab.node(i);
-    const [x, y] = pos(ev);
+    const cell = i < 0 ? net.cellAt(x, y) : null;
+    if ((i < 0 && !cell) || !state.lab) { tip.hidden = true; return; }
     tip.hidden = false;
     tip.style.left = `${x + 14}px`; tip.style.top = `${y + 10}px`;
+    if (cell) {
+      const behind = cell.nodes - cell.current - cell.down;
+      tip.innerHTML = `<b>${cell.nodes} nodes here</b><br>${cell.current} up to date · ${behind} ${state.params.scenario === 'single' ? 'not informed' : 'behind'} · ${cell.down} down<br><span style="color:#8a97b3">click or scroll to zoom in</span>`;
+      return;
+    }
+    const n = state.lab.node(i);
     const who = n.kind === 'native' ? `real node ${esc(n.url || n.name)}${n.rtt_ms !== undefined && n.rtt_ms !== null ? ` · ${n.rtt_ms.toFixed(1)} ms RTT` : ''}` : n.kind === 'remote-virtual' ? esc(n.name) : `node ${i}${n.gateway ? ' (gateway)' : ''}`;
     tip.innerHTML = `<b>${who}</b> · ${n.up ? (n.up_to_date ? 'up to date' : `behind on ${n.stale}`) : 'down'}<br>${esc(n.movie ?? 'no favorite yet')}${n.version ? ` <span style="color:#8a97b3">v${n.epoch ? `${n.epoch}.` : ''}${n.version}</span>` : ''}`;
   };
@@ -646,6 +685,12 @@ const api = {
   natives: () => state.lab.natives(),
   /** Requests to real nodes so far, and their outcomes. */
   bridgeStats: () => state.lab.bridge_stats(),
+  /** Zoom the network view to `k` (1: whole network) around canvas point (x, y), default its centre; returns `{ k, lod }` (lod: nodes aggregated into cells). */
+  zoom(k, x, y) { net.zoomAt(x ?? net.w / 2, y ?? net.h / 2, Number(k) || 1); return { k: net.view.k, lod: net.lod }; },
+  /** The network view: `{ k, lod }` (zoom, and whether nodes are aggregated into cells). */
+  view: () => ({ k: net.view.k, lod: net.lod }),
+  /** The aggregated cell at canvas point (x, y): `{ nodes, current, down }`, or null. */
+  cellAt: (x, y) => net.cellAt(x, y),
   /** Frames drawn and the milliseconds spent per part since the last call. */
   frameStats() { const p = { ...state.prof }; state.prof = { frames: 0, advance: 0, read: 0, draw: 0, ui: 0 }; return p; },
 };

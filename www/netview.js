@@ -1,11 +1,25 @@
 // The network canvas: one dot per node, messages in flight along their
 // links. It only draws what the wasm handle reports each frame; it keeps
 // no per-node objects, only flat arrays.
+//
+// Level of detail: when nodes are too small to tell apart (a drawn radius
+// under LOD_R px, about 7,500 nodes and up at the default zoom), the disk is
+// drawn as cells of ~8 nodes coloured by the mix of their states, and the
+// messages as flows between ~30 regions (width: messages per second, dashes
+// moving in the direction of travel) instead of thousands of comets. The
+// wheel (or a click on a cell) zooms in until nodes are big enough to draw,
+// hover, click and inspect one by one; a drag pans, a double-click resets.
 
 const STALE_COLORS = ['#fde68a', '#fcd34d', '#fbbf24', '#f59e0b', '#f97316', '#ef4444'];
 const UNINFORMED = '#5b6b8c';
 const CURRENT = '#34d399';
 const DOWN = '#394152';
+const LOD_R = 2.6; // drawn node radius (CSS px) under which nodes are aggregated
+const MAX_ZOOM = 48;
+const CELL_PX = 8; // pixels per cell side in the cell bitmap (7 and a gap)
+const FLOW_TAU_MS = 450; // flows: how long a message counts (wall ms, exponential decay)
+const MAX_FLOWS = 90;
+const REGIONS = 5; // flows: the disk is cut into REGIONS x REGIONS regions (about 21 inside it)
 const GROUP_HUES = [200, 330, 45, 270, 150, 10, 90, 240, 300, 20, 170, 60, 120, 350, 220, 280];
 
 // '#rrggbb' -> 0x00bbggrr (little-endian RGBA in a Uint32Array, alpha added per pixel)
@@ -33,6 +47,21 @@ function stamp(r, inner = -1) {
     }
   }
   return out;
+}
+
+// A stamp split into opaque row runs [dy, dx0, dx1 (exclusive)]* and the
+// remaining edge pixels [dx, dy, coverage]* (a run overwrites whatever is
+// under it, which is what the coverage rule would do at full coverage).
+function spans(st) {
+  const runs = [], edge = [];
+  for (let k = 0; k < st.length; k += 3) {
+    const dx = st[k], dy = st[k + 1], a = st[k + 2];
+    if (a < 255) { edge.push(dx, dy, a); continue; }
+    const n = runs.length;
+    if (n && runs[n - 3] === dy && runs[n - 1] === dx) runs[n - 1] = dx + 1;
+    else runs.push(dy, dx, dx + 1);
+  }
+  return { runs, edge };
 }
 
 /** Size a canvas's backing store to its CSS box at the device pixel ratio
@@ -63,6 +92,13 @@ export class NetView {
     this.maxFlights = 1500;
     this.kinds = new Uint8Array(0); // 0 virtual, 1 native, 2 another page's virtual node, 3 gateway
     this.labels = new Map(); // native node index -> [label, detail]
+    this.view = { k: 1, tx: 0, ty: 0 }; // zoom: screen = world * k + t (virtual nodes only)
+    this.sx = new Float32Array(0); // node positions on screen, this frame
+    this.sy = new Float32Array(0);
+    this.flow = new Float32Array(0); // messages per region pair, decayed
+    this.flowUpd = new Float32Array(0);
+    this.flowLost = new Float32Array(0);
+    this.lastFlowWall = 0;
     this.resize();
   }
 
@@ -131,6 +167,84 @@ export class NetView {
       this.xs[i] = this.w - col + 26;
       this.ys[i] = top + step * (j + 0.5);
     });
+    this.disk = { cx, cy, R };
+    this.grids(inside);
+  }
+
+  // The aggregation grids, in world coordinates: cells of about 8 nodes for
+  // the density view, and REGIONS x REGIONS regions (with the centroid of
+  // their nodes) for the message flows.
+  grids(inside) {
+    const { cx, cy, R } = this.disk;
+    const m = Math.max(1, inside.length);
+    const cw = Math.max(6, Math.sqrt((8 * Math.PI * R * R) / m));
+    const gw = Math.max(1, Math.ceil((2 * R + 2) / cw));
+    const x0 = cx - (gw * cw) / 2, y0 = cy - (gw * cw) / 2;
+    const cells = gw * gw;
+    const rw = (gw * cw) / REGIONS;
+    this.cells = { cw, gw, x0, y0, cnt: new Uint16Array(cells), cur: new Uint16Array(cells), down: new Uint16Array(cells), rgb: new Float32Array(cells * 3), grp: new Int32Array(cells) };
+    this.cellOf = new Int32Array(this.n).fill(-1);
+    this.regionOf = new Int32Array(this.n).fill(-1);
+    const rx = new Float64Array(REGIONS * REGIONS), ry = new Float64Array(REGIONS * REGIONS), rc = new Float64Array(REGIONS * REGIONS);
+    for (const i of inside) {
+      const gx = Math.min(gw - 1, Math.max(0, Math.floor((this.xs[i] - x0) / cw)));
+      const gy = Math.min(gw - 1, Math.max(0, Math.floor((this.ys[i] - y0) / cw)));
+      this.cellOf[i] = gy * gw + gx;
+      const qx = Math.min(REGIONS - 1, Math.floor((this.xs[i] - x0) / rw));
+      const qy = Math.min(REGIONS - 1, Math.floor((this.ys[i] - y0) / rw));
+      const q = qy * REGIONS + qx;
+      this.regionOf[i] = q;
+      rx[q] += this.xs[i]; ry[q] += this.ys[i]; rc[q]++;
+    }
+    this.regions = { x: new Float32Array(REGIONS * REGIONS), y: new Float32Array(REGIONS * REGIONS), n: rc };
+    for (let q = 0; q < rc.length; q++) if (rc[q]) { this.regions.x[q] = rx[q] / rc[q]; this.regions.y[q] = ry[q] / rc[q]; }
+    const pairs = REGIONS ** 4;
+    if (this.flow.length !== pairs) { this.flow = new Float32Array(pairs); this.flowUpd = new Float32Array(pairs); this.flowLost = new Float32Array(pairs); }
+    else { this.flow.fill(0); this.flowUpd.fill(0); this.flowLost.fill(0); }
+  }
+
+  // ---------- zoom ----------
+
+  /** The drawn radius of a virtual node at the current zoom, CSS px. */
+  get rr() { return Math.min(this.r * this.view.k, Math.max(this.r, 16)); }
+
+  /** Whether nodes are aggregated into cells at the current zoom. */
+  get lod() { return this.n > 200 && this.r * this.view.k < LOD_R; }
+
+  /** The zoom at which nodes are drawn one by one. */
+  detailZoom() { return Math.min(MAX_ZOOM, Math.max(1, (LOD_R * 1.6) / this.r)); }
+
+  /** Zoom to `k`, keeping the screen point (x, y) where it is. */
+  zoomAt(x, y, k) {
+    const v = this.view;
+    k = Math.min(MAX_ZOOM, Math.max(1, k));
+    const wx = (x - v.tx) / v.k, wy = (y - v.ty) / v.k;
+    v.k = k; v.tx = x - wx * k; v.ty = y - wy * k;
+    if (k === 1) { v.tx = 0; v.ty = 0; }
+  }
+
+  panBy(dx, dy) { if (this.view.k > 1) { this.view.tx += dx; this.view.ty += dy; } }
+
+  resetZoom() { this.view = { k: 1, tx: 0, ty: 0 }; }
+
+  // Screen positions of every node for this frame (real nodes do not zoom).
+  project() {
+    if (this.sx.length !== this.n) { this.sx = new Float32Array(this.n); this.sy = new Float32Array(this.n); }
+    const { k, tx, ty } = this.view;
+    for (let i = 0; i < this.n; i++) {
+      if (this.isOutside(i)) { this.sx[i] = this.xs[i]; this.sy[i] = this.ys[i]; } else { this.sx[i] = this.xs[i] * k + tx; this.sy[i] = this.ys[i] * k + ty; }
+    }
+  }
+
+  /** The cell under screen point (x, y) in the aggregated view: `{ nodes, current, down }`, or null. */
+  cellAt(x, y) {
+    if (!this.lod || !this.cells) return null;
+    const { k, tx, ty } = this.view;
+    const c = this.cells;
+    const gx = Math.floor(((x - tx) / k - c.x0) / c.cw), gy = Math.floor(((y - ty) / k - c.y0) / c.cw);
+    if (gx < 0 || gy < 0 || gx >= c.gw || gy >= c.gw) return null;
+    const j = gy * c.gw + gx;
+    return c.cnt[j] ? { nodes: c.cnt[j], current: c.cur[j], down: c.down[j] } : null;
   }
 
   // The column of real nodes: a frame, and each node as a square with its
@@ -177,22 +291,46 @@ export class NetView {
   }
 
   // Add the flights the handle reported: flat [from, to, sent, arrives, upd]*.
+  // In the aggregated view every one counts in the region flows; otherwise
+  // individual comets, capped at maxFlights, sampled evenly when a frame
+  // brings more.
   addFlights(flat, now, wallPerMs, model, intervalMs) {
     const minVisual = 320 / Math.max(wallPerMs, 1e-9); // at least ~0.3 s on screen, in virtual ms
-    for (let k = 0; k + 4 < flat.length; k += 5) {
-      if (this.flights.length >= this.maxFlights) { this.dropped = (this.dropped || 0) + (flat.length - k) / 5; break; }
-      const from = flat[k], to = flat[k + 1], t0 = flat[k + 2];
-      let t1 = flat[k + 3];
-      const lost = t1 < 0;
-      // rounds: an exchange completes inside its round; show it across part of the round
-      if (model === 'rounds') t1 = t0 + intervalMs * 0.45;
-      else if (lost) t1 = t0 + 60;
-      const vis1 = Math.max(t1, t0 + minVisual);
-      this.flights.push({ from, to, t0, t1, vis1, upd: flat[k + 4] > 0, lost });
+    const total = Math.floor(flat.length / 5);
+    const R2 = REGIONS * REGIONS;
+    for (let j = 0; j < total && this.lod; j++) {
+      const k = j * 5;
+      const a = this.regionOf[flat[k]], b = this.regionOf[flat[k + 1]];
+      if (a >= 0 && b >= 0 && a !== b) {
+        const q = a * R2 + b;
+        this.flow[q]++;
+        if (flat[k + 4] > 0) this.flowUpd[q]++;
+        if (flat[k + 3] < 0) this.flowLost[q]++;
+      }
     }
+    if (this.lod) { // drawn as flows, but for messages to or from real nodes
+      for (let j = 0; j < total; j++) if (this.isOutside(flat[j * 5]) || this.isOutside(flat[j * 5 + 1])) this.pushFlight(flat, j * 5, now, minVisual, model, intervalMs);
+      return;
+    }
+    const room = this.maxFlights - this.flights.length;
+    if (room <= 0) { this.dropped = (this.dropped || 0) + total; return; }
+    const step = total > room ? total / room : 1;
+    for (let x = 0; x < total; x += step) this.pushFlight(flat, Math.floor(x) * 5, now, minVisual, model, intervalMs);
+    if (step > 1) this.dropped = (this.dropped || 0) + total - room;
   }
 
-  clearFlights() { this.flights.length = 0; }
+  pushFlight(flat, k, now, minVisual, model, intervalMs) {
+    const from = flat[k], to = flat[k + 1], t0 = flat[k + 2];
+    let t1 = flat[k + 3];
+    const lost = t1 < 0;
+    // rounds: an exchange completes inside its round; show it across part of the round
+    if (model === 'rounds') t1 = t0 + intervalMs * 0.45;
+    else if (lost) t1 = t0 + 60;
+    const vis1 = Math.max(t1, t0 + minVisual);
+    this.flights.push({ from, to, t0, t1, vis1, upd: flat[k + 4] > 0, lost });
+  }
+
+  clearFlights() { this.flights.length = 0; this.flow.fill(0); this.flowUpd.fill(0); this.flowLost.fill(0); }
 
   drawBitmap(status, groups, partitioned, colorOf) {
     const { ctx, canvas } = this;
@@ -202,16 +340,28 @@ export class NetView {
       this.img = ctx.createImageData(W, H);
       this.buf = new Uint32Array(this.img.data.buffer);
     }
-    const key = `${this.r * dpr}`;
+    const rr = this.rr * dpr;
+    const key = `${rr}`;
     if (this.stampKey !== key) {
       this.stampKey = key;
-      this.disc = stamp(this.r * dpr);
-      this.ring = stamp(this.r * dpr + 1.6 * dpr, this.r * dpr + 0.6 * dpr);
+      this.disc = spans(stamp(rr));
+      this.ring = spans(stamp(rr + 1.6 * dpr, rr + 0.6 * dpr));
     }
     const buf = this.buf;
     buf.fill(0);
-    const put = (st, color, i) => {
-      const cx = Math.round(this.xs[i] * dpr), cy = Math.round(this.ys[i] * dpr);
+    const reach = (this.rr + 3) * dpr;
+    const put = (sp, color, i) => {
+      const cx = Math.round(this.sx[i] * dpr), cy = Math.round(this.sy[i] * dpr);
+      if (cx < -reach || cy < -reach || cx > W + reach || cy > H + reach) return; // off screen (zoomed in)
+      // opaque runs in one fill each, then the anti-aliased edge pixel by pixel
+      const { runs, edge: st } = sp;
+      const full = 0xff000000 | color;
+      for (let k = 0; k < runs.length; k += 3) {
+        const y = cy + runs[k];
+        if (y < 0 || y >= H) continue;
+        const x0 = Math.max(0, cx + runs[k + 1]), x1 = Math.min(W, cx + runs[k + 2]);
+        for (let x = y * W + x0, e = y * W + x1; x < e; x++) buf[x] = full;
+      }
       for (let k = 0; k < st.length; k += 3) {
         const x = cx + st[k], y = cy + st[k + 1];
         if (x < 0 || y < 0 || x >= W || y >= H) continue;
@@ -227,11 +377,140 @@ export class NetView {
     ctx.putImageData(this.img, 0, 0);
   }
 
-  nodeAt(x, y) {
-    let best = -1, bd = Infinity;
-    const lim = Math.max(this.r * 2.2, 7) ** 2;
+  // The aggregated view: each cell of ~8 nodes filled with the average
+  // colour of its nodes' states (so a cell half up to date is half way
+  // between the two colours); partition groups outlined.
+  drawCells(status, groups, partitioned, colorOf) {
+    const { ctx } = this;
+    const c = this.cells;
+    const { cnt, cur, down, rgb: sum, grp } = c;
+    cnt.fill(0); cur.fill(0); down.fill(0); sum.fill(0); grp.fill(-1);
+    const packedOf = new Map();
     for (let i = 0; i < this.n; i++) {
-      const dx = this.xs[i] - x, dy = this.ys[i] - y;
+      const j = this.cellOf[i];
+      if (j < 0) continue;
+      const st = status[i];
+      let v = packedOf.get(st);
+      if (v === undefined) { v = rgb(colorOf(st)); packedOf.set(st, v); }
+      cnt[j]++;
+      if (st === 1) cur[j]++;
+      else if (st === 0) down[j]++;
+      sum[3 * j] += v & 0xff; sum[3 * j + 1] += (v >> 8) & 0xff; sum[3 * j + 2] += (v >> 16) & 0xff;
+      if (partitioned) grp[j] = grp[j] === -1 || grp[j] === groups[i] ? groups[i] : -2;
+    }
+    // one CELL_PX square block per cell (its last row and column left
+    // empty, a gap) in a small bitmap, scaled onto the canvas: a tenth of
+    // the pixels of drawing cells at screen size
+    const B = CELL_PX, side = c.gw * B;
+    if (!this.cellCanvas || this.cellCanvas.width !== side) {
+      this.cellCanvas = document.createElement('canvas');
+      this.cellCanvas.width = this.cellCanvas.height = side;
+      this.cellCtx = this.cellCanvas.getContext('2d');
+      this.cellImg = this.cellCtx.createImageData(side, side);
+      this.cellBuf = new Uint32Array(this.cellImg.data.buffer);
+    }
+    const buf = this.cellBuf;
+    buf.fill(0);
+    for (let j = 0; j < cnt.length; j++) {
+      const m = cnt[j];
+      if (!m) continue;
+      const x0 = (j % c.gw) * B, y0 = Math.floor(j / c.gw) * B;
+      const fill = 0xff000000 | (Math.round(sum[3 * j + 2] / m) << 16) | (Math.round(sum[3 * j + 1] / m) << 8) | Math.round(sum[3 * j] / m);
+      for (let y = 0; y < B - 1; y++) buf.fill(fill, (y0 + y) * side + x0, (y0 + y) * side + x0 + B - 1);
+    }
+    // partitioned: the gaps between cells of different groups drawn light,
+    // so the groups stand out as outlined areas
+    if (partitioned) {
+      const line = 0xfff0e8e2;
+      for (let j = 0; j < cnt.length; j++) {
+        if (!cnt[j]) continue;
+        const gx = j % c.gw, gy = Math.floor(j / c.gw);
+        const x0 = gx * B, y0 = gy * B;
+        const right = gx + 1 < c.gw ? j + 1 : -1, below = gy + 1 < c.gw ? j + c.gw : -1;
+        if (right >= 0 && cnt[right] && (grp[right] !== grp[j] || grp[j] === -2)) for (let y = -1; y < B; y++) if (y0 + y >= 0) buf[(y0 + y) * side + x0 + B - 1] = line;
+        if (below >= 0 && cnt[below] && (grp[below] !== grp[j] || grp[j] === -2)) buf.fill(line, (y0 + B - 1) * side + Math.max(0, x0 - 1), (y0 + B - 1) * side + x0 + B);
+      }
+    }
+    this.cellCtx.putImageData(this.cellImg, 0, 0);
+    const { k, tx, ty } = this.view;
+    ctx.save();
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(this.cellCanvas, c.x0 * k + tx, c.y0 * k + ty, c.gw * c.cw * k, c.gw * c.cw * k);
+    ctx.restore();
+  }
+
+  // Messages in the aggregated view: one curve per pair of regions that
+  // exchanged messages lately (the busiest MAX_FLOWS), its width growing
+  // with the rate (log scale), blue when most carried updates, red when many
+  // were lost, with a dot moving from sender to receiver. Curves bow to the
+  // right of their direction, so A to B and B to A are apart.
+  drawFlows(wall) {
+    const { ctx } = this;
+    const dt = Math.max(0, Math.min(1000, wall - (this.lastFlowWall || wall)));
+    this.lastFlowWall = wall;
+    const decay = Math.exp(-dt / FLOW_TAU_MS);
+    const f = this.flow, fu = this.flowUpd, fl = this.flowLost;
+    const list = [];
+    let total = 0;
+    for (let q = 0; q < f.length; q++) {
+      if (f[q] === 0) continue;
+      f[q] *= decay; fu[q] *= decay; fl[q] *= decay;
+      if (f[q] < 0.05) { f[q] = 0; fu[q] = 0; fl[q] = 0; continue; }
+      total += f[q];
+      list.push(q);
+    }
+    this.flowTotal = total / (FLOW_TAU_MS / 1000); // messages per wall second between regions, about
+    if (!list.length) return;
+    list.sort((a, b) => f[b] - f[a]);
+    const R2 = REGIONS * REGIONS;
+    const { k, tx, ty } = this.view;
+    const rx = this.regions.x, ry = this.regions.y;
+    // batched by colour and width class: a dozen strokes a frame, whatever the traffic
+    const colors = ['#cbd5e1', '#7dd3fc', '#f87171'];
+    const batches = new Map();
+    const dots = colors.map(() => new Path2D());
+    for (const q of list.slice(0, MAX_FLOWS)) {
+      const a = Math.floor(q / R2), b = q % R2;
+      const x0 = rx[a] * k + tx, y0 = ry[a] * k + ty, x1 = rx[b] * k + tx, y1 = ry[b] * k + ty;
+      const lg = Math.log2(1 + f[q] / (FLOW_TAU_MS / 1000)); // messages per second, log
+      const cls = Math.min(3, Math.floor(lg / 3)); // width class
+      const col = fl[q] > 0.3 * f[q] ? 2 : fu[q] > 0.5 * f[q] ? 1 : 0;
+      const key = col * 4 + cls;
+      let p = batches.get(key);
+      if (!p) { p = new Path2D(); batches.set(key, p); }
+      const mx = (x0 + x1) / 2 + (y1 - y0) * 0.18, my = (y0 + y1) / 2 - (x1 - x0) * 0.18;
+      p.moveTo(x0, y0);
+      p.quadraticCurveTo(mx, my, x1, y1);
+      // a dot travelling from sender to receiver shows the direction
+      const t = (wall / 1400 + (q * 0.618)) % 1, u = 1 - t;
+      const dx = u * u * x0 + 2 * u * t * mx + t * t * x1, dy = u * u * y0 + 2 * u * t * my + t * t * y1;
+      const dr = 1.5 + cls * 0.8;
+      dots[col].moveTo(dx + dr, dy);
+      dots[col].arc(dx, dy, dr, 0, Math.PI * 2);
+    }
+    ctx.save();
+    ctx.lineCap = 'round';
+    for (const [key, p] of batches) {
+      const cls = key % 4;
+      ctx.lineWidth = 1 + cls * 1.6;
+      ctx.globalAlpha = 0.35 + cls * 0.15;
+      ctx.strokeStyle = colors[Math.floor(key / 4)];
+      ctx.stroke(p);
+    }
+    ctx.globalAlpha = 0.9;
+    dots.forEach((p, c) => { ctx.fillStyle = colors[c]; ctx.fill(p); });
+    ctx.restore();
+  }
+
+  /** The node under screen point (x, y), or -1 (always -1 on the aggregated cells: see cellAt). */
+  nodeAt(x, y) {
+    if (this.sx.length !== this.n) this.project();
+    let best = -1, bd = Infinity;
+    const lod = this.lod;
+    const lim = Math.max(this.rr * 2.2, 7) ** 2;
+    for (let i = 0; i < this.n; i++) {
+      if (lod && !this.isOutside(i)) continue;
+      const dx = this.sx[i] - x, dy = this.sy[i] - y;
       // real nodes are bigger
       const d = (dx * dx + dy * dy) * (this.isOutside(i) ? lim / Math.max(lim, (this.sq * 2.2) ** 2) : 1);
       if (d < bd) { bd = d; best = i; }
@@ -245,6 +524,8 @@ export class NetView {
     const { ctx } = this;
     const n = status.length;
     if (n !== this.n) this.layout(n);
+    this.project();
+    const rr = this.rr, lod = this.lod;
     ctx.clearRect(0, 0, this.w, this.h);
     const single = opts.single;
     const partitioned = groups && groups.some((g) => g !== 0);
@@ -264,7 +545,8 @@ export class NetView {
       if (this.prev[i] > 1 && s === 1) this.flash[i] = wall;
       this.prev[i] = s;
     }
-    if (n > 200) this.drawBitmap(status, groups, partitioned, colorOf);
+    if (lod) this.drawCells(status, groups, partitioned, colorOf);
+    else if (n > 200) this.drawBitmap(status, groups, partitioned, colorOf);
     else {
       const buckets = new Map();
       for (let i = 0; i < n; i++) {
@@ -272,8 +554,8 @@ export class NetView {
         const c = colorOf(status[i]);
         let p = buckets.get(c);
         if (!p) { p = new Path2D(); buckets.set(c, p); }
-        p.moveTo(this.xs[i] + this.r, this.ys[i]);
-        p.arc(this.xs[i], this.ys[i], this.r, 0, Math.PI * 2);
+        p.moveTo(this.sx[i] + rr, this.sy[i]);
+        p.arc(this.sx[i], this.sy[i], rr, 0, Math.PI * 2);
       }
       for (const [color, p] of buckets) { ctx.fillStyle = color; ctx.fill(p); }
       if (partitioned) {
@@ -283,29 +565,34 @@ export class NetView {
           const g = groups[i];
           let p = rings.get(g);
           if (!p) { p = new Path2D(); rings.set(g, p); }
-          const r = this.r + 2;
-          p.moveTo(this.xs[i] + r, this.ys[i]);
-          p.arc(this.xs[i], this.ys[i], r, 0, Math.PI * 2);
+          const r = rr + 2;
+          p.moveTo(this.sx[i] + r, this.sy[i]);
+          p.arc(this.sx[i], this.sy[i], r, 0, Math.PI * 2);
         }
-        ctx.lineWidth = Math.max(1, Math.min(2, this.r * 0.3));
+        ctx.lineWidth = Math.max(1, Math.min(2, rr * 0.3));
         for (const [g, p] of rings) { ctx.strokeStyle = hsl(GROUP_HUES[g % GROUP_HUES.length], 0.8, 0.65); ctx.stroke(p); }
       }
     }
 
     // flights: a faint link plus a moving dot
+    if (!opts.hideFlights && lod) this.drawFlows(wall);
+    else { this.lastFlowWall = wall; if (opts.hideFlights) this.flow.fill(0); }
     if (!opts.hideFlights) {
       const keep = [];
+      const W = this.w, H = this.h;
       ctx.lineWidth = 1;
       const links = { upd: new Path2D(), ctl: new Path2D(), lost: new Path2D() };
       const dots = { upd: new Path2D(), ctl: new Path2D(), lost: new Path2D() };
-      const dr = Math.max(1.6, Math.min(3.2, this.r * 0.45));
+      const dr = Math.max(1.6, Math.min(3.2, rr * 0.45));
       const drawLinks = this.flights.length < 800;
       for (const f of this.flights) {
         if (now > f.vis1 || f.from >= n || f.to >= n) continue;
         keep.push(f);
+        if (lod && !this.isOutside(f.from) && !this.isOutside(f.to)) continue; // drawn as flows
         const p = Math.max(0, Math.min(1, (now - f.t0) / (f.vis1 - f.t0)));
         const kind = f.lost ? 'lost' : f.upd ? 'upd' : 'ctl';
-        const x0 = this.xs[f.from], y0 = this.ys[f.from], x1 = this.xs[f.to], y1 = this.ys[f.to];
+        const x0 = this.sx[f.from], y0 = this.sy[f.from], x1 = this.sx[f.to], y1 = this.sy[f.to];
+        if ((x0 < 0 && x1 < 0) || (y0 < 0 && y1 < 0) || (x0 > W && x1 > W) || (y0 > H && y1 > H)) continue; // off screen
         const reach = f.lost ? Math.min(p, 0.5) : p;
         if (drawLinks) {
           // a short comet tail behind the message
@@ -340,52 +627,70 @@ export class NetView {
     const gw = new Path2D();
     let gws = false;
     for (let i = 0; i < n; i++) if (this.kinds[i] === 3) {
-      const r = this.r + 3.5;
-      gw.moveTo(this.xs[i] + r, this.ys[i]);
-      gw.arc(this.xs[i], this.ys[i], r, 0, Math.PI * 2);
+      const r = rr + 3.5;
+      gw.moveTo(this.sx[i] + r, this.sy[i]);
+      gw.arc(this.sx[i], this.sy[i], r, 0, Math.PI * 2);
       gws = true;
     }
     if (gws) { ctx.setLineDash([3, 2]); ctx.strokeStyle = '#7dd3fc'; ctx.lineWidth = 1.5; ctx.stroke(gw); ctx.setLineDash([]); }
 
     // crossed-out down nodes, when big enough to see
-    if (this.r >= 3) {
+    if (rr >= 3) {
       const x = new Path2D();
-      const k = this.r * 0.55;
+      const k = rr * 0.55;
       for (let i = 0; i < n; i++) if (status[i] === 0 && !this.isOutside(i)) {
-        x.moveTo(this.xs[i] - k, this.ys[i] - k); x.lineTo(this.xs[i] + k, this.ys[i] + k);
-        x.moveTo(this.xs[i] + k, this.ys[i] - k); x.lineTo(this.xs[i] - k, this.ys[i] + k);
+        x.moveTo(this.sx[i] - k, this.sy[i] - k); x.lineTo(this.sx[i] + k, this.sy[i] + k);
+        x.moveTo(this.sx[i] + k, this.sy[i] - k); x.lineTo(this.sx[i] - k, this.sy[i] + k);
       }
       ctx.strokeStyle = '#9ca3af'; ctx.lineWidth = 1.2; ctx.stroke(x);
     }
 
     // a ring that fades when a node catches up
+    // (not on the aggregated cells, whose colour shows it; at most 600 a frame)
     const glow = new Path2D();
-    let any = false;
-    for (let i = 0; i < n; i++) {
+    let any = false, glows = 0;
+    for (let i = 0; i < n && !lod && glows < 600; i++) {
       const age = wall - this.flash[i];
-      if (this.flash[i] > 0 && age < 450) {
-        const r = this.r + 2 + (age / 450) * this.r * 1.8;
-        glow.moveTo(this.xs[i] + r, this.ys[i]);
-        glow.arc(this.xs[i], this.ys[i], r, 0, Math.PI * 2);
+      if (this.flash[i] > 0 && age < 450 && this.sx[i] > -20 && this.sy[i] > -20 && this.sx[i] < this.w + 20 && this.sy[i] < this.h + 20) {
+        glows++;
+        const r = rr + 2 + (age / 450) * rr * 1.8;
+        glow.moveTo(this.sx[i] + r, this.sy[i]);
+        glow.arc(this.sx[i], this.sy[i], r, 0, Math.PI * 2);
         any = true;
       }
     }
     if (any) { ctx.strokeStyle = 'rgba(52, 211, 153, .55)'; ctx.lineWidth = 1.5; ctx.stroke(glow); }
 
     // labels for small networks
-    if (n <= 64 && this.r >= 6) {
+    if (n <= 64 && rr >= 6) {
       ctx.fillStyle = '#0b1020';
-      ctx.font = `600 ${Math.round(this.r * 0.95)}px ui-sans-serif, system-ui, sans-serif`;
+      ctx.font = `600 ${Math.round(rr * 0.95)}px ui-sans-serif, system-ui, sans-serif`;
       ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
-      for (let i = 0; i < n; i++) if (status[i] !== 0 && !this.isOutside(i)) ctx.fillText(String(i), this.xs[i], this.ys[i] + 0.5);
+      for (let i = 0; i < n; i++) if (status[i] !== 0 && !this.isOutside(i)) ctx.fillText(String(i), this.sx[i], this.sy[i] + 0.5);
     }
 
     for (const [i, color, w] of [[this.hoverNode, 'rgba(255,255,255,.5)', 1.5], [this.selected, '#ffffff', 2.5]]) {
       if (i >= 0 && i < n) {
         ctx.beginPath();
-        ctx.arc(this.xs[i], this.ys[i], (this.isOutside(i) ? this.sq * 1.42 : this.r) + 4, 0, Math.PI * 2);
+        ctx.arc(this.sx[i], this.sy[i], (this.isOutside(i) ? this.sq * 1.42 : rr) + 4, 0, Math.PI * 2);
         ctx.strokeStyle = color; ctx.lineWidth = w; ctx.stroke();
       }
+    }
+
+    // what the aggregated view shows, and the zoom
+    const caption = lod
+      ? `${n.toLocaleString('en-US')} nodes: each cell is about ${Math.round(n / Math.max(1, this.cells.cnt.reduce((a, c) => a + (c > 0), 0)))} nodes, coloured by their mix of states; curves: messages between regions. Scroll or click to zoom in.`
+      : this.view.k > 1 ? `zoom ${this.view.k.toFixed(1)}× · drag to pan · double-click to reset` : '';
+    if (caption) {
+      ctx.save();
+      ctx.font = '12px ui-sans-serif, system-ui, sans-serif';
+      ctx.textAlign = 'left'; ctx.textBaseline = 'top';
+      const w = Math.min(ctx.measureText(caption).width, this.w - 40);
+      ctx.fillStyle = 'rgba(18, 26, 46, .8)';
+      ctx.fillRect(12, 10, w + 16, 22);
+      ctx.fillStyle = '#8a97b3';
+      ctx.fillText(caption, 20, 15, this.w - 40);
+      ctx.restore();
     }
   }
 }

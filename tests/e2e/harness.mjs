@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const WWW = path.join(ROOT, 'www');
+// LAB_WWW: serve another copy of the page (to compare two versions side by side)
+export const WWW = process.env.LAB_WWW ? path.resolve(process.env.LAB_WWW) : path.join(ROOT, 'www');
 export const SHOTS = path.join(ROOT, 'target', 'e2e');
 
 const TYPES = {
