@@ -33,6 +33,28 @@ echo "## course app (full nodes), events model, 60 s"
 best --nodes 200 --scenario movies --model events
 best --nodes 1000 --scenario movies --model events
 
+echo "## the Gossip Glomers broadcast workload (deterministic: same figures everywhere)"
+echo "| flags | values | messages / value | median ms | max ms | partition |"
+echo "|---|---|---|---|---|---|"
+glomers() {
+  "$bin" sim --preset glomers "$@" --json -q | python3 -c '
+import json, sys
+r = json.load(sys.stdin); l = r["latency_ms"]; p = r.get("partition")
+row = "| `%s` | %d | %.1f | %g | %g |" % (sys.argv[1], r["updates"], r["messages_per_update"], l["median"], l["max"])
+if p:
+    c = p["latency_ms_clear"]
+    row += " clear: %g / %g; %d caught, repaired %s ms after the heal |" % (c["median"], c["max"], p["updates_caught"], p["repair_ms"])
+else:
+    row += " |"
+print(row)' "$*"
+}
+for seed in 1 2 3; do glomers --seed "$seed"; glomers --seed "$seed" --partition; done
+glomers --targets random
+glomers --fanout 2 --interval-ms 40 --targets random
+glomers --fanout 1 --interval-ms 100
+glomers --interval-ms 25
+glomers --partition --anti-entropy-ms 5000
+
 if command -v valgrind >/dev/null && [ "${CALLGRIND:-1}" = 1 ]; then
   echo "## instruction counts (callgrind), 100,000 nodes push-pull rounds"
   valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" sim --nodes 100000 -q 2>&1 | grep -E "Collected"
