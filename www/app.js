@@ -134,9 +134,10 @@ function checkParams(params) {
   if (params.nodes !== undefined && params.nodes !== '' && Number.isFinite(n) && n > PAGE_MAX_NODES && n <= 50e6) {
     return `nodes: the lab shows at most ${PAGE_MAX_NODES.toLocaleString()} nodes; run bigger networks with gossip sim (got ${n.toLocaleString()})`;
   }
-  const movies = params.scenario === 'movies'; // (gossip sim's default is single)
-  if (movies && Number.isFinite(n) && n > PAGE_MAX_MOVIES_NODES && n <= PAGE_MAX_NODES) {
-    return `nodes: the movies scenario runs in the lab up to ${PAGE_MAX_MOVIES_NODES.toLocaleString()} nodes (every node keeps a view of every node: ${n.toLocaleString()} nodes would need about ${Math.max(1, Math.round((n * n * 250) / 1e9))} GB); choose the single rumor scenario for bigger networks, or run gossip sim (got ${n.toLocaleString()})`;
+  // movies and broadcast keep a view of every origin (or value) at every node (gossip sim's default is single)
+  const fullViews = params.scenario === 'movies' || params.scenario === 'broadcast';
+  if (fullViews && Number.isFinite(n) && n > PAGE_MAX_MOVIES_NODES && n <= PAGE_MAX_NODES) {
+    return `nodes: the ${params.scenario} scenario runs in the lab up to ${PAGE_MAX_MOVIES_NODES.toLocaleString()} nodes (every node keeps a view of every node: ${n.toLocaleString()} nodes would need about ${Math.max(1, Math.round((n * n * 250) / 1e9))} GB); choose the single rumor scenario for bigger networks, or run gossip sim (got ${n.toLocaleString()})`;
   }
   const e = Lab.check(params);
   return e === undefined || e === null ? null : String(e);
@@ -505,8 +506,8 @@ function renderInspector(reset) {
 function applyFault(spec) {
   try {
     const join = /^join:(\d+)$/.exec(spec);
-    if (join && state.params.scenario === 'movies' && state.lab.len() + Number(join[1]) > PAGE_MAX_MOVIES_NODES) {
-      throw new Error(`join: the movies scenario runs in the lab up to ${PAGE_MAX_MOVIES_NODES.toLocaleString()} nodes (every node keeps a view of every node)`);
+    if (join && state.params.scenario !== 'single' && state.lab.len() + Number(join[1]) > PAGE_MAX_MOVIES_NODES) {
+      throw new Error(`join: the ${state.params.scenario} scenario runs in the lab up to ${PAGE_MAX_MOVIES_NODES.toLocaleString()} nodes (every node keeps a view of every node)`);
     }
     state.lab.fault(spec);
     hideBanner();

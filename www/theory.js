@@ -15,7 +15,9 @@ export function theoryName(p) {
 }
 
 function eagerOn(p) {
-  return p.eager === 'on' || (p.eager === 'auto' && p.scenario === 'movies');
+  // as the core: rumor mongering spreads fresh updates as hot rumors, never eagerly
+  if (p.protocol === 'rumor') return false;
+  return p.eager === 'on' || (p.eager === 'auto' && p.scenario !== 'single');
 }
 
 function rumorResidue(k) {
