@@ -14,7 +14,8 @@
 //! anything else runs on full nodes.
 
 use super::metrics::{Knowledge, Metrics};
-use super::population::{node_rng, rumor_payload, Ctx, Population};
+use super::network::{Drop, Network};
+use super::population::{node_rng, rumor_payload, Ctx, Population, RoundCtx};
 use crate::core::{Config, Message, Payload, Peers, Protocol, RumorState, Update, Version};
 use crate::rng::Rng;
 
@@ -135,6 +136,176 @@ pub struct CompactPopulation {
     spreading: u64,
     duplicates: u64,
     scratch: Vec<u32>,
+    /// Run whole rounds with [`Population::round`] (on unless a test compares).
+    fast_rounds: bool,
+    /// Replies of a fast round's first wave, in the order they are sent.
+    wave1: Vec<Reply>,
+    /// Replies to those replies (push-pull's answers to requests).
+    wave2: Vec<Reply>,
+    /// `push` rounds: nodes that learned this round (they push from the next one).
+    fresh: Vec<u64>,
+}
+
+/// A reply in a fast round: `Delta { update: Some(ttl) }` or, with
+/// `request`, `Delta { update: None, request: true }`.
+#[derive(Clone, Copy, Debug)]
+struct Reply {
+    from: u32,
+    to: u32,
+    ttl: u8,
+    request: bool,
+}
+
+/// Whether bit `i` of bitset `b` is set.
+#[inline]
+fn bit(b: &[u64], i: u32) -> bool {
+    b[i as usize / 64] >> (i % 64) & 1 != 0
+}
+
+/// Whether a timer due at `*next` fires at `now`; if so it moves to its
+/// next period after `now` (the first check of [`Population::tick`]).
+#[inline]
+fn due(next: &mut u64, now: u64, interval: u64) -> bool {
+    if now < *next {
+        return false;
+    }
+    let late = now - *next;
+    *next += if late < interval { interval } else { (late / interval + 1) * interval };
+    true
+}
+
+/// The first wave of a fast pull round: digests, delivered as they are
+/// sent, their replies queued.
+struct Digests<'a> {
+    informed: &'a [u64],
+    ttl: &'a [u8],
+    up: Option<&'a [bool]>,
+    net: &'a mut Network,
+    /// The network drops nothing and draws nothing ([`Network::is_clear`]).
+    clear: bool,
+    /// `digest[knows]` bytes.
+    sizes: [usize; 2],
+    push_pull: bool,
+    tally: Tally,
+    replies: &'a mut Vec<Reply>,
+}
+
+impl Digests<'_> {
+    /// Node `i`, knowing the rumor or not, sends its digest to `t`; `t`
+    /// answers what the protocol says from what it knew at the round's start.
+    #[inline(always)]
+    fn digest(&mut self, i: u32, t: u32, knows: bool) {
+        let bytes = self.sizes[knows as usize];
+        if self.clear {
+            self.tally.messages += 1;
+            self.tally.bytes += bytes as u64;
+        } else if !self.tally.send(self.net, i, t, bytes, false) {
+            return;
+        }
+        if !self.tally.arrives(self.up, t) {
+            return;
+        }
+        let informed = bit(self.informed, t);
+        if informed && !knows {
+            self.replies.push(Reply { from: t, to: i, ttl: self.ttl[t as usize], request: false });
+        } else if knows && !informed && self.push_pull {
+            self.replies.push(Reply { from: t, to: i, ttl: 0, request: true });
+        }
+    }
+}
+
+/// The first wave of a fast pull round in the common case (fanout 1,
+/// every node up, membership the identity over all `rng.len()` nodes, a
+/// network that drops nothing): nodes `base..` (whose RNGs and timers are
+/// `rng` and `next`) send their digests, the receivers' replies are
+/// appended to `replies`. Returns how many digests were sent without and
+/// with the rumor. The same draws and decisions as [`Digests::digest`].
+#[allow(clippy::too_many_arguments)]
+fn digest_block(
+    base: u32,
+    rng: &mut [Rng],
+    next: &mut [u64],
+    informed: &[u64],
+    ttl: &[u8],
+    now: u64,
+    interval: u64,
+    push_pull: bool,
+    replies: &mut Vec<Reply>,
+) -> [u64; 2] {
+    let others = ttl.len() as u64 - 1; // every node but the sender
+    let mut sent = [0u64; 2];
+    for (k, (rng, next)) in rng.iter_mut().zip(next.iter_mut()).enumerate() {
+        if !due(next, now, interval) {
+            continue;
+        }
+        let i = base + k as u32;
+        let knows = bit(informed, i);
+        let r = rng.below(others) as u32;
+        let t = r + u32::from(r >= i);
+        sent[knows as usize] += 1;
+        let told = bit(informed, t);
+        if told != knows {
+            if told {
+                replies.push(Reply { from: t, to: i, ttl: ttl[t as usize], request: false });
+            } else if push_pull {
+                replies.push(Reply { from: t, to: i, ttl: 0, request: true });
+            }
+        }
+    }
+    sent
+}
+
+/// Message counters of a fast round, added to the metrics at its end.
+#[derive(Default)]
+struct Tally {
+    messages: u64,
+    bytes: u64,
+    update_messages: u64,
+    events: u64,
+    to_down: u64,
+    lost: u64,
+    partitioned: u64,
+}
+
+impl Tally {
+    /// Count a message sent from `a` to `b` and ask the network whether it
+    /// arrives (the engine's `transmit` for the rounds model).
+    #[inline]
+    fn send(&mut self, net: &mut Network, a: u32, b: u32, bytes: usize, update: bool) -> bool {
+        self.messages += 1;
+        self.bytes += bytes as u64;
+        self.update_messages += u64::from(update);
+        match net.passes(a, b) {
+            Ok(()) => true,
+            Err(Drop::Loss) => {
+                self.lost += 1;
+                false
+            }
+            Err(Drop::Partition) => {
+                self.partitioned += 1;
+                false
+            }
+        }
+    }
+
+    /// Count a delivery to `to`; whether `to` is running.
+    #[inline]
+    fn arrives(&mut self, up: Option<&[bool]>, to: u32) -> bool {
+        self.events += 1;
+        let running = up.is_none_or(|u| u[to as usize]);
+        self.to_down += u64::from(!running);
+        running
+    }
+
+    fn add_to(&self, m: &mut Metrics) {
+        m.messages += self.messages;
+        m.bytes += self.bytes;
+        m.update_messages += self.update_messages;
+        m.events += self.events;
+        m.to_down += self.to_down;
+        m.lost += self.lost;
+        m.partitioned += self.partitioned;
+    }
 }
 
 impl CompactPopulation {
@@ -155,7 +326,179 @@ impl CompactPopulation {
         }
         let version = Version::new(0, 1);
         let sizes = Sizes::new(origin, version);
-        CompactPopulation { nodes, cfg, seed, origin, version, sizes, spreading: 0, duplicates: 0, scratch: Vec::new() }
+        CompactPopulation {
+            nodes,
+            cfg,
+            seed,
+            origin,
+            version,
+            sizes,
+            spreading: 0,
+            duplicates: 0,
+            scratch: Vec::new(),
+            fast_rounds: true,
+            wave1: Vec::new(),
+            wave2: Vec::new(),
+            fresh: Vec::new(),
+        }
+    }
+
+    /// Whether rounds run whole in [`Population::round`] (the default) or
+    /// message by message through the engine's generic loop, which gives
+    /// the same run, slower (tests compare the two).
+    pub fn set_fast_rounds(&mut self, on: bool) {
+        self.fast_rounds = on;
+    }
+
+    /// A fast `pull` or `push-pull` round. The first wave (digests) is
+    /// delivered as each node's timer fires: digests change no state, so
+    /// every receiver answers from what it knew when the round began,
+    /// exactly as when all timers fire first. Their replies, which do
+    /// change state, wait in `wave1` and are sent, in order, after all
+    /// digests, then delivered; push-pull's answers to requests follow in
+    /// `wave2`. The network sees the messages in the generic loop's order.
+    fn round_pull(&mut self, now: u64, ctx: &mut RoundCtx) {
+        let push_pull = self.cfg.protocol == Protocol::PushPull;
+        let (interval, fanout) = (self.cfg.interval_ms.max(1), self.cfg.fanout as usize);
+        let up = (!ctx.up.iter().all(|&u| u)).then_some(ctx.up);
+        let mut wave1 = std::mem::take(&mut self.wave1);
+        let mut wave2 = std::mem::take(&mut self.wave2);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        wave1.clear();
+        wave2.clear();
+        let n = self.nodes.len();
+        let simple = fanout == 1
+            && up.is_none()
+            && ctx.net.is_clear()
+            && n >= 2
+            && ctx.members.is_identity()
+            && ctx.members.len() == n;
+        let Nodes { rng, next_gossip, informed, ttl, .. } = &mut self.nodes;
+        if simple {
+            let sent = digest_block(0, rng, next_gossip, informed, ttl, now, interval, push_pull, &mut wave1);
+            let mut tally = Tally { events: n as u64, ..Tally::default() };
+            for (knows, &k) in sent.iter().enumerate() {
+                tally.messages += k;
+                tally.events += k;
+                tally.bytes += k * self.sizes.digest[knows][push_pull as usize] as u64;
+            }
+            self.scratch = scratch;
+            self.reply_waves(now, ctx, up, tally, wave1, wave2);
+            return;
+        }
+        let mut w = Digests {
+            informed,
+            ttl,
+            up,
+            clear: ctx.net.is_clear(),
+            net: ctx.net,
+            sizes: [self.sizes.digest[0][push_pull as usize], self.sizes.digest[1][push_pull as usize]],
+            push_pull,
+            tally: Tally::default(),
+            replies: &mut wave1,
+        };
+        for (i, (rng, next)) in rng.iter_mut().zip(next_gossip.iter_mut()).enumerate() {
+            if up.is_some_and(|u| !u[i]) {
+                continue;
+            }
+            w.tally.events += 1;
+            if !due(next, now, interval) {
+                continue;
+            }
+            let i = i as u32;
+            let knows = bit(w.informed, i);
+            if fanout == 1 {
+                if let Some(t) = ctx.members.sample_one(rng, i) {
+                    w.digest(i, t, knows);
+                }
+            } else {
+                scratch.clear();
+                ctx.members.sample(rng, &i, fanout, &mut scratch);
+                for &t in &scratch {
+                    w.digest(i, t, knows);
+                }
+            }
+        }
+        let tally = w.tally;
+        self.scratch = scratch;
+        self.reply_waves(now, ctx, up, tally, wave1, wave2);
+    }
+
+    /// The second and third waves of a fast pull round: the digests'
+    /// replies (`wave1`, in the order they were made) go through the
+    /// network and are delivered; answers to push-pull requests follow.
+    fn reply_waves(
+        &mut self,
+        now: u64,
+        ctx: &mut RoundCtx,
+        up: Option<&[bool]>,
+        mut tally: Tally,
+        mut wave1: Vec<Reply>,
+        mut wave2: Vec<Reply>,
+    ) {
+        let s = &self.sizes;
+        wave1.retain(|r| {
+            let bytes = if r.request { s.delta_request } else { s.delta_update[r.ttl as usize] };
+            tally.send(ctx.net, r.from, r.to, bytes, !r.request)
+        });
+        for r in &wave1 {
+            if !tally.arrives(up, r.to) {
+                continue;
+            }
+            if !r.request {
+                self.learn(r.to, r.ttl, now, ctx.metrics);
+            } else if self.nodes.informed(r.to as usize) {
+                let ttl = self.nodes.ttl[r.to as usize];
+                if tally.send(ctx.net, r.to, r.from, self.sizes.delta_update[ttl as usize], true) {
+                    wave2.push(Reply { from: r.to, to: r.from, ttl, request: false });
+                }
+            }
+        }
+        for r in &wave2 {
+            if tally.arrives(up, r.to) {
+                self.learn(r.to, r.ttl, now, ctx.metrics);
+            }
+        }
+        tally.add_to(ctx.metrics);
+        self.wave1 = wave1;
+        self.wave2 = wave2;
+    }
+
+    /// A fast `push` round. Each push is delivered as it is sent; a node
+    /// that learns this round is marked fresh and does not push until the
+    /// next one, exactly as when all timers fire before any delivery.
+    fn round_push(&mut self, now: u64, ctx: &mut RoundCtx) {
+        let (interval, fanout) = (self.cfg.interval_ms.max(1), self.cfg.fanout as usize);
+        let up = (!ctx.up.iter().all(|&u| u)).then_some(ctx.up);
+        let mut fresh = std::mem::take(&mut self.fresh);
+        fresh.clear();
+        fresh.resize(self.nodes.informed.len(), 0);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut tally = Tally::default();
+        for i in 0..self.nodes.len() as u32 {
+            let j = i as usize;
+            if up.is_some_and(|u| !u[j]) {
+                continue;
+            }
+            tally.events += 1;
+            if !due(&mut self.nodes.next_gossip[j], now, interval) || !self.nodes.informed(j) || bit(&fresh, i) {
+                continue;
+            }
+            let ttl = self.nodes.ttl[j];
+            scratch.clear();
+            ctx.members.sample(&mut self.nodes.rng[j], &i, fanout, &mut scratch);
+            for &t in &scratch {
+                if tally.send(ctx.net, i, t, self.sizes.delta_update[ttl as usize], true)
+                    && tally.arrives(up, t)
+                    && self.learn(t, ttl, now, ctx.metrics)
+                {
+                    fresh[t as usize / 64] |= 1 << (t % 64);
+                }
+            }
+        }
+        self.scratch = scratch;
+        tally.add_to(ctx.metrics);
+        self.fresh = fresh;
     }
 
     fn send(&self, from: u32, to: u32, msg: CMsg, ctx: &mut Ctx<CMsg>) {
@@ -330,6 +673,18 @@ impl Population for CompactPopulation {
     }
 
     fn stop_resampling(&mut self) {}
+
+    fn round(&mut self, now: u64, ctx: &mut RoundCtx) -> bool {
+        if !self.fast_rounds {
+            return false;
+        }
+        match self.cfg.protocol {
+            Protocol::Pull | Protocol::PushPull => self.round_pull(now, ctx),
+            Protocol::Push => self.round_push(now, ctx),
+            Protocol::Rumor | Protocol::Flood => return false,
+        }
+        true
+    }
 
     fn active(&self) -> bool {
         match self.cfg.protocol {
