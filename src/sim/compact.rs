@@ -88,6 +88,15 @@ impl Nodes {
         self.informed[i / 64] |= 1 << (i % 64);
     }
 
+    /// Start fetching what [`CompactPopulation::learn`] touches of node `i`.
+    #[inline(always)]
+    fn prefetch_learner(&self, i: u32) {
+        let i = i as usize;
+        prefetch(&self.informed[i / 64]);
+        prefetch(&self.learned_at[i]);
+        prefetch(&self.rumor[i]);
+    }
+
     #[inline]
     fn spreading(&self, i: usize) -> bool {
         self.informed(i) && self.rumor[i].hot && self.ttl[i] > 0
@@ -142,18 +151,28 @@ pub struct CompactPopulation {
     wave1: Vec<Reply>,
     /// Replies to those replies (push-pull's answers to requests).
     wave2: Vec<Reply>,
+    /// First-wave replies of the blocks that other threads ran.
+    parts: Vec<Vec<Reply>>,
     /// `push` rounds: nodes that learned this round (they push from the next one).
     fresh: Vec<u64>,
 }
 
 /// A reply in a fast round: `Delta { update: Some(ttl) }` or, with
-/// `request`, `Delta { update: None, request: true }`.
+/// `request`, `Delta { update: None, request: true }`. A digest's reply
+/// gets its `ttl` (its sender's) when it leaves.
 #[derive(Clone, Copy, Debug)]
 struct Reply {
     from: u32,
     to: u32,
     ttl: u8,
     request: bool,
+}
+
+/// `Some(up)` if a node is down (deliveries must check), `None` if all are up.
+fn some_down(up: &[bool]) -> Option<&[bool]> {
+    // a whole chunk at a time, which the compiler vectorises
+    let all = up.chunks(256).all(|c| c.iter().fold(true, |a, &u| a & u));
+    (!all).then_some(up)
 }
 
 /// Whether bit `i` of bitset `b` is set.
@@ -178,7 +197,6 @@ fn due(next: &mut u64, now: u64, interval: u64) -> bool {
 /// sent, their replies queued.
 struct Digests<'a> {
     informed: &'a [u64],
-    ttl: &'a [u8],
     up: Option<&'a [bool]>,
     net: &'a mut Network,
     /// The network drops nothing and draws nothing ([`Network::is_clear`]).
@@ -207,7 +225,7 @@ impl Digests<'_> {
         }
         let informed = bit(self.informed, t);
         if informed && !knows {
-            self.replies.push(Reply { from: t, to: i, ttl: self.ttl[t as usize], request: false });
+            self.replies.push(Reply { from: t, to: i, ttl: 0, request: false });
         } else if knows && !informed && self.push_pull {
             self.replies.push(Reply { from: t, to: i, ttl: 0, request: true });
         }
@@ -223,36 +241,131 @@ impl Digests<'_> {
 #[allow(clippy::too_many_arguments)]
 fn digest_block(
     base: u32,
+    n: u32,
     rng: &mut [Rng],
     next: &mut [u64],
     informed: &[u64],
-    ttl: &[u8],
     now: u64,
     interval: u64,
     push_pull: bool,
     replies: &mut Vec<Reply>,
 ) -> [u64; 2] {
-    let others = ttl.len() as u64 - 1; // every node but the sender
+    let others = n as u64 - 1; // every node but the sender
     let mut sent = [0u64; 2];
-    for (k, (rng, next)) in rng.iter_mut().zip(next.iter_mut()).enumerate() {
-        if !due(next, now, interval) {
-            continue;
+    let mut targets = [NOBODY; BLOCK];
+    for (b, (rng, next)) in rng.chunks_mut(BLOCK).zip(next.chunks_mut(BLOCK)).enumerate() {
+        let first = base + (b * BLOCK) as u32;
+        // draw the block's targets first, and start fetching what the
+        // receivers know while the others are drawn
+        for (k, (rng, next)) in rng.iter_mut().zip(next.iter_mut()).enumerate() {
+            targets[k] = NOBODY;
+            if due(next, now, interval) {
+                let i = first + k as u32;
+                let r = rng.below(others) as u32;
+                let t = r + u32::from(r >= i);
+                prefetch(&informed[t as usize / 64]);
+                targets[k] = t;
+            }
         }
-        let i = base + k as u32;
-        let knows = bit(informed, i);
-        let r = rng.below(others) as u32;
-        let t = r + u32::from(r >= i);
-        sent[knows as usize] += 1;
-        let told = bit(informed, t);
-        if told != knows {
-            if told {
-                replies.push(Reply { from: t, to: i, ttl: ttl[t as usize], request: false });
-            } else if push_pull {
-                replies.push(Reply { from: t, to: i, ttl: 0, request: true });
+        for (k, &t) in targets[..rng.len()].iter().enumerate() {
+            if t == NOBODY {
+                continue;
+            }
+            let i = first + k as u32;
+            let knows = bit(informed, i);
+            sent[knows as usize] += 1;
+            let told = bit(informed, t);
+            if told != knows {
+                if told {
+                    replies.push(Reply { from: t, to: i, ttl: 0, request: false });
+                } else if push_pull {
+                    replies.push(Reply { from: t, to: i, ttl: 0, request: true });
+                }
             }
         }
     }
     sent
+}
+
+/// The first wave of a fast pull round in the common case, all nodes: as
+/// [`digest_block`] over everyone, cut in blocks run on separate threads
+/// where there are cores (not in wasm). Every node draws from its own
+/// RNG and only reads what others knew when the round began, and the
+/// blocks' replies are put end to end in node order, so the result does
+/// not depend on the number of threads or their timing.
+#[allow(clippy::too_many_arguments)]
+fn digests(
+    rng: &mut [Rng],
+    next: &mut [u64],
+    informed: &[u64],
+    now: u64,
+    interval: u64,
+    push_pull: bool,
+    replies: &mut Vec<Reply>,
+    parts: &mut Vec<Vec<Reply>>,
+) -> [u64; 2] {
+    let n = rng.len() as u32;
+    #[cfg(not(target_arch = "wasm32"))]
+    if n as usize >= PARALLEL_MIN {
+        let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(MAX_THREADS);
+        if threads > 1 {
+            let per = (rng.len().div_ceil(threads)).next_multiple_of(64);
+            parts.resize_with(threads - 1, Vec::new);
+            let sent = std::thread::scope(|s| {
+                let mut rngs = rng.chunks_mut(per).zip(next.chunks_mut(per));
+                let (rng0, next0) = rngs.next().expect("n > 0");
+                let others: Vec<_> = rngs
+                    .zip(parts.iter_mut())
+                    .enumerate()
+                    .map(|(k, ((rng, next), part))| {
+                        let base = ((k + 1) * per) as u32;
+                        part.clear();
+                        s.spawn(move || digest_block(base, n, rng, next, informed, now, interval, push_pull, part))
+                    })
+                    .collect();
+                let mut sent = digest_block(0, n, rng0, next0, informed, now, interval, push_pull, replies);
+                for h in others {
+                    let [a, b] = h.join().expect("a digest thread panicked");
+                    sent[0] += a;
+                    sent[1] += b;
+                }
+                sent
+            });
+            for part in parts.iter_mut() {
+                replies.append(part);
+            }
+            return sent;
+        }
+    }
+    let _ = parts;
+    digest_block(0, n, rng, next, informed, now, interval, push_pull, replies)
+}
+
+/// Fewest nodes for which [`digests`] uses threads.
+#[cfg(not(target_arch = "wasm32"))]
+const PARALLEL_MIN: usize = 1 << 16;
+/// Most threads [`digests`] uses.
+#[cfg(not(target_arch = "wasm32"))]
+const MAX_THREADS: usize = 2;
+
+/// Nodes per block of [`digest_block`]: targets are drawn a block ahead of
+/// their use, so that what the receivers know is fetched meanwhile.
+const BLOCK: usize = 64;
+/// Replies looked at ahead of their delivery, to fetch their nodes' state.
+const AHEAD: usize = 32;
+/// No target (a node whose timer did not fire).
+const NOBODY: u32 = u32::MAX;
+
+/// A hint to the cache that `x` is about to be read: a prefetch, no behaviour.
+#[inline(always)]
+fn prefetch<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching is only a hint to the cache; it reads nothing.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>((x as *const T).cast())
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
 }
 
 /// Message counters of a fast round, added to the metrics at its end.
@@ -339,6 +452,7 @@ impl CompactPopulation {
             fast_rounds: true,
             wave1: Vec::new(),
             wave2: Vec::new(),
+            parts: Vec::new(),
             fresh: Vec::new(),
         }
     }
@@ -360,7 +474,7 @@ impl CompactPopulation {
     fn round_pull(&mut self, now: u64, ctx: &mut RoundCtx) {
         let push_pull = self.cfg.protocol == Protocol::PushPull;
         let (interval, fanout) = (self.cfg.interval_ms.max(1), self.cfg.fanout as usize);
-        let up = (!ctx.up.iter().all(|&u| u)).then_some(ctx.up);
+        let up = some_down(ctx.up);
         let mut wave1 = std::mem::take(&mut self.wave1);
         let mut wave2 = std::mem::take(&mut self.wave2);
         let mut scratch = std::mem::take(&mut self.scratch);
@@ -373,9 +487,10 @@ impl CompactPopulation {
             && n >= 2
             && ctx.members.is_identity()
             && ctx.members.len() == n;
-        let Nodes { rng, next_gossip, informed, ttl, .. } = &mut self.nodes;
+        let Nodes { rng, next_gossip, informed, .. } = &mut self.nodes;
         if simple {
-            let sent = digest_block(0, rng, next_gossip, informed, ttl, now, interval, push_pull, &mut wave1);
+            let parts = &mut self.parts;
+            let sent = digests(rng, next_gossip, informed, now, interval, push_pull, &mut wave1, parts);
             let mut tally = Tally { events: n as u64, ..Tally::default() };
             for (knows, &k) in sent.iter().enumerate() {
                 tally.messages += k;
@@ -388,7 +503,6 @@ impl CompactPopulation {
         }
         let mut w = Digests {
             informed,
-            ttl,
             up,
             clear: ctx.net.is_clear(),
             net: ctx.net,
@@ -436,11 +550,28 @@ impl CompactPopulation {
         mut wave1: Vec<Reply>,
         mut wave2: Vec<Reply>,
     ) {
+        // wave 1's replies leave, in order; a reply carries its sender's
+        // TTL, which no delivery of this round can have changed
         let s = &self.sizes;
-        wave1.retain(|r| {
-            let bytes = if r.request { s.delta_request } else { s.delta_update[r.ttl as usize] };
-            tally.send(ctx.net, r.from, r.to, bytes, !r.request)
-        });
+        let ttl = &self.nodes.ttl;
+        let mut kept = 0;
+        for k in 0..wave1.len() {
+            if let Some(ahead) = wave1.get(k + AHEAD) {
+                prefetch(&ttl[ahead.from as usize]);
+            }
+            let mut r = wave1[k];
+            let bytes = if r.request {
+                s.delta_request
+            } else {
+                r.ttl = ttl[r.from as usize];
+                s.delta_update[r.ttl as usize]
+            };
+            if tally.send(ctx.net, r.from, r.to, bytes, !r.request) {
+                wave1[kept] = r;
+                kept += 1;
+            }
+        }
+        wave1.truncate(kept);
         for r in &wave1 {
             if !tally.arrives(up, r.to) {
                 continue;
@@ -454,7 +585,10 @@ impl CompactPopulation {
                 }
             }
         }
-        for r in &wave2 {
+        for (k, r) in wave2.iter().enumerate() {
+            if let Some(ahead) = wave2.get(k + AHEAD) {
+                self.nodes.prefetch_learner(ahead.to);
+            }
             if tally.arrives(up, r.to) {
                 self.learn(r.to, r.ttl, now, ctx.metrics);
             }
@@ -469,7 +603,7 @@ impl CompactPopulation {
     /// next one, exactly as when all timers fire before any delivery.
     fn round_push(&mut self, now: u64, ctx: &mut RoundCtx) {
         let (interval, fanout) = (self.cfg.interval_ms.max(1), self.cfg.fanout as usize);
-        let up = (!ctx.up.iter().all(|&u| u)).then_some(ctx.up);
+        let up = some_down(ctx.up);
         let mut fresh = std::mem::take(&mut self.fresh);
         fresh.clear();
         fresh.resize(self.nodes.informed.len(), 0);
