@@ -147,6 +147,8 @@ pub struct CompactPopulation {
     scratch: Vec<u32>,
     /// Run whole rounds with [`Population::round`] (on unless a test compares).
     fast_rounds: bool,
+    /// Rounds run that way so far.
+    fast_rounds_run: u64,
     /// Replies of a fast round's first wave, in the order they are sent.
     wave1: Vec<Reply>,
     /// Replies to those replies (push-pull's answers to requests).
@@ -288,11 +290,11 @@ fn digest_block(
 }
 
 /// The first wave of a fast pull round in the common case, all nodes: as
-/// [`digest_block`] over everyone, cut in blocks run on separate threads
-/// where there are cores (not in wasm). Every node draws from its own
-/// RNG and only reads what others knew when the round began, and the
-/// blocks' replies are put end to end in node order, so the result does
-/// not depend on the number of threads or their timing.
+/// [`digest_block`] over everyone, cut in `threads` blocks run at the same
+/// time (one thread in wasm). Every node draws from its own RNG and only
+/// reads what others knew when the round began, and the blocks' replies
+/// are put end to end in node order, so the result does not depend on the
+/// number of threads or their timing (a test checks it).
 #[allow(clippy::too_many_arguments)]
 fn digests(
     rng: &mut [Rng],
@@ -303,50 +305,53 @@ fn digests(
     push_pull: bool,
     replies: &mut Vec<Reply>,
     parts: &mut Vec<Vec<Reply>>,
+    threads: usize,
 ) -> [u64; 2] {
     let n = rng.len() as u32;
     #[cfg(not(target_arch = "wasm32"))]
-    if n as usize >= PARALLEL_MIN {
-        let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(MAX_THREADS);
-        if threads > 1 {
-            let per = (rng.len().div_ceil(threads)).next_multiple_of(64);
-            parts.resize_with(threads - 1, Vec::new);
-            let sent = std::thread::scope(|s| {
-                let mut rngs = rng.chunks_mut(per).zip(next.chunks_mut(per));
-                let (rng0, next0) = rngs.next().expect("n > 0");
-                let others: Vec<_> = rngs
-                    .zip(parts.iter_mut())
-                    .enumerate()
-                    .map(|(k, ((rng, next), part))| {
-                        let base = ((k + 1) * per) as u32;
-                        part.clear();
-                        s.spawn(move || digest_block(base, n, rng, next, informed, now, interval, push_pull, part))
-                    })
-                    .collect();
-                let mut sent = digest_block(0, n, rng0, next0, informed, now, interval, push_pull, replies);
-                for h in others {
-                    let [a, b] = h.join().expect("a digest thread panicked");
-                    sent[0] += a;
-                    sent[1] += b;
-                }
-                sent
-            });
-            for part in parts.iter_mut() {
-                replies.append(part);
+    if threads > 1 && n > 0 {
+        let per = rng.len().div_ceil(threads).next_multiple_of(64);
+        let mut blocks = rng.chunks_mut(per).zip(next.chunks_mut(per));
+        let (rng0, next0) = blocks.next().expect("n > 0");
+        parts.resize_with(blocks.len(), Vec::new);
+        let sent = std::thread::scope(|s| {
+            let others: Vec<_> = blocks
+                .zip(parts.iter_mut())
+                .enumerate()
+                .map(|(k, ((rng, next), part))| {
+                    let base = ((k + 1) * per) as u32;
+                    part.clear();
+                    s.spawn(move || digest_block(base, n, rng, next, informed, now, interval, push_pull, part))
+                })
+                .collect();
+            let mut sent = digest_block(0, n, rng0, next0, informed, now, interval, push_pull, replies);
+            for h in others {
+                let [a, b] = h.join().expect("a digest thread panicked");
+                sent[0] += a;
+                sent[1] += b;
             }
-            return sent;
+            sent
+        });
+        for part in parts.iter_mut() {
+            replies.append(part);
         }
+        return sent;
     }
-    let _ = parts;
+    let _ = (parts, threads);
     digest_block(0, n, rng, next, informed, now, interval, push_pull, replies)
 }
 
-/// Fewest nodes for which [`digests`] uses threads.
-#[cfg(not(target_arch = "wasm32"))]
-const PARALLEL_MIN: usize = 1 << 16;
-/// Most threads [`digests`] uses.
-#[cfg(not(target_arch = "wasm32"))]
-const MAX_THREADS: usize = 2;
+/// How many threads [`digests`] uses for `n` nodes: one for small runs
+/// (a thread costs more than it saves) and in wasm, else up to two, as
+/// the cores allow.
+fn threads_for(n: usize) -> usize {
+    #[cfg(not(target_arch = "wasm32"))]
+    if n >= 1 << 16 {
+        return std::thread::available_parallelism().map_or(1, |t| t.get()).min(2);
+    }
+    let _ = n;
+    1
+}
 
 /// Nodes per block of [`digest_block`]: targets are drawn a block ahead of
 /// their use, so that what the receivers know is fetched meanwhile.
@@ -450,6 +455,7 @@ impl CompactPopulation {
             duplicates: 0,
             scratch: Vec::new(),
             fast_rounds: true,
+            fast_rounds_run: 0,
             wave1: Vec::new(),
             wave2: Vec::new(),
             parts: Vec::new(),
@@ -462,6 +468,11 @@ impl CompactPopulation {
     /// the same run, slower (tests compare the two).
     pub fn set_fast_rounds(&mut self, on: bool) {
         self.fast_rounds = on;
+    }
+
+    /// How many rounds ran whole in [`Population::round`].
+    pub fn fast_rounds_run(&self) -> u64 {
+        self.fast_rounds_run
     }
 
     /// A fast `pull` or `push-pull` round. The first wave (digests) is
@@ -490,7 +501,8 @@ impl CompactPopulation {
         let Nodes { rng, next_gossip, informed, .. } = &mut self.nodes;
         if simple {
             let parts = &mut self.parts;
-            let sent = digests(rng, next_gossip, informed, now, interval, push_pull, &mut wave1, parts);
+            let threads = threads_for(n);
+            let sent = digests(rng, next_gossip, informed, now, interval, push_pull, &mut wave1, parts, threads);
             let mut tally = Tally { events: n as u64, ..Tally::default() };
             for (knows, &k) in sent.iter().enumerate() {
                 tally.messages += k;
@@ -817,6 +829,7 @@ impl Population for CompactPopulation {
             Protocol::Push => self.round_push(now, ctx),
             Protocol::Rumor | Protocol::Flood => return false,
         }
+        self.fast_rounds_run += 1;
         true
     }
 
@@ -855,5 +868,117 @@ impl Population for CompactPopulation {
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = i;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{full_population, parse_fault, report, runner, EngineChoice, Model, SimConfig};
+
+    fn config(n: u32, protocol: Protocol, fanout: u32, loss: f64, faults: &[&str]) -> SimConfig {
+        let mut c = SimConfig { nodes: n, seed: 7, model: Model::Rounds, ..SimConfig::default() };
+        c.node.protocol = protocol;
+        c.node.fanout = fanout;
+        c.node.ttl = 12;
+        c.net.loss = loss;
+        c.duration_ms = Some(60_000);
+        c.faults = faults.iter().map(|f| parse_fault(f).expect("valid fault")).collect();
+        c
+    }
+
+    /// The report of `c` on compact nodes, whole rounds on or off, as JSON
+    /// (engine named `full` so that it compares with full nodes), and how
+    /// many rounds ran whole.
+    fn compact(c: &SimConfig, fast: bool) -> (String, u64) {
+        let mut pop = CompactPopulation::new(c.nodes, c.node_config(), c.seed, 0);
+        pop.set_fast_rounds(fast);
+        let mut r = runner(c, pop);
+        let (reason, t) = r.run(&mut |_| {});
+        let mut rep = report(c, &r.w, reason, t);
+        rep.engine = "full".into();
+        (serde_json::to_string(&rep).expect("serialisable"), r.w.pop.fast_rounds_run())
+    }
+
+    fn full(c: &SimConfig) -> String {
+        let mut c = c.clone();
+        c.engine = EngineChoice::Full;
+        let mut r = runner(&c, full_population(&c));
+        let (reason, t) = r.run(&mut |_| {});
+        let mut rep = report(&c, &r.w, reason, t);
+        rep.config.engine = EngineChoice::Auto;
+        serde_json::to_string(&rep).expect("serialisable")
+    }
+
+    #[test]
+    fn whole_rounds_match_the_generic_loop_and_full_nodes() {
+        // Every branch of the fast rounds: the simple first wave (fanout 1,
+        // all up, clear network) and the general one (fanout > 1, loss,
+        // nodes down, partitions, joins and leaves), for each protocol.
+        let faults = [
+            "1500:crash:3",
+            "2500:restart:3",
+            "3s:crash:4",
+            "6s:restart-fresh:4",
+            "2s:partition:3",
+            "7s:heal",
+            "4s:join:5",
+            "5s:leave:9",
+            "5s:leave:304",
+            "8s:loss:0.2",
+            "9s:loss:0",
+        ];
+        for protocol in [Protocol::PushPull, Protocol::Pull, Protocol::Push] {
+            for (fanout, loss, faults) in [(1, 0.0, &[][..]), (1, 0.0, &faults[..]), (2, 0.1, &faults[..]), (3, 0.0, &[][..])] {
+                let c = config(300, protocol, fanout, loss, faults);
+                let (fast, whole) = compact(&c, true);
+                let (generic, none) = compact(&c, false);
+                assert!(whole > 0 && none == 0, "{protocol:?}: {whole} whole rounds");
+                assert_eq!(fast, generic, "{protocol:?} fanout {fanout} loss {loss} faults {}", faults.len());
+                assert_eq!(fast, full(&c), "{protocol:?} fanout {fanout} loss {loss} faults {}", faults.len());
+            }
+        }
+    }
+
+    #[test]
+    fn whole_rounds_match_the_generic_loop_at_scale() {
+        // Large enough for the first wave to run on threads where there are cores.
+        for protocol in [Protocol::PushPull, Protocol::Pull] {
+            let c = config(70_000, protocol, 1, 0.0, &[]);
+            let (fast, whole) = compact(&c, true);
+            assert!(whole > 10);
+            assert_eq!(fast, compact(&c, false).0, "{protocol:?}");
+        }
+    }
+
+    #[test]
+    fn first_wave_does_not_depend_on_threads() {
+        let n = 10_000;
+        let mut pop = CompactPopulation::new(n, config(n, Protocol::PushPull, 1, 0.0, &[]).node_config(), 3, 0);
+        for i in (0..n as usize).step_by(3) {
+            pop.nodes.set_informed(i, 0);
+        }
+        let run = |threads: usize| {
+            let mut nodes = pop.nodes.clone();
+            let (mut replies, mut parts) = (Vec::new(), Vec::new());
+            let sent = digests(
+                &mut nodes.rng,
+                &mut nodes.next_gossip,
+                &nodes.informed,
+                1000,
+                1000,
+                true,
+                &mut replies,
+                &mut parts,
+                threads,
+            );
+            let replies: Vec<_> = replies.iter().map(|r| (r.from, r.to, r.request)).collect();
+            (sent, replies, nodes.rng, nodes.next_gossip)
+        };
+        let one = run(1);
+        assert!(one.1.len() > 1000, "{} replies", one.1.len());
+        for threads in [2, 3, 7] {
+            assert!(run(threads) == one, "{threads} threads");
+        }
     }
 }
