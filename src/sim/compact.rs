@@ -929,7 +929,9 @@ mod tests {
             "9s:loss:0",
         ];
         for protocol in [Protocol::PushPull, Protocol::Pull, Protocol::Push] {
-            for (fanout, loss, faults) in [(1, 0.0, &[][..]), (1, 0.0, &faults[..]), (2, 0.1, &faults[..]), (3, 0.0, &[][..])] {
+            for (fanout, loss, faults) in
+                [(1, 0.0, &[][..]), (1, 0.0, &faults[..]), (2, 0.1, &faults[..]), (3, 0.0, &[][..])]
+            {
                 let c = config(300, protocol, fanout, loss, faults);
                 let (fast, whole) = compact(&c, true);
                 let (generic, none) = compact(&c, false);

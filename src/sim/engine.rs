@@ -207,8 +207,7 @@ impl<P: Population> World<P> {
         if self.has_remote() || self.flights.is_some() {
             return false;
         }
-        let mut ctx =
-            RoundCtx { members: &self.members, net: &mut self.net, metrics: &mut self.metrics, up: &self.up };
+        let mut ctx = RoundCtx { members: &self.members, net: &mut self.net, metrics: &mut self.metrics, up: &self.up };
         self.pop.round(now, &mut ctx)
     }
 
@@ -599,7 +598,8 @@ fn rounds_until<P: Population>(
         r.woke.clear();
         w.faults_until(now, &mut r.woke);
         std::mem::swap(&mut r.wave, &mut r.deferred);
-        if !(r.wave.is_empty() && w.round_fast(now)) && !round_generic(w, r, now) {
+        let whole = r.wave.is_empty() && w.round_fast(now);
+        if !whole && !round_generic(w, r, now) {
             return Step::Ended(StopReason::LivelockGuard, now);
         }
         w.metrics.sample(now);
