@@ -12,6 +12,12 @@
 //!
 //! It covers `push`, `pull`, `push-pull` and `rumor` without eager push;
 //! anything else runs on full nodes.
+//!
+//! In the rounds model it runs a whole round of `push`, `pull` or
+//! `push-pull` itself ([`Population::round`]): timers, digests answered as
+//! they are sent, replies queued and sent in the generic loop's order, the
+//! first wave on two threads natively. Tests compare it with the engine's
+//! message-by-message loop and with full nodes.
 
 use super::metrics::{Knowledge, Metrics};
 use super::network::{Drop, Network};
