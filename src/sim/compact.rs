@@ -12,9 +12,16 @@
 //!
 //! It covers `push`, `pull`, `push-pull` and `rumor` without eager push;
 //! anything else runs on full nodes.
+//!
+//! In the rounds model it runs a whole round of `push`, `pull` or
+//! `push-pull` itself ([`Population::round`]): timers, digests answered as
+//! they are sent, replies queued and sent in the generic loop's order, the
+//! first wave on two threads natively. Tests compare it with the engine's
+//! message-by-message loop and with full nodes.
 
 use super::metrics::{Knowledge, Metrics};
-use super::population::{node_rng, rumor_payload, Ctx, Population};
+use super::network::{Drop, Network};
+use super::population::{node_rng, rumor_payload, Ctx, Population, RoundCtx};
 use crate::core::{Config, Message, Payload, Peers, Protocol, RumorState, Update, Version};
 use crate::rng::Rng;
 
@@ -87,6 +94,15 @@ impl Nodes {
         self.informed[i / 64] |= 1 << (i % 64);
     }
 
+    /// Start fetching what [`CompactPopulation::learn`] touches of node `i`.
+    #[inline(always)]
+    fn prefetch_learner(&self, i: u32) {
+        let i = i as usize;
+        prefetch(&self.informed[i / 64]);
+        prefetch(&self.learned_at[i]);
+        prefetch(&self.rumor[i]);
+    }
+
     #[inline]
     fn spreading(&self, i: usize) -> bool {
         self.informed(i) && self.rumor[i].hot && self.ttl[i] > 0
@@ -135,6 +151,285 @@ pub struct CompactPopulation {
     spreading: u64,
     duplicates: u64,
     scratch: Vec<u32>,
+    /// Run whole rounds with [`Population::round`] (on unless a test compares).
+    fast_rounds: bool,
+    /// Rounds run that way so far.
+    fast_rounds_run: u64,
+    /// Replies of a fast round's first wave, in the order they are sent.
+    wave1: Vec<Reply>,
+    /// Replies to those replies (push-pull's answers to requests).
+    wave2: Vec<Reply>,
+    /// First-wave replies of the blocks that other threads ran.
+    parts: Vec<Vec<Reply>>,
+    /// `push` rounds: nodes that learned this round (they push from the next one).
+    fresh: Vec<u64>,
+}
+
+/// A reply in a fast round: `Delta { update: Some(ttl) }` or, with
+/// `request`, `Delta { update: None, request: true }`. A digest's reply
+/// gets its `ttl` (its sender's) when it leaves.
+#[derive(Clone, Copy, Debug)]
+struct Reply {
+    from: u32,
+    to: u32,
+    ttl: u8,
+    request: bool,
+}
+
+/// `Some(up)` if a node is down (deliveries must check), `None` if all are up.
+fn some_down(up: &[bool]) -> Option<&[bool]> {
+    // a whole chunk at a time, which the compiler vectorises
+    let all = up.chunks(256).all(|c| c.iter().fold(true, |a, &u| a & u));
+    (!all).then_some(up)
+}
+
+/// Whether bit `i` of bitset `b` is set.
+#[inline]
+fn bit(b: &[u64], i: u32) -> bool {
+    b[i as usize / 64] >> (i % 64) & 1 != 0
+}
+
+/// Whether a timer due at `*next` fires at `now`; if so it moves to its
+/// next period after `now` (the first check of [`Population::tick`]).
+#[inline]
+fn due(next: &mut u64, now: u64, interval: u64) -> bool {
+    if now < *next {
+        return false;
+    }
+    let late = now - *next;
+    *next += if late < interval { interval } else { (late / interval + 1) * interval };
+    true
+}
+
+/// The first wave of a fast pull round: digests, delivered as they are
+/// sent, their replies queued.
+struct Digests<'a> {
+    informed: &'a [u64],
+    up: Option<&'a [bool]>,
+    net: &'a mut Network,
+    /// The network drops nothing and draws nothing ([`Network::is_clear`]).
+    clear: bool,
+    /// `digest[knows]` bytes.
+    sizes: [usize; 2],
+    push_pull: bool,
+    tally: Tally,
+    replies: &'a mut Vec<Reply>,
+}
+
+impl Digests<'_> {
+    /// Node `i`, knowing the rumor or not, sends its digest to `t`; `t`
+    /// answers what the protocol says from what it knew at the round's start.
+    #[inline(always)]
+    fn digest(&mut self, i: u32, t: u32, knows: bool) {
+        let bytes = self.sizes[knows as usize];
+        if self.clear {
+            self.tally.messages += 1;
+            self.tally.bytes += bytes as u64;
+        } else if !self.tally.send(self.net, i, t, bytes, false) {
+            return;
+        }
+        if !self.tally.arrives(self.up, t) {
+            return;
+        }
+        let informed = bit(self.informed, t);
+        if informed && !knows {
+            self.replies.push(Reply { from: t, to: i, ttl: 0, request: false });
+        } else if knows && !informed && self.push_pull {
+            self.replies.push(Reply { from: t, to: i, ttl: 0, request: true });
+        }
+    }
+}
+
+/// The first wave of a fast pull round in the common case (fanout 1,
+/// every node up, membership the identity over all `rng.len()` nodes, a
+/// network that drops nothing): nodes `base..` (whose RNGs and timers are
+/// `rng` and `next`) send their digests, the receivers' replies are
+/// appended to `replies`. Returns how many digests were sent without and
+/// with the rumor. The same draws and decisions as [`Digests::digest`].
+#[allow(clippy::too_many_arguments)]
+fn digest_block(
+    base: u32,
+    n: u32,
+    rng: &mut [Rng],
+    next: &mut [u64],
+    informed: &[u64],
+    now: u64,
+    interval: u64,
+    push_pull: bool,
+    replies: &mut Vec<Reply>,
+) -> [u64; 2] {
+    let others = n as u64 - 1; // every node but the sender
+    let mut sent = [0u64; 2];
+    let mut targets = [NOBODY; BLOCK];
+    for (b, (rng, next)) in rng.chunks_mut(BLOCK).zip(next.chunks_mut(BLOCK)).enumerate() {
+        let first = base + (b * BLOCK) as u32;
+        // draw the block's targets first, and start fetching what the
+        // receivers know while the others are drawn
+        for (k, (rng, next)) in rng.iter_mut().zip(next.iter_mut()).enumerate() {
+            targets[k] = NOBODY;
+            if due(next, now, interval) {
+                let i = first + k as u32;
+                let r = rng.below(others) as u32;
+                let t = r + u32::from(r >= i);
+                prefetch(&informed[t as usize / 64]);
+                targets[k] = t;
+            }
+        }
+        for (k, &t) in targets[..rng.len()].iter().enumerate() {
+            if t == NOBODY {
+                continue;
+            }
+            let i = first + k as u32;
+            let knows = bit(informed, i);
+            sent[knows as usize] += 1;
+            let told = bit(informed, t);
+            if told != knows {
+                if told {
+                    replies.push(Reply { from: t, to: i, ttl: 0, request: false });
+                } else if push_pull {
+                    replies.push(Reply { from: t, to: i, ttl: 0, request: true });
+                }
+            }
+        }
+    }
+    sent
+}
+
+/// The first wave of a fast pull round in the common case, all nodes: as
+/// [`digest_block`] over everyone, cut in `threads` blocks run at the same
+/// time (one thread in wasm). Every node draws from its own RNG and only
+/// reads what others knew when the round began, and the blocks' replies
+/// are put end to end in node order, so the result does not depend on the
+/// number of threads or their timing (a test checks it).
+#[allow(clippy::too_many_arguments)]
+fn digests(
+    rng: &mut [Rng],
+    next: &mut [u64],
+    informed: &[u64],
+    now: u64,
+    interval: u64,
+    push_pull: bool,
+    replies: &mut Vec<Reply>,
+    parts: &mut Vec<Vec<Reply>>,
+    threads: usize,
+) -> [u64; 2] {
+    let n = rng.len() as u32;
+    #[cfg(not(target_arch = "wasm32"))]
+    if threads > 1 && n > 0 {
+        let per = rng.len().div_ceil(threads).next_multiple_of(64);
+        let mut blocks = rng.chunks_mut(per).zip(next.chunks_mut(per));
+        let (rng0, next0) = blocks.next().expect("n > 0");
+        parts.resize_with(blocks.len(), Vec::new);
+        let sent = std::thread::scope(|s| {
+            let others: Vec<_> = blocks
+                .zip(parts.iter_mut())
+                .enumerate()
+                .map(|(k, ((rng, next), part))| {
+                    let base = ((k + 1) * per) as u32;
+                    part.clear();
+                    s.spawn(move || digest_block(base, n, rng, next, informed, now, interval, push_pull, part))
+                })
+                .collect();
+            let mut sent = digest_block(0, n, rng0, next0, informed, now, interval, push_pull, replies);
+            for h in others {
+                let [a, b] = h.join().expect("a digest thread panicked");
+                sent[0] += a;
+                sent[1] += b;
+            }
+            sent
+        });
+        for part in parts.iter_mut() {
+            replies.append(part);
+        }
+        return sent;
+    }
+    let _ = (parts, threads);
+    digest_block(0, n, rng, next, informed, now, interval, push_pull, replies)
+}
+
+/// How many threads [`digests`] uses for `n` nodes: one for small runs
+/// (a thread costs more than it saves) and in wasm, else up to two, as
+/// the cores allow.
+fn threads_for(n: usize) -> usize {
+    #[cfg(not(target_arch = "wasm32"))]
+    if n >= 1 << 16 {
+        return std::thread::available_parallelism().map_or(1, |t| t.get()).min(2);
+    }
+    let _ = n;
+    1
+}
+
+/// Nodes per block of [`digest_block`]: targets are drawn a block ahead of
+/// their use, so that what the receivers know is fetched meanwhile.
+const BLOCK: usize = 64;
+/// Replies looked at ahead of their delivery, to fetch their nodes' state.
+const AHEAD: usize = 32;
+/// No target (a node whose timer did not fire).
+const NOBODY: u32 = u32::MAX;
+
+/// A hint to the cache that `x` is about to be read: a prefetch, no behaviour.
+#[inline(always)]
+fn prefetch<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching is only a hint to the cache; it reads nothing.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>((x as *const T).cast())
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
+
+/// Message counters of a fast round, added to the metrics at its end.
+#[derive(Default)]
+struct Tally {
+    messages: u64,
+    bytes: u64,
+    update_messages: u64,
+    events: u64,
+    to_down: u64,
+    lost: u64,
+    partitioned: u64,
+}
+
+impl Tally {
+    /// Count a message sent from `a` to `b` and ask the network whether it
+    /// arrives (the engine's `transmit` for the rounds model).
+    #[inline]
+    fn send(&mut self, net: &mut Network, a: u32, b: u32, bytes: usize, update: bool) -> bool {
+        self.messages += 1;
+        self.bytes += bytes as u64;
+        self.update_messages += u64::from(update);
+        match net.passes(a, b) {
+            Ok(()) => true,
+            Err(Drop::Loss) => {
+                self.lost += 1;
+                false
+            }
+            Err(Drop::Partition) => {
+                self.partitioned += 1;
+                false
+            }
+        }
+    }
+
+    /// Count a delivery to `to`; whether `to` is running.
+    #[inline]
+    fn arrives(&mut self, up: Option<&[bool]>, to: u32) -> bool {
+        self.events += 1;
+        let running = up.is_none_or(|u| u[to as usize]);
+        self.to_down += u64::from(!running);
+        running
+    }
+
+    fn add_to(&self, m: &mut Metrics) {
+        m.messages += self.messages;
+        m.bytes += self.bytes;
+        m.update_messages += self.update_messages;
+        m.events += self.events;
+        m.to_down += self.to_down;
+        m.lost += self.lost;
+        m.partitioned += self.partitioned;
+    }
 }
 
 impl CompactPopulation {
@@ -155,7 +450,207 @@ impl CompactPopulation {
         }
         let version = Version::new(0, 1);
         let sizes = Sizes::new(origin, version);
-        CompactPopulation { nodes, cfg, seed, origin, version, sizes, spreading: 0, duplicates: 0, scratch: Vec::new() }
+        CompactPopulation {
+            nodes,
+            cfg,
+            seed,
+            origin,
+            version,
+            sizes,
+            spreading: 0,
+            duplicates: 0,
+            scratch: Vec::new(),
+            fast_rounds: true,
+            fast_rounds_run: 0,
+            wave1: Vec::new(),
+            wave2: Vec::new(),
+            parts: Vec::new(),
+            fresh: Vec::new(),
+        }
+    }
+
+    /// Whether rounds run whole in [`Population::round`] (the default) or
+    /// message by message through the engine's generic loop, which gives
+    /// the same run, slower (tests compare the two).
+    pub fn set_fast_rounds(&mut self, on: bool) {
+        self.fast_rounds = on;
+    }
+
+    /// How many rounds ran whole in [`Population::round`].
+    pub fn fast_rounds_run(&self) -> u64 {
+        self.fast_rounds_run
+    }
+
+    /// A fast `pull` or `push-pull` round. The first wave (digests) is
+    /// delivered as each node's timer fires: digests change no state, so
+    /// every receiver answers from what it knew when the round began,
+    /// exactly as when all timers fire first. Their replies, which do
+    /// change state, wait in `wave1` and are sent, in order, after all
+    /// digests, then delivered; push-pull's answers to requests follow in
+    /// `wave2`. The network sees the messages in the generic loop's order.
+    fn round_pull(&mut self, now: u64, ctx: &mut RoundCtx) {
+        let push_pull = self.cfg.protocol == Protocol::PushPull;
+        let (interval, fanout) = (self.cfg.interval_ms.max(1), self.cfg.fanout as usize);
+        let up = some_down(ctx.up);
+        let mut wave1 = std::mem::take(&mut self.wave1);
+        let mut wave2 = std::mem::take(&mut self.wave2);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        wave1.clear();
+        wave2.clear();
+        let n = self.nodes.len();
+        let simple = fanout == 1
+            && up.is_none()
+            && ctx.net.is_clear()
+            && n >= 2
+            && ctx.members.is_identity()
+            && ctx.members.len() == n;
+        let Nodes { rng, next_gossip, informed, .. } = &mut self.nodes;
+        if simple {
+            let parts = &mut self.parts;
+            let threads = threads_for(n);
+            let sent = digests(rng, next_gossip, informed, now, interval, push_pull, &mut wave1, parts, threads);
+            let mut tally = Tally { events: n as u64, ..Tally::default() };
+            for (knows, &k) in sent.iter().enumerate() {
+                tally.messages += k;
+                tally.events += k;
+                tally.bytes += k * self.sizes.digest[knows][push_pull as usize] as u64;
+            }
+            self.scratch = scratch;
+            self.reply_waves(now, ctx, up, tally, wave1, wave2);
+            return;
+        }
+        let mut w = Digests {
+            informed,
+            up,
+            clear: ctx.net.is_clear(),
+            net: ctx.net,
+            sizes: [self.sizes.digest[0][push_pull as usize], self.sizes.digest[1][push_pull as usize]],
+            push_pull,
+            tally: Tally::default(),
+            replies: &mut wave1,
+        };
+        for (i, (rng, next)) in rng.iter_mut().zip(next_gossip.iter_mut()).enumerate() {
+            if up.is_some_and(|u| !u[i]) {
+                continue;
+            }
+            w.tally.events += 1;
+            if !due(next, now, interval) {
+                continue;
+            }
+            let i = i as u32;
+            let knows = bit(w.informed, i);
+            if fanout == 1 {
+                if let Some(t) = ctx.members.sample_one(rng, i) {
+                    w.digest(i, t, knows);
+                }
+            } else {
+                scratch.clear();
+                ctx.members.sample(rng, &i, fanout, &mut scratch);
+                for &t in &scratch {
+                    w.digest(i, t, knows);
+                }
+            }
+        }
+        let tally = w.tally;
+        self.scratch = scratch;
+        self.reply_waves(now, ctx, up, tally, wave1, wave2);
+    }
+
+    /// The second and third waves of a fast pull round: the digests'
+    /// replies (`wave1`, in the order they were made) go through the
+    /// network and are delivered; answers to push-pull requests follow.
+    fn reply_waves(
+        &mut self,
+        now: u64,
+        ctx: &mut RoundCtx,
+        up: Option<&[bool]>,
+        mut tally: Tally,
+        mut wave1: Vec<Reply>,
+        mut wave2: Vec<Reply>,
+    ) {
+        // wave 1's replies leave, in order; a reply carries its sender's
+        // TTL, which no delivery of this round can have changed
+        let s = &self.sizes;
+        let ttl = &self.nodes.ttl;
+        let mut kept = 0;
+        for k in 0..wave1.len() {
+            if let Some(ahead) = wave1.get(k + AHEAD) {
+                prefetch(&ttl[ahead.from as usize]);
+            }
+            let mut r = wave1[k];
+            let bytes = if r.request {
+                s.delta_request
+            } else {
+                r.ttl = ttl[r.from as usize];
+                s.delta_update[r.ttl as usize]
+            };
+            if tally.send(ctx.net, r.from, r.to, bytes, !r.request) {
+                wave1[kept] = r;
+                kept += 1;
+            }
+        }
+        wave1.truncate(kept);
+        for r in &wave1 {
+            if !tally.arrives(up, r.to) {
+                continue;
+            }
+            if !r.request {
+                self.learn(r.to, r.ttl, now, ctx.metrics);
+            } else if self.nodes.informed(r.to as usize) {
+                let ttl = self.nodes.ttl[r.to as usize];
+                if tally.send(ctx.net, r.to, r.from, self.sizes.delta_update[ttl as usize], true) {
+                    wave2.push(Reply { from: r.to, to: r.from, ttl, request: false });
+                }
+            }
+        }
+        for (k, r) in wave2.iter().enumerate() {
+            if let Some(ahead) = wave2.get(k + AHEAD) {
+                self.nodes.prefetch_learner(ahead.to);
+            }
+            if tally.arrives(up, r.to) {
+                self.learn(r.to, r.ttl, now, ctx.metrics);
+            }
+        }
+        tally.add_to(ctx.metrics);
+        self.wave1 = wave1;
+        self.wave2 = wave2;
+    }
+
+    /// A fast `push` round. Each push is delivered as it is sent; a node
+    /// that learns this round is marked fresh and does not push until the
+    /// next one, exactly as when all timers fire before any delivery.
+    fn round_push(&mut self, now: u64, ctx: &mut RoundCtx) {
+        let (interval, fanout) = (self.cfg.interval_ms.max(1), self.cfg.fanout as usize);
+        let up = some_down(ctx.up);
+        let mut fresh = std::mem::take(&mut self.fresh);
+        fresh.clear();
+        fresh.resize(self.nodes.informed.len(), 0);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut tally = Tally::default();
+        for i in 0..self.nodes.len() as u32 {
+            let j = i as usize;
+            if up.is_some_and(|u| !u[j]) {
+                continue;
+            }
+            tally.events += 1;
+            if !due(&mut self.nodes.next_gossip[j], now, interval) || !self.nodes.informed(j) || bit(&fresh, i) {
+                continue;
+            }
+            let ttl = self.nodes.ttl[j];
+            scratch.clear();
+            ctx.members.sample(&mut self.nodes.rng[j], &i, fanout, &mut scratch);
+            for &t in &scratch {
+                if tally.send(ctx.net, i, t, self.sizes.delta_update[ttl as usize], true)
+                    && tally.arrives(up, t)
+                    && self.learn(t, ttl, now, ctx.metrics)
+                {
+                    fresh[t as usize / 64] |= 1 << (t % 64);
+                }
+            }
+        }
+        self.scratch = scratch;
+        tally.add_to(ctx.metrics);
+        self.fresh = fresh;
     }
 
     fn send(&self, from: u32, to: u32, msg: CMsg, ctx: &mut Ctx<CMsg>) {
@@ -331,6 +826,19 @@ impl Population for CompactPopulation {
 
     fn stop_resampling(&mut self) {}
 
+    fn round(&mut self, now: u64, ctx: &mut RoundCtx) -> bool {
+        if !self.fast_rounds {
+            return false;
+        }
+        match self.cfg.protocol {
+            Protocol::Pull | Protocol::PushPull => self.round_pull(now, ctx),
+            Protocol::Push => self.round_push(now, ctx),
+            Protocol::Rumor | Protocol::Flood => return false,
+        }
+        self.fast_rounds_run += 1;
+        true
+    }
+
     fn active(&self) -> bool {
         match self.cfg.protocol {
             Protocol::Rumor => self.spreading > 0,
@@ -366,5 +874,119 @@ impl Population for CompactPopulation {
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = i;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{full_population, parse_fault, report, runner, EngineChoice, Model, SimConfig};
+
+    fn config(n: u32, protocol: Protocol, fanout: u32, loss: f64, faults: &[&str]) -> SimConfig {
+        let mut c = SimConfig { nodes: n, seed: 7, model: Model::Rounds, ..SimConfig::default() };
+        c.node.protocol = protocol;
+        c.node.fanout = fanout;
+        c.node.ttl = 12;
+        c.net.loss = loss;
+        c.duration_ms = Some(60_000);
+        c.faults = faults.iter().map(|f| parse_fault(f).expect("valid fault")).collect();
+        c
+    }
+
+    /// The report of `c` on compact nodes, whole rounds on or off, as JSON
+    /// (engine named `full` so that it compares with full nodes), and how
+    /// many rounds ran whole.
+    fn compact(c: &SimConfig, fast: bool) -> (String, u64) {
+        let mut pop = CompactPopulation::new(c.nodes, c.node_config(), c.seed, 0);
+        pop.set_fast_rounds(fast);
+        let mut r = runner(c, pop);
+        let (reason, t) = r.run(&mut |_| {});
+        let mut rep = report(c, &r.w, reason, t);
+        rep.engine = "full".into();
+        (serde_json::to_string(&rep).expect("serialisable"), r.w.pop.fast_rounds_run())
+    }
+
+    fn full(c: &SimConfig) -> String {
+        let mut c = c.clone();
+        c.engine = EngineChoice::Full;
+        let mut r = runner(&c, full_population(&c));
+        let (reason, t) = r.run(&mut |_| {});
+        let mut rep = report(&c, &r.w, reason, t);
+        rep.config.engine = EngineChoice::Auto;
+        serde_json::to_string(&rep).expect("serialisable")
+    }
+
+    #[test]
+    fn whole_rounds_match_the_generic_loop_and_full_nodes() {
+        // Every branch of the fast rounds: the simple first wave (fanout 1,
+        // all up, clear network) and the general one (fanout > 1, loss,
+        // nodes down, partitions, joins and leaves), for each protocol.
+        let faults = [
+            "1500:crash:3",
+            "2500:restart:3",
+            "3s:crash:4",
+            "6s:restart-fresh:4",
+            "2s:partition:3",
+            "7s:heal",
+            "4s:join:5",
+            "5s:leave:9",
+            "5s:leave:304",
+            "8s:loss:0.2",
+            "9s:loss:0",
+        ];
+        for protocol in [Protocol::PushPull, Protocol::Pull, Protocol::Push] {
+            for (fanout, loss, faults) in
+                [(1, 0.0, &[][..]), (1, 0.0, &faults[..]), (2, 0.1, &faults[..]), (3, 0.0, &[][..])]
+            {
+                let c = config(300, protocol, fanout, loss, faults);
+                let (fast, whole) = compact(&c, true);
+                let (generic, none) = compact(&c, false);
+                assert!(whole > 0 && none == 0, "{protocol:?}: {whole} whole rounds");
+                assert_eq!(fast, generic, "{protocol:?} fanout {fanout} loss {loss} faults {}", faults.len());
+                assert_eq!(fast, full(&c), "{protocol:?} fanout {fanout} loss {loss} faults {}", faults.len());
+            }
+        }
+    }
+
+    #[test]
+    fn whole_rounds_match_the_generic_loop_at_scale() {
+        // Large enough for the first wave to run on threads where there are cores.
+        for protocol in [Protocol::PushPull, Protocol::Pull] {
+            let c = config(70_000, protocol, 1, 0.0, &[]);
+            let (fast, whole) = compact(&c, true);
+            assert!(whole > 10);
+            assert_eq!(fast, compact(&c, false).0, "{protocol:?}");
+        }
+    }
+
+    #[test]
+    fn first_wave_does_not_depend_on_threads() {
+        let n = 10_000;
+        let mut pop = CompactPopulation::new(n, config(n, Protocol::PushPull, 1, 0.0, &[]).node_config(), 3, 0);
+        for i in (0..n as usize).step_by(3) {
+            pop.nodes.set_informed(i, 0);
+        }
+        let run = |threads: usize| {
+            let mut nodes = pop.nodes.clone();
+            let (mut replies, mut parts) = (Vec::new(), Vec::new());
+            let sent = digests(
+                &mut nodes.rng,
+                &mut nodes.next_gossip,
+                &nodes.informed,
+                1000,
+                1000,
+                true,
+                &mut replies,
+                &mut parts,
+                threads,
+            );
+            let replies: Vec<_> = replies.iter().map(|r| (r.from, r.to, r.request)).collect();
+            (sent, replies, nodes.rng, nodes.next_gossip)
+        };
+        let one = run(1);
+        assert!(one.1.len() > 1000, "{} replies", one.1.len());
+        for threads in [2, 3, 7] {
+            assert!(run(threads) == one, "{threads} threads");
+        }
     }
 }

@@ -18,7 +18,7 @@ use super::faults::{Fault, TimedFault};
 use super::membership::Membership;
 use super::metrics::Metrics;
 use super::network::{Drop, Network};
-use super::population::{Ctx, Population};
+use super::population::{Ctx, Population, RoundCtx};
 use super::queue::EventQueue;
 use super::{Progress, Scenario, StopReason};
 
@@ -232,6 +232,18 @@ impl<P: Population> World<P> {
 
     fn ctx(&mut self) -> (&mut P, Ctx<'_, P::Msg>) {
         (&mut self.pop, Ctx { members: &self.members, outbox: &mut self.outbox, metrics: &mut self.metrics })
+    }
+
+    /// Let the population run round `now` by itself ([`Population::round`]),
+    /// when nothing the generic loop alone handles is in play: no remote
+    /// slot, no flight log (the caller checks that nothing was deferred).
+    /// Returns whether it did.
+    fn round_fast(&mut self, now: u64) -> bool {
+        if self.has_remote() || self.flights.is_some() {
+            return false;
+        }
+        let mut ctx = RoundCtx { members: &self.members, net: &mut self.net, metrics: &mut self.metrics, up: &self.up };
+        self.pop.round(now, &mut ctx)
     }
 
     fn apply_fault(&mut self, f: Fault, now: u64) -> Woke {
@@ -624,41 +636,9 @@ fn rounds_until<P: Population>(
         w.faults_until(now, &mut r.woke);
         w.broadcasts_until(now);
         std::mem::swap(&mut r.wave, &mut r.deferred);
-        for i in 0..w.pop.len() {
-            if w.up[i as usize] {
-                let (pop, mut ctx) = w.ctx();
-                pop.tick(i, now, &mut ctx);
-                w.metrics.events += 1;
-            }
-        }
-        route(w, now, &mut r.wave, None);
-        let mut waves = 0;
-        while !r.wave.is_empty() {
-            waves += 1;
-            if waves > MAX_WAVES {
-                return Step::Ended(StopReason::LivelockGuard, now);
-            }
-            const AHEAD: usize = 64;
-            for m in r.wave.iter().take(AHEAD) {
-                w.pop.prefetch(m.1);
-            }
-            let mut it = r.wave.drain(..);
-            #[allow(clippy::while_let_on_iterator)] // the loop peeks through `it`
-            while let Some((from, to, msg)) = it.next() {
-                if let Some(ahead) = it.as_slice().get(AHEAD) {
-                    w.pop.prefetch(ahead.1);
-                }
-                w.metrics.events += 1;
-                if !w.up[to as usize] {
-                    w.metrics.to_down += 1;
-                    continue;
-                }
-                let (pop, mut ctx) = w.ctx();
-                pop.deliver(to, from, msg, now, &mut ctx);
-                route(w, now, &mut r.next, Some(&mut r.deferred));
-            }
-            drop(it);
-            std::mem::swap(&mut r.wave, &mut r.next);
+        let whole = r.wave.is_empty() && w.round_fast(now);
+        if !whole && !round_generic(w, r, now) {
+            return Step::Ended(StopReason::LivelockGuard, now);
         }
         w.metrics.sample(now);
         progress(Progress { time_ms: now, limit_ms, coverage: w.metrics.coverage.last().map_or(0.0, |c| c.1) });
@@ -666,6 +646,49 @@ fn rounds_until<P: Population>(
             return Step::Ended(reason, now);
         }
     }
+}
+
+/// One round's timers and waves, message by message through the outbox
+/// (`r.wave` holds what was deferred to this round). Returns false if the
+/// round would not settle (livelock guard).
+fn round_generic<P: Population>(w: &mut World<P>, r: &mut Rounds<P::Msg>, now: u64) -> bool {
+    for i in 0..w.pop.len() {
+        if w.up[i as usize] {
+            let (pop, mut ctx) = w.ctx();
+            pop.tick(i, now, &mut ctx);
+            w.metrics.events += 1;
+        }
+    }
+    route(w, now, &mut r.wave, None);
+    let mut waves = 0;
+    while !r.wave.is_empty() {
+        waves += 1;
+        if waves > MAX_WAVES {
+            return false;
+        }
+        const AHEAD: usize = 64;
+        for m in r.wave.iter().take(AHEAD) {
+            w.pop.prefetch(m.1);
+        }
+        let mut it = r.wave.drain(..);
+        #[allow(clippy::while_let_on_iterator)] // the loop peeks through `it`
+        while let Some((from, to, msg)) = it.next() {
+            if let Some(ahead) = it.as_slice().get(AHEAD) {
+                w.pop.prefetch(ahead.1);
+            }
+            w.metrics.events += 1;
+            if !w.up[to as usize] {
+                w.metrics.to_down += 1;
+                continue;
+            }
+            let (pop, mut ctx) = w.ctx();
+            pop.deliver(to, from, msg, now, &mut ctx);
+            route(w, now, &mut r.next, Some(&mut r.deferred));
+        }
+        drop(it);
+        std::mem::swap(&mut r.wave, &mut r.next);
+    }
+    true
 }
 
 /// Move the outbox through the network into `now_wave`; with `later`,

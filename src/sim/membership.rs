@@ -65,37 +65,57 @@ impl Membership {
         self.pos[node as usize] = NONE;
     }
 
+    /// Whether member `k` is node `k` for every `k` (nobody left or joined
+    /// out of order): sampling then needs no table lookups.
+    pub fn is_identity(&self) -> bool {
+        self.identity
+    }
+
     /// The members, in internal order.
     pub fn members(&self) -> &[u32] {
         &self.members
     }
 }
 
+impl Membership {
+    /// One member other than `me`, uniformly, with exactly the draws
+    /// [`Peers::sample`] makes for `k == 1` (`None`: nobody else to pick).
+    /// The hot path of every simulation: no allocation, and no table lookup
+    /// while membership is the identity.
+    #[inline(always)]
+    pub fn sample_one(&self, rng: &mut Rng, me: u32) -> Option<u32> {
+        let len = self.members.len();
+        if self.identity && (me as usize) < len && len > 1 {
+            let r = rng.below(len as u64 - 1) as u32;
+            return Some(if r >= me { r + 1 } else { r });
+        }
+        self.sample_one_lookup(rng, me)
+    }
+
+    /// [`Membership::sample_one`] through the tables.
+    #[inline(never)]
+    fn sample_one_lookup(&self, rng: &mut Rng, me: u32) -> Option<u32> {
+        let skip = self.pos.get(me as usize).copied().filter(|&p| p != NONE).map(|p| p as usize);
+        let eligible = self.members.len() - usize::from(skip.is_some());
+        if eligible == 0 {
+            return None;
+        }
+        let r = rng.below(eligible as u64) as usize;
+        let r = match skip {
+            Some(s) if r >= s => r + 1,
+            _ => r,
+        };
+        Some(self.members[r])
+    }
+}
+
 impl Peers<u32> for Membership {
     fn sample(&self, rng: &mut Rng, me: &u32, k: usize, out: &mut Vec<u32>) {
-        if k == 1 && self.identity && (*me as usize) < self.members.len() {
-            // the hot path of large simulations: position == identity
-            let eligible = self.members.len() as u64 - 1;
-            if eligible > 0 {
-                let r = rng.below(eligible) as u32;
-                out.push(if r >= *me { r + 1 } else { r });
-            }
+        if k == 1 {
+            out.extend(self.sample_one(rng, *me));
             return;
         }
         let skip = self.pos.get(*me as usize).copied().filter(|&p| p != NONE).map(|p| p as usize);
-        if k == 1 {
-            // the hot path of every simulation: no allocation
-            let eligible = self.members.len() - usize::from(skip.is_some());
-            if eligible > 0 {
-                let r = rng.below(eligible as u64) as usize;
-                let r = match skip {
-                    Some(s) if r >= s => r + 1,
-                    _ => r,
-                };
-                out.push(self.members[r]);
-            }
-            return;
-        }
         let mut idx = Vec::with_capacity(k);
         sample_indices(rng, self.members.len(), skip, k, &mut idx);
         out.extend(idx.into_iter().map(|i| self.members[i]));

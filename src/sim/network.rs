@@ -109,6 +109,13 @@ impl Network {
         (self.cfg.latency_ms as f64 * (1.0 + spread * u)).round().max(0.0) as u64
     }
 
+    /// Whether every message gets through without a random draw (no loss,
+    /// no partition): [`Network::passes`] would only say `Ok`.
+    #[inline]
+    pub fn is_clear(&self) -> bool {
+        self.cfg.loss <= 0.0 && self.groups.is_empty()
+    }
+
     /// Whether a message from `a` to `b` gets through, ignoring time (the
     /// rounds model): one loss draw per message, as in [`Network::transit`].
     #[inline]

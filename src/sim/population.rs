@@ -9,6 +9,7 @@
 
 use super::membership::Membership;
 use super::metrics::{Knowledge, Metrics};
+use super::network::Network;
 use crate::core::{Config, Event, Message, Node, Out, Payload, PeerTable, Protocol, Version};
 use crate::rng::Rng;
 
@@ -20,6 +21,19 @@ pub struct Ctx<'a, M> {
     pub outbox: &'a mut Vec<(u32, u32, M)>,
     /// What it reports to.
     pub metrics: &'a mut Metrics,
+}
+
+/// What a population may touch when it runs a whole round of the rounds
+/// model itself (see [`Population::round`]).
+pub struct RoundCtx<'a> {
+    /// Who its nodes may talk to.
+    pub members: &'a Membership,
+    /// The network every message goes through, in the engine's order.
+    pub net: &'a mut Network,
+    /// What it reports to.
+    pub metrics: &'a mut Metrics,
+    /// Which nodes are running (no fault changes it within a round).
+    pub up: &'a [bool],
 }
 
 /// A set of simulated nodes the engines can drive.
@@ -67,6 +81,16 @@ pub trait Population: Knowledge {
     /// populations start fetching it from memory early). No behaviour.
     #[inline]
     fn prefetch(&self, _i: u32) {}
+    /// Run round `now` of the rounds model in one go: every running node's
+    /// timer, then the waves of messages it causes, exactly as the engine's
+    /// generic loop would (same random draws in the same order, same
+    /// counters, same results). The engine calls it only when nothing is
+    /// deferred from the previous round, no remote slot exists and no
+    /// flight is logged. Returns false, having done nothing, when the
+    /// population has no such path for its configuration.
+    fn round(&mut self, _now: u64, _ctx: &mut RoundCtx) -> bool {
+        false
+    }
 }
 
 /// The payload of the single-rumor scenario.
