@@ -52,6 +52,7 @@ use super::config::{Config, Protocol, RumorState};
 use super::message::{Digest, Message, NodeId, Payload, Update, Uuid};
 use super::peers::Peers;
 use super::seen::SeenCache;
+use super::vector::{self, VersionVector};
 use super::version::Version;
 use crate::rng::Rng;
 
@@ -72,7 +73,6 @@ pub struct Entry {
     pub rumor: RumorState,
     /// The origin's seal on this version, if it signed it.
     pub seal: Option<Arc<Seal>>,
-    stamp: u32,
 }
 
 /// How an update was learned.
@@ -178,10 +178,11 @@ pub struct Node<Id: NodeId> {
     rng: Rng,
     own: Version,
     view: IndexMap<Id, Entry, FixedState>,
+    /// The view's versions sorted by origin, for cheap digests (see `vector`).
+    vv: VersionVector<Id>,
     seen: SeenCache,
     next_gossip: u64,
     next_resample: Option<u64>,
-    stamp: u32,
     stats: NodeStats,
     scratch: Vec<Id>,
     signer: Option<Arc<Signer>>,
@@ -206,10 +207,10 @@ impl<Id: NodeId> Node<Id> {
             rng,
             own: Version::new(epoch, 0),
             view,
+            vv: VersionVector::new(),
             seen,
             next_gossip,
             next_resample,
-            stamp: 0,
             stats: NodeStats::default(),
             scratch: Vec::new(),
             signer: None,
@@ -251,6 +252,7 @@ impl<Id: NodeId> Node<Id> {
         let dropped = match self.view.get(&origin) {
             Some(e) if e.seal.as_ref().map(|s| s.key) != Some(key) => {
                 self.view.shift_remove(&origin);
+                self.vv.remove(&origin);
                 true
             }
             _ => false,
@@ -332,9 +334,29 @@ impl<Id: NodeId> Node<Id> {
         self.next_resample = None;
     }
 
-    /// Its digest: `origin -> version` for every entry.
+    /// Its digest: `origin -> version` for every entry, sorted by origin
+    /// (a copy of the version vector it keeps up to date).
     pub fn digest(&self) -> Digest<Id> {
-        self.view.iter().map(|(o, e)| (o.clone(), e.version)).collect()
+        self.vv.to_vec(|o| self.view.get(o).map(|e| e.version))
+    }
+
+    /// Record `entry` as the view's entry for `origin`, keeping the version
+    /// vector in step. Returns the version it replaced. Every write of an
+    /// entry goes through here.
+    fn put(&mut self, origin: Id, entry: Entry) -> Option<Version> {
+        let version = entry.version;
+        match self.view.entry(origin) {
+            indexmap::map::Entry::Occupied(mut o) => {
+                let previous = std::mem::replace(o.get_mut(), entry).version;
+                self.vv.update(o.key(), version);
+                Some(previous)
+            }
+            indexmap::map::Entry::Vacant(v) => {
+                self.vv.add(v.key().clone());
+                v.insert(entry);
+                None
+            }
+        }
     }
 
     /// Adopt `payload` as the new favorite: bump the version, record it, and
@@ -352,9 +374,8 @@ impl<Id: NodeId> Node<Id> {
             learned_at: now,
             rumor: RumorState::HOT,
             seal,
-            stamp: self.stamp,
         };
-        let previous = self.view.insert(self.id.clone(), entry).map(|e| e.version);
+        let previous = self.put(self.id.clone(), entry);
         out.events.push(Event::Originated { version: self.own });
         out.events.push(Event::Learned { origin: self.id.clone(), previous, version: self.own, via: Via::Push });
         if self.forwards_fresh() {
@@ -414,8 +435,7 @@ impl<Id: NodeId> Node<Id> {
                 if !request.is_empty() {
                     let updates: Vec<_> = request
                         .iter()
-                        .filter(|(o, have)| self.view.get(o).is_some_and(|e| e.version > *have))
-                        .filter_map(|(o, _)| self.update_of(o, self.view[o].ttl))
+                        .filter_map(|(o, have)| self.stored_update(o).filter(|u| u.version > *have))
                         .collect();
                     if !updates.is_empty() {
                         out.sends.push(Transmit { to: from, msg: Message::Delta { updates, request: Vec::new() } });
@@ -482,14 +502,12 @@ impl<Id: NodeId> Node<Id> {
     }
 
     fn update_of(&self, origin: &Id, ttl: u32) -> Option<Update<Id>> {
-        self.view.get(origin).map(|e| Update {
-            uuid: e.uuid,
-            origin: origin.clone(),
-            version: e.version,
-            ttl,
-            payload: e.payload.clone(),
-            seal: e.seal.clone(),
-        })
+        self.view.get(origin).map(|e| update_from(origin, e, ttl))
+    }
+
+    /// The update held for `origin`, with the TTL it arrived with (anti-entropy).
+    fn stored_update(&self, origin: &Id) -> Option<Update<Id>> {
+        self.view.get(origin).map(|e| update_from(origin, e, e.ttl))
     }
 
     fn sample(&mut self, peers: &impl Peers<Id>, k: usize) -> Vec<Id> {
@@ -622,34 +640,62 @@ impl<Id: NodeId> Node<Id> {
         }
     }
 
+    /// Answer a digest: a `Delta` with what the sender lacks (our newer
+    /// versions, and origins it does not list) and, for push-pull, a request
+    /// for what we lack. Both lists sorted by origin are compared in one
+    /// linear merge; a digest that is not strictly sorted (a peer's digest
+    /// may be in any order, with repeats) is first sorted, keeping the
+    /// newest version listed for each origin.
     fn on_digest(&mut self, from: Id, digest: &Digest<Id>, push_pull: bool, out: &mut Out<Id>) {
-        self.stamp = self.stamp.wrapping_add(1);
-        let stamp = self.stamp;
-        let mut updates = Vec::new();
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        let view = &self.view;
+        self.vv.flush(|o| view.get(o).map(|e| e.version));
+        let sorted;
+        let theirs: &[(Id, Version)] = if vector::is_canonical(digest) {
+            digest
+        } else {
+            sorted = vector::canonical(digest);
+            &sorted
+        };
+        let ours = self.vv.sorted();
+        let room = self.view.len() < self.cfg.max_view;
+        let mut send: Vec<&Id> = Vec::new();
         let mut request = Vec::new();
-        for (o, v) in digest {
-            match self.view.get_mut(o) {
-                Some(e) => {
-                    e.stamp = stamp;
-                    if e.version > *v {
-                        updates.push(o.clone());
-                    } else if push_pull && e.version < *v {
-                        request.push((o.clone(), e.version));
-                    }
+        let (mut i, mut j) = (0, 0);
+        loop {
+            let order = match (ours.get(i), theirs.get(j)) {
+                (Some(a), Some(b)) => a.0.cmp(&b.0),
+                (Some(_), None) => Less,
+                (None, Some(_)) => Greater,
+                (None, None) => break,
+            };
+            match order {
+                // they do not list it: they lack it
+                Less => {
+                    send.push(&ours[i].0);
+                    i += 1;
                 }
-                None => {
-                    if push_pull && v.is_valid() && self.view.len() < self.cfg.max_view {
+                // we do not have it
+                Greater => {
+                    let (o, v) = &theirs[j];
+                    if push_pull && v.is_valid() && room {
                         request.push((o.clone(), Version::default()));
                     }
+                    j += 1;
+                }
+                Equal => {
+                    let ((o, mine), (_, v)) = (&ours[i], &theirs[j]);
+                    if mine > v {
+                        send.push(o);
+                    } else if push_pull && mine < v {
+                        request.push((o.clone(), *mine));
+                    }
+                    i += 1;
+                    j += 1;
                 }
             }
         }
-        for (o, e) in &self.view {
-            if e.stamp != stamp {
-                updates.push(o.clone());
-            }
-        }
-        let updates: Vec<_> = updates.iter().filter_map(|o| self.update_of(o, self.view[o].ttl)).collect();
+        let updates: Vec<_> = send.into_iter().filter_map(|o| self.stored_update(o)).collect();
         if !updates.is_empty() || !request.is_empty() {
             out.sends.push(Transmit { to: from, msg: Message::Delta { updates, request } });
         }
@@ -708,10 +754,9 @@ impl<Id: NodeId> Node<Id> {
             learned_at: now,
             rumor: RumorState::HOT,
             seal: u.seal,
-            stamp: self.stamp,
         };
         out.events.push(Event::Learned { origin: u.origin.clone(), previous, version: u.version, via });
-        self.view.insert(u.origin, entry);
+        self.put(u.origin, entry);
         true
     }
 
@@ -785,6 +830,18 @@ impl<Id: NodeId> Node<Id> {
         self.own = self.own.max(below);
         let payload = self.view.get(&self.id).map(|e| e.payload.clone()).unwrap_or(u.payload);
         self.set_favorite(now, payload, peers, out);
+    }
+}
+
+/// `origin`'s update as `e` holds it, to travel with `ttl`.
+fn update_from<Id: Clone>(origin: &Id, e: &Entry, ttl: u32) -> Update<Id> {
+    Update {
+        uuid: e.uuid,
+        origin: origin.clone(),
+        version: e.version,
+        ttl,
+        payload: e.payload.clone(),
+        seal: e.seal.clone(),
     }
 }
 
