@@ -252,7 +252,7 @@ impl<Id: NodeId> Node<Id> {
         let dropped = match self.view.get(&origin) {
             Some(e) if e.seal.as_ref().map(|s| s.key) != Some(key) => {
                 self.view.shift_remove(&origin);
-                self.vv.remove(&origin);
+                self.vv.reset(self.view.len());
                 true
             }
             _ => false,
@@ -337,23 +337,25 @@ impl<Id: NodeId> Node<Id> {
     /// Its digest: `origin -> version` for every entry, sorted by origin
     /// (a copy of the version vector it keeps up to date).
     pub fn digest(&self) -> Digest<Id> {
-        self.vv.to_vec(|o| self.view.get(o).map(|e| e.version))
+        self.vv.to_vec(|k| entry_at(&self.view, k))
     }
 
     /// Record `entry` as the view's entry for `origin`, keeping the version
-    /// vector in step. Returns the version it replaced. Every write of an
-    /// entry goes through here.
-    fn put(&mut self, origin: Id, entry: Entry) -> Option<Version> {
+    /// vector in step; `at` is the entry's index if the view has one (the
+    /// caller just looked it up). Returns the version it replaced. Every
+    /// write of an entry goes through here.
+    fn put(&mut self, at: Option<usize>, origin: Id, entry: Entry) -> Option<Version> {
         let version = entry.version;
-        match self.view.entry(origin) {
-            indexmap::map::Entry::Occupied(mut o) => {
-                let previous = std::mem::replace(o.get_mut(), entry).version;
-                self.vv.update(o.key(), version);
+        let at = at.or_else(|| self.view.get_index_of(&origin));
+        match at.and_then(|k| self.view.get_index_mut(k).map(|(_, e)| (k, e))) {
+            Some((k, e)) => {
+                let previous = std::mem::replace(e, entry).version;
+                self.vv.update(k, version);
                 Some(previous)
             }
-            indexmap::map::Entry::Vacant(v) => {
-                self.vv.add(v.key().clone());
-                v.insert(entry);
+            None => {
+                let (k, _) = self.view.insert_full(origin, entry);
+                self.vv.add(k);
                 None
             }
         }
@@ -375,7 +377,7 @@ impl<Id: NodeId> Node<Id> {
             rumor: RumorState::HOT,
             seal,
         };
-        let previous = self.put(self.id.clone(), entry);
+        let previous = self.put(None, self.id.clone(), entry);
         out.events.push(Event::Originated { version: self.own });
         out.events.push(Event::Learned { origin: self.id.clone(), previous, version: self.own, via: Via::Push });
         if self.forwards_fresh() {
@@ -619,7 +621,8 @@ impl<Id: NodeId> Node<Id> {
         for u in updates {
             // "already knew" means knew before this instant: in the rounds
             // model, before the round started.
-            let knew_before = self.view.get(&u.origin).is_some_and(|e| e.version >= u.version && e.learned_at < now);
+            let knew_before =
+                feedback && self.view.get(&u.origin).is_some_and(|e| e.version >= u.version && e.learned_at < now);
             let (origin, version, ttl) = (u.origin.clone(), u.version, u.ttl);
             let applied = self.apply(now, u, Via::Push, peers, out);
             if applied {
@@ -649,7 +652,7 @@ impl<Id: NodeId> Node<Id> {
     fn on_digest(&mut self, from: Id, digest: &Digest<Id>, push_pull: bool, out: &mut Out<Id>) {
         use std::cmp::Ordering::{Equal, Greater, Less};
         let view = &self.view;
-        self.vv.flush(|o| view.get(o).map(|e| e.version));
+        self.vv.flush(|k| entry_at(view, k));
         let sorted;
         let theirs: &[(Id, Version)] = if vector::is_canonical(digest) {
             digest
@@ -659,8 +662,14 @@ impl<Id: NodeId> Node<Id> {
         };
         let ours = self.vv.sorted();
         let room = self.view.len() < self.cfg.max_view;
-        let mut send: Vec<&Id> = Vec::new();
+        let mut updates = Vec::new();
         let mut request = Vec::new();
+        let (view, vv) = (&self.view, &self.vv);
+        let mut send = |p: usize| {
+            if let Some((o, e)) = view.get_index(vv.view_index(p)) {
+                updates.push(update_from(o, e, e.ttl));
+            }
+        };
         let (mut i, mut j) = (0, 0);
         loop {
             let order = match (ours.get(i), theirs.get(j)) {
@@ -672,7 +681,7 @@ impl<Id: NodeId> Node<Id> {
             match order {
                 // they do not list it: they lack it
                 Less => {
-                    send.push(&ours[i].0);
+                    send(i);
                     i += 1;
                 }
                 // we do not have it
@@ -686,7 +695,7 @@ impl<Id: NodeId> Node<Id> {
                 Equal => {
                     let ((o, mine), (_, v)) = (&ours[i], &theirs[j]);
                     if mine > v {
-                        send.push(o);
+                        send(i);
                     } else if push_pull && mine < v {
                         request.push((o.clone(), *mine));
                     }
@@ -695,7 +704,6 @@ impl<Id: NodeId> Node<Id> {
                 }
             }
         }
-        let updates: Vec<_> = send.into_iter().filter_map(|o| self.stored_update(o)).collect();
         if !updates.is_empty() || !request.is_empty() {
             out.sends.push(Transmit { to: from, msg: Message::Delta { updates, request } });
         }
@@ -729,7 +737,10 @@ impl<Id: NodeId> Node<Id> {
         let checks = self.cfg.auth != Policy::Off;
         // without checks the UUID is remembered at once, as it always was
         let first_sight = if checks { !self.seen.contains(&u.uuid) } else { self.seen.insert(u.uuid, now) };
-        let previous = self.view.get(&u.origin).map(|e| e.version);
+        let (at, previous) = match self.view.get_full(&u.origin) {
+            Some((k, _, e)) => (Some(k), Some(e.version)),
+            None => (None, None),
+        };
         if !first_sight || !super::supersedes(u.version, previous) {
             self.stats.duplicates += 1;
             return false;
@@ -756,7 +767,7 @@ impl<Id: NodeId> Node<Id> {
             seal: u.seal,
         };
         out.events.push(Event::Learned { origin: u.origin.clone(), previous, version: u.version, via });
-        self.put(u.origin, entry);
+        self.put(at, u.origin, entry);
         true
     }
 
@@ -831,6 +842,12 @@ impl<Id: NodeId> Node<Id> {
         let payload = self.view.get(&self.id).map(|e| e.payload.clone()).unwrap_or(u.payload);
         self.set_favorite(now, payload, peers, out);
     }
+}
+
+/// The origin and version of the view's entry at index `k`.
+fn entry_at<Id: Clone>(view: &IndexMap<Id, Entry, FixedState>, k: usize) -> (Id, Version) {
+    let (o, e) = view.get_index(k).expect("the version vector holds view indices");
+    (o.clone(), e.version)
 }
 
 /// `origin`'s update as `e` holds it, to travel with `ttl`.
