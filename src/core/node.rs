@@ -650,21 +650,29 @@ impl<Id: NodeId> Node<Id> {
     /// may be in any order, with repeats) is first sorted, keeping the
     /// newest version listed for each origin.
     fn on_digest(&mut self, from: Id, digest: &Digest<Id>, push_pull: bool, out: &mut Out<Id>) {
-        use std::cmp::Ordering::{Equal, Greater, Less};
         let view = &self.view;
         self.vv.flush(|k| entry_at(view, k));
-        let sorted;
-        let theirs: &[(Id, Version)] = if vector::is_canonical(digest) {
-            digest
-        } else {
-            sorted = vector::canonical(digest);
-            &sorted
-        };
-        let ours = self.vv.sorted();
-        let room = self.view.len() < self.cfg.max_view;
+        // the merge checks the order as it goes and gives up at the first
+        // entry out of order: our own digests (and the native nodes') are sorted
+        let reply = self.compare(digest, push_pull).or_else(|| self.compare(&vector::canonical(digest), push_pull));
+        if let Some((updates, request)) = reply {
+            if !updates.is_empty() || !request.is_empty() {
+                out.sends.push(Transmit { to: from, msg: Message::Delta { updates, request } });
+            }
+        }
+    }
+
+    /// Merge `theirs` with the (flushed) version vector: the updates they
+    /// lack and the request for what we lack. `None` if `theirs` turns out
+    /// not to be strictly increasing by origin.
+    #[allow(clippy::type_complexity)]
+    fn compare(&self, theirs: &[(Id, Version)], push_pull: bool) -> Option<(Vec<Update<Id>>, Digest<Id>)> {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        let (view, vv) = (&self.view, &self.vv);
+        let ours = vv.sorted();
+        let room = view.len() < self.cfg.max_view;
         let mut updates = Vec::new();
         let mut request = Vec::new();
-        let (view, vv) = (&self.view, &self.vv);
         let mut send = |p: usize| {
             if let Some((o, e)) = view.get_index(vv.view_index(p)) {
                 updates.push(update_from(o, e, e.ttl));
@@ -678,6 +686,9 @@ impl<Id: NodeId> Node<Id> {
                 (None, Some(_)) => Greater,
                 (None, None) => break,
             };
+            if order != Less && j > 0 && theirs[j - 1].0 >= theirs[j].0 {
+                return None;
+            }
             match order {
                 // they do not list it: they lack it
                 Less => {
@@ -704,9 +715,7 @@ impl<Id: NodeId> Node<Id> {
                 }
             }
         }
-        if !updates.is_empty() || !request.is_empty() {
-            out.sends.push(Transmit { to: from, msg: Message::Delta { updates, request } });
-        }
+        Some((updates, request))
     }
 
     /// Validate and merge one update. Returns whether the view changed.
@@ -1065,6 +1074,71 @@ mod tests {
             assert_eq!(a.known(&o), b.known(&o), "origin {o}");
         }
         assert_eq!(b.known(&5), Some(Version::new(0, 3)));
+    }
+
+    /// A node that learned `origins` (origin o at version o % 5 + 1).
+    fn knowing(id: u32, origins: impl Iterator<Item = u32>) -> Node<u32> {
+        let mut n = node(id, Protocol::PushPull);
+        let updates = origins.map(|o| upd(o, o as u64 % 5 + 1, 1000 + o as u128)).collect();
+        n.handle_message(1, 99, Message::Delta { updates, request: vec![] }, &NoPeers, &mut Out::default());
+        n
+    }
+
+    /// What `n` answers to `digest`: (origins it sends, the request).
+    fn reply_to(n: &mut Node<u32>, digest: Digest<u32>) -> (Vec<u32>, Digest<u32>) {
+        let mut out = Out::default();
+        n.handle_message(2, 7, Message::Digest { digest, push_pull: true }, &NoPeers, &mut out);
+        match out.sends.pop().map(|t| t.msg) {
+            Some(Message::Delta { updates, request }) => (updates.iter().map(|u| u.origin).collect(), request),
+            None => (vec![], vec![]),
+            Some(m) => panic!("a delta, not {m:?}"),
+        }
+    }
+
+    #[test]
+    fn a_shuffled_or_repeated_digest_gets_the_same_reply_as_the_sorted_one() {
+        let mut n = knowing(0, (1..60).filter(|o| o % 3 != 0));
+        let peer = knowing(1, (1..80).filter(|o| o % 4 != 0));
+        let sorted = peer.digest();
+        assert!(sorted.windows(2).all(|w| w[0].0 < w[1].0), "a node's digest is sorted by origin");
+        let expected = reply_to(&mut n, sorted.clone());
+        assert!(!expected.0.is_empty() && !expected.1.is_empty());
+        let mut rng = Rng::new(5);
+        for _ in 0..20 {
+            let mut shuffled = sorted.clone();
+            // repeats at older versions change nothing: the newest listed counts
+            for k in 0..10 {
+                let (o, v) = sorted[rng.below(sorted.len() as u64) as usize];
+                shuffled.push((o, Version::new(v.epoch, v.counter.saturating_sub(k % 2))));
+            }
+            for i in (1..shuffled.len()).rev() {
+                shuffled.swap(i, rng.below(i as u64 + 1) as usize);
+            }
+            assert_eq!(reply_to(&mut n, shuffled), expected);
+        }
+    }
+
+    #[test]
+    fn the_digest_follows_the_view_through_learning_favorites_and_key_bindings() {
+        let mut n = knowing(0, [9, 3, 7].into_iter());
+        let sorted_view = |n: &Node<u32>| {
+            let mut v: Vec<_> = n.view().map(|(o, e)| (*o, e.version)).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(n.digest(), sorted_view(&n));
+        n.set_favorite(3, "Up".into(), &NoPeers, &mut Out::default());
+        push(&mut n, 4, upd(5, 2, 50));
+        push(&mut n, 5, upd(7, 9, 51));
+        assert_eq!(n.digest(), sorted_view(&n));
+        // a reply flushes the vector; later changes still show
+        reply_to(&mut n, vec![]);
+        push(&mut n, 6, upd(3, 9, 52));
+        push(&mut n, 7, upd(1, 1, 53));
+        assert_eq!(n.digest(), sorted_view(&n));
+        assert!(n.bind_key(7, Signer::from_seed([1; 32]).public()), "an unsigned entry is dropped");
+        assert_eq!(n.digest(), sorted_view(&n));
+        assert_eq!(reply_to(&mut n, vec![]).0, vec![0, 1, 3, 5, 9], "everything held, in origin order");
     }
 
     #[test]
