@@ -32,6 +32,7 @@ best --nodes 100000 --model events --protocol rumor --coin 3
 echo "## course app (full nodes), events model, 60 s"
 best --nodes 200 --scenario movies --model events
 best --nodes 1000 --scenario movies --model events
+best --nodes 2000 --scenario movies --model events
 
 echo "## the Gossip Glomers broadcast workload (deterministic: same figures everywhere)"
 echo "| flags | values | messages / value | median ms | max ms | partition |"
@@ -58,6 +59,8 @@ glomers --partition --anti-entropy-ms 5000
 if command -v valgrind >/dev/null && [ "${CALLGRIND:-1}" = 1 ]; then
   echo "## instruction counts (callgrind), 100,000 nodes push-pull rounds"
   valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" sim --nodes 100000 -q 2>&1 | grep -E "Collected"
+  echo "## instruction counts (callgrind), course app, 500 nodes, events"
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" sim --nodes 500 --scenario movies --model events -q 2>&1 | grep -E "Collected"
 fi
 
 if [ "${BROWSER:-1}" = 1 ] && command -v node >/dev/null && [ -x /usr/bin/chromium ]; then

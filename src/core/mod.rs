@@ -11,6 +11,7 @@ pub mod message;
 pub mod node;
 pub mod peers;
 pub mod seen;
+pub mod vector;
 pub mod version;
 
 pub use auth::{Policy, PublicKey, Refusal, Refusals, Seal, Signer};

@@ -52,6 +52,7 @@ use super::config::{Config, Protocol, RumorState};
 use super::message::{Digest, Message, NodeId, Payload, Update, Uuid};
 use super::peers::Peers;
 use super::seen::SeenCache;
+use super::vector::{self, VersionVector};
 use super::version::Version;
 use crate::rng::Rng;
 
@@ -72,7 +73,6 @@ pub struct Entry {
     pub rumor: RumorState,
     /// The origin's seal on this version, if it signed it.
     pub seal: Option<Arc<Seal>>,
-    stamp: u32,
 }
 
 /// How an update was learned.
@@ -178,11 +178,12 @@ pub struct Node<Id: NodeId> {
     rng: Rng,
     own: Version,
     view: IndexMap<Id, Entry, FixedState>,
+    /// The view's versions sorted by origin, for cheap digests (see `vector`).
+    vv: VersionVector<Id>,
     seen: SeenCache,
     next_gossip: u64,
     next_resample: Option<u64>,
     next_anti_entropy: Option<u64>,
-    stamp: u32,
     stats: NodeStats,
     scratch: Vec<Id>,
     /// `round_robin`: this pass's shuffled peers, and how many were used.
@@ -212,11 +213,11 @@ impl<Id: NodeId> Node<Id> {
             rng,
             own: Version::new(epoch, 0),
             view,
+            vv: VersionVector::new(),
             seen,
             next_gossip,
             next_resample,
             next_anti_entropy,
-            stamp: 0,
             stats: NodeStats::default(),
             scratch: Vec::new(),
             pass: Vec::new(),
@@ -260,6 +261,7 @@ impl<Id: NodeId> Node<Id> {
         let dropped = match self.view.get(&origin) {
             Some(e) if e.seal.as_ref().map(|s| s.key) != Some(key) => {
                 self.view.shift_remove(&origin);
+                self.vv.reset(self.view.len());
                 true
             }
             _ => false,
@@ -338,9 +340,31 @@ impl<Id: NodeId> Node<Id> {
         self.next_resample = None;
     }
 
-    /// Its digest: `origin -> version` for every entry.
+    /// Its digest: `origin -> version` for every entry, sorted by origin
+    /// (a copy of the version vector it keeps up to date).
     pub fn digest(&self) -> Digest<Id> {
-        self.view.iter().map(|(o, e)| (o.clone(), e.version)).collect()
+        self.vv.to_vec(|k| entry_at(&self.view, k))
+    }
+
+    /// Record `entry` as the view's entry for `origin`, keeping the version
+    /// vector in step; `at` is the entry's index if the view has one (the
+    /// caller just looked it up). Returns the version it replaced. Every
+    /// write of an entry goes through here.
+    fn put(&mut self, at: Option<usize>, origin: Id, entry: Entry) -> Option<Version> {
+        let version = entry.version;
+        let at = at.or_else(|| self.view.get_index_of(&origin));
+        match at.and_then(|k| self.view.get_index_mut(k).map(|(_, e)| (k, e))) {
+            Some((k, e)) => {
+                let previous = std::mem::replace(e, entry).version;
+                self.vv.update(k, version);
+                Some(previous)
+            }
+            None => {
+                let (k, _) = self.view.insert_full(origin, entry);
+                self.vv.add(k);
+                None
+            }
+        }
     }
 
     /// Adopt `payload` as the new favorite: bump the version, record it, and
@@ -358,9 +382,8 @@ impl<Id: NodeId> Node<Id> {
             learned_at: now,
             rumor: RumorState::HOT,
             seal,
-            stamp: self.stamp,
         };
-        let previous = self.view.insert(self.id.clone(), entry).map(|e| e.version);
+        let previous = self.put(None, self.id.clone(), entry);
         out.events.push(Event::Originated { version: self.own });
         out.events.push(Event::Learned { origin: self.id.clone(), previous, version: self.own, via: Via::Push });
         if self.forwards_fresh() {
@@ -455,8 +478,7 @@ impl<Id: NodeId> Node<Id> {
                 if !request.is_empty() {
                     let updates: Vec<_> = request
                         .iter()
-                        .filter(|(o, have)| self.view.get(o).is_some_and(|e| e.version > *have))
-                        .filter_map(|(o, _)| self.update_of(o, self.view[o].ttl))
+                        .filter_map(|(o, have)| self.stored_update(o).filter(|u| u.version > *have))
                         .collect();
                     if !updates.is_empty() {
                         out.sends.push(Transmit { to: from, msg: Message::Delta { updates, request: Vec::new() } });
@@ -523,14 +545,12 @@ impl<Id: NodeId> Node<Id> {
     }
 
     fn update_of(&self, origin: &Id, ttl: u32) -> Option<Update<Id>> {
-        self.view.get(origin).map(|e| Update {
-            uuid: e.uuid,
-            origin: origin.clone(),
-            version: e.version,
-            ttl,
-            payload: e.payload.clone(),
-            seal: e.seal.clone(),
-        })
+        self.view.get(origin).map(|e| update_from(origin, e, ttl))
+    }
+
+    /// The update held for `origin`, with the TTL it arrived with (anti-entropy).
+    fn stored_update(&self, origin: &Id) -> Option<Update<Id>> {
+        self.view.get(origin).map(|e| update_from(origin, e, e.ttl))
     }
 
     fn sample(&mut self, peers: &impl Peers<Id>, k: usize) -> Vec<Id> {
@@ -676,7 +696,8 @@ impl<Id: NodeId> Node<Id> {
         for u in updates {
             // "already knew" means knew before this instant: in the rounds
             // model, before the round started.
-            let knew_before = self.view.get(&u.origin).is_some_and(|e| e.version >= u.version && e.learned_at < now);
+            let knew_before =
+                feedback && self.view.get(&u.origin).is_some_and(|e| e.version >= u.version && e.learned_at < now);
             let (origin, version, ttl) = (u.origin.clone(), u.version, u.ttl);
             let applied = self.apply(now, u, Via::Push, peers, out);
             if applied {
@@ -697,37 +718,79 @@ impl<Id: NodeId> Node<Id> {
         }
     }
 
+    /// Answer a digest: a `Delta` with what the sender lacks (our newer
+    /// versions, and origins it does not list) and, for push-pull, a request
+    /// for what we lack. Both lists sorted by origin are compared in one
+    /// linear merge; a digest that is not strictly sorted (a peer's digest
+    /// may be in any order, with repeats) is first sorted, keeping the
+    /// newest version listed for each origin.
     fn on_digest(&mut self, from: Id, digest: &Digest<Id>, push_pull: bool, out: &mut Out<Id>) {
-        self.stamp = self.stamp.wrapping_add(1);
-        let stamp = self.stamp;
+        let view = &self.view;
+        self.vv.flush(|k| entry_at(view, k));
+        // the merge checks the order as it goes and gives up at the first
+        // entry out of order: our own digests (and the native nodes') are sorted
+        let reply = self.compare(digest, push_pull).or_else(|| self.compare(&vector::canonical(digest), push_pull));
+        if let Some((updates, request)) = reply {
+            if !updates.is_empty() || !request.is_empty() {
+                out.sends.push(Transmit { to: from, msg: Message::Delta { updates, request } });
+            }
+        }
+    }
+
+    /// Merge `theirs` with the (flushed) version vector: the updates they
+    /// lack and the request for what we lack. `None` if `theirs` turns out
+    /// not to be strictly increasing by origin.
+    #[allow(clippy::type_complexity)]
+    fn compare(&self, theirs: &[(Id, Version)], push_pull: bool) -> Option<(Vec<Update<Id>>, Digest<Id>)> {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        let (view, vv) = (&self.view, &self.vv);
+        let ours = vv.sorted();
+        let room = view.len() < self.cfg.max_view;
         let mut updates = Vec::new();
         let mut request = Vec::new();
-        for (o, v) in digest {
-            match self.view.get_mut(o) {
-                Some(e) => {
-                    e.stamp = stamp;
-                    if e.version > *v {
-                        updates.push(o.clone());
-                    } else if push_pull && e.version < *v {
-                        request.push((o.clone(), e.version));
-                    }
+        let mut send = |p: usize| {
+            if let Some((o, e)) = view.get_index(vv.view_index(p)) {
+                updates.push(update_from(o, e, e.ttl));
+            }
+        };
+        let (mut i, mut j) = (0, 0);
+        loop {
+            let order = match (ours.get(i), theirs.get(j)) {
+                (Some(a), Some(b)) => a.0.cmp(&b.0),
+                (Some(_), None) => Less,
+                (None, Some(_)) => Greater,
+                (None, None) => break,
+            };
+            if order != Less && j > 0 && theirs[j - 1].0 >= theirs[j].0 {
+                return None;
+            }
+            match order {
+                // they do not list it: they lack it
+                Less => {
+                    send(i);
+                    i += 1;
                 }
-                None => {
-                    if push_pull && v.is_valid() && self.view.len() < self.cfg.max_view {
+                // we do not have it
+                Greater => {
+                    let (o, v) = &theirs[j];
+                    if push_pull && v.is_valid() && room {
                         request.push((o.clone(), Version::default()));
                     }
+                    j += 1;
+                }
+                Equal => {
+                    let ((o, mine), (_, v)) = (&ours[i], &theirs[j]);
+                    if mine > v {
+                        send(i);
+                    } else if push_pull && mine < v {
+                        request.push((o.clone(), *mine));
+                    }
+                    i += 1;
+                    j += 1;
                 }
             }
         }
-        for (o, e) in &self.view {
-            if e.stamp != stamp {
-                updates.push(o.clone());
-            }
-        }
-        let updates: Vec<_> = updates.iter().filter_map(|o| self.update_of(o, self.view[o].ttl)).collect();
-        if !updates.is_empty() || !request.is_empty() {
-            out.sends.push(Transmit { to: from, msg: Message::Delta { updates, request } });
-        }
+        Some((updates, request))
     }
 
     /// Validate and merge one update. Returns whether the view changed.
@@ -758,7 +821,10 @@ impl<Id: NodeId> Node<Id> {
         let checks = self.cfg.auth != Policy::Off;
         // without checks the UUID is remembered at once, as it always was
         let first_sight = if checks { !self.seen.contains(&u.uuid) } else { self.seen.insert(u.uuid, now) };
-        let previous = self.view.get(&u.origin).map(|e| e.version);
+        let (at, previous) = match self.view.get_full(&u.origin) {
+            Some((k, _, e)) => (Some(k), Some(e.version)),
+            None => (None, None),
+        };
         if !first_sight || !super::supersedes(u.version, previous) {
             self.stats.duplicates += 1;
             return false;
@@ -783,10 +849,9 @@ impl<Id: NodeId> Node<Id> {
             learned_at: now,
             rumor: RumorState::HOT,
             seal: u.seal,
-            stamp: self.stamp,
         };
         out.events.push(Event::Learned { origin: u.origin.clone(), previous, version: u.version, via });
-        self.view.insert(u.origin, entry);
+        self.put(at, u.origin, entry);
         true
     }
 
@@ -860,6 +925,24 @@ impl<Id: NodeId> Node<Id> {
         self.own = self.own.max(below);
         let payload = self.view.get(&self.id).map(|e| e.payload.clone()).unwrap_or(u.payload);
         self.set_favorite(now, payload, peers, out);
+    }
+}
+
+/// The origin and version of the view's entry at index `k`.
+fn entry_at<Id: Clone>(view: &IndexMap<Id, Entry, FixedState>, k: usize) -> (Id, Version) {
+    let (o, e) = view.get_index(k).expect("the version vector holds view indices");
+    (o.clone(), e.version)
+}
+
+/// `origin`'s update as `e` holds it, to travel with `ttl`.
+fn update_from<Id: Clone>(origin: &Id, e: &Entry, ttl: u32) -> Update<Id> {
+    Update {
+        uuid: e.uuid,
+        origin: origin.clone(),
+        version: e.version,
+        ttl,
+        payload: e.payload.clone(),
+        seal: e.seal.clone(),
     }
 }
 
@@ -1066,6 +1149,71 @@ mod tests {
             assert_eq!(a.known(&o), b.known(&o), "origin {o}");
         }
         assert_eq!(b.known(&5), Some(Version::new(0, 3)));
+    }
+
+    /// A node that learned `origins` (origin o at version o % 5 + 1).
+    fn knowing(id: u32, origins: impl Iterator<Item = u32>) -> Node<u32> {
+        let mut n = node(id, Protocol::PushPull);
+        let updates = origins.map(|o| upd(o, o as u64 % 5 + 1, 1000 + o as u128)).collect();
+        n.handle_message(1, 99, Message::Delta { updates, request: vec![] }, &NoPeers, &mut Out::default());
+        n
+    }
+
+    /// What `n` answers to `digest`: (origins it sends, the request).
+    fn reply_to(n: &mut Node<u32>, digest: Digest<u32>) -> (Vec<u32>, Digest<u32>) {
+        let mut out = Out::default();
+        n.handle_message(2, 7, Message::Digest { digest, push_pull: true }, &NoPeers, &mut out);
+        match out.sends.pop().map(|t| t.msg) {
+            Some(Message::Delta { updates, request }) => (updates.iter().map(|u| u.origin).collect(), request),
+            None => (vec![], vec![]),
+            Some(m) => panic!("a delta, not {m:?}"),
+        }
+    }
+
+    #[test]
+    fn a_shuffled_or_repeated_digest_gets_the_same_reply_as_the_sorted_one() {
+        let mut n = knowing(0, (1..60).filter(|o| o % 3 != 0));
+        let peer = knowing(1, (1..80).filter(|o| o % 4 != 0));
+        let sorted = peer.digest();
+        assert!(sorted.windows(2).all(|w| w[0].0 < w[1].0), "a node's digest is sorted by origin");
+        let expected = reply_to(&mut n, sorted.clone());
+        assert!(!expected.0.is_empty() && !expected.1.is_empty());
+        let mut rng = Rng::new(5);
+        for _ in 0..20 {
+            let mut shuffled = sorted.clone();
+            // repeats at older versions change nothing: the newest listed counts
+            for k in 0..10 {
+                let (o, v) = sorted[rng.below(sorted.len() as u64) as usize];
+                shuffled.push((o, Version::new(v.epoch, v.counter.saturating_sub(k % 2))));
+            }
+            for i in (1..shuffled.len()).rev() {
+                shuffled.swap(i, rng.below(i as u64 + 1) as usize);
+            }
+            assert_eq!(reply_to(&mut n, shuffled), expected);
+        }
+    }
+
+    #[test]
+    fn the_digest_follows_the_view_through_learning_favorites_and_key_bindings() {
+        let mut n = knowing(0, [9, 3, 7].into_iter());
+        let sorted_view = |n: &Node<u32>| {
+            let mut v: Vec<_> = n.view().map(|(o, e)| (*o, e.version)).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(n.digest(), sorted_view(&n));
+        n.set_favorite(3, "Up".into(), &NoPeers, &mut Out::default());
+        push(&mut n, 4, upd(5, 2, 50));
+        push(&mut n, 5, upd(7, 9, 51));
+        assert_eq!(n.digest(), sorted_view(&n));
+        // a reply flushes the vector; later changes still show
+        reply_to(&mut n, vec![]);
+        push(&mut n, 6, upd(3, 9, 52));
+        push(&mut n, 7, upd(1, 1, 53));
+        assert_eq!(n.digest(), sorted_view(&n));
+        assert!(n.bind_key(7, Signer::from_seed([1; 32]).public()), "an unsigned entry is dropped");
+        assert_eq!(n.digest(), sorted_view(&n));
+        assert_eq!(reply_to(&mut n, vec![]).0, vec![0, 1, 3, 5, 9], "everything held, in origin order");
     }
 
     #[test]

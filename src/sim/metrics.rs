@@ -89,8 +89,11 @@ impl Metrics {
         let Some(hist) = self.origins.get_mut(origin as usize) else {
             return;
         };
-        let lo = previous.map_or(0, |p| hist.partition_point(|r| r.version <= p));
-        let hi = hist.partition_point(|r| r.version <= version);
+        // the updates in (previous, version]; almost always the newest one or
+        // two, so search from the end (touching the fewest records)
+        let after = |hist: &[UpdateRec], v: Version| hist.iter().rposition(|r| r.version <= v).map_or(0, |p| p + 1);
+        let hi = after(hist, version);
+        let lo = previous.map_or(0, |p| after(&hist[..hi], p));
         for rec in &mut hist[lo..hi] {
             if rec.done.is_none() {
                 rec.covered += 1;
