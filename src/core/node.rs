@@ -346,6 +346,14 @@ impl<Id: NodeId> Node<Id> {
         self.vv.to_vec(|k| entry_at(&self.view, k))
     }
 
+    /// [`Node::digest`], after merging new origins into the version vector
+    /// for good (a plain copy from then on, instead of a merge per call).
+    fn flushed_digest(&mut self) -> Digest<Id> {
+        let view = &self.view;
+        self.vv.flush(|k| entry_at(view, k));
+        self.digest()
+    }
+
     /// Record `entry` as the view's entry for `origin`, keeping the version
     /// vector in step; `at` is the entry's index if the view has one (the
     /// caller just looked it up). Returns the version it replaced. Every
@@ -433,7 +441,7 @@ impl<Id: NodeId> Node<Id> {
                 self.next_anti_entropy = Some(due + ((now - due) / every + 1) * every);
                 let targets = self.sample(peers, 1);
                 if let Some(t) = targets.first() {
-                    let msg = Message::Digest { digest: self.digest(), push_pull: true };
+                    let msg = Message::Digest { digest: self.flushed_digest(), push_pull: true };
                     out.sends.push(Transmit { to: t.clone(), msg });
                 }
                 self.scratch = targets;
@@ -635,7 +643,7 @@ impl<Id: NodeId> Node<Id> {
                 let push_pull = self.cfg.protocol == Protocol::PushPull;
                 let targets = self.sample(peers, fanout);
                 if !targets.is_empty() {
-                    let digest = self.digest();
+                    let digest = self.flushed_digest();
                     for t in &targets {
                         out.sends.push(Transmit {
                             to: t.clone(),
