@@ -13,6 +13,7 @@ pub mod peers;
 pub mod seen;
 pub mod vector;
 pub mod version;
+pub mod view;
 
 pub use auth::{Policy, PublicKey, Refusal, Refusals, Seal, Signer};
 pub use config::{Config, Protocol, RumorState, StopKind, StopRule};

@@ -52,8 +52,9 @@ use super::config::{Config, Protocol, RumorState};
 use super::message::{Digest, Message, NodeId, Payload, Update, Uuid};
 use super::peers::Peers;
 use super::seen::SeenCache;
-use super::vector::{self, VersionVector};
+use super::vector;
 use super::version::Version;
+use super::view::{Diff, View};
 use crate::rng::Rng;
 
 /// What a node knows about one origin.
@@ -177,9 +178,8 @@ pub struct Node<Id: NodeId> {
     cfg: Config,
     rng: Rng,
     own: Version,
-    view: IndexMap<Id, Entry, FixedState>,
-    /// The view's versions sorted by origin, for cheap digests (see `vector`).
-    vv: VersionVector<Id>,
+    /// What it knows, by origin (see `view` for the layout).
+    view: View<Id>,
     seen: SeenCache,
     next_gossip: u64,
     next_resample: Option<u64>,
@@ -201,7 +201,7 @@ impl<Id: NodeId> Node<Id> {
     /// which is due at once.
     pub fn new(id: Id, cfg: Config, epoch: u32, mut rng: Rng, now: u64) -> Self {
         let seen = SeenCache::new(cfg.seen_ttl_ms, cfg.seen_cap, rng.next_u64());
-        let view = IndexMap::with_hasher(FixedState::with_seed(rng.next_u64()));
+        let view = View::new(rng.next_u64());
         let interval = cfg.interval_ms.max(1);
         let next_gossip = if cfg.random_phase { now + 1 + rng.below(interval) } else { now + interval };
         let next_resample = cfg.resample_ms.map(|_| now);
@@ -213,7 +213,6 @@ impl<Id: NodeId> Node<Id> {
             rng,
             own: Version::new(epoch, 0),
             view,
-            vv: VersionVector::new(),
             seen,
             next_gossip,
             next_resample,
@@ -259,11 +258,7 @@ impl<Id: NodeId> Node<Id> {
             return false;
         }
         let dropped = match self.view.get(&origin) {
-            Some(e) if e.seal.as_ref().map(|s| s.key) != Some(key) => {
-                self.view.shift_remove(&origin);
-                self.vv.reset(self.view.len());
-                true
-            }
+            Some(e) if e.seal.as_ref().map(|s| s.key) != Some(key) => self.view.remove(&origin),
             _ => false,
         };
         if self.pins.len() >= self.cfg.max_view.max(1) && !self.pins.contains_key(&origin) {
@@ -311,7 +306,7 @@ impl<Id: NodeId> Node<Id> {
 
     /// The version it knows for `origin`.
     pub fn known(&self, origin: &Id) -> Option<Version> {
-        self.view.get(origin).map(|e| e.version)
+        self.view.find(origin).map(|f| f.version)
     }
 
     /// Number of origins in its view.
@@ -343,36 +338,14 @@ impl<Id: NodeId> Node<Id> {
     /// Its digest: `origin -> version` for every entry, sorted by origin
     /// (a copy of the version vector it keeps up to date).
     pub fn digest(&self) -> Digest<Id> {
-        self.vv.to_vec(|k| entry_at(&self.view, k))
+        self.view.digest()
     }
 
     /// [`Node::digest`], after merging new origins into the version vector
     /// for good (a plain copy from then on, instead of a merge per call).
     fn flushed_digest(&mut self) -> Digest<Id> {
-        let view = &self.view;
-        self.vv.flush(|k| entry_at(view, k));
+        self.view.flush();
         self.digest()
-    }
-
-    /// Record `entry` as the view's entry for `origin`, keeping the version
-    /// vector in step; `at` is the entry's index if the view has one (the
-    /// caller just looked it up). Returns the version it replaced. Every
-    /// write of an entry goes through here.
-    fn put(&mut self, at: Option<usize>, origin: Id, entry: Entry) -> Option<Version> {
-        let version = entry.version;
-        let at = at.or_else(|| self.view.get_index_of(&origin));
-        match at.and_then(|k| self.view.get_index_mut(k).map(|(_, e)| (k, e))) {
-            Some((k, e)) => {
-                let previous = std::mem::replace(e, entry).version;
-                self.vv.update(k, version);
-                Some(previous)
-            }
-            None => {
-                let (k, _) = self.view.insert_full(origin, entry);
-                self.vv.add(k);
-                None
-            }
-        }
     }
 
     /// Adopt `payload` as the new favorite: bump the version, record it, and
@@ -391,7 +364,7 @@ impl<Id: NodeId> Node<Id> {
             rumor: RumorState::HOT,
             seal,
         };
-        let previous = self.put(None, self.id.clone(), entry);
+        let previous = self.view.put(None, self.id.clone(), entry);
         out.events.push(Event::Originated { version: self.own });
         out.events.push(Event::Learned { origin: self.id.clone(), previous, version: self.own, via: Via::Push });
         if self.forwards_fresh() {
@@ -480,6 +453,14 @@ impl<Id: NodeId> Node<Id> {
             Message::Feedback(known) => self.on_feedback(&known),
             Message::Digest { digest, push_pull } => self.on_digest(from, &digest, push_pull, out),
             Message::Delta { updates, request } => {
+                // first touch every entry and seen-cache slot the batch
+                // needs: these loads are independent, so their cache misses
+                // overlap, where applying one update after the other would
+                // wait for each in turn
+                for u in &updates {
+                    self.view.warm(&u.origin);
+                    self.seen.warm(&u.uuid);
+                }
                 for u in updates {
                     self.apply(now, u, Via::AntiEntropy, peers, out);
                 }
@@ -629,7 +610,7 @@ impl<Id: NodeId> Node<Id> {
                 if self.view.is_empty() {
                     return;
                 }
-                let updates: Vec<_> = self.view.keys().filter_map(|o| self.update_of(o, self.view[o].ttl)).collect();
+                let updates: Vec<_> = self.view.iter().map(|(o, e)| update_from(o, e, e.ttl)).collect();
                 let targets = self.sample(peers, fanout);
                 for t in &targets {
                     out.sends.push(Transmit {
@@ -681,9 +662,9 @@ impl<Id: NodeId> Node<Id> {
     fn count_contact(&mut self, origin: &Id, version: Version) {
         let kind = self.cfg.stop.kind;
         let rng = &mut self.rng;
-        if let Some(e) = self.view.get_mut(origin) {
-            if e.version == version {
-                e.rumor.count_contact(kind, |p| rng.chance(p));
+        if let Some(f) = self.view.find(origin) {
+            if f.version == version {
+                self.view.at_mut(f.slot).rumor.count_contact(kind, |p| rng.chance(p));
             }
         }
     }
@@ -733,8 +714,7 @@ impl<Id: NodeId> Node<Id> {
     /// may be in any order, with repeats) is first sorted, keeping the
     /// newest version listed for each origin.
     fn on_digest(&mut self, from: Id, digest: &Digest<Id>, push_pull: bool, out: &mut Out<Id>) {
-        let view = &self.view;
-        self.vv.flush(|k| entry_at(view, k));
+        self.view.flush();
         // the merge checks the order as it goes and gives up at the first
         // entry out of order: our own digests (and the native nodes') are sorted
         let reply = self.compare(digest, push_pull).or_else(|| self.compare(&vector::canonical(digest), push_pull));
@@ -750,55 +730,27 @@ impl<Id: NodeId> Node<Id> {
     /// not to be strictly increasing by origin.
     #[allow(clippy::type_complexity)]
     fn compare(&self, theirs: &[(Id, Version)], push_pull: bool) -> Option<(Vec<Update<Id>>, Digest<Id>)> {
-        use std::cmp::Ordering::{Equal, Greater, Less};
-        let (view, vv) = (&self.view, &self.vv);
-        let ours = vv.sorted();
+        let view = &self.view;
         let room = view.len() < self.cfg.max_view;
         let mut updates = Vec::new();
         let mut request = Vec::new();
-        let mut send = |p: usize| {
-            if let Some((o, e)) = view.get_index(vv.view_index(p)) {
+        let sorted = view.diff(theirs, |d| match d {
+            Diff::TheyLack(slot) => {
+                let (o, e) = view.at(slot);
                 updates.push(update_from(o, e, e.ttl));
             }
-        };
-        let (mut i, mut j) = (0, 0);
-        loop {
-            let order = match (ours.get(i), theirs.get(j)) {
-                (Some(a), Some(b)) => a.0.cmp(&b.0),
-                (Some(_), None) => Less,
-                (None, Some(_)) => Greater,
-                (None, None) => break,
-            };
-            if order != Less && j > 0 && theirs[j - 1].0 >= theirs[j].0 {
-                return None;
-            }
-            match order {
-                // they do not list it: they lack it
-                Less => {
-                    send(i);
-                    i += 1;
-                }
-                // we do not have it
-                Greater => {
-                    let (o, v) = &theirs[j];
-                    if push_pull && v.is_valid() && room {
-                        request.push((o.clone(), Version::default()));
-                    }
-                    j += 1;
-                }
-                Equal => {
-                    let ((o, mine), (_, v)) = (&ours[i], &theirs[j]);
-                    if mine > v {
-                        send(i);
-                    } else if push_pull && mine < v {
-                        request.push((o.clone(), *mine));
-                    }
-                    i += 1;
-                    j += 1;
+            Diff::WeLack(o, v) => {
+                if push_pull && v.is_valid() && room {
+                    request.push((o.clone(), Version::default()));
                 }
             }
-        }
-        Some((updates, request))
+            Diff::WeLag(o, mine) => {
+                if push_pull {
+                    request.push((o.clone(), mine));
+                }
+            }
+        });
+        sorted.then_some((updates, request))
     }
 
     /// Validate and merge one update. Returns whether the view changed.
@@ -829,10 +781,8 @@ impl<Id: NodeId> Node<Id> {
         let checks = self.cfg.auth != Policy::Off;
         // without checks the UUID is remembered at once, as it always was
         let first_sight = if checks { !self.seen.contains(&u.uuid) } else { self.seen.insert(u.uuid, now) };
-        let (at, previous) = match self.view.get_full(&u.origin) {
-            Some((k, _, e)) => (Some(k), Some(e.version)),
-            None => (None, None),
-        };
+        let at = self.view.find(&u.origin);
+        let previous = at.map(|f| f.version);
         if !first_sight || !super::supersedes(u.version, previous) {
             self.stats.duplicates += 1;
             return false;
@@ -859,7 +809,7 @@ impl<Id: NodeId> Node<Id> {
             seal: u.seal,
         };
         out.events.push(Event::Learned { origin: u.origin.clone(), previous, version: u.version, via });
-        self.put(at, u.origin, entry);
+        self.view.put(at, u.origin, entry);
         true
     }
 
@@ -934,12 +884,6 @@ impl<Id: NodeId> Node<Id> {
         let payload = self.view.get(&self.id).map(|e| e.payload.clone()).unwrap_or(u.payload);
         self.set_favorite(now, payload, peers, out);
     }
-}
-
-/// The origin and version of the view's entry at index `k`.
-fn entry_at<Id: Clone>(view: &IndexMap<Id, Entry, FixedState>, k: usize) -> (Id, Version) {
-    let (o, e) = view.get_index(k).expect("the version vector holds view indices");
-    (o.clone(), e.version)
 }
 
 /// `origin`'s update as `e` holds it, to travel with `ttl`.

@@ -1,0 +1,388 @@
+//! The node's view: what it knows about each origin, stored for cheap
+//! lookups and cheap sorted walks.
+//!
+//! A node with full membership knows every origin, so a network of n nodes
+//! holds n^2 entries, and every update that spreads is looked up in n views.
+//! At a few thousand nodes the views are far larger than the caches and each
+//! lookup is a cache miss or several; the storage is laid out to touch as
+//! little memory per lookup as possible:
+//!
+//! * entries live in a plain vector of *slots*, in the order the node
+//!   learned of each origin (what [`View::iter`] yields);
+//! * an origin with a dense index ([`NodeId::dense`]: the simulator's
+//!   integer identities) is found through an array indexed by that index,
+//!   whose cell holds the slot *and a copy of the version*: the merge rule
+//!   reads one cell, no hashing, and a duplicate never touches the entry;
+//!   scanning the array is a walk in origin order, which is what digests
+//!   and digest comparisons need;
+//! * every other origin (the native node's string identities, or dense
+//!   indices far beyond what the view holds) is found through a hash map,
+//!   and its versions are kept sorted by origin in a [`VersionVector`].
+//!
+//! The array covers dense indices `0..dense.len()` and grows only while the
+//! view is dense enough to pay for it (an index at most about twice the
+//! number of entries), so that a node that knows one origin named 1,000,000
+//! does not allocate a million cells. The invariant: an origin with a dense
+//! index below `dense.len()` is in the array, every other origin is in the
+//! map. Dense indices follow the identities' order, so the sorted walk is
+//! the array's origins followed by the map's.
+
+use std::collections::HashMap;
+
+use foldhash::fast::FixedState;
+
+use super::message::{Digest, NodeId};
+use super::node::Entry;
+use super::vector::VersionVector;
+use super::version::Version;
+
+/// A slot index that stands for "no entry".
+const NONE: u32 = u32::MAX;
+
+/// The array grows to cover a dense index `d` only if `d < SPAN * len + MIN`.
+const SPAN: usize = 2;
+const MIN: usize = 64;
+
+/// One cell of the dense array.
+#[derive(Clone, Copy, Debug)]
+struct Cell {
+    version: Version,
+    slot: u32,
+}
+
+const EMPTY: Cell = Cell { version: Version::new(0, 0), slot: NONE };
+
+/// Where an origin's entry is: its slot, and its version (read without
+/// touching the entry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Found {
+    /// The entry's slot ([`View::at`]).
+    pub slot: usize,
+    /// The entry's version.
+    pub version: Version,
+}
+
+/// What a node knows, by origin. See the module documentation.
+#[derive(Clone, Debug)]
+pub struct View<Id> {
+    /// Entries in the order their origins were learned.
+    slots: Vec<(Id, Entry)>,
+    /// By dense index: the slot and version of that origin, or `EMPTY`.
+    dense: Vec<Cell>,
+    /// The slot of every origin not in `dense`.
+    sparse: HashMap<Id, u32, FixedState>,
+    /// The versions of the origins in `sparse`, sorted by origin.
+    vv: VersionVector<Id>,
+    /// The lowest dense index among the origins in `sparse` (`usize::MAX`
+    /// if none has one): the array takes it in as soon as the view is dense
+    /// enough, so that a view that fills up ends with an empty map.
+    sparse_low: usize,
+}
+
+impl<Id: NodeId> View<Id> {
+    /// An empty view; `hash_seed` keys its hash map (take it from the node's RNG).
+    pub fn new(hash_seed: u64) -> Self {
+        View {
+            slots: Vec::new(),
+            dense: Vec::new(),
+            sparse: HashMap::with_hasher(FixedState::with_seed(hash_seed)),
+            vv: VersionVector::new(),
+            sparse_low: usize::MAX,
+        }
+    }
+
+    /// Number of origins known.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether it knows no origin.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// The cell of dense index `d`, if the array covers it.
+    fn cell(&self, origin: &Id) -> Option<Option<&Cell>> {
+        origin.dense().map(|d| self.dense.get(d))
+    }
+
+    /// Where `origin`'s entry is, if it has one.
+    #[inline]
+    pub fn find(&self, origin: &Id) -> Option<Found> {
+        match self.cell(origin) {
+            Some(Some(c)) if c.slot != NONE => Some(Found { slot: c.slot as usize, version: c.version }),
+            Some(Some(_)) => None,
+            _ => {
+                let slot = *self.sparse.get(origin)? as usize;
+                Some(Found { slot, version: self.slots[slot].1.version })
+            }
+        }
+    }
+
+    /// Bring `origin`'s cell and entry into the cache, for a caller about
+    /// to apply a batch of updates: the loads of one batch do not depend on
+    /// each other, so the processor overlaps their cache misses, which one
+    /// lookup after the other would wait for in turn.
+    #[inline]
+    pub fn warm(&self, origin: &Id) {
+        if let Some(f) = self.find(origin) {
+            std::hint::black_box(self.slots[f.slot].1.ttl);
+        }
+    }
+
+    /// `origin`'s entry.
+    pub fn get(&self, origin: &Id) -> Option<&Entry> {
+        self.find(origin).map(|f| &self.slots[f.slot].1)
+    }
+
+    /// The origin and entry in `slot`.
+    pub fn at(&self, slot: usize) -> (&Id, &Entry) {
+        let (o, e) = &self.slots[slot];
+        (o, e)
+    }
+
+    /// The entry in `slot`, to change anything but its version (which
+    /// [`View::put`] alone writes, keeping its copies in step).
+    pub fn at_mut(&mut self, slot: usize) -> &mut Entry {
+        &mut self.slots[slot].1
+    }
+
+    /// Every origin and entry, in the order the origins were learned.
+    pub fn iter(&self) -> impl Iterator<Item = (&Id, &Entry)> {
+        self.slots.iter().map(|(o, e)| (o, e))
+    }
+
+    /// Record `entry` as `origin`'s; `at` is where it is, if the caller just
+    /// found it. Returns the version it replaced.
+    pub fn put(&mut self, at: Option<Found>, origin: Id, entry: Entry) -> Option<Version> {
+        let version = entry.version;
+        if let Some(f) = at.or_else(|| self.find(&origin)) {
+            let previous = std::mem::replace(&mut self.slots[f.slot].1, entry).version;
+            self.set_version(&origin, f.slot, version);
+            return Some(previous);
+        }
+        let slot = self.slots.len();
+        let d = origin.dense();
+        self.slots.push((origin.clone(), entry));
+        match d {
+            Some(d) if d < self.dense.len() => self.dense[d] = Cell { version, slot: slot as u32 },
+            _ => {
+                self.sparse.insert(origin, slot as u32);
+                self.vv.add(slot);
+                self.sparse_low = self.sparse_low.min(d.unwrap_or(usize::MAX));
+            }
+        }
+        // one more entry: the array may now cover the lowest origin of the map
+        if self.sparse_low < SPAN * self.slots.len() + MIN {
+            self.grow(self.sparse_low);
+        }
+        None
+    }
+
+    /// The entry in `slot` (of `origin`) now has `version`.
+    fn set_version(&mut self, origin: &Id, slot: usize, version: Version) {
+        match self.cell(origin) {
+            Some(Some(_)) => {
+                if let Some(c) = origin.dense().and_then(|d| self.dense.get_mut(d)) {
+                    c.version = version;
+                }
+            }
+            _ => self.vv.update(slot, version),
+        }
+    }
+
+    /// Extend the array to cover dense index `d` (and, amortizing, up to
+    /// twice its length, within the density bound), moving the origins it
+    /// now covers out of the map.
+    fn grow(&mut self, d: usize) {
+        let bound = SPAN * self.slots.len() + MIN;
+        let len = (self.dense.len() * 2).min(bound).max(d + 1);
+        self.dense.resize(len, EMPTY);
+        let moved: Vec<(Id, u32)> = self
+            .sparse
+            .iter()
+            .filter(|(o, _)| o.dense().is_some_and(|i| i < len))
+            .map(|(o, &s)| (o.clone(), s))
+            .collect();
+        for (o, s) in moved {
+            self.sparse.remove(&o);
+            if let Some(i) = o.dense() {
+                self.dense[i] = Cell { version: self.slots[s as usize].1.version, slot: s };
+            }
+        }
+        self.rebuild_vv();
+    }
+
+    /// Start the version vector anew from the map's slots (and `sparse_low`).
+    fn rebuild_vv(&mut self) {
+        self.sparse_low = self.sparse.keys().filter_map(|o| o.dense()).min().unwrap_or(usize::MAX);
+        self.vv.reset(0);
+        let mut slots: Vec<u32> = self.sparse.values().copied().collect();
+        // in slot order, so that the rebuilt vector does not depend on the map's order
+        slots.sort_unstable();
+        for s in slots {
+            self.vv.add(s as usize);
+        }
+    }
+
+    /// Forget `origin`. Returns whether it was known. O(n): it shifts the
+    /// later slots down (rare: key bindings only).
+    pub fn remove(&mut self, origin: &Id) -> bool {
+        let Some(f) = self.find(origin) else { return false };
+        self.slots.remove(f.slot);
+        if let Some(Some(_)) = self.cell(origin) {
+            if let Some(c) = origin.dense().and_then(|d| self.dense.get_mut(d)) {
+                *c = EMPTY;
+            }
+        } else {
+            self.sparse.remove(origin);
+        }
+        let shift = |s: &mut u32| {
+            if *s != NONE && *s as usize > f.slot {
+                *s -= 1;
+            }
+        };
+        self.dense.iter_mut().for_each(|c| shift(&mut c.slot));
+        self.sparse.values_mut().for_each(shift);
+        self.rebuild_vv();
+        true
+    }
+
+    /// Merge origins learned since the last call into the sorted list; call
+    /// before [`View::sorted`].
+    pub fn flush(&mut self) {
+        let slots = &self.slots;
+        self.vv.flush(|k| (slots[k].0.clone(), slots[k].1.version));
+    }
+
+    /// Every origin's version and slot, sorted by origin. Origins of the map
+    /// learned since the last [`View::flush`] are missing.
+    pub fn sorted(&self) -> impl Iterator<Item = (Id, Version, usize)> + '_ {
+        let sparse = self.vv.sorted().iter().enumerate().map(|(p, (o, v))| (o.clone(), *v, self.vv.view_index(p)));
+        self.dense_part().chain(sparse)
+    }
+
+    /// The dense array's origins, in order.
+    fn dense_part(&self) -> impl Iterator<Item = (Id, Version, usize)> + '_ {
+        self.dense
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.slot != NONE)
+            .filter_map(|(d, c)| Some((Id::from_dense(d)?, c.version, c.slot as usize)))
+    }
+
+    /// The digest: `origin -> version` for every entry, sorted by origin.
+    pub fn digest(&self) -> Digest<Id> {
+        let mut d: Digest<Id> = Vec::with_capacity(self.len());
+        for (i, c) in self.dense.iter().enumerate() {
+            if c.slot != NONE {
+                d.extend(Id::from_dense(i).map(|o| (o, c.version)));
+            }
+        }
+        let slots = &self.slots;
+        d.extend(self.vv.to_vec(|k| (slots[k].0.clone(), slots[k].1.version)));
+        d
+    }
+
+    /// Compare the view with `theirs`, a digest sorted by origin, calling
+    /// `step` for each difference in origin order. Returns `false`, having
+    /// stopped early, if `theirs` turns out not to be strictly increasing.
+    /// Call [`View::flush`] first.
+    pub fn diff(&self, theirs: &[(Id, Version)], mut step: impl FnMut(Diff<'_, Id>)) -> bool {
+        if self.sparse.is_empty() {
+            self.diff_dense(theirs, &mut step)
+        } else {
+            self.diff_merge(theirs, &mut step)
+        }
+    }
+
+    /// [`View::diff`] when every origin is in the dense array: one pass over
+    /// `theirs`, reading the cells between consecutive origins of theirs.
+    fn diff_dense(&self, theirs: &[(Id, Version)], step: &mut impl FnMut(Diff<'_, Id>)) -> bool {
+        let cells = &self.dense;
+        // cells below `next` are done
+        let mut next = 0;
+        for (j, (o, v)) in theirs.iter().enumerate() {
+            if j > 0 && theirs[j - 1].0 >= *o {
+                return false;
+            }
+            // identities with dense indices all have one
+            let Some(d) = o.dense() else { return self.diff_merge(theirs, step) };
+            let upto = d.min(cells.len());
+            for c in &cells[next.min(upto)..upto] {
+                if c.slot != NONE {
+                    step(Diff::TheyLack(c.slot as usize));
+                }
+            }
+            match cells.get(d) {
+                Some(c) if c.slot != NONE => {
+                    if c.version > *v {
+                        step(Diff::TheyLack(c.slot as usize));
+                    } else if c.version < *v {
+                        step(Diff::WeLag(o, c.version));
+                    }
+                }
+                _ => step(Diff::WeLack(o, *v)),
+            }
+            next = d + 1;
+        }
+        for c in cells.iter().skip(next) {
+            if c.slot != NONE {
+                step(Diff::TheyLack(c.slot as usize));
+            }
+        }
+        true
+    }
+
+    /// [`View::diff`] in general: a merge of the two sorted lists.
+    fn diff_merge(&self, theirs: &[(Id, Version)], step: &mut impl FnMut(Diff<'_, Id>)) -> bool {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        let mut ours = self.sorted().peekable();
+        let mut j = 0;
+        loop {
+            let order = match (ours.peek(), theirs.get(j)) {
+                (Some(a), Some(b)) => a.0.cmp(&b.0),
+                (Some(_), None) => Less,
+                (None, Some(_)) => Greater,
+                (None, None) => return true,
+            };
+            if order != Less && j > 0 && theirs[j - 1].0 >= theirs[j].0 {
+                return false;
+            }
+            match order {
+                Less => {
+                    if let Some((_, _, slot)) = ours.next() {
+                        step(Diff::TheyLack(slot));
+                    }
+                }
+                Greater => {
+                    let (o, v) = &theirs[j];
+                    step(Diff::WeLack(o, *v));
+                    j += 1;
+                }
+                Equal => {
+                    if let Some((_, mine, slot)) = ours.next() {
+                        let (o, v) = &theirs[j];
+                        if mine > *v {
+                            step(Diff::TheyLack(slot));
+                        } else if mine < *v {
+                            step(Diff::WeLag(o, mine));
+                        }
+                    }
+                    j += 1;
+                }
+            }
+        }
+    }
+}
+
+/// One difference between a view and a digest ([`View::diff`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Diff<'a, Id> {
+    /// The entry in this slot is newer than theirs, or they do not list it.
+    TheyLack(usize),
+    /// They list an origin the view does not have, at this version.
+    WeLack(&'a Id, Version),
+    /// They list a newer version of this origin; ours is this one.
+    WeLag(&'a Id, Version),
+}
