@@ -18,6 +18,7 @@ use super::faults::{Fault, TimedFault};
 use super::membership::Membership;
 use super::metrics::Metrics;
 use super::network::{Drop, Network};
+use super::nodeset::NodeSet;
 use super::population::{Ctx, Population, RoundCtx};
 use super::queue::EventQueue;
 use super::{Progress, Scenario, StopReason};
@@ -38,7 +39,7 @@ pub struct World<P: Population> {
     /// Measurements.
     pub metrics: Metrics,
     /// Which nodes are running.
-    pub up: Vec<bool>,
+    pub up: NodeSet,
     epochs: std::collections::HashMap<u32, u32>,
     outbox: Vec<(u32, u32, P::Msg)>,
     faults: Vec<TimedFault>,
@@ -99,7 +100,7 @@ impl<P: Population> World<P> {
             members: Membership::new(n),
             net,
             metrics: Metrics::new(n),
-            up: vec![true; n as usize],
+            up: NodeSet::new(n as usize, true),
             epochs: Default::default(),
             outbox: Vec::new(),
             faults,
@@ -135,7 +136,7 @@ impl<P: Population> World<P> {
                 break;
             }
             self.next_broadcast += 1;
-            if self.up.get(node as usize).copied().unwrap_or(false) {
+            if self.up.get(node as usize) {
                 self.metrics.events += 1;
                 let (pop, mut ctx) = self.ctx();
                 pop.broadcast(node, key, now, &mut ctx);
@@ -253,15 +254,15 @@ impl<P: Population> World<P> {
             Fault::Heal => self.net.heal(),
             Fault::Loss { p } => self.net.set_loss(p),
             Fault::Crash { node } => {
-                if node < len && self.up[node as usize] {
-                    self.up[node as usize] = false;
+                if node < len && self.up.get(node as usize) {
+                    self.up.set(node as usize, false);
                     self.metrics.node_down(node, &self.pop, now);
                 }
             }
             Fault::Leave { node } => {
                 if node < len && self.members.contains(node) {
-                    if self.up[node as usize] {
-                        self.up[node as usize] = false;
+                    if self.up.get(node as usize) {
+                        self.up.set(node as usize, false);
                         self.metrics.node_down(node, &self.pop, now);
                     }
                     self.members.remove(node);
@@ -269,7 +270,7 @@ impl<P: Population> World<P> {
             }
             Fault::Restart { node, keep_state } => {
                 if node < len && self.members.contains(node) {
-                    if self.up[node as usize] {
+                    if self.up.get(node as usize) {
                         self.metrics.node_down(node, &self.pop, now);
                     }
                     if !keep_state {
@@ -277,7 +278,7 @@ impl<P: Population> World<P> {
                         *e += 1;
                         self.pop.reset(node, *e, now);
                     }
-                    self.up[node as usize] = true;
+                    self.up.set(node as usize, true);
                     self.metrics.node_up(node, &self.pop, now);
                     return Woke::Node(node);
                 }
@@ -338,7 +339,7 @@ impl<P: Population> World<P> {
     pub fn all_live_current(&self) -> bool {
         let latest: Vec<_> = self.metrics.latest().collect();
         (0..self.pop.len())
-            .filter(|&i| self.up[i as usize])
+            .filter(|&i| self.up.get(i as usize))
             .all(|i| latest.iter().all(|&(o, v)| self.pop.known(i, o).is_some_and(|k| k >= v)))
     }
 
@@ -471,7 +472,7 @@ impl<P: Population> Runner<P> {
     /// (answers to remote slots are diverted, see [`World::drain_remote`]).
     /// Nothing happens if `to` is down or is not a simulated node.
     pub fn deliver_remote(&mut self, to: u32, from: u32, msg: P::Msg) {
-        if to >= self.w.pop.len() || !self.w.up[to as usize] || self.w.is_remote(to) {
+        if to >= self.w.pop.len() || !self.w.up.get(to as usize) || self.w.is_remote(to) {
             return;
         }
         let now = self.now;
@@ -593,7 +594,7 @@ fn start_rounds<P: Population>(w: &mut World<P>, s: Schedule) -> Rounds<P::Msg> 
     }
     // time 0: first timers (a movies node picks its first favorite)
     for i in 0..w.pop.len() {
-        if w.up[i as usize] {
+        if w.up.get(i as usize) {
             let (pop, mut ctx) = w.ctx();
             pop.tick(i, 0, &mut ctx);
         }
@@ -653,7 +654,7 @@ fn rounds_until<P: Population>(
 /// round would not settle (livelock guard).
 fn round_generic<P: Population>(w: &mut World<P>, r: &mut Rounds<P::Msg>, now: u64) -> bool {
     for i in 0..w.pop.len() {
-        if w.up[i as usize] {
+        if w.up.get(i as usize) {
             let (pop, mut ctx) = w.ctx();
             pop.tick(i, now, &mut ctx);
             w.metrics.events += 1;
@@ -677,7 +678,7 @@ fn round_generic<P: Population>(w: &mut World<P>, r: &mut Rounds<P::Msg>, now: u
                 w.pop.prefetch(ahead.1);
             }
             w.metrics.events += 1;
-            if !w.up[to as usize] {
+            if !w.up.get(to as usize) {
                 w.metrics.to_down += 1;
                 continue;
             }
@@ -809,7 +810,7 @@ fn events_until<P: Population>(
         let Some((t, ev)) = e.q.pop() else { continue };
         match ev {
             Ev::Tick(i) => {
-                if !w.up[i as usize] || e.scheduled[i as usize] != t {
+                if !w.up.get(i as usize) || e.scheduled[i as usize] != t {
                     continue;
                 }
                 let (pop, mut ctx) = w.ctx();
@@ -821,7 +822,7 @@ fn events_until<P: Population>(
             }
             Ev::Msg(from, to, msg) => {
                 e.in_flight -= 1;
-                if !w.up[to as usize] {
+                if !w.up.get(to as usize) {
                     w.metrics.to_down += 1;
                     continue;
                 }

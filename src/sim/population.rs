@@ -10,6 +10,7 @@
 use super::membership::Membership;
 use super::metrics::{Knowledge, Metrics};
 use super::network::Network;
+use super::nodeset::NodeSet;
 use crate::core::{Config, Event, Message, Node, Out, Payload, PeerTable, Protocol, Version};
 use crate::rng::Rng;
 
@@ -33,7 +34,7 @@ pub struct RoundCtx<'a> {
     /// What it reports to.
     pub metrics: &'a mut Metrics,
     /// Which nodes are running (no fault changes it within a round).
-    pub up: &'a [bool],
+    pub up: &'a NodeSet,
 }
 
 /// A set of simulated nodes the engines can drive.
