@@ -14,6 +14,8 @@
 //! tracker. Every loop is bounded: by the time limit, and by a guard that
 //! stops a run whose messages would never let time advance.
 
+use std::collections::HashMap;
+
 use super::faults::{Fault, TimedFault};
 use super::membership::Membership;
 use super::metrics::Metrics;
@@ -40,7 +42,7 @@ pub struct World<P: Population> {
     pub metrics: Metrics,
     /// Which nodes are running.
     pub up: NodeSet,
-    epochs: std::collections::HashMap<u32, u32>,
+    epochs: HashMap<u32, u32>,
     outbox: Vec<(u32, u32, P::Msg)>,
     faults: Vec<TimedFault>,
     next_fault: usize,
@@ -414,7 +416,12 @@ struct Rounds<M> {
 
 struct Events<M> {
     q: EventQueue<Ev<M>>,
-    scheduled: Vec<u64>,
+    /// Nodes whose timer a fault restarted (a restart or a join), and the
+    /// time of their one valid tick. A restarted node may still have the
+    /// tick it had before in the queue; that one is stale and skipped. A
+    /// node not in here has only ever had one chain of ticks, so its ticks
+    /// are all valid and need no lookup.
+    retimed: HashMap<u32, u64>,
     in_flight: usize,
     last_t: u64,
     same_t: u64,
@@ -721,23 +728,15 @@ fn route<P: Population>(
 
 fn start_events<P: Population>(w: &mut World<P>, s: Schedule) -> Events<P::Msg> {
     let interval = s.interval.max(1);
-    let mut e = Events {
-        q: EventQueue::new(),
-        scheduled: Vec::with_capacity(w.pop.len() as usize),
-        in_flight: 0,
-        last_t: 0,
-        same_t: 0,
-        woke: Vec::new(),
-    };
+    let mut e =
+        Events { q: EventQueue::new(), retimed: HashMap::new(), in_flight: 0, last_t: 0, same_t: 0, woke: Vec::new() };
     if let Some(o) = s.origin {
         let (pop, mut ctx) = w.ctx();
         pop.inject(o, 0, &mut ctx);
         flush(w, &mut e.q, &mut e.in_flight, 0);
     }
     for i in 0..w.pop.len() {
-        let t = w.pop.next_timeout(i);
-        e.scheduled.push(t);
-        e.q.push(t, Ev::Tick(i));
+        e.q.push(w.pop.next_timeout(i), Ev::Tick(i));
     }
     if s.updates_end < s.limit_ms {
         e.q.push(s.updates_end, Ev::EndUpdates);
@@ -786,38 +785,36 @@ fn events_until<P: Population>(
         } else {
             (e.last_t, e.same_t) = (t, 0);
         }
-        w.metrics.events += 1;
         if fault_at.is_some_and(|f| f <= t) {
+            w.metrics.events += 1;
             e.woke.clear();
             w.apply_next_fault(t, &mut e.woke);
             for &i in &e.woke {
-                if e.scheduled.len() <= i as usize {
-                    e.scheduled.resize(i as usize + 1, u64::MAX);
-                }
                 let next = w.pop.next_timeout(i).max(t);
-                e.scheduled[i as usize] = next;
+                e.retimed.insert(i, next);
                 e.q.push(next, Ev::Tick(i));
             }
             continue;
         }
         if request_at.is_some_and(|r| r <= t) {
-            // counted per request in `broadcasts_until`
-            w.metrics.events -= 1;
-            w.broadcasts_until(t);
+            w.broadcasts_until(t); // an event per request a running node takes
             flush(w, &mut e.q, &mut e.in_flight, t);
             continue;
         }
         let Some((t, ev)) = e.q.pop() else { continue };
+        w.metrics.events += 1;
         match ev {
             Ev::Tick(i) => {
-                if !w.up.get(i as usize) || e.scheduled[i as usize] != t {
+                if !w.up.get(i as usize) || e.retimed.get(&i).is_some_and(|&valid| valid != t) {
                     continue;
                 }
                 let (pop, mut ctx) = w.ctx();
                 pop.tick(i, t, &mut ctx);
                 flush(w, &mut e.q, &mut e.in_flight, t);
                 let next = w.pop.next_timeout(i).max(t + 1);
-                e.scheduled[i as usize] = next;
+                if let Some(valid) = e.retimed.get_mut(&i) {
+                    *valid = next;
+                }
                 e.q.push(next, Ev::Tick(i));
             }
             Ev::Msg(from, to, msg) => {
