@@ -866,13 +866,18 @@ impl Population for CompactPopulation {
 
     #[inline]
     fn prefetch(&self, i: u32) {
-        #[cfg(target_arch = "x86_64")]
         if let Some(t) = self.nodes.ttl.get(i as usize) {
-            // SAFETY: prefetching is only a hint to the cache; it reads nothing.
-            unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>((t as *const u8).cast()) }
+            prefetch(t);
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = i;
+    }
+
+    #[inline]
+    fn prefetch_tick(&self, i: u32) {
+        // its timer, and the RNG it samples a partner with
+        if let (Some(next), Some(rng)) = (self.nodes.next_gossip.get(i as usize), self.nodes.rng.get(i as usize)) {
+            prefetch(next);
+            prefetch(rng);
+        }
     }
 }
 

@@ -82,6 +82,10 @@ pub trait Population: Knowledge {
     /// populations start fetching it from memory early). No behaviour.
     #[inline]
     fn prefetch(&self, _i: u32) {}
+    /// A hint that node `i`'s timer is about to fire ([`Population::tick`]).
+    /// No behaviour.
+    #[inline]
+    fn prefetch_tick(&self, _i: u32) {}
     /// Run round `now` of the rounds model in one go: every running node's
     /// timer, then the waves of messages it causes, exactly as the engine's
     /// generic loop would (same random draws in the same order, same
