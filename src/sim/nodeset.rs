@@ -55,7 +55,7 @@ impl NodeSet {
 
     /// Cover one more node, `len()`, in the set or not.
     pub fn push(&mut self, member: bool) {
-        if self.len % 64 == 0 {
+        if self.len.is_multiple_of(64) {
             self.words.push(0);
         }
         self.len += 1;
@@ -79,7 +79,7 @@ impl NodeSet {
 
     /// Zero the bits past `len` in the last word (they count as absent).
     fn clear_tail(&mut self) {
-        if self.len % 64 != 0 {
+        if !self.len.is_multiple_of(64) {
             if let Some(last) = self.words.last_mut() {
                 *last &= (1u64 << (self.len % 64)) - 1;
             }
