@@ -21,6 +21,7 @@
 
 use super::metrics::{Knowledge, Metrics};
 use super::network::{Drop, Network};
+use super::nodeset::NodeSet;
 use super::population::{node_rng, rumor_payload, Ctx, Population, RoundCtx};
 use crate::core::{Config, Message, Payload, Peers, Protocol, RumorState, Update, Version};
 use crate::rng::Rng;
@@ -177,10 +178,8 @@ struct Reply {
 }
 
 /// `Some(up)` if a node is down (deliveries must check), `None` if all are up.
-fn some_down(up: &[bool]) -> Option<&[bool]> {
-    // a whole chunk at a time, which the compiler vectorises
-    let all = up.chunks(256).all(|c| c.iter().fold(true, |a, &u| a & u));
-    (!all).then_some(up)
+fn some_down(up: &NodeSet) -> Option<&NodeSet> {
+    (!up.is_full()).then_some(up)
 }
 
 /// Whether bit `i` of bitset `b` is set.
@@ -205,7 +204,7 @@ fn due(next: &mut u64, now: u64, interval: u64) -> bool {
 /// sent, their replies queued.
 struct Digests<'a> {
     informed: &'a [u64],
-    up: Option<&'a [bool]>,
+    up: Option<&'a NodeSet>,
     net: &'a mut Network,
     /// The network drops nothing and draws nothing ([`Network::is_clear`]).
     clear: bool,
@@ -414,9 +413,9 @@ impl Tally {
 
     /// Count a delivery to `to`; whether `to` is running.
     #[inline]
-    fn arrives(&mut self, up: Option<&[bool]>, to: u32) -> bool {
+    fn arrives(&mut self, up: Option<&NodeSet>, to: u32) -> bool {
         self.events += 1;
-        let running = up.is_none_or(|u| u[to as usize]);
+        let running = up.is_none_or(|u| u.get(to as usize));
         self.to_down += u64::from(!running);
         running
     }
@@ -530,7 +529,7 @@ impl CompactPopulation {
             replies: &mut wave1,
         };
         for (i, (rng, next)) in rng.iter_mut().zip(next_gossip.iter_mut()).enumerate() {
-            if up.is_some_and(|u| !u[i]) {
+            if up.is_some_and(|u| !u.get(i)) {
                 continue;
             }
             w.tally.events += 1;
@@ -563,7 +562,7 @@ impl CompactPopulation {
         &mut self,
         now: u64,
         ctx: &mut RoundCtx,
-        up: Option<&[bool]>,
+        up: Option<&NodeSet>,
         mut tally: Tally,
         mut wave1: Vec<Reply>,
         mut wave2: Vec<Reply>,
@@ -629,7 +628,7 @@ impl CompactPopulation {
         let mut tally = Tally::default();
         for i in 0..self.nodes.len() as u32 {
             let j = i as usize;
-            if up.is_some_and(|u| !u[j]) {
+            if up.is_some_and(|u| !u.get(j)) {
                 continue;
             }
             tally.events += 1;
@@ -867,13 +866,18 @@ impl Population for CompactPopulation {
 
     #[inline]
     fn prefetch(&self, i: u32) {
-        #[cfg(target_arch = "x86_64")]
         if let Some(t) = self.nodes.ttl.get(i as usize) {
-            // SAFETY: prefetching is only a hint to the cache; it reads nothing.
-            unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>((t as *const u8).cast()) }
+            prefetch(t);
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = i;
+    }
+
+    #[inline]
+    fn prefetch_tick(&self, i: u32) {
+        // its timer, and the RNG it samples a partner with
+        if let (Some(next), Some(rng)) = (self.nodes.next_gossip.get(i as usize), self.nodes.rng.get(i as usize)) {
+            prefetch(next);
+            prefetch(rng);
+        }
     }
 }
 

@@ -14,10 +14,13 @@
 //! tracker. Every loop is bounded: by the time limit, and by a guard that
 //! stops a run whose messages would never let time advance.
 
+use std::collections::HashMap;
+
 use super::faults::{Fault, TimedFault};
 use super::membership::Membership;
 use super::metrics::Metrics;
 use super::network::{Drop, Network};
+use super::nodeset::NodeSet;
 use super::population::{Ctx, Population, RoundCtx};
 use super::queue::EventQueue;
 use super::{Progress, Scenario, StopReason};
@@ -26,6 +29,8 @@ use super::{Progress, Scenario, StopReason};
 const MAX_WAVES: usize = 10_000;
 /// Events one millisecond may hold before the run is declared livelocked.
 const MAX_EVENTS_PER_MS: u64 = 200_000_000;
+/// How many events ahead the events engine prefetches a node's data.
+const PREFETCH_AHEAD: usize = 16;
 
 /// Everything a run holds besides the engine's own clockwork.
 pub struct World<P: Population> {
@@ -38,8 +43,8 @@ pub struct World<P: Population> {
     /// Measurements.
     pub metrics: Metrics,
     /// Which nodes are running.
-    pub up: Vec<bool>,
-    epochs: std::collections::HashMap<u32, u32>,
+    pub up: NodeSet,
+    epochs: HashMap<u32, u32>,
     outbox: Vec<(u32, u32, P::Msg)>,
     faults: Vec<TimedFault>,
     next_fault: usize,
@@ -99,7 +104,7 @@ impl<P: Population> World<P> {
             members: Membership::new(n),
             net,
             metrics: Metrics::new(n),
-            up: vec![true; n as usize],
+            up: NodeSet::new(n as usize, true),
             epochs: Default::default(),
             outbox: Vec::new(),
             faults,
@@ -135,7 +140,7 @@ impl<P: Population> World<P> {
                 break;
             }
             self.next_broadcast += 1;
-            if self.up.get(node as usize).copied().unwrap_or(false) {
+            if self.up.get(node as usize) {
                 self.metrics.events += 1;
                 let (pop, mut ctx) = self.ctx();
                 pop.broadcast(node, key, now, &mut ctx);
@@ -253,15 +258,15 @@ impl<P: Population> World<P> {
             Fault::Heal => self.net.heal(),
             Fault::Loss { p } => self.net.set_loss(p),
             Fault::Crash { node } => {
-                if node < len && self.up[node as usize] {
-                    self.up[node as usize] = false;
+                if node < len && self.up.get(node as usize) {
+                    self.up.set(node as usize, false);
                     self.metrics.node_down(node, &self.pop, now);
                 }
             }
             Fault::Leave { node } => {
                 if node < len && self.members.contains(node) {
-                    if self.up[node as usize] {
-                        self.up[node as usize] = false;
+                    if self.up.get(node as usize) {
+                        self.up.set(node as usize, false);
                         self.metrics.node_down(node, &self.pop, now);
                     }
                     self.members.remove(node);
@@ -269,7 +274,7 @@ impl<P: Population> World<P> {
             }
             Fault::Restart { node, keep_state } => {
                 if node < len && self.members.contains(node) {
-                    if self.up[node as usize] {
+                    if self.up.get(node as usize) {
                         self.metrics.node_down(node, &self.pop, now);
                     }
                     if !keep_state {
@@ -277,7 +282,7 @@ impl<P: Population> World<P> {
                         *e += 1;
                         self.pop.reset(node, *e, now);
                     }
-                    self.up[node as usize] = true;
+                    self.up.set(node as usize, true);
                     self.metrics.node_up(node, &self.pop, now);
                     return Woke::Node(node);
                 }
@@ -338,7 +343,7 @@ impl<P: Population> World<P> {
     pub fn all_live_current(&self) -> bool {
         let latest: Vec<_> = self.metrics.latest().collect();
         (0..self.pop.len())
-            .filter(|&i| self.up[i as usize])
+            .filter(|&i| self.up.get(i as usize))
             .all(|i| latest.iter().all(|&(o, v)| self.pop.known(i, o).is_some_and(|k| k >= v)))
     }
 
@@ -413,7 +418,12 @@ struct Rounds<M> {
 
 struct Events<M> {
     q: EventQueue<Ev<M>>,
-    scheduled: Vec<u64>,
+    /// Nodes whose timer a fault restarted (a restart or a join), and the
+    /// time of their one valid tick. A restarted node may still have the
+    /// tick it had before in the queue; that one is stale and skipped. A
+    /// node not in here has only ever had one chain of ticks, so its ticks
+    /// are all valid and need no lookup.
+    retimed: HashMap<u32, u64>,
     in_flight: usize,
     last_t: u64,
     same_t: u64,
@@ -471,7 +481,7 @@ impl<P: Population> Runner<P> {
     /// (answers to remote slots are diverted, see [`World::drain_remote`]).
     /// Nothing happens if `to` is down or is not a simulated node.
     pub fn deliver_remote(&mut self, to: u32, from: u32, msg: P::Msg) {
-        if to >= self.w.pop.len() || !self.w.up[to as usize] || self.w.is_remote(to) {
+        if to >= self.w.pop.len() || !self.w.up.get(to as usize) || self.w.is_remote(to) {
             return;
         }
         let now = self.now;
@@ -593,7 +603,7 @@ fn start_rounds<P: Population>(w: &mut World<P>, s: Schedule) -> Rounds<P::Msg> 
     }
     // time 0: first timers (a movies node picks its first favorite)
     for i in 0..w.pop.len() {
-        if w.up[i as usize] {
+        if w.up.get(i as usize) {
             let (pop, mut ctx) = w.ctx();
             pop.tick(i, 0, &mut ctx);
         }
@@ -653,7 +663,7 @@ fn rounds_until<P: Population>(
 /// round would not settle (livelock guard).
 fn round_generic<P: Population>(w: &mut World<P>, r: &mut Rounds<P::Msg>, now: u64) -> bool {
     for i in 0..w.pop.len() {
-        if w.up[i as usize] {
+        if w.up.get(i as usize) {
             let (pop, mut ctx) = w.ctx();
             pop.tick(i, now, &mut ctx);
             w.metrics.events += 1;
@@ -677,7 +687,7 @@ fn round_generic<P: Population>(w: &mut World<P>, r: &mut Rounds<P::Msg>, now: u
                 w.pop.prefetch(ahead.1);
             }
             w.metrics.events += 1;
-            if !w.up[to as usize] {
+            if !w.up.get(to as usize) {
                 w.metrics.to_down += 1;
                 continue;
             }
@@ -720,23 +730,15 @@ fn route<P: Population>(
 
 fn start_events<P: Population>(w: &mut World<P>, s: Schedule) -> Events<P::Msg> {
     let interval = s.interval.max(1);
-    let mut e = Events {
-        q: EventQueue::new(),
-        scheduled: Vec::with_capacity(w.pop.len() as usize),
-        in_flight: 0,
-        last_t: 0,
-        same_t: 0,
-        woke: Vec::new(),
-    };
+    let mut e =
+        Events { q: EventQueue::new(), retimed: HashMap::new(), in_flight: 0, last_t: 0, same_t: 0, woke: Vec::new() };
     if let Some(o) = s.origin {
         let (pop, mut ctx) = w.ctx();
         pop.inject(o, 0, &mut ctx);
         flush(w, &mut e.q, &mut e.in_flight, 0);
     }
     for i in 0..w.pop.len() {
-        let t = w.pop.next_timeout(i);
-        e.scheduled.push(t);
-        e.q.push(t, Ev::Tick(i));
+        e.q.push(w.pop.next_timeout(i), Ev::Tick(i));
     }
     if s.updates_end < s.limit_ms {
         e.q.push(s.updates_end, Ev::EndUpdates);
@@ -785,43 +787,48 @@ fn events_until<P: Population>(
         } else {
             (e.last_t, e.same_t) = (t, 0);
         }
-        w.metrics.events += 1;
         if fault_at.is_some_and(|f| f <= t) {
+            w.metrics.events += 1;
             e.woke.clear();
             w.apply_next_fault(t, &mut e.woke);
             for &i in &e.woke {
-                if e.scheduled.len() <= i as usize {
-                    e.scheduled.resize(i as usize + 1, u64::MAX);
-                }
                 let next = w.pop.next_timeout(i).max(t);
-                e.scheduled[i as usize] = next;
+                e.retimed.insert(i, next);
                 e.q.push(next, Ev::Tick(i));
             }
             continue;
         }
         if request_at.is_some_and(|r| r <= t) {
-            // counted per request in `broadcasts_until`
-            w.metrics.events -= 1;
-            w.broadcasts_until(t);
+            w.broadcasts_until(t); // an event per request a running node takes
             flush(w, &mut e.q, &mut e.in_flight, t);
             continue;
         }
         let Some((t, ev)) = e.q.pop() else { continue };
+        w.metrics.events += 1;
+        // at a million nodes, what an event touches of its node is rarely
+        // in cache: start fetching it for an event a few places ahead
+        match e.q.ahead(PREFETCH_AHEAD) {
+            Some(Ev::Tick(i)) => w.pop.prefetch_tick(*i),
+            Some(Ev::Msg(_, to, _)) => w.pop.prefetch(*to),
+            _ => {}
+        }
         match ev {
             Ev::Tick(i) => {
-                if !w.up[i as usize] || e.scheduled[i as usize] != t {
+                if !w.up.get(i as usize) || e.retimed.get(&i).is_some_and(|&valid| valid != t) {
                     continue;
                 }
                 let (pop, mut ctx) = w.ctx();
                 pop.tick(i, t, &mut ctx);
                 flush(w, &mut e.q, &mut e.in_flight, t);
                 let next = w.pop.next_timeout(i).max(t + 1);
-                e.scheduled[i as usize] = next;
+                if let Some(valid) = e.retimed.get_mut(&i) {
+                    *valid = next;
+                }
                 e.q.push(next, Ev::Tick(i));
             }
             Ev::Msg(from, to, msg) => {
                 e.in_flight -= 1;
-                if !w.up[to as usize] {
+                if !w.up.get(to as usize) {
                     w.metrics.to_down += 1;
                     continue;
                 }

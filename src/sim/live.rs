@@ -217,7 +217,7 @@ impl Live {
     /// native node that answers.
     fn counts(&self, i: u32) -> bool {
         match self.remotes.get(&i) {
-            None => self.r.w.up[i as usize],
+            None => self.r.w.up.get(i as usize),
             Some(s) => s.kind == NodeKind::Native && s.reachable,
         }
     }
@@ -234,7 +234,7 @@ impl Live {
 
     /// Whether simulated node `i` is up.
     pub fn is_up(&self, i: u32) -> bool {
-        !self.is_remote(i) && self.r.w.up.get(i as usize).copied().unwrap_or(false)
+        !self.is_remote(i) && self.r.w.up.get(i as usize)
     }
 
     /// Add a slot for a real node (`Native`) or a node elsewhere
@@ -322,7 +322,7 @@ impl Live {
         let stale = self.stale(i);
         let kind = self.kind(i);
         let (up, movie, version) = match self.remotes.get(&i) {
-            None => (self.r.w.up[i as usize], n.favorite(), n.version()),
+            None => (self.r.w.up.get(i as usize), n.favorite(), n.version()),
             // a mirror's entry for its own index is what the remote node said of itself
             Some(s) => {
                 let own = n.entry(&i);
@@ -347,7 +347,7 @@ impl Live {
     pub fn status_codes(&self, out: &mut Vec<u32>) {
         out.clear();
         out.extend((0..self.len()).map(|i| match self.remotes.get(&i) {
-            None if self.r.w.up[i as usize] => 1 + self.stale(i),
+            None if self.r.w.up.get(i as usize) => 1 + self.stale(i),
             None => 0,
             Some(s) if s.kind == NodeKind::RemoteVirtual => 1,
             Some(s) if s.reachable => 1 + self.stale(i),

@@ -17,6 +17,7 @@ pub mod live;
 pub mod membership;
 pub mod metrics;
 pub mod network;
+pub mod nodeset;
 pub mod params;
 pub mod population;
 pub mod queue;
@@ -611,7 +612,7 @@ pub fn report<P: population::Population>(
     time_ms: u64,
 ) -> Report {
     let interval = cfg.node.interval_ms.max(1);
-    let live_nodes: Vec<u32> = (0..w.pop.len()).filter(|&i| w.up[i as usize]).collect();
+    let live_nodes: Vec<u32> = (0..w.pop.len()).filter(|&i| w.up.get(i as usize)).collect();
     let live = live_nodes.len() as u32;
     let m = &w.metrics;
     let updates: Vec<_> = m.updates().collect();

@@ -10,6 +10,7 @@
 use super::membership::Membership;
 use super::metrics::{Knowledge, Metrics};
 use super::network::Network;
+use super::nodeset::NodeSet;
 use crate::core::{Config, Event, Message, Node, Out, Payload, PeerTable, Protocol, Version};
 use crate::rng::Rng;
 
@@ -33,7 +34,7 @@ pub struct RoundCtx<'a> {
     /// What it reports to.
     pub metrics: &'a mut Metrics,
     /// Which nodes are running (no fault changes it within a round).
-    pub up: &'a [bool],
+    pub up: &'a NodeSet,
 }
 
 /// A set of simulated nodes the engines can drive.
@@ -81,6 +82,10 @@ pub trait Population: Knowledge {
     /// populations start fetching it from memory early). No behaviour.
     #[inline]
     fn prefetch(&self, _i: u32) {}
+    /// A hint that node `i`'s timer is about to fire ([`Population::tick`]).
+    /// No behaviour.
+    #[inline]
+    fn prefetch_tick(&self, _i: u32) {}
     /// Run round `now` of the rounds model in one go: every running node's
     /// timer, then the waves of messages it causes, exactly as the engine's
     /// generic loop would (same random draws in the same order, same

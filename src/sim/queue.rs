@@ -93,6 +93,14 @@ impl<T> EventQueue<T> {
         }
     }
 
+    /// The event that the `k`-th `pop` from now returns (0: the next), if
+    /// it is due at the millisecond being popped: a look ahead, to prefetch
+    /// what it touches. `None` says nothing about later times.
+    #[inline]
+    pub fn ahead(&self, k: usize) -> Option<&T> {
+        self.current.get(k)
+    }
+
     /// The earliest event and its time, earliest-inserted first among equals.
     pub fn pop(&mut self) -> Option<(u64, T)> {
         let t = self.peek_until(u64::MAX)?;
@@ -193,6 +201,20 @@ mod tests {
         // reference order: by time, then by insertion (ids increase with insertion)
         reference.sort();
         assert_eq!(popped, reference);
+    }
+
+    #[test]
+    fn ahead_shows_what_the_next_pops_of_the_current_millisecond_return() {
+        let mut q = EventQueue::new();
+        for (t, x) in [(3, "a"), (3, "b"), (3, "c"), (4, "d")] {
+            q.push(t, x);
+        }
+        assert_eq!(q.pop(), Some((3, "a")));
+        assert_eq!(q.ahead(0), Some(&"b"));
+        assert_eq!(q.ahead(1), Some(&"c"));
+        assert_eq!(q.ahead(2), None, "a later millisecond is not looked into");
+        assert_eq!(q.pop(), Some((3, "b")));
+        assert_eq!(q.ahead(0), Some(&"c"));
     }
 
     #[test]
