@@ -172,9 +172,13 @@ impl<Id: NodeId> View<Id> {
                 self.sparse_low = self.sparse_low.min(d.unwrap_or(usize::MAX));
             }
         }
-        // one more entry: the array may now cover the lowest origin of the map
-        if self.sparse_low < SPAN * self.slots.len() + MIN {
-            self.grow(self.sparse_low);
+        // one more entry: the array may now grow to take in the map's lowest
+        // origin; it at least doubles, so that it grows a few times in all
+        if self.sparse_low != usize::MAX {
+            let len = (2 * self.dense.len()).max(self.sparse_low + 1);
+            if len <= SPAN * self.slots.len() + MIN {
+                self.grow(len);
+            }
         }
         None
     }
@@ -191,12 +195,9 @@ impl<Id: NodeId> View<Id> {
         }
     }
 
-    /// Extend the array to cover dense index `d` (and, amortizing, up to
-    /// twice its length, within the density bound), moving the origins it
-    /// now covers out of the map.
-    fn grow(&mut self, d: usize) {
-        let bound = SPAN * self.slots.len() + MIN;
-        let len = (self.dense.len() * 2).min(bound).max(d + 1);
+    /// Extend the array to `len` cells, moving the origins it now covers
+    /// out of the map.
+    fn grow(&mut self, len: usize) {
         self.dense.resize(len, EMPTY);
         let moved: Vec<(Id, u32)> = self
             .sparse
@@ -385,4 +386,115 @@ pub enum Diff<'a, Id> {
     WeLack(&'a Id, Version),
     /// They list a newer version of this origin; ours is this one.
     WeLag(&'a Id, Version),
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::core::config::RumorState;
+    use crate::rng::Rng;
+
+    fn entry(version: Version) -> Entry {
+        Entry { version, uuid: 1, payload: "Alien".into(), ttl: 3, learned_at: 0, rumor: RumorState::HOT, seal: None }
+    }
+
+    /// The differences a plain sorted map gives, as `(origin, kind, version)`
+    /// with kind 0 they lack (our version), 1 we lack (theirs), 2 we lag (ours).
+    fn expected_diff(model: &BTreeMap<u32, Version>, theirs: &[(u32, Version)]) -> Vec<(u32, u8, Version)> {
+        let theirs_map: BTreeMap<u32, Version> = theirs.iter().copied().collect();
+        let mut out = Vec::new();
+        let origins: std::collections::BTreeSet<u32> = model.keys().chain(theirs_map.keys()).copied().collect();
+        for o in origins {
+            match (model.get(&o), theirs_map.get(&o)) {
+                (Some(&m), None) => out.push((o, 0, m)),
+                (None, Some(&t)) => out.push((o, 1, t)),
+                (Some(&m), Some(&t)) if m > t => out.push((o, 0, m)),
+                (Some(&m), Some(&t)) if m < t => out.push((o, 2, m)),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    fn check(view: &mut View<u32>, model: &BTreeMap<u32, Version>, rng: &mut Rng, step: usize) {
+        let want: Vec<(u32, Version)> = model.iter().map(|(&o, &v)| (o, v)).collect();
+        assert_eq!(view.digest(), want, "digest before a flush, step {step}");
+        view.flush();
+        assert_eq!(view.digest(), want, "digest after a flush, step {step}");
+        assert_eq!(view.len(), model.len());
+        for (&o, &v) in model {
+            let f = view.find(&o).expect("known origin");
+            assert_eq!(f.version, v);
+            assert_eq!((*view.at(f.slot).0, view.at(f.slot).1.version), (o, v), "slot of {o}");
+        }
+        // a random sorted digest of theirs
+        let mut theirs: BTreeMap<u32, Version> = BTreeMap::new();
+        for _ in 0..rng.below(60) {
+            theirs.insert(rng.below(3000) as u32, Version::new(0, rng.below(5)));
+        }
+        let theirs: Vec<(u32, Version)> = theirs.into_iter().collect();
+        let mut got = Vec::new();
+        let sorted = view.diff(&theirs, |d| match d {
+            Diff::TheyLack(slot) => got.push((*view.at(slot).0, 0, view.at(slot).1.version)),
+            Diff::WeLack(o, v) => got.push((*o, 1, v)),
+            Diff::WeLag(o, v) => got.push((*o, 2, v)),
+        });
+        assert!(sorted);
+        assert_eq!(got, expected_diff(model, &theirs), "diff at step {step}");
+        if theirs.len() > 1 {
+            let mut shuffled = theirs.clone();
+            shuffled.swap(0, theirs.len() - 1);
+            assert!(!view.diff(&shuffled, |_| {}), "an unsorted digest is refused");
+        }
+    }
+
+    #[test]
+    fn the_view_agrees_with_a_sorted_map_as_it_fills_and_loses_entries() {
+        let mut rng = Rng::new(11);
+        let mut view: View<u32> = View::new(5);
+        let mut model: BTreeMap<u32, Version> = BTreeMap::new();
+        for step in 0..6_000 {
+            // mostly origins below 600, so that the array takes over; a few
+            // far ones stay in the map
+            let o = if rng.below(50) == 0 { 1_000_000 + rng.below(10) as u32 } else { rng.below(600) as u32 };
+            if rng.below(40) == 0 {
+                assert_eq!(view.remove(&o), model.remove(&o).is_some());
+            } else {
+                let v = Version::new(0, step as u64);
+                let at = view.find(&o);
+                let previous = view.put(at, o, entry(v));
+                assert_eq!(previous, model.insert(o, v));
+            }
+            if step % 150 == 0 {
+                check(&mut view, &model, &mut rng, step);
+            }
+        }
+        check(&mut view, &model, &mut rng, 6_000);
+        assert!(view.dense.len() >= 600, "the dense origins moved into the array");
+        assert!(view.sparse.keys().all(|&o| o >= 1_000_000), "only the far origins stay in the map");
+    }
+
+    #[test]
+    fn a_view_of_one_far_origin_allocates_no_array_for_it() {
+        let mut view: View<u32> = View::new(0);
+        view.put(None, 4_000_000_000, entry(Version::new(0, 1)));
+        assert!(view.dense.len() < 100);
+        assert_eq!(view.digest(), vec![(4_000_000_000, Version::new(0, 1))]);
+    }
+
+    #[test]
+    fn string_origins_are_found_and_walked_in_order() {
+        let mut view: View<String> = View::new(0);
+        for (i, o) in ["n10", "n2", "a", "zz"].iter().enumerate() {
+            view.put(None, o.to_string(), entry(Version::new(0, i as u64 + 1)));
+        }
+        view.flush();
+        let origins: Vec<String> = view.digest().into_iter().map(|(o, _)| o).collect();
+        assert_eq!(origins, ["a", "n10", "n2", "zz"]);
+        assert_eq!(view.get(&"n2".to_string()).map(|e| e.version), Some(Version::new(0, 2)));
+        assert!(view.remove(&"n10".to_string()) && view.find(&"n10".to_string()).is_none());
+        assert_eq!(view.find(&"zz".to_string()).map(|f| f.slot), Some(2), "later slots shift down");
+    }
 }
