@@ -623,14 +623,16 @@ impl<Id: NodeId> Node<Id> {
             Protocol::Pull | Protocol::PushPull => {
                 let push_pull = self.cfg.protocol == Protocol::PushPull;
                 let targets = self.sample(peers, fanout);
-                if !targets.is_empty() {
+                if let Some((last, rest)) = targets.split_last() {
+                    // n entries each: copied for all targets but the last, which takes it
                     let digest = self.flushed_digest();
-                    for t in &targets {
+                    for t in rest {
                         out.sends.push(Transmit {
                             to: t.clone(),
                             msg: Message::Digest { digest: digest.clone(), push_pull },
                         });
                     }
+                    out.sends.push(Transmit { to: last.clone(), msg: Message::Digest { digest, push_pull } });
                 }
                 self.scratch = targets;
             }
