@@ -114,18 +114,22 @@ impl<Id: NodeId> View<Id> {
         self.slots.is_empty()
     }
 
-    /// The cell of dense index `d`, if the array covers it.
-    fn cell(&self, origin: &Id) -> Option<Option<&Cell>> {
-        origin.dense().map(|d| self.dense.get(d))
+    /// `origin`'s cell in the array, if the array covers it (else the
+    /// origin belongs to the map).
+    #[inline]
+    fn cell_of(&self, origin: &Id) -> Option<usize> {
+        origin.dense().filter(|&d| d < self.dense.len())
     }
 
     /// Where `origin`'s entry is, if it has one.
     #[inline]
     pub fn find(&self, origin: &Id) -> Option<Found> {
-        match self.cell(origin) {
-            Some(Some(c)) if c.slot != NONE => Some(Found { slot: c.slot as usize, version: c.version() }),
-            Some(Some(_)) => None,
-            _ => {
+        match self.cell_of(origin) {
+            Some(d) => {
+                let c = self.dense[d];
+                (c.slot != NONE).then(|| Found { slot: c.slot as usize, version: c.version() })
+            }
+            None => {
                 let slot = *self.sparse.get(origin)? as usize;
                 Some(Found { slot, version: self.slots[slot].1.version })
             }
@@ -175,16 +179,15 @@ impl<Id: NodeId> View<Id> {
             return Some(previous);
         }
         let slot = self.slots.len();
-        let d = origin.dense();
-        self.slots.push((origin.clone(), entry));
-        match d {
-            Some(d) if d < self.dense.len() => self.dense[d] = Cell::new(version, slot as u32),
-            _ => {
-                self.sparse.insert(origin, slot as u32);
+        match self.cell_of(&origin) {
+            Some(d) => self.dense[d] = Cell::new(version, slot as u32),
+            None => {
+                self.sparse_low = self.sparse_low.min(origin.dense().unwrap_or(usize::MAX));
+                self.sparse.insert(origin.clone(), slot as u32);
                 self.vv.add(slot);
-                self.sparse_low = self.sparse_low.min(d.unwrap_or(usize::MAX));
             }
         }
+        self.slots.push((origin, entry));
         // one more entry: the array may now grow to take in the map's lowest
         // origin; it at least doubles, so that it grows a few times in all
         if self.sparse_low != usize::MAX {
@@ -198,13 +201,9 @@ impl<Id: NodeId> View<Id> {
 
     /// The entry in `slot` (of `origin`) now has `version`.
     fn set_version(&mut self, origin: &Id, slot: usize, version: Version) {
-        match self.cell(origin) {
-            Some(Some(_)) => {
-                if let Some(c) = origin.dense().and_then(|d| self.dense.get_mut(d)) {
-                    *c = Cell::new(version, c.slot);
-                }
-            }
-            _ => self.vv.update(slot, version),
+        match self.cell_of(origin) {
+            Some(d) => self.dense[d] = Cell::new(version, slot as u32),
+            None => self.vv.update(slot, version),
         }
     }
 
@@ -244,12 +243,11 @@ impl<Id: NodeId> View<Id> {
     pub fn remove(&mut self, origin: &Id) -> bool {
         let Some(f) = self.find(origin) else { return false };
         self.slots.remove(f.slot);
-        if let Some(Some(_)) = self.cell(origin) {
-            if let Some(c) = origin.dense().and_then(|d| self.dense.get_mut(d)) {
-                *c = EMPTY;
+        match self.cell_of(origin) {
+            Some(d) => self.dense[d] = EMPTY,
+            None => {
+                self.sparse.remove(origin);
             }
-        } else {
-            self.sparse.remove(origin);
         }
         let shift = |s: &mut u32| {
             if *s != NONE && *s as usize > f.slot {
