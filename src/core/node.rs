@@ -336,13 +336,14 @@ impl<Id: NodeId> Node<Id> {
     }
 
     /// Its digest: `origin -> version` for every entry, sorted by origin
-    /// (a copy of the version vector it keeps up to date).
+    /// (read off the view, which keeps its versions in origin order).
     pub fn digest(&self) -> Digest<Id> {
         self.view.digest()
     }
 
-    /// [`Node::digest`], after merging new origins into the version vector
-    /// for good (a plain copy from then on, instead of a merge per call).
+    /// [`Node::digest`], after merging origins that wait in the view's
+    /// version vector for good (a plain copy from then on, instead of a
+    /// merge per call).
     fn flushed_digest(&mut self) -> Digest<Id> {
         self.view.flush();
         self.digest()
