@@ -195,9 +195,14 @@ fn kill_9_and_restart_without_a_data_dir_the_new_favorite_still_wins() {
     // a new wall-clock second, or the same epoch above its previous self
     assert!(after > before, "{before:?} -> {after:?}");
     // again at once, most likely within the same second: same epoch, a new
-    // key; the peers re-bind it and it announces above its previous self
+    // key, and the peers re-bind it. If its previous self had a later
+    // version, or a peer pushes that self's update back before re-binding,
+    // it announces above it; if both selves stand at the very same version,
+    // digests cannot tell them apart, and the new favorite wins (checked
+    // above: everywhere, at its version) because the re-binding drops the
+    // old self's entry. So the version never goes back, and may stay.
     let (_, again) = kill_9_and_restart(&mut nodes, &ports, &mut obs, "Heat 2", None);
-    assert!(again > after, "{after:?} -> {again:?}");
+    assert!(again >= after, "{after:?} -> {again:?}");
     settles(&mut obs, &ports, "restart without --data-dir");
 }
 
