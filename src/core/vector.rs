@@ -1,5 +1,7 @@
-//! The node's version vector: `origin -> version` for every view entry,
-//! sorted by origin.
+//! A version vector: `origin -> version` for view entries, sorted by origin.
+//! The view keeps one for the origins of its hash map (the native node's
+//! string identities, or far-off indices); origins with a dense index are
+//! sorted by their array already (see `view`).
 //!
 //! Push-pull anti-entropy compares digests, and a digest lists every origin
 //! of a view: with n nodes, each exchange touches n entries. Looking each
