@@ -33,7 +33,7 @@ fn node_with_view(id: u32, n: u32, behind: bool) -> Node<u32> {
         })
         .collect();
     let mut out = Out::default();
-    node.handle_message(1, n + 1, Message::Delta { updates, request: Vec::new() }, &NoPeers, &mut out);
+    node.handle_message(1, n + 1, Message::Delta { updates, request: Default::default() }, &NoPeers, &mut out);
     node
 }
 
@@ -85,7 +85,13 @@ fn merge(c: &mut Criterion) {
             bench.iter_batched(
                 || (base.clone(), fresh.clone()),
                 |(mut node, updates)| {
-                    node.handle_message(2, 1, Message::Delta { updates, request: Vec::new() }, &NoPeers, &mut out);
+                    node.handle_message(
+                        2,
+                        1,
+                        Message::Delta { updates, request: Default::default() },
+                        &NoPeers,
+                        &mut out,
+                    );
                     out.clear();
                     node
                 },

@@ -104,9 +104,14 @@ fn bodies(dir: &str, n: usize) -> std::io::Result<()> {
     let seed: Vec<Update<Id>> = (1..=100).map(|i| update(&signers[i - 1], i, 3)).collect();
     std::fs::write(
         format!("{dir}/seed.json"),
-        wire::encode("bench-seed", None, Some(&key), &[Message::Delta { updates: seed.clone(), request: vec![] }]),
+        wire::encode(
+            "bench-seed",
+            None,
+            Some(&key),
+            &[Message::Delta { updates: seed.clone(), request: Default::default() }],
+        ),
     )?;
-    let digest: Vec<(Id, Version)> = (1..=100).map(|i| (origin(i), Version::new(EPOCH, 3))).collect();
+    let digest: gossip::core::Digest<Id> = (1..=100).map(|i| (origin(i), Version::new(EPOCH, 3))).collect();
     let dup = [Message::Push(seed[..3].to_vec()), Message::Digest { digest, push_pull: true }];
     std::fs::write(format!("{dir}/dup.json"), wire::encode("bench-client", None, Some(&key), &dup))?;
     let mut f = std::io::BufWriter::new(std::fs::File::create(format!("{dir}/fresh.txt"))?);

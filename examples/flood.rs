@@ -71,7 +71,8 @@ async fn main() {
                 })
                 .collect();
             sent += n;
-            let body = wire::encode("flood", None, Some(&me), &[Message::Delta { updates, request: vec![] }]);
+            let body =
+                wire::encode("flood", None, Some(&me), &[Message::Delta { updates, request: Default::default() }]);
             let req = client.post(&post).header("content-type", "application/json").body(body);
             reqs.push(tokio::spawn(req.send()));
         }

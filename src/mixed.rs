@@ -1157,10 +1157,12 @@ impl Bridge {
         match m {
             Message::Push(us) => Message::Push(self.updates_onto_wire(us)),
             Message::Feedback(k) => Message::Feedback(digest(self, k)),
-            Message::Digest { digest: d, push_pull } => Message::Digest { digest: digest(self, d), push_pull },
+            Message::Digest { digest: d, push_pull } => {
+                Message::Digest { digest: digest(self, d.into_vec()).into(), push_pull }
+            }
             Message::Delta { updates, request } => {
                 let updates = self.updates_onto_wire(updates);
-                Message::Delta { updates, request: digest(self, request) }
+                Message::Delta { updates, request: digest(self, request.into_vec()).into() }
             }
         }
     }
@@ -1369,7 +1371,7 @@ impl Bridge {
             Message::Push(us) => Message::Push(updates(self, live, us, refused)),
             Message::Delta { updates: us, request } => {
                 let us = updates(self, live, us, refused);
-                Message::Delta { updates: us, request: digest(self, live, request) }
+                Message::Delta { updates: us, request: digest(self, live, request.into_vec()).into() }
             }
             Message::Feedback(k) => Message::Feedback(digest(self, live, k)),
             // a native asking the gateway for its digest: not part of this exchange
@@ -1651,7 +1653,7 @@ mod tests {
     }
 
     fn delta(updates: Vec<Update<Id>>) -> Message<Id> {
-        Message::Delta { updates, request: vec![] }
+        Message::Delta { updates, request: Default::default() }
     }
 
     /// `GET /state` of a node `id` with key `key` whose favorite is `movie`, sealed.
@@ -1807,7 +1809,7 @@ mod tests {
                 return answer(URL, Some(&a.public()), &[]); // a follow-up delta
             }
             // ask for every page node's favorite, as a native that lacks them would
-            let want: Vec<(Id, Version)> =
+            let want: crate::core::Digest<Id> =
                 (0..10).map(|i| (Id::from(b.name_of_virtual(i)), Version::new(0, 0))).collect();
             answer(URL, Some(&a.public()), &[Message::Delta { updates: vec![], request: want }])
         });
@@ -1887,7 +1889,7 @@ mod tests {
             }
         }
         // every gateway passes them on, sealed as they came
-        let want: Vec<(Id, Version)> = originals.iter().map(|u| (u.origin.clone(), Version::new(0, 0))).collect();
+        let want: crate::core::Digest<Id> = originals.iter().map(|u| (u.origin.clone(), Version::new(0, 0))).collect();
         let mut out = Vec::new();
         drive(&mut live, &mut b, &mut t, 80, |_, r| {
             if let Some(body) = r.body.as_ref() {
@@ -1980,7 +1982,7 @@ mod tests {
                 2 => answer(
                     URL,
                     Some(&key),
-                    &[Message::Delta { updates: vec![], request: vec![(Id::from(URL), Version::new(0, 0))] }],
+                    &[Message::Delta { updates: vec![], request: vec![(Id::from(URL), Version::new(0, 0))].into() }],
                 ),
                 3 => answer(URL, Some(&key), &[delta(vec![fresh.clone()])]),
                 _ => answer(URL, Some(&key), &[]),

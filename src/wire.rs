@@ -354,7 +354,7 @@ pub fn decode(body: &[u8], lim: &Limits) -> Result<Envelope, WireError> {
     }
     let known = digest_of("known", e.known, lim)?;
     if !known.is_empty() {
-        messages.push(Message::Feedback(known));
+        messages.push(Message::Feedback(known.into_vec()));
     }
     if let Some(d) = e.digest {
         messages.push(Message::Digest { digest: digest_of("digest", d, lim)?, push_pull: !e.pull_only });
@@ -458,12 +458,12 @@ pub fn encode(from: &str, url: Option<&str>, key: Option<&PublicKey>, messages: 
             Message::Push(u) => updates.push(u.as_slice()),
             Message::Feedback(k) => known.push(k.as_slice()),
             Message::Digest { digest: d, push_pull } => {
-                digest = Some(d.as_slice());
+                digest = Some(&d[..]);
                 pull_only = !push_pull;
             }
             Message::Delta { updates: u, request } => {
                 delta.push(u.as_slice());
-                want.push(request.as_slice());
+                want.push(&request[..]);
             }
         }
     }
@@ -505,16 +505,17 @@ mod tests {
 
     fn samples() -> Vec<Message<Id>> {
         let a = "http://127.0.0.1:7001";
-        let dig = vec![(id(a), Version::new(1_763_700_000, 12)), (id("browser-7f3a"), Version::new(0, 1))];
+        let dig: Digest<Id> =
+            vec![(id(a), Version::new(1_763_700_000, 12)), (id("browser-7f3a"), Version::new(0, 1))].into();
         vec![
             Message::Push(vec![upd(a, 1_763_700_000, 3, "Alien"), upd("b", 0, 9_007_199_254_740_991, "Up")]),
             Message::Push(vec![]),
             Message::Digest { digest: dig.clone(), push_pull: true },
-            Message::Digest { digest: vec![], push_pull: false },
+            Message::Digest { digest: Default::default(), push_pull: false },
             Message::Delta { updates: vec![upd(a, 2, 1, "Heat")], request: dig.clone() },
             Message::Delta { updates: vec![], request: dig.clone() },
-            Message::Delta { updates: vec![upd(a, 2, 1, "The \"Thing\"\\\n\u{1}\u{e9}")], request: vec![] },
-            Message::Feedback(dig),
+            Message::Delta { updates: vec![upd(a, 2, 1, "The \"Thing\"\\\n\u{1}\u{e9}")], request: Default::default() },
+            Message::Feedback(dig.to_vec()),
             Message::Feedback(vec![]),
         ]
     }

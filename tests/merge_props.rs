@@ -53,7 +53,7 @@ proptest! {
         for (t, &k) in seq.iter().enumerate() {
             let (o, e, c) = updates[k];
             let msg = if as_delta[t % as_delta.len()] {
-                Message::Delta { updates: vec![update(o, e, c)], request: vec![] }
+                Message::Delta { updates: vec![update(o, e, c)], request: Default::default() }
             } else {
                 Message::Push(vec![update(o, e, c)])
             };
@@ -94,7 +94,7 @@ proptest! {
             seal: None,
         }).collect();
         a.handle_message(1, 7, Message::Push(batch.clone()), &NoPeers, &mut out);
-        a.handle_message(2, 7, Message::Delta { updates: batch, request: vec![(3, Version::new(u32::MAX, u64::MAX))] }, &NoPeers, &mut out);
+        a.handle_message(2, 7, Message::Delta { updates: batch, request: vec![(3, Version::new(u32::MAX, u64::MAX))].into() }, &NoPeers, &mut out);
         let s = a.stats();
         prop_assert_eq!(s.updates_in, 2 * updates.len() as u64);
         prop_assert_eq!(s.fresh + s.duplicates + s.invalid + s.view_full, s.updates_in);

@@ -139,8 +139,10 @@ fn updates_from_a_browser_spread_without_any_node_dialing_the_browser() {
         );
         let seal = Some(key.seal(uuid, &origin, v, &payload));
         let update = Update { uuid, origin: origin.clone(), version: v, ttl: 6, payload: payload.into(), seal };
-        let msgs =
-            [Message::Push(vec![update]), Message::Digest { digest: vec![(origin.clone(), v)], push_pull: true }];
+        let msgs = [
+            Message::Push(vec![update]),
+            Message::Digest { digest: vec![(origin.clone(), v)].into(), push_pull: true },
+        ];
         let body = wire::encode(browser, None, Some(&key.public()), &msgs);
         let r = post_json(a, "/gossip/", &body).unwrap();
         assert_eq!(r.status, 200, "{}", r.text());

@@ -500,7 +500,7 @@ async fn faults_partition_the_node_only_with_the_flag_and_heal_with_an_empty_lis
     assert_eq!(send(&app, post("/gossip/", other)).await.0, StatusCode::OK, "others are not affected");
 
     // nothing is sent to a dropped URL: the exchange fails at once, the peer turns suspect
-    let digest = Message::Digest { digest: Vec::new(), push_pull: true };
+    let digest = Message::Digest { digest: Default::default(), push_pull: true };
     gossip::server::client::dispatch(&st, vec![(Arc::from(gone), vec![digest])]);
     for _ in 0..100 {
         if st.state_json().suspect.iter().any(|p| p == gone) {

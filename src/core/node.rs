@@ -186,6 +186,8 @@ pub struct Node<Id: NodeId> {
     next_anti_entropy: Option<u64>,
     stats: NodeStats,
     scratch: Vec<Id>,
+    /// The slots a digest being answered lacks (kept to reuse its memory).
+    lack: Vec<usize>,
     /// `round_robin`: this pass's shuffled peers, and how many were used.
     pass: Vec<Id>,
     pass_pos: usize,
@@ -219,6 +221,7 @@ impl<Id: NodeId> Node<Id> {
             next_anti_entropy,
             stats: NodeStats::default(),
             scratch: Vec::new(),
+            lack: Vec::new(),
             pass: Vec::new(),
             pass_pos: 0,
             signer: None,
@@ -460,7 +463,6 @@ impl<Id: NodeId> Node<Id> {
                 // wait for each in turn
                 for u in &updates {
                     self.view.warm(&u.origin);
-                    self.seen.warm(&u.uuid);
                 }
                 for u in updates {
                     self.apply(now, u, Via::AntiEntropy, peers, out);
@@ -471,7 +473,8 @@ impl<Id: NodeId> Node<Id> {
                         .filter_map(|(o, have)| self.stored_update(o).filter(|u| u.version > *have))
                         .collect();
                     if !updates.is_empty() {
-                        out.sends.push(Transmit { to: from, msg: Message::Delta { updates, request: Vec::new() } });
+                        out.sends
+                            .push(Transmit { to: from, msg: Message::Delta { updates, request: Digest::default() } });
                     }
                 }
             }
@@ -616,7 +619,7 @@ impl<Id: NodeId> Node<Id> {
                 for t in &targets {
                     out.sends.push(Transmit {
                         to: t.clone(),
-                        msg: Message::Delta { updates: updates.clone(), request: Vec::new() },
+                        msg: Message::Delta { updates: updates.clone(), request: Digest::default() },
                     });
                 }
                 self.scratch = targets;
@@ -732,16 +735,16 @@ impl<Id: NodeId> Node<Id> {
     /// lack and the request for what we lack. `None` if `theirs` turns out
     /// not to be strictly increasing by origin.
     #[allow(clippy::type_complexity)]
-    fn compare(&self, theirs: &[(Id, Version)], push_pull: bool) -> Option<(Vec<Update<Id>>, Digest<Id>)> {
+    fn compare(&mut self, theirs: &[(Id, Version)], push_pull: bool) -> Option<(Vec<Update<Id>>, Digest<Id>)> {
         let view = &self.view;
         let room = view.len() < self.cfg.max_view;
-        let mut updates = Vec::new();
+        // the slots they lack are collected first, so that the updates are
+        // allocated once, and their entries read in a loop of independent loads
+        let mut lack = std::mem::take(&mut self.lack);
+        lack.clear();
         let mut request = Vec::new();
         let sorted = view.diff(theirs, |d| match d {
-            Diff::TheyLack(slot) => {
-                let (o, e) = view.at(slot);
-                updates.push(update_from(o, e, e.ttl));
-            }
+            Diff::TheyLack(slot) => lack.push(slot),
             Diff::WeLack(o, v) => {
                 if push_pull && v.is_valid() && room {
                     request.push((o.clone(), Version::default()));
@@ -753,7 +756,18 @@ impl<Id: NodeId> Node<Id> {
                 }
             }
         });
-        sorted.then_some((updates, request))
+        let updates = if sorted {
+            lack.iter()
+                .map(|&slot| {
+                    let (o, e) = view.at(slot);
+                    update_from(o, e, e.ttl)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        self.lack = lack;
+        sorted.then_some((updates, Digest::new(request)))
     }
 
     /// Validate and merge one update. Returns whether the view changed.
@@ -782,8 +796,15 @@ impl<Id: NodeId> Node<Id> {
             return false;
         }
         let checks = self.cfg.auth != Policy::Off;
+        // the seen cache is the course's rule for pushed messages; state
+        // transfer is reconciled by version alone (see `SeenCache`)
+        let pushed = via == Via::Push;
         // without checks the UUID is remembered at once, as it always was
-        let first_sight = if checks { !self.seen.contains(&u.uuid) } else { self.seen.insert(u.uuid, now) };
+        let first_sight = match (pushed, checks) {
+            (false, _) => true,
+            (true, true) => !self.seen.contains(&u.uuid),
+            (true, false) => self.seen.insert(u.uuid, now),
+        };
         let at = self.view.find(&u.origin);
         let previous = at.map(|f| f.version);
         if !first_sight || !super::supersedes(u.version, previous) {
@@ -799,7 +820,9 @@ impl<Id: NodeId> Node<Id> {
                 self.count_refusal(r);
                 return false;
             }
-            self.seen.insert(u.uuid, now);
+            if pushed {
+                self.seen.insert(u.uuid, now);
+            }
         }
         self.stats.fresh += 1;
         let entry = Entry {
@@ -1077,14 +1100,14 @@ mod tests {
         a.handle_message(
             1,
             9,
-            Message::Delta { updates: vec![upd(5, 3, 1), upd(6, 1, 2)], request: vec![] },
+            Message::Delta { updates: vec![upd(5, 3, 1), upd(6, 1, 2)], request: Default::default() },
             &NoPeers,
             &mut out,
         );
         b.handle_message(
             1,
             9,
-            Message::Delta { updates: vec![upd(5, 1, 3), upd(7, 4, 4)], request: vec![] },
+            Message::Delta { updates: vec![upd(5, 1, 3), upd(7, 4, 4)], request: Default::default() },
             &NoPeers,
             &mut out,
         );
@@ -1110,7 +1133,7 @@ mod tests {
     fn knowing(id: u32, origins: impl Iterator<Item = u32>) -> Node<u32> {
         let mut n = node(id, Protocol::PushPull);
         let updates = origins.map(|o| upd(o, o as u64 % 5 + 1, 1000 + o as u128)).collect();
-        n.handle_message(1, 99, Message::Delta { updates, request: vec![] }, &NoPeers, &mut Out::default());
+        n.handle_message(1, 99, Message::Delta { updates, request: Default::default() }, &NoPeers, &mut Out::default());
         n
     }
 
@@ -1120,7 +1143,7 @@ mod tests {
         n.handle_message(2, 7, Message::Digest { digest, push_pull: true }, &NoPeers, &mut out);
         match out.sends.pop().map(|t| t.msg) {
             Some(Message::Delta { updates, request }) => (updates.iter().map(|u| u.origin).collect(), request),
-            None => (vec![], vec![]),
+            None => (vec![], Default::default()),
             Some(m) => panic!("a delta, not {m:?}"),
         }
     }
@@ -1135,7 +1158,7 @@ mod tests {
         assert!(!expected.0.is_empty() && !expected.1.is_empty());
         let mut rng = Rng::new(5);
         for _ in 0..20 {
-            let mut shuffled = sorted.clone();
+            let mut shuffled = sorted.clone().into_vec();
             // repeats at older versions change nothing: the newest listed counts
             for k in 0..10 {
                 let (o, v) = sorted[rng.below(sorted.len() as u64) as usize];
@@ -1144,7 +1167,7 @@ mod tests {
             for i in (1..shuffled.len()).rev() {
                 shuffled.swap(i, rng.below(i as u64 + 1) as usize);
             }
-            assert_eq!(reply_to(&mut n, shuffled), expected);
+            assert_eq!(reply_to(&mut n, shuffled.into()), expected);
         }
     }
 
@@ -1162,13 +1185,13 @@ mod tests {
         push(&mut n, 5, upd(7, 9, 51));
         assert_eq!(n.digest(), sorted_view(&n));
         // a reply flushes the vector; later changes still show
-        reply_to(&mut n, vec![]);
+        reply_to(&mut n, Default::default());
         push(&mut n, 6, upd(3, 9, 52));
         push(&mut n, 7, upd(1, 1, 53));
         assert_eq!(n.digest(), sorted_view(&n));
         assert!(n.bind_key(7, Signer::from_seed([1; 32]).public()), "an unsigned entry is dropped");
         assert_eq!(n.digest(), sorted_view(&n));
-        assert_eq!(reply_to(&mut n, vec![]).0, vec![0, 1, 3, 5, 9], "everything held, in origin order");
+        assert_eq!(reply_to(&mut n, Default::default()).0, vec![0, 1, 3, 5, 9], "everything held, in origin order");
     }
 
     #[test]
@@ -1252,7 +1275,7 @@ mod tests {
         let mut n = Node::new(0u32, c, 0, Rng::new(1), 0);
         let mut out = Out::default();
         let flood: Vec<_> = (1..100).map(|o| upd(o, 1, o as u128)).collect();
-        n.handle_message(1, 9, Message::Delta { updates: flood, request: vec![] }, &NoPeers, &mut out);
+        n.handle_message(1, 9, Message::Delta { updates: flood, request: Default::default() }, &NoPeers, &mut out);
         assert_eq!(n.view_len(), 10);
         assert_eq!(n.stats().view_full, 89);
     }
@@ -1293,7 +1316,7 @@ mod tests {
         // 5 pushes a fresh update of its own and asks for what it lacks
         let msgs = vec![
             Message::Push(vec![upd(5, 1, 50)]),
-            Message::Digest { digest: vec![(5, Version::new(0, 1)), (8, Version::new(0, 3))], push_pull: true },
+            Message::Digest { digest: vec![(5, Version::new(0, 1)), (8, Version::new(0, 3))].into(), push_pull: true },
         ];
         let replies = n.handle_exchange(2, 5, msgs, &peers, &mut out);
         assert_eq!(n.known(&5), Some(Version::new(0, 1)), "the sender's own update is learned");

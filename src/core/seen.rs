@@ -1,5 +1,9 @@
 //! The bounded cache of seen UUIDs.
 //!
+//! It holds the UUIDs of pushed updates (the course's messages, which are
+//! forwarded hop by hop): anti-entropy deltas are reconciled by version
+//! alone, which the view answers without it.
+//!
 //! Dedup needs memory, and memory must be bounded whatever the network sends:
 //! entries expire after a time-to-live and the cache never holds more than
 //! its cap (the oldest entry goes first). Time comes from the caller.

@@ -31,7 +31,7 @@ use std::collections::HashMap;
 
 use foldhash::fast::FixedState;
 
-use super::message::{Digest, NodeId};
+use super::message::{map_entry_len, Digest, NodeId};
 use super::node::Entry;
 use super::vector::VersionVector;
 use super::version::Version;
@@ -90,6 +90,9 @@ pub struct View<Id> {
     /// if none has one): the array takes it in as soon as the view is dense
     /// enough, so that a view that fills up ends with an empty map.
     sparse_low: usize,
+    /// The digest's size on the wire, kept up to date as entries change
+    /// (the sum of [`map_entry_len`] over the entries).
+    digest_sum: usize,
 }
 
 impl<Id: NodeId> View<Id> {
@@ -101,6 +104,7 @@ impl<Id: NodeId> View<Id> {
             sparse: HashMap::with_hasher(FixedState::with_seed(hash_seed)),
             vv: VersionVector::new(),
             sparse_low: usize::MAX,
+            digest_sum: 0,
         }
     }
 
@@ -176,8 +180,10 @@ impl<Id: NodeId> View<Id> {
         if let Some(f) = at.or_else(|| self.find(&origin)) {
             let previous = std::mem::replace(&mut self.slots[f.slot].1, entry).version;
             self.set_version(&origin, f.slot, version);
+            self.digest_sum = self.digest_sum + map_entry_len(&origin, version) - map_entry_len(&origin, previous);
             return Some(previous);
         }
+        self.digest_sum += map_entry_len(&origin, version);
         let slot = self.slots.len();
         match self.cell_of(&origin) {
             Some(d) => self.dense[d] = Cell::new(version, slot as u32),
@@ -243,6 +249,7 @@ impl<Id: NodeId> View<Id> {
     pub fn remove(&mut self, origin: &Id) -> bool {
         let Some(f) = self.find(origin) else { return false };
         self.slots.remove(f.slot);
+        self.digest_sum -= map_entry_len(origin, f.version);
         match self.cell_of(origin) {
             Some(d) => self.dense[d] = EMPTY,
             None => {
@@ -285,7 +292,7 @@ impl<Id: NodeId> View<Id> {
 
     /// The digest: `origin -> version` for every entry, sorted by origin.
     pub fn digest(&self) -> Digest<Id> {
-        let mut d: Digest<Id> = Vec::with_capacity(self.len());
+        let mut d = Vec::with_capacity(self.len());
         for (i, c) in self.dense.iter().enumerate() {
             if c.slot != NONE {
                 d.extend(Id::from_dense(i).map(|o| (o, c.version())));
@@ -293,7 +300,7 @@ impl<Id: NodeId> View<Id> {
         }
         let slots = &self.slots;
         d.extend(self.vv.to_vec(|k| (slots[k].0.clone(), slots[k].1.version)));
-        d
+        Digest::with_sum(d, self.digest_sum)
     }
 
     /// Compare the view with `theirs`, a digest sorted by origin, calling
@@ -508,7 +515,7 @@ mod tests {
             view.put(None, o.to_string(), entry(Version::new(0, i as u64 + 1)));
         }
         view.flush();
-        let origins: Vec<String> = view.digest().into_iter().map(|(o, _)| o).collect();
+        let origins: Vec<String> = view.digest().into_vec().into_iter().map(|(o, _)| o).collect();
         assert_eq!(origins, ["a", "n10", "n2", "zz"]);
         assert_eq!(view.get(&"n2".to_string()).map(|e| e.version), Some(Version::new(0, 2)));
         assert!(view.remove(&"n10".to_string()) && view.find(&"n10".to_string()).is_none());

@@ -155,7 +155,7 @@ pub async fn bootstrap(state: Arc<NodeState>, mut stop: watch::Receiver<bool>) {
                 Ok(body) => match state.learn_peer_list(&body) {
                     Ok((listed, new)) => {
                         tracing::info!(bootstrap = %u, listed, new, "bootstrapped");
-                        let everything = Message::Digest { digest: Vec::new(), push_pull: false };
+                        let everything = Message::Digest { digest: Default::default(), push_pull: false };
                         dispatch(&state, vec![(Id::from(u.as_str()), vec![everything])]);
                         return;
                     }

@@ -126,15 +126,18 @@ impl Sizes {
             |ttl: u32| Update { uuid: 0, origin, version, ttl, payload: Payload::Static(rumor_payload()), seal: None };
         let digest = |knows: bool, push_pull: bool| {
             let digest = if knows { vec![(origin, version)] } else { vec![] };
-            Message::Digest { digest, push_pull }.wire_len()
+            Message::Digest { digest: digest.into(), push_pull }.wire_len()
         };
         Sizes {
             digest: [[digest(false, false), digest(false, true)], [digest(true, false), digest(true, true)]],
             delta_update: (0..=255)
-                .map(|t| Message::Delta { updates: vec![upd(t)], request: vec![] }.wire_len())
+                .map(|t| Message::Delta { updates: vec![upd(t)], request: Default::default() }.wire_len())
                 .collect(),
-            delta_request: Message::<u32>::Delta { updates: vec![], request: vec![(origin, Version::default())] }
-                .wire_len(),
+            delta_request: Message::<u32>::Delta {
+                updates: vec![],
+                request: vec![(origin, Version::default())].into(),
+            }
+            .wire_len(),
             push: (0..=255).map(|t| Message::Push(vec![upd(t)]).wire_len()).collect(),
             feedback: Message::<u32>::Feedback(vec![(origin, version)]).wire_len(),
         }

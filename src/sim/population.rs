@@ -238,7 +238,7 @@ impl FullPopulation {
     /// and the inspector), without sending anything or counting coverage.
     pub fn mirror_apply(&mut self, i: u32, updates: Vec<crate::core::Update<u32>>, now: u64) {
         let Some(node) = self.nodes.get_mut(i as usize) else { return };
-        let msg = Message::Delta { updates, request: Vec::new() };
+        let msg = Message::Delta { updates, request: Default::default() };
         node.handle_message(now, MIRROR_ID, msg, &crate::core::NoPeers, &mut self.out);
         if let Some(v) = &mut self.viewer {
             v.observe(i, now, &self.out.events, &self.nodes);
