@@ -17,6 +17,7 @@
 //! ```
 
 pub mod core;
+pub mod hint;
 pub mod mixed;
 pub mod movies;
 pub mod rng;

@@ -457,21 +457,22 @@ impl<Id: NodeId> Node<Id> {
             Message::Feedback(known) => self.on_feedback(&known),
             Message::Digest { digest, push_pull } => self.on_digest(from, &digest, push_pull, out),
             Message::Delta { updates, request } => {
-                // first touch every entry and seen-cache slot the batch
-                // needs: these loads are independent, so their cache misses
-                // overlap, where applying one update after the other would
-                // wait for each in turn
-                for u in &updates {
-                    self.view.warm(&u.origin);
-                }
-                for u in updates {
+                // start loading the cells and entries of the updates a few
+                // places ahead of the one applied, so that their cache
+                // misses overlap instead of following one another
+                let mut rest = updates.into_iter();
+                warm_ahead(&self.view, rest.as_slice(), |u| &u.origin);
+                while let Some(u) = rest.next() {
+                    warm_next(&self.view, rest.as_slice(), |u| &u.origin);
                     self.apply(now, u, Via::AntiEntropy, peers, out);
                 }
                 if !request.is_empty() {
-                    let updates: Vec<_> = request
-                        .iter()
-                        .filter_map(|(o, have)| self.stored_update(o).filter(|u| u.version > *have))
-                        .collect();
+                    warm_ahead(&self.view, &request, |(o, _)| o);
+                    let mut updates = Vec::new();
+                    for (i, (o, have)) in request.iter().enumerate() {
+                        warm_next(&self.view, &request[i + 1..], |(o, _)| o);
+                        updates.extend(self.stored_update(o).filter(|u| u.version > *have));
+                    }
                     if !updates.is_empty() {
                         out.sends
                             .push(Transmit { to: from, msg: Message::Delta { updates, request: Digest::default() } });
@@ -757,8 +758,15 @@ impl<Id: NodeId> Node<Id> {
             }
         });
         let updates = if sorted {
+            for &slot in lack.iter().take(AHEAD) {
+                view.warm_slot(slot);
+            }
             lack.iter()
-                .map(|&slot| {
+                .enumerate()
+                .map(|(i, &slot)| {
+                    if let Some(&next) = lack.get(i + AHEAD) {
+                        view.warm_slot(next);
+                    }
                     let (o, e) = view.at(slot);
                     update_from(o, e, e.ttl)
                 })
@@ -909,6 +917,28 @@ impl<Id: NodeId> Node<Id> {
         self.own = self.own.max(below);
         let payload = self.view.get(&self.id).map(|e| e.payload.clone()).unwrap_or(u.payload);
         self.set_favorite(now, payload, peers, out);
+    }
+}
+
+/// How many updates of a batch ahead of the one being handled have their
+/// entry loading ([`View::warm_entry`]); cells are loaded twice as far ahead.
+const AHEAD: usize = 8;
+
+/// Start loading the cells and entries the first items of a batch need.
+fn warm_ahead<Id: NodeId, T>(view: &View<Id>, items: &[T], origin: impl Fn(&T) -> &Id) {
+    items.iter().take(2 * AHEAD).for_each(|t| view.warm_cell(origin(t)));
+    items.iter().take(AHEAD).for_each(|t| view.warm_entry(origin(t)));
+}
+
+/// With `rest` the items after the one about to be handled: start loading
+/// the cell and the entry that come into reach.
+#[inline]
+fn warm_next<Id: NodeId, T>(view: &View<Id>, rest: &[T], origin: impl Fn(&T) -> &Id) {
+    if let Some(t) = rest.get(2 * AHEAD - 1) {
+        view.warm_cell(origin(t));
+    }
+    if let Some(t) = rest.get(AHEAD - 1) {
+        view.warm_entry(origin(t));
     }
 }
 

@@ -35,6 +35,7 @@ use super::message::{map_entry_len, Digest, NodeId};
 use super::node::Entry;
 use super::vector::VersionVector;
 use super::version::Version;
+use crate::hint::{prefetch, prefetch_all};
 
 /// A slot index that stands for "no entry".
 const NONE: u32 = u32::MAX;
@@ -140,15 +141,30 @@ impl<Id: NodeId> View<Id> {
         }
     }
 
-    /// Bring `origin`'s cell and entry into the cache, for a caller about
-    /// to apply a batch of updates: the loads of one batch do not depend on
-    /// each other, so the processor overlaps their cache misses, which one
-    /// lookup after the other would wait for in turn.
+    /// Start loading `origin`'s cell, if it has one (a hint: the caller
+    /// is about to look it up, see [`View::warm_entry`]).
     #[inline]
-    pub fn warm(&self, origin: &Id) {
-        if let Some(f) = self.find(origin) {
-            std::hint::black_box(self.slots[f.slot].1.ttl);
+    pub fn warm_cell(&self, origin: &Id) {
+        if let Some(d) = self.cell_of(origin) {
+            prefetch(&self.dense[d]);
         }
+    }
+
+    /// Start loading `origin`'s entry (whole: it can straddle two cache
+    /// lines). It reads the cell to find it: warm the cell first, a few
+    /// lookups earlier. With both, a loop over a batch of updates overlaps
+    /// their cache misses instead of waiting for each in turn.
+    #[inline]
+    pub fn warm_entry(&self, origin: &Id) {
+        if let Some(f) = self.find(origin) {
+            prefetch_all(&self.slots[f.slot]);
+        }
+    }
+
+    /// Start loading the entry in `slot` (a hint, as [`View::warm`]).
+    #[inline]
+    pub fn warm_slot(&self, slot: usize) {
+        prefetch_all(&self.slots[slot]);
     }
 
     /// `origin`'s entry.

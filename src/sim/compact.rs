@@ -24,6 +24,7 @@ use super::network::{Drop, Network};
 use super::nodeset::NodeSet;
 use super::population::{node_rng, rumor_payload, Ctx, Population, RoundCtx};
 use crate::core::{Config, Message, Payload, Peers, Protocol, RumorState, Update, Version};
+use crate::hint::prefetch;
 use crate::rng::Rng;
 
 const UNKNOWN: u64 = u64::MAX;
@@ -368,18 +369,6 @@ const BLOCK: usize = 64;
 const AHEAD: usize = 32;
 /// No target (a node whose timer did not fire).
 const NOBODY: u32 = u32::MAX;
-
-/// A hint to the cache that `x` is about to be read: a prefetch, no behaviour.
-#[inline(always)]
-fn prefetch<T>(x: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: prefetching is only a hint to the cache; it reads nothing.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>((x as *const T).cast())
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = x;
-}
 
 /// Message counters of a fast round, added to the metrics at its end.
 #[derive(Default)]

@@ -7,6 +7,7 @@
 //! counts, so "every live node knows it" stays exact under faults.
 
 use crate::core::Version;
+use crate::hint::{prefetch, prefetch_all};
 
 #[derive(Clone, Debug)]
 struct UpdateRec {
@@ -81,6 +82,22 @@ impl Metrics {
         }
         hist.push(UpdateRec { version, created: now, covered: 0, done: None });
         self.pending.push((origin, (hist.len() - 1) as u32));
+    }
+
+    /// Start loading the update records of `origins`, for a caller about
+    /// to report a batch of [`Metrics::learned`] (a hint: their cache misses
+    /// overlap instead of following one another).
+    pub fn warm(&self, origins: impl Iterator<Item = u32> + Clone) {
+        for o in origins.clone() {
+            if let Some(h) = self.origins.get(o as usize) {
+                prefetch(h);
+            }
+        }
+        for o in origins {
+            if let Some(r) = self.origins.get(o as usize).and_then(|h| h.last()) {
+                prefetch_all(r);
+            }
+        }
     }
 
     /// Node `node` moved its view of `origin` from `previous` to `version` at `now`.

@@ -250,6 +250,11 @@ impl FullPopulation {
         if let Some(v) = &mut self.viewer {
             v.observe(i, now, &self.out.events, &self.nodes);
         }
+        let learned = |ev: &Event<u32>| match ev {
+            Event::Learned { origin, .. } => Some(*origin),
+            Event::Originated { .. } => None,
+        };
+        ctx.metrics.warm(self.out.events.iter().filter_map(learned));
         for ev in self.out.events.drain(..) {
             match ev {
                 Event::Originated { version } => ctx.metrics.originated(i, version, now),

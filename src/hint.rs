@@ -1,0 +1,32 @@
+//! Cache hints: ask the processor to start loading memory that a loop is
+//! about to touch, so that the misses of a batch overlap instead of
+//! following one another. A hint reads nothing and changes nothing; on
+//! targets without one (wasm32) it compiles to nothing.
+
+/// Start loading the cache line that holds the start of `x`.
+#[inline(always)]
+pub fn prefetch<T>(x: &T) {
+    prefetch_ptr((x as *const T).cast());
+}
+
+/// Start loading every cache line `x` spans (one or two for the small
+/// structs this is meant for).
+#[inline(always)]
+pub fn prefetch_all<T>(x: &T) {
+    let p: *const u8 = (x as *const T).cast();
+    prefetch_ptr(p);
+    // the last byte's line, which is the next one when `x` straddles two
+    prefetch_ptr(p.wrapping_add(std::mem::size_of::<T>().saturating_sub(1)));
+}
+
+#[inline(always)]
+fn prefetch_ptr(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint to the cache: it never faults and
+    // reads nothing into the program, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
