@@ -22,14 +22,14 @@ fn node_with_view(id: u32, n: u32, behind: bool) -> Node<u32> {
         .filter(|&o| o != id)
         .map(|o| {
             let counter = if behind && o % 20 == 0 { 1 } else { 2 };
-            Update {
-                uuid: (o as u128) << 64 | counter as u128,
-                origin: o,
-                version: Version::new(0, counter),
-                ttl: 0,
-                payload: Payload::Static("Alien"),
-                seal: None,
-            }
+            Update::new(
+                (o as u128) << 64 | counter as u128,
+                o,
+                Version::new(0, counter),
+                0,
+                Payload::Static("Alien"),
+                None,
+            )
         })
         .collect();
     let mut out = Out::default();
@@ -71,14 +71,7 @@ fn merge(c: &mut Criterion) {
         // the n/20 newer versions b's delta brings, applied to a fresh copy each time
         let fresh: Vec<Update<u32>> = (0..n)
             .filter(|o| o % 20 == 0 && *o != 0)
-            .map(|o| Update {
-                uuid: (o as u128) << 64 | 2,
-                origin: o,
-                version: Version::new(0, 2),
-                ttl: 0,
-                payload: Payload::Static("Alien"),
-                seal: None,
-            })
+            .map(|o| Update::new((o as u128) << 64 | 2, o, Version::new(0, 2), 0, Payload::Static("Alien"), None))
             .collect();
         g.bench_with_input(BenchmarkId::new("apply_delta", n), &n, |bench, _| {
             let mut out = Out::default();

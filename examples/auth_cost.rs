@@ -39,7 +39,7 @@ fn update(s: &Signer, i: usize, counter: u64) -> Update<Id> {
     let uuid = (i as u128) << 64 | counter as u128 | 0x4000_8000_0000_0000_0000_0000_0000;
     let v = Version::new(EPOCH, counter);
     let seal = Some(s.seal(uuid, &o, v, TITLE));
-    Update { uuid, origin: o, version: v, ttl: 5, payload: Payload::from(TITLE.to_string()), seal }
+    Update::new(uuid, o, v, 5, Payload::from(TITLE.to_string()), seal)
 }
 
 fn per_op(label: &str, n: usize, f: impl FnOnce()) {

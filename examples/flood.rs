@@ -67,7 +67,7 @@ async fn main() {
                     let uuid = 0x4000_8000_0000_0000_0000_0000_0000u128 | (k as u128) << 64 | (k % origins) as u128;
                     let payload = format!("Film {k}");
                     let seal = Some(s.seal(uuid, o, v, &payload));
-                    Update { uuid, origin: o.clone(), version: v, ttl: 0, payload: Payload::from(payload), seal }
+                    Update::new(uuid, o.clone(), v, 0, Payload::from(payload), seal)
                 })
                 .collect();
             sent += n;

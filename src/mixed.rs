@@ -990,7 +990,7 @@ impl Bridge {
                 // an older node without UUIDs in /state: one stable made-up UUID per version
                 None => made_up_uuid(&origin, version),
             };
-            let u = Update { uuid, origin: o, version, ttl: e.ttl, payload: Payload::from(e.movie), seal: None };
+            let u = Update::new(uuid, o, version, e.ttl, Payload::from(e.movie), None);
             // `/state` carries no signatures: its entries are news for the
             // run only if sealed (as the node says) by the key the lab binds
             // their origin to, or unsigned where unsigned updates are allowed
@@ -1180,7 +1180,7 @@ impl Bridge {
         let uuid = u.uuid ^ self.key;
         let seal = if self.slot_names.contains_key(&u.origin) {
             match (&u.seal, self.bound.get(&u.origin)) {
-                (Some(s), Some(k)) if s.key == *k => u.seal,
+                (Some(s), Some(k)) if s.key == *k => u.seal.clone(),
                 (None, None) if self.opts.allow_unsigned => None,
                 _ => {
                     self.stats.withheld += 1;
@@ -1190,7 +1190,7 @@ impl Bridge {
         } else {
             Some(self.seal_virtual(u.origin, &origin, u.uuid, uuid, u.version, &u.payload))
         };
-        Some(Update { uuid, origin, version: u.version, ttl: u.ttl, payload: u.payload, seal })
+        Some(Update::new(uuid, origin, u.version, u.ttl, u.payload.clone(), seal))
     }
 
     fn signer_of(&mut self, i: u32) -> Arc<Signer> {
@@ -1302,14 +1302,7 @@ impl Bridge {
                 self.bound.insert(origin, seal.key);
             }
         }
-        Ok(Some(Update {
-            uuid: u.uuid ^ self.key,
-            origin,
-            version: u.version,
-            ttl: u.ttl,
-            payload: u.payload,
-            seal: u.seal,
-        }))
+        Ok(Some(Update::new(u.uuid ^ self.key, origin, u.version, u.ttl, u.payload.clone(), u.seal.clone())))
     }
 
     /// Native `ni` (in `slot`) proved it holds `key`: bind its identity to
@@ -1640,11 +1633,13 @@ mod tests {
     fn sealed(by: &Signer, origin: &str, version: Version, payload: &str, uuid: Uuid) -> Update<Id> {
         let origin = Id::from(origin);
         let seal = by.seal(uuid, &origin, version, payload);
-        Update { uuid, origin, version, ttl: 5, payload: Payload::from(payload.to_string()), seal: Some(seal) }
+        Update::new(uuid, origin, version, 5, Payload::from(payload.to_string()), Some(seal))
     }
 
     fn unsigned(origin: &str, version: Version, payload: &str, uuid: Uuid) -> Update<Id> {
-        Update { seal: None, ..sealed(&signer(0), origin, version, payload, uuid) }
+        let mut u = sealed(&signer(0), origin, version, payload, uuid);
+        u.edit(|r| r.seal = None);
+        u
     }
 
     /// An answer to `POST /gossip/` from `from` (reachable there, with `key`).
@@ -1698,9 +1693,11 @@ mod tests {
         let (a, other) = (signer(1), signer(2));
         let v = Version::new(7, 1);
         let mut bad_sig = sealed(&a, "http://127.0.0.1:7001", v, "Heat", 2);
-        if let Some(s) = &mut bad_sig.seal {
-            Arc::make_mut(s).sig[5] ^= 1;
-        }
+        bad_sig.edit(|r| {
+            if let Some(s) = &mut r.seal {
+                Arc::make_mut(s).sig[5] ^= 1;
+            }
+        });
         let own = b.name_of_virtual(3);
         let forged = answer(
             URL,

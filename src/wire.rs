@@ -293,15 +293,15 @@ fn updates_of(what: &str, list: Vec<UpdateIn<'_>>, lim: &Limits) -> Result<Vec<U
                 })),
                 _ => return Err(invalid(format_args!("{what}[{i}] must carry both key and sig, or neither"))),
             };
-            Ok(Update {
+            Ok(Update::new(
                 uuid,
-                origin: Arc::from(u.origin.as_ref()),
-                version: Version::new(u.epoch, u.version),
+                Arc::from(u.origin.as_ref()),
+                Version::new(u.epoch, u.version),
                 // clamped again by the core to its own maximum (and counted there)
-                ttl: u.ttl.min(u32::MAX as u64) as u32,
-                payload: Payload::Shared(Arc::from(u.payload.as_ref())),
+                u.ttl.min(u32::MAX as u64) as u32,
+                Payload::Shared(Arc::from(u.payload.as_ref())),
                 seal,
-            })
+            ))
         })
         .collect()
 }
@@ -493,14 +493,14 @@ mod tests {
     }
 
     fn upd(origin: &str, epoch: u32, counter: u64, payload: &str) -> Update<Id> {
-        Update {
-            uuid: 0x0123_4567_89ab_4def_8123_4567_89ab_cdef ^ counter as u128,
-            origin: id(origin),
-            version: Version::new(epoch, counter),
-            ttl: 5,
-            payload: Payload::Shared(id(payload)),
-            seal: None,
-        }
+        Update::new(
+            0x0123_4567_89ab_4def_8123_4567_89ab_cdef ^ counter as u128,
+            id(origin),
+            Version::new(epoch, counter),
+            5,
+            Payload::Shared(id(payload)),
+            None,
+        )
     }
 
     fn samples() -> Vec<Message<Id>> {

@@ -11,14 +11,7 @@ use std::collections::BTreeMap;
 fn update(origin: u32, epoch: u32, counter: u64) -> Update<u32> {
     // one UUID per (origin, version), as honest origins do
     let uuid = ((origin as u128) << 96) | ((epoch as u128) << 64) | counter as u128;
-    Update {
-        uuid,
-        origin,
-        version: Version::new(epoch, counter),
-        ttl: 3,
-        payload: format!("movie {origin}/{epoch}/{counter}").into(),
-        seal: None,
-    }
+    Update::new(uuid, origin, Version::new(epoch, counter), 3, format!("movie {origin}/{epoch}/{counter}").into(), None)
 }
 
 fn node() -> Node<u32> {
@@ -85,14 +78,7 @@ proptest! {
     ) {
         let mut a = node();
         let mut out = Out::default();
-        let batch: Vec<_> = updates.iter().map(|&(o, e, c, ttl, len)| Update {
-            uuid: (o as u128) << 64 | c as u128,
-            origin: o,
-            version: Version::new(e, c),
-            ttl,
-            payload: "x".repeat(len).into(),
-            seal: None,
-        }).collect();
+        let batch: Vec<_> = updates.iter().map(|&(o, e, c, ttl, len)| Update::new((o as u128) << 64 | c as u128, o, Version::new(e, c), ttl, "x".repeat(len).into(), None)).collect();
         a.handle_message(1, 7, Message::Push(batch.clone()), &NoPeers, &mut out);
         a.handle_message(2, 7, Message::Delta { updates: batch, request: vec![(3, Version::new(u32::MAX, u64::MAX))].into() }, &NoPeers, &mut out);
         let s = a.stats();

@@ -138,7 +138,7 @@ fn updates_from_a_browser_spread_without_any_node_dialing_the_browser() {
             format!("Film {version}"),
         );
         let seal = Some(key.seal(uuid, &origin, v, &payload));
-        let update = Update { uuid, origin: origin.clone(), version: v, ttl: 6, payload: payload.into(), seal };
+        let update = Update::new(uuid, origin.clone(), v, 6, payload.into(), seal);
         let msgs = [
             Message::Push(vec![update]),
             Message::Digest { digest: vec![(origin.clone(), v)].into(), push_pull: true },

@@ -394,7 +394,7 @@ fn sealed_push(
         Version::new(epoch, version),
     );
     let seal = Some(key.seal(uuid, &o, v, "Heat"));
-    let mut u = Update { uuid, origin: o, version: v, ttl: 3, payload: "Heat".into(), seal };
+    let mut u = Update::new(uuid, o, v, 3, "Heat".into(), seal);
     tamper(&mut u);
     wire::encode(origin, None, Some(&key.public()), &[Message::Push(vec![u])])
 }
@@ -443,7 +443,7 @@ async fn sealed_updates_are_applied_and_state_shows_every_key() {
 async fn forged_and_wrongly_keyed_updates_are_refused_and_the_genuine_one_still_gets_in() {
     let app = app(strict_node());
     let (bob, mallory) = (Signer::from_seed([2; 32]), Signer::from_seed([4; 32]));
-    let forged = sealed_push(&bob, "b", 7, 1, |u| u.payload = "Forged".into());
+    let forged = sealed_push(&bob, "b", 7, 1, |u| u.edit(|r| r.payload = "Forged".into()));
     let (s, _, out) = send(&app, post("/gossip/", forged)).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert!(String::from_utf8_lossy(&out).contains("does not verify"));

@@ -230,13 +230,15 @@ fn a_mirror_that_knew_a_remote_version_before_the_run_counted_it_is_current() {
     // the simulated nodes' updates, which a's mirror lacks
     let base = live.node(a).unwrap().stale;
     assert!(base >= 20);
-    let upd = |origin: u32, counter: u64| Update {
-        uuid: (origin as u128) << 32 | counter as u128,
-        origin,
-        version: Version::new(9, counter),
-        ttl: 3,
-        payload: Payload::from("Heat"),
-        seal: None,
+    let upd = |origin: u32, counter: u64| {
+        Update::new(
+            (origin as u128) << 32 | counter as u128,
+            origin,
+            Version::new(9, counter),
+            3,
+            Payload::from("Heat"),
+            None,
+        )
     };
     for (origin, counter) in [(a, 1), (b, 1), (b, 2)] {
         // what a's node says it holds, before the run counts b's version as made

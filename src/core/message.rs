@@ -177,38 +177,107 @@ impl From<String> for Payload {
     }
 }
 
-/// One origin's update, as it travels.
+/// One version of an origin's favorite, as the origin made it: the part of
+/// an update that is the same at every node. It is immutable and shared
+/// (behind an `Arc`) by every view entry and every message that holds that
+/// version, so that a network of n nodes that all know it keeps one copy,
+/// not n, and passing it on copies a pointer. [`Update`] and
+/// [`Entry`](super::Entry) read as one (they dereference to it).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Update<Id> {
+pub struct Record {
     /// Identifies the update (not the hop): the same at every node, used to drop duplicates.
     pub uuid: Uuid,
-    /// The node whose favorite this is.
-    pub origin: Id,
     /// The origin's version of it.
     pub version: Version,
-    /// Remaining hops it may be forwarded by push; anti-entropy ignores it.
-    pub ttl: u32,
     /// The favorite movie.
     pub payload: Payload,
     /// The origin's signature over everything but the TTL, if it signed.
     pub seal: Option<Arc<Seal>>,
+    /// What these fields add to an update's size on the wire (computed once).
+    wire: u32,
+}
+
+impl Record {
+    /// A record of these fields.
+    pub fn new(uuid: Uuid, version: Version, payload: Payload, seal: Option<Arc<Seal>>) -> Self {
+        let mut r = Record { uuid, version, payload, seal, wire: 0 };
+        r.wire = r.measure();
+        r
+    }
+
+    /// Its fields' share of the wire size: the update's size minus its
+    /// origin and TTL.
+    fn measure(&self) -> u32 {
+        const FIXED: usize = 9 + 36 + 12 + 10 + 11 + 7 + 12 + 2;
+        let len = FIXED
+            + if self.seal.is_some() { SEAL_WIRE_LEN } else { 0 }
+            + decimal_len(self.version.epoch as u64)
+            + decimal_len(self.version.counter)
+            + json_str_len(self.payload.as_str());
+        // a payload past 4 GB cannot be sent anyway; saturate rather than wrap
+        u32::try_from(len).unwrap_or(u32::MAX)
+    }
+}
+
+/// One origin's update, as it travels: the origin's [`Record`] (read its
+/// fields through the update: `u.uuid`, `u.version`, `u.payload`,
+/// `u.seal`), plus the origin and this hop's TTL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Update<Id> {
+    /// The node whose favorite this is.
+    pub origin: Id,
+    /// Remaining hops it may be forwarded by push; anti-entropy ignores it.
+    pub ttl: u32,
+    /// What the origin made, shared.
+    rec: Arc<Record>,
+}
+
+impl<Id> std::ops::Deref for Update<Id> {
+    type Target = Record;
+    fn deref(&self) -> &Record {
+        &self.rec
+    }
 }
 
 /// Bytes a seal adds on the wire: `,"key":"<43>","sig":"<86>"` (base64url).
 pub const SEAL_WIRE_LEN: usize = 8 + 43 + 1 + 8 + 86 + 1;
 
+impl<Id> Update<Id> {
+    /// A new update (a new record: see [`Update::of`] to share one).
+    pub fn new(uuid: Uuid, origin: Id, version: Version, ttl: u32, payload: Payload, seal: Option<Arc<Seal>>) -> Self {
+        Update { origin, ttl, rec: Arc::new(Record::new(uuid, version, payload, seal)) }
+    }
+
+    /// `origin`'s update holding `rec`, with `ttl`.
+    pub fn of(origin: Id, ttl: u32, rec: Arc<Record>) -> Self {
+        Update { origin, ttl, rec }
+    }
+
+    /// The shared record.
+    pub fn record(&self) -> &Arc<Record> {
+        &self.rec
+    }
+
+    /// The record, to keep.
+    pub fn into_record(self) -> Arc<Record> {
+        self.rec
+    }
+
+    /// Change the record's fields (a copy of it, if it is shared): for
+    /// drivers that translate updates, and for tests that forge them.
+    pub fn edit(&mut self, f: impl FnOnce(&mut Record)) {
+        let r = Arc::make_mut(&mut self.rec);
+        f(r);
+        r.wire = r.measure();
+    }
+}
+
 impl<Id: NodeId> Update<Id> {
     /// Its size in bytes in the JSON wire format of `PROTOCOL.md` (exact):
     /// `{"uuid":"<36>","origin":"..","epoch":E,"version":V,"ttl":T,"payload":"..","key":"..","sig":".."}`.
+    #[inline]
     pub fn wire_len(&self) -> usize {
-        const FIXED: usize = 9 + 36 + 12 + 10 + 11 + 7 + 12 + 2;
-        FIXED
-            + if self.seal.is_some() { SEAL_WIRE_LEN } else { 0 }
-            + self.origin.wire_len()
-            + decimal_len(self.version.epoch as u64)
-            + decimal_len(self.version.counter)
-            + decimal_len(self.ttl as u64)
-            + json_str_len(self.payload.as_str())
+        self.rec.wire as usize + self.origin.wire_len() + decimal_len(self.ttl as u64)
     }
 }
 
@@ -408,7 +477,7 @@ mod tests {
 
     #[test]
     fn wire_len_grows_with_content() {
-        let u = Update { uuid: 1, origin: 7u32, version: Version::new(0, 1), ttl: 3, payload: "Up".into(), seal: None };
+        let u = Update::new(1, 7u32, Version::new(0, 1), 3, "Up".into(), None);
         let one = Message::Push(vec![u.clone()]).wire_len();
         let two = Message::Push(vec![u.clone(), u]).wire_len();
         assert!(two > one && one > 60, "{one} {two}");

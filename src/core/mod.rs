@@ -17,7 +17,7 @@ pub mod view;
 
 pub use auth::{Policy, PublicKey, Refusal, Refusals, Seal, Signer};
 pub use config::{Config, Protocol, RumorState, StopKind, StopRule};
-pub use message::{Digest, Message, NodeId, Payload, Update, Uuid};
+pub use message::{Digest, Message, NodeId, Payload, Record, Update, Uuid};
 pub use node::{Entry, Event, Node, NodeStats, Out, Transmit, Via};
 pub use peers::{NoPeers, PeerList, PeerTable, Peers};
 pub use seen::SeenCache;

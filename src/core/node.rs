@@ -47,33 +47,50 @@ use indexmap::IndexMap;
 
 use foldhash::fast::FixedState;
 
-use super::auth::{self, Policy, PublicKey, Refusal, Refusals, Seal, Signer};
+use super::auth::{self, Policy, PublicKey, Refusal, Refusals, Signer};
 use super::config::{Config, Protocol, RumorState};
-use super::message::{Digest, Message, NodeId, Payload, Update, Uuid};
+use super::message::{Digest, Message, NodeId, Payload, Record, Update};
 use super::peers::Peers;
 use super::seen::SeenCache;
 use super::vector;
 use super::version::Version;
 use super::view::{Diff, View};
+use crate::hint::prefetch;
 use crate::rng::Rng;
 
-/// What a node knows about one origin.
+/// What a node knows about one origin: the origin's [`Record`] of the
+/// newest version seen (read its fields through the entry: `e.version`,
+/// `e.uuid`, `e.payload`, `e.seal`), shared with every other holder, and
+/// this node's own bookkeeping about it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
-    /// The newest version seen.
-    pub version: Version,
-    /// That update's UUID.
-    pub uuid: Uuid,
-    /// The origin's favorite at that version.
-    pub payload: Payload,
     /// TTL the update arrived with (how far it may still be pushed).
     pub ttl: u32,
-    /// When this node learned it.
-    pub learned_at: u64,
     /// Rumor-mongering state (used by `Protocol::Rumor`).
     pub rumor: RumorState,
-    /// The origin's seal on this version, if it signed it.
-    pub seal: Option<Arc<Seal>>,
+    /// When this node learned it.
+    pub learned_at: u64,
+    /// The newest version seen, as its origin made it.
+    rec: Arc<Record>,
+}
+
+impl Entry {
+    /// An entry holding `rec`, learned at `now` with `ttl`, a hot rumor.
+    pub fn new(rec: Arc<Record>, ttl: u32, now: u64) -> Self {
+        Entry { ttl, rumor: RumorState::HOT, learned_at: now, rec }
+    }
+
+    /// The shared record.
+    pub fn record(&self) -> &Arc<Record> {
+        &self.rec
+    }
+}
+
+impl std::ops::Deref for Entry {
+    type Target = Record;
+    fn deref(&self) -> &Record {
+        &self.rec
+    }
 }
 
 /// How an update was learned.
@@ -359,15 +376,7 @@ impl<Id: NodeId> Node<Id> {
         let uuid = self.rng.uuid();
         self.seen.insert(uuid, now);
         let seal = self.signer.as_ref().map(|s| s.seal(uuid, &self.id, self.own, payload.as_str()));
-        let entry = Entry {
-            version: self.own,
-            uuid,
-            payload,
-            ttl: self.cfg.ttl,
-            learned_at: now,
-            rumor: RumorState::HOT,
-            seal,
-        };
+        let entry = Entry::new(Arc::new(Record::new(uuid, self.own, payload, seal)), self.cfg.ttl, now);
         let previous = self.view.put(None, self.id.clone(), entry);
         out.events.push(Event::Originated { version: self.own });
         out.events.push(Event::Learned { origin: self.id.clone(), previous, version: self.own, via: Via::Push });
@@ -461,16 +470,16 @@ impl<Id: NodeId> Node<Id> {
                 // places ahead of the one applied, so that their cache
                 // misses overlap instead of following one another
                 let mut rest = updates.into_iter();
-                warm_ahead(&self.view, rest.as_slice(), |u| &u.origin);
+                warm_ahead(&self.view, rest.as_slice(), |u| &u.origin, own_record);
                 while let Some(u) = rest.next() {
-                    warm_next(&self.view, rest.as_slice(), |u| &u.origin);
+                    warm_next(&self.view, rest.as_slice(), |u| &u.origin, own_record);
                     self.apply(now, u, Via::AntiEntropy, peers, out);
                 }
                 if !request.is_empty() {
-                    warm_ahead(&self.view, &request, |(o, _)| o);
+                    warm_ahead(&self.view, &request, |(o, _)| o, |_| None);
                     let mut updates = Vec::new();
                     for (i, (o, have)) in request.iter().enumerate() {
-                        warm_next(&self.view, &request[i + 1..], |(o, _)| o);
+                        warm_next(&self.view, &request[i + 1..], |(o, _)| o, |_| None);
                         updates.extend(self.stored_update(o).filter(|u| u.version > *have));
                     }
                     if !updates.is_empty() {
@@ -758,14 +767,16 @@ impl<Id: NodeId> Node<Id> {
             }
         });
         let updates = if sorted {
-            for &slot in lack.iter().take(AHEAD) {
-                view.warm_slot(slot);
-            }
+            lack.iter().take(2 * STEP).for_each(|&slot| view.warm_slot(slot));
+            lack.iter().take(STEP).for_each(|&slot| view.warm_slot_record(slot));
             lack.iter()
                 .enumerate()
                 .map(|(i, &slot)| {
-                    if let Some(&next) = lack.get(i + AHEAD) {
+                    if let Some(&next) = lack.get(i + 2 * STEP) {
                         view.warm_slot(next);
+                    }
+                    if let Some(&next) = lack.get(i + STEP) {
+                        view.warm_slot_record(next);
                     }
                     let (o, e) = view.at(slot);
                     update_from(o, e, e.ttl)
@@ -833,17 +844,9 @@ impl<Id: NodeId> Node<Id> {
             }
         }
         self.stats.fresh += 1;
-        let entry = Entry {
-            version: u.version,
-            uuid: u.uuid,
-            payload: u.payload,
-            ttl: u.ttl,
-            learned_at: now,
-            rumor: RumorState::HOT,
-            seal: u.seal,
-        };
         out.events.push(Event::Learned { origin: u.origin.clone(), previous, version: u.version, via });
-        self.view.put(at, u.origin, entry);
+        let (origin, ttl) = (u.origin.clone(), u.ttl);
+        self.view.put(at, origin, Entry::new(u.into_record(), ttl, now));
         true
     }
 
@@ -915,49 +918,69 @@ impl<Id: NodeId> Node<Id> {
             return;
         };
         self.own = self.own.max(below);
-        let payload = self.view.get(&self.id).map(|e| e.payload.clone()).unwrap_or(u.payload);
+        let payload = self.view.get(&self.id).map(|e| e.payload.clone()).unwrap_or_else(|| u.payload.clone());
         self.set_favorite(now, payload, peers, out);
     }
 }
 
-/// How many updates of a batch ahead of the one being handled have their
-/// entry loading ([`View::warm_entry`]); cells are loaded twice as far ahead.
-const AHEAD: usize = 8;
+/// How far ahead of the item being handled a batch starts loading what it
+/// will need: the cell at three steps of this many items, the entry (which
+/// the cell locates) at two, the records (the entry's, and the item's own)
+/// at one. Each stage reads what the previous one fetched, so that a batch
+/// overlaps its cache misses instead of waiting for each in turn.
+const STEP: usize = 4;
 
-/// Start loading the cells and entries the first items of a batch need.
-fn warm_ahead<Id: NodeId, T>(view: &View<Id>, items: &[T], origin: impl Fn(&T) -> &Id) {
-    items.iter().take(2 * AHEAD).for_each(|t| view.warm_cell(origin(t)));
-    items.iter().take(AHEAD).for_each(|t| view.warm_entry(origin(t)));
+/// An update's own record, for [`warm_ahead`] and [`warm_next`].
+fn own_record<Id>(u: &Update<Id>) -> Option<&Record> {
+    Some(u.record())
+}
+
+/// Start loading what the first items of a batch need.
+fn warm_ahead<Id: NodeId, T>(
+    view: &View<Id>,
+    items: &[T],
+    origin: impl Fn(&T) -> &Id,
+    own: impl Fn(&T) -> Option<&Record>,
+) {
+    items.iter().take(3 * STEP).for_each(|t| view.warm_cell(origin(t)));
+    items.iter().take(2 * STEP).for_each(|t| view.warm_entry(origin(t)));
+    for t in items.iter().take(STEP) {
+        view.warm_record(origin(t));
+        own(t).map(prefetch);
+    }
 }
 
 /// With `rest` the items after the one about to be handled: start loading
-/// the cell and the entry that come into reach.
+/// what comes into reach at each stage.
 #[inline]
-fn warm_next<Id: NodeId, T>(view: &View<Id>, rest: &[T], origin: impl Fn(&T) -> &Id) {
-    if let Some(t) = rest.get(2 * AHEAD - 1) {
+fn warm_next<Id: NodeId, T>(
+    view: &View<Id>,
+    rest: &[T],
+    origin: impl Fn(&T) -> &Id,
+    own: impl Fn(&T) -> Option<&Record>,
+) {
+    if let Some(t) = rest.get(3 * STEP - 1) {
         view.warm_cell(origin(t));
     }
-    if let Some(t) = rest.get(AHEAD - 1) {
+    if let Some(t) = rest.get(2 * STEP - 1) {
         view.warm_entry(origin(t));
+    }
+    if let Some(t) = rest.get(STEP - 1) {
+        view.warm_record(origin(t));
+        own(t).map(prefetch);
     }
 }
 
 /// `origin`'s update as `e` holds it, to travel with `ttl`.
 fn update_from<Id: Clone>(origin: &Id, e: &Entry, ttl: u32) -> Update<Id> {
-    Update {
-        uuid: e.uuid,
-        origin: origin.clone(),
-        version: e.version,
-        ttl,
-        payload: e.payload.clone(),
-        seal: e.seal.clone(),
-    }
+    Update::of(origin.clone(), ttl, e.rec.clone())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::core::config::{StopKind, StopRule};
+    use crate::core::message::Uuid;
     use crate::core::peers::{NoPeers, PeerList};
     use crate::core::MAX_COUNTER;
 
@@ -972,8 +995,13 @@ mod tests {
         }
     }
 
+    fn versioned(mut u: Update<u32>, version: Version) -> Update<u32> {
+        u.edit(|r| r.version = version);
+        u
+    }
+
     fn upd(origin: u32, counter: u64, uuid: Uuid) -> Update<u32> {
-        Update { uuid, origin, version: Version::new(0, counter), ttl: 3, payload: "Heat".into(), seal: None }
+        Update::new(uuid, origin, Version::new(0, counter), 3, "Heat".into(), None)
     }
 
     /// `origin`'s update sealed by `signer`.
@@ -987,7 +1015,7 @@ mod tests {
     ) -> Update<u32> {
         let version = Version::new(epoch, counter);
         let seal = Some(signer.seal(uuid, &origin, version, payload));
-        Update { uuid, origin, version, ttl: 3, payload: payload.into(), seal }
+        Update::new(uuid, origin, version, 3, payload.into(), seal)
     }
 
     fn strict(id: u32, auth: Policy) -> Node<u32> {
@@ -1003,7 +1031,7 @@ mod tests {
         let alice = Signer::from_seed([1; 32]);
         let mut n = strict(0, Policy::Required);
         let mut forged = sealed(&alice, 5, 0, 1, 77, "Alien");
-        forged.payload = "Forged".into();
+        forged.edit(|r| r.payload = "Forged".into());
         push(&mut n, 1, forged);
         assert_eq!(n.stats().bad_signature, 1);
         assert!(n.entry(&5).is_none());
@@ -1056,9 +1084,9 @@ mod tests {
     fn epochs_past_the_limit_are_refused() {
         let mut n = strict(0, Policy::Off);
         n.set_epoch_limit(1_000);
-        push(&mut n, 1, Update { version: Version::new(1_001, 1), ..upd(5, 1, 10) });
+        push(&mut n, 1, versioned(upd(5, 1, 10), Version::new(1_001, 1)));
         assert_eq!((n.stats().future_epoch, n.view_len()), (1, 0));
-        push(&mut n, 2, Update { version: Version::new(1_000, 1), ..upd(5, 1, 11) });
+        push(&mut n, 2, versioned(upd(5, 1, 11), Version::new(1_000, 1)));
         assert_eq!(n.view_len(), 1);
     }
 
@@ -1069,15 +1097,15 @@ mod tests {
         n.set_signer(Arc::new(me));
         n.set_epoch_limit(50);
         n.set_favorite(0, "Alien".into(), &NoPeers, &mut Out::default());
-        push(&mut n, 1, Update { version: Version::new(3, MAX_COUNTER), ..upd(0, 0, 10) });
+        push(&mut n, 1, versioned(upd(0, 0, 10), Version::new(3, MAX_COUNTER)));
         assert_eq!(n.version(), Version::new(4, 1));
         assert!(n.entry(&0).unwrap().seal.is_some(), "own updates are sealed");
         // a claim at the limit itself cannot be topped: ignored, nothing invalid is made
-        push(&mut n, 2, Update { version: Version::new(50, MAX_COUNTER), ..upd(0, 0, 11) });
+        push(&mut n, 2, versioned(upd(0, 0, 11), Version::new(50, MAX_COUNTER)));
         assert_eq!(n.version(), Version::new(4, 1));
         // a forged, badly signed claim is not a claim at all
         let mut bad = sealed(&Signer::from_seed([8; 32]), 0, 9, 9, 12, "Forged");
-        bad.payload = "Other".into();
+        bad.edit(|r| r.payload = "Other".into());
         push(&mut n, 3, bad);
         assert_eq!((n.version(), n.stats().bad_signature), (Version::new(4, 1), 1));
     }
@@ -1157,6 +1185,48 @@ mod tests {
             assert_eq!(a.known(&o), b.known(&o), "origin {o}");
         }
         assert_eq!(b.known(&5), Some(Version::new(0, 3)));
+    }
+
+    #[test]
+    fn nodes_that_learned_a_version_share_one_record_and_an_edit_copies_it() {
+        let mut a = node(0, Protocol::PushPull);
+        let mut b = node(1, Protocol::PushPull);
+        let mut out = Out::default();
+        let u = upd(5, 1, 10);
+        let delta = || Message::Delta { updates: vec![u.clone()], request: Default::default() };
+        a.handle_message(1, 9, delta(), &NoPeers, &mut out);
+        b.handle_message(1, 9, delta(), &NoPeers, &mut out);
+        let (ra, rb) = (a.entry(&5).unwrap().record(), b.entry(&5).unwrap().record());
+        assert!(Arc::ptr_eq(ra, rb) && Arc::ptr_eq(ra, u.record()), "one record, three holders");
+        // forging a copy leaves the holders' record alone, and the copy's size follows its fields
+        let mut forged = u.clone();
+        forged.edit(|r| r.payload = "A much longer title than Heat".into());
+        assert_eq!(a.entry(&5).unwrap().payload.as_str(), "Heat");
+        assert_eq!(forged.wire_len(), u.wire_len() + "A much longer title than Heat".len() - "Heat".len());
+    }
+
+    #[test]
+    fn pushed_uuids_are_remembered_and_deltas_are_reconciled_by_version_alone() {
+        let mut n = node(0, Protocol::PushPull);
+        let mut out = Out::default();
+        let delta = Message::Delta { updates: vec![upd(5, 1, 10), upd(6, 1, 11)], request: Default::default() };
+        n.handle_message(1, 9, delta, &NoPeers, &mut out);
+        assert_eq!((n.view_len(), n.seen_len()), (2, 0), "state transfer fills the view, not the seen cache");
+        n.handle_message(2, 9, Message::Push(vec![upd(7, 1, 12)]), &NoPeers, &mut out);
+        assert_eq!((n.view_len(), n.seen_len()), (3, 1));
+        // a pushed UUID seen before is a duplicate even at a newer version
+        let before = n.stats().duplicates;
+        n.handle_message(3, 9, Message::Push(vec![upd(7, 2, 12)]), &NoPeers, &mut out);
+        assert_eq!((n.known(&7), n.stats().duplicates), (Some(Version::new(0, 1)), before + 1));
+        // a delta's duplicate is known by its version
+        n.handle_message(
+            4,
+            9,
+            Message::Delta { updates: vec![upd(5, 1, 10)], request: Default::default() },
+            &NoPeers,
+            &mut out,
+        );
+        assert_eq!(n.stats().duplicates, before + 2);
     }
 
     /// A node that learned `origins` (origin o at version o % 5 + 1).
@@ -1275,7 +1345,7 @@ mod tests {
         let mut echo = upd(0, 1, mine);
         n.handle_message(1, 9, Message::Push(vec![echo.clone()]), &NoPeers, &mut out);
         assert_eq!(n.version(), Version::new(0, 1), "our own update coming back is a duplicate");
-        echo.uuid = mine ^ 1;
+        echo.edit(|r| r.uuid = mine ^ 1);
         n.handle_message(2, 9, Message::Push(vec![echo]), &NoPeers, &mut out);
         assert_eq!(n.version(), Version::new(0, 2));
         assert_eq!(n.favorite(), Some("Up"));
@@ -1286,9 +1356,9 @@ mod tests {
         let mut n = node(0, Protocol::PushPull);
         let mut out = Out::default();
         let mut big = upd(5, 1, 1);
-        big.payload = "x".repeat(10_000).into();
+        big.edit(|r| r.payload = "x".repeat(10_000).into());
         let mut far = upd(6, crate::core::MAX_COUNTER + 1, 2);
-        far.version.counter = u64::MAX;
+        far.edit(|r| r.version.counter = u64::MAX);
         let mut ttl = upd(7, 1, 3);
         ttl.ttl = u32::MAX;
         n.handle_message(1, 9, Message::Push(vec![big, far, ttl]), &NoPeers, &mut out);
@@ -1362,10 +1432,10 @@ mod tests {
         let mut n = node(0, Protocol::PushPull);
         let mut out = Out::default();
         let mut old = upd(5, 9, 1);
-        old.version = Version::new(100, 9);
+        old.edit(|r| r.version = Version::new(100, 9));
         let mut new = upd(5, 1, 2);
-        new.version = Version::new(101, 1);
-        new.payload = "Ran".into();
+        new.edit(|r| r.version = Version::new(101, 1));
+        new.edit(|r| r.payload = "Ran".into());
         n.handle_message(1, 9, Message::Push(vec![old]), &NoPeers, &mut out);
         n.handle_message(2, 9, Message::Push(vec![new]), &NoPeers, &mut out);
         assert_eq!(n.known(&5), Some(Version::new(101, 1)));

@@ -161,10 +161,25 @@ impl<Id: NodeId> View<Id> {
         }
     }
 
-    /// Start loading the entry in `slot` (a hint, as [`View::warm`]).
+    /// Start loading the record `origin`'s entry holds (read the entry:
+    /// warm it first, a few lookups earlier).
+    #[inline]
+    pub fn warm_record(&self, origin: &Id) {
+        if let Some(f) = self.find(origin) {
+            self.warm_slot_record(f.slot);
+        }
+    }
+
+    /// Start loading the entry in `slot` (a hint, as [`View::warm_entry`]).
     #[inline]
     pub fn warm_slot(&self, slot: usize) {
         prefetch_all(&self.slots[slot]);
+    }
+
+    /// Start loading the record the entry in `slot` holds.
+    #[inline]
+    pub fn warm_slot_record(&self, slot: usize) {
+        prefetch(self.slots[slot].1.record().as_ref());
     }
 
     /// `origin`'s entry.
@@ -194,7 +209,9 @@ impl<Id: NodeId> View<Id> {
     pub fn put(&mut self, at: Option<Found>, origin: Id, entry: Entry) -> Option<Version> {
         let version = entry.version;
         if let Some(f) = at.or_else(|| self.find(&origin)) {
-            let previous = std::mem::replace(&mut self.slots[f.slot].1, entry).version;
+            // the version from the cell: the replaced record need not be read
+            let previous = f.version;
+            self.slots[f.slot].1 = entry;
             self.set_version(&origin, f.slot, version);
             self.digest_sum = self.digest_sum + map_entry_len(&origin, version) - map_entry_len(&origin, previous);
             return Some(previous);
@@ -428,11 +445,11 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::core::config::RumorState;
+    use crate::core::Record;
     use crate::rng::Rng;
 
     fn entry(version: Version) -> Entry {
-        Entry { version, uuid: 1, payload: "Alien".into(), ttl: 3, learned_at: 0, rumor: RumorState::HOT, seal: None }
+        Entry::new(std::sync::Arc::new(Record::new(1, version, "Alien".into(), None)), 3, 0)
     }
 
     /// The differences a plain sorted map gives, as `(origin, kind, version)`

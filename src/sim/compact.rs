@@ -123,8 +123,7 @@ struct Sizes {
 
 impl Sizes {
     fn new(origin: u32, version: Version) -> Self {
-        let upd =
-            |ttl: u32| Update { uuid: 0, origin, version, ttl, payload: Payload::Static(rumor_payload()), seal: None };
+        let upd = |ttl: u32| Update::new(0, origin, version, ttl, Payload::Static(rumor_payload()), None);
         let digest = |knows: bool, push_pull: bool| {
             let digest = if knows { vec![(origin, version)] } else { vec![] };
             Message::Digest { digest: digest.into(), push_pull }.wire_len()

@@ -366,15 +366,15 @@ impl Population for FullPopulation {
 
     fn broadcast(&mut self, i: u32, key: u32, now: u64, ctx: &mut Ctx<Self::Msg>) {
         let version = Version::new(0, 1);
-        let update = crate::core::Update {
+        let update = crate::core::Update::new(
             // the value's UUID, the same wherever it travels
-            uuid: Rng::derive(self.seed ^ 0xb0ad_ca57, key as u64).uuid(),
-            origin: key,
+            Rng::derive(self.seed ^ 0xb0ad_ca57, key as u64).uuid(),
+            key,
             version,
-            ttl: self.cfg.ttl,
-            payload: Payload::from(key.to_string()),
-            seal: None,
-        };
+            self.cfg.ttl,
+            Payload::from(key.to_string()),
+            None,
+        );
         ctx.metrics.originated(key, version, now);
         if let Some(v) = &mut self.viewer {
             v.originated(key, version, &self.nodes);
