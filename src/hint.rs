@@ -3,6 +3,11 @@
 //! following one another. A hint reads nothing and changes nothing; on
 //! targets without one (wasm32) it compiles to nothing.
 
+/// Whether this target has a prefetch hint. Where it has none, callers
+/// skip the lookups they would make only to compute what to prefetch (a
+/// load made for nothing costs, where a hint would not).
+pub const ENABLED: bool = cfg!(target_arch = "x86_64");
+
 /// Start loading the cache line that holds the start of `x`.
 #[inline(always)]
 pub fn prefetch<T>(x: &T) {

@@ -145,6 +145,9 @@ impl<Id: NodeId> View<Id> {
     /// is about to look it up, see [`View::warm_entry`]).
     #[inline]
     pub fn warm_cell(&self, origin: &Id) {
+        if !crate::hint::ENABLED {
+            return;
+        }
         if let Some(d) = self.cell_of(origin) {
             prefetch(&self.dense[d]);
         }
@@ -156,6 +159,9 @@ impl<Id: NodeId> View<Id> {
     /// their cache misses instead of waiting for each in turn.
     #[inline]
     pub fn warm_entry(&self, origin: &Id) {
+        if !crate::hint::ENABLED {
+            return;
+        }
         if let Some(f) = self.find(origin) {
             prefetch_all(&self.slots[f.slot]);
         }
@@ -165,6 +171,9 @@ impl<Id: NodeId> View<Id> {
     /// warm it first, a few lookups earlier).
     #[inline]
     pub fn warm_record(&self, origin: &Id) {
+        if !crate::hint::ENABLED {
+            return;
+        }
         if let Some(f) = self.find(origin) {
             self.warm_slot_record(f.slot);
         }
@@ -173,12 +182,18 @@ impl<Id: NodeId> View<Id> {
     /// Start loading the entry in `slot` (a hint, as [`View::warm_entry`]).
     #[inline]
     pub fn warm_slot(&self, slot: usize) {
+        if !crate::hint::ENABLED {
+            return;
+        }
         prefetch_all(&self.slots[slot]);
     }
 
     /// Start loading the record the entry in `slot` holds.
     #[inline]
     pub fn warm_slot_record(&self, slot: usize) {
+        if !crate::hint::ENABLED {
+            return;
+        }
         prefetch(self.slots[slot].1.record().as_ref());
     }
 

@@ -88,6 +88,9 @@ impl Metrics {
     /// to report a batch of [`Metrics::learned`] (a hint: their cache misses
     /// overlap instead of following one another).
     pub fn warm(&self, origins: impl Iterator<Item = u32> + Clone) {
+        if !crate::hint::ENABLED {
+            return;
+        }
         for o in origins.clone() {
             if let Some(h) = self.origins.get(o as usize) {
                 prefetch(h);
