@@ -5,19 +5,25 @@
 //! holds n^2 entries, and every update that spreads is looked up in n views.
 //! At a few thousand nodes the views are far larger than the caches and each
 //! lookup is a cache miss or several; the storage is laid out to touch as
-//! little memory per lookup as possible:
+//! little memory per lookup as possible, and to let a batch of lookups
+//! overlap their misses:
 //!
-//! * entries live in a plain vector of *slots*, in the order the node
-//!   learned of each origin (what [`View::iter`] yields);
 //! * an origin with a dense index ([`NodeId::dense`]: the simulator's
-//!   integer identities) is found through an array indexed by that index,
-//!   whose cell holds the slot *and a copy of the version*: the merge rule
-//!   reads one cell, no hashing, and a duplicate never touches the entry;
-//!   scanning the array is a walk in origin order, which is what digests
-//!   and digest comparisons need;
+//!   integer identities) has its entry in an array indexed by that index,
+//!   with a second array beside it of 16-byte *cells* holding a copy of
+//!   the version: the merge rule reads one cell, no hashing, a duplicate
+//!   never touches the entry, and the entry's address needs no lookup (so
+//!   the cell and the entry of an update can be fetched at once); scanning
+//!   the cells is a walk in origin order, which is what digests and digest
+//!   comparisons need;
 //! * every other origin (the native node's string identities, or dense
-//!   indices far beyond what the view holds) is found through a hash map,
-//!   and its versions are kept sorted by origin in a [`VersionVector`].
+//!   indices far beyond what the view holds) has its entry in a plain
+//!   vector, found through a hash map, with its versions kept sorted by
+//!   origin in a [`VersionVector`];
+//! * a list of *positions* keeps the order in which the node learned of
+//!   each origin (what [`View::iter`] yields). A position names an entry
+//!   in either place ([`View::at`]); it stays valid until the view next
+//!   gains or loses an origin.
 //!
 //! The array covers dense indices `0..dense.len()` and grows only while the
 //! view is dense enough to pay for it (an index at most about twice the
@@ -37,8 +43,13 @@ use super::vector::VersionVector;
 use super::version::Version;
 use crate::hint::{prefetch, prefetch_all};
 
-/// A slot index that stands for "no entry".
+/// A cell's `slot` for "no entry", and for "an entry" (the entry is at
+/// the cell's own index).
 const NONE: u32 = u32::MAX;
+const PRESENT: u32 = 0;
+
+/// Positions from here on name entries of the map's vector.
+const LOOSE: usize = 1 << 31;
 
 /// The array grows to cover a dense index `d` only if `d < SPAN * len + MIN`.
 const SPAN: usize = 2;
@@ -66,11 +77,11 @@ impl Cell {
 
 const EMPTY: Cell = Cell { counter: 0, epoch: 0, slot: NONE };
 
-/// Where an origin's entry is: its slot, and its version (read without
-/// touching the entry).
+/// Where an origin's entry is: its position, and its version (read
+/// without touching the entry).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Found {
-    /// The entry's slot ([`View::at`]).
+    /// The entry's position ([`View::at`]).
     pub slot: usize,
     /// The entry's version.
     pub version: Version,
@@ -79,14 +90,18 @@ pub struct Found {
 /// What a node knows, by origin. See the module documentation.
 #[derive(Clone, Debug)]
 pub struct View<Id> {
-    /// Entries in the order their origins were learned.
-    slots: Vec<(Id, Entry)>,
-    /// By dense index: the slot and version of that origin, or `EMPTY`.
+    /// By dense index: that origin's version, or `EMPTY`.
     dense: Vec<Cell>,
-    /// The slot of every origin not in `dense`.
+    /// By dense index, beside `dense`: that origin's entry.
+    entries: Vec<Option<(Id, Entry)>>,
+    /// The entries of the origins not in the array (positions `LOOSE + i`).
+    loose: Vec<(Id, Entry)>,
+    /// Where in `loose` each origin not in the array is.
     sparse: HashMap<Id, u32, FixedState>,
-    /// The versions of the origins in `sparse`, sorted by origin.
+    /// The versions of the origins in `loose`, sorted by origin.
     vv: VersionVector<Id>,
+    /// Every entry's position, in the order the origins were learned.
+    order: Vec<u32>,
     /// The lowest dense index among the origins in `sparse` (`usize::MAX`
     /// if none has one): the array takes it in as soon as the view is dense
     /// enough, so that a view that fills up ends with an empty map.
@@ -100,10 +115,12 @@ impl<Id: NodeId> View<Id> {
     /// An empty view; `hash_seed` keys its hash map (take it from the node's RNG).
     pub fn new(hash_seed: u64) -> Self {
         View {
-            slots: Vec::new(),
             dense: Vec::new(),
+            entries: Vec::new(),
+            loose: Vec::new(),
             sparse: HashMap::with_hasher(FixedState::with_seed(hash_seed)),
             vv: VersionVector::new(),
+            order: Vec::new(),
             sparse_low: usize::MAX,
             digest_sum: 0,
         }
@@ -111,12 +128,12 @@ impl<Id: NodeId> View<Id> {
 
     /// Number of origins known.
     pub fn len(&self) -> usize {
-        self.slots.len()
+        self.order.len()
     }
 
     /// Whether it knows no origin.
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.order.is_empty()
     }
 
     /// `origin`'s cell in the array, if the array covers it (else the
@@ -132,11 +149,11 @@ impl<Id: NodeId> View<Id> {
         match self.cell_of(origin) {
             Some(d) => {
                 let c = self.dense[d];
-                (c.slot != NONE).then(|| Found { slot: c.slot as usize, version: c.version() })
+                (c.slot != NONE).then(|| Found { slot: d, version: c.version() })
             }
             None => {
-                let slot = *self.sparse.get(origin)? as usize;
-                Some(Found { slot, version: self.slots[slot].1.version })
+                let i = *self.sparse.get(origin)? as usize;
+                Some(Found { slot: LOOSE + i, version: self.loose[i].1.version })
             }
         }
     }
@@ -154,16 +171,21 @@ impl<Id: NodeId> View<Id> {
     }
 
     /// Start loading `origin`'s entry (whole: it can straddle two cache
-    /// lines). It reads the cell to find it: warm the cell first, a few
-    /// lookups earlier. With both, a loop over a batch of updates overlaps
-    /// their cache misses instead of waiting for each in turn.
+    /// lines). An entry of the array needs no lookup, so this can go with
+    /// [`View::warm_cell`]; with both, a loop over a batch of updates
+    /// overlaps their cache misses instead of waiting for each in turn.
     #[inline]
     pub fn warm_entry(&self, origin: &Id) {
         if !crate::hint::ENABLED {
             return;
         }
-        if let Some(f) = self.find(origin) {
-            prefetch_all(&self.slots[f.slot]);
+        match self.cell_of(origin) {
+            Some(d) => prefetch_all(&self.entries[d]),
+            None => {
+                if let Some(&i) = self.sparse.get(origin) {
+                    prefetch_all(&self.loose[i as usize]);
+                }
+            }
         }
     }
 
@@ -179,44 +201,55 @@ impl<Id: NodeId> View<Id> {
         }
     }
 
-    /// Start loading the entry in `slot` (a hint, as [`View::warm_entry`]).
+    /// Start loading the entry at position `slot` (a hint, as [`View::warm_entry`]).
     #[inline]
     pub fn warm_slot(&self, slot: usize) {
         if !crate::hint::ENABLED {
             return;
         }
-        prefetch_all(&self.slots[slot]);
+        match slot.checked_sub(LOOSE) {
+            None => prefetch_all(&self.entries[slot]),
+            Some(i) => prefetch_all(&self.loose[i]),
+        }
     }
 
-    /// Start loading the record the entry in `slot` holds.
+    /// Start loading the record the entry at position `slot` holds.
     #[inline]
     pub fn warm_slot_record(&self, slot: usize) {
         if !crate::hint::ENABLED {
             return;
         }
-        prefetch(self.slots[slot].1.record().as_ref());
+        prefetch(self.at(slot).1.record().as_ref());
     }
 
     /// `origin`'s entry.
     pub fn get(&self, origin: &Id) -> Option<&Entry> {
-        self.find(origin).map(|f| &self.slots[f.slot].1)
+        self.find(origin).map(|f| self.at(f.slot).1)
     }
 
-    /// The origin and entry in `slot`.
+    /// The origin and entry at position `slot` (from [`View::find`],
+    /// [`View::sorted`] or [`View::diff`] since the view last gained or lost
+    /// an origin).
     pub fn at(&self, slot: usize) -> (&Id, &Entry) {
-        let (o, e) = &self.slots[slot];
+        let (o, e) = match slot.checked_sub(LOOSE) {
+            None => self.entries[slot].as_ref().expect("a position names an entry"),
+            Some(i) => &self.loose[i],
+        };
         (o, e)
     }
 
-    /// The entry in `slot`, to change anything but its version (which
-    /// [`View::put`] alone writes, keeping its copies in step).
+    /// The entry at position `slot`, to change anything but its version
+    /// (which [`View::put`] alone writes, keeping its copies in step).
     pub fn at_mut(&mut self, slot: usize) -> &mut Entry {
-        &mut self.slots[slot].1
+        match slot.checked_sub(LOOSE) {
+            None => &mut self.entries[slot].as_mut().expect("a position names an entry").1,
+            Some(i) => &mut self.loose[i].1,
+        }
     }
 
     /// Every origin and entry, in the order the origins were learned.
     pub fn iter(&self) -> impl Iterator<Item = (&Id, &Entry)> {
-        self.slots.iter().map(|(o, e)| (o, e))
+        self.order.iter().map(|&p| self.at(p as usize))
     }
 
     /// Record `entry` as `origin`'s; `at` is where it is, if the caller just
@@ -226,106 +259,118 @@ impl<Id: NodeId> View<Id> {
         if let Some(f) = at.or_else(|| self.find(&origin)) {
             // the version from the cell: the replaced record need not be read
             let previous = f.version;
-            self.slots[f.slot].1 = entry;
-            self.set_version(&origin, f.slot, version);
+            *self.at_mut(f.slot) = entry;
+            match f.slot.checked_sub(LOOSE) {
+                None => self.dense[f.slot] = Cell::new(version, PRESENT),
+                Some(i) => self.vv.update(i, version),
+            }
             self.digest_sum = self.digest_sum + map_entry_len(&origin, version) - map_entry_len(&origin, previous);
             return Some(previous);
         }
         self.digest_sum += map_entry_len(&origin, version);
-        let slot = self.slots.len();
         match self.cell_of(&origin) {
-            Some(d) => self.dense[d] = Cell::new(version, slot as u32),
+            Some(d) => {
+                self.dense[d] = Cell::new(version, PRESENT);
+                self.entries[d] = Some((origin, entry));
+                self.order.push(d as u32);
+            }
             None => {
+                let i = self.loose.len();
                 self.sparse_low = self.sparse_low.min(origin.dense().unwrap_or(usize::MAX));
-                self.sparse.insert(origin.clone(), slot as u32);
-                self.vv.add(slot);
+                self.sparse.insert(origin.clone(), i as u32);
+                self.loose.push((origin, entry));
+                self.vv.add(i);
+                self.order.push((LOOSE + i) as u32);
             }
         }
-        self.slots.push((origin, entry));
         // one more entry: the array may now grow to take in the map's lowest
         // origin; it at least doubles, so that it grows a few times in all
         if self.sparse_low != usize::MAX {
             let len = (2 * self.dense.len()).max(self.sparse_low + 1);
-            if len <= SPAN * self.slots.len() + MIN {
+            if len <= SPAN * self.len() + MIN {
                 self.grow(len);
             }
         }
         None
     }
 
-    /// The entry in `slot` (of `origin`) now has `version`.
-    fn set_version(&mut self, origin: &Id, slot: usize, version: Version) {
-        match self.cell_of(origin) {
-            Some(d) => self.dense[d] = Cell::new(version, slot as u32),
-            None => self.vv.update(slot, version),
-        }
-    }
-
     /// Extend the array to `len` cells, moving the origins it now covers
-    /// out of the map.
+    /// out of the map. O(n), a few times in a view's life.
     fn grow(&mut self, len: usize) {
         self.dense.resize(len, EMPTY);
-        let moved: Vec<(Id, u32)> = self
-            .sparse
-            .iter()
-            .filter(|(o, _)| o.dense().is_some_and(|i| i < len))
-            .map(|(o, &s)| (o.clone(), s))
-            .collect();
-        for (o, s) in moved {
-            self.sparse.remove(&o);
-            if let Some(i) = o.dense() {
-                self.dense[i] = Cell::new(self.slots[s as usize].1.version, s);
+        self.entries.resize_with(len, || None);
+        // where each entry of the old `loose` went
+        let mut moved_to = Vec::with_capacity(self.loose.len());
+        for (o, e) in std::mem::take(&mut self.loose) {
+            match o.dense().filter(|&d| d < len) {
+                Some(d) => {
+                    self.dense[d] = Cell::new(e.version, PRESENT);
+                    self.entries[d] = Some((o, e));
+                    moved_to.push(d as u32);
+                }
+                None => {
+                    moved_to.push((LOOSE + self.loose.len()) as u32);
+                    self.loose.push((o, e));
+                }
             }
         }
-        self.rebuild_vv();
+        for p in &mut self.order {
+            if let Some(i) = (*p as usize).checked_sub(LOOSE) {
+                *p = moved_to[i];
+            }
+        }
+        self.rebuild_map();
     }
 
-    /// Start the version vector anew from the map's slots (and `sparse_low`).
-    fn rebuild_vv(&mut self) {
-        self.sparse_low = self.sparse.keys().filter_map(|o| o.dense()).min().unwrap_or(usize::MAX);
+    /// Index `loose` anew (the map, the version vector and `sparse_low`).
+    fn rebuild_map(&mut self) {
+        self.sparse.clear();
         self.vv.reset(0);
-        let mut slots: Vec<u32> = self.sparse.values().copied().collect();
-        // in slot order, so that the rebuilt vector does not depend on the map's order
-        slots.sort_unstable();
-        for s in slots {
-            self.vv.add(s as usize);
+        self.sparse_low = usize::MAX;
+        for (i, (o, _)) in self.loose.iter().enumerate() {
+            self.sparse.insert(o.clone(), i as u32);
+            self.sparse_low = self.sparse_low.min(o.dense().unwrap_or(usize::MAX));
+            self.vv.add(i);
         }
     }
 
-    /// Forget `origin`. Returns whether it was known. O(n): it shifts the
-    /// later slots down (rare: key bindings only).
+    /// Forget `origin`. Returns whether it was known. O(n) (rare: key
+    /// bindings only).
     pub fn remove(&mut self, origin: &Id) -> bool {
         let Some(f) = self.find(origin) else { return false };
-        self.slots.remove(f.slot);
         self.digest_sum -= map_entry_len(origin, f.version);
-        match self.cell_of(origin) {
-            Some(d) => self.dense[d] = EMPTY,
+        self.order.retain(|&p| p as usize != f.slot);
+        match f.slot.checked_sub(LOOSE) {
             None => {
-                self.sparse.remove(origin);
+                self.dense[f.slot] = EMPTY;
+                self.entries[f.slot] = None;
+            }
+            Some(i) => {
+                self.loose.remove(i);
+                // the later entries of `loose` moved down by one
+                for p in &mut self.order {
+                    if *p as usize > f.slot {
+                        *p -= 1;
+                    }
+                }
+                self.rebuild_map();
             }
         }
-        let shift = |s: &mut u32| {
-            if *s != NONE && *s as usize > f.slot {
-                *s -= 1;
-            }
-        };
-        self.dense.iter_mut().for_each(|c| shift(&mut c.slot));
-        self.sparse.values_mut().for_each(shift);
-        self.rebuild_vv();
         true
     }
 
     /// Merge origins learned since the last call into the sorted list; call
     /// before [`View::sorted`].
     pub fn flush(&mut self) {
-        let slots = &self.slots;
-        self.vv.flush(|k| (slots[k].0.clone(), slots[k].1.version));
+        let loose = &self.loose;
+        self.vv.flush(|k| (loose[k].0.clone(), loose[k].1.version));
     }
 
     /// Every origin's version and slot, sorted by origin. Origins of the map
     /// learned since the last [`View::flush`] are missing.
     pub fn sorted(&self) -> impl Iterator<Item = (Id, Version, usize)> + '_ {
-        let sparse = self.vv.sorted().iter().enumerate().map(|(p, (o, v))| (o.clone(), *v, self.vv.view_index(p)));
+        let sparse =
+            self.vv.sorted().iter().enumerate().map(|(p, (o, v))| (o.clone(), *v, LOOSE + self.vv.view_index(p)));
         self.dense_part().chain(sparse)
     }
 
@@ -335,7 +380,7 @@ impl<Id: NodeId> View<Id> {
             .iter()
             .enumerate()
             .filter(|(_, c)| c.slot != NONE)
-            .filter_map(|(d, c)| Some((Id::from_dense(d)?, c.version(), c.slot as usize)))
+            .filter_map(|(d, c)| Some((Id::from_dense(d)?, c.version(), d)))
     }
 
     /// The digest: `origin -> version` for every entry, sorted by origin.
@@ -346,8 +391,8 @@ impl<Id: NodeId> View<Id> {
                 d.extend(Id::from_dense(i).map(|o| (o, c.version())));
             }
         }
-        let slots = &self.slots;
-        d.extend(self.vv.to_vec(|k| (slots[k].0.clone(), slots[k].1.version)));
+        let loose = &self.loose;
+        d.extend(self.vv.to_vec(|k| (loose[k].0.clone(), loose[k].1.version)));
         Digest::with_sum(d, self.digest_sum)
     }
 
@@ -376,16 +421,17 @@ impl<Id: NodeId> View<Id> {
             // identities with dense indices all have one
             let Some(d) = o.dense() else { return self.diff_merge(theirs, step) };
             let upto = d.min(cells.len());
-            for c in &cells[next.min(upto)..upto] {
+            let from = next.min(upto);
+            for (k, c) in cells[from..upto].iter().enumerate() {
                 if c.slot != NONE {
-                    step(Diff::TheyLack(c.slot as usize));
+                    step(Diff::TheyLack(from + k));
                 }
             }
             match cells.get(d) {
                 Some(c) if c.slot != NONE => {
                     let mine = c.version();
                     if mine > *v {
-                        step(Diff::TheyLack(c.slot as usize));
+                        step(Diff::TheyLack(d));
                     } else if mine < *v {
                         step(Diff::WeLag(o, mine));
                     }
@@ -394,9 +440,9 @@ impl<Id: NodeId> View<Id> {
             }
             next = d + 1;
         }
-        for c in cells.iter().skip(next) {
+        for (k, c) in cells.iter().enumerate().skip(next) {
             if c.slot != NONE {
-                step(Diff::TheyLack(c.slot as usize));
+                step(Diff::TheyLack(k));
             }
         }
         true
@@ -522,20 +568,28 @@ mod tests {
         let mut rng = Rng::new(11);
         let mut view: View<u32> = View::new(5);
         let mut model: BTreeMap<u32, Version> = BTreeMap::new();
+        // the order the view learned its origins in, less the removed ones
+        let mut learned: Vec<u32> = Vec::new();
         for step in 0..6_000 {
             // mostly origins below 600, so that the array takes over; a few
             // far ones stay in the map
             let o = if rng.below(50) == 0 { 1_000_000 + rng.below(10) as u32 } else { rng.below(600) as u32 };
             if rng.below(40) == 0 {
                 assert_eq!(view.remove(&o), model.remove(&o).is_some());
+                learned.retain(|&x| x != o);
             } else {
                 let v = Version::new(0, step as u64);
                 let at = view.find(&o);
                 let previous = view.put(at, o, entry(v));
                 assert_eq!(previous, model.insert(o, v));
+                if previous.is_none() {
+                    learned.push(o);
+                }
             }
             if step % 150 == 0 {
                 check(&mut view, &model, &mut rng, step);
+                let walked: Vec<u32> = view.iter().map(|(&o, _)| o).collect();
+                assert_eq!(walked, learned, "iteration in learn order, step {step}");
             }
         }
         check(&mut view, &model, &mut rng, 6_000);
@@ -567,6 +621,9 @@ mod tests {
         assert_eq!(origins, ["a", "n10", "n2", "zz"]);
         assert_eq!(view.get(&"n2".to_string()).map(|e| e.version), Some(Version::new(0, 2)));
         assert!(view.remove(&"n10".to_string()) && view.find(&"n10".to_string()).is_none());
-        assert_eq!(view.find(&"zz".to_string()).map(|f| f.slot), Some(2), "later slots shift down");
+        let zz = view.find(&"zz".to_string()).expect("still there");
+        assert_eq!(view.at(zz.slot).0, "zz", "later entries moved down, and their positions with them");
+        let order: Vec<&str> = view.iter().map(|(o, _)| o.as_str()).collect();
+        assert_eq!(order, ["n2", "a", "zz"], "learn order, less the removed one");
     }
 }
