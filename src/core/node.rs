@@ -477,7 +477,7 @@ impl<Id: NodeId> Node<Id> {
                 }
                 if !request.is_empty() {
                     warm_ahead(&self.view, &request, |(o, _)| o, |_| None);
-                    let mut updates = Vec::new();
+                    let mut updates = Vec::with_capacity(request.len());
                     for (i, (o, have)) in request.iter().enumerate() {
                         warm_next(&self.view, &request[i + 1..], |(o, _)| o, |_| None);
                         updates.extend(self.stored_update(o).filter(|u| u.version > *have));
@@ -924,10 +924,10 @@ impl<Id: NodeId> Node<Id> {
 }
 
 /// How far ahead of the item being handled a batch starts loading what it
-/// will need: the cell at three steps of this many items, the entry (which
-/// the cell locates) at two, the records (the entry's, and the item's own)
-/// at one. Each stage reads what the previous one fetched, so that a batch
-/// overlaps its cache misses instead of waiting for each in turn.
+/// will need: the cell and the entry at two steps of this many items, the
+/// records (the entry's, and the item's own) at one. The second stage reads
+/// what the first fetched, so that a batch overlaps its cache misses
+/// instead of waiting for each in turn.
 const STEP: usize = 4;
 
 /// An update's own record, for [`warm_ahead`] and [`warm_next`].
@@ -942,8 +942,10 @@ fn warm_ahead<Id: NodeId, T>(
     origin: impl Fn(&T) -> &Id,
     own: impl Fn(&T) -> Option<&Record>,
 ) {
-    items.iter().take(3 * STEP).for_each(|t| view.warm_cell(origin(t)));
-    items.iter().take(2 * STEP).for_each(|t| view.warm_entry(origin(t)));
+    for t in items.iter().take(2 * STEP) {
+        view.warm_cell(origin(t));
+        view.warm_entry(origin(t));
+    }
     for t in items.iter().take(STEP) {
         view.warm_record(origin(t));
         own(t).map(prefetch);
@@ -959,10 +961,8 @@ fn warm_next<Id: NodeId, T>(
     origin: impl Fn(&T) -> &Id,
     own: impl Fn(&T) -> Option<&Record>,
 ) {
-    if let Some(t) = rest.get(3 * STEP - 1) {
-        view.warm_cell(origin(t));
-    }
     if let Some(t) = rest.get(2 * STEP - 1) {
+        view.warm_cell(origin(t));
         view.warm_entry(origin(t));
     }
     if let Some(t) = rest.get(STEP - 1) {

@@ -189,15 +189,19 @@ impl<Id: NodeId> View<Id> {
         }
     }
 
-    /// Start loading the record `origin`'s entry holds (read the entry:
-    /// warm it first, a few lookups earlier).
+    /// Start loading the record `origin`'s entry holds (it reads the
+    /// entry: warm that first, a few lookups earlier).
     #[inline]
     pub fn warm_record(&self, origin: &Id) {
         if !crate::hint::ENABLED {
             return;
         }
-        if let Some(f) = self.find(origin) {
-            self.warm_slot_record(f.slot);
+        let entry = match self.cell_of(origin) {
+            Some(d) => self.entries[d].as_ref(),
+            None => self.sparse.get(origin).map(|&i| &self.loose[i as usize]),
+        };
+        if let Some((_, e)) = entry {
+            prefetch(e.record().as_ref());
         }
     }
 
