@@ -57,13 +57,6 @@ impl SeenCache {
         self.set.contains(uuid)
     }
 
-    /// Bring `uuid`'s slot into the cache, for a caller about to insert a
-    /// batch ([`View::warm`](super::view::View::warm)).
-    #[inline]
-    pub fn warm(&self, uuid: &Uuid) {
-        std::hint::black_box(self.contains(uuid));
-    }
-
     /// Forget everything seen at or before `now - ttl`.
     pub fn expire(&mut self, now: u64) {
         while let Some(&(t, u)) = self.order.front() {
