@@ -43,10 +43,6 @@ use super::vector::VersionVector;
 use super::version::Version;
 use crate::hint::{prefetch, prefetch_all};
 
-/// A cell's `slot` for "no entry", and for "an entry" (the entry is at
-/// the cell's own index).
-const NONE: u32 = u32::MAX;
-const PRESENT: u32 = 0;
 
 /// Positions from here on name entries of the map's vector.
 const LOOSE: usize = 1 << 31;
@@ -61,12 +57,14 @@ const MIN: usize = 64;
 struct Cell {
     counter: u64,
     epoch: u32,
-    slot: u32,
+    /// Whether the origin has an entry (1) or not (0): the entry is at
+    /// the same index of the array beside.
+    present: u32,
 }
 
 impl Cell {
-    fn new(version: Version, slot: u32) -> Self {
-        Cell { counter: version.counter, epoch: version.epoch, slot }
+    fn new(version: Version) -> Self {
+        Cell { counter: version.counter, epoch: version.epoch, present: 1 }
     }
 
     #[inline]
@@ -75,7 +73,7 @@ impl Cell {
     }
 }
 
-const EMPTY: Cell = Cell { counter: 0, epoch: 0, slot: NONE };
+const EMPTY: Cell = Cell { counter: 0, epoch: 0, present: 0 };
 
 /// Where an origin's entry is: its position, and its version (read
 /// without touching the entry).
@@ -149,7 +147,7 @@ impl<Id: NodeId> View<Id> {
         match self.cell_of(origin) {
             Some(d) => {
                 let c = self.dense[d];
-                (c.slot != NONE).then(|| Found { slot: d, version: c.version() })
+                (c.present != 0).then(|| Found { slot: d, version: c.version() })
             }
             None => {
                 let i = *self.sparse.get(origin)? as usize;
@@ -265,7 +263,7 @@ impl<Id: NodeId> View<Id> {
             let previous = f.version;
             *self.at_mut(f.slot) = entry;
             match f.slot.checked_sub(LOOSE) {
-                None => self.dense[f.slot] = Cell::new(version, PRESENT),
+                None => self.dense[f.slot] = Cell::new(version),
                 Some(i) => self.vv.update(i, version),
             }
             self.digest_sum = self.digest_sum + map_entry_len(&origin, version) - map_entry_len(&origin, previous);
@@ -274,7 +272,7 @@ impl<Id: NodeId> View<Id> {
         self.digest_sum += map_entry_len(&origin, version);
         match self.cell_of(&origin) {
             Some(d) => {
-                self.dense[d] = Cell::new(version, PRESENT);
+                self.dense[d] = Cell::new(version);
                 self.entries[d] = Some((origin, entry));
                 self.order.push(d as u32);
             }
@@ -308,7 +306,7 @@ impl<Id: NodeId> View<Id> {
         for (o, e) in std::mem::take(&mut self.loose) {
             match o.dense().filter(|&d| d < len) {
                 Some(d) => {
-                    self.dense[d] = Cell::new(e.version, PRESENT);
+                    self.dense[d] = Cell::new(e.version);
                     self.entries[d] = Some((o, e));
                     moved_to.push(d as u32);
                 }
@@ -383,7 +381,7 @@ impl<Id: NodeId> View<Id> {
         self.dense
             .iter()
             .enumerate()
-            .filter(|(_, c)| c.slot != NONE)
+            .filter(|(_, c)| c.present != 0)
             .filter_map(|(d, c)| Some((Id::from_dense(d)?, c.version(), d)))
     }
 
@@ -391,7 +389,7 @@ impl<Id: NodeId> View<Id> {
     pub fn digest(&self) -> Digest<Id> {
         let mut d = Vec::with_capacity(self.len());
         for (i, c) in self.dense.iter().enumerate() {
-            if c.slot != NONE {
+            if c.present != 0 {
                 d.extend(Id::from_dense(i).map(|o| (o, c.version())));
             }
         }
@@ -427,12 +425,12 @@ impl<Id: NodeId> View<Id> {
             let upto = d.min(cells.len());
             let from = next.min(upto);
             for (k, c) in cells[from..upto].iter().enumerate() {
-                if c.slot != NONE {
+                if c.present != 0 {
                     step(Diff::TheyLack(from + k));
                 }
             }
             match cells.get(d) {
-                Some(c) if c.slot != NONE => {
+                Some(c) if c.present != 0 => {
                     let mine = c.version();
                     if mine > *v {
                         step(Diff::TheyLack(d));
@@ -445,7 +443,7 @@ impl<Id: NodeId> View<Id> {
             next = d + 1;
         }
         for (k, c) in cells.iter().enumerate().skip(next) {
-            if c.slot != NONE {
+            if c.present != 0 {
                 step(Diff::TheyLack(k));
             }
         }
