@@ -43,7 +43,6 @@ use super::vector::VersionVector;
 use super::version::Version;
 use crate::hint::{prefetch, prefetch_all};
 
-
 /// Positions from here on name entries of the map's vector.
 const LOOSE: usize = 1 << 31;
 
