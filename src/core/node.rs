@@ -943,12 +943,13 @@ fn warm_ahead<Id: NodeId, T>(
     own: impl Fn(&T) -> Option<&Record>,
 ) {
     for t in items.iter().take(2 * STEP) {
-        view.warm_cell(origin(t));
-        view.warm_entry(origin(t));
+        view.warm(origin(t));
     }
     for t in items.iter().take(STEP) {
         view.warm_record(origin(t));
-        own(t).map(prefetch);
+        if let Some(r) = own(t) {
+            prefetch(r);
+        }
     }
 }
 
@@ -962,12 +963,13 @@ fn warm_next<Id: NodeId, T>(
     own: impl Fn(&T) -> Option<&Record>,
 ) {
     if let Some(t) = rest.get(2 * STEP - 1) {
-        view.warm_cell(origin(t));
-        view.warm_entry(origin(t));
+        view.warm(origin(t));
     }
     if let Some(t) = rest.get(STEP - 1) {
         view.warm_record(origin(t));
-        own(t).map(prefetch);
+        if let Some(r) = own(t) {
+            prefetch(r);
+        }
     }
 }
 

@@ -155,29 +155,21 @@ impl<Id: NodeId> View<Id> {
         }
     }
 
-    /// Start loading `origin`'s cell, if it has one (a hint: the caller
-    /// is about to look it up, see [`View::warm_entry`]).
+    /// Start loading `origin`'s cell and entry (whole: an entry can
+    /// straddle two cache lines). An entry of the array needs no lookup, so
+    /// both loads go at once; a loop over a batch of updates calls this a
+    /// few items ahead so that their cache misses overlap instead of
+    /// waiting for each in turn. A hint: it changes nothing.
     #[inline]
-    pub fn warm_cell(&self, origin: &Id) {
-        if !crate::hint::ENABLED {
-            return;
-        }
-        if let Some(d) = self.cell_of(origin) {
-            prefetch(&self.dense[d]);
-        }
-    }
-
-    /// Start loading `origin`'s entry (whole: it can straddle two cache
-    /// lines). An entry of the array needs no lookup, so this can go with
-    /// [`View::warm_cell`]; with both, a loop over a batch of updates
-    /// overlaps their cache misses instead of waiting for each in turn.
-    #[inline]
-    pub fn warm_entry(&self, origin: &Id) {
+    pub fn warm(&self, origin: &Id) {
         if !crate::hint::ENABLED {
             return;
         }
         match self.cell_of(origin) {
-            Some(d) => prefetch_all(&self.entries[d]),
+            Some(d) => {
+                prefetch(&self.dense[d]);
+                prefetch_all(&self.entries[d]);
+            }
             None => {
                 if let Some(&i) = self.sparse.get(origin) {
                     prefetch_all(&self.loose[i as usize]);
@@ -202,7 +194,7 @@ impl<Id: NodeId> View<Id> {
         }
     }
 
-    /// Start loading the entry at position `slot` (a hint, as [`View::warm_entry`]).
+    /// Start loading the entry at position `slot` (a hint, as [`View::warm`]).
     #[inline]
     pub fn warm_slot(&self, slot: usize) {
         if !crate::hint::ENABLED {
