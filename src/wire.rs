@@ -458,16 +458,17 @@ pub fn encode(from: &str, url: Option<&str>, key: Option<&PublicKey>, messages: 
             Message::Push(u) => updates.push(u.as_slice()),
             Message::Feedback(k) => known.push(k.as_slice()),
             Message::Digest { digest: d, push_pull } => {
-                digest = Some(&d[..]);
+                digest = Some(d.pairs());
                 pull_only = !push_pull;
             }
             Message::Delta { updates: u, request } => {
                 delta.push(u.as_slice());
-                want.push(&request[..]);
+                want.push(request.pairs());
             }
         }
     }
-    let digest_parts = digest.map(|d| [d]);
+    let digest_parts = digest.as_deref().map(|d| [d]);
+    let want: Vec<&[(Id, Version)]> = want.iter().map(|w| &**w).collect();
     let out = EnvelopeOut {
         from,
         url,
@@ -515,7 +516,7 @@ mod tests {
             Message::Delta { updates: vec![upd(a, 2, 1, "Heat")], request: dig.clone() },
             Message::Delta { updates: vec![], request: dig.clone() },
             Message::Delta { updates: vec![upd(a, 2, 1, "The \"Thing\"\\\n\u{1}\u{e9}")], request: Default::default() },
-            Message::Feedback(dig.to_vec()),
+            Message::Feedback(dig.clone().into_vec()),
             Message::Feedback(vec![]),
         ]
     }

@@ -133,7 +133,7 @@ async fn an_exchange_answers_with_what_the_sender_lacks_and_learns_what_it_sent(
     assert_eq!((&*updates[0].origin, updates[0].payload.as_str()), (ME, "Alien"));
     assert_eq!(updates[0].version, Version::new(5, 1));
     assert_eq!(request.len(), 1, "this node wants the origin only the sender knows");
-    assert_eq!(&*request[0].0, "http://127.0.0.1:7009");
+    assert_eq!(&*request.pairs()[0].0, "http://127.0.0.1:7009");
 
     let st = state_of(&app).await;
     assert_eq!(st.view["browser-1"].movie, "Heat", "the sender's own update was learned");

@@ -16,10 +16,11 @@
 //! TTL unchanged and never triggers further pushes, which is what makes it
 //! reach every node even when TTLs run out.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::auth::Seal;
-use super::version::Version;
+use super::version::{Cell, Version};
 
 /// A UUID as 128 bits (RFC 4122 text form via [`fmt_uuid`]).
 pub type Uuid = u128;
@@ -281,16 +282,29 @@ impl<Id: NodeId> Update<Id> {
     }
 }
 
-/// A `origin -> version` summary of a view (sorted by origin when a node
-/// made it), which knows its size on the wire: every node sends a digest of
+/// A `origin -> version` summary of a view, sorted by origin when a node
+/// made it, which knows its size on the wire: every node sends a digest of
 /// its whole view each round, and the view keeps that size up to date, so
 /// that counting a digest's bytes does not walk it again
-/// ([`Message::wire_len`]). Read it as a slice; build it from a `Vec` or an
-/// iterator of pairs.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// ([`Message::wire_len`]). Build it from a `Vec` or an iterator of pairs;
+/// read it with [`Digest::iter`] or [`Digest::pairs`].
+///
+/// A view whose origins have dense indices ([`NodeId::dense`]: the
+/// simulator's integer identities) makes its digest as a copy of its array
+/// of versions by index: a plain copy to make, a walk of two arrays side by
+/// side to compare, 16 bytes an origin and no origin stored. The pairs it
+/// lists are those of that column, in index order (which is origin order),
+/// followed by the others.
+#[derive(Clone, Debug)]
 pub struct Digest<Id> {
+    /// The versions of the origins with dense indices `0..column.len()`, by
+    /// index (empty cells are not listed).
+    column: Vec<Cell>,
+    /// The other pairs (every origin of theirs past the column's).
     entries: Vec<(Id, Version)>,
-    /// `map_sum` of `entries`.
+    /// How many pairs are listed.
+    len: usize,
+    /// `map_sum` of the pairs.
     sum: usize,
 }
 
@@ -314,38 +328,81 @@ impl<Id: NodeId> Digest<Id> {
     /// A digest listing `entries`.
     pub fn new(entries: Vec<(Id, Version)>) -> Self {
         let sum = map_sum(&entries);
-        Digest { entries, sum }
+        Digest { column: Vec::new(), len: entries.len(), entries, sum }
     }
 
-    /// A digest whose [`map_entry_len`] sum the caller kept (a view);
-    /// checked in debug builds.
-    pub(crate) fn with_sum(entries: Vec<(Id, Version)>, sum: usize) -> Self {
-        debug_assert_eq!(sum, map_sum(&entries), "the view's digest size is out of step");
-        Digest { entries, sum }
+    /// A view's digest: the `column` of its dense origins (the first
+    /// `present` of its cells not empty), then `entries`, whose
+    /// [`map_entry_len`] sum the view kept. Checked in debug builds.
+    pub(crate) fn from_parts(column: Vec<Cell>, present: usize, entries: Vec<(Id, Version)>, sum: usize) -> Self {
+        let d = Digest { column, len: present + entries.len(), entries, sum };
+        debug_assert_eq!(present, d.column.iter().filter(|c| c.is_present()).count());
+        debug_assert_eq!(sum, d.iter().map(|(o, v)| map_entry_len(&o, v)).sum::<usize>(), "digest size out of step");
+        debug_assert!(d.entries.iter().all(|(o, _)| o.dense().is_none_or(|i| i >= d.column.len())));
+        d
+    }
+
+    /// Every `(origin, version)` listed, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (Id, Version)> + '_ {
+        let column = self.column.iter().enumerate().filter_map(|(i, c)| Some((Id::from_dense(i)?, c.get()?)));
+        column.chain(self.entries.iter().cloned())
+    }
+
+    /// The pairs as a slice: borrowed, unless the digest holds a column
+    /// (a simulated view's), which is spelt out.
+    pub fn pairs(&self) -> Cow<'_, [(Id, Version)]> {
+        if self.column.is_empty() {
+            Cow::Borrowed(&self.entries)
+        } else {
+            Cow::Owned(self.iter().collect())
+        }
     }
 
     /// The pairs, to own.
     pub fn into_vec(self) -> Vec<(Id, Version)> {
-        self.entries
+        if self.column.is_empty() {
+            self.entries
+        } else {
+            self.iter().collect()
+        }
+    }
+
+    /// The column of versions by dense index, and the pairs after it.
+    pub(crate) fn parts(&self) -> (&[Cell], &[(Id, Version)]) {
+        (&self.column, &self.entries)
+    }
+}
+
+impl<Id> Digest<Id> {
+    /// Number of pairs listed.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether it lists nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 }
 
 impl<Id> Default for Digest<Id> {
     fn default() -> Self {
-        Digest { entries: Vec::new(), sum: 0 }
+        Digest { column: Vec::new(), entries: Vec::new(), len: 0, sum: 0 }
     }
 }
 
-impl<Id: PartialEq> PartialEq<Vec<(Id, Version)>> for Digest<Id> {
+impl<Id: NodeId> PartialEq for Digest<Id> {
+    /// The same pairs, however they are stored.
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len && self.iter().eq(other.iter())
+    }
+}
+
+impl<Id: NodeId> Eq for Digest<Id> {}
+
+impl<Id: NodeId> PartialEq<Vec<(Id, Version)>> for Digest<Id> {
     fn eq(&self, other: &Vec<(Id, Version)>) -> bool {
-        self.entries == *other
-    }
-}
-
-impl<Id> std::ops::Deref for Digest<Id> {
-    type Target = [(Id, Version)];
-    fn deref(&self) -> &[(Id, Version)] {
-        &self.entries
+        self.len == other.len() && self.iter().eq(other.iter().cloned())
     }
 }
 
@@ -361,16 +418,8 @@ impl<Id: NodeId> FromIterator<(Id, Version)> for Digest<Id> {
     }
 }
 
-impl<'a, Id> IntoIterator for &'a Digest<Id> {
-    type Item = &'a (Id, Version);
-    type IntoIter = std::slice::Iter<'a, (Id, Version)>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.entries.iter()
-    }
-}
-
 /// One transmission between two nodes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Message<Id> {
     /// Forwarded updates (flood, eager push, rumor mongering). TTL already decremented.
     Push(Vec<Update<Id>>),
@@ -384,6 +433,21 @@ pub enum Message<Id> {
     /// `request`, the origins (with the sender's version) the sender wants.
     Delta { updates: Vec<Update<Id>>, request: Digest<Id> },
 }
+
+impl<Id: NodeId> PartialEq for Message<Id> {
+    fn eq(&self, other: &Self) -> bool {
+        use Message::*;
+        match (self, other) {
+            (Push(a), Push(b)) => a == b,
+            (Feedback(a), Feedback(b)) => a == b,
+            (Digest { digest: a, push_pull: p }, Digest { digest: b, push_pull: q }) => a == b && p == q,
+            (Delta { updates: a, request: r }, Delta { updates: b, request: s }) => a == b && r == s,
+            _ => false,
+        }
+    }
+}
+
+impl<Id: NodeId> Eq for Message<Id> {}
 
 impl<Id: NodeId> Message<Id> {
     /// Its size in bytes in the JSON wire format of `PROTOCOL.md`: the

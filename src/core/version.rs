@@ -49,6 +49,59 @@ impl std::fmt::Display for Version {
     }
 }
 
+/// An origin's version packed for arrays indexed by origin (a view's dense
+/// array, and the digest copied from it): 16 bytes, four to a cache line (a
+/// `Version` field would take 16 alone, with its padding), with a flag for
+/// "no entry". Two cells are equal exactly when both are empty or both hold
+/// the same version, so a whole array compares by plain equality.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Cell {
+    counter: u64,
+    /// The epoch in the low 32 bits, and bit 32 set if the origin has an
+    /// entry (else the cell is all zero): two words, so that comparing
+    /// runs of cells is plain word arithmetic the compiler vectorizes.
+    tag: u64,
+}
+
+/// The cell of an origin without an entry.
+pub(crate) const EMPTY: Cell = Cell { counter: 0, tag: 0 };
+
+/// `Cell::tag`'s "has an entry" bit.
+const PRESENT: u64 = 1 << 32;
+
+impl Cell {
+    /// The cell of an origin at `version`.
+    #[inline]
+    pub(crate) fn new(version: Version) -> Self {
+        Cell { counter: version.counter, tag: PRESENT | u64::from(version.epoch) }
+    }
+
+    /// The version, if the origin has an entry.
+    #[inline]
+    pub(crate) fn get(&self) -> Option<Version> {
+        self.is_present().then(|| self.version())
+    }
+
+    /// Whether the origin has an entry.
+    #[inline]
+    pub(crate) fn is_present(&self) -> bool {
+        self.tag & PRESENT != 0
+    }
+
+    /// Zero exactly when the two cells are equal: branch-free, so that a
+    /// run of cells compares as one reduction.
+    #[inline]
+    pub(crate) fn differs(&self, other: &Cell) -> u64 {
+        (self.counter ^ other.counter) | (self.tag ^ other.tag)
+    }
+
+    /// The version (zero for an empty cell).
+    #[inline]
+    pub(crate) fn version(&self) -> Version {
+        Version::new(self.tag as u32, self.counter)
+    }
+}
+
 /// The merge rule: does an incoming `candidate` replace what we `have`?
 /// Only a strictly newer version does; equal and older ones are duplicates.
 #[inline]

@@ -40,7 +40,7 @@ use foldhash::fast::FixedState;
 use super::message::{map_entry_len, Digest, NodeId};
 use super::node::Entry;
 use super::vector::VersionVector;
-use super::version::Version;
+use super::version::{Cell, Version, EMPTY};
 use crate::hint::{prefetch, prefetch_all};
 
 /// Positions from here on name entries of the map's vector.
@@ -49,30 +49,6 @@ const LOOSE: usize = 1 << 31;
 /// The array grows to cover a dense index `d` only if `d < SPAN * len + MIN`.
 const SPAN: usize = 2;
 const MIN: usize = 64;
-
-/// One cell of the dense array: 16 bytes, four to a cache line (a
-/// `Version` field would take 16 alone, with its padding).
-#[derive(Clone, Copy, Debug)]
-struct Cell {
-    counter: u64,
-    epoch: u32,
-    /// Whether the origin has an entry (1) or not (0): the entry is at
-    /// the same index of the array beside.
-    present: u32,
-}
-
-impl Cell {
-    fn new(version: Version) -> Self {
-        Cell { counter: version.counter, epoch: version.epoch, present: 1 }
-    }
-
-    #[inline]
-    fn version(&self) -> Version {
-        Version::new(self.epoch, self.counter)
-    }
-}
-
-const EMPTY: Cell = Cell { counter: 0, epoch: 0, present: 0 };
 
 /// Where an origin's entry is: its position, and its version (read
 /// without touching the entry).
@@ -89,6 +65,9 @@ pub struct Found {
 pub struct View<Id> {
     /// By dense index: that origin's version, or `EMPTY`.
     dense: Vec<Cell>,
+    /// One past the highest dense index with an entry (the cells from there
+    /// on are empty: digests and comparisons stop there).
+    end: usize,
     /// By dense index, beside `dense`: that origin's entry.
     entries: Vec<Option<(Id, Entry)>>,
     /// The entries of the origins not in the array (positions `LOOSE + i`).
@@ -113,6 +92,7 @@ impl<Id: NodeId> View<Id> {
     pub fn new(hash_seed: u64) -> Self {
         View {
             dense: Vec::new(),
+            end: 0,
             entries: Vec::new(),
             loose: Vec::new(),
             sparse: HashMap::with_hasher(FixedState::with_seed(hash_seed)),
@@ -146,7 +126,7 @@ impl<Id: NodeId> View<Id> {
         match self.cell_of(origin) {
             Some(d) => {
                 let c = self.dense[d];
-                (c.present != 0).then(|| Found { slot: d, version: c.version() })
+                (c.is_present()).then(|| Found { slot: d, version: c.version() })
             }
             None => {
                 let i = *self.sparse.get(origin)? as usize;
@@ -264,6 +244,7 @@ impl<Id: NodeId> View<Id> {
         match self.cell_of(&origin) {
             Some(d) => {
                 self.dense[d] = Cell::new(version);
+                self.end = self.end.max(d + 1);
                 self.entries[d] = Some((origin, entry));
                 self.order.push(d as u32);
             }
@@ -298,6 +279,7 @@ impl<Id: NodeId> View<Id> {
             match o.dense().filter(|&d| d < len) {
                 Some(d) => {
                     self.dense[d] = Cell::new(e.version);
+                    self.end = self.end.max(d + 1);
                     self.entries[d] = Some((o, e));
                     moved_to.push(d as u32);
                 }
@@ -336,6 +318,7 @@ impl<Id: NodeId> View<Id> {
         match f.slot.checked_sub(LOOSE) {
             None => {
                 self.dense[f.slot] = EMPTY;
+                self.end = self.dense[..self.end].iter().rposition(|c| c.is_present()).map_or(0, |i| i + 1);
                 self.entries[f.slot] = None;
             }
             Some(i) => {
@@ -372,32 +355,81 @@ impl<Id: NodeId> View<Id> {
         self.dense
             .iter()
             .enumerate()
-            .filter(|(_, c)| c.present != 0)
+            .filter(|(_, c)| c.is_present())
             .filter_map(|(d, c)| Some((Id::from_dense(d)?, c.version(), d)))
     }
 
-    /// The digest: `origin -> version` for every entry, sorted by origin.
+    /// The digest: `origin -> version` for every entry, sorted by origin:
+    /// a copy of the dense array (less its empty tail), then the map's
+    /// origins.
     pub fn digest(&self) -> Digest<Id> {
-        let mut d = Vec::with_capacity(self.len());
-        for (i, c) in self.dense.iter().enumerate() {
-            if c.present != 0 {
-                d.extend(Id::from_dense(i).map(|o| (o, c.version())));
-            }
-        }
         let loose = &self.loose;
-        d.extend(self.vv.to_vec(|k| (loose[k].0.clone(), loose[k].1.version)));
-        Digest::with_sum(d, self.digest_sum)
+        let rest = self.vv.to_vec(|k| (loose[k].0.clone(), loose[k].1.version));
+        Digest::from_parts(self.dense[..self.end].to_vec(), self.len() - loose.len(), rest, self.digest_sum)
     }
 
     /// Compare the view with `theirs`, a digest sorted by origin, calling
     /// `step` for each difference in origin order. Returns `false`, having
     /// stopped early, if `theirs` turns out not to be strictly increasing.
     /// Call [`View::flush`] first.
-    pub fn diff(&self, theirs: &[(Id, Version)], mut step: impl FnMut(Diff<'_, Id>)) -> bool {
+    pub fn diff(&self, theirs: &Digest<Id>, mut step: impl FnMut(Diff<'_, Id>)) -> bool {
+        match theirs.parts() {
+            ([], rest) => self.diff_pairs(rest, &mut step),
+            (column, []) if self.sparse.is_empty() => {
+                self.diff_columns(column, &mut step);
+                true
+            }
+            _ => self.diff_pairs(&theirs.pairs(), &mut step),
+        }
+    }
+
+    /// [`View::diff`] of two arrays of versions by dense index (a digest's
+    /// column, when the view has all its origins in its array): a walk of
+    /// both side by side, where equal cells (nearly all) are skipped.
+    fn diff_columns(&self, theirs: &[Cell], step: &mut impl FnMut(Diff<'_, Id>)) {
+        /// Cells compared at once (two cache lines of each side).
+        const RUN: usize = 8;
+        let mine = &self.dense[..self.end];
+        let common = mine.len().min(theirs.len());
+        let whole = common - common % RUN;
+        for base in (0..whole).step_by(RUN) {
+            let a: &[Cell; RUN] = mine[base..base + RUN].try_into().expect("a run of RUN cells");
+            let b: &[Cell; RUN] = theirs[base..base + RUN].try_into().expect("a run of RUN cells");
+            let mut x = 0;
+            for k in 0..RUN {
+                x |= a[k].differs(&b[k]);
+            }
+            if x != 0 {
+                for k in 0..RUN {
+                    if a[k].differs(&b[k]) != 0 {
+                        cell_diff(base + k, a[k], b[k], step);
+                    }
+                }
+            }
+        }
+        for d in whole..common {
+            if mine[d].differs(&theirs[d]) != 0 {
+                cell_diff(d, mine[d], theirs[d], step);
+            }
+        }
+        for (d, a) in mine.iter().enumerate().skip(common) {
+            if a.is_present() {
+                step(Diff::TheyLack(d));
+            }
+        }
+        for (d, b) in theirs.iter().enumerate().skip(common) {
+            if b.is_present() {
+                cell_diff(d, EMPTY, *b, step);
+            }
+        }
+    }
+
+    /// [`View::diff`] of a list of pairs.
+    fn diff_pairs(&self, theirs: &[(Id, Version)], step: &mut impl FnMut(Diff<'_, Id>)) -> bool {
         if self.sparse.is_empty() {
-            self.diff_dense(theirs, &mut step)
+            self.diff_dense(theirs, step)
         } else {
-            self.diff_merge(theirs, &mut step)
+            self.diff_merge(theirs, step)
         }
     }
 
@@ -416,12 +448,12 @@ impl<Id: NodeId> View<Id> {
             let upto = d.min(cells.len());
             let from = next.min(upto);
             for (k, c) in cells[from..upto].iter().enumerate() {
-                if c.present != 0 {
+                if c.is_present() {
                     step(Diff::TheyLack(from + k));
                 }
             }
             match cells.get(d) {
-                Some(c) if c.present != 0 => {
+                Some(c) if c.is_present() => {
                     let mine = c.version();
                     if mine > *v {
                         step(Diff::TheyLack(d));
@@ -434,7 +466,7 @@ impl<Id: NodeId> View<Id> {
             next = d + 1;
         }
         for (k, c) in cells.iter().enumerate().skip(next) {
-            if c.present != 0 {
+            if c.is_present() {
                 step(Diff::TheyLack(k));
             }
         }
@@ -480,6 +512,24 @@ impl<Id: NodeId> View<Id> {
                 }
             }
         }
+    }
+}
+
+/// The difference between our cell `a` and their cell `b` of dense index `d`.
+#[inline]
+fn cell_diff<Id: NodeId>(d: usize, a: Cell, b: Cell, step: &mut impl FnMut(Diff<'_, Id>)) {
+    match (a.get(), b.get()) {
+        (Some(_), None) => step(Diff::TheyLack(d)),
+        (Some(mine), Some(v)) if mine > v => step(Diff::TheyLack(d)),
+        (mine, Some(v)) if mine < Some(v) => {
+            if let Some(o) = Id::from_dense(d) {
+                match mine {
+                    None => step(Diff::WeLack(&o, v)),
+                    Some(mine) => step(Diff::WeLag(&o, mine)),
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -541,18 +591,28 @@ mod tests {
             theirs.insert(rng.below(3000) as u32, Version::new(0, rng.below(5)));
         }
         let theirs: Vec<(u32, Version)> = theirs.into_iter().collect();
-        let mut got = Vec::new();
-        let sorted = view.diff(&theirs, |d| match d {
-            Diff::TheyLack(slot) => got.push((*view.at(slot).0, 0, view.at(slot).1.version)),
-            Diff::WeLack(o, v) => got.push((*o, 1, v)),
-            Diff::WeLag(o, v) => got.push((*o, 2, v)),
-        });
-        assert!(sorted);
-        assert_eq!(got, expected_diff(model, &theirs), "diff at step {step}");
+        // as a list, and as the column a view of those versions makes
+        let mut other: View<u32> = View::new(9);
+        for &(o, v) in &theirs {
+            other.put(None, o, entry(v));
+        }
+        other.flush();
+        let column = other.digest();
+        assert_eq!(column, theirs);
+        for digest in [Digest::new(theirs.clone()), column] {
+            let mut got = Vec::new();
+            let sorted = view.diff(&digest, |d| match d {
+                Diff::TheyLack(slot) => got.push((*view.at(slot).0, 0, view.at(slot).1.version)),
+                Diff::WeLack(o, v) => got.push((*o, 1, v)),
+                Diff::WeLag(o, v) => got.push((*o, 2, v)),
+            });
+            assert!(sorted);
+            assert_eq!(got, expected_diff(model, &theirs), "diff at step {step}");
+        }
         if theirs.len() > 1 {
             let mut shuffled = theirs.clone();
             shuffled.swap(0, theirs.len() - 1);
-            assert!(!view.diff(&shuffled, |_| {}), "an unsorted digest is refused");
+            assert!(!view.diff(&Digest::new(shuffled), |_| {}), "an unsorted digest is refused");
         }
     }
 
@@ -588,6 +648,48 @@ mod tests {
         check(&mut view, &model, &mut rng, 6_000);
         assert!(view.dense.len() >= 600, "the dense origins moved into the array");
         assert!(view.sparse.keys().all(|&o| o >= 1_000_000), "only the far origins stay in the map");
+    }
+
+    #[test]
+    fn two_dense_views_compare_their_columns_as_the_lists_they_stand_for() {
+        let mut rng = Rng::new(23);
+        // rounds where both sides kept every origin in their arrays
+        let mut columns = 0;
+        for round in 0..200 {
+            let (mut ours, mut theirs): (View<u32>, View<u32>) = (View::new(1), View::new(2));
+            let mut model = BTreeMap::new();
+            let mut listed = BTreeMap::new();
+            let (span_a, span_b) = (1 + rng.below(100), 1 + rng.below(100));
+            for _ in 0..rng.below(400) {
+                let (view, map, span) =
+                    if rng.chance(0.5) { (&mut ours, &mut model, span_a) } else { (&mut theirs, &mut listed, span_b) };
+                let o = rng.below(span) as u32;
+                if rng.below(10) == 0 {
+                    view.remove(&o);
+                    map.remove(&o);
+                } else {
+                    let v = Version::new(rng.below(2) as u32, rng.below(4));
+                    if map.get(&o).is_none_or(|&had| v > had) {
+                        view.put(None, o, entry(v));
+                        map.insert(o, v);
+                    }
+                }
+            }
+            ours.flush();
+            let digest = theirs.digest();
+            let (column, rest) = digest.parts();
+            columns += usize::from(ours.sparse.is_empty() && !column.is_empty() && rest.is_empty());
+            let pairs: Vec<(u32, Version)> = listed.iter().map(|(&o, &v)| (o, v)).collect();
+            assert_eq!(digest, pairs, "round {round}");
+            let mut got = Vec::new();
+            assert!(ours.diff(&digest, |d| match d {
+                Diff::TheyLack(slot) => got.push((*ours.at(slot).0, 0, ours.at(slot).1.version)),
+                Diff::WeLack(o, v) => got.push((*o, 1, v)),
+                Diff::WeLag(o, v) => got.push((*o, 2, v)),
+            }));
+            assert_eq!(got, expected_diff(&model, &pairs), "round {round}");
+        }
+        assert!(columns > 120, "the column walk ran in {columns} rounds of 200");
     }
 
     #[test]
