@@ -311,7 +311,13 @@ pub struct Digest<Id> {
 /// What one `"origin":[epoch,version],` entry adds to a JSON map's size.
 #[inline]
 pub fn map_entry_len<Id: NodeId>(origin: &Id, v: Version) -> usize {
-    7 + origin.wire_len() + decimal_len(v.epoch as u64) + decimal_len(v.counter)
+    7 + origin.wire_len() + version_len(v)
+}
+
+/// The digits of a version's epoch and counter.
+#[inline]
+pub(crate) fn version_len(v: Version) -> usize {
+    decimal_len(v.epoch as u64) + decimal_len(v.counter)
 }
 
 /// The sum of [`map_entry_len`] over `entries`.

@@ -213,6 +213,8 @@ pub struct Node<Id: NodeId> {
     scratch: Vec<Id>,
     /// The slots a digest being answered lacks (kept to reuse its memory).
     lack: Vec<usize>,
+    /// The request being built in answer to a digest (kept to reuse its memory).
+    request: Vec<(Id, Version)>,
     /// `round_robin`: this pass's shuffled peers, and how many were used.
     pass: Vec<Id>,
     pass_pos: usize,
@@ -247,6 +249,7 @@ impl<Id: NodeId> Node<Id> {
             stats: NodeStats::default(),
             scratch: Vec::new(),
             lack: Vec::new(),
+            request: Vec::new(),
             pass: Vec::new(),
             pass_pos: 0,
             signer: None,
@@ -763,7 +766,8 @@ impl<Id: NodeId> Node<Id> {
         // allocated once, and their entries read in a loop of independent loads
         let mut lack = std::mem::take(&mut self.lack);
         lack.clear();
-        let mut request = Vec::new();
+        let mut request = std::mem::take(&mut self.request);
+        request.clear();
         let sorted = view.diff(theirs, |d| match d {
             Diff::TheyLack(slot) => lack.push(slot),
             Diff::WeLack(o, v) => {
@@ -797,7 +801,13 @@ impl<Id: NodeId> Node<Id> {
             Vec::new()
         };
         self.lack = lack;
-        sorted.then_some((updates, Digest::new(request)))
+        // allocated once at its size (the scratch list grew to it)
+        let reply = sorted.then(|| (updates, Digest::new(request.to_vec())));
+        // kept unless a first exchange made it large (it then holds the view)
+        if request.capacity() <= REQUEST_KEPT {
+            self.request = request;
+        }
+        reply
     }
 
     /// Validate and merge one update. Returns whether the view changed.
@@ -940,6 +950,9 @@ impl<Id: NodeId> Node<Id> {
 /// what the first fetched, so that a batch overlaps its cache misses
 /// instead of waiting for each in turn.
 const STEP: usize = 4;
+
+/// The largest request list a node keeps between digests, to reuse its memory.
+const REQUEST_KEPT: usize = 256;
 
 /// An update's own record, for [`warm_ahead`] and [`warm_next`].
 fn own_record<Id>(u: &Update<Id>) -> Option<&Record> {

@@ -37,7 +37,7 @@ use std::collections::HashMap;
 
 use foldhash::fast::FixedState;
 
-use super::message::{map_entry_len, Digest, NodeId};
+use super::message::{map_entry_len, version_len, Digest, NodeId};
 use super::node::Entry;
 use super::vector::VersionVector;
 use super::version::{Cell, Version, EMPTY};
@@ -227,6 +227,7 @@ impl<Id: NodeId> View<Id> {
 
     /// Record `entry` as `origin`'s; `at` is where it is, if the caller just
     /// found it. Returns the version it replaced.
+    #[inline]
     pub fn put(&mut self, at: Option<Found>, origin: Id, entry: Entry) -> Option<Version> {
         let version = entry.version;
         if let Some(f) = at.or_else(|| self.find(&origin)) {
@@ -237,7 +238,8 @@ impl<Id: NodeId> View<Id> {
                 None => self.dense[f.slot] = Cell::new(version),
                 Some(i) => self.vv.update(i, version),
             }
-            self.digest_sum = self.digest_sum + map_entry_len(&origin, version) - map_entry_len(&origin, previous);
+            // the same origin: only the version's digits can change
+            self.digest_sum = self.digest_sum + version_len(version) - version_len(previous);
             return Some(previous);
         }
         self.digest_sum += map_entry_len(&origin, version);

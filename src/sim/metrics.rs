@@ -104,16 +104,24 @@ impl Metrics {
     }
 
     /// Node `node` moved its view of `origin` from `previous` to `version` at `now`.
-    #[inline]
+    #[inline(always)]
     pub fn learned(&mut self, node: u32, origin: u32, previous: Option<Version>, version: Version, now: u64) {
         let Some(hist) = self.origins.get_mut(origin as usize) else {
             return;
         };
         // the updates in (previous, version]; almost always the newest one or
         // two, so search from the end (touching the fewest records)
-        let after = |hist: &[UpdateRec], v: Version| hist.iter().rposition(|r| r.version <= v).map_or(0, |p| p + 1);
-        let hi = after(hist, version);
-        let lo = previous.map_or(0, |p| after(&hist[..hi], p));
+        let n = hist.len();
+        let newest = n > 0 && hist[n - 1].version == version && previous == n.checked_sub(2).map(|k| hist[k].version);
+        let (lo, hi) = if newest {
+            // from the one before the newest to the newest: the usual case
+            (n - 1, n)
+        } else {
+            let after =
+                |hist: &[UpdateRec], v: Version| hist.iter().rposition(|r| r.version <= v).map_or(0, |p| p + 1);
+            let hi = after(hist, version);
+            (previous.map_or(0, |p| after(&hist[..hi], p)), hi)
+        };
         for rec in &mut hist[lo..hi] {
             if rec.done.is_none() {
                 rec.covered += 1;
