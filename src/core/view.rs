@@ -394,17 +394,14 @@ impl<Id: NodeId> View<Id> {
         let mine = &self.dense[..self.end];
         let common = mine.len().min(theirs.len());
         let whole = common - common % RUN;
-        for base in (0..whole).step_by(RUN) {
-            let a: &[Cell; RUN] = mine[base..base + RUN].try_into().expect("a run of RUN cells");
-            let b: &[Cell; RUN] = theirs[base..base + RUN].try_into().expect("a run of RUN cells");
-            let mut x = 0;
-            for k in 0..RUN {
-                x |= a[k].differs(&b[k]);
-            }
-            if x != 0 {
+        let runs = mine[..whole].chunks_exact(RUN).zip(theirs[..whole].chunks_exact(RUN));
+        for (r, (a, b)) in runs.enumerate() {
+            let a: &[Cell; RUN] = a.try_into().expect("chunks of RUN cells");
+            let b: &[Cell; RUN] = b.try_into().expect("chunks of RUN cells");
+            if a.iter().zip(b).fold(0, |x, (a, b)| x | a.differs(b)) != 0 {
                 for k in 0..RUN {
                     if a[k].differs(&b[k]) != 0 {
-                        cell_diff(base + k, a[k], b[k], step);
+                        cell_diff(r * RUN + k, a[k], b[k], step);
                     }
                 }
             }
