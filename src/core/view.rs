@@ -13,9 +13,11 @@
 //!   with a second array beside it of 16-byte *cells* holding a copy of
 //!   the version: the merge rule reads one cell, no hashing, a duplicate
 //!   never touches the entry, and the entry's address needs no lookup (so
-//!   the cell and the entry of an update can be fetched at once); scanning
-//!   the cells is a walk in origin order, which is what digests and digest
-//!   comparisons need;
+//!   the cell and the entry of an update can be fetched at once); the
+//!   cells are in origin order, so the view's digest is a copy of them (a
+//!   [`Digest`] column: no origin stored), and comparing such a digest
+//!   with the view is a walk of two arrays side by side, eight cells at a
+//!   time, that stops only where cells differ;
 //! * every other origin (the native node's string identities, or dense
 //!   indices far beyond what the view holds) has its entry in a plain
 //!   vector, found through a hash map, with its versions kept sorted by

@@ -117,8 +117,7 @@ impl Metrics {
             // from the one before the newest to the newest: the usual case
             (n - 1, n)
         } else {
-            let after =
-                |hist: &[UpdateRec], v: Version| hist.iter().rposition(|r| r.version <= v).map_or(0, |p| p + 1);
+            let after = |hist: &[UpdateRec], v: Version| hist.iter().rposition(|r| r.version <= v).map_or(0, |p| p + 1);
             let hi = after(hist, version);
             (previous.map_or(0, |p| after(&hist[..hi], p)), hi)
         };
