@@ -453,17 +453,7 @@ impl<Id: NodeId> View<Id> {
                     step(Diff::TheyLack(from + k));
                 }
             }
-            match cells.get(d) {
-                Some(c) if c.is_present() => {
-                    let mine = c.version();
-                    if mine > *v {
-                        step(Diff::TheyLack(d));
-                    } else if mine < *v {
-                        step(Diff::WeLag(o, mine));
-                    }
-                }
-                _ => step(Diff::WeLack(o, *v)),
-            }
+            cell_diff(d, cells.get(d).copied().unwrap_or(EMPTY), Cell::new(*v), step);
             next = d + 1;
         }
         for (k, c) in cells.iter().enumerate().skip(next) {
