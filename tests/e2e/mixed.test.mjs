@@ -18,16 +18,13 @@ const BIN = path.join(ROOT, 'target', 'release', 'gossip');
 let server, browser;
 const procs = [];
 
-/** `n` free loopback ports. */
-async function freePorts(n) {
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => resolve(s));
-  })));
-  const ports = servers.map((s) => s.address().port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
+/**
+ * Ports for native nodes come from below the kernel's ephemeral range
+ * (32768-60999 by default), so no outgoing connection can take one between
+ * the check and the node's bind; none is handed out twice by this run.
+ */
+const PORTS = { start: 20000, end: 32000 };
+let handed = Math.floor(Math.random() * (PORTS.end - PORTS.start));
 
 /** Whether `port` can be bound on loopback now. */
 function isFree(port) {
@@ -38,15 +35,25 @@ function isFree(port) {
   });
 }
 
-/** The first of `k` free ports in a row (none of them `avoid`). */
-async function freeRun(k, avoid) {
+/** The first of `k` consecutive ports free now and never handed out before. */
+async function freeRun(k) {
+  const len = PORTS.end - PORTS.start;
   for (let tries = 0; tries < 200; tries++) {
-    const base = 20000 + Math.floor(Math.random() * 40000);
+    const first = handed % len;
+    handed += k;
+    if (first + k > len) continue;
     let ok = true;
-    for (let p = base; p < base + k && ok; p++) ok = p !== avoid && await isFree(p);
-    if (ok) return base;
+    for (let p = PORTS.start + first; p < PORTS.start + first + k && ok; p++) ok = await isFree(p);
+    if (ok) return PORTS.start + first;
   }
   throw new Error(`no ${k} free ports in a row`);
+}
+
+/** `n` distinct free loopback ports. */
+async function freePorts(n) {
+  const ports = [];
+  for (let i = 0; i < n; i++) ports.push(await freeRun(1));
+  return ports;
 }
 
 /** A native node on `port`, bootstrapping from `boot`, with one fixed favorite. */
@@ -204,7 +211,7 @@ test('native nodes never dial a browser-hosted identity', { timeout: 90_000 }, a
 
 test('the page served by the demo command connects to its native nodes by itself', { timeout: 90_000 }, async () => {
   const [labPort] = await freePorts(1);
-  const base = await freeRun(3, labPort);
+  const base = await freeRun(3);
   const cluster = spawn(BIN, ['cluster', '--nodes', '3', '--base-port', String(base), '--interval-ms', '300', '--www', WWW, '--www-port', String(labPort)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   cluster.stderr.on('data', (d) => { err += d; });

@@ -10,29 +10,49 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use gossip::server::state::StateView;
 
-/// `n` distinct ports that were free a moment ago (bound together, then released).
+/// The ports handed to test nodes: below the kernel's ephemeral range
+/// (32768-60999 by default), so no outgoing connection of a running node can
+/// take one between the check here and the node's own bind.
+const PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// How many ports this test binary has handed out; its threads share it, so
+/// two tests running at once never get the same port.
+static HANDED: AtomicU32 = AtomicU32::new(0);
+
+/// `n` consecutive ports, free when checked and never handed out before by
+/// this process. The walk starts at an offset taken from the process id, so
+/// two test binaries running at once start far apart.
+fn take_ports(n: u16) -> u16 {
+    let len = u32::from(PORTS.end - PORTS.start);
+    let offset = std::process::id().wrapping_mul(7_919) % len;
+    for _ in 0..len {
+        let i = HANDED.fetch_add(u32::from(n), Ordering::Relaxed);
+        let first = (offset + i) % len;
+        if first + u32::from(n) > len {
+            continue; // a run does not wrap around the end of the range
+        }
+        let base = PORTS.start + first as u16;
+        let held: Vec<_> = (0..n).map_while(|k| TcpListener::bind(("127.0.0.1", base + k)).ok()).collect();
+        if held.len() == usize::from(n) {
+            return base;
+        }
+    }
+    panic!("no {n} free ports in a row in {PORTS:?}");
+}
+
+/// `n` distinct free ports, none handed out before by this process.
 pub fn free_ports(n: usize) -> Vec<u16> {
-    let held: Vec<TcpListener> = (0..n).map(|_| TcpListener::bind("127.0.0.1:0").expect("a free port")).collect();
-    held.iter().map(|l| l.local_addr().unwrap().port()).collect()
+    (0..n).map(|_| take_ports(1)).collect()
 }
 
 /// `n` consecutive free ports, for `gossip cluster --base-port`.
 pub fn free_port_range(n: u16) -> u16 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    let mut seed = std::process::id() as u64 ^ nanos as u64;
-    for _ in 0..200 {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        let base = 20_000 + (seed >> 33) as u16 % 30_000;
-        let held: Vec<_> = (0..n).map_while(|i| TcpListener::bind(("127.0.0.1", base + i)).ok()).collect();
-        if held.len() == n as usize {
-            return base;
-        }
-    }
-    panic!("no {n} consecutive free ports found");
+    take_ports(n)
 }
 
 /// A running `gossip` process, killed (and reaped) when dropped, even when a
@@ -47,7 +67,10 @@ pub struct Proc {
 impl Proc {
     /// Start `gossip ARGS`, logging to a temporary file.
     pub fn spawn(port: u16, args: &[&str]) -> Proc {
-        let log = std::env::temp_dir().join(format!("gossip-test-{}-{port}.log", std::process::id()));
+        // one file per spawn: a restart on the same port keeps the old log apart
+        static SPAWNED: AtomicU32 = AtomicU32::new(0);
+        let seq = SPAWNED.fetch_add(1, Ordering::Relaxed);
+        let log = std::env::temp_dir().join(format!("gossip-test-{}-{port}-{seq}.log", std::process::id()));
         let file = std::fs::File::create(&log).expect("a log file");
         let child = Command::new(env!("CARGO_BIN_EXE_gossip"))
             .args(args)
