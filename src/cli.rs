@@ -161,6 +161,10 @@ pub struct SimArgs {
     /// Node representation: compact (single rumor, bytes per node) or full core nodes.
     #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
     engine: EngineArg,
+    /// Threads for the events model (default: the machine's cores; 1: one
+    /// event at a time). The result is the same whatever the number.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: Option<u16>,
     /// Print exactly one JSON object on stdout (keys in the README).
     #[arg(long)]
     json: bool,
@@ -298,7 +302,8 @@ fn run_sim(args: &SimArgs) -> ExitCode {
             bar.set_message(format!("coverage {:5.1}%", p.coverage * 100.0));
         }
     };
-    let report = match sim::run(&cfg, &mut on_progress) {
+    let threads = args.threads.map_or_else(sim::default_threads, usize::from);
+    let report = match sim::run_threads(&cfg, threads, &mut on_progress) {
         Ok(r) => r,
         Err(e) => {
             bar.finish_and_clear();

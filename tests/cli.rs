@@ -81,12 +81,26 @@ fn readable_summary_by_default() {
 }
 
 #[test]
+fn the_number_of_threads_does_not_change_the_report() {
+    let run = |threads: &str| {
+        let args = ["sim", "--nodes", "1200", "--scenario", "movies", "--model", "events", "--duration-s", "5"];
+        let out = gossip(&[&args[..], &["--threads", threads, "--json", "-q"]].concat());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    };
+    let one = run("1");
+    assert_eq!(one, run("2"));
+    assert_eq!(one, run("4"));
+}
+
+#[test]
 fn bad_input_exits_2_with_a_clear_message() {
     for (args, needle) in [
         (vec!["sim", "--nodes", "0"], "nodes must be between"),
         (vec!["sim", "--loss", "-1"], "loss"),
         (vec!["sim", "--fault", "10s:explode"], "unknown kind"),
         (vec!["sim", "--protocol", "magic"], "magic"),
+        (vec!["sim", "--threads", "0"], "--threads"),
     ] {
         let out = gossip(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");

@@ -21,8 +21,11 @@ use super::membership::Membership;
 use super::metrics::Metrics;
 use super::network::{Drop, Network};
 use super::nodeset::NodeSet;
-use super::population::{Ctx, Population, RoundCtx};
+use super::population::{Ctx, MetricOp, PartLog, Population, RoundCtx};
 use super::queue::EventQueue;
+use super::window::Done;
+#[cfg(not(target_arch = "wasm32"))]
+use super::window::{run_part, Job, Next, Order};
 use super::{Progress, Scenario, StopReason};
 
 /// Waves of replies one round may take before the run is declared livelocked.
@@ -31,6 +34,23 @@ const MAX_WAVES: usize = 10_000;
 const MAX_EVENTS_PER_MS: u64 = 200_000_000;
 /// How many events ahead the events engine prefetches a node's data.
 const PREFETCH_AHEAD: usize = 16;
+/// Fewest events a window should hold to be worth running on threads.
+pub const MIN_WINDOW: usize = 256;
+/// Most events a window takes: a burst (a flood) is cut into several
+/// windows rather than held twice (taken, and in the logs).
+#[cfg(not(target_arch = "wasm32"))]
+const MAX_WINDOW: usize = 1 << 15;
+/// A window whose events sent more messages than this each, on average, is
+/// a burst (a flood): replaying its messages costs more than the parts
+/// saved, so the next [`PAUSE`] events run one at a time.
+#[cfg(not(target_arch = "wasm32"))]
+const BURST: usize = 8;
+/// See [`BURST`].
+#[cfg(not(target_arch = "wasm32"))]
+const PAUSE: u64 = 1 << 16;
+/// Parts a window is cut into per thread.
+#[cfg(not(target_arch = "wasm32"))]
+const PARTS_PER_THREAD: usize = 4;
 
 /// Everything a run holds besides the engine's own clockwork.
 pub struct World<P: Population> {
@@ -428,6 +448,28 @@ struct Events<M> {
     last_t: u64,
     same_t: u64,
     woke: Vec<u32>,
+    par: Parallel<M>,
+}
+
+/// How the events engine uses threads (see `window.rs`).
+struct Parallel<M> {
+    /// Parts a window is cut into (1: no windows, one event at a time).
+    threads: usize,
+    /// Fewest events a window must hold to be run on threads.
+    min_window: usize,
+    /// Each part's log and list of events done, kept for the next window.
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    logs: Vec<(PartLog<M>, Vec<Done>)>,
+    /// Metric calls of the last window, with their times, not made yet.
+    pending: Vec<(u64, MetricOp)>,
+    /// Windows run on threads so far.
+    windows: u64,
+    /// Events still to run one at a time after a burst (see [`BURST`]).
+    #[cfg(not(target_arch = "wasm32"))]
+    pause: u64,
+    /// The threads (with more than one).
+    #[cfg(not(target_arch = "wasm32"))]
+    pool: Option<rayon::ThreadPool>,
 }
 
 /// How a slice of [`Runner::advance`] ended.
@@ -473,6 +515,37 @@ impl<P: Population> Runner<P> {
     /// Whether the run is open-ended.
     pub fn is_open(&self) -> bool {
         self.open
+    }
+
+    /// Run the events model on up to `threads` threads (1, the default:
+    /// one event at a time), in windows of virtual time shorter than the
+    /// least link latency, when the population can be cut into parts and
+    /// a window holds at least `min_window` events. The run is the same
+    /// whatever the number of threads; only a run to the end
+    /// ([`Runner::run`], no event budget) uses them.
+    pub fn set_threads(&mut self, threads: usize, min_window: usize) {
+        if let Clock::Events(e) = &mut self.clock {
+            e.par.min_window = min_window;
+            // WebAssembly has no threads: one event at a time
+            e.par.threads = 1;
+            #[cfg(target_arch = "wasm32")]
+            let _ = threads;
+            #[cfg(not(target_arch = "wasm32"))]
+            if threads > 1 {
+                e.par.pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().ok();
+                // no threads to be had: one at a time
+                e.par.threads = if e.par.pool.is_some() { threads } else { 1 };
+            }
+        }
+    }
+
+    /// How many windows of the events model ran on threads so far (see
+    /// [`Runner::set_threads`]).
+    pub fn windows(&self) -> u64 {
+        match &self.clock {
+            Clock::Events(e) => e.par.windows,
+            Clock::Rounds(_) => 0,
+        }
     }
 
     /// Deliver `msg` to simulated node `to` now, as if it had arrived over
@@ -536,7 +609,12 @@ impl<P: Population> Runner<P> {
             let before = self.w.metrics.events;
             let step = match &mut self.clock {
                 Clock::Rounds(r) => rounds_until(&mut self.w, s, r, target, until, progress),
-                Clock::Events(e) => events_until(&mut self.w, s, e, target, until, progress),
+                Clock::Events(e) => {
+                    let step = events_until(&mut self.w, s, e, target, until, progress);
+                    // the last window's metric calls, before anyone reads the metrics
+                    settle_metrics(&mut self.w.metrics, e);
+                    step
+                }
             };
             return match step {
                 // open-ended: converged or quiet for now, but go on
@@ -730,8 +808,26 @@ fn route<P: Population>(
 
 fn start_events<P: Population>(w: &mut World<P>, s: Schedule) -> Events<P::Msg> {
     let interval = s.interval.max(1);
-    let mut e =
-        Events { q: EventQueue::new(), retimed: HashMap::new(), in_flight: 0, last_t: 0, same_t: 0, woke: Vec::new() };
+    let par = Parallel {
+        threads: 1,
+        min_window: MIN_WINDOW,
+        logs: Vec::new(),
+        pending: Vec::new(),
+        windows: 0,
+        #[cfg(not(target_arch = "wasm32"))]
+        pause: 0,
+        #[cfg(not(target_arch = "wasm32"))]
+        pool: None,
+    };
+    let mut e = Events {
+        q: EventQueue::new(),
+        retimed: HashMap::new(),
+        in_flight: 0,
+        last_t: 0,
+        same_t: 0,
+        woke: Vec::new(),
+        par,
+    };
     if let Some(o) = s.origin {
         let (pop, mut ctx) = w.ctx();
         pop.inject(o, 0, &mut ctx);
@@ -749,7 +845,8 @@ fn start_events<P: Population>(w: &mut World<P>, s: Schedule) -> Events<P::Msg> 
 }
 
 /// Process events due at or before `target` while fewer than `until` events
-/// were counted. Faults come before any other event at their time.
+/// were counted. Faults come before any other event at their time. The
+/// metric calls of a last window may be left pending ([`settle_metrics`]).
 fn events_until<P: Population>(
     w: &mut World<P>,
     s: Schedule,
@@ -788,6 +885,7 @@ fn events_until<P: Population>(
             (e.last_t, e.same_t) = (t, 0);
         }
         if fault_at.is_some_and(|f| f <= t) {
+            settle_metrics(&mut w.metrics, e);
             w.metrics.events += 1;
             e.woke.clear();
             w.apply_next_fault(t, &mut e.woke);
@@ -799,10 +897,27 @@ fn events_until<P: Population>(
             continue;
         }
         if request_at.is_some_and(|r| r <= t) {
+            settle_metrics(&mut w.metrics, e);
             w.broadcasts_until(t); // an event per request a running node takes
             flush(w, &mut e.q, &mut e.in_flight, t);
             continue;
         }
+        #[cfg(not(target_arch = "wasm32"))]
+        if e.par.pause > 0 {
+            e.par.pause -= 1;
+        } else if e.par.threads > 1 && until == u64::MAX && matches!(e.q.ahead(0), Some(Ev::Tick(_) | Ev::Msg(..))) {
+            // no fault, request or limit inside the window, and no message
+            // sent inside it arrives inside it
+            let end = (t + w.net.min_latency()).min(bound.saturating_add(1));
+            let end = fault_at.map_or(end, |f| end.min(f)).min(request_at.unwrap_or(u64::MAX));
+            if e.q.due_before(end) >= e.par.min_window && window(w, e, t, end) {
+                if e.same_t > MAX_EVENTS_PER_MS {
+                    return Step::Ended(StopReason::LivelockGuard, e.last_t);
+                }
+                continue;
+            }
+        }
+        settle_metrics(&mut w.metrics, e);
         let Some((t, ev)) = e.q.pop() else { continue };
         w.metrics.events += 1;
         // at a million nodes, what an event touches of its node is rarely
@@ -851,17 +966,192 @@ fn events_until<P: Population>(
 
 fn flush<P: Population>(w: &mut World<P>, q: &mut EventQueue<Ev<P::Msg>>, in_flight: &mut usize, now: u64) {
     let mut out = std::mem::take(&mut w.outbox);
-    let divert = w.has_remote();
     for (from, to, msg) in out.drain(..) {
-        if divert && w.is_remote(to) {
-            w.to_remote.push((from, to, msg));
-            continue;
-        }
-        let (bytes, updates, _) = w.pop.msg_info(&msg);
-        if let Some(at) = w.transmit(from, to, bytes, updates, now, true) {
-            *in_flight += 1;
-            q.push(at, Ev::Msg(from, to, msg));
-        }
+        let info = w.pop.msg_info(&msg);
+        send(w, q, in_flight, now, from, to, msg, info);
     }
     w.outbox = out;
+}
+
+/// One message through the network into the queue (or to a remote slot);
+/// `info` is its [`Population::msg_info`].
+#[inline]
+#[allow(clippy::too_many_arguments)] // the engine's state, split for the borrow checker
+fn send<P: Population>(
+    w: &mut World<P>,
+    q: &mut EventQueue<Ev<P::Msg>>,
+    in_flight: &mut usize,
+    now: u64,
+    from: u32,
+    to: u32,
+    msg: P::Msg,
+    (bytes, updates, _): (usize, usize, bool),
+) {
+    if w.has_remote() && w.is_remote(to) {
+        w.to_remote.push((from, to, msg));
+        return;
+    }
+    if let Some(at) = w.transmit(from, to, bytes, updates, now, true) {
+        *in_flight += 1;
+        q.push(at, Ev::Msg(from, to, msg));
+    }
+}
+
+/// Run the events from `t0` up to (not including) `end` as one window on
+/// threads (see `window.rs`), with exactly the effects of running them one
+/// at a time. Returns false, having done nothing, when the population
+/// cannot be cut into parts now. The caller makes sure that no fault,
+/// request or time limit falls inside, and that `end - t0` is at most the
+/// least link latency.
+///
+/// The metric calls of a window are made while the next window runs (by
+/// this thread, beside its own part), or by [`settle_metrics`] before
+/// anything reads the metrics: nothing inside a window reads them.
+#[cfg(not(target_arch = "wasm32"))]
+fn window<P: Population>(w: &mut World<P>, e: &mut Events<P::Msg>, t0: u64, mut end: u64) -> bool {
+    let n = w.pop.len();
+    let k = (e.par.threads * PARTS_PER_THREAD).min(n as usize);
+    if e.par.threads < 2 || k < 2 || w.has_remote() || end <= t0 {
+        return false;
+    }
+    let bounds: Vec<u32> = (0..=k).map(|p| (n as u64 * p as u64 / k as u64) as u32).collect();
+    let part_of = |i: u32| bounds[1..].partition_point(|&b| b <= i);
+    let Some(mut parts) = w.pop.split(&w.members, &bounds) else { return false };
+    // take the window's events off the queue, in order; a sample or the
+    // end of re-sampling closes the window early (they read every node),
+    // and so does a full window. Closing it at an event not taken, at time
+    // `t`, keeps the order: a timer set for `t` or later goes into the
+    // queue, after that event.
+    let mut jobs: Vec<Vec<(u64, Job<P::Msg>)>> = (0..k).map(|_| Vec::new()).collect();
+    let mut taken: Vec<(u64, u32, bool)> = Vec::new();
+    while let Some(t) = e.q.peek_until(end - 1) {
+        let (i, is_msg) = match e.q.ahead(0) {
+            Some(Ev::Tick(i)) if taken.len() < MAX_WINDOW => (*i, false),
+            Some(Ev::Msg(_, to, _)) if taken.len() < MAX_WINDOW => (*to, true),
+            _ => {
+                end = t;
+                break;
+            }
+        };
+        let job = match e.q.pop() {
+            Some((_, Ev::Tick(i))) => Job::Tick(i),
+            Some((_, Ev::Msg(from, to, msg))) => Job::Msg(from, to, msg),
+            _ => unreachable!("the event just looked at"),
+        };
+        jobs[part_of(i)].push((t, job));
+        taken.push((t, i, is_msg));
+    }
+    debug_assert!(taken.first().is_some_and(|f| f.0 == t0));
+    // run the parts on the pool's threads, each taking the next part
+    // when done with one (the parts' loads differ from window to window)
+    e.par.logs.resize_with(k, Default::default);
+    let (up, retimed, metrics, pending) = (&w.up, &e.retimed, &mut w.metrics, &mut e.par.pending);
+    let pool = e.par.pool.as_ref().expect("a pool whenever there are threads");
+    pool.scope(|s| {
+        // the previous window's metric calls, beside the parts
+        s.spawn(move |_| apply_metric_ops(metrics, pending.drain(..)));
+        for ((mut part, jobs), (log, done)) in parts.drain(..).zip(jobs).zip(e.par.logs.iter_mut()) {
+            s.spawn(move |_| run_part(&mut *part, jobs, up, retimed.clone(), end, log, done));
+        }
+    });
+    drop(parts);
+    // replay their effects in the order of the queue
+    let mut logs = std::mem::take(&mut e.par.logs);
+    if logs.iter().map(|(log, _)| log.sends.len()).sum::<usize>() > BURST * taken.len() {
+        e.par.pause = PAUSE;
+    }
+    let mut sends = Vec::with_capacity(k);
+    let mut ops = Vec::with_capacity(k);
+    let mut dones = Vec::with_capacity(k);
+    for (log, done) in &mut logs {
+        sends.push(log.sends.drain(..));
+        ops.push(&log.ops[..]);
+        dones.push(&done[..]);
+    }
+    // per part: events replayed, metric calls made, messages sent
+    let mut at = vec![(0usize, 0usize, 0usize); k];
+    let mut order = Order::default();
+    let mut next_taken = taken.iter().peekable();
+    loop {
+        let (t, i, is_msg) = match order.next(next_taken.peek().map(|x| x.0)) {
+            Next::Taken => *next_taken.next().expect("peeked"),
+            Next::Timer(t, i) => (t, i, false),
+            Next::End => break,
+        };
+        let p = part_of(i);
+        let d = dones[p][at[p].0];
+        debug_assert_eq!((d.node, d.t), (i, t), "the parts ran the window's events in its order");
+        at[p].0 += 1;
+        w.metrics.events += 1;
+        if t == e.last_t {
+            e.same_t += 1;
+        } else {
+            (e.last_t, e.same_t) = (t, 0);
+        }
+        if is_msg {
+            e.in_flight -= 1;
+        }
+        if !d.ran {
+            if is_msg {
+                w.metrics.to_down += 1;
+            }
+            continue;
+        }
+        e.par.pending.extend(ops[p][at[p].1..d.ops].iter().map(|&op| (t, op)));
+        at[p].1 = d.ops;
+        for (from, to, msg, info) in sends[p].by_ref().take(d.sends - at[p].2) {
+            send(w, &mut e.q, &mut e.in_flight, t, from, to, msg, info);
+        }
+        at[p].2 = d.sends;
+        if !is_msg {
+            if let Some(valid) = e.retimed.get_mut(&i) {
+                *valid = d.next;
+            }
+            if d.next < end {
+                order.timer(d.next, i);
+            } else {
+                e.q.push(d.next, Ev::Tick(i));
+            }
+        }
+    }
+    debug_assert!(sends.iter().all(|s| s.len() == 0), "every message logged was sent");
+    drop((sends, ops, dones));
+    for (log, done) in &mut logs {
+        log.ops.clear();
+        done.clear();
+        // a burst's buffers are not kept
+        log.sends.shrink_to(MAX_WINDOW);
+        log.ops.shrink_to(MAX_WINDOW);
+    }
+    e.par.logs = logs;
+    e.par.windows += 1;
+    true
+}
+
+/// Make the metric calls windows left pending, in order.
+fn settle_metrics<M>(metrics: &mut Metrics, e: &mut Events<M>) {
+    apply_metric_ops(metrics, e.par.pending.drain(..));
+}
+
+/// Make metric calls recorded at their times, in order.
+fn apply_metric_ops(metrics: &mut Metrics, ops: impl Iterator<Item = (u64, MetricOp)>) {
+    // a batch at a time: the records of the next few are fetched together
+    let mut ops = ops.peekable();
+    let mut batch: Vec<(u64, MetricOp)> = Vec::with_capacity(16);
+    while ops.peek().is_some() {
+        batch.clear();
+        batch.extend(ops.by_ref().take(16));
+        metrics.warm(batch.iter().filter_map(|(_, op)| match op {
+            MetricOp::Learned { origin, .. } => Some(*origin),
+            MetricOp::Originated { .. } => None,
+        }));
+        for &(t, op) in &batch {
+            match op {
+                MetricOp::Originated { origin, version } => metrics.originated(origin, version, t),
+                MetricOp::Learned { node, origin, previous, version } => {
+                    metrics.learned(node, origin, previous, version, t)
+                }
+            }
+        }
+    }
 }

@@ -21,6 +21,7 @@ pub mod nodeset;
 pub mod params;
 pub mod population;
 pub mod queue;
+pub mod window;
 
 use serde::{Deserialize, Serialize};
 
@@ -559,8 +560,26 @@ pub struct Report {
     pub config: SimConfig,
 }
 
-/// Run an experiment. `progress` is called once a round or interval.
+/// Run an experiment on [`default_threads`]. `progress` is called once a
+/// round or interval.
 pub fn run(cfg: &SimConfig, progress: &mut dyn FnMut(Progress)) -> Result<Report, String> {
+    run_threads(cfg, default_threads(), progress)
+}
+
+/// The threads a run uses unless told: the machine's cores (natively), one
+/// in WebAssembly.
+pub fn default_threads() -> usize {
+    #[cfg(not(target_arch = "wasm32"))]
+    let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+    #[cfg(target_arch = "wasm32")]
+    let n = 1;
+    n
+}
+
+/// Run an experiment with up to `threads` threads in the events model (see
+/// [`engine::Runner::set_threads`]); the report is the same whatever the
+/// number. `progress` is called once a round or interval.
+pub fn run_threads(cfg: &SimConfig, threads: usize, progress: &mut dyn FnMut(Progress)) -> Result<Report, String> {
     cfg.validate()?;
     let use_compact = match cfg.engine {
         EngineChoice::Compact => true,
@@ -574,6 +593,7 @@ pub fn run(cfg: &SimConfig, progress: &mut dyn FnMut(Progress)) -> Result<Report
         Ok(report(cfg, &r.w, reason, t))
     } else {
         let mut r = runner(cfg, full_population(cfg));
+        r.set_threads(threads, engine::MIN_WINDOW);
         let (reason, t) = r.run(progress);
         Ok(report(cfg, &r.w, reason, t))
     }

@@ -109,6 +109,17 @@ impl Network {
         (self.cfg.latency_ms as f64 * (1.0 + spread * u)).round().max(0.0) as u64
     }
 
+    /// The least time any message can take, ms: a lower bound of every
+    /// arrival [`Network::transit`] gives, whatever the link and the draw.
+    pub fn min_latency(&self) -> u64 {
+        if self.cfg.link_spread <= 0.0 {
+            return self.cfg.latency_ms;
+        }
+        let spread = self.cfg.link_spread.min(1.0);
+        // `link_latency` rounds `latency * (1 + spread * u)` with u >= -1
+        (self.cfg.latency_ms as f64 * (1.0 - spread)).floor().max(0.0) as u64
+    }
+
     /// Whether every message gets through without a random draw (no loss,
     /// no partition): [`Network::passes`] would only say `Ok`.
     #[inline]
@@ -199,6 +210,21 @@ mod tests {
             }
         }
         assert!(distinct.len() > 20, "links differ: {distinct:?}");
+    }
+
+    #[test]
+    fn no_message_arrives_sooner_than_the_least_latency() {
+        for (latency_ms, jitter_ms, link_spread) in
+            [(50, 10, 0.0), (100, 0, 0.5), (7, 3, 0.9), (10, 0, 1.5), (0, 5, 0.0)]
+        {
+            let mut n = net(NetConfig { latency_ms, jitter_ms, link_spread, loss: 0.0 });
+            let least = (0..2_000).map(|i| n.transit(i % 37, i % 41 + 1, 1_000).unwrap() - 1_000).min().unwrap();
+            assert!(least >= n.min_latency(), "{latency_ms} ms, spread {link_spread}: {least} < {}", n.min_latency());
+            assert!(
+                least - n.min_latency() <= 1 + latency_ms / 10,
+                "{latency_ms} ms, spread {link_spread}: the bound is loose"
+            );
+        }
     }
 
     #[test]

@@ -37,10 +37,110 @@ pub struct RoundCtx<'a> {
     pub up: &'a NodeSet,
 }
 
+/// Where a node's effects go as it acts: straight to the metrics and the
+/// outbox ([`Ctx`]), or into a [`PartLog`] that the engine replays in event
+/// order (a part run on its own thread).
+pub trait Sink<M> {
+    /// A hint: the metrics are about to hear that these origins were learned.
+    fn warm(&self, origins: impl Iterator<Item = u32> + Clone);
+    /// Node `origin` made `version` of its own update at `now`.
+    fn originated(&mut self, origin: u32, version: Version, now: u64);
+    /// Node `node` moved its view of `origin` from `previous` to `version` at `now`.
+    fn learned(&mut self, node: u32, origin: u32, previous: Option<Version>, version: Version, now: u64);
+    /// Node `from` sends `msg` to `to`.
+    fn send(&mut self, from: u32, to: u32, msg: M);
+}
+
+impl<M> Sink<M> for Ctx<'_, M> {
+    #[inline]
+    fn warm(&self, origins: impl Iterator<Item = u32> + Clone) {
+        self.metrics.warm(origins);
+    }
+    #[inline]
+    fn originated(&mut self, origin: u32, version: Version, now: u64) {
+        self.metrics.originated(origin, version, now);
+    }
+    #[inline(always)]
+    fn learned(&mut self, node: u32, origin: u32, previous: Option<Version>, version: Version, now: u64) {
+        self.metrics.learned(node, origin, previous, version, now);
+    }
+    #[inline]
+    fn send(&mut self, from: u32, to: u32, msg: M) {
+        self.outbox.push((from, to, msg));
+    }
+}
+
+/// A call on the metrics, recorded by a part for the engine to make later
+/// (at the time of the event that recorded it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricOp {
+    /// [`Metrics::originated`].
+    Originated { origin: u32, version: Version },
+    /// [`Metrics::learned`].
+    Learned { node: u32, origin: u32, previous: Option<Version>, version: Version },
+}
+
+/// `(approximate bytes, updates carried, is a reply)` of a message: see
+/// [`Population::msg_info`].
+pub type MsgInfo = (usize, usize, bool);
+
+/// What a part's events did, in the order it ran them: the engine replays
+/// it, interleaved with the other parts' logs in the global event order.
+#[derive(Debug)]
+pub struct PartLog<M> {
+    /// Messages sent, in order, with their [`Population::msg_info`] (the
+    /// part works it out, [`Part::msg_info`]).
+    pub sends: Vec<(u32, u32, M, MsgInfo)>,
+    /// Metric calls, in order.
+    pub ops: Vec<MetricOp>,
+}
+
+impl<M> Default for PartLog<M> {
+    fn default() -> Self {
+        PartLog { sends: Vec::new(), ops: Vec::new() }
+    }
+}
+
+impl<M> Sink<M> for PartLog<M> {
+    #[inline]
+    fn warm(&self, _origins: impl Iterator<Item = u32> + Clone) {}
+    #[inline]
+    fn originated(&mut self, origin: u32, version: Version, _now: u64) {
+        self.ops.push(MetricOp::Originated { origin, version });
+    }
+    #[inline]
+    fn learned(&mut self, node: u32, origin: u32, previous: Option<Version>, version: Version, _now: u64) {
+        self.ops.push(MetricOp::Learned { node, origin, previous, version });
+    }
+    #[inline]
+    fn send(&mut self, from: u32, to: u32, msg: M) {
+        self.sends.push((from, to, msg, (0, 0, false)));
+    }
+}
+
+/// Some of a population's nodes (a contiguous range of indices), which one
+/// thread may run by itself while other threads run the other parts: in a
+/// window of the events model shorter than the smallest link latency, no
+/// message sent inside the window arrives inside it, so nodes of different
+/// parts cannot affect one another there. Everything a part does beyond its
+/// own nodes goes into its [`PartLog`].
+pub trait Part<M>: Send {
+    /// [`Population::tick`] for one of its nodes.
+    fn tick(&mut self, i: u32, now: u64, log: &mut PartLog<M>);
+    /// [`Population::deliver`] to one of its nodes.
+    fn deliver(&mut self, to: u32, from: u32, msg: M, now: u64, log: &mut PartLog<M>);
+    /// [`Population::next_timeout`] of one of its nodes.
+    fn next_timeout(&self, i: u32) -> u64;
+    /// [`Population::msg_info`].
+    fn msg_info(&self, msg: &M) -> (usize, usize, bool);
+    /// [`Population::prefetch`]. No behaviour.
+    fn prefetch(&self, _i: u32) {}
+}
+
 /// A set of simulated nodes the engines can drive.
 pub trait Population: Knowledge {
     /// The message type between its nodes.
-    type Msg;
+    type Msg: Send;
     /// Number of nodes ever created (crashed and departed included).
     fn len(&self) -> u32;
     /// Whether there are none.
@@ -96,6 +196,18 @@ pub trait Population: Knowledge {
     fn round(&mut self, _now: u64, _ctx: &mut RoundCtx) -> bool {
         false
     }
+    /// Cut the nodes into parts that threads may run at once within a
+    /// window of the events model: part `p` holds nodes
+    /// `bounds[p]..bounds[p + 1]` (`bounds` rises from 0 to [`Population::len`]).
+    /// `None` when the population has no such path (the default), or not
+    /// now (a viewer watches every node).
+    fn split<'a>(
+        &'a mut self,
+        _members: &'a Membership,
+        _bounds: &[u32],
+    ) -> Option<Vec<Box<dyn Part<Self::Msg> + 'a>>> {
+        None
+    }
 }
 
 /// The payload of the single-rumor scenario.
@@ -120,6 +232,8 @@ pub struct FullPopulation {
     cfg: Config,
     seed: u64,
     out: Out<u32>,
+    /// Output buffers of the parts of a parallel window ([`Population::split`]).
+    part_outs: Vec<Out<u32>>,
     /// Per-node peer tables (`bootstrap` membership), or empty: everyone
     /// samples the shared membership.
     tables: Vec<PeerTable<u32>>,
@@ -167,7 +281,15 @@ impl FullPopulation {
     /// `n` nodes created at time 0, sampling the shared membership.
     pub fn new(n: u32, cfg: Config, seed: u64) -> Self {
         let nodes = (0..n).map(|i| Node::new(i, cfg.clone(), 0, node_rng(seed, i, 0), 0)).collect();
-        FullPopulation { nodes, cfg, seed, out: Out::default(), tables: Vec::new(), viewer: None }
+        FullPopulation {
+            nodes,
+            cfg,
+            seed,
+            out: Out::default(),
+            part_outs: Vec::new(),
+            tables: Vec::new(),
+            viewer: None,
+        }
     }
 
     /// `n` nodes that each start knowing one peer and learn the rest from
@@ -246,32 +368,110 @@ impl FullPopulation {
         self.out.clear();
     }
 
-    fn drain(&mut self, i: u32, now: u64, ctx: &mut Ctx<Message<u32>>) {
+    /// All the nodes, borrowed to act on the engine's thread (with the viewer).
+    fn whole<'a>(&'a mut self, members: &'a Membership) -> FullPart<'a> {
+        FullPart {
+            first: 0,
+            nodes: &mut self.nodes,
+            tables: &mut self.tables,
+            members,
+            out: &mut self.out,
+            viewer: self.viewer.as_mut(),
+        }
+    }
+}
+
+/// Nodes `first..first + nodes.len()` of a [`FullPopulation`], borrowed to
+/// act: all of them (with the viewer) on the engine's thread, or one part of
+/// a parallel window on a thread of its own.
+struct FullPart<'a> {
+    first: u32,
+    nodes: &'a mut [Node<u32>],
+    /// Their peer tables (`bootstrap` membership), or empty.
+    tables: &'a mut [PeerTable<u32>],
+    members: &'a Membership,
+    out: &'a mut Out<u32>,
+    /// Only when the part is the whole population.
+    viewer: Option<&'a mut Viewer>,
+}
+
+impl FullPart<'_> {
+    /// Node `i`'s timer at `now`.
+    #[inline]
+    fn timer<S: Sink<Message<u32>>>(&mut self, i: u32, now: u64, sink: &mut S) {
+        let k = (i - self.first) as usize;
+        let node = &mut self.nodes[k];
+        match self.tables.get(k) {
+            Some(t) => node.handle_timer(now, t, self.out),
+            None => node.handle_timer(now, self.members, self.out),
+        }
+        self.drain(i, now, sink);
+    }
+
+    /// `msg` from `from` arrives at node `to` at `now`.
+    #[inline]
+    fn message<S: Sink<Message<u32>>>(&mut self, to: u32, from: u32, msg: Message<u32>, now: u64, sink: &mut S) {
+        let k = (to - self.first) as usize;
+        let node = &mut self.nodes[k];
+        match self.tables.get_mut(k) {
+            Some(t) => {
+                t.learn(from);
+                node.handle_message(now, from, msg, &*t, self.out)
+            }
+            None => node.handle_message(now, from, msg, self.members, self.out),
+        }
+        self.drain(to, now, sink);
+    }
+
+    /// Hand node `i`'s output to `sink`, after what only it needs (its peer
+    /// table, the viewer).
+    fn drain<S: Sink<Message<u32>>>(&mut self, i: u32, now: u64, sink: &mut S) {
         if let Some(v) = &mut self.viewer {
-            v.observe(i, now, &self.out.events, &self.nodes);
+            v.observe(i, now, &self.out.events, self.nodes);
         }
         let learned = |ev: &Event<u32>| match ev {
             Event::Learned { origin, .. } => Some(*origin),
             Event::Originated { .. } => None,
         };
-        ctx.metrics.warm(self.out.events.iter().filter_map(learned));
+        sink.warm(self.out.events.iter().filter_map(learned));
+        let mut table = self.tables.get_mut((i - self.first) as usize);
         for ev in self.out.events.drain(..) {
             match ev {
-                Event::Originated { version } => ctx.metrics.originated(i, version, now),
+                Event::Originated { version } => sink.originated(i, version, now),
                 Event::Learned { origin, previous, version, .. } => {
-                    if let Some(t) = self.tables.get_mut(i as usize) {
+                    if let Some(t) = table.as_deref_mut() {
                         if origin != i {
                             t.learn(origin);
                         }
                     }
-                    ctx.metrics.learned(i, origin, previous, version, now)
+                    sink.learned(i, origin, previous, version, now)
                 }
             }
         }
         for t in self.out.sends.drain(..) {
-            ctx.outbox.push((i, t.to, t.msg));
+            sink.send(i, t.to, t.msg);
         }
     }
+}
+
+impl Part<Message<u32>> for FullPart<'_> {
+    fn tick(&mut self, i: u32, now: u64, log: &mut PartLog<Message<u32>>) {
+        self.timer(i, now, log);
+    }
+    fn deliver(&mut self, to: u32, from: u32, msg: Message<u32>, now: u64, log: &mut PartLog<Message<u32>>) {
+        self.message(to, from, msg, now, log);
+    }
+    fn next_timeout(&self, i: u32) -> u64 {
+        self.nodes[(i - self.first) as usize].poll_timeout()
+    }
+    fn msg_info(&self, msg: &Message<u32>) -> (usize, usize, bool) {
+        full_msg_info(msg)
+    }
+}
+
+/// [`Population::msg_info`] of real core nodes.
+fn full_msg_info(msg: &Message<u32>) -> (usize, usize, bool) {
+    (msg.wire_len(), msg.update_count(), msg.is_reply())
 }
 
 impl Viewer {
@@ -335,24 +535,13 @@ impl Population for FullPopulation {
     }
 
     fn tick(&mut self, i: u32, now: u64, ctx: &mut Ctx<Self::Msg>) {
-        let node = &mut self.nodes[i as usize];
-        match self.tables.get(i as usize) {
-            Some(t) => node.handle_timer(now, t, &mut self.out),
-            None => node.handle_timer(now, ctx.members, &mut self.out),
-        }
-        self.drain(i, now, ctx);
+        let members = ctx.members;
+        self.whole(members).timer(i, now, ctx);
     }
 
     fn deliver(&mut self, to: u32, from: u32, msg: Self::Msg, now: u64, ctx: &mut Ctx<Self::Msg>) {
-        let node = &mut self.nodes[to as usize];
-        match self.tables.get_mut(to as usize) {
-            Some(t) => {
-                t.learn(from);
-                node.handle_message(now, from, msg, &*t, &mut self.out)
-            }
-            None => node.handle_message(now, from, msg, ctx.members, &mut self.out),
-        }
-        self.drain(to, now, ctx);
+        let members = ctx.members;
+        self.whole(members).message(to, from, msg, now, ctx);
     }
 
     fn next_timeout(&self, i: u32) -> u64 {
@@ -361,7 +550,8 @@ impl Population for FullPopulation {
 
     fn inject(&mut self, i: u32, now: u64, ctx: &mut Ctx<Self::Msg>) {
         self.nodes[i as usize].set_favorite(now, Payload::Static(rumor_payload()), ctx.members, &mut self.out);
-        self.drain(i, now, ctx);
+        let members = ctx.members;
+        self.whole(members).drain(i, now, ctx);
     }
 
     fn broadcast(&mut self, i: u32, key: u32, now: u64, ctx: &mut Ctx<Self::Msg>) {
@@ -384,7 +574,8 @@ impl Population for FullPopulation {
             Some(t) => node.handle_broadcast(now, update, t, &mut self.out),
             None => node.handle_broadcast(now, update, ctx.members, &mut self.out),
         };
-        self.drain(i, now, ctx);
+        let members = ctx.members;
+        self.whole(members).drain(i, now, ctx);
     }
 
     fn reset(&mut self, i: u32, epoch: u32, now: u64) {
@@ -436,7 +627,7 @@ impl Population for FullPopulation {
     }
 
     fn msg_info(&self, msg: &Self::Msg) -> (usize, usize, bool) {
-        (msg.wire_len(), msg.update_count(), msg.is_reply())
+        full_msg_info(msg)
     }
 
     fn duplicates(&self) -> u64 {
@@ -445,5 +636,29 @@ impl Population for FullPopulation {
 
     fn engine_name(&self) -> &'static str {
         "full"
+    }
+
+    fn split<'a>(&'a mut self, members: &'a Membership, bounds: &[u32]) -> Option<Vec<Box<dyn Part<Self::Msg> + 'a>>> {
+        if self.viewer.is_some() || bounds.len() < 2 {
+            return None;
+        }
+        let k = bounds.len() - 1;
+        if self.part_outs.len() < k {
+            self.part_outs.resize_with(k, Out::default);
+        }
+        let (mut nodes, mut tables, mut outs) = (&mut self.nodes[..], &mut self.tables[..], &mut self.part_outs[..]);
+        let per_node_tables = !tables.is_empty();
+        let mut parts: Vec<Box<dyn Part<Self::Msg> + 'a>> = Vec::with_capacity(k);
+        for w in bounds.windows(2) {
+            let len = (w[1] - w[0]) as usize;
+            let (mine, rest) = std::mem::take(&mut nodes).split_at_mut(len);
+            nodes = rest;
+            let (my_tables, rest) = std::mem::take(&mut tables).split_at_mut(if per_node_tables { len } else { 0 });
+            tables = rest;
+            let (out, rest) = std::mem::take(&mut outs).split_first_mut()?;
+            outs = rest;
+            parts.push(Box::new(FullPart { first: w[0], nodes: mine, tables: my_tables, members, out, viewer: None }));
+        }
+        Some(parts)
     }
 }

@@ -101,6 +101,13 @@ impl<T> EventQueue<T> {
         self.current.get(k)
     }
 
+    /// About how many events are due before `time`: those in the next
+    /// buckets (events still in the far heap are not counted). O(`time - now`).
+    pub fn due_before(&self, time: u64) -> usize {
+        let end = time.min(self.now + WINDOW as u64);
+        self.current.len() + (self.now..end).map(|t| self.buckets[t as usize % WINDOW].len()).sum::<usize>()
+    }
+
     /// The earliest event and its time, earliest-inserted first among equals.
     pub fn pop(&mut self) -> Option<(u64, T)> {
         let t = self.peek_until(u64::MAX)?;
