@@ -467,9 +467,6 @@ struct Parallel<M> {
     /// Events still to run one at a time after a burst (see [`BURST`]).
     #[cfg(not(target_arch = "wasm32"))]
     pause: u64,
-    /// The threads (with more than one).
-    #[cfg(not(target_arch = "wasm32"))]
-    pool: Option<rayon::ThreadPool>,
 }
 
 /// How a slice of [`Runner::advance`] ended.
@@ -527,15 +524,7 @@ impl<P: Population> Runner<P> {
         if let Clock::Events(e) = &mut self.clock {
             e.par.min_window = min_window;
             // WebAssembly has no threads: one event at a time
-            e.par.threads = 1;
-            #[cfg(target_arch = "wasm32")]
-            let _ = threads;
-            #[cfg(not(target_arch = "wasm32"))]
-            if threads > 1 {
-                e.par.pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().ok();
-                // no threads to be had: one at a time
-                e.par.threads = if e.par.pool.is_some() { threads } else { 1 };
-            }
+            e.par.threads = if cfg!(target_arch = "wasm32") { 1 } else { threads.max(1) };
         }
     }
 
@@ -816,8 +805,6 @@ fn start_events<P: Population>(w: &mut World<P>, s: Schedule) -> Events<P::Msg> 
         windows: 0,
         #[cfg(not(target_arch = "wasm32"))]
         pause: 0,
-        #[cfg(not(target_arch = "wasm32"))]
-        pool: None,
     };
     let mut e = Events {
         q: EventQueue::new(),
@@ -1046,14 +1033,28 @@ fn window<P: Population>(w: &mut World<P>, e: &mut Events<P::Msg>, t0: u64, mut 
     // when done with one (the parts' loads differ from window to window)
     e.par.logs.resize_with(k, Default::default);
     let (up, retimed, metrics, pending) = (&w.up, &e.retimed, &mut w.metrics, &mut e.par.pending);
-    let pool = e.par.pool.as_ref().expect("a pool whenever there are threads");
-    pool.scope(|s| {
-        // the previous window's metric calls, beside the parts
-        s.spawn(move |_| apply_metric_ops(metrics, pending.drain(..)));
-        for ((mut part, jobs), (log, done)) in parts.drain(..).zip(jobs).zip(e.par.logs.iter_mut()) {
-            s.spawn(move |_| run_part(&mut *part, jobs, up, retimed.clone(), end, log, done));
+    let slots: Vec<_> =
+        parts.drain(..).zip(jobs).zip(e.par.logs.iter_mut()).map(|w| std::sync::Mutex::new(Some(w))).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    // each thread takes the next part not taken until none is left
+    let work = || loop {
+        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let Some(slot) = slots.get(i) else { return };
+        let taken = slot.lock().map(|mut s| s.take()).unwrap_or(None);
+        if let Some(((mut part, jobs), (log, done))) = taken {
+            run_part(&mut *part, jobs, up, retimed.clone(), end, log, done);
         }
+    };
+    std::thread::scope(|s| {
+        for _ in 1..e.par.threads {
+            // a thread the system refuses leaves its share to the others
+            let _ = std::thread::Builder::new().spawn_scoped(s, work);
+        }
+        // this thread makes the previous window's metric calls first
+        apply_metric_ops(metrics, pending.drain(..));
+        work();
     });
+    drop(slots);
     drop(parts);
     // replay their effects in the order of the queue
     let mut logs = std::mem::take(&mut e.par.logs);

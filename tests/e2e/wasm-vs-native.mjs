@@ -8,7 +8,8 @@
 // `advance(Infinity, 1e6)` until it stops, exactly what gossipLab.configure()
 // + runToEnd() run (the viewer's trace and flight log on), minus drawing; the
 // report is encoded after the clock stops. Networks over the page's 20,000-node display limit can
-// only be run this way. Native: `gossip sim <same flags> --engine full --json`;
+// only be run this way. Native: `gossip sim <same flags> --engine full --threads 1 --json`
+// (one thread, as the page);
 // its time is the `ran in X s` it prints (building the network and running
 // it, not process start-up nor JSON), which covers the same work as the page
 // figure. Times are wall clock on a shared machine: best of N.
@@ -40,7 +41,7 @@ for (const f of [BIN, path.join(WWW, 'pkg', 'gossip_bg.wasm')]) {
 function native(params) {
   const flags = Object.entries(params).flatMap(([k, v]) => [`--${k.replace(/_/g, '-')}`, String(v)]);
   const tf = path.join(os.tmpdir(), `gossip-time-${process.pid}`);
-  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', '-o', tf, BIN, 'sim', ...flags, '--engine', 'full', '--json'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', '-o', tf, BIN, 'sim', ...flags, '--engine', 'full', '--threads', '1', '--json'], { encoding: 'utf8', maxBuffer: 1 << 28 });
   if (r.status !== 0) throw new Error(`gossip sim ${flags.join(' ')}: ${r.stderr}`);
   const m = r.stderr.match(/^ran in ([\d.]+) s/m);
   if (!m) throw new Error(`no "ran in" line from gossip sim: ${r.stderr}`);
