@@ -1029,7 +1029,7 @@ fn window<P: Population>(w: &mut World<P>, e: &mut Events<P::Msg>, t0: u64, mut 
         taken.push((t, i, is_msg));
     }
     debug_assert!(taken.first().is_some_and(|f| f.0 == t0));
-    // run the parts on the pool's threads, each taking the next part
+    // run the parts on threads, each taking the next part
     // when done with one (the parts' loads differ from window to window)
     e.par.logs.resize_with(k, Default::default);
     let (up, retimed, metrics, pending) = (&w.up, &e.retimed, &mut w.metrics, &mut e.par.pending);
