@@ -639,7 +639,9 @@ impl Population for FullPopulation {
     }
 
     fn split<'a>(&'a mut self, members: &'a Membership, bounds: &[u32]) -> Option<Vec<Box<dyn Part<Self::Msg> + 'a>>> {
-        if self.viewer.is_some() || bounds.len() < 2 {
+        // a flood forwards each update to every peer at once: replaying
+        // those messages in order costs more than the parts save
+        if self.viewer.is_some() || self.cfg.protocol == Protocol::Flood || bounds.len() < 2 {
             return None;
         }
         let k = bounds.len() - 1;
