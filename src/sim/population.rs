@@ -132,9 +132,7 @@ pub trait Part<M>: Send {
     /// [`Population::next_timeout`] of one of its nodes.
     fn next_timeout(&self, i: u32) -> u64;
     /// [`Population::msg_info`].
-    fn msg_info(&self, msg: &M) -> (usize, usize, bool);
-    /// [`Population::prefetch`]. No behaviour.
-    fn prefetch(&self, _i: u32) {}
+    fn msg_info(&self, msg: &M) -> MsgInfo;
 }
 
 /// A set of simulated nodes the engines can drive.
@@ -464,13 +462,13 @@ impl Part<Message<u32>> for FullPart<'_> {
     fn next_timeout(&self, i: u32) -> u64 {
         self.nodes[(i - self.first) as usize].poll_timeout()
     }
-    fn msg_info(&self, msg: &Message<u32>) -> (usize, usize, bool) {
+    fn msg_info(&self, msg: &Message<u32>) -> MsgInfo {
         full_msg_info(msg)
     }
 }
 
 /// [`Population::msg_info`] of real core nodes.
-fn full_msg_info(msg: &Message<u32>) -> (usize, usize, bool) {
+fn full_msg_info(msg: &Message<u32>) -> MsgInfo {
     (msg.wire_len(), msg.update_count(), msg.is_reply())
 }
 
