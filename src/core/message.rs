@@ -373,6 +373,11 @@ impl<Id: NodeId> Digest<Id> {
         }
     }
 
+    /// Its column's buffer (empty if it has none), to reuse.
+    pub(crate) fn into_column(self) -> Vec<Cell> {
+        self.column
+    }
+
     /// The column of versions by dense index, and the pairs after it.
     pub(crate) fn parts(&self) -> (&[Cell], &[(Id, Version)]) {
         (&self.column, &self.entries)

@@ -53,7 +53,7 @@ use super::message::{Digest, Message, NodeId, Payload, Record, Update};
 use super::peers::Peers;
 use super::seen::SeenCache;
 use super::vector;
-use super::version::Version;
+use super::version::{Cell, Version};
 use super::view::{Diff, View};
 use crate::hint::prefetch;
 use crate::rng::Rng;
@@ -130,25 +130,62 @@ impl<Id: NodeId> Eq for Transmit<Id> {}
 
 /// The output buffer a node appends to. Reuse one across calls and clear it
 /// after draining.
+///
+/// It also keeps a few spare digest buffers. A digest of a simulated view is
+/// a copy of its version column, n cells; the node that reads one leaves
+/// its buffer here, and the next digest a node makes through this `Out`
+/// reuses it. A driver that passes one `Out` to many nodes (the simulator)
+/// then allocates no digest once the run is under way, whichever thread
+/// made the buffer. See [`Out::keep_spares`].
 #[derive(Clone, Debug)]
 pub struct Out<Id> {
     /// Messages to send, in order.
     pub sends: Vec<Transmit<Id>>,
     /// Events, in order.
     pub events: Vec<Event<Id>>,
+    /// Digest buffers read and done with.
+    spares: Vec<Vec<Cell>>,
+    /// How many of them to keep.
+    spares_cap: usize,
 }
+
+/// Spare digest buffers an `Out` keeps unless told otherwise.
+const SPARES: usize = 4;
 
 impl<Id> Default for Out<Id> {
     fn default() -> Self {
-        Out { sends: Vec::new(), events: Vec::new() }
+        Out { sends: Vec::new(), events: Vec::new(), spares: Vec::new(), spares_cap: SPARES }
     }
 }
 
 impl<Id> Out<Id> {
-    /// Empty both lists.
+    /// Empty both lists (the spare buffers stay).
     pub fn clear(&mut self) {
         self.sends.clear();
         self.events.clear();
+    }
+
+    /// Keep up to `cap` spare digest buffers (4 by default): about as many
+    /// digests as the nodes this `Out` serves receive between two of their
+    /// own (one per node for push-pull gossip every round), so that the
+    /// buffers read are there for the digests made. Spares past the cap are
+    /// freed at once.
+    pub fn keep_spares(&mut self, cap: usize) {
+        self.spares_cap = cap;
+        self.spares.truncate(cap);
+    }
+
+    /// A digest buffer to fill, empty.
+    pub(crate) fn take_spare(&mut self) -> Vec<Cell> {
+        self.spares.pop().unwrap_or_default()
+    }
+
+    /// Keep `column`, a digest buffer done with, if there is room.
+    pub(crate) fn give_spare(&mut self, mut column: Vec<Cell>) {
+        if column.capacity() > 0 && self.spares.len() < self.spares_cap {
+            column.clear();
+            self.spares.push(column);
+        }
     }
 }
 
@@ -375,9 +412,9 @@ impl<Id: NodeId> Node<Id> {
     /// [`Node::digest`], after merging origins that wait in the view's
     /// version vector for good (a plain copy from then on, instead of a
     /// merge per call).
-    fn flushed_digest(&mut self) -> Digest<Id> {
+    fn flushed_digest(&mut self, out: &mut Out<Id>) -> Digest<Id> {
         self.view.flush();
-        self.digest()
+        self.view.digest_into(out.take_spare())
     }
 
     /// Adopt `payload` as the new favorite: bump the version, record it, and
@@ -438,7 +475,7 @@ impl<Id: NodeId> Node<Id> {
                 self.next_anti_entropy = Some(due + ((now - due) / every + 1) * every);
                 let targets = self.sample(peers, 1);
                 if let Some(t) = targets.first() {
-                    let msg = Message::Digest { digest: self.flushed_digest(), push_pull: true };
+                    let msg = Message::Digest { digest: self.flushed_digest(out), push_pull: true };
                     out.sends.push(Transmit { to: t.clone(), msg });
                 }
                 self.scratch = targets;
@@ -475,7 +512,7 @@ impl<Id: NodeId> Node<Id> {
         match msg {
             Message::Push(updates) => self.on_push(now, from, updates, peers, out),
             Message::Feedback(known) => self.on_feedback(&known),
-            Message::Digest { digest, push_pull } => self.on_digest(from, &digest, push_pull, out),
+            Message::Digest { digest, push_pull } => self.on_digest(from, digest, push_pull, out),
             Message::Delta { updates, request } => {
                 // start loading the cells and entries of the updates a few
                 // places ahead of the one applied, so that their cache
@@ -651,7 +688,7 @@ impl<Id: NodeId> Node<Id> {
                 let targets = self.sample(peers, fanout);
                 if let Some((last, rest)) = targets.split_last() {
                     // n entries each: copied for all targets but the last, which takes it
-                    let digest = self.flushed_digest();
+                    let digest = self.flushed_digest(out);
                     for t in rest {
                         out.sends.push(Transmit {
                             to: t.clone(),
@@ -741,13 +778,14 @@ impl<Id: NodeId> Node<Id> {
     /// linear merge; a digest that is not strictly sorted (a peer's digest
     /// may be in any order, with repeats) is first sorted, keeping the
     /// newest version listed for each origin.
-    fn on_digest(&mut self, from: Id, digest: &Digest<Id>, push_pull: bool, out: &mut Out<Id>) {
+    fn on_digest(&mut self, from: Id, digest: Digest<Id>, push_pull: bool, out: &mut Out<Id>) {
         self.view.flush();
         // the merge checks the order as it goes and gives up at the first
         // entry out of order: our own digests (and the native nodes') are sorted
         let reply = self
-            .compare(digest, push_pull)
+            .compare(&digest, push_pull)
             .or_else(|| self.compare(&Digest::new(vector::canonical(&digest.pairs())), push_pull));
+        out.give_spare(digest.into_column());
         if let Some((updates, request)) = reply {
             if !updates.is_empty() || !request.is_empty() {
                 out.sends.push(Transmit { to: from, msg: Message::Delta { updates, request } });
@@ -1261,6 +1299,27 @@ mod tests {
         let updates = origins.map(|o| upd(o, o as u64 % 5 + 1, 1000 + o as u128)).collect();
         n.handle_message(1, 99, Message::Delta { updates, request: Default::default() }, &NoPeers, &mut Out::default());
         n
+    }
+
+    #[test]
+    fn a_digest_read_leaves_its_buffer_for_the_next_digest_made_through_the_same_out() {
+        // b's view spans fewer origins than a's: a's buffer is large enough
+        let mut a = knowing(0, 1..300);
+        let mut b = knowing(1, 100..200);
+        let mut out = Out::default();
+        let digest = a.flushed_digest(&mut out);
+        let (column, _) = digest.parts();
+        assert!(!column.is_empty(), "a view of dense origins makes a column");
+        let buffer = column.as_ptr();
+        b.handle_message(2, 0, Message::Digest { digest, push_pull: true }, &NoPeers, &mut out);
+        assert_eq!(out.spares.len(), 1, "b kept the buffer it read");
+        let next = b.flushed_digest(&mut out);
+        assert_eq!(next.parts().0.as_ptr(), buffer, "b's own digest reuses it");
+        assert_eq!(next, b.digest(), "and lists b's versions, none of a's");
+        // with no room for spares, a digest read is freed
+        out.keep_spares(0);
+        b.handle_message(3, 0, Message::Digest { digest: next, push_pull: true }, &NoPeers, &mut out);
+        assert!(out.spares.is_empty());
     }
 
     /// What `n` answers to `digest`: (origins it sends, the request).

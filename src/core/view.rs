@@ -232,18 +232,27 @@ impl<Id: NodeId> View<Id> {
     #[inline]
     pub fn put(&mut self, at: Option<Found>, origin: Id, entry: Entry) -> Option<Version> {
         let version = entry.version;
-        if let Some(f) = at.or_else(|| self.find(&origin)) {
-            // the version from the cell: the replaced record need not be read
-            let previous = f.version;
-            *self.at_mut(f.slot) = entry;
-            match f.slot.checked_sub(LOOSE) {
-                None => self.dense[f.slot] = Cell::new(version),
-                Some(i) => self.vv.update(i, version),
-            }
-            // the same origin: only the version's digits can change
-            self.digest_sum = self.digest_sum + version_len(version) - version_len(previous);
-            return Some(previous);
+        let Some(f) = at.or_else(|| self.find(&origin)) else {
+            self.insert(origin, entry);
+            return None;
+        };
+        // the version from the cell: the replaced record need not be read
+        let previous = f.version;
+        *self.at_mut(f.slot) = entry;
+        match f.slot.checked_sub(LOOSE) {
+            None => self.dense[f.slot] = Cell::new(version),
+            Some(i) => self.vv.update(i, version),
         }
+        // the same origin: only the version's digits can change
+        self.digest_sum = self.digest_sum + version_len(version) - version_len(previous);
+        Some(previous)
+    }
+
+    /// [`View::put`] of an origin not known yet: once per origin, kept out
+    /// of line so that replacing an entry (nearly every put) stays small.
+    #[inline(never)]
+    fn insert(&mut self, origin: Id, entry: Entry) {
+        let version = entry.version;
         self.digest_sum += map_entry_len(&origin, version);
         match self.cell_of(&origin) {
             Some(d) => {
@@ -269,7 +278,6 @@ impl<Id: NodeId> View<Id> {
                 self.grow(len);
             }
         }
-        None
     }
 
     /// Extend the array to `len` cells, moving the origins it now covers
@@ -367,9 +375,17 @@ impl<Id: NodeId> View<Id> {
     /// a copy of the dense array (less its empty tail), then the map's
     /// origins.
     pub fn digest(&self) -> Digest<Id> {
+        self.digest_into(Vec::new())
+    }
+
+    /// [`View::digest`], its column copied into `column` (a spare buffer:
+    /// its contents are dropped, its memory reused).
+    pub(crate) fn digest_into(&self, mut column: Vec<Cell>) -> Digest<Id> {
         let loose = &self.loose;
         let rest = self.vv.to_vec(|k| (loose[k].0.clone(), loose[k].1.version));
-        Digest::from_parts(self.dense[..self.end].to_vec(), self.len() - loose.len(), rest, self.digest_sum)
+        column.clear();
+        column.extend_from_slice(&self.dense[..self.end]);
+        Digest::from_parts(column, self.len() - loose.len(), rest, self.digest_sum)
     }
 
     /// Compare the view with `theirs`, a digest sorted by origin, calling

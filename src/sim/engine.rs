@@ -23,9 +23,9 @@ use super::network::{Drop, Network};
 use super::nodeset::NodeSet;
 use super::population::{Ctx, MetricOp, PartLog, Population, RoundCtx};
 use super::queue::EventQueue;
-use super::window::Done;
 #[cfg(not(target_arch = "wasm32"))]
 use super::window::{run_part, Job, Next, Order};
+use super::window::{Done, Padded};
 use super::{Progress, Scenario, StopReason};
 
 /// Waves of replies one round may take before the run is declared livelocked.
@@ -50,7 +50,7 @@ const BURST: usize = 8;
 const PAUSE: u64 = 1 << 16;
 /// Parts a window is cut into per thread.
 #[cfg(not(target_arch = "wasm32"))]
-const PARTS_PER_THREAD: usize = 4;
+const PARTS_PER_THREAD: usize = 16;
 
 /// Everything a run holds besides the engine's own clockwork.
 pub struct World<P: Population> {
@@ -459,7 +459,7 @@ struct Parallel<M> {
     min_window: usize,
     /// Each part's log and list of events done, kept for the next window.
     #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
-    logs: Vec<(PartLog<M>, Vec<Done>)>,
+    logs: Vec<Padded<(PartLog<M>, Vec<Done>)>>,
     /// Metric calls of the last window, with their times, not made yet.
     pending: Vec<(u64, MetricOp)>,
     /// Windows run on threads so far.
@@ -1033,8 +1033,12 @@ fn window<P: Population>(w: &mut World<P>, e: &mut Events<P::Msg>, t0: u64, mut 
     // when done with one (the parts' loads differ from window to window)
     e.par.logs.resize_with(k, Default::default);
     let (up, retimed, metrics, pending) = (&w.up, &e.retimed, &mut w.metrics, &mut e.par.pending);
-    let slots: Vec<_> =
-        parts.drain(..).zip(jobs).zip(e.par.logs.iter_mut()).map(|w| std::sync::Mutex::new(Some(w))).collect();
+    let slots: Vec<_> = parts
+        .drain(..)
+        .zip(jobs)
+        .zip(e.par.logs.iter_mut().map(|l| &mut l.0))
+        .map(|w| std::sync::Mutex::new(Some(w)))
+        .collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
     // each thread takes the next part not taken until none is left
     let work = || loop {
@@ -1058,13 +1062,13 @@ fn window<P: Population>(w: &mut World<P>, e: &mut Events<P::Msg>, t0: u64, mut 
     drop(parts);
     // replay their effects in the order of the queue
     let mut logs = std::mem::take(&mut e.par.logs);
-    if logs.iter().map(|(log, _)| log.sends.len()).sum::<usize>() > BURST * taken.len() {
+    if logs.iter().map(|l| l.0 .0.sends.len()).sum::<usize>() > BURST * taken.len() {
         e.par.pause = PAUSE;
     }
     let mut sends = Vec::with_capacity(k);
     let mut ops = Vec::with_capacity(k);
     let mut dones = Vec::with_capacity(k);
-    for (log, done) in &mut logs {
+    for Padded((log, done)) in &mut logs {
         sends.push(log.sends.drain(..));
         ops.push(&log.ops[..]);
         dones.push(&done[..]);
@@ -1117,7 +1121,7 @@ fn window<P: Population>(w: &mut World<P>, e: &mut Events<P::Msg>, t0: u64, mut 
     }
     debug_assert!(sends.iter().all(|s| s.len() == 0), "every message logged was sent");
     drop((sends, ops, dones));
-    for (log, done) in &mut logs {
+    for Padded((log, done)) in &mut logs {
         log.ops.clear();
         done.clear();
         // a burst's buffers are not kept
@@ -1131,7 +1135,10 @@ fn window<P: Population>(w: &mut World<P>, e: &mut Events<P::Msg>, t0: u64, mut 
 
 /// Make the metric calls windows left pending, in order.
 fn settle_metrics<M>(metrics: &mut Metrics, e: &mut Events<M>) {
-    apply_metric_ops(metrics, e.par.pending.drain(..));
+    // called before every fault and request: nothing is pending on one thread
+    if !e.par.pending.is_empty() {
+        apply_metric_ops(metrics, e.par.pending.drain(..));
+    }
 }
 
 /// Make metric calls recorded at their times, in order.

@@ -231,7 +231,7 @@ pub struct FullPopulation {
     seed: u64,
     out: Out<u32>,
     /// Output buffers of the parts of a parallel window ([`Population::split`]).
-    part_outs: Vec<Out<u32>>,
+    part_outs: Vec<super::window::Padded<Out<u32>>>,
     /// Per-node peer tables (`bootstrap` membership), or empty: everyone
     /// samples the shared membership.
     tables: Vec<PeerTable<u32>>,
@@ -368,6 +368,7 @@ impl FullPopulation {
 
     /// All the nodes, borrowed to act on the engine's thread (with the viewer).
     fn whole<'a>(&'a mut self, members: &'a Membership) -> FullPart<'a> {
+        self.out.keep_spares(self.nodes.len());
         FullPart {
             first: 0,
             nodes: &mut self.nodes,
@@ -644,7 +645,7 @@ impl Population for FullPopulation {
         }
         let k = bounds.len() - 1;
         if self.part_outs.len() < k {
-            self.part_outs.resize_with(k, Out::default);
+            self.part_outs.resize_with(k, Default::default);
         }
         let (mut nodes, mut tables, mut outs) = (&mut self.nodes[..], &mut self.tables[..], &mut self.part_outs[..]);
         let per_node_tables = !tables.is_empty();
@@ -656,6 +657,9 @@ impl Population for FullPopulation {
             let (my_tables, rest) = std::mem::take(&mut tables).split_at_mut(if per_node_tables { len } else { 0 });
             tables = rest;
             let (out, rest) = std::mem::take(&mut outs).split_first_mut()?;
+            let out = &mut out.0;
+            // about a digest per node between two of its own (see `Out::keep_spares`)
+            out.keep_spares(len);
             outs = rest;
             parts.push(Box::new(FullPart { first: w[0], nodes: mine, tables: my_tables, members, out, viewer: None }));
         }

@@ -143,6 +143,28 @@ pub fn run_part<M>(
     }
 }
 
+/// A value alone on its cache lines (two of them: the adjacent-line
+/// prefetcher pairs lines), for per-part state that different threads
+/// write side by side (a part's log, its output buffers): without it, two
+/// parts' vector lengths can share a line, and every push of one thread
+/// evicts the line from the other's cache.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+pub struct Padded<T>(pub T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::ops::DerefMut for Padded<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
