@@ -21,6 +21,8 @@ use super::membership::Membership;
 use super::metrics::Metrics;
 use super::network::{Drop, Network};
 use super::nodeset::NodeSet;
+#[cfg(not(target_arch = "wasm32"))]
+use super::pool::Pool;
 use super::population::{Ctx, MetricOp, PartLog, Population, RoundCtx};
 use super::queue::EventQueue;
 #[cfg(not(target_arch = "wasm32"))]
@@ -467,6 +469,9 @@ struct Parallel<M> {
     /// Events still to run one at a time after a burst (see [`BURST`]).
     #[cfg(not(target_arch = "wasm32"))]
     pause: u64,
+    /// The helper threads, `threads - 1`, started at the first window.
+    #[cfg(not(target_arch = "wasm32"))]
+    pool: Option<Pool>,
 }
 
 /// How a slice of [`Runner::advance`] ended.
@@ -525,6 +530,11 @@ impl<P: Population> Runner<P> {
             e.par.min_window = min_window;
             // WebAssembly has no threads: one event at a time
             e.par.threads = if cfg!(target_arch = "wasm32") { 1 } else { threads.max(1) };
+            // helpers for the new count, at the next window
+            #[cfg(not(target_arch = "wasm32"))]
+            {
+                e.par.pool = None;
+            }
         }
     }
 
@@ -805,6 +815,8 @@ fn start_events<P: Population>(w: &mut World<P>, s: Schedule) -> Events<P::Msg> 
         windows: 0,
         #[cfg(not(target_arch = "wasm32"))]
         pause: 0,
+        #[cfg(not(target_arch = "wasm32"))]
+        pool: None,
     };
     let mut e = Events {
         q: EventQueue::new(),
@@ -1049,11 +1061,10 @@ fn window<P: Population>(w: &mut World<P>, e: &mut Events<P::Msg>, t0: u64, mut 
             run_part(&mut *part, jobs, up, retimed.clone(), end, log, done);
         }
     };
-    std::thread::scope(|s| {
-        for _ in 1..e.par.threads {
-            // a thread the system refuses leaves its share to the others
-            let _ = std::thread::Builder::new().spawn_scoped(s, work);
-        }
+    // helpers kept from window to window (a thread the system refuses
+    // leaves its share to the others)
+    let pool = e.par.pool.get_or_insert_with(|| Pool::new(e.par.threads - 1));
+    pool.run(&work, || {
         // this thread makes the previous window's metric calls first
         apply_metric_ops(metrics, pending.drain(..));
         work();

@@ -19,6 +19,8 @@ pub mod metrics;
 pub mod network;
 pub mod nodeset;
 pub mod params;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod pool;
 pub mod population;
 pub mod queue;
 pub mod window;
