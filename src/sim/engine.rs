@@ -424,6 +424,7 @@ pub struct Runner<P: Population> {
     open: bool,
 }
 
+#[allow(clippy::large_enum_variant)] // one per run: its size does not matter
 enum Clock<M> {
     Rounds(Rounds<M>),
     Events(Events<M>),
@@ -462,8 +463,8 @@ struct Parallel<M> {
     /// Each part's log and list of events done, kept for the next window.
     #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     logs: Vec<Padded<(PartLog<M>, Vec<Done>)>>,
-    /// Metric calls of the last window, with their times, not made yet.
-    pending: Vec<(u64, MetricOp)>,
+    /// Metric calls of the last window, not made yet.
+    pending: Pending,
     /// Windows run on threads so far.
     windows: u64,
     /// Events still to run one at a time after a burst (see [`BURST`]).
@@ -472,6 +473,44 @@ struct Parallel<M> {
     /// The helper threads, `threads - 1`, started at the first window.
     #[cfg(not(target_arch = "wasm32"))]
     pool: Option<Pool>,
+}
+
+/// The metric calls of a window, made later (while the next window runs):
+/// the parts' logs of calls, swapped out of the parts so that the next
+/// window logs into the other buffers, and the order to make them in.
+#[derive(Default)]
+struct Pending {
+    /// By part: its calls, with their times, in its order.
+    ops: Vec<Vec<(u64, MetricOp)>>,
+    /// Runs `(part, from, to)` of `ops`, in the order of the queue.
+    order: Vec<(usize, usize, usize)>,
+}
+
+impl Pending {
+    /// Whether no call waits.
+    fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// Part `p`'s calls `from..to` come next.
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    fn push(&mut self, p: usize, from: usize, to: usize) {
+        match self.order.last_mut() {
+            _ if from == to => {}
+            Some(last) if last.0 == p && last.2 == from => last.2 = to,
+            _ => self.order.push((p, from, to)),
+        }
+    }
+
+    /// Make the calls, in order, and empty the lists.
+    fn apply(&mut self, metrics: &mut Metrics) {
+        let ops = &self.ops;
+        apply_metric_ops(metrics, self.order.iter().flat_map(|&(p, from, to)| ops[p][from..to].iter().copied()));
+        self.order.clear();
+        for o in &mut self.ops {
+            o.clear();
+        }
+    }
 }
 
 /// How a slice of [`Runner::advance`] ended.
@@ -811,7 +850,7 @@ fn start_events<P: Population>(w: &mut World<P>, s: Schedule) -> Events<P::Msg> 
         threads: 1,
         min_window: MIN_WINDOW,
         logs: Vec::new(),
-        pending: Vec::new(),
+        pending: Pending::default(),
         windows: 0,
         #[cfg(not(target_arch = "wasm32"))]
         pause: 0,
@@ -1066,7 +1105,7 @@ fn window<P: Population>(w: &mut World<P>, e: &mut Events<P::Msg>, t0: u64, mut 
     let pool = e.par.pool.get_or_insert_with(|| Pool::new(e.par.threads - 1));
     pool.run(&work, || {
         // this thread makes the previous window's metric calls first
-        apply_metric_ops(metrics, pending.drain(..));
+        pending.apply(metrics);
         work();
     });
     drop(slots);
@@ -1077,11 +1116,9 @@ fn window<P: Population>(w: &mut World<P>, e: &mut Events<P::Msg>, t0: u64, mut 
         e.par.pause = PAUSE;
     }
     let mut sends = Vec::with_capacity(k);
-    let mut ops = Vec::with_capacity(k);
     let mut dones = Vec::with_capacity(k);
     for Padded((log, done)) in &mut logs {
         sends.push(log.sends.drain(..));
-        ops.push(&log.ops[..]);
         dones.push(&done[..]);
     }
     // per part: events replayed, metric calls made, messages sent
@@ -1113,7 +1150,7 @@ fn window<P: Population>(w: &mut World<P>, e: &mut Events<P::Msg>, t0: u64, mut 
             }
             continue;
         }
-        e.par.pending.extend(ops[p][at[p].1..d.ops].iter().map(|&op| (t, op)));
+        e.par.pending.push(p, at[p].1, d.ops);
         at[p].1 = d.ops;
         for (from, to, msg, info) in sends[p].by_ref().take(d.sends - at[p].2) {
             send(w, &mut e.q, &mut e.in_flight, t, from, to, msg, info);
@@ -1131,9 +1168,15 @@ fn window<P: Population>(w: &mut World<P>, e: &mut Events<P::Msg>, t0: u64, mut 
         }
     }
     debug_assert!(sends.iter().all(|s| s.len() == 0), "every message logged was sent");
-    drop((sends, ops, dones));
-    for Padded((log, done)) in &mut logs {
-        log.ops.clear();
+    drop((sends, dones));
+    // the calls go to `pending` as they are, and the parts log the next
+    // window's into the buffers `pending` emptied at this window's start
+    if e.par.pending.ops.len() < k {
+        e.par.pending.ops.resize_with(k, Vec::new);
+    }
+    for (Padded((log, done)), pending) in logs.iter_mut().zip(&mut e.par.pending.ops) {
+        debug_assert!(pending.is_empty(), "the last window's calls were made");
+        std::mem::swap(&mut log.ops, pending);
         done.clear();
         // a burst's buffers are not kept
         log.sends.shrink_to(MAX_WINDOW);
@@ -1148,7 +1191,7 @@ fn window<P: Population>(w: &mut World<P>, e: &mut Events<P::Msg>, t0: u64, mut 
 fn settle_metrics<M>(metrics: &mut Metrics, e: &mut Events<M>) {
     // called before every fault and request: nothing is pending on one thread
     if !e.par.pending.is_empty() {
-        apply_metric_ops(metrics, e.par.pending.drain(..));
+        e.par.pending.apply(metrics);
     }
 }
 

@@ -91,8 +91,8 @@ pub struct PartLog<M> {
     /// Messages sent, in order, with their [`Population::msg_info`] (the
     /// part works it out, [`Part::msg_info`]).
     pub sends: Vec<(u32, u32, M, MsgInfo)>,
-    /// Metric calls, in order.
-    pub ops: Vec<MetricOp>,
+    /// Metric calls, in order, with the times of the events that made them.
+    pub ops: Vec<(u64, MetricOp)>,
 }
 
 impl<M> Default for PartLog<M> {
@@ -105,12 +105,12 @@ impl<M> Sink<M> for PartLog<M> {
     #[inline]
     fn warm(&self, _origins: impl Iterator<Item = u32> + Clone) {}
     #[inline]
-    fn originated(&mut self, origin: u32, version: Version, _now: u64) {
-        self.ops.push(MetricOp::Originated { origin, version });
+    fn originated(&mut self, origin: u32, version: Version, now: u64) {
+        self.ops.push((now, MetricOp::Originated { origin, version }));
     }
     #[inline]
-    fn learned(&mut self, node: u32, origin: u32, previous: Option<Version>, version: Version, _now: u64) {
-        self.ops.push(MetricOp::Learned { node, origin, previous, version });
+    fn learned(&mut self, node: u32, origin: u32, previous: Option<Version>, version: Version, now: u64) {
+        self.ops.push((now, MetricOp::Learned { node, origin, previous, version }));
     }
     #[inline]
     fn send(&mut self, from: u32, to: u32, msg: M) {
