@@ -644,6 +644,9 @@ impl Population for FullPopulation {
             return None;
         }
         let k = bounds.len() - 1;
+        // the parts keep their own spare digests: the one-event-at-a-time
+        // path's would sit idle
+        self.out.keep_spares(0);
         if self.part_outs.len() < k {
             self.part_outs.resize_with(k, Default::default);
         }
