@@ -279,15 +279,10 @@ impl FullPopulation {
     /// `n` nodes created at time 0, sampling the shared membership.
     pub fn new(n: u32, cfg: Config, seed: u64) -> Self {
         let nodes = (0..n).map(|i| Node::new(i, cfg.clone(), 0, node_rng(seed, i, 0), 0)).collect();
-        FullPopulation {
-            nodes,
-            cfg,
-            seed,
-            out: Out::default(),
-            part_outs: Vec::new(),
-            tables: Vec::new(),
-            viewer: None,
-        }
+        let mut out = Out::default();
+        // about a digest per node between two of its own (see `Out::keep_spares`)
+        out.keep_spares(n as usize);
+        FullPopulation { nodes, cfg, seed, out, part_outs: Vec::new(), tables: Vec::new(), viewer: None }
     }
 
     /// `n` nodes that each start knowing one peer and learn the rest from
@@ -368,7 +363,6 @@ impl FullPopulation {
 
     /// All the nodes, borrowed to act on the engine's thread (with the viewer).
     fn whole<'a>(&'a mut self, members: &'a Membership) -> FullPart<'a> {
-        self.out.keep_spares(self.nodes.len());
         FullPart {
             first: 0,
             nodes: &mut self.nodes,
@@ -587,6 +581,7 @@ impl Population for FullPopulation {
     fn add(&mut self, now: u64) -> u32 {
         let i = self.nodes.len() as u32;
         self.nodes.push(Node::new(i, self.cfg.clone(), 0, node_rng(self.seed, i, 0), now));
+        self.out.keep_spares(self.nodes.len());
         if let Some(v) = &mut self.viewer {
             v.current.push(0);
         }
@@ -601,6 +596,7 @@ impl Population for FullPopulation {
         let cfg = Config { resample_ms: None, ..self.cfg.clone() };
         // named MIRROR_ID, not `i`: updates about `i` are not about itself
         self.nodes.push(Node::new(MIRROR_ID, cfg, 0, node_rng(self.seed, i, 0), now));
+        self.out.keep_spares(self.nodes.len());
         if let Some(v) = &mut self.viewer {
             v.current.push(0);
         }
@@ -644,9 +640,6 @@ impl Population for FullPopulation {
             return None;
         }
         let k = bounds.len() - 1;
-        // the parts keep their own spare digests: the one-event-at-a-time
-        // path's would sit idle
-        self.out.keep_spares(0);
         if self.part_outs.len() < k {
             self.part_outs.resize_with(k, Default::default);
         }
