@@ -373,9 +373,10 @@ impl<Id: NodeId> Digest<Id> {
         }
     }
 
-    /// Its column's buffer (empty if it has none), to reuse.
-    pub(crate) fn into_column(self) -> Vec<Cell> {
-        self.column
+    /// Its buffers, to reuse: the column (empty if it has none) and the
+    /// list of the other pairs.
+    pub(crate) fn into_parts(self) -> (Vec<Cell>, Vec<(Id, Version)>) {
+        (self.column, self.entries)
     }
 
     /// The column of versions by dense index, and the pairs after it.

@@ -11,6 +11,7 @@ pub mod message;
 pub mod node;
 pub mod peers;
 pub mod seen;
+mod spares;
 pub mod vector;
 pub mod version;
 pub mod view;

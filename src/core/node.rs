@@ -52,8 +52,9 @@ use super::config::{Config, Protocol, RumorState};
 use super::message::{Digest, Message, NodeId, Payload, Record, Update};
 use super::peers::Peers;
 use super::seen::SeenCache;
+use super::spares::Spares;
 use super::vector;
-use super::version::{Cell, Version};
+use super::version::Version;
 use super::view::{Diff, View};
 use crate::hint::prefetch;
 use crate::rng::Rng;
@@ -131,22 +132,20 @@ impl<Id: NodeId> Eq for Transmit<Id> {}
 /// The output buffer a node appends to. Reuse one across calls and clear it
 /// after draining.
 ///
-/// It also keeps a few spare digest buffers. A digest of a simulated view is
-/// a copy of its version column, n cells; the node that reads one leaves
-/// its buffer here, and the next digest a node makes through this `Out`
-/// reuses it. A driver that passes one `Out` to many nodes (the simulator)
-/// then allocates no digest once the run is under way, whichever thread
-/// made the buffer. See [`Out::keep_spares`].
+/// It also keeps a few spare buffers of messages read: a node that reads a
+/// digest, a delta or a request leaves the emptied list here, and the next
+/// such list a node makes through this `Out` reuses it. A driver that
+/// passes one `Out` to many nodes (the simulator) then allocates no message
+/// list once the run is under way, whichever thread made the buffer. See
+/// [`Out::keep_spares`].
 #[derive(Clone)]
 pub struct Out<Id> {
     /// Messages to send, in order.
     pub sends: Vec<Transmit<Id>>,
     /// Events, in order.
     pub events: Vec<Event<Id>>,
-    /// Digest buffers read and done with.
-    spares: Vec<Vec<Cell>>,
-    /// How many of them to keep.
-    spares_cap: usize,
+    /// Buffers of messages read and done with.
+    pub(crate) spares: Spares<Id>,
 }
 
 impl<Id: std::fmt::Debug> std::fmt::Debug for Out<Id> {
@@ -160,12 +159,9 @@ impl<Id: std::fmt::Debug> std::fmt::Debug for Out<Id> {
     }
 }
 
-/// Spare digest buffers an `Out` keeps unless told otherwise.
-const SPARES: usize = 4;
-
 impl<Id> Default for Out<Id> {
     fn default() -> Self {
-        Out { sends: Vec::new(), events: Vec::new(), spares: Vec::new(), spares_cap: SPARES }
+        Out { sends: Vec::new(), events: Vec::new(), spares: Spares::default() }
     }
 }
 
@@ -176,27 +172,13 @@ impl<Id> Out<Id> {
         self.events.clear();
     }
 
-    /// Keep up to `cap` spare digest buffers (4 by default): about as many
-    /// digests as the nodes this `Out` serves receive between two of their
-    /// own (one per node for push-pull gossip every round), so that the
-    /// buffers read are there for the digests made. Spares past the cap are
-    /// freed at once.
+    /// Keep up to `cap` spare buffers of each kind (4 by default): about as
+    /// many digests as the nodes this `Out` serves receive between two of
+    /// their own (one per node for push-pull gossip every round), so that
+    /// the buffers read are there for the lists made. Spares past the cap
+    /// are freed at once.
     pub fn keep_spares(&mut self, cap: usize) {
-        self.spares_cap = cap;
-        self.spares.truncate(cap);
-    }
-
-    /// A digest buffer to fill, empty.
-    pub(crate) fn take_spare(&mut self) -> Vec<Cell> {
-        self.spares.pop().unwrap_or_default()
-    }
-
-    /// Keep `column`, a digest buffer done with, if there is room.
-    pub(crate) fn give_spare(&mut self, mut column: Vec<Cell>) {
-        if column.capacity() > 0 && self.spares.len() < self.spares_cap {
-            column.clear();
-            self.spares.push(column);
-        }
+        self.spares.set_cap(cap);
     }
 }
 
@@ -261,8 +243,6 @@ pub struct Node<Id: NodeId> {
     scratch: Vec<Id>,
     /// The slots a digest being answered lacks (kept to reuse its memory).
     lack: Vec<usize>,
-    /// The request being built in answer to a digest (kept to reuse its memory).
-    request: Vec<(Id, Version)>,
     /// `round_robin`: this pass's shuffled peers, and how many were used.
     pass: Vec<Id>,
     pass_pos: usize,
@@ -297,7 +277,6 @@ impl<Id: NodeId> Node<Id> {
             stats: NodeStats::default(),
             scratch: Vec::new(),
             lack: Vec::new(),
-            request: Vec::new(),
             pass: Vec::new(),
             pass_pos: 0,
             signer: None,
@@ -425,7 +404,7 @@ impl<Id: NodeId> Node<Id> {
     /// merge per call).
     fn flushed_digest(&mut self, out: &mut Out<Id>) -> Digest<Id> {
         self.view.flush();
-        self.view.digest_into(out.take_spare())
+        self.view.digest_into(out.spares.column())
     }
 
     /// Adopt `payload` as the new favorite: bump the version, record it, and
@@ -524,25 +503,31 @@ impl<Id: NodeId> Node<Id> {
             Message::Push(updates) => self.on_push(now, from, updates, peers, out),
             Message::Feedback(known) => self.on_feedback(&known),
             Message::Digest { digest, push_pull } => self.on_digest(from, digest, push_pull, out),
-            Message::Delta { updates, request } => {
+            Message::Delta { mut updates, request } => {
                 // start loading the cells and entries of the updates a few
                 // places ahead of the one applied, so that their cache
                 // misses overlap instead of following one another
-                let mut rest = updates.into_iter();
+                let mut rest = updates.drain(..);
                 warm_ahead(&self.view, rest.as_slice(), |u| &u.origin, own_record);
                 while let Some(u) = rest.next() {
                     warm_next(&self.view, rest.as_slice(), |u| &u.origin, own_record);
                     self.apply(now, u, Via::AntiEntropy, peers, out);
                 }
+                drop(rest);
+                out.spares.give_updates(updates);
                 if !request.is_empty() {
-                    let request = request.pairs();
-                    warm_ahead(&self.view, &request, |(o, _)| o, |_| None);
-                    let mut updates = Vec::with_capacity(request.len());
-                    for (i, (o, have)) in request.iter().enumerate() {
-                        warm_next(&self.view, &request[i + 1..], |(o, _)| o, |_| None);
+                    let pairs = request.pairs();
+                    warm_ahead(&self.view, &pairs, |(o, _)| o, |_| None);
+                    let mut updates = out.spares.updates();
+                    for (i, (o, have)) in pairs.iter().enumerate() {
+                        warm_next(&self.view, &pairs[i + 1..], |(o, _)| o, |_| None);
                         updates.extend(self.stored_update(o).filter(|u| u.version > *have));
                     }
-                    if !updates.is_empty() {
+                    drop(pairs);
+                    out.spares.give_pairs(request.into_vec());
+                    if updates.is_empty() {
+                        out.spares.give_updates(updates);
+                    } else {
                         out.sends
                             .push(Transmit { to: from, msg: Message::Delta { updates, request: Digest::default() } });
                     }
@@ -670,9 +655,12 @@ impl<Id: NodeId> Node<Id> {
         };
         for t in &targets {
             if Some(t) != from && updates.iter().all(|u| &u.origin != t) {
-                out.sends.push(Transmit { to: t.clone(), msg: Message::Push(updates.clone()) });
+                let mut copy = out.spares.updates();
+                copy.extend_from_slice(&updates);
+                out.sends.push(Transmit { to: t.clone(), msg: Message::Push(copy) });
             }
         }
+        out.spares.give_updates(updates);
         self.scratch = targets;
     }
 
@@ -754,11 +742,11 @@ impl<Id: NodeId> Node<Id> {
         }
     }
 
-    fn on_push(&mut self, now: u64, from: Id, updates: Vec<Update<Id>>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
+    fn on_push(&mut self, now: u64, from: Id, mut updates: Vec<Update<Id>>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
         let mut known = Vec::new();
-        let mut fresh = Vec::new();
+        let mut fresh = out.spares.updates();
         let feedback = self.cfg.protocol == Protocol::Rumor && self.cfg.stop.feedback;
-        for u in updates {
+        for u in updates.drain(..) {
             // "already knew" means knew before this instant: in the rounds
             // model, before the round started.
             let knew_before =
@@ -775,10 +763,13 @@ impl<Id: NodeId> Node<Id> {
                 known.push((origin, version));
             }
         }
+        out.spares.give_updates(updates);
         if !known.is_empty() {
             out.sends.push(Transmit { to: from.clone(), msg: Message::Feedback(known) });
         }
-        if !fresh.is_empty() {
+        if fresh.is_empty() {
+            out.spares.give_updates(fresh);
+        } else {
             self.forward(fresh, Some(&from), peers, out);
         }
     }
@@ -793,13 +784,19 @@ impl<Id: NodeId> Node<Id> {
         self.view.flush();
         // the merge checks the order as it goes and gives up at the first
         // entry out of order: our own digests (and the native nodes') are sorted
+        let spares = &mut out.spares;
         let reply = self
-            .compare(&digest, push_pull)
-            .or_else(|| self.compare(&Digest::new(vector::canonical(&digest.pairs())), push_pull));
-        out.give_spare(digest.into_column());
+            .compare(&digest, push_pull, spares)
+            .or_else(|| self.compare(&Digest::new(vector::canonical(&digest.pairs())), push_pull, spares));
+        let (column, pairs) = digest.into_parts();
+        spares.give_column(column);
+        spares.give_pairs(pairs);
         if let Some((updates, request)) = reply {
             if !updates.is_empty() || !request.is_empty() {
                 out.sends.push(Transmit { to: from, msg: Message::Delta { updates, request } });
+            } else {
+                out.spares.give_updates(updates);
+                out.spares.give_pairs(request.into_vec());
             }
         }
     }
@@ -808,15 +805,19 @@ impl<Id: NodeId> Node<Id> {
     /// lack and the request for what we lack. `None` if `theirs` turns out
     /// not to be strictly increasing by origin.
     #[allow(clippy::type_complexity)]
-    fn compare(&mut self, theirs: &Digest<Id>, push_pull: bool) -> Option<(Vec<Update<Id>>, Digest<Id>)> {
+    fn compare(
+        &mut self,
+        theirs: &Digest<Id>,
+        push_pull: bool,
+        spares: &mut Spares<Id>,
+    ) -> Option<(Vec<Update<Id>>, Digest<Id>)> {
         let view = &self.view;
         let room = view.len() < self.cfg.max_view;
         // the slots they lack are collected first, so that the updates are
-        // allocated once, and their entries read in a loop of independent loads
+        // made in a loop of independent loads
         let mut lack = std::mem::take(&mut self.lack);
         lack.clear();
-        let mut request = std::mem::take(&mut self.request);
-        request.clear();
+        let mut request = spares.pairs();
         let sorted = view.diff(theirs, |d| match d {
             Diff::TheyLack(slot) => lack.push(slot),
             Diff::WeLack(o, v) => {
@@ -830,33 +831,27 @@ impl<Id: NodeId> Node<Id> {
                 }
             }
         });
-        let updates = if sorted {
-            lack.iter().take(2 * STEP).for_each(|&slot| view.warm_slot(slot));
-            lack.iter().take(STEP).for_each(|&slot| view.warm_slot_record(slot));
-            lack.iter()
-                .enumerate()
-                .map(|(i, &slot)| {
-                    if let Some(&next) = lack.get(i + 2 * STEP) {
-                        view.warm_slot(next);
-                    }
-                    if let Some(&next) = lack.get(i + STEP) {
-                        view.warm_slot_record(next);
-                    }
-                    let (o, e) = view.at(slot);
-                    update_from(o, e, e.ttl)
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        self.lack = lack;
-        // allocated once at its size (the scratch list grew to it)
-        let reply = sorted.then(|| (updates, Digest::new(request.to_vec())));
-        // kept unless a first exchange made it large (it then holds the view)
-        if request.capacity() <= REQUEST_KEPT {
-            self.request = request;
+        if !sorted {
+            self.lack = lack;
+            spares.give_pairs(request);
+            return None;
         }
-        reply
+        let mut updates = spares.updates();
+        updates.reserve(lack.len());
+        lack.iter().take(2 * STEP).for_each(|&slot| view.warm_slot(slot));
+        lack.iter().take(STEP).for_each(|&slot| view.warm_slot_record(slot));
+        for (i, &slot) in lack.iter().enumerate() {
+            if let Some(&next) = lack.get(i + 2 * STEP) {
+                view.warm_slot(next);
+            }
+            if let Some(&next) = lack.get(i + STEP) {
+                view.warm_slot_record(next);
+            }
+            let (o, e) = view.at(slot);
+            updates.push(update_from(o, e, e.ttl));
+        }
+        self.lack = lack;
+        Some((updates, Digest::new(request)))
     }
 
     /// Validate and merge one update. Returns whether the view changed.
@@ -999,9 +994,6 @@ impl<Id: NodeId> Node<Id> {
 /// what the first fetched, so that a batch overlaps its cache misses
 /// instead of waiting for each in turn.
 const STEP: usize = 4;
-
-/// The largest request list a node keeps between digests, to reuse its memory.
-const REQUEST_KEPT: usize = 256;
 
 /// An update's own record, for [`warm_ahead`] and [`warm_next`].
 fn own_record<Id>(u: &Update<Id>) -> Option<&Record> {
@@ -1323,14 +1315,52 @@ mod tests {
         assert!(!column.is_empty(), "a view of dense origins makes a column");
         let buffer = column.as_ptr();
         b.handle_message(2, 0, Message::Digest { digest, push_pull: true }, &NoPeers, &mut out);
-        assert_eq!(out.spares.len(), 1, "b kept the buffer it read");
+        assert_eq!(out.spares.len(), 1, "b kept the column it read (its reply took no other spare)");
         let next = b.flushed_digest(&mut out);
         assert_eq!(next.parts().0.as_ptr(), buffer, "b's own digest reuses it");
         assert_eq!(next, b.digest(), "and lists b's versions, none of a's");
         // with no room for spares, a digest read is freed
         out.keep_spares(0);
         b.handle_message(3, 0, Message::Digest { digest: next, push_pull: true }, &NoPeers, &mut out);
-        assert!(out.spares.is_empty());
+        assert_eq!(out.spares.len(), 0);
+    }
+
+    #[test]
+    fn a_delta_read_leaves_its_lists_for_the_next_lists_made_through_the_same_out() {
+        let mut a = knowing(0, 2..300);
+        let mut b = knowing(1, 100..200);
+        let mut out = Out::default();
+        // b sends its digest; a answers with the 198 origins b lacks
+        let digest = b.flushed_digest(&mut out);
+        a.handle_message(2, 1, Message::Digest { digest, push_pull: true }, &NoPeers, &mut out);
+        let Some(Message::Delta { updates, request }) = out.sends.pop().map(|t| t.msg) else {
+            panic!("a answers with a delta")
+        };
+        assert_eq!((updates.len(), request.len()), (198, 0));
+        let list = updates.as_ptr();
+        // b applies them, and keeps the list
+        b.handle_message(3, 0, Message::Delta { updates, request }, &NoPeers, &mut out);
+        assert_eq!(b.view_len(), 298);
+        // b answers a request: its updates are listed in that same buffer,
+        // and the request's own list is kept
+        let request = Digest::new(vec![(150, Version::default()), (250, Version::default())]);
+        let asked = request.parts().1.as_ptr();
+        b.handle_message(4, 0, Message::Delta { updates: Vec::new(), request }, &NoPeers, &mut out);
+        let Some(Message::Delta { updates, .. }) = out.sends.pop().map(|t| t.msg) else {
+            panic!("b answers the request")
+        };
+        assert_eq!(updates.iter().map(|u| u.origin).collect::<Vec<_>>(), [150, 250]);
+        assert_eq!(updates.as_ptr(), list, "the delta b read holds b's answer");
+        // a's next request reuses the request b read: a lags on origin 150
+        let newer = Message::Delta { updates: vec![upd(150, 9, 7)], request: Digest::default() };
+        b.handle_message(5, 9, newer, &NoPeers, &mut out);
+        let digest = b.flushed_digest(&mut out);
+        a.handle_message(6, 1, Message::Digest { digest, push_pull: true }, &NoPeers, &mut out);
+        let Some(Message::Delta { request, .. }) = out.sends.pop().map(|t| t.msg) else {
+            panic!("a asks for what it lacks")
+        };
+        assert_eq!(request, vec![(150, Version::new(0, 1))]);
+        assert_eq!(request.parts().1.as_ptr(), asked, "a's request is made in the list b read");
     }
 
     /// What `n` answers to `digest`: (origins it sends, the request).

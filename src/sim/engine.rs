@@ -463,6 +463,9 @@ struct Parallel<M> {
     /// Each part's log and list of events done, kept for the next window.
     #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     logs: Vec<Padded<(PartLog<M>, Vec<Done>)>>,
+    /// Each part's list of the window's events, kept (empty) for the next.
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    jobs: Vec<Vec<(u64, Job<M>)>>,
     /// Metric calls of the last window, not made yet.
     pending: Pending,
     /// Windows run on threads so far.
@@ -850,6 +853,7 @@ fn start_events<P: Population>(w: &mut World<P>, s: Schedule) -> Events<P::Msg> 
         threads: 1,
         min_window: MIN_WINDOW,
         logs: Vec::new(),
+        jobs: Vec::new(),
         pending: Pending::default(),
         windows: 0,
         #[cfg(not(target_arch = "wasm32"))]
@@ -1060,7 +1064,9 @@ fn window<P: Population>(w: &mut World<P>, e: &mut Events<P::Msg>, t0: u64, mut 
     // and so does a full window. Closing it at an event not taken, at time
     // `t`, keeps the order: a timer set for `t` or later goes into the
     // queue, after that event.
-    let mut jobs: Vec<Vec<(u64, Job<P::Msg>)>> = (0..k).map(|_| Vec::new()).collect();
+    // the lists of the last window, emptied by its parts
+    let jobs = &mut e.par.jobs;
+    jobs.resize_with(k, Vec::new);
     let mut taken: Vec<(u64, u32, bool)> = Vec::new();
     while let Some(t) = e.q.peek_until(end - 1) {
         let (i, is_msg) = match e.q.ahead(0) {
@@ -1086,7 +1092,7 @@ fn window<P: Population>(w: &mut World<P>, e: &mut Events<P::Msg>, t0: u64, mut 
     let (up, retimed, metrics, pending) = (&w.up, &e.retimed, &mut w.metrics, &mut e.par.pending);
     let slots: Vec<_> = parts
         .drain(..)
-        .zip(jobs)
+        .zip(jobs.iter_mut())
         .zip(e.par.logs.iter_mut().map(|l| &mut l.0))
         .map(|w| std::sync::Mutex::new(Some(w)))
         .collect();

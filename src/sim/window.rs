@@ -91,11 +91,12 @@ impl Order {
 }
 
 /// Run one part's events of the window ending before `t_end`: `jobs` in
-/// queue order, and the timers its nodes set inside the window. `retimed`
+/// queue order (taken out of the list, which keeps its memory), and the
+/// timers its nodes set inside the window. `retimed`
 /// is the engine's record of restarted timers (see the engine), copied.
 pub fn run_part<M>(
     part: &mut dyn Part<M>,
-    jobs: Vec<(u64, Job<M>)>,
+    jobs: &mut Vec<(u64, Job<M>)>,
     up: &NodeSet,
     mut retimed: HashMap<u32, u64>,
     t_end: u64,
@@ -103,7 +104,7 @@ pub fn run_part<M>(
     done: &mut Vec<Done>,
 ) {
     let mut order = Order::default();
-    let mut jobs = jobs.into_iter().peekable();
+    let mut jobs = jobs.drain(..).peekable();
     loop {
         let (t, job) = match order.next(jobs.peek().map(|j| j.0)) {
             Next::Taken => jobs.next().expect("peeked"),
