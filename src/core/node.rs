@@ -393,6 +393,13 @@ impl<Id: NodeId> Node<Id> {
         self.next_resample = None;
     }
 
+    /// Expect to learn the origins with dense indices below `origins` (the
+    /// simulator's nodes `0..origins`): the view makes room for them now
+    /// instead of growing as it learns them. A hint; it changes no behaviour.
+    pub fn reserve_view(&mut self, origins: usize) {
+        self.view.reserve(origins.min(self.cfg.max_view));
+    }
+
     /// Its digest: `origin -> version` for every entry, sorted by origin
     /// (read off the view, which keeps its versions in origin order).
     pub fn digest(&self) -> Digest<Id> {

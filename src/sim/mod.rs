@@ -603,10 +603,15 @@ pub fn run_threads(cfg: &SimConfig, threads: usize, progress: &mut dyn FnMut(Pro
 
 /// Real core nodes for `cfg`, with the membership it asks for.
 pub fn full_population(cfg: &SimConfig) -> population::FullPopulation {
-    match cfg.membership {
+    let mut pop = match cfg.membership {
         MembershipMode::Full => population::FullPopulation::new(cfg.nodes, cfg.node_config(), cfg.seed),
         MembershipMode::Bootstrap => population::FullPopulation::with_bootstrap(cfg.nodes, cfg.node_config(), cfg.seed),
+    };
+    // every node has a favorite: every view will list every node
+    if cfg.scenario == Scenario::Movies {
+        pop.reserve_views();
     }
+    pop
 }
 
 /// A run of `cfg` on `pop`, at time 0, ready to advance (the configuration

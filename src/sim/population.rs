@@ -293,6 +293,18 @@ impl FullPopulation {
         p
     }
 
+    /// Size every node's view for all `n` origins now (see
+    /// [`Node::reserve_view`]): for runs where every node has a favorite,
+    /// so that every view ends up holding every origin. The views then do
+    /// not grow, move and reallocate, on whichever thread runs their node,
+    /// while the run spreads the first favorites.
+    pub fn reserve_views(&mut self) {
+        let n = self.nodes.len();
+        for node in &mut self.nodes {
+            node.reserve_view(n);
+        }
+    }
+
     /// Keep what a viewer needs: per-node freshness and a trace of at most
     /// `trace_cap` events. Call before the run starts.
     pub fn track_for_viewer(&mut self, trace_cap: usize) {
