@@ -292,7 +292,7 @@ impl<Id: NodeId> Update<Id> {
 /// A view whose origins have dense indices ([`NodeId::dense`]: the
 /// simulator's integer identities) makes its digest as a copy of its array
 /// of versions by index: a plain copy to make, a walk of two arrays side by
-/// side to compare, 16 bytes an origin and no origin stored. The pairs it
+/// side to compare, 8 bytes an origin and no origin stored. The pairs it
 /// lists are those of that column, in index order (which is origin order),
 /// followed by the others.
 #[derive(Clone, Debug)]
@@ -343,6 +343,7 @@ impl<Id: NodeId> Digest<Id> {
     pub(crate) fn from_parts(column: Vec<Cell>, present: usize, entries: Vec<(Id, Version)>, sum: usize) -> Self {
         let d = Digest { column, len: present + entries.len(), entries, sum };
         debug_assert_eq!(present, d.column.iter().filter(|c| c.is_present()).count());
+        debug_assert!(!d.column.iter().any(|c| c.is_wide()), "a column says its versions");
         debug_assert_eq!(sum, d.iter().map(|(o, v)| map_entry_len(&o, v)).sum::<usize>(), "digest size out of step");
         debug_assert!(d.entries.iter().all(|(o, _)| o.dense().is_none_or(|i| i >= d.column.len())));
         d

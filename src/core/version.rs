@@ -50,55 +50,73 @@ impl std::fmt::Display for Version {
 }
 
 /// An origin's version packed for arrays indexed by origin (a view's dense
-/// array, and the digest copied from it): 16 bytes, four to a cache line (a
-/// `Version` field would take 16 alone, with its padding), with a flag for
-/// "no entry". Two cells are equal exactly when both are empty or both hold
-/// the same version, so a whole array compares by plain equality.
+/// array, and the digest copied from it): one word, eight to a cache line,
+/// so that copying and comparing those arrays moves as little memory as
+/// possible. Zero is "no entry"; a version whose epoch is below
+/// [`Cell::EPOCHS`] (every simulated node's, and a counter up to
+/// [`MAX_COUNTER`]) is stored as `1 + (epoch << 53 | counter)`, which
+/// orders as the version does; any other version is stored as the marker
+/// [`Cell::WIDE`], and its holder keeps the version elsewhere (a view, in
+/// the entry). Two cells that are not wide are equal exactly when both
+/// are empty or both hold the same version, so arrays of them compare by
+/// plain equality.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Cell {
-    counter: u64,
-    /// The epoch in the low 32 bits, and bit 32 set if the origin has an
-    /// entry (else the cell is all zero): two words, so that comparing
-    /// runs of cells is plain word arithmetic the compiler vectorizes.
-    tag: u64,
-}
+pub(crate) struct Cell(u64);
 
 /// The cell of an origin without an entry.
-pub(crate) const EMPTY: Cell = Cell { counter: 0, tag: 0 };
+pub(crate) const EMPTY: Cell = Cell(0);
 
-/// `Cell::tag`'s "has an entry" bit.
-const PRESENT: u64 = 1 << 32;
+/// Bits of a packed counter (enough for [`MAX_COUNTER`]).
+const COUNTER_BITS: u32 = 53;
 
 impl Cell {
-    /// The cell of an origin at `version`.
+    /// Epochs below this are packed in the cell.
+    pub(crate) const EPOCHS: u32 = 1 << (63 - COUNTER_BITS);
+
+    /// The cell of a version that does not fit one: its holder keeps it.
+    pub(crate) const WIDE: Cell = Cell(u64::MAX);
+
+    /// The cell of an origin at `version` ([`Cell::WIDE`] if it does not fit).
     #[inline]
     pub(crate) fn new(version: Version) -> Self {
-        Cell { counter: version.counter, tag: PRESENT | u64::from(version.epoch) }
-    }
-
-    /// The version, if the origin has an entry.
-    #[inline]
-    pub(crate) fn get(&self) -> Option<Version> {
-        self.is_present().then(|| self.version())
+        if version.epoch < Self::EPOCHS && version.counter <= MAX_COUNTER {
+            Cell(1 + ((version.epoch as u64) << COUNTER_BITS | version.counter))
+        } else {
+            Self::WIDE
+        }
     }
 
     /// Whether the origin has an entry.
     #[inline]
     pub(crate) fn is_present(&self) -> bool {
-        self.tag & PRESENT != 0
+        self.0 != 0
+    }
+
+    /// Whether the version is kept elsewhere.
+    #[inline]
+    pub(crate) fn is_wide(&self) -> bool {
+        *self == Self::WIDE
+    }
+
+    /// The version, if the origin has an entry and the cell holds it.
+    #[inline]
+    pub(crate) fn get(&self) -> Option<Version> {
+        (self.is_present() && !self.is_wide()).then(|| self.version())
     }
 
     /// Zero exactly when the two cells are equal: branch-free, so that a
     /// run of cells compares as one reduction.
     #[inline]
     pub(crate) fn differs(&self, other: &Cell) -> u64 {
-        (self.counter ^ other.counter) | (self.tag ^ other.tag)
+        self.0 ^ other.0
     }
 
-    /// The version (zero for an empty cell).
+    /// The version of a cell that holds one (present, not wide).
     #[inline]
     pub(crate) fn version(&self) -> Version {
-        Version::new(self.tag as u32, self.counter)
+        debug_assert!(self.is_present() && !self.is_wide());
+        let packed = self.0 - 1;
+        Version::new((packed >> COUNTER_BITS) as u32, packed & MAX_COUNTER)
     }
 }
 
@@ -129,6 +147,31 @@ mod tests {
         assert!(supersedes(v, Some(Version::new(0, 4))));
         assert!(!supersedes(v, Some(v)));
         assert!(!supersedes(v, Some(Version::new(0, 6))));
+    }
+
+    #[test]
+    fn cells_hold_versions_in_order_and_mark_the_ones_that_do_not_fit() {
+        let fits = [
+            Version::new(0, 0),
+            Version::new(0, 1),
+            Version::new(0, MAX_COUNTER),
+            Version::new(1, 0),
+            Version::new(Cell::EPOCHS - 1, 7),
+            Version::new(Cell::EPOCHS - 1, MAX_COUNTER),
+        ];
+        for (i, &v) in fits.iter().enumerate() {
+            let c = Cell::new(v);
+            assert!(c.is_present() && !c.is_wide());
+            assert_eq!(c.get(), Some(v));
+            if let Some(&next) = fits.get(i + 1) {
+                assert!(c.0 < Cell::new(next).0, "packed cells order as versions do");
+            }
+        }
+        for v in [Version::new(Cell::EPOCHS, 0), Version::new(u32::MAX, 1), Version::new(0, MAX_COUNTER + 1)] {
+            assert_eq!(Cell::new(v), Cell::WIDE);
+            assert!(Cell::WIDE.is_present() && Cell::WIDE.get().is_none());
+        }
+        assert!(!EMPTY.is_present() && EMPTY.get().is_none());
     }
 
     #[test]

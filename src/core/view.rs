@@ -10,14 +10,17 @@
 //!
 //! * an origin with a dense index ([`NodeId::dense`]: the simulator's
 //!   integer identities) has its entry in an array indexed by that index,
-//!   with a second array beside it of 16-byte *cells* holding a copy of
-//!   the version: the merge rule reads one cell, no hashing, a duplicate
+//!   with a second array beside it of 8-byte *cells* holding a copy of
+//!   the version (or, for a version too wide to pack, a mark that sends
+//!   readers to the entry): the merge rule reads one cell, no hashing, a duplicate
 //!   never touches the entry, and the entry's address needs no lookup (so
 //!   the cell and the entry of an update can be fetched at once); the
 //!   cells are in origin order, so the view's digest is a copy of them (a
 //!   [`Digest`] column: no origin stored), and comparing such a digest
-//!   with the view is a walk of two arrays side by side, eight cells at a
-//!   time, that stops only where cells differ;
+//!   with the view is a walk of two arrays side by side, eight cells (a
+//!   cache line) at a time, that stops only where cells differ; a view
+//!   holding a wide cell lists its pairs in its digests and compares
+//!   pair by pair (simulated nodes' versions are never wide);
 //! * every other origin (the native node's string identities, or dense
 //!   indices far beyond what the view holds) has its entry in a plain
 //!   vector, found through a hash map, with its versions kept sorted by
@@ -65,8 +68,12 @@ pub struct Found {
 /// What a node knows, by origin. See the module documentation.
 #[derive(Clone, Debug)]
 pub struct View<Id> {
-    /// By dense index: that origin's version, or `EMPTY`.
+    /// By dense index: that origin's version, or `EMPTY` (or
+    /// [`Cell::WIDE`]: the version is the entry's).
     dense: Vec<Cell>,
+    /// How many cells of `dense` are wide (nearly always none: the
+    /// digests and comparisons that read cells alone then do not apply).
+    wide: usize,
     /// One past the highest dense index with an entry (the cells from there
     /// on are empty: digests and comparisons stop there).
     end: usize,
@@ -94,6 +101,7 @@ impl<Id: NodeId> View<Id> {
     pub fn new(hash_seed: u64) -> Self {
         View {
             dense: Vec::new(),
+            wide: 0,
             end: 0,
             entries: Vec::new(),
             loose: Vec::new(),
@@ -122,14 +130,30 @@ impl<Id: NodeId> View<Id> {
         origin.dense().filter(|&d| d < self.dense.len())
     }
 
+    /// The version in the array's cell `d` (read from the entry if the
+    /// cell is wide), if that origin has an entry.
+    #[inline]
+    fn cell_version(&self, d: usize) -> Option<Version> {
+        let c = self.dense[d];
+        if c.is_wide() {
+            self.entries[d].as_ref().map(|(_, e)| e.version)
+        } else {
+            c.get()
+        }
+    }
+
+    /// Set the array's cell `d`, keeping count of the wide ones.
+    #[inline]
+    fn set_cell(&mut self, d: usize, cell: Cell) {
+        self.wide = self.wide + usize::from(cell.is_wide()) - usize::from(self.dense[d].is_wide());
+        self.dense[d] = cell;
+    }
+
     /// Where `origin`'s entry is, if it has one.
     #[inline]
     pub fn find(&self, origin: &Id) -> Option<Found> {
         match self.cell_of(origin) {
-            Some(d) => {
-                let c = self.dense[d];
-                (c.is_present()).then(|| Found { slot: d, version: c.version() })
-            }
+            Some(d) => self.cell_version(d).map(|version| Found { slot: d, version }),
             None => {
                 let i = *self.sparse.get(origin)? as usize;
                 Some(Found { slot: LOOSE + i, version: self.loose[i].1.version })
@@ -240,7 +264,7 @@ impl<Id: NodeId> View<Id> {
         let previous = f.version;
         *self.at_mut(f.slot) = entry;
         match f.slot.checked_sub(LOOSE) {
-            None => self.dense[f.slot] = Cell::new(version),
+            None => self.set_cell(f.slot, Cell::new(version)),
             Some(i) => self.vv.update(i, version),
         }
         // the same origin: only the version's digits can change
@@ -256,7 +280,7 @@ impl<Id: NodeId> View<Id> {
         self.digest_sum += map_entry_len(&origin, version);
         match self.cell_of(&origin) {
             Some(d) => {
-                self.dense[d] = Cell::new(version);
+                self.set_cell(d, Cell::new(version));
                 self.end = self.end.max(d + 1);
                 self.entries[d] = Some((origin, entry));
                 self.order.push(d as u32);
@@ -302,7 +326,7 @@ impl<Id: NodeId> View<Id> {
         for (o, e) in std::mem::take(&mut self.loose) {
             match o.dense().filter(|&d| d < len) {
                 Some(d) => {
-                    self.dense[d] = Cell::new(e.version);
+                    self.set_cell(d, Cell::new(e.version));
                     self.end = self.end.max(d + 1);
                     self.entries[d] = Some((o, e));
                     moved_to.push(d as u32);
@@ -341,7 +365,7 @@ impl<Id: NodeId> View<Id> {
         self.order.retain(|&p| p as usize != f.slot);
         match f.slot.checked_sub(LOOSE) {
             None => {
-                self.dense[f.slot] = EMPTY;
+                self.set_cell(f.slot, EMPTY);
                 self.end = self.dense[..self.end].iter().rposition(|c| c.is_present()).map_or(0, |i| i + 1);
                 self.entries[f.slot] = None;
             }
@@ -376,11 +400,7 @@ impl<Id: NodeId> View<Id> {
 
     /// The dense array's origins, in order.
     fn dense_part(&self) -> impl Iterator<Item = (Id, Version, usize)> + '_ {
-        self.dense
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.is_present())
-            .filter_map(|(d, c)| Some((Id::from_dense(d)?, c.version(), d)))
+        (0..self.end).filter_map(|d| Some((Id::from_dense(d)?, self.cell_version(d)?, d)))
     }
 
     /// The digest: `origin -> version` for every entry, sorted by origin:
@@ -391,13 +411,21 @@ impl<Id: NodeId> View<Id> {
     }
 
     /// [`View::digest`], its column copied into `column` (a spare buffer:
-    /// its contents are dropped, its memory reused).
+    /// its contents are dropped, its memory reused). A view with a wide
+    /// cell lists its pairs instead.
     pub(crate) fn digest_into(&self, mut column: Vec<Cell>) -> Digest<Id> {
         let loose = &self.loose;
         let rest = self.vv.to_vec(|k| (loose[k].0.clone(), loose[k].1.version));
         column.clear();
-        column.extend_from_slice(&self.dense[..self.end]);
-        Digest::from_parts(column, self.len() - loose.len(), rest, self.digest_sum)
+        if self.wide == 0 {
+            column.extend_from_slice(&self.dense[..self.end]);
+            Digest::from_parts(column, self.len() - loose.len(), rest, self.digest_sum)
+        } else {
+            // a wide cell does not say its version: every pair is listed
+            let mut pairs: Vec<(Id, Version)> = self.dense_part().map(|(o, v, _)| (o, v)).collect();
+            pairs.extend(rest);
+            Digest::from_parts(column, 0, pairs, self.digest_sum)
+        }
     }
 
     /// Compare the view with `theirs`, a digest sorted by origin, calling
@@ -407,7 +435,7 @@ impl<Id: NodeId> View<Id> {
     pub fn diff(&self, theirs: &Digest<Id>, mut step: impl FnMut(Diff<'_, Id>)) -> bool {
         match theirs.parts() {
             ([], rest) => self.diff_pairs(rest, &mut step),
-            (column, []) if self.sparse.is_empty() => {
+            (column, []) if self.sparse.is_empty() && self.wide == 0 => {
                 self.diff_columns(column, &mut step);
                 true
             }
@@ -419,7 +447,7 @@ impl<Id: NodeId> View<Id> {
     /// column, when the view has all its origins in its array): a walk of
     /// both side by side, where equal cells (nearly all) are skipped.
     fn diff_columns(&self, theirs: &[Cell], step: &mut impl FnMut(Diff<'_, Id>)) {
-        /// Cells compared at once (two cache lines of each side).
+        /// Cells compared at once (a cache line of each side).
         const RUN: usize = 8;
         let mine = &self.dense[..self.end];
         let common = mine.len().min(theirs.len());
@@ -431,14 +459,14 @@ impl<Id: NodeId> View<Id> {
             if a.iter().zip(b).fold(0, |x, (a, b)| x | a.differs(b)) != 0 {
                 for k in 0..RUN {
                     if a[k].differs(&b[k]) != 0 {
-                        cell_diff(r * RUN + k, a[k], b[k], step);
+                        version_diff(r * RUN + k, a[k].get(), b[k].get(), step);
                     }
                 }
             }
         }
         for d in whole..common {
             if mine[d].differs(&theirs[d]) != 0 {
-                cell_diff(d, mine[d], theirs[d], step);
+                version_diff(d, mine[d].get(), theirs[d].get(), step);
             }
         }
         for (d, a) in mine.iter().enumerate().skip(common) {
@@ -448,7 +476,7 @@ impl<Id: NodeId> View<Id> {
         }
         for (d, b) in theirs.iter().enumerate().skip(common) {
             if b.is_present() {
-                cell_diff(d, EMPTY, *b, step);
+                version_diff(d, None, b.get(), step);
             }
         }
     }
@@ -481,7 +509,7 @@ impl<Id: NodeId> View<Id> {
                     step(Diff::TheyLack(from + k));
                 }
             }
-            cell_diff(d, cells.get(d).copied().unwrap_or(EMPTY), Cell::new(*v), step);
+            version_diff(d, (d < cells.len()).then(|| self.cell_version(d)).flatten(), Some(*v), step);
             next = d + 1;
         }
         for (k, c) in cells.iter().enumerate().skip(next) {
@@ -534,10 +562,11 @@ impl<Id: NodeId> View<Id> {
     }
 }
 
-/// The difference between our cell `a` and their cell `b` of dense index `d`.
+/// The difference between our version `a` and their version `b` of the
+/// origin of dense index `d`.
 #[inline]
-fn cell_diff<Id: NodeId>(d: usize, a: Cell, b: Cell, step: &mut impl FnMut(Diff<'_, Id>)) {
-    match (a.get(), b.get()) {
+fn version_diff<Id: NodeId>(d: usize, a: Option<Version>, b: Option<Version>, step: &mut impl FnMut(Diff<'_, Id>)) {
+    match (a, b) {
         (Some(_), None) => step(Diff::TheyLack(d)),
         (Some(mine), Some(v)) if mine > v => step(Diff::TheyLack(d)),
         (mine, Some(v)) if mine < Some(v) => {
@@ -593,6 +622,15 @@ mod tests {
         out
     }
 
+    /// An epoch: 0, or once in `one_in` a wide one (too large for a cell).
+    fn some_wide(rng: &mut Rng, one_in: u64) -> u32 {
+        if rng.below(one_in) == 0 {
+            Cell::EPOCHS + rng.below(3) as u32
+        } else {
+            0
+        }
+    }
+
     fn check(view: &mut View<u32>, model: &BTreeMap<u32, Version>, rng: &mut Rng, step: usize) {
         let want: Vec<(u32, Version)> = model.iter().map(|(&o, &v)| (o, v)).collect();
         assert_eq!(view.digest(), want, "digest before a flush, step {step}");
@@ -607,7 +645,7 @@ mod tests {
         // a random sorted digest of theirs
         let mut theirs: BTreeMap<u32, Version> = BTreeMap::new();
         for _ in 0..rng.below(60) {
-            theirs.insert(rng.below(3000) as u32, Version::new(0, rng.below(5)));
+            theirs.insert(rng.below(3000) as u32, Version::new(some_wide(rng, 20), rng.below(5)));
         }
         let theirs: Vec<(u32, Version)> = theirs.into_iter().collect();
         // as a list, and as the column a view of those versions makes
@@ -650,7 +688,7 @@ mod tests {
                 assert_eq!(view.remove(&o), model.remove(&o).is_some());
                 learned.retain(|&x| x != o);
             } else {
-                let v = Version::new(0, step as u64);
+                let v = Version::new(some_wide(&mut rng, 40), step as u64);
                 let at = view.find(&o);
                 let previous = view.put(at, o, entry(v));
                 assert_eq!(previous, model.insert(o, v));
@@ -687,7 +725,9 @@ mod tests {
                     view.remove(&o);
                     map.remove(&o);
                 } else {
-                    let v = Version::new(rng.below(2) as u32, rng.below(4));
+                    // a wide version now and then, in a quarter of the rounds
+                    let epoch = if round % 4 == 3 { some_wide(&mut rng, 30) } else { rng.below(2) as u32 };
+                    let v = Version::new(epoch, rng.below(4));
                     if map.get(&o).is_none_or(|&had| v > had) {
                         view.put(None, o, entry(v));
                         map.insert(o, v);
@@ -745,8 +785,8 @@ mod tests {
     }
 
     #[test]
-    fn a_cell_takes_a_quarter_of_a_cache_line() {
-        assert_eq!(std::mem::size_of::<Cell>(), 16);
+    fn a_cell_takes_an_eighth_of_a_cache_line() {
+        assert_eq!(std::mem::size_of::<Cell>(), 8);
     }
 
     #[test]
