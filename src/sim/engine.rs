@@ -464,7 +464,7 @@ struct Parallel<M> {
     #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     logs: Vec<Padded<(PartLog<M>, Vec<Done>)>>,
     /// Each part's list of the window's events, kept (empty) for the next.
-    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    #[cfg(not(target_arch = "wasm32"))]
     jobs: Vec<Vec<(u64, Job<M>)>>,
     /// Metric calls of the last window, not made yet.
     pending: Pending,
@@ -853,6 +853,7 @@ fn start_events<P: Population>(w: &mut World<P>, s: Schedule) -> Events<P::Msg> 
         threads: 1,
         min_window: MIN_WINDOW,
         logs: Vec::new(),
+        #[cfg(not(target_arch = "wasm32"))]
         jobs: Vec::new(),
         pending: Pending::default(),
         windows: 0,
