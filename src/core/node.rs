@@ -845,6 +845,9 @@ impl<Id: NodeId> Node<Id> {
         }
         let mut updates = spares.updates();
         updates.reserve(lack.len());
+        if !crate::hint::ENABLED {
+            view.touch_slots(&lack);
+        }
         lack.iter().take(2 * STEP).for_each(|&slot| view.warm_slot(slot));
         lack.iter().take(STEP).for_each(|&slot| view.warm_slot_record(slot));
         for (i, &slot) in lack.iter().enumerate() {
@@ -1007,13 +1010,19 @@ fn own_record<Id>(u: &Update<Id>) -> Option<&Record> {
     Some(u.record())
 }
 
-/// Start loading what the first items of a batch need.
+/// Start loading what the first items of a batch need (where the target
+/// has no prefetch hint: load what the whole batch needs, now; see
+/// [`View::touch`]).
 fn warm_ahead<Id: NodeId, T>(
     view: &View<Id>,
     items: &[T],
     origin: impl Fn(&T) -> &Id,
     own: impl Fn(&T) -> Option<&Record>,
 ) {
+    if !crate::hint::ENABLED {
+        view.touch(items, origin, own);
+        return;
+    }
     for t in items.iter().take(2 * STEP) {
         view.warm(origin(t));
     }

@@ -42,7 +42,7 @@ use std::collections::HashMap;
 
 use foldhash::fast::FixedState;
 
-use super::message::{map_entry_len, version_len, Digest, NodeId};
+use super::message::{map_entry_len, version_len, Digest, NodeId, Record};
 use super::node::Entry;
 use super::vector::VersionVector;
 use super::version::{Cell, Version, EMPTY};
@@ -219,6 +219,44 @@ impl<Id: NodeId> View<Id> {
             return;
         }
         prefetch(self.at(slot).1.record().as_ref());
+    }
+
+    /// Load, now, what a batch will touch: the cells and entries of the
+    /// items' origins, the records those entries hold, and each item's
+    /// own record (`own`). For targets without a prefetch hint (wasm32),
+    /// where this is how a batch's cache misses overlap: these loops do
+    /// nothing but independent loads, so the processor has many of them
+    /// in flight at once, and the batch's work then finds them in the
+    /// cache (its own loop is far too long for the processor to run ahead
+    /// into the next item's loads). Nothing changes.
+    pub fn touch<T>(&self, items: &[T], origin: impl Fn(&T) -> &Id, own: impl Fn(&T) -> Option<&Record>) {
+        let mut acc = 0u64;
+        for t in items {
+            if let Some(d) = self.cell_of(origin(t)) {
+                acc ^= self.dense[d].differs(&EMPTY);
+                acc ^= self.entries[d].as_ref().map_or(0, |(_, e)| u64::from(e.ttl));
+            }
+            acc ^= own(t).map_or(0, |r| r.version.counter);
+        }
+        // the records held, whose reference counts the batch will change
+        for t in items {
+            if let Some((_, e)) = self.cell_of(origin(t)).and_then(|d| self.entries[d].as_ref()) {
+                acc ^= std::sync::Arc::strong_count(e.record()) as u64;
+            }
+        }
+        std::hint::black_box(acc);
+    }
+
+    /// [`View::touch`] for the entries at positions `slots` and their records.
+    pub fn touch_slots(&self, slots: &[usize]) {
+        let mut acc = 0u64;
+        for &slot in slots {
+            acc ^= u64::from(self.at(slot).1.ttl);
+        }
+        for &slot in slots {
+            acc ^= std::sync::Arc::strong_count(self.at(slot).1.record()) as u64;
+        }
+        std::hint::black_box(acc);
     }
 
     /// `origin`'s entry.
@@ -782,6 +820,23 @@ mod tests {
         }
         assert_eq!(diffs[0], diffs[1]);
         assert!(!diffs[0].is_empty());
+    }
+
+    #[test]
+    fn touching_a_batch_reads_known_and_unknown_origins_and_changes_nothing() {
+        let mut view: View<u32> = View::new(0);
+        for o in [1, 5, 9, 4_000_000_000] {
+            view.put(None, o, entry(Version::new(0, u64::from(o % 7))));
+        }
+        let before = view.digest();
+        // known, unknown, past the array, and far (in the map), each with a record
+        let batch: Vec<(u32, Entry)> =
+            [1u32, 2, 5, 9, 700, 4_000_000_000].iter().map(|&o| (o, entry(Version::new(0, 1)))).collect();
+        view.touch(&batch, |(o, _)| o, |(_, e)| Some(e.record().as_ref()));
+        let slots: Vec<usize> = [1, 9].iter().filter_map(|o| view.find(o)).map(|f| f.slot).collect();
+        view.touch_slots(&slots);
+        assert_eq!(view.digest(), before);
+        assert_eq!(view.len(), 4);
     }
 
     #[test]
