@@ -274,6 +274,35 @@ fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
     Ok(cli)
 }
 
+/// Refuse, before anything is allocated, a run whose views cannot fit in
+/// the memory the system has available (Linux's `MemAvailable`; no check
+/// where it cannot be read).
+fn check_memory(cfg: &SimConfig) -> Result<(), String> {
+    let (Some(need), Some(available)) = (sim::views_bytes(cfg), mem_available()) else {
+        return Ok(());
+    };
+    if need <= available {
+        return Ok(());
+    }
+    let gb = |b: u64| b as f64 / 1e9;
+    Err(format!(
+        "the movies scenario keeps a full view per node: {} nodes need at least {:.1} GB for their views \
+         ({} bytes per entry, n^2 entries), and {:.1} GB are available; use fewer nodes",
+        cfg.nodes,
+        gb(need),
+        sim::population::VIEW_BYTES_PER_ORIGIN,
+        gb(available)
+    ))
+}
+
+/// The memory available to start new programs, from `/proc/meminfo`.
+fn mem_available() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
 fn run_sim(args: &SimArgs) -> ExitCode {
     let cfg = match args.to_config() {
         Ok(c) => c,
@@ -282,6 +311,10 @@ fn run_sim(args: &SimArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(e) = check_memory(&cfg) {
+        eprintln!("gossip sim: {e}");
+        return ExitCode::from(2);
+    }
     let show_bar = !args.quiet && std::io::stderr().is_terminal();
     let bar = indicatif::ProgressBar::new(cfg.limit_ms());
     if show_bar {

@@ -101,6 +101,8 @@ fn bad_input_exits_2_with_a_clear_message() {
         (vec!["sim", "--fault", "10s:explode"], "unknown kind"),
         (vec!["sim", "--protocol", "magic"], "magic"),
         (vec!["sim", "--threads", "0"], "--threads"),
+        // 90,000^2 entries: hundreds of GB, refused before anything is allocated
+        (vec!["sim", "--nodes", "90000", "--scenario", "movies"], "GB are available"),
     ] {
         let out = gossip(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");

@@ -601,6 +601,14 @@ pub fn run_threads(cfg: &SimConfig, threads: usize, progress: &mut dyn FnMut(Pro
     }
 }
 
+/// The memory the nodes' views of a run of `cfg` will take at least, if
+/// every view will list every node (the movies scenario: n^2 entries, all
+/// made room for at the start); `None` for runs whose views stay small.
+pub fn views_bytes(cfg: &SimConfig) -> Option<u64> {
+    let n = u64::from(cfg.nodes);
+    (cfg.scenario == Scenario::Movies).then(|| n * n * population::VIEW_BYTES_PER_ORIGIN as u64)
+}
+
 /// Real core nodes for `cfg`, with the membership it asks for.
 pub fn full_population(cfg: &SimConfig) -> population::FullPopulation {
     let mut pop = match cfg.membership {

@@ -269,6 +269,11 @@ pub struct TraceEntry {
     pub counter: u64,
 }
 
+/// What a view of simulated nodes takes at least for each origin it lists:
+/// its version cell, its entry and its place in the learn order.
+pub const VIEW_BYTES_PER_ORIGIN: usize =
+    std::mem::size_of::<crate::core::version::Cell>() + std::mem::size_of::<Option<(u32, crate::core::Entry)>>() + 4;
+
 /// The course's bootstrap: node 0 starts alone (`-b` to itself), every
 /// other node knows node 0 only.
 fn bootstrap_table(i: u32) -> PeerTable<u32> {
