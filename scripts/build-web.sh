@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 setup_web
 # (.cargo/config.toml turns on simd128 for wasm32)
-wasm-pack build --release --target web --out-dir www/pkg --no-pack >&2
-rm -f www/pkg/.gitignore
+# (no TypeScript declarations: the page is plain JavaScript and never loads them)
+wasm-pack build --release --target web --out-dir www/pkg --no-pack --no-typescript >&2
+rm -f www/pkg/.gitignore www/pkg/*.d.ts
 size=$(gzip -9c www/pkg/gossip_bg.wasm | wc -c)
 js=$(cat www/pkg/gossip.js | gzip -9 | wc -c)
 echo "build-web: www/pkg gzipped: wasm $((size / 1024)) KB + js $((js / 1024)) KB" >&2
