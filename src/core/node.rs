@@ -1341,6 +1341,14 @@ mod tests {
         assert_eq!(out.spares.len(), 0);
     }
 
+    /// The delta sent last, taken out of `out`.
+    fn last_delta(out: &mut Out<u32>) -> (Vec<Update<u32>>, Digest<u32>) {
+        match out.sends.pop().map(|t| t.msg) {
+            Some(Message::Delta { updates, request }) => (updates, request),
+            other => panic!("a delta, not {other:?}"),
+        }
+    }
+
     #[test]
     fn a_delta_read_leaves_its_lists_for_the_next_lists_made_through_the_same_out() {
         let mut a = knowing(0, 2..300);
@@ -1349,9 +1357,7 @@ mod tests {
         // b sends its digest; a answers with the 198 origins b lacks
         let digest = b.flushed_digest(&mut out);
         a.handle_message(2, 1, Message::Digest { digest, push_pull: true }, &NoPeers, &mut out);
-        let Some(Message::Delta { updates, request }) = out.sends.pop().map(|t| t.msg) else {
-            panic!("a answers with a delta")
-        };
+        let (updates, request) = last_delta(&mut out);
         assert_eq!((updates.len(), request.len()), (198, 0));
         let list = updates.as_ptr();
         // b applies them, and keeps the list
@@ -1362,9 +1368,7 @@ mod tests {
         let request = Digest::new(vec![(150, Version::default()), (250, Version::default())]);
         let asked = request.parts().1.as_ptr();
         b.handle_message(4, 0, Message::Delta { updates: Vec::new(), request }, &NoPeers, &mut out);
-        let Some(Message::Delta { updates, .. }) = out.sends.pop().map(|t| t.msg) else {
-            panic!("b answers the request")
-        };
+        let (updates, _) = last_delta(&mut out);
         assert_eq!(updates.iter().map(|u| u.origin).collect::<Vec<_>>(), [150, 250]);
         assert_eq!(updates.as_ptr(), list, "the delta b read holds b's answer");
         // a's next request reuses the request b read: a lags on origin 150
@@ -1372,9 +1376,7 @@ mod tests {
         b.handle_message(5, 9, newer, &NoPeers, &mut out);
         let digest = b.flushed_digest(&mut out);
         a.handle_message(6, 1, Message::Digest { digest, push_pull: true }, &NoPeers, &mut out);
-        let Some(Message::Delta { request, .. }) = out.sends.pop().map(|t| t.msg) else {
-            panic!("a asks for what it lacks")
-        };
+        let (_, request) = last_delta(&mut out);
         assert_eq!(request, vec![(150, Version::new(0, 1))]);
         assert_eq!(request.parts().1.as_ptr(), asked, "a's request is made in the list b read");
     }
