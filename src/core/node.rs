@@ -1,4 +1,11 @@
-//! The gossip node: one sans-IO state machine for every protocol.
+//! The gossip node: one sans-IO state machine that hosts a protocol.
+//!
+//! A [`Node`] is a [`Store`] (what it knows, and the shared rules that
+//! change it), the [`Rules`] of its dissemination protocol (one file each
+//! under `super::protocols`), its named [`Timers`], its RNG and its choice
+//! of partners. It handles the course's wire messages (`Push`, `Digest`,
+//! `Delta`, `Feedback`) with the store's rules and asks the protocol what
+//! to send; protocols see the node as a [`Cx`].
 //!
 //! # Calling contract
 //!
@@ -43,65 +50,18 @@
 
 use std::sync::Arc;
 
-use indexmap::IndexMap;
-
-use foldhash::fast::FixedState;
-
-use super::auth::{self, Policy, PublicKey, Refusal, Refusals, Signer};
-use super::config::{Config, Protocol, RumorState};
-use super::message::{Digest, Message, NodeId, Payload, Record, Update};
+use super::auth::{PublicKey, Signer};
+use super::config::Config;
+use super::message::{Digest, Message, NodeId, Payload, Update};
 use super::peers::Peers;
-use super::seen::SeenCache;
+use super::protocols::{hop, Dissemination, Fresh, Rules};
 use super::spares::Spares;
-use super::vector;
+use super::store::{own_record, Applied, Store};
+use super::timer::{next_after, Timer, Timers};
 use super::version::Version;
-use super::view::{Diff, View};
-use crate::hint::prefetch;
 use crate::rng::Rng;
 
-/// What a node knows about one origin: the origin's [`Record`] of the
-/// newest version seen (read its fields through the entry: `e.version`,
-/// `e.uuid`, `e.payload`, `e.seal`), shared with every other holder, and
-/// this node's own bookkeeping about it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Entry {
-    /// TTL the update arrived with (how far it may still be pushed).
-    pub ttl: u32,
-    /// Rumor-mongering state (used by `Protocol::Rumor`).
-    pub rumor: RumorState,
-    /// When this node learned it.
-    pub learned_at: u64,
-    /// The newest version seen, as its origin made it.
-    rec: Arc<Record>,
-}
-
-impl Entry {
-    /// An entry holding `rec`, learned at `now` with `ttl`, a hot rumor.
-    pub fn new(rec: Arc<Record>, ttl: u32, now: u64) -> Self {
-        Entry { ttl, rumor: RumorState::HOT, learned_at: now, rec }
-    }
-
-    /// The shared record.
-    pub fn record(&self) -> &Arc<Record> {
-        &self.rec
-    }
-}
-
-impl std::ops::Deref for Entry {
-    type Target = Record;
-    fn deref(&self) -> &Record {
-        &self.rec
-    }
-}
-
-/// How an update was learned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Via {
-    /// Pushed (flood, eager push, rumor).
-    Push,
-    /// Anti-entropy (digest exchange, push or pull of state).
-    AntiEntropy,
-}
+pub use super::store::{Entry, NodeStats, Via};
 
 /// Something that happened inside the node, reported to the driver.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -182,127 +142,304 @@ impl<Id> Out<Id> {
     }
 }
 
-/// Counters a node keeps about its input.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct NodeStats {
-    /// Updates received, valid or not.
-    pub updates_in: u64,
-    /// Updates that changed the view.
-    pub fresh: u64,
-    /// Valid updates that changed nothing (seen UUID, equal or older version).
-    pub duplicates: u64,
-    /// Updates dropped as invalid (version out of range, payload too long).
-    pub invalid: u64,
-    /// Updates about unknown origins dropped because the view was full.
-    pub view_full: u64,
-    /// Updates claiming to be from this node with a newer version than its own.
-    pub self_claims: u64,
-    /// TTLs that arrived above the maximum and were clamped.
-    pub ttl_clamped: u64,
-    /// Updates dropped for lack of a seal (the policy requires one, or the origin is bound to a key).
-    pub unsigned: u64,
-    /// Updates dropped because their seal's signature does not verify.
-    pub bad_signature: u64,
-    /// Updates dropped because they are sealed by another key than the one bound to their origin.
-    pub key_mismatch: u64,
-    /// Updates dropped because their epoch is past the driver's limit (a clock far in the future, or a forgery).
-    pub future_epoch: u64,
+/// The draws a node makes when it is created, in their one fixed order,
+/// and what they decide: the store's two hash seeds (made by
+/// `Store::new`), then the gossip timer's phase, then, only if the
+/// backup anti-entropy is on, its phase. The simulator's compact
+/// population makes the same draws through this function, so that its
+/// nodes' random streams stay those of full nodes.
+pub fn first_timers(cfg: &Config, rng: &mut Rng, now: u64) -> Timers {
+    let interval = cfg.interval_ms.max(1);
+    let mut t = Timers::default();
+    let gossip = if cfg.random_phase { now + 1 + rng.below(interval) } else { now + interval };
+    t.set(Timer::Gossip, Some(gossip));
+    t.set(Timer::Resample, cfg.resample_ms.map(|_| now));
+    // drawn only when enabled, so that other configurations keep their random streams
+    t.set(Timer::AntiEntropy, cfg.anti_entropy_ms.map(|every| now + 1 + rng.below(every.max(1))));
+    t
 }
 
-impl NodeStats {
-    /// Updates dropped by the authenticity and epoch checks, by reason.
-    pub fn refusals(&self) -> Refusals {
-        Refusals {
-            unsigned: self.unsigned,
-            bad_signature: self.bad_signature,
-            key_mismatch: self.key_mismatch,
-            future_epoch: self.future_epoch,
+/// The hash seeds `Store::new` draws, skipped: for a driver that keeps no
+/// store but must leave a node's RNG where a full node's would be.
+pub fn skip_store_draws(rng: &mut Rng) {
+    rng.next_u64();
+    rng.next_u64();
+}
+
+/// The node's side of a protocol: everything but the store.
+#[derive(Clone, Debug)]
+pub(crate) struct Host<Id> {
+    cfg: Config,
+    rules: Rules,
+    rng: Rng,
+    timers: Timers,
+    scratch: Vec<Id>,
+    /// `round_robin`: this pass's shuffled peers, and how many were used.
+    pass: Vec<Id>,
+    pass_pos: usize,
+}
+
+/// A node as its protocol sees it: the store, the configuration, the RNG
+/// and the choice of partners. Made for each call into a protocol.
+pub struct Cx<'a, Id: NodeId> {
+    pub(crate) store: &'a mut Store<Id>,
+    pub(crate) host: &'a mut Host<Id>,
+}
+
+impl<Id: NodeId> Cx<'_, Id> {
+    /// What the node knows.
+    pub fn store(&self) -> &Store<Id> {
+        self.store
+    }
+
+    /// The node's configuration.
+    pub fn config(&self) -> &Config {
+        &self.host.cfg
+    }
+
+    /// Peers per round and per eager push.
+    pub fn fanout(&self) -> usize {
+        self.host.cfg.fanout as usize
+    }
+
+    /// The node's RNG.
+    pub fn rng(&mut self) -> &mut Rng {
+        &mut self.host.rng
+    }
+
+    /// Up to `k` distinct partners other than the node: drawn uniformly at
+    /// random, or the next ones of a shuffled pass over every peer
+    /// (`Config::round_robin`). Give the list back with [`Cx::done`].
+    pub fn sample(&mut self, peers: &impl Peers<Id>, k: usize) -> Vec<Id> {
+        let h = &mut *self.host;
+        let mut v = std::mem::take(&mut h.scratch);
+        v.clear();
+        if h.cfg.round_robin {
+            h.next_in_pass(self.store.id(), peers, k, &mut v);
+        } else {
+            peers.sample(&mut h.rng, self.store.id(), k, &mut v);
+        }
+        v
+    }
+
+    /// Every peer other than the node (flooding). Give the list back with [`Cx::done`].
+    pub fn everyone(&mut self, peers: &impl Peers<Id>) -> Vec<Id> {
+        let mut v = std::mem::take(&mut self.host.scratch);
+        v.clear();
+        peers.all(self.store.id(), &mut v);
+        v
+    }
+
+    /// A list of partners from [`Cx::sample`] or [`Cx::everyone`], done with
+    /// (its memory is kept for the next one).
+    pub fn done(&mut self, targets: Vec<Id>) {
+        self.host.scratch = targets;
+    }
+
+    /// The node's digest, to send.
+    pub fn digest(&mut self, out: &mut Out<Id>) -> Digest<Id> {
+        self.store.flushed_digest(out)
+    }
+
+    /// Run `f` on the entry for `origin` if the node holds exactly
+    /// `version`, with the node's RNG (a protocol's bookkeeping about an
+    /// update, such as a rumor's state).
+    pub fn with_entry(&mut self, origin: &Id, version: Version, f: impl FnOnce(&mut super::Entry, &mut Rng)) {
+        if let Some(e) = self.store.entry_at_mut(origin, version) {
+            f(e, &mut self.host.rng);
         }
     }
 
-    /// How many updates those checks dropped.
-    pub fn refused(&self) -> u64 {
-        self.refusals().total()
+    /// Push `updates` (TTL already set for the hop) at once, as the
+    /// protocol's [`Fresh`] says, never back to `from` nor to an update's
+    /// origin.
+    fn forward(&mut self, updates: Vec<Update<Id>>, from: Option<&Id>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
+        let targets = if self.host.rules.fresh() == Fresh::All {
+            self.everyone(peers)
+        } else {
+            self.sample(peers, self.fanout())
+        };
+        for t in &targets {
+            if Some(t) != from && updates.iter().all(|u| &u.origin != t) {
+                let mut copy = out.spares.updates();
+                copy.extend_from_slice(&updates);
+                out.sends.push(Transmit { to: t.clone(), msg: Message::Push(copy) });
+            }
+        }
+        out.spares.give_updates(updates);
+        self.done(targets);
+    }
+
+    /// Whether fresh updates are pushed on at once.
+    fn forwards_fresh(&self) -> bool {
+        self.host.rules.fresh() != Fresh::Hold
+    }
+
+    /// A new version of the node's own favorite, pushed at once where the
+    /// protocol says so.
+    fn originate(&mut self, now: u64, payload: Payload, peers: &impl Peers<Id>, out: &mut Out<Id>) {
+        let uuid = self.host.rng.uuid();
+        let ttl = self.host.cfg.ttl;
+        self.store.originate(now, uuid, payload, ttl, out);
+        if self.forwards_fresh() {
+            let id = self.store.id().clone();
+            if let Some(u) = self.store.update_of(&id, ttl) {
+                self.forward(vec![u], None, peers, out);
+            }
+        }
+    }
+
+    /// Apply one update with the store's rules; a claim to be this node's
+    /// own may make it announce a new version. Returns whether the view changed.
+    fn apply(&mut self, now: u64, u: Update<Id>, via: Via, peers: &impl Peers<Id>, out: &mut Out<Id>) -> bool {
+        match self.store.apply(now, u, via, out) {
+            Applied::Fresh => true,
+            Applied::Unchanged => false,
+            Applied::SelfClaim(u) => {
+                if let Some(payload) = self.store.self_claim(u) {
+                    self.originate(now, payload, peers, out);
+                }
+                false
+            }
+        }
+    }
+
+    fn on_push(&mut self, now: u64, from: Id, mut updates: Vec<Update<Id>>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
+        let mut known = Vec::new();
+        let mut fresh = out.spares.updates();
+        let rules = self.host.rules;
+        let feedback = rules.feedback();
+        let forwards = self.forwards_fresh();
+        for u in updates.drain(..) {
+            // "already knew" means knew before this instant: in the rounds
+            // model, before the round started.
+            let knew_before =
+                feedback && self.store.get(&u.origin).is_some_and(|e| e.version >= u.version && e.learned_at < now);
+            let (origin, version, ttl) = (u.origin.clone(), u.version, u.ttl);
+            if self.apply(now, u, Via::Push, peers, out) {
+                if let Some(next) = hop(ttl).filter(|_| forwards) {
+                    if let Some(f) = self.store.update_of(&origin, next) {
+                        fresh.push(f);
+                    }
+                }
+            } else if feedback && knew_before {
+                known.push((origin, version));
+            }
+        }
+        out.spares.give_updates(updates);
+        if !known.is_empty() {
+            out.sends.push(Transmit { to: from.clone(), msg: Message::Feedback(known) });
+        }
+        if fresh.is_empty() {
+            out.spares.give_updates(fresh);
+        } else {
+            self.forward(fresh, Some(&from), peers, out);
+        }
+    }
+
+    fn on_delta(
+        &mut self,
+        now: u64,
+        from: Id,
+        mut updates: Vec<Update<Id>>,
+        request: Digest<Id>,
+        peers: &impl Peers<Id>,
+        out: &mut Out<Id>,
+    ) {
+        // start loading the cells and entries of the updates a few places
+        // ahead of the one applied, so that their cache misses overlap
+        // instead of following one another
+        let mut rest = updates.drain(..);
+        self.store.warm_ahead(rest.as_slice(), |u| &u.origin, own_record);
+        while let Some(u) = rest.next() {
+            self.store.warm_next(rest.as_slice(), |u| &u.origin, own_record);
+            self.apply(now, u, Via::AntiEntropy, peers, out);
+        }
+        drop(rest);
+        out.spares.give_updates(updates);
+        if !request.is_empty() {
+            let updates = self.store.answer_request(request, out);
+            if updates.is_empty() {
+                out.spares.give_updates(updates);
+            } else {
+                out.sends.push(Transmit { to: from, msg: Message::Delta { updates, request: Digest::default() } });
+            }
+        }
+    }
+}
+
+impl<Id: NodeId> Host<Id> {
+    /// `round_robin`: the next `k` distinct peers of the current pass over a
+    /// shuffled list of all peers, starting a new pass when it runs out (at
+    /// most one new pass per call, so the loop is bounded).
+    fn next_in_pass(&mut self, me: &Id, peers: &impl Peers<Id>, k: usize, out: &mut Vec<Id>) {
+        let mut refilled = false;
+        while out.len() < k {
+            if self.pass_pos >= self.pass.len() {
+                if refilled {
+                    return;
+                }
+                refilled = true;
+                self.pass.clear();
+                peers.all(me, &mut self.pass);
+                for i in (1..self.pass.len()).rev() {
+                    let j = self.rng.below(i as u64 + 1) as usize;
+                    self.pass.swap(i, j);
+                }
+                self.pass_pos = 0;
+                if self.pass.is_empty() {
+                    return;
+                }
+            }
+            let p = &self.pass[self.pass_pos];
+            self.pass_pos += 1;
+            if !out.contains(p) {
+                out.push(p.clone());
+            }
+        }
     }
 }
 
 /// A gossip node. See the module documentation for the calling contract.
 #[derive(Clone, Debug)]
 pub struct Node<Id: NodeId> {
-    id: Id,
-    cfg: Config,
-    rng: Rng,
-    own: Version,
-    /// What it knows, by origin (see `view` for the layout).
-    view: View<Id>,
-    seen: SeenCache,
-    next_gossip: u64,
-    next_resample: Option<u64>,
-    next_anti_entropy: Option<u64>,
-    stats: NodeStats,
-    scratch: Vec<Id>,
-    /// The slots a digest being answered lacks (kept to reuse its memory).
-    lack: Vec<usize>,
-    /// `round_robin`: this pass's shuffled peers, and how many were used.
-    pass: Vec<Id>,
-    pass_pos: usize,
-    signer: Option<Arc<Signer>>,
-    pins: IndexMap<Id, PublicKey, FixedState>,
-    epoch_limit: u32,
-    sign_buf: Vec<u8>,
+    store: Store<Id>,
+    host: Host<Id>,
 }
 
 impl<Id: NodeId> Node<Id> {
-    /// A node named `id` in incarnation `epoch`, created at `now`. With
-    /// `cfg.resample_ms` set it picks its first favorite at its first timer,
-    /// which is due at once.
+    /// A node named `id` in incarnation `epoch`, created at `now`, running
+    /// the protocol `cfg` names (see [`Config::check`] for the options it
+    /// refuses). With `cfg.resample_ms` set it picks its first favorite at
+    /// its first timer, which is due at once.
     pub fn new(id: Id, cfg: Config, epoch: u32, mut rng: Rng, now: u64) -> Self {
-        let seen = SeenCache::new(cfg.seen_ttl_ms, cfg.seen_cap, rng.next_u64());
-        let view = View::new(rng.next_u64());
-        let interval = cfg.interval_ms.max(1);
-        let next_gossip = if cfg.random_phase { now + 1 + rng.below(interval) } else { now + interval };
-        let next_resample = cfg.resample_ms.map(|_| now);
-        // drawn only when enabled, so that other configurations keep their random streams
-        let next_anti_entropy = cfg.anti_entropy_ms.map(|every| now + 1 + rng.below(every.max(1)));
-        Node {
-            id,
-            cfg,
-            rng,
-            own: Version::new(epoch, 0),
-            view,
-            seen,
-            next_gossip,
-            next_resample,
-            next_anti_entropy,
-            stats: NodeStats::default(),
-            scratch: Vec::new(),
-            lack: Vec::new(),
-            pass: Vec::new(),
-            pass_pos: 0,
-            signer: None,
-            pins: IndexMap::with_hasher(FixedState::with_seed(0)),
-            epoch_limit: u32::MAX,
-            sign_buf: Vec::new(),
-        }
+        let store = Store::new(id, &cfg, epoch, &mut rng);
+        let timers = first_timers(&cfg, &mut rng, now);
+        let rules = Rules::new(&cfg);
+        Node { store, host: Host { cfg, rules, rng, timers, scratch: Vec::new(), pass: Vec::new(), pass_pos: 0 } }
+    }
+
+    fn cx(&mut self) -> Cx<'_, Id> {
+        Cx { store: &mut self.store, host: &mut self.host }
     }
 
     /// Give the node its key pair: from now on it seals every version of its
     /// own favorite. Call before the first favorite (a favorite set earlier
     /// stays unsealed until the next one).
     pub fn set_signer(&mut self, signer: Arc<Signer>) {
-        self.signer = Some(signer);
+        self.store.set_signer(signer);
     }
 
     /// Its public key, if it signs.
     pub fn public_key(&self) -> Option<PublicKey> {
-        self.signer.as_ref().map(|s| s.public())
+        self.store.public_key()
     }
 
     /// Refuse updates whose epoch is above `limit` (the driver's sanity
     /// bound, e.g. wall-clock seconds plus a day for clock-based epochs), so
     /// that one forged message cannot freeze an origin's entry for ever.
     pub fn set_epoch_limit(&mut self, limit: u32) {
-        self.epoch_limit = limit;
+        self.store.set_epoch_limit(limit);
     }
 
     /// The driver has direct proof that `origin` holds `key` (it dialed the
@@ -312,173 +449,176 @@ impl<Id: NodeId> Node<Id> {
     /// by the old key are refused from now on. Returns whether an entry was
     /// dropped. Bindings are bounded like the view (oldest forgotten first).
     pub fn bind_key(&mut self, origin: Id, key: PublicKey) -> bool {
-        if origin == self.id || self.pins.get(&origin) == Some(&key) {
-            return false;
-        }
-        let dropped = match self.view.get(&origin) {
-            Some(e) if e.seal.as_ref().map(|s| s.key) != Some(key) => self.view.remove(&origin),
-            _ => false,
-        };
-        if self.pins.len() >= self.cfg.max_view.max(1) && !self.pins.contains_key(&origin) {
-            self.pins.shift_remove_index(0);
-        }
-        self.pins.insert(origin, key);
-        dropped
+        self.store.bind_key(origin, key)
     }
 
     /// The key `origin` is bound to: pinned by [`Node::bind_key`], else the
     /// key that sealed its entry (trust on first use).
     pub fn bound_key(&self, origin: &Id) -> Option<PublicKey> {
-        self.pins.get(origin).copied().or_else(|| self.view.get(origin)?.seal.as_ref().map(|s| s.key))
+        self.store.bound_key(origin)
     }
 
     /// This node's identity.
     pub fn id(&self) -> &Id {
-        &self.id
+        self.store.id()
     }
 
     /// Its configuration.
     pub fn config(&self) -> &Config {
-        &self.cfg
+        &self.host.cfg
+    }
+
+    /// Its protocol, as configured.
+    pub fn rules(&self) -> Rules {
+        self.host.rules
+    }
+
+    /// What it knows.
+    pub fn store(&self) -> &Store<Id> {
+        &self.store
     }
 
     /// The version of its own current favorite (counter 0: none yet).
     pub fn version(&self) -> Version {
-        self.own
+        self.store.own()
     }
 
     /// Its own current favorite, if it has one.
     pub fn favorite(&self) -> Option<&str> {
-        self.view.get(&self.id).map(|e| e.payload.as_str())
+        self.store.get(self.store.id()).map(|e| e.payload.as_str())
     }
 
     /// Everything it knows, in the order it learned of each origin (itself included).
     pub fn view(&self) -> impl Iterator<Item = (&Id, &Entry)> {
-        self.view.iter()
+        self.store.view().iter()
     }
 
     /// Its entry for `origin`.
     pub fn entry(&self, origin: &Id) -> Option<&Entry> {
-        self.view.get(origin)
+        self.store.get(origin)
     }
 
     /// The version it knows for `origin`.
     pub fn known(&self, origin: &Id) -> Option<Version> {
-        self.view.find(origin).map(|f| f.version)
+        self.store.view().find(origin).map(|f| f.version)
     }
 
     /// Number of origins in its view.
     pub fn view_len(&self) -> usize {
-        self.view.len()
+        self.store.view().len()
     }
 
     /// Its input counters.
     pub fn stats(&self) -> &NodeStats {
-        &self.stats
+        self.store.stats()
     }
 
     /// UUIDs currently remembered for dedup.
     pub fn seen_len(&self) -> usize {
-        self.seen.len()
+        self.store.seen_len()
     }
 
     /// When `handle_timer` must next be called.
     pub fn poll_timeout(&self) -> u64 {
-        [self.next_resample, self.next_anti_entropy].into_iter().flatten().fold(self.next_gossip, u64::min)
+        self.host.timers.next()
+    }
+
+    /// Whether it still has something to spread on its own (its protocol's
+    /// [`Dissemination::busy`]): a simulated run in which no node is busy and
+    /// no message is in flight is quiet.
+    pub fn busy(&self) -> bool {
+        self.host.rules.busy(self.store.view())
     }
 
     /// Stop re-sampling the favorite (the driver's experiment is winding down).
     pub fn stop_resampling(&mut self) {
-        self.cfg.resample_ms = None;
-        self.next_resample = None;
+        self.host.cfg.resample_ms = None;
+        self.host.timers.set(Timer::Resample, None);
     }
 
     /// Expect to learn the origins with dense indices below `origins` (the
     /// simulator's nodes `0..origins`): the view makes room for them now
     /// instead of growing as it learns them. A hint; it changes no behaviour.
     pub fn reserve_view(&mut self, origins: usize) {
-        self.view.reserve(origins.min(self.cfg.max_view));
+        self.store.reserve_view(origins);
     }
 
     /// Its digest: `origin -> version` for every entry, sorted by origin
     /// (read off the view, which keeps its versions in origin order).
     pub fn digest(&self) -> Digest<Id> {
-        self.view.digest()
+        self.store.view().digest()
     }
 
     /// [`Node::digest`], after merging origins that wait in the view's
     /// version vector for good (a plain copy from then on, instead of a
     /// merge per call).
+    #[cfg(test)]
     fn flushed_digest(&mut self, out: &mut Out<Id>) -> Digest<Id> {
-        self.view.flush();
-        self.view.digest_into(out.spares.column())
+        self.store.flushed_digest(out)
     }
 
     /// Adopt `payload` as the new favorite: bump the version, record it, and
     /// push it at once where the protocol says so.
     pub fn set_favorite(&mut self, now: u64, payload: Payload, peers: &impl Peers<Id>, out: &mut Out<Id>) {
-        self.own = self.own.next();
-        let uuid = self.rng.uuid();
-        self.seen.insert(uuid, now);
-        let seal = self.signer.as_ref().map(|s| s.seal(uuid, &self.id, self.own, payload.as_str()));
-        let entry = Entry::new(Arc::new(Record::new(uuid, self.own, payload, seal)), self.cfg.ttl, now);
-        let previous = self.view.put(None, self.id.clone(), entry);
-        out.events.push(Event::Originated { version: self.own });
-        out.events.push(Event::Learned { origin: self.id.clone(), previous, version: self.own, via: Via::Push });
-        if self.forwards_fresh() {
-            let update = self.update_of(&self.id.clone(), self.cfg.ttl);
-            if let Some(u) = update {
-                self.forward(vec![u], None, peers, out);
-            }
-        }
+        self.cx().originate(now, payload, peers, out);
     }
 
     /// The application picks `payload` as its favorite (a user's choice, not
     /// a re-sample): like [`Node::set_favorite`], and the next re-sample, if
     /// the node re-samples, is a whole period (plus jitter) away.
     pub fn choose_favorite(&mut self, now: u64, payload: Payload, peers: &impl Peers<Id>, out: &mut Out<Id>) {
-        if self.next_resample.is_some() {
+        if self.host.timers.get(Timer::Resample).is_some() {
             self.schedule_resample(now);
         }
         self.set_favorite(now, payload, peers, out);
     }
 
     fn schedule_resample(&mut self, now: u64) {
-        if let Some(every) = self.cfg.resample_ms {
-            let jitter = self.rng.below(self.cfg.resample_jitter_ms + 1);
-            self.next_resample = Some(now + every.max(1) + jitter);
+        if let Some(every) = self.host.cfg.resample_ms {
+            let jitter = self.host.rng.below(self.host.cfg.resample_jitter_ms + 1);
+            self.host.timers.set(Timer::Resample, Some(now + every.max(1) + jitter));
         }
     }
 
-    /// The timer input: re-sample the favorite and run a gossip round when due.
+    /// The timer input: handle every timer due at `now`, in [`Timer::ALL`]'s
+    /// order (re-sample the favorite, run a gossip round, run the backup
+    /// anti-entropy exchange).
     pub fn handle_timer(&mut self, now: u64, peers: &impl Peers<Id>, out: &mut Out<Id>) {
-        if let Some(due) = self.next_resample {
-            if now >= due {
+        for timer in Timer::ALL {
+            if self.host.timers.expired(timer, now) {
+                self.on_timer(timer, now, peers, out);
+            }
+        }
+        self.store.expire_seen(now);
+    }
+
+    fn on_timer(&mut self, timer: Timer, now: u64, peers: &impl Peers<Id>, out: &mut Out<Id>) {
+        let due = self.host.timers.get(timer).unwrap_or(now);
+        match timer {
+            Timer::Resample => {
                 self.schedule_resample(now);
-                let current = self.view.get(&self.id).map(|e| e.payload.as_str());
-                let movie = crate::movies::pick(&mut self.rng, current);
+                let current = self.store.get(self.store.id()).map(|e| e.payload.as_str());
+                let movie = crate::movies::pick(&mut self.host.rng, current);
                 self.set_favorite(now, Payload::Static(movie), peers, out);
             }
-        }
-        if now >= self.next_gossip {
-            let interval = self.cfg.interval_ms.max(1);
-            let missed = (now - self.next_gossip) / interval;
-            self.next_gossip += (missed + 1) * interval;
-            self.gossip_round(now, peers, out);
-        }
-        if let (Some(due), Some(every)) = (self.next_anti_entropy, self.cfg.anti_entropy_ms) {
-            if now >= due {
-                let every = every.max(1);
-                self.next_anti_entropy = Some(due + ((now - due) / every + 1) * every);
-                let targets = self.sample(peers, 1);
+            Timer::Gossip => {
+                let interval = self.host.cfg.interval_ms.max(1);
+                self.host.timers.set(Timer::Gossip, Some(next_after(due, now, interval)));
+                let rules = self.host.rules;
+                rules.on_round(&mut self.cx(), peers, out);
+            }
+            Timer::AntiEntropy => {
+                let every = self.host.cfg.anti_entropy_ms.unwrap_or(1).max(1);
+                self.host.timers.set(Timer::AntiEntropy, Some(next_after(due, now, every)));
+                let mut cx = self.cx();
+                let targets = cx.sample(peers, 1);
                 if let Some(t) = targets.first() {
-                    let msg = Message::Digest { digest: self.flushed_digest(out), push_pull: true };
+                    let msg = Message::Digest { digest: cx.digest(out), push_pull: true };
                     out.sends.push(Transmit { to: t.clone(), msg });
                 }
-                self.scratch = targets;
+                cx.done(targets);
             }
         }
-        self.seen.expire(now);
     }
 
     /// The client input: a client hands this node `update` to spread (the
@@ -494,11 +634,13 @@ impl<Id: NodeId> Node<Id> {
         peers: &impl Peers<Id>,
         out: &mut Out<Id>,
     ) -> bool {
-        let (origin, ttl) = (update.origin.clone(), update.ttl.min(self.cfg.max_ttl));
-        let fresh = self.apply(now, update, Via::Push, peers, out);
-        if fresh && ttl > 0 && self.forwards_fresh() {
-            if let Some(u) = self.update_of(&origin, ttl - 1) {
-                self.forward(vec![u], None, peers, out);
+        let max_ttl = self.host.cfg.max_ttl;
+        let mut cx = self.cx();
+        let (origin, ttl) = (update.origin.clone(), update.ttl.min(max_ttl));
+        let fresh = cx.apply(now, update, Via::Push, peers, out);
+        if let Some(next) = hop(ttl).filter(|_| fresh && cx.forwards_fresh()) {
+            if let Some(u) = cx.store.update_of(&origin, next) {
+                cx.forward(vec![u], None, peers, out);
             }
         }
         fresh
@@ -507,39 +649,13 @@ impl<Id: NodeId> Node<Id> {
     /// The message input: `msg` arrived from `from`.
     pub fn handle_message(&mut self, now: u64, from: Id, msg: Message<Id>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
         match msg {
-            Message::Push(updates) => self.on_push(now, from, updates, peers, out),
-            Message::Feedback(known) => self.on_feedback(&known),
-            Message::Digest { digest, push_pull } => self.on_digest(from, digest, push_pull, out),
-            Message::Delta { mut updates, request } => {
-                // start loading the cells and entries of the updates a few
-                // places ahead of the one applied, so that their cache
-                // misses overlap instead of following one another
-                let mut rest = updates.drain(..);
-                warm_ahead(&self.view, rest.as_slice(), |u| &u.origin, own_record);
-                while let Some(u) = rest.next() {
-                    warm_next(&self.view, rest.as_slice(), |u| &u.origin, own_record);
-                    self.apply(now, u, Via::AntiEntropy, peers, out);
-                }
-                drop(rest);
-                out.spares.give_updates(updates);
-                if !request.is_empty() {
-                    let pairs = request.pairs();
-                    warm_ahead(&self.view, &pairs, |(o, _)| o, |_| None);
-                    let mut updates = out.spares.updates();
-                    for (i, (o, have)) in pairs.iter().enumerate() {
-                        warm_next(&self.view, &pairs[i + 1..], |(o, _)| o, |_| None);
-                        updates.extend(self.stored_update(o).filter(|u| u.version > *have));
-                    }
-                    drop(pairs);
-                    out.spares.give_pairs(request.into_vec());
-                    if updates.is_empty() {
-                        out.spares.give_updates(updates);
-                    } else {
-                        out.sends
-                            .push(Transmit { to: from, msg: Message::Delta { updates, request: Digest::default() } });
-                    }
-                }
+            Message::Push(updates) => self.cx().on_push(now, from, updates, peers, out),
+            Message::Feedback(known) => {
+                let rules = self.host.rules;
+                rules.on_feedback(&mut self.cx(), &known);
             }
+            Message::Digest { digest, push_pull } => self.store.answer_digest(from, digest, push_pull, out),
+            Message::Delta { updates, request } => self.cx().on_delta(now, from, updates, request, peers, out),
         }
     }
 
@@ -594,477 +710,15 @@ impl<Id: NodeId> Node<Id> {
         out.sends.truncate(kept);
         replies
     }
-
-    fn forwards_fresh(&self) -> bool {
-        self.cfg.protocol == Protocol::Flood || (self.cfg.eager_push && self.cfg.protocol != Protocol::Rumor)
-    }
-
-    fn update_of(&self, origin: &Id, ttl: u32) -> Option<Update<Id>> {
-        self.view.get(origin).map(|e| update_from(origin, e, ttl))
-    }
-
-    /// The update held for `origin`, with the TTL it arrived with (anti-entropy).
-    fn stored_update(&self, origin: &Id) -> Option<Update<Id>> {
-        self.view.get(origin).map(|e| update_from(origin, e, e.ttl))
-    }
-
-    fn sample(&mut self, peers: &impl Peers<Id>, k: usize) -> Vec<Id> {
-        let mut v = std::mem::take(&mut self.scratch);
-        v.clear();
-        if self.cfg.round_robin {
-            self.next_in_pass(peers, k, &mut v);
-        } else {
-            peers.sample(&mut self.rng, &self.id, k, &mut v);
-        }
-        v
-    }
-
-    /// `round_robin`: the next `k` distinct peers of the current pass over a
-    /// shuffled list of all peers, starting a new pass when it runs out (at
-    /// most one new pass per call, so the loop is bounded).
-    fn next_in_pass(&mut self, peers: &impl Peers<Id>, k: usize, out: &mut Vec<Id>) {
-        let mut refilled = false;
-        while out.len() < k {
-            if self.pass_pos >= self.pass.len() {
-                if refilled {
-                    return;
-                }
-                refilled = true;
-                self.pass.clear();
-                peers.all(&self.id, &mut self.pass);
-                for i in (1..self.pass.len()).rev() {
-                    let j = self.rng.below(i as u64 + 1) as usize;
-                    self.pass.swap(i, j);
-                }
-                self.pass_pos = 0;
-                if self.pass.is_empty() {
-                    return;
-                }
-            }
-            let p = &self.pass[self.pass_pos];
-            self.pass_pos += 1;
-            if !out.contains(p) {
-                out.push(p.clone());
-            }
-        }
-    }
-
-    /// Push `updates` (TTL already set for the hop) to all peers (flood) or
-    /// to `fanout` random peers (eager push), never back to `from`.
-    fn forward(&mut self, updates: Vec<Update<Id>>, from: Option<&Id>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
-        let targets = if self.cfg.protocol == Protocol::Flood {
-            let mut v = std::mem::take(&mut self.scratch);
-            v.clear();
-            peers.all(&self.id, &mut v);
-            v
-        } else {
-            self.sample(peers, self.cfg.fanout as usize)
-        };
-        for t in &targets {
-            if Some(t) != from && updates.iter().all(|u| &u.origin != t) {
-                let mut copy = out.spares.updates();
-                copy.extend_from_slice(&updates);
-                out.sends.push(Transmit { to: t.clone(), msg: Message::Push(copy) });
-            }
-        }
-        out.spares.give_updates(updates);
-        self.scratch = targets;
-    }
-
-    fn gossip_round(&mut self, _now: u64, peers: &impl Peers<Id>, out: &mut Out<Id>) {
-        let fanout = self.cfg.fanout as usize;
-        match self.cfg.protocol {
-            Protocol::Flood => {}
-            Protocol::Push => {
-                if self.view.is_empty() {
-                    return;
-                }
-                let updates: Vec<_> = self.view.iter().map(|(o, e)| update_from(o, e, e.ttl)).collect();
-                let targets = self.sample(peers, fanout);
-                for t in &targets {
-                    out.sends.push(Transmit {
-                        to: t.clone(),
-                        msg: Message::Delta { updates: updates.clone(), request: Digest::default() },
-                    });
-                }
-                self.scratch = targets;
-            }
-            Protocol::Pull | Protocol::PushPull => {
-                let push_pull = self.cfg.protocol == Protocol::PushPull;
-                let targets = self.sample(peers, fanout);
-                if let Some((last, rest)) = targets.split_last() {
-                    // n entries each: copied for all targets but the last, which takes it
-                    let digest = self.flushed_digest(out);
-                    for t in rest {
-                        out.sends.push(Transmit {
-                            to: t.clone(),
-                            msg: Message::Digest { digest: digest.clone(), push_pull },
-                        });
-                    }
-                    out.sends.push(Transmit { to: last.clone(), msg: Message::Digest { digest, push_pull } });
-                }
-                self.scratch = targets;
-            }
-            Protocol::Rumor => {
-                let hot: Vec<Update<Id>> = self
-                    .view
-                    .iter()
-                    .filter(|(_, e)| e.rumor.hot && e.ttl > 0)
-                    .filter_map(|(o, e)| self.update_of(o, e.ttl - 1))
-                    .collect();
-                if hot.is_empty() {
-                    return;
-                }
-                let targets = self.sample(peers, fanout);
-                for t in &targets {
-                    out.sends.push(Transmit { to: t.clone(), msg: Message::Push(hot.clone()) });
-                    if !self.cfg.stop.feedback {
-                        // blind: every contact counts
-                        for u in &hot {
-                            self.count_contact(&u.origin, u.version);
-                        }
-                    }
-                }
-                self.scratch = targets;
-            }
-        }
-    }
-
-    fn count_contact(&mut self, origin: &Id, version: Version) {
-        let kind = self.cfg.stop.kind;
-        let rng = &mut self.rng;
-        if let Some(f) = self.view.find(origin) {
-            if f.version == version {
-                self.view.at_mut(f.slot).rumor.count_contact(kind, |p| rng.chance(p));
-            }
-        }
-    }
-
-    fn on_feedback(&mut self, known: &[(Id, Version)]) {
-        if self.cfg.protocol != Protocol::Rumor || !self.cfg.stop.feedback {
-            return;
-        }
-        for (o, v) in known {
-            self.count_contact(o, *v);
-        }
-    }
-
-    fn on_push(&mut self, now: u64, from: Id, mut updates: Vec<Update<Id>>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
-        let mut known = Vec::new();
-        let mut fresh = out.spares.updates();
-        let feedback = self.cfg.protocol == Protocol::Rumor && self.cfg.stop.feedback;
-        for u in updates.drain(..) {
-            // "already knew" means knew before this instant: in the rounds
-            // model, before the round started.
-            let knew_before =
-                feedback && self.view.get(&u.origin).is_some_and(|e| e.version >= u.version && e.learned_at < now);
-            let (origin, version, ttl) = (u.origin.clone(), u.version, u.ttl);
-            let applied = self.apply(now, u, Via::Push, peers, out);
-            if applied {
-                if ttl > 0 && self.forwards_fresh() {
-                    if let Some(f) = self.update_of(&origin, ttl - 1) {
-                        fresh.push(f);
-                    }
-                }
-            } else if feedback && knew_before {
-                known.push((origin, version));
-            }
-        }
-        out.spares.give_updates(updates);
-        if !known.is_empty() {
-            out.sends.push(Transmit { to: from.clone(), msg: Message::Feedback(known) });
-        }
-        if fresh.is_empty() {
-            out.spares.give_updates(fresh);
-        } else {
-            self.forward(fresh, Some(&from), peers, out);
-        }
-    }
-
-    /// Answer a digest: a `Delta` with what the sender lacks (our newer
-    /// versions, and origins it does not list) and, for push-pull, a request
-    /// for what we lack. Both lists sorted by origin are compared in one
-    /// linear merge; a digest that is not strictly sorted (a peer's digest
-    /// may be in any order, with repeats) is first sorted, keeping the
-    /// newest version listed for each origin.
-    fn on_digest(&mut self, from: Id, digest: Digest<Id>, push_pull: bool, out: &mut Out<Id>) {
-        self.view.flush();
-        // the merge checks the order as it goes and gives up at the first
-        // entry out of order: our own digests (and the native nodes') are sorted
-        let spares = &mut out.spares;
-        let reply = self
-            .compare(&digest, push_pull, spares)
-            .or_else(|| self.compare(&Digest::new(vector::canonical(&digest.pairs())), push_pull, spares));
-        let (column, pairs) = digest.into_parts();
-        spares.give_column(column);
-        spares.give_pairs(pairs);
-        if let Some((updates, request)) = reply {
-            if !updates.is_empty() || !request.is_empty() {
-                out.sends.push(Transmit { to: from, msg: Message::Delta { updates, request } });
-            } else {
-                out.spares.give_updates(updates);
-                out.spares.give_pairs(request.into_vec());
-            }
-        }
-    }
-
-    /// Merge `theirs` with the (flushed) version vector: the updates they
-    /// lack and the request for what we lack. `None` if `theirs` turns out
-    /// not to be strictly increasing by origin.
-    #[allow(clippy::type_complexity)]
-    fn compare(
-        &mut self,
-        theirs: &Digest<Id>,
-        push_pull: bool,
-        spares: &mut Spares<Id>,
-    ) -> Option<(Vec<Update<Id>>, Digest<Id>)> {
-        let view = &self.view;
-        let room = view.len() < self.cfg.max_view;
-        // the slots they lack are collected first, so that the updates are
-        // made in a loop of independent loads
-        let mut lack = std::mem::take(&mut self.lack);
-        lack.clear();
-        let mut request = spares.pairs();
-        let sorted = view.diff(theirs, |d| match d {
-            Diff::TheyLack(slot) => lack.push(slot),
-            Diff::WeLack(o, v) => {
-                if push_pull && v.is_valid() && room {
-                    request.push((o.clone(), Version::default()));
-                }
-            }
-            Diff::WeLag(o, mine) => {
-                if push_pull {
-                    request.push((o.clone(), mine));
-                }
-            }
-        });
-        if !sorted {
-            self.lack = lack;
-            spares.give_pairs(request);
-            return None;
-        }
-        let mut updates = spares.updates();
-        updates.reserve(lack.len());
-        if !crate::hint::ENABLED {
-            view.touch_slots(&lack);
-        }
-        lack.iter().take(2 * STEP).for_each(|&slot| view.warm_slot(slot));
-        lack.iter().take(STEP).for_each(|&slot| view.warm_slot_record(slot));
-        for (i, &slot) in lack.iter().enumerate() {
-            if let Some(&next) = lack.get(i + 2 * STEP) {
-                view.warm_slot(next);
-            }
-            if let Some(&next) = lack.get(i + STEP) {
-                view.warm_slot_record(next);
-            }
-            let (o, e) = view.at(slot);
-            updates.push(update_from(o, e, e.ttl));
-        }
-        self.lack = lack;
-        Some((updates, Digest::new(request)))
-    }
-
-    /// Validate and merge one update. Returns whether the view changed.
-    ///
-    /// Cheap checks come first (ranges, the seen cache, the merge rule), so
-    /// duplicates — most of gossip's traffic — never cost a signature check;
-    /// a seal is verified only for an update that would change the view, and
-    /// its UUID is remembered only once it verified, so that a forgery
-    /// cannot make the genuine update look like a duplicate.
-    fn apply(&mut self, now: u64, mut u: Update<Id>, via: Via, peers: &impl Peers<Id>, out: &mut Out<Id>) -> bool {
-        self.stats.updates_in += 1;
-        if !u.version.is_valid() || u.payload.as_str().len() > self.cfg.max_payload {
-            self.stats.invalid += 1;
-            return false;
-        }
-        if u.version.epoch > self.epoch_limit {
-            self.stats.future_epoch += 1;
-            return false;
-        }
-        if u.ttl > self.cfg.max_ttl {
-            u.ttl = self.cfg.max_ttl;
-            self.stats.ttl_clamped += 1;
-        }
-        if u.origin == self.id {
-            self.on_self_claim(now, u, peers, out);
-            return false;
-        }
-        let checks = self.cfg.auth != Policy::Off;
-        // the seen cache is the course's rule for pushed messages; state
-        // transfer is reconciled by version alone (see `SeenCache`)
-        let pushed = via == Via::Push;
-        // without checks the UUID is remembered at once, as it always was
-        let first_sight = match (pushed, checks) {
-            (false, _) => true,
-            (true, true) => !self.seen.contains(&u.uuid),
-            (true, false) => self.seen.insert(u.uuid, now),
-        };
-        let at = self.view.find(&u.origin);
-        let previous = at.map(|f| f.version);
-        if !first_sight || !super::supersedes(u.version, previous) {
-            self.stats.duplicates += 1;
-            return false;
-        }
-        if previous.is_none() && self.view.len() >= self.cfg.max_view {
-            self.stats.view_full += 1;
-            return false;
-        }
-        if checks {
-            if let Err(r) = self.check_seal(&u) {
-                self.count_refusal(r);
-                return false;
-            }
-            if pushed {
-                self.seen.insert(u.uuid, now);
-            }
-        }
-        self.stats.fresh += 1;
-        out.events.push(Event::Learned { origin: u.origin.clone(), previous, version: u.version, via });
-        let (origin, ttl) = (u.origin.clone(), u.ttl);
-        self.view.put(at, origin, Entry::new(u.into_record(), ttl, now));
-        true
-    }
-
-    fn count_refusal(&mut self, r: Refusal) {
-        match r {
-            Refusal::Unsigned => self.stats.unsigned += 1,
-            Refusal::BadSignature => self.stats.bad_signature += 1,
-            Refusal::KeyMismatch => self.stats.key_mismatch += 1,
-        }
-    }
-
-    /// Whether `u`'s seal satisfies the policy and the origin's bound key.
-    fn check_seal(&mut self, u: &Update<Id>) -> Result<(), Refusal> {
-        let bound = self.bound_key(&u.origin);
-        match (&u.seal, self.cfg.auth) {
-            (_, Policy::Off) => Ok(()),
-            (None, Policy::Required) => Err(Refusal::Unsigned),
-            // an origin once seen signed stays signed
-            (None, Policy::AllowUnsigned) => bound.map_or(Ok(()), |_| Err(Refusal::Unsigned)),
-            (Some(seal), _) => {
-                if bound.is_some_and(|k| k != seal.key) {
-                    return Err(Refusal::KeyMismatch);
-                }
-                let payload = u.payload.as_str();
-                if !auth::verify(seal, u.uuid, &u.origin, u.version, payload, &mut self.sign_buf) {
-                    return Err(Refusal::BadSignature);
-                }
-                Ok(())
-            }
-        }
-    }
-
-    /// An update claims to be from this node. Our own version, or an older
-    /// one, is a duplicate. A newer version (we restarted and lost our
-    /// counter, or a forgery), or our version under another UUID (an earlier
-    /// incarnation that started in the same epoch), makes us announce our
-    /// favorite again above it, so that ours wins everywhere. A claim whose
-    /// seal does not verify, or that lacks one the policy requires, is not
-    /// even a claim: it is dropped.
-    fn on_self_claim(&mut self, now: u64, u: Update<Id>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
-        if self.cfg.auth != Policy::Off {
-            let refusal = match &u.seal {
-                None if self.cfg.auth == Policy::Required => Some(Refusal::Unsigned),
-                None => None,
-                Some(seal) => {
-                    let ok = auth::verify(seal, u.uuid, &u.origin, u.version, u.payload.as_str(), &mut self.sign_buf);
-                    (!ok).then_some(Refusal::BadSignature)
-                }
-            };
-            if let Some(r) = refusal {
-                self.count_refusal(r);
-                return;
-            }
-        }
-        let conflicting = u.version == self.own && self.view.get(&self.id).is_some_and(|e| e.uuid != u.uuid);
-        if u.version <= self.own && !conflicting {
-            self.stats.duplicates += 1;
-            return;
-        }
-        self.stats.self_claims += 1;
-        // the version just below the one to announce: the claim itself,
-        // or the next epoch's start when its counter is exhausted
-        let below = if u.version.counter < super::MAX_COUNTER {
-            u.version
-        } else if u.version.epoch < self.epoch_limit {
-            Version::new(u.version.epoch + 1, 0)
-        } else {
-            // nothing valid is above it; the epoch limit keeps such claims out of honest views
-            return;
-        };
-        self.own = self.own.max(below);
-        let payload = self.view.get(&self.id).map(|e| e.payload.clone()).unwrap_or_else(|| u.payload.clone());
-        self.set_favorite(now, payload, peers, out);
-    }
-}
-
-/// How far ahead of the item being handled a batch starts loading what it
-/// will need: the cell and the entry at two steps of this many items, the
-/// records (the entry's, and the item's own) at one. The second stage reads
-/// what the first fetched, so that a batch overlaps its cache misses
-/// instead of waiting for each in turn.
-const STEP: usize = 4;
-
-/// An update's own record, for [`warm_ahead`] and [`warm_next`].
-fn own_record<Id>(u: &Update<Id>) -> Option<&Record> {
-    Some(u.record())
-}
-
-/// Start loading what the first items of a batch need (where the target
-/// has no prefetch hint: load what the whole batch needs, now; see
-/// [`View::touch`]).
-fn warm_ahead<Id: NodeId, T>(
-    view: &View<Id>,
-    items: &[T],
-    origin: impl Fn(&T) -> &Id,
-    own: impl Fn(&T) -> Option<&Record>,
-) {
-    if !crate::hint::ENABLED {
-        view.touch(items, origin, own);
-        return;
-    }
-    for t in items.iter().take(2 * STEP) {
-        view.warm(origin(t));
-    }
-    for t in items.iter().take(STEP) {
-        view.warm_record(origin(t));
-        if let Some(r) = own(t) {
-            prefetch(r);
-        }
-    }
-}
-
-/// With `rest` the items after the one about to be handled: start loading
-/// what comes into reach at each stage.
-#[inline]
-fn warm_next<Id: NodeId, T>(
-    view: &View<Id>,
-    rest: &[T],
-    origin: impl Fn(&T) -> &Id,
-    own: impl Fn(&T) -> Option<&Record>,
-) {
-    if let Some(t) = rest.get(2 * STEP - 1) {
-        view.warm(origin(t));
-    }
-    if let Some(t) = rest.get(STEP - 1) {
-        view.warm_record(origin(t));
-        if let Some(r) = own(t) {
-            prefetch(r);
-        }
-    }
-}
-
-/// `origin`'s update as `e` holds it, to travel with `ttl`.
-fn update_from<Id: Clone>(origin: &Id, e: &Entry, ttl: u32) -> Update<Id> {
-    Update::of(origin.clone(), ttl, e.rec.clone())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::config::{StopKind, StopRule};
+    use crate::core::config::{Protocol, StopKind, StopRule};
     use crate::core::message::Uuid;
     use crate::core::peers::{NoPeers, PeerList};
+    use crate::core::Policy;
     use crate::core::MAX_COUNTER;
 
     fn cfg(protocol: Protocol) -> Config {

@@ -23,6 +23,11 @@ use super::metrics::{Knowledge, Metrics};
 use super::network::{Drop, Network};
 use super::nodeset::NodeSet;
 use super::population::{node_rng, rumor_payload, Ctx, Population, RoundCtx};
+use crate::core::node::{first_timers, skip_store_draws};
+use crate::core::protocols::anti_entropy::{answer, Answer};
+use crate::core::protocols::hop;
+use crate::core::protocols::rumor::answers_feedback;
+use crate::core::timer::{next_after, Timer};
 use crate::core::{Config, Message, Payload, Peers, Protocol, RumorState, Update, Version};
 use crate::hint::prefetch;
 use crate::rng::Rng;
@@ -61,12 +66,12 @@ impl Nodes {
         self.rng.len()
     }
 
-    /// Node `i`, fresh at `now`: the same draws, in the same order, as `Node::new`.
+    /// Node `i`, fresh at `now`: the same draws, in the same order, as
+    /// `Node::new` (its store's hash seeds, skipped, then its timers).
     fn init(&mut self, i: usize, cfg: &Config, mut rng: Rng, now: u64) {
-        rng.next_u64();
-        rng.next_u64();
-        let interval = cfg.interval_ms.max(1);
-        let next_gossip = if cfg.random_phase { now + 1 + rng.below(interval) } else { now + interval };
+        skip_store_draws(&mut rng);
+        let next_gossip =
+            first_timers(cfg, &mut rng, now).get(Timer::Gossip).expect("the gossip timer is always armed");
         if i == self.len() {
             self.rng.push(rng);
             self.next_gossip.push(next_gossip);
@@ -107,7 +112,7 @@ impl Nodes {
 
     #[inline]
     fn spreading(&self, i: usize) -> bool {
-        self.informed(i) && self.rumor[i].hot && self.ttl[i] > 0
+        self.informed(i) && self.rumor[i].hot && hop(u32::from(self.ttl[i])).is_some()
     }
 }
 
@@ -192,14 +197,13 @@ fn bit(b: &[u64], i: u32) -> bool {
 }
 
 /// Whether a timer due at `*next` fires at `now`; if so it moves to its
-/// next period after `now` (the first check of [`Population::tick`]).
+/// next period after `now` (the core's one catch-up rule, [`next_after`]).
 #[inline]
 fn due(next: &mut u64, now: u64, interval: u64) -> bool {
     if now < *next {
         return false;
     }
-    let late = now - *next;
-    *next += if late < interval { interval } else { (late / interval + 1) * interval };
+    *next = next_after(*next, now, interval);
     true
 }
 
@@ -234,10 +238,10 @@ impl Digests<'_> {
             return;
         }
         let informed = bit(self.informed, t);
-        if informed && !knows {
-            self.replies.push(Reply { from: t, to: i, ttl: 0, request: false });
-        } else if knows && !informed && self.push_pull {
-            self.replies.push(Reply { from: t, to: i, ttl: 0, request: true });
+        match answer(informed && !knows, knows && !informed, self.push_pull) {
+            Answer::Send => self.replies.push(Reply { from: t, to: i, ttl: 0, request: false }),
+            Answer::Request => self.replies.push(Reply { from: t, to: i, ttl: 0, request: true }),
+            Answer::Nothing => {}
         }
     }
 }
@@ -285,12 +289,10 @@ fn digest_block(
             let knows = bit(informed, i);
             sent[knows as usize] += 1;
             let told = bit(informed, t);
-            if told != knows {
-                if told {
-                    replies.push(Reply { from: t, to: i, ttl: 0, request: false });
-                } else if push_pull {
-                    replies.push(Reply { from: t, to: i, ttl: 0, request: true });
-                }
+            match answer(told && !knows, knows && !told, push_pull) {
+                Answer::Send => replies.push(Reply { from: t, to: i, ttl: 0, request: false }),
+                Answer::Request => replies.push(Reply { from: t, to: i, ttl: 0, request: true }),
+                Answer::Nothing => {}
             }
         }
     }
@@ -425,8 +427,8 @@ impl Tally {
 impl CompactPopulation {
     /// Whether a configuration can run compact (else use full nodes).
     pub fn supports(cfg: &Config) -> bool {
-        matches!(cfg.protocol, Protocol::Push | Protocol::Pull | Protocol::PushPull | Protocol::Rumor)
-            && !(cfg.eager_push && cfg.protocol != Protocol::Rumor)
+        cfg.protocol.info().compact
+            && !cfg.eager_push
             && cfg.ttl <= 255
             && cfg.max_ttl <= 255
             && cfg.resample_ms.is_none()
@@ -704,11 +706,9 @@ impl Population for CompactPopulation {
     fn tick(&mut self, i: u32, now: u64, ctx: &mut Ctx<CMsg>) {
         let interval = self.cfg.interval_ms.max(1);
         let j = i as usize;
-        let next = &mut self.nodes.next_gossip[j];
-        if now < *next {
+        if !due(&mut self.nodes.next_gossip[j], now, interval) {
             return;
         }
-        *next += ((now - *next) / interval + 1) * interval;
         let n = &self.nodes;
         match self.cfg.protocol {
             Protocol::Push => {
@@ -731,8 +731,8 @@ impl Population for CompactPopulation {
                 self.scratch = targets;
             }
             Protocol::Rumor => {
-                if n.spreading(j) {
-                    let ttl = n.ttl[j] - 1;
+                if let Some(ttl) = hop(u32::from(n.ttl[j])).filter(|_| n.spreading(j)) {
+                    let ttl = ttl as u8;
                     let targets = self.sample(i, ctx.members);
                     for &t in &targets {
                         self.send(i, t, CMsg::Push { ttl }, ctx);
@@ -751,11 +751,13 @@ impl Population for CompactPopulation {
         match msg {
             CMsg::Digest { knows, push_pull } => {
                 let informed = self.nodes.informed(to as usize);
-                if informed && !knows {
-                    let ttl = self.nodes.ttl[to as usize];
-                    self.send(to, from, CMsg::Delta { update: Some(ttl), request: false }, ctx);
-                } else if knows && !informed && push_pull {
-                    self.send(to, from, CMsg::Delta { update: None, request: true }, ctx);
+                match answer(informed && !knows, knows && !informed, push_pull) {
+                    Answer::Send => {
+                        let ttl = self.nodes.ttl[to as usize];
+                        self.send(to, from, CMsg::Delta { update: Some(ttl), request: false }, ctx);
+                    }
+                    Answer::Request => self.send(to, from, CMsg::Delta { update: None, request: true }, ctx),
+                    Answer::Nothing => {}
                 }
             }
             CMsg::Delta { update, request } => {
@@ -769,8 +771,8 @@ impl Population for CompactPopulation {
             }
             CMsg::Push { ttl } => {
                 let knew_before = self.nodes.informed(to as usize) && self.nodes.learned_at[to as usize] < now;
-                let feedback = self.cfg.protocol == Protocol::Rumor && self.cfg.stop.feedback;
-                if !self.learn(to, ttl, now, ctx.metrics) && feedback && knew_before {
+                let feedback = self.cfg.protocol == Protocol::Rumor && answers_feedback(self.cfg.stop, knew_before);
+                if !self.learn(to, ttl, now, ctx.metrics) && feedback {
                     self.send(to, from, CMsg::Feedback, ctx);
                 }
             }

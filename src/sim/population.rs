@@ -11,7 +11,8 @@ use super::membership::Membership;
 use super::metrics::{Knowledge, Metrics};
 use super::network::Network;
 use super::nodeset::NodeSet;
-use crate::core::{Config, Event, Message, Node, Out, Payload, PeerTable, Protocol, Version};
+use crate::core::protocols::{Dissemination, Fresh, Rules};
+use crate::core::{Config, Event, Message, Node, Out, Payload, PeerTable, Version};
 use crate::rng::Rng;
 
 /// What a population's node may touch while it acts.
@@ -631,11 +632,7 @@ impl Population for FullPopulation {
     }
 
     fn active(&self) -> bool {
-        match self.cfg.protocol {
-            Protocol::Flood => false,
-            Protocol::Rumor => self.nodes.iter().any(|n| n.view().any(|(_, e)| e.rumor.hot && e.ttl > 0)),
-            _ => true,
-        }
+        self.nodes.iter().any(|n| n.busy())
     }
 
     fn msg_info(&self, msg: &Self::Msg) -> (usize, usize, bool) {
@@ -651,9 +648,11 @@ impl Population for FullPopulation {
     }
 
     fn split<'a>(&'a mut self, members: &'a Membership, bounds: &[u32]) -> Option<Vec<Box<dyn Part<Self::Msg> + 'a>>> {
-        // a flood forwards each update to every peer at once: replaying
-        // those messages in order costs more than the parts save
-        if self.viewer.is_some() || self.cfg.protocol == Protocol::Flood || bounds.len() < 2 {
+        // a protocol that forwards each update to every peer at once
+        // (flooding): replaying those messages in order costs more than the
+        // parts save
+        let floods = Rules::new(&self.cfg).fresh() == Fresh::All;
+        if self.viewer.is_some() || floods || bounds.len() < 2 {
             return None;
         }
         let k = bounds.len() - 1;

@@ -1,0 +1,183 @@
+//! Anti-entropy: push, pull and push-pull (Demers et al. 1987; the
+//! push-pull variant is Scuttlebutt's reconciliation, van Renesse et al.
+//! 2008).
+//!
+//! Every gossip interval a node contacts `fanout` random peers:
+//!
+//! * **push** sends its whole view (a `Delta` of every update it holds);
+//! * **pull** sends its digest (`origin -> version` for every entry); the
+//!   peer answers with a `Delta` of what the digest lacks;
+//! * **push-pull** sends its digest too, and the peer answers with what the
+//!   digest lacks *and* a request for what the digest has that the peer
+//!   lacks, which the first node answers in turn.
+//!
+//! The answer to a digest is one rule, [`answer`], applied origin by
+//! origin by the store (`Store::answer_digest`) and by the simulator's
+//! compact population alike. State is reconciled by version, so these
+//! protocols converge by themselves: every live node ends up knowing every
+//! update, whatever the network lost (Karp et al. 2000: push-pull informs n
+//! nodes in about log3 n + O(log log n) rounds).
+
+use super::{Cx, Dissemination, Info, MeanFieldRule, Out, Peers, Registered};
+use crate::core::config::Config;
+use crate::core::message::{Digest, Message, NodeId};
+use crate::core::node::Transmit;
+
+/// What a node does about one origin when it compares a peer's digest with
+/// its own view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// Nothing: both sides hold the same version (or neither cares).
+    Nothing,
+    /// Send its update: the digest's sender lacks it or holds an older one.
+    Send,
+    /// Ask for it (push-pull only): the sender holds a newer version.
+    Request,
+}
+
+/// The digest reply rule for one origin. `ours_newer`: this node holds a
+/// version the digest lacks or lists older; `theirs_newer`: the digest
+/// lists a (valid) version this node lacks or holds older. What the sender
+/// lacks always goes back; what it has is requested only in push-pull.
+#[inline]
+pub fn answer(ours_newer: bool, theirs_newer: bool, push_pull: bool) -> Answer {
+    if ours_newer {
+        Answer::Send
+    } else if theirs_newer && push_pull {
+        Answer::Request
+    } else {
+        Answer::Nothing
+    }
+}
+
+/// Anti-entropy push; see the module documentation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Push;
+
+/// Anti-entropy pull; see the module documentation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pull;
+
+/// Push-pull (Scuttlebutt); see the module documentation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PushPull;
+
+impl Dissemination for Push {
+    fn on_round<Id: NodeId>(self, cx: &mut Cx<'_, Id>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
+        if cx.store().view().is_empty() {
+            return;
+        }
+        let updates = cx.store().held_updates();
+        let targets = cx.sample(peers, cx.fanout());
+        for t in &targets {
+            out.sends.push(Transmit {
+                to: t.clone(),
+                msg: Message::Delta { updates: updates.clone(), request: Digest::default() },
+            });
+        }
+        cx.done(targets);
+    }
+}
+
+/// A pull or push-pull round: the node's digest to `fanout` peers.
+fn send_digests<Id: NodeId>(cx: &mut Cx<'_, Id>, push_pull: bool, peers: &impl Peers<Id>, out: &mut Out<Id>) {
+    let targets = cx.sample(peers, cx.fanout());
+    if let Some((last, rest)) = targets.split_last() {
+        // n entries each: copied for all targets but the last, which takes it
+        let digest = cx.digest(out);
+        for t in rest {
+            out.sends.push(Transmit { to: t.clone(), msg: Message::Digest { digest: digest.clone(), push_pull } });
+        }
+        out.sends.push(Transmit { to: last.clone(), msg: Message::Digest { digest, push_pull } });
+    }
+    cx.done(targets);
+}
+
+impl Dissemination for Pull {
+    fn on_round<Id: NodeId>(self, cx: &mut Cx<'_, Id>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
+        send_digests(cx, false, peers, out);
+    }
+}
+
+impl Dissemination for PushPull {
+    fn on_round<Id: NodeId>(self, cx: &mut Cx<'_, Id>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
+        send_digests(cx, true, peers, out);
+    }
+}
+
+/// Shared facts of the family.
+const FAMILY: Info = Info {
+    name: "",
+    aliases: &[],
+    summary: "",
+    params: &["anti_entropy_ms"],
+    no_eager: None,
+    converges: true,
+    compact: true,
+    mean_field: None,
+};
+
+impl Registered for Push {
+    const INFO: Info = Info {
+        name: "push",
+        summary: "anti-entropy push: every interval, send your whole view to `fanout` random peers",
+        // an informed node pushes to f peers: s' = s exp(-f i)
+        mean_field: Some(MeanFieldRule {
+            keep: |s, f| (-f * (1.0 - s)).exp(),
+            residue: super::no_residue,
+            floods: false,
+        }),
+        ..FAMILY
+    };
+
+    fn from_config(_cfg: &Config) -> Self {
+        Push
+    }
+}
+
+impl Registered for Pull {
+    const INFO: Info = Info {
+        name: "pull",
+        summary: "anti-entropy pull: every interval, send your digest; peers answer with what you lack",
+        // an uninformed node asks f peers: s' = s s^f
+        mean_field: Some(MeanFieldRule { keep: |s, f| s.powf(f), residue: super::no_residue, floods: false }),
+        ..FAMILY
+    };
+
+    fn from_config(_cfg: &Config) -> Self {
+        Pull
+    }
+}
+
+impl Registered for PushPull {
+    const INFO: Info = Info {
+        name: "push-pull",
+        aliases: &["scuttlebutt"],
+        summary: "Scuttlebutt push-pull: digest, then deltas both ways; only what the other side lacks travels",
+        // both: s' = s s^f exp(-f i)
+        mean_field: Some(MeanFieldRule {
+            keep: |s, f| s.powf(f) * (-f * (1.0 - s)).exp(),
+            residue: super::no_residue,
+            floods: false,
+        }),
+        ..FAMILY
+    };
+
+    fn from_config(_cfg: &Config) -> Self {
+        PushPull
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_the_sender_lacks_goes_back_and_what_it_has_is_requested_in_push_pull_only() {
+        assert_eq!(answer(true, false, false), Answer::Send);
+        assert_eq!(answer(true, false, true), Answer::Send);
+        assert_eq!(answer(false, true, true), Answer::Request);
+        assert_eq!(answer(false, true, false), Answer::Nothing);
+        assert_eq!(answer(false, false, true), Answer::Nothing);
+    }
+}

@@ -1,0 +1,47 @@
+//! Flooding: the course exercise's literal protocol.
+//!
+//! A node that learns a fresh update (or makes a new version of its own)
+//! pushes it at once to every peer it knows, except the one it came from
+//! and its origin, with its TTL one lower at each hop ([`super::hop`]);
+//! nothing happens on the gossip timer. Duplicates are dropped by the
+//! store's seen cache. It needs no rounds, but every update costs about
+//! n x (peers) messages, and an update lost to the network or a partition
+//! is lost for good: it does not converge by itself.
+
+use super::{Cx, Dissemination, Fresh, Info, MeanFieldRule, Out, Peers, Registered};
+use crate::core::config::Config;
+use crate::core::message::NodeId;
+use crate::core::view::View;
+
+/// Flooding; see the module documentation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Flood;
+
+impl Dissemination for Flood {
+    fn on_round<Id: NodeId>(self, _cx: &mut Cx<'_, Id>, _peers: &impl Peers<Id>, _out: &mut Out<Id>) {}
+
+    fn fresh(self) -> Fresh {
+        Fresh::All
+    }
+
+    fn busy<Id: NodeId>(self, _view: &View<Id>) -> bool {
+        false
+    }
+}
+
+impl Registered for Flood {
+    const INFO: Info = Info {
+        name: "flood",
+        aliases: &[],
+        summary: "the course's literal protocol: forward every fresh update to all known peers while TTL lasts",
+        params: &[],
+        no_eager: Some("it already pushes every fresh update to every peer"),
+        converges: false,
+        compact: false,
+        mean_field: Some(MeanFieldRule { keep: |_, _| 1.0, residue: super::no_residue, floods: true }),
+    };
+
+    fn from_config(_cfg: &Config) -> Self {
+        Flood
+    }
+}

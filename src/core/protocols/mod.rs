@@ -1,0 +1,474 @@
+//! Dissemination protocols: one file each, one line each in the registry.
+//!
+//! A protocol decides *what to send to whom and when*; everything a node
+//! knows, and the rules that change it (the merge rule, the seen cache, the
+//! view's cap, the seal gate, self-claims, the answer to a digest), are the
+//! shared [`Store`](super::store::Store)'s. A protocol is a [`Dissemination`]:
+//!
+//! * [`Dissemination::on_round`]: the node's gossip timer fired;
+//! * [`Dissemination::fresh`]: where an update goes the moment the store
+//!   has learned it by push (or made it: the node's own new version);
+//! * [`Dissemination::feedback`] and [`Dissemination::on_feedback`]: whether
+//!   a push of something already known is answered, and what the answer does;
+//! * [`Dissemination::busy`]: whether the node still has something to spread
+//!   on its own (a run in which no node is busy and nothing is in flight is
+//!   quiet);
+//! * and, in its registry [`Info`], its name and help, the parameters it
+//!   reads, whether it converges by itself, whether eager push may wrap it,
+//!   whether the simulator's compact population runs it, and its mean-field
+//!   rule for the lab's theory curve ([`mean_field`]).
+//!
+//! The [`registry!`] line of each protocol generates the [`Protocol`] enum
+//! (the name on command lines, in JSON and in URLs), [`Protocol::ALL`] from
+//! which every interface lists the protocols, and the static dispatch of
+//! [`Rules`] (a configured protocol, possibly wrapped in [`eager::Eager`]):
+//! a `match`, no trait object, nothing in the hot loops. Adding a protocol
+//! is one file here and one line in the registry.
+//!
+//! Files: [`flood`] (the course's literal protocol), [`anti_entropy`]
+//! (push, pull and push-pull, with the digest reply rule), [`rumor`]
+//! (rumor mongering and its stop rules), [`eager`] (eager push of fresh
+//! updates, over any protocol that accepts it).
+
+pub mod anti_entropy;
+pub mod eager;
+pub mod flood;
+pub mod rumor;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::config::Config;
+use super::message::NodeId;
+use super::node::{Cx, Out};
+use super::peers::Peers;
+use super::version::Version;
+use super::view::View;
+use eager::Eager;
+pub use rumor::{RumorState, StopKind, StopRule};
+
+/// Where an update goes the moment a node has it fresh (learned by push,
+/// handed by a client, or made: the node's own new version).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fresh {
+    /// Nowhere at once: it travels in the protocol's rounds.
+    Hold,
+    /// Pushed to `fanout` peers (eager push).
+    Fanout,
+    /// Pushed to every known peer (flooding).
+    All,
+}
+
+/// What the registry knows of a protocol: the one source of its name, help
+/// and capabilities for the command lines, the parameter table, the page,
+/// the error texts and the simulator's choice of population.
+#[derive(Clone, Copy, Debug)]
+pub struct Info {
+    /// Its name on command lines, in JSON and in URLs (kebab-case).
+    pub name: &'static str,
+    /// Other spellings accepted when parsing.
+    pub aliases: &'static [&'static str],
+    /// One line: what it does (help texts, the page's list).
+    pub summary: &'static str,
+    /// The parameters of the parameter table it reads beyond the shared
+    /// ones (`fanout`, `ttl`, `interval_ms`): the page shows their fields
+    /// only for protocols that use them.
+    pub params: &'static [&'static str],
+    /// Why eager push (`--eager on`) does not apply to it, if it does not:
+    /// such a combination is refused with this reason. `None`: eager push
+    /// may wrap it.
+    pub no_eager: Option<&'static str>,
+    /// Whether it reconciles state by itself, so that every live node is
+    /// expected to end up knowing every update (a run stops as converged).
+    pub converges: bool,
+    /// Whether the simulator's compact population (one rumor, bytes per
+    /// node) implements it.
+    pub compact: bool,
+    /// Its mean-field rule, if it has one.
+    pub mean_field: Option<MeanFieldRule>,
+}
+
+/// A protocol's rule in the mean-field model of one update (Demers et al.
+/// 1987, Karp et al. 2000): `s` is the fraction of nodes that do not know
+/// it yet.
+#[derive(Clone, Copy, Debug)]
+pub struct MeanFieldRule {
+    /// The fraction of the uninformed that stay uninformed over one whole
+    /// round, given `s` and the fanout `f` (push: `exp(-f i)` with `i = 1 - s`).
+    pub keep: fn(s: f64, f: f64) -> f64,
+    /// The residue it levels off at, given the stop rule's `k` (0: none).
+    pub residue: fn(k: f64) -> f64,
+    /// Every informed node pushes to every peer at once (flooding).
+    pub floods: bool,
+}
+
+/// A dissemination protocol's rules; see the module documentation. The
+/// methods take the protocol by value: a protocol is its configuration, a
+/// few bytes, and its state lives in the node's store.
+pub trait Dissemination: Copy {
+    /// The gossip timer fired at `now`: run one round.
+    fn on_round<Id: NodeId>(self, cx: &mut Cx<'_, Id>, peers: &impl Peers<Id>, out: &mut Out<Id>);
+
+    /// Where a fresh update goes at once (default: nowhere; it waits for
+    /// the rounds).
+    fn fresh(self) -> Fresh {
+        Fresh::Hold
+    }
+
+    /// Whether a pushed update that the node already knew before this
+    /// instant is answered with `Feedback` (default: no).
+    fn feedback(self) -> bool {
+        false
+    }
+
+    /// `Feedback` arrived: the peer already knew `known`, which this node
+    /// pushed to it (default: nothing to do).
+    fn on_feedback<Id: NodeId>(self, _cx: &mut Cx<'_, Id>, _known: &[(Id, Version)]) {}
+
+    /// Whether the node, whose knowledge is `view`, still has something to
+    /// spread on its own (default: yes, a periodic protocol always has).
+    fn busy<Id: NodeId>(self, _view: &View<Id>) -> bool {
+        true
+    }
+}
+
+/// A protocol with a registry line: its [`Info`], and how it reads its
+/// configuration.
+pub trait Registered: Dissemination {
+    /// Its registry facts.
+    const INFO: Info;
+    /// It, configured as `cfg` says.
+    fn from_config(cfg: &Config) -> Self;
+}
+
+/// The TTL an update travels with on its next hop, if it may travel on:
+/// a pushed update is forwarded only while its TTL is above 0, one less at
+/// each hop (the course's rule, and rumor mongering's).
+#[inline]
+pub fn hop(ttl: u32) -> Option<u32> {
+    ttl.checked_sub(1)
+}
+
+/// Match a [`Rules`] to its protocol, wrapped in [`Eager`] when eager push
+/// is on, and run `$body` with it bound to `$p` (static dispatch).
+macro_rules! dispatch {
+    ($rules:expr, [$($variant:ident),*], $p:ident => $body:expr) => {{
+        let r: Rules = $rules;
+        match r.kind {
+            $(Kind::$variant(inner) => {
+                if r.eager {
+                    let $p = Eager(inner);
+                    $body
+                } else {
+                    let $p = inner;
+                    $body
+                }
+            })*
+        }
+    }};
+}
+
+/// The registry: one line per protocol, `Variant => Type`. It generates
+/// [`Protocol`], its list, names and parsing, and [`Rules`] with its
+/// static dispatch.
+macro_rules! registry {
+    ($( $(#[$doc:meta])* $variant:ident => $ty:ty ),* $(,)?) => {
+        /// Which dissemination protocol a node runs: one variant per line
+        /// of the registry ([`Protocol::info`] says the rest).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Protocol {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl Protocol {
+            /// Every protocol, in the order the interfaces list them.
+            pub const ALL: &'static [Protocol] = &[$(Protocol::$variant),*];
+
+            /// Its registry facts.
+            pub fn info(self) -> &'static Info {
+                match self {
+                    $(Protocol::$variant => &<$ty as Registered>::INFO,)*
+                }
+            }
+        }
+
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        enum Kind {
+            $($variant($ty),)*
+        }
+
+        impl Rules {
+            /// The protocol `cfg` names, configured by it. Eager push wraps
+            /// it only if `cfg.eager_push` is set and the protocol accepts
+            /// it (drivers refuse the other combinations up front, see
+            /// [`Config::check`]).
+            pub fn new(cfg: &Config) -> Rules {
+                let kind = match cfg.protocol {
+                    $(Protocol::$variant => Kind::$variant(<$ty as Registered>::from_config(cfg)),)*
+                };
+                Rules { kind, eager: cfg.eager_push && cfg.protocol.info().no_eager.is_none() }
+            }
+        }
+
+        impl Dissemination for Rules {
+            #[inline]
+            fn on_round<Id: NodeId>(self, cx: &mut Cx<'_, Id>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
+                dispatch!(self, [$($variant),*], p => p.on_round(cx, peers, out))
+            }
+            #[inline]
+            fn fresh(self) -> Fresh {
+                dispatch!(self, [$($variant),*], p => p.fresh())
+            }
+            #[inline]
+            fn feedback(self) -> bool {
+                dispatch!(self, [$($variant),*], p => p.feedback())
+            }
+            #[inline]
+            fn on_feedback<Id: NodeId>(self, cx: &mut Cx<'_, Id>, known: &[(Id, Version)]) {
+                dispatch!(self, [$($variant),*], p => p.on_feedback(cx, known))
+            }
+            #[inline]
+            fn busy<Id: NodeId>(self, view: &View<Id>) -> bool {
+                dispatch!(self, [$($variant),*], p => p.busy(view))
+            }
+        }
+    };
+}
+
+registry! {
+    /// The course's literal version: forward every fresh update to all known peers while TTL lasts.
+    Flood => flood::Flood,
+    /// Anti-entropy push: every interval, send your whole view to `fanout` random peers.
+    Push => anti_entropy::Push,
+    /// Anti-entropy pull: every interval, send your digest; peers answer with what you lack.
+    Pull => anti_entropy::Pull,
+    /// Scuttlebutt push-pull: digest, then deltas both ways; only what the other side lacks travels.
+    PushPull => anti_entropy::PushPull,
+    /// Rumor mongering (Demers et al. 1987): push hot rumors until the stop rule cools them.
+    Rumor => rumor::Rumor,
+}
+
+/// A protocol configured for one node: its rules and parameters, and
+/// whether eager push wraps it. Made once from the node's [`Config`]
+/// ([`Rules::new`]); dispatches statically to the protocol's file.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rules {
+    kind: Kind,
+    eager: bool,
+}
+
+impl Rules {
+    /// Whether eager push wraps the protocol.
+    pub fn eager(self) -> bool {
+        self.eager
+    }
+}
+
+impl Protocol {
+    /// The name used on command lines, in JSON and in URLs.
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    /// Parse a protocol name, its aliases, and the same without dashes or
+    /// with underscores (`push_pull` and `pushpull` are accepted too).
+    pub fn parse(s: &str) -> Option<Protocol> {
+        let norm = s.trim().to_ascii_lowercase().replace('_', "-");
+        Protocol::ALL.iter().copied().find(|p| {
+            let i = p.info();
+            i.name == norm || i.name.replace('-', "") == norm || i.aliases.contains(&norm.as_str())
+        })
+    }
+
+    /// Every protocol's name, as a person reads a list of them:
+    /// `flood, push, pull, push-pull or rumor`.
+    pub fn names_or() -> String {
+        let names: Vec<&str> = Protocol::ALL.iter().map(|p| p.name()).collect();
+        match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => names.join(""),
+        }
+    }
+
+    /// Why `self` cannot run with the options of `cfg`, if it cannot (a
+    /// combination that makes no sense is refused, never silently dropped).
+    pub fn check(self, cfg: &Config) -> Result<(), String> {
+        let info = self.info();
+        match info.no_eager {
+            Some(why) if cfg.eager_push => {
+                Err(format!("eager push does not apply to {}: {why} (turn eager push off)", info.name))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for Protocol {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Protocol {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Protocol::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown protocol {s:?}: {}", Protocol::names_or())))
+    }
+}
+
+/// What the mean-field curve of one update depends on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MeanField {
+    /// The protocol.
+    pub protocol: Protocol,
+    /// Whether eager push wraps it.
+    pub eager: bool,
+    /// Nodes.
+    pub nodes: u32,
+    /// Peers per round (and per eager push).
+    pub fanout: u32,
+    /// Hops a pushed update may travel.
+    pub ttl: u32,
+    /// The rumor stop rule's `k`.
+    pub k: u32,
+    /// Gossip interval, ms.
+    pub interval_ms: u64,
+    /// `Some(one hop, ms)` in the events model (latency plus half the
+    /// jitter); `None` in the rounds model, where a hop is a round.
+    pub hop_ms: Option<f64>,
+}
+
+/// The mean-field curve of the fraction of nodes that know one update, as
+/// `(age in ms, fraction)` points up to `max_age_ms`. Time advances in steps
+/// of one hop (events: one latency; rounds: one round). Per step a node's
+/// gossip round comes with probability `step / interval` (random phases);
+/// with eager push (or flooding) the nodes informed in the last step push
+/// once more, up to `ttl` hops. `None` for a protocol without a rule.
+pub fn mean_field(p: &MeanField, max_age_ms: f64) -> Option<Vec<(f64, f64)>> {
+    let rule = p.protocol.info().mean_field?;
+    let n = f64::from(p.nodes.max(2));
+    let f = f64::from(p.fanout.max(1));
+    let interval = p.interval_ms.max(1) as f64;
+    let dt = p.hop_ms.map_or(interval, |h| h.max(1.0));
+    let share = (dt / interval).min(1.0);
+    let floor = (rule.residue)(f64::from(p.k.max(1)));
+    let pushes = p.eager || rule.floods;
+    let (mut s, mut fresh) = (1.0 - 1.0 / n, 1.0 / n);
+    let mut pts = vec![(0.0, 1.0 / n)];
+    let mut t = 0.0;
+    let mut step = 1u32;
+    while t < max_age_ms && step < 20_000 {
+        let keep = (rule.keep)(s, f).powf(share);
+        let push = if pushes && step <= p.ttl + 1 {
+            if rule.floods {
+                if step == 1 {
+                    0.0
+                } else {
+                    1.0
+                }
+            } else {
+                (-f * fresh).exp()
+            }
+        } else {
+            1.0
+        };
+        let mut next = s * keep * push;
+        if floor > 0.0 {
+            next = next.max(s.min(floor));
+        }
+        fresh = s - next;
+        s = next;
+        t = f64::from(step) * dt;
+        pts.push((t, 1.0 - s));
+        if s * n < 0.5 {
+            pts.push((t.max(max_age_ms), 1.0));
+            break;
+        }
+        step += 1;
+    }
+    Some(pts)
+}
+
+/// No residue.
+fn no_residue(_k: f64) -> f64 {
+    0.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_names_round_trip() {
+        for &p in Protocol::ALL {
+            assert_eq!(Protocol::parse(p.name()), Some(p));
+            let json = serde_json::to_string(&p).unwrap();
+            assert_eq!(json, format!("\"{}\"", p.name()));
+            assert_eq!(serde_json::from_str::<Protocol>(&json).unwrap(), p);
+        }
+        assert_eq!(Protocol::parse("push_pull"), Some(Protocol::PushPull));
+        assert_eq!(Protocol::parse("PushPull"), Some(Protocol::PushPull));
+        assert_eq!(Protocol::parse("gossip"), None);
+        let err = serde_json::from_str::<Protocol>("\"gossip\"").unwrap_err().to_string();
+        assert!(err.contains("flood, push, pull, push-pull or rumor"), "{err}");
+    }
+
+    #[test]
+    fn eager_push_is_refused_where_it_means_nothing() {
+        let cfg = |protocol| Config { protocol, eager_push: true, ..Config::default() };
+        assert!(Protocol::PushPull.check(&cfg(Protocol::PushPull)).is_ok());
+        let flood = Protocol::Flood.check(&cfg(Protocol::Flood)).unwrap_err();
+        assert!(flood.contains("flood") && flood.contains("every peer"), "{flood}");
+        let rumor = Protocol::Rumor.check(&cfg(Protocol::Rumor)).unwrap_err();
+        assert!(rumor.contains("rumor") && rumor.contains("hot rumors"), "{rumor}");
+        assert!(!Rules::new(&cfg(Protocol::Rumor)).eager(), "never wraps a protocol that refuses it");
+    }
+
+    #[test]
+    fn the_hop_rule_forwards_only_while_ttl_lasts() {
+        assert_eq!(hop(3), Some(2));
+        assert_eq!(hop(1), Some(0));
+        assert_eq!(hop(0), None);
+    }
+
+    fn curve(protocol: Protocol, eager: bool, hop_ms: Option<f64>) -> Vec<(f64, f64)> {
+        let p = MeanField { protocol, eager, nodes: 1000, fanout: 1, ttl: 32, k: 1, interval_ms: 1000, hop_ms };
+        mean_field(&p, 60_000.0).expect("a rule")
+    }
+
+    /// Rounds until the curve first reaches `frac`.
+    fn rounds_to(c: &[(f64, f64)], frac: f64) -> f64 {
+        c.iter().find(|p| p.1 >= frac).expect("reaches it").0 / 1000.0
+    }
+
+    #[test]
+    fn mean_field_curves_order_the_protocols_as_the_literature_does() {
+        // Karp et al.: push-pull is faster than push and pull; all reach everyone.
+        let (push, pull, pp) = (
+            curve(Protocol::Push, false, None),
+            curve(Protocol::Pull, false, None),
+            curve(Protocol::PushPull, false, None),
+        );
+        let (tp, tl, tpp) = (rounds_to(&push, 0.999), rounds_to(&pull, 0.999), rounds_to(&pp, 0.999));
+        assert!(tpp < tp && tpp < tl, "push-pull {tpp}, push {tp}, pull {tl}");
+        // push: about log2 n + ln n rounds (Pittel: 10 + 6.9 = 16.9 for 1000 nodes)
+        assert!((12.0..=20.0).contains(&tp), "push {tp}");
+        // rumor with coin k=1 levels off at Demers' residue s = exp(-2(1-s)), about 0.203
+        let rumor = curve(Protocol::Rumor, false, None);
+        let last = rumor.last().unwrap().1;
+        assert!((0.78..=0.81).contains(&last), "rumor reaches {last}");
+        // flooding informs everyone one hop later
+        let flood = curve(Protocol::Flood, false, Some(60.0));
+        assert_eq!(rounds_to(&flood, 0.999) * 1000.0, 60.0);
+        // eager push makes push-pull faster in the events model
+        let ev = curve(Protocol::PushPull, false, Some(60.0));
+        let eager = curve(Protocol::PushPull, true, Some(60.0));
+        assert!(rounds_to(&eager, 0.99) < rounds_to(&ev, 0.99));
+    }
+}
