@@ -10,8 +10,9 @@
 //! side by side with [`FullPopulation`](super::population::FullPopulation)
 //! and requires identical results, message for message.
 //!
-//! It covers `push`, `pull`, `push-pull` and `rumor` without eager push;
-//! anything else runs on full nodes.
+//! It covers `push`, `pull`, `push-pull` and `rumor` without eager push,
+//! backup anti-entropy or round-robin partners; anything else runs on full
+//! nodes ([`CompactPopulation::unsupported`] says what).
 //!
 //! In the rounds model it runs a whole round of `push`, `pull` or
 //! `push-pull` itself ([`Population::round`]): timers, digests answered as
@@ -427,11 +428,37 @@ impl Tally {
 impl CompactPopulation {
     /// Whether a configuration can run compact (else use full nodes).
     pub fn supports(cfg: &Config) -> bool {
-        cfg.protocol.info().compact
-            && !cfg.eager_push
-            && cfg.ttl <= 255
-            && cfg.max_ttl <= 255
-            && cfg.resample_ms.is_none()
+        Self::unsupported(cfg).is_empty()
+    }
+
+    /// What in `cfg` this population cannot run, each as `gossip sim`
+    /// spells it (empty: all of it can run compact). It holds one rumor
+    /// and runs only the protocol's rounds: no backup anti-entropy, no
+    /// round-robin partners.
+    pub fn unsupported(cfg: &Config) -> Vec<String> {
+        let mut out = Vec::new();
+        if !cfg.protocol.info().compact {
+            out.push(format!("--protocol {}", cfg.protocol.name()));
+        }
+        if cfg.eager_push {
+            out.push("--eager on".into());
+        }
+        if cfg.ttl > 255 {
+            out.push(format!("--ttl {} (at most 255)", cfg.ttl));
+        }
+        if cfg.max_ttl > 255 {
+            out.push(format!("a max_ttl of {} (at most 255)", cfg.max_ttl));
+        }
+        if cfg.resample_ms.is_some() {
+            out.push("re-sampling (--resample-ms)".into());
+        }
+        if cfg.anti_entropy_ms.is_some() {
+            out.push("--anti-entropy-ms".into());
+        }
+        if cfg.round_robin {
+            out.push("--targets round-robin".into());
+        }
+        out
     }
 
     /// `n` nodes created at time 0; the rumor will start at `origin`.

@@ -71,6 +71,9 @@ pub struct World<P: Population> {
     faults: Vec<TimedFault>,
     next_fault: usize,
     scenario: Scenario,
+    /// The nodes run anti-entropy (an anti-entropy protocol, or backup
+    /// anti-entropy beside another): a single-update run ends as converged
+    /// once every live node knows the update, and is never quiescent.
     anti_entropy: bool,
     /// Messages sent, for a viewer (off unless [`World::log_flights`] was called).
     flights: Option<FlightLog>,
@@ -377,7 +380,7 @@ impl<P: Population> World<P> {
             Scenario::Single => {
                 if self.anti_entropy && self.metrics.all_done() && self.all_live_current() {
                     Some(StopReason::Converged)
-                } else if !self.pop.active() && in_flight == 0 {
+                } else if !self.anti_entropy && !self.pop.active() && in_flight == 0 {
                     Some(StopReason::Quiescent)
                 } else {
                     None

@@ -291,16 +291,36 @@ impl SimConfig {
                 }
             }
         }
-        if self.engine == EngineChoice::Compact && !self.compact_applies() {
-            return Err("the compact engine runs only the single scenario with push, pull, push-pull or rumor, full membership, without eager push, TTL up to 255".into());
+        if self.engine == EngineChoice::Compact {
+            let obstacles = self.compact_obstacles();
+            if !obstacles.is_empty() {
+                return Err(format!(
+                    "the compact engine cannot run {}; use --engine full or auto",
+                    obstacles.join(", ")
+                ));
+            }
         }
         Ok(())
     }
 
+    /// What keeps this configuration off the compact population, each as
+    /// `gossip sim` spells it (empty: it can run compact).
+    fn compact_obstacles(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.scenario != Scenario::Single {
+            out.push(format!("--scenario {}", self.scenario.name()));
+        }
+        if self.membership != MembershipMode::Full {
+            out.push("--membership bootstrap".into());
+        }
+        // re-sampling comes with the movies scenario, named above
+        let node = compact::CompactPopulation::unsupported(&self.node_config());
+        out.extend(node.into_iter().filter(|o| self.scenario == Scenario::Single || !o.starts_with("re-sampling")));
+        out
+    }
+
     fn compact_applies(&self) -> bool {
-        self.scenario == Scenario::Single
-            && self.membership == MembershipMode::Full
-            && compact::CompactPopulation::supports(&self.node_config())
+        self.compact_obstacles().is_empty()
     }
 
     /// The node configuration as the scenario runs it.
@@ -626,7 +646,8 @@ pub fn full_population(cfg: &SimConfig) -> population::FullPopulation {
 /// is assumed valid).
 pub fn runner<P: population::Population>(cfg: &SimConfig, pop: P) -> engine::Runner<P> {
     let net = network::Network::new(cfg.net.clone(), Rng::derive(cfg.seed, u64::MAX));
-    let anti_entropy = matches!(cfg.node.protocol, Protocol::Push | Protocol::Pull | Protocol::PushPull);
+    // the anti-entropy protocols, or any protocol with backup anti-entropy
+    let anti_entropy = cfg.node.protocol.info().converges || cfg.node.anti_entropy_ms.is_some();
     let mut w = engine::World::new(pop, net, cfg.faults.clone(), cfg.scenario, anti_entropy);
     let requests = cfg.broadcasts().into_iter().enumerate().map(|(k, (t, i))| (t, i, cfg.broadcast_key(k))).collect();
     w.set_broadcasts(requests);
