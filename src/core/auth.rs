@@ -76,6 +76,50 @@ pub enum Refusal {
     KeyMismatch,
 }
 
+/// What the seal gate made of an update that it let through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Passage {
+    /// Admitted: no seal needed, or its seal verified.
+    Admit,
+    /// Its seal could not be verified now (the caller's budget ran out):
+    /// neither taken nor refused, to be seen again later.
+    Defer,
+}
+
+/// The seal gate: the one rule every holder of updates applies (the core's
+/// nodes, the page's bridge to real nodes) before it takes an update of an
+/// origin bound to `bound` that carries `seal`.
+///
+/// * `Policy::Off` admits everything, unchecked;
+/// * without a seal: refused as [`Refusal::Unsigned`] under
+///   `Policy::Required`, and under `Policy::AllowUnsigned` if the origin is
+///   bound to a key (an origin once seen signed stays signed);
+/// * with a seal by another key than the bound one: [`Refusal::KeyMismatch`];
+/// * otherwise `verify` is asked (only then, as it is the costly part):
+///   `Some(false)` refuses as [`Refusal::BadSignature`], `None` defers.
+pub fn gate(
+    policy: Policy,
+    bound: Option<PublicKey>,
+    seal: Option<&Seal>,
+    verify: impl FnOnce(&Seal) -> Option<bool>,
+) -> Result<Passage, Refusal> {
+    match (seal, policy) {
+        (_, Policy::Off) => Ok(Passage::Admit),
+        (None, Policy::Required) => Err(Refusal::Unsigned),
+        (None, Policy::AllowUnsigned) => bound.map_or(Ok(Passage::Admit), |_| Err(Refusal::Unsigned)),
+        (Some(seal), _) => {
+            if bound.is_some_and(|k| k != seal.key) {
+                return Err(Refusal::KeyMismatch);
+            }
+            match verify(seal) {
+                Some(true) => Ok(Passage::Admit),
+                Some(false) => Err(Refusal::BadSignature),
+                None => Ok(Passage::Defer),
+            }
+        }
+    }
+}
+
 /// Updates refused by the authenticity and sanity checks, by reason: what
 /// one exchange or one answer had refused, for the driver to report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

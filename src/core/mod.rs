@@ -16,7 +16,7 @@ pub mod vector;
 pub mod version;
 pub mod view;
 
-pub use auth::{Policy, PublicKey, Refusal, Refusals, Seal, Signer};
+pub use auth::{Passage, Policy, PublicKey, Refusal, Refusals, Seal, Signer};
 pub use config::{Config, Protocol, RumorState, StopKind, StopRule};
 pub use message::{Digest, Message, NodeId, Payload, Record, Update, Uuid};
 pub use node::{Entry, Event, Node, NodeStats, Out, Transmit, Via};
