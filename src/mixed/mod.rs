@@ -51,6 +51,8 @@
 //! native nodes do among themselves. Refusals are counted in
 //! [`BridgeStats`] and noticed once per native node.
 
+mod bounded;
+
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
@@ -64,6 +66,7 @@ use crate::rng::Rng;
 use crate::sim::engine::Flight;
 use crate::sim::live::{Live, NodeKind};
 use crate::wire::{self, Id, Limits};
+use bounded::Bounded;
 
 /// How the bridge behaves.
 #[derive(Clone, Debug, PartialEq)]
@@ -373,39 +376,6 @@ const VERIFIED_CAP: usize = 16_384;
 /// Most seals verified in one pump (a few tens of ms in a browser); updates
 /// beyond are left out, and come again in a later exchange.
 const VERIFY_PER_PUMP: u32 = 256;
-
-/// A map that forgets its oldest entry when full.
-struct Bounded<K, V> {
-    map: HashMap<K, V>,
-    order: VecDeque<K>,
-    cap: usize,
-}
-
-impl<K: std::hash::Hash + Eq + Clone, V> Bounded<K, V> {
-    fn new(cap: usize) -> Self {
-        Bounded { map: HashMap::new(), order: VecDeque::new(), cap: cap.max(1) }
-    }
-
-    fn get(&self, k: &K) -> Option<&V> {
-        self.map.get(k)
-    }
-
-    fn insert(&mut self, k: K, v: V) {
-        if self.map.insert(k.clone(), v).is_none() {
-            self.order.push_back(k);
-            while self.order.len() > self.cap {
-                if let Some(old) = self.order.pop_front() {
-                    self.map.remove(&old);
-                }
-            }
-        }
-    }
-
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.map.len()
-    }
-}
 
 /// The secret seed of virtual node `i`'s key pair: SHA-256 of a domain
 /// tag, the page's secret and `i`.
@@ -2035,18 +2005,6 @@ mod tests {
         assert_eq!(st.verified, 600, "each seal once: {st:?}");
         assert_eq!(st.refused_updates(), 0);
         assert!((0..600).all(|i| b.names.contains_key(format!("browser-0badf00d-{i}").as_str())));
-    }
-
-    #[test]
-    fn the_caches_are_bounded() {
-        let mut m = Bounded::new(3);
-        for i in 0..10 {
-            m.insert(i, i * 2);
-        }
-        assert_eq!(m.len(), 3);
-        assert!(m.get(&6).is_none() && m.get(&9) == Some(&18));
-        m.insert(9, 0);
-        assert_eq!(m.len(), 3);
     }
 
     /// Sign and verify timings, natively (`--nocapture` shows them); the
