@@ -52,6 +52,7 @@
 //! [`BridgeStats`] and noticed once per native node.
 
 mod bounded;
+mod notices;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -66,7 +67,11 @@ use crate::rng::Rng;
 use crate::sim::engine::Flight;
 use crate::sim::live::{Live, NodeKind};
 use crate::wire::{self, Id, Limits};
+
 use bounded::Bounded;
+use notices::refusal_text;
+
+pub use notices::Notice;
 
 /// How the bridge behaves.
 #[derive(Clone, Debug, PartialEq)]
@@ -161,15 +166,6 @@ pub struct HttpRequest {
 /// What came back: a status and body, or why there was no answer (no
 /// connection, timeout, CORS: browsers do not tell those apart).
 pub type Outcome = Result<(u16, String), String>;
-
-/// Something the page should show once.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Notice {
-    /// `info`, `warn` or `error`.
-    pub level: &'static str,
-    /// For a person.
-    pub text: String,
-}
 
 /// Whether a native node answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -1341,20 +1337,6 @@ impl Bridge {
             Message::Digest { .. } => return None,
         })
     }
-
-    // ----- notices -----
-
-    fn notice(&mut self, level: &'static str, text: String) {
-        if self.notices.len() < 100 {
-            self.notices.push(Notice { level, text });
-        }
-    }
-
-    fn notice_once(&mut self, key: String, level: &'static str, text: String) {
-        if self.noticed.len() < 1_000 && self.noticed.insert(key) {
-            self.notice(level, text);
-        }
-    }
 }
 
 /// `k` gateways spread evenly over `n` virtual nodes.
@@ -1374,18 +1356,6 @@ pub fn normalize_url(url: &str) -> Result<String, String> {
         return Err(format!("{url:?} is not the base URL of a node (like http://127.0.0.1:7000)"));
     }
     Ok(u.to_owned())
-}
-
-/// What a refusal's JSON body says (`{"error": ...}`), or its start.
-fn refusal_text(body: &str) -> String {
-    #[derive(Deserialize)]
-    struct E {
-        error: String,
-    }
-    match serde_json::from_str::<E>(body) {
-        Ok(e) => e.error,
-        Err(_) => body.chars().take(200).collect(),
-    }
 }
 
 /// A stable UUID for `origin` at `version`, for views that do not carry one.
