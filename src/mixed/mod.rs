@@ -52,6 +52,7 @@
 //! [`BridgeStats`] and noticed once per native node.
 
 mod bounded;
+mod identities;
 mod notices;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -69,8 +70,10 @@ use crate::sim::live::{Live, NodeKind};
 use crate::wire::{self, Id, Limits};
 
 use bounded::Bounded;
+use identities::{made_up_uuid, SIGNERS_CAP};
 use notices::refusal_text;
 
+pub use identities::normalize_url;
 pub use notices::Notice;
 
 /// How the bridge behaves.
@@ -363,8 +366,6 @@ const FOLLOW_UP_CAP: usize = 64;
 const IN_FLIGHT_PER_NODE: u32 = 2;
 /// Most peers read from one `GET /peers/` answer.
 const PEERS_READ: usize = 1_024;
-/// Most virtual nodes' key pairs kept (more are derived again when needed).
-const SIGNERS_CAP: usize = 4_096;
 /// Most seals of virtual nodes' updates kept.
 const SEALS_CAP: usize = 8_192;
 /// Most verified seals remembered.
@@ -372,16 +373,6 @@ const VERIFIED_CAP: usize = 16_384;
 /// Most seals verified in one pump (a few tens of ms in a browser); updates
 /// beyond are left out, and come again in a later exchange.
 const VERIFY_PER_PUMP: u32 = 256;
-
-/// The secret seed of virtual node `i`'s key pair: SHA-256 of a domain
-/// tag, the page's secret and `i`.
-fn node_seed(secret: &[u8; 32], i: u32) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(b"gossip/browser-node-key/v1");
-    h.update(secret);
-    h.update(i.to_be_bytes());
-    h.finalize().into()
-}
 
 /// What names a verified seal in the cache: 128 bits of SHA-256 over the
 /// signed bytes, the key and the signature (collision-resistant, so a
@@ -1116,27 +1107,6 @@ impl Bridge {
         self.natives.iter().position(|n| n.slot == Some(slot))
     }
 
-    // ----- identities and UUIDs between the run and the wire -----
-
-    fn onto_wire(&mut self, m: Message<u32>) -> Message<Id> {
-        let digest = |this: &Self, d: Vec<(u32, Version)>| d.into_iter().map(|(o, v)| (this.name_of(o), v)).collect();
-        match m {
-            Message::Push(us) => Message::Push(self.updates_onto_wire(us)),
-            Message::Feedback(k) => Message::Feedback(digest(self, k)),
-            Message::Digest { digest: d, push_pull } => {
-                Message::Digest { digest: digest(self, d.into_vec()).into(), push_pull }
-            }
-            Message::Delta { updates, request } => {
-                let updates = self.updates_onto_wire(updates);
-                Message::Delta { updates, request: digest(self, request.into_vec()).into() }
-            }
-        }
-    }
-
-    fn updates_onto_wire(&mut self, us: Vec<Update<u32>>) -> Vec<Update<Id>> {
-        us.into_iter().filter_map(|u| self.update_onto_wire(u)).collect()
-    }
-
     /// An update of the run on the wire: a virtual node's sealed with its
     /// key over the wire form; another origin's with the seal it came with,
     /// unless that is no longer by the key its origin is bound to (or it has
@@ -1157,15 +1127,6 @@ impl Bridge {
             Some(self.seal_virtual(u.origin, &origin, u.uuid, uuid, u.version, &u.payload))
         };
         Some(Update::new(uuid, origin, u.version, u.ttl, u.payload.clone(), seal))
-    }
-
-    fn signer_of(&mut self, i: u32) -> Arc<Signer> {
-        if let Some(s) = self.signers.get(&i) {
-            return s.clone();
-        }
-        let s = Arc::new(Signer::from_seed(node_seed(&self.secret, i)));
-        self.signers.insert(i, s.clone());
-        s
     }
 
     /// Virtual node `i`'s seal on its update (`run_uuid` in the run,
@@ -1307,36 +1268,6 @@ impl Bridge {
             ),
         );
     }
-
-    /// A message from the wire in the run's indices; identities that cannot
-    /// be mapped are left out (and counted), updates whose seals fail are
-    /// left out and counted in `refused`.
-    fn wire_to_run(&mut self, live: &mut Live, m: Message<Id>, refused: &mut Refusals) -> Option<Message<u32>> {
-        let updates = |this: &mut Self, live: &mut Live, us: Vec<Update<Id>>, refused: &mut Refusals| {
-            let mut out = Vec::with_capacity(us.len());
-            for u in us {
-                match this.admit(live, u) {
-                    Ok(Some(u)) => out.push(u),
-                    Ok(None) => {}
-                    Err(r) => refused.add(r),
-                }
-            }
-            out
-        };
-        let digest = |this: &mut Self, live: &mut Live, d: Vec<(Id, Version)>| -> Vec<(u32, Version)> {
-            d.into_iter().filter_map(|(o, v)| Some((this.index_of(live, &o)?, v))).collect()
-        };
-        Some(match m {
-            Message::Push(us) => Message::Push(updates(self, live, us, refused)),
-            Message::Delta { updates: us, request } => {
-                let us = updates(self, live, us, refused);
-                Message::Delta { updates: us, request: digest(self, live, request.into_vec()).into() }
-            }
-            Message::Feedback(k) => Message::Feedback(digest(self, live, k)),
-            // a native asking the gateway for its digest: not part of this exchange
-            Message::Digest { .. } => return None,
-        })
-    }
 }
 
 /// `k` gateways spread evenly over `n` virtual nodes.
@@ -1345,43 +1276,10 @@ fn spread(k: u32, n: u32) -> Vec<u32> {
     (0..k).map(|j| (j as u64 * n as u64 / k as u64) as u32).collect()
 }
 
-/// `http://host:port` from what a person typed: trailing slashes dropped,
-/// only `http` and `https`, a host required.
-pub fn normalize_url(url: &str) -> Result<String, String> {
-    let u = url.trim().trim_end_matches('/');
-    if u.contains("://") && u.splitn(4, '/').nth(3).is_some() {
-        return Err(format!("{url:?} has a path: give the node's base URL (like http://127.0.0.1:7000)"));
-    }
-    if u.len() > Limits::default().max_url_len || !wire::is_base_url(u) {
-        return Err(format!("{url:?} is not the base URL of a node (like http://127.0.0.1:7000)"));
-    }
-    Ok(u.to_owned())
-}
-
-/// A stable UUID for `origin` at `version`, for views that do not carry one.
-fn made_up_uuid(origin: &str, version: Version) -> Uuid {
-    let mut h = 0xcbf2_9ce4_8422_2325u64;
-    for b in origin.bytes() {
-        h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
-    }
-    let a = crate::rng::mix64(h ^ version.counter);
-    let b = crate::rng::mix64(a ^ (version.epoch as u64) << 1);
-    (a as u128) << 64 | b as u128
-}
-
 #[cfg(test)]
 mod tests {
+    use super::identities::node_seed;
     use super::*;
-    use crate::core::message::fmt_uuid;
-
-    #[test]
-    fn urls_are_normalized_and_checked() {
-        assert_eq!(normalize_url(" http://127.0.0.1:7000/ ").unwrap(), "http://127.0.0.1:7000");
-        assert!(normalize_url("127.0.0.1:7000").is_err());
-        assert!(normalize_url("ftp://x").is_err());
-        assert!(normalize_url("http://127.0.0.1:7000/gossip/").is_err());
-        assert!(normalize_url("http://").is_err());
-    }
 
     #[test]
     fn the_bucket_allows_a_second_of_burst_then_the_rate() {
@@ -1551,15 +1449,6 @@ mod tests {
         }
         assert!(sent.len() as f64 <= 5.0 * 20.0 + 5.0, "{} requests in 20 s", sent.len());
         assert!(b.stats().rate_limited > 0);
-    }
-
-    #[test]
-    fn made_up_uuids_are_stable_and_differ_by_version() {
-        let a = made_up_uuid("http://x:1", Version::new(1, 2));
-        assert_eq!(a, made_up_uuid("http://x:1", Version::new(1, 2)));
-        assert_ne!(a, made_up_uuid("http://x:1", Version::new(1, 3)));
-        assert_ne!(a, made_up_uuid("http://x:2", Version::new(1, 2)));
-        assert!(fmt_uuid(a).len() == 36);
     }
 
     // ----- authenticity -----
