@@ -54,6 +54,7 @@
 mod bounded;
 mod identities;
 mod notices;
+mod registry;
 mod seals;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -66,16 +67,18 @@ use crate::core::message::parse_uuid;
 use crate::core::{Message, Payload, Update, Uuid, Version, MAX_COUNTER};
 use crate::rng::Rng;
 use crate::sim::engine::Flight;
-use crate::sim::live::{Live, NodeKind};
+use crate::sim::live::Live;
 use crate::wire::{self, Id, Limits};
 
 use bounded::Bounded;
 use identities::{made_up_uuid, SIGNERS_CAP};
 use notices::refusal_text;
+use registry::Native;
 use seals::{SEALS_CAP, VERIFIED_CAP, VERIFY_PER_PUMP};
 
 pub use identities::normalize_url;
 pub use notices::Notice;
+pub use registry::{NativeView, Reach};
 
 /// How the bridge behaves.
 #[derive(Clone, Debug, PartialEq)]
@@ -171,49 +174,6 @@ pub struct HttpRequest {
 /// connection, timeout, CORS: browsers do not tell those apart).
 pub type Outcome = Result<(u16, String), String>;
 
-/// Whether a native node answers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Reach {
-    /// Not heard from yet.
-    Connecting,
-    /// Its last request was answered.
-    Reachable,
-    /// Its last request failed; retried after a backoff.
-    Unreachable,
-}
-
-/// A native node, as the page shows it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct NativeView {
-    /// Its base URL.
-    pub url: String,
-    /// Its identity (from its answers; usually the URL).
-    pub name: Option<String>,
-    /// Its index in the run, once it has one.
-    pub slot: Option<u32>,
-    /// Whether it answers.
-    pub status: Reach,
-    /// Last measured round-trip time, ms.
-    pub rtt_ms: Option<f64>,
-    /// Smoothed round-trip time, ms.
-    pub rtt_avg_ms: Option<f64>,
-    /// Its favorite, as its last `/state` said.
-    pub movie: Option<String>,
-    /// Its version counter.
-    pub version: u64,
-    /// Its epoch.
-    pub epoch: u32,
-    /// Failures in a row.
-    pub failures: u32,
-    /// Why the last request failed.
-    pub last_error: Option<String>,
-    /// Requests sent to it.
-    pub requests: u64,
-    /// Its Ed25519 public key (base64url), once it answered with it.
-    pub key: Option<String>,
-}
-
 /// Counters of the bridge.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct BridgeStats {
@@ -285,50 +245,6 @@ struct Pending {
     sent_at: f64,
     /// Virtual time it left, for drawing the answer.
     sent_virtual: u64,
-}
-
-#[derive(Clone, Debug)]
-struct Native {
-    url: String,
-    name: Option<Id>,
-    slot: Option<u32>,
-    status: Reach,
-    rtt_ms: Option<f64>,
-    rtt_avg_ms: Option<f64>,
-    movie: Option<String>,
-    version: Version,
-    failures: u32,
-    last_error: Option<String>,
-    retry_at: f64,
-    next_state: f64,
-    next_peers: f64,
-    in_flight: u32,
-    /// A `GET` (state or peers) is in flight.
-    polling: bool,
-    requests: u64,
-    bucket: Bucket,
-    /// The key it answered with from its own URL.
-    key: Option<PublicKey>,
-}
-
-impl Native {
-    fn view(&self) -> NativeView {
-        NativeView {
-            url: self.url.clone(),
-            name: self.name.as_deref().map(str::to_owned),
-            slot: self.slot,
-            status: self.status,
-            rtt_ms: self.rtt_ms,
-            rtt_avg_ms: self.rtt_avg_ms,
-            movie: self.movie.clone(),
-            version: self.version.counter,
-            epoch: self.version.epoch,
-            failures: self.failures,
-            last_error: self.last_error.clone(),
-            requests: self.requests,
-            key: self.key.as_ref().map(wire::key_text),
-        }
-    }
 }
 
 /// A token bucket: `rate` tokens a second, at most `rate` (one second's worth) stored.
@@ -816,52 +732,6 @@ impl Bridge {
         self.notice_once(format!("{url}#bad"), "warn", format!("{url} sent an answer the lab cannot use: {why}"));
     }
 
-    fn alive(&mut self, live: &mut Live, ni: usize, rtt: f64) {
-        let n = &mut self.natives[ni];
-        let rtt = rtt.max(0.0);
-        n.rtt_ms = Some(rtt);
-        n.rtt_avg_ms = Some(n.rtt_avg_ms.map_or(rtt, |a| 0.8 * a + 0.2 * rtt));
-        n.failures = 0;
-        n.last_error = None;
-        n.retry_at = 0.0;
-        if n.status != Reach::Reachable {
-            let was = n.status;
-            n.status = Reach::Reachable;
-            let url = n.url.clone();
-            if let Some(s) = n.slot {
-                live.set_reachable(s, true);
-            }
-            let text = if was == Reach::Unreachable {
-                format!("{url} answers again")
-            } else {
-                format!("{url} answered in {rtt:.0} ms")
-            };
-            self.notice("info", text);
-        }
-    }
-
-    fn failed(&mut self, live: &mut Live, ni: usize, now: f64, why: String) {
-        self.stats.failed += 1;
-        let (min, max) = (self.opts.backoff_min_ms as f64, self.opts.backoff_max_ms as f64);
-        let jitter = 0.75 + 0.5 * self.rng.unit();
-        let n = &mut self.natives[ni];
-        n.failures = n.failures.saturating_add(1);
-        let delay = (min * 2f64.powi(n.failures.saturating_sub(1).min(30) as i32)).min(max) * jitter;
-        n.retry_at = now + delay;
-        n.last_error = Some(why.clone());
-        if n.status != Reach::Unreachable {
-            n.status = Reach::Unreachable;
-            let url = n.url.clone();
-            if let Some(s) = n.slot {
-                live.set_reachable(s, false);
-            }
-            self.notice(
-                "warn",
-                format!("{url} is not answering ({why}); retrying with backoff. Network error, node down, or CORS"),
-            );
-        }
-    }
-
     fn exchange_answer(
         &mut self,
         live: &mut Live,
@@ -980,114 +850,6 @@ impl Bridge {
             live.mirror(via, updates.to_vec());
         }
     }
-
-    /// Native `ni` says its identity is `name`: give it (or find) its slot.
-    fn claim_name(&mut self, live: &mut Live, ni: usize, name: Id) -> Result<u32, String> {
-        if let Some(s) = self.natives[ni].slot {
-            if self.natives[ni].name.as_ref() == Some(&name) {
-                return Ok(s);
-            }
-        }
-        if name.starts_with(self.prefix.as_str()) {
-            return Err(format!("it claims to be one of this page's nodes ({name})"));
-        }
-        let slot = match self.names.get(&name) {
-            Some(&s) => s,
-            None => {
-                if self.names.len() >= self.opts.max_remote_origins {
-                    self.stats.origins_dropped += 1;
-                    return Err("too many identities from outside the page".into());
-                }
-                self.intern(live, name.clone(), NodeKind::Native)
-            }
-        };
-        let n = &mut self.natives[ni];
-        n.name = Some(name);
-        n.slot = Some(slot);
-        live.set_reachable(slot, n.status == Reach::Reachable);
-        Ok(slot)
-    }
-
-    fn intern(&mut self, live: &mut Live, name: Id, kind: NodeKind) -> u32 {
-        let s = live.add_remote(kind);
-        self.names.insert(name.clone(), s);
-        self.slot_names.insert(s, name);
-        s
-    }
-
-    /// The run's index for identity `id`: a virtual node of this page, or
-    /// a slot (made on first sight, within the cap). `None`: drop it.
-    fn index_of(&mut self, live: &mut Live, id: &str) -> Option<u32> {
-        if let Some(rest) = id.strip_prefix(self.prefix.as_str()) {
-            let i: u32 = rest.parse().ok()?;
-            // only canonical decimal names of existing simulated nodes
-            return (i.to_string() == rest && i < live.len() && !live.is_remote(i)).then_some(i);
-        }
-        if let Some(&s) = self.names.get(id) {
-            return Some(s);
-        }
-        if self.names.len() >= self.opts.max_remote_origins {
-            self.stats.origins_dropped += 1;
-            return None;
-        }
-        let native = wire::is_base_url(id);
-        let s = self.intern(live, Id::from(id), if native { NodeKind::Native } else { NodeKind::RemoteVirtual });
-        if native {
-            if let Ok(u) = normalize_url(id) {
-                // a real node learned from gossip: dial it too
-                if let Some(ni) = self.add_native(&u, 0.0) {
-                    if self.natives[ni].slot.is_none() && u == id {
-                        self.natives[ni].slot = Some(s);
-                        self.natives[ni].name = Some(Id::from(id));
-                    }
-                }
-            }
-        }
-        Some(s)
-    }
-
-    fn add_native(&mut self, url: &str, now: f64) -> Option<usize> {
-        if let Some(&i) = self.by_url.get(url) {
-            return Some(i);
-        }
-        if self.natives.len() >= self.opts.max_natives {
-            self.notice_once(
-                "natives-cap".into(),
-                "warn",
-                format!("more than {} real nodes: the rest are ignored", self.opts.max_natives),
-            );
-            return None;
-        }
-        let i = self.natives.len();
-        // a slot that gossip already made for this identity
-        let slot = self.names.get(url).copied();
-        self.natives.push(Native {
-            url: url.to_owned(),
-            name: slot.map(|_| Id::from(url)),
-            slot,
-            status: Reach::Connecting,
-            rtt_ms: None,
-            rtt_avg_ms: None,
-            movie: None,
-            version: Version::new(0, 0),
-            failures: 0,
-            last_error: None,
-            retry_at: 0.0,
-            next_state: now,
-            next_peers: now,
-            in_flight: 0,
-            polling: false,
-            requests: 0,
-            bucket: Bucket::new(self.opts.per_node_rps, now),
-            key: None,
-        });
-        self.by_url.insert(url.to_owned(), i);
-        Some(i)
-    }
-
-    fn native_of_slot(&self, slot: u32) -> Option<usize> {
-        self.natives.iter().position(|n| n.slot == Some(slot))
-    }
 }
 
 /// `k` gateways spread evenly over `n` virtual nodes.
@@ -1101,6 +863,7 @@ mod tests {
     use super::identities::node_seed;
     use super::*;
     use crate::core::auth;
+    use crate::sim::live::NodeKind;
 
     #[test]
     fn the_bucket_allows_a_second_of_burst_then_the_rate() {
