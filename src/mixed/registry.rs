@@ -16,8 +16,8 @@
 use serde::Serialize;
 
 use super::identities::normalize_url;
+use super::schedule::Bucket;
 use super::Bridge;
-use super::Bucket;
 use crate::core::{PublicKey, Version};
 use crate::sim::live::{Live, NodeKind};
 use crate::wire::{self, Id};
