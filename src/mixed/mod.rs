@@ -50,6 +50,22 @@
 //! when the answer comes from the URL the page dialed (direct proof), as
 //! native nodes do among themselves. Refusals are counted in
 //! [`BridgeStats`] and noticed once per native node.
+//!
+//! The parts, one file each:
+//!
+//! * `schedule`: what is sent when (follow-ups, polls, exchanges) within the
+//!   rate limits: the token buckets, the requests in flight, the periods;
+//! * `answers`: what came back, read into the run;
+//! * `registry`: the real nodes and the slots of identities from outside
+//!   the page, with whether each node answers ([`Reach`], [`NativeView`]);
+//! * `identities`: the virtual nodes' names and key pairs, and names and
+//!   UUIDs between the run and the wire ([`normalize_url`]);
+//! * `seals`: sealing what leaves, and the seal gate for what comes in;
+//! * `notices`: what the page is told, once ([`Notice`]);
+//! * `bounded`: the bounded map behind the caches of keys and seals.
+//!
+//! This file holds the [`Bridge`], its public API, and the pump that ties
+//! the parts together.
 
 mod answers;
 mod bounded;
@@ -243,38 +259,53 @@ impl BridgeStats {
 /// made before are then ignored.
 pub struct Bridge {
     opts: BridgeOptions,
-    prefix: String,
-    key: Uuid,
+    connected: bool,
+    stats: BridgeStats,
+    /// Outcomes handed back by the driver, applied at the next pump.
+    inbox: Vec<(u64, f64, Outcome)>,
     rng: Rng,
+
+    // what is sent when (schedule.rs)
     gateways: Vec<u32>,
     next_exchange: Vec<f64>,
-    natives: Vec<Native>,
-    by_url: HashMap<String, usize>,
-    names: HashMap<Id, u32>,
-    slot_names: BTreeMap<u32, Id>,
     pending: HashMap<u64, Pending>,
     next_id: u64,
     bucket: Bucket,
     follow_ups: VecDeque<(u32, u32, Message<u32>)>,
     ready: VecDeque<HttpRequest>,
-    inbox: Vec<(u64, f64, Outcome)>,
-    notices: Vec<Notice>,
-    noticed: HashSet<String>,
-    stats: BridgeStats,
-    connected: bool,
+
+    // the real nodes, and the slots of outside identities (registry.rs)
+    natives: Vec<Native>,
+    /// Index in `natives` of each base URL.
+    by_url: HashMap<String, usize>,
+    /// The slot of each outside identity, and back.
+    names: HashMap<Id, u32>,
+    slot_names: BTreeMap<u32, Id>,
+
+    // the page's identities on the wire (identities.rs)
+    /// `browser-<tag>-`: virtual node `i` is `{prefix}{i}` on the wire.
+    prefix: String,
+    /// XORed into UUIDs between the run and the wire.
+    key: Uuid,
     /// The page's secret: virtual nodes' key pairs derive from it.
     secret: [u8; 32],
     /// Virtual nodes' key pairs, made when first needed.
     signers: Bounded<u32, Arc<Signer>>,
+
+    // seals (seals.rs)
     /// Seals of virtual nodes' updates: `(origin, version, run UUID)` -> (payload, seal).
     seals: Bounded<(u32, Version, Uuid), (Payload, Arc<Seal>)>,
-    /// Seals known good (see [`seal_digest`]).
+    /// Seals known good (see `seal_digest`).
     verified: Bounded<u128, ()>,
     /// The key each outside origin (by slot) is bound to.
     bound: HashMap<u32, PublicKey>,
     sign_buf: Vec<u8>,
     /// Verifications left in this pump.
     verify_budget: u32,
+
+    // notices (notices.rs)
+    notices: Vec<Notice>,
+    noticed: HashSet<String>,
 }
 
 impl Bridge {
