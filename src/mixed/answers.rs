@@ -42,6 +42,7 @@ struct StateDoc {
     view: BTreeMap<String, StateEntry>,
 }
 
+/// One entry of its view.
 #[derive(Deserialize)]
 struct StateEntry {
     movie: String,
@@ -57,6 +58,7 @@ struct StateEntry {
 }
 
 impl Bridge {
+    /// The outcome of request `p`, which came back at `now`.
     pub(super) fn answered(&mut self, live: &mut Live, p: Pending, now: f64, outcome: Outcome) {
         let ni = p.native;
         if ni >= self.natives.len() {
@@ -95,12 +97,15 @@ impl Bridge {
         }
     }
 
+    /// Native `ni` sent an answer that cannot be used: count it, say so once.
     fn bad_answer(&mut self, ni: usize, why: String) {
         self.stats.bad_answers += 1;
         let url = self.natives[ni].url.clone();
         self.notice_once(format!("{url}#bad"), "warn", format!("{url} sent an answer the lab cannot use: {why}"));
     }
 
+    /// The answer to `gateway`'s `POST /gossip/` (sent at virtual time
+    /// `sent`), delivered to it as if over the simulated network.
     fn exchange_answer(
         &mut self,
         live: &mut Live,
@@ -138,6 +143,7 @@ impl Bridge {
         Ok(())
     }
 
+    /// `GET /state`: the node's identity, key, favorite and view.
     fn state_answer(&mut self, live: &mut Live, ni: usize, body: &str) -> Result<(), String> {
         let doc: StateDoc = serde_json::from_str(body).map_err(|e| format!("GET /state: {e}"))?;
         let lim = Limits::default();
@@ -188,6 +194,7 @@ impl Bridge {
         Ok(())
     }
 
+    /// `GET /peers/`: more nodes to dial.
     fn peers_answer(&mut self, body: &str, now: f64) -> Result<(), String> {
         let list: Vec<serde_json::Value> = serde_json::from_str(body).map_err(|e| format!("GET /peers/: {e}"))?;
         for v in list.into_iter().take(PEERS_READ) {

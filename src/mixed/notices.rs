@@ -21,12 +21,14 @@ pub struct Notice {
 }
 
 impl Bridge {
+    /// Tell the page (the queue is bounded: beyond, notices are lost).
     pub(super) fn notice(&mut self, level: &'static str, text: String) {
         if self.notices.len() < 100 {
             self.notices.push(Notice { level, text });
         }
     }
 
+    /// Tell the page once for `key` (a node and what it did).
     pub(super) fn notice_once(&mut self, key: String, level: &'static str, text: String) {
         if self.noticed.len() < 1_000 && self.noticed.insert(key) {
             self.notice(level, text);

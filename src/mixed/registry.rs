@@ -65,6 +65,8 @@ pub struct NativeView {
     pub key: Option<String>,
 }
 
+/// A real node the page dials: what the page shows of it, and what the
+/// scheduler needs.
 #[derive(Clone, Debug)]
 pub(super) struct Native {
     pub(super) url: String,
@@ -90,6 +92,7 @@ pub(super) struct Native {
 }
 
 impl Native {
+    /// What the page shows of it.
     pub(super) fn view(&self) -> NativeView {
         NativeView {
             url: self.url.clone(),
@@ -110,6 +113,7 @@ impl Native {
 }
 
 impl Bridge {
+    /// Native `ni` answered, `rtt` ms after the request left: reachable.
     pub(super) fn alive(&mut self, live: &mut Live, ni: usize, rtt: f64) {
         let n = &mut self.natives[ni];
         let rtt = rtt.max(0.0);
@@ -134,6 +138,8 @@ impl Bridge {
         }
     }
 
+    /// Native `ni` did not answer: unreachable, and probed again after an
+    /// exponential backoff with jitter.
     pub(super) fn failed(&mut self, live: &mut Live, ni: usize, now: f64, why: String) {
         self.stats.failed += 1;
         let (min, max) = (self.opts.backoff_min_ms as f64, self.opts.backoff_max_ms as f64);

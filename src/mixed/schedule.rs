@@ -7,8 +7,10 @@
 //! due. No request goes without a token from both the page's bucket and the
 //! node's own, nor beyond two in flight to one node; each in flight is
 //! remembered ([`Pending`]) so that its answer is read for what it asked.
-//! Kept apart because this is what keeps the page from ever flooding a real
-//! node: every request leaves through `Bridge::issue`, here.
+//! (When an unreachable node is probed again is set where it is marked
+//! unreachable, in `registry.rs`.) Kept apart because this is what keeps the
+//! page from ever flooding a real node: every request leaves through
+//! `Bridge::issue`, here.
 
 use super::registry::Reach;
 use super::{Bridge, HttpRequest};
@@ -17,6 +19,7 @@ use crate::sim::engine::Flight;
 use crate::sim::live::Live;
 use crate::wire;
 
+/// What a request asks, so that its answer is read for it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Purpose {
     Exchange { gateway: u32 },
@@ -25,6 +28,7 @@ pub(super) enum Purpose {
     Peers,
 }
 
+/// A request in flight.
 #[derive(Clone, Debug)]
 pub(super) struct Pending {
     pub(super) native: usize,
@@ -70,6 +74,8 @@ pub(super) const FOLLOW_UP_CAP: usize = 64;
 const IN_FLIGHT_PER_NODE: u32 = 2;
 
 impl Bridge {
+    /// Hand the driver what is due now and allowed by the limits (see the
+    /// module documentation).
     pub(super) fn schedule(&mut self, live: &mut Live, now: f64) {
         // follow-ups first: they finish exchanges in progress
         while let Some((gateway, to, _)) = self.follow_ups.front() {
