@@ -8,17 +8,18 @@
 //! gate before it enters the run: unsigned ones are refused unless allowed,
 //! the page's own nodes are bound to their own keys, and an outside origin
 //! to the first key that sealed it (trust on first use), or to the key its
-//! native answered with from its own URL (direct proof). Verifying is the
-//! costly part: each seal is verified once (its digest is remembered), and
-//! at most `VERIFY_PER_PUMP` in a pump; updates beyond are deferred, and
-//! come again in a later exchange.
+//! native answered with from its own URL (direct proof). The gate is the
+//! core's own rule ([`auth::gate`]); the bridge brings its verification,
+//! the costly part: each seal is verified once (its digest is remembered),
+//! and at most `VERIFY_PER_PUMP` in a pump; updates beyond are deferred,
+//! and come again in a later exchange.
 
 use std::sync::Arc;
 
 use sha2::{Digest as _, Sha256};
 
 use super::Bridge;
-use crate::core::auth::{self, short_key, PublicKey, Refusal, Refusals, Seal};
+use crate::core::auth::{self, short_key, Passage, Policy, PublicKey, Refusal, Refusals, Seal};
 use crate::core::{Payload, Update, Uuid, Version};
 use crate::sim::live::Live;
 use crate::wire::Id;
@@ -93,7 +94,8 @@ impl Bridge {
     }
 
     /// Whether `seal` is valid for `u` (as it is on the wire); each seal is
-    /// verified once. `None`: not known, and no verification left in this pump.
+    /// verified once. `None`: not known, and no verification left in this pump
+    /// (the seal gate then defers the update).
     fn verify(&mut self, u: &Update<Id>, seal: &Seal) -> Option<bool> {
         auth::signed_bytes(u.uuid, &u.origin, u.version, u.payload.as_str(), &mut self.sign_buf);
         let d = seal_digest(&self.sign_buf, seal);
@@ -113,51 +115,35 @@ impl Bridge {
     }
 
     /// Let an update from a real node into the run, in the run's indices, if
-    /// its seal passes: `Ok(None)` if its origin cannot be mapped (left out),
-    /// `Err` if refused. An outside origin not bound to a key yet is bound
-    /// to the key of its first valid seal.
+    /// its seal passes the seal gate ([`auth::gate`]): `Ok(None)` if its
+    /// origin cannot be mapped or its seal not verified in this pump (left
+    /// out), `Err` if refused. An outside origin not bound to a key yet is
+    /// bound to the key of its first valid seal.
     pub(super) fn admit(&mut self, live: &mut Live, u: Update<Id>) -> Result<Option<Update<u32>>, Refusal> {
         let own = u.origin.starts_with(self.prefix.as_str());
-        let known = if own {
-            match self.index_of(live, &u.origin) {
-                Some(i) => Some(i),
-                None => return Ok(None),
-            }
+        // the page's own nodes are bound to their own keys: an unsigned update
+        // of one is refused whatever the policy, as one sealed by another key
+        let (known, bound) = if own {
+            let Some(i) = self.index_of(live, &u.origin) else { return Ok(None) };
+            (Some(i), Some(self.virtual_key(i)))
         } else {
             match self.names.get(&u.origin) {
-                Some(&s) => Some(s),
+                Some(&s) => (Some(s), self.bound.get(&s).copied()),
                 // no room for another outside identity: not worth a verification
                 None if self.names.len() >= self.opts.max_remote_origins => {
                     self.stats.origins_dropped += 1;
                     return Ok(None);
                 }
-                None => None,
+                None => (None, None),
             }
         };
-        // the page's own nodes are bound to their own keys
-        let bound = match known {
-            Some(i) if own => Some(self.virtual_key(i)),
-            Some(s) => self.bound.get(&s).copied(),
-            None => None,
-        };
-        match &u.seal {
-            None => {
-                if own || bound.is_some() || !self.opts.allow_unsigned {
-                    return Err(Refusal::Unsigned);
-                }
-            }
-            Some(seal) => {
-                if bound.is_some_and(|k| k != seal.key) {
-                    return Err(Refusal::KeyMismatch);
-                }
-                match self.verify(&u, seal) {
-                    Some(true) => {}
-                    Some(false) => return Err(Refusal::BadSignature),
-                    None => {
-                        self.stats.deferred += 1;
-                        return Ok(None);
-                    }
-                }
+        let policy = if self.opts.allow_unsigned { Policy::AllowUnsigned } else { Policy::Required };
+        match auth::gate(policy, bound, u.seal.as_deref(), |seal| self.verify(&u, seal))? {
+            Passage::Admit => {}
+            // no verification left in this pump: it comes again
+            Passage::Defer => {
+                self.stats.deferred += 1;
+                return Ok(None);
             }
         }
         let Some(origin) = known.or_else(|| self.index_of(live, &u.origin)) else { return Ok(None) };
