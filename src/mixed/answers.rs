@@ -178,13 +178,7 @@ impl Bridge {
             // `/state` carries no signatures: its entries are news for the
             // run only if sealed (as the node says) by the key the lab binds
             // their origin to, or unsigned where unsigned updates are allowed
-            let key = e.key.as_deref().and_then(wire::parse_key);
-            let ok = match (self.bound.get(&o), key) {
-                (Some(b), Some(k)) => *b == k,
-                (None, None) => self.opts.allow_unsigned,
-                _ => false,
-            };
-            if ok {
+            if self.sealed_as_bound(o, e.key.as_deref().and_then(wire::parse_key)) {
                 trusted.push(u.clone());
             }
             updates.push(u);

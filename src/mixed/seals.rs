@@ -53,18 +53,28 @@ impl Bridge {
         let origin = self.name_of(u.origin);
         let uuid = u.uuid ^ self.key;
         let seal = if self.slot_names.contains_key(&u.origin) {
-            match (&u.seal, self.bound.get(&u.origin)) {
-                (Some(s), Some(k)) if s.key == *k => u.seal.clone(),
-                (None, None) if self.opts.allow_unsigned => None,
-                _ => {
-                    self.stats.withheld += 1;
-                    return None;
-                }
+            if !self.sealed_as_bound(u.origin, u.seal.as_ref().map(|s| s.key)) {
+                self.stats.withheld += 1;
+                return None;
             }
+            u.seal.clone()
         } else {
             Some(self.seal_virtual(u.origin, &origin, u.uuid, uuid, u.version, &u.payload))
         };
         Some(Update::new(uuid, origin, u.version, u.ttl, u.payload.clone(), seal))
+    }
+
+    /// Whether an update of origin `o` sealed by `key` (`None`: unsigned) is
+    /// as the origin's binding wants it: by the key `o` is bound to, or
+    /// unsigned where `o` is bound to none and unsigned updates are allowed.
+    /// The rule for what the bridge passes on (verified when it came in) and
+    /// for the `/state` entries it trusts (which carry no signatures).
+    pub(super) fn sealed_as_bound(&self, o: u32, key: Option<PublicKey>) -> bool {
+        match (self.bound.get(&o), key) {
+            (Some(b), Some(k)) => *b == k,
+            (None, None) => self.opts.allow_unsigned,
+            _ => false,
+        }
     }
 
     /// Virtual node `i`'s seal on its update (`run_uuid` in the run,
