@@ -170,7 +170,7 @@ impl Bridge {
             let Some(o) = self.index_of(live, &origin) else { continue };
             let version = Version::new(e.epoch, e.version);
             let uuid = match e.uuid.as_deref().and_then(parse_uuid) {
-                Some(u) => u ^ self.key,
+                Some(u) => self.cross_uuid(u),
                 // an older node without UUIDs in /state: one stable made-up UUID per version
                 None => made_up_uuid(&origin, version),
             };

@@ -34,6 +34,12 @@ pub(super) fn node_seed(secret: &[u8; 32], i: u32) -> [u8; 32] {
 }
 
 impl Bridge {
+    /// A UUID crossing between the run and the wire, either way (XOR with
+    /// the page's key is its own inverse).
+    pub(super) fn cross_uuid(&self, uuid: Uuid) -> Uuid {
+        uuid ^ self.key
+    }
+
     /// A message of the run on the wire: names for indices, wire UUIDs, and
     /// each update with the seal it leaves with (see `update_onto_wire`).
     pub(super) fn onto_wire(&mut self, m: Message<u32>) -> Message<Id> {

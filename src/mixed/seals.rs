@@ -51,7 +51,7 @@ impl Bridge {
     /// none, where unsigned updates are not allowed): then it stays here.
     pub(super) fn update_onto_wire(&mut self, u: Update<u32>) -> Option<Update<Id>> {
         let origin = self.name_of(u.origin);
-        let uuid = u.uuid ^ self.key;
+        let uuid = self.cross_uuid(u.uuid);
         let seal = if self.slot_names.contains_key(&u.origin) {
             if !self.sealed_as_bound(u.origin, u.seal.as_ref().map(|s| s.key)) {
                 self.stats.withheld += 1;
@@ -162,7 +162,7 @@ impl Bridge {
                 self.bound.insert(origin, seal.key);
             }
         }
-        Ok(Some(Update::new(u.uuid ^ self.key, origin, u.version, u.ttl, u.payload.clone(), u.seal.clone())))
+        Ok(Some(Update::new(self.cross_uuid(u.uuid), origin, u.version, u.ttl, u.payload.clone(), u.seal.clone())))
     }
 
     /// Native `ni` (in `slot`) proved it holds `key`: bind its identity to
