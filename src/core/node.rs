@@ -170,7 +170,8 @@ pub fn skip_store_draws(rng: &mut Rng) {
 #[derive(Clone, Debug)]
 pub(crate) struct Host<Id> {
     cfg: Config,
-    rules: Rules,
+    /// Where fresh updates go at once (the protocol's [`Dissemination::fresh`]).
+    fresh: Fresh,
     rng: Rng,
     timers: Timers,
     scratch: Vec<Id>,
@@ -254,11 +255,8 @@ impl<Id: NodeId> Cx<'_, Id> {
     /// protocol's [`Fresh`] says, never back to `from` nor to an update's
     /// origin.
     fn forward(&mut self, updates: Vec<Update<Id>>, from: Option<&Id>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
-        let targets = if self.host.rules.fresh() == Fresh::All {
-            self.everyone(peers)
-        } else {
-            self.sample(peers, self.fanout())
-        };
+        let targets =
+            if self.host.fresh == Fresh::All { self.everyone(peers) } else { self.sample(peers, self.fanout()) };
         for t in &targets {
             if Some(t) != from && updates.iter().all(|u| &u.origin != t) {
                 let mut copy = out.spares.updates();
@@ -272,7 +270,7 @@ impl<Id: NodeId> Cx<'_, Id> {
 
     /// Whether fresh updates are pushed on at once.
     fn forwards_fresh(&self) -> bool {
-        self.host.rules.fresh() != Fresh::Hold
+        self.host.fresh != Fresh::Hold
     }
 
     /// A new version of the node's own favorite, pushed at once where the
@@ -304,11 +302,19 @@ impl<Id: NodeId> Cx<'_, Id> {
         }
     }
 
-    fn on_push(&mut self, now: u64, from: Id, mut updates: Vec<Update<Id>>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
+    /// Pushed updates arrived; `feedback`: the protocol answers a push of
+    /// what the node already knew ([`Dissemination::feedback`]).
+    fn on_push(
+        &mut self,
+        now: u64,
+        from: Id,
+        mut updates: Vec<Update<Id>>,
+        feedback: bool,
+        peers: &impl Peers<Id>,
+        out: &mut Out<Id>,
+    ) {
         let mut known = Vec::new();
         let mut fresh = out.spares.updates();
-        let rules = self.host.rules;
-        let feedback = rules.feedback();
         let forwards = self.forwards_fresh();
         for u in updates.drain(..) {
             // "already knew" means knew before this instant: in the rounds
@@ -400,23 +406,40 @@ impl<Id: NodeId> Host<Id> {
     }
 }
 
-/// A gossip node. See the module documentation for the calling contract.
+/// A gossip node running the protocol `R` (by default [`Rules`]: the
+/// registry's protocol its [`Config`] names). See the module documentation
+/// for the calling contract.
 #[derive(Clone, Debug)]
-pub struct Node<Id: NodeId> {
+pub struct Node<Id: NodeId, R: Dissemination = Rules> {
     store: Store<Id>,
+    rules: R,
     host: Host<Id>,
 }
 
 impl<Id: NodeId> Node<Id> {
     /// A node named `id` in incarnation `epoch`, created at `now`, running
-    /// the protocol `cfg` names (see [`Config::check`] for the options it
-    /// refuses). With `cfg.resample_ms` set it picks its first favorite at
-    /// its first timer, which is due at once.
-    pub fn new(id: Id, cfg: Config, epoch: u32, mut rng: Rng, now: u64) -> Self {
+    /// the registry's protocol `cfg` names (see [`Config::check`] for the
+    /// options it refuses). With `cfg.resample_ms` set it picks its first
+    /// favorite at its first timer, which is due at once.
+    pub fn new(id: Id, cfg: Config, epoch: u32, rng: Rng, now: u64) -> Self {
+        Self::running(id, cfg, epoch, rng, now)
+    }
+}
+
+impl<Id: NodeId, R: Dissemination> Node<Id, R> {
+    /// [`Node::new`] for a node running the protocol `R`: any
+    /// [`Dissemination`], one defined outside the registry too (see
+    /// `examples/custom_protocol.rs`).
+    pub fn running(id: Id, cfg: Config, epoch: u32, mut rng: Rng, now: u64) -> Self {
         let store = Store::new(id, &cfg, epoch, &mut rng);
         let timers = first_timers(&cfg, &mut rng, now);
-        let rules = Rules::new(&cfg);
-        Node { store, host: Host { cfg, rules, rng, timers, scratch: Vec::new(), pass: Vec::new(), pass_pos: 0 } }
+        let rules = R::from_config(&cfg);
+        let fresh = rules.fresh();
+        Node {
+            store,
+            rules,
+            host: Host { cfg, fresh, rng, timers, scratch: Vec::new(), pass: Vec::new(), pass_pos: 0 },
+        }
     }
 
     fn cx(&mut self) -> Cx<'_, Id> {
@@ -469,8 +492,8 @@ impl<Id: NodeId> Node<Id> {
     }
 
     /// Its protocol, as configured.
-    pub fn rules(&self) -> Rules {
-        self.host.rules
+    pub fn rules(&self) -> R {
+        self.rules
     }
 
     /// What it knows.
@@ -527,7 +550,7 @@ impl<Id: NodeId> Node<Id> {
     /// [`Dissemination::busy`]): a simulated run in which no node is busy and
     /// no message is in flight is quiet.
     pub fn busy(&self) -> bool {
-        self.host.rules.busy(self.store.view())
+        self.rules.busy(self.store.view())
     }
 
     /// Stop re-sampling the favorite (the driver's experiment is winding down).
@@ -604,8 +627,8 @@ impl<Id: NodeId> Node<Id> {
             Timer::Gossip => {
                 let interval = self.host.cfg.interval_ms.max(1);
                 self.host.timers.set(Timer::Gossip, Some(next_after(due, now, interval)));
-                let rules = self.host.rules;
-                rules.on_round(&mut self.cx(), peers, out);
+                let rules = self.rules;
+                rules.on_round(&mut self.cx(), now, peers, out);
             }
             Timer::AntiEntropy => {
                 let every = self.host.cfg.anti_entropy_ms.unwrap_or(1).max(1);
@@ -649,9 +672,12 @@ impl<Id: NodeId> Node<Id> {
     /// The message input: `msg` arrived from `from`.
     pub fn handle_message(&mut self, now: u64, from: Id, msg: Message<Id>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
         match msg {
-            Message::Push(updates) => self.cx().on_push(now, from, updates, peers, out),
+            Message::Push(updates) => {
+                let feedback = self.rules.feedback();
+                self.cx().on_push(now, from, updates, feedback, peers, out)
+            }
             Message::Feedback(known) => {
-                let rules = self.host.rules;
+                let rules = self.rules;
                 rules.on_feedback(&mut self.cx(), &known);
             }
             Message::Digest { digest, push_pull } => self.store.answer_digest(from, digest, push_pull, out),

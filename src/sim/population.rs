@@ -226,8 +226,8 @@ pub const MIRROR_ID: u32 = u32::MAX;
 pub const PEER_CAP: usize = 1024;
 
 /// Real core nodes, one per simulated node.
-pub struct FullPopulation {
-    nodes: Vec<Node<u32>>,
+pub struct FullPopulation<R: Dissemination = Rules> {
+    nodes: Vec<Node<u32, R>>,
     cfg: Config,
     seed: u64,
     out: Out<u32>,
@@ -282,21 +282,37 @@ fn bootstrap_table(i: u32) -> PeerTable<u32> {
 }
 
 impl FullPopulation {
-    /// `n` nodes created at time 0, sampling the shared membership.
+    /// `n` nodes created at time 0 running the registry's protocol their
+    /// `cfg` names, sampling the shared membership.
     pub fn new(n: u32, cfg: Config, seed: u64) -> Self {
-        let nodes = (0..n).map(|i| Node::new(i, cfg.clone(), 0, node_rng(seed, i, 0), 0)).collect();
+        Self::running(n, cfg, seed)
+    }
+
+    /// [`FullPopulation::new`], with nodes that each start knowing one peer
+    /// and learn the rest from who talks to them and from the origins of
+    /// what they learn (the course's bootstrap membership).
+    pub fn with_bootstrap(n: u32, cfg: Config, seed: u64) -> Self {
+        Self::running(n, cfg, seed).bootstrapped()
+    }
+}
+
+impl<R: Dissemination> FullPopulation<R> {
+    /// `n` nodes created at time 0 running the protocol `R` (any
+    /// [`Dissemination`], one defined outside the registry too), sampling
+    /// the shared membership.
+    pub fn running(n: u32, cfg: Config, seed: u64) -> Self {
+        let nodes = (0..n).map(|i| Node::running(i, cfg.clone(), 0, node_rng(seed, i, 0), 0)).collect();
         let mut out = Out::default();
         // about a digest per node between two of its own (see `Out::keep_spares`)
         out.keep_spares(n as usize);
         FullPopulation { nodes, cfg, seed, out, part_outs: Vec::new(), tables: Vec::new(), viewer: None }
     }
 
-    /// `n` nodes that each start knowing one peer and learn the rest from
-    /// who talks to them and from the origins of what they learn.
-    pub fn with_bootstrap(n: u32, cfg: Config, seed: u64) -> Self {
-        let mut p = Self::new(n, cfg, seed);
-        p.tables = (0..n).map(bootstrap_table).collect();
-        p
+    /// The same nodes with the course's bootstrap membership instead (see
+    /// [`FullPopulation::with_bootstrap`]).
+    pub fn bootstrapped(mut self) -> Self {
+        self.tables = (0..self.nodes.len() as u32).map(bootstrap_table).collect();
+        self
     }
 
     /// Size every node's view for all `n` origins now (see
@@ -337,7 +353,7 @@ impl FullPopulation {
     }
 
     /// The nodes.
-    pub fn nodes(&self) -> &[Node<u32>] {
+    pub fn nodes(&self) -> &[Node<u32, R>] {
         &self.nodes
     }
 
@@ -380,7 +396,7 @@ impl FullPopulation {
     }
 
     /// All the nodes, borrowed to act on the engine's thread (with the viewer).
-    fn whole<'a>(&'a mut self, members: &'a Membership) -> FullPart<'a> {
+    fn whole<'a>(&'a mut self, members: &'a Membership) -> FullPart<'a, R> {
         FullPart {
             first: 0,
             nodes: &mut self.nodes,
@@ -395,9 +411,9 @@ impl FullPopulation {
 /// Nodes `first..first + nodes.len()` of a [`FullPopulation`], borrowed to
 /// act: all of them (with the viewer) on the engine's thread, or one part of
 /// a parallel window on a thread of its own.
-struct FullPart<'a> {
+struct FullPart<'a, R: Dissemination> {
     first: u32,
-    nodes: &'a mut [Node<u32>],
+    nodes: &'a mut [Node<u32, R>],
     /// Their peer tables (`bootstrap` membership), or empty.
     tables: &'a mut [PeerTable<u32>],
     members: &'a Membership,
@@ -406,7 +422,7 @@ struct FullPart<'a> {
     viewer: Option<&'a mut Viewer>,
 }
 
-impl FullPart<'_> {
+impl<R: Dissemination> FullPart<'_, R> {
     /// Node `i`'s timer at `now`.
     #[inline]
     fn timer<S: Sink<Message<u32>>>(&mut self, i: u32, now: u64, sink: &mut S) {
@@ -465,7 +481,7 @@ impl FullPart<'_> {
     }
 }
 
-impl Part<Message<u32>> for FullPart<'_> {
+impl<R: Dissemination + Send> Part<Message<u32>> for FullPart<'_, R> {
     fn tick(&mut self, i: u32, now: u64, log: &mut PartLog<Message<u32>>) {
         self.timer(i, now, log);
     }
@@ -487,7 +503,7 @@ fn full_msg_info(msg: &Message<u32>) -> MsgInfo {
 
 impl Viewer {
     /// `origin`'s latest version is now `version`.
-    fn originated(&mut self, origin: u32, version: Version, nodes: &[Node<u32>]) {
+    fn originated<R: Dissemination>(&mut self, origin: u32, version: Version, nodes: &[Node<u32, R>]) {
         let o = origin as usize;
         if self.latest.len() <= o {
             self.latest.resize(o + 1, None);
@@ -507,7 +523,7 @@ impl Viewer {
     }
 
     /// Account for node `i`'s events at `now` (before the driver drains them).
-    fn observe(&mut self, i: u32, now: u64, events: &[Event<u32>], nodes: &[Node<u32>]) {
+    fn observe<R: Dissemination>(&mut self, i: u32, now: u64, events: &[Event<u32>], nodes: &[Node<u32, R>]) {
         for ev in events {
             let (kind, origin, version) = match *ev {
                 Event::Originated { version } => {
@@ -532,13 +548,13 @@ impl Viewer {
     }
 }
 
-impl Knowledge for FullPopulation {
+impl<R: Dissemination> Knowledge for FullPopulation<R> {
     fn known(&self, i: u32, origin: u32) -> Option<Version> {
         self.nodes.get(i as usize).and_then(|n| n.known(&origin))
     }
 }
 
-impl Population for FullPopulation {
+impl<R: Dissemination + Send + Sync> Population for FullPopulation<R> {
     type Msg = Message<u32>;
 
     fn len(&self) -> u32 {
@@ -590,7 +606,7 @@ impl Population for FullPopulation {
     }
 
     fn reset(&mut self, i: u32, epoch: u32, now: u64) {
-        self.nodes[i as usize] = Node::new(i, self.cfg.clone(), epoch, node_rng(self.seed, i, epoch), now);
+        self.nodes[i as usize] = Node::running(i, self.cfg.clone(), epoch, node_rng(self.seed, i, epoch), now);
         if let Some(v) = &mut self.viewer {
             v.current[i as usize] = 0;
         }
@@ -598,7 +614,7 @@ impl Population for FullPopulation {
 
     fn add(&mut self, now: u64) -> u32 {
         let i = self.nodes.len() as u32;
-        self.nodes.push(Node::new(i, self.cfg.clone(), 0, node_rng(self.seed, i, 0), now));
+        self.nodes.push(Node::running(i, self.cfg.clone(), 0, node_rng(self.seed, i, 0), now));
         self.out.keep_spares(self.nodes.len());
         if let Some(v) = &mut self.viewer {
             v.current.push(0);
@@ -613,7 +629,7 @@ impl Population for FullPopulation {
         let i = self.nodes.len() as u32;
         let cfg = Config { resample_ms: None, ..self.cfg.clone() };
         // named MIRROR_ID, not `i`: updates about `i` are not about itself
-        self.nodes.push(Node::new(MIRROR_ID, cfg, 0, node_rng(self.seed, i, 0), now));
+        self.nodes.push(Node::running(MIRROR_ID, cfg, 0, node_rng(self.seed, i, 0), now));
         self.out.keep_spares(self.nodes.len());
         if let Some(v) = &mut self.viewer {
             v.current.push(0);
@@ -651,7 +667,7 @@ impl Population for FullPopulation {
         // a protocol that forwards each update to every peer at once
         // (flooding): replaying those messages in order costs more than the
         // parts save
-        let floods = Rules::new(&self.cfg).fresh() == Fresh::All;
+        let floods = R::from_config(&self.cfg).fresh() == Fresh::All;
         if self.viewer.is_some() || floods || bounds.len() < 2 {
             return None;
         }

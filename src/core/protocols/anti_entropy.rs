@@ -63,7 +63,11 @@ pub struct Pull;
 pub struct PushPull;
 
 impl Dissemination for Push {
-    fn on_round<Id: NodeId>(self, cx: &mut Cx<'_, Id>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
+    fn from_config(_cfg: &Config) -> Self {
+        Push
+    }
+
+    fn on_round<Id: NodeId>(self, cx: &mut Cx<'_, Id>, _now: u64, peers: &impl Peers<Id>, out: &mut Out<Id>) {
         if cx.store().view().is_empty() {
             return;
         }
@@ -94,13 +98,21 @@ fn send_digests<Id: NodeId>(cx: &mut Cx<'_, Id>, push_pull: bool, peers: &impl P
 }
 
 impl Dissemination for Pull {
-    fn on_round<Id: NodeId>(self, cx: &mut Cx<'_, Id>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
+    fn from_config(_cfg: &Config) -> Self {
+        Pull
+    }
+
+    fn on_round<Id: NodeId>(self, cx: &mut Cx<'_, Id>, _now: u64, peers: &impl Peers<Id>, out: &mut Out<Id>) {
         send_digests(cx, false, peers, out);
     }
 }
 
 impl Dissemination for PushPull {
-    fn on_round<Id: NodeId>(self, cx: &mut Cx<'_, Id>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
+    fn from_config(_cfg: &Config) -> Self {
+        PushPull
+    }
+
+    fn on_round<Id: NodeId>(self, cx: &mut Cx<'_, Id>, _now: u64, peers: &impl Peers<Id>, out: &mut Out<Id>) {
         send_digests(cx, true, peers, out);
     }
 }
@@ -129,10 +141,6 @@ impl Registered for Push {
         }),
         ..FAMILY
     };
-
-    fn from_config(_cfg: &Config) -> Self {
-        Push
-    }
 }
 
 impl Registered for Pull {
@@ -143,10 +151,6 @@ impl Registered for Pull {
         mean_field: Some(MeanFieldRule { keep: |s, f| s.powf(f), residue: super::no_residue, floods: false }),
         ..FAMILY
     };
-
-    fn from_config(_cfg: &Config) -> Self {
-        Pull
-    }
 }
 
 impl Registered for PushPull {
@@ -162,10 +166,6 @@ impl Registered for PushPull {
         }),
         ..FAMILY
     };
-
-    fn from_config(_cfg: &Config) -> Self {
-        PushPull
-    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 //! ([`super::Info::no_eager`]), and drivers refuse the combination.
 
 use super::{Cx, Dissemination, Fresh, Out, Peers};
+use crate::core::config::Config;
 use crate::core::message::NodeId;
 use crate::core::version::Version;
 use crate::core::view::View;
@@ -21,9 +22,13 @@ use crate::core::view::View;
 pub struct Eager<P>(pub P);
 
 impl<P: Dissemination> Dissemination for Eager<P> {
+    fn from_config(cfg: &Config) -> Self {
+        Eager(P::from_config(cfg))
+    }
+
     #[inline]
-    fn on_round<Id: NodeId>(self, cx: &mut Cx<'_, Id>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
-        self.0.on_round(cx, peers, out)
+    fn on_round<Id: NodeId>(self, cx: &mut Cx<'_, Id>, now: u64, peers: &impl Peers<Id>, out: &mut Out<Id>) {
+        self.0.on_round(cx, now, peers, out)
     }
 
     fn fresh(self) -> Fresh {

@@ -18,7 +18,11 @@ use crate::core::view::View;
 pub struct Flood;
 
 impl Dissemination for Flood {
-    fn on_round<Id: NodeId>(self, _cx: &mut Cx<'_, Id>, _peers: &impl Peers<Id>, _out: &mut Out<Id>) {}
+    fn from_config(_cfg: &Config) -> Self {
+        Flood
+    }
+
+    fn on_round<Id: NodeId>(self, _cx: &mut Cx<'_, Id>, _now: u64, _peers: &impl Peers<Id>, _out: &mut Out<Id>) {}
 
     fn fresh(self) -> Fresh {
         Fresh::All
@@ -40,8 +44,4 @@ impl Registered for Flood {
         compact: false,
         mean_field: Some(MeanFieldRule { keep: |_, _| 1.0, residue: super::no_residue, floods: true }),
     };
-
-    fn from_config(_cfg: &Config) -> Self {
-        Flood
-    }
 }

@@ -105,8 +105,12 @@ pub struct MeanFieldRule {
 /// methods take the protocol by value: a protocol is its configuration, a
 /// few bytes, and its state lives in the node's store.
 pub trait Dissemination: Copy {
+    /// It, configured as the node's `cfg` says (the registry's protocols
+    /// read their parameters from it; [`Rules`] picks the protocol it names).
+    fn from_config(cfg: &Config) -> Self;
+
     /// The gossip timer fired at `now`: run one round.
-    fn on_round<Id: NodeId>(self, cx: &mut Cx<'_, Id>, peers: &impl Peers<Id>, out: &mut Out<Id>);
+    fn on_round<Id: NodeId>(self, cx: &mut Cx<'_, Id>, now: u64, peers: &impl Peers<Id>, out: &mut Out<Id>);
 
     /// Where a fresh update goes at once (default: nowhere; it waits for
     /// the rounds).
@@ -131,13 +135,10 @@ pub trait Dissemination: Copy {
     }
 }
 
-/// A protocol with a registry line: its [`Info`], and how it reads its
-/// configuration.
+/// A protocol with a registry line: its [`Info`].
 pub trait Registered: Dissemination {
     /// Its registry facts.
     const INFO: Info;
-    /// It, configured as `cfg` says.
-    fn from_config(cfg: &Config) -> Self;
 }
 
 /// The TTL an update travels with on its next hop, if it may travel on:
@@ -203,16 +204,19 @@ macro_rules! registry {
             /// [`Config::check`]).
             pub fn new(cfg: &Config) -> Rules {
                 let kind = match cfg.protocol {
-                    $(Protocol::$variant => Kind::$variant(<$ty as Registered>::from_config(cfg)),)*
+                    $(Protocol::$variant => Kind::$variant(<$ty as Dissemination>::from_config(cfg)),)*
                 };
                 Rules { kind, eager: cfg.eager_push && cfg.protocol.info().no_eager.is_none() }
             }
         }
 
         impl Dissemination for Rules {
+            fn from_config(cfg: &Config) -> Self {
+                Rules::new(cfg)
+            }
             #[inline]
-            fn on_round<Id: NodeId>(self, cx: &mut Cx<'_, Id>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
-                dispatch!(self, [$($variant),*], p => p.on_round(cx, peers, out))
+            fn on_round<Id: NodeId>(self, cx: &mut Cx<'_, Id>, now: u64, peers: &impl Peers<Id>, out: &mut Out<Id>) {
+                dispatch!(self, [$($variant),*], p => p.on_round(cx, now, peers, out))
             }
             #[inline]
             fn fresh(self) -> Fresh {

@@ -145,7 +145,11 @@ pub fn answers_feedback(stop: StopRule, knew_before: bool) -> bool {
 }
 
 impl Dissemination for Rumor {
-    fn on_round<Id: NodeId>(self, cx: &mut Cx<'_, Id>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
+    fn from_config(cfg: &Config) -> Self {
+        Rumor { stop: cfg.stop }
+    }
+
+    fn on_round<Id: NodeId>(self, cx: &mut Cx<'_, Id>, _now: u64, peers: &impl Peers<Id>, out: &mut Out<Id>) {
         let store = cx.store();
         let hot: Vec<Update<Id>> = store
             .view()
@@ -209,10 +213,6 @@ impl Registered for Rumor {
         // pushes like push, levelling off at the residue
         mean_field: Some(MeanFieldRule { keep: |s, f| (-f * (1.0 - s)).exp(), residue, floods: false }),
     };
-
-    fn from_config(cfg: &Config) -> Self {
-        Rumor { stop: cfg.stop }
-    }
 }
 
 #[cfg(test)]
