@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod membership;
 pub mod message;
 pub mod node;
 pub mod peers;
@@ -21,6 +22,7 @@ pub mod view;
 
 pub use auth::{Passage, Policy, PublicKey, Refusal, Refusals, Seal, Signer};
 pub use config::{Config, Protocol, RumorState, StopKind, StopRule};
+pub use membership::{MemberEvent, MemberOut, Membership, NoMsg};
 pub use message::{Digest, Message, NodeId, Payload, Record, Update, Uuid};
 pub use node::{Cx, Entry, Event, Node, NodeStats, Out, Transmit, Via};
 pub use peers::{NoPeers, PeerList, PeerTable, Peers};

@@ -62,18 +62,48 @@ pub struct PeerTable<Id> {
     pinned: usize,
     cap: usize,
     rejected: u64,
+    /// Forget a peer suspect for this long, ms (see [`PeerTable::expire_after`]).
+    expiry: Option<u64>,
 }
 
 impl<Id: Clone + PartialEq> PeerTable<Id> {
     /// A table holding at most `cap` peers, starting with `bootstrap` (pinned).
     pub fn new(bootstrap: impl IntoIterator<Item = Id>, cap: usize) -> Self {
-        let mut t = PeerTable { peers: Vec::new(), suspect_since: Vec::new(), pinned: 0, cap: cap.max(1), rejected: 0 };
+        let mut t = PeerTable {
+            peers: Vec::new(),
+            suspect_since: Vec::new(),
+            pinned: 0,
+            cap: cap.max(1),
+            rejected: 0,
+            expiry: None,
+        };
         for b in bootstrap {
             if t.learn(b) {
                 t.pinned += 1;
             }
         }
         t
+    }
+
+    /// The same table, forgetting peers suspect for `ms` or more when its
+    /// [`Membership`](super::membership::Membership) timer fires.
+    pub fn expire_after(mut self, ms: u64) -> Self {
+        self.expiry = Some(ms);
+        self
+    }
+
+    /// When the next peer that is not pinned will have been suspect for the
+    /// table's expiry (`u64::MAX`: never, or no expiry set).
+    pub fn next_expiry(&self) -> u64 {
+        let Some(ms) = self.expiry else { return u64::MAX };
+        self.suspect_since[self.pinned..].iter().flatten().map(|t| t.saturating_add(ms)).min().unwrap_or(u64::MAX)
+    }
+
+    /// [`PeerTable::expire`] with the table's own expiry (nothing without one).
+    pub fn expire_due(&mut self, now: u64, removed: &mut Vec<Id>) {
+        if let Some(ms) = self.expiry {
+            self.expire(now, ms, removed);
+        }
     }
 
     /// Remember `id`. Returns whether it was new; a full table refuses (and counts) newcomers.
@@ -88,6 +118,16 @@ impl<Id: Clone + PartialEq> PeerTable<Id> {
         self.peers.push(id);
         self.suspect_since.push(None);
         true
+    }
+
+    /// `id` talked to us: remember it if it is new (as [`PeerTable::learn`])
+    /// and clear any suspicion of it (as [`PeerTable::heard_from`]), in one
+    /// look-up. Returns `(new, revived)`.
+    pub fn contact(&mut self, id: &Id) -> (bool, bool) {
+        match self.peers.iter().position(|p| p == id) {
+            Some(i) => (false, self.suspect_since[i].take().is_some()),
+            None => (self.learn(id.clone()), false),
+        }
     }
 
     /// Forget `id` unless it is a bootstrap peer. Returns whether it was removed.

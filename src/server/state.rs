@@ -361,10 +361,9 @@ impl NodeState {
         let inner = &mut *g;
         if let Some(u) = &env.url {
             if *u != self.url {
-                if inner.peers.learn(u.clone()) {
+                if inner.peers.contact(u).0 {
                     tracing::info!(peer = %u, "new peer (it called us)");
                 }
-                inner.peers.heard_from(u);
             }
         }
         // the sender as our peers know it: its URL if it has one

@@ -676,7 +676,7 @@ impl CompactPopulation {
         ctx.outbox.push((from, to, msg));
     }
 
-    fn sample(&mut self, i: u32, members: &super::membership::Membership) -> Vec<u32> {
+    fn sample(&mut self, i: u32, members: &super::membership::Roster) -> Vec<u32> {
         let mut v = std::mem::take(&mut self.scratch);
         v.clear();
         members.sample(&mut self.nodes.rng[i as usize], &i, self.cfg.fanout as usize, &mut v);

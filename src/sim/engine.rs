@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 
 use super::faults::{Fault, TimedFault};
-use super::membership::Membership;
+use super::membership::Roster;
 use super::metrics::Metrics;
 use super::network::{Drop, Network};
 use super::nodeset::NodeSet;
@@ -59,7 +59,7 @@ pub struct World<P: Population> {
     /// The nodes.
     pub pop: P,
     /// Who is in the network.
-    pub members: Membership,
+    pub members: Roster,
     /// The network model.
     pub net: Network,
     /// Measurements.
@@ -126,7 +126,7 @@ impl<P: Population> World<P> {
         faults.sort_by_key(|f| f.at_ms); // stable: same-time faults keep their order
         World {
             pop,
-            members: Membership::new(n),
+            members: Roster::new(n),
             net,
             metrics: Metrics::new(n),
             up: NodeSet::new(n as usize, true),

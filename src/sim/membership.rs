@@ -1,15 +1,15 @@
-//! The simulator's shared membership: who is in the network, as a [`Peers`]
-//! every simulated node samples from with its own RNG. One copy for all
-//! nodes, O(1) join and leave.
+//! The simulator's roster: who is in the network, and the uniform
+//! membership over it (a [`Membership`] that every simulated node samples
+//! from with its own RNG). One copy for all nodes, O(1) join and leave.
 
-use crate::core::Peers;
+use crate::core::{Membership, NoMsg, Peers};
 use crate::rng::{sample_indices, Rng};
 
 const NONE: u32 = u32::MAX;
 
-/// The set of member node indices.
+/// The set of member node indices: the uniform membership over them.
 #[derive(Clone, Debug, Default)]
-pub struct Membership {
+pub struct Roster {
     members: Vec<u32>,
     pos: Vec<u32>,
     /// `members[i] == i` for all i (nobody left or joined out of order):
@@ -17,10 +17,10 @@ pub struct Membership {
     identity: bool,
 }
 
-impl Membership {
+impl Roster {
     /// Members `0..n`.
     pub fn new(n: u32) -> Self {
-        Membership { members: (0..n).collect(), pos: (0..n).collect(), identity: true }
+        Roster { members: (0..n).collect(), pos: (0..n).collect(), identity: true }
     }
 
     /// Number of members.
@@ -77,7 +77,7 @@ impl Membership {
     }
 }
 
-impl Membership {
+impl Roster {
     /// One member other than `me`, uniformly, with exactly the draws
     /// [`Peers::sample`] makes for `k == 1` (`None`: nobody else to pick).
     /// The hot path of every simulation: no allocation, and no table lookup
@@ -92,7 +92,7 @@ impl Membership {
         self.sample_one_lookup(rng, me)
     }
 
-    /// [`Membership::sample_one`] through the tables.
+    /// [`Roster::sample_one`] through the tables.
     #[inline(never)]
     fn sample_one_lookup(&self, rng: &mut Rng, me: u32) -> Option<u32> {
         let skip = self.pos.get(me as usize).copied().filter(|&p| p != NONE).map(|p| p as usize);
@@ -109,7 +109,7 @@ impl Membership {
     }
 }
 
-impl Peers<u32> for Membership {
+impl Peers<u32> for Roster {
     fn sample(&self, rng: &mut Rng, me: &u32, k: usize, out: &mut Vec<u32>) {
         if k == 1 {
             out.extend(self.sample_one(rng, *me));
@@ -126,13 +126,18 @@ impl Peers<u32> for Membership {
     }
 }
 
+/// Uniform over everyone in the network: nothing to learn, no messages.
+impl Membership<u32> for Roster {
+    type Msg = NoMsg;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn join_and_leave_keep_sampling_consistent() {
-        let mut m = Membership::new(5);
+        let mut m = Roster::new(5);
         m.remove(2);
         m.add(7);
         m.remove(0);
@@ -152,7 +157,7 @@ mod tests {
 
     #[test]
     fn sampling_is_uniform_over_others() {
-        let m = Membership::new(4);
+        let m = Roster::new(4);
         let mut rng = Rng::new(2);
         let mut counts = [0; 4];
         for _ in 0..30_000 {

@@ -7,18 +7,18 @@
 //! million-node experiments, applying the same rules; a test checks that the
 //! two produce identical runs.
 
-use super::membership::Membership;
+use super::membership::Roster;
 use super::metrics::{Knowledge, Metrics};
 use super::network::Network;
 use super::nodeset::NodeSet;
 use crate::core::protocols::{Dissemination, Fresh, Rules};
-use crate::core::{Config, Event, Message, Node, Out, Payload, PeerTable, Version};
+use crate::core::{Config, Event, Membership, Message, Node, Out, Payload, PeerTable, Version};
 use crate::rng::Rng;
 
 /// What a population's node may touch while it acts.
 pub struct Ctx<'a, M> {
     /// Who it may talk to.
-    pub members: &'a Membership,
+    pub members: &'a Roster,
     /// Where its messages go: `(from, to, message)`.
     pub outbox: &'a mut Vec<(u32, u32, M)>,
     /// What it reports to.
@@ -29,7 +29,7 @@ pub struct Ctx<'a, M> {
 /// model itself (see [`Population::round`]).
 pub struct RoundCtx<'a> {
     /// Who its nodes may talk to.
-    pub members: &'a Membership,
+    pub members: &'a Roster,
     /// The network every message goes through, in the engine's order.
     pub net: &'a mut Network,
     /// What it reports to.
@@ -200,11 +200,7 @@ pub trait Population: Knowledge {
     /// `bounds[p]..bounds[p + 1]` (`bounds` rises from 0 to [`Population::len`]).
     /// `None` when the population has no such path (the default), or not
     /// now (a viewer watches every node).
-    fn split<'a>(
-        &'a mut self,
-        _members: &'a Membership,
-        _bounds: &[u32],
-    ) -> Option<Vec<Box<dyn Part<Self::Msg> + 'a>>> {
+    fn split<'a>(&'a mut self, _members: &'a Roster, _bounds: &[u32]) -> Option<Vec<Box<dyn Part<Self::Msg> + 'a>>> {
         None
     }
 }
@@ -396,7 +392,7 @@ impl<R: Dissemination> FullPopulation<R> {
     }
 
     /// All the nodes, borrowed to act on the engine's thread (with the viewer).
-    fn whole<'a>(&'a mut self, members: &'a Membership) -> FullPart<'a, R> {
+    fn whole<'a>(&'a mut self, members: &'a Roster) -> FullPart<'a, R> {
         FullPart {
             first: 0,
             nodes: &mut self.nodes,
@@ -416,7 +412,7 @@ struct FullPart<'a, R: Dissemination> {
     nodes: &'a mut [Node<u32, R>],
     /// Their peer tables (`bootstrap` membership), or empty.
     tables: &'a mut [PeerTable<u32>],
-    members: &'a Membership,
+    members: &'a Roster,
     out: &'a mut Out<u32>,
     /// Only when the part is the whole population.
     viewer: Option<&'a mut Viewer>,
@@ -442,7 +438,7 @@ impl<R: Dissemination> FullPart<'_, R> {
         let node = &mut self.nodes[k];
         match self.tables.get_mut(k) {
             Some(t) => {
-                t.learn(from);
+                t.on_contact(now, &from);
                 node.handle_message(now, from, msg, &*t, self.out)
             }
             None => node.handle_message(now, from, msg, self.members, self.out),
@@ -468,7 +464,7 @@ impl<R: Dissemination> FullPart<'_, R> {
                 Event::Learned { origin, previous, version, .. } => {
                     if let Some(t) = table.as_deref_mut() {
                         if origin != i {
-                            t.learn(origin);
+                            t.on_origin(&origin);
                         }
                     }
                     sink.learned(i, origin, previous, version, now)
@@ -663,7 +659,7 @@ impl<R: Dissemination + Send + Sync> Population for FullPopulation<R> {
         "full"
     }
 
-    fn split<'a>(&'a mut self, members: &'a Membership, bounds: &[u32]) -> Option<Vec<Box<dyn Part<Self::Msg> + 'a>>> {
+    fn split<'a>(&'a mut self, members: &'a Roster, bounds: &[u32]) -> Option<Vec<Box<dyn Part<Self::Msg> + 'a>>> {
         // a protocol that forwards each update to every peer at once
         // (flooding): replaying those messages in order costs more than the
         // parts save
