@@ -360,10 +360,8 @@ impl NodeState {
         let now = self.now_ms();
         let inner = &mut *g;
         if let Some(u) = &env.url {
-            if *u != self.url {
-                if inner.peers.contact(u).0 {
-                    tracing::info!(peer = %u, "new peer (it called us)");
-                }
+            if *u != self.url && inner.peers.contact(u).0 {
+                tracing::info!(peer = %u, "new peer (it called us)");
             }
         }
         // the sender as our peers know it: its URL if it has one
