@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The native node's POST /gossip/ against a bare axum parse-and-echo handler
-# (examples/echo_server.rs), side by side in one run, as in BENCHMARKS.md.
+# (tools/echo_server.rs), side by side in one run, as in BENCHMARKS.md.
 # Usage: scripts/bench-http.sh [seconds per run] [rounds] [connections]
 # Each server is pinned to core 0 (one tokio thread), wrk to core 1.
 # Installs wrk from Debian if missing (needs root); loopback only.

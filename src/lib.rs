@@ -4,6 +4,33 @@
 //! deterministic simulator ([`sim`]), the browser lab's bindings (`wasm`,
 //! on wasm32 only) and the native HTTP node.
 //!
+//! # Layout
+//!
+//! * [`core`]: the sans-IO protocol core. No clock, no OS randomness, no IO.
+//!   - `core::protocols`: one file per dissemination protocol (`flood`,
+//!     `anti_entropy`: push, pull, push-pull; `rumor`; `eager`, a wrapper),
+//!     and the registry that generates [`core::Protocol`] and the static
+//!     dispatch of [`core::Rules`];
+//!   - `core::node`: a [`core::Node`] hosts one protocol over one
+//!     [`core::Store`] (what it knows and the shared rules that change it:
+//!     merge, seen cache, view cap, seal gate, self-claims, digest answers),
+//!     with its named timers (`core::timer`) and its partners;
+//!   - `core::membership` and `core::peers`: where partners come from, as a
+//!     protocol (uniform, the course's bootstrap membership, the native
+//!     node's peer table);
+//!   - the data: `message` (updates, digests, messages), `view` and
+//!     `version` (what a node holds, the merge rule), `seen`, `auth` (seals),
+//!     `config`, `spares` (buffer reuse).
+//! * [`sim`]: the deterministic simulator: `engine` (rounds and events,
+//!   run in slices), `population` and `compact` (how nodes are held),
+//!   `network`, `faults`, `metrics`, `membership` (the roster), `params`
+//!   (parameters by name), `live` (a run a viewer drives), `window` and
+//!   `pool` (threads).
+//! * `server` and `node_cli` (native): the HTTP node; `cli`: `gossip sim`.
+//! * [`mixed`]: the sans-IO bridge between the page's run and real nodes.
+//! * `wasm` and `fetch` (wasm32): the browser lab's bindings and transport.
+//! * [`wire`] (the JSON of `POST /gossip/`), [`rng`], [`movies`], [`hint`].
+//!
 //! ```
 //! use gossip::core::Protocol;
 //! use gossip::sim::{self, SimConfig};

@@ -12,8 +12,8 @@
 //!
 //! The store is also where the performance machinery lives: the view's
 //! compact layout (`super::view`), the batch calls that start loading a
-//! batch's entries ahead of their use ([`Store::warm_ahead`],
-//! [`Store::warm_next`]), and the reuse of message buffers ([`Out`]'s
+//! batch's entries ahead of their use (`Store::warm_ahead`,
+//! `Store::warm_next`), and the reuse of message buffers ([`Out`]'s
 //! spares). A protocol never sees any of it.
 
 use std::sync::Arc;

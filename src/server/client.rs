@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::Instrument;
 
-use super::metrics::Metrics;
+use super::metrics::NodeMetrics;
 use super::state::{NodeState, Sends};
 use crate::core::Message;
 use crate::wire::{self, Id};
@@ -19,18 +19,18 @@ use crate::wire::{self, Id};
 pub fn dispatch(state: &Arc<NodeState>, sends: Sends) {
     for (to, msgs) in sends {
         if !wire::is_base_url(&to) {
-            Metrics::add(&state.metrics.dials_refused, 1);
+            NodeMetrics::add(&state.metrics.dials_refused, 1);
             tracing::debug!(peer = %to, "not dialing a peer without a URL");
             continue;
         }
         let Ok(permit) = state.in_flight.clone().try_acquire_owned() else {
-            Metrics::add(&state.metrics.exchanges_out_dropped, 1);
+            NodeMetrics::add(&state.metrics.exchanges_out_dropped, 1);
             continue;
         };
         let updates: usize = msgs.iter().map(|m| m.update_count()).sum();
         let body = wire::encode(&state.id, Some(&state.url), Some(&state.key), &msgs);
-        Metrics::add(&state.metrics.updates_out, updates);
-        Metrics::add(&state.metrics.bytes_out, body.len());
+        NodeMetrics::add(&state.metrics.updates_out, updates);
+        NodeMetrics::add(&state.metrics.bytes_out, body.len());
         let st = state.clone();
         tokio::spawn(
             async move {
@@ -98,19 +98,19 @@ async fn exchange_out(state: &Arc<NodeState>, to: Id, body: Vec<u8>) {
         state.client.post(format!("{to}/gossip/")).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
     let started = std::time::Instant::now();
     let answer = fetch(state, &to, req, state.opts.max_body_bytes).await.and_then(|bytes| {
-        Metrics::add(&state.metrics.bytes_in, bytes.len());
+        NodeMetrics::add(&state.metrics.bytes_in, bytes.len());
         wire::decode(&bytes, &state.opts.limits).map_err(OutError::Body)
     });
     state.metrics.exchange_duration.observe(started.elapsed());
     match answer {
         Ok(env) => {
-            Metrics::add(&state.metrics.exchanges_out_ok, 1);
-            Metrics::add(&state.metrics.updates_in, env.messages.iter().map(|m| m.update_count()).sum());
+            NodeMetrics::add(&state.metrics.exchanges_out_ok, 1);
+            NodeMetrics::add(&state.metrics.updates_in, env.messages.iter().map(|m| m.update_count()).sum());
             let next = state.exchange_answered(&to, env.from, env.key, env.messages);
             dispatch(state, next);
         }
         Err(e) => {
-            Metrics::add(&state.metrics.exchanges_out_failed, 1);
+            NodeMetrics::add(&state.metrics.exchanges_out_failed, 1);
             match e {
                 // it answered, so it is alive, but we could not use the answer
                 OutError::Status(_) | OutError::Body(_) | OutError::TooLarge => {

@@ -5,7 +5,7 @@
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::limits::Refusal;
+use super::limits::Throttle;
 use crate::wire::WireError;
 
 /// Why a request was rejected; each has its own status and counter.
@@ -153,11 +153,11 @@ impl From<WireError> for Rejection {
     }
 }
 
-impl From<Refusal> for Rejection {
-    fn from(r: Refusal) -> Self {
+impl From<Throttle> for Rejection {
+    fn from(r: Throttle) -> Self {
         let reason = match r {
-            Refusal::Busy { .. } => Reason::Busy,
-            Refusal::ClientBusy { .. } | Refusal::RateLimited { .. } => Reason::RateLimited,
+            Throttle::Busy { .. } => Reason::Busy,
+            Throttle::ClientBusy { .. } | Throttle::RateLimited { .. } => Reason::RateLimited,
         };
         Rejection::new(reason, r.to_string())
     }

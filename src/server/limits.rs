@@ -1,4 +1,4 @@
-//! Overload protection: a node answers at once instead of queueing without
+//! Throttle protection: a node answers at once instead of queueing without
 //! end, and one client cannot take what honest peers need.
 //!
 //! * [`Limiter`]: requests being handled at once, overall (`--max-concurrent`;
@@ -43,7 +43,7 @@ pub fn client_key(ip: IpAddr) -> IpAddr {
 
 /// Why a request was not admitted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Refusal {
+pub enum Throttle {
     /// `max` requests are being handled already.
     Busy {
         /// The limit.
@@ -61,14 +61,14 @@ pub enum Refusal {
     },
 }
 
-impl std::fmt::Display for Refusal {
+impl std::fmt::Display for Throttle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Refusal::Busy { max } => write!(f, "{max} requests are in progress already; retry in a second"),
-            Refusal::ClientBusy { held } => {
+            Throttle::Busy { max } => write!(f, "{max} requests are in progress already; retry in a second"),
+            Throttle::ClientBusy { held } => {
                 write!(f, "this client has {held} requests in progress already, its share; retry in a second")
             }
-            Refusal::RateLimited { rps } => write!(f, "more than {rps} requests a second from this client"),
+            Throttle::RateLimited { rps } => write!(f, "more than {rps} requests a second from this client"),
         }
     }
 }
@@ -125,19 +125,19 @@ impl Limiter {
     /// Admit one request from `client` (its [`client_key`], if known) at
     /// `now`, or say why not. The request counts as in progress until the
     /// [`Permit`] is dropped.
-    pub fn admit(self: &Arc<Self>, client: Option<IpAddr>, now: Instant) -> Result<Permit, Refusal> {
+    pub fn admit(self: &Arc<Self>, client: Option<IpAddr>, now: Instant) -> Result<Permit, Throttle> {
         let mut g = self.lock();
         if let Some(c) = client {
             if self.rps > 0 && !self.take_token(&mut g, c, now) {
-                return Err(Refusal::RateLimited { rps: self.rps });
+                return Err(Throttle::RateLimited { rps: self.rps });
             }
             let held = g.by_client.get(&c).copied().unwrap_or(0);
             if held >= self.share {
-                return Err(Refusal::ClientBusy { held });
+                return Err(Throttle::ClientBusy { held });
             }
         }
         if g.in_flight >= self.max_concurrent {
-            return Err(Refusal::Busy { max: self.max_concurrent });
+            return Err(Throttle::Busy { max: self.max_concurrent });
         }
         g.in_flight += 1;
         if let Some(c) = client {
@@ -273,7 +273,7 @@ mod tests {
         let a = Some(ip("127.0.0.2"));
         let ok = (0..50).filter(|_| l.admit(a, t0).is_ok()).count();
         assert_eq!(ok, 20, "a burst of twice the rate");
-        assert_eq!(l.admit(a, t0).err(), Some(Refusal::RateLimited { rps: 10 }));
+        assert_eq!(l.admit(a, t0).err(), Some(Throttle::RateLimited { rps: 10 }));
         assert!(l.admit(Some(ip("127.0.0.1")), t0).is_ok(), "another client has its own bucket");
         assert!(l.admit(None, t0).is_ok(), "unknown clients are not rate limited");
         // half a second later: five more
@@ -298,10 +298,10 @@ mod tests {
         let t = Instant::now();
         let (a, b, c) = (Some(ip("127.0.0.2")), Some(ip("127.0.0.3")), Some(ip("127.0.0.4")));
         let pa: Vec<Permit> = (0..2).map(|_| l.admit(a, t).unwrap()).collect();
-        assert_eq!(l.admit(a, t).err(), Some(Refusal::ClientBusy { held: 2 }), "half of the slots per client");
+        assert_eq!(l.admit(a, t).err(), Some(Throttle::ClientBusy { held: 2 }), "half of the slots per client");
         let pb: Vec<Permit> = (0..2).map(|_| l.admit(b, t).unwrap()).collect();
-        assert_eq!(l.admit(c, t).err(), Some(Refusal::Busy { max: 4 }));
-        assert_eq!(l.admit(None, t).err(), Some(Refusal::Busy { max: 4 }));
+        assert_eq!(l.admit(c, t).err(), Some(Throttle::Busy { max: 4 }));
+        assert_eq!(l.admit(None, t).err(), Some(Throttle::Busy { max: 4 }));
         assert_eq!(l.in_flight(), 4);
         drop(pa);
         assert!(l.admit(c, t).is_ok(), "slots come back when requests end");
@@ -310,7 +310,7 @@ mod tests {
         assert!(l.lock().by_client.is_empty(), "no entry is kept for idle clients");
         let one = Arc::new(Limiter::new(1, 0));
         let _p = one.admit(a, t).unwrap();
-        assert_eq!(one.admit(b, t).err(), Some(Refusal::Busy { max: 1 }), "a limit of 1 still admits one");
+        assert_eq!(one.admit(b, t).err(), Some(Throttle::Busy { max: 1 }), "a limit of 1 still admits one");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::core::NodeStats;
 
 /// The node's traffic and rejection counters.
 #[derive(Debug, Default)]
-pub struct Metrics {
+pub struct NodeMetrics {
     /// `POST /gossip/` requests answered with 200.
     pub exchanges_in: AtomicU64,
     /// Exchanges this node started that got a 2xx answer.
@@ -180,7 +180,7 @@ pub struct Gauges {
     pub stats: NodeStats,
 }
 
-impl Metrics {
+impl NodeMetrics {
     /// Count one rejected request.
     pub fn reject(&self, reason: Reason) {
         self.rejected[reason.index()].fetch_add(1, Relaxed);
@@ -332,10 +332,10 @@ mod tests {
 
     #[test]
     fn rendering_lists_every_family_once_with_its_values() {
-        let m = Metrics::default();
+        let m = NodeMetrics::default();
         m.reject(Reason::TooLarge);
         m.reject(Reason::TooLarge);
-        Metrics::add(&m.bytes_in, 123);
+        NodeMetrics::add(&m.bytes_in, 123);
         let text = m.render(&Gauges { peers_alive: 4, seen: 9, ..Gauges::default() });
         assert!(text.contains("gossip_rejected_requests_total{reason=\"too_large\"} 2\n"), "{text}");
         assert!(text.contains("gossip_rejected_requests_total{reason=\"timeout\"} 0\n"));
@@ -381,7 +381,7 @@ mod tests {
 
     #[test]
     fn histograms_render_cumulative_buckets_sum_and_count() {
-        let m = Metrics::default();
+        let m = NodeMetrics::default();
         m.exchange_duration.observe(Duration::from_micros(400));
         m.exchange_duration.observe(Duration::from_micros(1_500));
         m.exchange_duration.observe(Duration::from_secs(9));
@@ -434,12 +434,12 @@ mod tests {
 
     #[test]
     fn outgoing_requests_are_counted_per_peer_with_escaped_labels() {
-        let m = Metrics::default();
+        let m = NodeMetrics::default();
         m.request_out("http://127.0.0.1:7001");
         m.request_out("http://127.0.0.1:7001");
         m.request_out("http://127.0.0.1:7002");
         m.request_out("http://x\\y\"z\nw");
-        Metrics::add(&m.dials_refused, 3);
+        NodeMetrics::add(&m.dials_refused, 3);
         let text = m.render(&Gauges::default());
         assert!(text.contains("# TYPE gossip_requests_out_total counter\n"), "{text}");
         assert!(text.contains("gossip_requests_out_total{peer=\"http://127.0.0.1:7001\"} 2\n"), "{text}");
@@ -451,7 +451,7 @@ mod tests {
 
     #[test]
     fn peer_labels_are_bounded_and_the_rest_counted_as_other() {
-        let m = Metrics::default();
+        let m = NodeMetrics::default();
         for i in 0..MAX_PEER_LABELS + 5 {
             m.request_out(&format!("http://10.0.0.1:{}", 1_000 + i));
         }

@@ -20,7 +20,7 @@ use tower_http::cors::{Any, CorsLayer};
 use super::client::dispatch;
 use super::error::{Reason, Rejection};
 use super::limits::{client_key, ClientAddr};
-use super::metrics::Metrics;
+use super::metrics::NodeMetrics;
 use super::state::{NodeState, MAX_DROPS};
 use crate::wire::{self, Id};
 
@@ -167,11 +167,11 @@ async fn exchange(s: &Arc<NodeState>, req: Request) -> Result<Response, Rejectio
     }
     let out = wire::encode(&s.id, Some(&s.url), Some(&s.key), &replies);
     let m = &s.metrics;
-    Metrics::add(&m.exchanges_in, 1);
-    Metrics::add(&m.updates_in, updates_in);
-    Metrics::add(&m.bytes_in, bytes.len());
-    Metrics::add(&m.updates_out, replies.iter().map(|r| r.update_count()).sum());
-    Metrics::add(&m.bytes_out, out.len());
+    NodeMetrics::add(&m.exchanges_in, 1);
+    NodeMetrics::add(&m.updates_in, updates_in);
+    NodeMetrics::add(&m.bytes_in, bytes.len());
+    NodeMetrics::add(&m.updates_out, replies.iter().map(|r| r.update_count()).sum());
+    NodeMetrics::add(&m.bytes_out, out.len());
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], out).into_response())
 }
 

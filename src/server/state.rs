@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::limits::Limiter;
-use super::metrics::{Gauges, Metrics};
+use super::metrics::{Gauges, NodeMetrics};
 use super::store::{NodeStore, StoreError};
 use crate::core::{Config, Event, Message, Node, Out, Payload, PeerTable, PublicKey, Refusals, Signer};
 use crate::rng::Rng;
@@ -241,7 +241,7 @@ pub struct NodeState {
     /// Its options.
     pub opts: NodeOptions,
     /// Its counters.
-    pub metrics: Metrics,
+    pub metrics: NodeMetrics,
     pub(crate) client: reqwest::Client,
     pub(crate) in_flight: Arc<tokio::sync::Semaphore>,
     pub(crate) limiter: Arc<Limiter>,
@@ -310,7 +310,7 @@ impl NodeState {
             limiter: Arc::new(Limiter::new(opts.max_concurrent, opts.client_rps)),
             dropped: Mutex::new(HashSet::new()),
             opts,
-            metrics: Metrics::default(),
+            metrics: NodeMetrics::default(),
             client,
             start: Instant::now(),
             inner: Mutex::new(Inner { node, peers, out, removed: Vec::new() }),
@@ -344,7 +344,7 @@ impl NodeState {
         }
         inner.peers.expire(now, self.opts.remove_after_ms, &mut inner.removed);
         for p in inner.removed.drain(..) {
-            Metrics::add(&self.metrics.peers_removed, 1);
+            NodeMetrics::add(&self.metrics.peers_removed, 1);
             tracing::info!(peer = %p, "removed peer: no answer for {} ms", self.opts.remove_after_ms);
         }
         let sends = self.drain(inner);
@@ -402,7 +402,7 @@ impl NodeState {
         let mut g = self.lock();
         let now = self.now_ms();
         if g.peers.failed(peer, now) {
-            Metrics::add(&self.metrics.peers_suspected, 1);
+            NodeMetrics::add(&self.metrics.peers_suspected, 1);
             tracing::warn!(peer = %peer, "peer is suspect: {why}");
         } else {
             tracing::debug!(peer = %peer, "exchange failed: {why}");

@@ -21,7 +21,7 @@
 //! message-by-message loop and with full nodes.
 
 use super::metrics::{Knowledge, Metrics};
-use super::network::{Drop, Network};
+use super::network::{Dropped, Network};
 use super::nodeset::NodeSet;
 use super::population::{node_rng, rumor_payload, Ctx, Population, RoundCtx};
 use crate::core::node::{first_timers, skip_store_draws};
@@ -394,11 +394,11 @@ impl Tally {
         self.update_messages += u64::from(update);
         match net.passes(a, b) {
             Ok(()) => true,
-            Err(Drop::Loss) => {
+            Err(Dropped::Loss) => {
                 self.lost += 1;
                 false
             }
-            Err(Drop::Partition) => {
+            Err(Dropped::Partition) => {
                 self.partitioned += 1;
                 false
             }

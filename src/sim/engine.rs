@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use super::faults::{Fault, TimedFault};
 use super::membership::Roster;
 use super::metrics::Metrics;
-use super::network::{Drop, Network};
+use super::network::{Dropped, Network};
 use super::nodeset::NodeSet;
 #[cfg(not(target_arch = "wasm32"))]
 use super::pool::Pool;
@@ -350,11 +350,11 @@ impl<P: Population> World<P> {
         self.log_flight(Flight { from, to, sent: now, arrives: fate.ok(), updates: updates > 0 });
         match fate {
             Ok(t) => Some(t),
-            Err(Drop::Loss) => {
+            Err(Dropped::Loss) => {
                 self.metrics.lost += 1;
                 None
             }
-            Err(Drop::Partition) => {
+            Err(Dropped::Partition) => {
                 self.metrics.partitioned += 1;
                 None
             }

@@ -30,7 +30,7 @@ impl Default for NetConfig {
 
 /// Why a message did not arrive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Drop {
+pub enum Dropped {
     /// Random loss.
     Loss,
     /// Sender and receiver are on different sides of a partition.
@@ -130,27 +130,27 @@ impl Network {
     /// Whether a message from `a` to `b` gets through, ignoring time (the
     /// rounds model): one loss draw per message, as in [`Network::transit`].
     #[inline]
-    pub fn passes(&mut self, a: u32, b: u32) -> Result<(), Drop> {
+    pub fn passes(&mut self, a: u32, b: u32) -> Result<(), Dropped> {
         let lost = self.rng.chance(self.cfg.loss);
         if !self.connected(a, b) {
-            return Err(Drop::Partition);
+            return Err(Dropped::Partition);
         }
         if lost {
-            return Err(Drop::Loss);
+            return Err(Dropped::Loss);
         }
         Ok(())
     }
 
     /// Send a message from `a` to `b` at `now`: its arrival time, or why it is lost.
     /// Exactly one loss draw and (with jitter) one jitter draw per message.
-    pub fn transit(&mut self, a: u32, b: u32, now: u64) -> Result<u64, Drop> {
+    pub fn transit(&mut self, a: u32, b: u32, now: u64) -> Result<u64, Dropped> {
         let lost = self.rng.chance(self.cfg.loss);
         let jitter = if self.cfg.jitter_ms > 0 { self.rng.below(self.cfg.jitter_ms + 1) } else { 0 };
         if !self.connected(a, b) {
-            return Err(Drop::Partition);
+            return Err(Dropped::Partition);
         }
         if lost {
-            return Err(Drop::Loss);
+            return Err(Dropped::Loss);
         }
         Ok(now + self.link_latency(a, b) + jitter)
     }
@@ -181,7 +181,7 @@ mod tests {
     #[test]
     fn loss_rate_matches_configuration() {
         let mut n = net(NetConfig { latency_ms: 1, jitter_ms: 0, link_spread: 0.0, loss: 0.3 });
-        let lost = (0..100_000).filter(|_| n.transit(0, 1, 0) == Err(Drop::Loss)).count();
+        let lost = (0..100_000).filter(|_| n.transit(0, 1, 0) == Err(Dropped::Loss)).count();
         assert!((29_000..31_000).contains(&lost), "{lost}");
     }
 
@@ -190,8 +190,8 @@ mod tests {
         let mut n = net(NetConfig::default());
         n.partition(10, 2);
         assert!(n.connected(0, 4) && n.connected(5, 9));
-        assert_eq!(n.transit(0, 9, 0), Err(Drop::Partition));
-        assert_eq!(n.transit(9, 0, 0), Err(Drop::Partition));
+        assert_eq!(n.transit(0, 9, 0), Err(Dropped::Partition));
+        assert_eq!(n.transit(9, 0, 0), Err(Dropped::Partition));
         assert!(n.connected(12, 9), "late joiners sit with the last group");
         n.heal();
         assert!(n.transit(0, 9, 0).is_ok());

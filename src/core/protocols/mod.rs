@@ -18,7 +18,7 @@
 //!   whether the simulator's compact population runs it, and its mean-field
 //!   rule for the lab's theory curve ([`mean_field`]).
 //!
-//! The [`registry!`] line of each protocol generates the [`Protocol`] enum
+//! The `registry!` line of each protocol generates the [`Protocol`] enum
 //! (the name on command lines, in JSON and in URLs), [`Protocol::ALL`] from
 //! which every interface lists the protocols, and the static dispatch of
 //! [`Rules`] (a configured protocol, possibly wrapped in [`eager::Eager`]):
