@@ -182,7 +182,7 @@ pub struct ClusterArgs {
     /// Port of the lab's site (with --www).
     #[arg(long, value_name = "PORT", default_value_t = 8080, requires = "www")]
     www_port: u16,
-    /// Keep each node's epoch and key seed in DIR/<port> across restarts.
+    /// Keep each node's epoch and key seed in DIR/PORT across restarts.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
     #[command(flatten)]

@@ -770,7 +770,8 @@ impl Population for CompactPopulation {
                     self.scratch = targets;
                 }
             }
-            Protocol::Flood => {}
+            // a protocol the compact population does not run (`Info::compact`)
+            _ => {}
         }
     }
 
@@ -852,7 +853,7 @@ impl Population for CompactPopulation {
         match self.cfg.protocol {
             Protocol::Pull | Protocol::PushPull => self.round_pull(now, ctx),
             Protocol::Push => self.round_push(now, ctx),
-            Protocol::Rumor | Protocol::Flood => return false,
+            _ => return false,
         }
         self.fast_rounds_run += 1;
         true

@@ -27,7 +27,8 @@ pub mod window;
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::{Config, Protocol, StopKind, Version};
+use crate::core::protocols::{Dissemination, Fresh, Rules};
+use crate::core::{Config, StopKind, Version};
 use crate::rng::Rng;
 pub use faults::{parse_fault, Fault, TimedFault};
 pub use network::NetConfig;
@@ -272,10 +273,10 @@ impl SimConfig {
                 self.nodes
             ));
         }
-        if self.node.protocol == Protocol::Flood && self.nodes > 20_000 {
+        if Rules::new(&self.node).fresh() == Fresh::All && self.nodes > 20_000 {
             return Err(format!(
-                "flood sends to every node (n^2 messages); use at most 20000 nodes, got {}",
-                self.nodes
+                "{} sends to every node (n^2 messages); use at most 20000 nodes, got {}",
+                self.node.protocol, self.nodes
             ));
         }
         let joins: u64 =
