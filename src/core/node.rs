@@ -142,28 +142,36 @@ impl<Id> Out<Id> {
     }
 }
 
-/// The draws a node makes when it is created, in their one fixed order,
-/// and what they decide: the store's two hash seeds (made by
-/// `Store::new`), then the gossip timer's phase, then, only if the
-/// backup anti-entropy is on, its phase. The simulator's compact
-/// population makes the same draws through this function, so that its
-/// nodes' random streams stay those of full nodes.
-pub fn first_timers(cfg: &Config, rng: &mut Rng, now: u64) -> Timers {
-    let interval = cfg.interval_ms.max(1);
-    let mut t = Timers::default();
-    let gossip = if cfg.random_phase { now + 1 + rng.below(interval) } else { now + interval };
-    t.set(Timer::Gossip, Some(gossip));
-    t.set(Timer::Resample, cfg.resample_ms.map(|_| now));
-    // drawn only when enabled, so that other configurations keep their random streams
-    t.set(Timer::AntiEntropy, cfg.anti_entropy_ms.map(|every| now + 1 + rng.below(every.max(1))));
-    t
+/// What a node draws from its RNG when it is created, in the one fixed
+/// order every population follows: the hash seeds of its seen cache and its
+/// view, then the gossip timer's phase, then, only if the backup
+/// anti-entropy is on, its phase. The simulator's compact population makes
+/// its nodes through this function too (and keeps only the timers), so that
+/// their random streams stay those of full nodes.
+#[derive(Clone, Copy, Debug)]
+pub struct FirstDraws {
+    /// The seen cache's hash seed.
+    pub seen_seed: u64,
+    /// The view's hash seed.
+    pub view_seed: u64,
+    /// The timers, armed.
+    pub timers: Timers,
 }
 
-/// The hash seeds `Store::new` draws, skipped: for a driver that keeps no
-/// store but must leave a node's RNG where a full node's would be.
-pub fn skip_store_draws(rng: &mut Rng) {
-    rng.next_u64();
-    rng.next_u64();
+impl FirstDraws {
+    /// The draws of a node with configuration `cfg` created at `now`.
+    pub fn new(cfg: &Config, rng: &mut Rng, now: u64) -> Self {
+        let seen_seed = rng.next_u64();
+        let view_seed = rng.next_u64();
+        let interval = cfg.interval_ms.max(1);
+        let mut timers = Timers::default();
+        let gossip = if cfg.random_phase { now + 1 + rng.below(interval) } else { now + interval };
+        timers.set(Timer::Gossip, Some(gossip));
+        timers.set(Timer::Resample, cfg.resample_ms.map(|_| now));
+        // drawn only when enabled, so that other configurations keep their random streams
+        timers.set(Timer::AntiEntropy, cfg.anti_entropy_ms.map(|every| now + 1 + rng.below(every.max(1))));
+        FirstDraws { seen_seed, view_seed, timers }
+    }
 }
 
 /// The node's side of a protocol: everything but the store.
@@ -431,8 +439,8 @@ impl<Id: NodeId, R: Dissemination> Node<Id, R> {
     /// [`Dissemination`], one defined outside the registry too (see
     /// `examples/custom_protocol.rs`).
     pub fn running(id: Id, cfg: Config, epoch: u32, mut rng: Rng, now: u64) -> Self {
-        let store = Store::new(id, &cfg, epoch, &mut rng);
-        let timers = first_timers(&cfg, &mut rng, now);
+        let FirstDraws { seen_seed, view_seed, timers } = FirstDraws::new(&cfg, &mut rng, now);
+        let store = Store::new(id, &cfg, epoch, seen_seed, view_seed);
         let rules = R::from_config(&cfg);
         let fresh = rules.fresh();
         Node {

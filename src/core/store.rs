@@ -34,7 +34,6 @@ use super::vector;
 use super::version::Version;
 use super::view::{Diff, View};
 use crate::hint::prefetch;
-use crate::rng::Rng;
 
 /// What a node knows about one origin: the origin's [`Record`] of the
 /// newest version seen (read its fields through the entry: `e.version`,
@@ -165,11 +164,11 @@ pub struct Store<Id: NodeId> {
 }
 
 impl<Id: NodeId> Store<Id> {
-    /// The store of node `id` in incarnation `epoch`: its seen cache and
-    /// view take their hash seeds from `rng` (two draws, in that order).
-    pub(crate) fn new(id: Id, cfg: &Config, epoch: u32, rng: &mut Rng) -> Self {
-        let seen = SeenCache::new(cfg.seen_ttl_ms, cfg.seen_cap, rng.next_u64());
-        let view = View::new(rng.next_u64());
+    /// The store of node `id` in incarnation `epoch`, its seen cache and
+    /// view hashed with the seeds given (see `node::FirstDraws`).
+    pub(crate) fn new(id: Id, cfg: &Config, epoch: u32, seen_seed: u64, view_seed: u64) -> Self {
+        let seen = SeenCache::new(cfg.seen_ttl_ms, cfg.seen_cap, seen_seed);
+        let view = View::new(view_seed);
         Store {
             id,
             own: Version::new(epoch, 0),

@@ -24,7 +24,7 @@ use super::metrics::{Knowledge, Metrics};
 use super::network::{Dropped, Network};
 use super::nodeset::NodeSet;
 use super::population::{node_rng, rumor_payload, Ctx, Population, RoundCtx};
-use crate::core::node::{first_timers, skip_store_draws};
+use crate::core::node::FirstDraws;
 use crate::core::protocols::anti_entropy::{answer, Answer};
 use crate::core::protocols::hop;
 use crate::core::protocols::rumor::answers_feedback;
@@ -68,11 +68,10 @@ impl Nodes {
     }
 
     /// Node `i`, fresh at `now`: the same draws, in the same order, as
-    /// `Node::new` (its store's hash seeds, skipped, then its timers).
+    /// `Node::new` ([`FirstDraws`]; only the gossip timer is kept).
     fn init(&mut self, i: usize, cfg: &Config, mut rng: Rng, now: u64) {
-        skip_store_draws(&mut rng);
-        let next_gossip =
-            first_timers(cfg, &mut rng, now).get(Timer::Gossip).expect("the gossip timer is always armed");
+        let draws = FirstDraws::new(cfg, &mut rng, now);
+        let next_gossip = draws.timers.get(Timer::Gossip).expect("the gossip timer is always armed");
         if i == self.len() {
             self.rng.push(rng);
             self.next_gossip.push(next_gossip);
