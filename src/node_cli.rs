@@ -15,7 +15,7 @@ use crate::core::{Config, Policy, Protocol, StopRule};
 use crate::server::{self, NodeOptions};
 
 fn parse_protocol(s: &str) -> Result<Protocol, String> {
-    Protocol::parse(s).ok_or_else(|| format!("unknown protocol {s:?} (flood, push, pull, push-pull, rumor)"))
+    Protocol::parse(s).ok_or_else(|| format!("unknown protocol {s:?} ({})", Protocol::names_or()))
 }
 
 /// Protocol and driver settings shared by `gossip node` and `gossip cluster`.
@@ -33,8 +33,10 @@ pub struct Tuning {
     /// Gossip interval, ms.
     #[arg(long, default_value_t = 1000)]
     interval_ms: u64,
-    /// Push fresh updates at once to `fanout` peers: on or off.
-    #[arg(long, default_value = "on", value_parser = ["on", "off"])]
+    /// Push fresh updates at once to `fanout` peers: on, off, or auto (on
+    /// where the protocol takes it: push, pull, push-pull; flood and rumor
+    /// already push every fresh update).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "on", "off"])]
     eager: String,
     /// Rumor stop rule: feedback or blind.
     #[arg(long, default_value = "feedback", value_parser = ["feedback", "blind"])]
@@ -106,13 +108,17 @@ impl Tuning {
             fanout: self.fanout,
             ttl: self.ttl,
             interval_ms: positive(self.interval_ms, "--interval-ms")?,
-            eager_push: self.eager == "on",
+            eager_push: match self.eager.as_str() {
+                "auto" => self.protocol.info().no_eager.is_none(),
+                e => e == "on",
+            },
             stop,
             resample_ms: (self.change_ms > 0).then_some(self.change_ms),
             resample_jitter_ms: self.change_ms / 5,
             auth: if self.allow_unsigned { Policy::AllowUnsigned } else { Policy::Required },
             ..Config::default()
         };
+        core.check().map_err(|e| format!("--eager: {e}"))?;
         if core.ttl > core.max_ttl {
             return Err(format!("--ttl must be at most {}", core.max_ttl));
         }
@@ -513,6 +519,7 @@ mod tests {
         assert_eq!(addr, "127.0.0.1:7001".parse().unwrap());
         assert_eq!(o.bootstrap, vec!["http://127.0.0.1:7000".to_string()]);
         assert_eq!(o.core.protocol, Protocol::PushPull);
+        assert!(o.core.eager_push, "the app pushes fresh updates at once by default");
         assert_eq!(o.core.resample_ms, Some(20_000));
         let args: Vec<std::ffi::OsString> = ["gossip", "-p", "7001"].iter().map(Into::into).collect();
         assert_eq!(course_form(args)[1], "node");
@@ -540,6 +547,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(o.core.protocol, Protocol::Rumor);
+        assert!(!o.core.eager_push, "eager push is off where the protocol already pushes");
         assert_eq!(o.core.stop, StopRule { feedback: false, kind: StopKind::Counter(3) });
         assert_eq!(o.core.interval_ms, 250);
         assert_eq!(o.core.resample_ms, None);
@@ -563,6 +571,8 @@ mod tests {
             (vec!["--max-concurrent", "0"], "--max-concurrent"),
             (vec!["--client-conns", "0"], "--client-conns"),
             (vec!["--client-rps", "-1"], "-1"),
+            (vec!["--protocol", "rumor", "--eager", "on"], "--eager"),
+            (vec!["--protocol", "flood", "--eager", "on"], "every peer"),
         ] {
             let e = parse(&args).unwrap_err();
             assert!(e.contains(needle), "{args:?}: {e}");
