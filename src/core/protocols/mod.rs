@@ -69,9 +69,10 @@ pub struct Info {
     pub aliases: &'static [&'static str],
     /// One line: what it does (help texts, the page's list).
     pub summary: &'static str,
-    /// The parameters of the parameter table it reads beyond the shared
-    /// ones (`fanout`, `ttl`, `interval_ms`): the page shows their fields
-    /// only for protocols that use them.
+    /// The parameters of the parameter table (`src/sim/table.rs`) it reads
+    /// beyond the shared ones (`fanout`, `ttl`, `interval_ms`): `eager`
+    /// exactly when eager push may wrap it, and its own. The page shows
+    /// their fields only for protocols that list them.
     pub params: &'static [&'static str],
     /// Why eager push (`--eager on`) does not apply to it, if it does not:
     /// such a combination is refused with this reason. `None`: eager push
@@ -342,6 +343,15 @@ pub struct MeanField {
     /// `Some(one hop, ms)` in the events model (latency plus half the
     /// jitter); `None` in the rounds model, where a hop is a round.
     pub hop_ms: Option<f64>,
+}
+
+impl MeanField {
+    /// The curve's name, as the page's chart key shows it: `mean-field
+    /// push-pull + eager push, n=50`.
+    pub fn name(&self) -> String {
+        let eager = if self.eager { " + eager push" } else { "" };
+        format!("mean-field {}{eager}, n={}", self.protocol.name(), self.nodes)
+    }
 }
 
 /// The mean-field curve of the fraction of nodes that know one update, as
