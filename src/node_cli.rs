@@ -15,7 +15,7 @@ use crate::core::{Config, Policy, Protocol, StopRule};
 use crate::server::{self, NodeOptions};
 
 fn parse_protocol(s: &str) -> Result<Protocol, String> {
-    Protocol::parse(s).ok_or_else(|| format!("unknown protocol {s:?} (flood, push, pull, push-pull, rumor)"))
+    Protocol::parse(s).ok_or_else(|| format!("unknown protocol {s:?} ({})", Protocol::names_or()))
 }
 
 /// Protocol and driver settings shared by `gossip node` and `gossip cluster`.
