@@ -269,7 +269,7 @@ fn every_protocol_of_the_registry_reaches_every_interface() {
     let unknown = String::from_utf8_lossy(&unknown.stderr).into_owned();
     let refused = SimParams::default().set("protocol", "telepathy").expect_err("unknown").to_string();
     // the page's table (what `Lab.table()` hands the page)
-    let page = table::table_json();
+    let page: Value = serde_json::from_str(&table::table_json()).expect("JSON");
     let field = page["params"].as_array().expect("params").iter().find(|p| p["name"] == "protocol").expect("a field");
     let options: Vec<(&str, &str)> = field["choices"]
         .as_array()

@@ -21,7 +21,7 @@
 
 use std::fmt;
 
-use serde_json::{json, Value as Json};
+use serde::{Serialize, Serializer};
 
 use super::faults::parse_fault;
 use super::params::SimParams;
@@ -153,7 +153,7 @@ impl Group {
 }
 
 /// One value of a choice.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Serialize)]
 pub struct Choice {
     /// The value, as written.
     pub value: &'static str,
@@ -243,9 +243,11 @@ fn mismatch(v: Value) -> ! {
 macro_rules! whole_field {
     ($($t:ty),*) => {$(
         impl Field for $t {
+            #[inline(never)]
             fn text(&self) -> String {
                 self.to_string()
             }
+            #[inline(never)]
             fn from_value(v: Value) -> Self {
                 match v {
                     Value::Int(n) => <$t>::try_from(n).expect("the table's range fits the field"),
@@ -258,9 +260,11 @@ macro_rules! whole_field {
 whole_field!(u8, u32, u64);
 
 impl Field for f64 {
+    #[inline(never)]
     fn text(&self) -> String {
         self.to_string()
     }
+    #[inline(never)]
     fn from_value(v: Value) -> Self {
         match v {
             Value::Float(x) => x,
@@ -270,9 +274,11 @@ impl Field for f64 {
 }
 
 impl Field for String {
+    #[inline(never)]
     fn text(&self) -> String {
         self.clone()
     }
+    #[inline(never)]
     fn from_value(v: Value) -> Self {
         match v {
             Value::Text(s) => s,
@@ -294,9 +300,11 @@ impl Field for Vec<String> {
 }
 
 impl<T: Field> Field for Option<T> {
+    #[inline(never)]
     fn text(&self) -> String {
         self.as_ref().map_or(String::new(), Field::text)
     }
+    #[inline(never)]
     fn from_value(v: Value) -> Self {
         match v {
             Value::None => None,
@@ -517,11 +525,12 @@ impl Param {
         let unreadable = || ParamError::unreadable(self.name, self.expected(), t);
         match self.kind {
             Kind::Int { min, max } => {
-                let n: i128 = t.parse().map_err(|_| unreadable())?;
-                if n < i128::from(min) || n > i128::from(max) {
+                // a negative whole number is one, out of range
+                let n: u64 = t.strip_prefix('-').unwrap_or(t).parse().map_err(|_| unreadable())?;
+                if t.starts_with('-') && n > 0 || n < min || n > max {
                     return Err(ParamError::out_of_range(self.name, self.range(), t));
                 }
-                Ok(Value::Int(n as u64))
+                Ok(Value::Int(n))
             }
             Kind::Float { min, above, max, .. } => {
                 let x: f64 = t.parse().map_err(|_| unreadable())?;
@@ -549,51 +558,62 @@ impl Param {
     }
 
     /// The entry as the page reads it.
-    fn to_json(&self) -> Json {
+    fn view(&self) -> ParamView {
         let (kind, min, max, step) = match self.kind {
-            Kind::Int { min, max } => {
-                ("int", json!(min), if max == NO_MAX { Json::Null } else { json!(max) }, json!(1))
-            }
-            Kind::Float { min, max, step, .. } => {
-                ("float", json!(min), json!(max), step.map_or(json!("any"), |s| json!(s)))
-            }
-            Kind::Choice(_) | Kind::Protocol => ("choice", Json::Null, Json::Null, Json::Null),
-            Kind::Faults => ("faults", Json::Null, Json::Null, Json::Null),
+            Kind::Int { min, max } => ("int", Some(min as f64), (max != NO_MAX).then_some(max as f64), Some(1.0)),
+            Kind::Float { min, max, step, .. } => ("float", Some(min), Some(max), step),
+            Kind::Choice(_) | Kind::Protocol => ("choice", None, None, None),
+            Kind::Faults => ("faults", None, None, None),
         };
-        let choices: Vec<Json> = self
-            .choices()
-            .iter()
-            .map(|c| json!({ "value": c.value, "label": c.label, "help": c.help, "aliases": c.aliases }))
-            .collect();
-        json!({
-            "name": self.name,
-            "flag": format!("--{}", self.flag),
-            "label": self.label,
-            "kind": kind,
-            "min": min,
-            "above": matches!(self.kind, Kind::Float { above: true, .. }),
-            "max": max,
-            "step": step,
-            "range": self.range(),
-            "default": self.default,
-            "empty": self.empty,
-            "help": self.help,
-            "group": self.group.name(),
-            "choices": choices,
-            "protocols": self.protocols().map(|ps| ps.iter().map(|p| p.name()).collect::<Vec<_>>()),
-        })
+        ParamView {
+            name: self.name,
+            flag: self.flag,
+            label: self.label,
+            kind,
+            min,
+            max,
+            step,
+            range: self.range(),
+            default: self.default,
+            empty: self.empty,
+            help: self.help,
+            group: self.group.name(),
+            choices: self.choices(),
+            protocols: self.protocols().map(|ps| ps.iter().map(|p| p.name()).collect()),
+        }
     }
+}
+
+/// A [`Param`] as the page reads it (see [`table_json`]).
+#[derive(Serialize)]
+struct ParamView {
+    name: &'static str,
+    flag: &'static str,
+    label: &'static str,
+    kind: &'static str,
+    min: Option<f64>,
+    max: Option<f64>,
+    step: Option<f64>,
+    range: String,
+    default: &'static str,
+    empty: Option<&'static str>,
+    help: &'static str,
+    group: &'static str,
+    choices: Vec<Choice>,
+    protocols: Option<Vec<&'static str>>,
 }
 
 /// A named configuration: the values it sets (every other parameter keeps
 /// its default; values given with it override it).
-#[derive(Debug)]
+#[derive(Debug, Serialize)]
 pub struct Preset {
     /// Its name (`--preset glomers`, `#preset=glomers`).
     pub name: &'static str,
     /// One line: what it is.
     pub summary: &'static str,
-    /// `(parameter, value)` pairs, as [`SimParams::set`] reads them.
+    /// `(parameter, value)` pairs, as [`SimParams::set`] reads them (a
+    /// `{ name: value }` object in the page's table).
+    #[serde(serialize_with = "pairs_as_map")]
     pub values: &'static [(&'static str, &'static str)],
 }
 
@@ -640,40 +660,28 @@ pub fn preset(name: &str) -> Result<&'static Preset, ParamError> {
     })
 }
 
-/// The whole table as JSON, for the page (`Lab.table()`): `params` (every
-/// entry: name, flag, label, kind, min, max, step, range, default, empty,
-/// help, group, choices, protocols), `protocols` (the registry: name,
-/// aliases, summary, params, no_eager, converges, compact) and `presets`
-/// (name, summary, values).
-pub fn table_json() -> Json {
-    let protocols: Vec<Json> = Protocol::ALL
-        .iter()
-        .map(|p| {
-            let i = p.info();
-            json!({
-                "name": i.name,
-                "aliases": i.aliases,
-                "summary": i.summary,
-                "params": i.params,
-                "no_eager": i.no_eager,
-                "converges": i.converges,
-                "compact": i.compact,
-            })
-        })
-        .collect();
-    let presets: Vec<Json> = PRESETS
-        .iter()
-        .map(|p| {
-            let values: serde_json::Map<String, Json> =
-                p.values.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
-            json!({ "name": p.name, "summary": p.summary, "values": values })
-        })
-        .collect();
-    json!({
-        "params": TABLE.iter().map(Param::to_json).collect::<Vec<_>>(),
-        "protocols": protocols,
-        "presets": presets,
-    })
+fn pairs_as_map<S: Serializer>(pairs: &&'static [(&'static str, &'static str)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(pairs.iter().copied())
+}
+
+/// The whole table as JSON text, for the page (`Lab.table()`): `params`
+/// (every entry: name, flag, label, kind, min, max, step (`null`: any),
+/// range, default, empty, help, group, choices, protocols), `protocols`
+/// (the registry: name, aliases, summary, params, no_eager, converges,
+/// compact) and `presets` (name, summary, values).
+pub fn table_json() -> String {
+    #[derive(Serialize)]
+    struct Table {
+        params: Vec<ParamView>,
+        protocols: Vec<&'static crate::core::protocols::Info>,
+        presets: &'static [Preset],
+    }
+    let table = Table {
+        params: TABLE.iter().map(Param::view).collect(),
+        protocols: Protocol::ALL.iter().map(|p| p.info()).collect(),
+        presets: PRESETS,
+    };
+    serde_json::to_string(&table).expect("the table serializes")
 }
 
 #[cfg(test)]

@@ -60,8 +60,9 @@ pub enum Fresh {
 
 /// What the registry knows of a protocol: the one source of its name, help
 /// and capabilities for the command lines, the parameter table, the page,
-/// the error texts and the simulator's choice of population.
-#[derive(Clone, Copy, Debug)]
+/// the error texts and the simulator's choice of population. Serialized
+/// (without the mean-field rule) for the page's parameter table.
+#[derive(Clone, Copy, Debug, Serialize)]
 pub struct Info {
     /// Its name on command lines, in JSON and in URLs (kebab-case).
     pub name: &'static str,
@@ -85,6 +86,7 @@ pub struct Info {
     /// node) implements it.
     pub compact: bool,
     /// Its mean-field rule, if it has one.
+    #[serde(skip)]
     pub mean_field: Option<MeanFieldRule>,
 }
 
