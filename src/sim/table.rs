@@ -240,64 +240,32 @@ fn mismatch(v: Value) -> ! {
     panic!("the parameter table's kind does not fit its field: {v:?}")
 }
 
-macro_rules! whole_field {
-    ($($t:ty),*) => {$(
+/// `impl Field for $t`: its text, and its value from the [`Value`] variant
+/// its kind parses to (out of line: one copy per type, not per field).
+macro_rules! field {
+    ($t:ty, |$s:ident| $text:expr, $variant:ident($x:ident) => $value:expr) => {
         impl Field for $t {
             #[inline(never)]
             fn text(&self) -> String {
-                self.to_string()
+                let $s = self;
+                $text
             }
             #[inline(never)]
             fn from_value(v: Value) -> Self {
                 match v {
-                    Value::Int(n) => <$t>::try_from(n).expect("the table's range fits the field"),
+                    Value::$variant($x) => $value,
                     v => mismatch(v),
                 }
             }
         }
-    )*};
+    };
 }
-whole_field!(u8, u32, u64);
-
-impl Field for f64 {
-    #[inline(never)]
-    fn text(&self) -> String {
-        self.to_string()
-    }
-    #[inline(never)]
-    fn from_value(v: Value) -> Self {
-        match v {
-            Value::Float(x) => x,
-            v => mismatch(v),
-        }
-    }
-}
-
-impl Field for String {
-    #[inline(never)]
-    fn text(&self) -> String {
-        self.clone()
-    }
-    #[inline(never)]
-    fn from_value(v: Value) -> Self {
-        match v {
-            Value::Text(s) => s,
-            v => mismatch(v),
-        }
-    }
-}
-
-impl Field for Vec<String> {
-    fn text(&self) -> String {
-        self.join(",")
-    }
-    fn from_value(v: Value) -> Self {
-        match v {
-            Value::List(l) => l,
-            v => mismatch(v),
-        }
-    }
-}
+field!(u8, |n| n.to_string(), Int(n) => u8::try_from(n).expect("the table's range fits the field"));
+field!(u32, |n| n.to_string(), Int(n) => u32::try_from(n).expect("the table's range fits the field"));
+field!(u64, |n| n.to_string(), Int(n) => n);
+field!(f64, |x| x.to_string(), Float(x) => x);
+field!(String, |s| s.clone(), Text(s) => s);
+field!(Vec<String>, |l| l.join(","), List(l) => l);
 
 impl<T: Field> Field for Option<T> {
     #[inline(never)]
@@ -409,7 +377,7 @@ pub const TABLE: &[Param] = &[
         "movies: mean time between re-samples of a node's favorite, ms (jitter 20 %)."),
     param!(anti_entropy_ms, "anti-entropy-ms", "Backup exchange, ms", Protocol, Kind::Int { min: 1, max: NO_MAX },
         default "", Some("off"),
-        "A backup push-pull exchange with one random peer this often, ms, besides the protocol's rounds."),
+        "A backup push-pull exchange with one random peer this often, ms, besides the protocol's rounds (default off)."),
     param!(targets, "targets", "Targets", Protocol, Kind::Choice(&[
         choice("random", "random", "partners drawn independently"),
         choice("round-robin", "round-robin", "shuffled passes over all peers, each once per pass (as SWIM probes)"),
