@@ -5,9 +5,14 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::ffi::OsStr;
 
-use crate::core::Protocol;
+use clap::builder::{PossibleValue, TypedValueParser};
+use clap::error::ErrorKind;
+use clap::parser::ValueSource;
+use clap::{Arg, ArgAction, ArgMatches, Parser, Subcommand};
+
+use crate::sim::params::SimParams;
 use crate::sim::{self, Report, SimConfig};
 
 /// A gossip-protocol lab: simulate, serve and measure gossip protocols.
@@ -28,220 +33,169 @@ enum Command {
     Cluster(crate::node_cli::ClusterArgs),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum ProtocolArg {
-    Flood,
-    Push,
-    Pull,
-    #[value(alias = "push_pull", alias = "pushpull")]
-    PushPull,
-    Rumor,
+/// `gossip sim`'s arguments. The simulation parameters and their help come
+/// from the parameter table ([`sim::table::TABLE`], one flag per entry,
+/// under its group's heading, with its possible values and their help: the
+/// protocols' from the registry); the preset's from [`sim::table::PRESETS`].
+/// Values are checked by the table (as the page's are), so a bad one gets
+/// the same message everywhere, with the flag's name.
+#[derive(Debug, Clone, Default)]
+pub struct SimArgs {
+    /// `(table name, text)` of each parameter given on the command line
+    /// (a repeated flag's values joined with commas).
+    given: Vec<(&'static str, String)>,
+    /// `--preset NAME`.
+    preset: Option<String>,
+    /// `--partition`.
+    partition: bool,
+    /// `--threads N`.
+    threads: Option<u16>,
+    /// `--json`.
+    json: bool,
+    /// `-q`, `--quiet`.
+    quiet: bool,
 }
 
-impl From<ProtocolArg> for Protocol {
-    fn from(p: ProtocolArg) -> Self {
-        match p {
-            ProtocolArg::Flood => Protocol::Flood,
-            ProtocolArg::Push => Protocol::Push,
-            ProtocolArg::Pull => Protocol::Pull,
-            ProtocolArg::PushPull => Protocol::PushPull,
-            ProtocolArg::Rumor => Protocol::Rumor,
-        }
+/// A table parameter's value on the command line: taken as text (the
+/// table checks it, with its own message), with the possible values and
+/// their help for `--help`.
+#[derive(Clone)]
+struct TableValue(Vec<PossibleValue>);
+
+impl TableValue {
+    fn of(choices: impl IntoIterator<Item = (&'static str, &'static str, &'static [&'static str])>) -> TableValue {
+        TableValue(
+            choices.into_iter().map(|(v, help, aliases)| PossibleValue::new(v).help(help).aliases(aliases)).collect(),
+        )
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum StopArg {
-    Feedback,
-    Blind,
+impl TypedValueParser for TableValue {
+    type Value = String;
+
+    fn parse_ref(&self, cmd: &clap::Command, _arg: Option<&Arg>, value: &OsStr) -> Result<String, clap::Error> {
+        value.to_str().map(str::to_owned).ok_or_else(|| clap::Error::new(ErrorKind::InvalidUtf8).with_cmd(cmd))
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        (!self.0.is_empty()).then(|| Box::new(self.0.iter().cloned()) as Box<dyn Iterator<Item = PossibleValue>>)
+    }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum Switch {
-    Auto,
-    On,
-    Off,
+/// The clap argument of table entry `p`.
+fn table_arg(p: &'static sim::table::Param) -> Arg {
+    let choices = p.choices();
+    let values = TableValue::of(choices.iter().map(|c| (c.value, c.help, c.aliases)));
+    let help = match p.protocols() {
+        Some(ps) => format!("{} [protocols: {}]", p.help, ps.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ")),
+        None => p.help.to_owned(),
+    };
+    let mut arg = Arg::new(p.name)
+        .long(p.flag)
+        .value_name(p.flag.to_ascii_uppercase().replace('-', "_"))
+        .help(help)
+        .value_parser(values)
+        .help_heading(p.group.heading());
+    if p.name == "faults" {
+        arg = arg.action(ArgAction::Append);
+    } else if !p.default.is_empty() {
+        arg = arg.default_value(p.default);
+    }
+    arg
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum EngineArg {
-    Auto,
-    Full,
-    Compact,
+impl clap::Args for SimArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        let presets = sim::table::PRESETS.iter().map(|p| (p.name, p.summary, &[][..]));
+        let cmd = cmd
+            .allow_negative_numbers(true)
+            .arg(
+                Arg::new("preset")
+                    .long("preset")
+                    .value_name("NAME")
+                    .value_parser(TableValue::of(presets))
+                    .help("A named configuration; the other flags given override its values."),
+            )
+            .arg(
+                Arg::new("partition")
+                    .long("partition")
+                    .action(ArgAction::SetTrue)
+                    .help("Add a partition that comes and heals: two halves from 5 s to 10 s."),
+            )
+            .arg(
+                Arg::new("threads")
+                    .long("threads")
+                    .value_name("N")
+                    .value_parser(clap::value_parser!(u16).range(1..=256))
+                    .help(
+                        "Threads for the events model (default: the machine's cores; 1: one event at a time). \
+                         The result is the same whatever the number.",
+                    ),
+            )
+            .arg(
+                Arg::new("json")
+                    .long("json")
+                    .action(ArgAction::SetTrue)
+                    .help("Print exactly one JSON object on stdout (keys in the README)."),
+            )
+            .arg(
+                Arg::new("quiet")
+                    .long("quiet")
+                    .short('q')
+                    .action(ArgAction::SetTrue)
+                    .help("No progress bar and no timing line on stderr."),
+            );
+        sim::table::Group::ALL.iter().fold(cmd, |cmd, &group| {
+            sim::table::TABLE.iter().filter(|p| p.group == group).fold(cmd, |cmd, p| cmd.arg(table_arg(p)))
+        })
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
 }
 
-/// `gossip sim` flags. Defaults are the literature's (one random partner a
-/// round, no eager push) for `single`, and the app's for `movies`.
-#[derive(Args, Debug, Clone)]
-#[command(allow_negative_numbers = true)]
-pub struct SimArgs {
-    /// Number of nodes.
-    #[arg(long, default_value_t = 1000)]
-    nodes: u32,
-    /// Seed of every random choice (same seed and flags, same result).
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Synchronous rounds or discrete events.
-    #[arg(long, default_value = "rounds", value_parser = ["rounds", "events"])]
-    model: String,
-    /// Dissemination protocol.
-    #[arg(long, value_enum, default_value_t = ProtocolArg::PushPull)]
-    protocol: ProtocolArg,
-    /// Peers contacted per round (and per eager push).
-    #[arg(long, default_value_t = 1)]
-    fanout: u32,
-    /// Hops a pushed update may travel.
-    #[arg(long, default_value_t = 32)]
-    ttl: u32,
-    /// Gossip interval (one round), ms.
-    #[arg(long, default_value_t = 1000)]
-    interval_ms: u64,
-    /// One-way link latency, ms (events model).
-    #[arg(long, default_value_t = 50)]
-    latency_ms: u64,
-    /// Extra uniform delay per message, 0..=jitter, ms (events model).
-    #[arg(long, default_value_t = 10)]
-    jitter_ms: u64,
-    /// Per-link spread of latency, 0..1 (0: every link the same).
-    #[arg(long, default_value_t = 0.0)]
-    link_spread: f64,
-    /// Probability that a message is lost, 0..1.
-    #[arg(long, default_value_t = 0.0)]
-    loss: f64,
-    /// `single`: one update at node 0 at time 0; `movies`: the course app;
-    /// `broadcast`: clients hand unique values to random nodes (Maelstrom's workload).
-    #[arg(long, default_value = "single", value_parser = ["single", "movies", "broadcast"])]
-    scenario: String,
-    /// broadcast: values handed to the nodes per second, all clients together.
-    #[arg(long, default_value_t = 100.0)]
-    rate: f64,
-    /// A backup push-pull exchange with one random peer this often, ms (off by default).
-    #[arg(long, value_name = "MS")]
-    anti_entropy_ms: Option<u64>,
-    /// Partners: drawn independently (`random`) or in shuffled passes over all peers (`round-robin`).
-    #[arg(long, default_value = "random", value_parser = ["random", "round-robin"])]
-    targets: String,
-    /// A named workload whose settings other flags override: `glomers`, the Gossip
-    /// Glomers broadcast challenge (25 nodes, 100 ms links, 100 values/s for 20 s,
-    /// batched rumor mongering with backup anti-entropy).
-    #[arg(long, value_name = "NAME")]
-    preset: Option<String>,
-    /// Add a partition that comes and heals: two halves from 5 s to 10 s.
-    #[arg(long)]
-    partition: bool,
-    /// movies, broadcast: how long updates are made (s); single: time limit (default 1000 rounds).
-    #[arg(long)]
-    duration_s: Option<f64>,
-    /// movies: extra time for the last updates to spread before they count as lost (s).
-    #[arg(long)]
-    settle_s: Option<f64>,
-    /// movies: mean time between re-samples of a node's favorite, ms.
-    #[arg(long, default_value_t = 10_000)]
-    resample_ms: u64,
-    /// Rumor stop rule: count only contacts that knew (feedback) or all (blind).
-    #[arg(long, value_enum, default_value_t = StopArg::Feedback)]
-    stop: StopArg,
-    /// Rumor: lose interest after K counted contacts.
-    #[arg(long, value_name = "K", conflicts_with = "coin")]
-    counter: Option<u8>,
-    /// Rumor: lose interest with probability 1/K per counted contact (default K=1).
-    #[arg(long, value_name = "K")]
-    coin: Option<u8>,
-    /// Push fresh updates at once to `fanout` peers (auto: on for movies, off for single).
-    #[arg(long, value_enum, default_value_t = Switch::Auto)]
-    eager: Switch,
-    /// A fault, TIME:KIND[:ARG], repeatable: 10s:partition:2, 20s:heal, 5s:crash:3,
-    /// 8s:restart:3, 8s:restart-fresh:3, 12s:join:5, 15s:leave:7, 3s:loss:0.3.
-    #[arg(long = "fault", value_name = "FAULT")]
-    faults: Vec<String>,
-    /// Partners: `full` (uniform over everyone, the theory's model) or
-    /// `bootstrap` (the course's: each node starts from node 0 and discovers the rest).
-    #[arg(long, default_value = "full", value_parser = ["full", "bootstrap"])]
-    membership: String,
-    /// Node representation: compact (single rumor, bytes per node) or full core nodes.
-    #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
-    engine: EngineArg,
-    /// Threads for the events model (default: the machine's cores; 1: one
-    /// event at a time). The result is the same whatever the number.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
-    threads: Option<u16>,
-    /// Print exactly one JSON object on stdout (keys in the README).
-    #[arg(long)]
-    json: bool,
-    /// No progress bar and no timing line on stderr.
-    #[arg(long, short)]
-    quiet: bool,
-    /// The flags given on the command line (a preset yields to them).
-    #[arg(skip)]
-    given: Vec<String>,
+impl clap::FromArgMatches for SimArgs {
+    fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
+        let given = sim::table::TABLE
+            .iter()
+            .filter(|p| m.value_source(p.name) == Some(ValueSource::CommandLine))
+            .map(|p| {
+                let values: Vec<&str> =
+                    m.get_many::<String>(p.name).into_iter().flatten().map(String::as_str).collect();
+                (p.name, values.join(","))
+            })
+            .collect();
+        Ok(SimArgs {
+            given,
+            preset: m.get_one::<String>("preset").cloned(),
+            partition: m.get_flag("partition"),
+            threads: m.get_one::<u16>("threads").copied(),
+            json: m.get_flag("json"),
+            quiet: m.get_flag("quiet"),
+        })
+    }
+
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
 }
 
 impl SimArgs {
-    /// Turn flags into a validated configuration, or say what is wrong.
+    /// Turn flags into a validated configuration, or say what is wrong
+    /// (naming the flag).
     pub fn to_config(&self) -> Result<SimConfig, String> {
-        let name = |v: &dyn ValueEnumName| v.name();
-        let flags = sim::params::SimParams {
-            nodes: self.nodes,
-            seed: self.seed,
-            model: self.model.clone(),
-            protocol: Protocol::from(self.protocol).name().into(),
-            fanout: self.fanout,
-            ttl: self.ttl,
-            interval_ms: self.interval_ms,
-            latency_ms: self.latency_ms,
-            jitter_ms: self.jitter_ms,
-            link_spread: self.link_spread,
-            loss: self.loss,
-            scenario: self.scenario.clone(),
-            duration_s: self.duration_s,
-            settle_s: self.settle_s,
-            resample_ms: self.resample_ms,
-            stop: name(&self.stop),
-            counter: self.counter,
-            coin: self.coin,
-            eager: name(&self.eager),
-            faults: self.faults.clone(),
-            membership: self.membership.clone(),
-            engine: name(&self.engine),
-            rate: self.rate,
-            anti_entropy_ms: self.anti_entropy_ms,
-            targets: self.targets.clone(),
-        };
-        let mut p = match &self.preset {
-            None => flags,
-            Some(preset) => {
-                // the preset, then every flag given on the command line
-                let mut p = sim::params::SimParams::preset(preset).map_err(|e| format!("--preset: {e}"))?;
-                for (key, value) in flags.to_pairs_all() {
-                    if self.given.iter().any(|g| g == key) {
-                        p.set(key, &value).map_err(|e| format!("--{}", e.replacen('_', "-", 1)))?;
-                    }
-                }
-                p
+        let preset = self.preset.as_deref().map(|p| ("preset", p));
+        let given = self.given.iter().map(|(k, v)| (*k, v.as_str()));
+        let to_config = || {
+            let mut p = SimParams::from_pairs(preset.into_iter().chain(given))?;
+            if self.partition {
+                p.faults.extend(SimParams::partition_faults());
             }
+            p.to_config()
         };
-        if self.partition {
-            p.faults.extend(sim::params::SimParams::partition_faults());
-        }
-        p.to_config().map_err(|e| {
-            // name the flag as it is written on the command line
-            let flag = sim::params::NAMES.iter().find(|n| e.starts_with(*n));
-            match flag {
-                Some(n) => format!("--{}{}", n.replace('_', "-"), &e[n.len()..]),
-                None => e,
-            }
-        })
-    }
-}
-
-/// The command-line spelling of a value.
-trait ValueEnumName {
-    fn name(&self) -> String;
-}
-
-impl<T: ValueEnum> ValueEnumName for T {
-    fn name(&self) -> String {
-        self.to_possible_value().map(|v| v.get_name().to_owned()).unwrap_or_default()
+        to_config().map_err(|e| e.cli_message())
     }
 }
 
@@ -258,20 +212,9 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Parse a command line, noting which `sim` flags were given (a preset
-/// yields to them).
+/// Parse a command line.
 fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
-    use clap::{CommandFactory, FromArgMatches};
-    let matches = Cli::command().try_get_matches_from(args)?;
-    let mut cli = Cli::from_arg_matches(&matches)?;
-    if let (Command::Sim(a), Some(m)) = (&mut cli.command, matches.subcommand_matches("sim")) {
-        a.given = m
-            .ids()
-            .filter(|id| m.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine))
-            .map(|id| id.as_str().to_owned())
-            .collect();
-    }
-    Ok(cli)
+    Cli::try_parse_from(args)
 }
 
 /// Refuse, before anything is allocated, a run whose views cannot fit in
@@ -460,7 +403,7 @@ pub fn summary(r: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::{StopKind, StopRule};
+    use crate::core::{Protocol, StopKind, StopRule};
     use crate::sim::Model;
 
     fn parse(args: &[&str]) -> Result<SimConfig, String> {
@@ -503,6 +446,26 @@ mod tests {
         assert!(!parse(&[]).unwrap().node.eager_push);
         assert!(parse(&["--scenario", "movies"]).unwrap().node.eager_push);
         assert!(!parse(&["--scenario", "movies", "--eager", "off"]).unwrap().node.eager_push);
+        assert!(!parse(&["--scenario", "movies", "--protocol", "rumor"]).unwrap().node.eager_push);
+        assert!(!parse(&["--scenario", "broadcast", "--protocol", "flood"]).unwrap().node.eager_push);
+    }
+
+    #[test]
+    fn the_help_lists_every_parameter_of_the_table_and_every_protocol_with_its_summary() {
+        use clap::CommandFactory;
+        let mut cmd = Cli::command();
+        let help = cmd.find_subcommand_mut("sim").expect("sim").render_long_help().to_string();
+        for p in sim::table::TABLE {
+            assert!(help.contains(&format!("--{} <", p.flag)), "--{} missing:\n{help}", p.flag);
+        }
+        for p in crate::core::Protocol::ALL {
+            let listed = |l: &str| l.trim_start().starts_with(&format!("- {p}:")) && l.ends_with(p.info().summary);
+            assert!(help.lines().any(listed), "{p} missing:\n{help}");
+        }
+        for g in sim::table::Group::ALL {
+            assert!(help.contains(&format!("{}:", g.heading())), "heading {} missing:\n{help}", g.heading());
+        }
+        assert!(help.contains("- glomers: "), "the presets are listed");
     }
 
     #[test]
@@ -518,7 +481,8 @@ mod tests {
         assert_eq!((c.nodes, c.node.fanout, c.net.latency_ms), (1000, 5, 100));
         assert_eq!(c.faults.len(), 2, "a partition and its heal");
         assert!(parse(&["--preset", "glomers", "--rate", "-1"]).unwrap_err().contains("--rate"));
-        assert!(parse(&["--preset", "paxos"]).unwrap_err().contains("unknown preset"));
+        let e = parse(&["--preset", "paxos"]).unwrap_err();
+        assert_eq!(e, "--preset: expected one of glomers, got \"paxos\"");
     }
 
     #[test]
@@ -533,7 +497,10 @@ mod tests {
             (vec!["--fault", "soon:crash:1"], "time"),
             (vec!["--duration-s", "-3"], "duration"),
             (vec!["--protocol", "telepathy"], "telepathy"),
-            (vec!["--counter", "0", "--protocol", "rumor"], "at least 1"),
+            (vec!["--counter", "0", "--protocol", "rumor"], "--counter must be between 1 and 255"),
+            (vec!["--counter", "2", "--coin", "2"], "--counter: give the rumor stop rule a counter or a coin"),
+            (vec!["--protocol", "rumor", "--eager", "on"], "--eager: eager push does not apply to rumor"),
+            (vec!["--link-spread", "2"], "--link-spread must be between 0 and 1, got 2"),
         ] {
             let e = parse(&args).unwrap_err();
             assert!(e.contains(needle), "{args:?}: {e}");

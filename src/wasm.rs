@@ -13,38 +13,57 @@ use wasm_bindgen::prelude::*;
 use crate::fetch::{self, Inbox};
 use crate::mixed::{Bridge, BridgeOptions};
 use crate::sim::live::{Live, NodeKind};
-use crate::sim::params::SimParams;
-use crate::sim::{parse_fault, Report};
+use crate::sim::params::{ParamError, SimParams};
+use crate::sim::{parse_fault, table, Report};
 
 fn js_err(e: impl std::fmt::Display) -> JsValue {
     JsValue::from_str(&e.to_string())
 }
 
+/// `x` as a JS value: its JSON text (serde_json, as `gossip sim --json`
+/// writes it) parsed by the browser. One serializer for every type keeps
+/// the package small.
 fn to_js<T: serde::Serialize>(x: &T) -> Result<JsValue, JsValue> {
-    x.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(js_err)
+    js_sys::JSON::parse(&serde_json::to_string(x).map_err(js_err)?)
 }
 
-/// Read parameters from a JS object of `name: value` (numbers, strings or
-/// booleans; `faults` may be an array) on top of `base`.
-fn read_params(base: SimParams, params: &JsValue) -> Result<SimParams, JsValue> {
-    let mut p = base;
+/// `(name, value)` pairs serialized as one object, in their order.
+struct Pairs(Vec<(&'static str, String)>);
+
+impl serde::Serialize for Pairs {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
+}
+
+/// Parameters from a JS object of `name: value` (numbers, strings or
+/// booleans; `faults` may be an array) on top of the defaults, a `preset`
+/// first ([`SimParams::from_pairs`]). The outer error: not an object.
+fn read_params(params: &JsValue) -> Result<Result<SimParams, ParamError>, JsValue> {
     if params.is_undefined() || params.is_null() {
-        return Ok(p);
+        return Ok(Ok(SimParams::default()));
     }
     let obj: js_sys::Object = params.clone().dyn_into().map_err(|_| js_err("parameters must be an object"))?;
-    for entry in js_sys::Object::entries(&obj).iter() {
-        let pair: js_sys::Array = entry.unchecked_into();
-        let key = pair.get(0).as_string().unwrap_or_default();
-        let value = pair.get(1);
-        let text = if js_sys::Array::is_array(&value) {
-            let items: js_sys::Array = value.unchecked_into();
-            items.iter().map(|v| text_of(&v)).collect::<Vec<_>>().join(",")
-        } else {
-            text_of(&value)
-        };
-        p.set(&key, &text).map_err(js_err)?;
-    }
-    Ok(p)
+    let pairs: Vec<(String, String)> = js_sys::Object::entries(&obj)
+        .iter()
+        .map(|entry| {
+            let pair: js_sys::Array = entry.unchecked_into();
+            let value = pair.get(1);
+            let text = if js_sys::Array::is_array(&value) {
+                let items: js_sys::Array = value.unchecked_into();
+                items.iter().map(|v| text_of(&v)).collect::<Vec<_>>().join(",")
+            } else {
+                text_of(&value)
+            };
+            (pair.get(0).as_string().unwrap_or_default(), text)
+        })
+        .collect();
+    Ok(SimParams::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
+}
+
+/// Parameters read and checked into a configuration.
+fn configured(params: &JsValue) -> Result<Result<(SimParams, crate::sim::SimConfig), ParamError>, JsValue> {
+    Ok(read_params(params)?.and_then(|p| p.to_config().map(|c| (p, c))))
 }
 
 /// A JS value as the text a URL or command line would carry: strings as
@@ -155,12 +174,12 @@ impl Lab {
 impl Lab {
     /// Start a run from `params` (`gossip sim`'s flag names in snake_case:
     /// `nodes`, `seed`, `model`, `protocol`, `fanout`, `ttl`, `interval_ms`,
-    /// `latency_ms`, `jitter_ms`, `loss`, `scenario`, `faults`, ...); missing
-    /// ones take `gossip sim`'s defaults.
+    /// `latency_ms`, `jitter_ms`, `loss`, `scenario`, `faults`, ..., the
+    /// parameter table's names) or a `preset` and the values that override
+    /// it; missing ones take `gossip sim`'s defaults.
     #[wasm_bindgen(constructor)]
     pub fn new(params: JsValue) -> Result<Lab, JsValue> {
-        let params = read_params(SimParams::default(), &params)?;
-        let cfg = params.to_config().map_err(js_err)?;
+        let (params, cfg) = configured(&params)?.map_err(js_err)?;
         let live = Live::new(&cfg).map_err(js_err)?;
         Ok(Lab { live, params, bridge: None, inbox: Default::default() })
     }
@@ -168,15 +187,55 @@ impl Lab {
     /// Check `params` without starting a run: `undefined` if they are valid,
     /// else the message.
     pub fn check(params: JsValue) -> Option<String> {
-        match read_params(SimParams::default(), &params) {
+        match configured(&params) {
             Err(e) => e.as_string(),
-            Ok(p) => p.to_config().err(),
+            Ok(r) => r.err().map(|e| e.to_string()),
         }
     }
 
-    /// The parameter names `new` accepts.
+    /// Check `params` without starting a run: `undefined` if they are
+    /// valid, else `{ param, message }`, `param` naming the parameter at
+    /// fault as the table does (`null` if `params` is not even an object).
+    pub fn check_param(params: JsValue) -> JsValue {
+        let (param, message) = match configured(&params) {
+            Ok(Ok(_)) => return JsValue::UNDEFINED,
+            Ok(Err(e)) => (JsValue::from_str(&e.param), JsValue::from_str(&e.to_string())),
+            Err(e) => (JsValue::NULL, e),
+        };
+        let o = js_sys::Object::new();
+        for (k, v) in [("param", param), ("message", message)] {
+            js_sys::Reflect::set(&o, &JsValue::from_str(k), &v).expect("an object takes properties");
+        }
+        o.into()
+    }
+
+    /// The parameter names `new` accepts (the table's, and `preset`).
     pub fn names() -> Vec<String> {
-        crate::sim::params::NAMES.iter().map(|s| s.to_string()).collect()
+        table::names().into_iter().map(str::to_owned).collect()
+    }
+
+    /// The parameter table, the protocol registry and the presets, as JSON
+    /// text the page builds its form from (see [`table::table_json`]).
+    pub fn table() -> String {
+        table::table_json()
+    }
+
+    /// The mean-field curve of one update for this run's parameters
+    /// (`core::protocols::mean_field`), flat: `age_ms, fraction` per point
+    /// up to `max_age_ms`; empty for a protocol without a rule.
+    pub fn theory_curve(&self, max_age_ms: f64) -> Vec<f64> {
+        let p = self.live.config().mean_field();
+        crate::core::protocols::mean_field(&p, max_age_ms)
+            .unwrap_or_default()
+            .into_iter()
+            .flat_map(|(t, f)| [t, f])
+            .collect()
+    }
+
+    /// The name of [`Lab::theory_curve`]'s curve: `mean-field push-pull +
+    /// eager push, n=50`.
+    pub fn theory_name(&self) -> String {
+        self.live.config().mean_field().name()
     }
 
     /// Advance virtual time to `target_ms` (or the end of the run), doing at
@@ -200,7 +259,8 @@ impl Lab {
     /// Why the run ended (`converged`, `quiescent`, `time-limit`,
     /// `livelock-guard`), or `undefined` while it runs.
     pub fn stopped(&self) -> Option<String> {
-        self.live.stopped().map(|r| serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_owned)))?
+        let reason = serde_json::to_string(&self.live.stopped()?).ok()?;
+        Some(reason.trim_matches('"').to_owned())
     }
 
     /// Nodes ever created.
@@ -255,12 +315,11 @@ impl Lab {
     pub fn metrics(&self) -> Result<JsValue, JsValue> {
         let mut r: Report = self.live.report();
         r.coverage = Vec::new();
-        let mut v = serde_json::to_value(&r).map_err(js_err)?;
-        if let Some(o) = v.as_object_mut() {
-            o.remove("config");
-            o.remove("coverage");
+        let v = to_js(&r)?;
+        for key in ["config", "coverage"] {
+            js_sys::Reflect::delete_property(v.unchecked_ref::<js_sys::Object>(), &JsValue::from_str(key))?;
         }
-        to_js(&v)
+        Ok(v)
     }
 
     /// The whole report, as `gossip sim --json` prints it for
@@ -440,20 +499,19 @@ impl Lab {
     pub fn scenario(&self) -> Result<JsValue, JsValue> {
         let mut p = self.params.clone();
         p.faults = self.live.config().faults.iter().map(crate::sim::faults::format_fault).collect();
-        let map: serde_json::Map<String, serde_json::Value> =
-            p.to_pairs().into_iter().map(|(k, v)| (k.to_owned(), serde_json::Value::String(v))).collect();
-        to_js(&map)
+        to_js(&Pairs(p.to_pairs()))
     }
 
     /// The event trace (what every node originated and learned, and when),
     /// plus the scenario and the faults, as JSON text.
     pub fn trace_json(&self) -> Result<String, JsValue> {
         let (events, dropped) = self.live.trace();
-        serde_json::to_string(&serde_json::json!({
-            "config": self.live.config(),
-            "events": events,
-            "events_dropped": dropped,
-        }))
-        .map_err(js_err)
+        #[derive(serde::Serialize)]
+        struct Trace<'a> {
+            config: crate::sim::SimConfig,
+            events: &'a [crate::sim::population::TraceEntry],
+            events_dropped: u64,
+        }
+        serde_json::to_string(&Trace { config: self.live.config(), events, events_dropped: dropped }).map_err(js_err)
     }
 }

@@ -13,6 +13,9 @@
 #![cfg(not(target_arch = "wasm32"))] // runs the native binary
 use std::process::{Command, Output};
 
+use gossip::core::Protocol;
+use gossip::sim::params::SimParams;
+use gossip::sim::table;
 use serde_json::Value;
 
 fn gossip(args: &[&str]) -> Output {
@@ -94,6 +97,9 @@ const ROWS: &[(&str, &str, &str)] = &[
     ("--counter", "2", "--nodes 200 --protocol rumor"),
     ("--coin", "2", "--nodes 200 --protocol rumor"),
     ("--eager", "on", "--nodes 200"),
+    // eager push over a protocol that already pushes every fresh update: refused
+    ("--eager", "on", "--nodes 200 --protocol rumor"),
+    ("--eager", "on", "--nodes 200 --protocol flood"),
     ("--eager", "off", "--nodes 50 --scenario movies --duration-s 10"),
     ("--fault", "3s:crash:3", "--nodes 200"),
     ("--fault", "1s:loss:0.5", "--nodes 200 --protocol rumor"),
@@ -252,5 +258,38 @@ fn anti_entropy_runs_end_as_converged_once_everyone_knows() {
         assert_eq!(v["stop_reason"], "converged", "{args}");
         assert_eq!(v["informed"], v["live"], "{args}");
         assert!(v["time_ms"].as_u64().expect("time") < 100_000, "{args}: {}", v["time_ms"]);
+    }
+}
+
+#[test]
+fn every_protocol_of_the_registry_reaches_every_interface() {
+    let help = String::from_utf8(gossip(&["--help"]).stdout).expect("UTF-8 help");
+    let unknown = gossip(&words("--protocol telepathy"));
+    assert_eq!(unknown.status.code(), Some(2));
+    let unknown = String::from_utf8_lossy(&unknown.stderr).into_owned();
+    let refused = SimParams::default().set("protocol", "telepathy").expect_err("unknown").to_string();
+    // the page's table (what `Lab.table()` hands the page)
+    let page: Value = serde_json::from_str(&table::table_json()).expect("JSON");
+    let field = page["params"].as_array().expect("params").iter().find(|p| p["name"] == "protocol").expect("a field");
+    let options: Vec<(&str, &str)> = field["choices"]
+        .as_array()
+        .expect("choices")
+        .iter()
+        .map(|c| (c["value"].as_str().expect("value"), c["help"].as_str().expect("help")))
+        .collect();
+    let listed: Vec<&str> =
+        page["protocols"].as_array().expect("protocols").iter().map(|p| p["name"].as_str().expect("name")).collect();
+    assert_eq!(options.len(), Protocol::ALL.len(), "the page lists the registry, no more");
+    for p in Protocol::ALL {
+        let (name, summary) = (p.name(), p.info().summary);
+        let in_help = |l: &str| l.trim_start().starts_with(&format!("- {name}:")) && l.ends_with(summary);
+        assert!(help.lines().any(in_help), "gossip sim --help lacks {name} and its summary:\n{help}");
+        let mut s = SimParams::default();
+        s.set("protocol", name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(s.to_config().expect("valid").node.protocol, *p);
+        assert!(options.contains(&(name, summary)), "the page's protocol field lacks {name}: {options:?}");
+        assert!(listed.contains(&name), "the page's registry lacks {name}");
+        assert!(unknown.contains(name), "`--protocol telepathy` does not list {name}: {unknown}");
+        assert!(refused.contains(name), "set(\"protocol\", \"telepathy\") does not list {name}: {refused}");
     }
 }

@@ -8,7 +8,7 @@
 import init, { Lab } from './pkg/gossip.js';
 import { NetView } from './netview.js';
 import { Chart } from './chart.js';
-import { theoryCurve, theoryName } from './theory.js';
+import { theoryLine } from './theory.js';
 
 // What the page shows when its URL says nothing: the course app.
 const PAGE_DEFAULTS = {
@@ -40,7 +40,7 @@ const state = {
   status: new Uint32Array(0),
   groups: new Uint16Array(0),
   series: new Map(), // update key -> { points, done, created }
-  theory: [],
+  table: null, // Lab.table(): the parameters, the protocol registry, the presets
   csv: [],
   lastCsvT: -1,
   lastCounters: 0,
@@ -96,6 +96,86 @@ function writeHash() {
   history.replaceState(null, '', `#${h}`);
 }
 
+// The form's fields, built from the parameter table: each [data-fields] box
+// holds the parameters it names, in order; "*" is every parameter no box
+// names (but those in data-skip); "preset" the presets.
+function buildForm() {
+  const table = JSON.parse(Lab.table());
+  state.table = table;
+  const byName = new Map(table.params.map((p) => [p.name, p]));
+  const placed = new Set();
+  const boxes = [...form.querySelectorAll('[data-fields]')];
+  const names = (box) => box.dataset.fields.split(/\s+/).filter(Boolean);
+  for (const rest of [false, true]) {
+    for (const box of boxes.filter((b) => names(b).includes('*') === rest)) {
+      const skip = new Set((box.dataset.skip || '').split(/\s+/));
+      for (const n of names(box)) {
+        const list = n === '*' ? table.params.map((p) => p.name).filter((m) => !placed.has(m) && !skip.has(m)) : [n];
+        for (const m of list) {
+          if (m === 'preset') box.append(presetField(table.presets));
+          else if (byName.has(m)) box.append(paramField(byName.get(m)));
+          placed.add(m);
+        }
+      }
+    }
+  }
+}
+
+function paramField(p) {
+  const label = document.createElement('label');
+  label.title = p.help;
+  // shown only for the protocols that read it (the registry's lists)
+  if (p.protocols) label.dataset.protocols = p.protocols.join(' ');
+  let el;
+  if (p.kind === 'choice') {
+    el = document.createElement('select');
+    for (const c of p.choices) {
+      const o = new Option(c.label, c.value);
+      o.title = c.help;
+      el.append(o);
+    }
+  } else {
+    el = document.createElement('input');
+    if (p.kind === 'int' || p.kind === 'float') {
+      el.type = 'number';
+      if (p.min !== null) el.min = String(p.min);
+      const max = p.name === 'nodes' ? PAGE_MAX_NODES : p.max;
+      if (max !== null) el.max = String(max);
+      el.step = p.step === null ? 'any' : String(p.step);
+    } else {
+      el.type = 'text';
+      el.spellcheck = false;
+    }
+    if (p.empty) el.placeholder = p.empty;
+  }
+  el.name = p.name;
+  label.append(`${p.label} `, el);
+  return label;
+}
+
+function presetField(presets) {
+  const label = document.createElement('label');
+  label.title = 'A named configuration: choosing one fills the form with its values';
+  const el = document.createElement('select');
+  el.name = 'preset';
+  el.append(new Option('none', ''));
+  for (const p of presets) {
+    const o = new Option(p.name, p.name);
+    o.title = p.summary;
+    el.append(o);
+  }
+  // a preset fills the form (its values over the defaults); none keeps the values
+  el.onchange = () => {
+    const preset = presets.find((p) => p.name === el.value);
+    if (!preset) return;
+    const values = { preset: preset.name };
+    for (const p of state.table.params) values[p.name] = preset.values[p.name] ?? p.default;
+    fillForm(values);
+  };
+  label.append('Preset ', el);
+  return label;
+}
+
 function fillForm(p) {
   for (const el of form.elements) {
     if (!el.name) continue;
@@ -103,44 +183,49 @@ function fillForm(p) {
     el.value = v === null || v === undefined ? '' : String(v);
     el.classList.remove('invalid');
   }
-  syncRumorFields();
+  syncProtocolFields();
+  // show the more parameters when any of them is not at its default
+  const more = $('more-params');
+  const defaults = new Map(state.table.params.map((q) => [q.name, q.default]));
+  if ([...more.querySelectorAll('[name]')].some((el) => el.value !== (defaults.get(el.name) ?? ''))) more.open = true;
 }
 
+// Every field the chosen protocol reads (hidden ones do not apply).
 function formParams() {
   const p = {};
   for (const el of form.elements) {
-    if (!el.name) continue;
+    if (!el.name || el.closest('label.off')) continue;
     p[el.name] = el.value.trim();
   }
   return p;
 }
 
-function syncRumorFields() {
-  const rumor = form.elements.protocol.value === 'rumor';
-  for (const el of document.querySelectorAll('.rumor-only')) el.classList.toggle('off', !rumor);
-}
-
-// The message names the parameter first ("nodes: ..." or "nodes must ...").
-function markInvalid(message) {
-  for (const el of form.elements) {
-    if (!el.name) continue;
-    el.classList.toggle('invalid', message.startsWith(`${el.name}:`) || message.startsWith(`${el.name} `));
+function syncProtocolFields() {
+  const protocol = form.elements.protocol.value;
+  for (const label of form.querySelectorAll('label[data-protocols]')) {
+    label.classList.toggle('off', !label.dataset.protocols.split(' ').includes(protocol));
   }
 }
 
-// Check `params` for the page; null if fine, else a message.
+// Mark the field of the parameter an error names (as the table names it).
+function markInvalid(param) {
+  for (const el of form.elements) if (el.name) el.classList.toggle('invalid', el.name === param);
+  const el = param && form.elements[param];
+  if (el && el.closest) el.closest('details')?.setAttribute('open', '');
+}
+
+// Check `params` for the page; null if fine, else { param, message }.
 function checkParams(params) {
   const n = Number(params.nodes);
   if (params.nodes !== undefined && params.nodes !== '' && Number.isFinite(n) && n > PAGE_MAX_NODES && n <= 50e6) {
-    return `nodes: the lab shows at most ${PAGE_MAX_NODES.toLocaleString()} nodes; run bigger networks with gossip sim (got ${n.toLocaleString()})`;
+    return { param: 'nodes', message: `nodes: the lab shows at most ${PAGE_MAX_NODES.toLocaleString()} nodes; run bigger networks with gossip sim (got ${n.toLocaleString()})` };
   }
   // movies and broadcast keep a view of every origin (or value) at every node (gossip sim's default is single)
   const fullViews = params.scenario === 'movies' || params.scenario === 'broadcast';
   if (fullViews && Number.isFinite(n) && n > PAGE_MAX_MOVIES_NODES && n <= PAGE_MAX_NODES) {
-    return `nodes: the ${params.scenario} scenario runs in the lab up to ${PAGE_MAX_MOVIES_NODES.toLocaleString()} nodes (every node keeps a view of every node: ${n.toLocaleString()} nodes would need about ${Math.max(1, Math.round((n * n * 250) / 1e9))} GB); choose the single rumor scenario for bigger networks, or run gossip sim (got ${n.toLocaleString()})`;
+    return { param: 'nodes', message: `nodes: the ${params.scenario} scenario runs in the lab up to ${PAGE_MAX_MOVIES_NODES.toLocaleString()} nodes (every node keeps a view of every node: ${n.toLocaleString()} nodes would need about ${Math.max(1, Math.round((n * n * 250) / 1e9))} GB); choose the single rumor scenario for bigger networks, or run gossip sim (got ${n.toLocaleString()})` };
   }
-  const e = Lab.check(params);
-  return e === undefined || e === null ? null : String(e);
+  return Lab.check_param(params) ?? null;
 }
 
 // Start a run of `params`; on bad input keep the current run and explain.
@@ -149,8 +234,8 @@ function start(params, { fromUser = false } = {}) {
   for (const [k, v] of Object.entries(params)) if (v !== '' && v !== undefined && v !== null) clean[k] = v;
   const err = checkParams(clean);
   if (err) {
-    if (fromUser) markInvalid(err);
-    throw new Error(err);
+    if (fromUser) markInvalid(err.param);
+    throw new Error(err.message);
   }
   const lab = new Lab(clean);
   if (state.lab) state.lab.free();
@@ -164,8 +249,7 @@ function start(params, { fromUser = false } = {}) {
   net.selected = -1;
   net.resetZoom();
   net.layout(lab.len());
-  state.theory = theoryCurve(state.params, 1);
-  $('theory-name').textContent = theoryName(state.params);
+  $('theory-name').textContent = lab.theory_name();
   fillForm(state.params);
   writeHash();
   renderTimeline();
@@ -372,10 +456,10 @@ function draw(wall) {
   const series = [...state.series.values()];
   let maxAge = 1000;
   for (const u of series) maxAge = Math.max(maxAge, u.points[u.points.length - 1][0]);
-  const th = theoryCurve(state.params, maxAge * 1.1);
+  const th = theoryLine(lab, maxAge * 1.1);
   const theoryEnd = th.find(([, f]) => f >= 0.999);
   if (theoryEnd) maxAge = Math.max(maxAge, theoryEnd[0]);
-  chart.draw(series, theoryCurve(state.params, maxAge * 1.05), maxAge * 1.05);
+  chart.draw(series, theoryLine(lab, maxAge * 1.05), maxAge * 1.05);
 }
 
 function originsCount() {
@@ -554,7 +638,7 @@ function wire() {
   $('step').onclick = () => { state.playing = false; api.step(state.params.interval_ms); };
   $('restart').onclick = () => { try { start(state.lab.scenario()); } catch (e) { showBanner(String(e.message || e)); } };
   for (const b of document.querySelectorAll('#speed button')) b.onclick = () => setSpeed(b.dataset.speed);
-  form.elements.protocol.onchange = syncRumorFields;
+  form.elements.protocol.onchange = syncProtocolFields;
   form.onsubmit = (ev) => {
     ev.preventDefault();
     try {
@@ -667,6 +751,8 @@ const api = {
   metrics: () => state.lab.metrics(),
   scenario: () => state.lab.scenario(),
   params: () => state.lab.params(),
+  /** The parameter table: `{ params, protocols, presets }` (what the form is built from). */
+  table: () => state.table,
   /** Apply a fault now: `crash:3`, `partition:2`, `heal`, `join:5`, ... */
   fault(spec) { state.lab.fault(spec); writeHash(); renderTimeline(); return state.lab.now(); },
   pause() { state.playing = false; updateCounters(); },
@@ -705,6 +791,7 @@ async function main() {
     showBanner(`The WebAssembly module did not load (${e.message || e}). Build it with: wasm-pack build --target web --out-dir www/pkg`);
     return;
   }
+  buildForm();
   wire();
   const { params, error } = paramsFromHash();
   if (error) showBanner(`${error} Showing the default scenario instead.`);

@@ -4,6 +4,9 @@ use serde::{Deserialize, Serialize};
 
 pub use super::protocols::{Protocol, RumorState, StopKind, StopRule};
 
+/// The largest TTL a default configuration accepts ([`Config::max_ttl`]).
+pub const MAX_TTL: u32 = 64;
+
 /// Everything that parameterises a node's behaviour.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Config {
@@ -71,7 +74,7 @@ impl Default for Config {
             resample_jitter_ms: 2_000,
             seen_ttl_ms: 120_000,
             seen_cap: 100_000,
-            max_ttl: 64,
+            max_ttl: MAX_TTL,
             max_payload: 512,
             max_view: 100_000,
             auth: super::auth::Policy::Required,

@@ -23,15 +23,17 @@ pub mod params;
 pub mod pool;
 pub mod population;
 pub mod queue;
+pub mod table;
 pub mod window;
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::protocols::{Dissemination, Fresh, Rules};
+use crate::core::protocols::{Dissemination, Fresh, MeanField, Rules};
 use crate::core::{Config, StopKind, Version};
 use crate::rng::Rng;
 pub use faults::{parse_fault, Fault, TimedFault};
 pub use network::NetConfig;
+pub use table::ParamError;
 
 /// Cycle-driven rounds or discrete events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,64 +221,84 @@ pub const MAX_NODES: u32 = 50_000_000;
 impl SimConfig {
     /// Check every parameter; the error says which one is wrong and why.
     pub fn validate(&self) -> Result<(), String> {
+        self.check().map_err(|e| e.to_string())
+    }
+
+    /// Check every parameter; the error names the one that is wrong (as the
+    /// parameter table names it) and says why.
+    pub fn check(&self) -> Result<(), ParamError> {
         let c = &self.node;
-        if self.nodes < 2 || self.nodes > MAX_NODES {
-            return Err(format!("nodes must be between 2 and {MAX_NODES}, got {}", self.nodes));
-        }
-        if c.fanout == 0 || c.fanout > 10_000 {
-            return Err(format!("fanout must be between 1 and 10000, got {}", c.fanout));
-        }
-        if c.interval_ms == 0 || c.interval_ms > 86_400_000 {
-            return Err(format!("interval_ms must be between 1 and 86400000, got {}", c.interval_ms));
-        }
-        if c.ttl > c.max_ttl {
-            return Err(format!("ttl must be at most {} (max_ttl), got {}", c.max_ttl, c.ttl));
-        }
+        let range = |name: &str, lo: u64, hi: u64, v: u64| {
+            if (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(ParamError::out_of_range(name, format!("between {lo} and {hi}"), v))
+            }
+        };
+        range("nodes", 2, u64::from(MAX_NODES), u64::from(self.nodes))?;
+        range("fanout", 1, table::MAX_FANOUT, u64::from(c.fanout))?;
+        range("interval_ms", 1, table::MAX_INTERVAL_MS, c.interval_ms)?;
+        range("ttl", 0, u64::from(c.max_ttl), u64::from(c.ttl))?;
         if let StopKind::Counter(0) | StopKind::Coin(0) = c.stop.kind {
-            return Err("the rumor stop rule's k must be at least 1".into());
+            let name = if let StopKind::Counter(_) = c.stop.kind { "counter" } else { "coin" };
+            return Err(ParamError::rule(name, "the rumor stop rule's k must be at least 1"));
         }
-        if !(0.0..=1.0).contains(&self.net.loss) || self.net.loss.is_nan() {
-            return Err(format!("loss must be between 0 and 1, got {}", self.net.loss));
+        for (name, v) in [("loss", self.net.loss), ("link_spread", self.net.link_spread)] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(ParamError::out_of_range(name, "between 0 and 1", v));
+            }
         }
-        if !(0.0..=1.0).contains(&self.net.link_spread) || self.net.link_spread.is_nan() {
-            return Err(format!("link spread must be between 0 and 1, got {}", self.net.link_spread));
-        }
-        if self.net.latency_ms > 3_600_000 || self.net.jitter_ms > 3_600_000 {
-            return Err("latency and jitter must be at most one hour".into());
-        }
+        range("latency_ms", 0, table::MAX_LATENCY_MS, self.net.latency_ms)?;
+        range("jitter_ms", 0, table::MAX_LATENCY_MS, self.net.jitter_ms)?;
         if self.scenario == Scenario::Broadcast {
-            if !(self.rate > 0.0 && self.rate <= 100_000.0) {
-                return Err(format!("rate must be above 0 and at most 100000 values per second, got {}", self.rate));
+            if !(self.rate > 0.0 && self.rate <= table::MAX_RATE) {
+                return Err(ParamError::out_of_range(
+                    "rate",
+                    format!("above 0 and at most {}", table::MAX_RATE),
+                    self.rate,
+                ));
             }
             let values = self.rate * self.updates_end_ms() as f64 / 1000.0;
             if self.updates_end_ms() > 3_600_000 {
-                return Err("the broadcast scenario's duration must be at most 3600 s".into());
+                return Err(ParamError::rule("duration_s", "the broadcast scenario's duration must be at most 3600 s"));
             }
             if values > 1_000_000.0 {
-                return Err(format!(
-                    "the broadcast scenario would hand out {values:.0} values (rate x duration); at most 1000000"
+                return Err(ParamError::rule(
+                    "rate",
+                    format!(
+                        "the broadcast scenario would hand out {values:.0} values (rate x duration); at most 1000000"
+                    ),
                 ));
             }
             if self.nodes > 10_000 {
-                return Err(format!(
-                    "the broadcast scenario keeps every value at every node; use at most 10000 nodes, got {}",
-                    self.nodes
+                return Err(ParamError::rule(
+                    "nodes",
+                    format!(
+                        "the broadcast scenario keeps every value at every node; use at most 10000 nodes, got {}",
+                        self.nodes
+                    ),
                 ));
             }
         }
         if self.node.anti_entropy_ms == Some(0) {
-            return Err("anti_entropy_ms must be at least 1".into());
+            return Err(ParamError::out_of_range("anti_entropy_ms", "at least 1", 0));
         }
         if self.scenario == Scenario::Movies && self.nodes > 100_000 {
-            return Err(format!(
-                "the movies scenario keeps a full view per node (n^2 entries); use at most 100000 nodes, got {}",
-                self.nodes
+            return Err(ParamError::rule(
+                "nodes",
+                format!(
+                    "the movies scenario keeps a full view per node (n^2 entries); use at most 100000 nodes, got {}",
+                    self.nodes
+                ),
             ));
         }
         if Rules::new(&self.node).fresh() == Fresh::All && self.nodes > 20_000 {
-            return Err(format!(
-                "{} sends to every node (n^2 messages); use at most 20000 nodes, got {}",
-                self.node.protocol, self.nodes
+            return Err(ParamError::rule(
+                "nodes",
+                format!(
+                    "{} sends to every node (n^2 messages); use at most 20000 nodes, got {}",
+                    self.node.protocol, self.nodes
+                ),
             ));
         }
         let joins: u64 =
@@ -284,10 +306,13 @@ impl SimConfig {
         for f in &self.faults {
             if let Fault::Crash { node } | Fault::Restart { node, .. } | Fault::Leave { node } = f.fault {
                 if node as u64 >= self.nodes as u64 + joins {
-                    return Err(format!(
-                        "fault at {} ms names node {node}, but there are only {} nodes",
-                        f.at_ms,
-                        self.nodes as u64 + joins
+                    return Err(ParamError::rule(
+                        "faults",
+                        format!(
+                            "fault at {} ms names node {node}, but there are only {} nodes",
+                            f.at_ms,
+                            self.nodes as u64 + joins
+                        ),
                     ));
                 }
             }
@@ -295,13 +320,31 @@ impl SimConfig {
         if self.engine == EngineChoice::Compact {
             let obstacles = self.compact_obstacles();
             if !obstacles.is_empty() {
-                return Err(format!(
-                    "the compact engine cannot run {}; use --engine full or auto",
-                    obstacles.join(", ")
+                return Err(ParamError::rule(
+                    "engine",
+                    format!("the compact engine cannot run {}; use --engine full or auto", obstacles.join(", ")),
                 ));
             }
         }
         Ok(())
+    }
+
+    /// What the mean-field curve of one update depends on in this run (the
+    /// page draws it under the measured spread).
+    pub fn mean_field(&self) -> MeanField {
+        let c = &self.node;
+        MeanField {
+            protocol: c.protocol,
+            eager: c.eager_push && c.protocol.info().no_eager.is_none(),
+            nodes: self.nodes,
+            fanout: c.fanout,
+            ttl: c.ttl,
+            k: match c.stop.kind {
+                StopKind::Counter(k) | StopKind::Coin(k) => u32::from(k),
+            },
+            interval_ms: c.interval_ms,
+            hop_ms: (self.model == Model::Events).then(|| self.net.latency_ms as f64 + self.net.jitter_ms as f64 / 2.0),
+        }
     }
 
     /// What keeps this configuration off the compact population, each as
@@ -739,5 +782,109 @@ pub fn report<P: population::Population>(
         events: m.events,
         coverage: m.coverage.clone(),
         config: cfg.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::params::SimParams;
+    use crate::core::protocols::mean_field;
+
+    /// A curve the page's JavaScript drew before the rule moved to Rust
+    /// (`www/theory.js`'s `theoryCurve` and `theoryName` run under node on
+    /// these parameters): its length, the sums of its ages and fractions,
+    /// and some `(index, age, fraction)` points.
+    struct Old {
+        params: &'static str,
+        max_age_ms: f64,
+        name: &'static str,
+        len: usize,
+        sum_t: f64,
+        sum_f: f64,
+        points: &'static [(usize, f64, f64)],
+    }
+
+    const OLD: &[Old] = &[
+        Old {
+            params: "protocol=push-pull model=events scenario=movies nodes=50 fanout=2 ttl=6 interval_ms=1000 latency_ms=60 jitter_ms=40",
+            max_age_ms: 20000.0,
+            name: "mean-field push-pull + eager push, n=50",
+            len: 11,
+            sum_t: 23600.0,
+            sum_f: 6.854325626170326,
+            points: &[(1, 80.0, 0.06446352154342505), (2, 160.0, 0.16183304622937156), (5, 400.0, 0.8117304846897739), (9, 720.0, 0.990910904145593), (10, 20000.0, 1.0)],
+        },
+        Old {
+            params: "protocol=rumor model=rounds scenario=single nodes=1000 coin=2",
+            max_age_ms: 60000.0,
+            name: "mean-field rumor, n=1000",
+            len: 61,
+            sum_t: 1830000.0,
+            sum_f: 48.1517166778155,
+            points: &[(1, 1000.0, 0.001998500666458347), (2, 2000.0, 0.003991015643571849), (30, 30000.0, 0.9404797907073597), (59, 59000.0, 0.9404797907073597), (60, 60000.0, 0.9404797907073597)],
+        },
+        Old {
+            params: "protocol=flood model=events scenario=single nodes=300 ttl=3 latency_ms=50 jitter_ms=10",
+            max_age_ms: 5000.0,
+            name: "mean-field flood, n=300",
+            len: 3,
+            sum_t: 5055.0,
+            sum_f: 2.0033333333333334,
+            points: &[(1, 55.0, 1.0), (2, 5000.0, 1.0), (1, 55.0, 1.0), (1, 55.0, 1.0), (2, 5000.0, 1.0)],
+        },
+        Old {
+            params: "protocol=pull model=rounds scenario=single nodes=10000 fanout=3 interval_ms=500",
+            max_age_ms: 30000.0,
+            name: "mean-field pull, n=10000",
+            len: 11,
+            sum_t: 52500.0,
+            sum_f: 4.271489760960111,
+            points: &[(1, 500.0, 0.00039994000399989904), (2, 1000.0, 0.001598800559817981), (5, 2500.0, 0.09733620987762592), (9, 4500.0, 0.9999999999958822), (10, 30000.0, 1.0)],
+        },
+        Old {
+            params: "protocol=push model=events scenario=movies eager=on nodes=200 fanout=1 ttl=2 interval_ms=250 latency_ms=80 jitter_ms=0",
+            max_age_ms: 20000.0,
+            name: "mean-field push + eager push, n=200",
+            len: 36,
+            sum_t: 67600.0,
+            sum_f: 21.230718612731128,
+            points: &[(1, 80.0, 0.011545376497857585), (2, 160.0, 0.021615403995742466), (18, 1440.0, 0.7514122761750074), (34, 2720.0, 0.9979318891006198), (35, 20000.0, 1.0)],
+        },
+        Old {
+            params: "protocol=rumor model=events scenario=broadcast nodes=25 fanout=3 interval_ms=50 latency_ms=100 jitter_ms=0 counter=16",
+            max_age_ms: 3000.0,
+            name: "mean-field rumor, n=25",
+            len: 6,
+            sum_t: 4000.0,
+            sum_f: 3.4933981827392184,
+            points: &[(1, 100.0, 0.14855638075152888), (2, 200.0, 0.4547392382260873), (3, 300.0, 0.8606419629519295), (4, 400.0, 0.9894606008096727), (5, 3000.0, 1.0)],
+        },
+        Old {
+            params: "protocol=push model=rounds scenario=single eager=off nodes=1000",
+            max_age_ms: 60000.0,
+            name: "mean-field push, n=1000",
+            len: 20,
+            sum_t: 231000.0,
+            sum_f: 9.929195140313691,
+            points: &[(1, 1000.0, 0.001998500666458347), (2, 2000.0, 0.003991015643571849), (10, 10000.0, 0.5597637907166044), (18, 18000.0, 0.9996404132948803), (19, 60000.0, 1.0)],
+        },
+    ];
+
+    #[test]
+    fn the_pages_theory_line_is_the_one_its_javascript_drew() {
+        for old in OLD {
+            let pairs = old.params.split_whitespace().map(|kv| kv.split_once('=').expect("name=value"));
+            let cfg = SimParams::from_pairs(pairs).and_then(|p| p.to_config()).expect("valid");
+            let mf = cfg.mean_field();
+            let curve = mean_field(&mf, old.max_age_ms).expect("a rule");
+            let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+            assert_eq!(mf.name(), old.name, "{}", old.params);
+            assert_eq!(curve.len(), old.len, "{}", old.params);
+            let (t, f) = curve.iter().fold((0.0, 0.0), |(t, f), p| (t + p.0, f + p.1));
+            assert!(close(t, old.sum_t) && close(f, old.sum_f), "{}: sums {t}, {f}", old.params);
+            for &(i, at, frac) in old.points {
+                assert!(close(curve[i].0, at) && close(curve[i].1, frac), "{}: point {i}: {:?}", old.params, curve[i]);
+            }
+        }
     }
 }

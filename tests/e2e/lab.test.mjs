@@ -1,7 +1,9 @@
 // The browser lab end to end, in Debian's chromium: a seeded run to
 // convergence that matches `gossip sim` byte for byte, the DOM and the
-// canvas, node inspection and faults replayed from the URL, bad input, a
-// 10,000-node run that never locks the tab, and the size of the package.
+// canvas, node inspection and faults replayed from the URL, bad input, the
+// form built from the parameter table (protocols, per-protocol fields, a
+// preset opened by name), a 10,000-node run that never locks the tab, and
+// the size of the package.
 // Screenshots go to target/e2e/ (look at them).
 
 import { test, before, after } from 'node:test';
@@ -142,6 +144,45 @@ test('bad input gives a clear message and leaves the page working', async () => 
     assert.deepEqual(bad.errors, [], hash);
     await bad.close();
   }
+});
+
+test('the form comes from the parameter table: the registry protocols, their own fields, presets by name', async () => {
+  const page = await openLab(browser, server.url, 'preset=glomers');
+  await page.evaluate(() => window.gossipLab.pause());
+  const table = await page.evaluate(() => window.gossipLab.table());
+  // the protocol list is the registry's, each with its summary as the title
+  const options = await page.$$eval('#params [name=protocol] option', (os) => os.map((o) => [o.value, o.title]));
+  assert.deepEqual(options, table.protocols.map((p) => [p.name, p.summary]));
+  // every value the preset sets is in the form
+  const glomers = table.presets.find((p) => p.name === 'glomers');
+  assert.equal(await page.inputValue('#params [name=preset]'), 'glomers');
+  for (const [name, value] of Object.entries(glomers.values)) {
+    assert.equal(await page.inputValue(`#params [name=${name}]`), value, name);
+  }
+  assert.ok(await page.isVisible('#params [name=anti_entropy_ms]'), 'the more parameters open when a preset sets them');
+  // fields only for the protocols that read them: rumor's stop rule, eager push for the others
+  assert.ok(await page.isVisible('#params [name=counter]'));
+  assert.ok(!(await page.isVisible('#params [name=eager]')), 'rumor refuses eager push: no field');
+  await page.selectOption('#params [name=protocol]', 'push-pull');
+  assert.ok(!(await page.isVisible('#params [name=counter]')) && (await page.isVisible('#params [name=eager]')));
+  await page.selectOption('#params [name=protocol]', 'rumor');
+  assert.match(await page.textContent('#theory-name'), /^mean-field rumor, n=25$/);
+  await page.screenshot({ path: path.join(SHOTS, 'lab-preset-form.png'), fullPage: true });
+  // Apply & restart keeps the preset: the same link, the same run as gossip sim --preset glomers
+  await page.click('#params button[type=submit]');
+  assert.equal(await page.evaluate(() => location.hash), '#preset=glomers');
+  const pageReport = await page.evaluate(() => { window.gossipLab.pause(); window.gossipLab.runToEnd(); return window.gossipLab.reportJson(); });
+  const native = execFileSync(BIN, ['sim', '--preset', 'glomers', '--engine', 'full', '--json'], { encoding: 'utf8' }).trim();
+  assert.equal(pageReport, native, 'the preset in the page is the preset of gossip sim');
+  // an error marks the field it names, wherever it is
+  await page.fill('#params [name=rate]', '0');
+  await page.click('#params button[type=submit]');
+  await page.waitForSelector('#banner:not([hidden])');
+  assert.match(await page.textContent('#banner-text'), /rate must be above 0/);
+  assert.equal(await page.getAttribute('#params [name=rate]', 'class'), 'invalid');
+  assert.equal((await page.getAttribute('#params [name=nodes]', 'class')) || '', '', 'only the field at fault is marked');
+  assert.deepEqual(page.errors, []);
+  await page.close();
 });
 
 test('a 10,000-node rounds run finishes in the page without locking the tab', async () => {

@@ -122,7 +122,7 @@ const FAMILY: Info = Info {
     name: "",
     aliases: &[],
     summary: "",
-    params: &["anti_entropy_ms"],
+    params: &["eager", "anti_entropy_ms"],
     no_eager: None,
     converges: true,
     compact: true,

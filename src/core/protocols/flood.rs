@@ -38,7 +38,7 @@ impl Registered for Flood {
         name: "flood",
         aliases: &[],
         summary: "the course's literal protocol: forward every fresh update to all known peers while TTL lasts",
-        params: &[],
+        params: &["anti_entropy_ms"],
         no_eager: Some("it already pushes every fresh update to every peer"),
         converges: false,
         compact: false,

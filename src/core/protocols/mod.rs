@@ -60,8 +60,9 @@ pub enum Fresh {
 
 /// What the registry knows of a protocol: the one source of its name, help
 /// and capabilities for the command lines, the parameter table, the page,
-/// the error texts and the simulator's choice of population.
-#[derive(Clone, Copy, Debug)]
+/// the error texts and the simulator's choice of population. Serialized
+/// (without the mean-field rule) for the page's parameter table.
+#[derive(Clone, Copy, Debug, Serialize)]
 pub struct Info {
     /// Its name on command lines, in JSON and in URLs (kebab-case).
     pub name: &'static str,
@@ -69,9 +70,10 @@ pub struct Info {
     pub aliases: &'static [&'static str],
     /// One line: what it does (help texts, the page's list).
     pub summary: &'static str,
-    /// The parameters of the parameter table it reads beyond the shared
-    /// ones (`fanout`, `ttl`, `interval_ms`): the page shows their fields
-    /// only for protocols that use them.
+    /// The parameters of the parameter table (`src/sim/table.rs`) it reads
+    /// beyond the shared ones (`fanout`, `ttl`, `interval_ms`): `eager`
+    /// exactly when eager push may wrap it, and its own. The page shows
+    /// their fields only for protocols that list them.
     pub params: &'static [&'static str],
     /// Why eager push (`--eager on`) does not apply to it, if it does not:
     /// such a combination is refused with this reason. `None`: eager push
@@ -84,6 +86,7 @@ pub struct Info {
     /// node) implements it.
     pub compact: bool,
     /// Its mean-field rule, if it has one.
+    #[serde(skip)]
     pub mean_field: Option<MeanFieldRule>,
 }
 
@@ -346,6 +349,15 @@ pub struct MeanField {
     /// `Some(one hop, ms)` in the events model (latency plus half the
     /// jitter); `None` in the rounds model, where a hop is a round.
     pub hop_ms: Option<f64>,
+}
+
+impl MeanField {
+    /// The curve's name, as the page's chart key shows it: `mean-field
+    /// push-pull + eager push, n=50`.
+    pub fn name(&self) -> String {
+        let eager = if self.eager { " + eager push" } else { "" };
+        format!("mean-field {}{eager}, n={}", self.protocol.name(), self.nodes)
+    }
 }
 
 /// The mean-field curve of the fraction of nodes that know one update, as

@@ -1,0 +1,737 @@
+//! The parameter table: one entry per `gossip sim` parameter, and the named
+//! presets, from which every interface derives what it offers.
+//!
+//! An entry ([`Param`]) holds the parameter's name (snake_case, as in URLs
+//! and the page's `configure()`), its flag, its kind (a whole number or a
+//! number with its range, a choice with its values, a protocol of the
+//! registry, a fault timeline; optionally none), its default, a one-line
+//! help, a short label for the page's form, its [`Group`], and through the
+//! protocol registry ([`Info::params`](crate::core::protocols::Info)) which
+//! protocols read it. From this table:
+//!
+//! * `gossip sim` builds its clap arguments, help headings and possible
+//!   values (`src/cli.rs`);
+//! * [`SimParams::set`] takes its names and checks its values, and
+//!   [`SimParams::to_pairs`] writes the URL pairs (`src/sim/params.rs`);
+//! * the page builds its form from [`table_json`] (`Lab.table()`), and marks
+//!   the field a [`ParamError`] names.
+//!
+//! Values are text, as on a command line or in a URL, so a value from any
+//! interface gets the same checks and the same message.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+use super::faults::parse_fault;
+use super::params::SimParams;
+use super::MAX_NODES;
+use crate::core::config::MAX_TTL;
+use crate::core::Protocol;
+
+/// Why a parameter's value was refused: which parameter (its name in the
+/// table, or the unknown name given), what it expects and what it got.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParamError {
+    /// The parameter's name in the table (`interval_ms`), `preset`, or the
+    /// unknown name that was given.
+    pub param: String,
+    /// What it takes (`a whole number from 2 to 50000000`, `between 0 and
+    /// 1`, `one of rounds, events`), or for [`Form::Rule`] the whole reason.
+    pub expected: String,
+    /// The value given, as text (empty where a rule is about several values).
+    pub given: String,
+    /// How the message reads.
+    pub form: Form,
+}
+
+/// How a [`ParamError`]'s message reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// Not a value of the parameter's kind: `loss: expected a number from 0
+    /// to 1, got "lots"`.
+    Unreadable,
+    /// A value of its kind, out of range: `nodes must be between 2 and
+    /// 50000000, got 0`.
+    OutOfRange,
+    /// A rule refuses it (often with other values): `expected` is the reason,
+    /// in its own words.
+    Rule,
+}
+
+impl ParamError {
+    /// `param` cannot be read as what it takes.
+    pub fn unreadable(param: &str, expected: impl Into<String>, given: &str) -> ParamError {
+        ParamError { param: param.into(), expected: expected.into(), given: given.into(), form: Form::Unreadable }
+    }
+
+    /// `param`'s value is outside `range` (`between 0 and 1`).
+    pub fn out_of_range(param: &str, range: impl Into<String>, given: impl fmt::Display) -> ParamError {
+        ParamError { param: param.into(), expected: range.into(), given: given.to_string(), form: Form::OutOfRange }
+    }
+
+    /// A rule refuses `param`'s value, for `reason`.
+    pub fn rule(param: &str, reason: impl Into<String>) -> ParamError {
+        ParamError { param: param.into(), expected: reason.into(), given: String::new(), form: Form::Rule }
+    }
+
+    /// The message, with the parameter called `name` (the command line says
+    /// `--interval-ms` where the page says `interval_ms`).
+    pub fn message_as(&self, name: &str) -> String {
+        match self.form {
+            Form::Unreadable => format!("{name}: expected {}, got {:?}", self.expected, self.given),
+            Form::OutOfRange => format!("{name} must be {}, got {}", self.expected, self.given),
+            Form::Rule => format!("{name}: {}", self.expected),
+        }
+    }
+
+    /// The message as `gossip sim` prints it: the parameter named by its flag.
+    pub fn cli_message(&self) -> String {
+        self.message_as(&flag_of(&self.param))
+    }
+}
+
+impl fmt::Display for ParamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.form {
+            // a rule's reason names what it is about in its own words
+            Form::Rule => f.write_str(&self.expected),
+            _ => f.write_str(&self.message_as(&self.param)),
+        }
+    }
+}
+
+impl std::error::Error for ParamError {}
+
+impl From<ParamError> for String {
+    fn from(e: ParamError) -> String {
+        e.to_string()
+    }
+}
+
+/// Where a parameter belongs: `gossip sim --help`'s headings, the table's
+/// sections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    /// The run as a whole: size, seed, time model, length, population.
+    Run,
+    /// The workload: what the nodes are asked to spread.
+    Scenario,
+    /// How the nodes gossip.
+    Protocol,
+    /// Links: latency, jitter, loss.
+    Network,
+    /// The fault timeline.
+    Faults,
+}
+
+impl Group {
+    /// Every group, in the order the help lists them.
+    pub const ALL: [Group; 5] = [Group::Run, Group::Scenario, Group::Protocol, Group::Network, Group::Faults];
+
+    /// Its name in the table's JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::Run => "run",
+            Group::Scenario => "scenario",
+            Group::Protocol => "protocol",
+            Group::Network => "network",
+            Group::Faults => "faults",
+        }
+    }
+
+    /// Its heading in `gossip sim --help`.
+    pub fn heading(self) -> &'static str {
+        match self {
+            Group::Run => "Run",
+            Group::Scenario => "Scenario",
+            Group::Protocol => "Protocol",
+            Group::Network => "Network",
+            Group::Faults => "Faults",
+        }
+    }
+}
+
+/// One value of a choice.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Choice {
+    /// The value, as written.
+    pub value: &'static str,
+    /// How the page's list shows it.
+    pub label: &'static str,
+    /// What it means (help texts, the page's tooltips).
+    pub help: &'static str,
+    /// Other spellings accepted.
+    pub aliases: &'static [&'static str],
+}
+
+const fn choice(value: &'static str, label: &'static str, help: &'static str) -> Choice {
+    Choice { value, label, help, aliases: &[] }
+}
+
+/// What a parameter takes.
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    /// A whole number from `min` to `max` (`u64::MAX`: no upper bound).
+    Int { min: u64, max: u64 },
+    /// A number from `min` (excluded when `above`) to `max`; `step` is the
+    /// form's step (`None`: any).
+    Float { min: f64, above: bool, max: f64, step: Option<f64> },
+    /// One of these values (lower case, `_` read as `-`).
+    Choice(&'static [Choice]),
+    /// A protocol of the registry ([`Protocol::ALL`]), by name or alias.
+    Protocol,
+    /// A fault timeline: `TIME:KIND[:ARG]` items, comma-separated (the flag
+    /// is repeated instead).
+    Faults,
+}
+
+/// A parameter's value once its text passed the table's checks.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// A whole number.
+    Int(u64),
+    /// A number.
+    Float(f64),
+    /// A choice, as its canonical value.
+    Text(String),
+    /// A fault timeline.
+    List(Vec<String>),
+    /// No value (an optional parameter left empty).
+    None,
+}
+
+/// One parameter of a simulated run.
+pub struct Param {
+    /// Its name: snake_case, as in URLs and `configure()`.
+    pub name: &'static str,
+    /// Its long flag, without the dashes (`interval-ms`; `fault` for `faults`).
+    pub flag: &'static str,
+    /// Its label in the page's form.
+    pub label: &'static str,
+    /// What it takes.
+    pub kind: Kind,
+    /// Its default, as text (empty: none).
+    pub default: &'static str,
+    /// `Some(meaning)` if it may be left empty, and what that means
+    /// (`off`, `default`, `1`).
+    pub empty: Option<&'static str>,
+    /// One line of help.
+    pub help: &'static str,
+    /// Where it belongs.
+    pub group: Group,
+    get: fn(&SimParams) -> String,
+    put: fn(&mut SimParams, Value),
+}
+
+impl fmt::Debug for Param {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Param").field("name", &self.name).field("kind", &self.kind).finish_non_exhaustive()
+    }
+}
+
+/// A [`SimParams`] field's type, as the table reads and writes it.
+trait Field: Sized {
+    fn text(&self) -> String;
+    fn from_value(v: Value) -> Self;
+}
+
+fn mismatch(v: Value) -> ! {
+    panic!("the parameter table's kind does not fit its field: {v:?}")
+}
+
+/// `impl Field for $t`: its text, and its value from the [`Value`] variant
+/// its kind parses to (out of line: one copy per type, not per field).
+macro_rules! field {
+    ($t:ty, |$s:ident| $text:expr, $variant:ident($x:ident) => $value:expr) => {
+        impl Field for $t {
+            #[inline(never)]
+            fn text(&self) -> String {
+                let $s = self;
+                $text
+            }
+            #[inline(never)]
+            fn from_value(v: Value) -> Self {
+                match v {
+                    Value::$variant($x) => $value,
+                    v => mismatch(v),
+                }
+            }
+        }
+    };
+}
+field!(u8, |n| n.to_string(), Int(n) => u8::try_from(n).expect("the table's range fits the field"));
+field!(u32, |n| n.to_string(), Int(n) => u32::try_from(n).expect("the table's range fits the field"));
+field!(u64, |n| n.to_string(), Int(n) => n);
+field!(f64, |x| x.to_string(), Float(x) => x);
+field!(String, |s| s.clone(), Text(s) => s);
+field!(Vec<String>, |l| l.join(","), List(l) => l);
+
+impl<T: Field> Field for Option<T> {
+    #[inline(never)]
+    fn text(&self) -> String {
+        self.as_ref().map_or(String::new(), Field::text)
+    }
+    #[inline(never)]
+    fn from_value(v: Value) -> Self {
+        match v {
+            Value::None => None,
+            v => Some(T::from_value(v)),
+        }
+    }
+}
+
+/// An entry of [`TABLE`] for the [`SimParams`] field of the same name.
+macro_rules! param {
+    ($name:ident, $flag:literal, $label:literal, $group:ident, $kind:expr, default $default:literal, $empty:expr, $help:literal) => {
+        Param {
+            name: stringify!($name),
+            flag: $flag,
+            label: $label,
+            kind: $kind,
+            default: $default,
+            empty: $empty,
+            help: $help,
+            group: Group::$group,
+            get: |p| Field::text(&p.$name),
+            put: |p, v| p.$name = Field::from_value(v),
+        }
+    };
+}
+
+const NO_MAX: u64 = u64::MAX;
+/// The longest link latency or jitter, ms (one hour).
+pub const MAX_LATENCY_MS: u64 = 3_600_000;
+/// The longest gossip interval, ms (one day).
+pub const MAX_INTERVAL_MS: u64 = 86_400_000;
+/// The longest duration or settle time, s.
+const MAX_SECONDS: f64 = 1e9;
+/// The highest broadcast rate, values per second.
+pub const MAX_RATE: f64 = 100_000.0;
+/// The most peers per round.
+pub const MAX_FANOUT: u64 = 10_000;
+const FRACTION: Kind = Kind::Float { min: 0.0, above: false, max: 1.0, step: Some(0.01) };
+const SECONDS: Kind = Kind::Float { min: 0.0, above: true, max: MAX_SECONDS, step: None };
+const RUMOR_K: Kind = Kind::Int { min: 1, max: u8::MAX as u64 };
+
+/// Every parameter of a simulated run, in the order the page's form and
+/// `gossip sim --help` (within each group) list them.
+pub const TABLE: &[Param] = &[
+    param!(nodes, "nodes", "Nodes", Run, Kind::Int { min: 2, max: MAX_NODES as u64 }, default "1000", None,
+        "Number of nodes."),
+    param!(seed, "seed", "Seed", Run, Kind::Int { min: 0, max: NO_MAX }, default "1", None,
+        "Seed of every random choice (same seed and flags, same result)."),
+    param!(scenario, "scenario", "Scenario", Scenario, Kind::Choice(&[
+        choice("movies", "movies (course app)", "the course app: every node has a favorite movie and re-samples it"),
+        choice("single", "single rumor", "one update at node 0 at time 0, no re-sampling"),
+        choice("broadcast", "broadcast (Maelstrom)",
+            "Maelstrom's workload: clients hand unique values to random nodes, every value must reach every node"),
+    ]), default "single", None,
+        "What the nodes spread."),
+    param!(model, "model", "Model", Run, Kind::Choice(&[
+        choice("events", "events (ms)", "discrete events in virtual milliseconds"),
+        choice("rounds", "rounds", "synchronous rounds (theory, PeerSim's cycle engine)"),
+    ]), default "rounds", None,
+        "How time advances."),
+    param!(protocol, "protocol", "Protocol", Protocol, Kind::Protocol, default "push-pull", None,
+        "Dissemination protocol."),
+    param!(eager, "eager", "Eager push", Protocol, Kind::Choice(&[
+        choice("auto", "auto", "on for movies and broadcast where the protocol takes it, off for single"),
+        choice("on", "on", "push fresh updates at once to fanout peers while the TTL lasts"),
+        choice("off", "off", "only the protocol's own rounds"),
+    ]), default "auto", None,
+        "Eager push of fresh updates (refused by protocols that already push them)."),
+    param!(fanout, "fanout", "Fanout", Protocol, Kind::Int { min: 1, max: MAX_FANOUT }, default "1", None,
+        "Peers contacted per round (and per eager push)."),
+    param!(ttl, "ttl", "TTL", Protocol, Kind::Int { min: 0, max: MAX_TTL as u64 }, default "32", None,
+        "Hops a pushed update may travel."),
+    param!(interval_ms, "interval-ms", "Interval, ms", Protocol, Kind::Int { min: 1, max: MAX_INTERVAL_MS },
+        default "1000", None,
+        "Gossip interval (one round), ms."),
+    param!(duration_s, "duration-s", "Duration, s", Run, SECONDS, default "", Some("default"),
+        "movies, broadcast: how long updates are made, s; single: the time limit, s (default 60, 20, 1000 rounds)."),
+    param!(stop, "stop", "Stop rule", Protocol, Kind::Choice(&[
+        choice("feedback", "feedback", "count only contacts that already knew the rumor"),
+        choice("blind", "blind", "count every contact"),
+    ]), default "feedback", None,
+        "Rumor stop rule: which contacts count."),
+    param!(coin, "coin", "Coin 1/k, k", Protocol, RUMOR_K, default "", Some("1"),
+        "Rumor: lose interest with probability 1/K per counted contact (default K=1)."),
+    param!(counter, "counter", "or counter k", Protocol, RUMOR_K, default "", Some("off"),
+        "Rumor: lose interest after K counted contacts (instead of the coin)."),
+    param!(latency_ms, "latency-ms", "Latency, ms", Network, Kind::Int { min: 0, max: MAX_LATENCY_MS },
+        default "50", None,
+        "One-way link latency, ms (events model)."),
+    param!(jitter_ms, "jitter-ms", "Jitter, ms", Network, Kind::Int { min: 0, max: MAX_LATENCY_MS },
+        default "10", None,
+        "Extra uniform delay per message, 0..=jitter, ms (events model)."),
+    param!(loss, "loss", "Loss", Network, FRACTION, default "0", None,
+        "Probability that a message is lost, 0..1."),
+    param!(rate, "rate", "Rate, values/s", Scenario,
+        Kind::Float { min: 0.0, above: true, max: MAX_RATE, step: None }, default "100", None,
+        "broadcast: values handed to the nodes per second, all clients together."),
+    param!(settle_s, "settle-s", "Settle, s", Scenario, SECONDS, default "", Some("default"),
+        "movies, broadcast: extra time for the last updates to spread before they count as lost, s."),
+    param!(resample_ms, "resample-ms", "Re-sample, ms", Scenario, Kind::Int { min: 1, max: NO_MAX },
+        default "10000", None,
+        "movies: mean time between re-samples of a node's favorite, ms (jitter 20 %)."),
+    param!(anti_entropy_ms, "anti-entropy-ms", "Backup exchange, ms", Protocol, Kind::Int { min: 1, max: NO_MAX },
+        default "", Some("off"),
+        "A backup push-pull exchange with one random peer this often, ms, besides the protocol's rounds (default off)."),
+    param!(targets, "targets", "Targets", Protocol, Kind::Choice(&[
+        choice("random", "random", "partners drawn independently"),
+        choice("round-robin", "round-robin", "shuffled passes over all peers, each once per pass (as SWIM probes)"),
+    ]), default "random", None,
+        "How partners are chosen."),
+    param!(membership, "membership", "Membership", Protocol, Kind::Choice(&[
+        choice("full", "full", "uniform over everyone (the theory's model)"),
+        choice("bootstrap", "bootstrap", "the course's: each node starts from node 0 and discovers the rest"),
+    ]), default "full", None,
+        "Where nodes find partners."),
+    param!(link_spread, "link-spread", "Link spread", Network, FRACTION, default "0", None,
+        "Per-link spread of latency, latency x (1 +- X) fixed per link (0: every link the same)."),
+    param!(engine, "engine", "Engine", Run, Kind::Choice(&[
+        choice("auto", "auto", "compact where it applies, full nodes otherwise"),
+        choice("full", "full", "real core nodes"),
+        choice("compact", "compact", "one rumor, bytes per node"),
+    ]), default "auto", None,
+        "How nodes are held."),
+    param!(faults, "fault", "Faults", Faults, Kind::Faults, default "", None,
+        "A fault, TIME:KIND[:ARG], repeatable: 10s:partition:2, 20s:heal, 5s:crash:3, 8s:restart:3, \
+         8s:restart-fresh:3, 12s:join:5, 15s:leave:7, 3s:loss:0.3."),
+];
+
+/// The entry named `name`.
+pub fn param(name: &str) -> Option<&'static Param> {
+    TABLE.iter().find(|p| p.name == name)
+}
+
+/// How `gossip sim` spells parameter `name`: `--interval-ms`, `--fault`,
+/// `--preset` (an unknown name as it is).
+pub fn flag_of(name: &str) -> String {
+    match (name, param(name)) {
+        ("preset", _) => "--preset".into(),
+        (_, Some(p)) => format!("--{}", p.flag),
+        (other, None) => other.into(),
+    }
+}
+
+/// Every name [`SimParams::set`] accepts: the table's, and `preset`.
+pub fn names() -> Vec<&'static str> {
+    TABLE.iter().map(|p| p.name).chain(["preset"]).collect()
+}
+
+/// `"a, b or c"`.
+fn one_of(values: &[&str]) -> String {
+    format!("one of {}", values.join(", "))
+}
+
+impl Param {
+    /// Its value in `p`, as text [`Param::parse`] reads back.
+    pub fn text(&self, p: &SimParams) -> String {
+        (self.get)(p)
+    }
+
+    /// Store `v` (from [`Param::parse`]) in `p`.
+    pub fn put(&self, p: &mut SimParams, v: Value) {
+        (self.put)(p, v)
+    }
+
+    /// Its values, if it is a choice: the table's, or the registry's
+    /// protocols (name, summary and aliases).
+    pub fn choices(&self) -> Vec<Choice> {
+        match self.kind {
+            Kind::Choice(c) => c.to_vec(),
+            Kind::Protocol => Protocol::ALL
+                .iter()
+                .map(|p| {
+                    let i = p.info();
+                    Choice { value: i.name, label: i.name, help: i.summary, aliases: i.aliases }
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The protocols that read it, from the registry's `params` lists;
+    /// `None` for every protocol (no list names it, or every list does).
+    pub fn protocols(&self) -> Option<Vec<Protocol>> {
+        let users: Vec<Protocol> =
+            Protocol::ALL.iter().copied().filter(|p| p.info().params.contains(&self.name)).collect();
+        (!users.is_empty() && users.len() < Protocol::ALL.len()).then_some(users)
+    }
+
+    /// Its range in words: `between 2 and 50000000`, `at least 1`, `above 0
+    /// and at most 100000` (empty for other kinds).
+    pub fn range(&self) -> String {
+        match self.kind {
+            Kind::Int { min, max: NO_MAX } => format!("at least {min}"),
+            Kind::Int { min, max } => format!("between {min} and {max}"),
+            Kind::Float { min, above: true, max, .. } => format!("above {min} and at most {max}"),
+            Kind::Float { min, max, .. } => format!("between {min} and {max}"),
+            _ => String::new(),
+        }
+    }
+
+    /// What it takes, in words.
+    pub fn expected(&self) -> String {
+        match self.kind {
+            Kind::Int { .. } => format!("a whole number {}", self.range()),
+            Kind::Float { .. } => format!("a number {}", self.range()),
+            Kind::Choice(_) | Kind::Protocol => one_of(&self.choices().iter().map(|c| c.value).collect::<Vec<_>>()),
+            Kind::Faults => "faults TIME:KIND[:ARG], comma-separated".into(),
+        }
+    }
+
+    /// Read `text` as this parameter's value, checked: the error says what
+    /// it takes.
+    pub fn parse(&self, text: &str) -> Result<Value, ParamError> {
+        let t = text.trim();
+        if self.empty.is_some() && matches!(t, "" | "none" | "null" | "default" | "off") {
+            return Ok(Value::None);
+        }
+        let unreadable = || ParamError::unreadable(self.name, self.expected(), t);
+        match self.kind {
+            Kind::Int { min, max } => {
+                // a negative whole number is one, out of range
+                let n: u64 = t.strip_prefix('-').unwrap_or(t).parse().map_err(|_| unreadable())?;
+                if t.starts_with('-') && n > 0 || n < min || n > max {
+                    return Err(ParamError::out_of_range(self.name, self.range(), t));
+                }
+                Ok(Value::Int(n))
+            }
+            Kind::Float { min, above, max, .. } => {
+                let x: f64 = t.parse().map_err(|_| unreadable())?;
+                let low_ok = if above { x > min } else { x >= min };
+                if !(low_ok && x <= max) {
+                    return Err(ParamError::out_of_range(self.name, self.range(), t));
+                }
+                Ok(Value::Float(x))
+            }
+            Kind::Choice(_) => {
+                let norm = t.to_ascii_lowercase().replace('_', "-");
+                let c = self.choices().into_iter().find(|c| c.value == norm || c.aliases.contains(&norm.as_str()));
+                c.map(|c| Value::Text(c.value.into())).ok_or_else(unreadable)
+            }
+            Kind::Protocol => Protocol::parse(t).map(|p| Value::Text(p.name().into())).ok_or_else(unreadable),
+            Kind::Faults => {
+                let items: Vec<String> =
+                    text.split(',').map(str::trim).filter(|f| !f.is_empty()).map(str::to_owned).collect();
+                for f in &items {
+                    parse_fault(f).map_err(|e| ParamError::rule(self.name, e))?;
+                }
+                Ok(Value::List(items))
+            }
+        }
+    }
+
+    /// The entry as the page reads it.
+    fn view(&self) -> ParamView {
+        let (kind, min, max, step) = match self.kind {
+            Kind::Int { min, max } => ("int", Some(min as f64), (max != NO_MAX).then_some(max as f64), Some(1.0)),
+            Kind::Float { min, max, step, .. } => ("float", Some(min), Some(max), step),
+            Kind::Choice(_) | Kind::Protocol => ("choice", None, None, None),
+            Kind::Faults => ("faults", None, None, None),
+        };
+        ParamView {
+            name: self.name,
+            flag: self.flag,
+            label: self.label,
+            kind,
+            min,
+            max,
+            step,
+            range: self.range(),
+            default: self.default,
+            empty: self.empty,
+            help: self.help,
+            group: self.group.name(),
+            choices: self.choices(),
+            protocols: self.protocols().map(|ps| ps.iter().map(|p| p.name()).collect()),
+        }
+    }
+}
+
+/// A [`Param`] as the page reads it (see [`table_json`]).
+#[derive(Serialize)]
+struct ParamView {
+    name: &'static str,
+    flag: &'static str,
+    label: &'static str,
+    kind: &'static str,
+    min: Option<f64>,
+    max: Option<f64>,
+    step: Option<f64>,
+    range: String,
+    default: &'static str,
+    empty: Option<&'static str>,
+    help: &'static str,
+    group: &'static str,
+    choices: Vec<Choice>,
+    protocols: Option<Vec<&'static str>>,
+}
+
+/// A named configuration: the values it sets (every other parameter keeps
+/// its default; values given with it override it).
+#[derive(Debug, Serialize)]
+pub struct Preset {
+    /// Its name (`--preset glomers`, `#preset=glomers`).
+    pub name: &'static str,
+    /// One line: what it is.
+    pub summary: &'static str,
+    /// `(parameter, value)` pairs, as [`SimParams::set`] reads them (a
+    /// `{ name: value }` object in the page's table).
+    #[serde(serialize_with = "pairs_as_map")]
+    pub values: &'static [(&'static str, &'static str)],
+}
+
+/// The named presets.
+///
+/// `glomers`: the Gossip Glomers broadcast challenge (Jepsen Maelstrom's
+/// `broadcast` workload, challenges 3d and 3e): 25 nodes, 100 ms links, 100
+/// values a second for 20 s, and the protocol configuration that meets 3d's
+/// latencies and 3e's message budget at once: rumor mongering in batches
+/// (every `interval_ms`, each node pushes all its hot values to `fanout`
+/// peers, taken in shuffled passes over all peers; a value stays hot for
+/// `counter` contacts), backed by a push-pull exchange with one random peer
+/// every `anti_entropy_ms`. Messages per value are about `nodes * fanout *
+/// 1000 / interval_ms / rate` whatever the batch sizes, so the budget is set
+/// by the tick, not the load.
+pub const PRESETS: &[Preset] = &[Preset {
+    name: "glomers",
+    summary: "the Gossip Glomers broadcast challenge (3d/3e): 25 nodes, 100 ms links, 100 values/s for 20 s, \
+              batched rumor mongering with backup anti-entropy",
+    values: &[
+        ("nodes", "25"),
+        ("model", "events"),
+        ("scenario", "broadcast"),
+        ("rate", "100"),
+        ("duration_s", "20"),
+        ("settle_s", "10"),
+        ("latency_ms", "100"),
+        ("jitter_ms", "0"),
+        ("protocol", "rumor"),
+        ("fanout", "3"),
+        ("interval_ms", "50"),
+        ("stop", "blind"),
+        ("counter", "16"),
+        ("anti_entropy_ms", "1000"),
+        ("targets", "round-robin"),
+    ],
+}];
+
+/// The preset named `name` (any case); the error lists the known ones.
+pub fn preset(name: &str) -> Result<&'static Preset, ParamError> {
+    let n = name.trim().to_ascii_lowercase();
+    PRESETS.iter().find(|p| p.name == n).ok_or_else(|| {
+        ParamError::unreadable("preset", one_of(&PRESETS.iter().map(|p| p.name).collect::<Vec<_>>()), name.trim())
+    })
+}
+
+fn pairs_as_map<S: Serializer>(pairs: &&'static [(&'static str, &'static str)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(pairs.iter().copied())
+}
+
+/// The whole table as JSON text, for the page (`Lab.table()`): `params`
+/// (every entry: name, flag, label, kind, min, max, step (`null`: any),
+/// range, default, empty, help, group, choices, protocols), `protocols`
+/// (the registry: name, aliases, summary, params, no_eager, converges,
+/// compact) and `presets` (name, summary, values).
+pub fn table_json() -> String {
+    #[derive(Serialize)]
+    struct Table {
+        params: Vec<ParamView>,
+        protocols: Vec<&'static crate::core::protocols::Info>,
+        presets: &'static [Preset],
+    }
+    let table = Table {
+        params: TABLE.iter().map(Param::view).collect(),
+        protocols: Protocol::ALL.iter().map(|p| p.info()).collect(),
+        presets: PRESETS,
+    };
+    serde_json::to_string(&table).expect("the table serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_default_and_preset_value_passes_its_own_check() {
+        for p in TABLE {
+            let v = p.parse(p.default).unwrap_or_else(|e| panic!("{}: default {:?}: {e}", p.name, p.default));
+            let mut s = SimParams::default();
+            p.put(&mut s, v);
+            assert_eq!(p.text(&s), p.default, "{}: the default reads back", p.name);
+        }
+        for preset in PRESETS {
+            for (k, v) in preset.values {
+                let p = param(k).unwrap_or_else(|| panic!("{}: unknown parameter {k}", preset.name));
+                p.parse(v).unwrap_or_else(|e| panic!("{}: {k}={v}: {e}", preset.name));
+            }
+        }
+    }
+
+    #[test]
+    fn names_and_flags_agree() {
+        for p in TABLE {
+            let flag = if p.name == "faults" { "fault".to_owned() } else { p.name.replace('_', "-") };
+            assert_eq!(p.flag, flag, "{}", p.name);
+            assert!(!p.help.contains("--"), "{}: the help names no flag (it reads the same in the page)", p.name);
+            assert_eq!(TABLE.iter().filter(|q| q.name == p.name).count(), 1, "{} twice", p.name);
+        }
+        assert_eq!(flag_of("interval_ms"), "--interval-ms");
+        assert_eq!(flag_of("faults"), "--fault");
+        assert_eq!(flag_of("preset"), "--preset");
+    }
+
+    #[test]
+    fn values_are_checked_against_their_kind_and_range() {
+        let nodes = param("nodes").unwrap();
+        assert_eq!(nodes.parse(" 50 "), Ok(Value::Int(50)));
+        assert_eq!(nodes.parse("0").unwrap_err().to_string(), "nodes must be between 2 and 50000000, got 0");
+        assert_eq!(nodes.parse("-3").unwrap_err().form, Form::OutOfRange);
+        let e = nodes.parse("many").unwrap_err();
+        assert_eq!(e.to_string(), "nodes: expected a whole number between 2 and 50000000, got \"many\"");
+        assert_eq!(e.cli_message(), "--nodes: expected a whole number between 2 and 50000000, got \"many\"");
+        let loss = param("loss").unwrap();
+        assert!(loss.parse("NaN").is_err() && loss.parse("inf").is_err() && loss.parse("1.5").is_err());
+        assert_eq!(param("rate").unwrap().parse("0").unwrap_err().expected, "above 0 and at most 100000");
+        assert_eq!(param("coin").unwrap().parse("none"), Ok(Value::None));
+        assert!(param("nodes").unwrap().parse("").is_err(), "not optional");
+        assert_eq!(param("targets").unwrap().parse("Round_Robin"), Ok(Value::Text("round-robin".into())));
+        assert_eq!(param("protocol").unwrap().parse("scuttlebutt"), Ok(Value::Text("push-pull".into())));
+        let e = param("faults").unwrap().parse("1s:crash:1, soon:heal").unwrap_err();
+        assert!(e.param == "faults" && e.to_string().contains("bad time"), "{e}");
+        let e = ParamError::rule("eager", "eager push does not apply to rumor");
+        assert_eq!(
+            (e.to_string().as_str(), e.cli_message().as_str()),
+            ("eager push does not apply to rumor", "--eager: eager push does not apply to rumor")
+        );
+    }
+
+    #[test]
+    fn per_protocol_parameters_come_from_the_registry() {
+        let names = |p: &str| param(p).unwrap().protocols().map(|ps| ps.iter().map(|p| p.name()).collect::<Vec<_>>());
+        assert_eq!(names("coin"), Some(vec!["rumor"]));
+        assert_eq!(names("stop"), Some(vec!["rumor"]));
+        assert_eq!(names("eager"), Some(vec!["push", "pull", "push-pull"]));
+        assert_eq!(names("anti_entropy_ms"), None, "every protocol takes the backup exchange");
+        assert_eq!(names("nodes"), None);
+        // every name a protocol lists is a parameter, and eager push is listed exactly where it applies
+        for p in Protocol::ALL {
+            let i = p.info();
+            for name in i.params {
+                assert!(param(name).is_some(), "{}: lists {name}, which the table lacks", i.name);
+            }
+            assert_eq!(i.params.contains(&"eager"), i.no_eager.is_none(), "{}", i.name);
+        }
+    }
+
+    #[test]
+    fn an_unknown_preset_lists_the_known_ones() {
+        let e = preset("paxos").unwrap_err();
+        assert_eq!(e.to_string(), "preset: expected one of glomers, got \"paxos\"");
+        assert_eq!(preset(" Glomers ").unwrap().name, "glomers");
+    }
+}
