@@ -111,8 +111,9 @@ fn connect_options_are_checked_before_anything_is_sent() {
 #[wasm_bindgen_test]
 fn sealing_and_verifying_in_the_browser() {
     use gossip::core::auth::{verify, Signer};
-    use gossip::core::Version;
+    use gossip::core::{Uuid, Version};
     use std::sync::Arc;
+    let u = |n: usize| Uuid::from_u128(n as u128);
     let now = || web_sys::window().and_then(|w| w.performance()).map_or_else(js_sys::Date::now, |p| p.now());
     let origin: Arc<str> = Arc::from("browser-0badf00d-17");
     let v = Version::new(0, 3);
@@ -120,8 +121,8 @@ fn sealing_and_verifying_in_the_browser() {
     // warm up (the engine compiles hot wasm functions again, optimised)
     for k in 0..50u8 {
         let s = Signer::from_seed([k; 32]);
-        let seal = s.seal(0, &origin, v, "Alien");
-        assert!(verify(&seal, 0, &origin, v, "Alien", &mut Vec::new()));
+        let seal = s.seal(u(0), &origin, v, "Alien");
+        assert!(verify(&seal, u(0), &origin, v, "Alien", &mut Vec::new()));
     }
     let t0 = now();
     let mut keys = Vec::with_capacity(n);
@@ -131,17 +132,17 @@ fn sealing_and_verifying_in_the_browser() {
     let keygen = (now() - t0) * 1000.0 / n as f64;
     let s = &keys[1];
     let t0 = now();
-    let mut seal = s.seal(0, &origin, v, "Alien");
+    let mut seal = s.seal(u(0), &origin, v, "Alien");
     for k in 0..n {
-        seal = s.seal(k as u128, &origin, v, "Alien");
+        seal = s.seal(u(k), &origin, v, "Alien");
     }
     let sign = (now() - t0) * 1000.0 / n as f64;
     let mut buf = Vec::new();
     let t0 = now();
     for _ in 0..n {
-        assert!(verify(&seal, (n - 1) as u128, &origin, v, "Alien", &mut buf));
+        assert!(verify(&seal, u(n - 1), &origin, v, "Alien", &mut buf));
     }
     let verify_us = (now() - t0) * 1000.0 / n as f64;
-    assert!(!verify(&seal, 0, &origin, v, "Alien", &mut buf));
+    assert!(!verify(&seal, u(0), &origin, v, "Alien", &mut buf));
     console_log!("wasm: sign {sign:.1} µs, verify {verify_us:.1} µs, key pair {keygen:.1} µs");
 }
