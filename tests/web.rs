@@ -2,7 +2,7 @@
 //! -- --test web`): the handle the page drives, its errors, and replays.
 #![cfg(target_arch = "wasm32")]
 
-use gossip::wasm::Lab;
+use gossip::wasm::{Flight, Kind, Lab, Status};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
@@ -36,7 +36,8 @@ fn a_seeded_movies_run_converges_in_the_browser() {
     run_to_end(&mut lab);
     assert_eq!(lab.stopped().as_deref(), Some("converged"));
     assert!(lab.converged());
-    assert!(lab.status().iter().all(|&s| s == 1), "every node up to date");
+    assert!(lab.status().iter().all(|&s| s == Status::Current as u32), "every node up to date");
+    assert!(lab.kinds().iter().all(|&k| k == Kind::Virtual as u8), "no real nodes");
     let report: serde_json::Value = serde_json::from_str(&lab.report_json().expect("json")).expect("parses");
     assert_eq!(report["informed"], 40);
     assert!(report["updates"].as_u64().expect("number") >= 40);
@@ -87,13 +88,26 @@ fn flights_are_flat_records_of_five_numbers() {
     lab.advance(3_000.0, f64::INFINITY);
     let f = lab.flights();
     assert!(!f.is_empty());
+    assert_eq!(Flight::Len as usize, 5);
     assert_eq!(f.len() % 5, 0);
+    let at = |m: &[f64], p: Flight| m[p as usize];
     for m in f.chunks(5) {
-        assert!(m[0] < 20.0 && m[1] < 20.0);
-        assert!(m[3] > m[2], "arrives after it is sent (no loss here)");
-        assert!(m[4] == 0.0 || m[4] == 1.0);
+        assert!(at(m, Flight::From) < 20.0 && at(m, Flight::To) < 20.0);
+        assert!(at(m, Flight::Arrives) > at(m, Flight::Sent), "arrives after it is sent (no loss here)");
+        assert!(at(m, Flight::Updates) == 0.0 || at(m, Flight::Updates) == 1.0);
     }
     assert!(lab.flights().is_empty(), "drained");
+}
+
+#[wasm_bindgen_test]
+fn a_crashed_node_is_down_in_the_status_codes() {
+    let mut lab = Lab::new(params(&[("nodes", "10"), ("model", "events")])).expect("valid");
+    lab.advance(1_000.0, f64::INFINITY);
+    lab.fault("crash:3").expect("valid");
+    lab.advance(1_500.0, f64::INFINITY);
+    let s = lab.status();
+    assert_eq!(s[3], Status::Down as u32);
+    assert!(s.iter().enumerate().all(|(i, &c)| i == 3 || c >= Status::Current as u32), "{s:?}");
 }
 
 #[wasm_bindgen_test]
