@@ -6,7 +6,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
-use gossip::core::{Config, Message, NoPeers, Node, Out, Payload, Policy, Protocol, Update, Version};
+use gossip::core::{Config, Message, NoPeers, Node, Out, Payload, Policy, Protocol, Update, Uuid, Version};
 use gossip::rng::Rng;
 use gossip::sim::{self, Model, SimConfig};
 
@@ -23,7 +23,7 @@ fn node_with_view(id: u32, n: u32, behind: bool) -> Node<u32> {
         .map(|o| {
             let counter = if behind && o % 20 == 0 { 1 } else { 2 };
             Update::new(
-                (o as u128) << 64 | counter as u128,
+                Uuid::from_u64_pair(o as u64, counter),
                 o,
                 Version::new(0, counter),
                 0,
@@ -71,7 +71,9 @@ fn merge(c: &mut Criterion) {
         // the n/20 newer versions b's delta brings, applied to a fresh copy each time
         let fresh: Vec<Update<u32>> = (0..n)
             .filter(|o| o % 20 == 0 && *o != 0)
-            .map(|o| Update::new((o as u128) << 64 | 2, o, Version::new(0, 2), 0, Payload::Static("Alien"), None))
+            .map(|o| {
+                Update::new(Uuid::from_u64_pair(o as u64, 2), o, Version::new(0, 2), 0, Payload::Static("Alien"), None)
+            })
             .collect();
         g.bench_with_input(BenchmarkId::new("apply_delta", n), &n, |bench, _| {
             let mut out = Out::default();

@@ -72,13 +72,13 @@ impl Rng {
         }
     }
 
-    /// 128 random bits shaped as an RFC 4122 version-4 UUID.
-    pub fn uuid(&mut self) -> u128 {
+    /// 128 random bits (two draws, the first the high half) shaped as an
+    /// RFC 4122 version-4 UUID: version 4 in bits 76..80, variant 0b10 in
+    /// bits 62..64, set by the `uuid` crate.
+    pub fn uuid(&mut self) -> uuid::Uuid {
         let hi = self.next_u64() as u128;
         let lo = self.next_u64() as u128;
-        let raw = (hi << 64) | lo;
-        // version 4 in bits 76..80, variant 0b10 in bits 62..64
-        (raw & !(0xF << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62)
+        uuid::Builder::from_random_bytes(((hi << 64) | lo).to_be_bytes()).into_uuid()
     }
 }
 
@@ -176,11 +176,16 @@ mod tests {
     #[test]
     fn uuid_has_version_4_and_rfc_variant() {
         let mut r = Rng::new(1);
+        let mut same = Rng::new(1);
         for _ in 0..100 {
             let u = r.uuid();
-            assert_eq!((u >> 76) & 0xF, 4);
-            assert_eq!((u >> 62) & 0x3, 2);
+            assert_eq!(u.get_version_num(), 4);
+            assert_eq!(u.get_variant(), uuid::Variant::RFC4122);
+            // the bits as they were shaped by hand before the crate
+            let raw = (same.next_u64() as u128) << 64 | same.next_u64() as u128;
+            assert_eq!(u.as_u128(), (raw & !(0xF << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62));
         }
+        assert_eq!(Rng::new(7).uuid().to_string(), "63cbe1e4-5932-4dd7-844c-3cd7f43c661c");
     }
 
     #[test]

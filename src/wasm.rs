@@ -6,7 +6,10 @@
 //! return flat typed arrays ([`Lab::status`], [`Lab::flights`],
 //! [`Lab::groups`]) or one small object ([`Lab::metrics`]). Nothing keeps a
 //! per-node JavaScript object alive across frames. Errors come back as
-//! `Err(JsValue)` holding a message a person can read.
+//! `Err(JsValue)` holding a message a person can read. The codes in those
+//! arrays, and the places in a flight's record, are the discriminants of
+//! the enums below ([`Status`], [`Kind`], [`Flight`]), which JavaScript
+//! imports by name.
 
 use wasm_bindgen::prelude::*;
 
@@ -84,6 +87,53 @@ fn text_of(v: &JsValue) -> String {
     } else {
         js_sys::JSON::stringify(v).ok().and_then(|s| s.as_string()).unwrap_or_default()
     }
+}
+
+/// A node's code in [`Lab::status`]: `Down`, or `Current` plus how many
+/// origins' latest update it lacks (`Current + 2`: two behind).
+#[wasm_bindgen]
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Down, or a real node that does not answer.
+    Down = 0,
+    /// Up, holding every origin's latest update.
+    Current = 1,
+}
+
+/// A node's code in [`Lab::kinds`].
+#[wasm_bindgen]
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Simulated in this page.
+    Virtual = 0,
+    /// A real node, over HTTP.
+    Native = 1,
+    /// Another page's virtual node.
+    RemoteVirtual = 2,
+    /// A virtual node that talks to real nodes.
+    Gateway = 3,
+}
+
+/// The places of a message's numbers in [`Lab::flights`]' flat array, and
+/// how many a message has (`Len`).
+#[wasm_bindgen]
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flight {
+    /// The sender's index.
+    From = 0,
+    /// The receiver's index.
+    To = 1,
+    /// When it was sent, virtual ms.
+    Sent = 2,
+    /// When it arrives, virtual ms; -1: lost or cut by a partition.
+    Arrives = 3,
+    /// 1 if it carries updates, else 0.
+    Updates = 4,
+    /// Numbers per message (not a place).
+    Len = 5,
 }
 
 /// One node as `snapshot()` lists it.
@@ -278,12 +328,11 @@ impl Lab {
         self.live.converged()
     }
 
-    /// One code per node: 0 down, otherwise 1 + how many origins' latest
-    /// update it lacks (1: up to date).
+    /// One [`Status`] code per node: `Down`, or `Current` plus how many
+    /// origins' latest update it lacks.
     pub fn status(&self) -> Vec<u32> {
-        let mut v = Vec::with_capacity(self.live.len() as usize);
-        self.live.status_codes(&mut v);
-        v
+        let code = |lacks: Option<u32>| lacks.map_or(Status::Down as u32, |k| Status::Current as u32 + k);
+        self.live.lacking().map(code).collect()
     }
 
     /// Each node's partition group (all 0 when the network is whole).
@@ -293,19 +342,17 @@ impl Lab {
         v
     }
 
-    /// Messages sent since the last call, flat: `from, to, sent_ms,
-    /// arrives_ms (-1: dropped), carries_updates (0 or 1)` per message.
+    /// Messages sent since the last call, flat: [`Flight::Len`] numbers a
+    /// message, each at its [`Flight`] place.
     pub fn flights(&mut self) -> Vec<f64> {
         let (flights, _skipped) = self.live.drain_flights();
-        let mut out = Vec::with_capacity(flights.len() * 5);
-        for f in flights {
-            out.extend([
-                f.from as f64,
-                f.to as f64,
-                f.sent as f64,
-                f.arrives.map_or(-1.0, |a| a as f64),
-                f64::from(u8::from(f.updates)),
-            ]);
+        let mut out = vec![0.0; flights.len() * Flight::Len as usize];
+        for (f, m) in flights.into_iter().zip(out.chunks_exact_mut(Flight::Len as usize)) {
+            m[Flight::From as usize] = f.from as f64;
+            m[Flight::To as usize] = f.to as f64;
+            m[Flight::Sent as usize] = f.sent as f64;
+            m[Flight::Arrives as usize] = f.arrives.map_or(-1.0, |a| a as f64);
+            m[Flight::Updates as usize] = f64::from(u8::from(f.updates));
         }
         out
     }
@@ -447,18 +494,18 @@ impl Lab {
         }
     }
 
-    /// One byte per node: 0 virtual, 1 native, 2 a virtual node of another
-    /// page (seen through the real nodes), 3 a virtual gateway (one that
-    /// talks to real nodes).
+    /// One [`Kind`] code per node: a virtual node, a gateway (a virtual
+    /// node that talks to real nodes), a real node, or a virtual node of
+    /// another page (seen through the real nodes).
     pub fn kinds(&self) -> Vec<u8> {
         let gateways = self.bridge.as_ref().map_or(&[][..], |b| b.gateways());
         (0..self.live.len())
             .map(|i| match self.live.kind(i) {
-                NodeKind::Virtual if self.connected() && gateways.contains(&i) => 3,
-                NodeKind::Virtual => 0,
-                NodeKind::Native => 1,
-                NodeKind::RemoteVirtual => 2,
-            })
+                NodeKind::Virtual if self.connected() && gateways.contains(&i) => Kind::Gateway,
+                NodeKind::Virtual => Kind::Virtual,
+                NodeKind::Native => Kind::Native,
+                NodeKind::RemoteVirtual => Kind::RemoteVirtual,
+            } as u8)
             .collect()
     }
 

@@ -495,7 +495,7 @@ mod tests {
 
     fn upd(origin: &str, epoch: u32, counter: u64, payload: &str) -> Update<Id> {
         Update::new(
-            0x0123_4567_89ab_4def_8123_4567_89ab_cdef ^ counter as u128,
+            crate::core::Uuid::from_u128(0x0123_4567_89ab_4def_8123_4567_89ab_cdef ^ counter as u128),
             id(origin),
             Version::new(epoch, counter),
             5,
@@ -570,7 +570,7 @@ mod tests {
             panic!("{:?}", e.messages)
         };
         assert_eq!(u[0].version, Version::new(1_763_700_000, 3));
-        assert_eq!(u[0].uuid, 0x0f8fad5b_d9cb_469f_a165_70867728950e);
+        assert_eq!(u[0].uuid.as_u128(), 0x0f8fad5b_d9cb_469f_a165_70867728950e);
         assert_eq!(digest.len(), 2);
     }
 

@@ -3,14 +3,14 @@
 //! the newest version of every origin, and nothing else.
 
 #![cfg(not(target_arch = "wasm32"))] // proptest is a native dev-dependency
-use gossip::core::{Config, Message, NoPeers, Node, Out, Protocol, Update, Version};
+use gossip::core::{Config, Message, NoPeers, Node, Out, Protocol, Update, Uuid, Version};
 use gossip::rng::Rng;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
 fn update(origin: u32, epoch: u32, counter: u64) -> Update<u32> {
     // one UUID per (origin, version), as honest origins do
-    let uuid = ((origin as u128) << 96) | ((epoch as u128) << 64) | counter as u128;
+    let uuid = Uuid::from_u128(((origin as u128) << 96) | ((epoch as u128) << 64) | counter as u128);
     Update::new(uuid, origin, Version::new(epoch, counter), 3, format!("movie {origin}/{epoch}/{counter}").into(), None)
 }
 
@@ -78,7 +78,7 @@ proptest! {
     ) {
         let mut a = node();
         let mut out = Out::default();
-        let batch: Vec<_> = updates.iter().map(|&(o, e, c, ttl, len)| Update::new((o as u128) << 64 | c as u128, o, Version::new(e, c), ttl, "x".repeat(len).into(), None)).collect();
+        let batch: Vec<_> = updates.iter().map(|&(o, e, c, ttl, len)| Update::new(Uuid::from_u64_pair(o as u64, c), o, Version::new(e, c), ttl, "x".repeat(len).into(), None)).collect();
         a.handle_message(1, 7, Message::Push(batch.clone()), &NoPeers, &mut out);
         a.handle_message(2, 7, Message::Delta { updates: batch, request: vec![(3, Version::new(u32::MAX, u64::MAX))].into() }, &NoPeers, &mut out);
         let s = a.stats();

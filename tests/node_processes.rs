@@ -13,7 +13,7 @@ use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gossip::core::{Message, Signer, Update, Version};
+use gossip::core::{Message, Signer, Update, Uuid, Version};
 use gossip::wire;
 
 use support::{free_port_range, free_ports, get, post_json, raw, request, state, wait_until, Proc};
@@ -133,7 +133,7 @@ fn updates_from_a_browser_spread_without_any_node_dialing_the_browser() {
     let origin: wire::Id = Arc::from(browser);
     for version in 1..=3u64 {
         let (uuid, v, payload) = (
-            0x0f8fad5b_d9cb_469f_a165_708677289500 + version as u128,
+            Uuid::from_u128(0x0f8fad5b_d9cb_469f_a165_708677289500 + version as u128),
             Version::new(0, version),
             format!("Film {version}"),
         );

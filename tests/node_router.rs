@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
-use gossip::core::{Config, Message, Policy, Signer, Update, Version};
+use gossip::core::{Config, Message, Policy, Signer, Update, Uuid, Version};
 use gossip::server::lab::{lab_app, LabConfig};
 use gossip::server::state::StateView;
 use gossip::server::{app, NodeOptions, NodeState};
@@ -390,7 +390,7 @@ fn sealed_push(
 ) -> Vec<u8> {
     let o: wire::Id = Arc::from(origin);
     let (uuid, v) = (
-        0x1234_5678_9abc_4def_8000_0000_0000_0000 + ((epoch as u128) << 64) + version as u128,
+        Uuid::from_u128(0x1234_5678_9abc_4def_8000_0000_0000_0000 + ((epoch as u128) << 64) + version as u128),
         Version::new(epoch, version),
     );
     let seal = Some(key.seal(uuid, &o, v, "Heat"));

@@ -222,7 +222,7 @@ fn remote_deliveries_do_not_stall_the_simulated_network() {
 
 #[test]
 fn a_mirror_that_knew_a_remote_version_before_the_run_counted_it_is_current() {
-    use gossip::core::{Payload, Update, Version};
+    use gossip::core::{Payload, Update, Uuid, Version};
     use gossip::sim::live::NodeKind;
     let mut live = open_movies(Model::Events);
     live.advance(5_000, u64::MAX);
@@ -232,7 +232,7 @@ fn a_mirror_that_knew_a_remote_version_before_the_run_counted_it_is_current() {
     assert!(base >= 20);
     let upd = |origin: u32, counter: u64| {
         Update::new(
-            (origin as u128) << 32 | counter as u128,
+            Uuid::from_u128((origin as u128) << 32 | counter as u128),
             origin,
             Version::new(9, counter),
             3,

@@ -2,7 +2,7 @@
 //! -- --test web`): the handle the page drives, its errors, and replays.
 #![cfg(target_arch = "wasm32")]
 
-use gossip::wasm::Lab;
+use gossip::wasm::{Flight, Kind, Lab, Status};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
@@ -36,7 +36,8 @@ fn a_seeded_movies_run_converges_in_the_browser() {
     run_to_end(&mut lab);
     assert_eq!(lab.stopped().as_deref(), Some("converged"));
     assert!(lab.converged());
-    assert!(lab.status().iter().all(|&s| s == 1), "every node up to date");
+    assert!(lab.status().iter().all(|&s| s == Status::Current as u32), "every node up to date");
+    assert!(lab.kinds().iter().all(|&k| k == Kind::Virtual as u8), "no real nodes");
     let report: serde_json::Value = serde_json::from_str(&lab.report_json().expect("json")).expect("parses");
     assert_eq!(report["informed"], 40);
     assert!(report["updates"].as_u64().expect("number") >= 40);
@@ -87,13 +88,26 @@ fn flights_are_flat_records_of_five_numbers() {
     lab.advance(3_000.0, f64::INFINITY);
     let f = lab.flights();
     assert!(!f.is_empty());
+    assert_eq!(Flight::Len as usize, 5);
     assert_eq!(f.len() % 5, 0);
+    let at = |m: &[f64], p: Flight| m[p as usize];
     for m in f.chunks(5) {
-        assert!(m[0] < 20.0 && m[1] < 20.0);
-        assert!(m[3] > m[2], "arrives after it is sent (no loss here)");
-        assert!(m[4] == 0.0 || m[4] == 1.0);
+        assert!(at(m, Flight::From) < 20.0 && at(m, Flight::To) < 20.0);
+        assert!(at(m, Flight::Arrives) > at(m, Flight::Sent), "arrives after it is sent (no loss here)");
+        assert!(at(m, Flight::Updates) == 0.0 || at(m, Flight::Updates) == 1.0);
     }
     assert!(lab.flights().is_empty(), "drained");
+}
+
+#[wasm_bindgen_test]
+fn a_crashed_node_is_down_in_the_status_codes() {
+    let mut lab = Lab::new(params(&[("nodes", "10"), ("model", "events")])).expect("valid");
+    lab.advance(1_000.0, f64::INFINITY);
+    lab.fault("crash:3").expect("valid");
+    lab.advance(1_500.0, f64::INFINITY);
+    let s = lab.status();
+    assert_eq!(s[3], Status::Down as u32);
+    assert!(s.iter().enumerate().all(|(i, &c)| i == 3 || c >= Status::Current as u32), "{s:?}");
 }
 
 #[wasm_bindgen_test]
@@ -111,8 +125,9 @@ fn connect_options_are_checked_before_anything_is_sent() {
 #[wasm_bindgen_test]
 fn sealing_and_verifying_in_the_browser() {
     use gossip::core::auth::{verify, Signer};
-    use gossip::core::Version;
+    use gossip::core::{Uuid, Version};
     use std::sync::Arc;
+    let u = |n: usize| Uuid::from_u128(n as u128);
     let now = || web_sys::window().and_then(|w| w.performance()).map_or_else(js_sys::Date::now, |p| p.now());
     let origin: Arc<str> = Arc::from("browser-0badf00d-17");
     let v = Version::new(0, 3);
@@ -120,8 +135,8 @@ fn sealing_and_verifying_in_the_browser() {
     // warm up (the engine compiles hot wasm functions again, optimised)
     for k in 0..50u8 {
         let s = Signer::from_seed([k; 32]);
-        let seal = s.seal(0, &origin, v, "Alien");
-        assert!(verify(&seal, 0, &origin, v, "Alien", &mut Vec::new()));
+        let seal = s.seal(u(0), &origin, v, "Alien");
+        assert!(verify(&seal, u(0), &origin, v, "Alien", &mut Vec::new()));
     }
     let t0 = now();
     let mut keys = Vec::with_capacity(n);
@@ -131,17 +146,17 @@ fn sealing_and_verifying_in_the_browser() {
     let keygen = (now() - t0) * 1000.0 / n as f64;
     let s = &keys[1];
     let t0 = now();
-    let mut seal = s.seal(0, &origin, v, "Alien");
+    let mut seal = s.seal(u(0), &origin, v, "Alien");
     for k in 0..n {
-        seal = s.seal(k as u128, &origin, v, "Alien");
+        seal = s.seal(u(k), &origin, v, "Alien");
     }
     let sign = (now() - t0) * 1000.0 / n as f64;
     let mut buf = Vec::new();
     let t0 = now();
     for _ in 0..n {
-        assert!(verify(&seal, (n - 1) as u128, &origin, v, "Alien", &mut buf));
+        assert!(verify(&seal, u(n - 1), &origin, v, "Alien", &mut buf));
     }
     let verify_us = (now() - t0) * 1000.0 / n as f64;
-    assert!(!verify(&seal, 0, &origin, v, "Alien", &mut buf));
+    assert!(!verify(&seal, u(0), &origin, v, "Alien", &mut buf));
     console_log!("wasm: sign {sign:.1} µs, verify {verify_us:.1} µs, key pair {keygen:.1} µs");
 }

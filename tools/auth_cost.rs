@@ -17,7 +17,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
 
-use gossip::core::{auth, Config, Message, NoPeers, Node, Out, Payload, Policy, Signer, Update, Version};
+use gossip::core::{auth, Config, Message, NoPeers, Node, Out, Payload, Policy, Signer, Update, Uuid, Version};
 use gossip::rng::Rng;
 use gossip::wire::{self, Id};
 
@@ -36,7 +36,7 @@ fn signer(i: usize) -> Signer {
 
 fn update(s: &Signer, i: usize, counter: u64) -> Update<Id> {
     let o = origin(i);
-    let uuid = (i as u128) << 64 | counter as u128 | 0x4000_8000_0000_0000_0000_0000_0000;
+    let uuid = Uuid::from_u128((i as u128) << 64 | counter as u128 | 0x4000_8000_0000_0000_0000_0000_0000);
     let v = Version::new(EPOCH, counter);
     let seal = Some(s.seal(uuid, &o, v, TITLE));
     Update::new(uuid, o, v, 5, Payload::from(TITLE.to_string()), seal)

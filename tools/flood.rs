@@ -13,7 +13,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use gossip::core::{Message, Payload, Signer, Update, Version};
+use gossip::core::{Message, Payload, Signer, Update, Uuid, Version};
 use gossip::wire::{self, Id};
 
 fn rss_kb(pid: u32) -> u64 {
@@ -64,7 +64,9 @@ async fn main() {
                 .map(|k| {
                     let (o, s) = &signers[k % origins];
                     let v = Version::new(1, (k / origins) as u64 + 1);
-                    let uuid = 0x4000_8000_0000_0000_0000_0000_0000u128 | (k as u128) << 64 | (k % origins) as u128;
+                    let uuid = Uuid::from_u128(
+                        0x4000_8000_0000_0000_0000_0000_0000u128 | (k as u128) << 64 | (k % origins) as u128,
+                    );
                     let payload = format!("Film {k}");
                     let seal = Some(s.seal(uuid, o, v, &payload));
                     Update::new(uuid, o.clone(), v, 0, Payload::from(payload), seal)

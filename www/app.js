@@ -5,7 +5,7 @@
 // once a frame (the fetches themselves run in Rust) and runs the network at
 // wall-clock speed.
 
-import init, { Lab } from './pkg/gossip.js';
+import init, { Lab, Status, Kind } from './pkg/gossip.js';
 import { NetView } from './netview.js';
 import { Chart } from './chart.js';
 import { theoryLine } from './theory.js';
@@ -304,7 +304,7 @@ function readKinds() {
     labels.set(n.slot, [name, rtt]);
   }
   net.setKinds(state.kinds, labels);
-  $('legend-real').hidden = !state.kinds.some((k) => k !== 0);
+  $('legend-real').hidden = !state.kinds.some((k) => k !== Kind.Virtual);
 }
 
 function renderReal() {
@@ -469,7 +469,7 @@ function originsCount() {
   if (m) n = Math.max(1, Math.min(m.updates, state.status.length));
   let maxStale = 0;
   for (const s of state.status) if (s > maxStale) maxStale = s;
-  return Math.max(n > 1 ? Math.min(n, state.status.length) : 1, maxStale - 1);
+  return Math.max(n > 1 ? Math.min(n, state.status.length) : 1, maxStale - Status.Current);
 }
 
 // ---------- counters ----------
@@ -483,7 +483,7 @@ function updateCounters(force) {
   const m = lab.metrics();
   state.metrics = m;
   let up = 0, current = 0;
-  for (const s of state.status) { if (s > 0) up++; if (s === 1) current++; }
+  for (const s of state.status) { if (s !== Status.Down) up++; if (s === Status.Current) current++; }
   const stop = lab.stopped();
   $('clock').textContent = `${(lab.now() / 1000).toFixed(1)} s`;
   const st = $('state');

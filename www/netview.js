@@ -9,6 +9,12 @@
 // moving in the direction of travel) instead of thousands of comets. The
 // wheel (or a click on a cell) zooms in until nodes are big enough to draw,
 // hover, click and inspect one by one; a drag pans, a double-click resets.
+//
+// Node codes are the wasm module's enums: `Status` (Down, Current, and
+// Current + k for a node k origins behind) and `Kind`; `Flight` names the
+// places in a message's record.
+
+import { Status, Kind, Flight } from './pkg/gossip.js';
 
 const STALE_COLORS = ['#fde68a', '#fcd34d', '#fbbf24', '#f59e0b', '#f97316', '#ef4444'];
 const UNINFORMED = '#5b6b8c';
@@ -21,6 +27,9 @@ const FLOW_TAU_MS = 450; // flows: how long a message counts (wall ms, exponenti
 const MAX_FLOWS = 90;
 const REGIONS = 5; // flows: the disk is cut into REGIONS x REGIONS regions (about 21 inside it)
 const GROUP_HUES = [200, 330, 45, 270, 150, 10, 90, 240, 300, 20, 170, 60, 120, 350, 220, 280];
+
+// Real nodes and other pages' virtual nodes: drawn apart, in their own column.
+const outside = (k) => k === Kind.Native || k === Kind.RemoteVirtual;
 
 // '#rrggbb' -> 0x00bbggrr (little-endian RGBA in a Uint32Array, alpha added per pixel)
 function rgb(hex) {
@@ -90,7 +99,7 @@ export class NetView {
     this.selected = -1;
     this.hoverNode = -1;
     this.maxFlights = 1500;
-    this.kinds = new Uint8Array(0); // 0 virtual, 1 native, 2 another page's virtual node, 3 gateway
+    this.kinds = new Uint8Array(0); // a Kind per node
     this.labels = new Map(); // native node index -> [label, detail]
     this.view = { k: 1, tx: 0, ty: 0 }; // zoom: screen = world * k + t (virtual nodes only)
     this.sx = new Float32Array(0); // node positions on screen, this frame
@@ -106,12 +115,12 @@ export class NetView {
   // are gateways; `labels`: index -> [name, detail] for real nodes.
   setKinds(kinds, labels) {
     this.labels = labels || new Map();
-    const same = kinds.length === this.kinds.length && kinds.every((k, i) => (k === 1 || k === 2) === (this.kinds[i] === 1 || this.kinds[i] === 2));
+    const same = kinds.length === this.kinds.length && kinds.every((k, i) => outside(k) === outside(this.kinds[i]));
     this.kinds = kinds;
     if (!same) this.layout(this.n, true);
   }
 
-  isOutside(i) { const k = this.kinds[i]; return k === 1 || k === 2; }
+  isOutside(i) { return outside(this.kinds[i]); }
 
   resize() {
     [this.w, this.h] = fitCanvas(this.canvas, 200, 200);
@@ -273,14 +282,14 @@ export class NetView {
       if (!this.isOutside(i)) continue;
       const px = this.xs[i], py = this.ys[i];
       ctx.fillStyle = colorOf(status[i]);
-      if (this.kinds[i] === 1) {
+      if (this.kinds[i] === Kind.Native) {
         ctx.beginPath(); ctx.roundRect(px - s, py - s, 2 * s, 2 * s, 3); ctx.fill();
         ctx.strokeStyle = '#e2e8f0'; ctx.lineWidth = 1.5; ctx.stroke();
       } else {
         ctx.beginPath(); ctx.moveTo(px, py - s); ctx.lineTo(px + s, py); ctx.lineTo(px, py + s); ctx.lineTo(px - s, py); ctx.closePath(); ctx.fill();
       }
       const [name, detail] = this.labels.get(i) || [`#${i}`, ''];
-      ctx.fillStyle = status[i] === 0 ? '#6b7897' : '#e2e8f0';
+      ctx.fillStyle = status[i] === Status.Down ? '#6b7897' : '#e2e8f0';
       ctx.font = '600 12px ui-sans-serif, system-ui, sans-serif';
       ctx.fillText(name, px + s + 8, py - 6, w - 2 * s - 40);
       ctx.fillStyle = '#8a97b3';
@@ -290,44 +299,45 @@ export class NetView {
     ctx.restore();
   }
 
-  // Add the flights the handle reported: flat [from, to, sent, arrives, upd]*.
+  // Add the flights the handle reported: flat, Flight.Len numbers a message.
   // In the aggregated view every one counts in the region flows; otherwise
   // individual comets, capped at maxFlights, sampled evenly when a frame
   // brings more.
   addFlights(flat, now, wallPerMs, model, intervalMs) {
     const minVisual = 320 / Math.max(wallPerMs, 1e-9); // at least ~0.3 s on screen, in virtual ms
-    const total = Math.floor(flat.length / 5);
+    const L = Flight.Len;
+    const total = Math.floor(flat.length / L);
     const R2 = REGIONS * REGIONS;
     for (let j = 0; j < total && this.lod; j++) {
-      const k = j * 5;
-      const a = this.regionOf[flat[k]], b = this.regionOf[flat[k + 1]];
+      const k = j * L;
+      const a = this.regionOf[flat[k + Flight.From]], b = this.regionOf[flat[k + Flight.To]];
       if (a >= 0 && b >= 0 && a !== b) {
         const q = a * R2 + b;
         this.flow[q]++;
-        if (flat[k + 4] > 0) this.flowUpd[q]++;
-        if (flat[k + 3] < 0) this.flowLost[q]++;
+        if (flat[k + Flight.Updates] > 0) this.flowUpd[q]++;
+        if (flat[k + Flight.Arrives] < 0) this.flowLost[q]++;
       }
     }
     if (this.lod) { // drawn as flows, but for messages to or from real nodes
-      for (let j = 0; j < total; j++) if (this.isOutside(flat[j * 5]) || this.isOutside(flat[j * 5 + 1])) this.pushFlight(flat, j * 5, now, minVisual, model, intervalMs);
+      for (let k = 0; k < total * L; k += L) if (this.isOutside(flat[k + Flight.From]) || this.isOutside(flat[k + Flight.To])) this.pushFlight(flat, k, now, minVisual, model, intervalMs);
       return;
     }
     const room = this.maxFlights - this.flights.length;
     if (room <= 0) { this.dropped = (this.dropped || 0) + total; return; }
     const step = total > room ? total / room : 1;
-    for (let x = 0; x < total; x += step) this.pushFlight(flat, Math.floor(x) * 5, now, minVisual, model, intervalMs);
+    for (let x = 0; x < total; x += step) this.pushFlight(flat, Math.floor(x) * L, now, minVisual, model, intervalMs);
     if (step > 1) this.dropped = (this.dropped || 0) + total - room;
   }
 
   pushFlight(flat, k, now, minVisual, model, intervalMs) {
-    const from = flat[k], to = flat[k + 1], t0 = flat[k + 2];
-    let t1 = flat[k + 3];
+    const from = flat[k + Flight.From], to = flat[k + Flight.To], t0 = flat[k + Flight.Sent];
+    let t1 = flat[k + Flight.Arrives];
     const lost = t1 < 0;
     // rounds: an exchange completes inside its round; show it across part of the round
     if (model === 'rounds') t1 = t0 + intervalMs * 0.45;
     else if (lost) t1 = t0 + 60;
     const vis1 = Math.max(t1, t0 + minVisual);
-    this.flights.push({ from, to, t0, t1, vis1, upd: flat[k + 4] > 0, lost });
+    this.flights.push({ from, to, t0, t1, vis1, upd: flat[k + Flight.Updates] > 0, lost });
   }
 
   clearFlights() { this.flights.length = 0; this.flow.fill(0); this.flowUpd.fill(0); this.flowLost.fill(0); }
@@ -393,8 +403,8 @@ export class NetView {
       let v = packedOf.get(st);
       if (v === undefined) { v = rgb(colorOf(st)); packedOf.set(st, v); }
       cnt[j]++;
-      if (st === 1) cur[j]++;
-      else if (st === 0) down[j]++;
+      if (st === Status.Current) cur[j]++;
+      else if (st === Status.Down) down[j]++;
       sum[3 * j] += v & 0xff; sum[3 * j + 1] += (v >> 8) & 0xff; sum[3 * j + 2] += (v >> 16) & 0xff;
       if (partitioned) grp[j] = grp[j] === -1 || grp[j] === groups[i] ? groups[i] : -2;
     }
@@ -518,7 +528,7 @@ export class NetView {
     return bd <= lim ? best : -1;
   }
 
-  // status: Uint32Array (0 down, 1 current, 1+k behind by k origins);
+  // status: Uint32Array of Status codes (Current + k: behind by k origins);
   // groups: Uint16Array; origins: how many origins exist (to shade staleness).
   draw(status, groups, now, wall, opts) {
     const { ctx } = this;
@@ -534,15 +544,15 @@ export class NetView {
     // large ones (thousands of paths are slow to rasterise without a GPU)
     const origins = Math.max(1, opts.origins || 1);
     const colorOf = (s) => {
-      if (s === 0) return DOWN;
-      if (s === 1) return CURRENT;
+      if (s === Status.Down) return DOWN;
+      if (s === Status.Current) return CURRENT;
       if (single) return UNINFORMED;
-      const frac = (s - 1) / origins;
+      const frac = (s - Status.Current) / origins;
       return STALE_COLORS[Math.min(STALE_COLORS.length - 1, Math.floor(Math.sqrt(frac) * STALE_COLORS.length))];
     };
     for (let i = 0; i < n; i++) {
       const s = status[i];
-      if (this.prev[i] > 1 && s === 1) this.flash[i] = wall;
+      if (this.prev[i] > Status.Current && s === Status.Current) this.flash[i] = wall;
       this.prev[i] = s;
     }
     if (lod) this.drawCells(status, groups, partitioned, colorOf);
@@ -626,7 +636,7 @@ export class NetView {
     // gateways: the virtual nodes that talk to real ones
     const gw = new Path2D();
     let gws = false;
-    for (let i = 0; i < n; i++) if (this.kinds[i] === 3) {
+    for (let i = 0; i < n; i++) if (this.kinds[i] === Kind.Gateway) {
       const r = rr + 3.5;
       gw.moveTo(this.sx[i] + r, this.sy[i]);
       gw.arc(this.sx[i], this.sy[i], r, 0, Math.PI * 2);
@@ -638,7 +648,7 @@ export class NetView {
     if (rr >= 3) {
       const x = new Path2D();
       const k = rr * 0.55;
-      for (let i = 0; i < n; i++) if (status[i] === 0 && !this.isOutside(i)) {
+      for (let i = 0; i < n; i++) if (status[i] === Status.Down && !this.isOutside(i)) {
         x.moveTo(this.sx[i] - k, this.sy[i] - k); x.lineTo(this.sx[i] + k, this.sy[i] + k);
         x.moveTo(this.sx[i] + k, this.sy[i] - k); x.lineTo(this.sx[i] - k, this.sy[i] + k);
       }
@@ -666,7 +676,7 @@ export class NetView {
       ctx.fillStyle = '#0b1020';
       ctx.font = `600 ${Math.round(rr * 0.95)}px ui-sans-serif, system-ui, sans-serif`;
       ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
-      for (let i = 0; i < n; i++) if (status[i] !== 0 && !this.isOutside(i)) ctx.fillText(String(i), this.sx[i], this.sy[i] + 0.5);
+      for (let i = 0; i < n; i++) if (status[i] !== Status.Down && !this.isOutside(i)) ctx.fillText(String(i), this.sx[i], this.sy[i] + 0.5);
     }
 
     for (const [i, color, w] of [[this.hoverNode, 'rgba(255,255,255,.5)', 1.5], [this.selected, '#ffffff', 2.5]]) {

@@ -182,7 +182,7 @@ impl Refusals {
 pub fn signed_bytes<Id: NodeId>(uuid: Uuid, origin: &Id, version: Version, payload: &str, buf: &mut Vec<u8>) {
     buf.clear();
     buf.extend_from_slice(DOMAIN);
-    buf.extend_from_slice(&uuid.to_be_bytes());
+    buf.extend_from_slice(uuid.as_bytes());
     let at = buf.len();
     buf.extend_from_slice(&[0; 4]);
     origin.write_signed(buf);
@@ -264,6 +264,10 @@ pub fn verify_batch(items: &[(&Seal, &[u8])]) -> bool {
 mod tests {
     use super::*;
 
+    fn u(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
     fn signer(b: u8) -> Signer {
         Signer::from_seed([b; 32])
     }
@@ -273,27 +277,27 @@ mod tests {
         let s = signer(1);
         let origin = "http://127.0.0.1:7001".to_string();
         let v = Version::new(1_763_700_000, 3);
-        let seal = s.seal(42, &origin, v, "Alien");
+        let seal = s.seal(u(42), &origin, v, "Alien");
         let mut buf = Vec::new();
-        assert!(verify(&seal, 42, &origin, v, "Alien", &mut buf));
-        assert!(!verify(&seal, 43, &origin, v, "Alien", &mut buf), "uuid");
-        assert!(!verify(&seal, 42, &"http://127.0.0.1:7002".to_string(), v, "Alien", &mut buf), "origin");
-        assert!(!verify(&seal, 42, &origin, Version::new(1_763_700_001, 3), "Alien", &mut buf), "epoch");
-        assert!(!verify(&seal, 42, &origin, v.next(), "Alien", &mut buf), "version");
-        assert!(!verify(&seal, 42, &origin, v, "Aliens", &mut buf), "payload");
+        assert!(verify(&seal, u(42), &origin, v, "Alien", &mut buf));
+        assert!(!verify(&seal, u(43), &origin, v, "Alien", &mut buf), "uuid");
+        assert!(!verify(&seal, u(42), &"http://127.0.0.1:7002".to_string(), v, "Alien", &mut buf), "origin");
+        assert!(!verify(&seal, u(42), &origin, Version::new(1_763_700_001, 3), "Alien", &mut buf), "epoch");
+        assert!(!verify(&seal, u(42), &origin, v.next(), "Alien", &mut buf), "version");
+        assert!(!verify(&seal, u(42), &origin, v, "Aliens", &mut buf), "payload");
         let other = Seal { key: signer(2).public(), sig: seal.sig };
-        assert!(!verify(&other, 42, &origin, v, "Alien", &mut buf), "key");
+        assert!(!verify(&other, u(42), &origin, v, "Alien", &mut buf), "key");
         let mut flipped = (*seal).clone();
         flipped.sig[10] ^= 1;
-        assert!(!verify(&flipped, 42, &origin, v, "Alien", &mut buf), "signature");
+        assert!(!verify(&flipped, u(42), &origin, v, "Alien", &mut buf), "signature");
     }
 
     #[test]
     fn field_boundaries_are_unambiguous() {
         // origin "ab" + payload "c" must not sign the same bytes as origin "a" + payload "bc"
         let (mut x, mut y) = (Vec::new(), Vec::new());
-        signed_bytes(1, &"ab".to_string(), Version::new(0, 1), "c", &mut x);
-        signed_bytes(1, &"a".to_string(), Version::new(0, 1), "bc", &mut y);
+        signed_bytes(u(1), &"ab".to_string(), Version::new(0, 1), "c", &mut x);
+        signed_bytes(u(1), &"a".to_string(), Version::new(0, 1), "bc", &mut y);
         assert_ne!(x, y);
     }
 
@@ -306,10 +310,10 @@ mod tests {
         let mut identity = [0u8; 32];
         identity[0] = 1;
         let forged = Seal { key: identity, sig: [0; 64] };
-        assert!(!verify(&forged, 1, &origin, v, "x", &mut buf));
+        assert!(!verify(&forged, u(1), &origin, v, "x", &mut buf));
         assert!(!verify_batch(&[(&forged, b"x".as_slice())]));
         let junk = Seal { key: [0xff; 32], sig: [7; 64] };
-        assert!(!verify(&junk, 1, &origin, v, "x", &mut buf));
+        assert!(!verify(&junk, u(1), &origin, v, "x", &mut buf));
     }
 
     #[test]
@@ -318,14 +322,14 @@ mod tests {
         let seals: Vec<_> = origins
             .iter()
             .enumerate()
-            .map(|(i, o)| signer(i as u8).seal(i as u128, o, Version::new(0, 1), "x"))
+            .map(|(i, o)| signer(i as u8).seal(u(i as u128), o, Version::new(0, 1), "x"))
             .collect();
         let msgs: Vec<Vec<u8>> = origins
             .iter()
             .enumerate()
             .map(|(i, o)| {
                 let mut b = Vec::new();
-                signed_bytes(i as u128, o, Version::new(0, 1), "x", &mut b);
+                signed_bytes(u(i as u128), o, Version::new(0, 1), "x", &mut b);
                 b
             })
             .collect();

@@ -22,8 +22,10 @@ use std::sync::Arc;
 use super::auth::Seal;
 use super::version::{Cell, Version};
 
-/// A UUID as 128 bits (RFC 4122 text form via [`fmt_uuid`]).
-pub type Uuid = u128;
+/// An update's UUID: the `uuid` crate's (16 bytes, big-endian); its text
+/// form, lower-case and hyphenated, is the wire's ([`fmt_uuid_into`],
+/// [`parse_uuid`]).
+pub use uuid::Uuid;
 
 /// Identities of nodes. The simulator uses `u32` indices; native and browser
 /// nodes use strings (a base URL or a key).
@@ -497,44 +499,17 @@ impl<Id: NodeId> Message<Id> {
     }
 }
 
-/// Format a UUID in its canonical 8-4-4-4-12 hex form.
-pub fn fmt_uuid(u: Uuid) -> String {
-    fmt_uuid_into(u, &mut [0; 36]).to_string()
-}
-
-/// Format a UUID in its canonical form into `buf`, without allocating.
+/// Format a UUID in its canonical 8-4-4-4-12 lower-case hex form into
+/// `buf`, without allocating (as its `Display` does).
 pub fn fmt_uuid_into(u: Uuid, buf: &mut [u8; 36]) -> &str {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut nibble = 32;
-    for (i, b) in buf.iter_mut().enumerate() {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            *b = b'-';
-        } else {
-            nibble -= 1;
-            *b = HEX[(u >> (4 * nibble)) as usize & 0xf];
-        }
-    }
-    // only ASCII hex digits and dashes were written
-    std::str::from_utf8(buf).expect("ASCII")
+    u.hyphenated().encode_lower(buf)
 }
 
-/// Parse a UUID in canonical hex form (with or without dashes, any case).
+/// Parse a UUID as the wire takes it: hex, any case, hyphenated (36
+/// characters) or not (32); not braced and not a URN, which the crate's
+/// parser would also take.
 pub fn parse_uuid(s: &str) -> Option<Uuid> {
-    let b = s.as_bytes();
-    let dashed = match b.len() {
-        36 => [8, 13, 18, 23].iter().all(|&i| b[i] == b'-'),
-        32 => false,
-        _ => return None,
-    };
-    let mut v: u128 = 0;
-    for (i, &c) in b.iter().enumerate() {
-        if dashed && matches!(i, 8 | 13 | 18 | 23) {
-            continue;
-        }
-        let d = (c as char).to_digit(16)?;
-        v = v << 4 | d as u128;
-    }
-    Some(v)
+    matches!(s.len(), 32 | 36).then(|| Uuid::try_parse(s).ok()).flatten()
 }
 
 #[cfg(test)]
@@ -543,18 +518,25 @@ mod tests {
 
     #[test]
     fn uuid_text_round_trips() {
-        let u = 0x0123_4567_89ab_4def_8123_4567_89ab_cdefu128;
-        let s = fmt_uuid(u);
+        let u = Uuid::from_u128(0x0123_4567_89ab_4def_8123_4567_89ab_cdef);
+        let s = fmt_uuid_into(u, &mut [0; 36]).to_owned();
         assert_eq!(s, "01234567-89ab-4def-8123-456789abcdef");
+        assert_eq!(u.to_string(), s);
         assert_eq!(parse_uuid(&s), Some(u));
         assert_eq!(parse_uuid(&s.to_uppercase()), Some(u));
+        assert_eq!(parse_uuid("0123456789AB4def8123456789abcdef"), Some(u));
         assert_eq!(parse_uuid("not-a-uuid"), None);
         assert_eq!(parse_uuid("01234567-89ab-4def-8123-456789abcdeg"), None);
+        assert_eq!(parse_uuid("01234567-89ab-4def-8123-456789abcdé"), None);
+        assert_eq!(parse_uuid("0123456789ab-4def8123-456789abcdef"), None);
+        // what the crate's parser takes beside, the wire does not
+        assert_eq!(parse_uuid(&format!("{{{s}}}")), None);
+        assert_eq!(parse_uuid(&format!("urn:uuid:{s}")), None);
     }
 
     #[test]
     fn wire_len_grows_with_content() {
-        let u = Update::new(1, 7u32, Version::new(0, 1), 3, "Up".into(), None);
+        let u = Update::new(Uuid::from_u128(1), 7u32, Version::new(0, 1), 3, "Up".into(), None);
         let one = Message::Push(vec![u.clone()]).wire_len();
         let two = Message::Push(vec![u.clone(), u]).wire_len();
         assert!(two > one && one > 60, "{one} {two}");

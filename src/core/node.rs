@@ -771,8 +771,9 @@ mod tests {
         u
     }
 
-    fn upd(origin: u32, counter: u64, uuid: Uuid) -> Update<u32> {
-        Update::new(uuid, origin, Version::new(0, counter), 3, "Heat".into(), None)
+    /// `origin`'s update, its UUID `uuid`'s 128 bits.
+    fn upd(origin: u32, counter: u64, uuid: u128) -> Update<u32> {
+        Update::new(Uuid::from_u128(uuid), origin, Version::new(0, counter), 3, "Heat".into(), None)
     }
 
     /// `origin`'s update sealed by `signer`.
@@ -781,10 +782,10 @@ mod tests {
         origin: u32,
         epoch: u32,
         counter: u64,
-        uuid: Uuid,
+        uuid: u128,
         payload: &'static str,
     ) -> Update<u32> {
-        let version = Version::new(epoch, counter);
+        let (uuid, version) = (Uuid::from_u128(uuid), Version::new(epoch, counter));
         let seal = Some(signer.seal(uuid, &origin, version, payload));
         Update::new(uuid, origin, version, 3, payload.into(), seal)
     }
@@ -1175,11 +1176,11 @@ mod tests {
         let mut n = node(0, Protocol::PushPull);
         let mut out = Out::default();
         n.set_favorite(0, "Up".into(), &NoPeers, &mut out);
-        let mine = n.entry(&0).unwrap().uuid;
+        let mine = n.entry(&0).unwrap().uuid.as_u128();
         let mut echo = upd(0, 1, mine);
         n.handle_message(1, 9, Message::Push(vec![echo.clone()]), &NoPeers, &mut out);
         assert_eq!(n.version(), Version::new(0, 1), "our own update coming back is a duplicate");
-        echo.edit(|r| r.uuid = mine ^ 1);
+        echo.edit(|r| r.uuid = Uuid::from_u128(mine ^ 1));
         n.handle_message(2, 9, Message::Push(vec![echo]), &NoPeers, &mut out);
         assert_eq!(n.version(), Version::new(0, 2));
         assert_eq!(n.favorite(), Some("Up"));

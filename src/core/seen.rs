@@ -88,34 +88,38 @@ impl SeenCache {
 mod tests {
     use super::*;
 
+    fn u(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
     #[test]
     fn duplicate_insert_is_reported() {
         let mut c = SeenCache::new(1000, 10, 0);
-        assert!(c.insert(1, 0));
-        assert!(!c.insert(1, 5));
-        assert!(c.contains(&1));
+        assert!(c.insert(u(1), 0));
+        assert!(!c.insert(u(1), 5));
+        assert!(c.contains(&u(1)));
     }
 
     #[test]
     fn entries_expire_after_ttl() {
         let mut c = SeenCache::new(1000, 10, 0);
-        c.insert(1, 0);
-        c.insert(2, 500);
+        c.insert(u(1), 0);
+        c.insert(u(2), 500);
         c.expire(999);
         assert_eq!(c.len(), 2);
         c.expire(1000);
-        assert!(!c.contains(&1) && c.contains(&2));
-        assert!(c.insert(1, 1200), "expired uuid is new again");
+        assert!(!c.contains(&u(1)) && c.contains(&u(2)));
+        assert!(c.insert(u(1), 1200), "expired uuid is new again");
     }
 
     #[test]
     fn cap_bounds_memory_and_evicts_oldest() {
         let mut c = SeenCache::new(u64::MAX / 2, 100, 0);
-        for u in 0..10_000u128 {
-            c.insert(u, 1);
+        for n in 0..10_000u128 {
+            c.insert(u(n), 1);
         }
         assert_eq!(c.len(), 100);
-        assert!(c.contains(&9_999) && !c.contains(&0));
+        assert!(c.contains(&u(9_999)) && !c.contains(&u(0)));
         assert_eq!(c.evicted(), 9_900);
     }
 }

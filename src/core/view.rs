@@ -639,7 +639,11 @@ mod tests {
     use crate::rng::Rng;
 
     fn entry(version: Version) -> Entry {
-        Entry::new(std::sync::Arc::new(Record::new(1, version, "Alien".into(), None)), 3, 0)
+        Entry::new(
+            std::sync::Arc::new(Record::new(crate::core::Uuid::from_u128(1), version, "Alien".into(), None)),
+            3,
+            0,
+        )
     }
 
     /// The differences a plain sorted map gives, as `(origin, kind, version)`

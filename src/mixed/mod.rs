@@ -285,8 +285,8 @@ pub struct Bridge {
     // the page's identities on the wire (identities.rs)
     /// `browser-<tag>-`: virtual node `i` is `{prefix}{i}` on the wire.
     prefix: String,
-    /// XORed into UUIDs between the run and the wire.
-    key: Uuid,
+    /// XORed into UUIDs' 128 bits between the run and the wire.
+    key: u128,
     /// The page's secret: virtual nodes' key pairs derive from it.
     secret: [u8; 32],
     /// Virtual nodes' key pairs, made when first needed.

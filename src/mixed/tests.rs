@@ -173,13 +173,14 @@ fn signer(b: u8) -> Signer {
     Signer::from_seed([b; 32])
 }
 
-fn sealed(by: &Signer, origin: &str, version: Version, payload: &str, uuid: Uuid) -> Update<Id> {
-    let origin = Id::from(origin);
+/// `origin`'s update sealed by `by`, its UUID `uuid`'s 128 bits.
+fn sealed(by: &Signer, origin: &str, version: Version, payload: &str, uuid: u128) -> Update<Id> {
+    let (origin, uuid) = (Id::from(origin), Uuid::from_u128(uuid));
     let seal = by.seal(uuid, &origin, version, payload);
     Update::new(uuid, origin, version, 5, Payload::from(payload.to_string()), Some(seal))
 }
 
-fn unsigned(origin: &str, version: Version, payload: &str, uuid: Uuid) -> Update<Id> {
+fn unsigned(origin: &str, version: Version, payload: &str, uuid: u128) -> Update<Id> {
     let mut u = sealed(&signer(0), origin, version, payload, uuid);
     u.edit(|r| r.seal = None);
     u
@@ -368,7 +369,7 @@ fn virtual_nodes_updates_leave_sealed_over_their_wire_form_each_signed_once() {
                 assert_eq!(seal.key, b.virtual_key(i), "by node {i}'s own key");
                 assert!(auth::verify(seal, u.uuid, &u.origin, u.version, u.payload.as_str(), &mut buf));
                 // over the wire UUID, not the run's
-                let run_uuid = u.uuid ^ b.key;
+                let run_uuid = Uuid::from_u128(u.uuid.as_u128() ^ b.key);
                 assert!(!auth::verify(seal, run_uuid, &u.origin, u.version, u.payload.as_str(), &mut buf));
                 checked.insert((i, u.version));
             }
@@ -587,15 +588,15 @@ fn seal_timings() {
     let v = Version::new(0, 3);
     let n = 200;
     let t0 = std::time::Instant::now();
-    let mut seal = s.seal(1, &origin, v, "Alien");
+    let mut seal = s.seal(Uuid::from_u128(1), &origin, v, "Alien");
     for k in 0..n {
-        seal = s.seal(k, &origin, v, "Alien");
+        seal = s.seal(Uuid::from_u128(k), &origin, v, "Alien");
     }
     let sign = t0.elapsed().as_secs_f64() * 1e6 / n as f64;
     let mut buf = Vec::new();
     let t0 = std::time::Instant::now();
     for _ in 0..n {
-        assert!(auth::verify(&seal, n - 1, &origin, v, "Alien", &mut buf));
+        assert!(auth::verify(&seal, Uuid::from_u128(n - 1), &origin, v, "Alien", &mut buf));
     }
     let verify = t0.elapsed().as_secs_f64() * 1e6 / n as f64;
     let t0 = std::time::Instant::now();

@@ -501,7 +501,7 @@ impl NodeState {
                     movie: e.payload.as_str().to_string(),
                     version: e.version.counter,
                     epoch: e.version.epoch,
-                    uuid: crate::core::message::fmt_uuid(e.uuid),
+                    uuid: e.uuid.to_string(),
                     ttl: e.ttl,
                     learned_ms: e.learned_at,
                     key: e.seal.as_ref().map(|s| wire::key_text(&s.key)),

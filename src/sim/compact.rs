@@ -29,7 +29,7 @@ use crate::core::protocols::anti_entropy::{answer, Answer};
 use crate::core::protocols::hop;
 use crate::core::protocols::rumor::answers_feedback;
 use crate::core::timer::{next_after, Timer};
-use crate::core::{Config, Message, Payload, Peers, Protocol, RumorState, Update, Version};
+use crate::core::{Config, Message, Payload, Peers, Protocol, RumorState, Update, Uuid, Version};
 use crate::hint::prefetch;
 use crate::rng::Rng;
 
@@ -128,7 +128,7 @@ struct Sizes {
 
 impl Sizes {
     fn new(origin: u32, version: Version) -> Self {
-        let upd = |ttl: u32| Update::new(0, origin, version, ttl, Payload::Static(rumor_payload()), None);
+        let upd = |ttl: u32| Update::new(Uuid::nil(), origin, version, ttl, Payload::Static(rumor_payload()), None);
         let digest = |knows: bool, push_pull: bool| {
             let digest = if knows { vec![(origin, version)] } else { vec![] };
             Message::Digest { digest: digest.into(), push_pull }.wire_len()

@@ -1110,8 +1110,8 @@ fn window<P: Population>(w: &mut World<P>, e: &mut Events<P::Msg>, t0: u64, mut 
             run_part(&mut *part, jobs, up, retimed.clone(), end, log, done);
         }
     };
-    // helpers kept from window to window (a thread the system refuses
-    // leaves its share to the others)
+    // helpers kept from window to window, in a rayon pool (if the system
+    // refuses them, this thread runs every part)
     let pool = e.par.pool.get_or_insert_with(|| Pool::new(e.par.threads - 1));
     pool.run(&work, || {
         // this thread makes the previous window's metric calls first

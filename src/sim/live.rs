@@ -341,18 +341,18 @@ impl Live {
         })
     }
 
-    /// One code per node for the frame: 0 down (or a native node that does
-    /// not answer), otherwise 1 + how many origins' latest update it lacks
-    /// (a remote virtual node, whose view is unknown: 1).
-    pub fn status_codes(&self, out: &mut Vec<u32>) {
-        out.clear();
-        out.extend((0..self.len()).map(|i| match self.remotes.get(&i) {
-            None if self.r.w.up.get(i as usize) => 1 + self.stale(i),
-            None => 0,
-            Some(s) if s.kind == NodeKind::RemoteVirtual => 1,
-            Some(s) if s.reachable => 1 + self.stale(i),
-            Some(_) => 0,
-        }));
+    /// Each node's state for the frame, in index order: `None` down (or a
+    /// native node that does not answer), otherwise how many origins'
+    /// latest update it lacks (a remote virtual node, whose view is
+    /// unknown: 0).
+    pub fn lacking(&self) -> impl Iterator<Item = Option<u32>> + '_ {
+        (0..self.len()).map(|i| match self.remotes.get(&i) {
+            None if self.r.w.up.get(i as usize) => Some(self.stale(i)),
+            None => None,
+            Some(s) if s.kind == NodeKind::RemoteVirtual => Some(0),
+            Some(s) if s.reachable => Some(self.stale(i)),
+            Some(_) => None,
+        })
     }
 
     /// Each node's partition group.
