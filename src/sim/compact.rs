@@ -737,15 +737,13 @@ impl Population for CompactPopulation {
         }
         let n = &self.nodes;
         match self.cfg.protocol {
-            Protocol::Push => {
-                if n.informed(j) {
-                    let ttl = n.ttl[j];
-                    let targets = self.sample(i, ctx.members);
-                    for &t in &targets {
-                        self.send(i, t, CMsg::Delta { update: Some(ttl), request: false }, ctx);
-                    }
-                    self.scratch = targets;
+            Protocol::Push if n.informed(j) => {
+                let ttl = n.ttl[j];
+                let targets = self.sample(i, ctx.members);
+                for &t in &targets {
+                    self.send(i, t, CMsg::Delta { update: Some(ttl), request: false }, ctx);
                 }
+                self.scratch = targets;
             }
             Protocol::Pull | Protocol::PushPull => {
                 let knows = n.informed(j);
@@ -756,20 +754,19 @@ impl Population for CompactPopulation {
                 }
                 self.scratch = targets;
             }
-            Protocol::Rumor => {
-                if let Some(ttl) = hop(u32::from(n.ttl[j])).filter(|_| n.spreading(j)) {
-                    let ttl = ttl as u8;
-                    let targets = self.sample(i, ctx.members);
-                    for &t in &targets {
-                        self.send(i, t, CMsg::Push { ttl }, ctx);
-                        if !self.cfg.stop.feedback {
-                            self.count_contact(i);
-                        }
+            Protocol::Rumor if n.spreading(j) => {
+                let ttl = hop(u32::from(n.ttl[j])).expect("a spreading rumor has hops left") as u8;
+                let targets = self.sample(i, ctx.members);
+                for &t in &targets {
+                    self.send(i, t, CMsg::Push { ttl }, ctx);
+                    if !self.cfg.stop.feedback {
+                        self.count_contact(i);
                     }
-                    self.scratch = targets;
                 }
+                self.scratch = targets;
             }
-            // a protocol the compact population does not run (`Info::compact`)
+            // an uninformed or cold node, or a protocol the compact
+            // population does not run (`Info::compact`)
             _ => {}
         }
     }
