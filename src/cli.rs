@@ -195,7 +195,32 @@ impl SimArgs {
             }
             p.to_config()
         };
-        to_config().map_err(|e| e.cli_message())
+        let cfg = to_config().map_err(|e| e.cli_message())?;
+        self.check_given_apply(&cfg)?;
+        Ok(cfg)
+    }
+
+    /// A flag typed on the command line that the run's protocol does not
+    /// read (`--counter` with push-pull) is refused, naming it, rather than
+    /// silently ignored. (Eager push has its own rule, with its reason:
+    /// `Protocol::check`.)
+    fn check_given_apply(&self, cfg: &SimConfig) -> Result<(), String> {
+        let protocol = cfg.node.protocol;
+        for (name, _) in &self.given {
+            if *name == "eager" {
+                continue;
+            }
+            let Some(readers) = sim::table::param(name).and_then(|p| p.protocols()) else { continue };
+            if !readers.contains(&protocol) {
+                let names: Vec<&str> = readers.iter().map(|p| p.name()).collect();
+                return Err(format!(
+                    "{} applies to {} only, not to {protocol}: leave it out or change --protocol",
+                    sim::table::flag_of(name),
+                    names.join(", ")
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -466,6 +491,17 @@ mod tests {
             assert!(help.contains(&format!("{}:", g.heading())), "heading {} missing:\n{help}", g.heading());
         }
         assert!(help.contains("- glomers: "), "the presets are listed");
+    }
+
+    #[test]
+    fn a_flag_the_protocol_does_not_read_is_refused_by_name() {
+        let e = parse(&["--protocol", "push-pull", "--counter", "3"]).unwrap_err();
+        assert!(e.starts_with("--counter applies to rumor only"), "{e}");
+        let e = parse(&["--protocol", "flood", "--stop", "blind"]).unwrap_err();
+        assert!(e.starts_with("--stop applies to rumor only, not to flood"), "{e}");
+        assert!(parse(&["--protocol", "rumor", "--counter", "3", "--stop", "blind"]).is_ok());
+        // a preset's own values are not the user's flags
+        assert!(parse(&["--preset", "glomers", "--protocol", "rumor"]).is_ok());
     }
 
     #[test]
