@@ -202,25 +202,10 @@ impl SimArgs {
 
     /// A flag typed on the command line that the run's protocol does not
     /// read (`--counter` with push-pull) is refused, naming it, rather than
-    /// silently ignored. (Eager push has its own rule, with its reason:
-    /// `Protocol::check`.)
+    /// silently ignored ([`sim::table::refuse_unread`]).
     fn check_given_apply(&self, cfg: &SimConfig) -> Result<(), String> {
-        let protocol = cfg.node.protocol;
-        for (name, _) in &self.given {
-            if *name == "eager" {
-                continue;
-            }
-            let Some(readers) = sim::table::param(name).and_then(|p| p.protocols()) else { continue };
-            if !readers.contains(&protocol) {
-                let names: Vec<&str> = readers.iter().map(|p| p.name()).collect();
-                return Err(format!(
-                    "{} applies to {} only, not to {protocol}: leave it out or change --protocol",
-                    sim::table::flag_of(name),
-                    names.join(", ")
-                ));
-            }
-        }
-        Ok(())
+        let given = self.given.iter().map(|(k, _)| *k);
+        sim::table::refuse_unread(given, cfg.node.protocol, sim::table::flag_of).map_err(|e| e.to_string())
     }
 }
 

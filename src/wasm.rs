@@ -66,7 +66,21 @@ fn read_params(params: &JsValue) -> Result<Result<SimParams, ParamError>, JsValu
 
 /// Parameters read and checked into a configuration.
 fn configured(params: &JsValue) -> Result<Result<(SimParams, crate::sim::SimConfig), ParamError>, JsValue> {
-    Ok(read_params(params)?.and_then(|p| p.to_config().map(|c| (p, c))))
+    let given = given_names(params);
+    Ok(read_params(params)?.and_then(|p| {
+        let c = p.to_config()?;
+        // a value the protocol does not read is refused, not ignored
+        crate::sim::table::refuse_unread(given.iter().map(String::as_str), c.node.protocol, str::to_owned)?;
+        Ok((p, c))
+    }))
+}
+
+/// The names of the parameters `params` gives (none for `undefined`).
+fn given_names(params: &JsValue) -> Vec<String> {
+    match params.dyn_ref::<js_sys::Object>() {
+        Some(obj) => js_sys::Object::keys(obj).iter().filter_map(|k| k.as_string()).collect(),
+        None => Vec::new(),
+    }
 }
 
 /// A JS value as the text a URL or command line would carry: strings as

@@ -63,6 +63,14 @@ fn bad_parameters_are_errors_with_a_message() {
 }
 
 #[wasm_bindgen_test]
+fn a_parameter_the_protocol_does_not_read_is_refused_not_ignored() {
+    let given = params(&[("protocol", "push-pull"), ("counter", "3")]);
+    let msg = Lab::check(given).expect("refused");
+    assert!(msg.starts_with("counter applies to rumor only, not to push-pull"), "{msg}");
+    assert_eq!(Lab::check(params(&[("protocol", "rumor"), ("counter", "3")])), None);
+}
+
+#[wasm_bindgen_test]
 fn faults_clicked_during_a_run_replay_from_its_scenario() {
     let p =
         params(&[("nodes", "30"), ("scenario", "movies"), ("model", "events"), ("duration_s", "12"), ("seed", "9")]);

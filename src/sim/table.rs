@@ -416,6 +416,38 @@ pub fn flag_of(name: &str) -> String {
     }
 }
 
+/// Refuse a parameter that was given (typed on the command line, passed to
+/// the page's `configure()`) although the run's `protocol` does not read it
+/// (`counter` with push-pull): a value that would be silently ignored.
+/// Names outside the table (`preset`) and `eager` (which has its own rule
+/// and reason, `Protocol::check`) are not this check's. `call` names a
+/// parameter in the message as the caller's users know it (`--counter` on
+/// the command line, `counter` in the page).
+pub fn refuse_unread<'a>(
+    given: impl IntoIterator<Item = &'a str>,
+    protocol: Protocol,
+    call: impl Fn(&str) -> String,
+) -> Result<(), ParamError> {
+    for name in given {
+        if name == "eager" {
+            continue;
+        }
+        let Some(readers) = param(name).and_then(|p| p.protocols()) else { continue };
+        if !readers.contains(&protocol) {
+            let names: Vec<&str> = readers.iter().map(|p| p.name()).collect();
+            return Err(ParamError::rule(
+                name,
+                format!(
+                    "{} applies to {} only, not to {protocol}: leave it out or change the protocol",
+                    call(name),
+                    names.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Every name [`SimParams::set`] accepts: the table's, and `preset`.
 pub fn names() -> Vec<&'static str> {
     TABLE.iter().map(|p| p.name).chain(["preset"]).collect()
