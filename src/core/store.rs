@@ -349,7 +349,7 @@ impl<Id: NodeId> Store<Id> {
             return Applied::Unchanged;
         }
         if checks {
-            if let Err(r) = self.check_seal(&u) {
+            if let Err(r) = self.check_seal(&u, self.bound_key(&u.origin)) {
                 self.count_refusal(r);
                 return Applied::Unchanged;
             }
@@ -372,10 +372,9 @@ impl<Id: NodeId> Store<Id> {
         }
     }
 
-    /// Whether `u`'s seal satisfies the policy and the origin's bound key
-    /// (the shared [`auth::gate`]).
-    fn check_seal(&mut self, u: &Update<Id>) -> Result<(), Refusal> {
-        let bound = self.bound_key(&u.origin);
+    /// Whether `u`'s seal satisfies the policy and `bound`, the key its
+    /// origin is bound to (the shared [`auth::gate`]).
+    fn check_seal(&mut self, u: &Update<Id>, bound: Option<PublicKey>) -> Result<(), Refusal> {
         let buf = &mut self.sign_buf;
         auth::gate(self.limits.auth, bound, u.seal.as_deref(), |seal| {
             Some(auth::verify(seal, u.uuid, &u.origin, u.version, u.payload.as_str(), buf))
@@ -393,19 +392,11 @@ impl<Id: NodeId> Store<Id> {
     /// or that lacks one the policy requires, is not even a claim: it is
     /// dropped.
     pub(crate) fn self_claim(&mut self, u: Update<Id>) -> Option<Payload> {
-        if self.limits.auth != Policy::Off {
-            let refusal = match &u.seal {
-                None if self.limits.auth == Policy::Required => Some(Refusal::Unsigned),
-                None => None,
-                Some(seal) => {
-                    let ok = auth::verify(seal, u.uuid, &u.origin, u.version, u.payload.as_str(), &mut self.sign_buf);
-                    (!ok).then_some(Refusal::BadSignature)
-                }
-            };
-            if let Some(r) = refusal {
-                self.count_refusal(r);
-                return None;
-            }
+        // the seal gate, with no key bound: a claim is checked against the
+        // key it carries (our own is not pinned, a restart may have made a new one)
+        if let Err(r) = self.check_seal(&u, None) {
+            self.count_refusal(r);
+            return None;
         }
         let conflicting = u.version == self.own && self.view.get(&self.id).is_some_and(|e| e.uuid != u.uuid);
         if u.version <= self.own && !conflicting {
