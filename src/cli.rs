@@ -31,6 +31,8 @@ enum Command {
     Node(crate::node_cli::NodeArgs),
     /// Run a local cluster of native nodes for demos.
     Cluster(crate::node_cli::ClusterArgs),
+    /// Check a course implementation against PROTOCOL.md, step by step.
+    TestNode(crate::conformance::TestNodeArgs),
 }
 
 /// `gossip sim`'s arguments. The simulation parameters and their help come
@@ -219,6 +221,7 @@ pub fn main() -> ExitCode {
         Command::Sim(args) => run_sim(&args),
         Command::Node(args) => crate::node_cli::run_node(&args),
         Command::Cluster(args) => crate::node_cli::run_cluster(&args),
+        Command::TestNode(args) => crate::conformance::run(&args),
     }
 }
 

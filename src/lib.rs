@@ -26,7 +26,9 @@
 //!   `network`, `faults`, `metrics`, `membership` (the roster), `params`
 //!   (parameters by name), `live` (a run a viewer drives), `window` and
 //!   `pool` (threads).
-//! * `server` and `node_cli` (native): the HTTP node; `cli`: `gossip sim`.
+//! * `server` and `node_cli` (native): the HTTP node; `cli`: `gossip sim`;
+//!   `conformance` (native): `gossip test-node`, which checks a course
+//!   implementation against `PROTOCOL.md`.
 //! * [`mixed`]: the sans-IO bridge between the page's run and real nodes.
 //! * `wasm` and `fetch` (wasm32): the browser lab's bindings and transport.
 //! * [`wire`] (the JSON of `POST /gossip/`), [`rng`], [`movies`], [`hint`].
@@ -59,6 +61,10 @@ pub mod cli;
 pub mod node_cli;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod server;
+
+// `gossip test-node`: the conformance test for course implementations
+#[cfg(not(target_arch = "wasm32"))]
+pub mod conformance;
 
 // the browser lab's bindings, and their fetch transport to real nodes
 #[cfg(target_arch = "wasm32")]
