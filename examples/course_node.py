@@ -31,6 +31,8 @@ What it does, section by section of PROTOCOL.md:
   `fanout` random peers, applies the answer's delta and sends what the
   answer wants.
 * Joining: bootstrap: asks the bootstrap peer for its peers and its view.
+* Peers that stop answering: a peer whose exchange fails is suspect (not
+  listed by GET /peers/, not picked), but is tried again now and then.
 
 Every request it cannot understand gets a 400 with a JSON error, never a
 crash. A hidden `--break WHAT` flag (dedup, ttl, epoch, version0, seals)
@@ -330,8 +332,10 @@ class CourseNode:
                 next_change = time.time() + self.change * random.uniform(0.8, 1.2)
             with self.lock:
                 targets = self.sample(self.fanout, exclude=())
-                if not targets:  # everyone suspect: try one of them anyway
-                    targets = random.sample(list(self.peers), min(1, len(self.peers)))
+                # Peers that stop answering: keep trying a suspect peer now and then
+                suspects = [p for p, ok in self.peers.items() if not ok]
+                if suspects and (not targets or random.random() < 0.25):
+                    targets.append(random.choice(suspects))
                 digest = {o: list(vkey(u)) for o, u in self.view.items()}
             for p in targets:
                 threading.Thread(target=lambda p=p: self.apply_answer(p, self.post(p, {"digest": digest})),

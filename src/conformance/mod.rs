@@ -14,7 +14,7 @@
 //! observed and, on failure, a hint naming the `PROTOCOL.md` section to
 //! read. Every wait is bounded; the child process is killed when the run
 //! ends, on Ctrl-C and in a panic. Exit status: 0 when every required step
-//! passes, 1 when one fails, 2 for bad flags, 130 on Ctrl-C.
+//! passes, 1 when one fails, 2 for bad flags, 130 on Ctrl-C or SIGTERM.
 //!
 //! * [`steps`]: the catalog (names, titles, sections, advice);
 //! * [`runner`]: the sequence and every check;
@@ -198,10 +198,10 @@ pub fn run(args: &TestNodeArgs) -> ExitCode {
     };
     let lab = plan.lab.is_some();
     rt.block_on(async {
-        // on Ctrl-C the run is dropped: its guards kill the node and stop the servers
+        // on Ctrl-C or SIGTERM the run is dropped: its guards kill the node and stop the servers
         let outcome = tokio::select! {
             r = runner::run(plan) => Some(r),
-            _ = tokio::signal::ctrl_c() => None,
+            _ = crate::node_cli::shutdown_signal() => None,
         };
         let (report, keep) = match outcome {
             None => {
@@ -221,7 +221,7 @@ pub fn run(args: &TestNodeArgs) -> ExitCode {
         }
         if lab && keep.is_some() {
             eprintln!("gossip test-node: the nodes and the lab keep running; Ctrl-C to stop");
-            let _ = tokio::signal::ctrl_c().await;
+            crate::node_cli::shutdown_signal().await;
         }
         drop(keep);
         if report.passed() {
