@@ -272,3 +272,87 @@ fn a_running_course_node_passes_the_url_mode() {
         assert_eq!(step(&report, name)["status"], "pass", "{name}: {report:#}");
     }
 }
+
+#[test]
+fn lab_serves_the_page_joined_to_the_nodes_under_test_until_sigterm() {
+    python_present();
+    use std::io::BufRead;
+    let www = concat!(env!("CARGO_MANIFEST_DIR"), "/www");
+    let cmd = course_cmd(None);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gossip"))
+        .args(["test-node", "--cmd", &cmd, "--lab", "--www", www])
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    struct Kill(u32);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = Command::new("kill").args(["-KILL", &self.0.to_string()]).stderr(Stdio::null()).status();
+        }
+    }
+    let guard = Kill(child.id());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let stdout = child.stdout.take().unwrap();
+    let (out_tx, out_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let done = line.starts_with("lab: ");
+            text.push_str(&line);
+            text.push('\n');
+            if done {
+                let _ = out_tx.send(text.clone());
+            }
+        }
+    });
+    let lab = loop {
+        let line = rx.recv_timeout(Duration::from_secs(30)).expect("the lab's URL on stderr");
+        if let Some(i) = line.find("http://") {
+            break line[i..].trim().to_owned();
+        }
+    };
+    let report = out_rx.recv_timeout(Duration::from_secs(60)).expect("the report");
+    assert!(report.contains(&format!("lab: {lab}")), "{report}");
+    assert!(report.trim_end().ends_with(&format!("PASS\nlab: {lab}")), "{report}");
+    // after the report, the lab and the nodes keep running
+    let authority = lab.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let get = |path: &str| {
+        let mut s = std::net::TcpStream::connect(&authority).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        let mut text = String::new();
+        let _ = s.read_to_string(&mut text);
+        text
+    };
+    let config = get("/lab-config.json");
+    let body: Value = serde_json::from_str(config.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    let nodes = body["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 3, "two reference nodes and the node under test: {body}");
+    assert_eq!(body["connect"], nodes[0]);
+    let theirs = nodes[2].as_str().unwrap().trim_start_matches("http://").to_owned();
+    assert!(std::net::TcpStream::connect(&theirs).is_ok(), "the node under test still runs");
+    assert!(get("/").starts_with("HTTP/1.1 200"), "the page itself");
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let t = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "SIGTERM stops it");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    drop(guard);
+    assert_eq!(status.code(), Some(0), "the report's verdict, once the lab is closed");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(std::net::TcpStream::connect(&theirs).is_err(), "the node under test was killed with it");
+}

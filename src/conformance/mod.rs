@@ -180,7 +180,9 @@ impl TestNodeArgs {
 }
 
 /// `gossip test-node ...`: run the steps, print the report, exit 0 only if
-/// every required step passed.
+/// every required step passed. With `--lab`, the nodes and the lab keep
+/// running after the report until Ctrl-C or SIGTERM, and the exit status
+/// is still the report's.
 pub fn run(args: &TestNodeArgs) -> ExitCode {
     let plan = match args.plan() {
         Ok(p) => p,
