@@ -1,7 +1,9 @@
 //! The student's node as a child process: the `--cmd` template
-//! (`{port}`, `{bootstrap}`, `{bootstrap_url}`), started through `sh -c
-//! 'exec ...'` with its output in a log file, and a guard that kills and
-//! reaps it when dropped (at the end, on an error, on Ctrl-C, in a panic).
+//! (`{port}`, `{bootstrap}`, `{bootstrap_url}`), started through `sh -c`
+//! in a process group of its own (so `cd dir && python3 node.py ...` works
+//! and nothing it starts outlives it) with its output in a log file, and a
+//! guard that kills the whole group and reaps the shell when dropped (at the
+//! end, on an error, on Ctrl-C or SIGTERM, in a panic).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -89,21 +91,19 @@ pub struct Launched {
 }
 
 impl Launched {
-    /// Start `line` with `sh -c 'exec LINE'`, its output to a fresh log file.
+    /// Start `line` with `sh -c LINE` in a new process group, its output
+    /// to a fresh log file.
     pub fn start(line: String) -> Result<Launched, LaunchError> {
         static N: AtomicU32 = AtomicU32::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
         let log = std::env::temp_dir().join(format!("gossip-test-node-{}-{n}.log", std::process::id()));
         let out = std::fs::File::create(&log).map_err(|e| LaunchError::Spawn(format!("{}: {e}", log.display())))?;
         let err = out.try_clone().map_err(|e| LaunchError::Spawn(e.to_string()))?;
-        let child = Command::new("sh")
-            .arg("-c")
-            .arg(format!("exec {line}"))
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .map_err(|e| LaunchError::Spawn(format!("sh: {e}")))?;
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg(&line).stdin(Stdio::null()).stdout(out).stderr(err);
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let child = cmd.spawn().map_err(|e| LaunchError::Spawn(format!("sh: {e}")))?;
         Ok(Launched { child, log, line })
     }
 
@@ -122,6 +122,14 @@ impl Launched {
 
 impl Drop for Launched {
     fn drop(&mut self) {
+        // the whole group: the shell and whatever it started
+        #[cfg(unix)]
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.log);
@@ -144,12 +152,25 @@ mod tests {
         assert_eq!(Template::parse("  "), Err(LaunchError::Empty));
     }
 
+    /// Whether any process is left in process group `pgid`.
+    fn group_alive(pgid: u32) -> bool {
+        Command::new("kill")
+            .args(["-0", "--", &format!("-{pgid}")])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
     #[test]
-    fn a_dropped_child_is_killed() {
-        let mut c = Launched::start("sleep 30".into()).unwrap();
+    fn a_dropped_child_is_killed_with_everything_it_started() {
+        let mut c = Launched::start("cd / && sleep 30 & sleep 31; echo never".into()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(100));
         assert!(c.exited().is_none());
         let pid = c.child.id();
+        assert!(group_alive(pid));
         drop(c);
-        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "the child was reaped");
+        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "the shell was reaped");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert!(!group_alive(pid), "no process of its group is left");
     }
 }

@@ -143,10 +143,7 @@ impl TestNodeArgs {
                         std::net::TcpListener::bind(("127.0.0.1", p)).map_err(|e| UsageError::PortInUse(p, e))?;
                         p
                     }
-                    None => std::net::TcpListener::bind("127.0.0.1:0")
-                        .and_then(|l| l.local_addr())
-                        .map_err(UsageError::NoPort)?
-                        .port(),
+                    None => free_port().map_err(UsageError::NoPort)?,
                 };
                 Target::Cmd { template, port }
             }
@@ -177,6 +174,17 @@ impl TestNodeArgs {
             lab,
         })
     }
+}
+
+/// A free port for the node under test, below the kernel's ephemeral range
+/// (32768 and up by default), so that none of the harness's own listeners
+/// or outgoing connections takes it before the node binds it.
+fn free_port() -> std::io::Result<u16> {
+    let start = 20_000 + (probe::fresh_uuid().as_u128() % 12_000) as u16;
+    (0..12_000u16)
+        .map(|i| 20_000 + (start - 20_000 + i) % 12_000)
+        .find(|&p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
+        .map_or_else(|| std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()), Ok)
 }
 
 /// `gossip test-node ...`: run the steps, print the report, exit 0 only if
