@@ -158,3 +158,41 @@ async fn serve(l: TcpListener, app: Router) {
         });
     }
 }
+
+/// A black hole: a peer that accepts connections and never answers (what a
+/// node sees of a peer behind a cut link). Holds at most 256 connections,
+/// dropping the oldest; stops when dropped.
+pub struct Silent {
+    /// Its base URL.
+    pub url: String,
+    task: JoinHandle<()>,
+}
+
+impl Silent {
+    /// Start one on a free loopback port.
+    pub async fn start() -> std::io::Result<Silent> {
+        let l = TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://127.0.0.1:{}", l.local_addr()?.port());
+        let task = tokio::spawn(async move {
+            let mut held = std::collections::VecDeque::new();
+            loop {
+                match l.accept().await {
+                    Ok((s, _)) => {
+                        if held.len() == 256 {
+                            held.pop_front();
+                        }
+                        held.push_back(s);
+                    }
+                    Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+                }
+            }
+        });
+        Ok(Silent { url, task })
+    }
+}
+
+impl Drop for Silent {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

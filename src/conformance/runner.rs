@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::fake::Fakes;
+use super::fake::{Fakes, Silent};
 use super::launch::{Launched, Template};
 use super::probe::{self, Held, Probe, ProbeError, View, HARNESS_ID};
 use super::refs::{self, RefNode};
@@ -100,6 +100,8 @@ struct Run {
     injected: Option<Injected>,
     lab: Option<(String, tokio::task::JoinHandle<()>)>,
     stop_lab: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The silent peer of step partition, kept to the end of the run.
+    silent: Option<Silent>,
     /// The malformed requests sent, and the status each got (none: no answer).
     hostile: Vec<(&'static str, Option<u16>)>,
     outcomes: Vec<Outcome>,
@@ -145,6 +147,7 @@ pub async fn run(plan: Plan) -> Result<(Report, Option<Box<dyn Send>>), RunError
         injected: None,
         lab: None,
         stop_lab: None,
+        silent: None,
         hostile: Vec::new(),
         outcomes: Vec::new(),
         plan,
@@ -750,6 +753,21 @@ impl Run {
             return Verdict::Fail(format!("the harness could not cut the node off: {e}"));
         }
         let cut = Instant::now();
+        // and a new peer that never answers: its exchanges hang until they time out
+        let silent = match Silent::start().await {
+            Ok(s) => s,
+            Err(e) => return Verdict::Fail(format!("the harness could not start its silent peer: {e}")),
+        };
+        let hello = crate::wire::encode(
+            &silent.url,
+            Some(&silent.url),
+            None,
+            &[crate::core::Message::Digest { digest: Default::default(), push_pull: true }],
+        );
+        if let Err(e) = self.probe.exchange(&self.node, hello).await {
+            return Verdict::Fail(format!("a digest from a new peer {e}"));
+        }
+        self.silent = Some(silent);
         tokio::time::sleep(Duration::from_millis(self.plan.interval_ms * 2)).await;
         // news the node cannot hear while it is cut off
         let news = probe::update("test-node-partition", Version::new(0, 1), 6, "Heard After The Heal", None);
@@ -772,7 +790,8 @@ impl Run {
         }
         match self.converge(&[&news]).await {
             Ok(t) => Verdict::Pass(format!(
-                "cut off for {:.1} s, it kept answering; converged {:.2} s after the heal",
+                "cut off for {:.1} s (refused by the reference nodes, and a new peer that never answers), it kept \
+                 answering; converged {:.2} s after the heal",
                 held.as_secs_f64(),
                 t.as_secs_f64()
             )),

@@ -65,8 +65,8 @@ steps! {
         "every interval, send your digest to fanout random peers, apply the delta in the answer and send what its want asks for";
     RESAMPLE = "resample", "after a reference node picks a new favorite, everyone converges again", "Version ordering",
         "a newer (epoch, version) of an origin replaces the old entry everywhere: apply deltas and pushes by version";
-    PARTITION = "partition", "cut off from the others, it keeps running, and converges once the partition heals", "Peers that stop answering",
-        "an exchange that fails marks the peer suspect, but keep trying suspect peers now and then, and keep answering";
+    PARTITION = "partition", "cut off from the others (and given a peer that never answers), it keeps running, and converges once the partition heals", "Peers that stop answering",
+        "give every request a timeout; an exchange that fails marks the peer suspect, but keep trying suspect peers now and then, and keep answering";
     BOOTSTRAP_OURS = "bootstrap-ours", "restarted with a reference node as bootstrap, it learns every favorite", "Joining: bootstrap",
         "at start, POST the bootstrap peer an empty digest and apply the delta in its answer: that is the whole view";
     RESTART = "restart", "a restarted node's new favorite wins, although its version counts from 1 again", "Restarts: epochs",
