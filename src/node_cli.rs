@@ -82,6 +82,62 @@ pub struct Tuning {
     /// Worker threads (1: a single-threaded runtime, plenty for a node).
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    #[command(flatten)]
+    tls: TlsArgs,
+}
+
+/// TLS flags shared by `gossip node` and `gossip cluster`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct TlsArgs {
+    /// Serve HTTPS with this PEM certificate chain (leaf first; needs
+    /// --tls-key). The default advertised URL and `-b PORT` become https://.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert's certificate, PEM (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// When dialing https:// peers, also trust the CA certificates in this
+    /// PEM file (repeatable; beside the system's roots). Certificates are
+    /// always checked.
+    #[arg(long, value_name = "FILE")]
+    tls_ca: Vec<PathBuf>,
+}
+
+/// What the TLS flags load: the server's configuration (with
+/// `--tls-cert`/`--tls-key`) and the client's (with `--tls-ca`).
+#[derive(Clone, Debug, Default)]
+struct TlsSetup {
+    server: Option<std::sync::Arc<rustls::ServerConfig>>,
+    client: Option<std::sync::Arc<rustls::ClientConfig>>,
+}
+
+impl TlsArgs {
+    /// Read and check every file the flags name (once, however many nodes
+    /// use them).
+    fn load(&self) -> Result<TlsSetup, server::tls::TlsError> {
+        let server = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(server::tls::server_config(cert, key)?),
+            _ => None, // clap requires both or neither
+        };
+        let client = if self.tls_ca.is_empty() { None } else { Some(server::tls::client_config(&self.tls_ca)?) };
+        Ok(TlsSetup { server, client })
+    }
+}
+
+impl TlsSetup {
+    /// The scheme of the URLs this setup's nodes serve.
+    fn scheme(&self) -> &'static str {
+        if self.server.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    fn apply(&self, opts: &mut NodeOptions) {
+        opts.tls_server = self.server.clone();
+        opts.tls_client = self.client.clone();
+    }
 }
 
 impl Tuning {
@@ -202,6 +258,8 @@ struct LabSite {
     addr: SocketAddr,
     dir: PathBuf,
     config: server::lab::LabConfig,
+    /// Serve it over HTTPS (the nodes' `--tls-cert`/`--tls-key`).
+    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
 }
 
 /// What `gossip cluster` runs: its nodes (address, options) and, with
@@ -214,10 +272,7 @@ struct ClusterPlan {
 
 fn check_url(what: &str, u: &str) -> Result<(), String> {
     if !crate::wire::is_base_url(u) {
-        return Err(format!("{what} must be an http:// base URL, got {u:?}"));
-    }
-    if u.starts_with("https://") {
-        return Err(format!("{what}: https is not supported (nodes speak plain HTTP), got {u:?}"));
+        return Err(format!("{what} must be an http:// or https:// base URL, got {u:?}"));
     }
     Ok(())
 }
@@ -232,11 +287,13 @@ impl ClusterArgs {
         if self.base_port == 0 || self.base_port as u32 + self.nodes as u32 - 1 > u16::MAX as u32 {
             return Err("--base-port must be at least 1 and leave room for every node's port".into());
         }
-        let base = server::default_url(SocketAddr::new(self.bind, self.base_port));
+        let tls = self.tuning.tls.load().map_err(|e| e.to_string())?;
+        let base = server::base_url(tls.scheme(), SocketAddr::new(self.bind, self.base_port));
         let nodes: Vec<(SocketAddr, NodeOptions)> = (0..self.nodes)
             .map(|i| {
                 let addr = SocketAddr::new(self.bind, self.base_port + i);
                 let mut opts = self.tuning.options()?;
+                tls.apply(&mut opts);
                 opts.bootstrap = vec![base.clone()];
                 opts.data_dir = self.data_dir.as_ref().map(|d| d.join(addr.port().to_string()));
                 Ok((addr, opts))
@@ -251,7 +308,8 @@ impl ClusterArgs {
                 // every node's port is fixed (never 0), so these are the URLs they advertise
                 let urls = nodes.iter().map(|(addr, opts)| server::advertised_url(opts, *addr)).collect();
                 let addr = SocketAddr::new(self.bind, self.www_port);
-                Some(LabSite { addr, dir: dir.clone(), config: server::lab::LabConfig::new(urls) })
+                let config = server::lab::LabConfig::new(urls);
+                Some(LabSite { addr, dir: dir.clone(), config, tls: tls.server.clone() })
             }
         };
         Ok(ClusterPlan { nodes, lab })
@@ -263,7 +321,10 @@ impl NodeArgs {
     pub fn to_options(&self) -> Result<(SocketAddr, NodeOptions), String> {
         let addr = SocketAddr::new(self.bind, self.port);
         let mut opts = self.tuning.options()?;
-        let host = server::default_url(SocketAddr::new(self.bind, 0));
+        let tls = self.tuning.tls.load().map_err(|e| e.to_string())?;
+        tls.apply(&mut opts);
+        // `-b PORT` is a node on this host speaking what this one speaks
+        let host = server::base_url(tls.scheme(), SocketAddr::new(self.bind, 0));
         let host = host.trim_end_matches(":0");
         opts.bootstrap = self.bootstrap.clone();
         if self.bootstrap_port == Some(0) {
@@ -277,6 +338,9 @@ impl NodeArgs {
         }
         if let Some(a) = &self.advertise {
             check_url("--advertise", a)?;
+            if opts.tls_server.is_some() && a.starts_with("http://") {
+                return Err(format!("--advertise {a:?} is http:// but this node serves HTTPS (--tls-cert)"));
+            }
         }
         if let Some(id) = &self.id {
             if id.is_empty() || id.len() > opts.limits.max_id_len {
@@ -364,7 +428,7 @@ fn serve_all(what: &str, threads: usize, nodes: Vec<(SocketAddr, NodeOptions)>, 
         let site = match lab {
             None => None,
             Some(site) => match tokio::net::TcpListener::bind(site.addr).await {
-                Ok(l) => Some((l, server::lab::lab_app(site.dir, site.config))),
+                Ok(l) => Some((l, server::lab::lab_app(site.dir, site.config), site.tls)),
                 Err(e) => {
                     eprintln!("gossip {what}: cannot serve the lab on port {} ({}): {e}", site.addr.port(), site.addr);
                     return ExitCode::FAILURE;
@@ -382,7 +446,7 @@ fn serve_all(what: &str, threads: usize, nodes: Vec<(SocketAddr, NodeOptions)>, 
         for (l, opts) in listeners {
             tasks.push(tokio::spawn(server::run(l, opts, stop())));
         }
-        let site = site.map(|(l, app)| tokio::spawn(server::lab::run_lab(l, app, stop())));
+        let site = site.map(|(l, app, tls)| tokio::spawn(server::lab::run_lab(l, app, tls, stop())));
         shutdown_signal().await;
         let _ = tx.send(true);
         let mut code = ExitCode::SUCCESS;
@@ -435,8 +499,8 @@ pub fn run_cluster(args: &ClusterArgs) -> ExitCode {
     });
     match plan {
         Ok(ClusterPlan { nodes, lab }) => {
-            for (addr, _) in &nodes {
-                println!("{}", server::default_url(*addr));
+            for (addr, opts) in &nodes {
+                println!("{}", server::advertised_url(opts, *addr));
             }
             serve_all("cluster", args.tuning.threads, nodes, lab)
         }
@@ -560,7 +624,6 @@ mod tests {
         for (args, needle) in [
             (vec!["--protocol", "telepathy"], "telepathy"),
             (vec!["--bootstrap", "ftp://x"], "--bootstrap"),
-            (vec!["--bootstrap", "https://x:7000"], "https"),
             (vec!["--advertise", "localhost:7000"], "--advertise"),
             (vec!["--interval-ms", "0"], "--interval-ms"),
             (vec!["--fanout", "0"], "--fanout"),
