@@ -569,6 +569,42 @@ mod tests {
         assert!(parse_cluster(&[]).unwrap().lab.is_none(), "no lab without --www");
     }
 
+    /// A self-signed certificate for 127.0.0.1 and its key, as PEM files in `dir`.
+    fn self_signed(dir: &std::path::Path) -> (String, String) {
+        std::fs::create_dir_all(dir).unwrap();
+        let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+        std::fs::write(&cert, ck.cert.pem()).unwrap();
+        std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+        (cert.to_str().unwrap().into(), key.to_str().unwrap().into())
+    }
+
+    #[test]
+    fn with_a_tls_cert_urls_bootstraps_and_the_lab_are_https_and_tls_ca_alone_changes_no_url() {
+        let dir = std::env::temp_dir().join(format!("gossip-cli-tls-{}", std::process::id()));
+        let (cert, key) = self_signed(&dir);
+        let (_, o) = parse(&["-p", "7001", "-b", "7000", "--tls-cert", &cert, "--tls-key", &key]).unwrap();
+        assert_eq!(o.bootstrap, vec!["https://127.0.0.1:7000".to_string()], "-b PORT speaks what the node speaks");
+        assert!(o.tls_server.is_some() && o.tls_client.is_none());
+        assert_eq!(server::advertised_url(&o, "127.0.0.1:7001".parse().unwrap()), "https://127.0.0.1:7001");
+        let (_, o) = parse(&["-p", "7001", "-b", "7000", "--tls-ca", &cert]).unwrap();
+        assert_eq!(o.bootstrap, vec!["http://127.0.0.1:7000".to_string()]);
+        assert!(o.tls_server.is_none() && o.tls_client.is_some());
+        assert_eq!(server::advertised_url(&o, "127.0.0.1:7001".parse().unwrap()), "http://127.0.0.1:7001");
+        let (_, o) =
+            parse(&["--bootstrap", "https://node.example:7000", "--advertise", "https://me.example:7001"]).unwrap();
+        assert_eq!(o.bootstrap, vec!["https://node.example:7000".to_string()], "https peers need no flag");
+
+        let www = env!("CARGO_MANIFEST_DIR");
+        let tls = ["--tls-cert", &cert, "--tls-key", &key];
+        let plan = parse_cluster(&[&["--nodes", "2", "--base-port", "7100", "--www", www][..], &tls].concat()).unwrap();
+        let urls = ["https://127.0.0.1:7100", "https://127.0.0.1:7101"];
+        assert_eq!(plan.lab.as_ref().unwrap().config.nodes, urls.map(String::from));
+        assert!(plan.lab.unwrap().tls.is_some(), "the lab's site is served over HTTPS too");
+        assert!(plan.nodes.iter().all(|(_, o)| o.bootstrap == [urls[0]] && o.tls_server.is_some()));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
     #[test]
     fn bad_cluster_lab_flags_are_rejected_with_a_reason() {
         let e = parse_cluster(&["--www", "/no/such/dir"]).unwrap_err();

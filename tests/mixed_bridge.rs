@@ -289,7 +289,8 @@ async fn natives_that_require_seals_take_the_browser_s_updates_and_every_update_
         let natives_seen = s.view.keys().filter(|k| k.starts_with("http://")).count();
         let browsers = s.view.keys().filter(|k| k.starts_with("browser-")).count();
         assert_eq!((natives_seen, browsers), (3, 12), "{u}: {:?}", s.view.keys());
-        let metrics = gossip::server::tls::client().get(format!("{u}/metrics")).send().await.unwrap().text().await.unwrap();
+        let metrics =
+            gossip::server::tls::client().get(format!("{u}/metrics")).send().await.unwrap().text().await.unwrap();
         for outcome in ["unsigned", "bad_signature", "key_mismatch"] {
             let line = metrics.lines().find(|l| l.contains(&format!("outcome=\"{outcome}\""))).unwrap_or_default();
             assert!(line.ends_with(" 0"), "{u}: {line}");

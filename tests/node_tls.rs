@@ -28,7 +28,11 @@ impl Https {
         let cas: Vec<_> = cas.iter().map(|p| p.to_path_buf()).collect();
         let config = tls::client_config(&cas).expect("the test CA loads");
         // no pooling: a node with a short read timeout closes idle connections under a reused one
-        let client = tls::client_builder(Some(&config)).timeout(Duration::from_secs(3)).pool_max_idle_per_host(0).build().unwrap();
+        let client = tls::client_builder(Some(&config))
+            .timeout(Duration::from_secs(3))
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap();
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         Https { rt, client }
     }
@@ -177,7 +181,8 @@ fn bad_tls_flags_exit_2_with_a_clear_message_and_never_hang() {
     let (cert, key, other_key, ca) = (s(&one.cert), s(&one.key), s(&two.key), s(&pki.ca_pem));
     let garbage = s(&pki.file("garbage.pem", b"hello, this is not PEM\n"));
     let broken = s(&pki.file("broken.pem", b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n"));
-    let not_der = s(&pki.file("notder.pem", b"-----BEGIN CERTIFICATE-----\naGVsbG8gd29ybGQ=\n-----END CERTIFICATE-----\n"));
+    let not_der =
+        s(&pki.file("notder.pem", b"-----BEGIN CERTIFICATE-----\naGVsbG8gd29ybGQ=\n-----END CERTIFICATE-----\n"));
     let missing = s(&pki.dir().join("missing.pem"));
     let dir = s(pki.dir());
     for (args, needles) in [

@@ -107,9 +107,7 @@ impl Reason {
             | Reason::InvalidUtf8
             | Reason::InvalidField
             | Reason::BodyRead
-            | Reason::TlsHandshake => {
-                StatusCode::BAD_REQUEST
-            }
+            | Reason::TlsHandshake => StatusCode::BAD_REQUEST,
             Reason::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Reason::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Reason::Timeout | Reason::Stalled => StatusCode::REQUEST_TIMEOUT,

@@ -90,18 +90,12 @@ impl std::fmt::Display for TlsError {
             TlsError::Read { flag, path, source } => write!(f, "{flag} {}: cannot read it: {source}", path.display()),
             TlsError::Pem { flag, path, detail } => write!(f, "{flag} {}: not valid PEM: {detail}", path.display()),
             TlsError::Missing { flag, path, what } => write!(f, "{flag} {}: no {what} in it", path.display()),
-            TlsError::CertAndKey { cert, key, source: rustls::Error::InconsistentKeys(_) } => write!(
-                f,
-                "--tls-key {} does not match the certificate in --tls-cert {}",
-                key.display(),
-                cert.display()
-            ),
-            TlsError::CertAndKey { cert, key, source } => write!(
-                f,
-                "--tls-cert {} with --tls-key {}: unusable: {source}",
-                cert.display(),
-                key.display()
-            ),
+            TlsError::CertAndKey { cert, key, source: rustls::Error::InconsistentKeys(_) } => {
+                write!(f, "--tls-key {} does not match the certificate in --tls-cert {}", key.display(), cert.display())
+            }
+            TlsError::CertAndKey { cert, key, source } => {
+                write!(f, "--tls-cert {} with --tls-key {}: unusable: {source}", cert.display(), key.display())
+            }
             TlsError::BadCa { path, source } => {
                 write!(f, "--tls-ca {}: not a usable CA certificate: {source}", path.display())
             }
@@ -128,9 +122,11 @@ fn read(flag: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
 /// Every `CERTIFICATE` block of a PEM file, in order (at least one).
 fn read_certs(flag: &'static str, path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let bytes = read(flag, path)?;
-    let certs = CertificateDer::pem_slice_iter(&bytes)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| TlsError::Pem { flag, path: path.to_owned(), detail: e.to_string() })?;
+    let certs = CertificateDer::pem_slice_iter(&bytes).collect::<Result<Vec<_>, _>>().map_err(|e| TlsError::Pem {
+        flag,
+        path: path.to_owned(),
+        detail: e.to_string(),
+    })?;
     if certs.is_empty() {
         return Err(TlsError::Missing { flag, path: path.to_owned(), what: "CERTIFICATE block" });
     }
