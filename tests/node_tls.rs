@@ -226,3 +226,23 @@ fn tls_ca_without_https_peers_is_fine_and_the_node_serves_plain_http() {
     let s = support::state(node.port).expect("plain HTTP /state");
     assert_eq!(s.url, format!("http://127.0.0.1:{port}"));
 }
+
+#[test]
+fn shutdown_does_not_wait_for_a_handshake_in_progress() {
+    let pki = Pki::new("shutdown");
+    let leaf = pki.leaf("node");
+    let node = InProc::start(NodeOptions {
+        read_timeout_ms: 10_000,
+        tls_server: Some(tls::server_config(&leaf.cert, &leaf.key).unwrap()),
+        ..NodeOptions::default()
+    });
+    let https = Https::trusting(&[&pki.ca_pem]);
+    wait_until("the node answers over HTTPS", Duration::from_secs(5), || https.state(node.port).is_some());
+    let mut silent = support::connect(node.port).unwrap();
+    std::thread::sleep(Duration::from_millis(200)); // accepted, handshake waiting for a ClientHello
+    let start = std::time::Instant::now();
+    drop(node); // stops the node and joins its thread
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(2), "stopped in {took:?}, not after the 10 s handshake timeout or the 3 s grace");
+    assert!(support::wait_closed(&mut silent, Duration::from_secs(2)).is_some(), "the half-open connection is closed");
+}

@@ -170,6 +170,8 @@ async fn serve(
     let slots = Arc::new(tokio::sync::Semaphore::new(conns.max.max(1)));
     let per_client = limits::ClientConns::new(conns.per_client);
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    // turns true at shutdown: handshakes in progress give up at once
+    let (closing_tx, closing) = tokio::sync::watch::channel(false);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -216,18 +218,24 @@ async fn serve(
             continue;
         };
         let (acceptor, http, watcher) = (acceptor.clone(), http.clone(), graceful.watcher());
+        let mut closing = closing.clone();
         tokio::spawn(
             async move {
-                match tokio::time::timeout(limit, acceptor.accept(io)).await {
-                    Ok(Ok(tls)) => {
+                let handshake = tokio::select! {
+                    h = tokio::time::timeout(limit, acceptor.accept(io)) => Some(h),
+                    _ = closing.wait_for(|c| *c) => None,
+                };
+                match handshake {
+                    None => tracing::debug!(%peer, "shutting down: TLS handshake abandoned"),
+                    Some(Ok(Ok(tls))) => {
                         let conn = watcher.watch(http.serve_connection(TokioIo::new(tls), svc));
                         drive(conn, blocked, limit, &refused, peer).await;
                     }
-                    Ok(Err(e)) => {
+                    Some(Ok(Err(e))) => {
                         tracing::debug!(%peer, "TLS handshake failed: {e}");
                         refused(error::Reason::TlsHandshake);
                     }
-                    Err(_) => {
+                    Some(Err(_)) => {
                         tracing::debug!(%peer, "TLS handshake not done within {limit:?}; closing");
                         refused(error::Reason::TlsHandshake);
                     }
@@ -239,6 +247,7 @@ async fn serve(
         );
     }
     drop(listener);
+    let _ = closing_tx.send(true);
     tracing::info!("shutting down");
     if tokio::time::timeout(GRACE, graceful.shutdown()).await.is_err() {
         tracing::warn!("connections still open after {GRACE:?}; closing them");
