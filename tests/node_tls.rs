@@ -243,6 +243,9 @@ fn shutdown_does_not_wait_for_a_handshake_in_progress() {
     let start = std::time::Instant::now();
     drop(node); // stops the node and joins its thread
     let took = start.elapsed();
-    assert!(took < Duration::from_secs(2), "stopped in {took:?}, not after the 10 s handshake timeout or the 3 s grace");
+    assert!(
+        took < Duration::from_secs(2),
+        "stopped in {took:?}, not after the 10 s handshake timeout or the 3 s grace"
+    );
     assert!(support::wait_closed(&mut silent, Duration::from_secs(2)).is_some(), "the half-open connection is closed");
 }

@@ -10,8 +10,10 @@
 //! the way); the origin of each update is still authenticated by its
 //! Ed25519 seal, whoever relays it (see SECURITY.md).
 //!
-//! * rustls on the *ring* provider, passed to every config explicitly (no
-//!   process-wide default is installed or needed by this crate's code);
+//! * rustls on the *ring* provider, passed to every config explicitly; the
+//!   binary also installs it as the process's default
+//!   ([`install_default_provider`]), a safety net for any `reqwest` client
+//!   built without [`client_builder`];
 //! * certificate checks are always on: roots are the operating system's
 //!   store (`rustls-native-certs`, read once per process, so a machine's
 //!   own trust settings apply and nothing compiled in goes stale) plus every
@@ -26,6 +28,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
@@ -111,7 +114,7 @@ impl std::error::Error for TlsError {}
 /// cmake and a bigger C build, which this project does not take on (see
 /// SECURITY.md: key exchange is classical X25519/ECDHE).
 #[allow(deprecated)]
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
@@ -213,7 +216,30 @@ pub fn client_builder(config: Option<&Arc<ClientConfig>>) -> reqwest::ClientBuil
     reqwest::Client::builder().tls_backend_preconfigured(ClientConfig::clone(&config))
 }
 
+/// Make *ring* the process's default rustls provider (once; later calls and
+/// a default installed already are left alone). The binary calls it first
+/// thing, so that a `reqwest` client built anywhere in it without
+/// [`client_builder`] still works instead of panicking for want of a
+/// provider (it then trusts the system's roots only, never `--tls-ca`).
+pub fn install_default_provider() {
+    let _ = CryptoProvider::install_default(Arc::unwrap_or_clone(provider()));
+}
+
 /// A `reqwest` client with default settings and [`client_builder`]'s TLS.
 pub fn client() -> reqwest::Client {
     client_builder(None).build().expect("a client with a preconfigured rustls config always builds")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn after_installing_the_default_provider_a_plain_reqwest_client_builds() {
+        install_default_provider();
+        install_default_provider(); // a second call changes nothing
+        assert!(CryptoProvider::get_default().is_some());
+        assert!(reqwest::Client::builder().build().is_ok(), "reqwest finds ring as the default");
+        assert!(client_builder(None).build().is_ok());
+    }
 }
