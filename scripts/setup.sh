@@ -46,6 +46,7 @@ setup_web() {
   command -v chromium >/dev/null || missing+=(chromium)
   command -v chromedriver >/dev/null || missing+=(chromium-driver)
   command -v wasm-opt >/dev/null || missing+=(binaryen)
+  command -v openssl >/dev/null || missing+=(openssl) # the TLS end-to-end test makes its CA with it
   if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing Debian packages: ${missing[*]}" >&2
     local sudo=""

@@ -2,6 +2,8 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
+    // reqwest has no crypto provider of its own here (see server::tls)
+    gossip::server::tls::install_default_provider();
     gossip::cli::main()
 }
 

@@ -82,6 +82,62 @@ pub struct Tuning {
     /// Worker threads (1: a single-threaded runtime, plenty for a node).
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    #[command(flatten)]
+    tls: TlsArgs,
+}
+
+/// TLS flags shared by `gossip node` and `gossip cluster`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct TlsArgs {
+    /// Serve HTTPS with this PEM certificate chain (leaf first; needs
+    /// --tls-key). The default advertised URL and `-b PORT` become https://.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert's certificate, PEM (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// When dialing https:// peers, also trust the CA certificates in this
+    /// PEM file (repeatable; beside the system's roots). Certificates are
+    /// always checked.
+    #[arg(long, value_name = "FILE")]
+    tls_ca: Vec<PathBuf>,
+}
+
+/// What the TLS flags load: the server's configuration (with
+/// `--tls-cert`/`--tls-key`) and the client's (with `--tls-ca`).
+#[derive(Clone, Debug, Default)]
+struct TlsSetup {
+    server: Option<std::sync::Arc<rustls::ServerConfig>>,
+    client: Option<std::sync::Arc<rustls::ClientConfig>>,
+}
+
+impl TlsArgs {
+    /// Read and check every file the flags name (once, however many nodes
+    /// use them).
+    fn load(&self) -> Result<TlsSetup, server::tls::TlsError> {
+        let server = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(server::tls::server_config(cert, key)?),
+            _ => None, // clap requires both or neither
+        };
+        let client = if self.tls_ca.is_empty() { None } else { Some(server::tls::client_config(&self.tls_ca)?) };
+        Ok(TlsSetup { server, client })
+    }
+}
+
+impl TlsSetup {
+    /// The scheme of the URLs this setup's nodes serve.
+    fn scheme(&self) -> &'static str {
+        if self.server.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    fn apply(&self, opts: &mut NodeOptions) {
+        opts.tls_server = self.server.clone();
+        opts.tls_client = self.client.clone();
+    }
 }
 
 impl Tuning {
@@ -202,6 +258,8 @@ struct LabSite {
     addr: SocketAddr,
     dir: PathBuf,
     config: server::lab::LabConfig,
+    /// Serve it over HTTPS (the nodes' `--tls-cert`/`--tls-key`).
+    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
 }
 
 /// What `gossip cluster` runs: its nodes (address, options) and, with
@@ -214,10 +272,7 @@ struct ClusterPlan {
 
 fn check_url(what: &str, u: &str) -> Result<(), String> {
     if !crate::wire::is_base_url(u) {
-        return Err(format!("{what} must be an http:// base URL, got {u:?}"));
-    }
-    if u.starts_with("https://") {
-        return Err(format!("{what}: https is not supported (nodes speak plain HTTP), got {u:?}"));
+        return Err(format!("{what} must be an http:// or https:// base URL, got {u:?}"));
     }
     Ok(())
 }
@@ -232,11 +287,13 @@ impl ClusterArgs {
         if self.base_port == 0 || self.base_port as u32 + self.nodes as u32 - 1 > u16::MAX as u32 {
             return Err("--base-port must be at least 1 and leave room for every node's port".into());
         }
-        let base = server::default_url(SocketAddr::new(self.bind, self.base_port));
+        let tls = self.tuning.tls.load().map_err(|e| e.to_string())?;
+        let base = server::base_url(tls.scheme(), SocketAddr::new(self.bind, self.base_port));
         let nodes: Vec<(SocketAddr, NodeOptions)> = (0..self.nodes)
             .map(|i| {
                 let addr = SocketAddr::new(self.bind, self.base_port + i);
                 let mut opts = self.tuning.options()?;
+                tls.apply(&mut opts);
                 opts.bootstrap = vec![base.clone()];
                 opts.data_dir = self.data_dir.as_ref().map(|d| d.join(addr.port().to_string()));
                 Ok((addr, opts))
@@ -251,7 +308,8 @@ impl ClusterArgs {
                 // every node's port is fixed (never 0), so these are the URLs they advertise
                 let urls = nodes.iter().map(|(addr, opts)| server::advertised_url(opts, *addr)).collect();
                 let addr = SocketAddr::new(self.bind, self.www_port);
-                Some(LabSite { addr, dir: dir.clone(), config: server::lab::LabConfig::new(urls) })
+                let config = server::lab::LabConfig::new(urls);
+                Some(LabSite { addr, dir: dir.clone(), config, tls: tls.server.clone() })
             }
         };
         Ok(ClusterPlan { nodes, lab })
@@ -263,7 +321,10 @@ impl NodeArgs {
     pub fn to_options(&self) -> Result<(SocketAddr, NodeOptions), String> {
         let addr = SocketAddr::new(self.bind, self.port);
         let mut opts = self.tuning.options()?;
-        let host = server::default_url(SocketAddr::new(self.bind, 0));
+        let tls = self.tuning.tls.load().map_err(|e| e.to_string())?;
+        tls.apply(&mut opts);
+        // `-b PORT` is a node on this host speaking what this one speaks
+        let host = server::base_url(tls.scheme(), SocketAddr::new(self.bind, 0));
         let host = host.trim_end_matches(":0");
         opts.bootstrap = self.bootstrap.clone();
         if self.bootstrap_port == Some(0) {
@@ -277,6 +338,9 @@ impl NodeArgs {
         }
         if let Some(a) = &self.advertise {
             check_url("--advertise", a)?;
+            if opts.tls_server.is_some() && a.starts_with("http://") {
+                return Err(format!("--advertise {a:?} is http:// but this node serves HTTPS (--tls-cert)"));
+            }
         }
         if let Some(id) = &self.id {
             if id.is_empty() || id.len() > opts.limits.max_id_len {
@@ -364,7 +428,7 @@ fn serve_all(what: &str, threads: usize, nodes: Vec<(SocketAddr, NodeOptions)>, 
         let site = match lab {
             None => None,
             Some(site) => match tokio::net::TcpListener::bind(site.addr).await {
-                Ok(l) => Some((l, server::lab::lab_app(site.dir, site.config))),
+                Ok(l) => Some((l, server::lab::lab_app(site.dir, site.config), site.tls)),
                 Err(e) => {
                     eprintln!("gossip {what}: cannot serve the lab on port {} ({}): {e}", site.addr.port(), site.addr);
                     return ExitCode::FAILURE;
@@ -382,7 +446,7 @@ fn serve_all(what: &str, threads: usize, nodes: Vec<(SocketAddr, NodeOptions)>, 
         for (l, opts) in listeners {
             tasks.push(tokio::spawn(server::run(l, opts, stop())));
         }
-        let site = site.map(|(l, app)| tokio::spawn(server::lab::run_lab(l, app, stop())));
+        let site = site.map(|(l, app, tls)| tokio::spawn(server::lab::run_lab(l, app, tls, stop())));
         shutdown_signal().await;
         let _ = tx.send(true);
         let mut code = ExitCode::SUCCESS;
@@ -435,8 +499,8 @@ pub fn run_cluster(args: &ClusterArgs) -> ExitCode {
     });
     match plan {
         Ok(ClusterPlan { nodes, lab }) => {
-            for (addr, _) in &nodes {
-                println!("{}", server::default_url(*addr));
+            for (addr, opts) in &nodes {
+                println!("{}", server::advertised_url(opts, *addr));
             }
             serve_all("cluster", args.tuning.threads, nodes, lab)
         }
@@ -505,6 +569,42 @@ mod tests {
         assert!(parse_cluster(&[]).unwrap().lab.is_none(), "no lab without --www");
     }
 
+    /// A self-signed certificate for 127.0.0.1 and its key, as PEM files in `dir`.
+    fn self_signed(dir: &std::path::Path) -> (String, String) {
+        std::fs::create_dir_all(dir).unwrap();
+        let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+        std::fs::write(&cert, ck.cert.pem()).unwrap();
+        std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+        (cert.to_str().unwrap().into(), key.to_str().unwrap().into())
+    }
+
+    #[test]
+    fn with_a_tls_cert_urls_bootstraps_and_the_lab_are_https_and_tls_ca_alone_changes_no_url() {
+        let dir = std::env::temp_dir().join(format!("gossip-cli-tls-{}", std::process::id()));
+        let (cert, key) = self_signed(&dir);
+        let (_, o) = parse(&["-p", "7001", "-b", "7000", "--tls-cert", &cert, "--tls-key", &key]).unwrap();
+        assert_eq!(o.bootstrap, vec!["https://127.0.0.1:7000".to_string()], "-b PORT speaks what the node speaks");
+        assert!(o.tls_server.is_some() && o.tls_client.is_none());
+        assert_eq!(server::advertised_url(&o, "127.0.0.1:7001".parse().unwrap()), "https://127.0.0.1:7001");
+        let (_, o) = parse(&["-p", "7001", "-b", "7000", "--tls-ca", &cert]).unwrap();
+        assert_eq!(o.bootstrap, vec!["http://127.0.0.1:7000".to_string()]);
+        assert!(o.tls_server.is_none() && o.tls_client.is_some());
+        assert_eq!(server::advertised_url(&o, "127.0.0.1:7001".parse().unwrap()), "http://127.0.0.1:7001");
+        let (_, o) =
+            parse(&["--bootstrap", "https://node.example:7000", "--advertise", "https://me.example:7001"]).unwrap();
+        assert_eq!(o.bootstrap, vec!["https://node.example:7000".to_string()], "https peers need no flag");
+
+        let www = env!("CARGO_MANIFEST_DIR");
+        let tls = ["--tls-cert", &cert, "--tls-key", &key];
+        let plan = parse_cluster(&[&["--nodes", "2", "--base-port", "7100", "--www", www][..], &tls].concat()).unwrap();
+        let urls = ["https://127.0.0.1:7100", "https://127.0.0.1:7101"];
+        assert_eq!(plan.lab.as_ref().unwrap().config.nodes, urls.map(String::from));
+        assert!(plan.lab.unwrap().tls.is_some(), "the lab's site is served over HTTPS too");
+        assert!(plan.nodes.iter().all(|(_, o)| o.bootstrap == [urls[0]] && o.tls_server.is_some()));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
     #[test]
     fn bad_cluster_lab_flags_are_rejected_with_a_reason() {
         let e = parse_cluster(&["--www", "/no/such/dir"]).unwrap_err();
@@ -560,7 +660,6 @@ mod tests {
         for (args, needle) in [
             (vec!["--protocol", "telepathy"], "telepathy"),
             (vec!["--bootstrap", "ftp://x"], "--bootstrap"),
-            (vec!["--bootstrap", "https://x:7000"], "https"),
             (vec!["--advertise", "localhost:7000"], "--advertise"),
             (vec!["--interval-ms", "0"], "--interval-ms"),
             (vec!["--fanout", "0"], "--fanout"),

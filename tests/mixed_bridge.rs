@@ -77,7 +77,7 @@ impl Page {
         let live = Live::new(&p.to_config().unwrap()).unwrap();
         let bridge = Bridge::new(opts, nodes, [0x1234_5678, 42, 43], [9; 32]).unwrap();
         let (done_tx, done_rx) = mpsc::unbounded_channel();
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(3)).build().unwrap();
+        let client = gossip::server::tls::client_builder(None).timeout(Duration::from_secs(3)).build().unwrap();
         Page { live, bridge, start: Instant::now(), client, done_tx, done_rx, requests: Vec::new() }
     }
 
@@ -157,7 +157,7 @@ async fn virtual_and_native_favorites_reach_everyone_and_a_killed_native_is_mark
     let mut page = Page::new(20, opts);
     let now = page.now();
     page.bridge.connect(&c.urls[0], &mut page.live, now).unwrap();
-    let client = reqwest::Client::new();
+    let client = gossip::server::tls::client();
 
     // (a) every native holds every virtual node's current favorite, and
     // (b) the page shows every native's current favorite
@@ -252,7 +252,7 @@ async fn natives_that_require_seals_take_the_browser_s_updates_and_every_update_
     let mut page = Page::new(12, opts);
     let now = page.now();
     page.bridge.connect(&c.urls[0], &mut page.live, now).unwrap();
-    let client = reqwest::Client::new();
+    let client = gossip::server::tls::client();
     let urls = c.urls.clone();
     page.until("every native holds every virtual favorite", Duration::from_secs(40), async |p: &mut Page| {
         let favs = p.virtual_favorites();
@@ -289,7 +289,8 @@ async fn natives_that_require_seals_take_the_browser_s_updates_and_every_update_
         let natives_seen = s.view.keys().filter(|k| k.starts_with("http://")).count();
         let browsers = s.view.keys().filter(|k| k.starts_with("browser-")).count();
         assert_eq!((natives_seen, browsers), (3, 12), "{u}: {:?}", s.view.keys());
-        let metrics = reqwest::get(format!("{u}/metrics")).await.unwrap().text().await.unwrap();
+        let metrics =
+            gossip::server::tls::client().get(format!("{u}/metrics")).send().await.unwrap().text().await.unwrap();
         for outcome in ["unsigned", "bad_signature", "key_mismatch"] {
             let line = metrics.lines().find(|l| l.contains(&format!("outcome=\"{outcome}\""))).unwrap_or_default();
             assert!(line.ends_with(" 0"), "{u}: {line}");

@@ -45,7 +45,7 @@ async fn main() {
         })
         .collect();
     let me = Signer::from_seed([99; 32]).public();
-    let client = reqwest::Client::new();
+    let client = gossip::server::tls::client();
     let post = format!("{url}/gossip/");
     let t = Instant::now();
     let mut sent = 0usize;

@@ -92,12 +92,12 @@ pub struct Probe {
 impl Probe {
     /// A client whose requests each take at most `timeout`.
     pub fn new(timeout: Duration) -> Probe {
-        let http = reqwest::Client::builder()
+        let http = crate::server::tls::client_builder(None)
             .timeout(timeout)
             .connect_timeout(timeout)
             .pool_max_idle_per_host(0)
             .build()
-            .expect("an HTTP client without TLS or proxies always builds");
+            .expect("a client with a preconfigured rustls config and no proxies always builds");
         Probe { http }
     }
 

@@ -56,14 +56,30 @@ enum OutError {
 impl std::fmt::Display for OutError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            OutError::Http(e) if e.is_timeout() => write!(f, "timed out: {e}"),
-            OutError::Http(e) if e.is_connect() => write!(f, "cannot connect: {e}"),
-            OutError::Http(e) => write!(f, "{e}"),
+            OutError::Http(e) if e.is_timeout() => write!(f, "timed out: {}", Causes(e)),
+            OutError::Http(e) if e.is_connect() => write!(f, "cannot connect: {}", Causes(e)),
+            OutError::Http(e) => write!(f, "{}", Causes(e)),
             OutError::Status(s) => write!(f, "answered {s}"),
             OutError::TooLarge => f.write_str("answer larger than the body limit"),
             OutError::Body(e) => write!(f, "bad answer: {e}"),
             OutError::Dropped => f.write_str("unreachable: dropped by fault injection"),
         }
+    }
+}
+
+/// An error and its causes, `: `-separated: reqwest's own message names the
+/// URL only, the causes say why (refused, a certificate not trusted, ...).
+struct Causes<'a>(&'a reqwest::Error);
+
+impl std::fmt::Display for Causes<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = std::error::Error::source(self.0);
+        while let Some(c) = cause {
+            write!(f, ": {c}")?;
+            cause = c.source();
+        }
+        Ok(())
     }
 }
 

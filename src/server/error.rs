@@ -49,11 +49,15 @@ pub enum Reason {
     Stalled,
     /// Fault injection (`POST /faults`) partitions this node from the sender.
     Partitioned,
+    /// An HTTPS client failed the TLS handshake or did not finish it within
+    /// the read timeout: the connection is closed unanswered; the status is
+    /// for completeness.
+    TlsHandshake,
 }
 
 impl Reason {
     /// Every reason, in the order metrics list them.
-    pub const ALL: [Reason; 16] = [
+    pub const ALL: [Reason; 17] = [
         Reason::MalformedJson,
         Reason::InvalidUtf8,
         Reason::InvalidField,
@@ -70,6 +74,7 @@ impl Reason {
         Reason::ClientConnections,
         Reason::Stalled,
         Reason::Partitioned,
+        Reason::TlsHandshake,
     ];
 
     /// The code in JSON bodies and metrics labels.
@@ -91,15 +96,18 @@ impl Reason {
             Reason::ClientConnections => "client_connections",
             Reason::Stalled => "stalled",
             Reason::Partitioned => "partitioned",
+            Reason::TlsHandshake => "tls_handshake",
         }
     }
 
     /// The HTTP status it answers with.
     pub fn status(self) -> StatusCode {
         match self {
-            Reason::MalformedJson | Reason::InvalidUtf8 | Reason::InvalidField | Reason::BodyRead => {
-                StatusCode::BAD_REQUEST
-            }
+            Reason::MalformedJson
+            | Reason::InvalidUtf8
+            | Reason::InvalidField
+            | Reason::BodyRead
+            | Reason::TlsHandshake => StatusCode::BAD_REQUEST,
             Reason::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Reason::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Reason::Timeout | Reason::Stalled => StatusCode::REQUEST_TIMEOUT,

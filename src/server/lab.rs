@@ -2,7 +2,9 @@
 //! (`gossip cluster --www DIR --www-port PORT`): DIR as static files
 //! (`index.html` at `/`, `.wasm` as `application/wasm`, `.js` as JavaScript)
 //! and `GET /lab-config.json`, which tells the page where the cluster's
-//! native nodes are so that it can connect to them by itself.
+//! native nodes are so that it can connect to them by itself. With
+//! `--tls-cert`/`--tls-key` the site is served over HTTPS like the nodes
+//! (a page over `https://` may only fetch from `https://` nodes).
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -52,16 +54,23 @@ async fn lab_config(State(config): State<Arc<LabConfig>>) -> impl IntoResponse {
 }
 
 /// Serve `app` (from [`lab_app`]) on `listener` until `shutdown` resolves,
-/// then let open requests finish (up to a grace period).
-pub async fn run_lab(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()>) {
+/// then let open requests finish (up to a grace period). With `tls`, over
+/// HTTPS.
+pub async fn run_lab(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: impl Future<Output = ()>,
+) {
     let span = tracing::info_span!("lab", port = listener.local_addr().map_or(0, |a| a.port()));
     async {
         if let Ok(addr) = listener.local_addr() {
-            tracing::info!("serving the lab on {}/", super::default_url(addr));
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            tracing::info!("serving the lab on {}/", super::base_url(scheme, addr));
         }
         let conns = super::Connections { read_timeout: Duration::from_secs(5), max: 256, per_client: 64 };
         let refused: super::Refused = Arc::new(|r| tracing::debug!(reason = r.code(), "connection refused or cut"));
-        super::serve(listener, app, conns, refused, shutdown).await;
+        super::serve(listener, app, conns, tls, refused, shutdown).await;
     }
     .instrument(span)
     .await;

@@ -11,6 +11,16 @@
 //! * [`ClientConns`]: open connections per client (`--client-conns`), beside
 //!   the accept loop's overall cap; extra connections are closed unanswered.
 //!
+//! Why not `governor` (issue 20 asked for a field crate where it keeps
+//! today's behaviour): its keyed limiter inserts a state for every new key
+//! (`StateStore::measure_and_replace`) into an unbounded map, and can only be
+//! trimmed afterwards (`retain_recent` drops keys whose bucket refilled, the
+//! same as our first eviction rule); it has no least-recently-used eviction,
+//! so a flood from many addresses grows it until the next sweep, and a hard
+//! cap would have to refuse new clients instead of forgetting old ones. A
+//! bounded store of our own plugged into governor would keep this map and
+//! only swap the bucket arithmetic, so the bucket stays here.
+//!
 //! A client is its IP address ([`client_key`]; IPv6 clients by their /64,
 //! since one host may hold a whole /64). The accept loop hands each request
 //! its peer's address as a [`ClientAddr`] extension; requests without one

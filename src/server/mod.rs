@@ -17,7 +17,9 @@
 //! * [`lab`]: the browser lab's static site and `/lab-config.json`, served
 //!   beside a local cluster (`gossip cluster --www DIR`);
 //! * [`limits`]: overload protection (requests in progress, per-client
-//!   rates and connections); [`store`]: the data directory (epoch, key seed).
+//!   rates and connections); [`store`]: the data directory (epoch, key seed);
+//! * [`tls`]: HTTPS (`--tls-cert`/`--tls-key`) and the certificate checks
+//!   on `https://` peers (`--tls-ca`).
 //!
 //! [`run`] serves a bound listener until a shutdown future resolves, then
 //! stops accepting, lets open requests finish (up to a grace period) and
@@ -28,7 +30,10 @@
 //! runs while a keep-alive connection waits for its next request, so an idle
 //! connection is closed after it too), a body within the read timeout after
 //! that (the handlers), and a connection whose client stops reading its
-//! answers is closed once writing to it has been blocked that long.
+//! answers is closed once writing to it has been blocked that long. With
+//! TLS, the handshake comes first, after the connection caps, and must end
+//! within the read timeout too: a client that never finishes it is cut and
+//! counted (`tls_handshake`) instead of holding a slot.
 
 pub mod client;
 pub mod error;
@@ -38,6 +43,7 @@ pub mod metrics;
 pub mod routes;
 pub mod state;
 pub mod store;
+pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -64,6 +70,11 @@ const GRACE: Duration = Duration::from_secs(3);
 /// The base URL a node bound to `addr` advertises by default: its address,
 /// with loopback standing in for an unspecified one (`0.0.0.0`, `::`).
 pub fn default_url(addr: SocketAddr) -> String {
+    base_url("http", addr)
+}
+
+/// [`default_url`] with the scheme `scheme` (`http` or `https`).
+pub fn base_url(scheme: &str, addr: SocketAddr) -> String {
     let ip = if addr.ip().is_unspecified() {
         match addr {
             SocketAddr::V4(_) => std::net::IpAddr::from([127, 0, 0, 1]),
@@ -72,13 +83,14 @@ pub fn default_url(addr: SocketAddr) -> String {
     } else {
         addr.ip()
     };
-    format!("http://{}", SocketAddr::new(ip, addr.port()))
+    format!("{scheme}://{}", SocketAddr::new(ip, addr.port()))
 }
 
 /// The base URL a node with `opts` bound to `addr` advertises: its
-/// `advertise` option, else [`default_url`].
+/// `advertise` option, else [`default_url`] (`https://` if it serves TLS).
 pub fn advertised_url(opts: &NodeOptions, addr: SocketAddr) -> String {
-    opts.advertise.clone().unwrap_or_else(|| default_url(addr))
+    let scheme = if opts.tls_server.is_some() { "https" } else { "http" };
+    opts.advertise.clone().unwrap_or_else(|| base_url(scheme, addr))
 }
 
 /// Run a node on `listener` until `shutdown` resolves: serve the API, gossip,
@@ -110,7 +122,8 @@ pub async fn run(
         };
         let st = state.clone();
         let refused: Refused = Arc::new(move |r| st.metrics.reject(r));
-        serve(listener, app(state.clone()), conns, refused, shutdown).await;
+        let tls = state.opts.tls_server.clone();
+        serve(listener, app(state.clone()), conns, tls, refused, shutdown).await;
         let _ = stop_tx.send(true);
         let _ = gossip.await;
         let _ = boot.await;
@@ -140,11 +153,14 @@ type Refused = Arc<dyn Fn(error::Reason) + Send + Sync>;
 /// on idle keep-alive connections), caps on open connections overall and
 /// per client, a bound on how long writing an answer may be blocked, the
 /// peer's address as a [`ClientAddr`] request extension, and graceful
-/// shutdown. `refused` is told of every connection refused or cut.
+/// shutdown. With `tls`, each connection is a TLS server first (handshake
+/// bounded by the read timeout). `refused` is told of every connection
+/// refused or cut.
 async fn serve(
     listener: TcpListener,
     app: axum::Router,
     conns: Connections,
+    tls: Option<Arc<rustls::ServerConfig>>,
     refused: Refused,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -153,6 +169,9 @@ async fn serve(
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let slots = Arc::new(tokio::sync::Semaphore::new(conns.max.max(1)));
     let per_client = limits::ClientConns::new(conns.per_client);
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    // turns true at shutdown: handshakes in progress give up at once
+    let (closing_tx, closing) = tokio::sync::watch::channel(false);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -182,19 +201,43 @@ async fn serve(
             req.extensions_mut().insert(ClientAddr(peer));
             req
         });
-        let conn = http.serve_connection(TokioIo::new(io), TowerToHyperService::new(svc));
-        let conn = graceful.watch(conn);
+        let svc = TowerToHyperService::new(svc);
         let refused = refused.clone();
         let limit = conns.read_timeout;
+        let Some(acceptor) = &acceptor else {
+            // plain HTTP
+            let conn = graceful.watch(http.serve_connection(TokioIo::new(io), svc));
+            tokio::spawn(
+                async move {
+                    drive(conn, blocked, limit, &refused, peer).await;
+                    drop(counted);
+                    drop(slot);
+                }
+                .in_current_span(),
+            );
+            continue;
+        };
+        let (acceptor, http, watcher) = (acceptor.clone(), http.clone(), graceful.watcher());
+        let mut closing = closing.clone();
         tokio::spawn(
             async move {
-                tokio::select! {
-                    r = conn => if let Err(e) = r {
-                        tracing::debug!(%peer, "connection closed: {e}");
-                    },
-                    _ = blocked.stalled(limit) => {
-                        tracing::debug!(%peer, "closing a connection whose client stopped reading for {limit:?}");
-                        refused(error::Reason::Stalled);
+                let handshake = tokio::select! {
+                    h = tokio::time::timeout(limit, acceptor.accept(io)) => Some(h),
+                    _ = closing.wait_for(|c| *c) => None,
+                };
+                match handshake {
+                    None => tracing::debug!(%peer, "shutting down: TLS handshake abandoned"),
+                    Some(Ok(Ok(tls))) => {
+                        let conn = watcher.watch(http.serve_connection(TokioIo::new(tls), svc));
+                        drive(conn, blocked, limit, &refused, peer).await;
+                    }
+                    Some(Ok(Err(e))) => {
+                        tracing::debug!(%peer, "TLS handshake failed: {e}");
+                        refused(error::Reason::TlsHandshake);
+                    }
+                    Some(Err(_)) => {
+                        tracing::debug!(%peer, "TLS handshake not done within {limit:?}; closing");
+                        refused(error::Reason::TlsHandshake);
                     }
                 }
                 drop(counted);
@@ -204,9 +247,30 @@ async fn serve(
         );
     }
     drop(listener);
+    let _ = closing_tx.send(true);
     tracing::info!("shutting down");
     if tokio::time::timeout(GRACE, graceful.shutdown()).await.is_err() {
         tracing::warn!("connections still open after {GRACE:?}; closing them");
+    }
+}
+
+/// Run one HTTP connection to its end, or cut it once writing to it has
+/// been blocked for `limit` (told to `refused` as [`error::Reason::Stalled`]).
+async fn drive<E: std::fmt::Display>(
+    conn: impl Future<Output = Result<(), E>>,
+    blocked: Blocked,
+    limit: Duration,
+    refused: &Refused,
+    peer: SocketAddr,
+) {
+    tokio::select! {
+        r = conn => if let Err(e) = r {
+            tracing::debug!(%peer, "connection closed: {e}");
+        },
+        _ = blocked.stalled(limit) => {
+            tracing::debug!(%peer, "closing a connection whose client stopped reading for {limit:?}");
+            refused(error::Reason::Stalled);
+        }
     }
 }
 

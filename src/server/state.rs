@@ -79,6 +79,14 @@ pub struct NodeOptions {
     pub peer_cap: usize,
     /// Bounds on identities and payloads in bodies.
     pub limits: Limits,
+    /// Serve HTTPS with this configuration (`--tls-cert`/`--tls-key`; see
+    /// [`super::tls::server_config`]); `None`: plain HTTP. It also makes the
+    /// default advertised URL `https://`.
+    pub tls_server: Option<Arc<rustls::ServerConfig>>,
+    /// Dial `https://` peers with this configuration (`--tls-ca` roots
+    /// beside the system's; see [`super::tls::client_config`]); `None`: the
+    /// system's roots alone.
+    pub tls_client: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Default for NodeOptions {
@@ -107,6 +115,8 @@ impl Default for NodeOptions {
             allow_faults: false,
             peer_cap: 1_024,
             limits: Limits::default(),
+            tls_server: None,
+            tls_client: None,
         }
     }
 }
@@ -295,13 +305,13 @@ impl NodeState {
         if let Some(m) = first {
             node.choose_favorite(0, m, &peers, &mut out);
         }
-        let client = reqwest::Client::builder()
+        let client = super::tls::client_builder(opts.tls_client.as_ref())
             .connect_timeout(Duration::from_millis(opts.connect_timeout_ms))
             .timeout(Duration::from_millis(opts.request_timeout_ms))
             .pool_idle_timeout(Duration::from_secs(30))
             .tcp_nodelay(true)
             .build()
-            .expect("an HTTP client without TLS or proxies always builds");
+            .expect("an HTTP client with a preconfigured rustls config and no proxies always builds");
         Arc::new(NodeState {
             id,
             url,

@@ -1,10 +1,12 @@
 //! Helpers for tests that run the real `gossip` binary on loopback: free
 //! ports, a child-process guard that always kills, a tiny blocking HTTP/1.1
 //! client that can also send raw (hostile) bytes, bounded waiting, a
-//! process's resident memory, and a cluster [`observer`].
+//! process's resident memory, a cluster [`observer`], and a test CA with
+//! loopback certificates ([`pki`]).
 #![allow(dead_code)]
 
 pub mod observer;
+pub mod pki;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
