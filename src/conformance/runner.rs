@@ -659,7 +659,7 @@ impl Run {
         };
         let url = l.local_addr().map(|a| format!("http://127.0.0.1:{}/", a.port())).unwrap_or_default();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(crate::server::lab::run_lab(l, app, async {
+        let task = tokio::spawn(crate::server::lab::run_lab(l, app, None, async {
             let _ = rx.await;
         }));
         eprintln!("gossip test-node: the lab, joined to the nodes under test: {url}");
