@@ -205,7 +205,8 @@ impl SimArgs {
     /// silently ignored ([`sim::table::refuse_unread`]).
     fn check_given_apply(&self, cfg: &SimConfig) -> Result<(), String> {
         let given = self.given.iter().map(|(k, _)| *k);
-        sim::table::refuse_unread(given, cfg.node.protocol, sim::table::flag_of).map_err(|e| e.to_string())
+        sim::table::refuse_unread(given.clone(), cfg.node.protocol, sim::table::flag_of).map_err(|e| e.to_string())?;
+        sim::overlay::refuse_given(given, cfg, sim::table::flag_of).map_err(|e| e.to_string())
     }
 }
 

@@ -811,6 +811,10 @@ fn round_generic<P: Population>(w: &mut World<P>, r: &mut Rounds<P::Msg>, now: u
             w.metrics.events += 1;
             if !w.up.get(to as usize) {
                 w.metrics.to_down += 1;
+                undeliverable(w, from, to, msg, now);
+                if !w.outbox.is_empty() {
+                    route(w, now, &mut r.next, Some(&mut r.deferred));
+                }
                 continue;
             }
             let (pop, mut ctx) = w.ctx();
@@ -991,6 +995,10 @@ fn events_until<P: Population>(
                 e.in_flight -= 1;
                 if !w.up.get(to as usize) {
                     w.metrics.to_down += 1;
+                    undeliverable(w, from, to, msg, t);
+                    if !w.outbox.is_empty() {
+                        flush(w, &mut e.q, &mut e.in_flight, t);
+                    }
                     continue;
                 }
                 let (pop, mut ctx) = w.ctx();
@@ -1007,6 +1015,16 @@ fn events_until<P: Population>(
                 }
             }
         }
+    }
+}
+
+/// A message reached `to`, which is down: tell its sender, if it runs (the
+/// failure detector of populations that have one, [`Population::undeliverable`]).
+#[inline]
+fn undeliverable<P: Population>(w: &mut World<P>, from: u32, to: u32, msg: P::Msg, now: u64) {
+    if w.up.get(from as usize) && !w.is_remote(from) {
+        let (pop, mut ctx) = w.ctx();
+        pop.undeliverable(from, to, msg, now, &mut ctx);
     }
 }
 

@@ -146,6 +146,10 @@ pub trait Population: Knowledge {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// A message `from` sent could not be delivered: `to` was down when it
+    /// arrived at `now` (a refused connection). Populations with a failure
+    /// detector (HyParView's) react; by default nothing happens.
+    fn undeliverable(&mut self, _from: u32, _to: u32, _msg: Self::Msg, _now: u64, _ctx: &mut Ctx<Self::Msg>) {}
     /// Node `i`'s timer input at `now`.
     fn tick(&mut self, i: u32, now: u64, ctx: &mut Ctx<Self::Msg>);
     /// Deliver `msg` from `from` to `to` at `now`.
