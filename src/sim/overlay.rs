@@ -165,6 +165,10 @@ pub struct Measured {
     pub at: u64,
     /// Payload messages that carried it.
     pub payload: u64,
+    /// `IHAVE`s that announced it.
+    pub ihave: u64,
+    /// `GRAFT`s that asked for it.
+    pub graft: u64,
     /// Nodes that delivered it (its sender included).
     pub receivers: u64,
     /// The last delivery's hop.
@@ -360,6 +364,16 @@ impl OverlayPopulation {
                         b.payload += 1;
                     }
                 }
+                plumtree::Msg::IHave { id, .. } | plumtree::Msg::Graft { id: Some(id), .. } => {
+                    self.control_messages += 1;
+                    if let Some(b) = self.bcasts.get_mut(id) {
+                        if matches!(m, plumtree::Msg::IHave { .. }) {
+                            b.ihave += 1;
+                        } else {
+                            b.graft += 1;
+                        }
+                    }
+                }
                 _ => self.control_messages += 1,
             }
             ctx.send(i, to, OMsg::Tree(m));
@@ -393,7 +407,7 @@ impl OverlayPopulation {
     fn start_broadcast(&mut self, i: u32, key: u32, now: u64, ctx: &mut Ctx<OMsg>) {
         let v = Version::new(0, 1);
         ctx.metrics.originated(key, v, now);
-        self.bcasts.insert(key, Measured { key, at: now, payload: 0, receivers: 1, ldh: 0 });
+        self.bcasts.insert(key, Measured { key, at: now, receivers: 1, ..Measured::default() });
         self.nodes[i as usize].tree.broadcast(key, (), &mut self.pout);
         ctx.metrics.learned(i, key, None, v, now);
         self.apply_tree(i, now, ctx);

@@ -216,10 +216,15 @@ impl<Id: Clone + PartialEq> HyParView<Id> {
         self.passive.push(n);
     }
 
-    /// A random active member other than those in `not`.
+    /// A random active member other than those in `not` (uniform over the
+    /// eligible ones, without allocating).
     fn random_active(&self, rng: &mut Rng, not: &[&Id]) -> Option<Id> {
-        let eligible: Vec<&Id> = self.active.iter().filter(|a| !not.contains(a)).collect();
-        (!eligible.is_empty()).then(|| eligible[rng.below(eligible.len() as u64) as usize].clone())
+        let ok = |a: &&Id| !not.contains(a);
+        let eligible = self.active.iter().filter(ok).count();
+        if eligible == 0 {
+            return None;
+        }
+        self.active.iter().filter(ok).nth(rng.below(eligible as u64) as usize).cloned()
     }
 
     /// Ask a random untried passive member to become a neighbour, if the
@@ -251,10 +256,32 @@ impl<Id: Clone + PartialEq> HyParView<Id> {
         out.sends.push((to, Msg::Shuffle { origin: me.clone(), ttl: self.cfg.arwl, ids }));
     }
 
+    /// Merge `ids` into the passive view: new ids only; room is made by
+    /// evicting first the members also in `evict_first`, then random ones.
     fn merge(&mut self, me: &Id, ids: Vec<Id>, evict_first: &[Id], rng: &mut Rng) {
+        let mut fresh: Vec<Id> = Vec::with_capacity(ids.len());
         for id in ids {
-            self.add_passive(me, id, rng, evict_first);
+            if &id != me && !self.active.contains(&id) && !self.passive.contains(&id) && !fresh.contains(&id) {
+                fresh.push(id);
+            }
         }
+        let cap = self.cfg.passive;
+        fresh.truncate(cap);
+        let mut over = (self.passive.len() + fresh.len()).saturating_sub(cap);
+        let mut i = 0;
+        while over > 0 && i < self.passive.len() {
+            if evict_first.contains(&self.passive[i]) {
+                self.passive.swap_remove(i);
+                over -= 1;
+            } else {
+                i += 1;
+            }
+        }
+        for _ in 0..over {
+            let at = rng.below(self.passive.len() as u64) as usize;
+            self.passive.swap_remove(at);
+        }
+        self.passive.extend(fresh);
     }
 }
 
