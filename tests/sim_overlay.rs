@@ -26,9 +26,15 @@ fn run(cfg: &SimConfig) -> Runner<OverlayPopulation> {
 /// Crash a seeded random `fraction` of the nodes at `at_ms` (the lead will
 /// switch this to h3's `crash-random` fault).
 fn crash_random(cfg: &mut SimConfig, fraction: f64, at_ms: u64, seed: u64) {
+    crash_random_but(cfg, fraction, at_ms, seed, None);
+}
+
+/// [`crash_random`], sparing node `keep`.
+fn crash_random_but(cfg: &mut SimConfig, fraction: f64, at_ms: u64, seed: u64, keep: Option<u32>) {
     let n = cfg.nodes as usize;
     let mut idx = Vec::new();
-    sample_indices(&mut Rng::new(seed), n, None, (fraction * n as f64).round() as usize, &mut idx);
+    let skip = keep.map(|k| k as usize);
+    sample_indices(&mut Rng::new(seed), n, skip, (fraction * n as f64).round() as usize, &mut idx);
     cfg.faults.extend(idx.into_iter().map(|i| TimedFault { at_ms, fault: Fault::Crash { node: i as u32 } }));
 }
 
@@ -178,7 +184,8 @@ fn broadcasts_stay_reliable_after_80_percent_fail_with_reactive_repair_running()
     // the paper's Fig. 2: ≈100 % up to 90 % failures, measured over the
     // broadcasts that follow the failure while HyParView repairs (healing in
     // 1–2 cycles up to 80 %, Fig. 4). Here: 2,000 nodes, 80 % crash at once
-    // at cycle 30; 12 broadcasts after it
+    // at cycle 30; the broadcasts of the 55 cycles after it whose sender
+    // survived, from the third cycle on
     for seed in 1..=3u64 {
         let seed_s = seed.to_string();
         let mut c = cfg(&[
@@ -187,17 +194,16 @@ fn broadcasts_stay_reliable_after_80_percent_fail_with_reactive_repair_running()
             ("scenario", "broadcast"),
             ("nodes", "2000"),
             ("warmup_cycles", "25"),
-            ("duration_s", "17"),
+            ("duration_s", "60"),
             ("seed", &seed_s),
         ]);
         crash_random(&mut c, 0.8, 30_000, seed);
         let r = run(&c);
-        let after: Vec<f64> =
-            r.w.pop.measured().iter().filter(|m| m.at > 30_000).map(|m| reliability(&r, m)).collect();
-        assert!(after.len() >= 10, "{}", after.len());
-        let healed = &after[3..];
+        let healed: Vec<f64> =
+            r.w.pop.measured().iter().filter(|m| m.at > 33_000).map(|m| reliability(&r, m)).collect();
+        assert!(healed.len() >= 5, "{}", healed.len());
         let mean = healed.iter().sum::<f64>() / healed.len() as f64;
-        assert!(mean >= 0.99, "seed {seed}: {after:?}");
+        assert!(mean >= 0.99, "seed {seed}: {healed:?}");
         let o = overlay::overlay_stats(&r.w.pop, |i| r.w.up.get(i as usize), 5, seed);
         assert!(o.connected && o.active_full_fraction >= 0.9, "the overlay healed: {o:?}");
     }
@@ -206,30 +212,51 @@ fn broadcasts_stay_reliable_after_80_percent_fail_with_reactive_repair_running()
 #[test]
 fn plumtrees_first_broadcast_after_a_massive_failure_follows_the_papers_figure_6a() {
     // Fig. 6a: reliability of the first broadcast right after X % of the
-    // nodes fail, before the overlay repairs: ≈100 % up to 30 %, ≈95 % at
-    // 50 %, ≈56 % at 60 %, ≈0 from 80 % (site percolation of a 5-regular
-    // graph: the survivors' mean degree 5(1 − X)). 2,000 nodes, 4 seeds each.
-    let expect = [(0.3, 0.97, 1.0), (0.5, 0.85, 1.0), (0.6, 0.35, 0.9), (0.8, 0.0, 0.15)];
+    // nodes fail, *before the overlay repairs*: ≈100 % up to 30 %, ≈95 % at
+    // 50 %, ≈56 % at 60 %, ≈15 % at 70 %, ≈0 from 80 %. Modelled literally:
+    // HyParView forms a 2,000-node overlay (25 cycles), a snapshot of it
+    // becomes a static overlay (no repair), Plumtree builds its tree with
+    // 5 broadcasts, X % of the nodes crash, and the next broadcast is
+    // measured (its GRAFTs may run for the rest of the run). Site
+    // percolation of a 5-regular graph predicts about S² (the sender must be
+    // in the giant component S too): 0.91 at 50 %, 0.70 at 60 %, 0.22 at
+    // 70 %, 0 from 75 %. 4 seeds each.
+    let expect = [(0.3, 0.95, 1.0), (0.5, 0.8, 1.0), (0.6, 0.4, 0.9), (0.7, 0.0, 0.4), (0.8, 0.0, 0.1)];
     for (fraction, lo, hi) in expect {
         let mut sum = 0.0;
         for seed in 1..=4u64 {
             let seed_s = seed.to_string();
-            let mut c = cfg(&[
+            let formed = run(&cfg(&[
                 ("membership", "hyparview"),
                 ("protocol", "plumtree"),
                 ("scenario", "broadcast"),
                 ("nodes", "2000"),
                 ("warmup_cycles", "25"),
+                ("duration_s", "1"),
+                ("seed", &seed_s),
+            ]));
+            let snapshot = formed.w.pop.graph(|_| true);
+            let mut c = cfg(&[
+                ("membership", "ring"),
+                ("protocol", "plumtree"),
+                ("scenario", "broadcast"),
+                ("nodes", "2000"),
+                ("warmup_cycles", "0"),
                 ("duration_s", "10"),
                 ("seed", &seed_s),
             ]);
-            // the crash lands at the start of cycle 30, before its broadcast
-            crash_random(&mut c, fraction, 30_000, seed + 100);
-            let r = run(&c);
-            let m = r.w.pop.measured().into_iter().find(|m| m.at > 30_000).expect("a live sender broadcasts");
+            // the crash lands in the round of cycle 5's broadcast, before it
+            // (faults come first in a round), sparing its sender
+            let sender = c.broadcasts().into_iter().find(|b| b.0 == 5_500).expect("cycle 5's broadcast").1;
+            crash_random_but(&mut c, fraction, 5_500, seed + 100, Some(sender));
+            let pop = OverlayPopulation::with_graph(&c, snapshot);
+            let mut r = gossip::sim::runner(&c, pop);
+            r.run(&mut |_| {});
+            let m = r.w.pop.measured().into_iter().find(|m| m.at >= 5_500).expect("the sender broadcasts");
             sum += reliability(&r, &m);
         }
         let mean = sum / 4.0;
+        println!("{} % failed: the first broadcast reached {mean:.3} of the live nodes", fraction * 100.0);
         assert!((lo..=hi).contains(&mean), "{} % failed: first broadcast reached {mean}", fraction * 100.0);
     }
 }

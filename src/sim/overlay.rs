@@ -258,12 +258,7 @@ impl OverlayPopulation {
     /// its protocol flood or plumtree; [`SimConfig::check`] says so).
     pub fn new(cfg: &SimConfig) -> Result<OverlayPopulation, String> {
         let o = cfg.overlay.clone().unwrap_or_default();
-        let tree_cfg = PlumtreeConfig {
-            ihave_timeout_ms: o.ihave_timeout_ms,
-            graft_timeout_ms: o.graft_timeout_ms,
-            threshold: o.optimization,
-            lazy: cfg.node.protocol == Protocol::Plumtree,
-        };
+        let tree_cfg = Self::tree_config(cfg);
         let n = cfg.nodes;
         let interval = cfg.node.interval_ms.max(1);
         let mut build = Rng::derive(cfg.seed, u64::MAX - 2);
@@ -285,6 +280,29 @@ impl OverlayPopulation {
                 (Some(h), members)
             }
         };
+        Ok(Self::of(cfg, hpv, tree_cfg, members))
+    }
+
+    /// Nodes of `cfg` on the fixed overlay `graph` (its links as static
+    /// neighbours), whatever `cfg`'s membership: a snapshot of another run's
+    /// overlay, for instance, to broadcast over it without any repair.
+    pub fn with_graph(cfg: &SimConfig, graph: Graph) -> OverlayPopulation {
+        let tree_cfg = Self::tree_config(cfg);
+        let members = graph.adj.into_iter().map(|a| Member::Static(StaticOverlay::new(a))).collect();
+        Self::of(cfg, None, tree_cfg, members)
+    }
+
+    fn tree_config(cfg: &SimConfig) -> PlumtreeConfig {
+        let o = cfg.overlay.clone().unwrap_or_default();
+        PlumtreeConfig {
+            ihave_timeout_ms: o.ihave_timeout_ms,
+            graft_timeout_ms: o.graft_timeout_ms,
+            threshold: o.optimization,
+            lazy: cfg.node.protocol == Protocol::Plumtree,
+        }
+    }
+
+    fn of(cfg: &SimConfig, hpv: Option<HyParViewConfig>, tree_cfg: PlumtreeConfig, members: Vec<Member>) -> Self {
         let nodes = members
             .into_iter()
             .enumerate()
@@ -294,7 +312,7 @@ impl OverlayPopulation {
                 ONode { rng: node_rng(cfg.seed, i as u32, 0), member, tree: PlumtreeState::new(tree_cfg, nb) }
             })
             .collect();
-        Ok(OverlayPopulation {
+        OverlayPopulation {
             nodes,
             hpv,
             tree_cfg,
@@ -306,7 +324,7 @@ impl OverlayPopulation {
             membership_messages: 0,
             mout: MemberOut::default(),
             pout: PlumOut::default(),
-        })
+        }
     }
 
     /// Node `i`'s membership.
