@@ -999,11 +999,13 @@ fn events_until<P: Population>(
                     if !w.outbox.is_empty() {
                         flush(w, &mut e.q, &mut e.in_flight, t);
                     }
+                    retime(w, e, from, t);
                     continue;
                 }
                 let (pop, mut ctx) = w.ctx();
                 pop.deliver(to, from, msg, t, &mut ctx);
                 flush(w, &mut e.q, &mut e.in_flight, t);
+                retime(w, e, to, t);
             }
             Ev::EndUpdates => w.pop.stop_resampling(),
             Ev::Sample => {
@@ -1025,6 +1027,17 @@ fn undeliverable<P: Population>(w: &mut World<P>, from: u32, to: u32, msg: P::Ms
     if w.up.get(from as usize) && !w.is_remote(from) {
         let (pop, mut ctx) = w.ctx();
         pop.undeliverable(from, to, msg, now, &mut ctx);
+    }
+}
+
+/// Move node `i`'s next tick earlier if a message armed a timer
+/// ([`Population::retime`]): the tick queued before becomes stale.
+#[inline]
+fn retime<P: Population>(w: &mut World<P>, e: &mut Events<P::Msg>, i: u32, now: u64) {
+    if let Some(at) = w.pop.retime(i) {
+        let at = at.max(now);
+        e.retimed.insert(i, at);
+        e.q.push(at, Ev::Tick(i));
     }
 }
 

@@ -237,6 +237,9 @@ pub struct OverlayPopulation {
     membership_messages: u64,
     mout: MemberOut<u32, hyparview::Msg<u32>>,
     pout: PlumOut<u32, u32, ()>,
+    /// When the engine will next tick each node (what it last heard from
+    /// [`Population::next_timeout`] or [`Population::retime`]).
+    due: Vec<u64>,
 }
 
 /// The topology a membership mode builds, if it is a static one.
@@ -311,8 +314,10 @@ impl OverlayPopulation {
                 member.neighbours(i as u32, &mut nb);
                 ONode { rng: node_rng(cfg.seed, i as u32, 0), member, tree: PlumtreeState::new(tree_cfg, nb) }
             })
-            .collect();
+            .collect::<Vec<ONode>>();
+        let due = nodes.iter().map(|n| n.member.poll_timeout().min(n.tree.poll_timeout())).collect();
         OverlayPopulation {
+            due,
             nodes,
             hpv,
             tree_cfg,
@@ -463,6 +468,15 @@ impl Population for OverlayPopulation {
 
     fn tick(&mut self, i: u32, now: u64, ctx: &mut Ctx<OMsg>) {
         self.timers(i, now, ctx);
+        self.due[i as usize] = self.next_timeout(i).max(now + 1);
+    }
+
+    fn retime(&mut self, i: u32) -> Option<u64> {
+        let next = self.next_timeout(i);
+        (next < self.due[i as usize]).then(|| {
+            self.due[i as usize] = next;
+            next
+        })
     }
 
     fn deliver(&mut self, to: u32, from: u32, msg: OMsg, now: u64, ctx: &mut Ctx<OMsg>) {
@@ -501,12 +515,14 @@ impl Population for OverlayPopulation {
 
     fn reset(&mut self, i: u32, epoch: u32, _now: u64) {
         self.nodes[i as usize] = self.fresh(i, epoch);
+        self.due[i as usize] = self.next_timeout(i);
     }
 
     fn add(&mut self, _now: u64) -> u32 {
         let i = self.len();
         let node = self.fresh(i, 0);
         self.nodes.push(node);
+        self.due.push(self.next_timeout(i));
         i
     }
 
@@ -568,7 +584,7 @@ pub fn check(cfg: &SimConfig) -> Result<(), ParamError> {
     let p = cfg.node.protocol;
     if p.info().overlay && !overlay {
         return Err(ParamError::rule(
-            "membership",
+            "protocol",
             format!(
                 "{p} builds its tree over an overlay: choose --membership hyparview or a static topology \
                  (ring, k-out, watts-strogatz, barabasi-albert, grid, line, tree)"

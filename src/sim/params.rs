@@ -369,7 +369,7 @@ mod tests {
             s.set("protocol", p.name()).expect("a registry name");
             if p.info().overlay {
                 let e = s.to_config().expect_err("an overlay protocol without an overlay");
-                assert_eq!(e.param, "membership", "{e}");
+                assert_eq!(e.param, "protocol", "{e}");
                 s.set("membership", "ring").expect("a membership");
             }
             assert_eq!(s.to_config().expect("valid").node.protocol, *p);

@@ -776,7 +776,12 @@ mod tests {
         assert_eq!(names("coin"), Some(vec!["rumor"]));
         assert_eq!(names("stop"), Some(vec!["rumor"]));
         assert_eq!(names("eager"), Some(vec!["push", "pull", "push-pull"]));
-        assert_eq!(names("anti_entropy_ms"), None, "every protocol takes the backup exchange");
+        assert_eq!(
+            names("anti_entropy_ms"),
+            Some(vec!["flood", "push", "pull", "push-pull", "rumor"]),
+            "every store-based protocol takes the backup exchange, plumtree does not"
+        );
+        assert_eq!(names("ihave_timeout_ms"), Some(vec!["plumtree"]));
         assert_eq!(names("nodes"), None);
         // every name a protocol lists is a parameter, and eager push is listed exactly where it applies
         for p in Protocol::ALL {
