@@ -122,7 +122,8 @@ const ROWS: &[(&str, &str, &str)] = &[
 ];
 
 /// A static overlay run with Plumtree.
-const OVERLAY: &str = "--nodes 100 --membership ring --protocol plumtree --scenario broadcast --warmup-cycles 0 --duration-s 3";
+const OVERLAY: &str =
+    "--nodes 100 --membership ring --protocol plumtree --scenario broadcast --warmup-cycles 0 --duration-s 3";
 /// The same in the events model, with losses and crashes for the timers to act on.
 const OVERLAY_EVENTS: &str = "--nodes 100 --membership k-out --degree 3 --protocol plumtree --scenario broadcast \
     --warmup-cycles 0 --duration-s 5 --model events --jitter-ms 40 --loss 0.2 --fault 1s:crash:3 --fault 1s:crash:7";

@@ -489,10 +489,11 @@ impl Population for OverlayPopulation {
                 }
             }
             OMsg::Tree(m) => {
-                let dup = m.is_payload() && node.tree.has(match &m {
-                    plumtree::Msg::Gossip { id, .. } => id,
-                    _ => unreachable!("a payload is a Gossip"),
-                });
+                let dup = m.is_payload()
+                    && node.tree.has(match &m {
+                        plumtree::Msg::Gossip { id, .. } => id,
+                        _ => unreachable!("a payload is a Gossip"),
+                    });
                 self.duplicates += u64::from(dup);
                 node.tree.on_message(now, from, m, &mut self.pout);
                 self.apply_tree(to, now, ctx);
@@ -626,7 +627,10 @@ pub fn check(cfg: &SimConfig) -> Result<(), ParamError> {
     for f in &cfg.faults {
         if !matches!(
             f.fault,
-            super::Fault::Crash { .. } | super::Fault::Partition { .. } | super::Fault::Heal | super::Fault::Loss { .. }
+            super::Fault::Crash { .. }
+                | super::Fault::Partition { .. }
+                | super::Fault::Heal
+                | super::Fault::Loss { .. }
         ) {
             return Err(ParamError::rule(
                 "faults",
@@ -686,10 +690,7 @@ pub fn refuse_given<'a>(
             }
         } else {
             matches!(name, "degree" | "rewire" | "senders" | "warmup_cycles").then(|| {
-                format!(
-                    "{} applies to overlay runs only (--membership hyparview or a static topology)",
-                    call(name)
-                )
+                format!("{} applies to overlay runs only (--membership hyparview or a static topology)", call(name))
             })
         };
         if let Some(why) = why {

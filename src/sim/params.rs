@@ -9,9 +9,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::overlay::OverlayConfig;
 pub use super::table::ParamError;
 use super::table::{self, TABLE};
-use super::overlay::OverlayConfig;
 use super::{parse_fault, EngineChoice, MembershipMode, Model, Scenario, SimConfig};
 use crate::core::{Protocol, StopRule};
 
@@ -313,7 +313,10 @@ mod tests {
         );
         assert!(p.set("nodes", "lots").unwrap_err().to_string().starts_with("nodes: expected"));
         let e = p.set("protocol", "gossip").unwrap_err();
-        assert_eq!(e.to_string(), "protocol: expected one of flood, push, pull, push-pull, rumor, plumtree, got \"gossip\"");
+        assert_eq!(
+            e.to_string(),
+            "protocol: expected one of flood, push, pull, push-pull, rumor, plumtree, got \"gossip\""
+        );
         let e = p.set("colour", "red").unwrap_err();
         assert!(e.param == "colour" && e.to_string().contains("unknown parameter"), "{e}");
         assert!(p.set("loss", "-0.5").unwrap_err().to_string().contains("loss must be between 0 and 1"));

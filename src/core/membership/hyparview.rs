@@ -421,11 +421,8 @@ impl<Id: Clone + PartialEq> Membership<Id> for HyParView<Id> {
                     return;
                 }
                 let ttl = ttl.saturating_sub(1);
-                let next = if ttl > 0 && self.active.len() > 1 {
-                    self.random_active(rng, &[&from, &origin])
-                } else {
-                    None
-                };
+                let next =
+                    if ttl > 0 && self.active.len() > 1 { self.random_active(rng, &[&from, &origin]) } else { None };
                 match next {
                     Some(to) => out.sends.push((to, Msg::Shuffle { origin, ttl, ids })),
                     None => {

@@ -284,9 +284,16 @@ impl Graph {
     /// The graph restricted to the nodes `keep` says yes to (others lose
     /// every link; they stay as isolated indices).
     pub fn induced(&self, keep: impl Fn(u32) -> bool) -> Graph {
-        let adj = (0..self.len())
-            .map(|i| if keep(i) { self.adj[i as usize].iter().copied().filter(|&j| keep(j)).collect() } else { Vec::new() })
-            .collect();
+        let adj =
+            (0..self.len())
+                .map(|i| {
+                    if keep(i) {
+                        self.adj[i as usize].iter().copied().filter(|&j| keep(j)).collect()
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect();
         Graph { adj }
     }
 
