@@ -207,7 +207,8 @@ impl SimArgs {
     /// silently ignored ([`sim::table::refuse_unread`]).
     fn check_given_apply(&self, cfg: &SimConfig) -> Result<(), String> {
         let given = self.given.iter().map(|(k, _)| *k);
-        sim::table::refuse_unread(given, cfg.node.protocol, sim::table::flag_of).map_err(|e| e.to_string())
+        sim::table::refuse_unread(given.clone(), cfg.node.protocol, sim::table::flag_of).map_err(|e| e.to_string())?;
+        sim::overlay::refuse_given(given, cfg, sim::table::flag_of).map_err(|e| e.to_string())
     }
 }
 
@@ -346,24 +347,52 @@ pub fn summary(r: &Report) -> String {
     use std::fmt::Write;
     let c = &r.config;
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "gossip sim: {} nodes, {} model, {} scenario, protocol {} (fanout {}, ttl {}{}), seed {}",
-        r.nodes,
-        r.model,
-        r.scenario,
-        r.protocol,
-        c.node.fanout,
-        c.node.ttl,
-        if r.protocol == "rumor" {
-            format!(", stop {}", c.node.stop)
-        } else if c.node.eager_push {
-            ", eager push".into()
-        } else {
-            String::new()
-        },
-        r.seed
-    );
+    if let Some(o) = &r.overlay {
+        // an overlay run: no fanout or TTL; its broadcast and overlay measures
+        let _ = writeln!(
+            s,
+            "gossip sim: {} nodes, {} model, {} scenario, protocol {} over the {} overlay, seed {}",
+            r.nodes,
+            r.model,
+            r.scenario,
+            r.protocol,
+            c.membership.name(),
+            r.seed
+        );
+        let stat = |x: &Option<sim::overlay::Stat>| x.map_or("-".into(), |x| format!("{:.3}", x.mean));
+        let _ = writeln!(
+            s,
+            "  broadcasts: rmr {}, ldh {}, reliability {} (means); overlay: {:.2} links a node, \
+             {:.1} % full, avg shortest path {:.2}, clustering {:.4}, {}connected",
+            stat(&r.rmr),
+            stat(&r.ldh),
+            stat(&r.reliability),
+            o.active_mean,
+            o.active_full_fraction * 100.0,
+            o.avg_shortest_path,
+            o.clustering,
+            if o.connected { "" } else { "not " }
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "gossip sim: {} nodes, {} model, {} scenario, protocol {} (fanout {}, ttl {}{}), seed {}",
+            r.nodes,
+            r.model,
+            r.scenario,
+            r.protocol,
+            c.node.fanout,
+            c.node.ttl,
+            if r.protocol == "rumor" {
+                format!(", stop {}", c.node.stop)
+            } else if c.node.eager_push {
+                ", eager push".into()
+            } else {
+                String::new()
+            },
+            r.seed
+        );
+    }
     if r.model == "events" {
         let _ = writeln!(
             s,

@@ -15,7 +15,11 @@ use crate::core::{Config, Policy, Protocol, StopRule};
 use crate::server::{self, NodeOptions};
 
 fn parse_protocol(s: &str) -> Result<Protocol, String> {
-    Protocol::parse(s).ok_or_else(|| format!("unknown protocol {s:?} ({})", Protocol::names_or()))
+    let p = Protocol::parse(s).ok_or_else(|| format!("unknown protocol {s:?} ({})", Protocol::names_or()))?;
+    if p.info().overlay {
+        return Err(format!("{p} runs only in the simulator over an overlay (gossip sim --membership hyparview)"));
+    }
+    Ok(p)
 }
 
 /// Protocol and driver settings shared by `gossip node` and `gossip cluster`.

@@ -71,6 +71,7 @@ fn configured(params: &JsValue) -> Result<Result<(SimParams, crate::sim::SimConf
         let c = p.to_config()?;
         // a value the protocol does not read is refused, not ignored
         crate::sim::table::refuse_unread(given.iter().map(String::as_str), c.node.protocol, str::to_owned)?;
+        crate::sim::overlay::refuse_given(given.iter().map(String::as_str), &c, str::to_owned)?;
         Ok((p, c))
     }))
 }

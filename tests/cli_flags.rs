@@ -105,7 +105,28 @@ const ROWS: &[(&str, &str, &str)] = &[
     ("--fault", "1s:loss:0.5", "--nodes 200 --protocol rumor"),
     ("--membership", "bootstrap", "--nodes 200"),
     ("--membership", "bootstrap", "--nodes 200 --protocol rumor --model events"),
+    // overlays: HyParView or a static topology, with plumtree or flood
+    ("--membership", "ring", "--nodes 100 --protocol flood"),
+    ("--membership", "hyparview", "--nodes 100 --protocol flood --scenario broadcast --duration-s 3"),
+    ("--protocol", "plumtree", "--nodes 100"),
+    ("--degree", "6", OVERLAY),
+    ("--degree", "6", "--nodes 100"),
+    ("--rewire", "0.5", "--nodes 100 --membership watts-strogatz --protocol plumtree --scenario broadcast --warmup-cycles 0 --duration-s 3"),
+    ("--rewire", "0.5", OVERLAY),
+    ("--ihave-timeout-ms", "100", OVERLAY_EVENTS),
+    ("--graft-timeout-ms", "20", OVERLAY_EVENTS),
+    ("--optimization", "1", OVERLAY_EVENTS),
+    ("--senders", "1", OVERLAY),
+    ("--warmup-cycles", "2", OVERLAY),
+    ("--fanout", "2", OVERLAY),
 ];
+
+/// A static overlay run with Plumtree.
+const OVERLAY: &str =
+    "--nodes 100 --membership ring --protocol plumtree --scenario broadcast --warmup-cycles 0 --duration-s 3";
+/// The same in the events model, with losses and crashes for the timers to act on.
+const OVERLAY_EVENTS: &str = "--nodes 100 --membership k-out --degree 3 --protocol plumtree --scenario broadcast \
+    --warmup-cycles 0 --duration-s 5 --model events --jitter-ms 40 --loss 0.2 --fault 1s:crash:3 --fault 1s:crash:7";
 
 /// Flags with a test of their own below.
 const OWN_TESTS: &[&str] = &["--engine", "--threads", "--json", "--quiet", "--help"];
@@ -286,6 +307,9 @@ fn every_protocol_of_the_registry_reaches_every_interface() {
         assert!(help.lines().any(in_help), "gossip sim --help lacks {name} and its summary:\n{help}");
         let mut s = SimParams::default();
         s.set("protocol", name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        if p.info().overlay {
+            s.set("membership", "ring").expect("an overlay");
+        }
         assert_eq!(s.to_config().expect("valid").node.protocol, *p);
         assert!(options.contains(&(name, summary)), "the page's protocol field lacks {name}: {options:?}");
         assert!(listed.contains(&name), "the page's registry lacks {name}");

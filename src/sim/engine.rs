@@ -811,6 +811,10 @@ fn round_generic<P: Population>(w: &mut World<P>, r: &mut Rounds<P::Msg>, now: u
             w.metrics.events += 1;
             if !w.up.get(to as usize) {
                 w.metrics.to_down += 1;
+                undeliverable(w, from, to, msg, now);
+                if !w.outbox.is_empty() {
+                    route(w, now, &mut r.next, Some(&mut r.deferred));
+                }
                 continue;
             }
             let (pop, mut ctx) = w.ctx();
@@ -991,11 +995,17 @@ fn events_until<P: Population>(
                 e.in_flight -= 1;
                 if !w.up.get(to as usize) {
                     w.metrics.to_down += 1;
+                    undeliverable(w, from, to, msg, t);
+                    if !w.outbox.is_empty() {
+                        flush(w, &mut e.q, &mut e.in_flight, t);
+                    }
+                    retime(w, e, from, t);
                     continue;
                 }
                 let (pop, mut ctx) = w.ctx();
                 pop.deliver(to, from, msg, t, &mut ctx);
                 flush(w, &mut e.q, &mut e.in_flight, t);
+                retime(w, e, to, t);
             }
             Ev::EndUpdates => w.pop.stop_resampling(),
             Ev::Sample => {
@@ -1007,6 +1017,27 @@ fn events_until<P: Population>(
                 }
             }
         }
+    }
+}
+
+/// A message reached `to`, which is down: tell its sender, if it runs (the
+/// failure detector of populations that have one, [`Population::undeliverable`]).
+#[inline]
+fn undeliverable<P: Population>(w: &mut World<P>, from: u32, to: u32, msg: P::Msg, now: u64) {
+    if w.up.get(from as usize) && !w.is_remote(from) {
+        let (pop, mut ctx) = w.ctx();
+        pop.undeliverable(from, to, msg, now, &mut ctx);
+    }
+}
+
+/// Move node `i`'s next tick earlier if a message armed a timer
+/// ([`Population::retime`]): the tick queued before becomes stale.
+#[inline]
+fn retime<P: Population>(w: &mut World<P>, e: &mut Events<P::Msg>, i: u32, now: u64) {
+    if let Some(at) = w.pop.retime(i) {
+        let at = at.max(now);
+        e.retimed.insert(i, at);
+        e.q.push(at, Ev::Tick(i));
     }
 }
 

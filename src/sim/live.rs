@@ -132,6 +132,12 @@ impl Live {
         let mut cfg = cfg.clone();
         cfg.engine = EngineChoice::Full;
         cfg.validate()?;
+        if cfg.membership.is_overlay() {
+            return Err(format!(
+                "the live viewer shows full nodes only; run the {} overlay with gossip sim",
+                cfg.membership.name()
+            ));
+        }
         let mut pop = super::full_population(&cfg);
         pop.track_for_viewer(TRACE_CAP);
         let mut r = runner(&cfg, pop);

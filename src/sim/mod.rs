@@ -8,7 +8,8 @@
 //! Layout: [`engine`] (rounds and events loops), [`population`] and
 //! [`compact`] (how nodes are held), [`network`] (latency, jitter, loss,
 //! partitions), [`faults`] (the timeline), [`metrics`] (what is measured),
-//! [`queue`] (the event queue), [`membership`] (who can be sampled).
+//! [`queue`] (the event queue), [`membership`] (who can be sampled),
+//! [`overlay`] (HyParView or a static topology with Plumtree or flooding).
 
 pub mod compact;
 pub mod engine;
@@ -18,6 +19,7 @@ pub mod membership;
 pub mod metrics;
 pub mod network;
 pub mod nodeset;
+pub mod overlay;
 pub mod params;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod pool;
@@ -122,6 +124,67 @@ pub enum MembershipMode {
     /// The course's: node 0 starts alone, every other node knows node 0, and
     /// each learns peers from who contacts it and from update origins.
     Bootstrap,
+    /// HyParView's active views (an overlay run, [`overlay`]).
+    #[serde(rename = "hyparview")]
+    HyParView,
+    /// A ring lattice of `degree` (static overlay).
+    Ring,
+    /// Random k-out, `degree` links each (static overlay).
+    KOut,
+    /// Watts–Strogatz: a ring lattice of `degree` rewired with `rewire` (static overlay).
+    WattsStrogatz,
+    /// Barabási–Albert preferential attachment, `degree` links per node (static overlay).
+    BarabasiAlbert,
+    /// Maelstrom's grid (static overlay).
+    Grid,
+    /// Maelstrom's line (static overlay).
+    Line,
+    /// Maelstrom's tree of arity `degree` (static overlay).
+    Tree,
+}
+
+impl MembershipMode {
+    /// Every mode, in the order the parameter table lists them.
+    pub const ALL: [MembershipMode; 10] = [
+        MembershipMode::Full,
+        MembershipMode::Bootstrap,
+        MembershipMode::HyParView,
+        MembershipMode::Ring,
+        MembershipMode::KOut,
+        MembershipMode::WattsStrogatz,
+        MembershipMode::BarabasiAlbert,
+        MembershipMode::Grid,
+        MembershipMode::Line,
+        MembershipMode::Tree,
+    ];
+
+    /// Its name on command lines and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            MembershipMode::Full => "full",
+            MembershipMode::Bootstrap => "bootstrap",
+            MembershipMode::HyParView => "hyparview",
+            MembershipMode::Ring => "ring",
+            MembershipMode::KOut => "k-out",
+            MembershipMode::WattsStrogatz => "watts-strogatz",
+            MembershipMode::BarabasiAlbert => "barabasi-albert",
+            MembershipMode::Grid => "grid",
+            MembershipMode::Line => "line",
+            MembershipMode::Tree => "tree",
+        }
+    }
+
+    /// The mode named `s`.
+    pub fn parse(s: &str) -> Option<MembershipMode> {
+        let norm = s.trim().to_ascii_lowercase().replace('_', "-");
+        MembershipMode::ALL.into_iter().find(|m| m.name() == norm)
+    }
+
+    /// Whether nodes keep neighbours in an overlay (HyParView or a static
+    /// topology): such runs go to the overlay population.
+    pub fn is_overlay(self) -> bool {
+        !matches!(self, MembershipMode::Full | MembershipMode::Bootstrap)
+    }
 }
 
 /// Why a run ended.
@@ -180,6 +243,9 @@ pub struct SimConfig {
     /// `broadcast`: values handed to the nodes per second, all clients together.
     #[serde(default = "default_rate")]
     pub rate: f64,
+    /// Overlay runs' parameters (exactly when the membership is an overlay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlay: Option<overlay::OverlayConfig>,
 }
 
 fn default_rate() -> f64 {
@@ -211,6 +277,7 @@ impl Default for SimConfig {
             engine: EngineChoice::Auto,
             membership: MembershipMode::Full,
             rate: default_rate(),
+            overlay: None,
         }
     }
 }
@@ -280,6 +347,7 @@ impl SimConfig {
                 ));
             }
         }
+        overlay::check(self)?;
         if self.node.anti_entropy_ms == Some(0) {
             return Err(ParamError::out_of_range("anti_entropy_ms", "at least 1", 0));
         }
@@ -355,7 +423,7 @@ impl SimConfig {
             out.push(format!("--scenario {}", self.scenario.name()));
         }
         if self.membership != MembershipMode::Full {
-            out.push("--membership bootstrap".into());
+            out.push(format!("--membership {}", self.membership.name()));
         }
         // re-sampling comes with the movies scenario, named above
         let node = compact::CompactPopulation::unsupported(&self.node_config());
@@ -398,7 +466,11 @@ impl SimConfig {
         match self.scenario {
             Scenario::Single => 0,
             Scenario::Movies => self.duration_ms.unwrap_or(60_000),
-            Scenario::Broadcast => self.duration_ms.unwrap_or(20_000),
+            // overlay runs broadcast after their warm-up cycles
+            Scenario::Broadcast => {
+                let warmup = self.overlay.as_ref().map_or(0, |o| u64::from(o.warmup_cycles) * self.node.interval_ms);
+                self.duration_ms.unwrap_or(20_000).saturating_add(warmup)
+            }
         }
     }
 
@@ -412,6 +484,9 @@ impl SimConfig {
     pub fn broadcasts(&self) -> Vec<(u64, u32)> {
         if self.scenario != Scenario::Broadcast {
             return Vec::new();
+        }
+        if self.membership.is_overlay() {
+            return overlay::broadcasts(self, self.updates_end_ms());
         }
         let mut rng = Rng::derive(self.seed, u64::MAX - 1);
         let per_ms = self.rate / 1000.0;
@@ -618,6 +693,27 @@ pub struct Report {
     /// the latency of the others.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition: Option<PartitionStats>,
+    /// Overlay runs: relative message redundancy per broadcast, `{mean, max}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rmr: Option<overlay::Stat>,
+    /// Overlay runs: last delivery hop per broadcast, `{mean, max}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ldh: Option<overlay::Stat>,
+    /// Overlay runs: fraction of the live nodes that delivered a broadcast, `{mean, min}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reliability: Option<overlay::Stat>,
+    /// Overlay runs: messages that carried a payload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_messages: Option<u64>,
+    /// Overlay runs: Plumtree's control messages (IHAVE, GRAFT, PRUNE).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_messages: Option<u64>,
+    /// Overlay runs: the membership's own messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub membership_messages: Option<u64>,
+    /// Overlay runs: the live nodes' overlay at the end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlay: Option<overlay::OverlayStats>,
     /// Events processed.
     pub events: u64,
     /// `[time_ms, fraction]` samples of coverage.
@@ -647,6 +743,9 @@ pub fn default_threads() -> usize {
 /// number. `progress` is called once a round or interval.
 pub fn run_threads(cfg: &SimConfig, threads: usize, progress: &mut dyn FnMut(Progress)) -> Result<Report, String> {
     cfg.validate()?;
+    if cfg.membership.is_overlay() {
+        return overlay::run(cfg, progress);
+    }
     let use_compact = match cfg.engine {
         EngineChoice::Compact => true,
         EngineChoice::Full => false,
@@ -678,6 +777,9 @@ pub fn full_population(cfg: &SimConfig) -> population::FullPopulation {
     let mut pop = match cfg.membership {
         MembershipMode::Full => population::FullPopulation::new(cfg.nodes, cfg.node_config(), cfg.seed),
         MembershipMode::Bootstrap => population::FullPopulation::with_bootstrap(cfg.nodes, cfg.node_config(), cfg.seed),
+        // overlay runs have their own population (`overlay::OverlayPopulation`);
+        // callers refuse them first (`Live::new`), so this is the roster
+        _ => population::FullPopulation::new(cfg.nodes, cfg.node_config(), cfg.seed),
     };
     // every node has a favorite: every view will list every node
     if cfg.scenario == Scenario::Movies {
@@ -779,6 +881,13 @@ pub fn report<P: population::Population>(
         bytes_per_update: per_update(m.bytes),
         latency_ms: Latency::of(&mut lat),
         partition: partition_stats(&cfg.faults, &updates, time_ms),
+        rmr: None,
+        ldh: None,
+        reliability: None,
+        payload_messages: None,
+        control_messages: None,
+        membership_messages: None,
+        overlay: None,
         events: m.events,
         coverage: m.coverage.clone(),
         config: cfg.clone(),

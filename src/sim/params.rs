@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::overlay::OverlayConfig;
 pub use super::table::ParamError;
 use super::table::{self, TABLE};
 use super::{parse_fault, EngineChoice, MembershipMode, Model, Scenario, SimConfig};
@@ -71,6 +72,20 @@ pub struct SimParams {
     pub anti_entropy_ms: Option<u64>,
     /// Partners: `random` (drawn independently) or `round-robin` (shuffled passes).
     pub targets: String,
+    /// Static overlays: the topology's degree.
+    pub degree: u32,
+    /// Watts–Strogatz: the rewiring probability.
+    pub rewire: f64,
+    /// Plumtree's timeout1, ms.
+    pub ihave_timeout_ms: u64,
+    /// Plumtree's timeout2, ms.
+    pub graft_timeout_ms: u64,
+    /// Plumtree's optimization threshold (none: off).
+    pub optimization: Option<u32>,
+    /// Overlay broadcast: senders (none: every node).
+    pub senders: Option<u32>,
+    /// Overlay broadcast: cycles before the first broadcast.
+    pub warmup_cycles: u32,
 }
 
 impl SimParams {
@@ -102,6 +117,13 @@ impl SimParams {
         rate: 0.0,
         anti_entropy_ms: None,
         targets: String::new(),
+        degree: 0,
+        rewire: 0.0,
+        ihave_timeout_ms: 0,
+        graft_timeout_ms: 0,
+        optimization: None,
+        senders: None,
+        warmup_cycles: 0,
     };
 }
 
@@ -201,10 +223,8 @@ impl SimParams {
             scenario,
             duration_ms: secs(self.duration_s),
             settle_ms: secs(self.settle_s),
-            membership: match self.membership.as_str() {
-                "bootstrap" => MembershipMode::Bootstrap,
-                _ => MembershipMode::Full,
-            },
+            membership: MembershipMode::parse(&self.membership)
+                .ok_or_else(|| choice("membership", &self.membership))?,
             engine: match self.engine.as_str() {
                 "full" => EngineChoice::Full,
                 "compact" => EngineChoice::Compact,
@@ -233,6 +253,17 @@ impl SimParams {
         if scenario == Scenario::Movies {
             n.resample_ms = Some(self.resample_ms);
             n.resample_jitter_ms = self.resample_ms / 5;
+        }
+        if cfg.membership.is_overlay() {
+            cfg.overlay = Some(OverlayConfig {
+                degree: self.degree,
+                rewire: self.rewire,
+                ihave_timeout_ms: self.ihave_timeout_ms,
+                graft_timeout_ms: self.graft_timeout_ms,
+                optimization: self.optimization,
+                senders: self.senders,
+                warmup_cycles: self.warmup_cycles,
+            });
         }
         cfg.net.latency_ms = self.latency_ms;
         cfg.net.jitter_ms = self.jitter_ms;
@@ -282,7 +313,10 @@ mod tests {
         );
         assert!(p.set("nodes", "lots").unwrap_err().to_string().starts_with("nodes: expected"));
         let e = p.set("protocol", "gossip").unwrap_err();
-        assert_eq!(e.to_string(), "protocol: expected one of flood, push, pull, push-pull, rumor, got \"gossip\"");
+        assert_eq!(
+            e.to_string(),
+            "protocol: expected one of flood, push, pull, push-pull, rumor, plumtree, got \"gossip\""
+        );
         let e = p.set("colour", "red").unwrap_err();
         assert!(e.param == "colour" && e.to_string().contains("unknown parameter"), "{e}");
         assert!(p.set("loss", "-0.5").unwrap_err().to_string().contains("loss must be between 0 and 1"));
@@ -336,6 +370,11 @@ mod tests {
         for p in Protocol::ALL {
             let mut s = SimParams::default();
             s.set("protocol", p.name()).expect("a registry name");
+            if p.info().overlay {
+                let e = s.to_config().expect_err("an overlay protocol without an overlay");
+                assert_eq!(e.param, "protocol", "{e}");
+                s.set("membership", "ring").expect("a membership");
+            }
             assert_eq!(s.to_config().expect("valid").node.protocol, *p);
         }
         let e = SimParams::default().set("protocol", "telepathy").unwrap_err().to_string();

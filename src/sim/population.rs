@@ -146,6 +146,18 @@ pub trait Population: Knowledge {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// A message `from` sent could not be delivered: `to` was down when it
+    /// arrived at `now` (a refused connection). Populations with a failure
+    /// detector (HyParView's) react; by default nothing happens.
+    fn undeliverable(&mut self, _from: u32, _to: u32, _msg: Self::Msg, _now: u64, _ctx: &mut Ctx<Self::Msg>) {}
+    /// After a delivery to node `i` (or a failed send of `i`'s) in the
+    /// events model: `Some(at)` if the node now needs its timer earlier than
+    /// it last said ([`Population::next_timeout`]), because the message armed
+    /// a timer (Plumtree's `IHAVE` timeout). The engine moves the node's
+    /// next tick there. By default never: periodic timers need no moving.
+    fn retime(&mut self, _i: u32) -> Option<u64> {
+        None
+    }
     /// Node `i`'s timer input at `now`.
     fn tick(&mut self, i: u32, now: u64, ctx: &mut Ctx<Self::Msg>);
     /// Deliver `msg` from `from` to `to` at `now`.

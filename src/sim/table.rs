@@ -386,8 +386,36 @@ pub const TABLE: &[Param] = &[
     param!(membership, "membership", "Membership", Protocol, Kind::Choice(&[
         choice("full", "full", "uniform over everyone (the theory's model)"),
         choice("bootstrap", "bootstrap", "the course's: each node starts from node 0 and discovers the rest"),
+        choice("hyparview", "HyParView", "HyParView's symmetric active views of 5, passive views of 30, repair"),
+        choice("ring", "ring lattice", "static: each node linked to degree/2 neighbours on each side"),
+        choice("k-out", "random k-out", "static: each node links to degree random others"),
+        choice("watts-strogatz", "Watts-Strogatz", "static: a ring lattice of degree, each edge rewired with rewire"),
+        choice("barabasi-albert", "Barabasi-Albert", "static: preferential attachment, degree links per new node"),
+        choice("grid", "grid (Maelstrom)", "static: a square grid, 4 neighbours"),
+        choice("line", "line (Maelstrom)", "static: a line"),
+        choice("tree", "tree (Maelstrom)", "static: a tree of arity degree"),
     ]), default "full", None,
-        "Where nodes find partners."),
+        "Where nodes find partners (an overlay runs plumtree or flood over its links)."),
+    param!(degree, "degree", "Degree", Protocol, Kind::Int { min: 1, max: 1_000 }, default "4", None,
+        "Static overlays: the ring's and Watts-Strogatz's k, k-out's k, Barabasi-Albert's m, the tree's arity."),
+    param!(rewire, "rewire", "Rewire", Protocol, FRACTION, default "0.1", None,
+        "Watts-Strogatz: the probability that a lattice edge is rewired, 0..1."),
+    param!(ihave_timeout_ms, "ihave-timeout-ms", "IHAVE timeout, ms", Protocol, Kind::Int { min: 1, max: MAX_INTERVAL_MS },
+        default "1000", None,
+        "Plumtree's timeout1: how long an announced payload is awaited before a GRAFT, ms."),
+    param!(graft_timeout_ms, "graft-timeout-ms", "GRAFT timeout, ms", Protocol, Kind::Int { min: 1, max: MAX_INTERVAL_MS },
+        default "500", None,
+        "Plumtree's timeout2: how long a GRAFT waits before the next announcer is grafted, ms."),
+    param!(optimization, "optimization", "Optimization", Protocol, Kind::Int { min: 1, max: 1_000 },
+        default "", Some("off"),
+        "Plumtree's optimization: re-graft to an announcer at least this many rounds closer (paper: 3, 7)."),
+    param!(senders, "senders", "Senders", Scenario, Kind::Int { min: 1, max: MAX_NODES as u64 },
+        default "", Some("every node"),
+        "Overlay broadcast: how many (seeded) nodes send the broadcasts (default every node)."),
+    param!(warmup_cycles, "warmup-cycles", "Warm-up cycles", Scenario, Kind::Int { min: 0, max: 1_000_000 },
+        default "50", None,
+        "Overlay broadcast: membership cycles (intervals) before the first broadcast (the paper: 50); \
+         then one broadcast per cycle for the duration."),
     param!(link_spread, "link-spread", "Link spread", Network, FRACTION, default "0", None,
         "Per-link spread of latency, latency x (1 +- X) fixed per link (0: every link the same)."),
     param!(engine, "engine", "Engine", Run, Kind::Choice(&[
@@ -748,7 +776,12 @@ mod tests {
         assert_eq!(names("coin"), Some(vec!["rumor"]));
         assert_eq!(names("stop"), Some(vec!["rumor"]));
         assert_eq!(names("eager"), Some(vec!["push", "pull", "push-pull"]));
-        assert_eq!(names("anti_entropy_ms"), None, "every protocol takes the backup exchange");
+        assert_eq!(
+            names("anti_entropy_ms"),
+            Some(vec!["flood", "push", "pull", "push-pull", "rumor"]),
+            "every store-based protocol takes the backup exchange, plumtree does not"
+        );
+        assert_eq!(names("ihave_timeout_ms"), Some(vec!["plumtree"]));
         assert_eq!(names("nodes"), None);
         // every name a protocol lists is a parameter, and eager push is listed exactly where it applies
         for p in Protocol::ALL {

@@ -22,6 +22,9 @@
 //! neighbours (Plumtree) need. The hooks are sans-IO like the rest of the
 //! core: time and randomness come in, messages and events go out as data.
 
+pub mod hyparview;
+pub mod topology;
+
 use super::peers::{NoPeers, PeerList, PeerTable, Peers};
 use crate::rng::Rng;
 

@@ -126,6 +126,7 @@ const FAMILY: Info = Info {
     no_eager: None,
     converges: true,
     compact: true,
+    overlay: false,
     mean_field: None,
 };
 

@@ -42,6 +42,7 @@ impl Registered for Flood {
         no_eager: Some("it already pushes every fresh update to every peer"),
         converges: false,
         compact: false,
+        overlay: false,
         mean_field: Some(MeanFieldRule { keep: |_, _| 1.0, residue: super::no_residue, floods: true }),
     };
 }

@@ -28,11 +28,14 @@
 //! Files: [`flood`] (the course's literal protocol), [`anti_entropy`]
 //! (push, pull and push-pull, with the digest reply rule), [`rumor`]
 //! (rumor mongering and its stop rules), [`eager`] (eager push of fresh
-//! updates, over any protocol that accepts it).
+//! updates, over any protocol that accepts it), [`plumtree`] (epidemic
+//! broadcast trees: its own messages and state machine, over an overlay
+//! membership; in the registry for its name, parameters and refusals).
 
 pub mod anti_entropy;
 pub mod eager;
 pub mod flood;
+pub mod plumtree;
 pub mod rumor;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -85,6 +88,11 @@ pub struct Info {
     /// Whether the simulator's compact population (one rumor, bytes per
     /// node) implements it.
     pub compact: bool,
+    /// Whether it runs only over an overlay membership (`gossip sim
+    /// --membership hyparview` or a static topology), in the simulator's
+    /// overlay population: it keeps neighbours, which only an overlay's
+    /// membership events give. Every other driver refuses it.
+    pub overlay: bool,
     /// Its mean-field rule, if it has one.
     #[serde(skip)]
     pub mean_field: Option<MeanFieldRule>,
@@ -252,6 +260,8 @@ registry! {
     PushPull => anti_entropy::PushPull,
     /// Rumor mongering (Demers et al. 1987): push hot rumors until the stop rule cools them.
     Rumor => rumor::Rumor,
+    /// Epidemic broadcast trees (Leitão et al. 2007): a spanning tree of eager links, IHAVE on the others.
+    Plumtree => plumtree::Plumtree,
 }
 
 /// A protocol configured for one node: its rules and parameters, and
@@ -287,7 +297,7 @@ impl Protocol {
     }
 
     /// Every protocol's name, as a person reads a list of them:
-    /// `flood, push, pull, push-pull or rumor`.
+    /// `flood, push, pull, push-pull, rumor or plumtree`.
     pub fn names_or() -> String {
         let names: Vec<&str> = Protocol::ALL.iter().map(|p| p.name()).collect();
         match names.split_last() {
@@ -432,7 +442,7 @@ mod tests {
         assert_eq!(Protocol::parse("PushPull"), Some(Protocol::PushPull));
         assert_eq!(Protocol::parse("gossip"), None);
         let err = serde_json::from_str::<Protocol>("\"gossip\"").unwrap_err().to_string();
-        assert!(err.contains("flood, push, pull, push-pull or rumor"), "{err}");
+        assert!(err.contains("flood, push, pull, push-pull, rumor or plumtree"), "{err}");
     }
 
     #[test]

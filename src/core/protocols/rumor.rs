@@ -210,6 +210,7 @@ impl Registered for Rumor {
         no_eager: Some("it already pushes fresh updates as hot rumors"),
         converges: false,
         compact: true,
+        overlay: false,
         // pushes like push, levelling off at the residue
         mean_field: Some(MeanFieldRule { keep: |s, f| (-f * (1.0 - s)).exp(), residue, floods: false }),
     };
