@@ -62,10 +62,15 @@ pub struct Tuning {
     /// Largest request body accepted, bytes.
     #[arg(long, default_value_t = 1 << 20)]
     max_body_bytes: usize,
-    /// Accept updates without an Ed25519 seal (to talk to simple course
-    /// implementations). Off by default: every update must be signed by its
-    /// origin. Origins once seen signed stay bound to their key either way.
+    /// Refuse every update without its origin's Ed25519 seal (by default,
+    /// unsigned updates are welcome for origins never seen signed, so that
+    /// course implementations that do not sign interoperate).
     #[arg(long)]
+    require_signed: bool,
+    /// The default, kept so that older command lines still work: unsigned
+    /// updates are welcome for origins never seen signed (shown as
+    /// unverified); an origin seen signed must stay signed by its key.
+    #[arg(long, conflicts_with = "require_signed")]
     allow_unsigned: bool,
     /// Most requests handled at once; more get 503 with Retry-After (one client may hold half).
     #[arg(long, default_value_t = 256)]
@@ -115,7 +120,12 @@ impl Tuning {
             stop,
             resample_ms: (self.change_ms > 0).then_some(self.change_ms),
             resample_jitter_ms: self.change_ms / 5,
-            auth: if self.allow_unsigned { Policy::AllowUnsigned } else { Policy::Required },
+            auth: match (self.require_signed, self.allow_unsigned) {
+                (true, true) => return Err("--require-signed and --allow-unsigned contradict each other".into()),
+                (true, false) => Policy::Required,
+                // --allow-unsigned names the default
+                (false, _) => Policy::Welcome,
+            },
             ..Config::default()
         };
         core.check().map_err(|e| format!("--eager: {e}"))?;
@@ -577,6 +587,15 @@ mod tests {
             let e = parse(&args).unwrap_err();
             assert!(e.contains(needle), "{args:?}: {e}");
         }
+    }
+
+    #[test]
+    fn course_nodes_are_welcome_by_default_and_require_signed_is_strict() {
+        assert_eq!(parse(&["-p", "7001", "-b", "7000"]).unwrap().1.core.auth, Policy::Welcome);
+        assert_eq!(parse(&["--allow-unsigned"]).unwrap().1.core.auth, Policy::Welcome, "names the default");
+        assert_eq!(parse(&["--require-signed"]).unwrap().1.core.auth, Policy::Required);
+        let e = parse(&["--require-signed", "--allow-unsigned"]).unwrap_err();
+        assert!(e.contains("--require-signed") && e.contains("--allow-unsigned"), "{e}");
     }
 
     #[test]

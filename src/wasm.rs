@@ -458,7 +458,8 @@ impl Lab {
     /// max_rps, exchange_ms, timeout_ms, allow_unsigned }` (how many virtual
     /// nodes talk to real ones, the page's request rate limit, each
     /// gateway's exchange period, the request timeout, and whether updates
-    /// without an Ed25519 seal are taken from real nodes, default false;
+    /// without an Ed25519 seal are taken from real nodes for origins never
+    /// seen signed, default true as native nodes do (shown as unverified);
     /// applied while disconnected).
     pub fn connect(&mut self, url: &str, options: JsValue) -> Result<(), JsValue> {
         let opts = read_bridge_options(&options)?;

@@ -20,7 +20,7 @@ pub mod vector;
 pub mod version;
 pub mod view;
 
-pub use auth::{Passage, Policy, PublicKey, Refusal, Refusals, Seal, Signer};
+pub use auth::{Passage, Policy, PublicKey, Refusal, RefusalReason, Refusals, Seal, Signer};
 pub use config::{Config, Protocol, RumorState, StopKind, StopRule};
 pub use membership::{MemberEvent, MemberOut, Membership, NoMsg};
 pub use message::{Digest, Message, NodeId, Payload, Record, Update, Uuid};

@@ -705,7 +705,7 @@ impl<Id: NodeId, R: Dissemination> Node<Id, R> {
     /// use gossip::rng::Rng;
     ///
     /// // unsigned updates, as simple course implementations send them
-    /// let cfg = Config { resample_ms: None, auth: Policy::AllowUnsigned, ..Config::default() };
+    /// let cfg = Config { resample_ms: None, auth: Policy::Welcome, ..Config::default() };
     /// let mut a = Node::new("a".to_string(), cfg.clone(), 0, Rng::new(1), 0);
     /// let mut b = Node::new("b".to_string(), cfg, 0, Rng::new(2), 0);
     /// let mut out = Out::default();
@@ -817,18 +817,18 @@ mod tests {
     }
 
     #[test]
-    fn unsigned_updates_are_refused_unless_allowed_and_a_signed_origin_stays_signed() {
+    fn unsigned_updates_are_refused_when_required_and_a_signed_origin_stays_signed() {
         let mut n = strict(0, Policy::Required);
         push(&mut n, 1, upd(5, 1, 10));
         assert_eq!((n.stats().unsigned, n.view_len()), (1, 0));
 
-        let mut lax = strict(0, Policy::AllowUnsigned);
+        let mut lax = strict(0, Policy::Welcome);
         push(&mut lax, 1, upd(5, 1, 10));
         assert_eq!(lax.entry(&5).unwrap().version.counter, 1, "course-style updates are accepted");
         let bob = Signer::from_seed([2; 32]);
         push(&mut lax, 2, sealed(&bob, 6, 0, 1, 11, "Up"));
         push(&mut lax, 3, upd(6, 2, 12));
-        assert_eq!(lax.stats().unsigned, 1, "origin 6 signed once, so an unsigned claim about it is refused");
+        assert_eq!(lax.stats().bound_unsigned, 1, "origin 6 signed once, so an unsigned claim about it is refused");
         assert_eq!(lax.entry(&6).unwrap().version.counter, 1);
     }
 
@@ -865,7 +865,7 @@ mod tests {
     #[test]
     fn a_claim_at_the_last_counter_is_answered_in_the_next_epoch() {
         let me = Signer::from_seed([7; 32]);
-        let mut n = strict(0, Policy::AllowUnsigned);
+        let mut n = strict(0, Policy::Welcome);
         n.set_signer(Arc::new(me));
         n.set_epoch_limit(50);
         n.set_favorite(0, "Alien".into(), &NoPeers, &mut Out::default());

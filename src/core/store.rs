@@ -96,8 +96,10 @@ pub struct NodeStats {
     pub self_claims: u64,
     /// TTLs that arrived above the maximum and were clamped.
     pub ttl_clamped: u64,
-    /// Updates dropped for lack of a seal (the policy requires one, or the origin is bound to a key).
+    /// Updates dropped for lack of a seal that the policy requires.
     pub unsigned: u64,
+    /// Updates dropped for lack of a seal although their origin is bound to a key.
+    pub bound_unsigned: u64,
     /// Updates dropped because their seal's signature does not verify.
     pub bad_signature: u64,
     /// Updates dropped because they are sealed by another key than the one bound to their origin.
@@ -111,6 +113,7 @@ impl NodeStats {
     pub fn refusals(&self) -> Refusals {
         Refusals {
             unsigned: self.unsigned,
+            bound_unsigned: self.bound_unsigned,
             bad_signature: self.bad_signature,
             key_mismatch: self.key_mismatch,
             future_epoch: self.future_epoch,
@@ -367,6 +370,7 @@ impl<Id: NodeId> Store<Id> {
     fn count_refusal(&mut self, r: Refusal) {
         match r {
             Refusal::Unsigned => self.stats.unsigned += 1,
+            Refusal::BoundUnsigned => self.stats.bound_unsigned += 1,
             Refusal::BadSignature => self.stats.bad_signature += 1,
             Refusal::KeyMismatch => self.stats.key_mismatch += 1,
         }

@@ -44,7 +44,8 @@
 //! updates of other origins leave with the seal they came in with (the
 //! simulated nodes carry seals along unchanged). On the way in, every seal
 //! new to the bridge is verified before the update enters the run, unsigned
-//! updates are refused (unless [`BridgeOptions::allow_unsigned`]), and each
+//! updates are welcome for origins never seen signed (unless
+//! [`BridgeOptions::allow_unsigned`] is off), and each
 //! outside origin is bound to the first key that sealed it (trust on first
 //! use); a native node's identity is bound again to the key it answers with
 //! when the answer comes from the URL the page dialed (direct proof), as
@@ -125,9 +126,11 @@ pub struct BridgeOptions {
     pub max_remote_origins: usize,
     /// Largest answer body read, bytes.
     pub max_body_bytes: usize,
-    /// Accept updates without an Ed25519 seal from real nodes (to join
-    /// nodes started with `--allow-unsigned` that relay course-style
-    /// updates). Origins once seen signed stay bound to their key either way.
+    /// Accept updates without an Ed25519 seal from real nodes, for origins
+    /// never seen signed (course-style nodes, which native nodes welcome by
+    /// default), as the native nodes' default policy does; `false` requires
+    /// seals (as `--require-signed`). Origins once seen signed stay bound to
+    /// their key either way.
     pub allow_unsigned: bool,
 }
 
@@ -146,7 +149,7 @@ impl Default for BridgeOptions {
             max_natives: 64,
             max_remote_origins: 4_096,
             max_body_bytes: 1 << 20,
-            allow_unsigned: false,
+            allow_unsigned: true,
         }
     }
 }
@@ -223,8 +226,10 @@ pub struct BridgeStats {
     pub bad_answers: u64,
     /// Identities ignored because the table of outside identities was full.
     pub origins_dropped: u64,
-    /// Updates from real nodes refused for lack of a seal.
+    /// Updates from real nodes refused for lack of a seal (when seals are required).
     pub unsigned: u64,
+    /// Updates from real nodes refused for lack of a seal although their origin is bound to a key.
+    pub bound_unsigned: u64,
     /// Updates from real nodes refused because their seal does not verify.
     pub bad_signature: u64,
     /// Updates from real nodes refused because another key is bound to their origin.
@@ -244,7 +249,7 @@ pub struct BridgeStats {
 impl BridgeStats {
     /// Updates refused by the authenticity checks.
     pub fn refused_updates(&self) -> u64 {
-        self.unsigned + self.bad_signature + self.key_mismatch
+        self.unsigned + self.bound_unsigned + self.bad_signature + self.key_mismatch
     }
 }
 

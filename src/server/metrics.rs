@@ -280,6 +280,7 @@ impl NodeMetrics {
                 (r#"{outcome="view_full"}"#, st.view_full),
                 (r#"{outcome="self_claim"}"#, st.self_claims),
                 (r#"{outcome="unsigned"}"#, st.unsigned),
+                (r#"{outcome="bound_unsigned"}"#, st.bound_unsigned),
                 (r#"{outcome="bad_signature"}"#, st.bad_signature),
                 (r#"{outcome="key_mismatch"}"#, st.key_mismatch),
                 (r#"{outcome="future_epoch"}"#, st.future_epoch),

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use super::limits::Limiter;
 use super::metrics::{Gauges, NodeMetrics};
 use super::store::{NodeStore, StoreError};
-use crate::core::{Config, Event, Message, Node, Out, Payload, PeerTable, PublicKey, Refusals, Signer};
+use crate::core::{Config, Event, Message, Node, Out, Payload, PeerTable, Policy, PublicKey, Refusals, Signer};
 use crate::rng::Rng;
 use crate::wire::{self, Id, Limits};
 
@@ -179,6 +179,10 @@ pub struct StateView {
     pub key: String,
     /// Protocol name.
     pub protocol: String,
+    /// Its seal policy: `welcome` (the default: unsigned updates are taken
+    /// for origins never seen signed), `required` (`--require-signed`) or `off`.
+    #[serde(default)]
+    pub seals: String,
     /// Milliseconds since it started.
     pub uptime_ms: u64,
     /// Peers that answer.
@@ -207,18 +211,24 @@ pub struct ViewEntry {
     /// The key that sealed it (base64url), if it was sealed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// Whether its seal was verified: `false` for an unsigned update (a
+    /// course node that does not sign, welcome by default), whose origin
+    /// nothing proves.
+    #[serde(default)]
+    pub verified: bool,
 }
 
-/// What the core refused of one exchange, described for its sender: `None`
-/// if nothing was refused.
+/// What the core refused of one exchange, described for its sender with
+/// the fix for each reason: `None` if nothing was refused.
 pub fn refusal_error(r: &Refusals) -> Option<String> {
-    let hint = if r.unsigned > 0 {
-        "; this node requires Ed25519 seals: start it with --allow-unsigned to accept course-style updates"
-    } else {
-        ""
-    };
-    r.describe().map(|d| format!("updates refused: {d}{hint}"))
+    let fixes: Vec<&str> = r.reasons().iter().filter(|x| x.count > 0).map(|x| x.fix).collect();
+    r.describe().map(|d| format!("updates refused: {d}; {}", fixes.join("; ")))
 }
+
+/// Most `(peer, reason)` pairs whose refusals were logged; past it,
+/// refusals are only counted (so a peer that keeps changing its name
+/// cannot grow memory or the log).
+pub const REFUSAL_LOG_CAP: usize = 1_024;
 
 /// What the core asked to send, grouped by destination: one exchange each.
 pub type Sends = Vec<(Id, Vec<Message<Id>>)>;
@@ -247,6 +257,9 @@ pub struct NodeState {
     pub(crate) limiter: Arc<Limiter>,
     /// Fault injection: base URLs this node neither sends to nor accepts from.
     dropped: Mutex<HashSet<Id>>,
+    /// The `(peer, reason)` pairs whose refusals were logged (at most
+    /// [`REFUSAL_LOG_CAP`]): each is logged once.
+    refusals_logged: Mutex<HashSet<(Id, &'static str)>>,
     start: Instant,
     inner: Mutex<Inner>,
 }
@@ -309,6 +322,7 @@ impl NodeState {
             in_flight: Arc::new(tokio::sync::Semaphore::new(opts.max_in_flight.max(1))),
             limiter: Arc::new(Limiter::new(opts.max_concurrent, opts.client_rps)),
             dropped: Mutex::new(HashSet::new()),
+            refusals_logged: Mutex::new(HashSet::new()),
             opts,
             metrics: NodeMetrics::default(),
             client,
@@ -391,10 +405,17 @@ impl NodeState {
                 tracing::info!(peer = %peer, key = %crate::core::auth::short_key(&k), "peer has a new key: dropped what was known under its old one");
             }
         }
+        let before = inner.node.stats().refusals();
         for m in messages {
             inner.node.handle_message(now, peer.clone(), m, &inner.peers, &mut inner.out);
         }
-        self.drain(inner)
+        let refused = inner.node.stats().refusals().since(before);
+        let sends = self.drain(inner);
+        drop(g);
+        if refused.total() > 0 {
+            self.log_refusals(peer, &refused);
+        }
+        sends
     }
 
     /// An exchange we started with `peer` failed: it is suspect.
@@ -448,6 +469,44 @@ impl NodeState {
         let list: Vec<serde_json::Value> = serde_json::from_slice(body).map_err(|e| e.to_string())?;
         let new = self.learn_peers(list.iter().filter_map(serde_json::Value::as_str));
         Ok((list.len(), new))
+    }
+
+    /// Log what was refused of `peer`'s updates, once per peer and reason,
+    /// with the fix (a warning); later refusals of the same kind are only
+    /// counted (`/metrics`). Returns how many lines it logged.
+    pub fn log_refusals(&self, peer: &Id, r: &Refusals) -> usize {
+        let mut logged = self.refusals_logged.lock().unwrap_or_else(|p| p.into_inner());
+        let mut lines = 0;
+        for reason in r.reasons().iter().filter(|x| x.count > 0) {
+            let key = (peer.clone(), reason.code);
+            if logged.contains(&key) {
+                continue;
+            }
+            if logged.len() >= REFUSAL_LOG_CAP {
+                if logged.insert((Id::from(""), "full")) {
+                    tracing::warn!(
+                        "too many peers with refused updates: further refusals are only counted in /metrics"
+                    );
+                }
+                break;
+            }
+            logged.insert(key);
+            lines += 1;
+            tracing::warn!(
+                peer = %peer,
+                reason = reason.code,
+                "refused {} update(s) {}: {} (logged once per peer and reason; counted in /metrics)",
+                reason.count,
+                reason.what,
+                reason.fix
+            );
+        }
+        lines
+    }
+
+    /// How many `(peer, reason)` pairs have had their refusals logged.
+    pub fn refusals_logged(&self) -> usize {
+        self.refusals_logged.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
     /// Fault injection: whether `url` is in the drop list.
@@ -505,6 +564,7 @@ impl NodeState {
                     ttl: e.ttl,
                     learned_ms: e.learned_at,
                     key: e.seal.as_ref().map(|s| wire::key_text(&s.key)),
+                    verified: e.seal.is_some() && n.config().auth != Policy::Off,
                 };
                 (o.to_string(), v)
             })
@@ -518,6 +578,7 @@ impl NodeState {
             epoch: n.version().epoch,
             key: wire::key_text(&self.key),
             protocol: n.config().protocol.name().to_string(),
+            seals: n.config().auth.name().to_string(),
             uptime_ms: self.now_ms(),
             peers: alive.iter().map(|p| p.to_string()).collect(),
             suspect: suspect.iter().map(|p| p.to_string()).collect(),
