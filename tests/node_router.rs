@@ -646,3 +646,69 @@ async fn refusals_are_logged_once_per_peer_and_reason_in_a_bounded_set() {
     assert!(node.refusals_logged() <= gossip::server::state::REFUSAL_LOG_CAP + 1, "{}", node.refusals_logged());
     assert_eq!(node.log_refusals(&Arc::from("yet-another"), &r), 0, "full: only counted");
 }
+
+#[tokio::test]
+async fn peers_lists_only_peers_that_answered_or_called_and_never_a_trailing_slash_twin() {
+    let node = node();
+    let app = app(node.clone());
+    assert_eq!(node.learn_peers(["http://127.0.0.1:7005/", "http://127.0.0.1:7006"]), 2);
+    let (_, _, peers) = send(&app, get("/peers/")).await;
+    assert_eq!(json(&peers), serde_json::json!([]), "heard of, never answered: not listed");
+    assert!(state_of(&app).await.peers.is_empty(), "/state lists the same peers");
+    // 7005 calls, with a trailing slash on its url and on its origin
+    let body = r#"{"from":"http://127.0.0.1:7005/","url":"http://127.0.0.1:7005/","updates":[{"uuid":"2f8fad5bd9cb469fa16570867728950e","origin":"http://127.0.0.1:7005/","version":1,"ttl":2,"payload":"Up"}]}"#;
+    assert_eq!(send(&app, post("/gossip/", body)).await.0, StatusCode::OK);
+    let (_, _, peers) = send(&app, get("/peers/")).await;
+    assert_eq!(json(&peers), serde_json::json!(["http://127.0.0.1:7005"]));
+    let st = state_of(&app).await;
+    assert_eq!(st.peers, vec!["http://127.0.0.1:7005".to_string()]);
+}
+
+/// A node that forgets origins silent for `ms`, never re-sampling its own favorite.
+fn forgetful_node(ms: u64) -> Arc<NodeState> {
+    let opts = NodeOptions {
+        core: Config { resample_ms: None, ..Config::default() },
+        movie: Some("Alien".into()),
+        forget_after_ms: Some(ms),
+        ..NodeOptions::default()
+    };
+    NodeState::new(opts, ME)
+}
+
+fn unsigned_of(origin: &str, version: u64, uuid: u128, movie: &str) -> String {
+    let u = Uuid::from_u128(uuid);
+    format!(
+        r#"{{"from":"x","updates":[{{"uuid":"{u}","origin":"{origin}","version":{version},"ttl":2,"payload":"{movie}"}}]}}"#
+    )
+}
+
+#[tokio::test]
+async fn a_silent_origin_is_forgotten_and_its_old_version_does_not_come_back() {
+    let node = forgetful_node(300);
+    let app = app(node.clone());
+    assert_eq!(send(&app, post("/gossip/", unsigned_of("browser-a", 3, 1, "Up"))).await.0, StatusCode::OK);
+    assert_eq!(send(&app, post("/gossip/", unsigned_of("browser-b", 1, 2, "Ran"))).await.0, StatusCode::OK);
+    // browser-b keeps talking to us itself; browser-a says nothing more
+    for _ in 0..5 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert_eq!(send(&app, post("/gossip/", r#"{"from":"browser-b"}"#)).await.0, StatusCode::OK);
+        node.tick();
+    }
+    let st = state_of(&app).await;
+    assert!(!st.view.contains_key("browser-a"), "silent for longer than the grace period: forgotten");
+    assert!(st.view.contains_key("browser-b"), "an origin that calls is not silent");
+    assert!(st.view.contains_key(ME), "a node never forgets itself");
+    let (_, _, m) = send(&app, get("/metrics")).await;
+    assert_eq!(metric(&String::from_utf8(m).unwrap(), "gossip_origins_forgotten_total"), 1);
+    // a peer that still holds the old version hands it back: it stays out (tombstone)
+    assert_eq!(send(&app, post("/gossip/", unsigned_of("browser-a", 3, 3, "Up"))).await.0, StatusCode::OK);
+    let d = r#"{"from":"y","delta":[{"uuid":"4f8fad5bd9cb469fa16570867728950e","origin":"browser-a","version":2,"ttl":2,"payload":"Old"}]}"#;
+    assert_eq!(send(&app, post("/gossip/", d)).await.0, StatusCode::OK);
+    assert!(!state_of(&app).await.view.contains_key("browser-a"), "an old version does not bring a ghost back");
+    // a digest listing it gets no request for it
+    let (_, _, out) = send(&app, post("/gossip/", r#"{"from":"y","digest":{"browser-a":[0,3]}}"#)).await;
+    assert!(!String::from_utf8_lossy(&out).contains("browser-a"), "{}", String::from_utf8_lossy(&out));
+    // a newer version is news: the origin is back
+    assert_eq!(send(&app, post("/gossip/", unsigned_of("browser-a", 4, 5, "Heat"))).await.0, StatusCode::OK);
+    assert_eq!(state_of(&app).await.view["browser-a"].movie, "Heat");
+}

@@ -28,6 +28,6 @@ pub use node::{Cx, Entry, Event, Node, NodeStats, Out, Transmit, Via};
 pub use peers::{NoPeers, PeerList, PeerTable, Peers};
 pub use protocols::{Dissemination, Rules};
 pub use seen::SeenCache;
-pub use store::Store;
+pub use store::{Store, Tomb};
 pub use timer::{Timer, Timers};
 pub use version::{supersedes, Version, MAX_COUNTER};

@@ -489,6 +489,28 @@ impl<Id: NodeId, R: Dissemination> Node<Id, R> {
         self.store.bound_key(origin)
     }
 
+    /// Forget `origin` (the driver's decision: it has been silent for too
+    /// long): its entry leaves the view, and a tombstone keeps its version
+    /// and key binding, so that the version forgotten, or an older one,
+    /// never comes back (it is taken for a duplicate, and not asked for in
+    /// digests), while a newer one is taken as usual and lifts the
+    /// tombstone. Tombstones are bounded like the view (oldest dropped
+    /// first). The node's own entry is never forgotten. Returns whether
+    /// `origin` was in the view.
+    pub fn forget(&mut self, origin: &Id) -> bool {
+        self.store.forget(origin)
+    }
+
+    /// The tombstone of `origin` (see [`Node::forget`]).
+    pub fn tomb(&self, origin: &Id) -> Option<super::Tomb> {
+        self.store.tomb(origin)
+    }
+
+    /// How many tombstones it keeps (see [`Node::forget`]).
+    pub fn tombs_len(&self) -> usize {
+        self.store.tombs_len()
+    }
+
     /// This node's identity.
     pub fn id(&self) -> &Id {
         self.store.id()
@@ -850,6 +872,57 @@ mod tests {
         assert_eq!(n.entry(&5).unwrap().payload.as_str(), "Heat");
         assert_eq!(n.bound_key(&5), Some(alice2.public()));
         assert!(!n.bind_key(5, alice2.public()), "binding the same key again changes nothing");
+    }
+
+    #[test]
+    fn a_forgotten_origin_leaves_the_view_and_its_old_versions_never_come_back() {
+        let alice = Signer::from_seed([1; 32]);
+        let mut n = strict(0, Policy::Welcome);
+        n.set_favorite(0, "Up".into(), &NoPeers, &mut Out::default());
+        push(&mut n, 1, sealed(&alice, 5, 2, 3, 10, "Alien"));
+        push(&mut n, 1, upd(6, 4, 11));
+        assert!(!n.forget(&0), "its own entry is never forgotten");
+        assert!(n.forget(&5) && n.forget(&6));
+        assert!(!n.forget(&5), "already gone");
+        assert_eq!((n.view_len(), n.tombs_len()), (1, 2));
+        assert_eq!(n.tomb(&5).map(|t| (t.version, t.key)), Some((Version::new(2, 3), Some(alice.public()))));
+        // the same version, or an older one, relayed by someone who still holds it: a duplicate
+        let dups = n.stats().duplicates;
+        push(&mut n, 2, sealed(&alice, 5, 2, 3, 12, "Alien"));
+        push(&mut n, 2, sealed(&alice, 5, 2, 2, 13, "Older"));
+        push(&mut n, 2, upd(6, 4, 14));
+        let mut out = Out::default();
+        n.handle_message(
+            2,
+            99,
+            Message::Delta { updates: vec![upd(6, 3, 15)], request: Default::default() },
+            &NoPeers,
+            &mut out,
+        );
+        assert_eq!((n.view_len(), n.stats().duplicates - dups), (1, 4));
+        // a digest that lists only forgotten versions gets no request for them
+        let d = Digest::new(vec![(5, Version::new(2, 3)), (6, Version::new(0, 4))]);
+        let mut out = Out::default();
+        let replies =
+            n.handle_exchange(3, 99, vec![Message::Digest { digest: d, push_pull: true }], &NoPeers, &mut out);
+        let asked: Vec<u32> = replies
+            .iter()
+            .chain(out.sends.iter().map(|t| &t.msg))
+            .flat_map(|m| match m {
+                Message::Delta { request, .. } => request.pairs().iter().map(|(o, _)| *o).collect::<Vec<_>>(),
+                _ => Vec::new(),
+            })
+            .collect();
+        assert!(asked.is_empty(), "asked for buried versions: {asked:?}");
+        // the origin stays bound to its key: not unsigned, not another key
+        push(&mut n, 4, versioned(upd(5, 4, 16), Version::new(2, 4)));
+        push(&mut n, 4, sealed(&Signer::from_seed([9; 32]), 5, 2, 4, 17, "Forged"));
+        assert_eq!((n.stats().bound_unsigned, n.stats().key_mismatch, n.view_len()), (1, 1, 1));
+        // a newer version brings it back and lifts the tombstone
+        push(&mut n, 5, sealed(&alice, 5, 2, 4, 18, "Heat"));
+        push(&mut n, 5, upd(6, 5, 19));
+        assert_eq!(n.entry(&5).unwrap().payload.as_str(), "Heat");
+        assert_eq!((n.view_len(), n.tombs_len()), (3, 0));
     }
 
     #[test]

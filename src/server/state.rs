@@ -6,7 +6,7 @@
 //! the caller then does the IO ([`super::client`]). `now` is read *after*
 //! taking the lock, so the core sees time that never goes backwards.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -53,6 +53,10 @@ pub struct NodeOptions {
     pub max_epoch_ahead_secs: u32,
     /// Remove a peer that has been suspect (not answering) this long, ms.
     pub remove_after_ms: u64,
+    /// Forget an origin that has been silent this long, ms (`--forget-after`):
+    /// no new version of it learned, and no request from it. A tombstone
+    /// keeps its old versions from coming back. `None`: never.
+    pub forget_after_ms: Option<u64>,
     /// Outgoing connect timeout, ms.
     pub connect_timeout_ms: u64,
     /// Outgoing request timeout, whole exchange, ms.
@@ -95,6 +99,7 @@ impl Default for NodeOptions {
             seed: None,
             max_epoch_ahead_secs: 86_400,
             remove_after_ms: 30_000,
+            forget_after_ms: Some(DEFAULT_FORGET_AFTER_MS),
             connect_timeout_ms: 1_000,
             request_timeout_ms: 3_000,
             read_timeout_ms: 5_000,
@@ -151,6 +156,9 @@ impl std::fmt::Debug for KeySeed {
         f.write_str("KeySeed(..)")
     }
 }
+
+/// How long an origin may stay silent before a node forgets it, by default: 10 minutes.
+pub const DEFAULT_FORGET_AFTER_MS: u64 = 10 * 60 * 1000;
 
 /// Most peers taken from one `GET /peers/` answer.
 pub const MAX_PEERS_PER_ANSWER: usize = 64;
@@ -238,6 +246,13 @@ pub(crate) struct Inner {
     pub(crate) peers: PeerTable<Id>,
     out: Out<Id>,
     removed: Vec<Id>,
+    /// When each origin in the view other than this node was last heard of
+    /// (a new version learned, or a request from it): what `--forget-after`
+    /// measures. Holds only origins in the view.
+    heard: HashMap<Id, u64>,
+    /// The peers in the table that have answered us or called us: what
+    /// `GET /peers/` lists (when not suspect).
+    answered: HashSet<Id>,
 }
 
 /// A running node's state, shared by the HTTP handlers and the gossip loop.
@@ -327,7 +342,14 @@ impl NodeState {
             metrics: NodeMetrics::default(),
             client,
             start: Instant::now(),
-            inner: Mutex::new(Inner { node, peers, out, removed: Vec::new() }),
+            inner: Mutex::new(Inner {
+                node,
+                peers,
+                out,
+                removed: Vec::new(),
+                heard: HashMap::new(),
+                answered: HashSet::new(),
+            }),
         })
     }
 
@@ -359,9 +381,13 @@ impl NodeState {
         inner.peers.expire(now, self.opts.remove_after_ms, &mut inner.removed);
         for p in inner.removed.drain(..) {
             NodeMetrics::add(&self.metrics.peers_removed, 1);
+            inner.answered.remove(&p);
             tracing::info!(peer = %p, "removed peer: no answer for {} ms", self.opts.remove_after_ms);
         }
-        let sends = self.drain(inner);
+        if let Some(grace) = self.opts.forget_after_ms {
+            self.forget_silent(inner, now, grace);
+        }
+        let sends = self.drain(inner, now);
         let next = inner.node.poll_timeout().min(now + self.opts.core.interval_ms.max(1));
         (sends, next)
     }
@@ -377,13 +403,22 @@ impl NodeState {
             if *u != self.url && inner.peers.contact(u).0 {
                 tracing::info!(peer = %u, "new peer (it called us)");
             }
+            if inner.peers.peers().contains(u) {
+                inner.answered.insert(u.clone());
+            }
+        }
+        // a request from an origin is news of it, even when its favorite stays
+        for who in std::iter::once(&env.from).chain(env.url.as_ref()) {
+            if let Some(t) = inner.heard.get_mut(who) {
+                *t = now;
+            }
         }
         // the sender as our peers know it: its URL if it has one
         let from = env.url.unwrap_or(env.from);
         let before = inner.node.stats().refusals();
         let replies = inner.node.handle_exchange(now, from, env.messages, &inner.peers, &mut inner.out);
         let refused = inner.node.stats().refusals().since(before);
-        let sends = self.drain(inner);
+        let sends = self.drain(inner, now);
         (replies, sends, refused)
     }
 
@@ -400,6 +435,12 @@ impl NodeState {
         if inner.peers.heard_from(peer) {
             tracing::info!(peer = %peer, "peer answers again");
         }
+        if inner.peers.peers().contains(peer) {
+            inner.answered.insert(peer.clone());
+        }
+        if let Some(t) = inner.heard.get_mut(&from) {
+            *t = now;
+        }
         if let (Some(k), true) = (key, from == *peer) {
             if inner.node.bind_key(from, k) {
                 tracing::info!(peer = %peer, key = %crate::core::auth::short_key(&k), "peer has a new key: dropped what was known under its old one");
@@ -410,7 +451,7 @@ impl NodeState {
             inner.node.handle_message(now, peer.clone(), m, &inner.peers, &mut inner.out);
         }
         let refused = inner.node.stats().refusals().since(before);
-        let sends = self.drain(inner);
+        let sends = self.drain(inner, now);
         drop(g);
         if refused.total() > 0 {
             self.log_refusals(peer, &refused);
@@ -544,9 +585,13 @@ impl NodeState {
         self.lock().node.digest()
     }
 
-    /// Base URLs of the peers that answer (`GET /peers/`).
+    /// Base URLs of the peers that answer (`GET /peers/`): peers that have
+    /// answered this node or called it, and are not suspect since. Peers
+    /// only heard of (from a list, or as an update's origin) are left out
+    /// until they do.
     pub fn alive_peers(&self) -> Vec<Id> {
-        self.lock().peers.alive().cloned().collect()
+        let g = self.lock();
+        g.peers.alive().filter(|p| g.answered.contains(*p)).cloned().collect()
     }
 
     /// The node's state as `GET /state` shows it.
@@ -569,7 +614,8 @@ impl NodeState {
                 (o.to_string(), v)
             })
             .collect();
-        let (alive, suspect): (Vec<&Id>, Vec<&Id>) = g.peers.peers().iter().partition(|p| !g.peers.is_suspect(p));
+        let suspect: Vec<&Id> = g.peers.peers().iter().filter(|p| g.peers.is_suspect(p)).collect();
+        let alive: Vec<&Id> = g.peers.alive().filter(|p| g.answered.contains(*p)).collect();
         StateView {
             id: self.id.to_string(),
             url: self.url.to_string(),
@@ -586,9 +632,27 @@ impl NodeState {
         }
     }
 
-    /// Take what the core produced: learn peers from the origins of fresh
-    /// updates (when they are base URLs), log, and group sends by destination.
-    fn drain(&self, inner: &mut Inner) -> Sends {
+    /// Forget the origins not heard of for `grace` ms at `now` (the core
+    /// keeps a tombstone of each), and stop tracking origins that left the
+    /// view otherwise.
+    fn forget_silent(&self, inner: &mut Inner, now: u64, grace: u64) {
+        let node = &mut inner.node;
+        inner.heard.retain(|o, t| {
+            if now.saturating_sub(*t) < grace {
+                return node.entry(o).is_some();
+            }
+            if node.forget(o) {
+                NodeMetrics::add(&self.metrics.origins_forgotten, 1);
+                tracing::info!(origin = %o, "forgot origin: silent for {} ms", grace);
+            }
+            false
+        });
+    }
+
+    /// Take what the core produced at `now`: note when each origin was last
+    /// heard of, learn peers from the origins of fresh updates (when they
+    /// are base URLs), log, and group sends by destination.
+    fn drain(&self, inner: &mut Inner, now: u64) -> Sends {
         for ev in inner.out.events.drain(..) {
             match ev {
                 Event::Originated { version } => {
@@ -597,13 +661,21 @@ impl NodeState {
                 }
                 Event::Learned { origin, version, via, .. } => {
                     tracing::debug!(%origin, %version, ?via, "learned");
+                    if origin != self.id {
+                        inner.heard.insert(origin.clone(), now);
+                    }
+                    // the peer is the base URL, whether or not the origin wrote a trailing slash
+                    let url: Id = match origin.strip_suffix('/') {
+                        Some(u) => Id::from(u),
+                        None => origin.clone(),
+                    };
                     if origin != self.id
-                        && origin != self.url
+                        && url != self.url
                         && wire::is_base_url(&origin)
                         && origin.len() <= self.opts.limits.max_url_len
-                        && inner.peers.learn(origin.clone())
+                        && inner.peers.learn(url.clone())
                     {
-                        tracing::info!(peer = %origin, "new peer (origin of an update)");
+                        tracing::info!(peer = %url, "new peer (origin of an update)");
                     }
                 }
             }
