@@ -45,9 +45,11 @@ fn course_nodes_converge_forget_a_killed_node_and_take_its_new_favorite_after_a_
         let s = state(p).unwrap();
         assert_eq!(s.view.len(), 5, "{s:?}");
         assert_eq!(s.id, format!("http://127.0.0.1:{p}"), "the identity is the URL, which embeds the port");
-        let peers = get(p, "/peers/").unwrap().json();
-        assert_eq!(peers.as_array().unwrap().len(), 4, "port {p}: {peers}");
     }
+    // /peers/ lists the peers that answered or called: all four, once each has exchanged with each
+    wait_until("every node lists the 4 others in /peers/", Duration::from_secs(10), || {
+        ports.iter().all(|&p| get(p, "/peers/").is_ok_and(|r| r.json().as_array().is_some_and(|a| a.len() == 4)))
+    });
 
     // kill one node: the others stop listing it within the configured time
     let victim = ports[3];
