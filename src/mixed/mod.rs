@@ -33,7 +33,9 @@
 //!   jitter). Failures become [`Notice`]s, once per change, not a stream.
 //!
 //! Identities: virtual node `i` is `browser-<tag>-<i>`, with a random tag
-//! per page. UUIDs of updates made in the page are XORed with a random
+//! per tab (the page's driver keeps it, with the key secret, in the tab's
+//! `sessionStorage`, so that a reload rejoins as the same nodes instead of
+//! adding new ones to every native view). UUIDs of updates made in the page are XORed with a random
 //! per-page key on the way out (and back in), so two pages started with the
 //! same seed never send the same UUID for different updates.
 //!
@@ -304,6 +306,10 @@ pub struct Bridge {
     verified: Bounded<u128, ()>,
     /// The key each outside origin (by slot) is bound to.
     bound: HashMap<u32, PublicKey>,
+    /// The outside origins (by slot) whose latest update came unsigned
+    /// (welcome, as native nodes take them): shown as unverified. Bounded
+    /// by the slots.
+    unverified: HashSet<u32>,
     sign_buf: Vec<u8>,
     /// Verifications left in this pump.
     verify_budget: u32,
@@ -316,10 +322,12 @@ pub struct Bridge {
 impl Bridge {
     /// A bridge for a run of `virtual_nodes` nodes (the page's population
     /// when it starts; gateways are spread over it), with identities
-    /// `browser-<tag>-<i>`. `entropy` must be random (it makes the UUID key
-    /// and the tag's uniqueness), and `secret` random and kept secret (the
-    /// virtual nodes' signing keys derive from it); the driver draws both
-    /// from the OS or the browser's `crypto.getRandomValues`.
+    /// `browser-<tag>-<i>`. `entropy` must be random: its first word makes
+    /// the tag (the page keeps it across reloads of a tab, with `secret`),
+    /// the other two the UUID key (new at every load, so that a reloaded
+    /// page never reuses a UUID for another update). `secret` must be random
+    /// and kept secret (the virtual nodes' signing keys derive from it); the
+    /// driver draws both from the OS or the browser's `crypto.getRandomValues`.
     pub fn new(opts: BridgeOptions, virtual_nodes: u32, entropy: [u64; 3], secret: [u8; 32]) -> Result<Bridge, String> {
         opts.validate()?;
         let tag = format!("{:08x}", entropy[0] as u32);
@@ -349,6 +357,7 @@ impl Bridge {
             seals: Bounded::new(SEALS_CAP),
             verified: Bounded::new(VERIFIED_CAP),
             bound: HashMap::new(),
+            unverified: HashSet::new(),
             sign_buf: Vec::new(),
             verify_budget: VERIFY_PER_PUMP,
             opts,
@@ -386,6 +395,21 @@ impl Bridge {
     /// The key the outside origin in slot `slot` is bound to, if any.
     pub fn bound_key(&self, slot: u32) -> Option<PublicKey> {
         self.bound.get(&slot).copied()
+    }
+
+    /// Whether the outside origin in slot `slot` was last heard of unsigned
+    /// (nothing proves its updates come from it).
+    pub fn is_unverified(&self, slot: u32) -> bool {
+        self.unverified.contains(&slot)
+    }
+
+    /// Record whether outside origin `slot`'s latest update came sealed.
+    pub(crate) fn note_seal(&mut self, slot: u32, sealed: bool) {
+        if sealed {
+            self.unverified.remove(&slot);
+        } else if self.slot_names.contains_key(&slot) {
+            self.unverified.insert(slot);
+        }
     }
 
     /// The virtual nodes that talk to real nodes.

@@ -158,6 +158,9 @@ impl Bridge {
             }
         }
         let Some(origin) = known.or_else(|| self.index_of(live, &u.origin)) else { return Ok(None) };
+        if !own {
+            self.note_seal(origin, u.seal.is_some());
+        }
         if let (Some(seal), None, false) = (&u.seal, bound, own) {
             if self.slot_names.contains_key(&origin) {
                 self.bound.insert(origin, seal.key);

@@ -327,6 +327,9 @@ fn unsigned_updates_are_welcome_by_default_but_never_for_a_signed_origin() {
     assert!(exchanges > 0);
     assert_eq!((b.stats().unsigned, b.stats().bound_unsigned), (0, 2 * exchanges), "{:?}", b.stats());
     let other = *b.names.get("browser-0badf00d-2").expect("a slot");
+    assert!(b.is_unverified(other), "an unsigned origin is shown as unverified");
+    let native = b.natives()[0].slot.unwrap();
+    assert!(!b.is_unverified(native), "a native whose updates are sealed is verified");
     live.advance(live.now() + 5_000, u64::MAX);
     assert!(holders(&live, other).len() >= 9, "{:?} {:?} {:?}", holders(&live, other), b.stats(), b.natives());
     assert!((0..live.len()).all(|i| live.node(i).unwrap().movie.as_deref() != Some("Evil")));
