@@ -64,9 +64,8 @@ const IDENTITY_KEY: &str = "gossip.page-identity.v1";
 /// `sessionStorage` is missing or refuses (a sandboxed frame, storage
 /// disabled), a fresh identity per load, as before.
 pub fn page_identity() -> (u64, [u8; 32]) {
-    let storage = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("sessionStorage"))
-        .ok()
-        .filter(|s| s.is_object());
+    let storage =
+        js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("sessionStorage")).ok().filter(|s| s.is_object());
     let call = |method: &str, args: &[&str]| -> Option<JsValue> {
         let st = storage.as_ref()?;
         let f: js_sys::Function = js_sys::Reflect::get(st, &JsValue::from_str(method)).ok()?.dyn_into().ok()?;

@@ -422,7 +422,8 @@ impl Lab {
         }
         let d = self.live.detail(i).ok_or_else(|| js_err(format!("there is no node {i}")))?;
         let b = self.bridge.as_ref();
-        let unverified = b.map_or_else(Vec::new, |b| d.view.iter().map(|r| r.origin).filter(|&o| b.is_unverified(o)).collect());
+        let unverified =
+            b.map_or_else(Vec::new, |b| d.view.iter().map(|r| r.origin).filter(|&o| b.is_unverified(o)).collect());
         to_js(&Detail {
             d,
             unverified,

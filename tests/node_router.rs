@@ -688,15 +688,19 @@ async fn a_silent_origin_is_forgotten_and_its_old_version_does_not_come_back() {
     let app = app(node.clone());
     assert_eq!(send(&app, post("/gossip/", unsigned_of("browser-a", 3, 1, "Up"))).await.0, StatusCode::OK);
     assert_eq!(send(&app, post("/gossip/", unsigned_of("browser-b", 1, 2, "Ran"))).await.0, StatusCode::OK);
-    // browser-b keeps talking to us itself; browser-a says nothing more
+    assert_eq!(send(&app, post("/gossip/", unsigned_of("browser-c", 2, 6, "Heat"))).await.0, StatusCode::OK);
+    // browser-b keeps talking to us itself, browser-c's page re-announces
+    // its update as it is; browser-a says nothing more
     for _ in 0..5 {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         assert_eq!(send(&app, post("/gossip/", r#"{"from":"browser-b"}"#)).await.0, StatusCode::OK);
+        assert_eq!(send(&app, post("/gossip/", unsigned_of("browser-c", 2, 6, "Heat"))).await.0, StatusCode::OK);
         node.tick();
     }
     let st = state_of(&app).await;
     assert!(!st.view.contains_key("browser-a"), "silent for longer than the grace period: forgotten");
     assert!(st.view.contains_key("browser-b"), "an origin that calls is not silent");
+    assert!(st.view.contains_key("browser-c"), "an origin whose update is pushed again as held is not silent");
     assert!(st.view.contains_key(ME), "a node never forgets itself");
     let (_, _, m) = send(&app, get("/metrics")).await;
     assert_eq!(metric(&String::from_utf8(m).unwrap(), "gossip_origins_forgotten_total"), 1);

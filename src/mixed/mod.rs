@@ -275,6 +275,9 @@ pub struct Bridge {
     // what is sent when (schedule.rs)
     gateways: Vec<u32>,
     next_exchange: Vec<f64>,
+    /// The next virtual node whose update a gateway's exchange re-announces
+    /// (see `schedule::HEARTBEATS_PER_EXCHANGE`).
+    heartbeat_at: u32,
     pending: HashMap<u64, Pending>,
     next_id: u64,
     bucket: Bucket,
@@ -337,6 +340,7 @@ impl Bridge {
             key: (entropy[1] as u128) << 64 | entropy[2] as u128,
             rng: Rng::new(entropy[0] ^ entropy[1].rotate_left(17)),
             next_exchange: vec![0.0; gateways.len()],
+            heartbeat_at: 0,
             gateways,
             natives: Vec::new(),
             by_url: HashMap::new(),

@@ -407,10 +407,23 @@ impl NodeState {
                 inner.answered.insert(u.clone());
             }
         }
-        // a request from an origin is news of it, even when its favorite stays
+        // a request from an origin is news of it, even when its favorite
+        // stays; so is an update pushed again at the version held (a page
+        // re-announcing its nodes: nodes forward only fresh updates)
         for who in std::iter::once(&env.from).chain(env.url.as_ref()) {
             if let Some(t) = inner.heard.get_mut(who) {
                 *t = now;
+            }
+        }
+        for m in &env.messages {
+            if let Message::Push(us) = m {
+                for u in us {
+                    if let Some(t) = inner.heard.get_mut(&u.origin) {
+                        if inner.node.entry(&u.origin).is_some_and(|e| e.version == u.version && e.uuid == u.uuid) {
+                            *t = now;
+                        }
+                    }
+                }
             }
         }
         // the sender as our peers know it: its URL if it has one
