@@ -231,6 +231,11 @@ fn bad_command_lines_exit_2_with_one_clear_line() {
         (vec!["cluster", "--nodes", "0"], "--nodes"),
         (vec!["cluster", "--www", "/no/such/dir"], "--www must be a directory"),
         (vec!["-p", "99999"], "99999"),
+        (vec!["-p", "7001", "--forget-after", "10"], "no unit"),
+        (vec!["-p", "7001", "--forget-after", "10d"], "the unit must be"),
+        (vec!["-p", "7001", "--forget-after", "100ms"], "out of range"),
+        (vec!["cluster", "--forget-after", "soon"], "--forget-after"),
+        (vec!["-p", "7001", "--require-signed", "--allow-unsigned"], "--require-signed"),
     ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_gossip")).args(&args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
