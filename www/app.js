@@ -775,8 +775,10 @@ const api = {
   bridgeStats: () => state.lab.bridge_stats(),
   /** Zoom the network view to `k` (1: whole network) around canvas point (x, y), default its centre; returns `{ k, lod }` (lod: nodes aggregated into cells). */
   zoom(k, x, y) { net.zoomAt(x ?? net.w / 2, y ?? net.h / 2, Number(k) || 1); return { k: net.view.k, lod: net.lod }; },
-  /** The network view: `{ k, lod, folded }` (zoom, whether nodes are aggregated into cells, and how many real nodes the real-node column folds into its "+ N more" row). */
-  view: () => ({ k: net.view.k, lod: net.lod, folded: net.foldedCount() }),
+  /** The network view: `{ k, lod }` (zoom, and whether nodes are aggregated into cells). */
+  view: () => ({ k: net.view.k, lod: net.lod }),
+  /** How many real nodes (and other pages' nodes) the real-node column folds into its last "+ N more" row: 0 when every one has a row. */
+  foldedReal: () => net.foldedCount(),
   /** The aggregated cell at canvas point (x, y): `{ nodes, current, down }`, or null. */
   cellAt: (x, y) => net.cellAt(x, y),
   /** Frames drawn and the milliseconds spent per part since the last call. */

@@ -295,7 +295,7 @@ test('reloads keep a tab\'s identity, and natives forget a closed tab\'s nodes: 
   const kinds = {};
   for (const n of snap.nodes) kinds[n.kind] = (kinds[n.kind] || 0) + 1;
   assert.deepEqual(kinds, { virtual: 20, native: 3 }, JSON.stringify(kinds));
-  assert.equal(await page.evaluate(() => window.gossipLab.view().folded), 0, 'three real nodes fit the column');
+  assert.equal(await page.evaluate(() => window.gossipLab.foldedReal()), 0, 'three real nodes fit the column');
 
   // a new tab is a new identity; once the first tab closes, its nodes go from every native view
   const other = await openLab(browser, server.url, hash);
@@ -315,7 +315,7 @@ test('reloads keep a tab\'s identity, and natives forget a closed tab\'s nodes: 
   // the surviving tab's column folds what does not fit: 20 other-page nodes + 3 natives on a short canvas
   await other.setViewportSize({ width: 1000, height: 420 });
   await other.waitForTimeout(1_500);
-  const folded = await other.evaluate(() => window.gossipLab.view().folded);
+  const folded = await other.evaluate(() => window.gossipLab.foldedReal());
   const outside = (await other.evaluate(() => window.gossipLab.snapshot())).nodes.filter((n) => n.kind !== 'virtual').length;
   assert.ok(outside > 3, `the new tab knows the closed tab's nodes as remote: ${outside}`);
   assert.ok(folded > 0 && folded < outside, `the column folds the rows that do not fit: ${folded} of ${outside}`);
