@@ -5,7 +5,7 @@ The worked example for students: it speaks the wire format of PROTOCOL.md
 ("A minimal interoperable node" plus pull answers and epochs), so it joins a
 network of native `gossip` nodes and passes `gossip test-node`:
 
-    gossip -p 7000 --allow-unsigned &                 # a native node
+    gossip -p 7000 &                                  # a native node
     python3 examples/course_node.py -p 7001 -b 7000   # this node joins it
     gossip test-node --cmd 'python3 examples/course_node.py -p {port} -b {bootstrap}'
 

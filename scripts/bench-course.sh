@@ -18,7 +18,7 @@ p = [base + i for i in range(4)]
 def cmds(python_first):
     # a chain 0 <- 1 <- 2 <- 3 (each bootstraps from the one before), native
     # and Python alternating: every kind bootstraps from the other kind
-    native = lambda i, b: [gossip, "-p", str(p[i]), "-b", str(p[b]), "--allow-unsigned"]
+    native = lambda i, b: [gossip, "-p", str(p[i]), "-b", str(p[b])]
     python = lambda i, b: ["python3", "examples/course_node.py", "-p", str(p[i]), "-b", str(p[b])]
     kinds = [python, native] if python_first else [native, python]
     return [kinds[i % 2](i, max(i - 1, 0)) for i in range(4)]

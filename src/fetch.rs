@@ -53,6 +53,56 @@ pub fn secret() -> [u8; 32] {
     s
 }
 
+/// Where a tab keeps its identity across reloads (`sessionStorage`).
+const IDENTITY_KEY: &str = "gossip.page-identity.v1";
+
+/// The page's identity: the word its tag derives from and the secret its
+/// virtual nodes' keys derive from, as hex in `sessionStorage`, so that a
+/// reload keeps the tab's identities (and keys: native nodes have them
+/// bound) instead of adding new ones to every view. One tab, one identity; a
+/// new tab starts with an empty `sessionStorage`, so a new one. Where
+/// `sessionStorage` is missing or refuses (a sandboxed frame, storage
+/// disabled), a fresh identity per load, as before.
+pub fn page_identity() -> (u64, [u8; 32]) {
+    let storage =
+        js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("sessionStorage")).ok().filter(|s| s.is_object());
+    let call = |method: &str, args: &[&str]| -> Option<JsValue> {
+        let st = storage.as_ref()?;
+        let f: js_sys::Function = js_sys::Reflect::get(st, &JsValue::from_str(method)).ok()?.dyn_into().ok()?;
+        let args: Vec<JsValue> = args.iter().map(|a| JsValue::from_str(a)).collect();
+        match args.as_slice() {
+            [a] => f.call1(st, a).ok(),
+            [a, b] => f.call2(st, a, b).ok(),
+            _ => None,
+        }
+    };
+    if let Some(saved) = call("getItem", &[IDENTITY_KEY]).and_then(|v| v.as_string()) {
+        if let Some(id) = decode_identity(&saved) {
+            return id;
+        }
+    }
+    let mut tag = [0u8; 8];
+    random_bytes(&mut tag);
+    let id = (u64::from_le_bytes(tag), secret());
+    let _ = call("setItem", &[IDENTITY_KEY, &encode_identity(id)]);
+    id
+}
+
+/// An identity as `sessionStorage` keeps it: 80 hex digits (tag word, little-endian, then secret).
+fn encode_identity((tag, secret): (u64, [u8; 32])) -> String {
+    tag.to_le_bytes().iter().chain(secret.iter()).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The identity kept as [`encode_identity`] writes it; `None` if it is not that.
+fn decode_identity(s: &str) -> Option<(u64, [u8; 32])> {
+    if s.len() != 80 || !s.is_ascii() {
+        return None;
+    }
+    let bytes: Vec<u8> = (0..40).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()).collect::<Option<_>>()?;
+    let tag = u64::from_le_bytes(bytes[..8].try_into().ok()?);
+    Some((tag, bytes[8..].try_into().ok()?))
+}
+
 /// Perform `req` in the background; its outcome goes to `inbox`.
 pub fn send(req: HttpRequest, max_body: usize, inbox: Inbox) {
     spawn_local(async move {

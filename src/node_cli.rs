@@ -22,6 +22,32 @@ fn parse_protocol(s: &str) -> Result<Protocol, String> {
     Ok(p)
 }
 
+/// A `--forget-after` value: `never`, or a whole number with a unit (`ms`,
+/// `s`, `m`, `h`), from 1 s to 30 days; in ms (`None`: never).
+#[derive(Clone, Copy, Debug)]
+struct ForgetAfter(Option<u64>);
+
+fn parse_forget_after(s: &str) -> Result<ForgetAfter, String> {
+    let t = s.trim();
+    if t == "never" {
+        return Ok(ForgetAfter(None));
+    }
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(digits);
+    let scale = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "" => return Err(format!("{s:?} has no unit: write e.g. 10m, 90s, 1h, or never")),
+        _ => return Err(format!("{s:?}: the unit must be ms, s, m or h (e.g. 10m), or the value never")),
+    };
+    let n: u64 = n.parse().map_err(|_| format!("{s:?} is not a whole number with a unit (e.g. 10m), nor never"))?;
+    let ms = n.checked_mul(scale).filter(|ms| (1_000..=30 * 86_400_000).contains(ms));
+    ms.map(|ms| ForgetAfter(Some(ms)))
+        .ok_or_else(|| format!("{s:?} is out of range: from 1s to 30 days (720h), or never"))
+}
+
 /// Protocol and driver settings shared by `gossip node` and `gossip cluster`.
 #[derive(Args, Debug, Clone)]
 pub struct Tuning {
@@ -57,6 +83,11 @@ pub struct Tuning {
     /// Remove a peer that has not answered for this long, ms (it is suspect from its first failure).
     #[arg(long, default_value_t = 30_000)]
     remove_after_ms: u64,
+    /// Forget an origin silent this long (no new version, no request from
+    /// it), e.g. 10m, 90s, 1h, or never; a tombstone keeps its old versions
+    /// from coming back, so closed pages and stopped nodes leave every view.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_forget_after)]
+    forget_after: ForgetAfter,
     /// Timeout of an outgoing exchange, ms (connecting: at most 1 s of it).
     #[arg(long, default_value_t = 3_000)]
     request_timeout_ms: u64,
@@ -66,10 +97,15 @@ pub struct Tuning {
     /// Largest request body accepted, bytes.
     #[arg(long, default_value_t = 1 << 20)]
     max_body_bytes: usize,
-    /// Accept updates without an Ed25519 seal (to talk to simple course
-    /// implementations). Off by default: every update must be signed by its
-    /// origin. Origins once seen signed stay bound to their key either way.
+    /// Refuse every update without its origin's Ed25519 seal (by default,
+    /// unsigned updates are welcome for origins never seen signed, so that
+    /// course implementations that do not sign interoperate).
     #[arg(long)]
+    require_signed: bool,
+    /// The default, kept so that older command lines still work: unsigned
+    /// updates are welcome for origins never seen signed (shown as
+    /// unverified); an origin seen signed must stay signed by its key.
+    #[arg(long, conflicts_with = "require_signed")]
     allow_unsigned: bool,
     /// Most requests handled at once; more get 503 with Retry-After (one client may hold half).
     #[arg(long, default_value_t = 256)]
@@ -175,7 +211,12 @@ impl Tuning {
             stop,
             resample_ms: (self.change_ms > 0).then_some(self.change_ms),
             resample_jitter_ms: self.change_ms / 5,
-            auth: if self.allow_unsigned { Policy::AllowUnsigned } else { Policy::Required },
+            auth: match (self.require_signed, self.allow_unsigned) {
+                (true, true) => return Err("--require-signed and --allow-unsigned contradict each other".into()),
+                (true, false) => Policy::Required,
+                // --allow-unsigned names the default
+                (false, _) => Policy::Welcome,
+            },
             ..Config::default()
         };
         core.check().map_err(|e| format!("--eager: {e}"))?;
@@ -185,6 +226,7 @@ impl Tuning {
         Ok(NodeOptions {
             core,
             remove_after_ms: positive(self.remove_after_ms, "--remove-after-ms")?,
+            forget_after_ms: self.forget_after.0,
             request_timeout_ms: positive(self.request_timeout_ms, "--request-timeout-ms")?,
             connect_timeout_ms: self.request_timeout_ms.min(1_000),
             read_timeout_ms: positive(self.read_timeout_ms, "--read-timeout-ms")?,
@@ -679,6 +721,35 @@ mod tests {
         ] {
             let e = parse(&args).unwrap_err();
             assert!(e.contains(needle), "{args:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn course_nodes_are_welcome_by_default_and_require_signed_is_strict() {
+        assert_eq!(parse(&["-p", "7001", "-b", "7000"]).unwrap().1.core.auth, Policy::Welcome);
+        assert_eq!(parse(&["--allow-unsigned"]).unwrap().1.core.auth, Policy::Welcome, "names the default");
+        assert_eq!(parse(&["--require-signed"]).unwrap().1.core.auth, Policy::Required);
+        let e = parse(&["--require-signed", "--allow-unsigned"]).unwrap_err();
+        assert!(e.contains("--require-signed") && e.contains("--allow-unsigned"), "{e}");
+    }
+
+    #[test]
+    fn forget_after_takes_a_duration_with_a_unit_or_never_and_refuses_the_rest() {
+        assert_eq!(parse(&[]).unwrap().1.forget_after_ms, Some(600_000), "10 minutes by default");
+        for (v, ms) in [("90s", Some(90_000)), ("2h", Some(7_200_000)), ("1500ms", Some(1_500)), ("never", None)] {
+            assert_eq!(parse(&["--forget-after", v]).unwrap().1.forget_after_ms, ms, "{v}");
+        }
+        for (v, needle) in [
+            ("10", "no unit"),
+            ("10d", "unit must be"),
+            ("-5m", "unit must be"),
+            ("m", "not a whole number"),
+            ("500ms", "out of range"),
+            ("31000h", "out of range"),
+            ("99999999999999999999s", "not a whole number"),
+        ] {
+            let e = parse(&[&format!("--forget-after={v}")]).unwrap_err();
+            assert!(e.contains("--forget-after") && e.contains(needle), "{v}: {e}");
         }
     }
 

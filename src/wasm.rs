@@ -418,11 +418,16 @@ impl Lab {
             name: Option<String>,
             gateway: bool,
             native: Option<crate::mixed::NativeView>,
+            /// The origins in its view whose updates came unsigned from real nodes.
+            unverified: Vec<u32>,
         }
         let d = self.live.detail(i).ok_or_else(|| js_err(format!("there is no node {i}")))?;
         let b = self.bridge.as_ref();
+        let unverified =
+            b.map_or_else(Vec::new, |b| d.view.iter().map(|r| r.origin).filter(|&o| b.is_unverified(o)).collect());
         to_js(&Detail {
             d,
+            unverified,
             name: b.map(|b| b.name_of(i).to_string()),
             gateway: self.connected() && b.is_some_and(|b| b.gateways().contains(&i)),
             native: b.and_then(|b| b.native_at(i)),
@@ -459,7 +464,8 @@ impl Lab {
     /// max_rps, exchange_ms, timeout_ms, allow_unsigned }` (how many virtual
     /// nodes talk to real ones, the page's request rate limit, each
     /// gateway's exchange period, the request timeout, and whether updates
-    /// without an Ed25519 seal are taken from real nodes, default false;
+    /// without an Ed25519 seal are taken from real nodes for origins never
+    /// seen signed, default true as native nodes do (shown as unverified);
     /// applied while disconnected).
     pub fn connect(&mut self, url: &str, options: JsValue) -> Result<(), JsValue> {
         let opts = read_bridge_options(&options)?;
@@ -472,7 +478,10 @@ impl Lab {
                 b
             }
             None => {
-                self.bridge.insert(Bridge::new(opts, virtual_nodes, fetch::entropy(), fetch::secret()).map_err(js_err)?)
+                // the tab's identity survives reloads; the UUID key and the RNG are new each load
+                let (tag, secret) = fetch::page_identity();
+                let [_, k1, k2] = fetch::entropy();
+                self.bridge.insert(Bridge::new(opts, virtual_nodes, [tag, k1, k2], secret).map_err(js_err)?)
             }
         };
         bridge.connect(url, &mut self.live, fetch::now_ms()).map_err(js_err)?;

@@ -274,6 +274,11 @@ fn updates_of(what: &str, list: Vec<UpdateIn<'_>>, lim: &Limits) -> Result<Vec<U
             let uuid = parse_uuid(&u.uuid).ok_or_else(|| invalid(format_args!("{what}[{i}].uuid is not a UUID")))?;
             check_id(&u.origin, lim, || format!("{what}[{i}].origin"))?;
             check_version(u.version, || format!("{what}[{i}]"))?;
+            if u.version == 0 {
+                return Err(invalid(format_args!(
+                    "{what}[{i}].version is 0: versions count from 1 (0 means \"none\" in digest and want)"
+                )));
+            }
             if u.payload.len() > lim.max_payload {
                 return Err(invalid(format_args!(
                     "{what}[{i}].payload is {} bytes, at most {} allowed",
@@ -673,6 +678,7 @@ mod tests {
             (br#"{"from":"a","digest":{"b":[1]}}"#.to_vec(), "invalid"),
             (br#"{"from":"a","digest":{"b":[0,9007199254740992]}}"#.to_vec(), "invalid"),
             (br#"{"from":"a","updates":[{"uuid":"nope","origin":"b","version":1,"ttl":1,"payload":"x"}]}"#.to_vec(), "invalid"),
+            (br#"{"from":"a","delta":[{"uuid":"0f8fad5bd9cb469fa16570867728950e","origin":"b","version":0,"ttl":1,"payload":"x"}]}"#.to_vec(), "invalid"),
             (br#"{"from":"a","updates":[{"uuid":"0f8fad5bd9cb469fa16570867728950e","origin":"b","version":"1","ttl":1,"payload":"x"}]}"#.to_vec(), "invalid"),
             (br#"{"from":"a","updates":[{"uuid":"0f8fad5bd9cb469fa16570867728950e","origin":"b","version":1,"ttl":-1,"payload":"x"}]}"#.to_vec(), "invalid"),
             (format!(r#"{{"from":"a","updates":[{{"uuid":"0f8fad5bd9cb469fa16570867728950e","origin":"b","version":1,"ttl":1,"payload":"{long}"}}]}}"#).into_bytes(), "invalid"),

@@ -9,7 +9,7 @@ mod support;
 
 use std::path::PathBuf;
 
-use gossip::core::Config;
+use gossip::core::{Config, Policy};
 use gossip::server::NodeOptions;
 use support::{get, send_body, state, InProc, Resp};
 
@@ -49,8 +49,10 @@ fn refused(what: &str, r: &Resp) -> String {
 fn every_hostile_body_is_refused_with_a_json_4xx_and_the_node_keeps_serving() {
     let files = corpus();
     assert!(files.len() >= 50, "the corpus has {} files", files.len());
+    // --require-signed: the corpus holds an unsigned update (77), which the
+    // default policy would welcome from a course node
     let node = InProc::start(NodeOptions {
-        core: Config { resample_ms: None, ..Config::default() },
+        core: Config { resample_ms: None, auth: Policy::Required, ..Config::default() },
         movie: Some("Alien".into()),
         ..NodeOptions::default()
     });

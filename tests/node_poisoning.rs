@@ -161,12 +161,7 @@ fn junk(own: &str) -> Vec<serde_json::Value> {
 fn quiet(bootstrap: &str) -> NodeOptions {
     NodeOptions {
         // the fake peer answers with course-style (unsigned) updates from junk origins
-        core: Config {
-            resample_ms: None,
-            interval_ms: 200,
-            auth: gossip::core::Policy::AllowUnsigned,
-            ..Config::default()
-        },
+        core: Config { resample_ms: None, interval_ms: 200, auth: gossip::core::Policy::Welcome, ..Config::default() },
         movie: Some("Alien".into()),
         bootstrap: vec![bootstrap.to_string()],
         ..NodeOptions::default()

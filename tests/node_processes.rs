@@ -45,9 +45,11 @@ fn course_nodes_converge_forget_a_killed_node_and_take_its_new_favorite_after_a_
         let s = state(p).unwrap();
         assert_eq!(s.view.len(), 5, "{s:?}");
         assert_eq!(s.id, format!("http://127.0.0.1:{p}"), "the identity is the URL, which embeds the port");
-        let peers = get(p, "/peers/").unwrap().json();
-        assert_eq!(peers.as_array().unwrap().len(), 4, "port {p}: {peers}");
     }
+    // /peers/ lists the peers that answered or called: all four, once each has exchanged with each
+    wait_until("every node lists the 4 others in /peers/", Duration::from_secs(10), || {
+        ports.iter().all(|&p| get(p, "/peers/").is_ok_and(|r| r.json().as_array().is_some_and(|a| a.len() == 4)))
+    });
 
     // kill one node: the others stop listing it within the configured time
     let victim = ports[3];
@@ -229,6 +231,11 @@ fn bad_command_lines_exit_2_with_one_clear_line() {
         (vec!["cluster", "--nodes", "0"], "--nodes"),
         (vec!["cluster", "--www", "/no/such/dir"], "--www must be a directory"),
         (vec!["-p", "99999"], "99999"),
+        (vec!["-p", "7001", "--forget-after", "10"], "no unit"),
+        (vec!["-p", "7001", "--forget-after", "10d"], "the unit must be"),
+        (vec!["-p", "7001", "--forget-after", "100ms"], "out of range"),
+        (vec!["cluster", "--forget-after", "soon"], "--forget-after"),
+        (vec!["-p", "7001", "--require-signed", "--allow-unsigned"], "--require-signed"),
     ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_gossip")).args(&args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -408,4 +415,50 @@ fn a_data_dir_keeps_every_restart_in_a_newer_epoch_and_a_corrupt_one_exits_2() {
     assert_eq!(std::fs::read(&file).unwrap(), b"{\"epoch\": 12, \"key_se", "never overwritten");
     assert!(get(port, "/state").is_err(), "nothing serves");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_course_node_is_welcome_with_the_course_command_line_and_the_log_says_the_policy_and_each_refusal_once() {
+    let port = free_ports(1)[0];
+    let node = Proc::node(port, port, &["--change-ms", "0"]);
+    // an unsigned course node's update: welcome, unverified
+    let course = r#"{"from":"http://127.0.0.1:9","url":"http://127.0.0.1:9","updates":[{"uuid":"0f8fad5bd9cb469fa16570867728950e","origin":"http://127.0.0.1:9","epoch":1,"version":1,"ttl":2,"payload":"Up"}]}"#;
+    let r = post_json(port, "/gossip/", course.as_bytes()).unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    let s = state(port).unwrap();
+    assert_eq!((s.seals.as_str(), s.view["http://127.0.0.1:9"].verified), ("welcome", false));
+    // a relay passing on the course node's next update (it never signs): welcome too
+    let relayed = course
+        .replace("0f8fad5bd9cb469fa16570867728950e", "2f8fad5bd9cb469fa16570867728950e")
+        .replace(r#""version":1"#, r#""version":2"#);
+    let relayed = relayed.replace("127.0.0.1:9\",\"url", "127.0.0.1:8\",\"url").replacen(
+        "\"url\":\"http://127.0.0.1:9\"",
+        "\"url\":\"http://127.0.0.1:8\"",
+        1,
+    );
+    assert_eq!(post_json(port, "/gossip/", relayed.as_bytes()).unwrap().status, 200);
+    assert_eq!(state(port).unwrap().view["http://127.0.0.1:9"].version, 2);
+    // an origin seen signed, then a relay that strips its seal: refused, with the true cause, twice
+    let key = Signer::from_seed([5; 32]);
+    let origin: wire::Id = Arc::from("http://127.0.0.1:7");
+    let (uuid, v) = (Uuid::from_u128(7), Version::new(1, 1));
+    let sealed = Update::new(uuid, origin.clone(), v, 2, "Heat".into(), Some(key.seal(uuid, &origin, v, "Heat")));
+    let body = wire::encode("http://127.0.0.1:7", None, None, &[Message::Push(vec![sealed])]);
+    assert_eq!(post_json(port, "/gossip/", &body).unwrap().status, 200);
+    let strip = r#"{"from":"http://127.0.0.1:8","updates":[{"uuid":"1f8fad5bd9cb469fa16570867728950e","origin":"http://127.0.0.1:7","epoch":1,"version":2,"ttl":2,"payload":"Up"}]}"#;
+    for _ in 0..2 {
+        let r = post_json(port, "/gossip/", strip.as_bytes()).unwrap();
+        assert_eq!(r.status, 403);
+        assert!(r.text().contains("forward key and sig unchanged"), "{}", r.text());
+    }
+    let log = node.log();
+    let start = log.lines().find(|l| l.contains("listening on")).unwrap_or_else(|| panic!("{log}"));
+    assert!(start.contains("seals: unsigned updates are welcome"), "the start-up line states the policy: {start}");
+    let refusals: Vec<&str> = log.lines().filter(|l| l.contains("bound_unsigned")).collect();
+    assert_eq!(refusals.len(), 1, "once per peer and reason: {log}");
+    assert!(
+        refusals[0].contains("forward key and sig unchanged") && refusals[0].contains("127.0.0.1:8"),
+        "{}",
+        refusals[0]
+    );
 }

@@ -21,7 +21,7 @@ const ME: &str = "http://127.0.0.1:7000";
 /// hand); the signature checks have tests of their own.
 fn node_at(url: &str, movie: &str, seed: u64) -> Arc<NodeState> {
     let opts = NodeOptions {
-        core: Config { resample_ms: None, auth: Policy::AllowUnsigned, ..Config::default() },
+        core: Config { resample_ms: None, auth: Policy::Welcome, ..Config::default() },
         movie: Some(movie.into()),
         epoch: Some(5),
         seed: Some(seed),
@@ -368,9 +368,14 @@ async fn the_lab_site_serves_its_files_with_their_types_and_tells_the_page_where
 }
 
 /// A node with the default policy: every update must be sealed by its origin.
+/// A node that requires seals (`--require-signed`).
 fn strict_node() -> Arc<NodeState> {
+    strict_node_with(Policy::Required)
+}
+
+fn strict_node_with(auth: Policy) -> Arc<NodeState> {
     let opts = NodeOptions {
-        core: Config { resample_ms: None, ..Config::default() },
+        core: Config { resample_ms: None, auth, ..Config::default() },
         movie: Some("Alien".into()),
         seed: Some(3),
         key_seed: gossip::server::state::KeySeed([3; 32]),
@@ -406,14 +411,15 @@ fn metric(text: &str, sample: &str) -> u64 {
 }
 
 #[tokio::test]
-async fn unsigned_updates_are_refused_with_403_saying_how_to_accept_them() {
+async fn under_require_signed_unsigned_updates_are_refused_with_403_saying_why() {
     let app = app(strict_node());
     let body = r#"{"from":"b","updates":[{"uuid":"0f8fad5bd9cb469fa16570867728950e","origin":"b","version":1,"ttl":2,"payload":"Up"}]}"#;
     let (s, _, out) = send(&app, post("/gossip/", body)).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let err = json(&out);
     assert_eq!(err["reason"], "unauthenticated");
-    assert!(err["error"].as_str().unwrap().contains("--allow-unsigned"), "{err}");
+    assert!(err["error"].as_str().unwrap().contains("--require-signed"), "{err}");
+    assert!(!err["error"].as_str().unwrap().contains("--allow-unsigned"), "{err}");
     assert!(!state_of(&app).await.view.contains_key("b"), "nothing unsigned was applied");
     let (_, _, m) = send(&app, get("/metrics")).await;
     let m = String::from_utf8(m).unwrap();
@@ -570,4 +576,143 @@ impl hyper::body::Body for Never {
     ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
         std::task::Poll::Pending
     }
+}
+
+const UNSIGNED_B: &str = r#"{"from":"b","updates":[{"uuid":"0f8fad5bd9cb469fa16570867728950e","origin":"b","version":1,"ttl":2,"payload":"Up"}]}"#;
+
+#[tokio::test]
+async fn by_default_an_unsigned_course_node_is_welcome_and_shown_unverified() {
+    let node = NodeState::new(
+        NodeOptions {
+            core: Config { resample_ms: None, ..Config::default() },
+            movie: Some("Alien".into()),
+            ..NodeOptions::default()
+        },
+        ME,
+    );
+    let app = app(node);
+    let (s, _, out) = send(&app, post("/gossip/", UNSIGNED_B)).await;
+    assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&out));
+    let st = state_of(&app).await;
+    assert_eq!(st.seals, "welcome");
+    assert_eq!((st.view["b"].movie.as_str(), st.view["b"].verified, st.view["b"].key.as_deref()), ("Up", false, None));
+    assert!(st.view[ME].verified, "its own favorite is sealed");
+    let (_, _, raw) = send(&app, get("/state")).await;
+    assert_eq!(json(&raw)["view"]["b"]["verified"], false, "the JSON names the field");
+}
+
+#[tokio::test]
+async fn an_origin_seen_signed_is_refused_unsigned_with_403_naming_the_true_cause_under_every_policy() {
+    for policy in [Policy::Welcome, Policy::Required] {
+        let app = app(strict_node_with(policy));
+        let bob = Signer::from_seed([2; 32]);
+        assert_eq!(send(&app, post("/gossip/", sealed_push(&bob, "b", 7, 1, |_| {}))).await.0, StatusCode::OK);
+        // a relay that dropped key and sig from b's next update
+        let stripped = r#"{"from":"http://127.0.0.1:7009","url":"http://127.0.0.1:7009","updates":[{"uuid":"1f8fad5bd9cb469fa16570867728950e","origin":"b","epoch":7,"version":2,"ttl":2,"payload":"Up"}]}"#;
+        let (s, _, out) = send(&app, post("/gossip/", stripped)).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{policy:?}");
+        let err = json(&out)["error"].as_str().unwrap().to_string();
+        assert!(err.contains("bound to a key") && err.contains("forward key and sig unchanged"), "{policy:?}: {err}");
+        assert!(!err.contains("--allow-unsigned") && !err.contains("--require-signed"), "{policy:?}: {err}");
+        let st = state_of(&app).await;
+        assert_eq!((st.view["b"].version, st.view["b"].verified), (1, true), "{policy:?}");
+        let (_, _, m) = send(&app, get("/metrics")).await;
+        let m = String::from_utf8(m).unwrap();
+        assert_eq!(metric(&m, r#"gossip_updates_received_total{outcome="bound_unsigned"}"#), 1, "{policy:?}");
+        assert_eq!(metric(&m, r#"gossip_updates_received_total{outcome="unsigned"}"#), 0, "{policy:?}");
+    }
+}
+
+#[tokio::test]
+async fn refusals_are_logged_once_per_peer_and_reason_in_a_bounded_set() {
+    let node = strict_node();
+    let app = app(node.clone());
+    for _ in 0..3 {
+        assert_eq!(send(&app, post("/gossip/", UNSIGNED_B)).await.0, StatusCode::FORBIDDEN);
+    }
+    assert_eq!(node.refusals_logged(), 1, "three refusals of one kind from one peer: one line");
+    let from_c = UNSIGNED_B.replace(r#""from":"b""#, r#""from":"c""#);
+    assert_eq!(send(&app, post("/gossip/", from_c)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(node.refusals_logged(), 2, "another peer: another line");
+    let bob = Signer::from_seed([2; 32]);
+    let forged = sealed_push(&bob, "b", 7, 1, |u| u.edit(|r| r.payload = "Forged".into()));
+    assert_eq!(send(&app, post("/gossip/", forged)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(node.refusals_logged(), 3, "another reason from the same peer: another line");
+    // a peer that changes its name at every request cannot grow the set past its cap
+    let r = gossip::core::Refusals { unsigned: 1, ..Default::default() };
+    for i in 0..gossip::server::state::REFUSAL_LOG_CAP + 500 {
+        node.log_refusals(&Arc::from(format!("peer-{i}")), &r);
+    }
+    assert!(node.refusals_logged() <= gossip::server::state::REFUSAL_LOG_CAP + 1, "{}", node.refusals_logged());
+    assert_eq!(node.log_refusals(&Arc::from("yet-another"), &r), 0, "full: only counted");
+}
+
+#[tokio::test]
+async fn peers_lists_only_peers_that_answered_or_called_and_never_a_trailing_slash_twin() {
+    let node = node();
+    let app = app(node.clone());
+    assert_eq!(node.learn_peers(["http://127.0.0.1:7005/", "http://127.0.0.1:7006"]), 2);
+    let (_, _, peers) = send(&app, get("/peers/")).await;
+    assert_eq!(json(&peers), serde_json::json!([]), "heard of, never answered: not listed");
+    assert!(state_of(&app).await.peers.is_empty(), "/state lists the same peers");
+    // 7005 calls, with a trailing slash on its url and on its origin
+    let body = r#"{"from":"http://127.0.0.1:7005/","url":"http://127.0.0.1:7005/","updates":[{"uuid":"2f8fad5bd9cb469fa16570867728950e","origin":"http://127.0.0.1:7005/","version":1,"ttl":2,"payload":"Up"}]}"#;
+    assert_eq!(send(&app, post("/gossip/", body)).await.0, StatusCode::OK);
+    let (_, _, peers) = send(&app, get("/peers/")).await;
+    assert_eq!(json(&peers), serde_json::json!(["http://127.0.0.1:7005"]));
+    let st = state_of(&app).await;
+    assert_eq!(st.peers, vec!["http://127.0.0.1:7005".to_string()]);
+}
+
+/// A node that forgets origins silent for `ms`, never re-sampling its own favorite.
+fn forgetful_node(ms: u64) -> Arc<NodeState> {
+    let opts = NodeOptions {
+        core: Config { resample_ms: None, ..Config::default() },
+        movie: Some("Alien".into()),
+        forget_after_ms: Some(ms),
+        ..NodeOptions::default()
+    };
+    NodeState::new(opts, ME)
+}
+
+fn unsigned_of(origin: &str, version: u64, uuid: u128, movie: &str) -> String {
+    let u = Uuid::from_u128(uuid);
+    format!(
+        r#"{{"from":"x","updates":[{{"uuid":"{u}","origin":"{origin}","version":{version},"ttl":2,"payload":"{movie}"}}]}}"#
+    )
+}
+
+#[tokio::test]
+async fn a_silent_origin_is_forgotten_and_its_old_version_does_not_come_back() {
+    let node = forgetful_node(300);
+    let app = app(node.clone());
+    assert_eq!(send(&app, post("/gossip/", unsigned_of("browser-a", 3, 1, "Up"))).await.0, StatusCode::OK);
+    assert_eq!(send(&app, post("/gossip/", unsigned_of("browser-b", 1, 2, "Ran"))).await.0, StatusCode::OK);
+    assert_eq!(send(&app, post("/gossip/", unsigned_of("browser-c", 2, 6, "Heat"))).await.0, StatusCode::OK);
+    // browser-b keeps talking to us itself, browser-c's page re-announces
+    // its update as it is; browser-a says nothing more
+    for _ in 0..5 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert_eq!(send(&app, post("/gossip/", r#"{"from":"browser-b"}"#)).await.0, StatusCode::OK);
+        assert_eq!(send(&app, post("/gossip/", unsigned_of("browser-c", 2, 6, "Heat"))).await.0, StatusCode::OK);
+        node.tick();
+    }
+    let st = state_of(&app).await;
+    assert!(!st.view.contains_key("browser-a"), "silent for longer than the grace period: forgotten");
+    assert!(st.view.contains_key("browser-b"), "an origin that calls is not silent");
+    assert!(st.view.contains_key("browser-c"), "an origin whose update is pushed again as held is not silent");
+    assert!(st.view.contains_key(ME), "a node never forgets itself");
+    let (_, _, m) = send(&app, get("/metrics")).await;
+    assert_eq!(metric(&String::from_utf8(m).unwrap(), "gossip_origins_forgotten_total"), 1);
+    // a peer that still holds the old version hands it back: it stays out (tombstone)
+    assert_eq!(send(&app, post("/gossip/", unsigned_of("browser-a", 3, 3, "Up"))).await.0, StatusCode::OK);
+    let d = r#"{"from":"y","delta":[{"uuid":"4f8fad5bd9cb469fa16570867728950e","origin":"browser-a","version":2,"ttl":2,"payload":"Old"}]}"#;
+    assert_eq!(send(&app, post("/gossip/", d)).await.0, StatusCode::OK);
+    assert!(!state_of(&app).await.view.contains_key("browser-a"), "an old version does not bring a ghost back");
+    // a digest listing it gets no request for it
+    let (_, _, out) = send(&app, post("/gossip/", r#"{"from":"y","digest":{"browser-a":[0,3]}}"#)).await;
+    assert!(!String::from_utf8_lossy(&out).contains("browser-a"), "{}", String::from_utf8_lossy(&out));
+    // a newer version is news: the origin is back
+    assert_eq!(send(&app, post("/gossip/", unsigned_of("browser-a", 4, 5, "Heat"))).await.0, StatusCode::OK);
+    assert_eq!(state_of(&app).await.view["browser-a"].movie, "Heat");
 }

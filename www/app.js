@@ -555,7 +555,8 @@ function renderInspector(reset) {
     const cls = r.origin === i ? 'self' : r.stale ? 'stale' : '';
     const latest = r.latest ? (r.latest[0] ? `${r.latest[0]}.${r.latest[1]}` : r.latest[1]) : '';
     const ver = r.epoch ? `${r.epoch}.${r.version}` : r.version;
-    return `<tr class="${cls}"><td>${r.origin}</td><td class="movie" title="${esc(r.movie)}">${esc(r.movie)}</td><td class="ver">${ver}</td><td>${latest}</td><td>${fmtMs(r.learned_at)}</td></tr>`;
+    const unverified = (d.unverified || []).includes(r.origin) ? ' <span class="unverified" title="came unsigned from a real node (a course node that does not sign): nothing proves it is its origin\'s">unverified</span>' : '';
+    return `<tr class="${cls}"><td>${r.origin}${unverified}</td><td class="movie" title="${esc(r.movie)}">${esc(r.movie)}</td><td class="ver">${ver}</td><td>${latest}</td><td>${fmtMs(r.learned_at)}</td></tr>`;
   }).join('');
   body.innerHTML = `
     <div class="insp-grid">
@@ -764,7 +765,7 @@ const api = {
   metricsCsv,
   traceJson: () => state.lab.trace_json(),
   get playing() { return state.playing; },
-  /** Join real nodes: `connect('http://127.0.0.1:7000', { gateways: 3, max_rps: 10, allow_unsigned: false })`. Throws on a bad URL. */
+  /** Join real nodes: `connect('http://127.0.0.1:7000', { gateways: 3, max_rps: 10, allow_unsigned: true })` (allow_unsigned: take unsigned updates of origins never seen signed, as native nodes do by default; false requires seals). Throws on a bad URL. */
   connect(url, opts) { connect(url, opts); return state.lab.natives(); },
   /** Stop talking to real nodes. */
   disconnect,
@@ -776,6 +777,8 @@ const api = {
   zoom(k, x, y) { net.zoomAt(x ?? net.w / 2, y ?? net.h / 2, Number(k) || 1); return { k: net.view.k, lod: net.lod }; },
   /** The network view: `{ k, lod }` (zoom, and whether nodes are aggregated into cells). */
   view: () => ({ k: net.view.k, lod: net.lod }),
+  /** How many real nodes (and other pages' nodes) the real-node column folds into its last "+ N more" row: 0 when every one has a row. */
+  foldedReal: () => net.foldedCount(),
   /** The aggregated cell at canvas point (x, y): `{ nodes, current, down }`, or null. */
   cellAt: (x, y) => net.cellAt(x, y),
   /** Frames drawn and the milliseconds spent per part since the last call. */

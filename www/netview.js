@@ -30,6 +30,7 @@ const GROUP_HUES = [200, 330, 45, 270, 150, 10, 90, 240, 300, 20, 170, 60, 120, 
 
 // Real nodes and other pages' virtual nodes: drawn apart, in their own column.
 const outside = (k) => k === Kind.Native || k === Kind.RemoteVirtual;
+const MIN_ROW_PX = 26; // the real-node column's rows are never tighter than this: the rest are folded
 
 // '#rrggbb' -> 0x00bbggrr (little-endian RGBA in a Uint32Array, alpha added per pixel)
 function rgb(hex) {
@@ -115,7 +116,8 @@ export class NetView {
   // are gateways; `labels`: index -> [name, detail] for real nodes.
   setKinds(kinds, labels) {
     this.labels = labels || new Map();
-    const same = kinds.length === this.kinds.length && kinds.every((k, i) => outside(k) === outside(this.kinds[i]));
+    // the column's order (natives first) depends on which real node is which kind
+    const same = kinds.length === this.kinds.length && kinds.every((k, i) => outside(k) === outside(this.kinds[i]) && (!outside(k) || k === this.kinds[i]));
     this.kinds = kinds;
     if (!same) this.layout(this.n, true);
   }
@@ -169,13 +171,25 @@ export class NetView {
       });
       this.r = Math.max(1.3, Math.min(8, (R / Math.sqrt(m)) * 0.78));
     }
+    // one row per real node, natives first; when they do not all fit at a
+    // legible size, the last row stands for the rest ("+ 87 more")
     const top = 54, bottom = this.h - 50;
-    const step = Math.min(56, (bottom - top) / Math.max(1, outside.length));
+    outside.sort((a, b) => (this.kinds[a] === Kind.Native ? 0 : 1) - (this.kinds[b] === Kind.Native ? 0 : 1) || a - b);
+    const fit = Math.max(1, Math.floor((bottom - top) / MIN_ROW_PX));
+    const rows = Math.min(outside.length, fit);
+    const step = Math.min(56, (bottom - top) / Math.max(1, rows));
     this.sq = Math.max(5, Math.min(11, step * 0.32));
+    this.folded = new Uint8Array(n);
+    this.more = null;
     outside.forEach((i, j) => {
       this.xs[i] = this.w - col + 26;
-      this.ys[i] = top + step * (j + 0.5);
+      this.ys[i] = top + step * (Math.min(j, rows - 1) + 0.5);
+      if (outside.length > fit && j >= rows - 1) this.folded[i] = 1;
     });
+    if (outside.length > fit) {
+      const rest = outside.slice(rows - 1);
+      this.more = { y: top + step * (rows - 0.5), count: rest.length, natives: rest.filter((i) => this.kinds[i] === Kind.Native).length };
+    }
     this.disk = { cx, cy, R };
     this.grids(inside);
   }
@@ -279,7 +293,7 @@ export class NetView {
     ctx.fillText('colour: how current its view is', x + 16, 42, w - 30);
     const s = this.sq;
     for (let i = 0; i < this.n; i++) {
-      if (!this.isOutside(i)) continue;
+      if (!this.isOutside(i) || this.folded?.[i]) continue;
       const px = this.xs[i], py = this.ys[i];
       ctx.fillStyle = colorOf(status[i]);
       if (this.kinds[i] === Kind.Native) {
@@ -296,8 +310,24 @@ export class NetView {
       ctx.font = '11px ui-monospace, Menlo, monospace';
       ctx.fillText(detail, px + s + 8, py + 8, w - 2 * s - 40);
     }
+    if (this.more) {
+      // the rows that do not fit, as one: a stack of diamonds and a count
+      const px = x + 26, py = this.more.y;
+      ctx.fillStyle = '#6b7897';
+      for (const d of [4, 0]) { ctx.beginPath(); ctx.moveTo(px + d, py - s - d); ctx.lineTo(px + s + d, py - d); ctx.lineTo(px + d, py + s - d); ctx.lineTo(px - s + d, py - d); ctx.closePath(); ctx.fill(); }
+      ctx.fillStyle = '#e2e8f0';
+      ctx.font = '600 12px ui-sans-serif, system-ui, sans-serif';
+      ctx.fillText(`+ ${this.more.count.toLocaleString()} more`, px + s + 8, py - 6, w - 2 * s - 40);
+      ctx.fillStyle = '#8a97b3';
+      ctx.font = '11px ui-monospace, Menlo, monospace';
+      const what = this.more.natives ? `${this.more.natives} real, ${this.more.count - this.more.natives} other pages'` : "other pages' nodes";
+      ctx.fillText(what, px + s + 8, py + 8, w - 2 * s - 40);
+    }
     ctx.restore();
   }
+
+  /** How many real nodes (and other pages' nodes) the column folds into its last row ("+ N more"); 0 when all fit. */
+  foldedCount() { return this.more ? this.more.count : 0; }
 
   // Add the flights the handle reported: flat, Flight.Len numbers a message.
   // In the aggregated view every one counts in the region flows; otherwise
@@ -519,7 +549,7 @@ export class NetView {
     const lod = this.lod;
     const lim = Math.max(this.rr * 2.2, 7) ** 2;
     for (let i = 0; i < this.n; i++) {
-      if (lod && !this.isOutside(i)) continue;
+      if ((lod && !this.isOutside(i)) || this.folded?.[i]) continue;
       const dx = this.sx[i] - x, dy = this.sy[i] - y;
       // real nodes are bigger
       const d = (dx * dx + dy * dy) * (this.isOutside(i) ? lim / Math.max(lim, (this.sq * 2.2) ** 2) : 1);

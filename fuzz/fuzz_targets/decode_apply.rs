@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
     let sender = env.url.clone().unwrap_or_else(|| env.from.clone());
     let peers = PeerList(vec![ids[0].clone(), ids[1].clone(), sender.clone()]);
     let protocol = Protocol::ALL[data.len() % Protocol::ALL.len()];
-    let auth = [Policy::AllowUnsigned, Policy::Required, Policy::Off][data.len() / 5 % 3];
+    let auth = [Policy::Welcome, Policy::Required, Policy::Off][data.len() / 5 % 3];
     let cfg = Config { protocol, auth, resample_ms: None, interval_ms: 10, ..Config::default() };
     let mut nodes: Vec<Node<Id>> = (0..2)
         .map(|i| {

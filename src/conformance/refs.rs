@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::core::{Config, Policy};
+use crate::core::Config;
 use crate::server::state::KeySeed;
 use crate::server::{self, NodeOptions};
 
@@ -32,7 +32,7 @@ pub struct RefNode {
 /// `interval_ms`, never re-sampling by itself, bootstrapping from `bootstrap`.
 pub fn options(movie: &str, epoch: u32, interval_ms: u64, bootstrap: Vec<String>) -> NodeOptions {
     NodeOptions {
-        core: Config { interval_ms, resample_ms: None, auth: Policy::AllowUnsigned, ..Config::default() },
+        core: Config { interval_ms, resample_ms: None, ..Config::default() },
         movie: Some(movie.to_owned()),
         epoch: Some(epoch),
         key_seed: KeySeed::random(),

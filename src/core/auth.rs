@@ -51,25 +51,58 @@ pub fn short_key(key: &PublicKey) -> String {
 }
 
 /// Whether nodes ask for seals, and what they do without one.
+///
+/// What each mode defends is in `SECURITY.md` ("Seal policies").
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Policy {
     /// No checks at all (the simulator's experiments, where every node is honest).
     Off,
-    /// Every update must carry a valid seal from its origin's key: the default.
+    /// Trust on first seal, the default: seals are checked when present, and
+    /// an unsigned update is welcome for an origin that has never been seen
+    /// signed (a course implementation that does not sign), shown as
+    /// unverified. An origin once seen signed is bound to its key: it is
+    /// never again accepted unsigned ([`Refusal::BoundUnsigned`]) or under
+    /// another key ([`Refusal::KeyMismatch`]).
     #[default]
+    Welcome,
+    /// Every update must carry a valid seal from its origin's key
+    /// (`--require-signed`): unsigned updates are refused ([`Refusal::Unsigned`]).
     Required,
-    /// Seals are checked when present; unsigned updates are accepted (to talk
-    /// to simple course implementations). An origin once seen signed stays
-    /// bound to its key: unsigned updates about it are still refused.
-    AllowUnsigned,
+}
+
+impl Policy {
+    /// Its name, as `/state` shows it (`welcome`, `required`, `off`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::Off => "off",
+            Policy::Welcome => "welcome",
+            Policy::Required => "required",
+        }
+    }
+
+    /// The policy in a few words, for a node's start-up line.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Policy::Off => "seals are not checked",
+            Policy::Welcome => {
+                "unsigned updates are welcome (shown as unverified) for origins never seen signed; \
+                 an origin seen signed must stay signed by its key (--require-signed refuses every unsigned update)"
+            }
+            Policy::Required => "every update must carry its origin's Ed25519 seal (--require-signed)",
+        }
+    }
 }
 
 /// Why an update's seal was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {
-    /// No seal, and the policy wants one.
+    /// No seal, and the policy wants one ([`Policy::Required`]).
     Unsigned,
+    /// No seal, but the origin is bound to a key (it was seen signed): its
+    /// updates must stay signed, whatever the policy. The usual cause is a
+    /// node that forwards someone else's update without its `key` and `sig`.
+    BoundUnsigned,
     /// A seal whose signature does not verify (or whose key is not a valid point).
     BadSignature,
     /// A valid seal, but by another key than the one bound to the origin.
@@ -91,9 +124,10 @@ pub enum Passage {
 /// origin bound to `bound` that carries `seal`.
 ///
 /// * `Policy::Off` admits everything, unchecked;
-/// * without a seal: refused as [`Refusal::Unsigned`] under
-///   `Policy::Required`, and under `Policy::AllowUnsigned` if the origin is
-///   bound to a key (an origin once seen signed stays signed);
+/// * without a seal: refused as [`Refusal::BoundUnsigned`] if the origin is
+///   bound to a key (an origin once seen signed stays signed), else as
+///   [`Refusal::Unsigned`] under `Policy::Required`, else (under
+///   `Policy::Welcome`) admitted, unverified;
 /// * with a seal by another key than the bound one: [`Refusal::KeyMismatch`];
 /// * otherwise `verify` is asked (only then, as it is the costly part):
 ///   `Some(false)` refuses as [`Refusal::BadSignature`], `None` defers.
@@ -105,8 +139,9 @@ pub fn gate(
 ) -> Result<Passage, Refusal> {
     match (seal, policy) {
         (_, Policy::Off) => Ok(Passage::Admit),
+        (None, _) if bound.is_some() => Err(Refusal::BoundUnsigned),
         (None, Policy::Required) => Err(Refusal::Unsigned),
-        (None, Policy::AllowUnsigned) => bound.map_or(Ok(Passage::Admit), |_| Err(Refusal::Unsigned)),
+        (None, Policy::Welcome) => Ok(Passage::Admit),
         (Some(seal), _) => {
             if bound.is_some_and(|k| k != seal.key) {
                 return Err(Refusal::KeyMismatch);
@@ -126,6 +161,8 @@ pub fn gate(
 pub struct Refusals {
     /// No seal, and one is required.
     pub unsigned: u64,
+    /// No seal, although the origin is bound to a key.
+    pub bound_unsigned: u64,
     /// A seal that does not verify.
     pub bad_signature: u64,
     /// Sealed by another key than the origin's.
@@ -139,6 +176,7 @@ impl Refusals {
     pub fn add(&mut self, r: Refusal) {
         match r {
             Refusal::Unsigned => self.unsigned += 1,
+            Refusal::BoundUnsigned => self.bound_unsigned += 1,
             Refusal::BadSignature => self.bad_signature += 1,
             Refusal::KeyMismatch => self.key_mismatch += 1,
         }
@@ -146,34 +184,83 @@ impl Refusals {
 
     /// All of them.
     pub fn total(&self) -> u64 {
-        self.unsigned + self.bad_signature + self.key_mismatch + self.future_epoch
+        self.unsigned + self.bound_unsigned + self.bad_signature + self.key_mismatch + self.future_epoch
     }
 
     /// What was refused since `earlier` (counters only grow).
     pub fn since(self, earlier: Refusals) -> Refusals {
         Refusals {
             unsigned: self.unsigned - earlier.unsigned,
+            bound_unsigned: self.bound_unsigned - earlier.bound_unsigned,
             bad_signature: self.bad_signature - earlier.bad_signature,
             key_mismatch: self.key_mismatch - earlier.key_mismatch,
             future_epoch: self.future_epoch - earlier.future_epoch,
         }
     }
 
+    /// Each reason with its count, its metric label (`outcome` of
+    /// `gossip_updates_received_total`), what it means and how the sender
+    /// fixes it: the one table behind every message about refusals.
+    pub fn reasons(&self) -> [RefusalReason; 5] {
+        [
+            RefusalReason {
+                count: self.unsigned,
+                code: "unsigned",
+                what: "unsigned",
+                fix:
+                    "this node runs with --require-signed: the sender must seal its updates (PROTOCOL.md, \"Seals\"), \
+                      or this node must run without --require-signed",
+            },
+            RefusalReason {
+                count: self.bound_unsigned,
+                code: "bound_unsigned",
+                what: "unsigned although their origin is bound to a key",
+                fix: "that origin was seen signed, so its updates must stay signed: \
+                      forward key and sig unchanged (only ttl changes)",
+            },
+            RefusalReason {
+                count: self.bad_signature,
+                code: "bad_signature",
+                what: "with a signature that does not verify",
+                fix: "sign exactly the bytes of PROTOCOL.md, \"Seals\", and forward updates unchanged except ttl",
+            },
+            RefusalReason {
+                count: self.key_mismatch,
+                code: "key_mismatch",
+                what: "sealed by another key than their origin's",
+                fix: "an origin keeps one key: keep it across restarts (--data-dir), \
+                      and forward others' key and sig unchanged",
+            },
+            RefusalReason {
+                count: self.future_epoch,
+                code: "future_epoch",
+                what: "with an epoch too far in the future",
+                fix: "epoch must not be more than a day ahead of the receiver's clock: \
+                      use wall-clock seconds at start (or 0)",
+            },
+        ]
+    }
+
     /// What was refused, for a person (`2 unsigned, 1 with a signature that
     /// does not verify`); `None` if nothing was.
     pub fn describe(&self) -> Option<String> {
-        let parts: Vec<String> = [
-            (self.unsigned, "unsigned"),
-            (self.bad_signature, "with a signature that does not verify"),
-            (self.key_mismatch, "sealed by another key than their origin's"),
-            (self.future_epoch, "with an epoch too far in the future"),
-        ]
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, what)| format!("{n} {what}"))
-        .collect();
+        let parts: Vec<String> =
+            self.reasons().iter().filter(|r| r.count > 0).map(|r| format!("{} {}", r.count, r.what)).collect();
         (!parts.is_empty()).then(|| parts.join(", "))
     }
+}
+
+/// One reason updates were refused, with its count; see [`Refusals::reasons`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RefusalReason {
+    /// How many updates were refused for it.
+    pub count: u64,
+    /// Its name in metrics and logs (`bound_unsigned`).
+    pub code: &'static str,
+    /// What was refused, after a count ("unsigned although their origin is bound to a key").
+    pub what: &'static str,
+    /// What the sender (or this node's operator) does about it.
+    pub fix: &'static str,
 }
 
 /// The bytes a seal signs: a domain tag, then the UUID, the origin (length
@@ -270,6 +357,51 @@ mod tests {
 
     fn signer(b: u8) -> Signer {
         Signer::from_seed([b; 32])
+    }
+
+    /// The gate's verdict for a seal by `by` (or none) about an origin
+    /// bound to `bound`, under `policy`; `verify` says whether the
+    /// signature itself verifies.
+    fn verdict(policy: Policy, bound: Option<u8>, by: Option<u8>, verifies: bool) -> Result<Passage, Refusal> {
+        let seal = by.map(|b| Seal { key: signer(b).public(), sig: [0; 64] });
+        gate(policy, bound.map(|b| signer(b).public()), seal.as_ref(), |_| Some(verifies))
+    }
+
+    #[test]
+    fn the_default_policy_welcomes_unsigned_updates_of_origins_never_seen_signed() {
+        assert_eq!(Policy::default(), Policy::Welcome);
+        assert_eq!(verdict(Policy::Welcome, None, None, false), Ok(Passage::Admit));
+        // a seal is still checked when present
+        assert_eq!(verdict(Policy::Welcome, None, Some(1), true), Ok(Passage::Admit));
+        assert_eq!(verdict(Policy::Welcome, None, Some(1), false), Err(Refusal::BadSignature));
+    }
+
+    #[test]
+    fn a_bound_origin_is_never_accepted_unsigned_or_under_another_key_whatever_the_policy() {
+        for policy in [Policy::Welcome, Policy::Required] {
+            assert_eq!(verdict(policy, Some(1), None, true), Err(Refusal::BoundUnsigned), "{policy:?}");
+            assert_eq!(verdict(policy, Some(1), Some(2), true), Err(Refusal::KeyMismatch), "{policy:?}");
+            assert_eq!(verdict(policy, Some(1), Some(1), true), Ok(Passage::Admit), "{policy:?}");
+            assert_eq!(verdict(policy, Some(1), Some(1), false), Err(Refusal::BadSignature), "{policy:?}");
+        }
+    }
+
+    #[test]
+    fn require_signed_refuses_every_unsigned_update_and_off_checks_nothing() {
+        assert_eq!(verdict(Policy::Required, None, None, true), Err(Refusal::Unsigned));
+        assert_eq!(verdict(Policy::Required, None, Some(1), true), Ok(Passage::Admit));
+        assert_eq!(verdict(Policy::Off, Some(1), None, false), Ok(Passage::Admit));
+        assert_eq!(verdict(Policy::Off, Some(1), Some(2), false), Ok(Passage::Admit));
+    }
+
+    #[test]
+    fn refusals_describe_the_bound_origin_case_apart_from_plain_unsigned() {
+        let mut r = Refusals::default();
+        r.add(Refusal::BoundUnsigned);
+        r.add(Refusal::Unsigned);
+        assert_eq!((r.unsigned, r.bound_unsigned, r.total()), (1, 1, 2));
+        let d = r.describe().unwrap();
+        assert!(d.contains("1 unsigned, ") && d.contains("1 unsigned although their origin is bound to a key"), "{d}");
     }
 
     #[test]

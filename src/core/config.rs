@@ -77,7 +77,7 @@ impl Default for Config {
             max_ttl: MAX_TTL,
             max_payload: 512,
             max_view: 100_000,
-            auth: super::auth::Policy::Required,
+            auth: super::auth::Policy::Welcome,
             anti_entropy_ms: None,
             round_robin: false,
         }

@@ -20,7 +20,7 @@ pub mod vector;
 pub mod version;
 pub mod view;
 
-pub use auth::{Passage, Policy, PublicKey, Refusal, Refusals, Seal, Signer};
+pub use auth::{Passage, Policy, PublicKey, Refusal, RefusalReason, Refusals, Seal, Signer};
 pub use config::{Config, Protocol, RumorState, StopKind, StopRule};
 pub use membership::{MemberEvent, MemberOut, Membership, NoMsg};
 pub use message::{Digest, Message, NodeId, Payload, Record, Update, Uuid};
@@ -28,6 +28,6 @@ pub use node::{Cx, Entry, Event, Node, NodeStats, Out, Transmit, Via};
 pub use peers::{NoPeers, PeerList, PeerTable, Peers};
 pub use protocols::{Dissemination, Rules};
 pub use seen::SeenCache;
-pub use store::Store;
+pub use store::{Store, Tomb};
 pub use timer::{Timer, Timers};
 pub use version::{supersedes, Version, MAX_COUNTER};

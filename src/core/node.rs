@@ -489,6 +489,28 @@ impl<Id: NodeId, R: Dissemination> Node<Id, R> {
         self.store.bound_key(origin)
     }
 
+    /// Forget `origin` (the driver's decision: it has been silent for too
+    /// long): its entry leaves the view, and a tombstone keeps its version
+    /// and key binding, so that the version forgotten, or an older one,
+    /// never comes back (it is taken for a duplicate, and not asked for in
+    /// digests), while a newer one is taken as usual and lifts the
+    /// tombstone. Tombstones are bounded like the view (oldest dropped
+    /// first). The node's own entry is never forgotten. Returns whether
+    /// `origin` was in the view.
+    pub fn forget(&mut self, origin: &Id) -> bool {
+        self.store.forget(origin)
+    }
+
+    /// The tombstone of `origin` (see [`Node::forget`]).
+    pub fn tomb(&self, origin: &Id) -> Option<super::Tomb> {
+        self.store.tomb(origin)
+    }
+
+    /// How many tombstones it keeps (see [`Node::forget`]).
+    pub fn tombs_len(&self) -> usize {
+        self.store.tombs_len()
+    }
+
     /// This node's identity.
     pub fn id(&self) -> &Id {
         self.store.id()
@@ -705,7 +727,7 @@ impl<Id: NodeId, R: Dissemination> Node<Id, R> {
     /// use gossip::rng::Rng;
     ///
     /// // unsigned updates, as simple course implementations send them
-    /// let cfg = Config { resample_ms: None, auth: Policy::AllowUnsigned, ..Config::default() };
+    /// let cfg = Config { resample_ms: None, auth: Policy::Welcome, ..Config::default() };
     /// let mut a = Node::new("a".to_string(), cfg.clone(), 0, Rng::new(1), 0);
     /// let mut b = Node::new("b".to_string(), cfg, 0, Rng::new(2), 0);
     /// let mut out = Out::default();
@@ -817,18 +839,18 @@ mod tests {
     }
 
     #[test]
-    fn unsigned_updates_are_refused_unless_allowed_and_a_signed_origin_stays_signed() {
+    fn unsigned_updates_are_refused_when_required_and_a_signed_origin_stays_signed() {
         let mut n = strict(0, Policy::Required);
         push(&mut n, 1, upd(5, 1, 10));
         assert_eq!((n.stats().unsigned, n.view_len()), (1, 0));
 
-        let mut lax = strict(0, Policy::AllowUnsigned);
+        let mut lax = strict(0, Policy::Welcome);
         push(&mut lax, 1, upd(5, 1, 10));
         assert_eq!(lax.entry(&5).unwrap().version.counter, 1, "course-style updates are accepted");
         let bob = Signer::from_seed([2; 32]);
         push(&mut lax, 2, sealed(&bob, 6, 0, 1, 11, "Up"));
         push(&mut lax, 3, upd(6, 2, 12));
-        assert_eq!(lax.stats().unsigned, 1, "origin 6 signed once, so an unsigned claim about it is refused");
+        assert_eq!(lax.stats().bound_unsigned, 1, "origin 6 signed once, so an unsigned claim about it is refused");
         assert_eq!(lax.entry(&6).unwrap().version.counter, 1);
     }
 
@@ -853,6 +875,57 @@ mod tests {
     }
 
     #[test]
+    fn a_forgotten_origin_leaves_the_view_and_its_old_versions_never_come_back() {
+        let alice = Signer::from_seed([1; 32]);
+        let mut n = strict(0, Policy::Welcome);
+        n.set_favorite(0, "Up".into(), &NoPeers, &mut Out::default());
+        push(&mut n, 1, sealed(&alice, 5, 2, 3, 10, "Alien"));
+        push(&mut n, 1, upd(6, 4, 11));
+        assert!(!n.forget(&0), "its own entry is never forgotten");
+        assert!(n.forget(&5) && n.forget(&6));
+        assert!(!n.forget(&5), "already gone");
+        assert_eq!((n.view_len(), n.tombs_len()), (1, 2));
+        assert_eq!(n.tomb(&5).map(|t| (t.version, t.key)), Some((Version::new(2, 3), Some(alice.public()))));
+        // the same version, or an older one, relayed by someone who still holds it: a duplicate
+        let dups = n.stats().duplicates;
+        push(&mut n, 2, sealed(&alice, 5, 2, 3, 12, "Alien"));
+        push(&mut n, 2, sealed(&alice, 5, 2, 2, 13, "Older"));
+        push(&mut n, 2, upd(6, 4, 14));
+        let mut out = Out::default();
+        n.handle_message(
+            2,
+            99,
+            Message::Delta { updates: vec![upd(6, 3, 15)], request: Default::default() },
+            &NoPeers,
+            &mut out,
+        );
+        assert_eq!((n.view_len(), n.stats().duplicates - dups), (1, 4));
+        // a digest that lists only forgotten versions gets no request for them
+        let d = Digest::new(vec![(5, Version::new(2, 3)), (6, Version::new(0, 4))]);
+        let mut out = Out::default();
+        let replies =
+            n.handle_exchange(3, 99, vec![Message::Digest { digest: d, push_pull: true }], &NoPeers, &mut out);
+        let asked: Vec<u32> = replies
+            .iter()
+            .chain(out.sends.iter().map(|t| &t.msg))
+            .flat_map(|m| match m {
+                Message::Delta { request, .. } => request.pairs().iter().map(|(o, _)| *o).collect::<Vec<_>>(),
+                _ => Vec::new(),
+            })
+            .collect();
+        assert!(asked.is_empty(), "asked for buried versions: {asked:?}");
+        // the origin stays bound to its key: not unsigned, not another key
+        push(&mut n, 4, versioned(upd(5, 4, 16), Version::new(2, 4)));
+        push(&mut n, 4, sealed(&Signer::from_seed([9; 32]), 5, 2, 4, 17, "Forged"));
+        assert_eq!((n.stats().bound_unsigned, n.stats().key_mismatch, n.view_len()), (1, 1, 1));
+        // a newer version brings it back and lifts the tombstone
+        push(&mut n, 5, sealed(&alice, 5, 2, 4, 18, "Heat"));
+        push(&mut n, 5, upd(6, 5, 19));
+        assert_eq!(n.entry(&5).unwrap().payload.as_str(), "Heat");
+        assert_eq!((n.view_len(), n.tombs_len()), (3, 0));
+    }
+
+    #[test]
     fn epochs_past_the_limit_are_refused() {
         let mut n = strict(0, Policy::Off);
         n.set_epoch_limit(1_000);
@@ -865,7 +938,7 @@ mod tests {
     #[test]
     fn a_claim_at_the_last_counter_is_answered_in_the_next_epoch() {
         let me = Signer::from_seed([7; 32]);
-        let mut n = strict(0, Policy::AllowUnsigned);
+        let mut n = strict(0, Policy::Welcome);
         n.set_signer(Arc::new(me));
         n.set_epoch_limit(50);
         n.set_favorite(0, "Alien".into(), &NoPeers, &mut Out::default());

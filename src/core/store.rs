@@ -70,6 +70,17 @@ impl std::ops::Deref for Entry {
     }
 }
 
+/// What is left of a forgotten origin ([`Store::forget`]): enough to keep
+/// its old versions from coming back and its key binding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tomb {
+    /// The newest version held when it was forgotten: it and older ones are
+    /// taken for duplicates.
+    pub version: Version,
+    /// The key it was bound to, if any: it stays bound.
+    pub key: Option<PublicKey>,
+}
+
 /// How an update was learned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Via {
@@ -96,8 +107,10 @@ pub struct NodeStats {
     pub self_claims: u64,
     /// TTLs that arrived above the maximum and were clamped.
     pub ttl_clamped: u64,
-    /// Updates dropped for lack of a seal (the policy requires one, or the origin is bound to a key).
+    /// Updates dropped for lack of a seal that the policy requires.
     pub unsigned: u64,
+    /// Updates dropped for lack of a seal although their origin is bound to a key.
+    pub bound_unsigned: u64,
     /// Updates dropped because their seal's signature does not verify.
     pub bad_signature: u64,
     /// Updates dropped because they are sealed by another key than the one bound to their origin.
@@ -111,6 +124,7 @@ impl NodeStats {
     pub fn refusals(&self) -> Refusals {
         Refusals {
             unsigned: self.unsigned,
+            bound_unsigned: self.bound_unsigned,
             bad_signature: self.bad_signature,
             key_mismatch: self.key_mismatch,
             future_epoch: self.future_epoch,
@@ -159,6 +173,10 @@ pub struct Store<Id: NodeId> {
     lack: Vec<usize>,
     signer: Option<Arc<Signer>>,
     pins: IndexMap<Id, PublicKey, FixedState>,
+    /// Origins the driver made this node forget ([`Store::forget`]): the
+    /// version held then, and the key it was bound to. Bounded like the view
+    /// (oldest dropped first).
+    tombs: IndexMap<Id, Tomb, FixedState>,
     epoch_limit: u32,
     sign_buf: Vec<u8>,
 }
@@ -184,6 +202,7 @@ impl<Id: NodeId> Store<Id> {
             lack: Vec::new(),
             signer: None,
             pins: IndexMap::with_hasher(FixedState::with_seed(0)),
+            tombs: IndexMap::with_hasher(FixedState::with_seed(0)),
             epoch_limit: u32::MAX,
             sign_buf: Vec::new(),
         }
@@ -258,7 +277,42 @@ impl<Id: NodeId> Store<Id> {
 
     /// See [`super::Node::bound_key`].
     pub fn bound_key(&self, origin: &Id) -> Option<PublicKey> {
-        self.pins.get(origin).copied().or_else(|| self.view.get(origin)?.seal.as_ref().map(|s| s.key))
+        self.pins
+            .get(origin)
+            .copied()
+            .or_else(|| self.view.get(origin)?.seal.as_ref().map(|s| s.key))
+            .or_else(|| self.tombs.get(origin)?.key)
+    }
+
+    /// See [`super::Node::forget`].
+    pub(crate) fn forget(&mut self, origin: &Id) -> bool {
+        if *origin == self.id {
+            return false;
+        }
+        let Some(e) = self.view.get(origin) else { return false };
+        let tomb = Tomb { version: e.version, key: self.bound_key(origin) };
+        self.view.remove(origin);
+        if self.tombs.len() >= self.limits.max_view.max(1) && !self.tombs.contains_key(origin) {
+            self.tombs.shift_remove_index(0);
+        }
+        self.tombs.insert(origin.clone(), tomb);
+        true
+    }
+
+    /// The tombstone of `origin`, if it was forgotten and nothing newer came since.
+    pub fn tomb(&self, origin: &Id) -> Option<Tomb> {
+        self.tombs.get(origin).copied()
+    }
+
+    /// How many tombstones are kept.
+    pub fn tombs_len(&self) -> usize {
+        self.tombs.len()
+    }
+
+    /// Whether `version` of `origin` is at or below its tombstone: an old
+    /// version of a forgotten origin, which must not come back.
+    fn buried(&self, origin: &Id, version: Version) -> bool {
+        !self.tombs.is_empty() && self.tombs.get(origin).is_some_and(|t| version <= t.version)
     }
 
     /// The node's digest after merging origins that wait in the view's
@@ -340,7 +394,10 @@ impl<Id: NodeId> Store<Id> {
         };
         let at = self.view.find(&u.origin);
         let previous = at.map(|f| f.version);
-        if !first_sight || !super::supersedes(u.version, previous) {
+        if !first_sight
+            || !super::supersedes(u.version, previous)
+            || (at.is_none() && self.buried(&u.origin, u.version))
+        {
             self.stats.duplicates += 1;
             return Applied::Unchanged;
         }
@@ -358,6 +415,10 @@ impl<Id: NodeId> Store<Id> {
             }
         }
         self.stats.fresh += 1;
+        if at.is_none() && !self.tombs.is_empty() {
+            // newer than its tombstone: the origin is back
+            self.tombs.swap_remove(&u.origin);
+        }
         out.events.push(Event::Learned { origin: u.origin.clone(), previous, version: u.version, via });
         let (origin, ttl) = (u.origin.clone(), u.ttl);
         self.view.put(at, origin, Entry::new(u.into_record(), ttl, now));
@@ -367,6 +428,7 @@ impl<Id: NodeId> Store<Id> {
     fn count_refusal(&mut self, r: Refusal) {
         match r {
             Refusal::Unsigned => self.stats.unsigned += 1,
+            Refusal::BoundUnsigned => self.stats.bound_unsigned += 1,
             Refusal::BadSignature => self.stats.bad_signature += 1,
             Refusal::KeyMismatch => self.stats.key_mismatch += 1,
         }
@@ -466,7 +528,8 @@ impl<Id: NodeId> Store<Id> {
         let sorted = view.diff(theirs, |d| match d {
             Diff::TheyLack(slot) => lack.push(slot),
             Diff::WeLack(o, v) => {
-                if anti_entropy::answer(false, v.is_valid(), push_pull) == Answer::Request && room {
+                let buried = !self.tombs.is_empty() && self.tombs.get(o).is_some_and(|t| v <= t.version);
+                if anti_entropy::answer(false, v.is_valid(), push_pull) == Answer::Request && room && !buried {
                     request.push((o.clone(), Version::default()));
                 }
             }

@@ -181,6 +181,9 @@ impl Bridge {
             if self.sealed_as_bound(o, e.key.as_deref().and_then(wire::parse_key)) {
                 trusted.push(u.clone());
             }
+            if !origin.starts_with(self.prefix.as_str()) {
+                self.note_seal(o, e.key.is_some());
+            }
             updates.push(u);
         }
         // the updates go into this node's mirror there (as it said them)

@@ -1,7 +1,8 @@
 //! Identities: who the page's virtual nodes are on the wire, and how names
 //! and UUIDs cross between the run and the wire.
 //!
-//! Virtual node `i` is `browser-<tag>-<i>`, with a random tag per page; its
+//! Virtual node `i` is `browser-<tag>-<i>`, with a random tag per tab (kept
+//! across reloads, see `crate::fetch::page_identity`); its
 //! Ed25519 key pair derives from the page's secret and `i` (`node_seed`),
 //! made when first needed and kept in a bounded cache. UUIDs of updates made
 //! in the page are XORed with a random per-page key on the way out (and back

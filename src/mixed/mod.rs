@@ -33,7 +33,9 @@
 //!   jitter). Failures become [`Notice`]s, once per change, not a stream.
 //!
 //! Identities: virtual node `i` is `browser-<tag>-<i>`, with a random tag
-//! per page. UUIDs of updates made in the page are XORed with a random
+//! per tab (the page's driver keeps it, with the key secret, in the tab's
+//! `sessionStorage`, so that a reload rejoins as the same nodes instead of
+//! adding new ones to every native view). UUIDs of updates made in the page are XORed with a random
 //! per-page key on the way out (and back in), so two pages started with the
 //! same seed never send the same UUID for different updates.
 //!
@@ -44,7 +46,8 @@
 //! updates of other origins leave with the seal they came in with (the
 //! simulated nodes carry seals along unchanged). On the way in, every seal
 //! new to the bridge is verified before the update enters the run, unsigned
-//! updates are refused (unless [`BridgeOptions::allow_unsigned`]), and each
+//! updates are welcome for origins never seen signed (unless
+//! [`BridgeOptions::allow_unsigned`] is off), and each
 //! outside origin is bound to the first key that sealed it (trust on first
 //! use); a native node's identity is bound again to the key it answers with
 //! when the answer comes from the URL the page dialed (direct proof), as
@@ -125,9 +128,11 @@ pub struct BridgeOptions {
     pub max_remote_origins: usize,
     /// Largest answer body read, bytes.
     pub max_body_bytes: usize,
-    /// Accept updates without an Ed25519 seal from real nodes (to join
-    /// nodes started with `--allow-unsigned` that relay course-style
-    /// updates). Origins once seen signed stay bound to their key either way.
+    /// Accept updates without an Ed25519 seal from real nodes, for origins
+    /// never seen signed (course-style nodes, which native nodes welcome by
+    /// default), as the native nodes' default policy does; `false` requires
+    /// seals (as `--require-signed`). Origins once seen signed stay bound to
+    /// their key either way.
     pub allow_unsigned: bool,
 }
 
@@ -146,7 +151,7 @@ impl Default for BridgeOptions {
             max_natives: 64,
             max_remote_origins: 4_096,
             max_body_bytes: 1 << 20,
-            allow_unsigned: false,
+            allow_unsigned: true,
         }
     }
 }
@@ -223,8 +228,10 @@ pub struct BridgeStats {
     pub bad_answers: u64,
     /// Identities ignored because the table of outside identities was full.
     pub origins_dropped: u64,
-    /// Updates from real nodes refused for lack of a seal.
+    /// Updates from real nodes refused for lack of a seal (when seals are required).
     pub unsigned: u64,
+    /// Updates from real nodes refused for lack of a seal although their origin is bound to a key.
+    pub bound_unsigned: u64,
     /// Updates from real nodes refused because their seal does not verify.
     pub bad_signature: u64,
     /// Updates from real nodes refused because another key is bound to their origin.
@@ -244,7 +251,7 @@ pub struct BridgeStats {
 impl BridgeStats {
     /// Updates refused by the authenticity checks.
     pub fn refused_updates(&self) -> u64 {
-        self.unsigned + self.bad_signature + self.key_mismatch
+        self.unsigned + self.bound_unsigned + self.bad_signature + self.key_mismatch
     }
 }
 
@@ -268,6 +275,9 @@ pub struct Bridge {
     // what is sent when (schedule.rs)
     gateways: Vec<u32>,
     next_exchange: Vec<f64>,
+    /// The next virtual node whose update a gateway's exchange re-announces
+    /// (see `schedule::HEARTBEATS_PER_EXCHANGE`).
+    heartbeat_at: u32,
     pending: HashMap<u64, Pending>,
     next_id: u64,
     bucket: Bucket,
@@ -299,6 +309,10 @@ pub struct Bridge {
     verified: Bounded<u128, ()>,
     /// The key each outside origin (by slot) is bound to.
     bound: HashMap<u32, PublicKey>,
+    /// The outside origins (by slot) whose latest update came unsigned
+    /// (welcome, as native nodes take them): shown as unverified. Bounded
+    /// by the slots.
+    unverified: HashSet<u32>,
     sign_buf: Vec<u8>,
     /// Verifications left in this pump.
     verify_budget: u32,
@@ -311,10 +325,12 @@ pub struct Bridge {
 impl Bridge {
     /// A bridge for a run of `virtual_nodes` nodes (the page's population
     /// when it starts; gateways are spread over it), with identities
-    /// `browser-<tag>-<i>`. `entropy` must be random (it makes the UUID key
-    /// and the tag's uniqueness), and `secret` random and kept secret (the
-    /// virtual nodes' signing keys derive from it); the driver draws both
-    /// from the OS or the browser's `crypto.getRandomValues`.
+    /// `browser-<tag>-<i>`. `entropy` must be random: its first word makes
+    /// the tag (the page keeps it across reloads of a tab, with `secret`),
+    /// the other two the UUID key (new at every load, so that a reloaded
+    /// page never reuses a UUID for another update). `secret` must be random
+    /// and kept secret (the virtual nodes' signing keys derive from it); the
+    /// driver draws both from the OS or the browser's `crypto.getRandomValues`.
     pub fn new(opts: BridgeOptions, virtual_nodes: u32, entropy: [u64; 3], secret: [u8; 32]) -> Result<Bridge, String> {
         opts.validate()?;
         let tag = format!("{:08x}", entropy[0] as u32);
@@ -324,6 +340,7 @@ impl Bridge {
             key: (entropy[1] as u128) << 64 | entropy[2] as u128,
             rng: Rng::new(entropy[0] ^ entropy[1].rotate_left(17)),
             next_exchange: vec![0.0; gateways.len()],
+            heartbeat_at: 0,
             gateways,
             natives: Vec::new(),
             by_url: HashMap::new(),
@@ -344,6 +361,7 @@ impl Bridge {
             seals: Bounded::new(SEALS_CAP),
             verified: Bounded::new(VERIFIED_CAP),
             bound: HashMap::new(),
+            unverified: HashSet::new(),
             sign_buf: Vec::new(),
             verify_budget: VERIFY_PER_PUMP,
             opts,
@@ -381,6 +399,21 @@ impl Bridge {
     /// The key the outside origin in slot `slot` is bound to, if any.
     pub fn bound_key(&self, slot: u32) -> Option<PublicKey> {
         self.bound.get(&slot).copied()
+    }
+
+    /// Whether the outside origin in slot `slot` was last heard of unsigned
+    /// (nothing proves its updates come from it).
+    pub fn is_unverified(&self, slot: u32) -> bool {
+        self.unverified.contains(&slot)
+    }
+
+    /// Record whether outside origin `slot`'s latest update came sealed.
+    pub(crate) fn note_seal(&mut self, slot: u32, sealed: bool) {
+        if sealed {
+            self.unverified.remove(&slot);
+        } else if self.slot_names.contains_key(&slot) {
+            self.unverified.insert(slot);
+        }
     }
 
     /// The virtual nodes that talk to real nodes.

@@ -17,7 +17,7 @@ use super::{Bridge, HttpRequest};
 use crate::core::Message;
 use crate::sim::engine::Flight;
 use crate::sim::live::Live;
-use crate::wire;
+use crate::wire::{self, Id};
 
 /// What a request asks, so that its answer is read for it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,14 +143,10 @@ impl Bridge {
             let jitter = self.rng.below(self.opts.exchange_ms / 10 + 1) as f64;
             self.next_exchange[g] = now + self.opts.exchange_ms as f64 + jitter;
             self.stats.exchanges += 1;
-            self.post(
-                live,
-                ni,
-                gateway,
-                Message::Digest { digest, push_pull: true },
-                Purpose::Exchange { gateway },
-                now,
-            );
+            let digest = Message::Digest { digest, push_pull: true };
+            let beats = self.heartbeats(live);
+            let msgs = if beats.is_empty() { vec![digest] } else { vec![Message::Push(beats), digest] };
+            self.post_all(live, ni, gateway, msgs, Purpose::Exchange { gateway }, now);
         }
     }
 
@@ -189,13 +185,42 @@ impl Bridge {
         self.issue(ni, ("GET", url, None), p, vnow, now);
     }
 
+    /// The own updates of the next [`HEARTBEATS_PER_EXCHANGE`] virtual
+    /// nodes, in turn: re-announced with a gateway's exchange, at the
+    /// version they hold, so that native nodes hear of every node of an
+    /// open page even when its favorite stays (they forget origins that
+    /// fall silent, `--forget-after`). Natives take them for duplicates.
+    fn heartbeats(&mut self, live: &Live) -> Vec<crate::core::Update<u32>> {
+        let n = live.len();
+        let mut out = Vec::new();
+        for _ in 0..n {
+            if out.len() >= HEARTBEATS_PER_EXCHANGE {
+                break;
+            }
+            let i = self.heartbeat_at % n.max(1);
+            self.heartbeat_at = (i + 1) % n.max(1);
+            if live.is_remote(i) {
+                continue;
+            }
+            if let Some(e) = live.entry(i, i) {
+                out.push(crate::core::Update::of(i, 0, e.record().clone()));
+            }
+        }
+        out
+    }
+
     /// `POST /gossip/` from `gateway` carrying `msg`.
     fn post(&mut self, live: &mut Live, ni: usize, gateway: u32, msg: Message<u32>, p: Purpose, now: f64) {
-        let wire_msg = self.onto_wire(msg);
-        let updates = wire_msg.update_count();
+        self.post_all(live, ni, gateway, vec![msg], p, now);
+    }
+
+    /// `POST /gossip/` from `gateway` carrying `msgs`.
+    fn post_all(&mut self, live: &mut Live, ni: usize, gateway: u32, msgs: Vec<Message<u32>>, p: Purpose, now: f64) {
+        let wire_msgs: Vec<Message<Id>> = msgs.into_iter().map(|m| self.onto_wire(m)).collect();
+        let updates: usize = wire_msgs.iter().map(|m| m.update_count()).sum();
         self.stats.updates_out += updates as u64;
         let key = self.virtual_key(gateway);
-        let body = wire::encode(&self.name_of_virtual(gateway), None, Some(&key), &[wire_msg]);
+        let body = wire::encode(&self.name_of_virtual(gateway), None, Some(&key), &wire_msgs);
         // JSON from strings and integers only
         let body = String::from_utf8(body).expect("serde_json writes UTF-8");
         let url = format!("{}/gossip/", self.natives[ni].url);
@@ -213,6 +238,11 @@ impl Bridge {
         self.issue(ni, ("POST", url, Some(body)), p, live.now(), now);
     }
 }
+
+/// How many of the page's own nodes a gateway's exchange re-announces (see
+/// `Bridge::heartbeats`): 3 gateways at one exchange a second reach every
+/// node of a 1,000-node page in under a minute.
+pub(super) const HEARTBEATS_PER_EXCHANGE: usize = 8;
 
 /// `k` gateways spread evenly over `n` virtual nodes.
 pub(super) fn spread(k: u32, n: u32) -> Vec<u32> {

@@ -5,7 +5,8 @@
 //! wire form (wire UUID, wire name), once, then cached; another origin's
 //! update leaves with the seal it came with, and only while that seal is by
 //! the key its origin is bound to. Coming in, every update passes the seal
-//! gate before it enters the run: unsigned ones are refused unless allowed,
+//! gate before it enters the run: unsigned ones are welcome (as the native
+//! nodes' default policy has them) unless the page asked for seals,
 //! the page's own nodes are bound to their own keys, and an outside origin
 //! to the first key that sealed it (trust on first use), or to the key its
 //! native answered with from its own URL (direct proof). The gate is the
@@ -147,7 +148,7 @@ impl Bridge {
                 None => (None, None),
             }
         };
-        let policy = if self.opts.allow_unsigned { Policy::AllowUnsigned } else { Policy::Required };
+        let policy = if self.opts.allow_unsigned { Policy::Welcome } else { Policy::Required };
         match auth::gate(policy, bound, u.seal.as_deref(), |seal| self.verify(&u, seal))? {
             Passage::Admit => {}
             // no verification left in this pump: it comes again
@@ -157,6 +158,9 @@ impl Bridge {
             }
         }
         let Some(origin) = known.or_else(|| self.index_of(live, &u.origin)) else { return Ok(None) };
+        if !own {
+            self.note_seal(origin, u.seal.is_some());
+        }
         if let (Some(seal), None, false) = (&u.seal, bound, own) {
             if self.slot_names.contains_key(&origin) {
                 self.bound.insert(origin, seal.key);
@@ -189,6 +193,7 @@ impl Bridge {
             return;
         }
         self.stats.unsigned += r.unsigned;
+        self.stats.bound_unsigned += r.bound_unsigned;
         self.stats.bad_signature += r.bad_signature;
         self.stats.key_mismatch += r.key_mismatch;
         let url = self.natives[ni].url.clone();

@@ -38,6 +38,8 @@ pub struct NodeMetrics {
     pub peers_suspected: AtomicU64,
     /// Peers removed after being suspect too long.
     pub peers_removed: AtomicU64,
+    /// Origins forgotten after being silent for `--forget-after`.
+    pub origins_forgotten: AtomicU64,
     /// Sends the core asked for to an identity that is not a base URL (a
     /// browser): never dialed.
     pub dials_refused: AtomicU64,
@@ -280,6 +282,7 @@ impl NodeMetrics {
                 (r#"{outcome="view_full"}"#, st.view_full),
                 (r#"{outcome="self_claim"}"#, st.self_claims),
                 (r#"{outcome="unsigned"}"#, st.unsigned),
+                (r#"{outcome="bound_unsigned"}"#, st.bound_unsigned),
                 (r#"{outcome="bad_signature"}"#, st.bad_signature),
                 (r#"{outcome="key_mismatch"}"#, st.key_mismatch),
                 (r#"{outcome="future_epoch"}"#, st.future_epoch),
@@ -302,6 +305,12 @@ impl NodeMetrics {
             "counter",
             "Peers that turned suspect, and that were removed.",
             &[(r#"{event="suspected"}"#, c(&self.peers_suspected)), (r#"{event="removed"}"#, c(&self.peers_removed))],
+        );
+        family(
+            "gossip_origins_forgotten_total",
+            "counter",
+            "Origins forgotten after being silent for --forget-after (a tombstone keeps their old versions out).",
+            &[("", c(&self.origins_forgotten))],
         );
         family(
             "gossip_view_origins",

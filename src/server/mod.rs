@@ -110,7 +110,8 @@ pub async fn run(
             url = %state.url,
             epoch = state.lock().node.version().epoch,
             protocol = %state.opts.core.protocol,
-            "listening on {addr}"
+            "listening on {addr}; seals: {}",
+            state.opts.core.auth.describe()
         );
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let gossip = tokio::spawn(client::gossip_loop(state.clone(), stop_rx.clone()).in_current_span());

@@ -159,9 +159,11 @@ async fn exchange(s: &Arc<NodeState>, req: Request) -> Result<Response, Rejectio
         return Err(Rejection::new(Reason::Partitioned, "partitioned from the sender by fault injection"));
     }
     let updates_in: usize = env.messages.iter().map(|m| m.update_count()).sum();
+    let sender = env.url.clone().unwrap_or_else(|| env.from.clone());
     let (replies, sends, refused) = s.exchange_in(env);
     dispatch(s, sends);
     if let Some(why) = super::state::refusal_error(&refused) {
+        s.log_refusals(&sender, &refused);
         // what was valid in the body is applied; the sender learns what was not
         return Err(Rejection::new(Reason::Unauthenticated, why));
     }

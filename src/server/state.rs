@@ -6,7 +6,7 @@
 //! the caller then does the IO ([`super::client`]). `now` is read *after*
 //! taking the lock, so the core sees time that never goes backwards.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use super::limits::Limiter;
 use super::metrics::{Gauges, NodeMetrics};
 use super::store::{NodeStore, StoreError};
-use crate::core::{Config, Event, Message, Node, Out, Payload, PeerTable, PublicKey, Refusals, Signer};
+use crate::core::{Config, Event, Message, Node, Out, Payload, PeerTable, Policy, PublicKey, Refusals, Signer};
 use crate::rng::Rng;
 use crate::wire::{self, Id, Limits};
 
@@ -53,6 +53,10 @@ pub struct NodeOptions {
     pub max_epoch_ahead_secs: u32,
     /// Remove a peer that has been suspect (not answering) this long, ms.
     pub remove_after_ms: u64,
+    /// Forget an origin that has been silent this long, ms (`--forget-after`):
+    /// no new version of it learned, and no request from it. A tombstone
+    /// keeps its old versions from coming back. `None`: never.
+    pub forget_after_ms: Option<u64>,
     /// Outgoing connect timeout, ms.
     pub connect_timeout_ms: u64,
     /// Outgoing request timeout, whole exchange, ms.
@@ -103,6 +107,7 @@ impl Default for NodeOptions {
             seed: None,
             max_epoch_ahead_secs: 86_400,
             remove_after_ms: 30_000,
+            forget_after_ms: Some(DEFAULT_FORGET_AFTER_MS),
             connect_timeout_ms: 1_000,
             request_timeout_ms: 3_000,
             read_timeout_ms: 5_000,
@@ -162,6 +167,9 @@ impl std::fmt::Debug for KeySeed {
     }
 }
 
+/// How long an origin may stay silent before a node forgets it, by default: 10 minutes.
+pub const DEFAULT_FORGET_AFTER_MS: u64 = 10 * 60 * 1000;
+
 /// Most peers taken from one `GET /peers/` answer.
 pub const MAX_PEERS_PER_ANSWER: usize = 64;
 
@@ -189,6 +197,10 @@ pub struct StateView {
     pub key: String,
     /// Protocol name.
     pub protocol: String,
+    /// Its seal policy: `welcome` (the default: unsigned updates are taken
+    /// for origins never seen signed), `required` (`--require-signed`) or `off`.
+    #[serde(default)]
+    pub seals: String,
     /// Milliseconds since it started.
     pub uptime_ms: u64,
     /// Peers that answer.
@@ -217,18 +229,24 @@ pub struct ViewEntry {
     /// The key that sealed it (base64url), if it was sealed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// Whether its seal was verified: `false` for an unsigned update (a
+    /// course node that does not sign, welcome by default), whose origin
+    /// nothing proves.
+    #[serde(default)]
+    pub verified: bool,
 }
 
-/// What the core refused of one exchange, described for its sender: `None`
-/// if nothing was refused.
+/// What the core refused of one exchange, described for its sender with
+/// the fix for each reason: `None` if nothing was refused.
 pub fn refusal_error(r: &Refusals) -> Option<String> {
-    let hint = if r.unsigned > 0 {
-        "; this node requires Ed25519 seals: start it with --allow-unsigned to accept course-style updates"
-    } else {
-        ""
-    };
-    r.describe().map(|d| format!("updates refused: {d}{hint}"))
+    let fixes: Vec<&str> = r.reasons().iter().filter(|x| x.count > 0).map(|x| x.fix).collect();
+    r.describe().map(|d| format!("updates refused: {d}; {}", fixes.join("; ")))
 }
+
+/// Most `(peer, reason)` pairs whose refusals were logged; past it,
+/// refusals are only counted (so a peer that keeps changing its name
+/// cannot grow memory or the log).
+pub const REFUSAL_LOG_CAP: usize = 1_024;
 
 /// What the core asked to send, grouped by destination: one exchange each.
 pub type Sends = Vec<(Id, Vec<Message<Id>>)>;
@@ -238,6 +256,13 @@ pub(crate) struct Inner {
     pub(crate) peers: PeerTable<Id>,
     out: Out<Id>,
     removed: Vec<Id>,
+    /// When each origin in the view other than this node was last heard of
+    /// (a new version learned, or a request from it): what `--forget-after`
+    /// measures. Holds only origins in the view.
+    heard: HashMap<Id, u64>,
+    /// The peers in the table that have answered us or called us: what
+    /// `GET /peers/` lists (when not suspect).
+    answered: HashSet<Id>,
 }
 
 /// A running node's state, shared by the HTTP handlers and the gossip loop.
@@ -257,6 +282,9 @@ pub struct NodeState {
     pub(crate) limiter: Arc<Limiter>,
     /// Fault injection: base URLs this node neither sends to nor accepts from.
     dropped: Mutex<HashSet<Id>>,
+    /// The `(peer, reason)` pairs whose refusals were logged (at most
+    /// [`REFUSAL_LOG_CAP`]): each is logged once.
+    refusals_logged: Mutex<HashSet<(Id, &'static str)>>,
     start: Instant,
     inner: Mutex<Inner>,
 }
@@ -319,11 +347,19 @@ impl NodeState {
             in_flight: Arc::new(tokio::sync::Semaphore::new(opts.max_in_flight.max(1))),
             limiter: Arc::new(Limiter::new(opts.max_concurrent, opts.client_rps)),
             dropped: Mutex::new(HashSet::new()),
+            refusals_logged: Mutex::new(HashSet::new()),
             opts,
             metrics: NodeMetrics::default(),
             client,
             start: Instant::now(),
-            inner: Mutex::new(Inner { node, peers, out, removed: Vec::new() }),
+            inner: Mutex::new(Inner {
+                node,
+                peers,
+                out,
+                removed: Vec::new(),
+                heard: HashMap::new(),
+                answered: HashSet::new(),
+            }),
         })
     }
 
@@ -355,9 +391,13 @@ impl NodeState {
         inner.peers.expire(now, self.opts.remove_after_ms, &mut inner.removed);
         for p in inner.removed.drain(..) {
             NodeMetrics::add(&self.metrics.peers_removed, 1);
+            inner.answered.remove(&p);
             tracing::info!(peer = %p, "removed peer: no answer for {} ms", self.opts.remove_after_ms);
         }
-        let sends = self.drain(inner);
+        if let Some(grace) = self.opts.forget_after_ms {
+            self.forget_silent(inner, now, grace);
+        }
+        let sends = self.drain(inner, now);
         let next = inner.node.poll_timeout().min(now + self.opts.core.interval_ms.max(1));
         (sends, next)
     }
@@ -373,13 +413,35 @@ impl NodeState {
             if *u != self.url && inner.peers.contact(u).0 {
                 tracing::info!(peer = %u, "new peer (it called us)");
             }
+            if inner.peers.peers().contains(u) {
+                inner.answered.insert(u.clone());
+            }
+        }
+        // a request from an origin is news of it, even when its favorite
+        // stays; so is an update pushed again at the version held (a page
+        // re-announcing its nodes: nodes forward only fresh updates)
+        for who in std::iter::once(&env.from).chain(env.url.as_ref()) {
+            if let Some(t) = inner.heard.get_mut(who) {
+                *t = now;
+            }
+        }
+        for m in &env.messages {
+            if let Message::Push(us) = m {
+                for u in us {
+                    if let Some(t) = inner.heard.get_mut(&u.origin) {
+                        if inner.node.entry(&u.origin).is_some_and(|e| e.version == u.version && e.uuid == u.uuid) {
+                            *t = now;
+                        }
+                    }
+                }
+            }
         }
         // the sender as our peers know it: its URL if it has one
         let from = env.url.unwrap_or(env.from);
         let before = inner.node.stats().refusals();
         let replies = inner.node.handle_exchange(now, from, env.messages, &inner.peers, &mut inner.out);
         let refused = inner.node.stats().refusals().since(before);
-        let sends = self.drain(inner);
+        let sends = self.drain(inner, now);
         (replies, sends, refused)
     }
 
@@ -396,15 +458,28 @@ impl NodeState {
         if inner.peers.heard_from(peer) {
             tracing::info!(peer = %peer, "peer answers again");
         }
+        if inner.peers.peers().contains(peer) {
+            inner.answered.insert(peer.clone());
+        }
+        if let Some(t) = inner.heard.get_mut(&from) {
+            *t = now;
+        }
         if let (Some(k), true) = (key, from == *peer) {
             if inner.node.bind_key(from, k) {
                 tracing::info!(peer = %peer, key = %crate::core::auth::short_key(&k), "peer has a new key: dropped what was known under its old one");
             }
         }
+        let before = inner.node.stats().refusals();
         for m in messages {
             inner.node.handle_message(now, peer.clone(), m, &inner.peers, &mut inner.out);
         }
-        self.drain(inner)
+        let refused = inner.node.stats().refusals().since(before);
+        let sends = self.drain(inner, now);
+        drop(g);
+        if refused.total() > 0 {
+            self.log_refusals(peer, &refused);
+        }
+        sends
     }
 
     /// An exchange we started with `peer` failed: it is suspect.
@@ -460,6 +535,44 @@ impl NodeState {
         Ok((list.len(), new))
     }
 
+    /// Log what was refused of `peer`'s updates, once per peer and reason,
+    /// with the fix (a warning); later refusals of the same kind are only
+    /// counted (`/metrics`). Returns how many lines it logged.
+    pub fn log_refusals(&self, peer: &Id, r: &Refusals) -> usize {
+        let mut logged = self.refusals_logged.lock().unwrap_or_else(|p| p.into_inner());
+        let mut lines = 0;
+        for reason in r.reasons().iter().filter(|x| x.count > 0) {
+            let key = (peer.clone(), reason.code);
+            if logged.contains(&key) {
+                continue;
+            }
+            if logged.len() >= REFUSAL_LOG_CAP {
+                if logged.insert((Id::from(""), "full")) {
+                    tracing::warn!(
+                        "too many peers with refused updates: further refusals are only counted in /metrics"
+                    );
+                }
+                break;
+            }
+            logged.insert(key);
+            lines += 1;
+            tracing::warn!(
+                peer = %peer,
+                reason = reason.code,
+                "refused {} update(s) {}: {} (logged once per peer and reason; counted in /metrics)",
+                reason.count,
+                reason.what,
+                reason.fix
+            );
+        }
+        lines
+    }
+
+    /// How many `(peer, reason)` pairs have had their refusals logged.
+    pub fn refusals_logged(&self) -> usize {
+        self.refusals_logged.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
     /// Fault injection: whether `url` is in the drop list.
     pub fn is_dropped(&self, url: &str) -> bool {
         self.opts.allow_faults && self.dropped.lock().unwrap_or_else(|p| p.into_inner()).contains(url)
@@ -495,9 +608,13 @@ impl NodeState {
         self.lock().node.digest()
     }
 
-    /// Base URLs of the peers that answer (`GET /peers/`).
+    /// Base URLs of the peers that answer (`GET /peers/`): peers that have
+    /// answered this node or called it, and are not suspect since. Peers
+    /// only heard of (from a list, or as an update's origin) are left out
+    /// until they do.
     pub fn alive_peers(&self) -> Vec<Id> {
-        self.lock().peers.alive().cloned().collect()
+        let g = self.lock();
+        g.peers.alive().filter(|p| g.answered.contains(*p)).cloned().collect()
     }
 
     /// The node's state as `GET /state` shows it.
@@ -515,11 +632,13 @@ impl NodeState {
                     ttl: e.ttl,
                     learned_ms: e.learned_at,
                     key: e.seal.as_ref().map(|s| wire::key_text(&s.key)),
+                    verified: e.seal.is_some() && n.config().auth != Policy::Off,
                 };
                 (o.to_string(), v)
             })
             .collect();
-        let (alive, suspect): (Vec<&Id>, Vec<&Id>) = g.peers.peers().iter().partition(|p| !g.peers.is_suspect(p));
+        let suspect: Vec<&Id> = g.peers.peers().iter().filter(|p| g.peers.is_suspect(p)).collect();
+        let alive: Vec<&Id> = g.peers.alive().filter(|p| g.answered.contains(*p)).collect();
         StateView {
             id: self.id.to_string(),
             url: self.url.to_string(),
@@ -528,6 +647,7 @@ impl NodeState {
             epoch: n.version().epoch,
             key: wire::key_text(&self.key),
             protocol: n.config().protocol.name().to_string(),
+            seals: n.config().auth.name().to_string(),
             uptime_ms: self.now_ms(),
             peers: alive.iter().map(|p| p.to_string()).collect(),
             suspect: suspect.iter().map(|p| p.to_string()).collect(),
@@ -535,9 +655,27 @@ impl NodeState {
         }
     }
 
-    /// Take what the core produced: learn peers from the origins of fresh
-    /// updates (when they are base URLs), log, and group sends by destination.
-    fn drain(&self, inner: &mut Inner) -> Sends {
+    /// Forget the origins not heard of for `grace` ms at `now` (the core
+    /// keeps a tombstone of each), and stop tracking origins that left the
+    /// view otherwise.
+    fn forget_silent(&self, inner: &mut Inner, now: u64, grace: u64) {
+        let node = &mut inner.node;
+        inner.heard.retain(|o, t| {
+            if now.saturating_sub(*t) < grace {
+                return node.entry(o).is_some();
+            }
+            if node.forget(o) {
+                NodeMetrics::add(&self.metrics.origins_forgotten, 1);
+                tracing::info!(origin = %o, "forgot origin: silent for {} ms", grace);
+            }
+            false
+        });
+    }
+
+    /// Take what the core produced at `now`: note when each origin was last
+    /// heard of, learn peers from the origins of fresh updates (when they
+    /// are base URLs), log, and group sends by destination.
+    fn drain(&self, inner: &mut Inner, now: u64) -> Sends {
         for ev in inner.out.events.drain(..) {
             match ev {
                 Event::Originated { version } => {
@@ -546,13 +684,21 @@ impl NodeState {
                 }
                 Event::Learned { origin, version, via, .. } => {
                     tracing::debug!(%origin, %version, ?via, "learned");
+                    if origin != self.id {
+                        inner.heard.insert(origin.clone(), now);
+                    }
+                    // the peer is the base URL, whether or not the origin wrote a trailing slash
+                    let url: Id = match origin.strip_suffix('/') {
+                        Some(u) => Id::from(u),
+                        None => origin.clone(),
+                    };
                     if origin != self.id
-                        && origin != self.url
+                        && url != self.url
                         && wire::is_base_url(&origin)
                         && origin.len() <= self.opts.limits.max_url_len
-                        && inner.peers.learn(origin.clone())
+                        && inner.peers.learn(url.clone())
                     {
-                        tracing::info!(peer = %origin, "new peer (origin of an update)");
+                        tracing::info!(peer = %url, "new peer (origin of an update)");
                     }
                 }
             }

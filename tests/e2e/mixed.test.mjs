@@ -1,8 +1,8 @@
 // Virtual nodes in the page and real native nodes in one network, in
 // Debian's chromium: three real `gossip` processes on loopback, a page with
 // 20 virtual nodes connected to one of them through the wasm fetch
-// transport; the natives require Ed25519 seals (their default), so the
-// page signs its nodes' updates. Favorites flow both ways; a killed native node is marked
+// transport; the natives check Ed25519 seals, and the page signs its
+// nodes' updates, so every update they hold is sealed. Favorites flow both ways; a killed native node is marked
 // unreachable while the others converge; native nodes never dial a
 // browser-hosted identity. Screenshots go to target/e2e/.
 
@@ -56,9 +56,9 @@ async function freePorts(n) {
   return ports;
 }
 
-/** A native node on `port`, bootstrapping from `boot`, with one fixed favorite. */
-function native(port, boot) {
-  const p = spawn(BIN, ['-p', String(port), '-b', String(boot), '--interval-ms', '300', '--change-ms', '0', '--remove-after-ms', '5000'], { stdio: ['ignore', 'ignore', 'pipe'] });
+/** A native node on `port`, bootstrapping from `boot`, with one fixed favorite (and `extra` flags). */
+function native(port, boot, extra = []) {
+  const p = spawn(BIN, ['-p', String(port), '-b', String(boot), '--interval-ms', '300', '--change-ms', '0', '--remove-after-ms', '5000', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
   p.stderr.on('data', () => {});
   procs.push(p);
   return p;
@@ -88,7 +88,7 @@ async function until(what, ms, check) {
   assert.fail(`${what}: not within ${ms} ms`);
 }
 
-/** Whether every native `/state` holds every virtual node's current favorite, and the page shows every native's. */
+/** Whether every native `/state` holds every virtual node's favorite as the page shows it (or a newer one), and the page shows every native's. */
 async function bothWays(page, urls) {
   const snap = await page.evaluate(() => window.gossipLab.snapshot());
   const virt = snap.nodes.filter((n) => n.kind === 'virtual');
@@ -96,9 +96,12 @@ async function bothWays(page, urls) {
   for (const u of urls) {
     const s = await getJson(`${u}/state`);
     if (!s) return false;
+    // at least the version the page showed (while connected, the page's
+    // nodes keep changing favorites, as real nodes do): the same one, or newer
     for (const v of virt) {
       const e = s.view[v.name];
-      if (!e || e.movie !== v.movie || e.version !== v.version || e.epoch !== v.epoch) return false;
+      if (!e || e.epoch < v.epoch || (e.epoch === v.epoch && e.version < v.version)) return false;
+      if (e.epoch === v.epoch && e.version === v.version && e.movie !== v.movie) return false;
     }
     const shown = snap.nodes.find((n) => n.kind === 'native' && n.url === u);
     if (!shown || !shown.up || shown.movie !== s.movie || shown.version !== s.version || shown.epoch !== s.epoch) return false;
@@ -231,4 +234,92 @@ test('the page served by the demo command connects to its native nodes by itself
   await page.screenshot({ path: path.join(SHOTS, 'demo-connected.png') });
   await page.close();
   cluster.kill('SIGTERM');
+});
+
+/** The browser origins in `view` (an object keyed by origin), by page tag: `{ tag: count }`. */
+function browserTags(view) {
+  const tags = {};
+  for (const o of Object.keys(view)) {
+    const m = /^browser-([0-9a-f]+)-\d+$/.exec(o);
+    if (m) tags[m[1]] = (tags[m[1]] || 0) + 1;
+  }
+  return tags;
+}
+
+/** What the last `viewsHoldOnly` saw, for the failure message. */
+let lastViews = '';
+
+/** Every native's view: its 3 natives and exactly `n` virtual nodes of the one page `tag`. */
+async function viewsHoldOnly(urls, tag, n) {
+  for (const u of urls) {
+    const s = await getJson(`${u}/state`);
+    if (!s) return false;
+    const natives = Object.keys(s.view).filter((o) => o.startsWith('http://'));
+    const tags = browserTags(s.view);
+    lastViews = `${u}: ${natives.length} natives, browser tags ${JSON.stringify(tags)}, ${Object.keys(s.view).length} origins`;
+    if (natives.length !== urls.length || Object.keys(tags).length !== 1 || tags[tag] !== n || Object.keys(s.view).length !== urls.length + n) return false;
+  }
+  return true;
+}
+
+test('reloads keep a tab\'s identity, and natives forget a closed tab\'s nodes: the views never grow', { timeout: 240_000 }, async () => {
+  const ports = await freePorts(3);
+  const urls = ports.map((p) => `http://127.0.0.1:${p}`);
+  // a short grace period, so that the test sees ghosts go
+  ports.forEach((p) => native(p, ports[0], ['--forget-after', '6s']));
+  await until('the native nodes answer', 15_000, async () => (await Promise.all(urls.map((u) => getJson(`${u}/state`)))).every(Boolean));
+  // the page's nodes change favorites every 2 s: they are not silent
+  const hash = 'nodes=20&scenario=movies&model=events&duration_s=6&resample_ms=2000&seed=5';
+  const page = await openLab(browser, server.url, hash);
+  await page.evaluate((u) => window.gossipLab.connect(u), urls[0]);
+  await until('favorites flow both ways', 60_000, () => bothWays(page, urls));
+  const tagOf = async () => {
+    const snap = await page.evaluate(() => window.gossipLab.snapshot());
+    const names = snap.nodes.filter((n) => n.kind === 'virtual').map((n) => /^browser-([0-9a-f]+)-/.exec(n.name || '')?.[1]);
+    assert.equal(new Set(names).size, 1, JSON.stringify(names));
+    return names[0];
+  };
+  const tag = await tagOf();
+
+  for (let reload = 1; reload <= 3; reload++) {
+    await page.reload();
+    await page.waitForFunction(() => window.gossipLab !== undefined, null, { timeout: 30_000 });
+    await page.evaluate((u) => window.gossipLab.connect(u), urls[0]);
+    await until(`favorites flow both ways after reload ${reload}`, 60_000, () => bothWays(page, urls));
+    assert.equal(await tagOf(), tag, `reload ${reload}: the same tab keeps its identity`);
+  }
+  // past the grace period, every native view and the page hold 3 natives + this page's 20 nodes
+  await new Promise((r) => setTimeout(r, 7_000));
+  await until('natives hold 3 natives and one page\'s 20 nodes', 15_000, () => viewsHoldOnly(urls, tag, 20)).catch((e) => assert.fail(`${e.message}: ${lastViews}`));
+  const snap = await page.evaluate(() => window.gossipLab.snapshot());
+  const kinds = {};
+  for (const n of snap.nodes) kinds[n.kind] = (kinds[n.kind] || 0) + 1;
+  assert.deepEqual(kinds, { virtual: 20, native: 3 }, JSON.stringify(kinds));
+  assert.equal(await page.evaluate(() => window.gossipLab.foldedReal()), 0, 'three real nodes fit the column');
+
+  // a new tab is a new identity; once the first tab closes, its nodes go from every native view
+  const other = await openLab(browser, server.url, hash);
+  await other.evaluate((u) => window.gossipLab.connect(u), urls[0]);
+  await until('the new tab joins', 60_000, () => bothWays(other, urls));
+  const snap2 = await other.evaluate(() => window.gossipLab.snapshot());
+  const tag2 = /^browser-([0-9a-f]+)-/.exec(snap2.nodes.find((n) => n.kind === 'virtual').name)[1];
+  assert.notEqual(tag2, tag, 'a new tab, a new identity');
+  await page.close();
+  const gone = await until('the closed tab\'s nodes are forgotten everywhere', 30_000, () => viewsHoldOnly(urls, tag2, 20)).catch((e) => assert.fail(`${e.message}: ${lastViews}`));
+  console.log(`closed tab forgotten in ${gone} ms (grace 6 s)`);
+  for (const u of urls) {
+    const m = await getText(`${u}/metrics`);
+    const forgotten = Number(/^gossip_origins_forgotten_total (\d+)$/m.exec(m)?.[1]);
+    assert.ok(forgotten >= 20, `${u} forgot the closed tab's 20 nodes: ${forgotten}`);
+  }
+  // the surviving tab's column folds what does not fit: 20 other-page nodes + 3 natives on a short canvas
+  await other.setViewportSize({ width: 1000, height: 420 });
+  await other.waitForTimeout(1_500);
+  const folded = await other.evaluate(() => window.gossipLab.foldedReal());
+  const outside = (await other.evaluate(() => window.gossipLab.snapshot())).nodes.filter((n) => n.kind !== 'virtual').length;
+  assert.ok(outside > 3, `the new tab knows the closed tab's nodes as remote: ${outside}`);
+  assert.ok(folded > 0 && folded < outside, `the column folds the rows that do not fit: ${folded} of ${outside}`);
+  await other.screenshot({ path: path.join(SHOTS, 'mixed-folded-column.png') });
+  assert.deepEqual(other.errors.filter((e) => !/Failed to load resource|ERR_CONNECTION_REFUSED/.test(e)), []);
+  await other.close();
 });
