@@ -204,8 +204,11 @@ impl SimArgs {
     /// read (`--counter` with push-pull) is refused, naming it, rather than
     /// silently ignored ([`sim::table::refuse_unread`]).
     fn check_given_apply(&self, cfg: &SimConfig) -> Result<(), String> {
-        let given = self.given.iter().map(|(k, _)| *k);
-        sim::table::refuse_unread(given, cfg.node.protocol, sim::table::flag_of).map_err(|e| e.to_string())
+        let given = || self.given.iter().map(|(k, _)| *k);
+        let swim = cfg.membership == sim::MembershipMode::Swim;
+        let jitter = cfg.net.latency_dist.reads_jitter();
+        sim::table::refuse_unread_membership(given(), swim, jitter, sim::table::flag_of).map_err(|e| e.to_string())?;
+        sim::table::refuse_unread(given(), cfg.node.protocol, sim::table::flag_of).map_err(|e| e.to_string())
     }
 }
 

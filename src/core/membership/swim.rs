@@ -64,6 +64,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use super::{MemberEvent, MemberOut, Membership};
 use crate::core::peers::Peers;
 use crate::rng::{mix64, Rng};
@@ -128,7 +130,8 @@ impl<Id: Clone + Ord> Roll<Id> for Listed<Id> {
 }
 
 /// Which logarithm the formulas use (see the module documentation).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Scale {
     /// The paper: `⌈ln(n+1)⌉` for both.
     Paper,
@@ -137,7 +140,7 @@ pub enum Scale {
 }
 
 /// SWIM's parameters (and Lifeguard's switches).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SwimConfig {
     /// The protocol period T′, ms.
     pub probe_interval_ms: u64,
@@ -544,6 +547,15 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
             s.enqueue(Gossip::Alive { id: me, inc: 0 });
         }
         s
+    }
+
+    /// The same member restarted without its state at incarnation `inc`
+    /// (above any it had): it announces itself, so that members holding it
+    /// suspect or dead take it back.
+    pub fn restarted(mut self, inc: u32) -> Self {
+        self.incarnation = inc;
+        self.enqueue(Gossip::Alive { id: self.me.clone(), inc });
+        self
     }
 
     /// Its id.
