@@ -86,8 +86,9 @@ pub struct World<P: Population> {
     /// time order, and how many were handed over.
     broadcasts: Vec<(u64, u32, u32)>,
     next_broadcast: usize,
-    /// `slow[i]`: how late node `i` handles its messages and timers, ms
-    /// (the `slow` fault; empty while no node was ever slow).
+    /// `slow[i]`: how late node `i` handles the messages it receives, ms
+    /// (the `slow` fault; its timers stay on time; empty while no node was
+    /// ever slow).
     slow: Vec<u64>,
     /// The crashes so far, `(node, time_ms)`, in order (`crash`,
     /// `crash-random`): failure detection is measured against them.
@@ -152,7 +153,7 @@ impl<P: Population> World<P> {
         }
     }
 
-    /// How late node `i` handles messages and timers now, ms (0: on time).
+    /// How late node `i` handles the messages it receives now, ms (0: on time).
     #[inline]
     pub fn slow_ms(&self, i: u32) -> u64 {
         if self.slow.is_empty() {
@@ -1001,7 +1002,7 @@ fn events_until<P: Population>(
             e.woke.clear();
             w.apply_next_fault(t, &mut e.woke);
             for &i in &e.woke {
-                let next = w.pop.next_timeout(i).max(t) + w.slow_ms(i);
+                let next = w.pop.next_timeout(i).max(t);
                 e.retimed.insert(i, next);
                 e.q.push(next, Ev::Tick(i));
             }
@@ -1050,7 +1051,7 @@ fn events_until<P: Population>(
                 let (pop, mut ctx) = w.ctx();
                 pop.tick(i, t, &mut ctx);
                 flush(w, &mut e.q, &mut e.in_flight, t);
-                let next = w.pop.next_timeout(i).max(t + 1) + w.slow_ms(i);
+                let next = w.pop.next_timeout(i).max(t + 1);
                 if let Some(valid) = e.retimed.get_mut(&i) {
                     *valid = next;
                 }
@@ -1068,7 +1069,7 @@ fn events_until<P: Population>(
                 if w.pop.timers_move() {
                     // the message set an earlier deadline: tick then (the tick
                     // scheduled before becomes stale)
-                    let next = w.pop.next_timeout(to).max(t) + w.slow_ms(to);
+                    let next = w.pop.next_timeout(to).max(t);
                     if let Some(valid) = e.retimed.get_mut(&to) {
                         if next < *valid {
                             *valid = next;

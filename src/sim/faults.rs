@@ -8,9 +8,11 @@
 //!
 //! Faults for failure detectors (the events model):
 //!
-//! * `TIME:slow:NODE:MS`: the node handles every message and timer `MS`
-//!   late from then on, as a CPU-starved process (what it sends leaves that
-//!   late too); `TIME:fast:NODE` ends it.
+//! * `TIME:slow:NODE:MS`: the node handles every message it receives `MS`
+//!   late from then on, as a CPU-starved process whose receive queue backs
+//!   up (its answers leave that late too), while its timers fire on time:
+//!   its own timeouts expire before it has read the acks waiting for it, the
+//!   effect Lifeguard's benchmarks inject. `TIME:fast:NODE` ends it.
 //! * `TIME:crash-random:FRACTION`: that fraction of the running members
 //!   (rounded to the nearest whole number) crash at once, chosen from the
 //!   run's seed (a stream of their own).
@@ -39,7 +41,7 @@ pub enum Fault {
     Leave { node: u32 },
     /// Set the loss probability.
     Loss { p: f64 },
-    /// `node` handles every message and timer `ms` late (CPU-starved).
+    /// `node` handles every message it receives `ms` late (CPU-starved).
     Slow { node: u32, ms: u64 },
     /// `node` is no longer slow.
     Fast { node: u32 },

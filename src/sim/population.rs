@@ -143,7 +143,7 @@ pub enum NodeFault {
     Down,
     /// It runs again (restart).
     Up,
-    /// It handles messages and timers this late from now on, ms (0: on time again).
+    /// It handles received messages this late from now on, ms (0: on time again).
     Slow(u64),
 }
 

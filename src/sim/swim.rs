@@ -58,6 +58,7 @@ pub struct SwimPopulation {
     out: MemberOut<u32, SwimMsg<u32>>,
     false_positives: u64,
     false_positives_healthy: u64,
+    false_positives_of_healthy: u64,
 }
 
 impl SwimPopulation {
@@ -75,6 +76,7 @@ impl SwimPopulation {
             out: MemberOut::default(),
             false_positives: 0,
             false_positives_healthy: 0,
+            false_positives_of_healthy: 0,
         };
         for _ in 0..n {
             p.add(0);
@@ -104,6 +106,9 @@ impl SwimPopulation {
                     self.false_positives += 1;
                     if !self.slow[i as usize] {
                         self.false_positives_healthy += 1;
+                    }
+                    if !self.slow[target as usize] {
+                        self.false_positives_of_healthy += 1;
                     }
                 }
             }
@@ -258,6 +263,9 @@ pub struct SwimReport {
     pub false_positives: u64,
     /// Of those, made by members that were not slow themselves.
     pub false_positives_healthy: u64,
+    /// Of those, about members that were not slow (the victims Lifeguard's
+    /// paper counts: a slow member declared failed is slow, not healthy).
+    pub false_positives_of_healthy: u64,
     /// Failed probes that raised (or confirmed) a suspicion.
     pub suspicions: u64,
     /// Members refuting a suspicion or declaration of themselves.
@@ -333,6 +341,7 @@ pub fn report(w: &World<SwimPopulation>, nodes: u32, time_ms: u64) -> SwimReport
         detection: d,
         false_positives: pop.false_positives,
         false_positives_healthy: pop.false_positives_healthy,
+        false_positives_of_healthy: pop.false_positives_of_healthy,
         suspicions: c.suspicions,
         refutations: c.refutations,
         messages_per_member_per_period: if periods > 0.0 {

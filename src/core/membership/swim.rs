@@ -28,11 +28,15 @@
 //!   `λ·log n` times, fewest-sent first (newest first among equals).
 //! * Precedence: `Alive(i)` beats `Suspect(j)` and `Alive(j)` when `i > j`;
 //!   `Suspect(i)` beats `Suspect(j)` when `i > j` and `Alive(j)` when
-//!   `i >= j`; `Dead` beats both at any incarnation. Only a member raises its
-//!   own incarnation, to refute a `Suspect` or `Dead` about itself. An
-//!   `Alive` with a higher incarnation than a `Dead` revives the member (the
-//!   refutation of a false confirmation, as memberlist accepts it; the paper
-//!   would make the member rejoin under a new identity).
+//!   `i >= j`. Only a member raises its own incarnation, to refute a
+//!   `Suspect` or `Dead` about itself. The paper lets `Dead` (its Confirm)
+//!   beat both at any incarnation and makes a confirmed member rejoin under
+//!   a new identity; here, as in memberlist, `Dead(i)` beats `Alive(j)` and
+//!   `Suspect(j)` when `i >= j`, and an `Alive` with a higher incarnation
+//!   than a `Dead` revives the member. A confirmation of an incarnation
+//!   the member already refuted is stale: under the paper's rule a single
+//!   late confirmation (from a member whose suspicion timed out before the
+//!   refutation reached it) re-kills a member everyone else had taken back.
 //!
 //! Lifeguard (each part on its own switch):
 //!
@@ -762,10 +766,9 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
             },
             Gossip::Dead { id, inc, from } => match cur {
                 None => false,
-                Some(e) if e.state == State::Dead => false,
-                Some(e) => {
+                Some(e) if e.state == State::Dead || inc < e.inc => false,
+                Some(_) => {
                     self.suspicions.retain(|s| s.id != id);
-                    let inc = inc.max(e.inc);
                     self.set(&id, State::Dead, inc, now);
                     out.events.push(MemberEvent::Down(id.clone()));
                     self.enqueue(Gossip::Dead { id, inc, from });
@@ -1085,7 +1088,7 @@ mod tests {
     }
 
     #[test]
-    fn precedence_follows_the_paper() {
+    fn precedence_follows_the_paper_with_memberlists_stale_confirmations() {
         let mut m = member(SwimConfig::paper(), 10, 0);
         let mut out = Out::default();
         let st = |m: &Swim<u32>| m.entry(&3).map(|e| (e.state, e.inc));
@@ -1105,8 +1108,9 @@ mod tests {
         assert!(m.apply(Gossip::Suspect { id: 3, inc: 2, from: 1 }, 15, &mut out));
         assert_eq!(st(&m), Some((State::Suspect, 2)));
         assert!(out.events.is_empty(), "suspicion is not failure");
-        // Dead beats both at any incarnation
-        assert!(m.apply(Gossip::Dead { id: 3, inc: 0, from: 1 }, 16, &mut out));
+        // a confirmation of a refuted incarnation is stale; Dead(i) beats Suspect(j) when i >= j
+        assert!(!m.apply(Gossip::Dead { id: 3, inc: 1, from: 1 }, 16, &mut out));
+        assert!(m.apply(Gossip::Dead { id: 3, inc: 2, from: 1 }, 16, &mut out));
         assert_eq!(st(&m), Some((State::Dead, 2)));
         assert_eq!(out.events, vec![MemberEvent::Down(3)]);
         // nothing but a later Alive moves a dead member
