@@ -506,7 +506,7 @@ mod tests {
         assert_eq!(c.faults.len(), 2, "a partition and its heal");
         assert!(parse(&["--preset", "glomers", "--rate", "-1"]).unwrap_err().contains("--rate"));
         let e = parse(&["--preset", "paxos"]).unwrap_err();
-        assert_eq!(e, "--preset: expected one of glomers, got \"paxos\"");
+        assert_eq!(e, "--preset: expected one of glomers, swim-paper, memberlist-lan, got \"paxos\"");
     }
 
     #[test]

@@ -385,7 +385,7 @@ mod tests {
         assert_eq!(p.to_pairs(), vec![("preset", "glomers".to_owned()), ("nodes", "40".to_owned())]);
         assert_eq!(SimParams::preset("glomers").unwrap().to_pairs(), vec![("preset", "glomers".to_owned())]);
         let e = SimParams::from_pairs([("preset", "paxos")]).unwrap_err();
-        assert_eq!((e.param.as_str(), e.expected.as_str()), ("preset", "one of glomers"));
+        assert_eq!((e.param.as_str(), e.expected.as_str()), ("preset", "one of glomers, swim-paper, memberlist-lan"));
         // an empty preset is the defaults
         assert_eq!(SimParams::from_pairs([("preset", "")]).unwrap(), SimParams::default());
     }
