@@ -65,7 +65,6 @@
 //! changed (suspect, dead, a higher incarnation, a member learned later),
 //! the updates it is still piggybacking, and its open suspicions and probes.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -505,7 +504,10 @@ pub struct Swim<Id, R = Span> {
     roll: R,
     me: Id,
     incarnation: u32,
-    entries: BTreeMap<Id, Entry>,
+    /// The entries that differ from the baseline: ids sorted, and their
+    /// entries (two vectors, exactly as long as needed: a few per member).
+    ids: Vec<Id>,
+    entries: Vec<Entry>,
     /// Members beyond the baseline, in the order learned.
     extra: Vec<Id>,
     /// Entries in state `Dead`.
@@ -533,7 +535,8 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
             roll,
             me: me.clone(),
             incarnation: 0,
-            entries: BTreeMap::new(),
+            ids: Vec::new(),
+            entries: Vec::new(),
             extra: Vec::new(),
             dead: 0,
             queue: Vec::new(),
@@ -579,15 +582,15 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
 
     /// What it holds about `id` (`None`: a member it does not know).
     pub fn entry(&self, id: &Id) -> Option<Entry> {
-        match self.entries.get(id) {
-            Some(e) => Some(*e),
-            None => self.roll.position(id).map(|_| Entry { state: State::Alive, inc: 0, since: 0 }),
+        match self.ids.binary_search(id) {
+            Ok(at) => Some(self.entries[at]),
+            Err(_) => self.roll.position(id).map(|_| Entry { state: State::Alive, inc: 0, since: 0 }),
         }
     }
 
     /// The entries that differ from the baseline.
     pub fn changed(&self) -> impl Iterator<Item = (&Id, &Entry)> {
-        self.entries.iter()
+        self.ids.iter().zip(&self.entries)
     }
 
     /// Members it believes alive or suspect, itself included.
@@ -676,6 +679,9 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
             out.push(q.gossip.clone());
         }
         self.queue.retain(|q| q.sent < limit);
+        if self.queue.is_empty() {
+            self.queue = Vec::new(); // a burst's buffer is not kept
+        }
     }
 
     fn send(&mut self, to: Id, mut msg: SwimMsg<Id>, out: &mut MemberOut<Id, SwimMsg<Id>>) {
@@ -699,6 +705,13 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
 
     // ---- the rules of precedence ----
 
+    fn drop_suspicion(&mut self, id: &Id) {
+        self.suspicions.retain(|s| s.id != *id);
+        if self.suspicions.is_empty() {
+            self.suspicions = Vec::new();
+        }
+    }
+
     fn set(&mut self, id: &Id, state: State, inc: u32, now: u64) {
         let was = self.state_of(id);
         if was == Some(State::Dead) && state != State::Dead {
@@ -707,7 +720,17 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
         if was != Some(State::Dead) && state == State::Dead {
             self.dead += 1;
         }
-        self.entries.insert(id.clone(), Entry { state, inc, since: now });
+        let e = Entry { state, inc, since: now };
+        match self.ids.binary_search(id) {
+            Ok(at) => self.entries[at] = e,
+            Err(at) => {
+                // grow by one: most members hold a handful of entries
+                self.ids.reserve_exact(1);
+                self.entries.reserve_exact(1);
+                self.ids.insert(at, id.clone());
+                self.entries.insert(at, e);
+            }
+        }
     }
 
     /// Apply an update heard (or made) at `now`; returns whether it changed
@@ -727,7 +750,7 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
                     true
                 }
                 Some(e) if inc > e.inc => {
-                    self.suspicions.retain(|s| s.id != id);
+                    self.drop_suspicion(&id);
                     self.set(&id, State::Alive, inc, now);
                     if e.state == State::Dead {
                         out.events.push(MemberEvent::Up(id.clone()));
@@ -742,7 +765,7 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
                 Some(e) if e.state == State::Dead => false,
                 Some(e) if (e.state == State::Alive && inc >= e.inc) || inc > e.inc => {
                     self.set(&id, State::Suspect, inc, now);
-                    self.suspicions.retain(|s| s.id != id);
+                    self.drop_suspicion(&id);
                     let timeout = self.cfg.suspicion_timeout(self.believed_alive(), 0);
                     let confirmers = vec![from.clone()];
                     self.suspicions.push(Suspicion { id: id.clone(), inc, start: now, deadline: now + timeout, confirmers });
@@ -768,7 +791,7 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
                 None => false,
                 Some(e) if e.state == State::Dead || inc < e.inc => false,
                 Some(_) => {
-                    self.suspicions.retain(|s| s.id != id);
+                    self.drop_suspicion(&id);
                     self.set(&id, State::Dead, inc, now);
                     out.events.push(MemberEvent::Down(id.clone()));
                     self.enqueue(Gossip::Dead { id, inc, from });
@@ -962,6 +985,9 @@ impl<Id: Clone + Ord, R: Roll<Id>> Membership<Id> for Swim<Id, R> {
                 }
             }
             self.relays.retain(|r| r.expires > now);
+            if self.relays.is_empty() {
+                self.relays = Vec::new();
+            }
             for (to, seq) in nacks {
                 self.send(to, SwimMsg::Nack { seq }, out);
             }
@@ -970,6 +996,9 @@ impl<Id: Clone + Ord, R: Roll<Id>> Membership<Id> for Swim<Id, R> {
             let expired: Vec<(Id, u32)> =
                 self.suspicions.iter().filter(|s| s.deadline <= now).map(|s| (s.id.clone(), s.inc)).collect();
             self.suspicions.retain(|s| s.deadline > now);
+            if self.suspicions.is_empty() {
+                self.suspicions = Vec::new();
+            }
             let me = self.me.clone();
             for (id, inc) in expired {
                 self.apply(Gossip::Dead { id, inc, from: me.clone() }, now, out);
