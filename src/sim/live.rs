@@ -133,7 +133,9 @@ impl Live {
         cfg.engine = EngineChoice::Full;
         cfg.validate()?;
         if cfg.membership == super::MembershipMode::Swim {
-            return Err("--membership swim runs in gossip sim only for now: the live view does not show SWIM members".into());
+            return Err(
+                "--membership swim runs in gossip sim only for now: the live view does not show SWIM members".into()
+            );
         }
         let mut pop = super::full_population(&cfg);
         pop.track_for_viewer(TRACE_CAP);

@@ -752,7 +752,9 @@ pub fn views_bytes(cfg: &SimConfig) -> Option<u64> {
 pub fn full_population(cfg: &SimConfig) -> population::FullPopulation {
     let mut pop = match cfg.membership {
         // a SWIM run has its own population (`run_threads`); `Live` refuses it
-        MembershipMode::Full | MembershipMode::Swim => population::FullPopulation::new(cfg.nodes, cfg.node_config(), cfg.seed),
+        MembershipMode::Full | MembershipMode::Swim => {
+            population::FullPopulation::new(cfg.nodes, cfg.node_config(), cfg.seed)
+        }
         MembershipMode::Bootstrap => population::FullPopulation::with_bootstrap(cfg.nodes, cfg.node_config(), cfg.seed),
     };
     // every node has a favorite: every view will list every node

@@ -9,10 +9,10 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use super::table::ParamError;
-use super::table::{self, TABLE};
 use super::network::LatencyDist;
 use super::swim::SwimRun;
+pub use super::table::ParamError;
+use super::table::{self, TABLE};
 use super::{parse_fault, EngineChoice, MembershipMode, Model, Scenario, SimConfig};
 use crate::core::membership::swim::SwimConfig;
 use crate::core::{Protocol, StopRule};
@@ -309,8 +309,8 @@ impl SimParams {
         cfg.net.jitter_ms = self.jitter_ms;
         cfg.net.link_spread = self.link_spread;
         cfg.net.loss = self.loss;
-        cfg.net.latency_dist = LatencyDist::parse(&self.latency_dist)
-            .ok_or_else(|| choice("latency_dist", &self.latency_dist))?;
+        cfg.net.latency_dist =
+            LatencyDist::parse(&self.latency_dist).ok_or_else(|| choice("latency_dist", &self.latency_dist))?;
         if cfg.membership == MembershipMode::Swim {
             // the engine's schedule (samples, the time limit in periods) runs on the probe period
             n.interval_ms = self.probe_interval_ms;

@@ -758,26 +758,26 @@ pub struct Preset {
 /// by the tick, not the load.
 pub const PRESETS: &[Preset] = &[
     Preset {
-    name: "glomers",
-    summary: "the Gossip Glomers broadcast challenge (3d/3e): 25 nodes, 100 ms links, 100 values/s for 20 s, \
+        name: "glomers",
+        summary: "the Gossip Glomers broadcast challenge (3d/3e): 25 nodes, 100 ms links, 100 values/s for 20 s, \
               batched rumor mongering with backup anti-entropy",
-    values: &[
-        ("nodes", "25"),
-        ("model", "events"),
-        ("scenario", "broadcast"),
-        ("rate", "100"),
-        ("duration_s", "20"),
-        ("settle_s", "10"),
-        ("latency_ms", "100"),
-        ("jitter_ms", "0"),
-        ("protocol", "rumor"),
-        ("fanout", "3"),
-        ("interval_ms", "50"),
-        ("stop", "blind"),
-        ("counter", "16"),
-        ("anti_entropy_ms", "1000"),
-        ("targets", "round-robin"),
-    ],
+        values: &[
+            ("nodes", "25"),
+            ("model", "events"),
+            ("scenario", "broadcast"),
+            ("rate", "100"),
+            ("duration_s", "20"),
+            ("settle_s", "10"),
+            ("latency_ms", "100"),
+            ("jitter_ms", "0"),
+            ("protocol", "rumor"),
+            ("fanout", "3"),
+            ("interval_ms", "50"),
+            ("stop", "blind"),
+            ("counter", "16"),
+            ("anti_entropy_ms", "1000"),
+            ("targets", "round-robin"),
+        ],
     },
     Preset {
         name: "swim-paper",

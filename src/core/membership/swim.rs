@@ -647,9 +647,7 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
     pub fn due(&self, t: SwimTimer) -> Option<u64> {
         match t {
             SwimTimer::Probe => Some(self.next_probe),
-            SwimTimer::Indirect => {
-                self.probe.as_ref().filter(|p| !p.acked && !p.indirect).map(|p| p.timeout_at)
-            }
+            SwimTimer::Indirect => self.probe.as_ref().filter(|p| !p.acked && !p.indirect).map(|p| p.timeout_at),
             SwimTimer::Relay => self.relays.iter().map(|r| r.nack_at.min(r.expires)).min(),
             SwimTimer::Suspicion => self.suspicions.iter().map(|s| s.deadline).min(),
         }
@@ -767,8 +765,15 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
                     self.set(&id, State::Suspect, inc, now);
                     self.drop_suspicion(&id);
                     let timeout = self.cfg.suspicion_timeout(self.believed_alive(), 0);
-                    let confirmers = vec![from.clone()];
-                    self.suspicions.push(Suspicion { id: id.clone(), inc, start: now, deadline: now + timeout, confirmers });
+                    // only Lifeguard's suspicion counts confirmations
+                    let confirmers = if self.cfg.lha_suspicion { vec![from.clone()] } else { Vec::new() };
+                    self.suspicions.push(Suspicion {
+                        id: id.clone(),
+                        inc,
+                        start: now,
+                        deadline: now + timeout,
+                        confirmers,
+                    });
                     self.enqueue(Gossip::Suspect { id, inc, from });
                     true
                 }
