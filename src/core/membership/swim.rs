@@ -486,9 +486,13 @@ impl Pass {
             }
         }
     }
+}
 
-    /// The next index of the pass, or `None` when it is over.
-    pub fn next(&mut self) -> Option<u32> {
+/// The indices of the pass, in its order; `None` when it is over.
+impl Iterator for Pass {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
         if self.pos >= self.size {
             return None;
         }
@@ -1077,19 +1081,16 @@ mod tests {
     fn a_pass_visits_every_index_exactly_once() {
         for size in [1u32, 2, 3, 5, 16, 17, 100, 1000, 4097] {
             for key in 0..5u64 {
-                let mut p = Pass::new(size, mix64(key));
+                let p = Pass::new(size, mix64(key));
                 let mut seen = vec![false; size as usize];
-                while let Some(i) = p.next() {
+                for i in p {
                     assert!(!seen[i as usize], "size {size}: {i} twice");
                     seen[i as usize] = true;
                 }
                 assert!(seen.iter().all(|&s| s), "size {size}: every index");
             }
         }
-        let order = |k| {
-            let mut p = Pass::new(50, k);
-            std::iter::from_fn(move || p.next()).collect::<Vec<_>>()
-        };
+        let order = |k| Pass::new(50, k).collect::<Vec<_>>();
         assert_ne!(order(1), order(2), "another key, another order");
     }
 
