@@ -298,3 +298,33 @@ fn unsupported_swim_combinations_are_refused() {
     assert!(err(&[p("preset", "swim-paper"), p("suspicion", "off"), p("lifeguard", "on")]).contains("suspicion"));
     assert!(err(&[p("model", "rounds"), faults(["1s:slow:1:100".to_string()])]).contains("events"));
 }
+
+/// Members that join later announce themselves and are probed: a joiner
+/// that crashes is detected by everyone. Timing model: events, random phases.
+#[test]
+fn a_joiner_is_learned_and_its_crash_detected() {
+    let r = run(&[
+        p("preset", "swim-paper"),
+        p("duration_s", 90),
+        faults(["10s:join:5".to_string(), "30s:crash:102".to_string()]),
+    ]);
+    let s = swim(&r);
+    assert_eq!((s.detection.crashed, s.detection.undetected, s.detection.not_full), (1, 0, 0));
+    assert_eq!(s.false_positives, 0);
+}
+
+/// The new faults apply to dissemination runs too: a slow node learns the
+/// rumor no sooner than its delay (events model, full nodes), and
+/// `crash-random` takes its fraction of the compact population (rounds).
+#[test]
+fn slow_and_crash_random_apply_to_dissemination_runs() {
+    let base = [p("nodes", 50), p("model", "events"), p("protocol", "push-pull"), p("engine", "full")];
+    let plain = run(&base);
+    assert!(plain.t_last_ms < 5_000, "{}", plain.t_last_ms);
+    let mut slowed = base.to_vec();
+    slowed.push(faults(["0:slow:7:5000".to_string()]));
+    let r = run(&slowed);
+    assert!(r.t_last_ms >= 5_000, "node 7 handles what it receives 5 s late: {}", r.t_last_ms);
+    let r = run(&[p("nodes", 1000), p("engine", "compact"), faults(["1s:crash-random:0.5".to_string()])]);
+    assert_eq!((r.engine.as_str(), r.live), ("compact", 500));
+}

@@ -19,10 +19,10 @@
 //!   back into range), keyed from the member's RNG at the start of each
 //!   pass. Walking it visits every index exactly once, which is what a
 //!   shuffled list gives; members believed dead and the member itself are
-//!   skipped. Members learned during a pass (joiners) are covered from the
-//!   next pass on (the paper inserts them at a random position of the
-//!   current pass; either way a member is pinged at most `2m - 1` periods
-//!   apart).
+//!   skipped. A member learned during a pass (a joiner) is inserted at a
+//!   pseudo-random position among the probes left in the pass (as the
+//!   paper inserts it at a random position of the list), and belongs to
+//!   the permutation from the next pass on.
 //! * Updates (`Alive`, `Suspect`, `Dead` = the paper's Confirm, each with an
 //!   incarnation number) ride on pings, ping-reqs and acks, each at most
 //!   `λ·log n` times, fewest-sent first (newest first among equals).
@@ -522,6 +522,9 @@ pub struct Swim<Id, R = Span> {
     relays: Vec<Relay<Id>>,
     probe: Option<Probe<Id>>,
     pass: Pass,
+    /// Members learned during the current pass, and how many more probes of
+    /// the pass come before theirs.
+    joining: Vec<(Id, u32)>,
     next_probe: u64,
     seq: u32,
     lhm: u8,
@@ -549,6 +552,7 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
             relays: Vec::new(),
             probe: None,
             pass: Pass::default(),
+            joining: Vec::new(),
             next_probe: start,
             seq: 0,
             lhm: 0,
@@ -747,6 +751,10 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
                 None => {
                     self.set(&id, State::Alive, inc, now);
                     self.extra.push(id.clone());
+                    // into the current pass, at a position drawn from its key
+                    let left = self.pass.size.saturating_sub(self.pass.pos);
+                    let at = mix64(self.pass.key ^ self.extra.len() as u64) % (u64::from(left) + 1);
+                    self.joining.push((id.clone(), at as u32));
                     out.events.push(MemberEvent::Up(id.clone()));
                     self.enqueue(Gossip::Alive { id, inc });
                     true
@@ -840,12 +848,21 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
     /// neither this member nor believed dead, starting a new pass (keyed
     /// from `rng`) when one ends. `None` if nobody can be probed.
     fn next_target(&mut self, rng: &mut Rng) -> Option<Id> {
+        while let Some(at) = self.joining.iter().position(|j| j.1 == 0) {
+            let (id, _) = self.joining.remove(at);
+            if self.state_of(&id) != Some(State::Dead) {
+                return Some(id);
+            }
+        }
         let mut fresh = 0;
         loop {
             match self.pass.next() {
                 Some(i) => {
                     let id = self.member(i);
                     if id != self.me && self.state_of(&id) != Some(State::Dead) {
+                        for j in &mut self.joining {
+                            j.1 = j.1.saturating_sub(1);
+                        }
                         return Some(id);
                     }
                 }
@@ -854,6 +871,8 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
                     if fresh > 1 {
                         return None; // a whole pass found nobody
                     }
+                    // the joiners not probed yet are in the new pass
+                    self.joining = Vec::new();
                     self.pass = Pass::new(self.size(), rng.next_u64());
                 }
             }
