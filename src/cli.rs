@@ -206,9 +206,12 @@ impl SimArgs {
     /// read (`--counter` with push-pull) is refused, naming it, rather than
     /// silently ignored ([`sim::table::refuse_unread`]).
     fn check_given_apply(&self, cfg: &SimConfig) -> Result<(), String> {
-        let given = self.given.iter().map(|(k, _)| *k);
-        sim::table::refuse_unread(given.clone(), cfg.node.protocol, sim::table::flag_of).map_err(|e| e.to_string())?;
-        sim::overlay::refuse_given(given, cfg, sim::table::flag_of).map_err(|e| e.to_string())
+        let given = || self.given.iter().map(|(k, _)| *k);
+        let swim = cfg.membership == sim::MembershipMode::Swim;
+        let jitter = cfg.net.latency_dist.reads_jitter();
+        sim::table::refuse_unread_membership(given(), swim, jitter, sim::table::flag_of).map_err(|e| e.to_string())?;
+        sim::table::refuse_unread(given(), cfg.node.protocol, sim::table::flag_of).map_err(|e| e.to_string())?;
+        sim::overlay::refuse_given(given(), cfg, sim::table::flag_of).map_err(|e| e.to_string())
     }
 }
 
@@ -535,7 +538,7 @@ mod tests {
         assert_eq!(c.faults.len(), 2, "a partition and its heal");
         assert!(parse(&["--preset", "glomers", "--rate", "-1"]).unwrap_err().contains("--rate"));
         let e = parse(&["--preset", "paxos"]).unwrap_err();
-        assert_eq!(e, "--preset: expected one of glomers, got \"paxos\"");
+        assert_eq!(e, "--preset: expected one of glomers, swim-paper, memberlist-lan, got \"paxos\"");
     }
 
     #[test]

@@ -70,6 +70,9 @@ fn configured(params: &JsValue) -> Result<Result<(SimParams, crate::sim::SimConf
     Ok(read_params(params)?.and_then(|p| {
         let c = p.to_config()?;
         // a value the protocol does not read is refused, not ignored
+        // (the page's form always sends the jitter: it is not refused here)
+        let swim = c.membership == crate::sim::MembershipMode::Swim;
+        crate::sim::table::refuse_unread_membership(given.iter().map(String::as_str), swim, true, str::to_owned)?;
         crate::sim::table::refuse_unread(given.iter().map(String::as_str), c.node.protocol, str::to_owned)?;
         crate::sim::overlay::refuse_given(given.iter().map(String::as_str), &c, str::to_owned)?;
         Ok((p, c))

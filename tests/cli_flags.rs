@@ -119,6 +119,24 @@ const ROWS: &[(&str, &str, &str)] = &[
     ("--senders", "1", OVERLAY),
     ("--warmup-cycles", "2", OVERLAY),
     ("--fanout", "2", OVERLAY),
+    ("--membership", "swim", "--nodes 200 --model events"),
+    ("--latency-dist", "uniform", "--nodes 200 --model events"),
+    ("--latency-dist", "lognormal", "--nodes 200 --model events --jitter-ms 30"),
+    ("--swim-formulas", "memberlist", "--preset swim-paper --nodes 50 --duration-s 30 --loss 0.1 --fault 5s:crash:3"),
+    ("--lifeguard", "on", "--preset swim-paper --nodes 50 --duration-s 30 --loss 0.1 --fault 5s:crash:3"),
+    ("--lifeguard", "health", "--preset swim-paper --nodes 50 --duration-s 30 --loss 0.1 --fault 5s:crash:3"),
+    ("--suspicion", "off", "--preset swim-paper --nodes 50 --duration-s 30 --loss 0.1 --fault 5s:crash:3"),
+    ("--probe-interval-ms", "800", "--preset swim-paper --nodes 50 --duration-s 30 --loss 0.1 --fault 5s:crash:3"),
+    ("--probe-timeout-ms", "300", "--preset swim-paper --nodes 50 --duration-s 30 --loss 0.1 --fault 5s:crash:3"),
+    ("--indirect-k", "1", "--preset swim-paper --nodes 50 --duration-s 30 --loss 0.1 --fault 5s:crash:3"),
+    ("--suspicion-mult", "1", "--preset swim-paper --nodes 50 --duration-s 30 --loss 0.1 --fault 5s:crash:3"),
+    ("--suspicion-max-mult", "2", "--preset swim-paper --nodes 50 --duration-s 30 --loss 0.1 --fault 5s:crash:3 --lifeguard on --suspicion-mult 1"),
+    ("--retransmit-mult", "1", "--preset swim-paper --nodes 50 --duration-s 30 --loss 0.1 --fault 5s:crash:3"),
+    ("--awareness-max", "2", "--preset swim-paper --nodes 50 --duration-s 30 --loss 0.1 --fault 5s:crash:3 --lifeguard on"),
+    ("--phase", "aligned", "--preset swim-paper --nodes 50 --duration-s 30 --loss 0.1 --fault 5s:crash:3"),
+    // SWIM's flags without SWIM, and dissemination flags with it: refused
+    ("--indirect-k", "1", "--nodes 200 --model events"),
+    ("--fanout", "2", "--preset swim-paper --nodes 50 --duration-s 30 --loss 0.1 --fault 5s:crash:3"),
 ];
 
 /// A static overlay run with Plumtree.

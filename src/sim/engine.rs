@@ -19,11 +19,11 @@ use std::collections::HashMap;
 use super::faults::{Fault, TimedFault};
 use super::membership::Roster;
 use super::metrics::Metrics;
-use super::network::{Dropped, Network};
+use super::network::{Block, Dropped, Network};
 use super::nodeset::NodeSet;
 #[cfg(not(target_arch = "wasm32"))]
 use super::pool::Pool;
-use super::population::{Ctx, MetricOp, PartLog, Population, RoundCtx};
+use super::population::{Ctx, MetricOp, NodeFault, PartLog, Population, RoundCtx};
 use super::queue::EventQueue;
 #[cfg(not(target_arch = "wasm32"))]
 use super::window::{run_part, Job, Next, Order};
@@ -86,6 +86,13 @@ pub struct World<P: Population> {
     /// time order, and how many were handed over.
     broadcasts: Vec<(u64, u32, u32)>,
     next_broadcast: usize,
+    /// `slow[i]`: how late node `i` handles the messages it receives, ms
+    /// (the `slow` fault; its timers stay on time; empty while no node was
+    /// ever slow).
+    slow: Vec<u64>,
+    /// The crashes so far, `(node, time_ms)`, in order (`crash`,
+    /// `crash-random`): failure detection is measured against them.
+    pub crashes: Vec<(u32, u64)>,
 }
 
 /// One message on the wire, as a viewer draws it.
@@ -141,7 +148,27 @@ impl<P: Population> World<P> {
             to_remote: Vec::new(),
             broadcasts: Vec::new(),
             next_broadcast: 0,
+            slow: Vec::new(),
+            crashes: Vec::new(),
         }
+    }
+
+    /// How late node `i` handles the messages it receives now, ms (0: on time).
+    #[inline]
+    pub fn slow_ms(&self, i: u32) -> u64 {
+        if self.slow.is_empty() {
+            0
+        } else {
+            self.slow.get(i as usize).copied().unwrap_or(0)
+        }
+    }
+
+    /// Stop running node `node` at `now` (a crash, or part of a leave).
+    fn crash(&mut self, node: u32, now: u64) {
+        self.up.set(node as usize, false);
+        self.metrics.node_down(node, &self.pop, now);
+        self.crashes.push((node, now));
+        self.pop.node_fault(node, NodeFault::Down, now);
     }
 
     /// The broadcast workload's client requests, `(time_ms, node, key)` in
@@ -284,15 +311,48 @@ impl<P: Population> World<P> {
             Fault::Loss { p } => self.net.set_loss(p),
             Fault::Crash { node } => {
                 if node < len && self.up.get(node as usize) {
-                    self.up.set(node as usize, false);
-                    self.metrics.node_down(node, &self.pop, now);
+                    self.crash(node, now);
                 }
             }
+            Fault::CrashRandom { fraction } => {
+                // the running members, then a partial Fisher-Yates shuffle
+                let mut live: Vec<u32> =
+                    (0..len).filter(|&i| self.up.get(i as usize) && self.members.contains(i)).collect();
+                let count = ((live.len() as f64 * fraction).round() as usize).min(live.len());
+                let mut rng = self.net.fault_rng(now);
+                for k in 0..count {
+                    let j = k + rng.below((live.len() - k) as u64) as usize;
+                    live.swap(k, j);
+                }
+                let mut chosen = live[..count].to_vec();
+                chosen.sort_unstable();
+                for node in chosen {
+                    self.crash(node, now);
+                }
+            }
+            Fault::Slow { node, ms } => {
+                if node < len {
+                    if self.slow.len() < len as usize {
+                        self.slow.resize(len as usize, 0);
+                    }
+                    self.slow[node as usize] = ms;
+                    self.pop.node_fault(node, NodeFault::Slow(ms), now);
+                }
+            }
+            Fault::Fast { node } => {
+                if let Some(s) = self.slow.get_mut(node as usize) {
+                    *s = 0;
+                    self.pop.node_fault(node, NodeFault::Slow(0), now);
+                }
+            }
+            Fault::Block { from, to } => self.net.block(Block { from, to }),
+            Fault::Unblock { from, to } => self.net.unblock(Block { from, to }),
             Fault::Leave { node } => {
                 if node < len && self.members.contains(node) {
                     if self.up.get(node as usize) {
                         self.up.set(node as usize, false);
                         self.metrics.node_down(node, &self.pop, now);
+                        self.pop.node_fault(node, NodeFault::Down, now);
                     }
                     self.members.remove(node);
                 }
@@ -309,6 +369,7 @@ impl<P: Population> World<P> {
                     }
                     self.up.set(node as usize, true);
                     self.metrics.node_up(node, &self.pop, now);
+                    self.pop.node_fault(node, NodeFault::Up, now);
                     return Woke::Node(node);
                 }
             }
@@ -955,7 +1016,11 @@ fn events_until<P: Population>(
         #[cfg(not(target_arch = "wasm32"))]
         if e.par.pause > 0 {
             e.par.pause -= 1;
-        } else if e.par.threads > 1 && until == u64::MAX && matches!(e.q.ahead(0), Some(Ev::Tick(_) | Ev::Msg(..))) {
+        } else if e.par.threads > 1
+            && until == u64::MAX
+            && w.slow.is_empty()
+            && matches!(e.q.ahead(0), Some(Ev::Tick(_) | Ev::Msg(..)))
+        {
             // no fault, request or limit inside the window, and no message
             // sent inside it arrives inside it
             let end = (t + w.net.min_latency()).min(bound.saturating_add(1));
@@ -1069,6 +1134,8 @@ fn send<P: Population>(
         return;
     }
     if let Some(at) = w.transmit(from, to, bytes, updates, now, true) {
+        // a slow receiver handles it late
+        let at = at + w.slow_ms(to);
         *in_flight += 1;
         q.push(at, Ev::Msg(from, to, msg));
     }

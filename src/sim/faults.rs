@@ -5,6 +5,20 @@
 //! command line a fault is written `TIME:KIND[:ARG]`, e.g. `10s:partition:2`,
 //! `20s:heal`, `5000:crash:3`, `8s:restart:3`, `8s:restart-fresh:3`,
 //! `12s:join:5`, `15s:leave:7`, `3s:loss:0.3`. TIME is ms, or seconds with `s`.
+//!
+//! Faults for failure detectors (the events model):
+//!
+//! * `TIME:slow:NODE:MS`: the node handles every message it receives `MS`
+//!   late from then on, as a CPU-starved process whose receive queue backs
+//!   up (its answers leave that late too), while its timers fire on time:
+//!   its own timeouts expire before it has read the acks waiting for it, the
+//!   effect Lifeguard's benchmarks inject. `TIME:fast:NODE` ends it.
+//! * `TIME:crash-random:FRACTION`: that fraction of the running members
+//!   (rounded to the nearest whole number) crash at once, chosen from the
+//!   run's seed (a stream of their own).
+//! * `TIME:block:A>B` and `TIME:unblock:A>B`: a one-way partition; every
+//!   message from a node of `A` to a node of `B` is dropped, where `A` and `B`
+//!   are a node (`3`) or an inclusive range (`0-9`). `heal` lifts blocks too.
 
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +41,16 @@ pub enum Fault {
     Leave { node: u32 },
     /// Set the loss probability.
     Loss { p: f64 },
+    /// `node` handles every message it receives `ms` late (CPU-starved).
+    Slow { node: u32, ms: u64 },
+    /// `node` is no longer slow.
+    Fast { node: u32 },
+    /// A random `fraction` of the running members crash at once.
+    CrashRandom { fraction: f64 },
+    /// Drop every message from nodes `from` to nodes `to` (inclusive ranges).
+    Block { from: (u32, u32), to: (u32, u32) },
+    /// Lift a block.
+    Unblock { from: (u32, u32), to: (u32, u32) },
 }
 
 /// A fault at a time.
@@ -42,7 +66,8 @@ pub struct TimedFault {
 /// Parse `TIME:KIND[:ARG]`.
 pub fn parse_fault(s: &str) -> Result<TimedFault, String> {
     let parts: Vec<&str> = s.trim().split(':').collect();
-    if parts.len() < 2 || parts.len() > 3 {
+    let four = parts.get(1).is_some_and(|k| k.eq_ignore_ascii_case("slow"));
+    if parts.len() < 2 || parts.len() > 3 + usize::from(four) {
         return Err(format!("fault {s:?}: expected TIME:KIND[:ARG], e.g. 10s:partition:2"));
     }
     let at_ms = parse_time(parts[0])
@@ -77,6 +102,33 @@ pub fn parse_fault(s: &str) -> Result<TimedFault, String> {
             Fault::Join { count: c as u32 }
         }
         "leave" => Fault::Leave { node: node()? },
+        "slow" => {
+            let ms = parts.get(3).ok_or_else(|| format!("fault {s:?}: slow needs NODE:MS"))?;
+            let ms = ms.parse::<u64>().map_err(|_| format!("fault {s:?}: MS must be a whole number"))?;
+            if ms == 0 || ms > 3_600_000 {
+                return Err(format!("fault {s:?}: a slow member is 1 to 3600000 ms late"));
+            }
+            Fault::Slow { node: node()?, ms }
+        }
+        "fast" => Fault::Fast { node: node()? },
+        "crash-random" => {
+            let f: f64 =
+                need("a fraction")?.parse().map_err(|_| format!("fault {s:?}: the fraction must be a number"))?;
+            if !(0.0..=1.0).contains(&f) {
+                return Err(format!("fault {s:?}: the fraction must be between 0 and 1"));
+            }
+            Fault::CrashRandom { fraction: f }
+        }
+        "block" | "unblock" => {
+            let arg = need("A>B (nodes or ranges, e.g. 0-9>10-19)")?;
+            let (a, b) = arg.split_once('>').ok_or_else(|| format!("fault {s:?}: expected A>B, e.g. 0-9>10-19"))?;
+            let (from, to) = (range(s, a)?, range(s, b)?);
+            if parts[1].eq_ignore_ascii_case("block") {
+                Fault::Block { from, to }
+            } else {
+                Fault::Unblock { from, to }
+            }
+        }
         "loss" => {
             let p: f64 = need("a probability")?.parse().map_err(|_| format!("fault {s:?}: loss must be a number"))?;
             if !(0.0..=1.0).contains(&p) {
@@ -86,11 +138,34 @@ pub fn parse_fault(s: &str) -> Result<TimedFault, String> {
         }
         other => {
             return Err(format!(
-            "fault {s:?}: unknown kind {other:?} (partition, heal, crash, restart, restart-fresh, join, leave, loss)"
+            "fault {s:?}: unknown kind {other:?} (partition, heal, crash, restart, restart-fresh, join, leave, loss, \
+             slow, fast, crash-random, block, unblock)"
         ))
         }
     };
     Ok(TimedFault { at_ms, fault })
+}
+
+/// A node or an inclusive range of nodes, `3` or `0-9`.
+fn range(s: &str, t: &str) -> Result<(u32, u32), String> {
+    let num = |x: &str| x.trim().parse::<u32>().map_err(|_| format!("fault {s:?}: {x:?} is not a node index"));
+    let (lo, hi) = match t.split_once('-') {
+        Some((a, b)) => (num(a)?, num(b)?),
+        None => (num(t)?, num(t)?),
+    };
+    if lo > hi {
+        return Err(format!("fault {s:?}: range {t:?} runs backwards"));
+    }
+    Ok((lo, hi))
+}
+
+/// A range as [`range`] reads it.
+fn fmt_range((lo, hi): (u32, u32)) -> String {
+    if lo == hi {
+        lo.to_string()
+    } else {
+        format!("{lo}-{hi}")
+    }
 }
 
 /// Write a fault as [`parse_fault`] reads it back (`TIME_MS:KIND[:ARG]`).
@@ -105,6 +180,11 @@ pub fn format_fault(f: &TimedFault) -> String {
         Fault::Join { count } => format!("{t}:join:{count}"),
         Fault::Leave { node } => format!("{t}:leave:{node}"),
         Fault::Loss { p } => format!("{t}:loss:{p}"),
+        Fault::Slow { node, ms } => format!("{t}:slow:{node}:{ms}"),
+        Fault::Fast { node } => format!("{t}:fast:{node}"),
+        Fault::CrashRandom { fraction } => format!("{t}:crash-random:{fraction}"),
+        Fault::Block { from, to } => format!("{t}:block:{}>{}", fmt_range(from), fmt_range(to)),
+        Fault::Unblock { from, to } => format!("{t}:unblock:{}>{}", fmt_range(from), fmt_range(to)),
     }
 }
 
@@ -137,11 +217,28 @@ mod tests {
         assert_eq!(f("8s:restart-fresh:3").fault, Fault::Restart { node: 3, keep_state: false });
         assert_eq!(f("1.5s:join:4"), TimedFault { at_ms: 1500, fault: Fault::Join { count: 4 } });
         assert_eq!(f("250ms:loss:0.5").fault, Fault::Loss { p: 0.5 });
+        assert_eq!(f("2s:slow:4:1500").fault, Fault::Slow { node: 4, ms: 1500 });
+        assert_eq!(f("3s:fast:4").fault, Fault::Fast { node: 4 });
+        assert_eq!(f("1s:crash-random:0.1").fault, Fault::CrashRandom { fraction: 0.1 });
+        assert_eq!(f("1s:block:0-9>10-19").fault, Fault::Block { from: (0, 9), to: (10, 19) });
+        assert_eq!(f("1s:unblock:3>5").fault, Fault::Unblock { from: (3, 3), to: (5, 5) });
     }
 
     #[test]
     fn formatted_faults_parse_back() {
-        for s in ["10s:partition:3", "20s:heal", "5001:crash:3", "8s:bounce:3", "8s:restart-fresh:3", "1.5s:join:4"] {
+        for s in [
+            "10s:partition:3",
+            "20s:heal",
+            "5001:crash:3",
+            "8s:bounce:3",
+            "8s:restart-fresh:3",
+            "1.5s:join:4",
+            "2s:slow:4:1500",
+            "3s:fast:4",
+            "1s:crash-random:0.25",
+            "1s:block:0-9>12",
+            "1s:unblock:3>5-6",
+        ] {
             let f = parse_fault(s).unwrap();
             assert_eq!(parse_fault(&format_fault(&f)).unwrap(), f, "{s}");
         }
@@ -161,6 +258,13 @@ mod tests {
             "1s:loss:2",
             "1s:partition:1",
             "-5:heal",
+            "1s:slow:3",
+            "1s:slow:3:0",
+            "1s:loss:0.1:2",
+            "1s:crash-random:1.5",
+            "1s:block:3",
+            "1s:block:9-3>1",
+            "1s:block:a>b",
         ] {
             let e = parse_fault(bad).unwrap_err();
             assert!(e.contains("fault"), "{bad}: {e}");

@@ -132,6 +132,11 @@ impl Live {
         let mut cfg = cfg.clone();
         cfg.engine = EngineChoice::Full;
         cfg.validate()?;
+        if cfg.membership == super::MembershipMode::Swim {
+            return Err(
+                "--membership swim runs in gossip sim only for now: the live view does not show SWIM members".into()
+            );
+        }
         if cfg.membership.is_overlay() {
             return Err(format!(
                 "the live viewer shows full nodes only; run the {} overlay with gossip sim",
@@ -190,6 +195,15 @@ impl Live {
             }
             Fault::Loss { p } if !(0.0..=1.0).contains(&p) => {
                 return Err(format!("loss must be between 0 and 1, got {p}"));
+            }
+            Fault::Slow { node, .. } | Fault::Fast { node } if node >= n => {
+                return Err(format!("there is no node {node}: nodes are 0 to {}", n.saturating_sub(1)));
+            }
+            Fault::Slow { .. } if self.r.w.pop.len() > 0 && self.config().model == super::Model::Rounds => {
+                return Err("a slow member handles messages late in virtual milliseconds: use the events model".into());
+            }
+            Fault::CrashRandom { fraction } if !(0.0..=1.0).contains(&fraction) => {
+                return Err(format!("the fraction must be between 0 and 1, got {fraction}"));
             }
             _ => {}
         }

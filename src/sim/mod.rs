@@ -9,6 +9,7 @@
 //! [`compact`] (how nodes are held), [`network`] (latency, jitter, loss,
 //! partitions), [`faults`] (the timeline), [`metrics`] (what is measured),
 //! [`queue`] (the event queue), [`membership`] (who can be sampled),
+//! [`swim`] (SWIM members: failure detection, `--membership swim`),
 //! [`overlay`] (HyParView or a static topology with Plumtree or flooding).
 
 pub mod compact;
@@ -25,6 +26,7 @@ pub mod params;
 pub mod pool;
 pub mod population;
 pub mod queue;
+pub mod swim;
 pub mod table;
 pub mod window;
 
@@ -124,6 +126,9 @@ pub enum MembershipMode {
     /// The course's: node 0 starts alone, every other node knows node 0, and
     /// each learns peers from who contacts it and from update origins.
     Bootstrap,
+    /// SWIM members with the failure detector of [`SimConfig::swim`]: the
+    /// run measures failure detection (no rumor is spread).
+    Swim,
     /// HyParView's active views (an overlay run, [`overlay`]).
     #[serde(rename = "hyparview")]
     HyParView,
@@ -145,9 +150,10 @@ pub enum MembershipMode {
 
 impl MembershipMode {
     /// Every mode, in the order the parameter table lists them.
-    pub const ALL: [MembershipMode; 10] = [
+    pub const ALL: [MembershipMode; 11] = [
         MembershipMode::Full,
         MembershipMode::Bootstrap,
+        MembershipMode::Swim,
         MembershipMode::HyParView,
         MembershipMode::Ring,
         MembershipMode::KOut,
@@ -163,6 +169,7 @@ impl MembershipMode {
         match self {
             MembershipMode::Full => "full",
             MembershipMode::Bootstrap => "bootstrap",
+            MembershipMode::Swim => "swim",
             MembershipMode::HyParView => "hyparview",
             MembershipMode::Ring => "ring",
             MembershipMode::KOut => "k-out",
@@ -183,7 +190,7 @@ impl MembershipMode {
     /// Whether nodes keep neighbours in an overlay (HyParView or a static
     /// topology): such runs go to the overlay population.
     pub fn is_overlay(self) -> bool {
-        !matches!(self, MembershipMode::Full | MembershipMode::Bootstrap)
+        !matches!(self, MembershipMode::Full | MembershipMode::Bootstrap | MembershipMode::Swim)
     }
 }
 
@@ -243,6 +250,9 @@ pub struct SimConfig {
     /// `broadcast`: values handed to the nodes per second, all clients together.
     #[serde(default = "default_rate")]
     pub rate: f64,
+    /// `--membership swim`: the members' configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swim: Option<swim::SwimRun>,
     /// Overlay runs' parameters (exactly when the membership is an overlay).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overlay: Option<overlay::OverlayConfig>,
@@ -277,6 +287,7 @@ impl Default for SimConfig {
             engine: EngineChoice::Auto,
             membership: MembershipMode::Full,
             rate: default_rate(),
+            swim: None,
             overlay: None,
         }
     }
@@ -385,6 +396,13 @@ impl SimConfig {
                 }
             }
         }
+        self.check_swim()?;
+        if self.model == Model::Rounds && self.faults.iter().any(|f| matches!(f.fault, Fault::Slow { .. })) {
+            return Err(ParamError::rule(
+                "faults",
+                "a slow member handles messages late in virtual milliseconds: use --model events",
+            ));
+        }
         if self.engine == EngineChoice::Compact {
             let obstacles = self.compact_obstacles();
             if !obstacles.is_empty() {
@@ -393,6 +411,42 @@ impl SimConfig {
                     format!("the compact engine cannot run {}; use --engine full or auto", obstacles.join(", ")),
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// The rules of a SWIM run: a configuration exactly when the membership
+    /// is SWIM, valid, and a workload it runs (failure detection alone, in
+    /// the events model, on its own population).
+    fn check_swim(&self) -> Result<(), ParamError> {
+        let Some(run) = &self.swim else {
+            if self.membership == MembershipMode::Swim {
+                return Err(ParamError::rule("membership", "--membership swim needs its configuration"));
+            }
+            return Ok(());
+        };
+        if self.membership != MembershipMode::Swim {
+            return Err(ParamError::rule("membership", "a SWIM configuration needs --membership swim"));
+        }
+        run.config.check().map_err(|e| ParamError::rule(e.param, e.to_string()))?;
+        let refuse = |name: &str, why: &str| Err(ParamError::rule(name, format!("--membership swim {why}")));
+        if self.model != Model::Events {
+            return refuse(
+                "model",
+                "runs in the events model only (a period holds a timeout and an indirect round trip): use --model events",
+            );
+        }
+        if self.scenario != Scenario::Single {
+            return refuse(
+                "scenario",
+                "measures failure detection only; it does not run the movies or broadcast workloads (leave --scenario out)",
+            );
+        }
+        if self.engine == EngineChoice::Compact {
+            return refuse("engine", "runs its own population, not the compact one (leave --engine out)");
+        }
+        if self.nodes > 10_000_000 {
+            return refuse("nodes", "runs at most 10000000 members");
         }
         Ok(())
     }
@@ -716,6 +770,10 @@ pub struct Report {
     pub overlay: Option<overlay::OverlayStats>,
     /// Events processed.
     pub events: u64,
+    /// `--membership swim`: failure detection (`detection`,
+    /// `false_positives`, ...), at the top level of the JSON.
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub swim: Option<swim::SwimReport>,
     /// `[time_ms, fraction]` samples of coverage.
     pub coverage: Vec<(u64, f64)>,
     /// The configuration that ran.
@@ -746,6 +804,14 @@ pub fn run_threads(cfg: &SimConfig, threads: usize, progress: &mut dyn FnMut(Pro
     if cfg.membership.is_overlay() {
         return overlay::run(cfg, progress);
     }
+    if let (MembershipMode::Swim, Some(run)) = (cfg.membership, &cfg.swim) {
+        let mut r = runner(cfg, swim::SwimPopulation::new(cfg.nodes, run, cfg.seed));
+        let (reason, t) = r.run(progress);
+        let mut rep = report(cfg, &r.w, reason, t);
+        rep.swim = Some(swim::report(&r.w, cfg.nodes, t));
+        rep.protocol = "swim".into();
+        return Ok(rep);
+    }
     let use_compact = match cfg.engine {
         EngineChoice::Compact => true,
         EngineChoice::Full => false,
@@ -775,7 +841,10 @@ pub fn views_bytes(cfg: &SimConfig) -> Option<u64> {
 /// Real core nodes for `cfg`, with the membership it asks for.
 pub fn full_population(cfg: &SimConfig) -> population::FullPopulation {
     let mut pop = match cfg.membership {
-        MembershipMode::Full => population::FullPopulation::new(cfg.nodes, cfg.node_config(), cfg.seed),
+        // a SWIM run has its own population (`run_threads`); `Live` refuses it
+        MembershipMode::Full | MembershipMode::Swim => {
+            population::FullPopulation::new(cfg.nodes, cfg.node_config(), cfg.seed)
+        }
         MembershipMode::Bootstrap => population::FullPopulation::with_bootstrap(cfg.nodes, cfg.node_config(), cfg.seed),
         // overlay runs have their own population (`overlay::OverlayPopulation`);
         // callers refuse them first (`Live::new`), so this is the roster
@@ -793,7 +862,9 @@ pub fn full_population(cfg: &SimConfig) -> population::FullPopulation {
 pub fn runner<P: population::Population>(cfg: &SimConfig, pop: P) -> engine::Runner<P> {
     let net = network::Network::new(cfg.net.clone(), Rng::derive(cfg.seed, u64::MAX));
     // the anti-entropy protocols, or any protocol with backup anti-entropy
-    let anti_entropy = cfg.node.protocol.info().converges || cfg.node.anti_entropy_ms.is_some();
+    // (a SWIM run spreads nothing: it runs to its time limit)
+    let anti_entropy = cfg.membership != MembershipMode::Swim
+        && (cfg.node.protocol.info().converges || cfg.node.anti_entropy_ms.is_some());
     let mut w = engine::World::new(pop, net, cfg.faults.clone(), cfg.scenario, anti_entropy);
     let requests = cfg.broadcasts().into_iter().enumerate().map(|(k, (t, i))| (t, i, cfg.broadcast_key(k))).collect();
     w.set_broadcasts(requests);
@@ -801,7 +872,7 @@ pub fn runner<P: population::Population>(cfg: &SimConfig, pop: P) -> engine::Run
         interval: cfg.node.interval_ms.max(1),
         limit_ms: cfg.limit_ms(),
         updates_end: cfg.updates_end_ms(),
-        origin: (cfg.scenario == Scenario::Single).then_some(0),
+        origin: (cfg.scenario == Scenario::Single && cfg.membership != MembershipMode::Swim).then_some(0),
     };
     engine::Runner::new(w, schedule, cfg.model == Model::Rounds)
 }
@@ -889,6 +960,7 @@ pub fn report<P: population::Population>(
         membership_messages: None,
         overlay: None,
         events: m.events,
+        swim: None,
         coverage: m.coverage.clone(),
         config: cfg.clone(),
     }

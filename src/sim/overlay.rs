@@ -252,7 +252,9 @@ pub fn topology(mode: MembershipMode, o: &OverlayConfig) -> Option<Topology> {
         MembershipMode::Grid => Topology::Grid,
         MembershipMode::Line => Topology::Line,
         MembershipMode::Tree => Topology::Tree { arity: o.degree },
-        MembershipMode::Full | MembershipMode::Bootstrap | MembershipMode::HyParView => return None,
+        MembershipMode::Full | MembershipMode::Bootstrap | MembershipMode::Swim | MembershipMode::HyParView => {
+            return None
+        }
     })
 }
 

@@ -9,10 +9,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::network::LatencyDist;
 use super::overlay::OverlayConfig;
+use super::swim::SwimRun;
 pub use super::table::ParamError;
 use super::table::{self, TABLE};
 use super::{parse_fault, EngineChoice, MembershipMode, Model, Scenario, SimConfig};
+use crate::core::membership::swim::SwimConfig;
 use crate::core::{Protocol, StopRule};
 
 /// Every parameter of a scenario. [`SimParams::default`] holds `gossip
@@ -86,6 +89,30 @@ pub struct SimParams {
     pub senders: Option<u32>,
     /// Overlay broadcast: cycles before the first broadcast.
     pub warmup_cycles: u32,
+    /// `constant`, `uniform`, `exponential` or `lognormal`.
+    pub latency_dist: String,
+    /// swim: `paper` or `memberlist` formulas and defaults.
+    pub swim_formulas: String,
+    /// swim: `off`, `on`, `health`, `suspicion` or `buddy`.
+    pub lifeguard: String,
+    /// swim: `on` or `off`.
+    pub suspicion: String,
+    /// swim: the protocol period, ms.
+    pub probe_interval_ms: u64,
+    /// swim: the direct probe's timeout, ms.
+    pub probe_timeout_ms: u64,
+    /// swim: indirect probes.
+    pub indirect_k: u32,
+    /// swim: suspicion multiplier (none: the formulas' default).
+    pub suspicion_mult: Option<u32>,
+    /// swim: Lifeguard's maximum suspicion multiplier.
+    pub suspicion_max_mult: u32,
+    /// swim: retransmit multiplier λ (none: the formulas' default).
+    pub retransmit_mult: Option<u32>,
+    /// swim: the health multiplier's ceiling (none: the formulas' default).
+    pub awareness_max: Option<u32>,
+    /// swim: `random` or `aligned` phases.
+    pub phase: String,
 }
 
 impl SimParams {
@@ -124,6 +151,18 @@ impl SimParams {
         optimization: None,
         senders: None,
         warmup_cycles: 0,
+        latency_dist: String::new(),
+        swim_formulas: String::new(),
+        lifeguard: String::new(),
+        suspicion: String::new(),
+        probe_interval_ms: 0,
+        probe_timeout_ms: 0,
+        indirect_k: 0,
+        suspicion_mult: None,
+        suspicion_max_mult: 0,
+        retransmit_mult: None,
+        awareness_max: None,
+        phase: String::new(),
     };
 }
 
@@ -203,6 +242,36 @@ impl SimParams {
         vec!["5s:partition:2".into(), "10s:heal".into()]
     }
 
+    /// The SWIM configuration these parameters describe: the formulas'
+    /// defaults, Lifeguard's parts as chosen, and the values given.
+    fn swim_run(&self) -> SwimRun {
+        let memberlist = self.swim_formulas == "memberlist";
+        let mut c = if memberlist { SwimConfig::memberlist_lan() } else { SwimConfig::paper() };
+        let part = |p: &str| self.lifeguard == "on" || self.lifeguard == p;
+        c.lhm = part("health");
+        c.lha_suspicion = part("suspicion");
+        c.buddy = part("buddy");
+        c.suspicion = self.suspicion != "off";
+        c.probe_interval_ms = self.probe_interval_ms;
+        c.probe_timeout_ms = self.probe_timeout_ms;
+        c.indirect_checks = self.indirect_k;
+        if let Some(m) = self.suspicion_mult {
+            c.suspicion_mult = m;
+        }
+        if memberlist {
+            // memberlist's K: SuspicionMult - 2
+            c.suspicion_k = c.suspicion_mult.saturating_sub(2);
+        }
+        c.suspicion_max_mult = self.suspicion_max_mult;
+        if let Some(m) = self.retransmit_mult {
+            c.retransmit_mult = m;
+        }
+        if let Some(a) = self.awareness_max {
+            c.lhm_max = u8::try_from(a - 1).unwrap_or(u8::MAX);
+        }
+        SwimRun { config: c, aligned: self.phase == "aligned" }
+    }
+
     /// The configuration these parameters describe, checked: every value
     /// against the table (fields may have been set directly), then the
     /// rules that join several (eager push where the protocol refuses it,
@@ -225,6 +294,7 @@ impl SimParams {
             settle_ms: secs(self.settle_s),
             membership: MembershipMode::parse(&self.membership)
                 .ok_or_else(|| choice("membership", &self.membership))?,
+            swim: (self.membership == "swim").then(|| self.swim_run()),
             engine: match self.engine.as_str() {
                 "full" => EngineChoice::Full,
                 "compact" => EngineChoice::Compact,
@@ -269,6 +339,12 @@ impl SimParams {
         cfg.net.jitter_ms = self.jitter_ms;
         cfg.net.link_spread = self.link_spread;
         cfg.net.loss = self.loss;
+        cfg.net.latency_dist =
+            LatencyDist::parse(&self.latency_dist).ok_or_else(|| choice("latency_dist", &self.latency_dist))?;
+        if cfg.membership == MembershipMode::Swim {
+            // the engine's schedule (samples, the time limit in periods) runs on the probe period
+            n.interval_ms = self.probe_interval_ms;
+        }
         cfg.faults = self
             .faults
             .iter()
@@ -342,7 +418,7 @@ mod tests {
         assert_eq!(p.to_pairs(), vec![("preset", "glomers".to_owned()), ("nodes", "40".to_owned())]);
         assert_eq!(SimParams::preset("glomers").unwrap().to_pairs(), vec![("preset", "glomers".to_owned())]);
         let e = SimParams::from_pairs([("preset", "paxos")]).unwrap_err();
-        assert_eq!((e.param.as_str(), e.expected.as_str()), ("preset", "one of glomers"));
+        assert_eq!((e.param.as_str(), e.expected.as_str()), ("preset", "one of glomers, swim-paper, memberlist-lan"));
         // an empty preset is the defaults
         assert_eq!(SimParams::from_pairs([("preset", "")]).unwrap(), SimParams::default());
     }

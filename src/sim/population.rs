@@ -136,6 +136,17 @@ pub trait Part<M>: Send {
     fn msg_info(&self, msg: &M) -> MsgInfo;
 }
 
+/// What a fault did to a node, as [`Population::node_fault`] hears it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeFault {
+    /// It stopped (crash, leave).
+    Down,
+    /// It runs again (restart).
+    Up,
+    /// It handles received messages this late from now on, ms (0: on time again).
+    Slow(u64),
+}
+
 /// A set of simulated nodes the engines can drive.
 pub trait Population: Knowledge {
     /// The message type between its nodes.
@@ -179,6 +190,10 @@ pub trait Population: Knowledge {
     fn add_mirror(&mut self, now: u64) -> u32 {
         self.add(now)
     }
+    /// A fault changed node `i` at `now` (no behaviour by default: the
+    /// engine already stops and starts nodes; a population that measures
+    /// failure detection listens).
+    fn node_fault(&mut self, _i: u32, _what: NodeFault, _now: u64) {}
     /// Stop every node's re-sampling (end of a `movies` run).
     fn stop_resampling(&mut self);
     /// Whether any node's timer would still send news (false once rumors are cold).

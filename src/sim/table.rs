@@ -123,11 +123,14 @@ pub enum Group {
     Network,
     /// The fault timeline.
     Faults,
+    /// SWIM's failure detector (`--membership swim`).
+    Swim,
 }
 
 impl Group {
     /// Every group, in the order the help lists them.
-    pub const ALL: [Group; 5] = [Group::Run, Group::Scenario, Group::Protocol, Group::Network, Group::Faults];
+    pub const ALL: [Group; 6] =
+        [Group::Run, Group::Scenario, Group::Protocol, Group::Swim, Group::Network, Group::Faults];
 
     /// Its name in the table's JSON.
     pub fn name(self) -> &'static str {
@@ -137,6 +140,7 @@ impl Group {
             Group::Protocol => "protocol",
             Group::Network => "network",
             Group::Faults => "faults",
+            Group::Swim => "swim",
         }
     }
 
@@ -148,6 +152,7 @@ impl Group {
             Group::Protocol => "Protocol",
             Group::Network => "Network",
             Group::Faults => "Faults",
+            Group::Swim => "SWIM (--membership swim)",
         }
     }
 }
@@ -386,6 +391,7 @@ pub const TABLE: &[Param] = &[
     param!(membership, "membership", "Membership", Protocol, Kind::Choice(&[
         choice("full", "full", "uniform over everyone (the theory's model)"),
         choice("bootstrap", "bootstrap", "the course's: each node starts from node 0 and discovers the rest"),
+        choice("swim", "SWIM", "SWIM members (failure detection only, events model): probes, suspicion, Lifeguard"),
         choice("hyparview", "HyParView", "HyParView's symmetric active views of 5, passive views of 30, repair"),
         choice("ring", "ring lattice", "static: each node linked to degree/2 neighbours on each side"),
         choice("k-out", "random k-out", "static: each node links to degree random others"),
@@ -424,10 +430,131 @@ pub const TABLE: &[Param] = &[
         choice("compact", "compact", "one rumor, bytes per node"),
     ]), default "auto", None,
         "How nodes are held."),
+    param!(latency_dist, "latency-dist", "Latency distribution", Network, Kind::Choice(&[
+        choice("constant", "constant + jitter", "the link's latency plus uniform 0..=jitter"),
+        choice("uniform", "uniform", "uniform on latency +- jitter"),
+        choice("exponential", "exponential", "exponential with mean latency (jitter not used)"),
+        choice("lognormal", "log-normal", "log-normal with mean latency and standard deviation jitter"),
+    ]), default "constant", None,
+        "How message delays are drawn (events model)."),
+    param!(swim_formulas, "swim-formulas", "SWIM formulas", Swim, Kind::Choice(&[
+        choice("paper", "paper", "SWIM's: limits and timeouts 3 ceil(ln(n+1)) periods"),
+        choice("memberlist", "memberlist", "memberlist's: log10 formulas, SuspicionMult 4, RetransmitMult 4"),
+    ]), default "paper", None,
+        "swim: whose logarithms and multipliers (the defaults of the others)."),
+    param!(lifeguard, "lifeguard", "Lifeguard", Swim, Kind::Choice(&[
+        choice("off", "off", "plain SWIM"),
+        choice("on", "on", "all three parts"),
+        choice("health", "health only", "the local health multiplier (and nacks)"),
+        choice("suspicion", "suspicion only", "suspicion timeouts that shrink with confirmations"),
+        choice("buddy", "buddy only", "pings to a suspect carry the suspicion"),
+    ]), default "off", None,
+        "swim: Lifeguard's refinements."),
+    param!(suspicion, "suspicion", "Suspicion", Swim, Kind::Choice(&[
+        choice("on", "on", "suspect first, declare failed when the suspicion times out"),
+        choice("off", "off", "basic SWIM: declare failed at once"),
+    ]), default "on", None,
+        "swim: the suspicion mechanism."),
+    param!(probe_interval_ms, "probe-interval-ms", "Probe interval, ms", Swim,
+        Kind::Int { min: 2, max: MAX_INTERVAL_MS }, default "1000", None,
+        "swim: the protocol period T', ms."),
+    param!(probe_timeout_ms, "probe-timeout-ms", "Probe timeout, ms", Swim,
+        Kind::Int { min: 1, max: MAX_INTERVAL_MS }, default "500", None,
+        "swim: wait this long for a direct ack before asking helpers, ms."),
+    param!(indirect_k, "indirect-k", "Indirect probes k", Swim, Kind::Int { min: 0, max: 64 }, default "3", None,
+        "swim: helpers asked to ping a target that did not ack."),
+    param!(suspicion_mult, "suspicion-mult", "Suspicion mult", Swim, Kind::Int { min: 1, max: 1000 },
+        default "", Some("default"),
+        "swim: suspicion timeout (Lifeguard's minimum) = mult x log n periods (default 3 paper, 4 memberlist)."),
+    param!(suspicion_max_mult, "suspicion-max-mult", "Suspicion max mult", Swim, Kind::Int { min: 1, max: 1000 },
+        default "6", None,
+        "swim, Lifeguard: the longest suspicion = this x the shortest."),
+    param!(retransmit_mult, "retransmit-mult", "Retransmit mult", Swim, Kind::Int { min: 1, max: 1000 },
+        default "", Some("default"),
+        "swim: each update is piggybacked at most mult x log n times (default 3 paper, 4 memberlist)."),
+    param!(awareness_max, "awareness-max", "Awareness max", Swim, Kind::Int { min: 1, max: 256 },
+        default "", Some("default"),
+        "swim, Lifeguard: the health multiplier's ceiling (default 9 paper, S = 8; 8 memberlist)."),
+    param!(phase, "phase", "Phases", Swim, Kind::Choice(&[
+        choice("random", "random", "each member starts its periods at a random time"),
+        choice("aligned", "aligned", "every member's periods start together (the paper's analysis)"),
+    ]), default "random", None,
+        "swim: when members' protocol periods start."),
     param!(faults, "fault", "Faults", Faults, Kind::Faults, default "", None,
         "A fault, TIME:KIND[:ARG], repeatable: 10s:partition:2, 20s:heal, 5s:crash:3, 8s:restart:3, \
-         8s:restart-fresh:3, 12s:join:5, 15s:leave:7, 3s:loss:0.3."),
+         8s:restart-fresh:3, 12s:join:5, 15s:leave:7, 3s:loss:0.3, 2s:slow:3:1500, 9s:fast:3, \
+         5s:crash-random:0.1, 4s:block:0-9>10-19, 6s:unblock:0-9>10-19."),
 ];
+
+/// The parameters only a SWIM run reads (`--membership swim`).
+pub const SWIM_PARAMS: &[&str] = &[
+    "swim_formulas",
+    "lifeguard",
+    "suspicion",
+    "probe_interval_ms",
+    "probe_timeout_ms",
+    "indirect_k",
+    "suspicion_mult",
+    "suspicion_max_mult",
+    "retransmit_mult",
+    "awareness_max",
+    "phase",
+];
+
+/// The parameters of dissemination, which a SWIM run does not read.
+const DISSEMINATION_PARAMS: &[&str] = &[
+    "protocol",
+    "eager",
+    "fanout",
+    "ttl",
+    "interval_ms",
+    "stop",
+    "coin",
+    "counter",
+    "anti_entropy_ms",
+    "targets",
+    "rate",
+    "settle_s",
+    "resample_ms",
+];
+
+/// Refuse a parameter that was given although the run's membership does
+/// not read it (SWIM's parameters without `--membership swim`, a
+/// dissemination parameter with it), or `jitter_ms` with a latency
+/// distribution that does not read it. `call` names parameters as in
+/// [`refuse_unread`].
+pub fn refuse_unread_membership<'a>(
+    given: impl IntoIterator<Item = &'a str>,
+    swim: bool,
+    jitter_read: bool,
+    call: impl Fn(&str) -> String,
+) -> Result<(), ParamError> {
+    for name in given {
+        if !swim && SWIM_PARAMS.contains(&name) {
+            return Err(ParamError::rule(
+                name,
+                format!("{} applies to --membership swim only: leave it out or choose that membership", call(name)),
+            ));
+        }
+        if swim && DISSEMINATION_PARAMS.contains(&name) {
+            return Err(ParamError::rule(
+                name,
+                format!(
+                    "{} is a dissemination parameter; a --membership swim run spreads no rumor (its period is \
+                     --probe-interval-ms): leave it out",
+                    call(name)
+                ),
+            ));
+        }
+        if !jitter_read && name == "jitter_ms" {
+            return Err(ParamError::rule(
+                name,
+                format!("{} is not read by the exponential latency distribution (its spread is its mean)", call(name)),
+            ));
+        }
+    }
+    Ok(())
+}
 
 /// The entry named `name`.
 pub fn param(name: &str) -> Option<&'static Param> {
@@ -657,28 +784,71 @@ pub struct Preset {
 /// every `anti_entropy_ms`. Messages per value are about `nodes * fanout *
 /// 1000 / interval_ms / rate` whatever the batch sizes, so the budget is set
 /// by the tick, not the load.
-pub const PRESETS: &[Preset] = &[Preset {
-    name: "glomers",
-    summary: "the Gossip Glomers broadcast challenge (3d/3e): 25 nodes, 100 ms links, 100 values/s for 20 s, \
+pub const PRESETS: &[Preset] = &[
+    Preset {
+        name: "glomers",
+        summary: "the Gossip Glomers broadcast challenge (3d/3e): 25 nodes, 100 ms links, 100 values/s for 20 s, \
               batched rumor mongering with backup anti-entropy",
-    values: &[
-        ("nodes", "25"),
-        ("model", "events"),
-        ("scenario", "broadcast"),
-        ("rate", "100"),
-        ("duration_s", "20"),
-        ("settle_s", "10"),
-        ("latency_ms", "100"),
-        ("jitter_ms", "0"),
-        ("protocol", "rumor"),
-        ("fanout", "3"),
-        ("interval_ms", "50"),
-        ("stop", "blind"),
-        ("counter", "16"),
-        ("anti_entropy_ms", "1000"),
-        ("targets", "round-robin"),
-    ],
-}];
+        values: &[
+            ("nodes", "25"),
+            ("model", "events"),
+            ("scenario", "broadcast"),
+            ("rate", "100"),
+            ("duration_s", "20"),
+            ("settle_s", "10"),
+            ("latency_ms", "100"),
+            ("jitter_ms", "0"),
+            ("protocol", "rumor"),
+            ("fanout", "3"),
+            ("interval_ms", "50"),
+            ("stop", "blind"),
+            ("counter", "16"),
+            ("anti_entropy_ms", "1000"),
+            ("targets", "round-robin"),
+        ],
+    },
+    Preset {
+        name: "swim-paper",
+        summary: "SWIM as in its paper: suspicion, k = 3, limits and timeouts 3 ceil(ln(n+1)) periods, 1 s periods, \
+                  no Lifeguard (failure detection, events model)",
+        values: &[
+            ("membership", "swim"),
+            ("model", "events"),
+            ("nodes", "100"),
+            ("duration_s", "120"),
+            ("swim_formulas", "paper"),
+            ("lifeguard", "off"),
+            ("suspicion", "on"),
+            ("probe_interval_ms", "1000"),
+            ("probe_timeout_ms", "500"),
+            ("indirect_k", "3"),
+            ("suspicion_mult", "3"),
+            ("retransmit_mult", "3"),
+        ],
+    },
+    Preset {
+        name: "memberlist-lan",
+        summary: "hashicorp/memberlist's DefaultLANConfig: probe 1 s, timeout 500 ms, 3 indirect checks, \
+                  RetransmitMult 4, SuspicionMult 4, SuspicionMaxTimeoutMult 6, AwarenessMaxMultiplier 8, \
+                  log10 formulas, Lifeguard on (failure detection, events model)",
+        values: &[
+            ("membership", "swim"),
+            ("model", "events"),
+            ("nodes", "100"),
+            ("duration_s", "120"),
+            ("swim_formulas", "memberlist"),
+            ("lifeguard", "on"),
+            ("suspicion", "on"),
+            ("probe_interval_ms", "1000"),
+            ("probe_timeout_ms", "500"),
+            ("indirect_k", "3"),
+            ("suspicion_mult", "4"),
+            ("suspicion_max_mult", "6"),
+            ("retransmit_mult", "4"),
+            ("awareness_max", "8"),
+        ],
+    },
+];
 
 /// The preset named `name` (any case); the error lists the known ones.
 pub fn preset(name: &str) -> Result<&'static Preset, ParamError> {
@@ -796,7 +966,7 @@ mod tests {
     #[test]
     fn an_unknown_preset_lists_the_known_ones() {
         let e = preset("paxos").unwrap_err();
-        assert_eq!(e.to_string(), "preset: expected one of glomers, got \"paxos\"");
+        assert_eq!(e.to_string(), "preset: expected one of glomers, swim-paper, memberlist-lan, got \"paxos\"");
         assert_eq!(preset(" Glomers ").unwrap().name, "glomers");
     }
 }

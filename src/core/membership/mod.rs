@@ -17,12 +17,14 @@
 //! A membership protocol with messages and timers (SWIM's probes,
 //! HyParView's joins and shuffles) implements the same trait with its
 //! [`Membership::Msg`], [`Membership::poll_timeout`],
-//! [`Membership::on_timer`] and [`Membership::on_message`]; it reports
+//! [`Membership::on_timer`] and [`Membership::on_message`] ([`swim`]:
+//! SWIM with Lifeguard); it reports
 //! partners that come and go as [`MemberEvent`]s, which protocols that keep
 //! neighbours (Plumtree) need. The hooks are sans-IO like the rest of the
 //! core: time and randomness come in, messages and events go out as data.
 
 pub mod hyparview;
+pub mod swim;
 pub mod topology;
 
 use super::peers::{NoPeers, PeerList, PeerTable, Peers};

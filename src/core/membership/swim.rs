@@ -1,0 +1,1342 @@
+//! SWIM membership and failure detection (Das, Gupta, Motivala, DSN 2002),
+//! with Lifeguard's three refinements as options (Dadgar, Phillips,
+//! Currey 2018), as one sans-IO unit: its messages ([`SwimMsg`], with the
+//! piggybacked [`Gossip`]), its timers ([`SwimTimer`]), its configuration
+//! ([`SwimConfig`]: [`SwimConfig::paper`], [`SwimConfig::memberlist_lan`])
+//! and its rules ([`Swim`], a [`Membership`]).
+//!
+//! Rules, as the paper states them:
+//!
+//! * Each protocol period a member pings one member. Without an ack within
+//!   the probe timeout it asks `k` random members to `PingReq` the target;
+//!   a helper pings the target and forwards its ack. Without any ack by the
+//!   end of the period the target is suspected (with suspicion on) or
+//!   declared failed (basic SWIM).
+//! * Targets are taken round-robin over a shuffled list, reshuffled after
+//!   each pass. The list is not stored: a pass is a keyed pseudo-random
+//!   permutation of member indices `[0, m)` (a four-round Feistel network on
+//!   the smallest even bit width covering `m`, cycle-walking values `>= m`
+//!   back into range), keyed from the member's RNG at the start of each
+//!   pass. Walking it visits every index exactly once, which is what a
+//!   shuffled list gives; members believed dead and the member itself are
+//!   skipped. A member learned during a pass (a joiner) is inserted at a
+//!   pseudo-random position among the probes left in the pass (as the
+//!   paper inserts it at a random position of the list), and belongs to
+//!   the permutation from the next pass on.
+//! * Updates (`Alive`, `Suspect`, `Dead` = the paper's Confirm, each with an
+//!   incarnation number) ride on pings, ping-reqs and acks, each at most
+//!   `λ·log n` times, fewest-sent first (newest first among equals).
+//! * Precedence: `Alive(i)` beats `Suspect(j)` and `Alive(j)` when `i > j`;
+//!   `Suspect(i)` beats `Suspect(j)` when `i > j` and `Alive(j)` when
+//!   `i >= j`. Only a member raises its own incarnation, to refute a
+//!   `Suspect` or `Dead` about itself. The paper lets `Dead` (its Confirm)
+//!   beat both at any incarnation and makes a confirmed member rejoin under
+//!   a new identity; here, as in memberlist, `Dead(i)` beats `Alive(j)` and
+//!   `Suspect(j)` when `i >= j`, and an `Alive` with a higher incarnation
+//!   than a `Dead` revives the member. A confirmation of an incarnation
+//!   the member already refuted is stale: under the paper's rule a single
+//!   late confirmation (from a member whose suspicion timed out before the
+//!   refutation reached it) re-kills a member everyone else had taken back.
+//!
+//! Lifeguard (each part on its own switch):
+//!
+//! * local health multiplier ([`SwimConfig::lhm`]): a saturating score in
+//!   `[0, lhm_max]`, +1 for a failed probe, +1 for a probe whose helpers'
+//!   nacks went missing, +1 for refuting a suspicion about oneself, −1 for a
+//!   successful probe; the probe interval (and, as in the paper but not in
+//!   memberlist, the probe timeout) is multiplied by `score + 1`. Helpers
+//!   that get no ack from the target send a `Nack` at 80 % of the timeout.
+//! * local-health-aware suspicion ([`SwimConfig::lha_suspicion`]): a
+//!   suspicion starts at `Max` and shrinks with each independent
+//!   confirmation `C` to `max(Min, Max − (Max − Min)·log(C+1)/log(K+1))`.
+//! * the buddy system ([`SwimConfig::buddy`]): a ping to a member held as
+//!   suspect carries that suspicion, so the member can refute at once.
+//!
+//! Logarithms ([`Scale`]): the paper uses `⌈ln(n+1)⌉` for the piggyback
+//! limit and the suspicion timeout; memberlist uses `⌈log10(n+1)⌉` for the
+//! retransmit limit and `max(1, log10 n)` for the suspicion minimum (its
+//! comments say `log(N+1)`). `n` is the number of members the member
+//! believes alive. The float logarithms are of whole numbers and end up
+//! rounded to milliseconds.
+//!
+//! Memory: a member does not hold the membership list. Everyone starts from
+//! a shared baseline ([`Roll`]: in the simulator the roster at the start,
+//! [`Span`]), all alive at incarnation 0; a member keeps only the entries it
+//! changed (suspect, dead, a higher incarnation, a member learned later),
+//! the updates it is still piggybacking, and its open suspicions and probes.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::{MemberEvent, MemberOut, Membership};
+use crate::core::peers::Peers;
+use crate::rng::{mix64, Rng};
+
+/// The shared baseline membership every member starts from (everyone alive
+/// at incarnation 0).
+pub trait Roll<Id> {
+    /// How many members it lists.
+    fn len(&self) -> u32;
+    /// Whether it lists none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Member `i` (`i < len`).
+    fn get(&self, i: u32) -> Id;
+    /// The index of `id`, if listed.
+    fn position(&self, id: &Id) -> Option<u32>;
+}
+
+/// Members `0..n` (the simulator's roster at the start of a run).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span(pub u32);
+
+impl Roll<u32> for Span {
+    #[inline]
+    fn len(&self) -> u32 {
+        self.0
+    }
+    #[inline]
+    fn get(&self, i: u32) -> u32 {
+        i
+    }
+    #[inline]
+    fn position(&self, id: &u32) -> Option<u32> {
+        (*id < self.0).then_some(*id)
+    }
+}
+
+/// A shared sorted list of members (for drivers whose ids are not indices).
+#[derive(Clone, Debug)]
+pub struct Listed<Id>(pub Arc<[Id]>);
+
+impl<Id: Clone + Ord> Listed<Id> {
+    /// The list of `ids`, sorted and without repeats.
+    pub fn new(mut ids: Vec<Id>) -> Self {
+        ids.sort();
+        ids.dedup();
+        Listed(ids.into())
+    }
+}
+
+impl<Id: Clone + Ord> Roll<Id> for Listed<Id> {
+    fn len(&self) -> u32 {
+        self.0.len() as u32
+    }
+    fn get(&self, i: u32) -> Id {
+        self.0[i as usize].clone()
+    }
+    fn position(&self, id: &Id) -> Option<u32> {
+        self.0.binary_search(id).ok().map(|i| i as u32)
+    }
+}
+
+/// Which logarithm the formulas use (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scale {
+    /// The paper: `⌈ln(n+1)⌉` for both.
+    Paper,
+    /// memberlist: `⌈log10(n+1)⌉` retransmits, `max(1, log10 n)` suspicion.
+    Memberlist,
+}
+
+/// SWIM's parameters (and Lifeguard's switches).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SwimConfig {
+    /// The protocol period T′, ms.
+    pub probe_interval_ms: u64,
+    /// How long to wait for a direct ack before asking helpers, ms.
+    pub probe_timeout_ms: u64,
+    /// `k`: helpers asked to ping a target that did not ack.
+    pub indirect_checks: u32,
+    /// Suspect before declaring failed (false: basic SWIM declares at once).
+    pub suspicion: bool,
+    /// Suspicion timeout (the minimum with Lifeguard) = `suspicion_mult ×
+    /// log(n) × probe interval`.
+    pub suspicion_mult: u32,
+    /// Lifeguard's maximum suspicion timeout = `suspicion_max_mult × minimum`.
+    pub suspicion_max_mult: u32,
+    /// Lifeguard's `K`: independent confirmations that bring the timeout to
+    /// its minimum.
+    pub suspicion_k: u32,
+    /// λ: each update is piggybacked at most `λ × log(n)` times.
+    pub retransmit_mult: u32,
+    /// Most updates one message carries.
+    pub max_piggyback: usize,
+    /// Which logarithms.
+    pub scale: Scale,
+    /// Lifeguard: the local health multiplier (and nacks).
+    pub lhm: bool,
+    /// The local health score's ceiling S.
+    pub lhm_max: u8,
+    /// Lifeguard (paper): scale the probe timeout with the health too
+    /// (memberlist scales only the interval).
+    pub lhm_scales_timeout: bool,
+    /// Lifeguard: local-health-aware suspicion (shrinking timeouts).
+    pub lha_suspicion: bool,
+    /// Lifeguard: the buddy system.
+    pub buddy: bool,
+}
+
+impl SwimConfig {
+    /// The paper's SWIM with suspicion, as in its experiments: T′ = 1 s
+    /// here (the paper's 2 s scaled to the lab's default interval), ping
+    /// timeout 500 ms, k = 3, piggyback limit and suspicion timeout
+    /// `3⌈ln(n+1)⌉`, no Lifeguard.
+    pub fn paper() -> Self {
+        SwimConfig {
+            probe_interval_ms: 1000,
+            probe_timeout_ms: 500,
+            indirect_checks: 3,
+            suspicion: true,
+            suspicion_mult: 3,
+            suspicion_max_mult: 6,
+            suspicion_k: 3,
+            retransmit_mult: 3,
+            max_piggyback: 16,
+            scale: Scale::Paper,
+            lhm: false,
+            lhm_max: 8,
+            lhm_scales_timeout: true,
+            lha_suspicion: false,
+            buddy: false,
+        }
+    }
+
+    /// The paper's SWIM with all three Lifeguard parts, the paper's
+    /// parameters (S = 8, K = 3, β = 6, timeout scaled).
+    pub fn lifeguard() -> Self {
+        SwimConfig { lhm: true, lha_suspicion: true, buddy: true, ..SwimConfig::paper() }
+    }
+
+    /// hashicorp/memberlist's `DefaultLANConfig`: probe 1 s, timeout 500 ms,
+    /// 3 indirect checks, RetransmitMult 4, SuspicionMult 4,
+    /// SuspicionMaxTimeoutMult 6, AwarenessMaxMultiplier 8 (score ≤ 7),
+    /// K = SuspicionMult − 2, log10 formulas, the timeout not scaled by
+    /// health, Lifeguard on. (Its gossip every 200 ms to 3 members and its
+    /// 30 s push-pull are not modelled: updates ride on probes only.)
+    pub fn memberlist_lan() -> Self {
+        SwimConfig {
+            probe_interval_ms: 1000,
+            probe_timeout_ms: 500,
+            indirect_checks: 3,
+            suspicion: true,
+            suspicion_mult: 4,
+            suspicion_max_mult: 6,
+            suspicion_k: 2,
+            retransmit_mult: 4,
+            max_piggyback: 16,
+            scale: Scale::Memberlist,
+            lhm: true,
+            lhm_max: 7,
+            lhm_scales_timeout: false,
+            lha_suspicion: true,
+            buddy: true,
+        }
+    }
+
+    /// Check the parameters; the error names the one that is wrong.
+    pub fn check(&self) -> Result<(), SwimConfigError> {
+        let bad = |name: &'static str, why: &'static str| Err(SwimConfigError { param: name, reason: why });
+        if self.probe_interval_ms == 0 {
+            return bad("probe_interval_ms", "must be at least 1");
+        }
+        if self.probe_timeout_ms == 0 || self.probe_timeout_ms >= self.probe_interval_ms {
+            return bad("probe_timeout_ms", "must be at least 1 and shorter than the probe interval");
+        }
+        if self.suspicion && self.suspicion_mult == 0 {
+            return bad("suspicion_mult", "must be at least 1");
+        }
+        if self.lha_suspicion && self.suspicion_max_mult == 0 {
+            return bad("suspicion_max_mult", "must be at least 1");
+        }
+        if self.retransmit_mult == 0 {
+            return bad("retransmit_mult", "must be at least 1");
+        }
+        if self.lha_suspicion && !self.suspicion {
+            return bad("lifeguard", "local-health-aware suspicion needs suspicion on");
+        }
+        Ok(())
+    }
+
+    /// `log(n)` for the retransmit limit.
+    fn log_retransmit(&self, n: u32) -> f64 {
+        match self.scale {
+            Scale::Paper => (f64::from(n) + 1.0).ln().ceil(),
+            Scale::Memberlist => (f64::from(n) + 1.0).log10().ceil(),
+        }
+    }
+
+    /// `log(n)` for the suspicion timeout.
+    fn log_suspicion(&self, n: u32) -> f64 {
+        match self.scale {
+            Scale::Paper => (f64::from(n) + 1.0).ln().ceil(),
+            Scale::Memberlist => f64::from(n.max(1)).log10().max(1.0),
+        }
+    }
+
+    /// How many times an update is piggybacked in a group of `n`.
+    pub fn retransmit_limit(&self, n: u32) -> u32 {
+        (f64::from(self.retransmit_mult) * self.log_retransmit(n)).max(1.0) as u32
+    }
+
+    /// The suspicion timeout in a group of `n` after `confirmations`
+    /// independent confirmations, ms.
+    pub fn suspicion_timeout(&self, n: u32, confirmations: u32) -> u64 {
+        let min = f64::from(self.suspicion_mult) * self.log_suspicion(n) * self.probe_interval_ms as f64;
+        if !self.lha_suspicion || self.suspicion_k == 0 {
+            return min.round() as u64;
+        }
+        let max = f64::from(self.suspicion_max_mult) * min;
+        let c = f64::from(confirmations.min(self.suspicion_k));
+        let frac = (c + 1.0).ln() / (f64::from(self.suspicion_k) + 1.0).ln();
+        (max - (max - min) * frac).max(min).round() as u64
+    }
+}
+
+/// A SWIM parameter that is out of its range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SwimConfigError {
+    /// The parameter.
+    pub param: &'static str,
+    /// Why.
+    pub reason: &'static str,
+}
+
+impl std::fmt::Display for SwimConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.param, self.reason)
+    }
+}
+
+impl std::error::Error for SwimConfigError {}
+
+/// A membership update, piggybacked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Gossip<Id> {
+    /// `id` is alive at `inc`.
+    Alive { id: Id, inc: u32 },
+    /// `from` suspects `id` at `inc`.
+    Suspect { id: Id, inc: u32, from: Id },
+    /// `from` declared `id` failed (the paper's Confirm).
+    Dead { id: Id, inc: u32, from: Id },
+}
+
+impl<Id> Gossip<Id> {
+    /// The member it is about.
+    pub fn id(&self) -> &Id {
+        match self {
+            Gossip::Alive { id, .. } | Gossip::Suspect { id, .. } | Gossip::Dead { id, .. } => id,
+        }
+    }
+}
+
+/// SWIM's messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SwimMsg<Id> {
+    /// Are you alive? Answer `Ack(seq)` to the sender.
+    Ping { seq: u32, gossip: Vec<Gossip<Id>> },
+    /// Ping `target` for me and forward its ack as `Ack(seq)`.
+    PingReq { seq: u32, target: Id, gossip: Vec<Gossip<Id>> },
+    /// The answer to `Ping(seq)` (or a helper forwarding one).
+    Ack { seq: u32, gossip: Vec<Gossip<Id>> },
+    /// Lifeguard: a helper got no ack for `PingReq(seq)` in time.
+    Nack { seq: u32 },
+}
+
+impl<Id> SwimMsg<Id> {
+    /// The updates it carries.
+    pub fn gossip(&self) -> &[Gossip<Id>] {
+        match self {
+            SwimMsg::Ping { gossip, .. } | SwimMsg::PingReq { gossip, .. } | SwimMsg::Ack { gossip, .. } => gossip,
+            SwimMsg::Nack { .. } => &[],
+        }
+    }
+}
+
+/// A member's state as another member holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Believed alive.
+    Alive,
+    /// Suspected.
+    Suspect,
+    /// Declared failed.
+    Dead,
+}
+
+/// What a member holds about another one that differs from the baseline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Its state.
+    pub state: State,
+    /// Its incarnation.
+    pub inc: u32,
+    /// When this member last changed it, ms.
+    pub since: u64,
+}
+
+/// SWIM's timers, in the order they are handled when several are due.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SwimTimer {
+    /// The direct ping's timeout: ask helpers.
+    Indirect,
+    /// A helper's nack deadline or the end of its relay.
+    Relay,
+    /// A suspicion's timeout.
+    Suspicion,
+    /// The end of the protocol period: judge the probe, start the next.
+    Probe,
+}
+
+/// Counters of one member (the simulator sums them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SwimCounters {
+    /// Probes started.
+    pub probes: u64,
+    /// Probes that ended without any ack.
+    pub failed_probes: u64,
+    /// Failed probes that made this member suspect (or confirm a suspicion
+    /// of) the target.
+    pub suspicions: u64,
+    /// Times this member refuted a suspicion or confirmation of itself.
+    pub refutations: u64,
+    /// Pings sent (direct and on behalf of others).
+    pub pings: u64,
+    /// Acks sent (answers and forwarded ones).
+    pub acks: u64,
+    /// PingReqs sent.
+    pub ping_reqs: u64,
+    /// Nacks sent.
+    pub nacks: u64,
+}
+
+#[derive(Clone, Debug)]
+struct Probe<Id> {
+    target: Id,
+    seq: u32,
+    timeout_at: u64,
+    acked: bool,
+    indirect: bool,
+    nacks_expected: u32,
+    nacks: u32,
+}
+
+#[derive(Clone, Debug)]
+struct Relay<Id> {
+    seq: u32,
+    origin: Id,
+    origin_seq: u32,
+    /// When to nack (`u64::MAX`: done or off).
+    nack_at: u64,
+    expires: u64,
+}
+
+#[derive(Clone, Debug)]
+struct Suspicion<Id> {
+    id: Id,
+    inc: u32,
+    start: u64,
+    deadline: u64,
+    /// Members whose suspicion counted (the first suspector included).
+    confirmers: Vec<Id>,
+}
+
+#[derive(Clone, Debug)]
+struct Queued<Id> {
+    gossip: Gossip<Id>,
+    sent: u32,
+    /// Insertion order (newer first among equals).
+    stamp: u32,
+}
+
+/// A pass over `[0, size)` in a keyed pseudo-random order (see the module
+/// documentation).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pass {
+    key: u64,
+    pos: u32,
+    size: u32,
+    half: u32,
+}
+
+impl Pass {
+    /// A new pass over `[0, size)` keyed by `key`.
+    pub fn new(size: u32, key: u64) -> Self {
+        let bits = 32 - size.saturating_sub(1).leading_zeros();
+        let half = bits.div_ceil(2).max(1);
+        Pass { key, pos: 0, size, half }
+    }
+
+    /// The permutation's image of `x` (`x < size`).
+    pub fn permute(&self, x: u32) -> u32 {
+        let mask = (1u64 << self.half) - 1;
+        let mut v = u64::from(x);
+        loop {
+            let (mut l, mut r) = (v >> self.half, v & mask);
+            for round in 0..4u64 {
+                let f = mix64(self.key ^ (round << 56) ^ r) & mask;
+                (l, r) = (r, l ^ f);
+            }
+            v = l << self.half | r;
+            if v < u64::from(self.size) {
+                return v as u32;
+            }
+        }
+    }
+}
+
+/// The indices of the pass, in its order; `None` when it is over.
+impl Iterator for Pass {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        if self.pos >= self.size {
+            return None;
+        }
+        self.pos += 1;
+        Some(self.permute(self.pos - 1))
+    }
+}
+
+/// One SWIM member; see the module documentation.
+#[derive(Clone, Debug)]
+pub struct Swim<Id, R = Span> {
+    cfg: Arc<SwimConfig>,
+    roll: R,
+    me: Id,
+    incarnation: u32,
+    /// The entries that differ from the baseline: ids sorted, and their
+    /// entries (two vectors, exactly as long as needed: a few per member).
+    ids: Vec<Id>,
+    entries: Vec<Entry>,
+    /// Members beyond the baseline, in the order learned.
+    extra: Vec<Id>,
+    /// Entries in state `Dead`.
+    dead: u32,
+    queue: Vec<Queued<Id>>,
+    stamp: u32,
+    suspicions: Vec<Suspicion<Id>>,
+    relays: Vec<Relay<Id>>,
+    probe: Option<Probe<Id>>,
+    pass: Pass,
+    /// Members learned during the current pass, and how many more probes of
+    /// the pass come before theirs.
+    joining: Vec<(Id, u32)>,
+    next_probe: u64,
+    seq: u32,
+    lhm: u8,
+    /// Its counters.
+    pub counters: SwimCounters,
+}
+
+impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
+    /// Member `me` of baseline `roll`, its first period starting at `start`
+    /// (a driver spreads members' phases by drawing `start`). A member not
+    /// in the baseline (a joiner) announces itself on its first messages.
+    pub fn new(cfg: Arc<SwimConfig>, roll: R, me: Id, start: u64) -> Self {
+        let mut s = Swim {
+            cfg,
+            roll,
+            me: me.clone(),
+            incarnation: 0,
+            ids: Vec::new(),
+            entries: Vec::new(),
+            extra: Vec::new(),
+            dead: 0,
+            queue: Vec::new(),
+            stamp: 0,
+            suspicions: Vec::new(),
+            relays: Vec::new(),
+            probe: None,
+            pass: Pass::default(),
+            joining: Vec::new(),
+            next_probe: start,
+            seq: 0,
+            lhm: 0,
+            counters: SwimCounters::default(),
+        };
+        if s.roll.position(&me).is_none() {
+            s.enqueue(Gossip::Alive { id: me, inc: 0 });
+        }
+        s
+    }
+
+    /// The same member restarted without its state at incarnation `inc`
+    /// (above any it had): it announces itself, so that members holding it
+    /// suspect or dead take it back.
+    pub fn restarted(mut self, inc: u32) -> Self {
+        self.incarnation = inc;
+        self.enqueue(Gossip::Alive { id: self.me.clone(), inc });
+        self
+    }
+
+    /// Its id.
+    pub fn id(&self) -> &Id {
+        &self.me
+    }
+
+    /// Its own incarnation.
+    pub fn incarnation(&self) -> u32 {
+        self.incarnation
+    }
+
+    /// Its local health score (0: healthy).
+    pub fn health(&self) -> u8 {
+        self.lhm
+    }
+
+    /// What it holds about `id` (`None`: a member it does not know).
+    pub fn entry(&self, id: &Id) -> Option<Entry> {
+        match self.ids.binary_search(id) {
+            Ok(at) => Some(self.entries[at]),
+            Err(_) => self.roll.position(id).map(|_| Entry { state: State::Alive, inc: 0, since: 0 }),
+        }
+    }
+
+    /// The entries that differ from the baseline.
+    pub fn changed(&self) -> impl Iterator<Item = (&Id, &Entry)> {
+        self.ids.iter().zip(&self.entries)
+    }
+
+    /// Members it believes alive or suspect, itself included.
+    pub fn believed_alive(&self) -> u32 {
+        (self.roll.len() + self.extra.len() as u32).saturating_sub(self.dead).max(1)
+    }
+
+    /// Updates waiting to be piggybacked.
+    pub fn pending_gossip(&self) -> usize {
+        self.queue.len()
+    }
+
+    fn size(&self) -> u32 {
+        self.roll.len() + self.extra.len() as u32
+    }
+
+    fn member(&self, i: u32) -> Id {
+        let base = self.roll.len();
+        if i < base {
+            self.roll.get(i)
+        } else {
+            self.extra[(i - base) as usize].clone()
+        }
+    }
+
+    fn state_of(&self, id: &Id) -> Option<State> {
+        self.entry(id).map(|e| e.state)
+    }
+
+    fn multiplier(&self) -> u64 {
+        if self.cfg.lhm {
+            u64::from(self.lhm) + 1
+        } else {
+            1
+        }
+    }
+
+    fn health_up(&mut self) {
+        if self.cfg.lhm {
+            self.lhm = (self.lhm + 1).min(self.cfg.lhm_max);
+        }
+    }
+
+    fn health_down(&mut self) {
+        self.lhm = self.lhm.saturating_sub(1);
+    }
+
+    fn next_seq(&mut self) -> u32 {
+        self.seq = self.seq.wrapping_add(1);
+        self.seq
+    }
+
+    /// When the timer `t` is next due (`None`: not armed).
+    pub fn due(&self, t: SwimTimer) -> Option<u64> {
+        match t {
+            SwimTimer::Probe => Some(self.next_probe),
+            SwimTimer::Indirect => self.probe.as_ref().filter(|p| !p.acked && !p.indirect).map(|p| p.timeout_at),
+            SwimTimer::Relay => self.relays.iter().map(|r| r.nack_at.min(r.expires)).min(),
+            SwimTimer::Suspicion => self.suspicions.iter().map(|s| s.deadline).min(),
+        }
+    }
+
+    // ---- dissemination ----
+
+    fn enqueue(&mut self, g: Gossip<Id>) {
+        self.queue.retain(|q| q.gossip.id() != g.id());
+        self.stamp = self.stamp.wrapping_add(1);
+        self.queue.push(Queued { gossip: g, sent: 0, stamp: self.stamp });
+    }
+
+    /// Up to `max_piggyback` updates, fewest-sent first (newest first among
+    /// equals), each counted; updates sent `λ·log n` times leave the queue.
+    fn piggyback(&mut self, out: &mut Vec<Gossip<Id>>) {
+        if self.queue.is_empty() {
+            return;
+        }
+        let limit = self.cfg.retransmit_limit(self.believed_alive());
+        let room = self.cfg.max_piggyback.saturating_sub(out.len());
+        if self.queue.len() > room {
+            self.queue.sort_by(|a, b| a.sent.cmp(&b.sent).then(b.stamp.cmp(&a.stamp)));
+        }
+        for q in self.queue.iter_mut().take(room) {
+            q.sent += 1;
+            out.push(q.gossip.clone());
+        }
+        self.queue.retain(|q| q.sent < limit);
+        if self.queue.is_empty() {
+            self.queue = Vec::new(); // a burst's buffer is not kept
+        }
+    }
+
+    fn send(&mut self, to: Id, mut msg: SwimMsg<Id>, out: &mut MemberOut<Id, SwimMsg<Id>>) {
+        match &mut msg {
+            SwimMsg::Ping { gossip, .. } => {
+                self.counters.pings += 1;
+                self.piggyback(gossip);
+            }
+            SwimMsg::PingReq { gossip, .. } => {
+                self.counters.ping_reqs += 1;
+                self.piggyback(gossip);
+            }
+            SwimMsg::Ack { gossip, .. } => {
+                self.counters.acks += 1;
+                self.piggyback(gossip);
+            }
+            SwimMsg::Nack { .. } => self.counters.nacks += 1,
+        }
+        out.sends.push((to, msg));
+    }
+
+    // ---- the rules of precedence ----
+
+    fn drop_suspicion(&mut self, id: &Id) {
+        self.suspicions.retain(|s| s.id != *id);
+        if self.suspicions.is_empty() {
+            self.suspicions = Vec::new();
+        }
+    }
+
+    fn set(&mut self, id: &Id, state: State, inc: u32, now: u64) {
+        let was = self.state_of(id);
+        if was == Some(State::Dead) && state != State::Dead {
+            self.dead -= 1;
+        }
+        if was != Some(State::Dead) && state == State::Dead {
+            self.dead += 1;
+        }
+        let e = Entry { state, inc, since: now };
+        match self.ids.binary_search(id) {
+            Ok(at) => self.entries[at] = e,
+            Err(at) => {
+                // grow by one: most members hold a handful of entries
+                self.ids.reserve_exact(1);
+                self.entries.reserve_exact(1);
+                self.ids.insert(at, id.clone());
+                self.entries.insert(at, e);
+            }
+        }
+    }
+
+    /// Apply an update heard (or made) at `now`; returns whether it changed
+    /// what this member holds.
+    pub fn apply(&mut self, g: Gossip<Id>, now: u64, out: &mut MemberOut<Id, SwimMsg<Id>>) -> bool {
+        if *g.id() == self.me {
+            return self.about_me(g);
+        }
+        let cur = self.entry(g.id());
+        match g {
+            Gossip::Alive { id, inc } => match cur {
+                None => {
+                    self.set(&id, State::Alive, inc, now);
+                    self.extra.push(id.clone());
+                    // into the current pass, at a position drawn from its key
+                    let left = self.pass.size.saturating_sub(self.pass.pos);
+                    let at = mix64(self.pass.key ^ self.extra.len() as u64) % (u64::from(left) + 1);
+                    self.joining.push((id.clone(), at as u32));
+                    out.events.push(MemberEvent::Up(id.clone()));
+                    self.enqueue(Gossip::Alive { id, inc });
+                    true
+                }
+                Some(e) if inc > e.inc => {
+                    self.drop_suspicion(&id);
+                    self.set(&id, State::Alive, inc, now);
+                    if e.state == State::Dead {
+                        out.events.push(MemberEvent::Up(id.clone()));
+                    }
+                    self.enqueue(Gossip::Alive { id, inc });
+                    true
+                }
+                Some(_) => false,
+            },
+            Gossip::Suspect { id, inc, from } => match cur {
+                None => false,
+                Some(e) if e.state == State::Dead => false,
+                Some(e) if (e.state == State::Alive && inc >= e.inc) || inc > e.inc => {
+                    self.set(&id, State::Suspect, inc, now);
+                    self.drop_suspicion(&id);
+                    let timeout = self.cfg.suspicion_timeout(self.believed_alive(), 0);
+                    // only Lifeguard's suspicion counts confirmations
+                    let confirmers = if self.cfg.lha_suspicion { vec![from.clone()] } else { Vec::new() };
+                    self.suspicions.push(Suspicion {
+                        id: id.clone(),
+                        inc,
+                        start: now,
+                        deadline: now + timeout,
+                        confirmers,
+                    });
+                    self.enqueue(Gossip::Suspect { id, inc, from });
+                    true
+                }
+                Some(e) if e.state == State::Suspect && inc == e.inc && self.cfg.lha_suspicion => {
+                    // an independent confirmation shrinks the timeout
+                    let n = self.believed_alive();
+                    let cfg = Arc::clone(&self.cfg);
+                    let Some(s) = self.suspicions.iter_mut().find(|s| s.id == id) else { return false };
+                    if s.confirmers.contains(&from) || s.confirmers.len() > cfg.suspicion_k as usize {
+                        return false;
+                    }
+                    s.confirmers.push(from.clone());
+                    s.deadline = s.start + cfg.suspicion_timeout(n, s.confirmers.len() as u32 - 1);
+                    self.enqueue(Gossip::Suspect { id, inc, from });
+                    true
+                }
+                Some(_) => false,
+            },
+            Gossip::Dead { id, inc, from } => match cur {
+                None => false,
+                Some(e) if e.state == State::Dead || inc < e.inc => false,
+                Some(_) => {
+                    self.drop_suspicion(&id);
+                    self.set(&id, State::Dead, inc, now);
+                    out.events.push(MemberEvent::Down(id.clone()));
+                    self.enqueue(Gossip::Dead { id, inc, from });
+                    true
+                }
+            },
+        }
+    }
+
+    /// An update about this member itself: refute a suspicion or a
+    /// confirmation of its current (or a later) incarnation.
+    fn about_me(&mut self, g: Gossip<Id>) -> bool {
+        let inc = match g {
+            Gossip::Suspect { inc, .. } | Gossip::Dead { inc, .. } if inc >= self.incarnation => inc,
+            // someone holds a later incarnation of me (I restarted): go past it
+            Gossip::Alive { inc, .. } if inc > self.incarnation => inc,
+            _ => return false,
+        };
+        if !matches!(g, Gossip::Alive { .. }) {
+            self.counters.refutations += 1;
+            self.health_up();
+        }
+        self.incarnation = inc + 1;
+        self.enqueue(Gossip::Alive { id: self.me.clone(), inc: self.incarnation });
+        true
+    }
+
+    fn take_gossip(&mut self, gossip: Vec<Gossip<Id>>, now: u64, out: &mut MemberOut<Id, SwimMsg<Id>>) {
+        for g in gossip {
+            self.apply(g, now, out);
+        }
+    }
+
+    // ---- probing ----
+
+    /// The next member to probe: the next index of the pass that is
+    /// neither this member nor believed dead, starting a new pass (keyed
+    /// from `rng`) when one ends. `None` if nobody can be probed.
+    fn next_target(&mut self, rng: &mut Rng) -> Option<Id> {
+        while let Some(at) = self.joining.iter().position(|j| j.1 == 0) {
+            let (id, _) = self.joining.remove(at);
+            if self.state_of(&id) != Some(State::Dead) {
+                return Some(id);
+            }
+        }
+        let mut fresh = 0;
+        loop {
+            match self.pass.next() {
+                Some(i) => {
+                    let id = self.member(i);
+                    if id != self.me && self.state_of(&id) != Some(State::Dead) {
+                        for j in &mut self.joining {
+                            j.1 = j.1.saturating_sub(1);
+                        }
+                        return Some(id);
+                    }
+                }
+                None => {
+                    fresh += 1;
+                    if fresh > 1 {
+                        return None; // a whole pass found nobody
+                    }
+                    // the joiners not probed yet are in the new pass
+                    self.joining = Vec::new();
+                    self.pass = Pass::new(self.size(), rng.next_u64());
+                }
+            }
+        }
+    }
+
+    /// Up to `k` distinct members believed alive, other than this member
+    /// and `not`, drawn at random (bounded tries).
+    fn helpers(&self, rng: &mut Rng, k: usize, not: &Id, out: &mut Vec<Id>) {
+        let size = self.size();
+        let mut tries = 8 * k + 16;
+        while out.len() < k && tries > 0 {
+            tries -= 1;
+            let id = self.member(rng.below(u64::from(size)) as u32);
+            if id != self.me && id != *not && self.state_of(&id) == Some(State::Alive) && !out.contains(&id) {
+                out.push(id);
+            }
+        }
+    }
+
+    /// The end of a probe: judge it.
+    fn finish_probe(&mut self, now: u64, out: &mut MemberOut<Id, SwimMsg<Id>>) {
+        let Some(p) = self.probe.take() else { return };
+        if p.acked {
+            self.health_down();
+            return;
+        }
+        self.counters.failed_probes += 1;
+        self.health_up();
+        if p.nacks < p.nacks_expected {
+            self.health_up();
+        }
+        let Some(e) = self.entry(&p.target) else { return };
+        if e.state == State::Dead {
+            return;
+        }
+        let me = self.me.clone();
+        if self.cfg.suspicion {
+            self.counters.suspicions += 1;
+            self.apply(Gossip::Suspect { id: p.target, inc: e.inc, from: me }, now, out);
+        } else {
+            self.apply(Gossip::Dead { id: p.target, inc: e.inc, from: me }, now, out);
+        }
+    }
+
+    fn start_probe(&mut self, now: u64, rng: &mut Rng, out: &mut MemberOut<Id, SwimMsg<Id>>) {
+        let mult = self.multiplier();
+        self.next_probe = now + self.cfg.probe_interval_ms * mult;
+        let Some(target) = self.next_target(rng) else { return };
+        let seq = self.next_seq();
+        let timeout = self.cfg.probe_timeout_ms * if self.cfg.lhm_scales_timeout { mult } else { 1 };
+        // the period bounds the timeout (a scaled timeout with a scaled period)
+        let timeout = timeout.min(self.cfg.probe_interval_ms * mult - 1);
+        self.counters.probes += 1;
+        self.probe = Some(Probe {
+            target: target.clone(),
+            seq,
+            timeout_at: now + timeout,
+            acked: false,
+            indirect: false,
+            nacks_expected: 0,
+            nacks: 0,
+        });
+        let mut gossip = Vec::new();
+        if self.cfg.buddy {
+            if let Some(e) = self.entry(&target).filter(|e| e.state == State::Suspect) {
+                let from = self.me.clone();
+                gossip.push(Gossip::Suspect { id: target.clone(), inc: e.inc, from });
+            }
+        }
+        self.send(target, SwimMsg::Ping { seq, gossip }, out);
+    }
+
+    fn ask_helpers(&mut self, rng: &mut Rng, out: &mut MemberOut<Id, SwimMsg<Id>>) {
+        let Some(p) = self.probe.as_mut() else { return };
+        p.indirect = true;
+        let (target, seq) = (p.target.clone(), p.seq);
+        let mut helpers = Vec::new();
+        self.helpers(rng, self.cfg.indirect_checks as usize, &target, &mut helpers);
+        if self.cfg.lhm {
+            if let Some(p) = self.probe.as_mut() {
+                p.nacks_expected = helpers.len() as u32;
+            }
+        }
+        for h in helpers {
+            self.send(h, SwimMsg::PingReq { seq, target: target.clone(), gossip: Vec::new() }, out);
+        }
+    }
+}
+
+impl<Id: Clone + Ord, R: Roll<Id>> Peers<Id> for Swim<Id, R> {
+    /// Up to `k` distinct members believed alive or suspect, other than `me`.
+    fn sample(&self, rng: &mut Rng, me: &Id, k: usize, out: &mut Vec<Id>) {
+        let size = self.size();
+        let start = out.len();
+        let mut tries = 8 * k + 16;
+        while out.len() - start < k && tries > 0 {
+            tries -= 1;
+            let id = self.member(rng.below(u64::from(size)) as u32);
+            if id != *me && self.state_of(&id) != Some(State::Dead) && !out[start..].contains(&id) {
+                out.push(id);
+            }
+        }
+    }
+
+    /// Every member believed alive or suspect, other than `me`.
+    fn all(&self, me: &Id, out: &mut Vec<Id>) {
+        for i in 0..self.size() {
+            let id = self.member(i);
+            if id != *me && self.state_of(&id) != Some(State::Dead) {
+                out.push(id);
+            }
+        }
+    }
+}
+
+impl<Id: Clone + Ord, R: Roll<Id>> Membership<Id> for Swim<Id, R> {
+    type Msg = SwimMsg<Id>;
+
+    fn poll_timeout(&self) -> u64 {
+        [SwimTimer::Indirect, SwimTimer::Relay, SwimTimer::Suspicion, SwimTimer::Probe]
+            .into_iter()
+            .filter_map(|t| self.due(t))
+            .min()
+            .unwrap_or(u64::MAX)
+    }
+
+    fn on_timer(&mut self, _me: &Id, now: u64, rng: &mut Rng, out: &mut MemberOut<Id, SwimMsg<Id>>) {
+        if self.due(SwimTimer::Indirect).is_some_and(|t| t <= now) {
+            self.ask_helpers(rng, out);
+        }
+        if self.due(SwimTimer::Relay).is_some_and(|t| t <= now) {
+            let mut nacks = Vec::new();
+            for r in &mut self.relays {
+                if r.nack_at <= now {
+                    nacks.push((r.origin.clone(), r.origin_seq));
+                    r.nack_at = u64::MAX;
+                }
+            }
+            self.relays.retain(|r| r.expires > now);
+            if self.relays.is_empty() {
+                self.relays = Vec::new();
+            }
+            for (to, seq) in nacks {
+                self.send(to, SwimMsg::Nack { seq }, out);
+            }
+        }
+        if self.due(SwimTimer::Suspicion).is_some_and(|t| t <= now) {
+            let expired: Vec<(Id, u32)> =
+                self.suspicions.iter().filter(|s| s.deadline <= now).map(|s| (s.id.clone(), s.inc)).collect();
+            self.suspicions.retain(|s| s.deadline > now);
+            if self.suspicions.is_empty() {
+                self.suspicions = Vec::new();
+            }
+            let me = self.me.clone();
+            for (id, inc) in expired {
+                self.apply(Gossip::Dead { id, inc, from: me.clone() }, now, out);
+            }
+        }
+        if self.next_probe <= now {
+            self.finish_probe(now, out);
+            self.start_probe(now, rng, out);
+        }
+    }
+
+    fn on_message(
+        &mut self,
+        _me: &Id,
+        now: u64,
+        from: Id,
+        msg: SwimMsg<Id>,
+        _rng: &mut Rng,
+        out: &mut MemberOut<Id, SwimMsg<Id>>,
+    ) {
+        match msg {
+            SwimMsg::Ping { seq, gossip } => {
+                self.take_gossip(gossip, now, out);
+                self.send(from, SwimMsg::Ack { seq, gossip: Vec::new() }, out);
+            }
+            SwimMsg::PingReq { seq, target, gossip } => {
+                self.take_gossip(gossip, now, out);
+                let mine = self.next_seq();
+                let timeout = self.cfg.probe_timeout_ms;
+                let nack_at = if self.cfg.lhm { now + timeout * 4 / 5 } else { u64::MAX };
+                self.relays.push(Relay {
+                    seq: mine,
+                    origin: from,
+                    origin_seq: seq,
+                    nack_at,
+                    expires: now + self.cfg.probe_interval_ms,
+                });
+                self.send(target, SwimMsg::Ping { seq: mine, gossip: Vec::new() }, out);
+            }
+            SwimMsg::Ack { seq, gossip } => {
+                self.take_gossip(gossip, now, out);
+                if let Some(p) = self.probe.as_mut().filter(|p| p.seq == seq) {
+                    p.acked = true;
+                    return;
+                }
+                if let Some(at) = self.relays.iter().position(|r| r.seq == seq) {
+                    let r = self.relays.swap_remove(at);
+                    self.send(r.origin, SwimMsg::Ack { seq: r.origin_seq, gossip: Vec::new() }, out);
+                }
+            }
+            SwimMsg::Nack { seq } => {
+                if let Some(p) = self.probe.as_mut().filter(|p| p.seq == seq) {
+                    p.nacks += 1;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Out = MemberOut<u32, SwimMsg<u32>>;
+
+    fn member(cfg: SwimConfig, n: u32, me: u32) -> Swim<u32> {
+        Swim::new(Arc::new(cfg), Span(n), me, 0)
+    }
+
+    #[test]
+    fn a_pass_visits_every_index_exactly_once() {
+        for size in [1u32, 2, 3, 5, 16, 17, 100, 1000, 4097] {
+            for key in 0..5u64 {
+                let p = Pass::new(size, mix64(key));
+                let mut seen = vec![false; size as usize];
+                for i in p {
+                    assert!(!seen[i as usize], "size {size}: {i} twice");
+                    seen[i as usize] = true;
+                }
+                assert!(seen.iter().all(|&s| s), "size {size}: every index");
+            }
+        }
+        let order = |k| Pass::new(50, k).collect::<Vec<_>>();
+        assert_ne!(order(1), order(2), "another key, another order");
+    }
+
+    #[test]
+    fn round_robin_probes_every_other_member_once_per_pass() {
+        let n = 40;
+        let mut m = member(SwimConfig::paper(), n, 7);
+        let mut rng = Rng::new(3);
+        let mut out = Out::default();
+        let mut targets = Vec::new();
+        let mut now = 0;
+        for _ in 0..2 * (n - 1) {
+            m.on_timer(&7, now, &mut rng, &mut out);
+            let (to, msg) = out.sends.pop().expect("a ping");
+            assert!(matches!(msg, SwimMsg::Ping { .. }));
+            targets.push(to);
+            // ack it, so that nobody is suspected
+            let seq = m.probe.as_ref().unwrap().seq;
+            m.on_message(&7, now + 1, to, SwimMsg::Ack { seq, gossip: vec![] }, &mut rng, &mut out);
+            now += 1000;
+            out.sends.clear();
+        }
+        for pass in targets.chunks(n as usize - 1) {
+            let mut p = pass.to_vec();
+            p.sort();
+            let expected: Vec<u32> = (0..n).filter(|&i| i != 7).collect();
+            assert_eq!(p, expected, "each pass pings every other member once");
+        }
+        assert_ne!(targets[..n as usize - 1], targets[n as usize - 1..], "reshuffled after a pass");
+    }
+
+    #[test]
+    fn precedence_follows_the_paper_with_memberlists_stale_confirmations() {
+        let mut m = member(SwimConfig::paper(), 10, 0);
+        let mut out = Out::default();
+        let st = |m: &Swim<u32>| m.entry(&3).map(|e| (e.state, e.inc));
+        assert_eq!(st(&m), Some((State::Alive, 0)));
+        // Suspect(i) beats Alive(j) when i >= j
+        assert!(m.apply(Gossip::Suspect { id: 3, inc: 0, from: 1 }, 10, &mut out));
+        assert_eq!(st(&m), Some((State::Suspect, 0)));
+        // Alive(j) does not beat Suspect(j) at the same incarnation
+        assert!(!m.apply(Gossip::Alive { id: 3, inc: 0 }, 11, &mut out));
+        // Alive(i) beats Suspect(j) when i > j
+        assert!(m.apply(Gossip::Alive { id: 3, inc: 1 }, 12, &mut out));
+        assert_eq!(st(&m), Some((State::Alive, 1)));
+        // an older suspicion is stale
+        assert!(!m.apply(Gossip::Suspect { id: 3, inc: 0, from: 1 }, 13, &mut out));
+        // Suspect(i) beats Suspect(j) when i > j
+        assert!(m.apply(Gossip::Suspect { id: 3, inc: 1, from: 1 }, 14, &mut out));
+        assert!(m.apply(Gossip::Suspect { id: 3, inc: 2, from: 1 }, 15, &mut out));
+        assert_eq!(st(&m), Some((State::Suspect, 2)));
+        assert!(out.events.is_empty(), "suspicion is not failure");
+        // a confirmation of a refuted incarnation is stale; Dead(i) beats Suspect(j) when i >= j
+        assert!(!m.apply(Gossip::Dead { id: 3, inc: 1, from: 1 }, 16, &mut out));
+        assert!(m.apply(Gossip::Dead { id: 3, inc: 2, from: 1 }, 16, &mut out));
+        assert_eq!(st(&m), Some((State::Dead, 2)));
+        assert_eq!(out.events, vec![MemberEvent::Down(3)]);
+        // nothing but a later Alive moves a dead member
+        assert!(!m.apply(Gossip::Suspect { id: 3, inc: 9, from: 1 }, 17, &mut out));
+        assert!(!m.apply(Gossip::Alive { id: 3, inc: 2 }, 17, &mut out));
+        assert!(m.apply(Gossip::Alive { id: 3, inc: 3 }, 18, &mut out));
+        assert_eq!(out.events, vec![MemberEvent::Down(3), MemberEvent::Up(3)]);
+        // unknown members: Alive teaches them, the others do not
+        assert!(!m.apply(Gossip::Suspect { id: 50, inc: 0, from: 1 }, 19, &mut out));
+        assert!(m.apply(Gossip::Alive { id: 50, inc: 0 }, 19, &mut out));
+        assert_eq!(m.believed_alive(), 11);
+    }
+
+    #[test]
+    fn a_member_refutes_a_suspicion_of_itself_with_a_higher_incarnation() {
+        let mut m = member(SwimConfig::lifeguard(), 10, 4);
+        let mut out = Out::default();
+        assert!(!m.apply(Gossip::Alive { id: 4, inc: 0 }, 1, &mut out));
+        assert!(m.apply(Gossip::Suspect { id: 4, inc: 0, from: 2 }, 1, &mut out));
+        assert_eq!((m.incarnation(), m.counters.refutations, m.health()), (1, 1, 1));
+        assert!(!m.apply(Gossip::Suspect { id: 4, inc: 0, from: 3 }, 2, &mut out), "already refuted");
+        assert!(m.apply(Gossip::Dead { id: 4, inc: 1, from: 3 }, 3, &mut out));
+        assert_eq!(m.incarnation(), 2);
+        // the refutation is piggybacked on the next message
+        m.on_message(&4, 5, 9, SwimMsg::Ping { seq: 1, gossip: vec![] }, &mut Rng::new(1), &mut out);
+        let (_, ack) = out.sends.pop().unwrap();
+        assert_eq!(ack.gossip(), &[Gossip::Alive { id: 4, inc: 2 }]);
+    }
+
+    #[test]
+    fn an_unanswered_probe_goes_indirect_then_suspects_then_confirms() {
+        let cfg = SwimConfig::paper();
+        let timeout = cfg.suspicion_timeout(10, 0);
+        assert_eq!(timeout, 3 * 3 * 1000, "3 ceil(ln 11) periods");
+        let mut m = member(cfg, 10, 0);
+        let mut rng = Rng::new(9);
+        let mut out = Out::default();
+        m.on_timer(&0, 0, &mut rng, &mut out);
+        let target = out.sends[0].0;
+        assert_eq!(m.poll_timeout(), 500, "the ping's timeout");
+        m.on_timer(&0, 500, &mut rng, &mut out);
+        let reqs: Vec<_> = out.sends[1..].iter().filter(|(_, m)| matches!(m, SwimMsg::PingReq { .. })).collect();
+        assert_eq!(reqs.len(), 3, "k = 3 helpers");
+        assert!(reqs.iter().all(|(h, _)| *h != target && *h != 0));
+        assert_eq!(m.poll_timeout(), 1000);
+        m.on_timer(&0, 1000, &mut rng, &mut out);
+        assert_eq!(m.entry(&target).unwrap().state, State::Suspect);
+        assert_eq!(m.counters.suspicions, 1);
+        // the suspicion rides on the next ping
+        assert!(out.sends.last().unwrap().1.gossip().contains(&Gossip::Suspect { id: target, inc: 0, from: 0 }));
+        let mut t = 1000;
+        while m.entry(&target).unwrap().state != State::Dead {
+            t = m.poll_timeout();
+            m.on_timer(&0, t, &mut rng, &mut out);
+            // everyone else answers
+            let mut replies = Vec::new();
+            for (to, msg) in out.sends.drain(..) {
+                if let SwimMsg::Ping { seq, .. } = msg {
+                    if to != target {
+                        replies.push((to, seq));
+                    }
+                }
+            }
+            for (to, seq) in replies {
+                m.on_message(&0, t, to, SwimMsg::Ack { seq, gossip: vec![] }, &mut rng, &mut out);
+            }
+        }
+        assert_eq!(t, 1000 + timeout, "confirmed when the suspicion times out");
+        assert!(out.events.contains(&MemberEvent::Down(target)));
+    }
+
+    #[test]
+    fn a_helper_relays_the_ack_or_nacks_in_time() {
+        let mut h = member(SwimConfig::lifeguard(), 10, 1);
+        let mut rng = Rng::new(1);
+        let mut out = Out::default();
+        h.on_message(&1, 100, 0, SwimMsg::PingReq { seq: 77, target: 5, gossip: vec![] }, &mut rng, &mut out);
+        let (to, ping) = out.sends.pop().unwrap();
+        let SwimMsg::Ping { seq, .. } = ping else { panic!("{ping:?}") };
+        assert_eq!(to, 5);
+        h.on_message(&1, 150, 5, SwimMsg::Ack { seq, gossip: vec![] }, &mut rng, &mut out);
+        assert_eq!(out.sends.pop().unwrap(), (0, SwimMsg::Ack { seq: 77, gossip: vec![] }));
+        // no answer this time: a nack at 80 % of the timeout
+        h.on_message(&1, 2000, 0, SwimMsg::PingReq { seq: 78, target: 6, gossip: vec![] }, &mut rng, &mut out);
+        out.sends.clear();
+        assert_eq!(h.due(SwimTimer::Relay), Some(2400));
+        h.on_timer(&1, 2400, &mut rng, &mut out);
+        assert!(out.sends.contains(&(0, SwimMsg::Nack { seq: 78 })));
+    }
+
+    #[test]
+    fn lifeguard_suspicion_shrinks_with_independent_confirmations() {
+        let cfg = SwimConfig::memberlist_lan();
+        let n = 100;
+        let min = cfg.suspicion_timeout(n, cfg.suspicion_k);
+        assert_eq!(min, 4 * 2 * 1000, "SuspicionMult x log10(100) x interval");
+        assert_eq!(cfg.suspicion_timeout(n, 0), 6 * min, "starts at the maximum");
+        assert!(cfg.suspicion_timeout(n, 1) < 6 * min && cfg.suspicion_timeout(n, 1) > min);
+        assert_eq!(cfg.retransmit_limit(n), 4 * 3, "4 ceil(log10 101)");
+        let mut m = member(cfg, n, 0);
+        let mut out = Out::default();
+        m.apply(Gossip::Suspect { id: 9, inc: 0, from: 1 }, 0, &mut out);
+        assert_eq!(m.due(SwimTimer::Suspicion), Some(6 * min));
+        assert!(!m.apply(Gossip::Suspect { id: 9, inc: 0, from: 1 }, 10, &mut out), "the same suspector twice");
+        assert!(m.apply(Gossip::Suspect { id: 9, inc: 0, from: 2 }, 10, &mut out));
+        assert!(m.apply(Gossip::Suspect { id: 9, inc: 0, from: 3 }, 20, &mut out));
+        assert_eq!(m.due(SwimTimer::Suspicion), Some(min), "K = 2 confirmations: the minimum");
+    }
+
+    #[test]
+    fn the_buddy_system_tells_a_suspect_at_once() {
+        let mut m = member(SwimConfig::lifeguard(), 3, 0);
+        let mut rng = Rng::new(2);
+        let mut out = Out::default();
+        m.apply(Gossip::Suspect { id: 1, inc: 0, from: 2 }, 0, &mut out);
+        m.apply(Gossip::Suspect { id: 2, inc: 0, from: 1 }, 0, &mut out);
+        m.queue.clear();
+        m.on_timer(&0, 0, &mut rng, &mut out);
+        let (to, ping) = out.sends.pop().unwrap();
+        assert!(ping.gossip().contains(&Gossip::Suspect { id: to, inc: 0, from: 0 }), "{ping:?}");
+    }
+
+    #[test]
+    fn local_health_stretches_the_period_and_recovers() {
+        let mut m = member(SwimConfig::lifeguard(), 5, 0);
+        let mut rng = Rng::new(4);
+        let mut out = Out::default();
+        let mut now = 0;
+        for _ in 0..3 {
+            m.on_timer(&0, now, &mut rng, &mut out);
+            now = m.poll_timeout();
+            m.on_timer(&0, now, &mut rng, &mut out); // helpers asked, nobody answers
+            now = m.poll_timeout();
+            while now < m.due(SwimTimer::Probe).unwrap() {
+                m.on_timer(&0, now, &mut rng, &mut out);
+                now = m.poll_timeout();
+            }
+        }
+        // failed probes and missed nacks: the score climbs, the period grows
+        assert!(m.health() >= 4, "{}", m.health());
+        m.on_timer(&0, now, &mut rng, &mut out);
+        let before = m.health();
+        let period = m.due(SwimTimer::Probe).unwrap() - now;
+        assert_eq!(period, 1000 * (u64::from(before) + 1));
+        let seq = m.probe.as_ref().unwrap().seq;
+        m.on_message(&0, now + 1, 1, SwimMsg::Ack { seq, gossip: vec![] }, &mut rng, &mut out);
+        m.on_timer(&0, now + period, &mut rng, &mut out);
+        assert_eq!(m.health(), before - 1, "an answered probe lowers it");
+    }
+
+    #[test]
+    fn updates_are_piggybacked_a_bounded_number_of_times_fewest_sent_first() {
+        let mut cfg = SwimConfig::paper();
+        cfg.max_piggyback = 2;
+        let limit = cfg.retransmit_limit(10);
+        let mut m = member(cfg, 10, 0);
+        let mut out = Out::default();
+        m.apply(Gossip::Suspect { id: 1, inc: 0, from: 5 }, 0, &mut out);
+        m.apply(Gossip::Suspect { id: 2, inc: 0, from: 5 }, 0, &mut out);
+        m.apply(Gossip::Suspect { id: 3, inc: 0, from: 5 }, 0, &mut out);
+        let mut counts = [0u32; 4];
+        let mut rng = Rng::new(1);
+        for s in 0..100 {
+            m.on_message(&0, 1, 9, SwimMsg::Ping { seq: s, gossip: vec![] }, &mut rng, &mut out);
+            let (_, ack) = out.sends.pop().unwrap();
+            assert!(ack.gossip().len() <= 2);
+            for g in ack.gossip() {
+                counts[*g.id() as usize] += 1;
+            }
+            let spread = counts[1..].iter().max().unwrap() - counts[1..].iter().min().unwrap();
+            assert!(spread <= 1 || m.pending_gossip() == 0, "fewest-sent first: {counts:?}");
+        }
+        assert_eq!(&counts[1..], &[limit; 3], "each exactly λ log n times");
+    }
+}

@@ -1,0 +1,397 @@
+//! SWIM members as a simulator population (`gossip sim --membership swim`).
+//!
+//! Each simulated node runs the core's [`Swim`] (with Lifeguard's parts as
+//! its configuration says) over the engine's network, fault timeline and
+//! event queue, like any other [`Population`]. The workload is membership
+//! alone: failure detection. No rumor is spread (the report's dissemination
+//! fields stay empty); what is measured is [`SwimReport`]: how long crashed
+//! members take to be declared failed, live members declared failed (false
+//! positives), suspicions, refutations and the message load.
+//!
+//! Timing model: the events model only (a SWIM period holds a timeout and
+//! an indirect round trip, which the rounds model cannot express). Members
+//! start their periods at a random phase in `[0, T′)` drawn from their own
+//! RNG, or all at time 0 with `aligned` phases (the paper's analysis, in
+//! which protocol periods are synchronous). A message can move a member's
+//! next deadline earlier (a suspicion heard, a ping-req to relay): the
+//! population keeps the time of each member's queued tick and tells the
+//! engine when a delivery moved it earlier ([`Population::retime`]).
+//!
+//! The membership baseline every member starts from is the roster at the
+//! start (`0..nodes`, all alive at incarnation 0); members that join later
+//! announce themselves, and a member restarted without its state comes
+//! back at an incarnation above any it had, announcing itself.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::engine::World;
+use super::metrics::Knowledge;
+use super::population::{node_rng, Ctx, NodeFault, Population};
+use crate::core::membership::swim::{Span, State, Swim, SwimConfig, SwimCounters, SwimMsg};
+use crate::core::{MemberEvent, MemberOut, Membership, Version};
+use crate::rng::Rng;
+
+/// How a SWIM run is set up: the members' configuration and their phases.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SwimRun {
+    /// Every member's configuration.
+    pub config: SwimConfig,
+    /// All members start their periods at time 0 (the paper's synchronous
+    /// periods) instead of at random phases.
+    #[serde(default)]
+    pub aligned: bool,
+}
+
+/// SWIM members, one per simulated node.
+pub struct SwimPopulation {
+    cfg: Arc<SwimConfig>,
+    members: Vec<Swim<u32>>,
+    rngs: Vec<Rng>,
+    base: u32,
+    seed: u64,
+    aligned: bool,
+    down: Vec<bool>,
+    slow: Vec<bool>,
+    /// `due[i]`: when member `i`'s tick is queued (see [`Population::retime`]).
+    due: Vec<u64>,
+    out: MemberOut<u32, SwimMsg<u32>>,
+    false_positives: u64,
+    false_positives_healthy: u64,
+    false_positives_of_healthy: u64,
+}
+
+impl SwimPopulation {
+    /// `n` members of run `run`, seeded with `seed`.
+    pub fn new(n: u32, run: &SwimRun, seed: u64) -> Self {
+        let mut p = SwimPopulation {
+            cfg: Arc::new(run.config.clone()),
+            members: Vec::with_capacity(n as usize),
+            rngs: Vec::with_capacity(n as usize),
+            base: n,
+            seed,
+            aligned: run.aligned,
+            down: Vec::with_capacity(n as usize),
+            slow: Vec::with_capacity(n as usize),
+            due: Vec::with_capacity(n as usize),
+            out: MemberOut::default(),
+            false_positives: 0,
+            false_positives_healthy: 0,
+            false_positives_of_healthy: 0,
+        };
+        for _ in 0..n {
+            p.add(0);
+        }
+        p
+    }
+
+    /// Member `i` as it stands.
+    pub fn member(&self, i: u32) -> &Swim<u32> {
+        &self.members[i as usize]
+    }
+
+    fn fresh(&self, i: u32, epoch: u32, now: u64) -> (Swim<u32>, Rng) {
+        let mut rng = node_rng(self.seed, i, epoch);
+        let phase = if self.aligned { 0 } else { rng.below(self.cfg.probe_interval_ms) };
+        (Swim::new(Arc::clone(&self.cfg), Span(self.base), i, now + phase), rng)
+    }
+
+    /// Pass what member `i` did to the engine and count its declarations.
+    fn emit(&mut self, i: u32, ctx: &mut Ctx<SwimMsg<u32>>) {
+        for (to, msg) in self.out.sends.drain(..) {
+            ctx.outbox.push((i, to, msg));
+        }
+        for ev in self.out.events.drain(..) {
+            if let MemberEvent::Down(target) = ev {
+                if !self.down.get(target as usize).copied().unwrap_or(true) {
+                    self.false_positives += 1;
+                    if !self.slow[i as usize] {
+                        self.false_positives_healthy += 1;
+                    }
+                    if !self.slow[target as usize] {
+                        self.false_positives_of_healthy += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every member's counters, summed.
+    pub fn counters(&self) -> SwimCounters {
+        let mut c = SwimCounters::default();
+        for m in &self.members {
+            let k = &m.counters;
+            c.probes += k.probes;
+            c.failed_probes += k.failed_probes;
+            c.suspicions += k.suspicions;
+            c.refutations += k.refutations;
+            c.pings += k.pings;
+            c.acks += k.acks;
+            c.ping_reqs += k.ping_reqs;
+            c.nacks += k.nacks;
+        }
+        c
+    }
+}
+
+impl Knowledge for SwimPopulation {
+    fn known(&self, _i: u32, _origin: u32) -> Option<Version> {
+        None
+    }
+}
+
+impl Population for SwimPopulation {
+    type Msg = SwimMsg<u32>;
+
+    fn len(&self) -> u32 {
+        self.members.len() as u32
+    }
+
+    fn tick(&mut self, i: u32, now: u64, ctx: &mut Ctx<Self::Msg>) {
+        let m = &mut self.members[i as usize];
+        m.on_timer(&i, now, &mut self.rngs[i as usize], &mut self.out);
+        self.due[i as usize] = m.poll_timeout().max(now + 1);
+        self.emit(i, ctx);
+    }
+
+    fn retime(&mut self, i: u32) -> Option<u64> {
+        let next = self.next_timeout(i);
+        (next < self.due[i as usize]).then(|| {
+            self.due[i as usize] = next;
+            next
+        })
+    }
+
+    fn deliver(&mut self, to: u32, from: u32, msg: Self::Msg, now: u64, ctx: &mut Ctx<Self::Msg>) {
+        let m = &mut self.members[to as usize];
+        m.on_message(&to, now, from, msg, &mut self.rngs[to as usize], &mut self.out);
+        self.emit(to, ctx);
+    }
+
+    fn next_timeout(&self, i: u32) -> u64 {
+        self.members[i as usize].poll_timeout()
+    }
+
+    /// No rumor in a SWIM run.
+    fn inject(&mut self, _i: u32, _now: u64, _ctx: &mut Ctx<Self::Msg>) {}
+
+    fn reset(&mut self, i: u32, epoch: u32, now: u64) {
+        let last = self.members[i as usize].incarnation();
+        let (m, rng) = self.fresh(i, epoch, now);
+        self.members[i as usize] = m.restarted(last + 1);
+        self.rngs[i as usize] = rng;
+        self.due[i as usize] = self.members[i as usize].poll_timeout().max(now);
+    }
+
+    fn add(&mut self, now: u64) -> u32 {
+        let i = self.members.len() as u32;
+        let (m, rng) = self.fresh(i, 0, now);
+        self.due.push(m.poll_timeout().max(now));
+        self.members.push(m);
+        self.rngs.push(rng);
+        self.down.push(false);
+        self.slow.push(false);
+        i
+    }
+
+    fn node_fault(&mut self, i: u32, what: NodeFault, _now: u64) {
+        match what {
+            NodeFault::Down => self.down[i as usize] = true,
+            NodeFault::Up => self.down[i as usize] = false,
+            NodeFault::Slow(ms) => self.slow[i as usize] = ms > 0,
+        }
+    }
+
+    fn stop_resampling(&mut self) {}
+
+    /// Members probe for as long as the run lasts.
+    fn active(&self) -> bool {
+        true
+    }
+
+    fn msg_info(&self, msg: &Self::Msg) -> (usize, usize, bool) {
+        // about 20 bytes of header and 12 per update, as a compact encoding
+        let n = msg.gossip().len();
+        (20 + 12 * n + usize::from(matches!(msg, SwimMsg::PingReq { .. })) * 4, n, matches!(msg, SwimMsg::Ack { .. }))
+    }
+
+    fn duplicates(&self) -> u64 {
+        0
+    }
+
+    fn engine_name(&self) -> &'static str {
+        "swim"
+    }
+}
+
+/// `{mean, median, p99, max}` of a sample, ms (all `null` when empty).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    /// Mean.
+    pub mean: Option<f64>,
+    /// Median.
+    pub median: Option<f64>,
+    /// 99th percentile (nearest rank).
+    pub p99: Option<f64>,
+    /// Maximum.
+    pub max: Option<f64>,
+}
+
+impl Spread {
+    /// The spread of `samples`.
+    pub fn of(samples: &mut [u64]) -> Spread {
+        let l = super::Latency::of(samples);
+        let mean = (!samples.is_empty()).then(|| samples.iter().sum::<u64>() as f64 / samples.len() as f64);
+        Spread { mean, median: l.median, p99: l.p99, max: l.max }
+    }
+}
+
+/// Failure detection of the members that crashed and stayed down.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Detection {
+    /// Crashes measured.
+    pub crashed: u32,
+    /// From a crash to the first member declaring it failed, ms.
+    pub first_ms: Spread,
+    /// From a crash to every live member having declared it failed, ms
+    /// (over the crashes every live member declared).
+    pub full_ms: Spread,
+    /// Crashes no member declared by the end.
+    pub undetected: u32,
+    /// Crashes some live member had not declared by the end.
+    pub not_full: u32,
+}
+
+/// What a SWIM run measured (the keys `gossip sim --json` adds for it).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SwimReport {
+    /// Detection times of real crashes.
+    pub detection: Detection,
+    /// Declarations, by any member, of a member that was running.
+    pub false_positives: u64,
+    /// Of those, made by members that were not slow themselves.
+    pub false_positives_healthy: u64,
+    /// Of those, about members that were not slow (the victims Lifeguard's
+    /// paper counts: a slow member declared failed is slow, not healthy).
+    pub false_positives_of_healthy: u64,
+    /// Failed probes that raised (or confirmed) a suspicion.
+    pub suspicions: u64,
+    /// Members refuting a suspicion or declaration of themselves.
+    pub refutations: u64,
+    /// Messages sent per member per protocol period (every initial member,
+    /// the whole run).
+    pub messages_per_member_per_period: f64,
+    /// Probes started.
+    pub probes: u64,
+    /// Probes that got no ack at all.
+    pub failed_probes: u64,
+    /// Pings sent (direct and for others).
+    pub pings: u64,
+    /// Acks sent (answers and forwarded).
+    pub acks: u64,
+    /// Ping-reqs sent.
+    pub ping_reqs: u64,
+    /// Nacks sent (Lifeguard).
+    pub nacks: u64,
+}
+
+/// The SWIM measurements of a run that reached `time_ms`.
+pub fn report(w: &World<SwimPopulation>, nodes: u32, time_ms: u64) -> SwimReport {
+    let pop = &w.pop;
+    // the crashes that stayed down: the last crash of each node that is down
+    let mut at: HashMap<u32, u64> = HashMap::new();
+    for &(node, t) in &w.crashes {
+        if !w.up.get(node as usize) {
+            at.insert(node, t);
+        }
+    }
+    // per crashed member: first declaration, last by a live member, live declarers
+    let mut seen: HashMap<u32, (u64, u64, u32)> = at.keys().map(|&c| (c, (u64::MAX, 0, 0))).collect();
+    for i in 0..pop.len() {
+        let live = w.up.get(i as usize) && w.members.contains(i);
+        for (id, e) in pop.member(i).changed() {
+            if e.state != State::Dead {
+                continue;
+            }
+            if let (Some(&crash), Some(s)) = (at.get(id), seen.get_mut(id)) {
+                let t = e.since.max(crash) - crash;
+                s.0 = s.0.min(t);
+                if live {
+                    s.1 = s.1.max(t);
+                    s.2 += 1;
+                }
+            }
+        }
+    }
+    let live = (0..pop.len()).filter(|&i| w.up.get(i as usize) && w.members.contains(i)).count() as u32;
+    let (mut first, mut full) = (Vec::new(), Vec::new());
+    let mut d = Detection { crashed: at.len() as u32, ..Detection::default() };
+    let mut crashed: Vec<u32> = at.keys().copied().collect();
+    crashed.sort_unstable();
+    for c in crashed {
+        let (f, last, declarers) = seen[&c];
+        if f == u64::MAX {
+            d.undetected += 1;
+        } else {
+            first.push(f);
+        }
+        if declarers == live {
+            full.push(last);
+        } else {
+            d.not_full += 1;
+        }
+    }
+    d.first_ms = Spread::of(&mut first);
+    d.full_ms = Spread::of(&mut full);
+    let c = pop.counters();
+    let periods = time_ms as f64 / pop.cfg.probe_interval_ms as f64;
+    SwimReport {
+        detection: d,
+        false_positives: pop.false_positives,
+        false_positives_healthy: pop.false_positives_healthy,
+        false_positives_of_healthy: pop.false_positives_of_healthy,
+        suspicions: c.suspicions,
+        refutations: c.refutations,
+        messages_per_member_per_period: if periods > 0.0 {
+            w.metrics.messages as f64 / nodes as f64 / periods
+        } else {
+            0.0
+        },
+        probes: c.probes,
+        failed_probes: c.failed_probes,
+        pings: c.pings,
+        acks: c.acks,
+        ping_reqs: c.ping_reqs,
+        nacks: c.nacks,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::membership::swim::Gossip;
+
+    fn about(g: &Gossip<u32>, id: u32) -> bool {
+        *g.id() == id
+    }
+
+    #[test]
+    fn a_member_restarted_without_state_comes_back_above_its_old_incarnation() {
+        let run = SwimRun { config: SwimConfig::paper(), aligned: false };
+        let mut p = SwimPopulation::new(5, &run, 1);
+        p.reset(2, 1, 5_000);
+        let m = p.member(2);
+        assert_eq!(m.incarnation(), 1);
+        assert!(m.poll_timeout() >= 5_000);
+        let mut out = Vec::new();
+        let mut metrics = super::super::metrics::Metrics::new(5);
+        let roster = super::super::membership::Roster::new(5);
+        let mut ctx = Ctx { members: &roster, outbox: &mut out, metrics: &mut metrics };
+        let t = p.next_timeout(2);
+        p.tick(2, t, &mut ctx);
+        let (_, _, ping) = &out[0];
+        assert!(ping.gossip().iter().any(|g| about(g, 2) && matches!(g, Gossip::Alive { inc: 1, .. })), "{ping:?}");
+    }
+}
