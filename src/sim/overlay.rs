@@ -548,6 +548,19 @@ impl Population for OverlayPopulation {
         self.duplicates
     }
 
+    #[inline]
+    fn prefetch(&self, i: u32) {
+        // the node's views and lists are inline: its struct is its state
+        if let Some(n) = self.nodes.get(i as usize) {
+            crate::hint::prefetch_lines(n);
+        }
+    }
+
+    #[inline]
+    fn prefetch_tick(&self, i: u32) {
+        self.prefetch(i);
+    }
+
     fn engine_name(&self) -> &'static str {
         "overlay"
     }
