@@ -73,6 +73,11 @@ impl Default for HyParViewConfig {
     }
 }
 
+/// The ids a shuffle or its answer carries, inline up to 8 (the paper's
+/// 1 + ka + kp): the message carries them by value, so the node it reaches
+/// reads them from the message, not from a block its sender allocated.
+pub type ShuffleIds<Id> = SmallVec<[Id; 8]>;
+
 /// HyParView's messages.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Msg<Id> {
@@ -106,12 +111,12 @@ pub enum Msg<Id> {
         /// Hops left.
         ttl: u8,
         /// The origin's id, `ka` active and `kp` passive ids.
-        ids: Vec<Id>,
+        ids: ShuffleIds<Id>,
     },
     /// The end point's answer: as many of its passive ids.
     ShuffleReply {
         /// Passive ids.
-        ids: Vec<Id>,
+        ids: ShuffleIds<Id>,
     },
 }
 
@@ -152,7 +157,7 @@ pub struct HyParView<Id> {
     /// Candidates that rejected us in the current repair.
     tried: Vec<Id>,
     /// The ids sent in the last shuffle (evicted first when the answer merges).
-    last_sent: SmallVec<[Id; 8]>,
+    last_sent: ShuffleIds<Id>,
     /// Events decided outside a call that can report them
     /// ([`Membership::on_unreachable`]), reported at the next timer.
     queued: Vec<MemberEvent<Id>>,
@@ -255,21 +260,22 @@ impl<Id: Clone + PartialEq> HyParView<Id> {
 
     fn shuffle(&mut self, me: &Id, rng: &mut Rng, out: &mut MemberOut<Id, Msg<Id>>) {
         let Some(to) = self.random_active(rng, &[]) else { return };
-        let mut ids = vec![me.clone()];
+        let mut ids = ShuffleIds::new();
+        ids.push(me.clone());
         let mut idx = Vec::new();
         sample_indices(rng, self.active.len(), None, self.cfg.ka, &mut idx);
         ids.extend(idx.iter().map(|&i| self.active[i].clone()).filter(|a| a != &to));
         idx.clear();
         sample_indices(rng, self.passive.len(), None, self.cfg.kp, &mut idx);
         ids.extend(idx.iter().map(|&i| self.passive[i].clone()));
-        self.last_sent = ids.iter().cloned().collect();
+        self.last_sent = ids.clone();
         out.sends.push((to, Msg::Shuffle { origin: me.clone(), ttl: self.cfg.arwl, ids }));
     }
 
     /// Merge `ids` into the passive view: new ids only; room is made by
     /// evicting first the members also in `evict_first`, then random ones.
-    fn merge(&mut self, me: &Id, ids: Vec<Id>, evict_first: &[Id], rng: &mut Rng) {
-        let mut fresh: Vec<Id> = Vec::with_capacity(ids.len());
+    fn merge(&mut self, me: &Id, ids: ShuffleIds<Id>, evict_first: &[Id], rng: &mut Rng) {
+        let mut fresh: ShuffleIds<Id> = SmallVec::with_capacity(ids.len());
         for id in ids {
             if &id != me && !self.active.contains(&id) && !self.passive.contains(&id) && !fresh.contains(&id) {
                 fresh.push(id);
@@ -438,7 +444,7 @@ impl<Id: Clone + PartialEq> Membership<Id> for HyParView<Id> {
                     None => {
                         let mut idx = Vec::new();
                         sample_indices(rng, self.passive.len(), None, ids.len(), &mut idx);
-                        let reply: Vec<Id> = idx.iter().map(|&i| self.passive[i].clone()).collect();
+                        let reply: ShuffleIds<Id> = idx.iter().map(|&i| self.passive[i].clone()).collect();
                         out.sends.push((origin, Msg::ShuffleReply { ids: reply.clone() }));
                         self.merge(me, ids, &reply, rng);
                     }
