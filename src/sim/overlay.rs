@@ -192,6 +192,9 @@ pub enum OMsg {
 }
 
 /// A node's membership: HyParView, or fixed neighbours.
+// HyParView's views are inline on purpose (a node's state in its own
+// memory, one prefetch away); boxing them would add a miss per message
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Member {
     /// HyParView.
