@@ -24,6 +24,21 @@ pub fn prefetch_all<T>(x: &T) {
     prefetch_ptr(p.wrapping_add(std::mem::size_of::<T>().saturating_sub(1)));
 }
 
+/// Start loading every cache line of `x`, however many (a node's whole
+/// state, when a message to it is about to be delivered).
+#[inline(always)]
+pub fn prefetch_lines<T>(x: &T) {
+    let p: *const u8 = (x as *const T).cast();
+    let size = std::mem::size_of::<T>();
+    let mut at = 0;
+    while at < size {
+        prefetch_ptr(p.wrapping_add(at));
+        at += 64;
+    }
+    // the last byte's line, when `x` does not start on a line
+    prefetch_ptr(p.wrapping_add(size.saturating_sub(1)));
+}
+
 #[inline(always)]
 fn prefetch_ptr(p: *const u8) {
     #[cfg(target_arch = "x86_64")]

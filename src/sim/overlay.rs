@@ -192,6 +192,9 @@ pub enum OMsg {
 }
 
 /// A node's membership: HyParView, or fixed neighbours.
+// HyParView's views are inline on purpose (a node's state in its own
+// memory, one prefetch away); boxing them would add a miss per message
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Member {
     /// HyParView.
@@ -548,6 +551,19 @@ impl Population for OverlayPopulation {
 
     fn duplicates(&self) -> u64 {
         self.duplicates
+    }
+
+    #[inline]
+    fn prefetch(&self, i: u32) {
+        // the node's views and lists are inline: its struct is its state
+        if let Some(n) = self.nodes.get(i as usize) {
+            crate::hint::prefetch_lines(n);
+        }
+    }
+
+    #[inline]
+    fn prefetch_tick(&self, i: u32) {
+        self.prefetch(i);
     }
 
     fn engine_name(&self) -> &'static str {

@@ -40,6 +40,8 @@
 //! the paper's PeerSim runs keep active views full (its figure 5: every
 //! in-degree 5). A request without an answer is dropped at the next period.
 
+use smallvec::SmallVec;
+
 use super::{MemberEvent, MemberOut, Membership};
 use crate::core::peers::Peers;
 use crate::core::timer::next_after;
@@ -70,6 +72,11 @@ impl Default for HyParViewConfig {
         HyParViewConfig { active: 5, passive: 30, arwl: 6, prwl: 3, ka: 3, kp: 4, shuffle_ms: 1_000 }
     }
 }
+
+/// The ids a shuffle or its answer carries, inline up to 8 (the paper's
+/// 1 + ka + kp): the message carries them by value, so the node it reaches
+/// reads them from the message, not from a block its sender allocated.
+pub type ShuffleIds<Id> = SmallVec<[Id; 8]>;
 
 /// HyParView's messages.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,12 +111,12 @@ pub enum Msg<Id> {
         /// Hops left.
         ttl: u8,
         /// The origin's id, `ka` active and `kp` passive ids.
-        ids: Vec<Id>,
+        ids: ShuffleIds<Id>,
     },
     /// The end point's answer: as many of its passive ids.
     ShuffleReply {
         /// Passive ids.
-        ids: Vec<Id>,
+        ids: ShuffleIds<Id>,
     },
 }
 
@@ -125,12 +132,20 @@ impl<Id> Msg<Id> {
     }
 }
 
+/// An active view, held inline up to 8 members (the paper's 5, with
+/// room): a node's views sit in its own memory, next to the rest of its
+/// state, instead of in separate heap blocks (a larger configured view
+/// spills to the heap, with the same behaviour).
+type ActiveView<Id> = SmallVec<[Id; 8]>;
+/// A passive view, inline up to 32 members (the paper's 30, with room).
+type PassiveView<Id> = SmallVec<[Id; 32]>;
+
 /// One node's HyParView state; see the module documentation.
 #[derive(Clone, Debug)]
 pub struct HyParView<Id> {
     cfg: HyParViewConfig,
-    active: Vec<Id>,
-    passive: Vec<Id>,
+    active: ActiveView<Id>,
+    passive: PassiveView<Id>,
     /// The contact to join through at the first timer, if not joined yet.
     contact: Option<Id>,
     join_at: u64,
@@ -142,7 +157,7 @@ pub struct HyParView<Id> {
     /// Candidates that rejected us in the current repair.
     tried: Vec<Id>,
     /// The ids sent in the last shuffle (evicted first when the answer merges).
-    last_sent: Vec<Id>,
+    last_sent: ShuffleIds<Id>,
     /// Events decided outside a call that can report them
     /// ([`Membership::on_unreachable`]), reported at the next timer.
     queued: Vec<MemberEvent<Id>>,
@@ -155,15 +170,15 @@ impl<Id: Clone + PartialEq> HyParView<Id> {
     pub fn new(cfg: HyParViewConfig, contact: Option<Id>, start: u64) -> Self {
         HyParView {
             cfg,
-            active: Vec::with_capacity(cfg.active + 1),
-            passive: Vec::with_capacity(cfg.passive + 1),
+            active: SmallVec::with_capacity(cfg.active + 1),
+            passive: SmallVec::with_capacity(cfg.passive + 1),
             contact,
             join_at: start,
             next_shuffle: start + cfg.shuffle_ms.max(1),
             repair_at: u64::MAX,
             pending: None,
             tried: Vec::new(),
-            last_sent: Vec::new(),
+            last_sent: SmallVec::new(),
             queued: Vec::new(),
         }
     }
@@ -245,7 +260,8 @@ impl<Id: Clone + PartialEq> HyParView<Id> {
 
     fn shuffle(&mut self, me: &Id, rng: &mut Rng, out: &mut MemberOut<Id, Msg<Id>>) {
         let Some(to) = self.random_active(rng, &[]) else { return };
-        let mut ids = vec![me.clone()];
+        let mut ids = ShuffleIds::new();
+        ids.push(me.clone());
         let mut idx = Vec::new();
         sample_indices(rng, self.active.len(), None, self.cfg.ka, &mut idx);
         ids.extend(idx.iter().map(|&i| self.active[i].clone()).filter(|a| a != &to));
@@ -258,8 +274,8 @@ impl<Id: Clone + PartialEq> HyParView<Id> {
 
     /// Merge `ids` into the passive view: new ids only; room is made by
     /// evicting first the members also in `evict_first`, then random ones.
-    fn merge(&mut self, me: &Id, ids: Vec<Id>, evict_first: &[Id], rng: &mut Rng) {
-        let mut fresh: Vec<Id> = Vec::with_capacity(ids.len());
+    fn merge(&mut self, me: &Id, ids: ShuffleIds<Id>, evict_first: &[Id], rng: &mut Rng) {
+        let mut fresh: ShuffleIds<Id> = SmallVec::with_capacity(ids.len());
         for id in ids {
             if &id != me && !self.active.contains(&id) && !self.passive.contains(&id) && !fresh.contains(&id) {
                 fresh.push(id);
@@ -428,7 +444,7 @@ impl<Id: Clone + PartialEq> Membership<Id> for HyParView<Id> {
                     None => {
                         let mut idx = Vec::new();
                         sample_indices(rng, self.passive.len(), None, ids.len(), &mut idx);
-                        let reply: Vec<Id> = idx.iter().map(|&i| self.passive[i].clone()).collect();
+                        let reply: ShuffleIds<Id> = idx.iter().map(|&i| self.passive[i].clone()).collect();
                         out.sends.push((origin, Msg::ShuffleReply { ids: reply.clone() }));
                         self.merge(me, ids, &reply, rng);
                     }
@@ -460,7 +476,7 @@ mod tests {
     fn a_contact_takes_the_joiner_and_walks_it_to_its_other_active_members() {
         let mut c = node(None);
         let mut rng = Rng::new(1);
-        c.active = vec![1, 2, 3];
+        c.active = [1, 2, 3].into_iter().collect();
         let mut out = Out::default();
         c.on_message(&0, 0, 9, Msg::Join, &mut rng, &mut out);
         assert_eq!(c.active(), &[1, 2, 3, 9]);
@@ -474,7 +490,7 @@ mod tests {
     fn a_full_active_view_drops_a_random_member_with_disconnect_to_its_passive_view() {
         let mut c = node(None);
         let mut rng = Rng::new(2);
-        c.active = vec![1, 2, 3, 4, 5];
+        c.active = [1, 2, 3, 4, 5].into_iter().collect();
         let mut out = Out::default();
         c.on_message(&0, 0, 9, Msg::Connect, &mut rng, &mut out);
         assert_eq!(c.active().len(), 5);
@@ -490,20 +506,20 @@ mod tests {
         let mut rng = Rng::new(3);
         // one member (the sender): the prose's rule takes the joiner here
         let mut p = node(None);
-        p.active = vec![1];
+        p.active = [1].into_iter().collect();
         let mut out = Out::default();
         p.on_message(&0, 0, 1, Msg::ForwardJoin { joiner: 9, ttl: 5 }, &mut rng, &mut out);
         assert_eq!(p.active(), &[1, 9]);
         assert_eq!(sends_of(&out, |m| *m == Msg::Connect), vec![9]);
         // ttl 0: taken
         let mut q = node(None);
-        q.active = vec![1, 2, 3];
+        q.active = [1, 2, 3].into_iter().collect();
         let mut out = Out::default();
         q.on_message(&0, 0, 1, Msg::ForwardJoin { joiner: 9, ttl: 0 }, &mut rng, &mut out);
         assert!(q.active().contains(&9));
         // ttl = PRWL: passive, and the walk goes on to someone other than the sender
         let mut r = node(None);
-        r.active = vec![1, 2, 3];
+        r.active = [1, 2, 3].into_iter().collect();
         for _ in 0..20 {
             let mut out = Out::default();
             r.on_message(&0, 0, 1, Msg::ForwardJoin { joiner: 9, ttl: 3 }, &mut rng, &mut out);
@@ -518,8 +534,8 @@ mod tests {
     fn a_failed_active_member_is_replaced_from_the_passive_view_with_the_right_priority() {
         let mut p = node(None);
         let mut rng = Rng::new(4);
-        p.active = vec![1];
-        p.passive = vec![7, 8];
+        p.active = [1].into_iter().collect();
+        p.passive = [7, 8].into_iter().collect();
         p.next_shuffle = 10_000;
         p.on_unreachable(50, &1);
         assert_eq!(p.poll_timeout(), 0, "the Down event and the repair are due at once");
@@ -546,7 +562,7 @@ mod tests {
     fn a_low_priority_neighbor_request_is_accepted_only_with_a_free_slot() {
         let mut rng = Rng::new(5);
         let mut full = node(None);
-        full.active = vec![1, 2, 3, 4, 5];
+        full.active = [1, 2, 3, 4, 5].into_iter().collect();
         let mut out = Out::default();
         full.on_message(&0, 0, 9, Msg::Neighbor { high: false }, &mut rng, &mut out);
         assert_eq!(out.sends, vec![(9, Msg::NeighborReply { accepted: false })]);
@@ -560,7 +576,7 @@ mod tests {
     fn a_shuffle_walks_then_both_ends_merge_evicting_the_ids_they_sent_first() {
         let mut rng = Rng::new(6);
         let mut a = node(None);
-        a.active = vec![1, 2, 3, 4];
+        a.active = [1, 2, 3, 4].into_iter().collect();
         a.passive = (100..130).collect();
         a.next_shuffle = 0;
         let mut out = Out::default();
@@ -572,7 +588,7 @@ mod tests {
         assert!(ids.len() <= 1 + 3 + 4 && ids.iter().filter(|i| **i >= 100).count() == 4);
         // the end point: one active member, so the walk stops and it answers
         let mut e = node(None);
-        e.active = vec![to];
+        e.active = [to].into_iter().collect();
         e.passive = (200..230).collect();
         let mut out2 = Out::default();
         e.on_message(&to, 0, to, msg, &mut rng, &mut out2);
@@ -599,7 +615,7 @@ mod tests {
     fn disconnect_moves_the_peer_to_the_passive_view_and_reports_it_down() {
         let mut p = node(None);
         let mut rng = Rng::new(7);
-        p.active = vec![1, 2];
+        p.active = [1, 2].into_iter().collect();
         let mut out = Out::default();
         p.on_message(&0, 0, 2, Msg::Disconnect, &mut rng, &mut out);
         assert_eq!(p.active(), &[1]);

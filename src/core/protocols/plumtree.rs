@@ -44,6 +44,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use foldhash::fast::FixedState;
+use smallvec::SmallVec;
 
 use super::{Cx, Dissemination, Info, Out, Peers, Registered};
 use crate::core::config::Config;
@@ -196,12 +197,17 @@ struct Missing<Id> {
     timer: Option<(u64, PlumTimer)>,
 }
 
+/// Eager or lazy peers, inline up to 8 (an overlay's usual degree: a
+/// node's lists sit in its own memory; more spill to the heap, with the
+/// same behaviour).
+type PeerList<Id> = SmallVec<[Id; 8]>;
+
 /// One node's Plumtree state; see the module documentation.
 #[derive(Clone, Debug)]
 pub struct PlumtreeState<Id, K, P> {
     cfg: PlumtreeConfig,
-    eager: Vec<Id>,
-    lazy: Vec<Id>,
+    eager: PeerList<Id>,
+    lazy: PeerList<Id>,
     /// Broadcasts received, with their payloads (to answer a `GRAFT`).
     received: std::collections::HashMap<K, P, FixedState>,
     missing: BTreeMap<K, Missing<Id>>,
@@ -214,8 +220,8 @@ impl<Id: Clone + PartialEq, K: Copy + Ord + std::hash::Hash, P: Clone> PlumtreeS
     pub fn new(cfg: PlumtreeConfig, neighbours: Vec<Id>) -> Self {
         PlumtreeState {
             cfg,
-            eager: neighbours,
-            lazy: Vec::new(),
+            eager: neighbours.into_iter().collect(),
+            lazy: PeerList::new(),
             received: Default::default(),
             missing: BTreeMap::new(),
             deadlines: BTreeSet::new(),
