@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 setup_web
 # (.cargo/config.toml turns on simd128 for wasm32)
+# (--profile web: see Cargo.toml; it keeps the package within its budget)
 # (no TypeScript declarations: the page is plain JavaScript and never loads them)
-wasm-pack build --release --target web --out-dir www/pkg --no-pack --no-typescript >&2
+wasm-pack build --profile web --target web --out-dir www/pkg --no-pack --no-typescript >&2
 rm -f www/pkg/.gitignore www/pkg/*.d.ts
 # the glue's JSDoc blocks are copies of src/wasm.rs's doc comments, which
 # the page never reads: leaving them out keeps 2.3 KB (gzipped) of the
