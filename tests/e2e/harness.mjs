@@ -2,6 +2,7 @@
 // www/ on a loopback port, and Debian's chromium driven by playwright-core.
 
 import http from 'node:http';
+import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,4 +58,35 @@ export async function openLab(browser, base, hash = '', viewport = { width: 1440
   await page.goto(`${base}${hash ? `#${hash}` : ''}`);
   await page.waitForFunction(() => window.gossipLab !== undefined, null, { timeout: 30_000 });
   return page;
+}
+
+/**
+ * Ports for native nodes come from below the kernel's ephemeral range
+ * (32768-60999 by default), so no outgoing connection can take one between
+ * the check and the node's bind; none is handed out twice by this run.
+ */
+const PORTS = { start: 20000, end: 32000 };
+let handed = Math.floor(Math.random() * (PORTS.end - PORTS.start));
+
+/** Whether `port` can be bound on loopback now. */
+export function isFree(port) {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/** The first of `k` consecutive ports free now and never handed out before. */
+export async function freeRun(k) {
+  const len = PORTS.end - PORTS.start;
+  for (let tries = 0; tries < 200; tries++) {
+    const first = handed % len;
+    handed += k;
+    if (first + k > len) continue;
+    let ok = true;
+    for (let p = PORTS.start + first; p < PORTS.start + first + k && ok; p++) ok = await isFree(p);
+    if (ok) return PORTS.start + first;
+  }
+  throw new Error(`no ${k} free ports in a row`);
 }

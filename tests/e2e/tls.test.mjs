@@ -11,36 +11,15 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import https from 'node:https';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, execFileSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
-import { ROOT, WWW, SHOTS } from './harness.mjs';
+import { ROOT, WWW, SHOTS, freeRun } from './harness.mjs';
 
 const BIN = path.join(ROOT, 'target', 'release', 'gossip');
 let dir, browser, pki;
 const procs = [];
-
-/** Whether `port` can be bound on loopback now. */
-function isFree(port) {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-/** The first of `k` consecutive free ports below the ephemeral range. */
-async function freeRun(k) {
-  for (let tries = 0; tries < 200; tries++) {
-    const first = 20000 + Math.floor(Math.random() * (12000 - k));
-    let ok = true;
-    for (let p = first; p < first + k && ok; p++) ok = await isFree(p);
-    if (ok) return first;
-  }
-  throw new Error(`no ${k} free ports in a row`);
-}
 
 /** A CA and a loopback leaf signed by it, with openssl; returns the file paths and the leaf's SPKI hash. */
 function makePki(d) {
