@@ -5,6 +5,21 @@
 //! are read from the node when rendering. Two latency [`Histogram`]s (plain
 //! atomics, no lock) time the exchanges this node starts and the
 //! `POST /gossip/` requests it answers.
+//!
+//! Why not the `prometheus-client` crate (weighed for issue 20, version
+//! 0.26): it would change what scrapers and the tests see and cost a lock
+//! per observation. Its encoder writes OpenMetrics only: a counter family's
+//! `# TYPE` line drops the `_total` (`# TYPE gossip_exchanges counter`),
+//! every `# HELP` gains a trailing period, the body ends with `# EOF`, and
+//! the content type becomes `application/openmetrics-text`; dashboards and
+//! `curl | grep` users of today's Prometheus text format 0.0.4 would break.
+//! Its `Histogram` is an `Arc<Mutex<_>>` locked on every `observe` (its own
+//! source carries a to-do to move to atomics), where [`Histogram`] here is
+//! one atomic add per observation from any number of tasks. And its label
+//! `Family` is an unbounded map, so the [`MAX_PEER_LABELS`] bound against a
+//! hostile peer list would have to stay here anyway. What remains hand
+//! written is the exposition (one `writeln!` per sample, escaped labels)
+//! and the bucket arithmetic, each covered by the tests below.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
