@@ -16,7 +16,7 @@ use serde::Deserialize;
 use super::identities::{made_up_uuid, normalize_url};
 use super::notices::refusal_text;
 use super::schedule::{Pending, Purpose};
-use super::{Bridge, Outcome};
+use super::{AnswerError, Bridge, Outcome};
 use crate::core::message::parse_uuid;
 use crate::core::{Message, Payload, Refusals, Update, Version, MAX_COUNTER};
 use crate::sim::engine::Flight;
@@ -93,7 +93,7 @@ impl Bridge {
             Purpose::Peers => self.peers_answer(&body, now),
         };
         if let Err(e) = result {
-            self.bad_answer(ni, e);
+            self.bad_answer(ni, e.to_string());
         }
     }
 
@@ -113,8 +113,8 @@ impl Bridge {
         gateway: u32,
         body: &str,
         sent: u64,
-    ) -> Result<(), String> {
-        let env = wire::decode(body.as_bytes(), &Limits::default()).map_err(|e| e.to_string())?;
+    ) -> Result<(), AnswerError> {
+        let env = wire::decode(body.as_bytes(), &Limits::default()).map_err(AnswerError::Wire)?;
         let slot = self.claim_name(live, ni, env.from.clone())?;
         // an answer from the URL dialed, naming that URL and its key: direct proof
         if let Some(k) = env.key.filter(|_| *env.from == *self.natives[ni].url) {
@@ -144,11 +144,12 @@ impl Bridge {
     }
 
     /// `GET /state`: the node's identity, key, favorite and view.
-    fn state_answer(&mut self, live: &mut Live, ni: usize, body: &str) -> Result<(), String> {
-        let doc: StateDoc = serde_json::from_str(body).map_err(|e| format!("GET /state: {e}"))?;
+    fn state_answer(&mut self, live: &mut Live, ni: usize, body: &str) -> Result<(), AnswerError> {
+        let doc: StateDoc =
+            serde_json::from_str(body).map_err(|e| AnswerError::Body { route: "GET /state", why: e.to_string() })?;
         let lim = Limits::default();
         if doc.id.is_empty() || doc.id.len() > lim.max_id_len {
-            return Err("GET /state: id missing or too long".into());
+            return Err(AnswerError::BadId);
         }
         let slot = self.claim_name(live, ni, Id::from(doc.id.as_str()))?;
         // the node's own key, read from its own URL: direct proof, like an answer
@@ -192,8 +193,9 @@ impl Bridge {
     }
 
     /// `GET /peers/`: more nodes to dial.
-    fn peers_answer(&mut self, body: &str, now: f64) -> Result<(), String> {
-        let list: Vec<serde_json::Value> = serde_json::from_str(body).map_err(|e| format!("GET /peers/: {e}"))?;
+    fn peers_answer(&mut self, body: &str, now: f64) -> Result<(), AnswerError> {
+        let list: Vec<serde_json::Value> =
+            serde_json::from_str(body).map_err(|e| AnswerError::Body { route: "GET /peers/", why: e.to_string() })?;
         for v in list.into_iter().take(PEERS_READ) {
             if let Some(u) = v.as_str().and_then(|s| normalize_url(s).ok()) {
                 self.add_native(&u, now);

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use sha2::{Digest as _, Sha256};
 
-use super::Bridge;
+use super::{Bridge, UrlError};
 use crate::core::{Message, Refusals, Signer, Update, Uuid, Version};
 use crate::sim::live::Live;
 use crate::wire::{self, Id, Limits};
@@ -111,13 +111,13 @@ impl Bridge {
 
 /// `http://host:port` from what a person typed: trailing slashes dropped,
 /// only `http` and `https`, a host required.
-pub fn normalize_url(url: &str) -> Result<String, String> {
+pub fn normalize_url(url: &str) -> Result<String, UrlError> {
     let u = url.trim().trim_end_matches('/');
     if u.contains("://") && u.splitn(4, '/').nth(3).is_some() {
-        return Err(format!("{url:?} has a path: give the node's base URL (like http://127.0.0.1:7000)"));
+        return Err(UrlError::HasPath(url.to_owned()));
     }
     if u.len() > Limits::default().max_url_len || !wire::is_base_url(u) {
-        return Err(format!("{url:?} is not the base URL of a node (like http://127.0.0.1:7000)"));
+        return Err(UrlError::NotBase(url.to_owned()));
     }
     Ok(u.to_owned())
 }
@@ -140,7 +140,11 @@ mod tests {
     #[test]
     fn urls_are_normalized_and_checked() {
         assert_eq!(normalize_url(" http://127.0.0.1:7000/ ").unwrap(), "http://127.0.0.1:7000");
-        assert!(normalize_url("127.0.0.1:7000").is_err());
+        assert_eq!(normalize_url("127.0.0.1:7000"), Err(UrlError::NotBase("127.0.0.1:7000".into())));
+        assert_eq!(
+            normalize_url("http://h:1/gossip/").unwrap_err().to_string(),
+            "\"http://h:1/gossip/\" has a path: give the node's base URL (like http://127.0.0.1:7000)"
+        );
         assert!(normalize_url("ftp://x").is_err());
         assert!(normalize_url("http://127.0.0.1:7000/gossip/").is_err());
         assert!(normalize_url("http://").is_err());

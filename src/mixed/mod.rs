@@ -72,6 +72,7 @@
 
 mod answers;
 mod bounded;
+mod error;
 mod identities;
 mod notices;
 mod registry;
@@ -97,6 +98,7 @@ use registry::Native;
 use schedule::{spread, Bucket, Pending, FOLLOW_UP_CAP};
 use seals::{SEALS_CAP, VERIFIED_CAP, VERIFY_PER_PUMP};
 
+pub use error::{AnswerError, BridgeError, UrlError};
 pub use identities::normalize_url;
 pub use notices::Notice;
 pub use registry::{NativeView, Reach};
@@ -158,21 +160,36 @@ impl Default for BridgeOptions {
 
 impl BridgeOptions {
     /// Check the options; the message names the bad one.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), BridgeError> {
+        let bad = |name, expected, got: &dyn std::fmt::Display| {
+            Err(BridgeError::Option { name, expected, got: got.to_string() })
+        };
         if !(1..=1_000).contains(&self.gateways) {
-            return Err(format!("gateways must be 1 to 1000, got {}", self.gateways));
+            return bad("gateways", "1 to 1000", &self.gateways);
         }
         if !(self.max_rps.is_finite() && (0.1..=1_000.0).contains(&self.max_rps)) {
-            return Err(format!("max requests per second must be 0.1 to 1000, got {}", self.max_rps));
+            return bad("max requests per second", "0.1 to 1000", &self.max_rps);
         }
         if !(self.per_node_rps.is_finite() && self.per_node_rps >= 0.1) {
-            return Err(format!("requests per second per node must be at least 0.1, got {}", self.per_node_rps));
+            return bad("requests per second per node", "at least 0.1", &self.per_node_rps);
         }
-        if self.exchange_ms < 50 || self.state_poll_ms < 100 || self.peers_poll_ms < 100 {
-            return Err("exchange period at least 50 ms, polls at least 100 ms".into());
+        for (name, ms, min) in [
+            ("exchange period (ms)", self.exchange_ms, 50),
+            ("state poll period (ms)", self.state_poll_ms, 100),
+            ("peers poll period (ms)", self.peers_poll_ms, 100),
+        ] {
+            if ms < min {
+                return bad(name, if min == 50 { "at least 50" } else { "at least 100" }, &ms);
+            }
         }
-        if self.timeout_ms == 0 || self.backoff_min_ms == 0 || self.backoff_max_ms < self.backoff_min_ms {
-            return Err("timeouts and backoff must be positive, the longest backoff at least the first".into());
+        if self.timeout_ms == 0 {
+            return bad("timeout (ms)", "positive", &self.timeout_ms);
+        }
+        if self.backoff_min_ms == 0 {
+            return bad("first backoff (ms)", "positive", &self.backoff_min_ms);
+        }
+        if self.backoff_max_ms < self.backoff_min_ms {
+            return bad("longest backoff (ms)", "at least the first backoff", &self.backoff_max_ms);
         }
         Ok(())
     }
@@ -331,7 +348,12 @@ impl Bridge {
     /// page never reuses a UUID for another update). `secret` must be random
     /// and kept secret (the virtual nodes' signing keys derive from it); the
     /// driver draws both from the OS or the browser's `crypto.getRandomValues`.
-    pub fn new(opts: BridgeOptions, virtual_nodes: u32, entropy: [u64; 3], secret: [u8; 32]) -> Result<Bridge, String> {
+    pub fn new(
+        opts: BridgeOptions,
+        virtual_nodes: u32,
+        entropy: [u64; 3],
+        secret: [u8; 32],
+    ) -> Result<Bridge, BridgeError> {
         opts.validate()?;
         let tag = format!("{:08x}", entropy[0] as u32);
         let gateways = spread(opts.gateways, virtual_nodes);
@@ -370,9 +392,9 @@ impl Bridge {
 
     /// Change the options while disconnected (gateways are chosen again,
     /// spread over `virtual_nodes`); the slots of nodes seen before stay.
-    pub fn set_options(&mut self, opts: BridgeOptions, virtual_nodes: u32) -> Result<(), String> {
+    pub fn set_options(&mut self, opts: BridgeOptions, virtual_nodes: u32) -> Result<(), BridgeError> {
         if self.connected {
-            return Err("disconnect before changing how the page talks to real nodes".into());
+            return Err(BridgeError::Connected);
         }
         opts.validate()?;
         self.gateways = spread(opts.gateways, virtual_nodes);
@@ -429,7 +451,7 @@ impl Bridge {
     /// Connect to the real node at `url` (`http://host:port`): it and the
     /// nodes it lists as peers join the run. The run becomes open-ended.
     /// Connecting again adds another entry point.
-    pub fn connect(&mut self, url: &str, live: &mut Live, now: f64) -> Result<(), String> {
+    pub fn connect(&mut self, url: &str, live: &mut Live, now: f64) -> Result<(), BridgeError> {
         let url = normalize_url(url)?;
         if !self.connected {
             self.connected = true;

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use super::identities::normalize_url;
 use super::schedule::Bucket;
-use super::Bridge;
+use super::{AnswerError, Bridge};
 use crate::core::{PublicKey, Version};
 use crate::sim::live::{Live, NodeKind};
 use crate::wire::{self, Id};
@@ -163,21 +163,21 @@ impl Bridge {
     }
 
     /// Native `ni` says its identity is `name`: give it (or find) its slot.
-    pub(super) fn claim_name(&mut self, live: &mut Live, ni: usize, name: Id) -> Result<u32, String> {
+    pub(super) fn claim_name(&mut self, live: &mut Live, ni: usize, name: Id) -> Result<u32, AnswerError> {
         if let Some(s) = self.natives[ni].slot {
             if self.natives[ni].name.as_ref() == Some(&name) {
                 return Ok(s);
             }
         }
         if name.starts_with(self.prefix.as_str()) {
-            return Err(format!("it claims to be one of this page's nodes ({name})"));
+            return Err(AnswerError::ClaimsPageNode(name));
         }
         let slot = match self.names.get(&name) {
             Some(&s) => s,
             None => {
                 if self.names.len() >= self.opts.max_remote_origins {
                     self.stats.origins_dropped += 1;
-                    return Err("too many identities from outside the page".into());
+                    return Err(AnswerError::TooManyIdentities);
                 }
                 self.intern(live, name.clone(), NodeKind::Native)
             }

@@ -610,3 +610,45 @@ fn seal_timings() {
     let keygen = t0.elapsed().as_secs_f64() * 1e6 / n as f64;
     eprintln!("native: sign {sign:.1} µs, verify {verify:.1} µs, key pair {keygen:.1} µs");
 }
+
+#[test]
+fn bad_options_and_urls_are_refused_naming_the_value_and_options_wait_for_a_disconnect() {
+    let bad = BridgeOptions { gateways: 0, ..BridgeOptions::default() };
+    assert_eq!(bad.validate(), Err(BridgeError::Option { name: "gateways", expected: "1 to 1000", got: "0".into() }));
+    let slow = BridgeOptions { backoff_min_ms: 500, backoff_max_ms: 100, ..BridgeOptions::default() };
+    assert_eq!(
+        slow.validate().unwrap_err().to_string(),
+        "longest backoff (ms) must be at least the first backoff, got 100"
+    );
+    let poll = BridgeOptions { state_poll_ms: 99, ..BridgeOptions::default() };
+    assert!(matches!(poll.validate(), Err(BridgeError::Option { name: "state poll period (ms)", .. })));
+    assert!(Bridge::new(bad, 10, [1, 2, 3], [7; 32]).is_err(), "a bridge is never made with bad options");
+
+    let (mut live, mut b) = setup(BridgeOptions::default());
+    assert_eq!(
+        b.connect("http://127.0.0.1:7000/gossip/", &mut live, 0.0),
+        Err(BridgeError::Url(UrlError::HasPath("http://127.0.0.1:7000/gossip/".into())))
+    );
+    assert!(!b.is_connected(), "a refused URL does not connect");
+    b.connect(URL, &mut live, 0.0).unwrap();
+    assert_eq!(b.set_options(BridgeOptions::default(), 10), Err(BridgeError::Connected));
+    b.disconnect(&mut live);
+    assert_eq!(b.set_options(BridgeOptions { gateways: 3, ..BridgeOptions::default() }, 10), Ok(()));
+    assert_eq!(b.gateways().len(), 3);
+}
+
+#[test]
+fn an_answer_claiming_one_of_the_pages_own_names_is_a_bad_answer_not_a_new_node() {
+    let (mut live, mut b) = setup(BridgeOptions::default());
+    b.connect(URL, &mut live, 0.0).unwrap();
+    let own = b.name_of_virtual(3);
+    b.pump(&mut live, 0.0);
+    let reqs = requests(&mut b);
+    let state = reqs.iter().find(|r| r.url.ends_with("/state")).expect("the first poll asks /state");
+    b.handle_response(state.id, 10.0, Ok((200, state_body(&own, "Heat"))));
+    b.pump(&mut live, 20.0);
+    assert_eq!(b.stats().bad_answers, 1, "{:?}", b.stats());
+    let said: Vec<String> = b.drain_notices().into_iter().map(|n| n.text).collect();
+    assert!(said.iter().any(|t| t.contains("claims to be one of this page's nodes")), "{said:?}");
+    assert!(b.natives().iter().all(|n| n.slot.is_none()), "no slot for a name of the page's own");
+}
