@@ -183,7 +183,8 @@ impl TlsSetup {
 impl Tuning {
     fn options(&self) -> Result<NodeOptions, String> {
         let positive = |v: u64, what: &str| if v == 0 { Err(format!("{what} must be at least 1")) } else { Ok(v) };
-        let stop = StopRule::from_flags(&self.stop, self.counter, self.coin).map_err(|e| format!("--{e}"))?;
+        let stop =
+            StopRule::from_flags(&self.stop, self.counter, self.coin).map_err(|e| format!("--{}: {e}", e.param()))?;
         if self.fanout == 0 {
             return Err("--fanout must be at least 1".into());
         }
@@ -219,7 +220,7 @@ impl Tuning {
             },
             ..Config::default()
         };
-        core.check().map_err(|e| format!("--eager: {e}"))?;
+        core.check().map_err(|e| format!("--{}: {e}", e.param()))?;
         if core.ttl > core.max_ttl {
             return Err(format!("--ttl must be at most {}", core.max_ttl));
         }

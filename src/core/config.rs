@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use super::protocols::{Protocol, RumorState, StopKind, StopRule};
+pub use super::protocols::{Protocol, RumorState, StopError, StopKind, StopRule};
 
 /// The largest TTL a default configuration accepts ([`Config::max_ttl`]).
 pub const MAX_TTL: u32 = 64;
@@ -90,7 +90,41 @@ impl Config {
     /// fresh update) is refused with the reason, never silently dropped.
     /// Drivers call it before they make nodes; a [`super::Node`] made from a
     /// configuration that fails it runs the protocol without the option.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), ConfigError> {
         self.protocol.check(self)
     }
 }
+
+/// A configuration that cannot run: an option that makes no sense with
+/// the protocol chosen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    /// Eager push over a protocol that already decides what it pushes.
+    EagerDoesNotApply {
+        /// The protocol's name.
+        protocol: &'static str,
+        /// Why it does not apply (the registry's reason).
+        why: &'static str,
+    },
+}
+
+impl ConfigError {
+    /// The option to mark (`eager`).
+    pub fn param(&self) -> &'static str {
+        match self {
+            ConfigError::EagerDoesNotApply { .. } => "eager",
+        }
+    }
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigError::EagerDoesNotApply { protocol, why } => {
+                write!(f, "eager push does not apply to {protocol}: {why} (turn eager push off)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}

@@ -21,7 +21,7 @@ pub mod version;
 pub mod view;
 
 pub use auth::{Passage, Policy, PublicKey, Refusal, RefusalReason, Refusals, Seal, Signer};
-pub use config::{Config, Protocol, RumorState, StopKind, StopRule};
+pub use config::{Config, ConfigError, Protocol, RumorState, StopError, StopKind, StopRule};
 pub use membership::{MemberEvent, MemberOut, Membership, NoMsg};
 pub use message::{Digest, Message, NodeId, Payload, Record, Update, Uuid};
 pub use node::{Cx, Entry, Event, Node, NodeStats, Out, Transmit, Via};

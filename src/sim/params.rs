@@ -311,7 +311,7 @@ impl SimParams {
         n.anti_entropy_ms = self.anti_entropy_ms;
         n.round_robin = self.targets == "round-robin";
         n.stop = StopRule::from_flags(&self.stop, self.counter, self.coin)
-            .map_err(|e| ParamError::rule(if self.counter.is_some() { "counter" } else { "stop" }, e))?;
+            .map_err(|e| ParamError::rule(e.param(), e.to_string()))?;
         // auto: the app's eager push for movies and broadcast, where the
         // protocol takes it; the literature's pure protocols for single
         n.eager_push = match self.eager.as_str() {
@@ -319,7 +319,7 @@ impl SimParams {
             "off" => false,
             _ => scenario != Scenario::Single && protocol.info().no_eager.is_none(),
         };
-        n.check().map_err(|e| ParamError::rule("eager", e))?;
+        n.check().map_err(|e| ParamError::rule(e.param(), e.to_string()))?;
         if scenario == Scenario::Movies {
             n.resample_ms = Some(self.resample_ms);
             n.resample_jitter_ms = self.resample_ms / 5;

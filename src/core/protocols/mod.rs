@@ -40,14 +40,14 @@ pub mod rumor;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::config::Config;
+use super::config::{Config, ConfigError};
 use super::message::NodeId;
 use super::node::{Cx, Out};
 use super::peers::Peers;
 use super::version::Version;
 use super::view::View;
 use eager::Eager;
-pub use rumor::{RumorState, StopKind, StopRule};
+pub use rumor::{RumorState, StopError, StopKind, StopRule};
 
 /// Where an update goes the moment a node has it fresh (learned by push,
 /// handed by a client, or made: the node's own new version).
@@ -308,12 +308,10 @@ impl Protocol {
 
     /// Why `self` cannot run with the options of `cfg`, if it cannot (a
     /// combination that makes no sense is refused, never silently dropped).
-    pub fn check(self, cfg: &Config) -> Result<(), String> {
+    pub fn check(self, cfg: &Config) -> Result<(), ConfigError> {
         let info = self.info();
         match info.no_eager {
-            Some(why) if cfg.eager_push => {
-                Err(format!("eager push does not apply to {}: {why} (turn eager push off)", info.name))
-            }
+            Some(why) if cfg.eager_push => Err(ConfigError::EagerDoesNotApply { protocol: info.name, why }),
             _ => Ok(()),
         }
     }
@@ -450,8 +448,10 @@ mod tests {
         let cfg = |protocol| Config { protocol, eager_push: true, ..Config::default() };
         assert!(Protocol::PushPull.check(&cfg(Protocol::PushPull)).is_ok());
         let flood = Protocol::Flood.check(&cfg(Protocol::Flood)).unwrap_err();
+        assert_eq!(flood.param(), "eager");
+        let flood = flood.to_string();
         assert!(flood.contains("flood") && flood.contains("every peer"), "{flood}");
-        let rumor = Protocol::Rumor.check(&cfg(Protocol::Rumor)).unwrap_err();
+        let rumor = Protocol::Rumor.check(&cfg(Protocol::Rumor)).unwrap_err().to_string();
         assert!(rumor.contains("rumor") && rumor.contains("hot rumors"), "{rumor}");
         assert!(!Rules::new(&cfg(Protocol::Rumor)).eager(), "never wraps a protocol that refuses it");
     }

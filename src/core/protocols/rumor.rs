@@ -51,15 +51,16 @@ impl StopRule {
     /// The rule as the command lines and the lab spell it: `stop` is
     /// `feedback` or `blind`, with a `counter` k or a `coin` 1/k (default
     /// coin 1). The error names what is wrong.
-    pub fn from_flags(stop: &str, counter: Option<u8>, coin: Option<u8>) -> Result<StopRule, String> {
+    pub fn from_flags(stop: &str, counter: Option<u8>, coin: Option<u8>) -> Result<StopRule, StopError> {
         let feedback = match stop {
             "feedback" => true,
             "blind" => false,
-            s => return Err(format!("stop must be feedback or blind, got {s:?}")),
+            s => return Err(StopError::Mode(s.to_owned())),
         };
         let kind = match (counter, coin) {
-            (Some(_), Some(_)) => return Err("give the rumor stop rule a counter or a coin, not both".into()),
-            (Some(0), _) | (_, Some(0)) => return Err("counter and coin must be at least 1".into()),
+            (Some(_), Some(_)) => return Err(StopError::CounterAndCoin),
+            (Some(0), _) => return Err(StopError::Zero("counter")),
+            (_, Some(0)) => return Err(StopError::Zero("coin")),
             (Some(k), None) => StopKind::Counter(k),
             (None, Some(k)) => StopKind::Coin(k),
             (None, None) => StopKind::Coin(1),
@@ -67,6 +68,40 @@ impl StopRule {
         Ok(StopRule { feedback, kind })
     }
 }
+
+/// Why the rumor stop rule's flags do not make a rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StopError {
+    /// `stop` is neither `feedback` nor `blind` (what was given).
+    Mode(String),
+    /// Both a counter and a coin.
+    CounterAndCoin,
+    /// `counter` or `coin` (named) is 0.
+    Zero(&'static str),
+}
+
+impl StopError {
+    /// The parameter to mark: `stop`, `counter` or `coin`.
+    pub fn param(&self) -> &'static str {
+        match self {
+            StopError::Mode(_) => "stop",
+            StopError::CounterAndCoin => "counter",
+            StopError::Zero(p) => p,
+        }
+    }
+}
+
+impl std::fmt::Display for StopError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StopError::Mode(s) => write!(f, "stop must be feedback or blind, got {s:?}"),
+            StopError::CounterAndCoin => f.write_str("give the rumor stop rule a counter or a coin, not both"),
+            StopError::Zero(p) => write!(f, "{p} must be at least 1"),
+        }
+    }
+}
+
+impl std::error::Error for StopError {}
 
 impl std::fmt::Display for StopRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -227,9 +262,13 @@ mod tests {
             StopRule::from_flags("blind", Some(3), None),
             Ok(StopRule { feedback: false, kind: StopKind::Counter(3) })
         );
-        assert!(StopRule::from_flags("feedback", Some(2), Some(2)).unwrap_err().contains("not both"));
-        assert!(StopRule::from_flags("feedback", None, Some(0)).unwrap_err().contains("at least 1"));
-        assert!(StopRule::from_flags("loud", None, None).unwrap_err().starts_with("stop must be"));
+        let both = StopRule::from_flags("feedback", Some(2), Some(2)).unwrap_err();
+        assert_eq!((both.param(), both.to_string().contains("not both")), ("counter", true));
+        let zero = StopRule::from_flags("feedback", None, Some(0)).unwrap_err();
+        assert_eq!((zero.param(), zero.to_string()), ("coin", "coin must be at least 1".to_string()));
+        let loud = StopRule::from_flags("loud", None, None).unwrap_err();
+        assert_eq!(loud, StopError::Mode("loud".into()));
+        assert!(loud.to_string().starts_with("stop must be"), "{loud}");
     }
 
     #[test]
