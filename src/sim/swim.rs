@@ -22,6 +22,7 @@
 //! announce themselves, and a member restarted without its state comes
 //! back at an incarnation above any it had, announcing itself.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -61,7 +62,13 @@ pub struct SwimPopulation {
     false_positives: u64,
     false_positives_healthy: u64,
     false_positives_of_healthy: u64,
+    /// The members last prefetched, newest at `ahead.1` (see [`Population::prefetch`]).
+    ahead: (Cell<[u32; STAGE]>, Cell<usize>),
 }
+
+/// How many prefetches after a member's struct its heap blocks are
+/// prefetched (by then its struct, which points to them, is in cache).
+const STAGE: usize = 8;
 
 impl SwimPopulation {
     /// `n` members of run `run`, seeded with `seed`.
@@ -80,6 +87,7 @@ impl SwimPopulation {
             false_positives: 0,
             false_positives_healthy: 0,
             false_positives_of_healthy: 0,
+            ahead: (Cell::new([u32::MAX; STAGE]), Cell::new(0)),
         };
         for _ in 0..n {
             p.add(0);
@@ -219,6 +227,32 @@ impl Population for SwimPopulation {
 
     fn duplicates(&self) -> u64 {
         0
+    }
+
+    /// Two stages: member `i`'s struct (and its RNG and due time) now, and
+    /// the heap blocks of the member prefetched [`STAGE`] calls ago, whose
+    /// struct, holding the pointers to them, should have arrived by now.
+    #[inline]
+    fn prefetch(&self, i: u32) {
+        if !crate::hint::ENABLED {
+            return;
+        }
+        let Some(m) = self.members.get(i as usize) else { return };
+        crate::hint::prefetch_lines(m);
+        crate::hint::prefetch(&self.rngs[i as usize]);
+        crate::hint::prefetch(&self.due[i as usize]);
+        let (mut ring, at) = (self.ahead.0.get(), self.ahead.1.get());
+        if let Some(old) = self.members.get(ring[at] as usize) {
+            old.prefetch_heap();
+        }
+        ring[at] = i;
+        self.ahead.0.set(ring);
+        self.ahead.1.set((at + 1) % STAGE);
+    }
+
+    #[inline]
+    fn prefetch_tick(&self, i: u32) {
+        self.prefetch(i);
     }
 
     fn engine_name(&self) -> &'static str {
