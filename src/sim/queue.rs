@@ -251,6 +251,24 @@ mod tests {
     }
 
     #[test]
+    fn emptied_buckets_keep_no_buffer_beyond_a_small_pool() {
+        // 400 events a millisecond over 3 s: each bucket once held 400
+        let mut q = EventQueue::new();
+        for t in 0..3_000u64 {
+            for k in 0..400u32 {
+                q.push(t, k);
+            }
+        }
+        let mut popped = 0;
+        while q.pop().is_some() {
+            popped += 1;
+        }
+        assert_eq!(popped, 3_000 * 400);
+        let held: usize = q.buckets.iter().chain(&q.spare).map(Vec::capacity).sum();
+        assert!(held <= SPARE * 512, "buffers held: {held} events");
+    }
+
+    #[test]
     fn empty_queue_pops_none() {
         let mut q: EventQueue<u8> = EventQueue::new();
         assert!(q.pop().is_none());

@@ -433,6 +433,52 @@ mod tests {
     }
 
     #[test]
+    fn the_kept_deadlines_follow_the_members_through_ticks_and_deliveries() {
+        // a small group run by hand: the earliest deadline ticks, messages
+        // arrive 7 ms later, every fifth is lost and member 3 is down
+        let run = SwimRun { config: SwimConfig::lifeguard(), aligned: false };
+        let mut p = SwimPopulation::new(12, &run, 4);
+        let mut metrics = super::super::metrics::Metrics::new(12);
+        let roster = super::super::membership::Roster::new(12);
+        let mut wire: Vec<(u64, u32, u32, SwimMsg<u32>)> = Vec::new();
+        let (mut sent, mut ticks_skipped) = (0u64, 0u32);
+        for _ in 0..4_000 {
+            let (i, t) = (0..12).filter(|&i| i != 3).map(|i| (i, p.due[i as usize])).min_by_key(|x| x.1).unwrap();
+            let first_msg = wire.iter().enumerate().min_by_key(|(_, m)| m.0).map(|(k, m)| (k, m.0));
+            let mut out = Vec::new();
+            let mut ctx = Ctx { members: &roster, outbox: &mut out, metrics: &mut metrics };
+            let now = match first_msg {
+                Some((k, at)) if at <= t => {
+                    let (at, from, to, msg) = wire.remove(k);
+                    if to != 3 {
+                        p.deliver(to, from, msg, at, &mut ctx);
+                        if let Some(earlier) = p.retime(to) {
+                            assert_eq!(p.due[to as usize], earlier, "the tick moved earlier");
+                        }
+                    }
+                    at
+                }
+                _ => {
+                    ticks_skipped += u32::from(p.next[i as usize] > t);
+                    p.tick(i, t, &mut ctx);
+                    t
+                }
+            };
+            for (from, to, msg) in out {
+                sent += 1;
+                if sent % 5 != 0 {
+                    wire.push((now + 7, from, to, msg));
+                }
+            }
+            for k in 0..12 {
+                assert_eq!(p.next_timeout(k), p.member(k).poll_timeout(), "member {k} at {now}");
+            }
+        }
+        assert!(ticks_skipped > 0, "some ticks found nothing due");
+        assert!(p.counters().suspicions > 0, "member 3 was suspected");
+    }
+
+    #[test]
     fn a_member_restarted_without_state_comes_back_above_its_old_incarnation() {
         let run = SwimRun { config: SwimConfig::paper(), aligned: false };
         let mut p = SwimPopulation::new(5, &run, 1);
