@@ -1044,14 +1044,17 @@ fn events_until<P: Population>(
         }
         match ev {
             Ev::Tick(i) => {
-                if !w.up.get(i as usize) || e.retimed.get(&i).is_some_and(|&valid| valid != t) {
+                // (most runs never retime a node: no lookup, no hashing, then)
+                if !w.up.get(i as usize)
+                    || (!e.retimed.is_empty() && e.retimed.get(&i).is_some_and(|&valid| valid != t))
+                {
                     continue;
                 }
                 let (pop, mut ctx) = w.ctx();
                 pop.tick(i, t, &mut ctx);
                 flush(w, &mut e.q, &mut e.in_flight, t);
                 let next = w.pop.next_timeout(i).max(t + 1);
-                if let Some(valid) = e.retimed.get_mut(&i) {
+                if let Some(valid) = (!e.retimed.is_empty()).then(|| e.retimed.get_mut(&i)).flatten() {
                     *valid = next;
                 }
                 e.q.push(next, Ev::Tick(i));

@@ -519,6 +519,9 @@ pub struct Swim<Id, R = Span> {
     queue: Vec<Queued<Id>>,
     stamp: u32,
     suspicions: Vec<Suspicion<Id>>,
+    /// The earliest deadline of `suspicions` (kept with them: the driver
+    /// asks for the next timeout after every event).
+    suspicion_due: Option<u64>,
     relays: Vec<Relay<Id>>,
     probe: Option<Probe<Id>>,
     pass: Pass,
@@ -549,6 +552,7 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
             queue: Vec::new(),
             stamp: 0,
             suspicions: Vec::new(),
+            suspicion_due: None,
             relays: Vec::new(),
             probe: None,
             pass: Pass::default(),
@@ -606,6 +610,25 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
         (self.roll.len() + self.extra.len() as u32).saturating_sub(self.dead).max(1)
     }
 
+    /// A cache hint for drivers that hold many members: start loading the
+    /// heap blocks its next event is likely to read (its changed entries,
+    /// piggyback queue and suspicions). No behaviour.
+    #[inline]
+    pub fn prefetch_heap(&self) {
+        if let Some(id) = self.ids.first() {
+            crate::hint::prefetch(id);
+        }
+        if let Some(e) = self.entries.first() {
+            crate::hint::prefetch(e);
+        }
+        if let Some(q) = self.queue.first() {
+            crate::hint::prefetch(q);
+        }
+        if let Some(s) = self.suspicions.first() {
+            crate::hint::prefetch(s);
+        }
+    }
+
     /// Updates waiting to be piggybacked.
     pub fn pending_gossip(&self) -> usize {
         self.queue.len()
@@ -657,7 +680,7 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
             SwimTimer::Probe => Some(self.next_probe),
             SwimTimer::Indirect => self.probe.as_ref().filter(|p| !p.acked && !p.indirect).map(|p| p.timeout_at),
             SwimTimer::Relay => self.relays.iter().map(|r| r.nack_at.min(r.expires)).min(),
-            SwimTimer::Suspicion => self.suspicions.iter().map(|s| s.deadline).min(),
+            SwimTimer::Suspicion => self.suspicion_due,
         }
     }
 
@@ -666,6 +689,8 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
     fn enqueue(&mut self, g: Gossip<Id>) {
         self.queue.retain(|q| q.gossip.id() != g.id());
         self.stamp = self.stamp.wrapping_add(1);
+        // grow by one: a queue holds a few updates at a time
+        self.queue.reserve_exact(1);
         self.queue.push(Queued { gossip: g, sent: 0, stamp: self.stamp });
     }
 
@@ -680,6 +705,7 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
         if self.queue.len() > room {
             self.queue.sort_by(|a, b| a.sent.cmp(&b.sent).then(b.stamp.cmp(&a.stamp)));
         }
+        out.reserve_exact(room.min(self.queue.len()));
         for q in self.queue.iter_mut().take(room) {
             q.sent += 1;
             out.push(q.gossip.clone());
@@ -713,9 +739,16 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
 
     fn drop_suspicion(&mut self, id: &Id) {
         self.suspicions.retain(|s| s.id != *id);
+        self.suspicions_changed();
+    }
+
+    /// After any change to `suspicions`: a buffer emptied is not kept, and
+    /// the earliest deadline is recomputed.
+    fn suspicions_changed(&mut self) {
         if self.suspicions.is_empty() {
             self.suspicions = Vec::new();
         }
+        self.suspicion_due = self.suspicions.iter().map(|s| s.deadline).min();
     }
 
     fn set(&mut self, id: &Id, state: State, inc: u32, now: u64) {
@@ -779,6 +812,8 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
                     let timeout = self.cfg.suspicion_timeout(self.believed_alive(), 0);
                     // only Lifeguard's suspicion counts confirmations
                     let confirmers = if self.cfg.lha_suspicion { vec![from.clone()] } else { Vec::new() };
+                    // grow by one: a member holds a few suspicions at a time
+                    self.suspicions.reserve_exact(1);
                     self.suspicions.push(Suspicion {
                         id: id.clone(),
                         inc,
@@ -786,6 +821,7 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
                         deadline: now + timeout,
                         confirmers,
                     });
+                    self.suspicions_changed();
                     self.enqueue(Gossip::Suspect { id, inc, from });
                     true
                 }
@@ -799,6 +835,7 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
                     }
                     s.confirmers.push(from.clone());
                     s.deadline = s.start + cfg.suspicion_timeout(n, s.confirmers.len() as u32 - 1);
+                    self.suspicions_changed();
                     self.enqueue(Gossip::Suspect { id, inc, from });
                     true
                 }
@@ -1024,9 +1061,7 @@ impl<Id: Clone + Ord, R: Roll<Id>> Membership<Id> for Swim<Id, R> {
             let expired: Vec<(Id, u32)> =
                 self.suspicions.iter().filter(|s| s.deadline <= now).map(|s| (s.id.clone(), s.inc)).collect();
             self.suspicions.retain(|s| s.deadline > now);
-            if self.suspicions.is_empty() {
-                self.suspicions = Vec::new();
-            }
+            self.suspicions_changed();
             let me = self.me.clone();
             for (id, inc) in expired {
                 self.apply(Gossip::Dead { id, inc, from: me.clone() }, now, out);
