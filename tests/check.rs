@@ -55,7 +55,7 @@ fn rumor_mongering_without_anti_entropy_is_caught_shrunk_to_two_faults_and_repla
             .split(' ')
             .map(|w| w.trim_matches('\'').to_owned())
             .collect();
-        assert!(words.iter().any(|w| w == &format!("--seed")), "{command}");
+        assert!(words.iter().any(|w| w == "--seed"), "{command}");
         let mut replay: Vec<&str> = words.iter().map(String::as_str).collect();
         replay.extend(["--json", "-q"]);
         let sim = gossip(&replay);
@@ -88,7 +88,8 @@ fn the_same_check_gives_the_same_report_on_one_worker_or_many() {
 
 #[test]
 fn push_pull_with_anti_entropy_passes_a_hundred_seeds_of_every_fault() {
-    let out = gossip(&["check", "--protocol", "push-pull", "--anti-entropy-ms", "1000", "--seeds", "100", "--json", "-q"]);
+    let out =
+        gossip(&["check", "--protocol", "push-pull", "--anti-entropy-ms", "1000", "--seeds", "100", "--json", "-q"]);
     let r = json(&out);
     assert_eq!(out.status.code(), Some(0), "{r}");
     assert_eq!((r["ok"].as_bool(), r["passed"].as_u64()), (Some(true), Some(100)));

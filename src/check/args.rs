@@ -80,7 +80,8 @@ impl CheckArgs {
             return input("--jobs must be at least 1");
         }
         let time = |flag: &str, v: &str| {
-            parse_time(v).ok_or_else(|| CheckError::Input(format!("{flag}: bad time {v:?} (use ms, or seconds with s)")))
+            parse_time(v)
+                .ok_or_else(|| CheckError::Input(format!("{flag}: bad time {v:?} (use ms, or seconds with s)")))
         };
         let defaults = if sim.preset.is_some() { &[][..] } else { CHECK_DEFAULTS };
         let pairs = sim
@@ -94,7 +95,10 @@ impl CheckArgs {
             seeds: self.seeds,
             mean_interval_ms: time("--mean-interval", &self.mean_interval)?,
             kinds: Kind::parse_list(&self.kinds).map_err(CheckError::Input)?,
-            bounds: Bounds { converge_within_ms: time("--converge-within", &self.converge_within)?, budget: self.budget },
+            bounds: Bounds {
+                converge_within_ms: time("--converge-within", &self.converge_within)?,
+                budget: self.budget,
+            },
             shrink: self.shrink,
             shrink_runs: self.shrink_runs,
         };
@@ -118,9 +122,11 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     let bar = indicatif::ProgressBar::new(plan.options.seeds);
     if show {
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} check [{bar:30}] {pos}/{len} {msg}, {elapsed} (ETA {eta})")
-                .expect("valid template")
-                .progress_chars("=> "),
+            indicatif::ProgressStyle::with_template(
+                "{spinner} check [{bar:30}] {pos}/{len} {msg}, {elapsed} (ETA {eta})",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
         );
     } else {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());

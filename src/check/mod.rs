@@ -241,7 +241,12 @@ pub fn run(plan: &Plan, workers: usize, progress: &(dyn Fn(Stage) + Sync)) -> Re
 
 /// Shrink the failing `schedule` of `seed` against `property` (the first
 /// it broke) and describe the result.
-fn counterexample(plan: &Plan, seed: u64, schedule: &Schedule, property: Property) -> Result<Counterexample, CheckError> {
+fn counterexample(
+    plan: &Plan,
+    seed: u64,
+    schedule: &Schedule,
+    property: Property,
+) -> Result<Counterexample, CheckError> {
     let mut error = None;
     let out = shrink::shrink(schedule.clone(), plan.options.shrink_runs, |cand| match plan.try_run(seed, cand) {
         Ok(v) => v.iter().any(|v| v.property == property),

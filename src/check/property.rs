@@ -180,7 +180,11 @@ mod tests {
     fn run(updates: Vec<(u64, Option<u64>)>) -> Observed {
         let updates = updates
             .into_iter()
-            .map(|(created_ms, done_ms)| Update { created_ms, done_ms, holders: if done_ms.is_some() { 10 } else { 3 } })
+            .map(|(created_ms, done_ms)| Update {
+                created_ms,
+                done_ms,
+                holders: if done_ms.is_some() { 10 } else { 3 },
+            })
             .collect();
         Observed { updates, live: 10, messages_per_update: 20.0, end_ms: 9_000 }
     }
@@ -205,7 +209,10 @@ mod tests {
     fn an_update_some_nodes_miss_breaks_both() {
         let lost = run(vec![(100, Some(200)), (300, None)]);
         let v = evaluate(&lost, 0, &BOUNDS);
-        assert_eq!(v.iter().map(|v| v.property).collect::<Vec<_>>(), [Property::NoLostUpdate, Property::ConvergeWithin]);
+        assert_eq!(
+            v.iter().map(|v| v.property).collect::<Vec<_>>(),
+            [Property::NoLostUpdate, Property::ConvergeWithin]
+        );
         assert!(v[0].detail.starts_with("1 of 2 updates are held by some"), "{}", v[0].detail);
         assert!(v[0].detail.contains("fewest holders 3 of 10"), "{}", v[0].detail);
         assert!(v[1].detail.ends_with("worst: never"), "{}", v[1].detail);
@@ -220,7 +227,11 @@ mod tests {
         r.updates[0].done_ms = Some(5_000);
         let v = evaluate(&r, 0, &BOUNDS);
         assert_eq!(v.len(), 1);
-        assert!(v[0].detail.ends_with("(1 more destroyed: every holder restarted without its state)"), "{}", v[0].detail);
+        assert!(
+            v[0].detail.ends_with("(1 more destroyed: every holder restarted without its state)"),
+            "{}",
+            v[0].detail
+        );
     }
 
     #[test]

@@ -181,7 +181,8 @@ impl CheckReport {
             for v in &c.violations {
                 let _ = writeln!(s, "  {}: {}", v.property.name(), v.detail);
             }
-            let _ = writeln!(s, "  faults: {}", if c.timeline.is_empty() { "none".into() } else { c.timeline.join(" ") });
+            let _ =
+                writeln!(s, "  faults: {}", if c.timeline.is_empty() { "none".into() } else { c.timeline.join(" ") });
             let _ = writeln!(s, "  replay: {}", c.command);
             let _ = writeln!(s, "  lab:    {}", c.lab(lab_base));
         }
@@ -194,12 +195,7 @@ impl CheckReport {
 /// POSIX shell where needed; the seed always (`seed: true`) or never.
 fn flags(params: &SimParams, seed: bool) -> Vec<String> {
     let mut out = Vec::new();
-    let mut pairs: Vec<(&str, String)> = params.to_pairs().into_iter().filter(|(k, _)| *k != "seed").collect();
-    if seed {
-        let at = pairs.iter().position(|(k, _)| *k != "preset").unwrap_or(pairs.len());
-        pairs.insert(at, ("seed", params.seed.to_string()));
-    }
-    for (name, value) in pairs {
+    for (name, value) in pairs(params, seed) {
         if name == "faults" {
             for f in &params.faults {
                 out.push(format!("{} {}", flag_of(name), shell_word(f)));
@@ -210,6 +206,18 @@ fn flags(params: &SimParams, seed: bool) -> Vec<String> {
         }
     }
     out
+}
+
+/// `params` as `(name, text)` pairs ([`SimParams::to_pairs`]), with the
+/// seed after the preset even when it is the default (`seed: true`), or
+/// without it.
+fn pairs(params: &SimParams, seed: bool) -> Vec<(&'static str, String)> {
+    let mut pairs: Vec<(&str, String)> = params.to_pairs().into_iter().filter(|(k, _)| *k != "seed").collect();
+    if seed {
+        let at = pairs.iter().position(|(k, _)| *k != "preset").unwrap_or(pairs.len());
+        pairs.insert(at, ("seed", params.seed.to_string()));
+    }
+    pairs
 }
 
 /// The `gossip sim` command that runs `params`.
@@ -241,7 +249,7 @@ fn lab_fragment(params: &SimParams) -> String {
         }
         out
     };
-    params.to_pairs().iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+    pairs(params, true).iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
 }
 
 #[cfg(test)]
@@ -264,7 +272,7 @@ mod tests {
         let mut p = SimParams::from_pairs([("preset", "glomers"), ("anti_entropy_ms", "off"), ("seed", "42")]).unwrap();
         p.faults = vec!["0:partition:2".into(), "1250:heal".into(), "3:block:0-4>5-9".into()];
         let frag = lab_fragment(&p);
-        assert!(frag.starts_with("preset=glomers&"), "{frag}");
+        assert!(frag.starts_with("preset=glomers&seed=42&"), "{frag}");
         assert!(frag.contains("faults=0:partition:2,1250:heal,3:block:0-4%3E5-9"), "{frag}");
         // as the page's paramsFromHash reads it: split on &, then on the first =, then decode
         let decode = |s: &str| {
@@ -282,11 +290,8 @@ mod tests {
             }
             String::from_utf8(out).unwrap()
         };
-        let pairs: Vec<(String, String)> = frag
-            .split('&')
-            .map(|kv| kv.split_once('=').unwrap())
-            .map(|(k, v)| (decode(k), decode(v)))
-            .collect();
+        let pairs: Vec<(String, String)> =
+            frag.split('&').map(|kv| kv.split_once('=').unwrap()).map(|(k, v)| (decode(k), decode(v))).collect();
         let back = SimParams::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))).unwrap();
         assert_eq!(back, p);
         assert_eq!(back.anti_entropy_ms, None);

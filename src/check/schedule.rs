@@ -320,7 +320,14 @@ mod tests {
         };
         assert_eq!(
             sched.fault_texts(0.1),
-            ["100:crash:3", "200:loss:0.5", "250:loss:0.1", "300:block:0-4>5-9", "310:unblock:0-4>5-9", "1000:restart-fresh:3"]
+            [
+                "100:crash:3",
+                "200:loss:0.5",
+                "250:loss:0.1",
+                "300:block:0-4>5-9",
+                "310:unblock:0-4>5-9",
+                "1000:restart-fresh:3"
+            ]
         );
         assert_eq!(sched.last_heal_ms(), 1000);
     }

@@ -119,7 +119,9 @@ mod tests {
     #[test]
     fn a_failure_that_needs_one_fault_shrinks_to_it_early_and_short() {
         // fails while node 4 is down for 200 ms or more, whenever that is
-        let needs_node_4 = |s: &Schedule| s.faults.iter().any(|f| f.what == (What::Crash { node: 4, fresh: false }) && f.length_ms >= 200);
+        let needs_node_4 = |s: &Schedule| {
+            s.faults.iter().any(|f| f.what == (What::Crash { node: 4, fresh: false }) && f.length_ms >= 200)
+        };
         let out = shrink(six(), 1_000, needs_node_4);
         // halving steps stop within a quarter above the threshold
         let f = &out.schedule.faults;
@@ -130,7 +132,8 @@ mod tests {
 
     #[test]
     fn a_failure_that_needs_two_faults_keeps_both() {
-        let needs_two = |s: &Schedule| s.faults.iter().filter(|f| matches!(f.what, What::Crash { node: 1 | 3, .. })).count() == 2;
+        let needs_two =
+            |s: &Schedule| s.faults.iter().filter(|f| matches!(f.what, What::Crash { node: 1 | 3, .. })).count() == 2;
         let out = shrink(six(), 1_000, needs_two);
         let nodes: Vec<_> = out.schedule.faults.iter().map(|f| f.what.clone()).collect();
         assert_eq!(nodes, [What::Crash { node: 1, fresh: false }, What::Crash { node: 3, fresh: false }]);
