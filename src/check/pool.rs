@@ -26,7 +26,7 @@ pub fn map<T: Send>(count: usize, workers: usize, f: impl Fn(usize) -> T + Sync,
     let workers = workers.clamp(1, count.max(1));
     std::thread::scope(|s| {
         for _ in 1..workers {
-            s.spawn(&work);
+            s.spawn(work);
         }
         work();
     });

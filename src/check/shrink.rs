@@ -23,6 +23,44 @@ pub struct Shrunk {
     pub capped: bool,
 }
 
+/// A change to one fault's timing.
+#[derive(Clone, Copy)]
+enum Edit {
+    /// Its length: the shortest, half, three quarters.
+    Shorter,
+    /// Its start: at 0, at half its time, at three quarters.
+    Earlier,
+}
+
+impl Edit {
+    /// The values to try for fault `i` of `s`, boldest first.
+    fn values(self, s: &Schedule, i: usize) -> [u64; 3] {
+        match self {
+            Edit::Shorter => {
+                let len = s.faults[i].length_ms;
+                [1, (len / 2).max(1), (len * 3 / 4).max(1)]
+            }
+            Edit::Earlier => {
+                let start = s.faults[i].start_ms;
+                [0, start / 2, start * 3 / 4]
+            }
+        }
+    }
+
+    /// `s` with fault `i` changed to `value` (faults kept in start order).
+    fn apply(self, s: &Schedule, i: usize, value: u64) -> Schedule {
+        let mut cand = s.clone();
+        match self {
+            Edit::Shorter => cand.faults[i].length_ms = value,
+            Edit::Earlier => {
+                cand.faults[i].start_ms = value;
+                cand.faults.sort_by_key(|f| f.start_ms);
+            }
+        }
+        cand
+    }
+}
+
 /// Shrink `start` (which fails) with `fails` (true: the candidate still
 /// fails), running at most `max_runs` candidates.
 pub fn shrink(start: Schedule, max_runs: usize, mut fails: impl FnMut(&Schedule) -> bool) -> Shrunk {
@@ -64,35 +102,18 @@ pub fn shrink(start: Schedule, max_runs: usize, mut fails: impl FnMut(&Schedule)
             }
             chunk = chunk.div_ceil(2);
         }
-        // shorter, then earlier: each fault in turn
-        for i in 0..best.faults.len() {
-            let len = best.faults[i].length_ms;
-            for shorter in [1, len / 2, len * 3 / 4] {
-                let mut cand = best.clone();
-                cand.faults[i].length_ms = shorter.max(1);
-                match attempt(cand, &mut best) {
-                    None => break 'outer true,
-                    Some(true) => {
-                        progress = true;
-                        break;
+        // shorter, then earlier: each fault in turn, its first value that still fails
+        for edit in [Edit::Shorter, Edit::Earlier] {
+            for i in 0..best.faults.len() {
+                for value in edit.values(&best, i) {
+                    match attempt(edit.apply(&best, i, value), &mut best) {
+                        None => break 'outer true,
+                        Some(true) => {
+                            progress = true;
+                            break;
+                        }
+                        Some(false) => {}
                     }
-                    Some(false) => {}
-                }
-            }
-        }
-        for i in 0..best.faults.len() {
-            let start = best.faults[i].start_ms;
-            for earlier in [0, start / 2, start * 3 / 4] {
-                let mut cand = best.clone();
-                cand.faults[i].start_ms = earlier;
-                cand.faults.sort_by_key(|f| f.start_ms);
-                match attempt(cand, &mut best) {
-                    None => break 'outer true,
-                    Some(true) => {
-                        progress = true;
-                        break;
-                    }
-                    Some(false) => {}
                 }
             }
         }
