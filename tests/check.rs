@@ -124,3 +124,18 @@ fn bad_input_gets_one_line_and_exit_status_2() {
         assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
+
+#[test]
+fn a_message_budget_below_what_the_protocol_sends_fails_and_names_the_budget() {
+    let base = ["check", "--protocol", "push-pull", "--anti-entropy-ms", "1000", "--seeds", "3", "--json", "-q"];
+    let out = gossip(&[&base[..], &["--budget", "1"]].concat());
+    assert_eq!(out.status.code(), Some(1));
+    let r = json(&out);
+    assert_eq!(r["failing"].as_array().unwrap().len(), 3);
+    let v = &r["counterexamples"][0]["violations"];
+    assert_eq!(v[0]["property"], "budget", "{v}");
+    assert!(v[0]["detail"].as_str().unwrap().contains("over the budget of 1"), "{v}");
+    // the same runs within a generous budget pass
+    let out = gossip(&[&base[..], &["--budget", "100000"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+}
