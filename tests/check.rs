@@ -139,3 +139,12 @@ fn a_message_budget_below_what_the_protocol_sends_fails_and_names_the_budget() {
     let out = gossip(&[&base[..], &["--budget", "100000"]].concat());
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+#[test]
+fn the_movies_scenario_is_checked_without_the_broadcast_rate() {
+    let out = gossip(&["check", "--scenario", "movies", "--protocol", "push-pull", "--seeds", "4", "--json", "-q"]);
+    let r = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{r}");
+    let system = r["system"].as_str().unwrap();
+    assert!(system.contains("--scenario movies") && !system.contains("--rate"), "{system}");
+}

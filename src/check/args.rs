@@ -19,7 +19,8 @@ use crate::sim::params::SimParams;
 
 /// What the check runs unless a preset or the flags say otherwise: a
 /// stream of updates on a small cluster in virtual milliseconds (slow
-/// members need them), 10 values a second for 30 s.
+/// members need them), 10 values a second for 30 s (the rate only for
+/// the broadcast scenario).
 pub const CHECK_DEFAULTS: &[(&str, &str)] =
     &[("model", "events"), ("scenario", "broadcast"), ("nodes", "20"), ("rate", "10"), ("duration_s", "30")];
 
@@ -90,7 +91,11 @@ impl CheckArgs {
             .map(|p| ("preset", p.as_str()))
             .chain(defaults.iter().copied())
             .chain(sim.given.iter().map(|(k, v)| (*k, v.as_str())));
-        let params = SimParams::from_pairs(pairs).map_err(CheckError::Param)?;
+        let mut params = SimParams::from_pairs(pairs).map_err(CheckError::Param)?;
+        if params.scenario != "broadcast" && !sim.given.iter().any(|(k, _)| *k == "rate") {
+            // the check's rate is the broadcast workload's; another scenario keeps the table's
+            params.rate = SimParams::default().rate;
+        }
         let options = Options {
             seeds: self.seeds,
             mean_interval_ms: time("--mean-interval", &self.mean_interval)?,

@@ -168,13 +168,16 @@ impl CheckReport {
         let _ = writeln!(s, "  FAILED: {} of {} seeds: {}", self.failing.len(), self.seeds, seeds.join(", "));
         for c in &self.counterexamples {
             let broke: Vec<&str> = c.violations.iter().map(|v| v.property.name()).collect();
+            let to = match c.schedule.faults.len() {
+                0 => "none (it fails without any fault)".to_owned(),
+                n => n.to_string(),
+            };
             let _ = writeln!(
                 s,
-                "\nseed {}: broke {}; shrunk from {} faults to {} in {} runs{}",
+                "\nseed {}: broke {}; shrunk from {} faults to {to} in {} runs{}",
                 c.seed,
                 broke.join(", "),
                 c.faults_before,
-                c.schedule.faults.len(),
                 c.shrink_runs,
                 if c.shrink_capped { " (stopped at --shrink-runs)" } else { "" }
             );
