@@ -33,6 +33,9 @@ enum Command {
     Cluster(crate::node_cli::ClusterArgs),
     /// Check a course implementation against PROTOCOL.md, step by step.
     TestNode(crate::conformance::TestNodeArgs),
+    /// Run a system under drawn fault schedules over many seeds, check its
+    /// properties, and shrink each failure to a replayable schedule.
+    Check(crate::check::args::CheckArgs),
 }
 
 /// `gossip sim`'s arguments. The simulation parameters and their help come
@@ -45,17 +48,17 @@ enum Command {
 pub struct SimArgs {
     /// `(table name, text)` of each parameter given on the command line
     /// (a repeated flag's values joined with commas).
-    given: Vec<(&'static str, String)>,
+    pub(crate) given: Vec<(&'static str, String)>,
     /// `--preset NAME`.
-    preset: Option<String>,
+    pub(crate) preset: Option<String>,
     /// `--partition`.
-    partition: bool,
+    pub(crate) partition: bool,
     /// `--threads N`.
-    threads: Option<u16>,
+    pub(crate) threads: Option<u16>,
     /// `--json`.
-    json: bool,
+    pub(crate) json: bool,
     /// `-q`, `--quiet`.
-    quiet: bool,
+    pub(crate) quiet: bool,
 }
 
 /// A table parameter's value on the command line: taken as text (the
@@ -205,7 +208,7 @@ impl SimArgs {
     /// A flag typed on the command line that the run's protocol does not
     /// read (`--counter` with push-pull) is refused, naming it, rather than
     /// silently ignored ([`sim::table::refuse_unread`]).
-    fn check_given_apply(&self, cfg: &SimConfig) -> Result<(), String> {
+    pub(crate) fn check_given_apply(&self, cfg: &SimConfig) -> Result<(), String> {
         let given = || self.given.iter().map(|(k, _)| *k);
         let swim = cfg.membership == sim::MembershipMode::Swim;
         let jitter = cfg.net.latency_dist.reads_jitter();
@@ -217,8 +220,15 @@ impl SimArgs {
 
 /// Run the command line; returns the process exit code.
 pub fn main() -> ExitCode {
-    let cli = match parse(crate::node_cli::course_form(std::env::args_os().collect())) {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let checking = argv.get(1).is_some_and(|a| a == "check");
+    let cli = match parse(crate::node_cli::course_form(argv)) {
         Ok(c) => c,
+        // gossip check's bad input: one line, status 2
+        Err(e) if checking && e.use_stderr() => {
+            eprintln!("gossip check: {}", e.to_string().lines().next().unwrap_or("bad arguments"));
+            return ExitCode::from(2);
+        }
         Err(e) => e.exit(),
     };
     match cli.command {
@@ -226,6 +236,7 @@ pub fn main() -> ExitCode {
         Command::Node(args) => crate::node_cli::run_node(&args),
         Command::Cluster(args) => crate::node_cli::run_cluster(&args),
         Command::TestNode(args) => crate::conformance::run(&args),
+        Command::Check(args) => crate::check::args::run(&args),
     }
 }
 

@@ -54,6 +54,8 @@ pub mod sim;
 pub mod wire;
 
 #[cfg(not(target_arch = "wasm32"))]
+pub mod check;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 
 // the native HTTP node

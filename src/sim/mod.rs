@@ -516,7 +516,8 @@ impl SimConfig {
         }
     }
 
-    fn updates_end_ms(&self) -> u64 {
+    /// When updates stop being made (movies, broadcast), ms; 0 for single.
+    pub fn updates_end_ms(&self) -> u64 {
         match self.scenario {
             Scenario::Single => 0,
             Scenario::Movies => self.duration_ms.unwrap_or(60_000),
