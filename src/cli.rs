@@ -214,7 +214,8 @@ impl SimArgs {
         let jitter = cfg.net.latency_dist.reads_jitter();
         sim::table::refuse_unread_membership(given(), swim, jitter, sim::table::flag_of).map_err(|e| e.to_string())?;
         sim::table::refuse_unread(given(), cfg.node.protocol, sim::table::flag_of).map_err(|e| e.to_string())?;
-        sim::overlay::refuse_given(given(), cfg, sim::table::flag_of).map_err(|e| e.to_string())
+        sim::overlay::refuse_given(given(), cfg, sim::table::flag_of).map_err(|e| e.to_string())?;
+        sim::table::refuse_unread_scenario(given(), cfg.scenario, sim::table::flag_of).map_err(|e| e.to_string())
     }
 }
 
@@ -568,6 +569,12 @@ mod tests {
             (vec!["--counter", "2", "--coin", "2"], "--counter: give the rumor stop rule a counter or a coin"),
             (vec!["--protocol", "rumor", "--eager", "on"], "--eager: eager push does not apply to rumor"),
             (vec!["--link-spread", "2"], "--link-spread must be between 0 and 1, got 2"),
+            (
+                vec!["--scenario", "movies", "--rate", "5"],
+                "--rate applies to the broadcast scenario only, not to movies",
+            ),
+            (vec!["--resample-ms", "3000"], "--resample-ms applies to the movies scenario only, not to single"),
+            (vec!["--settle-s", "2"], "--settle-s applies to the movies and broadcast scenario only"),
         ] {
             let e = parse(&args).unwrap_err();
             assert!(e.contains(needle), "{args:?}: {e}");

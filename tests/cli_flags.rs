@@ -78,6 +78,10 @@ const ROWS: &[(&str, &str, &str)] = &[
     ("--scenario", "movies", "--nodes 50"),
     ("--scenario", "broadcast", "--nodes 50"),
     ("--rate", "50", "--nodes 50 --scenario broadcast --duration-s 3"),
+    // a workload parameter of another scenario: refused
+    ("--rate", "5", "--nodes 50 --scenario movies --duration-s 10"),
+    ("--resample-ms", "3000", "--nodes 200"),
+    ("--settle-s", "1", "--nodes 200"),
     ("--anti-entropy-ms", "500", "--nodes 200"),
     ("--anti-entropy-ms", "500", "--nodes 200 --protocol push"),
     ("--anti-entropy-ms", "2000", "--nodes 200 --protocol rumor"),

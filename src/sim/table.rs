@@ -25,7 +25,7 @@ use serde::{Serialize, Serializer};
 
 use super::faults::parse_fault;
 use super::params::SimParams;
-use super::MAX_NODES;
+use super::{Scenario, MAX_NODES};
 use crate::core::config::MAX_TTL;
 use crate::core::Protocol;
 
@@ -517,6 +517,39 @@ const DISSEMINATION_PARAMS: &[&str] = &[
     "settle_s",
     "resample_ms",
 ];
+
+/// The workload parameters that only some scenarios read, with those
+/// scenarios.
+const SCENARIO_PARAMS: &[(&str, &[Scenario])] = &[
+    ("rate", &[Scenario::Broadcast]),
+    ("settle_s", &[Scenario::Movies, Scenario::Broadcast]),
+    ("resample_ms", &[Scenario::Movies]),
+];
+
+/// Refuse a workload parameter given for a scenario that does not read it
+/// (`--rate` with the movies scenario), naming it as `call` does.
+pub fn refuse_unread_scenario<'a>(
+    given: impl IntoIterator<Item = &'a str>,
+    scenario: Scenario,
+    call: impl Fn(&str) -> String,
+) -> Result<(), ParamError> {
+    for name in given {
+        let Some((_, readers)) = SCENARIO_PARAMS.iter().find(|(n, _)| *n == name) else { continue };
+        if !readers.contains(&scenario) {
+            let names: Vec<&str> = readers.iter().map(|s| s.name()).collect();
+            return Err(ParamError::rule(
+                name,
+                format!(
+                    "{} applies to the {} scenario only, not to {}: leave it out or change the scenario",
+                    call(name),
+                    names.join(" and "),
+                    scenario.name()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
 
 /// Refuse a parameter that was given although the run's membership does
 /// not read it (SWIM's parameters without `--membership swim`, a
