@@ -289,6 +289,7 @@ function start(params, { fromUser = false } = {}) {
   state.kind = lab.kind();
   state.view = null;
   document.body.dataset.run = state.kind;
+  $('chart-hint').textContent = state.kind === 'swim' ? 'SWIM spreads no rumor: the counters below measure failure detection' : state.kind === 'overlay' ? 'fraction of nodes that delivered each broadcast, by its age' : 'fraction of nodes that know each update, by its age';
   net.clearFlights();
   net.selected = -1;
   net.resetZoom();
