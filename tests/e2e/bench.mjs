@@ -18,6 +18,9 @@ const cases = [
   ['10,000 nodes, single, push-pull, events, 10x', { nodes: 10000, scenario: 'single', model: 'events', protocol: 'push-pull', ...long }, 10],
   ['10,000 nodes, single, push-pull, rounds, zoomed in (nodes one by one)', { nodes: 10000, scenario: 'single', model: 'rounds', protocol: 'push-pull', ...long }, 1, 3],
   ['10,000 nodes, movies, events', { nodes: 10000, scenario: 'movies', model: 'events' }],
+  ['SWIM, 1,000 members, events, 1x', { membership: 'swim', nodes: 1000, model: 'events', ...long }],
+  ['SWIM, 1,000 members, events, 10x', { membership: 'swim', nodes: 1000, model: 'events', ...long }, 10],
+  ['HyParView + Plumtree, 1,000 nodes, broadcast, events, 1x', { membership: 'hyparview', protocol: 'plumtree', scenario: 'broadcast', nodes: 1000, model: 'events', warmup_cycles: 10, ...long }],
   ['20,000 nodes, single, push-pull, rounds, 1x', { nodes: 20000, scenario: 'single', model: 'rounds', protocol: 'push-pull', ...long }],
 ].filter(([name]) => !process.argv[2] || new RegExp(process.argv[2], 'i').test(name));
 const seconds = Number(process.env.BENCH_SECONDS || 5);
