@@ -682,7 +682,9 @@ export class NetView {
       const links = { upd: new Path2D(), ctl: new Path2D(), lost: new Path2D() };
       const dots = { upd: new Path2D(), ctl: new Path2D(), lost: new Path2D() };
       const dr = Math.max(1.6, Math.min(3.2, rr * 0.45));
-      const drawLinks = this.flights.length < 800;
+      // comet tails only while few messages fly (hundreds of anti-aliased strokes
+      // cost Chromium's software raster more than the rest of the frame)
+      const drawLinks = this.flights.length < 400;
       for (const f of this.flights) {
         if (now > f.vis1 || f.from >= n || f.to >= n) continue;
         keep.push(f);
