@@ -135,7 +135,7 @@ fn a_crashed_member_is_seen_suspect_then_dead_and_the_counts_match_the_views() {
         // pass of 59 periods, so one of 59 members does within ~2 periods);
         // declaration after the suspicion timeout, 3 ceil(ln 61) = 15 periods
         assert!(s <= 5_000, "seed {seed}: suspected after {s} ms");
-        assert!(d > s && d >= 15_000 && d <= 40_000, "seed {seed}: dead to all after {d} ms, suspected after {s}");
+        assert!(d > s && (15_000..=40_000).contains(&d), "seed {seed}: dead to all after {d} ms, suspected after {s}");
         let m = live.member_detail(0).expect("a member");
         assert_eq!((m.dead, m.suspect, m.alive + m.unknown), (1, 0, live.len() - 2));
     }
