@@ -1,7 +1,7 @@
 //! A live run, for viewers: the browser lab drives one of these.
 //!
-//! It is the same run [`super::run`] makes for the same [`SimConfig`] (full
-//! core nodes, the same engines), advanced in slices of virtual time, with
+//! It is the same run [`super::run`] makes for the same [`SimConfig`] (real
+//! core state machines, never the compact engine), advanced in slices of virtual time, with
 //! faults that a user adds while it runs. Every added fault goes into the
 //! configuration's timeline, so [`Live::config`] is a scenario that replays
 //! the run exactly, natively or in the page; and what a viewer draws each
