@@ -10,13 +10,24 @@
 //! arrays, and the places in a flight's record, are the discriminants of
 //! the enums below ([`Status`], [`Kind`], [`Flight`]), which JavaScript
 //! imports by name.
+//!
+//! A run is gossip among full nodes (the course app; the only kind real
+//! nodes can join), SWIM members (`membership: "swim"`), or an overlay
+//! (HyParView or a static topology) with Plumtree or flooding: [`Lab::kind`]
+//! says which. SWIM runs add what a member holds about the others
+//! ([`Lab::member_view`], [`Seen`] codes) and how many members suspect each
+//! node ([`Lab::suspects`]); overlay runs add their links, Plumtree's eager
+//! ones being the tree ([`Lab::links`], [`Link`] places).
 
 use wasm_bindgen::prelude::*;
 
+use crate::core::membership::swim::State;
 use crate::fetch::{self, Inbox};
 use crate::mixed::{Bridge, BridgeOptions};
 use crate::sim::live::{Live, NodeKind};
+use crate::sim::overlay::OverlayPopulation;
 use crate::sim::params::{ParamError, SimParams};
+use crate::sim::swim::SwimPopulation;
 use crate::sim::{parse_fault, table, Report};
 
 fn js_err(e: impl std::fmt::Display) -> JsValue {
@@ -154,6 +165,65 @@ pub enum Flight {
     Len = 5,
 }
 
+/// What a SWIM member holds about a node, in [`Lab::member_view`].
+#[wasm_bindgen]
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seen {
+    /// Alive (the member itself, too).
+    Alive = 0,
+    /// Suspected.
+    Suspect = 1,
+    /// Declared failed.
+    Dead = 2,
+    /// Not a member it knows.
+    Unknown = 3,
+}
+
+/// The places of a link's numbers in [`Lab::links`]' flat array, and how
+/// many a link has (`Len`).
+#[wasm_bindgen]
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Link {
+    /// The node whose link it is.
+    From = 0,
+    /// Its neighbour.
+    To = 1,
+    /// 1 if the neighbour is an eager Plumtree peer (a tree link), 0 if lazy.
+    Eager = 2,
+    /// Numbers per link (not a place).
+    Len = 3,
+}
+
+/// The run a [`Lab`] drives.
+enum Run {
+    /// Full gossip nodes.
+    Gossip(Live),
+    /// SWIM members.
+    Swim(Live<SwimPopulation>),
+    /// Overlay nodes.
+    Overlay(Live<OverlayPopulation>),
+}
+
+/// `$e` with `$l` bound to the run's [`Live`], whatever its population.
+macro_rules! each {
+    ($run:expr, $l:ident => $e:expr) => {
+        match $run {
+            Run::Gossip($l) => $e,
+            Run::Swim($l) => $e,
+            Run::Overlay($l) => $e,
+        }
+    };
+}
+
+/// A node of a SWIM or overlay run as `snapshot()` lists it.
+#[derive(serde::Serialize)]
+struct Basic {
+    id: u32,
+    up: bool,
+}
+
 /// One node as `snapshot()` lists it.
 #[derive(serde::Serialize)]
 struct SnapNode {
@@ -172,7 +242,7 @@ struct SnapNode {
 /// A run of the gossip simulator in the page.
 #[wasm_bindgen]
 pub struct Lab {
-    live: Live,
+    run: Run,
     params: SimParams,
     /// The join to real nodes, from the first `connect` on.
     bridge: Option<Bridge>,
@@ -223,8 +293,20 @@ fn read_bridge_options(o: &JsValue) -> Result<BridgeOptions, JsValue> {
 }
 
 impl Lab {
+    /// The gossip run, which real nodes can join; an error naming the run otherwise.
+    fn gossip(&mut self) -> Result<&mut Live, JsValue> {
+        match &mut self.run {
+            Run::Gossip(l) => Ok(l),
+            other => Err(js_err(format!(
+                "real nodes join gossip runs only; this run is the {} membership",
+                each!(other, l => l.config().membership.name())
+            ))),
+        }
+    }
+
     fn snap_node(&self, i: u32) -> Option<SnapNode> {
-        let node = self.live.node(i)?;
+        let Run::Gossip(live) = &self.run else { return None };
+        let node = live.node(i)?;
         let b = self.bridge.as_ref();
         let native = b.and_then(|b| b.native_at(i));
         Some(SnapNode {
@@ -238,6 +320,16 @@ impl Lab {
     }
 }
 
+impl Lab {
+    fn stop(&self) -> Option<crate::sim::StopReason> {
+        each!(&self.run, l => l.stopped())
+    }
+
+    fn report_now(&self) -> Report {
+        each!(&self.run, l => l.report())
+    }
+}
+
 #[wasm_bindgen]
 impl Lab {
     /// Start a run from `params` (`gossip sim`'s flag names in snake_case:
@@ -248,8 +340,12 @@ impl Lab {
     #[wasm_bindgen(constructor)]
     pub fn new(params: JsValue) -> Result<Lab, JsValue> {
         let (params, cfg) = configured(&params)?.map_err(js_err)?;
-        let live = Live::new(&cfg).map_err(js_err)?;
-        Ok(Lab { live, params, bridge: None, inbox: Default::default() })
+        let run = match cfg.membership {
+            crate::sim::MembershipMode::Swim => Run::Swim(Live::start(&cfg).map_err(js_err)?),
+            m if m.is_overlay() => Run::Overlay(Live::start(&cfg).map_err(js_err)?),
+            _ => Run::Gossip(Live::new(&cfg).map_err(js_err)?),
+        };
+        Ok(Lab { run, params, bridge: None, inbox: Default::default() })
     }
 
     /// Check `params` without starting a run: `undefined` if they are valid,
@@ -292,7 +388,8 @@ impl Lab {
     /// (`core::protocols::mean_field`), flat: `age_ms, fraction` per point
     /// up to `max_age_ms`; empty for a protocol without a rule.
     pub fn theory_curve(&self, max_age_ms: f64) -> Vec<f64> {
-        let p = self.live.config().mean_field();
+        let Run::Gossip(live) = &self.run else { return Vec::new() };
+        let p = live.config().mean_field();
         crate::core::protocols::mean_field(&p, max_age_ms)
             .unwrap_or_default()
             .into_iter()
@@ -303,7 +400,53 @@ impl Lab {
     /// The name of [`Lab::theory_curve`]'s curve: `mean-field push-pull +
     /// eager push, n=50`.
     pub fn theory_name(&self) -> String {
-        self.live.config().mean_field().name()
+        match &self.run {
+            Run::Gossip(live) => live.config().mean_field().name(),
+            _ => String::new(),
+        }
+    }
+
+    /// What this run is: `gossip` (full nodes), `swim` or `overlay`.
+    pub fn kind(&self) -> String {
+        match self.run {
+            Run::Gossip(_) => "gossip",
+            Run::Swim(_) => "swim",
+            Run::Overlay(_) => "overlay",
+        }
+        .into()
+    }
+
+    /// SWIM runs: what member `i` holds about every node, one [`Seen`]
+    /// code per node in index order (empty for other runs or no `i`).
+    pub fn member_view(&self, i: u32) -> Vec<u8> {
+        let Run::Swim(live) = &self.run else { return Vec::new() };
+        let code = |s: Option<State>| match s {
+            Some(State::Alive) => Seen::Alive,
+            Some(State::Suspect) => Seen::Suspect,
+            Some(State::Dead) => Seen::Dead,
+            None => Seen::Unknown,
+        } as u8;
+        live.member_view(i).map_or_else(Vec::new, |v| v.map(code).collect())
+    }
+
+    /// SWIM runs: how many live members suspect each node, in index order
+    /// (empty for other runs).
+    pub fn suspects(&self) -> Vec<u32> {
+        let mut out = Vec::new();
+        if let Run::Swim(live) = &self.run {
+            live.held(State::Suspect, &mut out);
+        }
+        out
+    }
+
+    /// Overlay runs: every link between live nodes, flat, [`Link::Len`]
+    /// numbers a link at its [`Link`] places (empty for other runs).
+    pub fn links(&self) -> Vec<u32> {
+        let mut out = Vec::new();
+        if let Run::Overlay(live) = &self.run {
+            live.links(&mut out);
+        }
+        out
     }
 
     /// Advance virtual time to `target_ms` (or the end of the run), doing at
@@ -311,59 +454,59 @@ impl Lab {
     pub fn advance(&mut self, target_ms: f64, budget: f64) -> bool {
         let target = if target_ms.is_finite() { target_ms.max(0.0) as u64 } else { u64::MAX };
         let budget = if budget.is_finite() { budget.max(1.0) as u64 } else { u64::MAX };
-        self.live.advance(target, budget)
+        each!(&mut self.run, l => l.advance(target, budget))
     }
 
     /// Virtual time, ms.
     pub fn now(&self) -> f64 {
-        self.live.now() as f64
+        each!(&self.run, l => l.now()) as f64
     }
 
     /// The run's time limit, ms.
     pub fn limit_ms(&self) -> f64 {
-        self.live.limit_ms() as f64
+        each!(&self.run, l => l.limit_ms()) as f64
     }
 
     /// Why the run ended (`converged`, `quiescent`, `time-limit`,
     /// `livelock-guard`), or `undefined` while it runs.
     pub fn stopped(&self) -> Option<String> {
-        let reason = serde_json::to_string(&self.live.stopped()?).ok()?;
+        let reason = serde_json::to_string(&self.stop()?).ok()?;
         Some(reason.trim_matches('"').to_owned())
     }
 
     /// Nodes ever created.
     pub fn len(&self) -> u32 {
-        self.live.len()
+        each!(&self.run, l => l.len())
     }
 
     /// Whether there are none (never).
     pub fn is_empty(&self) -> bool {
-        self.live.is_empty()
+        self.len() == 0
     }
 
     /// Whether every live node holds every origin's latest update.
     pub fn converged(&self) -> bool {
-        self.live.converged()
+        each!(&self.run, l => l.converged())
     }
 
     /// One [`Status`] code per node: `Down`, or `Current` plus how many
     /// origins' latest update it lacks.
     pub fn status(&self) -> Vec<u32> {
         let code = |lacks: Option<u32>| lacks.map_or(Status::Down as u32, |k| Status::Current as u32 + k);
-        self.live.lacking().map(code).collect()
+        each!(&self.run, l => l.lacking().map(code).collect())
     }
 
     /// Each node's partition group (all 0 when the network is whole).
     pub fn groups(&self) -> Vec<u16> {
-        let mut v = Vec::with_capacity(self.live.len() as usize);
-        self.live.groups(&mut v);
+        let mut v = Vec::with_capacity(self.len() as usize);
+        each!(&self.run, l => l.groups(&mut v));
         v
     }
 
     /// Messages sent since the last call, flat: [`Flight::Len`] numbers a
     /// message, each at its [`Flight`] place.
     pub fn flights(&mut self) -> Vec<f64> {
-        let (flights, _skipped) = self.live.drain_flights();
+        let (flights, _skipped) = each!(&mut self.run, l => l.drain_flights());
         let mut out = vec![0.0; flights.len() * Flight::Len as usize];
         for (f, m) in flights.into_iter().zip(out.chunks_exact_mut(Flight::Len as usize)) {
             m[Flight::From as usize] = f.from as f64;
@@ -378,7 +521,7 @@ impl Lab {
     /// The counters of the run so far (the keys of `gossip sim --json`,
     /// without the coverage samples and the configuration).
     pub fn metrics(&self) -> Result<JsValue, JsValue> {
-        let mut r: Report = self.live.report();
+        let mut r: Report = self.report_now();
         r.coverage = Vec::new();
         let v = to_js(&r)?;
         for key in ["config", "coverage"] {
@@ -390,23 +533,27 @@ impl Lab {
     /// The whole report, as `gossip sim --json` prints it for
     /// [`Lab::scenario`] (final once the run has ended).
     pub fn report(&self) -> Result<JsValue, JsValue> {
-        to_js(&self.live.report())
+        to_js(&self.report_now())
     }
 
     /// The report as JSON text, byte for byte what `gossip sim --json` prints.
     pub fn report_json(&self) -> Result<String, JsValue> {
-        serde_json::to_string(&self.live.report()).map_err(js_err)
+        serde_json::to_string(&self.report_now()).map_err(js_err)
     }
 
     /// The spread of updates made since `since_ms` or still spreading:
     /// `[{ origin, epoch, counter, created, fraction, done }]`.
     pub fn spreads(&self, since_ms: f64) -> Result<JsValue, JsValue> {
-        to_js(&self.live.spreads(since_ms.max(0.0) as u64))
+        to_js(&each!(&self.run, l => l.spreads(since_ms.max(0.0) as u64)))
     }
 
     /// Node `i` as `snapshot()` lists it.
     pub fn node(&self, i: u32) -> Result<JsValue, JsValue> {
-        to_js(&self.snap_node(i).ok_or_else(|| js_err(format!("there is no node {i}")))?)
+        let none = || js_err(format!("there is no node {i}"));
+        match &self.run {
+            Run::Gossip(_) => to_js(&self.snap_node(i).ok_or_else(none)?),
+            _ => self.detail(i),
+        }
     }
 
     /// Everything about node `i`: favorite, version, peers and its view
@@ -424,7 +571,13 @@ impl Lab {
             /// The origins in its view whose updates came unsigned from real nodes.
             unverified: Vec<u32>,
         }
-        let d = self.live.detail(i).ok_or_else(|| js_err(format!("there is no node {i}")))?;
+        let none = || js_err(format!("there is no node {i}"));
+        let live = match &self.run {
+            Run::Gossip(live) => live,
+            Run::Swim(live) => return to_js(&live.member_detail(i).ok_or_else(none)?),
+            Run::Overlay(live) => return to_js(&live.overlay_detail(i).ok_or_else(none)?),
+        };
+        let d = live.detail(i).ok_or_else(none)?;
         let b = self.bridge.as_ref();
         let unverified =
             b.map_or_else(Vec::new, |b| d.view.iter().map(|r| r.origin).filter(|&o| b.is_unverified(o)).collect());
@@ -450,14 +603,24 @@ impl Lab {
             converged: bool,
             stop_reason: Option<crate::sim::StopReason>,
             connected: bool,
-            nodes: Vec<SnapNode>,
+            nodes: Nodes,
         }
+        #[derive(serde::Serialize)]
+        #[serde(untagged)]
+        enum Nodes {
+            Gossip(Vec<SnapNode>),
+            Other(Vec<Basic>),
+        }
+        let nodes = match &self.run {
+            Run::Gossip(_) => Nodes::Gossip((0..self.len()).filter_map(|i| self.snap_node(i)).collect()),
+            run => Nodes::Other(each!(run, l => (0..l.len()).map(|i| Basic { id: i, up: l.is_up(i) }).collect())),
+        };
         to_js(&Snapshot {
-            time_ms: self.live.now(),
-            converged: self.live.converged(),
-            stop_reason: self.live.stopped(),
+            time_ms: each!(&self.run, l => l.now()),
+            converged: self.converged(),
+            stop_reason: self.stop(),
             connected: self.connected(),
-            nodes: (0..self.live.len()).filter_map(|i| self.snap_node(i)).collect(),
+            nodes,
         })
     }
 
@@ -472,7 +635,7 @@ impl Lab {
     /// applied while disconnected).
     pub fn connect(&mut self, url: &str, options: JsValue) -> Result<(), JsValue> {
         let opts = read_bridge_options(&options)?;
-        let virtual_nodes = self.params.nodes.min(self.live.len());
+        let virtual_nodes = self.params.nodes.min(self.gossip()?.len());
         let bridge = match &mut self.bridge {
             Some(b) => {
                 if !b.is_connected() && options.is_object() {
@@ -487,7 +650,8 @@ impl Lab {
                 self.bridge.insert(Bridge::new(opts, virtual_nodes, [tag, k1, k2], secret).map_err(js_err)?)
             }
         };
-        bridge.connect(url, &mut self.live, fetch::now_ms()).map_err(js_err)?;
+        let Run::Gossip(live) = &mut self.run else { return Err(js_err("real nodes join gossip runs only")) };
+        bridge.connect(url, live, fetch::now_ms()).map_err(js_err)?;
         self.pump();
         Ok(())
     }
@@ -495,8 +659,8 @@ impl Lab {
     /// Stop talking to real nodes: one click. Their nodes stay drawn, as
     /// not answering; the run gets its time limit back.
     pub fn disconnect(&mut self) {
-        if let Some(b) = &mut self.bridge {
-            b.disconnect(&mut self.live);
+        if let (Some(b), Run::Gossip(live)) = (&mut self.bridge, &mut self.run) {
+            b.disconnect(live);
         }
         self.inbox.borrow_mut().clear();
     }
@@ -509,12 +673,12 @@ impl Lab {
     /// Once a frame while connected: apply the answers that came back and
     /// send what is due (within the rate limit).
     pub fn pump(&mut self) {
-        let Some(b) = &mut self.bridge else { return };
+        let (Some(b), Run::Gossip(live)) = (&mut self.bridge, &mut self.run) else { return };
         let now = fetch::now_ms();
         for (id, at, outcome) in self.inbox.borrow_mut().drain(..) {
             b.handle_response(id, at, outcome);
         }
-        b.pump(&mut self.live, now);
+        b.pump(live, now);
         let max_body = b.options().max_body_bytes;
         while let Some(req) = b.poll_request() {
             fetch::send(req, max_body, self.inbox.clone());
@@ -526,8 +690,9 @@ impl Lab {
     /// another page (seen through the real nodes).
     pub fn kinds(&self) -> Vec<u8> {
         let gateways = self.bridge.as_ref().map_or(&[][..], |b| b.gateways());
-        (0..self.live.len())
-            .map(|i| match self.live.kind(i) {
+        let Run::Gossip(live) = &self.run else { return vec![Kind::Virtual as u8; self.len() as usize] };
+        (0..live.len())
+            .map(|i| match live.kind(i) {
                 NodeKind::Virtual if self.connected() && gateways.contains(&i) => Kind::Gateway,
                 NodeKind::Virtual => Kind::Virtual,
                 NodeKind::Native => Kind::Native,
@@ -558,7 +723,7 @@ impl Lab {
     /// virtual time it applies at (just after now).
     pub fn fault(&mut self, spec: &str) -> Result<f64, JsValue> {
         let f = parse_fault(&format!("0:{}", spec.trim())).map_err(|e| js_err(e.replacen("\"0:", "\"", 1)))?;
-        self.live.add_fault(f.fault).map(|t| t as f64).map_err(js_err)
+        each!(&mut self.run, l => l.add_fault(f.fault)).map(|t| t as f64).map_err(js_err)
     }
 
     /// Every parameter of this run, defaults included (`faults` as listed
@@ -572,20 +737,23 @@ impl Lab {
     /// run replays.
     pub fn scenario(&self) -> Result<JsValue, JsValue> {
         let mut p = self.params.clone();
-        p.faults = self.live.config().faults.iter().map(crate::sim::faults::format_fault).collect();
+        p.faults = each!(&self.run, l => l.config()).faults.iter().map(crate::sim::faults::format_fault).collect();
         to_js(&Pairs(p.to_pairs()))
     }
 
     /// The event trace (what every node originated and learned, and when),
     /// plus the scenario and the faults, as JSON text.
     pub fn trace_json(&self) -> Result<String, JsValue> {
-        let (events, dropped) = self.live.trace();
+        let Run::Gossip(live) = &self.run else {
+            return Err(js_err("the event trace records gossip runs (what nodes learned); this run spreads no rumor"));
+        };
+        let (events, dropped) = live.trace();
         #[derive(serde::Serialize)]
         struct Trace<'a> {
             config: crate::sim::SimConfig,
             events: &'a [crate::sim::population::TraceEntry],
             events_dropped: u64,
         }
-        serde_json::to_string(&Trace { config: self.live.config(), events, events_dropped: dropped }).map_err(js_err)
+        serde_json::to_string(&Trace { config: live.config(), events, events_dropped: dropped }).map_err(js_err)
     }
 }

@@ -4,8 +4,13 @@
 // second) the counters. Connected to real nodes, it also pumps the bridge
 // once a frame (the fetches themselves run in Rust) and runs the network at
 // wall-clock speed.
+//
+// Three kinds of run (`Lab.kind()`): gossip among full nodes, SWIM members
+// (each frame also reads how many members suspect each node and, for the
+// selected node, its view of the others) and overlays (each frame also
+// reads the links, Plumtree's eager ones drawn as the tree).
 
-import init, { Lab, Status, Kind } from './pkg/gossip.js';
+import init, { Lab, Status, Kind, Seen, Link } from './pkg/gossip.js';
 import { NetView } from './netview.js';
 import { Chart } from './chart.js';
 import { theoryLine } from './theory.js';
@@ -56,6 +61,10 @@ const state = {
   natives: [],
   lastReal: 0,
   connection: null, // { url, opts } while connected: a restart reconnects
+  kind: 'gossip', // Lab.kind(): gossip, swim or overlay
+  suspects: new Uint32Array(0), // swim: live members suspecting each node
+  view: null, // swim: the selected member's Seen code per node
+  links: new Uint32Array(0), // overlay: Link.Len numbers a link
 };
 
 let net, chart;
@@ -126,6 +135,8 @@ function paramField(p) {
   label.title = p.help;
   // shown only for the protocols that read it (the registry's lists)
   if (p.protocols) label.dataset.protocols = p.protocols.join(' ');
+  // and only for the memberships that read it (the refusal rules)
+  if (p.memberships) label.dataset.memberships = p.memberships.join(' ');
   let el;
   if (p.kind === 'choice') {
     el = document.createElement('select');
@@ -190,20 +201,50 @@ function fillForm(p) {
   if ([...more.querySelectorAll('[name]')].some((el) => el.value !== (defaults.get(el.name) ?? ''))) more.open = true;
 }
 
-// Every field the chosen protocol reads (hidden ones do not apply).
+// Every field the chosen protocol and membership read (hidden ones do not
+// apply) whose value is not the default (the preset's value, or the
+// table's): a value that does not apply is refused when given, and a value
+// at its default need not be.
 function formParams() {
   const p = {};
+  const preset = state.table.presets.find((q) => q.name === form.elements.preset?.value);
+  const defaults = new Map(state.table.params.map((q) => [q.name, preset?.values[q.name] ?? q.default]));
   for (const el of form.elements) {
     if (!el.name || el.closest('label.off')) continue;
-    p[el.name] = el.value.trim();
+    const v = el.value.trim();
+    if (el.name !== 'preset' && defaults.has(el.name) && v === String(defaults.get(el.name))) continue;
+    p[el.name] = v;
   }
   return p;
 }
 
 function syncProtocolFields() {
   const protocol = form.elements.protocol.value;
-  for (const label of form.querySelectorAll('label[data-protocols]')) {
-    label.classList.toggle('off', !label.dataset.protocols.split(' ').includes(protocol));
+  const membership = form.elements.membership?.value;
+  for (const label of form.querySelectorAll('label[data-protocols], label[data-memberships]')) {
+    const off = (label.dataset.protocols && !label.dataset.protocols.split(' ').includes(protocol))
+      || (label.dataset.memberships && !label.dataset.memberships.split(' ').includes(membership));
+    label.classList.toggle('off', !!off);
+  }
+}
+
+// A new membership may rule out the scenario, protocol or model in the
+// form (SWIM detects failures in the single scenario; an overlay runs
+// plumtree or flood): pick the first choice the rules accept.
+function fitMembership() {
+  syncProtocolFields();
+  for (let tries = 0; tries < 4; tries++) {
+    const err = Lab.check_param(formParams());
+    const el = err && form.elements[err.param];
+    if (!el || el.tagName !== 'SELECT' || el.name === 'membership') return;
+    const ok = [...el.options].map((o) => o.value).find((v) => {
+      const p = { ...formParams(), [el.name]: v };
+      const e = Lab.check_param(p);
+      return !e || e.param !== el.name;
+    });
+    if (ok === undefined) return;
+    el.value = ok;
+    syncProtocolFields();
   }
 }
 
@@ -245,6 +286,10 @@ function start(params, { fromUser = false } = {}) {
   state.csv = [];
   state.lastCsvT = -1;
   state.metrics = null;
+  state.kind = lab.kind();
+  state.view = null;
+  document.body.dataset.run = state.kind;
+  $('chart-hint').textContent = state.kind === 'swim' ? 'SWIM spreads no rumor: the counters below measure failure detection' : state.kind === 'overlay' ? 'fraction of nodes that delivered each broadcast, by its age' : 'fraction of nodes that know each update, by its age';
   net.clearFlights();
   net.selected = -1;
   net.resetZoom();
@@ -371,6 +416,12 @@ function readFrame(force) {
   if (state.speed !== 'max') net.addFlights(flat, lab.now(), wallPerMs, state.params.model, state.params.interval_ms);
   state.status = lab.status();
   state.groups = lab.groups();
+  if (state.kind === 'swim') {
+    state.suspects = lab.suspects();
+    state.view = net.selected >= 0 ? lab.member_view(net.selected) : null;
+  } else if (state.kind === 'overlay') {
+    state.links = lab.links();
+  }
   const wall = performance.now();
   if (force || wall - (state.lastSeries || 0) > 100) { state.lastSeries = wall; sampleSeries(); }
 }
@@ -449,7 +500,11 @@ function frame(wall) {
 function draw(wall) {
   const lab = state.lab;
   const single = state.params.scenario === 'single';
-  net.draw(state.status, state.groups, lab.now(), wall, { single, origins: originsCount(), hideFlights: !state.showFlights || (state.speed === 'max' && state.playing) });
+  net.draw(state.status, state.groups, lab.now(), wall, {
+    single, origins: originsCount(), hideFlights: !state.showFlights || (state.speed === 'max' && state.playing),
+    view: state.kind === 'swim' ? state.view : null, suspects: state.kind === 'swim' ? state.suspects : null,
+    links: state.kind === 'overlay' ? state.links : null,
+  });
   // the chart moves slowly: a few redraws a second are enough
   if (wall - state.lastChart < 200 && wall >= state.lastChart) return;
   state.lastChart = wall;
@@ -503,7 +558,7 @@ function updateCounters(force) {
     st.className = 'pill';
   }
   $('play').textContent = state.playing ? 'Pause' : 'Play';
-  const cells = [
+  const cells = state.kind === 'swim' ? swimCells(m, up) : state.kind === 'overlay' ? overlayCells(m, up) : [
     ['up to date', `${fmtInt(current)} / ${fmtInt(up)}`],
     ['updates', fmtInt(m.updates)],
     ['messages', fmtInt(m.messages)],
@@ -529,6 +584,66 @@ function updateCounters(force) {
   }
 }
 
+// SWIM's measures (gossip sim --json's keys), as counters.
+function swimCells(m, up) {
+  const d = m.detection;
+  let suspected = 0;
+  for (const c of state.suspects) if (c > 0) suspected++;
+  return [
+    ['members up', `${fmtInt(up)} / ${fmtInt(state.status.length)}`],
+    ['suspected now', fmtInt(suspected)],
+    ['crashes detected', `${fmtInt(d.crashed - d.undetected)} / ${fmtInt(d.crashed)}`],
+    ['detection (first)', fmtMs(d.first_ms.mean)],
+    ['detection (all)', fmtMs(d.full_ms.mean)],
+    ['false positives', fmtInt(m.false_positives)],
+    ['suspicions', fmtInt(m.suspicions)],
+    ['refutations', fmtInt(m.refutations)],
+    ['msgs / member / period', m.messages_per_member_per_period.toFixed(2)],
+    ['messages', fmtInt(m.messages)],
+    ['msgs lost', fmtInt(m.lost_messages + m.partitioned_messages)],
+    ['events', fmtInt(m.events)],
+  ];
+}
+
+// Broadcast and overlay measures (gossip sim --json's keys), as counters.
+function overlayCells(m, up) {
+  const t = treeStats();
+  const stat = (s, k, digits = 2) => (s ? `${s.mean.toFixed(digits)}${s[k] !== undefined ? ` (${k} ${s[k].toFixed(digits)})` : ''}` : '—');
+  return [
+    ['nodes up', `${fmtInt(up)} / ${fmtInt(state.status.length)}`],
+    ['eager links (tree)', `${fmtInt(t.eager_edges)}${t.tree ? ' · a tree' : t.spanning ? ' · spanning' : ''}`],
+    ['broadcasts', fmtInt(m.updates)],
+    ['rmr', stat(m.rmr, 'max')],
+    ['ldh', stat(m.ldh, 'max', 1)],
+    ['reliability', stat(m.reliability, 'min', 3)],
+    ['payload msgs', fmtInt(m.payload_messages)],
+    ['control msgs', fmtInt(m.control_messages)],
+    ['membership msgs', fmtInt(m.membership_messages)],
+    ['msgs lost', fmtInt(m.lost_messages + m.partitioned_messages)],
+    ['latency p50', fmtMs(m.latency_ms.median)],
+    ['events', fmtInt(m.events)],
+  ];
+}
+
+// The eager links between up nodes: `{ nodes_up, eager_edges, lazy_edges,
+// spanning, tree }` (undirected edges; spanning: they connect every up node;
+// tree: spanning with nodes_up - 1 edges).
+function treeStats() {
+  const L = state.links, st = state.status, n = st.length;
+  const parent = new Int32Array(n).map((_, i) => i);
+  const find = (x) => { while (parent[x] !== x) { parent[x] = parent[parent[x]]; x = parent[x]; } return x; };
+  const eager = new Set(), lazy = new Set();
+  for (let k = 0; k + Link.Len <= L.length; k += Link.Len) {
+    const a = L[k + Link.From], b = L[k + Link.To];
+    const key = Math.min(a, b) * n + Math.max(a, b);
+    if (L[k + Link.Eager]) { eager.add(key); lazy.delete(key); const ra = find(a), rb = find(b); if (ra !== rb) parent[ra] = rb; } else if (!eager.has(key)) lazy.add(key);
+  }
+  let up = 0, roots = 0;
+  for (let i = 0; i < n; i++) if (st[i] !== Status.Down) { up++; if (find(i) === i) roots++; }
+  const spanning = up > 0 && roots === 1;
+  return { nodes_up: up, eager_edges: eager.size, lazy_edges: lazy.size, spanning, tree: spanning && eager.size === up - 1 };
+}
+
 // ---------- inspector ----------
 
 function esc(s) {
@@ -546,6 +661,7 @@ function renderInspector(reset) {
     return;
   }
   const d = state.lab.detail(i);
+  if (state.kind !== 'gossip') { renderMemberInspector(i, d, body); return; }
   $('insp-title').textContent = d.kind === 'native' ? `#${i} · real node ${d.native ? d.native.url : d.name}` : d.kind === 'remote-virtual' ? `#${i} · ${d.name}` : `#${i}${d.gateway ? ' · gateway' : ''}`;
   body.className = '';
   const real = d.kind !== 'virtual';
@@ -583,6 +699,25 @@ function renderInspector(reset) {
     </div>
     <div class="k" style="margin-bottom:6px;color:var(--muted);font-size:12px">${real ? 'As its last GET /state said: what' : 'What'} node ${i} thinks every node's favorite is (${d.view.length} origins${staleRows ? `, <span style="color:var(--warn)">${staleRows} behind</span>` : ''})</div>
     <div class="table-wrap"><table><thead><tr><th>origin</th><th>movie</th><th>version</th><th>latest</th><th>learned at</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+  for (const b of body.querySelectorAll('button[data-act]')) b.onclick = () => applyFault(`${b.dataset.act}:${i}`);
+}
+
+// A SWIM member (its view of the others, and who suspects it) or an
+// overlay node (its neighbours, Plumtree's eager and lazy peers).
+function renderMemberInspector(i, d, body) {
+  $('insp-title').textContent = `#${i}`;
+  body.className = '';
+  const list = (xs) => (xs.length ? xs.slice(0, 40).join(', ') + (xs.length > 40 ? ` … (${xs.length})` : '') : 'none');
+  let cells, more;
+  if (state.kind === 'swim') {
+    cells = [['state', d.up ? 'up' : 'down'], ['incarnation', d.incarnation], ['health', d.health], ['suspected by', fmtInt(d.suspected_by)], ['declared dead by', fmtInt(d.dead_to)], ['gossip queued', fmtInt(d.pending_gossip)]];
+    more = `<div class="k insp-note">What member ${i} holds about the others (colouring the network): <span class="seen-alive">${fmtInt(d.alive)} alive</span> · <span class="seen-suspect">${fmtInt(d.suspect)} suspect</span> · <span class="seen-dead">${fmtInt(d.dead)} dead</span>${d.unknown ? ` · ${fmtInt(d.unknown)} unknown` : ''}</div>`;
+  } else {
+    cells = [['state', d.up ? 'up' : 'down'], ['neighbours', d.neighbours.length], ['eager (tree)', d.eager.length], ['lazy', d.lazy.length], ['awaiting', fmtInt(d.missing)]];
+    more = `<div class="insp-grid"><div style="grid-column: 1 / -1"><div class="k">eager peers (tree links)</div><div class="v">${list(d.eager)}</div></div><div style="grid-column: 1 / -1"><div class="k">lazy peers</div><div class="v">${list(d.lazy)}</div></div></div>`;
+  }
+  body.innerHTML = `<div class="insp-grid">${cells.map(([k, v]) => `<div><div class="k">${k}</div><div class="v">${v}</div></div>`).join('')}</div>${more}
+    <div class="insp-actions"><button data-act="crash" ${d.up ? '' : 'disabled'}>Crash</button>${state.kind === 'swim' ? `<button data-act="restart" ${d.up ? 'disabled' : ''}>Restart</button>` : ''}</div>`;
   for (const b of body.querySelectorAll('button[data-act]')) b.onclick = () => applyFault(`${b.dataset.act}:${i}`);
 }
 
@@ -640,6 +775,7 @@ function wire() {
   $('restart').onclick = () => { try { start(state.lab.scenario()); } catch (e) { showBanner(String(e.message || e)); } };
   for (const b of document.querySelectorAll('#speed button')) b.onclick = () => setSpeed(b.dataset.speed);
   form.elements.protocol.onchange = syncProtocolFields;
+  if (form.elements.membership) form.elements.membership.onchange = fitMembership;
   form.onsubmit = (ev) => {
     ev.preventDefault();
     try {
@@ -711,6 +847,8 @@ function wire() {
       return;
     }
     const n = state.lab.node(i);
+    if (state.kind === 'swim') { tip.innerHTML = `<b>member ${i}</b> · ${n.up ? 'up' : 'down'} · incarnation ${n.incarnation}<br>suspected by ${n.suspected_by}, dead to ${n.dead_to}${state.view ? `<br>member ${net.selected} holds it ${['alive', 'suspect', 'dead', 'unknown'][state.view[i]]}` : ''}`; return; }
+    if (state.kind === 'overlay') { tip.innerHTML = `<b>node ${i}</b> · ${n.up ? 'up' : 'down'}<br>${n.eager.length} eager (tree) · ${n.lazy.length} lazy peers`; return; }
     const who = n.kind === 'native' ? `real node ${esc(n.url || n.name)}${n.rtt_ms !== undefined && n.rtt_ms !== null ? ` · ${n.rtt_ms.toFixed(1)} ms RTT` : ''}` : n.kind === 'remote-virtual' ? esc(n.name) : `node ${i}${n.gateway ? ' (gateway)' : ''}`;
     tip.innerHTML = `<b>${who}</b> · ${n.up ? (n.up_to_date ? 'up to date' : `behind on ${n.stale}`) : 'down'}<br>${esc(n.movie ?? 'no favorite yet')}${n.version ? ` <span style="color:#8a97b3">v${n.epoch ? `${n.epoch}.` : ''}${n.version}</span>` : ''}`;
   };
@@ -762,6 +900,27 @@ const api = {
   /** Show messages in flight (on by default). */
   showMessages(on) { state.showFlights = !!on; },
   detail: (i) => state.lab.detail(i),
+  /** What this run is: `gossip`, `swim` or `overlay`. */
+  kind: () => state.kind,
+  /** Select node `i` (as a click does; -1: none). */
+  select(i) { net.selected = Number(i); state.lastInspect = 0; readFrame(true); renderInspector(); },
+  /** SWIM: what member `i` holds about every node: `{ alive, suspect, dead, unknown }`, lists of node indices. */
+  memberView(i) {
+    const v = state.lab.member_view(i);
+    const out = { alive: [], suspect: [], dead: [], unknown: [] };
+    const names = { [Seen.Alive]: 'alive', [Seen.Suspect]: 'suspect', [Seen.Dead]: 'dead', [Seen.Unknown]: 'unknown' };
+    v.forEach((c, j) => out[names[c]].push(j));
+    return out;
+  },
+  /** SWIM: how many live members suspect each node, by index. */
+  suspects: () => [...state.lab.suspects()],
+  /** Overlays: `{ nodes_up, eager_edges, lazy_edges, spanning, tree }` of Plumtree's eager links between up nodes, and `edges`: the eager links `[a, b]` (a < b). */
+  tree() {
+    state.links = state.lab.links(); state.status = state.lab.status();
+    const L = state.links, edges = new Map();
+    for (let k = 0; k + Link.Len <= L.length; k += Link.Len) if (L[k + Link.Eager]) { const a = Math.min(L[k], L[k + 1]), b = Math.max(L[k], L[k + 1]); edges.set(`${a}-${b}`, [a, b]); }
+    return { ...treeStats(), edges: [...edges.values()] };
+  },
   metricsCsv,
   traceJson: () => state.lab.trace_json(),
   get playing() { return state.playing; },

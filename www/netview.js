@@ -13,8 +13,15 @@
 // Node codes are the wasm module's enums: `Status` (Down, Current, and
 // Current + k for a node k origins behind) and `Kind`; `Flight` names the
 // places in a message's record.
+//
+// SWIM runs: with a member selected, nodes are coloured by what it holds
+// about them (`Seen`: alive, suspect, dead, unknown; a node that is really
+// down is still crossed out), and an amber ring marks each node other
+// members suspect (its width grows with how many; the count is written
+// when nodes are big enough). Overlay runs: every link between up nodes,
+// lazy ones faint, Plumtree's eager ones (the tree) bold (`Link` places).
 
-import { Status, Kind, Flight } from './pkg/gossip.js';
+import { Status, Kind, Flight, Seen, Link } from './pkg/gossip.js';
 
 const STALE_COLORS = ['#fde68a', '#fcd34d', '#fbbf24', '#f59e0b', '#f97316', '#ef4444'];
 const UNINFORMED = '#5b6b8c';
@@ -26,6 +33,8 @@ const CELL_PX = 8; // pixels per cell side in the cell bitmap (7 and a gap)
 const FLOW_TAU_MS = 450; // flows: how long a message counts (wall ms, exponential decay)
 const MAX_FLOWS = 90;
 const REGIONS = 5; // flows: the disk is cut into REGIONS x REGIONS regions (about 21 inside it)
+const SEEN_BASE = 1 << 20; // paint codes of a SWIM member's view: SEEN_BASE + its Seen code
+const SEEN_COLORS = { [Seen.Alive]: CURRENT, [Seen.Suspect]: '#f59e0b', [Seen.Dead]: '#ef4444', [Seen.Unknown]: UNINFORMED };
 const GROUP_HUES = [200, 330, 45, 270, 150, 10, 90, 240, 300, 20, 170, 60, 120, 350, 220, 280];
 
 // Real nodes and other pages' virtual nodes: drawn apart, in their own column.
@@ -560,6 +569,46 @@ export class NetView {
 
   // status: Uint32Array of Status codes (Current + k: behind by k origins);
   // groups: Uint16Array; origins: how many origins exist (to shade staleness).
+  // Overlay links between up nodes: lazy ones faint, eager ones (the tree) bold.
+  drawLinks(L, n, rr) {
+    const { ctx, sx, sy } = this;
+    const lazy = new Path2D(), eager = new Path2D();
+    for (let k = 0; k + Link.Len <= L.length; k += Link.Len) {
+      const a = L[k + Link.From], b = L[k + Link.To], e = L[k + Link.Eager];
+      if (a >= n || b >= n || (!e && a > b)) continue; // a lazy pair once
+      const p = e ? eager : lazy;
+      p.moveTo(sx[a], sy[a]);
+      p.lineTo(sx[b], sy[b]);
+    }
+    ctx.lineWidth = 1;
+    ctx.globalAlpha = 0.22;
+    ctx.strokeStyle = '#64748b'; ctx.stroke(lazy);
+    ctx.globalAlpha = 0.9;
+    ctx.lineWidth = Math.max(1.2, Math.min(2.6, rr * 0.35));
+    ctx.strokeStyle = '#c084fc'; ctx.stroke(eager);
+    ctx.globalAlpha = 1;
+  }
+
+  // SWIM: an amber ring around each node other members suspect, wider the
+  // more do, and the count when nodes are big enough to write it.
+  drawSuspects(counts, n, rr) {
+    const { ctx, sx, sy } = this;
+    ctx.strokeStyle = '#f59e0b';
+    for (let i = 0; i < n && i < counts.length; i++) {
+      const c = counts[i];
+      if (!c) continue;
+      ctx.beginPath();
+      ctx.lineWidth = Math.min(5, 1.2 + Math.log2(c));
+      ctx.arc(sx[i], sy[i], rr + 2.5 + ctx.lineWidth / 2, 0, Math.PI * 2);
+      ctx.stroke();
+    }
+    if (rr < 5) return;
+    ctx.font = `700 ${Math.max(10, Math.round(rr * 0.8))}px ui-sans-serif, system-ui, sans-serif`;
+    ctx.textAlign = 'left'; ctx.textBaseline = 'bottom';
+    ctx.fillStyle = '#fbbf24';
+    for (let i = 0; i < n && i < counts.length; i++) if (counts[i]) ctx.fillText(String(counts[i]), sx[i] + rr + 3, sy[i] - rr - 1);
+  }
+
   draw(status, groups, now, wall, opts) {
     const { ctx } = this;
     const n = status.length;
@@ -574,6 +623,7 @@ export class NetView {
     // large ones (thousands of paths are slow to rasterise without a GPU)
     const origins = Math.max(1, opts.origins || 1);
     const colorOf = (s) => {
+      if (s >= SEEN_BASE) return SEEN_COLORS[s - SEEN_BASE] ?? DOWN;
       if (s === Status.Down) return DOWN;
       if (s === Status.Current) return CURRENT;
       if (single) return UNINFORMED;
@@ -585,13 +635,21 @@ export class NetView {
       if (this.prev[i] > Status.Current && s === Status.Current) this.flash[i] = wall;
       this.prev[i] = s;
     }
-    if (lod) this.drawCells(status, groups, partitioned, colorOf);
-    else if (n > 200) this.drawBitmap(status, groups, partitioned, colorOf);
+    // a SWIM member selected: colour by what it holds
+    let paint = status;
+    if (opts.view && opts.view.length === n) {
+      if (!this.paint || this.paint.length !== n) this.paint = new Uint32Array(n);
+      paint = this.paint;
+      for (let i = 0; i < n; i++) paint[i] = SEEN_BASE + opts.view[i];
+    }
+    if (opts.links && !lod) this.drawLinks(opts.links, n, rr);
+    if (lod) this.drawCells(paint, groups, partitioned, colorOf);
+    else if (n > 200) this.drawBitmap(paint, groups, partitioned, colorOf);
     else {
       const buckets = new Map();
       for (let i = 0; i < n; i++) {
         if (this.isOutside(i)) continue;
-        const c = colorOf(status[i]);
+        const c = colorOf(paint[i]);
         let p = buckets.get(c);
         if (!p) { p = new Path2D(); buckets.set(c, p); }
         p.moveTo(this.sx[i] + rr, this.sy[i]);
@@ -624,7 +682,9 @@ export class NetView {
       const links = { upd: new Path2D(), ctl: new Path2D(), lost: new Path2D() };
       const dots = { upd: new Path2D(), ctl: new Path2D(), lost: new Path2D() };
       const dr = Math.max(1.6, Math.min(3.2, rr * 0.45));
-      const drawLinks = this.flights.length < 800;
+      // comet tails only while few messages fly (hundreds of anti-aliased strokes
+      // cost Chromium's software raster more than the rest of the frame)
+      const drawLinks = this.flights.length < 400;
       for (const f of this.flights) {
         if (now > f.vis1 || f.from >= n || f.to >= n) continue;
         keep.push(f);
@@ -684,6 +744,8 @@ export class NetView {
       }
       ctx.strokeStyle = '#9ca3af'; ctx.lineWidth = 1.2; ctx.stroke(x);
     }
+
+    if (opts.suspects && !lod) this.drawSuspects(opts.suspects, n, rr);
 
     // a ring that fades when a node catches up
     // (not on the aggregated cells, whose colour shows it; at most 600 a frame)

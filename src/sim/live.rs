@@ -1,18 +1,30 @@
 //! A live run, for viewers: the browser lab drives one of these.
 //!
-//! It is the same run [`super::run`] makes for the same [`SimConfig`] (full
-//! core nodes, the same engines), advanced in slices of virtual time, with
+//! It is the same run [`super::run`] makes for the same [`SimConfig`] (real
+//! core state machines, never the compact engine), advanced in slices of virtual time, with
 //! faults that a user adds while it runs. Every added fault goes into the
 //! configuration's timeline, so [`Live::config`] is a scenario that replays
 //! the run exactly, natively or in the page; and what a viewer draws each
 //! frame (node freshness, messages in flight, per-update coverage) is read
 //! here, not recomputed in JavaScript.
+//!
+//! The same driver runs every population the simulator has: full gossip
+//! nodes ([`FullPopulation`], the default, the only one real nodes can
+//! join), SWIM members ([`SwimPopulation`]) and overlay nodes
+//! ([`OverlayPopulation`]: HyParView or a static topology, Plumtree or
+//! flooding). [`LiveRun`] says how each is built and reported, so a live
+//! run of any of them ends with exactly the report `gossip sim --json`
+//! prints; what is particular to one (a SWIM member's view, Plumtree's
+//! eager links) is read in its own `impl` block below.
 
 use serde::Serialize;
 
 use super::engine::{Flight, Runner};
+use super::overlay::OverlayPopulation;
 use super::population::{FullPopulation, Population, TraceEntry};
-use super::{report, runner, EngineChoice, Fault, Progress, Report, SimConfig, StopReason};
+use super::swim::SwimPopulation;
+use super::{report, runner, EngineChoice, Fault, MembershipMode, Progress, Report, SimConfig, StopReason};
+use crate::core::membership::swim::State;
 use crate::core::{Digest, Message, Update, Version};
 
 /// Most flights kept between two drains (a frame).
@@ -20,10 +32,71 @@ pub const FLIGHT_CAP: usize = 20_000;
 /// Most trace events kept for export.
 pub const TRACE_CAP: usize = 500_000;
 
-/// A run in progress.
-pub struct Live {
+/// A population a live run can drive: how it is built for a
+/// configuration, and how its run is reported (as `gossip sim` does).
+pub trait LiveRun: Population + Sized {
+    /// The population of `cfg` (already validated), or why this kind of
+    /// run does not take `cfg`.
+    fn build(cfg: &SimConfig) -> Result<Self, String>;
+    /// The report of the run `r` of `cfg` that reached `t` (stopped for `reason`).
+    fn report(cfg: &SimConfig, r: &Runner<Self>, reason: StopReason, t: u64) -> Report;
+    /// How many updates (broadcasts) node `i` is behind, for the viewer.
+    fn behind(&self, i: u32) -> u32;
+}
+
+impl LiveRun for FullPopulation {
+    fn build(cfg: &SimConfig) -> Result<Self, String> {
+        if cfg.membership == MembershipMode::Swim || cfg.membership.is_overlay() {
+            return Err(format!("the {} membership does not run full gossip nodes", cfg.membership.name()));
+        }
+        let mut pop = super::full_population(cfg);
+        pop.track_for_viewer(TRACE_CAP);
+        Ok(pop)
+    }
+    fn report(cfg: &SimConfig, r: &Runner<Self>, reason: StopReason, t: u64) -> Report {
+        report(cfg, &r.w, reason, t)
+    }
+    fn behind(&self, i: u32) -> u32 {
+        self.staleness(i).map_or(0, |s| s.0)
+    }
+}
+
+impl LiveRun for SwimPopulation {
+    fn build(cfg: &SimConfig) -> Result<Self, String> {
+        match (&cfg.swim, cfg.membership) {
+            (Some(run), MembershipMode::Swim) => Ok(SwimPopulation::new(cfg.nodes, run, cfg.seed)),
+            _ => Err("SWIM members need --membership swim".into()),
+        }
+    }
+    fn report(cfg: &SimConfig, r: &Runner<Self>, reason: StopReason, t: u64) -> Report {
+        super::swim_report(cfg, &r.w, reason, t)
+    }
+    /// SWIM spreads no rumor: nobody is behind.
+    fn behind(&self, _i: u32) -> u32 {
+        0
+    }
+}
+
+impl LiveRun for OverlayPopulation {
+    fn build(cfg: &SimConfig) -> Result<Self, String> {
+        if !cfg.membership.is_overlay() {
+            return Err(format!("the {} membership is not an overlay", cfg.membership.name()));
+        }
+        OverlayPopulation::new(cfg)
+    }
+    fn report(cfg: &SimConfig, r: &Runner<Self>, reason: StopReason, t: u64) -> Report {
+        super::overlay::report(cfg, r, reason, t)
+    }
+    /// Broadcasts announced to it (`IHAVE`) that it has not received yet.
+    fn behind(&self, i: u32) -> u32 {
+        self.tree(i).missing() as u32
+    }
+}
+
+/// A run in progress (of full gossip nodes unless `P` says otherwise).
+pub struct Live<P: LiveRun = FullPopulation> {
     cfg: SimConfig,
-    r: Runner<FullPopulation>,
+    r: Runner<P>,
     /// Kind and reachability of each remote slot, by index.
     remotes: std::collections::BTreeMap<u32, RemoteSlot>,
 }
@@ -129,23 +202,18 @@ impl Live {
     /// Start a run of `cfg` (checked first; it always runs full core nodes,
     /// whatever `cfg.engine` says, since a viewer shows node state).
     pub fn new(cfg: &SimConfig) -> Result<Live, String> {
+        Self::start(cfg)
+    }
+}
+
+impl<P: LiveRun> Live<P> {
+    /// Start a run of `cfg` on `P` (checked first; `cfg.engine` is set to
+    /// full: a viewer shows node state, which the compact engine does not keep).
+    pub fn start(cfg: &SimConfig) -> Result<Live<P>, String> {
         let mut cfg = cfg.clone();
         cfg.engine = EngineChoice::Full;
         cfg.validate()?;
-        if cfg.membership == super::MembershipMode::Swim {
-            return Err(
-                "--membership swim runs in gossip sim only for now: the live view does not show SWIM members".into()
-            );
-        }
-        if cfg.membership.is_overlay() {
-            return Err(format!(
-                "the live viewer shows full nodes only; run the {} overlay with gossip sim",
-                cfg.membership.name()
-            ));
-        }
-        let mut pop = super::full_population(&cfg);
-        pop.track_for_viewer(TRACE_CAP);
-        let mut r = runner(&cfg, pop);
+        let mut r = runner(&cfg, P::build(&cfg)?);
         r.w.log_flights(FLIGHT_CAP);
         Ok(Live { cfg, r, remotes: Default::default() })
     }
@@ -207,14 +275,20 @@ impl Live {
             }
             _ => {}
         }
-        Ok(self.r.add_fault(self.r.now() + 1, fault))
+        // a fault the scenario could not replay (one this kind of run does
+        // not take, such as a restart in an overlay run) is refused now
+        let at = self.r.now() + 1;
+        let mut next = self.config();
+        next.faults.push(super::TimedFault { at_ms: at, fault: fault.clone() });
+        next.validate()?;
+        Ok(self.r.add_fault(at, fault))
     }
 
     /// The report, as `gossip sim --json` prints it for [`Live::config`]
     /// once the run has ended (before that, the report so far).
     pub fn report(&self) -> Report {
         let reason = self.r.stopped().unwrap_or(StopReason::TimeLimit);
-        report(&self.config(), &self.r.w, reason, self.r.now())
+        P::report(&self.config(), &self.r, reason, self.r.now())
     }
 
     /// Number of nodes ever created.
@@ -273,6 +347,70 @@ impl Live {
         }
     }
 
+    /// Open-ended mode while real nodes take part (see [`Runner::set_open`]).
+    pub fn set_open(&mut self, open: bool) {
+        self.r.set_open(open);
+    }
+
+    /// Whether the run is open-ended.
+    pub fn is_open(&self) -> bool {
+        self.r.is_open()
+    }
+
+    /// Draw a message that went outside the network model (an HTTP exchange).
+    pub fn log_flight(&mut self, f: Flight) {
+        self.r.w.log_flight(f);
+    }
+
+    fn stale(&self, i: u32) -> u32 {
+        self.r.w.pop.behind(i)
+    }
+
+    /// Each node's state for the frame, in index order: `None` down (or a
+    /// native node that does not answer), otherwise how many origins'
+    /// latest update it lacks (a remote virtual node, whose view is
+    /// unknown: 0).
+    pub fn lacking(&self) -> impl Iterator<Item = Option<u32>> + '_ {
+        (0..self.len()).map(|i| match self.remotes.get(&i) {
+            None if self.r.w.up.get(i as usize) => Some(self.stale(i)),
+            None => None,
+            Some(s) if s.kind == NodeKind::RemoteVirtual => Some(0),
+            Some(s) if s.reachable => Some(self.stale(i)),
+            Some(_) => None,
+        })
+    }
+
+    /// Each node's partition group.
+    pub fn groups(&self, out: &mut Vec<u16>) {
+        out.clear();
+        out.extend((0..self.len()).map(|i| self.r.w.net.group(i)));
+    }
+
+    /// Messages sent since the last call, and how many more did not fit.
+    pub fn drain_flights(&mut self) -> (Vec<Flight>, u64) {
+        self.r.w.drain_flights()
+    }
+
+    /// Updates made since `since` ms, or still spreading.
+    pub fn spreads(&self, since: u64) -> Vec<UpdateSpread> {
+        let live = self.r.w.metrics.live().max(1) as f64;
+        self.r
+            .w
+            .metrics
+            .recent(since)
+            .map(|(origin, v, created, covered, done)| UpdateSpread {
+                origin,
+                epoch: v.epoch,
+                counter: v.counter,
+                created,
+                fraction: if done.is_some() { 1.0 } else { (covered as f64 / live).min(1.0) },
+                done,
+            })
+            .collect()
+    }
+}
+
+impl Live {
     /// The remote origin `i` made `version` (as learned from the network):
     /// counted as an update of the run, and freshness is judged against it.
     /// Older or equal versions change nothing.
@@ -317,25 +455,6 @@ impl Live {
         self.r.w.drain_remote()
     }
 
-    /// Open-ended mode while real nodes take part (see [`Runner::set_open`]).
-    pub fn set_open(&mut self, open: bool) {
-        self.r.set_open(open);
-    }
-
-    /// Whether the run is open-ended.
-    pub fn is_open(&self) -> bool {
-        self.r.is_open()
-    }
-
-    /// Draw a message that went outside the network model (an HTTP exchange).
-    pub fn log_flight(&mut self, f: Flight) {
-        self.r.w.log_flight(f);
-    }
-
-    fn stale(&self, i: u32) -> u32 {
-        self.r.w.pop.staleness(i).map_or(0, |s| s.0)
-    }
-
     /// Node `i` as a viewer shows it.
     pub fn node(&self, i: u32) -> Option<NodeView> {
         let n = self.r.w.pop.nodes().get(i as usize)?;
@@ -359,26 +478,6 @@ impl Live {
             up_to_date: up && stale == 0,
             stale,
         })
-    }
-
-    /// Each node's state for the frame, in index order: `None` down (or a
-    /// native node that does not answer), otherwise how many origins'
-    /// latest update it lacks (a remote virtual node, whose view is
-    /// unknown: 0).
-    pub fn lacking(&self) -> impl Iterator<Item = Option<u32>> + '_ {
-        (0..self.len()).map(|i| match self.remotes.get(&i) {
-            None if self.r.w.up.get(i as usize) => Some(self.stale(i)),
-            None => None,
-            Some(s) if s.kind == NodeKind::RemoteVirtual => Some(0),
-            Some(s) if s.reachable => Some(self.stale(i)),
-            Some(_) => None,
-        })
-    }
-
-    /// Each node's partition group.
-    pub fn groups(&self, out: &mut Vec<u16>) {
-        out.clear();
-        out.extend((0..self.len()).map(|i| self.r.w.net.group(i)));
     }
 
     /// Everything about node `i`.
@@ -413,31 +512,149 @@ impl Live {
         })
     }
 
-    /// Messages sent since the last call, and how many more did not fit.
-    pub fn drain_flights(&mut self) -> (Vec<Flight>, u64) {
-        self.r.w.drain_flights()
-    }
-
-    /// Updates made since `since` ms, or still spreading.
-    pub fn spreads(&self, since: u64) -> Vec<UpdateSpread> {
-        let live = self.r.w.metrics.live().max(1) as f64;
-        self.r
-            .w
-            .metrics
-            .recent(since)
-            .map(|(origin, v, created, covered, done)| UpdateSpread {
-                origin,
-                epoch: v.epoch,
-                counter: v.counter,
-                created,
-                fraction: if done.is_some() { 1.0 } else { (covered as f64 / live).min(1.0) },
-                done,
-            })
-            .collect()
-    }
-
     /// The event trace so far, and how many events did not fit.
     pub fn trace(&self) -> (&[TraceEntry], u64) {
         self.r.w.pop.trace()
+    }
+}
+
+/// One SWIM member, for the inspector.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MemberDetail {
+    /// Its index.
+    pub id: u32,
+    /// Whether it runs.
+    pub up: bool,
+    /// Its own incarnation.
+    pub incarnation: u32,
+    /// Its local health score (Lifeguard; 0: healthy).
+    pub health: u8,
+    /// The nodes it holds alive, suspect, dead, and does not know (itself not counted).
+    pub alive: u32,
+    /// See `alive`.
+    pub suspect: u32,
+    /// See `alive`.
+    pub dead: u32,
+    /// See `alive`.
+    pub unknown: u32,
+    /// How many live members hold it suspect.
+    pub suspected_by: u32,
+    /// How many live members hold it dead.
+    pub dead_to: u32,
+    /// Updates waiting to be piggybacked.
+    pub pending_gossip: usize,
+}
+
+impl Live<SwimPopulation> {
+    /// What member `i` holds about every node, in index order (itself:
+    /// alive; `None`: a node it does not know); `None` if there is no `i`.
+    pub fn member_view(&self, i: u32) -> Option<impl Iterator<Item = Option<State>> + '_> {
+        let m = (i < self.len()).then(|| self.r.w.pop.member(i))?;
+        Some((0..self.len()).map(move |j| if j == i { Some(State::Alive) } else { m.entry(&j).map(|e| e.state) }))
+    }
+
+    /// How many live members hold each node in `state` (suspect, or dead),
+    /// in index order, into `out`.
+    pub fn held(&self, state: State, out: &mut Vec<u32>) {
+        out.clear();
+        out.resize(self.len() as usize, 0);
+        let w = &self.r.w;
+        for i in (0..self.len()).filter(|&i| w.up.get(i as usize)) {
+            // only what differs from the baseline (all alive) is stored: a few entries a member
+            for (&j, e) in w.pop.member(i).changed() {
+                if e.state == state && j != i {
+                    if let Some(c) = out.get_mut(j as usize) {
+                        *c += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Member `i`, for the inspector.
+    pub fn member_detail(&self, i: u32) -> Option<MemberDetail> {
+        (i < self.len()).then_some(())?;
+        let m = self.r.w.pop.member(i);
+        let mut d = MemberDetail {
+            id: i,
+            up: self.is_up(i),
+            incarnation: m.incarnation(),
+            health: m.health(),
+            alive: 0,
+            suspect: 0,
+            dead: 0,
+            unknown: 0,
+            suspected_by: 0,
+            dead_to: 0,
+            pending_gossip: m.pending_gossip(),
+        };
+        for (j, s) in self.member_view(i)?.enumerate() {
+            match s {
+                _ if j as u32 == i => {}
+                Some(State::Alive) => d.alive += 1,
+                Some(State::Suspect) => d.suspect += 1,
+                Some(State::Dead) => d.dead += 1,
+                None => d.unknown += 1,
+            }
+        }
+        let mut held = Vec::new();
+        self.held(State::Suspect, &mut held);
+        d.suspected_by = held[i as usize];
+        self.held(State::Dead, &mut held);
+        d.dead_to = held[i as usize];
+        Some(d)
+    }
+}
+
+/// One overlay node, for the inspector.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OverlayDetail {
+    /// Its index.
+    pub id: u32,
+    /// Whether it runs.
+    pub up: bool,
+    /// Its overlay neighbours (HyParView's active view, or its static links).
+    pub neighbours: Vec<u32>,
+    /// Plumtree's eager peers: the tree's links at this node.
+    pub eager: Vec<u32>,
+    /// Plumtree's lazy peers: announced to, not sent payloads.
+    pub lazy: Vec<u32>,
+    /// Broadcasts announced to it and not received yet.
+    pub missing: usize,
+}
+
+impl Live<OverlayPopulation> {
+    /// Every link from a live node to a live node, flat: `from, to, eager`
+    /// (1: an eager Plumtree peer, the tree; 0: lazy) per link, each
+    /// direction its own link.
+    pub fn links(&self, out: &mut Vec<u32>) {
+        out.clear();
+        let w = &self.r.w;
+        let up = |i: u32| w.up.get(i as usize);
+        for i in (0..self.len()).filter(|&i| up(i)) {
+            let t = w.pop.tree(i);
+            for (peers, eager) in [(t.eager(), 1), (t.lazy(), 0)] {
+                for &j in peers.iter().filter(|&&j| up(j)) {
+                    out.extend([i, j, eager]);
+                }
+            }
+        }
+    }
+
+    /// Node `i`, for the inspector.
+    pub fn overlay_detail(&self, i: u32) -> Option<OverlayDetail> {
+        (i < self.len()).then_some(())?;
+        let pop = &self.r.w.pop;
+        let mut neighbours = Vec::new();
+        pop.member(i).neighbours(i, &mut neighbours);
+        let t = pop.tree(i);
+        Some(OverlayDetail {
+            id: i,
+            up: self.is_up(i),
+            neighbours,
+            eager: t.eager().to_vec(),
+            lazy: t.lazy().to_vec(),
+            missing: t.missing(),
+        })
     }
 }

@@ -808,10 +808,7 @@ pub fn run_threads(cfg: &SimConfig, threads: usize, progress: &mut dyn FnMut(Pro
     if let (MembershipMode::Swim, Some(run)) = (cfg.membership, &cfg.swim) {
         let mut r = runner(cfg, swim::SwimPopulation::new(cfg.nodes, run, cfg.seed));
         let (reason, t) = r.run(progress);
-        let mut rep = report(cfg, &r.w, reason, t);
-        rep.swim = Some(swim::report(&r.w, cfg.nodes, t));
-        rep.protocol = "swim".into();
-        return Ok(rep);
+        return Ok(swim_report(cfg, &r.w, reason, t));
     }
     let use_compact = match cfg.engine {
         EngineChoice::Compact => true,
@@ -829,6 +826,15 @@ pub fn run_threads(cfg: &SimConfig, threads: usize, progress: &mut dyn FnMut(Pro
         let (reason, t) = r.run(progress);
         Ok(report(cfg, &r.w, reason, t))
     }
+}
+
+/// The report of a SWIM run of `cfg` that ended for `reason` at `t`
+/// (`gossip sim`'s and the live viewer's).
+pub fn swim_report(cfg: &SimConfig, w: &engine::World<swim::SwimPopulation>, reason: StopReason, t: u64) -> Report {
+    let mut rep = report(cfg, w, reason, t);
+    rep.swim = Some(swim::report(w, cfg.nodes, t));
+    rep.protocol = "swim".into();
+    rep
 }
 
 /// The memory the nodes' views of a run of `cfg` will take at least, if

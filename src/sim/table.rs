@@ -681,6 +681,21 @@ impl Param {
         (!users.is_empty() && users.len() < Protocol::ALL.len()).then_some(users)
     }
 
+    /// The memberships that read it, from the rules that refuse a value
+    /// given where it does not apply ([`refuse_unread_membership`],
+    /// [`super::overlay::refuse_given`], with the broadcast scenario's
+    /// parameters allowed); `None` for every membership.
+    pub fn memberships(&self) -> Option<Vec<&'static str>> {
+        use super::{MembershipMode, Scenario, SimConfig};
+        let reads = |m: MembershipMode| {
+            let c = SimConfig { membership: m, scenario: Scenario::Broadcast, ..SimConfig::default() };
+            refuse_unread_membership([self.name], m == MembershipMode::Swim, true, str::to_owned).is_ok()
+                && super::overlay::refuse_given([self.name], &c, str::to_owned).is_ok()
+        };
+        let users: Vec<&str> = MembershipMode::ALL.into_iter().filter(|&m| reads(m)).map(|m| m.name()).collect();
+        (users.len() < MembershipMode::ALL.len()).then_some(users)
+    }
+
     /// Its range in words: `between 2 and 50000000`, `at least 1`, `above 0
     /// and at most 100000` (empty for other kinds).
     pub fn range(&self) -> String {
@@ -768,6 +783,7 @@ impl Param {
             group: self.group.name(),
             choices: self.choices(),
             protocols: self.protocols().map(|ps| ps.iter().map(|p| p.name()).collect()),
+            memberships: self.memberships(),
         }
     }
 }
@@ -789,6 +805,7 @@ struct ParamView {
     group: &'static str,
     choices: Vec<Choice>,
     protocols: Option<Vec<&'static str>>,
+    memberships: Option<Vec<&'static str>>,
 }
 
 /// A named configuration: the values it sets (every other parameter keeps
@@ -897,7 +914,7 @@ fn pairs_as_map<S: Serializer>(pairs: &&'static [(&'static str, &'static str)], 
 
 /// The whole table as JSON text, for the page (`Lab.table()`): `params`
 /// (every entry: name, flag, label, kind, min, max, step (`null`: any),
-/// range, default, empty, help, group, choices, protocols), `protocols`
+/// range, default, empty, help, group, choices, protocols, memberships), `protocols`
 /// (the registry: name, aliases, summary, params, no_eager, converges,
 /// compact) and `presets` (name, summary, values).
 pub fn table_json() -> String {
@@ -1001,5 +1018,22 @@ mod tests {
         let e = preset("paxos").unwrap_err();
         assert_eq!(e.to_string(), "preset: expected one of glomers, swim-paper, memberlist-lan, got \"paxos\"");
         assert_eq!(preset(" Glomers ").unwrap().name, "glomers");
+    }
+
+    #[test]
+    fn the_memberships_that_read_a_parameter_follow_the_refusal_rules() {
+        let m = |name: &str| param(name).unwrap().memberships();
+        assert_eq!(m("probe_interval_ms"), Some(vec!["swim"]));
+        assert_eq!(m("degree"), Some(vec!["ring", "k-out", "watts-strogatz", "barabasi-albert", "tree"]));
+        assert_eq!(m("rewire"), Some(vec!["watts-strogatz"]));
+        assert_eq!(m("fanout"), Some(vec!["full", "bootstrap"]));
+        let overlays = ["hyparview", "ring", "k-out", "watts-strogatz", "barabasi-albert", "grid", "line", "tree"];
+        assert_eq!(m("warmup_cycles"), Some(overlays.to_vec()));
+        let no_swim: Vec<&str> =
+            super::super::MembershipMode::ALL.iter().map(|m| m.name()).filter(|&n| n != "swim").collect();
+        assert_eq!(m("protocol"), Some(no_swim));
+        assert_eq!(m("nodes"), None);
+        assert_eq!(m("membership"), None);
+        assert!(table_json().contains(r#""memberships":["swim"]"#));
     }
 }

@@ -18,6 +18,10 @@ const cases = [
   ['10,000 nodes, single, push-pull, events, 10x', { nodes: 10000, scenario: 'single', model: 'events', protocol: 'push-pull', ...long }, 10],
   ['10,000 nodes, single, push-pull, rounds, zoomed in (nodes one by one)', { nodes: 10000, scenario: 'single', model: 'rounds', protocol: 'push-pull', ...long }, 1, 3],
   ['10,000 nodes, movies, events', { nodes: 10000, scenario: 'movies', model: 'events' }],
+  ['SWIM, 1,000 members, events, 1x', { membership: 'swim', nodes: 1000, model: 'events', ...long }],
+  ['SWIM, 1,000 members, events, 10x', { membership: 'swim', nodes: 1000, model: 'events', ...long }, 10],
+  ['SWIM, 1,000 members, events, 1x, member 0 selected, 2 crashed', { membership: 'swim', nodes: 1000, model: 'events', faults: '1s:crash:5,2s:crash:600', ...long }, 1, 1, 0],
+  ['HyParView + Plumtree, 1,000 nodes, broadcast, events, 1x', { membership: 'hyparview', protocol: 'plumtree', scenario: 'broadcast', nodes: 1000, model: 'events', warmup_cycles: 10, ...long }],
   ['20,000 nodes, single, push-pull, rounds, 1x', { nodes: 20000, scenario: 'single', model: 'rounds', protocol: 'push-pull', ...long }],
 ].filter(([name]) => !process.argv[2] || new RegExp(process.argv[2], 'i').test(name));
 const seconds = Number(process.env.BENCH_SECONDS || 5);
@@ -27,12 +31,13 @@ const rounds = Number(process.env.BENCH_ROUNDS || 2);
 console.log(`Chromium ${browser.version()}, ${seconds} s per case, best of ${rounds} passes`);
 const results = cases.map(() => []);
 for (let pass = 0; pass < rounds; pass++) {
-  for (const [c, [name, params, speed = 1, zoom = 1]] of cases.entries()) {
+  for (const [c, [name, params, speed = 1, zoom = 1, select = -1]] of cases.entries()) {
     const page = await openLab(browser, server.url, 'nodes=20');
-    const r = await page.evaluate(async ([params, speed, seconds, zoom]) => {
+    const r = await page.evaluate(async ([params, speed, seconds, zoom, select]) => {
       const L = window.gossipLab;
       try { L.configure(params); } catch (e) { return { refused: String(e.message || e) }; }
       L.setSpeed(speed);
+      if (select >= 0) L.select(select); // SWIM: the network coloured by this member's view
       const view = L.zoom ? L.zoom(zoom) : { k: 1, lod: false }; // (pages before the zoom: nodes only)
       L.play();
       await new Promise((r) => setTimeout(r, 1000)); // warm up
@@ -47,7 +52,7 @@ for (let pass = 0; pass < rounds; pass++) {
       }
       const s = L.frameStats();
       return { fps: s.frames / ((performance.now() - t0) / 1000), s, worst, view };
-    }, [params, speed, seconds, zoom]);
+    }, [params, speed, seconds, zoom, select]);
     console.error(`pass ${pass + 1}: ${name}: ${r.refused ? 'refused' : `${r.fps.toFixed(1)} fps`}`);
     results[c].push(r);
     await page.close();

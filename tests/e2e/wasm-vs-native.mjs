@@ -30,6 +30,8 @@ const cases = [
   ['50,000 nodes, single, rumor (coin 3), events', { nodes: 50000, scenario: 'single', model: 'events', protocol: 'rumor', coin: 3 }],
   ['500 nodes, movies, events, 20 s', { nodes: 500, scenario: 'movies', model: 'events', duration_s: 20 }],
   ['1,000 nodes, movies, events, 20 s', { nodes: 1000, scenario: 'movies', model: 'events', duration_s: 20 }],
+  ['SWIM, 2,000 members, events, 60 s', { membership: 'swim', nodes: 2000, model: 'events', duration_s: 60 }],
+  ['HyParView + Plumtree, 2,000 nodes, broadcast, events, 30 s', { membership: 'hyparview', protocol: 'plumtree', scenario: 'broadcast', nodes: 2000, model: 'events', warmup_cycles: 15, duration_s: 30 }],
 ].filter(([name]) => !filter || filter.test(name));
 
 for (const f of [BIN, path.join(WWW, 'pkg', 'gossip_bg.wasm')]) {
