@@ -219,3 +219,76 @@ fn a_course_node_that_does_not_speak_swim_stays_alive_in_every_view_while_it_ans
     });
     eprintln!("course node declared dead by every native in {:?}", killed.elapsed());
 }
+
+/// The sum of `gossip_swim_messages_total` and of `gossip_swim_requests_total` of the node on `port`.
+fn swim_traffic(port: u16) -> (u64, u64) {
+    let text = get(port, "/metrics").map(|r| r.text()).unwrap_or_default();
+    let sum = |family: &str, labels: &[&str]| -> u64 {
+        labels.iter().map(|l| metric(&text, &format!("{family}{{{l}}}")).unwrap_or(0)).sum()
+    };
+    let msgs = sum("gossip_swim_messages_total", &["type=\"ping\"", "type=\"ping_req\"", "type=\"ack\"", "type=\"nack\""]);
+    let reqs = sum("gossip_swim_requests_total", &["result=\"ok\"", "result=\"plain\"", "result=\"failed\""]);
+    (msgs, reqs)
+}
+
+/// The benchmark of BENCHMARKS.md (not a timed test; run by hand):
+/// `cargo test --release --test node_swim -- --ignored --nocapture`.
+/// For each configuration, three fresh 5-node clusters: SWIM messages and
+/// `POST /swim/` requests per member per period over a quiet window, then
+/// the time from `kill -9` of one member to the first and to the last live
+/// member declaring it dead (polled every 25 ms).
+#[test]
+#[ignore = "a benchmark: run by hand, see BENCHMARKS.md"]
+fn bench_detection_time_and_messages_per_member_per_period_in_a_5_node_cluster() {
+    let configs: [(&str, u64, Vec<&str>); 2] = [
+        ("defaults (Lifeguard, T' = --interval-ms = 1000 ms)", 1_000, vec!["--change-ms", "0"]),
+        ("paper, T' = 300 ms, --suspicion-mult 6 (the test's flags)", PERIOD_MS, FLAGS.to_vec()),
+    ];
+    for (name, period, flags) in configs {
+        let mut firsts = Vec::new();
+        let mut fulls = Vec::new();
+        let mut rates = Vec::new();
+        for round in 0..3 {
+            let ports = free_ports(5);
+            let mut nodes: Vec<Option<Proc>> = ports.iter().map(|&p| Some(Proc::node(p, ports[0], &flags))).collect();
+            wait_until("membership complete", Duration::from_secs(30), || all_alive(&ports));
+            let before: Vec<(u64, u64)> = ports.iter().map(|&p| swim_traffic(p)).collect();
+            let window = Duration::from_millis(20 * period);
+            std::thread::sleep(window);
+            let after: Vec<(u64, u64)> = ports.iter().map(|&p| swim_traffic(p)).collect();
+            let periods = window.as_millis() as f64 / period as f64;
+            let msgs: u64 = after.iter().zip(&before).map(|(a, b)| a.0 - b.0).sum();
+            let reqs: u64 = after.iter().zip(&before).map(|(a, b)| a.1 - b.1).sum();
+            rates.push((msgs as f64 / 5.0 / periods, reqs as f64 / 5.0 / periods));
+            let victim = ports[2 + round % 3];
+            let live: Vec<u16> = ports.iter().copied().filter(|&p| p != victim).collect();
+            nodes[ports.iter().position(|&p| p == victim).unwrap()] = None;
+            let killed = Instant::now();
+            let mut at: Vec<Option<Duration>> = vec![None; live.len()];
+            while at.iter().any(Option::is_none) && killed.elapsed() < Duration::from_secs(120) {
+                for (i, &p) in live.iter().enumerate() {
+                    if at[i].is_none() && status(p, victim).as_deref() == Some("dead") {
+                        at[i] = Some(killed.elapsed());
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            let got: Vec<Duration> = at.into_iter().flatten().collect();
+            assert_eq!(got.len(), live.len(), "every member declared it");
+            firsts.push(got.iter().min().unwrap().as_secs_f64());
+            fulls.push(got.iter().max().unwrap().as_secs_f64());
+            drop(nodes);
+        }
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        let (m, r): (Vec<f64>, Vec<f64>) = rates.iter().copied().unzip();
+        eprintln!(
+            "{name}: messages/member/period {:.2} (POST /swim/ requests {:.2}); detection first {:.2} s (runs {:?}), every member {:.2} s (runs {:?})",
+            mean(&m),
+            mean(&r),
+            mean(&firsts),
+            firsts.iter().map(|x| (x * 100.0).round() / 100.0).collect::<Vec<_>>(),
+            mean(&fulls),
+            fulls.iter().map(|x| (x * 100.0).round() / 100.0).collect::<Vec<_>>(),
+        );
+    }
+}

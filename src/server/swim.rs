@@ -30,7 +30,10 @@
 //!   at `i` gets that suspicion (or declaration) piggybacked on its answer,
 //!   so that the member refutes it at once (the buddy system, extended to
 //!   answers: a member that was paused or restarted learns of it on its
-//!   first ping).
+//!   first ping). A member told of an incarnation it already refuted
+//!   gossips its current `Alive` again: after a pause, its first
+//!   refutation may have ridden on answers to requests whose senders had
+//!   given up.
 //! * **Hostile input.** A `ping_req` for a member this node does not know
 //!   (or for itself, or for the sender) is not relayed; `alive` updates
 //!   about unknown members are dropped once the node knows `--peer-cap`
@@ -220,6 +223,17 @@ impl SwimSide {
 
     fn deliver(&mut self, now: u64, from: &Id, msgs: Vec<SwimMsg<Id>>) {
         let me = self.me.clone();
+        // a suspicion or declaration of an incarnation this member already
+        // refuted: its refutation did not reach the sender (it may have
+        // ridden on answers nobody read, after a pause): gossip it again
+        let mine = self.member.incarnation();
+        let stale = msgs.iter().flat_map(SwimMsg::gossip).any(|g| match g {
+            Gossip::Suspect { id, inc, .. } | Gossip::Dead { id, inc, .. } => *id == me && *inc < mine,
+            Gossip::Alive { .. } => false,
+        });
+        if stale {
+            self.member.announce();
+        }
         for m in msgs {
             if let Some(m) = self.admit(from, m) {
                 self.member.on_message(&me, now, from.clone(), m, &mut self.rng, &mut self.out);
@@ -574,6 +588,13 @@ mod tests {
         assert!(replies[0].gossip().contains(&Gossip::Dead { id: id(7001), inc: 0, from: id(7000) }), "{replies:?}");
         b.answered(6, &id(7000), replies);
         assert_eq!(b.member().incarnation(), 1, "refuted");
+        // its next ping carries the refutation: a takes it back
+        b.tick(b.poll_timeout());
+        let (sends, _) = b.take();
+        let (to, msgs) = sends.into_iter().next().expect("a ping");
+        assert_eq!(to, id(7000));
+        a.receive(b.poll_timeout(), &id(7001), msgs);
+        assert_eq!(a.entry(&id(7001)).map(|e| (e.state, e.inc)), Some((MState::Alive, 1)));
     }
 
     #[test]

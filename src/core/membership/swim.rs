@@ -573,6 +573,13 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
         self
     }
 
+    /// Gossip `Alive` about itself at its current incarnation again, for a
+    /// driver that learned some member still holds an older suspicion or
+    /// declaration of it (the refutation it sent may have been lost).
+    pub fn announce(&mut self) {
+        self.enqueue(Gossip::Alive { id: self.me.clone(), inc: self.incarnation });
+    }
+
     /// Its id.
     pub fn id(&self) -> &Id {
         &self.me
