@@ -226,7 +226,8 @@ fn swim_traffic(port: u16) -> (u64, u64) {
     let sum = |family: &str, labels: &[&str]| -> u64 {
         labels.iter().map(|l| metric(&text, &format!("{family}{{{l}}}")).unwrap_or(0)).sum()
     };
-    let msgs = sum("gossip_swim_messages_total", &["type=\"ping\"", "type=\"ping_req\"", "type=\"ack\"", "type=\"nack\""]);
+    let msgs =
+        sum("gossip_swim_messages_total", &["type=\"ping\"", "type=\"ping_req\"", "type=\"ack\"", "type=\"nack\""]);
     let reqs = sum("gossip_swim_requests_total", &["result=\"ok\"", "result=\"plain\"", "result=\"failed\""]);
     (msgs, reqs)
 }
