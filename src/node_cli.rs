@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use crate::core::membership::swim::{Scale, SwimConfig};
 use crate::core::{Config, Policy, Protocol, StopRule};
 use crate::server::{self, NodeOptions};
 
@@ -119,6 +120,31 @@ pub struct Tuning {
     /// Test only: enable POST /faults, which makes this node drop traffic to and from given URLs.
     #[arg(long)]
     allow_faults: bool,
+    /// Failure detector: swim (probes over POST /swim/, indirect probes
+    /// through other peers, suspicion gossiped with incarnations; see
+    /// PROTOCOL.md) or simple (a peer is suspect from its first failed
+    /// exchange).
+    #[arg(long, default_value = "swim", value_parser = ["swim", "simple"])]
+    failure_detector: String,
+    /// SWIM's parameters: lifeguard (the paper's SWIM with Lifeguard's three
+    /// parts, the default), paper (without them) or memberlist-lan
+    /// (hashicorp/memberlist's LAN defaults and log10 formulas).
+    #[arg(long, value_name = "PRESET", value_parser = ["lifeguard", "paper", "memberlist-lan"])]
+    swim_preset: Option<String>,
+    /// SWIM's protocol period T', ms: one probe per period (default: --interval-ms).
+    #[arg(long, value_name = "MS")]
+    probe_interval_ms: Option<u64>,
+    /// SWIM: wait this long for a direct ack before asking helpers, ms
+    /// (default: half the probe interval).
+    #[arg(long, value_name = "MS")]
+    probe_timeout_ms: Option<u64>,
+    /// SWIM: suspicion timeout (Lifeguard's minimum) = mult x log(n) probe
+    /// intervals (default: the preset's, 3; memberlist-lan 4).
+    #[arg(long, value_name = "MULT")]
+    suspicion_mult: Option<u32>,
+    /// SWIM: helpers asked to ping a member that did not ack (default 3).
+    #[arg(long, value_name = "K")]
+    indirect_k: Option<u32>,
     /// Worker threads (1: a single-threaded runtime, plenty for a node).
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -181,6 +207,60 @@ impl TlsSetup {
 }
 
 impl Tuning {
+    /// SWIM's configuration from the flags (`None`: the simple detector;
+    /// SWIM's flags are then refused, not ignored).
+    fn swim(&self) -> Result<Option<SwimConfig>, String> {
+        if self.failure_detector == "simple" {
+            let given = [
+                ("--swim-preset", self.swim_preset.is_some()),
+                ("--probe-interval-ms", self.probe_interval_ms.is_some()),
+                ("--probe-timeout-ms", self.probe_timeout_ms.is_some()),
+                ("--suspicion-mult", self.suspicion_mult.is_some()),
+                ("--indirect-k", self.indirect_k.is_some()),
+            ];
+            if let Some((flag, _)) = given.iter().find(|(_, set)| *set) {
+                return Err(format!("{flag} applies to --failure-detector swim only: leave it out or choose swim"));
+            }
+            return Ok(None);
+        }
+        let mut cfg = match self.swim_preset.as_deref() {
+            Some("paper") => SwimConfig::paper(),
+            Some("memberlist-lan") => SwimConfig::memberlist_lan(),
+            _ => SwimConfig::lifeguard(),
+        };
+        let interval = self.probe_interval_ms.unwrap_or(self.interval_ms);
+        if !(10..=600_000).contains(&interval) {
+            return Err(format!(
+                "--probe-interval-ms must be between 10 and 600000 (it defaults to --interval-ms), got {interval}"
+            ));
+        }
+        cfg.probe_interval_ms = interval;
+        cfg.probe_timeout_ms = self.probe_timeout_ms.unwrap_or(interval / 2);
+        if cfg.probe_timeout_ms == 0 || cfg.probe_timeout_ms >= interval {
+            return Err(format!(
+                "--probe-timeout-ms must be at least 1 and shorter than the probe interval ({interval} ms), got {}",
+                cfg.probe_timeout_ms
+            ));
+        }
+        if let Some(m) = self.suspicion_mult {
+            if !(1..=1000).contains(&m) {
+                return Err(format!("--suspicion-mult must be between 1 and 1000, got {m}"));
+            }
+            cfg.suspicion_mult = m;
+            if cfg.buddy && cfg.scale == Scale::Memberlist {
+                cfg.suspicion_k = m.saturating_sub(2); // memberlist's K = SuspicionMult - 2
+            }
+        }
+        if let Some(k) = self.indirect_k {
+            if k > 64 {
+                return Err(format!("--indirect-k must be between 0 and 64, got {k}"));
+            }
+            cfg.indirect_checks = k;
+        }
+        cfg.check().map_err(|e| format!("SWIM: {e}"))?;
+        Ok(Some(cfg))
+    }
+
     fn options(&self) -> Result<NodeOptions, String> {
         let positive = |v: u64, what: &str| if v == 0 { Err(format!("{what} must be at least 1")) } else { Ok(v) };
         let stop =
@@ -236,6 +316,7 @@ impl Tuning {
             client_rps: self.client_rps,
             client_conns: self.client_conns,
             allow_faults: self.allow_faults,
+            swim: self.swim()?,
             ..NodeOptions::default()
         })
     }
@@ -751,6 +832,52 @@ mod tests {
         ] {
             let e = parse(&[&format!("--forget-after={v}")]).unwrap_err();
             assert!(e.contains("--forget-after") && e.contains(needle), "{v}: {e}");
+        }
+    }
+
+    #[test]
+    fn swim_is_the_default_detector_and_its_flags_reach_its_configuration() {
+        let (_, o) = parse(&["--interval-ms", "200"]).unwrap();
+        let c = o.swim.expect("SWIM by default");
+        assert_eq!((c.probe_interval_ms, c.probe_timeout_ms), (200, 100), "the gossip interval, half of it");
+        assert!(c.lhm && c.lha_suspicion && c.buddy, "Lifeguard by default");
+        let (_, o) = parse(&[
+            "--swim-preset",
+            "paper",
+            "--probe-interval-ms",
+            "400",
+            "--probe-timeout-ms",
+            "150",
+            "--suspicion-mult",
+            "5",
+            "--indirect-k",
+            "2",
+        ])
+        .unwrap();
+        let c = o.swim.unwrap();
+        assert_eq!((c.probe_interval_ms, c.probe_timeout_ms, c.suspicion_mult, c.indirect_checks), (400, 150, 5, 2));
+        assert!(!c.lhm && !c.buddy, "the paper's SWIM");
+        let c = parse(&["--swim-preset", "memberlist-lan", "--suspicion-mult", "6"]).unwrap().1.swim.unwrap();
+        assert_eq!((c.scale, c.suspicion_k), (Scale::Memberlist, 4), "memberlist's K follows its mult");
+        assert!(parse(&["--failure-detector", "simple"]).unwrap().1.swim.is_none());
+    }
+
+    #[test]
+    fn swim_flags_out_of_range_or_without_swim_are_refused() {
+        for (args, needle) in [
+            (vec!["--failure-detector", "simple", "--probe-interval-ms", "500"], "--probe-interval-ms applies to"),
+            (vec!["--failure-detector", "simple", "--swim-preset", "paper"], "--swim-preset applies to"),
+            (vec!["--failure-detector", "simple", "--indirect-k", "1"], "--indirect-k applies to"),
+            (vec!["--failure-detector", "gossip"], "gossip"),
+            (vec!["--swim-preset", "consul"], "consul"),
+            (vec!["--probe-interval-ms", "5"], "--probe-interval-ms must be between"),
+            (vec!["--probe-interval-ms", "500", "--probe-timeout-ms", "500"], "--probe-timeout-ms must be"),
+            (vec!["--probe-timeout-ms", "0"], "--probe-timeout-ms must be"),
+            (vec!["--suspicion-mult", "0"], "--suspicion-mult must be"),
+            (vec!["--indirect-k", "65"], "--indirect-k must be"),
+        ] {
+            let e = parse(&args).unwrap_err();
+            assert!(e.contains(needle), "{args:?}: {e}");
         }
     }
 

@@ -16,6 +16,8 @@
 //! body into core messages; nothing here touches IO, so the same code serves
 //! the native node and, compiled to wasm32, the browser.
 
+pub mod swim;
+
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;

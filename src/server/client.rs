@@ -44,7 +44,7 @@ pub fn dispatch(state: &Arc<NodeState>, sends: Sends) {
 
 /// Why an outgoing exchange failed.
 #[derive(Debug)]
-enum OutError {
+pub(super) enum OutError {
     Http(reqwest::Error),
     Status(reqwest::StatusCode),
     TooLarge,
@@ -86,7 +86,12 @@ impl std::fmt::Display for Causes<'_> {
 /// Send `req` (to the node at base URL `peer`, counted as such), read at
 /// most `max` bytes of the answer. A peer in the fault-injection drop list
 /// is not dialed.
-async fn fetch(state: &NodeState, peer: &str, req: reqwest::RequestBuilder, max: usize) -> Result<Vec<u8>, OutError> {
+pub(super) async fn fetch(
+    state: &NodeState,
+    peer: &str,
+    req: reqwest::RequestBuilder,
+    max: usize,
+) -> Result<Vec<u8>, OutError> {
     if state.is_dropped(peer) {
         return Err(OutError::Dropped);
     }

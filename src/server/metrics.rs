@@ -195,6 +195,8 @@ pub struct Gauges {
     pub epoch: u32,
     /// The core's input counters.
     pub stats: NodeStats,
+    /// SWIM's gauges and counters (`None`: the simple failure detector).
+    pub swim: Option<super::swim::SwimGauges>,
 }
 
 impl NodeMetrics {
@@ -276,7 +278,7 @@ impl NodeMetrics {
         family(
             "gossip_requests_out_total",
             "counter",
-            "HTTP requests this node started (exchanges, bootstrap GET /peers/), by destination base URL, failed ones included.",
+            "HTTP requests this node started (exchanges, bootstrap GET /peers/, SWIM), by destination base URL, failed ones included.",
             &by_peer,
         );
         family(
@@ -336,6 +338,9 @@ impl NodeMetrics {
         family("gossip_seen_cache_size", "gauge", "UUIDs remembered for deduplication.", &[("", g.seen as u64)]);
         family("gossip_own_version", "gauge", "This node's own version counter.", &[("", g.version)]);
         family("gossip_own_epoch", "gauge", "This node's incarnation (epoch).", &[("", g.epoch as u64)]);
+        if let Some(w) = &g.swim {
+            render_swim(&mut s, w);
+        }
         self.exchange_duration.render(
             &mut s,
             "gossip_exchange_duration_seconds",
@@ -348,6 +353,62 @@ impl NodeMetrics {
         );
         s
     }
+}
+
+/// The SWIM families of `/metrics`.
+fn render_swim(s: &mut String, w: &super::swim::SwimGauges) {
+    let mut family = |name: &str, kind: &str, help: &str, samples: &[(&str, u64)]| {
+        let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, v) in samples {
+            let _ = writeln!(s, "{name}{labels} {v}");
+        }
+    };
+    family(
+        "gossip_swim_members",
+        "gauge",
+        "SWIM members this node knows (itself not included), by the status it holds.",
+        &[(r#"{status="alive"}"#, w.alive), (r#"{status="suspect"}"#, w.suspect), (r#"{status="dead"}"#, w.dead)],
+    );
+    family(
+        "gossip_swim_events_total",
+        "counter",
+        "SWIM: failed probes that raised a suspicion, refutations of a suspicion of this node, members declared dead, course nodes vouched for.",
+        &[
+            (r#"{event="suspicion"}"#, w.core.suspicions),
+            (r#"{event="refutation"}"#, w.core.refutations),
+            (r#"{event="declared_dead"}"#, w.driver.declared_dead),
+            (r#"{event="vouched"}"#, w.driver.vouched),
+        ],
+    );
+    family(
+        "gossip_swim_probes_total",
+        "counter",
+        "SWIM probes this node started, and those that got no ack at all.",
+        &[(r#"{result="started"}"#, w.core.probes), (r#"{result="failed"}"#, w.core.failed_probes)],
+    );
+    family(
+        "gossip_swim_messages_total",
+        "counter",
+        "SWIM messages this node sent, by type (acks ride in answers).",
+        &[
+            (r#"{type="ping"}"#, w.core.pings),
+            (r#"{type="ping_req"}"#, w.core.ping_reqs),
+            (r#"{type="ack"}"#, w.core.acks),
+            (r#"{type="nack"}"#, w.core.nacks),
+        ],
+    );
+    family(
+        "gossip_swim_requests_total",
+        "counter",
+        "POST /swim/ requests this node sent, by result (plain: answered 404, a course node).",
+        &[
+            (r#"{result="ok"}"#, w.driver.requests_ok),
+            (r#"{result="plain"}"#, w.driver.requests_plain),
+            (r#"{result="failed"}"#, w.driver.requests_failed),
+        ],
+    );
+    family("gossip_swim_incarnation", "gauge", "This node's own SWIM incarnation.", &[("", u64::from(w.incarnation))]);
+    family("gossip_swim_health", "gauge", "Lifeguard's local health score (0: healthy).", &[("", u64::from(w.health))]);
 }
 
 #[cfg(test)]

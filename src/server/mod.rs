@@ -16,6 +16,7 @@
 //!   bodies and counters; [`metrics`]: the Prometheus text;
 //! * [`lab`]: the browser lab's static site and `/lab-config.json`, served
 //!   beside a local cluster (`gossip cluster --www DIR`);
+//! * [`swim`]: SWIM failure detection (`POST /swim/`, its own timer task);
 //! * [`limits`]: overload protection (requests in progress, per-client
 //!   rates and connections); [`store`]: the data directory (epoch, key seed);
 //! * [`tls`]: HTTPS (`--tls-cert`/`--tls-key`) and the certificate checks
@@ -43,6 +44,7 @@ pub mod metrics;
 pub mod routes;
 pub mod state;
 pub mod store;
+pub mod swim;
 pub mod tls;
 
 use std::future::Future;
@@ -115,6 +117,7 @@ pub async fn run(
         );
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let gossip = tokio::spawn(client::gossip_loop(state.clone(), stop_rx.clone()).in_current_span());
+        let swim = tokio::spawn(swim::swim_loop(state.clone(), stop_rx.clone()).in_current_span());
         let boot = tokio::spawn(client::bootstrap(state.clone(), stop_rx).in_current_span());
         let conns = Connections {
             read_timeout: Duration::from_millis(state.opts.read_timeout_ms),
@@ -127,6 +130,7 @@ pub async fn run(
         serve(listener, app(state.clone()), conns, tls, refused, shutdown).await;
         let _ = stop_tx.send(true);
         let _ = gossip.await;
+        let _ = swim.await;
         let _ = boot.await;
         tracing::info!("stopped");
     }

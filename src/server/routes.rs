@@ -1,6 +1,6 @@
 //! The HTTP API: `GET /peers/`, `POST /gossip/`, `GET /state`,
-//! `GET /metrics` and the page at `GET /`, each with and without the
-//! trailing slash, CORS open to every origin (Private Network Access
+//! `GET /metrics`, `POST /swim/` (with SWIM on, [`super::swim`]) and the
+//! page at `GET /`, each with and without the trailing slash, CORS open to every origin (Private Network Access
 //! preflights included); `POST /faults` with `--allow-faults` (tests only).
 //! Every request first passes admission control ([`super::limits`]).
 
@@ -45,6 +45,9 @@ pub fn app(state: Arc<NodeState>) -> Router {
         .route("/state", get(node_state))
         .route("/state/", get(node_state))
         .route("/metrics", get(metrics));
+    if state.opts.swim.is_some() {
+        router = router.route("/swim", post(super::swim::handle)).route("/swim/", post(super::swim::handle));
+    }
     if state.opts.allow_faults {
         router = router.route("/faults", post(faults)).route("/faults/", post(faults));
     }
@@ -71,7 +74,7 @@ async fn admit(State(s): State<Arc<NodeState>>, req: Request, next: Next) -> Res
     }
 }
 
-fn reject(state: &NodeState, r: Rejection) -> Response {
+pub(crate) fn reject(state: &NodeState, r: Rejection) -> Response {
     state.metrics.reject(r.reason);
     tracing::debug!(reason = r.reason.code(), "rejected: {}", r.message);
     r.into_response()
@@ -108,9 +111,8 @@ fn is_json(headers: &HeaderMap) -> bool {
     essence.eq_ignore_ascii_case("application/json")
 }
 
-/// Read the whole body within the size limit and the read timeout.
-async fn read_body(s: &NodeState, headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes, Rejection> {
-    let max = s.opts.max_body_bytes;
+/// Read the whole body within `max` bytes and the read timeout.
+async fn read_body(s: &NodeState, headers: &HeaderMap, body: Body, max: usize) -> Result<axum::body::Bytes, Rejection> {
     let too_large = || Rejection::new(Reason::TooLarge, format!("the body is larger than {max} bytes"));
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
@@ -128,8 +130,9 @@ async fn read_body(s: &NodeState, headers: &HeaderMap, body: Body) -> Result<axu
 }
 
 /// The body of a request that must be JSON: refused with 415 when the
-/// `Content-Type` says otherwise, then read as [`read_body`] does.
-async fn read_json_body(s: &NodeState, req: Request) -> Result<axum::body::Bytes, Rejection> {
+/// `Content-Type` says otherwise, then read as [`read_body`] does, at most
+/// `max` bytes.
+pub(crate) async fn read_json_body(s: &NodeState, req: Request, max: usize) -> Result<axum::body::Bytes, Rejection> {
     let (parts, body) = req.into_parts();
     if !is_json(&parts.headers) {
         return Err(Rejection::new(
@@ -137,7 +140,7 @@ async fn read_json_body(s: &NodeState, req: Request) -> Result<axum::body::Bytes
             "the body must be sent as Content-Type: application/json",
         ));
     }
-    read_body(s, &parts.headers, body).await
+    read_body(s, &parts.headers, body, max).await
 }
 
 /// `POST /gossip/`: one push-pull exchange.
@@ -150,7 +153,7 @@ async fn gossip(State(s): State<Arc<NodeState>>, req: Request) -> Response {
 
 async fn exchange(s: &Arc<NodeState>, req: Request) -> Result<Response, Rejection> {
     let _timer = s.metrics.request_duration.timer(); // gossip_request_duration_seconds, every way out
-    let bytes = read_json_body(s, req).await?;
+    let bytes = read_json_body(s, req, s.opts.max_body_bytes).await?;
     let env = wire::decode(&bytes, &s.opts.limits)?;
     if env.from == s.id {
         return Err(Rejection::new(Reason::InvalidField, "from is this node's own identity"));
@@ -191,7 +194,7 @@ async fn set_faults(s: &NodeState, req: Request) -> Result<Vec<String>, Rejectio
     struct Faults {
         drop: Vec<String>,
     }
-    let bytes = read_json_body(s, req).await?;
+    let bytes = read_json_body(s, req, s.opts.max_body_bytes).await?;
     let text = std::str::from_utf8(&bytes).map_err(|_| Rejection::from(wire::WireError::Utf8))?;
     let f: Faults = serde_json::from_str(text).map_err(|e| {
         let reason = match e.classify() {

@@ -17,6 +17,9 @@ use tokio::time::Instant;
 use super::limits::Limiter;
 use super::metrics::{Gauges, NodeMetrics};
 use super::store::{NodeStore, StoreError};
+use super::swim::{MemberView, SwimSends, SwimSide};
+use crate::core::membership::swim::{SwimConfig, SwimMsg};
+use crate::core::MemberEvent;
 use crate::core::{Config, Event, Message, Node, Out, Payload, PeerTable, Policy, PublicKey, Refusals, Signer};
 use crate::rng::Rng;
 use crate::wire::{self, Id, Limits};
@@ -91,6 +94,11 @@ pub struct NodeOptions {
     /// beside the system's; see [`super::tls::client_config`]); `None`: the
     /// system's roots alone.
     pub tls_client: Option<Arc<rustls::ClientConfig>>,
+    /// SWIM failure detection with this configuration
+    /// (`--failure-detector swim`, the default; see [`super::swim`]);
+    /// `None`: the simple detector (`--failure-detector simple`: a peer is
+    /// suspect from its first failed exchange).
+    pub swim: Option<SwimConfig>,
 }
 
 impl Default for NodeOptions {
@@ -122,6 +130,7 @@ impl Default for NodeOptions {
             limits: Limits::default(),
             tls_server: None,
             tls_client: None,
+            swim: Some(SwimConfig::lifeguard()),
         }
     }
 }
@@ -207,6 +216,15 @@ pub struct StateView {
     pub peers: Vec<String>,
     /// Peers that stopped answering (removed after the configured time).
     pub suspect: Vec<String>,
+    /// `swim` or `simple` (`--failure-detector`).
+    #[serde(default)]
+    pub failure_detector: String,
+    /// With SWIM: this node's own incarnation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incarnation: Option<u32>,
+    /// With SWIM: every member it knows, with its status and incarnation.
+    #[serde(default)]
+    pub members: Vec<MemberView>,
     /// Every origin it knows, itself included.
     pub view: BTreeMap<String, ViewEntry>,
 }
@@ -263,6 +281,8 @@ pub(crate) struct Inner {
     /// The peers in the table that have answered us or called us: what
     /// `GET /peers/` lists (when not suspect).
     answered: HashSet<Id>,
+    /// The SWIM member (`None`: the simple failure detector).
+    pub(crate) swim: Option<SwimSide>,
 }
 
 /// A running node's state, shared by the HTTP handlers and the gossip loop.
@@ -280,6 +300,8 @@ pub struct NodeState {
     pub(crate) client: reqwest::Client,
     pub(crate) in_flight: Arc<tokio::sync::Semaphore>,
     pub(crate) limiter: Arc<Limiter>,
+    /// Wakes the SWIM loop when a message moved its next deadline.
+    pub(crate) swim_wake: tokio::sync::Notify,
     /// Fault injection: base URLs this node neither sends to nor accepts from.
     dropped: Mutex<HashSet<Id>>,
     /// The `(peer, reason)` pairs whose refusals were logged (at most
@@ -333,6 +355,12 @@ impl NodeState {
         if let Some(m) = first {
             node.choose_favorite(0, m, &peers, &mut out);
         }
+        // drawn last, so that a seeded node's other draws stay as they were
+        let swim = opts.swim.as_ref().map(|cfg| {
+            let mut r = Rng::new(rng.next_u64());
+            let phase = r.below(cfg.probe_interval_ms.max(1));
+            SwimSide::new(Arc::new(cfg.clone()), url.clone(), r, phase, opts.peer_cap)
+        });
         let client = super::tls::client_builder(opts.tls_client.as_ref())
             .connect_timeout(Duration::from_millis(opts.connect_timeout_ms))
             .timeout(Duration::from_millis(opts.request_timeout_ms))
@@ -346,6 +374,7 @@ impl NodeState {
             key,
             in_flight: Arc::new(tokio::sync::Semaphore::new(opts.max_in_flight.max(1))),
             limiter: Arc::new(Limiter::new(opts.max_concurrent, opts.client_rps)),
+            swim_wake: tokio::sync::Notify::new(),
             dropped: Mutex::new(HashSet::new()),
             refusals_logged: Mutex::new(HashSet::new()),
             opts,
@@ -359,6 +388,7 @@ impl NodeState {
                 removed: Vec::new(),
                 heard: HashMap::new(),
                 answered: HashSet::new(),
+                swim,
             }),
         })
     }
@@ -436,12 +466,16 @@ impl NodeState {
                 }
             }
         }
+        if let (Some(sw), Some(u)) = (inner.swim.as_mut(), &env.url) {
+            sw.vouch(now, u);
+        }
         // the sender as our peers know it: its URL if it has one
         let from = env.url.unwrap_or(env.from);
         let before = inner.node.stats().refusals();
         let replies = inner.node.handle_exchange(now, from, env.messages, &inner.peers, &mut inner.out);
         let refused = inner.node.stats().refusals().since(before);
         let sends = self.drain(inner, now);
+        self.swim_note(inner, now);
         (replies, sends, refused)
     }
 
@@ -455,7 +489,10 @@ impl NodeState {
         let mut g = self.lock();
         let now = self.now_ms();
         let inner = &mut *g;
-        if inner.peers.heard_from(peer) {
+        if let Some(sw) = inner.swim.as_mut() {
+            // SWIM decides who is suspect; a course node that answers is vouched for
+            sw.vouch(now, peer);
+        } else if inner.peers.heard_from(peer) {
             tracing::info!(peer = %peer, "peer answers again");
         }
         if inner.peers.peers().contains(peer) {
@@ -475,6 +512,7 @@ impl NodeState {
         }
         let refused = inner.node.stats().refusals().since(before);
         let sends = self.drain(inner, now);
+        self.swim_note(inner, now);
         drop(g);
         if refused.total() > 0 {
             self.log_refusals(peer, &refused);
@@ -482,10 +520,15 @@ impl NodeState {
         sends
     }
 
-    /// An exchange we started with `peer` failed: it is suspect.
+    /// An exchange we started with `peer` failed: it is suspect (with the
+    /// simple detector; SWIM decides for itself).
     pub fn exchange_failed(&self, peer: &Id, why: &str) {
         let mut g = self.lock();
         let now = self.now_ms();
+        if g.swim.is_some() {
+            tracing::debug!(peer = %peer, "exchange failed: {why}");
+            return;
+        }
         if g.peers.failed(peer, now) {
             NodeMetrics::add(&self.metrics.peers_suspected, 1);
             tracing::warn!(peer = %peer, "peer is suspect: {why}");
@@ -600,6 +643,7 @@ impl NodeState {
             version: g.node.version().counter,
             epoch: g.node.version().epoch,
             stats: *g.node.stats(),
+            swim: g.swim.as_ref().map(SwimSide::gauges),
         }
     }
 
@@ -651,8 +695,108 @@ impl NodeState {
             uptime_ms: self.now_ms(),
             peers: alive.iter().map(|p| p.to_string()).collect(),
             suspect: suspect.iter().map(|p| p.to_string()).collect(),
+            failure_detector: if g.swim.is_some() { "swim" } else { "simple" }.to_string(),
+            incarnation: g.swim.as_ref().map(|s| s.member().incarnation()),
+            members: g.swim.as_ref().map(SwimSide::view).unwrap_or_default(),
             view,
         }
+    }
+
+    /// Run the SWIM member's timer if due, after making every peer of the
+    /// table a member. Returns what to send and when to call again (`None`:
+    /// SWIM is off).
+    pub fn swim_tick(&self) -> (SwimSends, Option<u64>) {
+        let mut g = self.lock();
+        let now = self.now_ms();
+        let inner = &mut *g;
+        let Some(sw) = inner.swim.as_mut() else { return (Vec::new(), None) };
+        for p in inner.peers.peers() {
+            sw.introduce(now, p);
+        }
+        sw.tick(now);
+        let next = sw.poll_timeout();
+        (self.swim_after(inner, now), Some(next))
+    }
+
+    /// A `POST /swim/` request from the member at `from`: returns the
+    /// answer's messages and what else is to be sent.
+    pub fn swim_in(&self, from: &Id, msgs: Vec<SwimMsg<Id>>) -> (Vec<SwimMsg<Id>>, SwimSends) {
+        let mut g = self.lock();
+        let now = self.now_ms();
+        let inner = &mut *g;
+        let Some(sw) = inner.swim.as_mut() else { return (Vec::new(), Vec::new()) };
+        let replies = sw.receive(now, from, msgs);
+        let sends = self.swim_after(inner, now);
+        self.swim_wake.notify_one();
+        (replies, sends)
+    }
+
+    /// The answer of the member `from` to a `POST /swim/` this node sent.
+    pub fn swim_answered(&self, from: &Id, msgs: Vec<SwimMsg<Id>>) -> SwimSends {
+        let mut g = self.lock();
+        let now = self.now_ms();
+        let inner = &mut *g;
+        let Some(sw) = inner.swim.as_mut() else { return Vec::new() };
+        sw.counters.requests_ok += 1;
+        sw.answered(now, from, msgs);
+        self.swim_wake.notify_one();
+        self.swim_after(inner, now)
+    }
+
+    /// `to` answered a `POST /swim/` carrying `sent` with another status
+    /// than a success (`plain`: 404 or 405, it does not speak SWIM).
+    pub fn swim_refused(&self, to: &Id, sent: &[SwimMsg<Id>], plain: bool) -> SwimSends {
+        let mut g = self.lock();
+        let now = self.now_ms();
+        let inner = &mut *g;
+        let Some(sw) = inner.swim.as_mut() else { return Vec::new() };
+        if plain {
+            sw.counters.requests_plain += 1;
+        } else {
+            sw.counters.requests_failed += 1;
+        }
+        sw.refused(now, to, sent, plain);
+        self.swim_wake.notify_one();
+        self.swim_after(inner, now)
+    }
+
+    /// A `POST /swim/` this node sent got no answer (counted only: the
+    /// member's timers judge the probe).
+    pub fn swim_failed(&self) {
+        if let Some(sw) = self.lock().swim.as_mut() {
+            sw.counters.requests_failed += 1;
+        }
+    }
+
+    /// [`NodeState::swim_after`] on the `/gossip/` side: vouching for a
+    /// course node only queues an update to piggyback, never a message.
+    fn swim_note(&self, inner: &mut Inner, now: u64) {
+        let sends = self.swim_after(inner, now);
+        debug_assert!(sends.is_empty(), "a vouch sends nothing: {sends:?}");
+    }
+
+    /// Take what the SWIM member produced at `now`: members it learned join
+    /// the peer table, members declared dead are logged, the table's
+    /// suspicions follow SWIM. Returns the sends.
+    fn swim_after(&self, inner: &mut Inner, now: u64) -> SwimSends {
+        let Some(sw) = inner.swim.as_mut() else { return Vec::new() };
+        let (sends, events) = sw.take();
+        for ev in events {
+            match ev {
+                MemberEvent::Up(id) => {
+                    let dialable = id.len() <= self.opts.limits.max_url_len && wire::is_base_url(&id);
+                    if dialable && id != self.url && inner.peers.learn(id.clone()) {
+                        tracing::info!(peer = %id, "new peer (a SWIM member)");
+                    } else {
+                        tracing::info!(member = %id, "SWIM: member alive");
+                    }
+                }
+                MemberEvent::Down(id) => tracing::warn!(member = %id, "SWIM: member declared dead"),
+            }
+        }
+        let suspected = sw.sync_table(&mut inner.peers, now);
+        NodeMetrics::add(&self.metrics.peers_suspected, suspected);
+        sends
     }
 
     /// Forget the origins not heard of for `grace` ms at `now` (the core

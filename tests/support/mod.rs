@@ -69,12 +69,18 @@ pub struct Proc {
 impl Proc {
     /// Start `gossip ARGS`, logging to a temporary file.
     pub fn spawn(port: u16, args: &[&str]) -> Proc {
+        Proc::spawn_program(port, env!("CARGO_BIN_EXE_gossip"), args)
+    }
+
+    /// Start `PROGRAM ARGS` (e.g. `python3 examples/course_node.py ...`),
+    /// logging to a temporary file.
+    pub fn spawn_program(port: u16, program: &str, args: &[&str]) -> Proc {
         // one file per spawn: a restart on the same port keeps the old log apart
         static SPAWNED: AtomicU32 = AtomicU32::new(0);
         let seq = SPAWNED.fetch_add(1, Ordering::Relaxed);
         let log = std::env::temp_dir().join(format!("gossip-test-{}-{port}-{seq}.log", std::process::id()));
         let file = std::fs::File::create(&log).expect("a log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_gossip"))
+        let child = Command::new(program)
             .args(args)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())

@@ -577,6 +577,13 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
         self
     }
 
+    /// Gossip `Alive` about itself at its current incarnation again, for a
+    /// driver that learned some member still holds an older suspicion or
+    /// declaration of it (the refutation it sent may have been lost).
+    pub fn announce(&mut self) {
+        self.enqueue(Gossip::Alive { id: self.me.clone(), inc: self.incarnation });
+    }
+
     /// Its id.
     pub fn id(&self) -> &Id {
         &self.me
@@ -627,6 +634,22 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
         if let Some(s) = self.suspicions.first() {
             crate::hint::prefetch(s);
         }
+    }
+
+    /// How many members it knows: the baseline (itself included if listed
+    /// there) and those learned since, those believed dead included.
+    pub fn known(&self) -> u32 {
+        self.size()
+    }
+
+    /// Every member it knows other than itself, with what it holds about
+    /// each, baseline first then in the order learned (a driver's view for
+    /// people: the native node's `/state`).
+    pub fn members(&self) -> impl Iterator<Item = (Id, Entry)> + '_ {
+        (0..self.size()).map(|i| self.member(i)).filter(|id| *id != self.me).filter_map(|id| {
+            let e = self.entry(&id)?;
+            Some((id, e))
+        })
     }
 
     /// Updates waiting to be piggybacked.
@@ -1269,6 +1292,22 @@ mod tests {
         }
         assert_eq!(t, 1000 + timeout, "confirmed when the suspicion times out");
         assert!(out.events.contains(&MemberEvent::Down(target)));
+    }
+
+    #[test]
+    fn a_member_without_a_baseline_learns_members_from_alive_updates_and_lists_them() {
+        let mut m: Swim<u32, Listed<u32>> = Swim::new(Arc::new(SwimConfig::paper()), Listed::new(vec![]), 5, 0);
+        let mut out = Out::default();
+        assert_eq!((m.known(), m.members().count()), (0, 0));
+        assert_eq!(m.pending_gossip(), 1, "a member outside the baseline announces itself");
+        assert!(m.apply(Gossip::Alive { id: 9, inc: 0 }, 1, &mut out));
+        assert!(m.apply(Gossip::Alive { id: 2, inc: 0 }, 2, &mut out));
+        assert!(!m.apply(Gossip::Alive { id: 9, inc: 0 }, 3, &mut out), "known already");
+        assert!(m.apply(Gossip::Suspect { id: 2, inc: 0, from: 9 }, 4, &mut out));
+        let listed: Vec<(u32, State, u32)> = m.members().map(|(id, e)| (id, e.state, e.inc)).collect();
+        assert_eq!(listed, vec![(9, State::Alive, 0), (2, State::Suspect, 0)], "in the order learned");
+        assert_eq!(m.known(), 2);
+        assert_eq!(out.events, vec![MemberEvent::Up(9), MemberEvent::Up(2)]);
     }
 
     #[test]
