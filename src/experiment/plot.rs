@@ -267,13 +267,13 @@ pub fn metrics_svg(t: &Table) -> Option<String> {
 }
 
 /// The latency-against-messages trade-off: x `messages_per_update`, y the
-/// median dissemination latency (`latency_ms.median`; `t_last_ms` where no
+/// median dissemination latency (`report.latency_ms.median`; `t_last_ms` where no
 /// update completed), a point per configuration with both intervals;
 /// `None` when the CSV lacks them.
 pub fn tradeoff_svg(t: &Table) -> Option<String> {
     let gs = groups(t);
     let xc = t.column("messages_per_update")?;
-    let yc = ["latency_ms.median", "t_last_ms"]
+    let yc = ["report.latency_ms.median", "t_last_ms"]
         .iter()
         .filter_map(|m| t.column(m))
         .find(|&c| numeric_metrics(t).contains(&c))?;
@@ -358,7 +358,10 @@ mod tests {
 
     fn sweep() -> Table {
         let mut s = String::new();
-        write_record(&mut s, ["run", "config", "fanout", "loss", "seed", "messages_per_update", "latency_ms.median"]);
+        write_record(
+            &mut s,
+            ["run", "config", "fanout", "loss", "seed", "messages_per_update", "report.latency_ms.median"],
+        );
         let mut run = 0;
         for (c, (f, l)) in [("1", "0"), ("1", "0.1"), ("2", "0"), ("2", "0.1")].iter().enumerate() {
             for seed in 1..=3 {

@@ -78,7 +78,7 @@ pub fn run_in_order<T: Send>(
                     }
                     Err(p) => {
                         stop.store(true, Ordering::Relaxed);
-                        result = Err(JobPanic { index: due, message: panic_text(&p) });
+                        result = Err(JobPanic { index: due, message: panic_text(&*p) });
                         return;
                     }
                 }
@@ -158,6 +158,7 @@ mod tests {
             2,
             |i| {
                 started.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_micros(200));
                 i
             },
             |i, _| {

@@ -144,7 +144,7 @@ const SHOWN: [&str; 8] = [
     "residue",
     "messages_per_node",
     "messages_per_update",
-    "latency_ms.median",
+    "report.latency_ms.median",
     "reliability.mean",
     "detection.first_ms.mean",
 ];

@@ -7,10 +7,12 @@
 //! `SimParams` holds it (`preset` first, then the table's order: the
 //! values `gossip sim` ran with, defaults included), then every scalar of
 //! the JSON report of `gossip sim --json`, flattened with dots
-//! (`latency_ms.p99`), in the report's order. Arrays (the coverage series)
+//! (`detection.first_ms.mean`), sorted by name. Arrays (the coverage series)
 //! and the report's `config` object (the parameters again) are left out;
 //! a report key that is also a parameter's name is prefixed `report.`
-//! (`report.engine`: the engine that ran, where the parameter says `auto`).
+//! (`report.engine`: the engine that ran, where the parameter says `auto`;
+//! `report.latency_ms.p99`: the dissemination latency, where the parameter
+//! `latency_ms` is the links').
 //! Flattening is generic, so a new metric of the report becomes a column
 //! with no edit here. `null` is an empty cell. Numbers are written as
 //! serde_json writes them, so a cell is byte for byte the JSON's value.
@@ -41,7 +43,7 @@ pub fn param_cells(p: &SimParams) -> Vec<String> {
     std::iter::once(p.preset.clone().unwrap_or_default()).chain(TABLE.iter().map(|t| t.text(p))).collect()
 }
 
-/// The report's scalars as `(column, cell)` pairs, in the report's order.
+/// The report's scalars as `(column, cell)` pairs, sorted by column.
 pub fn flatten_report(report: &Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
     if let Value::Object(map) = report {
@@ -54,6 +56,8 @@ pub fn flatten_report(report: &Value) -> Vec<(String, String)> {
             flatten_into(&name, v, &mut out);
         }
     }
+    // sorted whatever the map's order (serde_json's preserve_order feature)
+    out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }
 
@@ -209,11 +213,19 @@ mod tests {
         });
         let cells = flatten_report(&v);
         let names: Vec<&str> = cells.iter().map(|c| c.0.as_str()).collect();
+        // latency_ms is also a parameter (the links' latency)
         assert_eq!(
             names,
-            ["report.nodes", "residue", "rounds_full", "stop_reason", "latency_ms.median", "latency_ms.p99"]
+            [
+                "report.latency_ms.median",
+                "report.latency_ms.p99",
+                "report.nodes",
+                "residue",
+                "rounds_full",
+                "stop_reason"
+            ]
         );
         let values: Vec<&str> = cells.iter().map(|c| c.1.as_str()).collect();
-        assert_eq!(values, ["10", "0.0", "", "converged", "3.5", ""]);
+        assert_eq!(values, ["3.5", "", "10", "0.0", "", "converged"]);
     }
 }
