@@ -123,15 +123,34 @@ fn sampled_rows_equal_gossip_sim_json_run_by_hand() {
             seed,
         ]);
         assert!(o.status.success());
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let raw = String::from_utf8(o.stdout).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&raw).unwrap();
         let mut cells = Vec::new();
         flatten("", &v, &mut cells);
         assert!(cells.len() > 20);
         for (k, want) in cells {
             // a report key that is also a parameter's name has the prefix report.
             let prefixed = format!("report.{k}");
-            let name = if header.contains(&prefixed) { prefixed } else { k };
-            assert_eq!(r[col(&name)], want, "run {i}, {name}");
+            let name = if header.contains(&prefixed) { prefixed } else { k.clone() };
+            let got = &r[col(&name)];
+            // serde_json's reading of a float may be 1 ulp off (no
+            // float_roundtrip), so: the same number, and the cell's text is
+            // the value's text in sim's JSON
+            match (got.parse::<f64>(), want.parse::<f64>()) {
+                (Ok(a), Ok(b)) => {
+                    assert!((a - b).abs() <= 2.0 * f64::EPSILON * b.abs(), "run {i}, {name}: {got} vs {want}")
+                }
+                _ => assert_eq!(got, &want, "run {i}, {name}"),
+            }
+            let last = k.rsplit('.').next().unwrap();
+            let text = if got.is_empty() {
+                "null".to_owned()
+            } else if got.parse::<f64>().is_ok() {
+                got.clone()
+            } else {
+                format!("\"{got}\"")
+            };
+            assert!(raw.contains(&format!("\"{last}\":{text}")), "run {i}, {name}: {text} not in {raw}");
         }
     }
     // configuration order: the last --vary changes fastest, seeds together

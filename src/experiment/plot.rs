@@ -267,16 +267,16 @@ pub fn metrics_svg(t: &Table) -> Option<String> {
 }
 
 /// The latency-against-messages trade-off: x `messages_per_update`, y the
-/// median dissemination latency (`report.latency_ms.median`; `t_last_ms` where no
-/// update completed), a point per configuration with both intervals;
-/// `None` when the CSV lacks them.
+/// median dissemination latency (`report.latency_ms.median`; `t_last_ms`
+/// when a configuration never completed an update), a point per
+/// configuration with both intervals; `None` when the CSV lacks them.
 pub fn tradeoff_svg(t: &Table) -> Option<String> {
     let gs = groups(t);
     let xc = t.column("messages_per_update")?;
-    let yc = ["report.latency_ms.median", "t_last_ms"]
-        .iter()
-        .filter_map(|m| t.column(m))
-        .find(|&c| numeric_metrics(t).contains(&c))?;
+    // the median latency where every configuration has one, else the
+    // last first-learning time (which runs that never converge have too)
+    let every = |c: usize| gs.iter().all(|g| !values(t, &g.rows, c).is_empty());
+    let yc = ["report.latency_ms.median", "t_last_ms"].iter().filter_map(|m| t.column(m)).find(|&c| every(c))?;
     let labels: Vec<String> = match series(&gs) {
         Some((_, ser)) => {
             let mut of = vec![String::new(); gs.len()];
