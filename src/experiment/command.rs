@@ -88,15 +88,17 @@ fn merge(m: &MergeArgs) -> Result<ExitCode, SweepError> {
     }
     let t = sweep::merge(&m.inputs, &m.out)?;
     eprintln!("gossip sweep merge: {} rows from {} files into {}", t.rows.len(), m.inputs.len(), m.out.display());
-    report(&m.out, None)
+    report(&m.out, None, false)
 }
 
 /// The summary (stdout), the files written (stderr) and the baseline's verdict.
-fn report(csv: &Path, baseline: Option<(&super::table::Table, &Path)>) -> Result<ExitCode, SweepError> {
+fn report(csv: &Path, baseline: Option<(&super::table::Table, &Path)>, quiet: bool) -> Result<ExitCode, SweepError> {
     let (t, readable, written) = sweep::finish(csv)?;
     print!("{readable}");
-    let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
-    eprintln!("wrote {}", names.join(", "));
+    if !quiet {
+        let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+        eprintln!("wrote {}", names.join(", "));
+    }
     if let Some((old, path)) = baseline {
         let c = sweep::against(old, &t, &path.display().to_string())?;
         print!("{}", c.readable());
@@ -174,5 +176,5 @@ fn sweep(args: &SweepArgs) -> Result<ExitCode, SweepError> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    report(&opts.out, old.as_ref().zip(args.baseline.as_deref()))
+    report(&opts.out, old.as_ref().zip(args.baseline.as_deref()), quiet)
 }
