@@ -55,7 +55,7 @@ fn big() -> &'static (PathBuf, String) {
 
 /// A minimal CSV reader (no quoting beyond what these sweeps write).
 fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut lines = text.lines().map(|l| split_record(l));
+    let mut lines = text.lines().map(split_record);
     let header = lines.next().expect("a header");
     (header, lines.collect())
 }

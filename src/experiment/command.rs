@@ -168,12 +168,14 @@ fn sweep(args: &SweepArgs) -> Result<ExitCode, SweepError> {
             opts.out.display()
         );
     }
-    if let Some(s) = shard {
+    if let Some(s) = shard.filter(|_| !quiet) {
         eprintln!(
             "shard {}/{}: join the shards' CSVs with gossip sweep merge SHARD.csv... -o WHOLE.csv",
             s.index + 1,
             s.count
         );
+    }
+    if shard.is_some() {
         return Ok(ExitCode::SUCCESS);
     }
     report(&opts.out, old.as_ref().zip(args.baseline.as_deref()), quiet)
