@@ -5,6 +5,7 @@
 #   setup_web   wasm-pack and wasm-bindgen-cli (pinned), binaryen's wasm-opt,
 #               Debian's chromium and chromium-driver, playwright-core (npm)
 #   setup_fuzz  a nightly toolchain and cargo-fuzz (pinned), for fuzz/
+#   setup_parallel  Debian's GNU parallel, for sharded sweeps (README, "Sweeps")
 set -euo pipefail
 
 WASM_PACK_VERSION=0.15.1
@@ -29,7 +30,18 @@ wasm_bindgen_version() {
 }
 
 setup_web() {
-  setup_rust
+  # GNU parallel runs the shards of a sweep (gossip sweep --shard I/N) on this
+# machine or over ssh hosts
+setup_parallel() {
+  command -v parallel >/dev/null && return 0
+  echo "setup: installing Debian's parallel (GNU parallel)" >&2
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq >&2 || true
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq parallel >&2
+}
+
+setup_rust
   export PATH="$HOME/.cargo/bin:$PATH"
   if [ "$(wasm-pack --version 2>/dev/null)" != "wasm-pack $WASM_PACK_VERSION" ]; then
     echo "setup: installing wasm-pack $WASM_PACK_VERSION" >&2
@@ -71,6 +83,17 @@ setup_fuzz() {
     echo "setup: installing cargo-fuzz $CARGO_FUZZ_VERSION" >&2
     cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked >&2
   fi
+}
+
+# GNU parallel runs the shards of a sweep (gossip sweep --shard I/N) on this
+# machine or over ssh hosts
+setup_parallel() {
+  command -v parallel >/dev/null && return 0
+  echo "setup: installing Debian's parallel (GNU parallel)" >&2
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq >&2 || true
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq parallel >&2
 }
 
 setup_rust

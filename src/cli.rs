@@ -36,6 +36,9 @@ enum Command {
     /// Run a system under drawn fault schedules over many seeds, check its
     /// properties, and shrink each failure to a replayable schedule.
     Check(crate::check::args::CheckArgs),
+    /// Run many simulations over varied parameters and seeds into a CSV, with
+    /// a summary, plots and a baseline comparison (`gossip sweep merge` joins shards).
+    Sweep(crate::experiment::command::SweepArgs),
 }
 
 /// `gossip sim`'s arguments. The simulation parameters and their help come
@@ -209,14 +212,34 @@ impl SimArgs {
     /// read (`--counter` with push-pull) is refused, naming it, rather than
     /// silently ignored ([`sim::table::refuse_unread`]).
     pub(crate) fn check_given_apply(&self, cfg: &SimConfig) -> Result<(), String> {
-        let given = || self.given.iter().map(|(k, _)| *k);
-        let swim = cfg.membership == sim::MembershipMode::Swim;
-        let jitter = cfg.net.latency_dist.reads_jitter();
-        sim::table::refuse_unread_membership(given(), swim, jitter, sim::table::flag_of).map_err(|e| e.to_string())?;
-        sim::table::refuse_unread(given(), cfg.node.protocol, sim::table::flag_of).map_err(|e| e.to_string())?;
-        sim::overlay::refuse_given(given(), cfg, sim::table::flag_of).map_err(|e| e.to_string())?;
-        sim::table::refuse_unread_scenario(given(), cfg.scenario, sim::table::flag_of).map_err(|e| e.to_string())
+        let given: Vec<&str> = self.given.iter().map(|(k, _)| *k).collect();
+        check_names_apply(&given, cfg)
     }
+
+    /// The parameters given, as `(name, text)` pairs for
+    /// [`SimParams::from_pairs`]: the preset (if any) first.
+    pub(crate) fn pairs(&self) -> Vec<(&'static str, String)> {
+        let preset = self.preset.iter().map(|p| ("preset", p.clone()));
+        preset.chain(self.given.iter().cloned()).collect()
+    }
+
+    /// `--partition`, `--threads`, `--json`, `--quiet`.
+    pub(crate) fn flags(&self) -> (bool, Option<u16>, bool, bool) {
+        (self.partition, self.threads, self.json, self.quiet)
+    }
+}
+
+/// Refuse a parameter named in `given` that the run `cfg` does not read
+/// ([`SimArgs::check_given_apply`]'s rule, for any list of names: `gossip
+/// sweep` adds its varied ones).
+pub(crate) fn check_names_apply(given: &[&str], cfg: &SimConfig) -> Result<(), String> {
+    let given = || given.iter().copied();
+    let swim = cfg.membership == sim::MembershipMode::Swim;
+    let jitter = cfg.net.latency_dist.reads_jitter();
+    sim::table::refuse_unread_membership(given(), swim, jitter, sim::table::flag_of).map_err(|e| e.to_string())?;
+    sim::table::refuse_unread(given(), cfg.node.protocol, sim::table::flag_of).map_err(|e| e.to_string())?;
+    sim::overlay::refuse_given(given(), cfg, sim::table::flag_of).map_err(|e| e.to_string())?;
+    sim::table::refuse_unread_scenario(given(), cfg.scenario, sim::table::flag_of).map_err(|e| e.to_string())
 }
 
 /// Run the command line; returns the process exit code.
@@ -238,6 +261,7 @@ pub fn main() -> ExitCode {
         Command::Cluster(args) => crate::node_cli::run_cluster(&args),
         Command::TestNode(args) => crate::conformance::run(&args),
         Command::Check(args) => crate::check::args::run(&args),
+        Command::Sweep(args) => crate::experiment::command::run(&args),
     }
 }
 

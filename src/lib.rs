@@ -27,6 +27,8 @@
 //!   (parameters by name), `live` (a run a viewer drives), `window` and
 //!   `pool` (threads).
 //! * `server` and `node_cli` (native): the HTTP node; `cli`: `gossip sim`;
+//!   `experiment` (native): `gossip sweep` (parameters times seeds, in
+//!   parallel, to CSV, summaries, SVG plots, shards, baselines);
 //!   `conformance` (native): `gossip test-node`, which checks a course
 //!   implementation against `PROTOCOL.md`.
 //! * [`mixed`]: the sans-IO bridge between the page's run and real nodes.
@@ -63,6 +65,10 @@ pub mod cli;
 pub mod node_cli;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod server;
+
+// `gossip sweep`: many runs over parameters and seeds, CSV, summary, plots
+#[cfg(not(target_arch = "wasm32"))]
+pub mod experiment;
 
 // `gossip test-node`: the conformance test for course implementations
 #[cfg(not(target_arch = "wasm32"))]
