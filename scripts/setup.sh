@@ -5,7 +5,7 @@
 #   setup_web   wasm-pack and wasm-bindgen-cli (pinned), binaryen's wasm-opt,
 #               Debian's chromium and chromium-driver, playwright-core (npm)
 #   setup_fuzz  a nightly toolchain and cargo-fuzz (pinned), for fuzz/
-#   setup_parallel  Debian's GNU parallel, for sharded sweeps (README, "Sweeps")
+#   setup_parallel  Debian's GNU parallel, for sharded sweeps (docs/sweep.md)
 set -euo pipefail
 
 WASM_PACK_VERSION=0.15.1

@@ -144,7 +144,7 @@ impl clap::Args for SimArgs {
                 Arg::new("json")
                     .long("json")
                     .action(ArgAction::SetTrue)
-                    .help("Print exactly one JSON object on stdout (keys in the README)."),
+                    .help("Print exactly one JSON object on stdout (keys in docs/sim.md)."),
             )
             .arg(
                 Arg::new("quiet")
