@@ -422,6 +422,7 @@ impl<R: Dissemination> FullPopulation<R> {
     fn whole<'a>(&'a mut self, members: &'a Roster) -> FullPart<'a, R> {
         FullPart {
             first: 0,
+            ids: self.nodes.len() as u32,
             nodes: &mut self.nodes,
             tables: &mut self.tables,
             members,
@@ -436,6 +437,11 @@ impl<R: Dissemination> FullPopulation<R> {
 /// a parallel window on a thread of its own.
 struct FullPart<'a, R: Dissemination> {
     first: u32,
+    /// The node identities are `0..ids` (the whole population's size, not
+    /// this part's): an origin at or above it is a broadcast value's key
+    /// (see [`SimConfig::broadcast_key`](super::SimConfig::broadcast_key)),
+    /// not a peer a table may learn.
+    ids: u32,
     nodes: &'a mut [Node<u32, R>],
     /// Their peer tables (`bootstrap` membership), or empty.
     tables: &'a mut [PeerTable<u32>],
@@ -490,7 +496,10 @@ impl<R: Dissemination> FullPart<'_, R> {
                 Event::Originated { version } => sink.originated(i, version, now),
                 Event::Learned { origin, previous, version, .. } => {
                     if let Some(t) = table.as_deref_mut() {
-                        if origin != i {
+                        // a broadcast value is keyed by itself, not by the
+                        // node it was handed to: learning its key as a peer
+                        // would send to nobody and crowd real peers out
+                        if origin != i && origin < self.ids {
                             t.on_origin(&origin);
                         }
                     }
@@ -698,6 +707,7 @@ impl<R: Dissemination + Send + Sync> Population for FullPopulation<R> {
         if self.part_outs.len() < k {
             self.part_outs.resize_with(k, Default::default);
         }
+        let ids = self.nodes.len() as u32;
         let (mut nodes, mut tables, mut outs) = (&mut self.nodes[..], &mut self.tables[..], &mut self.part_outs[..]);
         let per_node_tables = !tables.is_empty();
         let mut parts: Vec<Box<dyn Part<Self::Msg> + 'a>> = Vec::with_capacity(k);
@@ -712,7 +722,15 @@ impl<R: Dissemination + Send + Sync> Population for FullPopulation<R> {
             // about a digest per node between two of its own (see `Out::keep_spares`)
             out.keep_spares(len);
             outs = rest;
-            parts.push(Box::new(FullPart { first: w[0], nodes: mine, tables: my_tables, members, out, viewer: None }));
+            parts.push(Box::new(FullPart {
+                first: w[0],
+                ids,
+                nodes: mine,
+                tables: my_tables,
+                members,
+                out,
+                viewer: None,
+            }));
         }
         Some(parts)
     }
