@@ -8,17 +8,17 @@
 //! with the same seed, and the run is held to stated properties
 //! ([`property`]: no lost update once everything healed, convergence within
 //! a bound after the last heal, a message budget per update). Seeds run in
-//! parallel ([`pool`]), each run on one thread, deterministic. A failing
-//! seed's schedule is shrunk to a small one that breaks the same property
-//! ([`shrink`]), and [`report`] prints it as a `gossip sim` command and a
-//! lab link that replay it exactly.
+//! parallel on `gossip sweep`'s runner ([`crate::experiment::runner`]),
+//! each run on one thread, deterministic. A failing seed's schedule is
+//! shrunk to a small one that breaks the same property ([`shrink`]), and
+//! [`report`] prints it as a `gossip sim` command and a lab link that
+//! replay it exactly.
 //!
 //! Why: one run with one partition says little (a weak protocol passes on a
 //! lucky seed); many seeds with varied faults, and a minimal failing
 //! schedule for each failure, say where the weakness is.
 
 pub mod args;
-pub mod pool;
 pub mod property;
 pub mod report;
 pub mod schedule;
@@ -208,7 +208,7 @@ pub enum Stage {
 /// the number of workers.
 pub fn run(plan: &Plan, workers: usize, progress: &(dyn Fn(Stage) + Sync)) -> Result<CheckReport, CheckError> {
     let seeds: Vec<u64> = plan.seeds().collect();
-    let outcomes = pool::map(
+    let outcomes = in_order(
         seeds.len(),
         workers,
         |i| {
@@ -216,7 +216,7 @@ pub fn run(plan: &Plan, workers: usize, progress: &(dyn Fn(Stage) + Sync)) -> Re
             plan.try_run(seeds[i], &schedule).map(|v| (schedule, v))
         },
         |r| progress(Stage::Seed { failed: r.as_ref().map_or(true, |(_, v)| !v.is_empty()) }),
-    );
+    )?;
     let mut failing = Vec::new();
     let mut to_shrink = Vec::new();
     for (seed, outcome) in seeds.iter().zip(outcomes) {
@@ -229,14 +229,34 @@ pub fn run(plan: &Plan, workers: usize, progress: &(dyn Fn(Stage) + Sync)) -> Re
             to_shrink.push((*seed, schedule, violations[0].property));
         }
     }
-    let shrunk = pool::map(
+    let shrunk = in_order(
         to_shrink.len(),
         workers,
         |i| counterexample(plan, to_shrink[i].0, &to_shrink[i].1, to_shrink[i].2),
         |_| progress(Stage::Shrunk),
-    );
+    )?;
     let counterexamples = shrunk.into_iter().collect::<Result<Vec<_>, _>>()?;
     Ok(CheckReport::new(plan, failing, counterexamples))
+}
+
+/// `f(0), ..., f(count - 1)` on up to `workers` threads (one run each, on
+/// `gossip sweep`'s runner), in job order whatever finished first; `done`
+/// hears of each result as it is handed over. A run that panics is a
+/// [`CheckError::Run`] naming it.
+fn in_order<T: Send>(
+    count: usize,
+    workers: usize,
+    f: impl Fn(usize) -> T + Sync,
+    done: impl Fn(&T),
+) -> Result<Vec<T>, CheckError> {
+    let mut out = Vec::with_capacity(count);
+    crate::experiment::runner::run_in_order(count, workers, f, |_, v| {
+        done(&v);
+        out.push(v);
+        std::ops::ControlFlow::Continue(())
+    })
+    .map_err(|p| CheckError::Run(format!("run {} panicked: {}", p.index, p.message)))?;
+    Ok(out)
 }
 
 /// Shrink the failing `schedule` of `seed` against `property` (the first
