@@ -30,18 +30,7 @@ wasm_bindgen_version() {
 }
 
 setup_web() {
-  # GNU parallel runs the shards of a sweep (gossip sweep --shard I/N) on this
-# machine or over ssh hosts
-setup_parallel() {
-  command -v parallel >/dev/null && return 0
-  echo "setup: installing Debian's parallel (GNU parallel)" >&2
-  local sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq >&2 || true
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq parallel >&2
-}
-
-setup_rust
+  setup_rust
   export PATH="$HOME/.cargo/bin:$PATH"
   if [ "$(wasm-pack --version 2>/dev/null)" != "wasm-pack $WASM_PACK_VERSION" ]; then
     echo "setup: installing wasm-pack $WASM_PACK_VERSION" >&2

@@ -9,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 setup_web
+setup_parallel # the sharded-sweep test runs GNU parallel
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -323,3 +323,33 @@ fn bad_input_gets_one_line_and_exit_status_2() {
     );
     assert!(!Path::new(o).exists(), "no empty CSV left behind");
 }
+
+#[test]
+fn gnu_parallel_running_the_documented_shard_recipe_merges_to_the_whole_sweep() {
+    // docs/sweep.md's recipe: `parallel -j 2 "gossip sweep $S --threads 1 --shard {}/4 -o shard{}.csv" ::: 1 2 3 4`
+    let found = Command::new("parallel").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
+    assert!(found, "GNU parallel is missing: scripts/test.sh installs it (scripts/setup.sh, setup_parallel)");
+    let sweep = "sweep --nodes 300 --vary protocol=push,push-pull --vary fanout=1,2 --seeds 4 -q";
+    let whole = scratch("p-whole.csv");
+    let args: Vec<&str> = sweep.split(' ').chain(["-o", whole.to_str().unwrap()]).collect();
+    let o = gossip(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dir = whole.parent().unwrap();
+    let bin = env!("CARGO_BIN_EXE_gossip");
+    let o = Command::new("parallel")
+        .args(["--will-cite", "--halt", "now,fail=1", "-j", "2"])
+        .arg(format!("{bin} {sweep} --threads 1 --shard {{}}/4 -o {}/p-shard{{}}.csv", dir.display()))
+        .args([":::", "1", "2", "3", "4"])
+        .output()
+        .expect("parallel runs");
+    assert!(o.status.success(), "parallel: {}", String::from_utf8_lossy(&o.stderr));
+    let merged = scratch("p-merged.csv");
+    let mut args = vec!["sweep".to_string(), "merge".into()];
+    args.extend((1..=4).map(|i| dir.join(format!("p-shard{i}.csv")).display().to_string()));
+    args.extend(["-o".into(), merged.display().to_string()]);
+    let o = Command::new(bin).args(&args).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (a, b) = (std::fs::read_to_string(&merged).unwrap(), std::fs::read_to_string(&whole).unwrap());
+    assert!(a.lines().count() == 17, "a header and 2 x 2 x 4 rows: {a}");
+    assert_eq!(a, b, "shards run by GNU parallel, merged = the whole sweep, byte for byte");
+}

@@ -526,7 +526,14 @@ impl NodeState {
         let mut g = self.lock();
         let now = self.now_ms();
         if g.swim.is_some() {
-            tracing::debug!(peer = %peer, "exchange failed: {why}");
+            drop(g);
+            // SWIM decides whether it is down; the first failure says why
+            // (a certificate refused, a connection refused), once per peer
+            if self.first_time(peer, "exchange_failed") {
+                tracing::warn!(peer = %peer, "exchange failed: {why} (logged once per peer; SWIM probes decide whether it is down)");
+            } else {
+                tracing::debug!(peer = %peer, "exchange failed: {why}");
+            }
             return;
         }
         if g.peers.failed(peer, now) {
@@ -582,22 +589,11 @@ impl NodeState {
     /// with the fix (a warning); later refusals of the same kind are only
     /// counted (`/metrics`). Returns how many lines it logged.
     pub fn log_refusals(&self, peer: &Id, r: &Refusals) -> usize {
-        let mut logged = self.refusals_logged.lock().unwrap_or_else(|p| p.into_inner());
         let mut lines = 0;
         for reason in r.reasons().iter().filter(|x| x.count > 0) {
-            let key = (peer.clone(), reason.code);
-            if logged.contains(&key) {
+            if !self.first_time(peer, reason.code) {
                 continue;
             }
-            if logged.len() >= REFUSAL_LOG_CAP {
-                if logged.insert((Id::from(""), "full")) {
-                    tracing::warn!(
-                        "too many peers with refused updates: further refusals are only counted in /metrics"
-                    );
-                }
-                break;
-            }
-            logged.insert(key);
             lines += 1;
             tracing::warn!(
                 peer = %peer,
@@ -609,6 +605,24 @@ impl NodeState {
             );
         }
         lines
+    }
+
+    /// Whether `(peer, code)` is logged for the first time now (then it is
+    /// remembered, within [`REFUSAL_LOG_CAP`] pairs; past the cap nothing
+    /// more is logged, and that is said once).
+    fn first_time(&self, peer: &Id, code: &'static str) -> bool {
+        let mut logged = self.refusals_logged.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (peer.clone(), code);
+        if logged.contains(&key) {
+            return false;
+        }
+        if logged.len() >= REFUSAL_LOG_CAP {
+            if logged.insert((Id::from(""), "full")) {
+                tracing::warn!("too many peers with problems logged: further ones are only counted in /metrics");
+            }
+            return false;
+        }
+        logged.insert(key)
     }
 
     /// How many `(peer, reason)` pairs have had their refusals logged.
