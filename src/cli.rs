@@ -13,6 +13,7 @@ use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, Parser, Subcommand};
 
 use crate::sim::params::SimParams;
+use crate::sim::table::ParamError;
 use crate::sim::{self, Report, SimConfig};
 
 /// A gossip-protocol lab: simulate, serve and measure gossip protocols.
@@ -193,7 +194,7 @@ impl clap::FromArgMatches for SimArgs {
 impl SimArgs {
     /// Turn flags into a validated configuration, or say what is wrong
     /// (naming the flag).
-    pub fn to_config(&self) -> Result<SimConfig, String> {
+    pub fn to_config(&self) -> Result<SimConfig, SimArgsError> {
         let preset = self.preset.as_deref().map(|p| ("preset", p));
         let given = self.given.iter().map(|(k, v)| (*k, v.as_str()));
         let to_config = || {
@@ -203,15 +204,15 @@ impl SimArgs {
             }
             p.to_config()
         };
-        let cfg = to_config().map_err(|e| e.cli_message())?;
-        self.check_given_apply(&cfg)?;
+        let cfg = to_config().map_err(SimArgsError::Param)?;
+        self.check_given_apply(&cfg).map_err(SimArgsError::Unread)?;
         Ok(cfg)
     }
 
     /// A flag typed on the command line that the run's protocol does not
     /// read (`--counter` with push-pull) is refused, naming it, rather than
     /// silently ignored ([`sim::table::refuse_unread`]).
-    pub(crate) fn check_given_apply(&self, cfg: &SimConfig) -> Result<(), String> {
+    pub(crate) fn check_given_apply(&self, cfg: &SimConfig) -> Result<(), ParamError> {
         let given: Vec<&str> = self.given.iter().map(|(k, _)| *k).collect();
         check_names_apply(&given, cfg)
     }
@@ -232,14 +233,62 @@ impl SimArgs {
 /// Refuse a parameter named in `given` that the run `cfg` does not read
 /// ([`SimArgs::check_given_apply`]'s rule, for any list of names: `gossip
 /// sweep` adds its varied ones).
-pub(crate) fn check_names_apply(given: &[&str], cfg: &SimConfig) -> Result<(), String> {
+pub(crate) fn check_names_apply(given: &[&str], cfg: &SimConfig) -> Result<(), ParamError> {
     let given = || given.iter().copied();
     let swim = cfg.membership == sim::MembershipMode::Swim;
     let jitter = cfg.net.latency_dist.reads_jitter();
-    sim::table::refuse_unread_membership(given(), swim, jitter, sim::table::flag_of).map_err(|e| e.to_string())?;
-    sim::table::refuse_unread(given(), cfg.node.protocol, sim::table::flag_of).map_err(|e| e.to_string())?;
-    sim::overlay::refuse_given(given(), cfg, sim::table::flag_of).map_err(|e| e.to_string())?;
-    sim::table::refuse_unread_scenario(given(), cfg.scenario, sim::table::flag_of).map_err(|e| e.to_string())
+    sim::table::refuse_unread_membership(given(), swim, jitter, sim::table::flag_of)?;
+    sim::table::refuse_unread(given(), cfg.node.protocol, sim::table::flag_of)?;
+    sim::overlay::refuse_given(given(), cfg, sim::table::flag_of)?;
+    sim::table::refuse_unread_scenario(given(), cfg.scenario, sim::table::flag_of)
+}
+
+/// Why `gossip sim`'s command line was refused: printed as one line, exit 2.
+#[derive(Debug)]
+pub enum SimArgsError {
+    /// A flag's value, as the parameter table checks it (named by its flag).
+    Param(ParamError),
+    /// A flag was given that this run would not read (`--counter` with
+    /// push-pull): refused rather than silently ignored; the reason names it.
+    Unread(ParamError),
+    /// The views of a movies run cannot fit in the memory available.
+    Memory {
+        /// Nodes asked for.
+        nodes: u32,
+        /// Bytes their views need at least.
+        need: u64,
+        /// Bytes available (`MemAvailable`).
+        available: u64,
+    },
+}
+
+impl std::fmt::Display for SimArgsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SimArgsError::Param(e) => f.write_str(&e.cli_message()),
+            SimArgsError::Unread(e) => write!(f, "{e}"),
+            SimArgsError::Memory { nodes, need, available } => {
+                let gb = |b: u64| b as f64 / 1e9;
+                write!(
+                    f,
+                    "the movies scenario keeps a full view per node: {nodes} nodes need at least {:.1} GB for their \
+                     views ({} bytes per entry, n^2 entries), and {:.1} GB are available; use fewer nodes",
+                    gb(*need),
+                    sim::population::VIEW_BYTES_PER_ORIGIN,
+                    gb(*available)
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for SimArgsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SimArgsError::Param(e) | SimArgsError::Unread(e) => Some(e),
+            SimArgsError::Memory { .. } => None,
+        }
+    }
 }
 
 /// Run the command line; returns the process exit code.
@@ -273,22 +322,14 @@ fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
 /// Refuse, before anything is allocated, a run whose views cannot fit in
 /// the memory the system has available (Linux's `MemAvailable`; no check
 /// where it cannot be read).
-fn check_memory(cfg: &SimConfig) -> Result<(), String> {
+fn check_memory(cfg: &SimConfig) -> Result<(), SimArgsError> {
     let (Some(need), Some(available)) = (sim::views_bytes(cfg), mem_available()) else {
         return Ok(());
     };
     if need <= available {
         return Ok(());
     }
-    let gb = |b: u64| b as f64 / 1e9;
-    Err(format!(
-        "the movies scenario keeps a full view per node: {} nodes need at least {:.1} GB for their views \
-         ({} bytes per entry, n^2 entries), and {:.1} GB are available; use fewer nodes",
-        cfg.nodes,
-        gb(need),
-        sim::population::VIEW_BYTES_PER_ORIGIN,
-        gb(available)
-    ))
+    Err(SimArgsError::Memory { nodes: cfg.nodes, need, available })
 }
 
 /// The memory available to start new programs, from `/proc/meminfo`.
@@ -492,7 +533,7 @@ mod tests {
         full.extend_from_slice(args);
         let cli = super::parse(full.into_iter().map(Into::into).collect()).map_err(|e| e.to_string())?;
         let Command::Sim(a) = cli.command else { unreachable!("parsed as sim") };
-        a.to_config()
+        a.to_config().map_err(|e| e.to_string())
     }
 
     #[test]

@@ -14,11 +14,62 @@ use clap::Args;
 use crate::core::membership::swim::{Scale, SwimConfig};
 use crate::core::{Config, Policy, Protocol, StopRule};
 use crate::server::{self, NodeOptions};
+use crate::sim::table::ParamError;
 
-fn parse_protocol(s: &str) -> Result<Protocol, String> {
-    let p = Protocol::parse(s).ok_or_else(|| format!("unknown protocol {s:?} ({})", Protocol::names_or()))?;
+/// Why a node's (or a cluster's) command line was refused: `gossip` prints
+/// it as one line and exits 2, before anything is bound.
+#[derive(Debug)]
+pub enum NodeArgsError {
+    /// A flag's value: the flag (`--fanout`), what it takes, what it got.
+    Flag(ParamError),
+    /// The TLS certificate or key could not be loaded.
+    Tls(server::tls::TlsError),
+    /// A data directory could not be opened or written.
+    DataDir(server::store::StoreError),
+}
+
+impl std::fmt::Display for NodeArgsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NodeArgsError::Flag(e) => f.write_str(&e.cli_message()),
+            NodeArgsError::Tls(e) => write!(f, "{e}"),
+            NodeArgsError::DataDir(e) => write!(f, "--data-dir: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for NodeArgsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            NodeArgsError::Flag(e) => Some(e),
+            NodeArgsError::Tls(e) => Some(e),
+            NodeArgsError::DataDir(e) => Some(e),
+        }
+    }
+}
+
+impl From<ParamError> for NodeArgsError {
+    fn from(e: ParamError) -> Self {
+        NodeArgsError::Flag(e)
+    }
+}
+
+/// `flag` must lie in `range` (as the message says it), got `given`.
+fn out_of_range(flag: &str, range: &str, given: impl std::fmt::Display) -> NodeArgsError {
+    ParamError::out_of_range(flag, range, given).into()
+}
+
+/// A rule about `flag` refuses what was given, for `reason` (which names it).
+fn rule(flag: &str, reason: impl Into<String>) -> NodeArgsError {
+    ParamError::rule(flag, reason).into()
+}
+
+fn parse_protocol(s: &str) -> Result<Protocol, ParamError> {
+    let unknown = || ParamError::rule("--protocol", format!("unknown protocol {s:?} ({})", Protocol::names_or()));
+    let p = Protocol::parse(s).ok_or_else(unknown)?;
     if p.info().overlay {
-        return Err(format!("{p} runs only in the simulator over an overlay (gossip sim --membership hyparview)"));
+        let why = format!("{p} runs only in the simulator over an overlay (gossip sim --membership hyparview)");
+        return Err(ParamError::rule("--protocol", why));
     }
     Ok(p)
 }
@@ -28,7 +79,8 @@ fn parse_protocol(s: &str) -> Result<Protocol, String> {
 #[derive(Clone, Copy, Debug)]
 struct ForgetAfter(Option<u64>);
 
-fn parse_forget_after(s: &str) -> Result<ForgetAfter, String> {
+fn parse_forget_after(s: &str) -> Result<ForgetAfter, ParamError> {
+    let refuse = |why: String| ParamError::rule("--forget-after", why);
     let t = s.trim();
     if t == "never" {
         return Ok(ForgetAfter(None));
@@ -40,13 +92,14 @@ fn parse_forget_after(s: &str) -> Result<ForgetAfter, String> {
         "s" => 1_000,
         "m" => 60_000,
         "h" => 3_600_000,
-        "" => return Err(format!("{s:?} has no unit: write e.g. 10m, 90s, 1h, or never")),
-        _ => return Err(format!("{s:?}: the unit must be ms, s, m or h (e.g. 10m), or the value never")),
+        "" => return Err(refuse(format!("{s:?} has no unit: write e.g. 10m, 90s, 1h, or never"))),
+        _ => return Err(refuse(format!("{s:?}: the unit must be ms, s, m or h (e.g. 10m), or the value never"))),
     };
-    let n: u64 = n.parse().map_err(|_| format!("{s:?} is not a whole number with a unit (e.g. 10m), nor never"))?;
+    let n: u64 =
+        n.parse().map_err(|_| refuse(format!("{s:?} is not a whole number with a unit (e.g. 10m), nor never")))?;
     let ms = n.checked_mul(scale).filter(|ms| (1_000..=30 * 86_400_000).contains(ms));
     ms.map(|ms| ForgetAfter(Some(ms)))
-        .ok_or_else(|| format!("{s:?} is out of range: from 1s to 30 days (720h), or never"))
+        .ok_or_else(|| refuse(format!("{s:?} is out of range: from 1s to 30 days (720h), or never")))
 }
 
 /// Protocol and driver settings shared by `gossip node` and `gossip cluster`.
@@ -209,7 +262,7 @@ impl TlsSetup {
 impl Tuning {
     /// SWIM's configuration from the flags (`None`: the simple detector;
     /// SWIM's flags are then refused, not ignored).
-    fn swim(&self) -> Result<Option<SwimConfig>, String> {
+    fn swim(&self) -> Result<Option<SwimConfig>, NodeArgsError> {
         if self.failure_detector == "simple" {
             let given = [
                 ("--swim-preset", self.swim_preset.is_some()),
@@ -219,7 +272,10 @@ impl Tuning {
                 ("--indirect-k", self.indirect_k.is_some()),
             ];
             if let Some((flag, _)) = given.iter().find(|(_, set)| *set) {
-                return Err(format!("{flag} applies to --failure-detector swim only: leave it out or choose swim"));
+                return Err(rule(
+                    flag,
+                    format!("{flag} applies to --failure-detector swim only: leave it out or choose swim"),
+                ));
             }
             return Ok(None);
         }
@@ -230,21 +286,21 @@ impl Tuning {
         };
         let interval = self.probe_interval_ms.unwrap_or(self.interval_ms);
         if !(10..=600_000).contains(&interval) {
-            return Err(format!(
-                "--probe-interval-ms must be between 10 and 600000 (it defaults to --interval-ms), got {interval}"
+            return Err(out_of_range(
+                "--probe-interval-ms",
+                "between 10 and 600000 (it defaults to --interval-ms)",
+                interval,
             ));
         }
         cfg.probe_interval_ms = interval;
         cfg.probe_timeout_ms = self.probe_timeout_ms.unwrap_or(interval / 2);
         if cfg.probe_timeout_ms == 0 || cfg.probe_timeout_ms >= interval {
-            return Err(format!(
-                "--probe-timeout-ms must be at least 1 and shorter than the probe interval ({interval} ms), got {}",
-                cfg.probe_timeout_ms
-            ));
+            let range = format!("at least 1 and shorter than the probe interval ({interval} ms)");
+            return Err(out_of_range("--probe-timeout-ms", &range, cfg.probe_timeout_ms));
         }
         if let Some(m) = self.suspicion_mult {
             if !(1..=1000).contains(&m) {
-                return Err(format!("--suspicion-mult must be between 1 and 1000, got {m}"));
+                return Err(out_of_range("--suspicion-mult", "between 1 and 1000", m));
             }
             cfg.suspicion_mult = m;
             if cfg.buddy && cfg.scale == Scale::Memberlist {
@@ -253,32 +309,32 @@ impl Tuning {
         }
         if let Some(k) = self.indirect_k {
             if k > 64 {
-                return Err(format!("--indirect-k must be between 0 and 64, got {k}"));
+                return Err(out_of_range("--indirect-k", "between 0 and 64", k));
             }
             cfg.indirect_checks = k;
         }
-        cfg.check().map_err(|e| format!("SWIM: {e}"))?;
+        cfg.check().map_err(|e| rule("--failure-detector", format!("SWIM: {e}")))?;
         Ok(Some(cfg))
     }
 
-    fn options(&self) -> Result<NodeOptions, String> {
-        let positive = |v: u64, what: &str| if v == 0 { Err(format!("{what} must be at least 1")) } else { Ok(v) };
-        let stop =
-            StopRule::from_flags(&self.stop, self.counter, self.coin).map_err(|e| format!("--{}: {e}", e.param()))?;
+    fn options(&self) -> Result<NodeOptions, NodeArgsError> {
+        let positive = |v: u64, flag: &str| if v == 0 { Err(out_of_range(flag, "at least 1", v)) } else { Ok(v) };
+        let stop = StopRule::from_flags(&self.stop, self.counter, self.coin)
+            .map_err(|e| rule(&format!("--{}", e.param()), format!("--{}: {e}", e.param())))?;
         if self.fanout == 0 {
-            return Err("--fanout must be at least 1".into());
+            return Err(out_of_range("--fanout", "at least 1", self.fanout));
         }
         if !(1..=256).contains(&self.threads) {
-            return Err("--threads must be between 1 and 256".into());
+            return Err(out_of_range("--threads", "between 1 and 256", self.threads));
         }
         if self.max_body_bytes < 1024 {
-            return Err("--max-body-bytes must be at least 1024".into());
+            return Err(out_of_range("--max-body-bytes", "at least 1024", self.max_body_bytes));
         }
         if !(1..=1_000_000).contains(&self.max_concurrent) {
-            return Err("--max-concurrent must be between 1 and 1000000".into());
+            return Err(out_of_range("--max-concurrent", "between 1 and 1000000", self.max_concurrent));
         }
         if !(1..=1_000_000).contains(&self.client_conns) {
-            return Err("--client-conns must be between 1 and 1000000".into());
+            return Err(out_of_range("--client-conns", "between 1 and 1000000", self.client_conns));
         }
         let core = Config {
             protocol: self.protocol,
@@ -293,16 +349,18 @@ impl Tuning {
             resample_ms: (self.change_ms > 0).then_some(self.change_ms),
             resample_jitter_ms: self.change_ms / 5,
             auth: match (self.require_signed, self.allow_unsigned) {
-                (true, true) => return Err("--require-signed and --allow-unsigned contradict each other".into()),
+                (true, true) => {
+                    return Err(rule("--require-signed", "--require-signed and --allow-unsigned contradict each other"))
+                }
                 (true, false) => Policy::Required,
                 // --allow-unsigned names the default
                 (false, _) => Policy::Welcome,
             },
             ..Config::default()
         };
-        core.check().map_err(|e| format!("--{}: {e}", e.param()))?;
+        core.check().map_err(|e| rule(&format!("--{}", e.param()), format!("--{}: {e}", e.param())))?;
         if core.ttl > core.max_ttl {
-            return Err(format!("--ttl must be at most {}", core.max_ttl));
+            return Err(out_of_range("--ttl", &format!("at most {}", core.max_ttl), core.ttl));
         }
         Ok(NodeOptions {
             core,
@@ -398,9 +456,9 @@ struct ClusterPlan {
     lab: Option<LabSite>,
 }
 
-fn check_url(what: &str, u: &str) -> Result<(), String> {
+fn check_url(flag: &str, u: &str) -> Result<(), NodeArgsError> {
     if !crate::wire::is_base_url(u) {
-        return Err(format!("{what} must be an http:// or https:// base URL, got {u:?}"));
+        return Err(out_of_range(flag, "an http:// or https:// base URL", format_args!("{u:?}")));
     }
     Ok(())
 }
@@ -408,14 +466,15 @@ fn check_url(what: &str, u: &str) -> Result<(), String> {
 impl ClusterArgs {
     /// Each node's address and options, and the lab's site if `--www` is
     /// given, or what is wrong.
-    fn to_options(&self) -> Result<ClusterPlan, String> {
+    fn to_options(&self) -> Result<ClusterPlan, NodeArgsError> {
         if !(1..=1000).contains(&self.nodes) {
-            return Err("--nodes must be between 1 and 1000".into());
+            return Err(out_of_range("--nodes", "between 1 and 1000", self.nodes));
         }
         if self.base_port == 0 || self.base_port as u32 + self.nodes as u32 - 1 > u16::MAX as u32 {
-            return Err("--base-port must be at least 1 and leave room for every node's port".into());
+            let range = format!("at least 1 and at most {} (room for every node's port)", 65_536 - self.nodes as u32);
+            return Err(out_of_range("--base-port", &range, self.base_port));
         }
-        let tls = self.tuning.tls.load().map_err(|e| e.to_string())?;
+        let tls = self.tuning.tls.load().map_err(NodeArgsError::Tls)?;
         let base = server::base_url(tls.scheme(), SocketAddr::new(self.bind, self.base_port));
         let nodes: Vec<(SocketAddr, NodeOptions)> = (0..self.nodes)
             .map(|i| {
@@ -426,11 +485,11 @@ impl ClusterArgs {
                 opts.data_dir = self.data_dir.as_ref().map(|d| d.join(addr.port().to_string()));
                 Ok((addr, opts))
             })
-            .collect::<Result<_, String>>()?;
+            .collect::<Result<_, NodeArgsError>>()?;
         let lab = match &self.www {
             None => None,
             Some(dir) if !dir.is_dir() => {
-                return Err(format!("--www must be a directory (the lab's www/), got {}", dir.display()));
+                return Err(out_of_range("--www", "a directory (the lab's www/)", dir.display()));
             }
             Some(dir) => {
                 // every node's port is fixed (never 0), so these are the URLs they advertise
@@ -446,17 +505,17 @@ impl ClusterArgs {
 
 impl NodeArgs {
     /// The address to bind and the node's options, or what is wrong.
-    pub fn to_options(&self) -> Result<(SocketAddr, NodeOptions), String> {
+    pub fn to_options(&self) -> Result<(SocketAddr, NodeOptions), NodeArgsError> {
         let addr = SocketAddr::new(self.bind, self.port);
         let mut opts = self.tuning.options()?;
-        let tls = self.tuning.tls.load().map_err(|e| e.to_string())?;
+        let tls = self.tuning.tls.load().map_err(NodeArgsError::Tls)?;
         tls.apply(&mut opts);
         // `-b PORT` is a node on this host speaking what this one speaks
         let host = server::base_url(tls.scheme(), SocketAddr::new(self.bind, 0));
         let host = host.trim_end_matches(":0");
         opts.bootstrap = self.bootstrap.clone();
         if self.bootstrap_port == Some(0) {
-            return Err("-b must be the bootstrap node's port, 1 to 65535".into());
+            return Err(out_of_range("-b", "the bootstrap node's port, 1 to 65535", 0));
         }
         if let Some(p) = self.bootstrap_port {
             opts.bootstrap.push(format!("{host}:{p}"));
@@ -467,17 +526,22 @@ impl NodeArgs {
         if let Some(a) = &self.advertise {
             check_url("--advertise", a)?;
             if opts.tls_server.is_some() && a.starts_with("http://") {
-                return Err(format!("--advertise {a:?} is http:// but this node serves HTTPS (--tls-cert)"));
+                return Err(rule(
+                    "--advertise",
+                    format!("--advertise {a:?} is http:// but this node serves HTTPS (--tls-cert)"),
+                ));
             }
         }
         if let Some(id) = &self.id {
             if id.is_empty() || id.len() > opts.limits.max_id_len {
-                return Err(format!("--id must be 1 to {} bytes long", opts.limits.max_id_len));
+                let range = format!("1 to {} bytes long", opts.limits.max_id_len);
+                return Err(out_of_range("--id", &range, format_args!("{} bytes", id.len())));
             }
         }
         if let Some(m) = &self.movie {
             if m.is_empty() || m.len() > opts.core.max_payload {
-                return Err(format!("--movie must be 1 to {} bytes long", opts.core.max_payload));
+                let range = format!("1 to {} bytes long", opts.core.max_payload);
+                return Err(out_of_range("--movie", &range, format_args!("{} bytes", m.len())));
             }
         }
         opts.advertise = self.advertise.clone();
@@ -594,10 +658,10 @@ fn serve_all(what: &str, threads: usize, nodes: Vec<(SocketAddr, NodeOptions)>, 
 
 /// Start a new incarnation in each node's data directory (if it has one)
 /// before anything is bound or served.
-fn open_data_dirs<'a>(nodes: impl IntoIterator<Item = &'a mut NodeOptions>) -> Result<(), String> {
+fn open_data_dirs<'a>(nodes: impl IntoIterator<Item = &'a mut NodeOptions>) -> Result<(), NodeArgsError> {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     for opts in nodes {
-        opts.open_data_dir(now).map_err(|e| format!("--data-dir: {e}"))?;
+        opts.open_data_dir(now).map_err(NodeArgsError::DataDir)?;
     }
     Ok(())
 }
@@ -664,7 +728,7 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<(SocketAddr, NodeOptions), String> {
         let full = std::iter::once("gossip").chain(args.iter().copied());
-        T::try_parse_from(full).map_err(|e| e.to_string())?.node.to_options()
+        T::try_parse_from(full).map_err(|e| e.to_string())?.node.to_options().map_err(|e| e.to_string())
     }
 
     #[derive(Parser)]
@@ -675,7 +739,7 @@ mod tests {
 
     fn parse_cluster(args: &[&str]) -> Result<ClusterPlan, String> {
         let full = std::iter::once("gossip").chain(args.iter().copied());
-        C::try_parse_from(full).map_err(|e| e.to_string())?.cluster.to_options()
+        C::try_parse_from(full).map_err(|e| e.to_string())?.cluster.to_options().map_err(|e| e.to_string())
     }
 
     #[test]
@@ -739,6 +803,27 @@ mod tests {
         assert!(e.contains("--www must be a directory") && e.contains("/no/such/dir"), "{e}");
         let e = parse_cluster(&["--www-port", "9000"]).unwrap_err();
         assert!(e.contains("--www"), "--www-port needs --www: {e}");
+    }
+
+    #[test]
+    fn a_refused_flag_is_a_typed_error_naming_the_flag_what_it_takes_and_what_it_got() {
+        let refused = |args: &[&str]| {
+            let full = std::iter::once("gossip").chain(args.iter().copied());
+            match T::try_parse_from(full).unwrap().node.to_options() {
+                Err(NodeArgsError::Flag(e)) => e,
+                other => panic!("{args:?} should be refused as a flag, got {other:?}"),
+            }
+        };
+        let e = refused(&["--fanout", "0"]);
+        assert_eq!((e.param.as_str(), e.expected.as_str(), e.given.as_str()), ("--fanout", "at least 1", "0"));
+        let e = refused(&["--probe-interval-ms", "5"]);
+        assert_eq!((e.param.as_str(), e.given.as_str()), ("--probe-interval-ms", "5"));
+        let e = refused(&["--failure-detector", "simple", "--indirect-k", "3"]);
+        assert_eq!(e.param, "--indirect-k");
+        assert!(e.to_string().contains("swim only"), "{e}");
+        let e = refused(&["--bootstrap", "ftp://x"]);
+        assert_eq!((e.param.as_str(), e.given.as_str()), ("--bootstrap", "\"ftp://x\""));
+        assert_eq!(e.cli_message(), "--bootstrap must be an http:// or https:// base URL, got \"ftp://x\"");
     }
 
     #[test]

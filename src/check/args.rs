@@ -109,7 +109,7 @@ impl CheckArgs {
         };
         let plan = Plan::new(params, options)?;
         let cfg = plan.params.to_config().map_err(CheckError::Param)?;
-        sim.check_given_apply(&cfg).map_err(CheckError::Input)?;
+        sim.check_given_apply(&cfg).map_err(|e| CheckError::Input(e.to_string()))?;
         Ok(plan)
     }
 }

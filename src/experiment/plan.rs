@@ -161,7 +161,7 @@ pub struct Plan {
 
 /// A check that the parameters named apply to a configuration (`gossip
 /// sim`'s: a flag the protocol does not read is refused, with why).
-pub type CheckGiven = fn(&[&str], &SimConfig) -> Result<(), String>;
+pub type CheckGiven = fn(&[&str], &SimConfig) -> Result<(), crate::sim::ParamError>;
 
 /// What a sweep is made from: the fixed parameters as `gossip sim` takes
 /// them, the varied ones, and the seeds.
