@@ -172,10 +172,10 @@ function plotSvg() {
   // axes and grid
   for (const t of niceTicks(y0, y1)) {
     o.push(`<line x1="${M.l}" x2="${W - M.r}" y1="${Y(t).toFixed(1)}" y2="${Y(t).toFixed(1)}" stroke="#24304d"/>`);
-    o.push(`<text x="${M.l - 6}" y="${(Y(t) + 4).toFixed(1)}" fill="#8a97b3" text-anchor="end">${esc(fmt(t))}</text>`);
+    o.push(`<text x="${M.l - 6}" y="${(Y(t) + 4).toFixed(1)}" fill="#8a97b3" text-anchor="end">${esc(String(t))}</text>`);
   }
   const xticks = p.categories ? p.categories.map((c, i) => [i, c]) : [...new Set(xvals)].map((v) => [v, String(v)]);
-  for (const [v, label] of xticks.length > 12 ? niceTicks(x0, x1).map((t) => [t, fmt(t)]) : xticks) {
+  for (const [v, label] of xticks.length > 12 ? niceTicks(x0, x1).map((t) => [t, String(t)]) : xticks) {
     o.push(`<line x1="${X(v).toFixed(1)}" x2="${X(v).toFixed(1)}" y1="${H - M.b}" y2="${H - M.b + 5}" stroke="#8a97b3"/>`);
     o.push(`<text x="${X(v).toFixed(1)}" y="${H - M.b + 18}" fill="#8a97b3" text-anchor="middle">${esc(label)}</text>`);
   }
