@@ -55,6 +55,45 @@ async function openViewer(query = '') {
   return page;
 }
 
+/**
+ * Open row `i` of the sweep shown in `page` in the lab, run it to its end,
+ * and check that the lab writes back the row's link and that its report
+ * equals the row's metrics (every metric column and stop_reason; not
+ * report.engine: the lab always holds full nodes, which run the same run).
+ * Returns the lab's report flattened and how many columns were compared.
+ */
+async function replayEqualsRow(page, i, sweep) {
+  const row = await page.evaluate((i) => window.sweepView.row(i), i);
+  assert.ok(row.lab.href, `run ${i} links to the lab (${row.lab.why})`);
+  const lab = await browser.newPage();
+  lab.errors = [];
+  lab.on('pageerror', (e) => lab.errors.push(String(e)));
+  await lab.goto(`${server.url}${row.lab.href}`);
+  await lab.waitForFunction(() => window.gossipLab !== undefined, null, { timeout: 30_000 });
+  // the lab writes back the same link (the viewer names the parameters as the lab does), but
+  // for the fault timeline's times, which the lab writes in ms (5s:crash:3 -> 5000:crash:3)
+  const pairs = (h) => Object.fromEntries(h.replace(/^[^#]*#/, '').split('&').map((kv) => kv.split('=').map(decodeURIComponent)));
+  const [want, got] = [pairs(row.lab.href), pairs(await lab.evaluate(() => location.hash))];
+  const kinds = (f) => (f ?? '').split(',').map((x) => x.split(':').slice(1).join(':'));
+  assert.deepEqual(kinds(got.faults), kinds(want.faults), 'the same faults');
+  delete want.faults; delete got.faults;
+  assert.deepEqual(got, want, 'the lab writes back the same link');
+  const report = await lab.evaluate(() => { window.gossipLab.pause(); return window.gossipLab.runToEnd(); });
+  assert.deepEqual(lab.errors, []);
+  await lab.close();
+  const flat = await page.evaluate((r) => window.sweepView.flatten(r), report);
+  let compared = 0;
+  for (const c of sweep.metrics.map((c) => sweep.header[c]).concat(['stop_reason'])) {
+    if (c === 'report.engine') continue;
+    // a column of the sweep's other runs that this run's report lacks is an empty cell
+    if (!(c in flat)) { assert.equal(row[c], '', `run ${i}: the lab's report has no ${c}, the row has ${row[c]}`); continue; }
+    if (row[c] === '' || !Number.isFinite(Number(row[c]))) assert.equal(flat[c], row[c], `run ${i}: ${c}`);
+    else assert.equal(Number(flat[c]), Number(row[c]), `run ${i}: ${c}: the lab's report equals the CSV row`);
+    compared++;
+  }
+  return { flat, compared };
+}
+
 /** The summary CSV's row for configuration `config` and `metric`, as numbers. */
 function summaryRow(config, metric) {
   // (no cell of this summary is quoted: the varied values are plain words and numbers)
@@ -137,23 +176,12 @@ test('a sweep opened in the viewer shows its runs and curves, and a clicked row 
   assert.ok(row.lab.href, 'the run links to the lab');
   const [lab] = await Promise.all([page.context().waitForEvent('page'), page.click(`#table tbody tr[data-row="${i}"] td:nth-child(3)`)]);
   await lab.waitForFunction(() => window.gossipLab !== undefined, null, { timeout: 30_000 });
-  const hash = await lab.evaluate(() => location.hash);
-  assert.equal(`index.html${hash}`, row.lab.href, 'the lab writes back the same link: the viewer names the parameters as the lab does');
-  const report = await lab.evaluate(() => { window.gossipLab.pause(); return window.gossipLab.runToEnd(); });
-  const flat = await page.evaluate((r) => window.sweepView.flatten(r), report);
-  let compared = 0;
-  for (const c of sweep.metrics.map((c) => sweep.header[c]).concat(['stop_reason'])) {
-    if (c === 'report.engine') continue;
-    assert.ok(c in flat, `the lab's report has ${c}`);
-    if (row[c] === '' || !Number.isFinite(Number(row[c]))) assert.equal(flat[c], row[c], c);
-    else assert.equal(Number(flat[c]), Number(row[c]), `${c}: the lab's report equals the CSV row`);
-    compared++;
-  }
+  assert.equal(`index.html${await lab.evaluate(() => location.hash)}`, row.lab.href, 'the click opened the row\'s link');
+  await lab.close();
+  const { flat, compared } = await replayEqualsRow(page, i, sweep);
   assert.ok(compared >= 25, `every metric compared (${compared})`);
   assert.equal(flat['report.seed'], '2');
   assert.equal(flat['report.protocol'], 'push-pull');
-  assert.deepEqual(lab.errors ?? [], []);
-  await lab.close();
 
   // a dot of the plot opens its run too
   const j = Number(await page.getAttribute('#plot circle.run >> nth=0', 'data-row'));
@@ -225,4 +253,28 @@ test('rows the lab cannot run say why, ?csv= opens a hosted file, and bad CSVs g
   await hosted.waitForFunction(() => document.documentElement.dataset.ready === '1');
   assert.match(await hosted.textContent('#banner-text'), /Could not fetch the CSV at missing\.csv: HTTP 404/);
   await hosted.close();
+});
+
+test('links replay presets, fault timelines and SWIM runs exactly', async () => {
+  const sweeps = {
+    'preset.csv': ['--preset', 'glomers', '--vary', 'fanout=2,3', '--seeds', '1'],
+    'swim.csv': ['--nodes', '30', '--model', 'events', '--membership', 'swim', '--vary', 'lifeguard=off,on', '--fault', '5s:crash:3', '--duration-s', '20', '--seeds', '1'],
+    'faults.csv': ['--nodes', '30', '--model', 'events', '--protocol', 'rumor', '--anti-entropy-ms', '500', '--vary', 'fault=;5s:partition:2,10s:heal', '--seeds', '1'],
+  };
+  const page = await openViewer();
+  for (const [name, args] of Object.entries(sweeps)) {
+    const file = path.join(DIR, name);
+    execFileSync(BIN, ['sweep', ...args, '--threads', '1', '-q', '-o', file], { stdio: ['ignore', 'ignore', 'inherit'] });
+    await page.setInputFiles('#file', file);
+    await page.waitForFunction((n) => document.getElementById('source').textContent === n, name);
+    const sweep = analyze(parseCsv(fs.readFileSync(file, 'utf8'), name));
+    assert.equal(sweep.groups.length, 2, name);
+    for (const g of sweep.groups) {
+      const { compared } = await replayEqualsRow(page, g.rows[0], sweep);
+      assert.ok(compared >= 10, `${name}: config ${g.config}: ${compared} columns compared`);
+    }
+  }
+  assert.match((await page.evaluate(() => window.sweepView.row(1))).lab.href, /^index\.html#.*&faults=5s:partition:2,10s:heal$/, 'a fault timeline in the link, readable');
+  assert.deepEqual(page.errors, []);
+  await page.close();
 });
