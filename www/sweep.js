@@ -20,7 +20,7 @@ const COLORS = ['#60a5fa', '#fbbf24', '#34d399', '#f87171', '#c084fc', '#f472b6'
 // The metrics shown first, where the sweep has them (as the CLI's summary).
 const SHOWN = ['t_last_ms', 'rounds_full', 'messages_per_update', 'residue', 'messages_per_node', 'report.latency_ms.median', 'reliability.mean', 'detection.first_ms.mean'];
 const MAX_ROWS = 500; // table rows drawn at once (sorting and filtering see every run)
-const W = 960, H = 440, M = { l: 78, r: 20, t: 34, b: 56 };
+const W = 960, H = 450, M = { l: 78, r: 20, t: 52, b: 56 };
 
 const state = {
   table: null, // Lab.table() parsed, or null when the wasm did not load
@@ -29,7 +29,7 @@ const state = {
   links: [], // per row: { href } or { why }
   sort: { col: -1, desc: false },
   filter: null, // a group: only its rows
-  plot: null, // plotSeries()'s result as drawn
+  plot: null, // layout()'s result as drawn
 };
 
 function showBanner(text, kind = 'error') {
@@ -129,7 +129,11 @@ function fillControls() {
     return rank(a) - rank(b) || header[a].localeCompare(header[b]);
   });
   $('metric').innerHTML = ordered.map((c) => `<option value="${c}">${esc(header[c])}${varies(c) ? '' : ' (the same in every run)'}</option>`).join('');
-  $('xparam').innerHTML = varied.length ? varied.map((v) => `<option>${esc(v)}</option>`).join('') : '<option value="">(nothing varies)</option>';
+  const params = varied.length ? varied.map((v) => `<option>${esc(v)}</option>`).join('') : '<option value="">(nothing varies)</option>';
+  // a metric on x: the trade-off (latency against messages), a point per configuration
+  const trade = ordered.filter(varies).map((c) => `<option value="m:${c}">${esc(header[c])}</option>`).join('');
+  $('xparam').innerHTML = `<optgroup label="a varied parameter">${params}</optgroup><optgroup label="a metric (trade-off)">${trade}</optgroup>`;
+  $('runs').checked = rows.length <= 5000; // a dot per run: light enough up to a few thousand
 }
 
 // ---------- the plot ----------
@@ -143,80 +147,122 @@ function niceTicks(lo, hi) {
   return out;
 }
 
+/**
+ * What to draw: per series, a point per configuration `{ x, y, xlo, xhi, ylo,
+ * yhi, group, label, runs: [{ row, x, y }] }` in data units. Against a
+ * parameter, x is its value (or category) and the band is vertical; against
+ * a metric (the trade-off), x is that metric's mean with its own interval,
+ * the configurations of a series joined in the order of the last varied
+ * parameter.
+ */
+function layout(m, xsel, band) {
+  const s = state.sweep;
+  const span = (p) => (band === 'ci' ? [p.stats.mean - p.stats.half, p.stats.mean + p.stats.half] : band === 'q' ? [p.q10, p.q90] : [p.stats.mean, p.stats.mean]);
+  if (!xsel.startsWith('m:')) {
+    const p = plotSeries(s, m, xsel || null);
+    const series = p.series.map((q) => ({ label: q.label, points: q.points.map((pt) => {
+      const [ylo, yhi] = span(pt);
+      return { x: pt.x, y: pt.stats.mean, xlo: pt.x, xhi: pt.x, ylo, yhi, n: pt.stats.n, half: pt.stats.half, group: pt.group, label: pt.xlabel, runs: pt.values.map((v) => ({ row: v.row, x: pt.x, y: v.v })) };
+    }) }));
+    return { series, categories: p.categories, xname: xsel || null, vertical: true };
+  }
+  const mx = Number(xsel.slice(2));
+  // a line per value of the other varied parameters, through the last one's values (the last --vary changes fastest)
+  const first = s.varied[s.varied.length - 1] ?? null;
+  const py = plotSeries(s, m, first), px = plotSeries(s, mx, first);
+  const series = py.series.map((q, k) => ({ label: q.label, points: q.points.map((pt, j) => {
+    const ptx = px.series[k].points[j]; // the same configuration: same groups, same order
+    const xv = new Map(ptx.values.map((v) => [v.row, v.v]));
+    const [ylo, yhi] = span(pt), [xlo, xhi] = span(ptx);
+    return { x: ptx.stats.mean, y: pt.stats.mean, xlo, xhi, ylo, yhi, n: pt.stats.n, half: pt.stats.half, group: pt.group, label: first ? `${first}=${pt.xlabel}` : '',
+      runs: pt.values.filter((v) => xv.has(v.row)).map((v) => ({ row: v.row, x: xv.get(v.row), y: v.v })) };
+  }) }));
+  return { series, categories: null, xname: s.header[mx], vertical: false };
+}
+
 /** The plot of the chosen metric as SVG text (self-contained: it exports as it shows). */
 function plotSvg() {
   const s = state.sweep;
   const m = Number($('metric').value);
-  const xname = $('xparam').value || null;
   const band = $('band').value;
   const showRuns = $('runs').checked;
-  const p = plotSeries(s, m, xname);
+  const p = layout(m, $('xparam').value, band);
   state.plot = p;
-  const pts = p.series.flatMap((q) => q.points);
-  const lo = (q) => (band === 'ci' ? q.stats.mean - q.stats.half : band === 'q' ? q.q10 : q.stats.mean);
-  const hi = (q) => (band === 'ci' ? q.stats.mean + q.stats.half : band === 'q' ? q.q90 : q.stats.mean);
-  const ys = pts.flatMap((q) => [lo(q), hi(q), q.stats.mean, ...(showRuns ? q.values.map((v) => v.v) : [])]).filter(Number.isFinite);
-  let [y0, y1] = ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1];
-  if (y1 === y0) { y0 -= Math.abs(y0) * 0.1 || 1; y1 += Math.abs(y1) * 0.1 || 1; }
-  const pad = (y1 - y0) * 0.06; y0 -= pad; y1 += pad;
-  const xvals = pts.map((q) => q.x);
-  let [x0, x1] = [Math.min(...xvals), Math.max(...xvals)];
-  if (x1 === x0) { x0 -= 1; x1 += 1; } else { const px = (x1 - x0) * 0.05; x0 -= px; x1 += px; }
+  const pts = p.series.flatMap((q) => q.points).filter((q) => Number.isFinite(q.y) && Number.isFinite(q.x));
+  const extent = (vals, padFrac) => {
+    const v = vals.filter(Number.isFinite);
+    let [lo, hi] = v.length ? [Math.min(...v), Math.max(...v)] : [0, 1];
+    if (hi === lo) { lo -= Math.abs(lo) * 0.1 || 1; hi += Math.abs(hi) * 0.1 || 1; }
+    const pad = (hi - lo) * padFrac;
+    return [lo - pad, hi + pad];
+  };
+  const runs = showRuns ? pts.flatMap((q) => q.runs) : [];
+  const [y0, y1] = extent([...pts.flatMap((q) => [q.ylo, q.yhi, q.y]), ...runs.map((r) => r.y)], 0.06);
+  const [x0, x1] = extent([...pts.flatMap((q) => [q.xlo, q.xhi, q.x]), ...(p.vertical ? [] : runs.map((r) => r.x))], 0.05);
   const X = (v) => M.l + (v - x0) / (x1 - x0) * (W - M.l - M.r);
   const Y = (v) => H - M.b - (v - y0) / (y1 - y0) * (H - M.t - M.b);
+  const f = (v) => v.toFixed(1);
   const o = [];
   o.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="system-ui, sans-serif" font-size="12">`);
   o.push(`<rect width="${W}" height="${H}" fill="#121a2e"/>`);
-  const title = `${s.header[m]}${xname ? ` against ${xname}` : ''}: mean over seeds${band === 'ci' ? ', 95 % confidence band' : band === 'q' ? ', 10–90 % of the runs' : ''}`;
+  const bandName = band === 'ci' ? '95 % confidence interval' : band === 'q' ? '10–90 % of the runs' : '';
+  const title = p.vertical
+    ? `${s.header[m]}${p.xname ? ` against ${p.xname}` : ''}: mean over seeds${bandName ? `, ${bandName}` : ''}`
+    : `${s.header[m]} against ${p.xname}: a point per configuration${bandName ? `, ${bandName} both ways` : ''}`;
   o.push(`<text x="${M.l}" y="20" fill="#e6ebf5" font-weight="600">${esc(title)}</text>`);
   // axes and grid
   for (const t of niceTicks(y0, y1)) {
-    o.push(`<line x1="${M.l}" x2="${W - M.r}" y1="${Y(t).toFixed(1)}" y2="${Y(t).toFixed(1)}" stroke="#24304d"/>`);
-    o.push(`<text x="${M.l - 6}" y="${(Y(t) + 4).toFixed(1)}" fill="#8a97b3" text-anchor="end">${esc(String(t))}</text>`);
+    o.push(`<line x1="${M.l}" x2="${W - M.r}" y1="${f(Y(t))}" y2="${f(Y(t))}" stroke="#24304d"/>`);
+    o.push(`<text x="${M.l - 6}" y="${f(Y(t) + 4)}" fill="#8a97b3" text-anchor="end">${esc(String(t))}</text>`);
   }
-  const xticks = p.categories ? p.categories.map((c, i) => [i, c]) : [...new Set(xvals)].map((v) => [v, String(v)]);
-  for (const [v, label] of xticks.length > 12 ? niceTicks(x0, x1).map((t) => [t, String(t)]) : xticks) {
-    o.push(`<line x1="${X(v).toFixed(1)}" x2="${X(v).toFixed(1)}" y1="${H - M.b}" y2="${H - M.b + 5}" stroke="#8a97b3"/>`);
-    o.push(`<text x="${X(v).toFixed(1)}" y="${H - M.b + 18}" fill="#8a97b3" text-anchor="middle">${esc(label)}</text>`);
+  const distinct = [...new Set(pts.map((q) => q.x))];
+  const xticks = p.categories ? p.categories.map((c, i) => [i, c]) : p.vertical && distinct.length <= 12 ? distinct.map((v) => [v, String(v)]) : niceTicks(x0, x1).map((t) => [t, String(t)]);
+  for (const [v, label] of xticks) {
+    o.push(`<line x1="${f(X(v))}" x2="${f(X(v))}" y1="${H - M.b}" y2="${H - M.b + 5}" stroke="#8a97b3"/>`);
+    o.push(`<text x="${f(X(v))}" y="${H - M.b + 18}" fill="#8a97b3" text-anchor="middle">${esc(label)}</text>`);
   }
   o.push(`<line x1="${M.l}" x2="${W - M.r}" y1="${H - M.b}" y2="${H - M.b}" stroke="#8a97b3"/>`);
-  o.push(`<text x="${(M.l + W - M.r) / 2}" y="${H - 12}" fill="#e6ebf5" text-anchor="middle">${esc(xname ?? 'every run')}</text>`);
+  o.push(`<text x="${(M.l + W - M.r) / 2}" y="${H - 12}" fill="#e6ebf5" text-anchor="middle">${esc(p.xname ?? 'every run')}</text>`);
   o.push(`<text transform="translate(16 ${(M.t + H - M.b) / 2}) rotate(-90)" fill="#e6ebf5" text-anchor="middle">${esc(s.header[m])}</text>`);
-  // series: band, line, runs, means
-  const spread = Math.min(10, (W - M.l - M.r) / Math.max(1, xticks.length) / (p.series.length + 1) / 2);
+  // series: band or error bars, line, runs, means
+  const spread = p.vertical ? Math.min(10, (W - M.l - M.r) / Math.max(1, distinct.length) / (p.series.length + 1) / 2) : 0;
   p.series.forEach((q, k) => {
     const c = COLORS[k % COLORS.length];
-    const dx = (k - (p.series.length - 1) / 2) * spread; // runs of the series side by side at each x
-    const ok = q.points.filter((pt) => Number.isFinite(pt.stats.mean));
+    const dx = (k - (p.series.length - 1) / 2) * spread; // against a parameter: each series' runs side by side at each x
+    const ok = q.points.filter((pt) => Number.isFinite(pt.y) && Number.isFinite(pt.x));
     o.push(`<g class="series" data-label="${esc(q.label)}">`);
-    if (band !== 'none' && ok.length) {
-      const up = ok.map((pt) => `${X(pt.x).toFixed(1)},${Y(hi(pt)).toFixed(1)}`);
-      const down = ok.map((pt) => `${X(pt.x).toFixed(1)},${Y(lo(pt)).toFixed(1)}`).reverse();
-      if (ok.length === 1) o.push(`<line x1="${X(ok[0].x)}" x2="${X(ok[0].x)}" y1="${Y(lo(ok[0])).toFixed(1)}" y2="${Y(hi(ok[0])).toFixed(1)}" stroke="${c}" stroke-width="6" stroke-opacity="0.3"/>`);
-      else o.push(`<polygon points="${[...up, ...down].join(' ')}" fill="${c}" fill-opacity="0.18" stroke="none"/>`);
+    if (band !== 'none') {
+      if (p.vertical && ok.length > 1) {
+        const up = ok.map((pt) => `${f(X(pt.x))},${f(Y(pt.yhi))}`), down = ok.map((pt) => `${f(X(pt.x))},${f(Y(pt.ylo))}`).reverse();
+        o.push(`<polygon points="${[...up, ...down].join(' ')}" fill="${c}" fill-opacity="0.18" stroke="none"/>`);
+      } else {
+        for (const pt of ok) {
+          o.push(`<line x1="${f(X(pt.x))}" x2="${f(X(pt.x))}" y1="${f(Y(pt.ylo))}" y2="${f(Y(pt.yhi))}" stroke="${c}" stroke-width="${p.vertical ? 6 : 1.5}" stroke-opacity="${p.vertical ? 0.3 : 0.8}"/>`);
+          if (!p.vertical) o.push(`<line x1="${f(X(pt.xlo))}" x2="${f(X(pt.xhi))}" y1="${f(Y(pt.y))}" y2="${f(Y(pt.y))}" stroke="${c}" stroke-width="1.5" stroke-opacity="0.8"/>`);
+        }
+      }
     }
-    if (ok.length > 1) o.push(`<polyline points="${ok.map((pt) => `${X(pt.x).toFixed(1)},${Y(pt.stats.mean).toFixed(1)}`).join(' ')}" fill="none" stroke="${c}" stroke-width="2"/>`);
+    if (ok.length > 1) o.push(`<polyline points="${ok.map((pt) => `${f(X(pt.x))},${f(Y(pt.y))}`).join(' ')}" fill="none" stroke="${c}" stroke-width="2"${p.vertical ? '' : ' stroke-dasharray="5 4"'}/>`);
+    const seed = s.header.indexOf('seed');
     if (showRuns) {
       for (const pt of q.points) {
-        for (const { row, v } of pt.values) {
-          const seed = s.rows[row][s.header.indexOf('seed')];
-          o.push(`<circle class="run" data-row="${row}" cx="${(X(pt.x) + dx).toFixed(1)}" cy="${Y(v).toFixed(1)}" r="2.6" fill="${c}" fill-opacity="0.55"><title>run ${esc(s.rows[row][0])}, seed ${esc(seed)}: ${esc(fmt(v))} (click: replay in the lab)</title></circle>`);
+        for (const r of pt.runs) {
+          o.push(`<circle class="run" data-row="${r.row}" cx="${f(X(r.x) + dx)}" cy="${f(Y(r.y))}" r="2.6" fill="${c}" fill-opacity="0.55"><title>run ${esc(s.rows[r.row][0])}, seed ${esc(s.rows[r.row][seed])}: ${esc(fmt(r.y))}${p.vertical ? '' : `, ${esc(p.xname)} ${esc(fmt(r.x))}`} (click: replay in the lab)</title></circle>`);
         }
       }
     }
     for (const pt of ok) {
-      const st = pt.stats;
-      o.push(`<circle class="pt" data-config="${esc(pt.group.config)}" cx="${X(pt.x).toFixed(1)}" cy="${Y(st.mean).toFixed(1)}" r="4.5" fill="${c}" stroke="#0b1020" stroke-width="1.5"><title>${esc(q.label)}, ${esc(xname ?? '')}${xname ? '=' : ''}${esc(pt.xlabel)}: mean ${esc(fmt(st.mean))} ± ${esc(fmt(st.half))} over ${st.n} runs${pt.group.failures.length ? `, ${pt.group.failures.length} failing` : ''} (click: these runs)</title></circle>`);
+      o.push(`<circle class="pt" data-config="${esc(pt.group.config)}" cx="${f(X(pt.x))}" cy="${f(Y(pt.y))}" r="4.5" fill="${c}" stroke="#0b1020" stroke-width="1.5"><title>${esc(q.label)}${pt.label !== '' ? `, ${esc(p.vertical && p.xname ? `${p.xname}=${pt.label}` : pt.label)}` : ''}: mean ${esc(fmt(pt.y))} ± ${esc(fmt(pt.half))} over ${pt.n} runs${pt.group.failures.length ? `, ${pt.group.failures.length} failing` : ''} (click: these runs)</title></circle>`);
     }
     o.push('</g>');
   });
-  // legend
-  let lx = W - M.r, ly = M.t - 14;
-  const legend = p.series.map((q, k) => ({ q, k, w: 22 + q.label.length * 6.6 }));
-  for (const { q, k, w } of legend.reverse()) {
-    lx -= w + 10;
-    if (lx < M.l + 340) break; // leave the title room; long legends are cut (the lines' tooltips name them)
-    o.push(`<rect x="${lx.toFixed(0)}" y="${ly - 9}" width="14" height="10" fill="${COLORS[k % COLORS.length]}"/><text x="${(lx + 18).toFixed(0)}" y="${ly}" fill="#e6ebf5">${esc(q.label)}</text>`);
+  // legend: a line under the title (cut when too long: the tooltips name the lines)
+  let lx = M.l;
+  for (const [k, q] of p.series.entries()) {
+    const w = 28 + q.label.length * 6.6;
+    if (lx + w > W - M.r) break;
+    o.push(`<rect x="${lx.toFixed(0)}" y="31" width="14" height="10" fill="${COLORS[k % COLORS.length]}"/><text x="${(lx + 18).toFixed(0)}" y="40" fill="#e6ebf5">${esc(q.label)}</text>`);
+    lx += w;
   }
   o.push('</svg>');
   return o.join('\n');
@@ -379,16 +425,22 @@ const api = {
     if (!s) return null;
     return {
       runs: s.rows.length, configs: s.groups.length, varied: s.varied,
-      metric: s.header[Number($('metric').value)], x: $('xparam').value || null,
-      series: state.plot.series.map((q) => ({ label: q.label, points: q.points.map((p) => ({ x: p.xlabel, n: p.stats.n, mean: p.stats.mean, half: p.stats.half })) })),
+      metric: s.header[Number($('metric').value)], x: state.plot.xname,
+      series: state.plot.series.map((q) => ({ label: q.label, points: q.points.map((p) => ({ x: state.plot.vertical ? p.label : p.x, n: p.n, mean: p.y, half: p.half })) })),
     };
   },
-  /** Choose the plotted metric (a column name) and, optionally, the varied parameter on x. */
+  /** Choose the plotted metric (a column name) and, optionally, what is on x: a varied parameter, or a metric (the trade-off). */
   plot(metric, x) {
-    const c = state.sweep.header.indexOf(metric);
-    if (!state.sweep.metrics.includes(c)) throw new Error(`${metric} is not a numeric metric of this sweep`);
-    $('metric').value = String(c);
-    if (x !== undefined) $('xparam').value = x;
+    const col = (name) => {
+      const c = state.sweep.header.indexOf(name);
+      if (!state.sweep.metrics.includes(c)) throw new Error(`${name} is not a numeric metric of this sweep`);
+      return c;
+    };
+    $('metric').value = String(col(metric));
+    if (x !== undefined) {
+      if (!state.sweep.varied.includes(x) && ![...$('xparam').options].some((o) => o.value === `m:${col(x)}`)) throw new Error(`${x}: neither a varied parameter nor a metric that changes`);
+      $('xparam').value = state.sweep.varied.includes(x) ? x : `m:${col(x)}`;
+    }
     draw(); renderTable();
   },
   /** Row `i` (CSV order) as `{ column: cell }`, with `lab`: its link or why none. */

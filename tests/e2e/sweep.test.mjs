@@ -161,6 +161,22 @@ test('a sweep opened in the viewer shows its runs and curves, and a clicked row 
   }
   await page.screenshot({ path: path.join(SHOTS, 'sweep-viewer.png'), fullPage: true });
 
+  // the trade-off: latency against messages per update, a point per configuration at both means
+  await page.evaluate(() => window.sweepView.plot('t_last_ms', 'messages_per_update'));
+  const trade = await page.evaluate(() => window.sweepView.shown());
+  assert.equal(trade.x, 'messages_per_update');
+  assert.deepEqual(trade.series.map((s) => s.points.length), [3, 3], 'a line per protocol through its fanouts');
+  for (const [k, proto] of ['push', 'push-pull'].entries()) {
+    trade.series[k].points.forEach((p, j) => {
+      const g = sweep.groups.find((x) => x.cells.protocol === proto && x.cells.fanout === String(j + 1));
+      assert.ok(Math.abs(p.x - summaryRow(g.config, 'messages_per_update').mean) < 1e-9 * p.x, `${proto} fanout ${j + 1}: x`);
+      assert.ok(Math.abs(p.mean - summaryRow(g.config, 't_last_ms').mean) < 1e-9 * p.mean, `${proto} fanout ${j + 1}: y`);
+    });
+  }
+  assert.equal(await page.locator('#plot circle.run').count(), 18);
+  await page.locator('#plot').screenshot({ path: path.join(SHOTS, 'sweep-tradeoff.png') });
+  await page.evaluate(() => window.sweepView.plot('messages', 'fanout'));
+
   // sort by messages, descending: the first row holds the most
   await page.click('#table th:text-is("messages")');
   await page.click('#table th:text-is("messages")');
