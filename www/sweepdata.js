@@ -14,6 +14,7 @@ export class SweepInputError extends Error {}
 export function parseCsv(text, what = 'the file') {
   if (typeof text !== 'string') throw new SweepInputError(`${what}: not text`);
   if (text.includes('\0')) throw new SweepInputError(`${what}: a binary file, not a CSV`);
+  if (text.startsWith('\uFEFF')) text = text.slice(1); // a byte order mark (a spreadsheet saved it)
   const records = [];
   let field = '', record = [], quoted = false, line = 1, quoteLine = 0;
   for (let i = 0; i < text.length; i++) {

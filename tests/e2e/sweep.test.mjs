@@ -130,6 +130,8 @@ test('the viewer computes the sweep summary\'s means and intervals, and refuses 
   const cut = parseCsv('run,config,seed,x\n0,0,1,5\n1,0,2', 'x.csv');
   assert.equal(cut.rows.length, 1);
   assert.equal(cut.cut, true);
+  // a byte order mark (a spreadsheet saved the file) and CRLF line ends are read as the sweep wrote it
+  assert.deepEqual(parseCsv('\uFEFFrun,config,seed\r\n0,0,1\r\n', 'x.csv').rows, [['0', '0', '1']]);
 });
 
 test('a sweep opened in the viewer shows its runs and curves, and a clicked row replays its run in the lab exactly', async () => {
@@ -258,6 +260,19 @@ test('rows the lab cannot run say why, ?csv= opens a hosted file, and bad CSVs g
   }
   await page.screenshot({ path: path.join(SHOTS, 'sweep-bad-input.png') });
   await page.close();
+
+  // without the lab's WebAssembly the viewer still shows the sweep, and says its rows cannot link
+  const nowasm = await browser.newPage();
+  await nowasm.route('**/pkg/gossip_bg.wasm', (r) => r.abort());
+  await nowasm.goto(`${server.url}sweep.html`);
+  await nowasm.waitForFunction(() => document.documentElement.dataset.ready === '1');
+  assert.match(await nowasm.textContent('#banner-text'), /WebAssembly module did not load/);
+  await nowasm.setInputFiles('#file', CSV);
+  await nowasm.waitForSelector('#view:not([hidden])');
+  assert.equal(await nowasm.locator('#table tbody tr').count(), 18);
+  assert.deepEqual(await nowasm.evaluate(() => window.sweepView.shown().varied), ['protocol', 'fanout'], 'the parameters found by their place (preset ... faults)');
+  assert.match(await nowasm.textContent('#table tbody tr >> nth=0'), /WebAssembly module did not load/);
+  await nowasm.close();
 
   // ?csv=URL: a hosted file (routed here), and one that is not there
   const hosted = await browser.newPage();
