@@ -19,7 +19,7 @@ const $ = (id) => document.getElementById(id);
 const COLORS = ['#60a5fa', '#fbbf24', '#34d399', '#f87171', '#c084fc', '#f472b6', '#2dd4bf', '#a3e635', '#fb923c', '#94a3b8'];
 // The metrics shown first, where the sweep has them (as the CLI's summary).
 const SHOWN = ['t_last_ms', 'rounds_full', 'messages_per_update', 'residue', 'messages_per_node', 'report.latency_ms.median', 'reliability.mean', 'detection.first_ms.mean'];
-const MAX_ROWS = 500; // table rows drawn at once (sorting and filtering see every run)
+const MAX_ROWS = 200; // table rows drawn at once (sorting and filtering see every run; a wide table of more lays out slowly)
 const W = 960, H = 450, M = { l: 78, r: 20, t: 52, b: 56 };
 
 const state = {
@@ -436,12 +436,14 @@ const api = {
       if (!state.sweep.metrics.includes(c)) throw new Error(`${name} is not a numeric metric of this sweep`);
       return c;
     };
+    const changed = $('metric').value !== String(col(metric));
     $('metric').value = String(col(metric));
     if (x !== undefined) {
       if (!state.sweep.varied.includes(x) && ![...$('xparam').options].some((o) => o.value === `m:${col(x)}`)) throw new Error(`${x}: neither a varied parameter nor a metric that changes`);
       $('xparam').value = state.sweep.varied.includes(x) ? x : `m:${col(x)}`;
     }
-    draw(); renderTable();
+    draw();
+    if (changed) renderTable(); // the chosen metric is the table's first metric column
   },
   /** Row `i` (CSV order) as `{ column: cell }`, with `lab`: its link or why none. */
   row(i) {

@@ -16,27 +16,44 @@ export function parseCsv(text, what = 'the file') {
   if (text.includes('\0')) throw new SweepInputError(`${what}: a binary file, not a CSV`);
   if (text.startsWith('\uFEFF')) text = text.slice(1); // a byte order mark (a spreadsheet saved it)
   const records = [];
-  let field = '', record = [], quoted = false, line = 1, quoteLine = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; }
-      else if (c === '"') quoted = false;
-      else { if (c === '\n') line++; field += c; }
+  let line = 1, cut = false, i = 0;
+  while (i < text.length) {
+    let end = text.indexOf('\n', i);
+    const whole = end >= 0;
+    if (!whole) end = text.length;
+    const raw = text.slice(i, end);
+    if (!raw.includes('"')) {
+      // the common case: no quoted cell on this line
+      records.push({ cells: (raw.endsWith('\r') ? raw.slice(0, -1) : raw).split(','), line, last: !whole });
+      i = end + 1;
+      line++;
       continue;
     }
-    if (c === '"' && field === '') { quoted = true; quoteLine = line; }
-    else if (c === ',') { record.push(field); field = ''; }
-    else if (c === '\r') { /* CRLF */ }
-    else if (c === '\n') { record.push(field); records.push({ cells: record, line }); field = ''; record = []; line++; }
-    else field += c;
+    // a quoted cell (which may hold commas, quotes and line ends): cell by cell
+    const record = [], first = line;
+    let field = '', quoted = false, j = i;
+    for (; j < text.length; j++) {
+      const c = text[j];
+      if (quoted) {
+        if (c === '"' && text[j + 1] === '"') { field += '"'; j++; }
+        else if (c === '"') quoted = false;
+        else { if (c === '\n') line++; field += c; }
+      } else if (c === '"' && field === '') quoted = true;
+      else if (c === ',') { record.push(field); field = ''; }
+      else if (c === '\n') break;
+      else if (c !== '\r') field += c;
+    }
+    if (quoted) {
+      // a quote never closed: a last line cut short (a sweep still writing), else a broken file
+      if (first !== line) throw new SweepInputError(`${what}: line ${first}: a quoted cell is never closed`);
+      cut = true;
+      break;
+    }
+    record.push(field);
+    records.push({ cells: record, line: first, last: j >= text.length });
+    i = j + 1;
+    line++;
   }
-  // a last line without its newline: whole if it has every cell, else a write cut short (dropped, as --resume does)
-  let cut = false;
-  if (quoted) {
-    if (quoteLine !== line) throw new SweepInputError(`${what}: line ${quoteLine}: a quoted cell is never closed`);
-    cut = true;
-  } else if (field !== '' || record.length) { record.push(field); records.push({ cells: record, line, last: true }); }
   const header = records.shift();
   if (!header || (header.cells.length === 1 && header.cells[0].trim() === '')) throw new SweepInputError(`${what}: empty, no header line`);
   const h = header.cells;
