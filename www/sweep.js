@@ -57,6 +57,7 @@ function load(text, name) {
     const t = parseCsv(text, name);
     sweep = analyze(t, state.table?.params.map((p) => p.name));
     if (!sweep.params.length) throw new SweepInputError(`${name}: no parameter columns (preset ... faults): not a gossip sweep CSV`);
+    if (!sweep.metrics.length) throw new SweepInputError(`${name}: no metric column holds numbers: nothing to plot`);
     if (t.cut) showBanner(`${name}: its last line was cut short (a sweep still running, or interrupted): it is left out.`, 'info');
     else $('banner').hidden = true;
   } catch (e) {
