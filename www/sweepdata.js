@@ -163,8 +163,15 @@ export function twoSidedP(t, df) {
   return Math.min(1, Math.max(0, incBeta(df / (df + t * t), df / 2, 0.5)));
 }
 
+const T975 = new Map(); // df -> quantile: a plot asks for the same few again and again
+
 /** The 0.975 quantile of Student's t with `df` degrees of freedom, by bisection. */
 export function tQuantile975(df) {
+  if (!T975.has(df)) T975.set(df, bisectT975(df));
+  return T975.get(df);
+}
+
+function bisectT975(df) {
   let lo = 0, hi = 1;
   while (twoSidedP(hi, df) > 0.05) { hi *= 2; if (hi > 1e12) return Infinity; }
   for (let k = 0; k < 200; k++) {
