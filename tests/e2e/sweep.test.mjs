@@ -229,7 +229,7 @@ test('a sweep opened in the viewer shows its runs and curves, and a clicked row 
   await page.close();
 });
 
-test('rows the lab cannot run say why, ?csv= opens a hosted file, and bad CSVs get a clear message', async () => {
+test('a dropped file opens, rows the lab cannot run say why, ?csv= opens a hosted file, and bad CSVs get a clear message', async () => {
   const page = await openViewer();
   // the lab's own page links to the viewer
   const labPage = await browser.newPage();
@@ -237,8 +237,14 @@ test('rows the lab cannot run say why, ?csv= opens a hosted file, and bad CSVs g
   assert.equal(await labPage.getAttribute('a[href="sweep.html"]', 'href'), 'sweep.html');
   await labPage.close();
 
-  await page.setInputFiles('#file', BIG);
+  // dropped on the page (a drop event carrying the file, as a drag from the desktop makes)
+  await page.evaluate((text) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([text], 'big.csv', { type: 'text/csv' }));
+    document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, fs.readFileSync(BIG, 'utf8'));
   await page.waitForSelector('#view:not([hidden])');
+  assert.equal(await page.textContent('#source'), 'big.csv');
   assert.match(await page.textContent('#table tbody tr >> nth=0'), /the lab shows at most 20,000 nodes/);
   assert.equal(await page.locator('#table tbody a').count(), 0, 'no link for a run the lab refuses');
   await page.click('#table tbody tr >> nth=0 >> td >> nth=2');
