@@ -1,6 +1,6 @@
 // The sweep viewer (www/sweep.html) end to end, in Debian's chromium: a
-// small sweep made by the native binary is opened with the file picker and
-// through ?csv=URL; its table has a row per run, its plot a line per value
+// small sweep made by the native binary is opened with the file picker, by a
+// drop and through ?csv=URL; its table has a row per run, its plot a line per value
 // of the other varied parameter, and its means and intervals equal the
 // sweep's own NAME.summary.csv; a row clicked opens the lab on that
 // configuration and seed, whose report equals the row's metrics; a row the
