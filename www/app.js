@@ -14,17 +14,13 @@ import init, { Lab, Status, Kind, Seen, Link } from './pkg/gossip.js';
 import { NetView } from './netview.js';
 import { Chart } from './chart.js';
 import { theoryLine } from './theory.js';
+import { PAGE_MAX_NODES, PAGE_MAX_MOVIES_NODES, pageLimit, labHash } from './lablink.js';
 
 // What the page shows when its URL says nothing: the course app.
 const PAGE_DEFAULTS = {
   nodes: 50, seed: 1, scenario: 'movies', model: 'events', protocol: 'push-pull', fanout: 2, ttl: 6,
   interval_ms: 1000, latency_ms: 60, jitter_ms: 40, loss: 0, duration_s: 60, eager: 'auto',
 };
-const PAGE_MAX_NODES = 20000;
-// The course app keeps every node's view of every node: n² entries (about
-// 250 bytes each once spread), so 2,000 nodes take ~1 GB and 10,000 would
-// need ~25 GB, past what a tab (and wasm32) can hold, and n² work a second.
-const PAGE_MAX_MOVIES_NODES = 2000;
 // Simulation work per frame: adapted between these so frames keep coming at
 // 50+ per second; a big network then runs slower than real time (the status
 // pill says how much).
@@ -101,8 +97,7 @@ function paramsFromHash() {
 function writeHash() {
   if (!state.lab) return;
   const pairs = state.lab.scenario();
-  const h = Object.entries(pairs).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v).replace(/%3A/g, ':').replace(/%2C/g, ',')}`).join('&');
-  history.replaceState(null, '', `#${h}`);
+  history.replaceState(null, '', `#${labHash(pairs)}`);
 }
 
 // The form's fields, built from the parameter table: each [data-fields] box
@@ -257,16 +252,7 @@ function markInvalid(param) {
 
 // Check `params` for the page; null if fine, else { param, message }.
 function checkParams(params) {
-  const n = Number(params.nodes);
-  if (params.nodes !== undefined && params.nodes !== '' && Number.isFinite(n) && n > PAGE_MAX_NODES && n <= 50e6) {
-    return { param: 'nodes', message: `nodes: the lab shows at most ${PAGE_MAX_NODES.toLocaleString()} nodes; run bigger networks with gossip sim (got ${n.toLocaleString()})` };
-  }
-  // movies and broadcast keep a view of every origin (or value) at every node (gossip sim's default is single)
-  const fullViews = params.scenario === 'movies' || params.scenario === 'broadcast';
-  if (fullViews && Number.isFinite(n) && n > PAGE_MAX_MOVIES_NODES && n <= PAGE_MAX_NODES) {
-    return { param: 'nodes', message: `nodes: the ${params.scenario} scenario runs in the lab up to ${PAGE_MAX_MOVIES_NODES.toLocaleString()} nodes (every node keeps a view of every node: ${n.toLocaleString()} nodes would need about ${Math.max(1, Math.round((n * n * 250) / 1e9))} GB); choose the single rumor scenario for bigger networks, or run gossip sim (got ${n.toLocaleString()})` };
-  }
-  return Lab.check_param(params) ?? null;
+  return pageLimit(params) ?? Lab.check_param(params) ?? null;
 }
 
 // Start a run of `params`; on bad input keep the current run and explain.
