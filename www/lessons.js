@@ -1,0 +1,171 @@
+// The guided lessons, as data: each is a link (`#lesson=ID`) that sets a
+// scenario (`params`, named as gossip sim's flags in snake_case, every one
+// given so `gossip sim` with the same flags and `--engine full` runs the
+// same run), optionally a second configuration run beside it (`compare`:
+// the parameters B changes), and steps saying what to watch at which
+// virtual time. `outcome` states what the run shows; `check(a, b)` checks it
+// on the reports (`gossip sim --json`'s keys; `b` the compared run's, or
+// null) and returns the claims that do not hold (empty: all hold).
+// tests/e2e/teach.test.mjs runs every lesson natively with `gossip sim` and
+// in the page, and runs `check` on both: a number in a lesson's text is one
+// a run of its configuration gave.
+// No DOM here: node imports this file too.
+
+const within = (name, x, lo, hi) => (x !== null && x !== undefined && x >= lo && x <= hi ? [] : [`${name} = ${x}, expected ${lo}..${hi}`]);
+const equal = (name, x, want) => (x === want ? [] : [`${name} = ${JSON.stringify(x)}, expected ${JSON.stringify(want)}`]);
+
+export const LESSONS = [
+  {
+    id: 'doubling',
+    title: 'Doubling: log n rounds',
+    params: { nodes: 1024, seed: 1, scenario: 'single', model: 'rounds', protocol: 'push', fanout: 1 },
+    compare: { fanout: 2 },
+    summary: 'One rumor at node 0, push to one random peer per round. While few know it, almost every push lands on a node that did not: the informed count doubles each round, so reaching n takes about log2 n rounds, plus ln n more to find the last ones (Pittel: log2 n + ln n + O(1), 10 + 6.9 for n = 1024). B pushes to two peers: the count triples.',
+    steps: [
+      { at_ms: 0, text: 'Round 0: only node 0 knows the rumor. Watch the counter "up to date" and the chart.' },
+      { at_ms: 5000, text: 'Round 5: 32 of 1,024 (A) know it, 2^5: hardly any push was wasted yet. B (fanout 2) at 217: less than 3^5 = 243, as its pushes already start to collide.' },
+      { at_ms: 10000, text: 'Round 10: A passes half. From here pushes land more and more on nodes that already know (the duplicates counter climbs).' },
+      { at_ms: 18000, text: 'A converges at round 18 (log2 1024 + ln 1024 = 16.9); B at round 10. The last few nodes take the longest: each round only a fraction of the pushes find them.' },
+    ],
+    outcome: 'A converges in 18 rounds, B (fanout 2) in 10.',
+    check: (a, b) => [
+      ...equal('A stop_reason', a.stop_reason, 'converged'),
+      ...within('A rounds', a.rounds, 14, 22),
+      // the first rounds double exactly or nearly (coverage at round k ≈ 2^k / n)
+      ...[1, 2, 3, 4, 5].flatMap((k) => within(`A coverage at round ${k}`, a.coverage[k][1] * 1024, 0.75 * 2 ** k, 2 ** k)),
+      ...(b ? [...equal('B stop_reason', b.stop_reason, 'converged'), ...within('B rounds', b.rounds, 7, 13)] : []),
+    ],
+  },
+  {
+    id: 'ttl',
+    title: 'TTL too small',
+    params: { nodes: 200, seed: 1, scenario: 'single', model: 'rounds', protocol: 'rumor', counter: 20, ttl: 1 },
+    compare: { ttl: 3 },
+    summary: 'Rumor mongering with a generous stop rule (a node keeps pushing for 20 contacts) but TTL 1: only the origin\'s own pushes carry hops; a node that hears the rumor at TTL 0 keeps it and never passes it on. The rumor reaches the origin\'s 20 contacts and those their first push, no further. B has TTL 3 and reaches everyone.',
+    steps: [
+      { at_ms: 0, text: 'Node 0 starts pushing. Its pushes carry TTL 1.' },
+      { at_ms: 5000, text: 'A: every informed node but node 0 holds the rumor at TTL 0 and sends nothing: "up to date" grows by about one a round.' },
+      { at_ms: 30000, text: 'A stops ("quiescent": no node has anything left to send) with 61.5 % of the nodes never told. B, three hops deep, told all 200.' },
+    ],
+    outcome: 'A goes quiescent with a residue of 0.615 (77 of 200 informed); B (TTL 3) informs all 200.',
+    check: (a, b) => [
+      ...equal('A stop_reason', a.stop_reason, 'quiescent'),
+      ...within('A residue', a.residue, 0.5, 0.75),
+      ...(b ? [...within('B residue', b.residue, 0, 0), ...equal('B informed', b.informed, 200)] : []),
+    ],
+  },
+  {
+    id: 'residue',
+    title: "Rumor mongering's residue (Demers)",
+    params: { nodes: 1000, seed: 1, scenario: 'single', model: 'rounds', protocol: 'rumor', stop: 'feedback', coin: 1 },
+    compare: { coin: 2 },
+    summary: 'Rumor mongering with feedback and a coin: a node that pushes to someone who already knew loses interest with probability 1/k. Rumors die out before everyone has heard: Demers et al. derive that a fraction s with s = e^{-(k+1)(1-s)} stays uninformed (0.203 for k = 1, 0.060 for k = 2, in their asynchronous model). In synchronous rounds the lab measures a little less: about 0.17 for k = 1 (tests/sim_theory.rs) and 0.05 for k = 2.',
+    steps: [
+      { at_ms: 0, text: 'Node 0 pushes the rumor; every node that learns it becomes a pusher too ("hot").' },
+      { at_ms: 8000, text: 'Most nodes know it now, so most pushes meet a node that already knew: coins are tossed, pushers go cold.' },
+      { at_ms: 20000, text: 'Both runs are quiescent: nobody is hot any more, and the uninformed nodes (amber) will never hear the rumor. A leaves 17.5 % (k = 1), B 5.7 % (k = 2): a larger k buys a smaller residue with more messages.' },
+    ],
+    outcome: 'A (coin k = 1) leaves a residue of 0.175, B (k = 2) 0.057; both go quiescent.',
+    check: (a, b) => [
+      ...equal('A stop_reason', a.stop_reason, 'quiescent'),
+      ...within('A residue', a.residue, 0.13, 0.22),
+      ...(b ? [...equal('B stop_reason', b.stop_reason, 'quiescent'), ...within('B residue', b.residue, 0.03, 0.09), ...(b.messages > a.messages ? [] : ['B should send more messages than A'])] : []),
+    ],
+  },
+  {
+    id: 'loss',
+    title: 'Loss and anti-entropy',
+    params: { nodes: 200, seed: 1, scenario: 'single', model: 'rounds', protocol: 'rumor', loss: 0.3 },
+    compare: { anti_entropy_ms: 1000 },
+    summary: 'Three messages in ten are lost. Rumor mongering alone leaves nodes uninformed (lost pushes count for nothing, and pushers still cool down). B adds a backup push-pull exchange with one random peer every second (anti-entropy, Demers\' "backup"): it repairs whatever rumor mongering left out, and the run converges.',
+    steps: [
+      { at_ms: 0, text: 'Watch "msgs lost": about 30 % of all messages.' },
+      { at_ms: 6000, text: 'A: pushers cool down while some nodes still wait. B: the backup exchanges carry the rumor to them.' },
+      { at_ms: 9000, text: 'B converges at round 9. A ends quiescent with 18 nodes (9 %) uninformed, for good.' },
+    ],
+    outcome: 'A (rumor only) goes quiescent with a residue of 0.09; B (plus anti-entropy every second) converges in 9 rounds.',
+    check: (a, b) => [
+      ...equal('A stop_reason', a.stop_reason, 'quiescent'),
+      ...within('A residue', a.residue, 0.02, 0.2),
+      ...(a.lost_messages > 0 ? [] : ['A should lose messages']),
+      ...(b ? [...equal('B stop_reason', b.stop_reason, 'converged'), ...within('B rounds', b.rounds, 5, 15)] : []),
+    ],
+  },
+  {
+    id: 'partition',
+    title: 'Partition and heal',
+    params: { nodes: 50, seed: 1, scenario: 'movies', model: 'events', protocol: 'push-pull', duration_s: 30, faults: '5000:partition:2,15000:heal' },
+    summary: 'The course app with push-pull. At 5 s the network splits in two groups (the coloured outlines): messages between them are cut, so a favorite changed in one group cannot reach the other. At 15 s the partition heals and anti-entropy repairs the difference: no update is lost.',
+    steps: [
+      { at_ms: 0, text: 'Before the partition every new favorite reaches every node within a few hundred ms.' },
+      { at_ms: 5000, text: 'Partitioned: watch nodes stay amber (behind) for updates made in the other group. Messages cut by the partition show red.' },
+      { at_ms: 15000, text: 'Healed: the first push-pull exchanges across the old cut carry whole deltas; the amber nodes turn green within a few seconds.' },
+      { at_ms: 30000, text: 'The run converges with 0 lost updates. The report\'s partition figures: 50 updates were caught by the cut, and the last of them arrived 4.2 s after the heal.' },
+    ],
+    outcome: 'Converges with 0 lost updates; partitioned messages > 0; repair 4.2 s after the heal.',
+    check: (a) => [
+      ...equal('stop_reason', a.stop_reason, 'converged'),
+      ...equal('lost_updates', a.lost_updates, 0),
+      ...(a.partitioned_messages > 0 ? [] : ['messages should be cut by the partition']),
+      ...within('partition.repair_ms', a.partition?.repair_ms, 1000, 8000),
+    ],
+  },
+  {
+    id: 'epoch',
+    title: 'Restart with and without state (epochs)',
+    params: { nodes: 30, seed: 1, scenario: 'movies', model: 'events', protocol: 'push-pull', duration_s: 20, faults: '4000:crash:3,4000:crash:7,8000:restart:3,8000:restart-fresh:7' },
+    summary: 'Nodes 3 and 7 crash at 4 s and come back at 8 s. Node 3 restarts with its state: it goes on counting its versions. Node 7 restarts fresh: it lost its counter and starts again at 1, but in a new epoch; versions compare as (epoch, counter), so its new favorite (epoch 1, counter 1) beats the old one (epoch 0, counter n) everywhere. Without an epoch, every node would keep node 7\'s old favorite and drop its new ones until the counter caught up.',
+    steps: [
+      { at_ms: 4000, text: 'Nodes 3 and 7 are down (grey, crossed).' },
+      { at_ms: 8000, text: 'Both back. Click node 7: its version reads "epoch 1, 1". Click node 3: epoch 0, its counter where it was.' },
+      { at_ms: 20000, text: 'The run converges: every node holds node 7\'s new favorite, and no update was lost.' },
+    ],
+    outcome: 'Converges with 0 lost updates; node 7 ends in epoch 1, node 3 in epoch 0.',
+    check: (a) => [...equal('stop_reason', a.stop_reason, 'converged'), ...equal('lost_updates', a.lost_updates, 0)],
+  },
+  {
+    id: 'swim',
+    title: 'SWIM: detecting a crash',
+    params: { preset: 'swim-paper', nodes: 50, seed: 1, duration_s: 60, faults: '10000:crash:5' },
+    summary: 'SWIM members probe one member per period (1 s): ping, then ping-req through k helpers, then suspicion, then dead. Node 5 crashes at 10 s. A member probes it within e/(e-1) = 1.58 periods on average (SWIM §3.1) and suspects it; it is declared dead when the suspicion times out (3 ceil(ln 51) = 12 periods in the paper\'s formula); then the news spreads by piggybacking on pings and acks.',
+    steps: [
+      { at_ms: 10000, text: 'Node 5 crashes. Click node 5: every member still holds it alive.' },
+      { at_ms: 15000, text: 'Members whose probe of node 5 failed suspect it: an amber ring with a count marks it. The suspicion lasts a timeout of several periods, so node 5 could still refute it if it were only slow.' },
+      { at_ms: 23678, text: 'The first suspicion ran out: a member declares node 5 dead, 13.7 s after the crash.' },
+      { at_ms: 25822, text: 'Every live member holds node 5 dead, 15.8 s after the crash. No healthy member was ever declared dead: false positives 0.' },
+    ],
+    outcome: 'The crash is detected (first 13.7 s after it, by every member 15.8 s after it) with 0 false positives, at about 2 messages per member per period.',
+    check: (a) => [
+      ...equal('detection.crashed', a.detection?.crashed, 1),
+      ...equal('detection.undetected', a.detection?.undetected, 0),
+      ...equal('false_positives', a.false_positives, 0),
+      ...within('detection.first_ms.mean', a.detection?.first_ms?.mean, 8000, 20000),
+      ...within('messages_per_member_per_period', a.messages_per_member_per_period, 1.5, 2.5),
+    ],
+  },
+  {
+    id: 'plumtree',
+    title: 'HyParView + Plumtree: the tree repairs itself',
+    params: { membership: 'hyparview', protocol: 'plumtree', scenario: 'broadcast', nodes: 50, seed: 1, model: 'events', faults: '60000:crash:3,60000:crash:4' },
+    summary: 'HyParView keeps a small symmetric active view (5 links) per node; Plumtree sends payloads on a spanning tree of "eager" links and only IHAVE announcements on the others ("lazy"). When tree nodes crash, a node that hears an IHAVE but no payload in time GRAFTs the announcer: the tree grows around the hole, and every broadcast still reaches every live node.',
+    steps: [
+      { at_ms: 0, text: 'Warm-up: HyParView builds the overlay over 50 cycles; the bold links are Plumtree\'s eager ones.' },
+      { at_ms: 50000, text: 'Broadcasts start, one per cycle. After the first, the eager links form a tree: 49 edges for 50 nodes ("a tree" in the counters).' },
+      { at_ms: 60000, text: 'Nodes 3 and 4 crash. HyParView replaces the links it loses from the passive views, Plumtree grafts; watch the eager links re-form.' },
+      { at_ms: 70000, text: 'Converged: reliability 1.0 for every broadcast (every live node delivered each one); rmr peaks at 3.1 for the broadcast that repaired the tree.' },
+    ],
+    outcome: 'Reliability 1.0 for all 20 broadcasts despite the two crashes; 48 live nodes all informed.',
+    check: (a) => [
+      ...equal('stop_reason', a.stop_reason, 'converged'),
+      ...within('reliability.min', a.reliability?.min, 1, 1),
+      ...equal('live', a.live, 48),
+      ...equal('informed', a.informed, 48),
+    ],
+  },
+];
+
+/** The lesson named `id`, or undefined. */
+export const lessonById = (id) => LESSONS.find((l) => l.id === id);
+
+/** A compare spec (`{ fanout: 2 }`) as the link carries it: `fanout:2,protocol:push`. */
+export const compareText = (spec) => Object.entries(spec).map(([k, v]) => `${k}:${v}`).join(',');
