@@ -116,6 +116,7 @@ export const LESSONS = [
     params: { nodes: 30, seed: 1, scenario: 'movies', model: 'events', protocol: 'push-pull', duration_s: 20, faults: '4000:crash:3,4000:crash:7,8000:restart:3,8000:restart-fresh:7' },
     summary: 'Nodes 3 and 7 crash at 4 s and come back at 8 s. Node 3 restarts with its state: it goes on counting its versions. Node 7 restarts fresh: it lost its counter and starts again at 1, but in a new epoch; versions compare as (epoch, counter), so its new favorite (epoch 1, counter 1) beats the old one (epoch 0, counter n) everywhere. Without an epoch, every node would keep node 7\'s old favorite and drop its new ones until the counter caught up.',
     steps: [
+      { at_ms: 0, text: 'Thirty nodes share their favorites with push-pull; each re-samples its favorite now and then, raising its version.' },
       { at_ms: 4000, text: 'Nodes 3 and 7 are down (grey, crossed).' },
       { at_ms: 8000, text: 'Both back. Click node 7: its version reads "epoch 1, 1". Click node 3: epoch 0, its counter where it was.' },
       { at_ms: 20000, text: 'The run converges: every node holds node 7\'s new favorite, and no update was lost.' },
@@ -129,6 +130,7 @@ export const LESSONS = [
     params: { preset: 'swim-paper', nodes: 50, seed: 1, duration_s: 60, faults: '10000:crash:5' },
     summary: 'SWIM members probe one member per period (1 s): ping, then ping-req through k helpers, then suspicion, then dead. Node 5 crashes at 10 s. A member probes it within e/(e-1) = 1.58 periods on average (SWIM §3.1) and suspects it; it is declared dead when the suspicion times out (3 ceil(ln 51) = 12 periods in the paper\'s formula); then the news spreads by piggybacking on pings and acks.',
     steps: [
+      { at_ms: 0, text: 'Fifty members probe each other, one probe per member per 1 s period; the messages counter grows by about 2 per member per period.' },
       { at_ms: 10000, text: 'Node 5 crashes. Click node 5: every member still holds it alive.' },
       { at_ms: 15000, text: 'Members whose probe of node 5 failed suspect it: an amber ring with a count marks it. The suspicion lasts a timeout of several periods, so node 5 could still refute it if it were only slow.' },
       { at_ms: 23678, text: 'The first suspicion ran out: a member declares node 5 dead, 13.7 s after the crash.' },

@@ -26,6 +26,7 @@ const CONTROLS = {
   'speed-1': 'Virtual time runs as fast as wall-clock time: 1 s of the run takes 1 s.',
   'speed-10': 'Virtual time runs ten times faster than wall-clock time.',
   'speed-max': 'Run as fast as the browser can, without drawing messages in flight.',
+  'submit-params': 'Start a new run with the values in the form (the link follows).',
   reseed: 'Pick a random seed and restart: a different but equally reproducible run.',
   groups: 'How many groups the next partition splits the nodes into.',
   partition: 'Split the nodes into that many groups now: messages between groups are cut until Heal.',
@@ -159,7 +160,7 @@ export function installTeach(ctx) {
       if (el.title) continue;
       const label = el.closest('label');
       if (label && label.title) continue;
-      const key = el.dataset.speed ? `speed-${el.dataset.speed}` : el.id;
+      const key = el.dataset.speed ? `speed-${el.dataset.speed}` : el.id || (el.type === 'submit' && el.form ? `submit-${el.form.id}` : '');
       const text = CONTROLS[key] || (el.dataset.act && ACTIONS[el.dataset.act]);
       if (text) el.title = text;
     }
