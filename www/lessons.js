@@ -41,13 +41,14 @@ export const LESSONS = [
     title: 'TTL too small',
     params: { nodes: 200, seed: 1, scenario: 'single', model: 'rounds', protocol: 'rumor', counter: 20, ttl: 1 },
     compare: { ttl: 3 },
-    summary: 'Rumor mongering with a generous stop rule (a node keeps pushing for 20 contacts) but TTL 1: only the origin\'s own pushes carry hops; a node that hears the rumor at TTL 0 keeps it and never passes it on. The rumor reaches the origin\'s 20 contacts and those their first push, no further. B has TTL 3 and reaches everyone.',
+    summary: 'Rumor mongering with a patient stop rule (a node keeps pushing until 20 of its contacts already knew the rumor) but TTL 1. The origin holds its rumor at TTL 1, so its pushes carry TTL 0; a node holding a rumor at TTL 0 keeps it but never passes it on. Only node 0 ever pushes, one peer a round. B has TTL 3: the rumor travels three hops and reaches everyone.',
     steps: [
-      { at_ms: 0, text: 'Node 0 starts pushing. Its pushes carry TTL 1.' },
-      { at_ms: 5000, text: 'A: every informed node but node 0 holds the rumor at TTL 0 and sends nothing: "up to date" grows by about one a round.' },
-      { at_ms: 30000, text: 'A stops ("quiescent": no node has anything left to send) with 61.5 % of the nodes never told. B, three hops deep, told all 200.' },
+      { at_ms: 0, text: 'Node 0 starts pushing, one random peer a round (fanout 1).' },
+      { at_ms: 10000, text: 'A: about one new node a round, all told by node 0 itself; B: the nodes node 0 told push too, and the count grows geometrically.' },
+      { at_ms: 43000, text: 'B is quiescent with all 200 nodes told. A is still crawling: node 0 is the only pusher.' },
+      { at_ms: 96000, text: 'A stops ("quiescent": 20 of node 0\'s contacts already knew) with 123 of 200 nodes never told: a residue of 0.615.' },
     ],
-    outcome: 'A goes quiescent with a residue of 0.615 (77 of 200 informed); B (TTL 3) informs all 200.',
+    outcome: 'A goes quiescent after 96 rounds with a residue of 0.615 (77 of 200 informed); B (TTL 3) informs all 200 in 43 rounds.',
     check: (a, b) => [
       ...equal('A stop_reason', a.stop_reason, 'quiescent'),
       ...within('A residue', a.residue, 0.5, 0.75),
@@ -63,7 +64,7 @@ export const LESSONS = [
     steps: [
       { at_ms: 0, text: 'Node 0 pushes the rumor; every node that learns it becomes a pusher too ("hot").' },
       { at_ms: 8000, text: 'Most nodes know it now, so most pushes meet a node that already knew: coins are tossed, pushers go cold.' },
-      { at_ms: 20000, text: 'Both runs are quiescent: nobody is hot any more, and the uninformed nodes (amber) will never hear the rumor. A leaves 17.5 % (k = 1), B 5.7 % (k = 2): a larger k buys a smaller residue with more messages.' },
+      { at_ms: 24000, text: 'Both runs are quiescent (A after 18 rounds, B after 24): nobody is hot any more, and the uninformed nodes (amber) will never hear the rumor. A leaves 17.5 % (k = 1), B 5.7 % (k = 2): a larger k buys a smaller residue with more messages.' },
     ],
     outcome: 'A (coin k = 1) leaves a residue of 0.175, B (k = 2) 0.057; both go quiescent.',
     check: (a, b) => [
@@ -87,7 +88,7 @@ export const LESSONS = [
     check: (a, b) => [
       ...equal('A stop_reason', a.stop_reason, 'quiescent'),
       ...within('A residue', a.residue, 0.02, 0.2),
-      ...(a.lost_messages > 0 ? [] : ['A should lose messages']),
+      ...within('A lost_messages / messages', a.lost_messages / a.messages, 0.25, 0.35),
       ...(b ? [...equal('B stop_reason', b.stop_reason, 'converged'), ...within('B rounds', b.rounds, 5, 15)] : []),
     ],
   },

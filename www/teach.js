@@ -329,7 +329,16 @@ export function installTeach(ctx) {
       try { compare.restart(); } catch (e) { compare.stop(); ctx.showBanner(`Compare stopped: ${e.message || e}`); }
       showCompare();
     },
-    follow: (want, workMs) => compare.follow(want, workMs),
+    follow(want, workMs) {
+      if (compare.on && ctx.state.lab.connected()) {
+        compare.stop();
+        showCompare();
+        ctx.writeHash();
+        ctx.showBanner('Compare stopped: a run with real nodes cannot be replayed, so it cannot be run twice.', 'info');
+        return;
+      }
+      compare.follow(want, workMs);
+    },
     step: (ms) => compare.step(ms),
     runToEnd: () => compare.runToEnd(),
     fault: (spec) => compare.fault(spec),

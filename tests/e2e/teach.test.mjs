@@ -104,6 +104,12 @@ test('every lesson link loads, walks its steps and reaches its stated outcome, w
     assert.equal(t1, l.steps[1].at_ms, `${l.id}: Next goes to the second step`);
     assert.equal((await page.evaluate(() => window.gossipLab.lesson())).step, 1);
     if (l.id === 'doubling') await page.screenshot({ path: path.join(SHOTS, 'teach-lesson.png') });
+    if (l.id === 'plumtree') {
+      // the lesson says: once broadcasts run, the eager links are a spanning tree
+      const t = await page.evaluate(() => { window.gossipLab.step(55000 - window.gossipLab.snapshot().time_ms); return window.gossipLab.tree(); });
+      assert.equal(t.tree, true, `eager links at 55 s: ${JSON.stringify({ ...t, edges: t.edges.length })}`);
+      assert.equal(t.eager_edges, 49);
+    }
     const reports = await page.evaluate(() => { window.gossipLab.runToEnd(); return window.gossipLab.compareReports() ?? { a: window.gossipLab.reportJson(), b: null }; });
     assert.equal(reports.a, nativeJson(l.params), `${l.id}: the page's report is gossip sim's`);
     if (l.compare) assert.equal(reports.b, nativeJson({ ...l.params, ...l.compare }), `${l.id}: B's report is gossip sim's`);
@@ -138,7 +144,8 @@ test('compare mode gives the two reports gossip sim prints for the two configura
   await page.waitForTimeout(1200); // B follows A in the frame loop
   const mid = await page.evaluate(() => ({ a: window.gossipLab.snapshot().time_ms, b: window.gossipLab.compared().time_ms }));
   assert.equal(mid.b, mid.a, 'B advances in lockstep of virtual time');
-  await page.screenshot({ path: path.join(SHOTS, 'teach-compare.png'), fullPage: true });
+  await page.waitForTimeout(300); // a chart redraw
+  await page.locator('.charts').screenshot({ path: path.join(SHOTS, 'teach-compare.png') });
   await page.evaluate(() => window.gossipLab.fault('heal'));
   const r = await page.evaluate(() => { window.gossipLab.pause(); window.gossipLab.runToEnd(); return window.gossipLab.compareReports(); });
   const scen = await page.evaluate(() => ({ a: window.gossipLab.scenario(), b: window.gossipLab.compared().scenario }));
