@@ -246,6 +246,8 @@ export function installTeach(ctx) {
   function openLesson(l) {
     lesson = l;
     card.hidden = !l;
+    // a lesson runs no real nodes: their card makes room for the lesson's
+    document.body.classList.toggle('lesson-open', !!l);
     if (!l) return;
     card.innerHTML = `
       <h2>Lesson <span class="hint">${esc(l.title)}</span></h2>
