@@ -186,6 +186,20 @@ test('compare mode gives the two reports gossip sim prints for the two configura
   await page.close();
 });
 
+test('joining real nodes stops the compared run and says why; compare refuses while connected', async () => {
+  const page = await openLab(browser, server.url, 'nodes=20&seed=3&scenario=movies&model=events&compare=fanout:3');
+  assert.equal((await page.evaluate(() => window.gossipLab.compared())).spec.fanout, '3');
+  // nothing listens on port 9 of loopback: the page connects, the node stays unreachable
+  await page.evaluate(() => window.gossipLab.connect('http://127.0.0.1:9'));
+  await page.waitForFunction(() => window.gossipLab.compared() === null, null, { timeout: 5000 });
+  assert.match(await bannerText(page) ?? '', /Compare stopped: a run with real nodes cannot be replayed/);
+  assert.doesNotMatch(await page.evaluate(() => location.hash), /compare=/);
+  const err = await page.evaluate(() => { try { window.gossipLab.compare({ fanout: 2 }); return null; } catch (e) { return String(e.message || e); } });
+  assert.match(err ?? '', /real nodes.*disconnect first/);
+  await page.evaluate(() => window.gossipLab.disconnect());
+  await page.close();
+});
+
 test('"Run beside" runs the form\'s changed values as B', async () => {
   const page = await openLab(browser, server.url, 'nodes=30&seed=2&scenario=single&model=rounds&protocol=push');
   await page.evaluate(() => window.gossipLab.pause());
