@@ -9,6 +9,11 @@
 // tests/e2e/teach.test.mjs runs every lesson natively with `gossip sim` and
 // in the page, and runs `check` on both: a number in a lesson's text is one
 // a run of its configuration gave.
+// `figures` are the numbers the text states, by report path (`a.rounds`,
+// `b.partition.repair_ms`, `a.coverage.5.1`), each to the precision it is
+// written with: the test compares them with the seeded run's reports, so
+// a change in the simulator that moves a number fails until the text is
+// brought up to date.
 // No DOM here: node imports this file too.
 
 const within = (name, x, lo, hi) => (x !== null && x !== undefined && x >= lo && x <= hi ? [] : [`${name} = ${x}, expected ${lo}..${hi}`]);
@@ -27,6 +32,7 @@ export const LESSONS = [
       { at_ms: 10000, text: 'Round 10: A passes half. From here pushes land more and more on nodes that already know (the duplicates counter climbs).' },
       { at_ms: 18000, text: 'A converges at round 18 (log2 1024 + ln 1024 = 16.9); B at round 10. The last few nodes take the longest: each round only a fraction of the pushes find them.' },
     ],
+    figures: { 'a.rounds': 18, 'b.rounds': 10, 'a.coverage.5.1': 0.03125, 'b.coverage.5.1': 0.2119140625 },
     outcome: 'A converges in 18 rounds, B (fanout 2) in 10.',
     check: (a, b) => [
       ...equal('A stop_reason', a.stop_reason, 'converged'),
@@ -48,6 +54,7 @@ export const LESSONS = [
       { at_ms: 43000, text: 'B is quiescent with all 200 nodes told. A is still crawling: node 0 is the only pusher.' },
       { at_ms: 96000, text: 'A stops ("quiescent": 20 of node 0\'s contacts already knew) with 123 of 200 nodes never told: a residue of 0.615.' },
     ],
+    figures: { 'a.residue': 0.615, 'a.informed': 77, 'a.time_ms': 96000, 'b.informed': 200, 'b.time_ms': 43000 },
     outcome: 'A goes quiescent after 96 rounds with a residue of 0.615 (77 of 200 informed); B (TTL 3) informs all 200 in 43 rounds.',
     check: (a, b) => [
       ...equal('A stop_reason', a.stop_reason, 'quiescent'),
@@ -66,6 +73,7 @@ export const LESSONS = [
       { at_ms: 8000, text: 'Most nodes know it now, so most pushes meet a node that already knew: coins are tossed, pushers go cold.' },
       { at_ms: 24000, text: 'Both runs are quiescent (A after 18 rounds, B after 24): nobody is hot any more, and the uninformed nodes (amber) will never hear the rumor. A leaves 17.5 % (k = 1), B 5.7 % (k = 2): a larger k buys a smaller residue with more messages.' },
     ],
+    figures: { 'a.residue': 0.175, 'b.residue': 0.057, 'a.rounds': 18, 'b.rounds': 24 },
     outcome: 'A (coin k = 1) leaves a residue of 0.175, B (k = 2) 0.057; both go quiescent.',
     check: (a, b) => [
       ...equal('A stop_reason', a.stop_reason, 'quiescent'),
@@ -84,6 +92,7 @@ export const LESSONS = [
       { at_ms: 6000, text: 'A: pushers cool down while some nodes still wait. B: the backup exchanges carry the rumor to them.' },
       { at_ms: 9000, text: 'B converges at round 9. A ends quiescent with 18 nodes (9 %) uninformed, for good.' },
     ],
+    figures: { 'a.residue': 0.09, 'a.informed': 182, 'b.rounds': 9 },
     outcome: 'A (rumor only) goes quiescent with a residue of 0.09; B (plus anti-entropy every second) converges in 9 rounds.',
     check: (a, b) => [
       ...equal('A stop_reason', a.stop_reason, 'quiescent'),
@@ -103,6 +112,7 @@ export const LESSONS = [
       { at_ms: 15000, text: 'Healed: the first push-pull exchanges across the old cut carry whole deltas; the amber nodes turn green within a few seconds.' },
       { at_ms: 30000, text: 'The run converges with 0 lost updates. The report\'s partition figures: 50 updates were caught by the cut, and the last of them arrived 4.2 s after the heal.' },
     ],
+    figures: { 'a.partition.updates_caught': 50, 'a.partition.repair_ms': 4188, 'a.partition.latency_ms_clear.median': 2897, 'a.lost_updates': 0 },
     outcome: 'Converges with 0 lost updates; partitioned messages > 0; repair 4.2 s after the heal.',
     check: (a) => [
       ...equal('stop_reason', a.stop_reason, 'converged'),
@@ -124,6 +134,7 @@ export const LESSONS = [
       { at_ms: 8000, text: 'Both back. Click node 7: its version reads "epoch 1, 1". Click node 3: epoch 0, its counter where it was.' },
       { at_ms: 20000, text: 'The run converges: every node holds node 7\'s new favorite, and no update was lost.' },
     ],
+    figures: { 'a.lost_updates': 0 },
     outcome: 'Converges with 0 lost updates; node 7 ends in epoch 1, node 3 in epoch 0.',
     check: (a) => [...equal('stop_reason', a.stop_reason, 'converged'), ...equal('lost_updates', a.lost_updates, 0)],
   },
@@ -139,6 +150,7 @@ export const LESSONS = [
       { at_ms: 23678, text: 'The first suspicion ran out: a member declares node 5 dead, 13.7 s after the crash.' },
       { at_ms: 25822, text: 'Every live member holds node 5 dead, 15.8 s after the crash. No healthy member was ever declared dead: false positives 0.' },
     ],
+    figures: { 'a.detection.first_ms.mean': 13678, 'a.detection.full_ms.mean': 15822, 'a.false_positives': 0, 'a.messages_per_member_per_period': 2.0 },
     outcome: 'The crash is detected (first 13.7 s after it, by every member 15.8 s after it) with 0 false positives, at about 2 messages per member per period.',
     check: (a) => [
       ...equal('detection.crashed', a.detection?.crashed, 1),
@@ -159,6 +171,7 @@ export const LESSONS = [
       { at_ms: 60000, text: 'Nodes 3 and 4 crash. HyParView replaces the links it loses from the passive views, Plumtree grafts; watch the eager links re-form.' },
       { at_ms: 70000, text: 'Converged: reliability 1.0 for every broadcast (every live node delivered each one); rmr peaks at 3.1 for the broadcast that repaired the tree.' },
     ],
+    figures: { 'a.reliability.min': 1, 'a.updates': 20, 'a.rmr.max': 3.1, 'a.live': 48, 'a.overlay.active_mean': 5 },
     outcome: 'Reliability 1.0 for all 20 broadcasts despite the two crashes; 48 live nodes all informed.',
     check: (a) => [
       ...equal('stop_reason', a.stop_reason, 'converged'),
@@ -168,6 +181,23 @@ export const LESSONS = [
     ],
   },
 ];
+
+/**
+ * The figures of `lesson` that the reports `a` and `b` do not give, as
+ * messages (empty: every number in the text is the run's). A figure
+ * matches to the precision it is written with (0.615: within 0.0005).
+ */
+export function wrongFigures(lesson, a, b) {
+  const out = [];
+  for (const [path, want] of Object.entries(lesson.figures || {})) {
+    const [run, ...keys] = path.split('.');
+    let x = run === 'a' ? a : b;
+    for (const k of keys) x = x === null || x === undefined ? undefined : x[k];
+    const decimals = (String(want).split('.')[1] || '').length;
+    if (typeof x !== 'number' || Math.abs(x - want) > 0.5 * 10 ** -decimals + 1e-12) out.push(`${path} = ${x}, the text says ${want}`);
+  }
+  return out;
+}
 
 /** The lesson named `id`, or undefined. */
 export const lessonById = (id) => LESSONS.find((l) => l.id === id);

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { ROOT, WWW, SHOTS, serveWww, launch, openLab } from './harness.mjs';
-import { LESSONS, lessonById } from '../../www/lessons.js';
+import { LESSONS, lessonById, wrongFigures } from '../../www/lessons.js';
 
 const BIN = path.join(ROOT, 'target', 'release', 'gossip');
 let server, browser;
@@ -61,9 +61,13 @@ test('each lesson\'s claimed outcome holds when its configuration runs natively'
     const a = JSON.parse(nativeJson(l.params));
     const b = l.compare ? JSON.parse(nativeJson({ ...l.params, ...l.compare })) : null;
     assert.deepEqual(l.check(a, b), [], `${l.id}: the lesson's claims`);
+    assert.deepEqual(wrongFigures(l, a, b), [], `${l.id}: the numbers in the lesson's text`);
+    assert.ok(Object.keys(l.figures).length >= 1, `${l.id}: states at least one figure`);
     // and a broken claim is caught: the check is not vacuous
     const broken = { ...a, stop_reason: 'nope', residue: 0.5, rounds: -1, reliability: { min: 0 }, lost_updates: 7, detection: {}, partition: {} };
     assert.notDeepEqual(l.check(broken, b), [], `${l.id}: a wrong report fails the check`);
+    const off = Object.fromEntries(Object.entries(l.figures).map(([k, v]) => [k, v + 1]));
+    assert.equal(wrongFigures({ figures: off }, a, b).length, Object.keys(off).length, `${l.id}: a figure one off is caught`);
   }
 });
 
@@ -115,6 +119,7 @@ test('every lesson link loads, walks its steps and reaches its stated outcome, w
     if (l.compare) assert.equal(reports.b, nativeJson({ ...l.params, ...l.compare }), `${l.id}: B's report is gossip sim's`);
     else assert.equal(reports.b, null);
     assert.deepEqual(l.check(JSON.parse(reports.a), reports.b && JSON.parse(reports.b)), [], `${l.id}: the outcome in the page`);
+    assert.deepEqual(wrongFigures(l, JSON.parse(reports.a), reports.b && JSON.parse(reports.b)), [], `${l.id}: the figures in the page`);
     if (l.id === 'epoch') {
       const snap = await page.evaluate(() => window.gossipLab.snapshot());
       assert.ok(snap.nodes[7].epoch >= 1, 'node 7 restarted fresh: a new epoch');
