@@ -70,10 +70,10 @@ export const LESSONS = [
     summary: 'Rumor mongering with feedback and a coin: a node that pushes to someone who already knew loses interest with probability 1/k. Rumors die out before everyone has heard: Demers et al. derive that a fraction s with s = e^{-(k+1)(1-s)} stays uninformed (0.203 for k = 1, 0.060 for k = 2, in their asynchronous model). In synchronous rounds the lab measures a little less: about 0.17 for k = 1 (tests/sim_theory.rs) and 0.05 for k = 2.',
     steps: [
       { at_ms: 0, text: 'Node 0 pushes the rumor; every node that learns it becomes a pusher too ("hot").' },
-      { at_ms: 8000, text: 'Most nodes know it now, so most pushes meet a node that already knew: coins are tossed, pushers go cold.' },
+      { at_ms: 12000, text: 'Three nodes in four know it now (76.7 % in A), so most pushes meet a node that already knew: coins are tossed, pushers go cold, and the curve flattens below 100 %.' },
       { at_ms: 24000, text: 'Both runs are quiescent (A after 18 rounds, B after 24): nobody is hot any more, and the uninformed nodes (amber) will never hear the rumor. A leaves 17.5 % (k = 1), B 5.7 % (k = 2): a larger k buys a smaller residue with more messages.' },
     ],
-    figures: { 'a.residue': 0.175, 'b.residue': 0.057, 'a.rounds': 18, 'b.rounds': 24 },
+    figures: { 'a.residue': 0.175, 'b.residue': 0.057, 'a.rounds': 18, 'b.rounds': 24, 'a.coverage.12.1': 0.767 },
     outcome: 'A (coin k = 1) leaves a residue of 0.175, B (k = 2) 0.057; both go quiescent.',
     check: (a, b) => [
       ...equal('A stop_reason', a.stop_reason, 'quiescent'),
@@ -131,7 +131,7 @@ export const LESSONS = [
     steps: [
       { at_ms: 0, text: 'Thirty nodes share their favorites with push-pull; each re-samples its favorite now and then, raising its version.' },
       { at_ms: 4000, text: 'Nodes 3 and 7 are down (grey, crossed).' },
-      { at_ms: 8000, text: 'Both back. Click node 7: its version reads "epoch 1, 1". Click node 3: epoch 0, its counter where it was.' },
+      { at_ms: 8000, text: 'Both back. Click node 7: its version reads "epoch 1, 1", and it lacks the other 29 favorites, which push-pull brings back. Click node 3: epoch 0, its counter where it was.' },
       { at_ms: 20000, text: 'The run converges: every node holds node 7\'s new favorite, and no update was lost.' },
     ],
     figures: { 'a.lost_updates': 0 },
@@ -146,7 +146,7 @@ export const LESSONS = [
     steps: [
       { at_ms: 0, text: 'Fifty members probe each other, one probe per member per 1 s period; the messages counter grows by about 2 per member per period.' },
       { at_ms: 10000, text: 'Node 5 crashes. Click node 5: every member still holds it alive.' },
-      { at_ms: 15000, text: 'Members whose probe of node 5 failed suspect it: an amber ring with a count marks it. The suspicion lasts a timeout of several periods, so node 5 could still refute it if it were only slow.' },
+      { at_ms: 15000, text: 'Members whose probe of node 5 failed suspect it (47 of the 49 live members by now): an amber ring with a count marks it. The suspicion lasts a timeout of several periods, so node 5 could still refute it if it were only slow.' },
       { at_ms: 23678, text: 'The first suspicion ran out: a member declares node 5 dead, 13.7 s after the crash.' },
       { at_ms: 25822, text: 'Every live member holds node 5 dead, 15.8 s after the crash. No healthy member was ever declared dead: false positives 0.' },
     ],

@@ -108,6 +108,17 @@ test('every lesson link loads, walks its steps and reaches its stated outcome, w
     assert.equal(t1, l.steps[1].at_ms, `${l.id}: Next goes to the second step`);
     assert.equal((await page.evaluate(() => window.gossipLab.lesson())).step, 1);
     if (l.id === 'doubling') await page.screenshot({ path: path.join(SHOTS, 'teach-lesson.png') });
+    if (l.id === 'epoch') {
+      // the lesson's step at 8 s: node 7 back in epoch 1 at counter 1, lacking the 29 others; node 3 in epoch 0
+      const n = await page.evaluate(() => { window.gossipLab.step(8000 - window.gossipLab.snapshot().time_ms); return window.gossipLab.snapshot().nodes; });
+      assert.deepEqual([n[7].up, n[7].epoch, n[7].version, n[7].stale], [true, 1, 1, 29]);
+      assert.deepEqual([n[3].up, n[3].epoch], [true, 0]);
+    }
+    if (l.id === 'swim') {
+      // the lesson's step at 15 s: 47 of 49 live members suspect node 5
+      const s5 = await page.evaluate(() => { window.gossipLab.step(15000 - window.gossipLab.snapshot().time_ms); return window.gossipLab.suspects()[5]; });
+      assert.equal(s5, 47);
+    }
     if (l.id === 'plumtree') {
       // the lesson says: once broadcasts run, the eager links are a spanning tree
       const t = await page.evaluate(() => { window.gossipLab.step(55000 - window.gossipLab.snapshot().time_ms); return window.gossipLab.tree(); });
