@@ -3,12 +3,12 @@
 // given so `gossip sim` with the same flags and `--engine full` runs the
 // same run), optionally a second configuration run beside it (`compare`:
 // the parameters B changes), and steps saying what to watch at which
-// virtual time. `outcome` states what the run shows; `check(a, b)` checks it
-// on the reports (`gossip sim --json`'s keys; `b` the compared run's, or
-// null) and returns the claims that do not hold (empty: all hold).
+// virtual time (shown at `speed`: 10 for a long run, else 1×). `outcome`
+// states what the run shows; `check(a, b)` checks it on the reports
+// (`gossip sim --json`'s keys; `b` the compared run's, or null) and returns
+// the claims that do not hold (empty: all hold).
 // tests/e2e/teach.test.mjs runs every lesson natively with `gossip sim` and
-// in the page, and runs `check` on both: a number in a lesson's text is one
-// a run of its configuration gave.
+// in the page, and runs `check` on both.
 // `figures` are the numbers the text states, by report path (`a.rounds`,
 // `b.partition.repair_ms`, `a.coverage.5.1`), each to the precision it is
 // written with: the test compares them with the seeded run's reports, so
@@ -48,6 +48,7 @@ export const LESSONS = [
     params: { nodes: 200, seed: 1, scenario: 'single', model: 'rounds', protocol: 'rumor', counter: 20, ttl: 1 },
     compare: { ttl: 3 },
     summary: 'Rumor mongering with a patient stop rule (a node keeps pushing until 20 of its contacts already knew the rumor) but TTL 1. The origin holds its rumor at TTL 1, so its pushes carry TTL 0; a node holding a rumor at TTL 0 keeps it but never passes it on. Only node 0 ever pushes, one peer a round. B has TTL 3: the rumor travels three hops and reaches everyone.',
+    speed: 10, // a long run: shown at 10× (Next still stops at each step)
     steps: [
       { at_ms: 0, text: 'Node 0 starts pushing, one random peer a round (fanout 1).' },
       { at_ms: 10000, text: 'A: about one new node a round, all told by node 0 itself; B: the nodes node 0 told push too, and the count grows geometrically.' },
@@ -143,6 +144,7 @@ export const LESSONS = [
     title: 'SWIM: detecting a crash',
     params: { preset: 'swim-paper', nodes: 50, seed: 1, duration_s: 60, faults: '10000:crash:5' },
     summary: 'SWIM members probe one member per period (1 s): ping, then ping-req through k helpers, then suspicion, then dead. Node 5 crashes at 10 s. A member probes it within e/(e-1) = 1.58 periods on average (SWIM §3.1) and suspects it; it is declared dead when the suspicion times out (3 ceil(ln 51) = 12 periods in the paper\'s formula); then the news spreads by piggybacking on pings and acks.',
+    speed: 10, // a long run: shown at 10× (Next still stops at each step)
     steps: [
       { at_ms: 0, text: 'Fifty members probe each other, one probe per member per 1 s period; the messages counter grows by about 2 per member per period.' },
       { at_ms: 10000, text: 'Node 5 crashes. Click node 5: every member still holds it alive.' },
@@ -165,6 +167,7 @@ export const LESSONS = [
     title: 'HyParView + Plumtree: the tree repairs itself',
     params: { membership: 'hyparview', protocol: 'plumtree', scenario: 'broadcast', nodes: 50, seed: 1, model: 'events', faults: '60000:crash:3,60000:crash:4' },
     summary: 'HyParView keeps a small symmetric active view (5 links) per node; Plumtree sends payloads on a spanning tree of "eager" links and only IHAVE announcements on the others ("lazy"). When tree nodes crash, a node that hears an IHAVE but no payload in time GRAFTs the announcer: the tree grows around the hole, and every broadcast still reaches every live node.',
+    speed: 10, // a long run: shown at 10× (Next still stops at each step)
     steps: [
       { at_ms: 0, text: 'Warm-up: HyParView builds the overlay over 50 cycles; the bold links are Plumtree\'s eager ones.' },
       { at_ms: 50000, text: 'Broadcasts start, one per cycle. After the first, the eager links form a tree: 49 edges for 50 nodes ("a tree" in the counters).' },

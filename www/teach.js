@@ -312,6 +312,7 @@ export function installTeach(ctx) {
     /** After a link's run started: its lesson panel and its compared run (the lesson's when the link names none). */
     afterLink(extras) {
       const l = extras.lesson ? lessonById(extras.lesson) : null;
+      if (l && l !== lesson) ctx.api.setSpeed(l.speed ?? 1);
       openLesson(l);
       const spec = extras.compare !== undefined ? extras.compare : l?.compare ?? null;
       try { startCompare(spec || null); } catch (e) { compare.stop(); showCompare(); ctx.showBanner(String(e.message || e)); }
