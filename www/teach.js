@@ -233,6 +233,8 @@ export function installTeach(ctx) {
     const spec = {};
     for (const k of new Set([...Object.keys(a), ...Object.keys(f)])) {
       if (k === 'faults' || k === 'seed' || !defaults.has(k)) continue;
+      // a field the form hides does not apply to B's protocol: A's value is left out of B (compare.js says so)
+      if (ctx.state.lab && document.querySelector(`#params [name="${k}"]`)?.closest('label.off')) continue;
       const va = a[k] ?? String(defaults.get(k) ?? '');
       const vf = f[k] ?? String(defaults.get(k) ?? '');
       if (va !== vf && !(k in f && f[k] === '' && !(k in a))) spec[k] = vf;

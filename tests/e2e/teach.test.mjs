@@ -228,6 +228,14 @@ test('"Run beside" runs the form\'s changed values as B', async () => {
   assert.match(await page.textContent('#cmp-label'), /fanout 4/);
   await page.click('#cmp-stop');
   assert.equal(await page.evaluate(() => window.gossipLab.compared()), null);
+  // from rumor (its stop rule set) to push-pull in the form: B is push-pull, without A's stop rule, and says so
+  await page.evaluate(() => window.gossipLab.configure({ nodes: 30, seed: 2, scenario: 'single', model: 'rounds', protocol: 'rumor', stop: 'blind' }));
+  await page.selectOption('#params [name=protocol]', 'push-pull');
+  await page.click('#cmp-form');
+  const c2 = await page.evaluate(() => window.gossipLab.compared());
+  assert.deepEqual(c2.spec, { protocol: 'push-pull' });
+  assert.deepEqual(c2.dropped, ['stop']);
+  assert.equal(await bannerText(page), null);
   assert.deepEqual(page.errors, []);
   await page.close();
 });
