@@ -15,6 +15,7 @@ import { NetView } from './netview.js';
 import { Chart } from './chart.js';
 import { theoryLine } from './theory.js';
 import { PAGE_MAX_NODES, PAGE_MAX_MOVIES_NODES, pageLimit, labHash } from './lablink.js';
+import { installTeach } from './teach.js';
 
 // What the page shows when its URL says nothing: the course app.
 const PAGE_DEFAULTS = {
@@ -64,6 +65,8 @@ const state = {
 };
 
 let net, chart;
+// teach.js's hooks (explanations, lessons, compare mode); null until main() installs them
+let teach = null;
 
 // ---------- messages ----------
 
@@ -79,7 +82,7 @@ function hideBanner() { $('banner').hidden = true; }
 
 function paramsFromHash() {
   const h = location.hash.replace(/^#/, '');
-  if (!h) return { params: { ...PAGE_DEFAULTS }, error: null };
+  if (!h) return { params: { ...PAGE_DEFAULTS }, error: null, extras: {} };
   const out = {};
   try {
     for (const part of h.split('&')) {
@@ -89,15 +92,24 @@ function paramsFromHash() {
       out[decodeURIComponent(part.slice(0, eq))] = decodeURIComponent(part.slice(eq + 1));
     }
   } catch (e) {
-    return { params: { ...PAGE_DEFAULTS }, error: `This link's scenario could not be read (${e.message}).` };
+    return { params: { ...PAGE_DEFAULTS }, error: `This link's scenario could not be read (${e.message}).`, extras: {} };
   }
-  return { params: out, error: null };
+  // the pairs teach.js reads (compare=, lesson=) are not the run's parameters
+  const extras = {};
+  for (const k of teach?.extraKeys ?? []) if (k in out) { extras[k] = out[k]; delete out[k]; }
+  return { params: out, error: null, extras };
+}
+
+// Start the run a link describes, then its lesson and compared run.
+function startLink(params, extras) {
+  start(teach ? teach.paramsFor(params, extras) : params);
+  if (teach) { teach.afterLink(extras); writeHash(); }
 }
 
 function writeHash() {
   if (!state.lab) return;
   const pairs = state.lab.scenario();
-  history.replaceState(null, '', `#${labHash(pairs)}`);
+  history.replaceState(null, '', `#${labHash([...Object.entries(pairs), ...(teach ? teach.hashPairs() : [])])}`);
 }
 
 // The form's fields, built from the parameter table: each [data-fields] box
@@ -293,6 +305,7 @@ function start(params, { fromUser = false } = {}) {
   }
   readKinds();
   renderReal();
+  if (teach) { teach.onStart(); writeHash(); }
   return lab;
 }
 
@@ -378,8 +391,7 @@ function showNotices() {
 
 // ---------- the frame loop ----------
 
-function advanceBy(virtualMs, workMs = state.workMs) {
-  const lab = state.lab;
+function advanceBy(virtualMs, workMs = state.workMs, lab = state.lab) {
   const target = virtualMs === Infinity ? Infinity : lab.now() + virtualMs;
   const t0 = performance.now();
   let done = false;
@@ -413,23 +425,22 @@ function readFrame(force) {
 }
 
 // Drop the oldest finished series; false if every series is still spreading.
-function evictDone() {
-  for (const [k, u] of state.series) if (u.done) { state.series.delete(k); return true; }
+function evictDone(map = state.series) {
+  for (const [k, u] of map) if (u.done) { map.delete(k); return true; }
   return false;
 }
 
-function sampleSeries() {
-  const lab = state.lab;
+function sampleSeries(lab = state.lab, map = state.series) {
   const now = lab.now();
   // updates still spreading, and those made in the last few seconds
   const spreads = lab.spreads(Math.max(0, now - 5000));
   for (const s of spreads) {
     const key = `${s.origin}:${s.epoch}:${s.counter}`;
-    let u = state.series.get(key);
+    let u = map.get(key);
     if (!u) {
-      if (state.series.size >= MAX_SERIES && !evictDone()) continue; // full of spreading updates: follow these
+      if (map.size >= MAX_SERIES && !evictDone(map)) continue; // full of spreading updates: follow these
       u = { points: [[0, 0]], done: false, created: s.created };
-      state.series.set(key, u);
+      map.set(key, u);
     }
     if (u.done) continue;
     const age = (s.done ?? now) - s.created;
@@ -454,11 +465,11 @@ function frame(wall) {
   const lap = (k) => { const u = performance.now(); p[k] += u - t; t = u; };
   const connected = lab && lab.connected();
   if (lab) lab.pump();
+  // with real nodes: wall-clock time, frames dropped or not
+  const realDt = Math.min(1000, Math.max(0, wall - (state.lastAdvanceWall || wall)));
+  const want = connected ? realDt : state.speed === 'max' ? Infinity : dt * state.speed;
   if (lab && state.playing && !lab.stopped()) {
     const before = lab.now();
-    // with real nodes: wall-clock time, frames dropped or not
-    const realDt = Math.min(1000, Math.max(0, wall - (state.lastAdvanceWall || wall)));
-    const want = connected ? realDt : state.speed === 'max' ? Infinity : dt * state.speed;
     advanceBy(want);
     if (want !== Infinity && want > 0) {
       // how fast virtual time really moves, smoothed (a big network may not keep up)
@@ -466,6 +477,8 @@ function frame(wall) {
       state.pace = state.pace === undefined ? got : state.pace * 0.95 + got * 0.05;
     }
   }
+  // compare mode: B follows A's clock (or goes on alone once A stopped)
+  if (lab && state.playing && teach) teach.follow(want, state.workMs);
   state.lastAdvanceWall = wall;
   lap('advance');
   if (lab) {
@@ -495,12 +508,14 @@ function draw(wall) {
   if (wall - state.lastChart < 200 && wall >= state.lastChart) return;
   state.lastChart = wall;
   const series = [...state.series.values()];
+  const overlay = teach ? teach.overlaySeries() : [];
   let maxAge = 1000;
-  for (const u of series) maxAge = Math.max(maxAge, u.points[u.points.length - 1][0]);
+  for (const u of [...series, ...overlay]) maxAge = Math.max(maxAge, u.points[u.points.length - 1][0]);
   const th = theoryLine(lab, maxAge * 1.1);
   const theoryEnd = th.find(([, f]) => f >= 0.999);
   if (theoryEnd) maxAge = Math.max(maxAge, theoryEnd[0]);
   chart.draw(series, theoryLine(lab, maxAge * 1.05), maxAge * 1.05);
+  if (overlay.length) chart.overlay(overlay);
 }
 
 function originsCount() {
@@ -544,7 +559,23 @@ function updateCounters(force) {
     st.className = 'pill';
   }
   $('play').textContent = state.playing ? 'Pause' : 'Play';
-  const cells = state.kind === 'swim' ? swimCells(m, up) : state.kind === 'overlay' ? overlayCells(m, up) : [
+  const cells = state.kind === 'swim' ? swimCells(m, up) : state.kind === 'overlay' ? overlayCells(m, up) : gossipCells(m, up, current, stop);
+  $('counters').innerHTML = teach ? teach.countersHtml(cells) : cells.map(([k, v]) => `<div class="counter"><div class="k">${k}</div><div class="v">${v}</div></div>`).join('');
+  // one CSV row per interval of virtual time
+  const t = lab.now();
+  const step = state.params.interval_ms;
+  if (force || state.lastCsvT < 0 || t - state.lastCsvT >= step || stop) {
+    if (t !== state.lastCsvT) {
+      state.csv.push([t, up, current, m.updates, m.messages, m.bytes, m.duplicates, m.lost_messages, m.partitioned_messages, m.latency_ms.median ?? '', m.latency_ms.p99 ?? '', m.latency_ms.max ?? '']);
+      state.lastCsvT = t;
+    }
+  }
+}
+
+// A gossip run's measures (gossip sim --json's keys), as counters; also
+// the compared run's (teach.js).
+function gossipCells(m, up, current, stop) {
+  return [
     ['up to date', `${fmtInt(current)} / ${fmtInt(up)}`],
     ['updates', fmtInt(m.updates)],
     ['messages', fmtInt(m.messages)],
@@ -558,16 +589,6 @@ function updateCounters(force) {
     ['lost updates', stop ? fmtInt(m.lost_updates) : '—'],
     ['events', fmtInt(m.events)],
   ];
-  $('counters').innerHTML = cells.map(([k, v]) => `<div class="counter"><div class="k">${k}</div><div class="v">${v}</div></div>`).join('');
-  // one CSV row per interval of virtual time
-  const t = lab.now();
-  const step = state.params.interval_ms;
-  if (force || state.lastCsvT < 0 || t - state.lastCsvT >= step || stop) {
-    if (t !== state.lastCsvT) {
-      state.csv.push([t, up, current, m.updates, m.messages, m.bytes, m.duplicates, m.lost_messages, m.partitioned_messages, m.latency_ms.median ?? '', m.latency_ms.p99 ?? '', m.latency_ms.max ?? '']);
-      state.lastCsvT = t;
-    }
-  }
 }
 
 // SWIM's measures (gossip sim --json's keys), as counters.
@@ -716,6 +737,7 @@ function applyFault(spec) {
       throw new Error(`join: the ${state.params.scenario} scenario runs in the lab up to ${PAGE_MAX_MOVIES_NODES.toLocaleString()} nodes (every node keeps a view of every node)`);
     }
     state.lab.fault(spec);
+    if (teach) teach.fault(spec);
     hideBanner();
   } catch (e) {
     showBanner(String(e));
@@ -845,9 +867,9 @@ function wire() {
     if (ev.key === ' ') { ev.preventDefault(); $('play').click(); } else if (ev.key === 's') $('step').click(); else if (ev.key === 'r') $('restart').click();
   });
   window.addEventListener('hashchange', () => {
-    const { params, error } = paramsFromHash();
+    const { params, error, extras } = paramsFromHash();
     if (error) { showBanner(error); return; }
-    try { start(params); } catch (e) { showBanner(`This link's scenario is not valid: ${e.message || e}`); }
+    try { startLink(params, extras); } catch (e) { showBanner(`This link's scenario is not valid: ${e.message || e}`); }
   });
 }
 
@@ -862,12 +884,14 @@ const api = {
   step(ms) {
     const target = state.lab.now() + Math.max(0, Number(ms) || 0);
     for (let guard = 0; guard < 1e7 && !state.lab.advance(target, 1e6); guard++);
+    if (teach) teach.step(Math.max(0, Number(ms) || 0));
     readFrame(true); updateCounters(true); renderInspector();
     return state.lab.now();
   },
   /** Run to the end synchronously; returns `gossip sim --json`'s report. */
   runToEnd() {
     for (let guard = 0; guard < 1e7 && !state.lab.stopped(); guard++) state.lab.advance(Infinity, 1e6);
+    if (teach) teach.runToEnd();
     readFrame(true); updateCounters(true);
     return JSON.parse(state.lab.report_json());
   },
@@ -879,7 +903,7 @@ const api = {
   /** The parameter table: `{ params, protocols, presets }` (what the form is built from). */
   table: () => state.table,
   /** Apply a fault now: `crash:3`, `partition:2`, `heal`, `join:5`, ... */
-  fault(spec) { state.lab.fault(spec); writeHash(); renderTimeline(); return state.lab.now(); },
+  fault(spec) { state.lab.fault(spec); if (teach) teach.fault(spec); writeHash(); renderTimeline(); return state.lab.now(); },
   pause() { state.playing = false; updateCounters(); },
   play() { state.playing = true; updateCounters(); },
   setSpeed,
@@ -941,10 +965,12 @@ async function main() {
   }
   buildForm();
   wire();
-  const { params, error } = paramsFromHash();
+  teach = installTeach({ state, api, advanceBy, sampleSeries, gossipCells, formParams, writeHash, showBanner });
+  Object.assign(api, teach.api);
+  const { params, error, extras } = paramsFromHash();
   if (error) showBanner(`${error} Showing the default scenario instead.`);
   try {
-    start(params);
+    startLink(params, extras);
   } catch (e) {
     showBanner(`This link's scenario is not valid: ${e.message || e}. Showing the default scenario instead.`);
     start({ ...PAGE_DEFAULTS });

@@ -22,6 +22,7 @@ export class Chart {
     ctx.clearRect(0, 0, w, h);
     const X = (t) => L + (Math.min(t, maxAge) / maxAge) * pw;
     const Y = (f) => T + (1 - f) * ph;
+    this.geom = { X, Y }; // for overlay()
     // grid
     ctx.strokeStyle = '#1f2a44'; ctx.lineWidth = 1;
     ctx.fillStyle = '#6b7897'; ctx.font = '11px ui-sans-serif, system-ui, sans-serif';
@@ -58,6 +59,24 @@ export class Chart {
     }
   }
 }
+
+// Compare mode: another run's updates (same shape as draw's series) over
+// the last draw, on its axes, in orange.
+Chart.prototype.overlay = function overlay(series, color = '251, 146, 60') {
+  const { ctx } = this;
+  if (!this.geom) return;
+  const { X, Y } = this.geom;
+  const m = series.length;
+  series.forEach((u, j) => {
+    if (!u.points.length) return;
+    ctx.beginPath();
+    ctx.moveTo(X(u.points[0][0]), Y(u.points[0][1]));
+    for (const [t, f] of u.points) ctx.lineTo(X(t), Y(f));
+    ctx.strokeStyle = `rgba(${color}, ${u.done ? 0.25 + 0.55 * ((j + 1) / m) : 1})`;
+    ctx.lineWidth = u.done ? 1.2 : 2;
+    ctx.stroke();
+  });
+};
 
 function niceStep(x) {
   const p = Math.pow(10, Math.floor(Math.log10(Math.max(x, 1e-6))));

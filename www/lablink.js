@@ -26,5 +26,5 @@ export function pageLimit(params) {
 
 /** The lab's URL fragment (without `#`) for `{ name: value }` pairs, as the lab writes it (`:` and `,` left readable). */
 export function labHash(pairs) {
-  return Object.entries(pairs).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v).replace(/%3A/g, ':').replace(/%2C/g, ',')}`).join('&');
+  return (Array.isArray(pairs) ? pairs : Object.entries(pairs)).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v).replace(/%3A/g, ':').replace(/%2C/g, ',')}`).join('&');
 }
