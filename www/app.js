@@ -574,7 +574,7 @@ function updateCounters(force) {
     ...dropCells(m),
     ['lost updates', stop ? fmtInt(m.lost_updates) : '—'],
     ['events', fmtInt(m.events)],
-    ...partitionCells(m, lab.scenario().faults, !!stop),
+    ...partitionCells(m, lab.scenario().faults, !!stop, lab.now()),
   ];
   $('counters').innerHTML = cells.map(([k, v, help]) => `<div class="counter"${help ? ` title="${esc(help)}"` : ''}><div class="k">${k}</div><div class="v">${v}</div></div>`).join('');
   // one CSV row per interval of virtual time

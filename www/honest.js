@@ -21,29 +21,30 @@ export function dropCells(m) {
   ];
 }
 
-/** Whether the fault timeline (`Lab.scenario().faults`) leaves a partition in force at its end. */
-function openPartition(faults) {
-  let open = false;
+/** The fault timeline (`Lab.scenario().faults`) up to `now`: whether a partition began, and whether one is in force. */
+function partitionState(faults, now) {
+  let began = false, open = false;
   const list = (faults || '').split(',').filter(Boolean).map((f) => f.split(':')).sort((a, b) => Number(a[0]) - Number(b[0]));
-  for (const [, kind] of list) {
-    if (kind === 'partition') open = true;
+  for (const [t, kind] of list) {
+    if (Number(t) > now) break;
+    if (kind === 'partition') began = open = true;
     else if (kind === 'heal' || kind === 'repair') open = false;
   }
-  return open;
+  return { began, open };
 }
 
 /**
  * The partition figures of `gossip sim` once a partition happened (the
- * report's `partition` key), as `[label, value, help]` cells; none before.
+ * report's `partition` key), as `[label, value, help]` cells; none before
+ * virtual time `now` reaches the first partition of the timeline `faults`.
  * `stopped`: whether the run has ended (a repair not seen yet is "not
  * yet" while it runs, "never" after).
  */
-export function partitionCells(m, faults, stopped) {
+export function partitionCells(m, faults, stopped, now) {
   const p = m.partition;
-  if (!p) return [];
-  const repair = p.repair_ms !== null && p.repair_ms !== undefined
-    ? ms(p.repair_ms)
-    : openPartition(faults) ? 'not healed' : stopped ? 'never' : 'not yet';
+  const at = partitionState(faults, now);
+  if (!p || !at.began) return [];
+  const repair = at.open ? 'not healed' : p.repair_ms !== null && p.repair_ms !== undefined ? ms(p.repair_ms) : stopped ? 'never' : 'not yet';
   return [
     ['partitions', int(p.partitions), 'Partitions that came in this run (and healed, if the run got there)'],
     ['updates caught', int(p.updates_caught), 'Updates a partition caught while they spread: their latency includes waiting for the heal'],
@@ -113,7 +114,7 @@ export function chartPng(canvas, title) {
 /** A file name for this scenario's exports: `gossip-<what>-<key values>.<ext>`. */
 export function exportName(what, pairs, ext) {
   const keep = ['protocol', 'scenario', 'membership', 'nodes', 'fanout', 'loss', 'seed'];
-  const parts = keep.filter((k) => pairs[k] !== undefined).map((k) => `${k === 'nodes' || k === 'seed' || k === 'loss' || k === 'fanout' ? k : ''}${pairs[k]}`);
+  const parts = keep.filter((k) => pairs[k] !== undefined && !(k === 'membership' && pairs[k] === 'full')).map((k) => `${k === 'nodes' || k === 'seed' || k === 'loss' || k === 'fanout' ? k : ''}${pairs[k]}`);
   const slug = parts.join('-').replace(/[^A-Za-z0-9.-]+/g, '_') || 'defaults';
   return `gossip-${what}-${slug}.${ext}`;
 }
