@@ -609,7 +609,16 @@ mod tests {
     fn the_summary_counts_lost_and_partition_cut_messages_apart() {
         // no random loss: every dropped message was cut by the partition
         let c = parse(&[
-            "--scenario", "movies", "--nodes", "30", "--duration-s", "8", "--fault", "1s:partition:2", "--fault", "4s:heal",
+            "--scenario",
+            "movies",
+            "--nodes",
+            "30",
+            "--duration-s",
+            "8",
+            "--fault",
+            "1s:partition:2",
+            "--fault",
+            "4s:heal",
         ])
         .unwrap();
         let r = crate::sim::run(&c, &mut |_| {}).unwrap();
