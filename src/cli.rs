@@ -608,19 +608,8 @@ mod tests {
     #[test]
     fn the_summary_counts_lost_and_partition_cut_messages_apart() {
         // no random loss: every dropped message was cut by the partition
-        let c = parse(&[
-            "--scenario",
-            "movies",
-            "--nodes",
-            "30",
-            "--duration-s",
-            "8",
-            "--fault",
-            "1s:partition:2",
-            "--fault",
-            "4s:heal",
-        ])
-        .unwrap();
+        let args = "--scenario movies --nodes 30 --duration-s 8 --fault 1s:partition:2 --fault 4s:heal";
+        let c = parse(&args.split(' ').collect::<Vec<_>>()).unwrap();
         let r = crate::sim::run(&c, &mut |_| {}).unwrap();
         assert_eq!(r.lost_messages, 0);
         assert!(r.partitioned_messages > 0, "the partition cut some messages");

@@ -89,7 +89,8 @@ test('random loss is counted as lost, not as cut', async () => {
 
 test('uninformed nodes of the single rumor are drawn in their own colour, not the down grey, and the legend says so', async () => {
   const page = await openLab(browser, server.url, 'nodes=40&seed=3&scenario=single&model=events&interval_ms=1000&faults=10:crash:7', { width: 1440, height: 900 });
-  await page.evaluate(() => { window.gossipLab.pause(); window.gossipLab.step(1500); });
+  // no messages drawn over the nodes
+  await page.evaluate(() => { window.gossipLab.pause(); window.gossipLab.showMessages(false); window.gossipLab.step(1500); });
   await page.waitForTimeout(300); // a frame draws the paused state
   const shown = await page.evaluate(() => [...document.querySelectorAll('.legend span')].filter((s) => s.offsetParent).map((s) => s.textContent.trim()));
   assert.ok(shown.includes('not informed yet'), `legend: ${shown}`);
@@ -98,7 +99,7 @@ test('uninformed nodes of the single rumor are drawn in their own colour, not th
   const uninformed = snap.nodes.filter((n) => n.up && !n.up_to_date).map((n) => n.id);
   assert.ok(uninformed.length > 0, 'some nodes are not informed yet');
   assert.ok(!snap.nodes[7].up, 'node 7 is down');
-  // the colour at the centre of each node's disk (under its label: sample beside the centre)
+  // the colour of each node's disk, at four points around its centre (its label is at the centre)
   const colours = await page.evaluate((ids) => {
     const b = window.gossipLab.layoutBoxes();
     const c = document.getElementById('net');
@@ -106,18 +107,21 @@ test('uninformed nodes of the single rumor are drawn in their own colour, not th
     const k = c.width / b.canvas.width;
     const at = (i) => {
       const n = b.nodes.find((m) => m.i === i);
-      const d = ctx.getImageData(Math.round((n.x - b.canvas.left - n.r * 0.7) * k), Math.round((n.y - b.canvas.top) * k), 1, 1).data;
-      return [d[0], d[1], d[2]];
+      return [[-1, 0], [1, 0], [0, -1], [0, 1]].map(([dx, dy]) => {
+        const d = ctx.getImageData(Math.round((n.x - b.canvas.left + dx * n.r * 0.72) * k), Math.round((n.y - b.canvas.top + dy * n.r * 0.72) * k), 1, 1).data;
+        return [d[0], d[1], d[2]];
+      });
     };
     return { uninformed: ids.map(at), down: at(7) };
   }, uninformed);
   await page.screenshot({ path: path.join(SHOTS, 'honest-uninformed.png') });
   const near = (c, hex) => { const v = parseInt(hex.slice(1), 16); return Math.abs(c[0] - (v >> 16)) + Math.abs(c[1] - ((v >> 8) & 255)) + Math.abs(c[2] - (v & 255)) < 40; };
-  for (const c of colours.uninformed) {
-    assert.ok(near(c, '#a78bfa'), `an uninformed node is drawn ${c}, not the uninformed violet`);
-    assert.ok(!near(c, '#394152'), 'an uninformed node is not drawn in the down grey');
+  const mostly = (cs, hex) => cs.filter((c) => near(c, hex)).length >= 3;
+  for (const cs of colours.uninformed) {
+    assert.ok(mostly(cs, '#a78bfa'), `an uninformed node is drawn ${JSON.stringify(cs)}, not the uninformed violet`);
+    assert.ok(!cs.some((c) => near(c, '#394152')), 'an uninformed node is not drawn in the down grey');
   }
-  assert.ok(near(colours.down, '#394152'), `a down node keeps the down grey: ${colours.down}`);
+  assert.ok(mostly(colours.down, '#394152'), `a down node keeps the down grey: ${JSON.stringify(colours.down)}`);
   await page.close();
 });
 
