@@ -37,22 +37,34 @@ export function installLayout({ net, api, renderInspector }) {
     insp.style.left = insp.style.top = insp.style.maxHeight = '';
   }
 
-  // beside node i: right of it if the box fits there, else left, else
-  // wherever it fits best; vertically near the node, inside the viewport
+  // beside node i: right of it if the box fits there, else left; when
+  // neither side has room, above or below it, whichever has more. It stays
+  // inside the viewport and, horizontally, over the network's column, never
+  // over the side panel (whose controls, Disconnect among them, stay within
+  // reach).
   function place(i) {
     const c = canvas.getBoundingClientRect();
     const x = c.left + net.sx[i], y = c.top + net.sy[i];
     const r = net.isOutside(i) ? net.sq * 1.42 : net.rr;
-    const vw = document.documentElement.clientWidth, vh = document.documentElement.clientHeight;
+    const vh = document.documentElement.clientHeight;
+    const vw = Math.min(document.documentElement.clientWidth, document.querySelector('.stage').getBoundingClientRect().right + 8);
     const head = document.querySelector('.bar')?.getBoundingClientRect().bottom ?? 0;
     insp.classList.add('floating');
     insp.style.maxHeight = `${Math.max(160, vh - head - 16)}px`;
-    const w = insp.offsetWidth, h = insp.offsetHeight;
-    let left = x + r + GAP;
-    if (left + w > vw - 8) left = x - r - GAP - w;
-    if (left < 8) left = Math.max(8, Math.min(vw - w - 8, x + r + GAP));
-    const top = Math.max(head + 8, Math.min(vh - h - 8, y - 48));
-    insp.style.left = `${Math.round(left)}px`;
+    const w = insp.offsetWidth;
+    const right = x + r + GAP, left = x - r - GAP - w;
+    let at, top;
+    if (right + w <= vw - 8 || left >= 8) {
+      at = right + w <= vw - 8 ? right : left;
+      top = Math.max(head + 8, Math.min(vh - insp.offsetHeight - 8, y - 48));
+    } else {
+      at = Math.max(8, Math.min(vw - w - 8, x - w / 2));
+      const below = vh - 8 - (y + r + GAP), above = y - r - GAP - (head + 8);
+      insp.style.maxHeight = `${Math.max(160, Math.max(below, above))}px`;
+      const h = insp.offsetHeight;
+      top = below >= above ? y + r + GAP : Math.max(head + 8, y - r - GAP - h);
+    }
+    insp.style.left = `${Math.round(at)}px`;
     insp.style.top = `${Math.round(top)}px`;
     placed = i;
   }

@@ -124,6 +124,8 @@ for (const vp of VIEWPORTS) {
       assert.ok(b.inspector.floating, 'the inspector floats beside the node');
       assert.ok(box.left >= 0 && box.top >= 0 && box.right <= b.viewport.width && box.bottom <= b.viewport.height, `inspector within the viewport: ${JSON.stringify(box)}`);
       assert.ok(!diskHitsBox({ ...n, r: n.r }, box), `the inspector leaves node ${n.i} visible`);
+      const side = await page.evaluate(() => document.querySelector('.side').getBoundingClientRect().left);
+      assert.ok(box.right <= side, `the inspector (right ${box.right}) leaves the side panel (left ${side}) uncovered`);
       const dx = n.x < box.left ? box.left - n.x : n.x > box.right ? n.x - box.right : 0;
       assert.ok(dx <= n.r + 40, `node ${n.i} is ${dx} px from the inspector`);
       assert.ok(n.y >= box.top - 60 && n.y <= box.bottom + 60, `node ${n.i} (y ${n.y}) beside the inspector (${box.top}..${box.bottom})`);
