@@ -40,7 +40,7 @@ function counters(page) {
 /** Run a copied `gossip sim` command natively (through sh, so its quoting is tested too), with `--json`. */
 function runCommand(cmd) {
   assert.match(cmd, /^gossip sim /);
-  return execFileSync('sh', ['-c', `'${BIN}' ${cmd.slice('gossip '.length)} --json`], { encoding: 'utf8' }).trim();
+  return execFileSync('sh', ['-c', `'${BIN}' ${cmd.slice('gossip '.length)} --json`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 }
 
 const fmt = (x) => Math.round(x).toLocaleString('en-US');
@@ -69,7 +69,7 @@ test('a partition with loss 0 loses no message: its drops are counted as cut, wi
   // and gossip sim agrees: the same figures, its summary with lost and cut apart
   const cmd = await page.evaluate(() => window.gossipLab.simCommand());
   assert.equal(runCommand(cmd), await page.evaluate(() => window.gossipLab.reportJson()));
-  const text = execFileSync('sh', ['-c', `'${BIN}' ${cmd.slice('gossip '.length)}`], { encoding: 'utf8' });
+  const text = execFileSync('sh', ['-c', `'${BIN}' ${cmd.slice('gossip '.length)}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   assert.match(text, new RegExp(` 0 lost, ${report.partitioned_messages} cut by partitions`));
   assert.deepEqual(page.errors, []);
   await page.close();
