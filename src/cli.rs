@@ -516,8 +516,8 @@ pub fn summary(r: &Report) -> String {
     let _ =
         writeln!(
         s,
-        "  traffic: {} messages ({:.2} per node, {:.2} carrying updates per node), {} bytes, {} duplicates, {} lost",
-        r.messages, r.messages_per_node, r.traffic, r.bytes, r.duplicates, r.lost_messages + r.partitioned_messages
+        "  traffic: {} messages ({:.2} per node, {:.2} carrying updates per node), {} bytes, {} duplicates, {} lost, {} cut by partitions",
+        r.messages, r.messages_per_node, r.traffic, r.bytes, r.duplicates, r.lost_messages, r.partitioned_messages
     );
     s
 }
@@ -644,5 +644,18 @@ mod tests {
             let e = parse(&args).unwrap_err();
             assert!(e.contains(needle), "{args:?}: {e}");
         }
+    }
+
+    #[test]
+    fn the_summary_counts_lost_and_partition_cut_messages_apart() {
+        // no random loss: every dropped message was cut by the partition
+        let args = "--scenario movies --nodes 30 --duration-s 8 --fault 1s:partition:2 --fault 4s:heal";
+        let c = parse(&args.split(' ').collect::<Vec<_>>()).unwrap();
+        let r = crate::sim::run(&c, &mut |_| {}).unwrap();
+        assert_eq!(r.lost_messages, 0);
+        assert!(r.partitioned_messages > 0, "the partition cut some messages");
+        let text = summary(&r);
+        assert!(text.contains(&format!(" 0 lost, {} cut by partitions", r.partitioned_messages)), "{text}");
+        assert!(text.contains("repaired"), "the partition figures are printed: {text}");
     }
 }

@@ -16,6 +16,8 @@ import { Chart } from './chart.js';
 import { theoryLine } from './theory.js';
 import { PAGE_MAX_NODES, PAGE_MAX_MOVIES_NODES, pageLimit, labHash } from './lablink.js';
 import { installTeach } from './teach.js';
+import { dropCells, partitionCells, simCommand, replayNote, chartPng, exportName } from './honest.js';
+import { installLayout } from './layout.js';
 
 // What the page shows when its URL says nothing: the course app.
 const PAGE_DEFAULTS = {
@@ -287,6 +289,7 @@ function start(params, { fromUser = false } = {}) {
   state.kind = lab.kind();
   state.view = null;
   document.body.dataset.run = state.kind;
+  document.body.dataset.scenario = state.params.scenario;
   $('chart-hint').textContent = state.kind === 'swim' ? 'SWIM spreads no rumor: the counters below measure failure detection' : state.kind === 'overlay' ? 'fraction of nodes that delivered each broadcast, by its age' : 'fraction of nodes that know each update, by its age';
   net.clearFlights();
   net.selected = -1;
@@ -574,7 +577,7 @@ function updateCounters(force) {
 
 // A gossip run's measures (gossip sim --json's keys), as counters; also
 // the compared run's (teach.js).
-function gossipCells(m, up, current, stop) {
+function gossipCells(m, up, current, stop, lab = state.lab) {
   return [
     ['up to date', `${fmtInt(current)} / ${fmtInt(up)}`],
     ['updates', fmtInt(m.updates)],
@@ -585,9 +588,10 @@ function gossipCells(m, up, current, stop) {
     ['latency p50', fmtMs(m.latency_ms.median)],
     ['latency p99', fmtMs(m.latency_ms.p99)],
     ['latency max', fmtMs(m.latency_ms.max)],
-    ['msgs lost', fmtInt(m.lost_messages + m.partitioned_messages)],
+    ...dropCells(m),
     ['lost updates', stop ? fmtInt(m.lost_updates) : '—'],
     ['events', fmtInt(m.events)],
+    ...partitionCells(m, lab.scenario().faults, !!stop, lab.now()),
   ];
 }
 
@@ -607,7 +611,7 @@ function swimCells(m, up) {
     ['refutations', fmtInt(m.refutations)],
     ['msgs / member / period', m.messages_per_member_per_period.toFixed(2)],
     ['messages', fmtInt(m.messages)],
-    ['msgs lost', fmtInt(m.lost_messages + m.partitioned_messages)],
+    ...dropCells(m),
     ['events', fmtInt(m.events)],
   ];
 }
@@ -626,7 +630,7 @@ function overlayCells(m, up) {
     ['payload msgs', fmtInt(m.payload_messages)],
     ['control msgs', fmtInt(m.control_messages)],
     ['membership msgs', fmtInt(m.membership_messages)],
-    ['msgs lost', fmtInt(m.lost_messages + m.partitioned_messages)],
+    ...dropCells(m),
     ['latency p50', fmtMs(m.latency_ms.median)],
     ['events', fmtInt(m.events)],
   ];
@@ -758,11 +762,30 @@ function renderTimeline() {
 // ---------- export ----------
 
 function download(name, text, type) {
-  const url = URL.createObjectURL(new Blob([text], { type }));
+  downloadBlob(name, new Blob([text], { type }));
+}
+
+function downloadBlob(name, blob) {
+  const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url; a.download = name;
   document.body.appendChild(a); a.click(); a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+// Copy `text` (the link or the `gossip sim` command), saying what it
+// replays: with real nodes taking part, only the virtual part.
+async function copyText(text, what) {
+  const reals = (state.natives || []).length;
+  const note = replayNote(!!state.lab?.connected(), reals, what);
+  state.lastCopy = { text, note };
+  try { await navigator.clipboard.writeText(text); showBanner(note, 'info'); } catch { showBanner(`${note} ${text}`, 'info'); }
+}
+
+// The exported chart's title line: what ran, and where the run is.
+function chartTitle() {
+  const p = state.params;
+  return `gossip lab · ${p.protocol} · ${p.scenario} · ${p.nodes} nodes · fanout ${p.fanout} · loss ${p.loss} · seed ${p.seed} · at ${(state.lab.now() / 1000).toFixed(1)} s`;
 }
 
 function metricsCsv() {
@@ -803,7 +826,11 @@ function wire() {
   $('set-loss').onclick = () => applyFault(`loss:${$('loss-now').value}`);
   $('copy-link').onclick = async () => {
     writeHash();
-    try { await navigator.clipboard.writeText(location.href); showBanner('Link copied: it replays this exact run.', 'info'); } catch { showBanner(`Link: ${location.href}`, 'info'); }
+    await copyText(location.href, 'link');
+  };
+  $('copy-cmd').onclick = () => copyText(simCommand(state.lab.scenario()), 'command');
+  $('chart-png').onclick = async () => {
+    try { downloadBlob(exportName('chart', state.params, 'png'), await chartPng($('chart'), chartTitle())); } catch (e) { showBanner(String(e.message || e)); }
   };
   $('csv').onclick = () => download(`gossip-metrics-seed${state.params.seed}.csv`, metricsCsv(), 'text/csv');
   $('trace').onclick = () => download(`gossip-trace-seed${state.params.seed}.json`, state.lab.trace_json(), 'application/json');
@@ -933,6 +960,12 @@ const api = {
   },
   metricsCsv,
   traceJson: () => state.lab.trace_json(),
+  /** The `gossip sim` command that runs this scenario (faults applied so far included); with `--json` it prints the page's report. */
+  simCommand: () => simCommand(state.lab.scenario()),
+  /** Copy the link (`'link'`) or the command (`'command'`) as the buttons do; returns `{ text, note }`, note: what it replays. */
+  async copy(what) { await copyText(what === 'command' ? simCommand(state.lab.scenario()) : (writeHash(), location.href), what); return state.lastCopy; },
+  /** The chart as the Chart PNG button saves it: a `data:image/png` URL. */
+  async chartPng() { const b = await chartPng($('chart'), chartTitle()); return new Promise((r) => { const f = new FileReader(); f.onload = () => r(f.result); f.readAsDataURL(b); }); },
   get playing() { return state.playing; },
   /** Join real nodes: `connect('http://127.0.0.1:7000', { gateways: 3, max_rps: 10, allow_unsigned: true })` (allow_unsigned: take unsigned updates of origins never seen signed, as native nodes do by default; false requires seals). Throws on a bad URL. */
   connect(url, opts) { connect(url, opts); return state.lab.natives(); },
@@ -975,6 +1008,7 @@ async function main() {
     showBanner(`This link's scenario is not valid: ${e.message || e}. Showing the default scenario instead.`);
     start({ ...PAGE_DEFAULTS });
   }
+  installLayout({ net, api, renderInspector });
   window.gossipLab = api;
   document.documentElement.dataset.ready = '1';
   requestAnimationFrame(frame);

@@ -169,7 +169,7 @@ export class Compare {
     const m = b.metrics();
     let up = 0, current = 0;
     for (const s of this.status) { if (s !== Status.Down) up++; if (s === Status.Current) current++; }
-    return this.ctx.gossipCells(m, up, current, b.stopped());
+    return this.ctx.gossipCells(m, up, current, b.stopped(), b);
   }
 
   /** What B changes, for the chart's key and the link: `fanout 3, protocol push`. */

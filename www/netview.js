@@ -24,7 +24,8 @@
 import { Status, Kind, Flight, Seen, Link } from './pkg/gossip.js';
 
 const STALE_COLORS = ['#fde68a', '#fcd34d', '#fbbf24', '#f59e0b', '#f97316', '#ef4444'];
-const UNINFORMED = '#5b6b8c';
+// not informed yet (up, the rumor has not reached it): its own colour, never the down grey
+const UNINFORMED = '#a78bfa';
 const CURRENT = '#34d399';
 const DOWN = '#394152';
 const LOD_R = 2.6; // drawn node radius (CSS px) under which nodes are aggregated

@@ -71,7 +71,8 @@ const COUNTERS = {
   'latency p50': 'Half of the deliveries reached their node within this time after the update was made.',
   'latency p99': '99 % of the deliveries reached their node within this time after the update was made.',
   'latency max': 'The slowest delivery of an update to a node.',
-  'msgs lost': 'Messages that never arrived: dropped by loss, or cut by a partition.',
+  'msgs lost': 'Messages lost to random loss (the loss parameter or a loss fault).',
+  'cut by partition': 'Messages dropped because sender and receiver were on different sides of a partition.',
   'lost updates': 'Updates that never reached every live node by the end of the run.',
   events: 'Simulation events processed (deliveries and timers): the work the run cost.',
   'members up': 'Members running, of all members.',
@@ -352,7 +353,7 @@ export function installTeach(ctx) {
     countersHtml(cells) {
       const b = compare.on ? compare.cells() : null;
       const bv = new Map((b || []).map(([k, v]) => [k, v]));
-      return cells.map(([k, v]) => `<div class="counter" title="${esc(COUNTERS[k] || '')}"><div class="k">${k}</div><div class="v">${v}</div>${b ? `<div class="v vb">${bv.get(k) ?? '—'}</div>` : ''}</div>`).join('');
+      return cells.map(([k, v, help]) => `<div class="counter" title="${esc(help || COUNTERS[k] || '')}"><div class="k">${k}</div><div class="v">${v}</div>${b ? `<div class="v vb">${bv.get(k) ?? '—'}</div>` : ''}</div>`).join('');
     },
 
     /** B's update curves for the chart (empty when not comparing). */
