@@ -485,7 +485,7 @@ impl Live {
         let node = self.node(i)?;
         let pop = &self.r.w.pop;
         let n = &pop.nodes()[i as usize];
-        let mut view: Vec<ViewRow> = n
+        let view: Vec<ViewRow> = n
             .view()
             .map(|(&o, e)| {
                 let latest = pop.latest(o);
@@ -500,7 +500,7 @@ impl Live {
                 }
             })
             .collect();
-        view.sort_by_key(|r| r.origin);
+        let view = super::order::sorted_by(view, |r| (u64::from(r.origin), 0));
         Some(NodeDetail {
             node,
             group: self.r.w.net.group(i),

@@ -20,6 +20,7 @@ pub mod membership;
 pub mod metrics;
 pub mod network;
 pub mod nodeset;
+pub mod order;
 pub mod overlay;
 pub mod params;
 #[cfg(not(target_arch = "wasm32"))]
@@ -617,8 +618,7 @@ pub struct PartitionStats {
 /// The partition windows `[start, end)` of a fault timeline (`end` is
 /// `u64::MAX` for one that never heals).
 fn partition_windows(faults: &[TimedFault]) -> Vec<(u64, u64)> {
-    let mut sorted: Vec<&TimedFault> = faults.iter().collect();
-    sorted.sort_by_key(|f| f.at_ms);
+    let sorted = order::sorted_by(faults.iter().collect(), |f: &&TimedFault| (f.at_ms, 0));
     let mut windows = Vec::new();
     let mut open: Option<u64> = None;
     for f in sorted {

@@ -349,9 +349,8 @@ impl OverlayPopulation {
 
     /// Every broadcast measured so far, in the order they were made.
     pub fn measured(&self) -> Vec<Measured> {
-        let mut v: Vec<Measured> = self.bcasts.values().cloned().collect();
-        v.sort_by_key(|m| (m.at, m.key));
-        v
+        let v: Vec<Measured> = self.bcasts.values().cloned().collect();
+        super::order::sorted_by(v, |m| (m.at, u64::from(m.key)))
     }
 
     /// The live nodes' active views as a graph (`up` says who is live;
