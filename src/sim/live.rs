@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use super::engine::{Flight, Runner};
 use super::overlay::OverlayPopulation;
-use super::population::{FullPopulation, Population, TraceEntry};
+use super::population::{Delivery, FullPopulation, Population, Told, TraceEntry};
 use super::swim::SwimPopulation;
 use super::{report, runner, EngineChoice, Fault, MembershipMode, Progress, Report, SimConfig, StopReason};
 use crate::core::membership::swim::State;
@@ -42,6 +42,11 @@ pub trait LiveRun: Population + Sized {
     fn report(cfg: &SimConfig, r: &Runner<Self>, reason: StopReason, t: u64) -> Report;
     /// How many updates (broadcasts) node `i` is behind, for the viewer.
     fn behind(&self, i: u32) -> u32;
+    /// Every delivery of `version` of `origin` so far, first ones and
+    /// duplicates, in time order; `None` if this run keeps none for it.
+    fn dissemination(&self, _origin: u32, _version: Version) -> Option<&[Delivery]> {
+        None
+    }
 }
 
 impl LiveRun for FullPopulation {
@@ -58,6 +63,9 @@ impl LiveRun for FullPopulation {
     }
     fn behind(&self, i: u32) -> u32 {
         self.staleness(i).map_or(0, |s| s.0)
+    }
+    fn dissemination(&self, origin: u32, version: Version) -> Option<&[Delivery]> {
+        FullPopulation::dissemination(self, origin, version)
     }
 }
 
@@ -82,7 +90,9 @@ impl LiveRun for OverlayPopulation {
         if !cfg.membership.is_overlay() {
             return Err(format!("the {} membership is not an overlay", cfg.membership.name()));
         }
-        OverlayPopulation::new(cfg)
+        let mut pop = OverlayPopulation::new(cfg)?;
+        pop.track_deliveries();
+        Ok(pop)
     }
     fn report(cfg: &SimConfig, r: &Runner<Self>, reason: StopReason, t: u64) -> Report {
         super::overlay::report(cfg, r, reason, t)
@@ -90,6 +100,10 @@ impl LiveRun for OverlayPopulation {
     /// Broadcasts announced to it (`IHAVE`) that it has not received yet.
     fn behind(&self, i: u32) -> u32 {
         self.tree(i).missing() as u32
+    }
+    /// Broadcasts have one version, `0.1`.
+    fn dissemination(&self, origin: u32, version: Version) -> Option<&[Delivery]> {
+        (version == Version::new(0, 1)).then(|| OverlayPopulation::dissemination(self, origin)).flatten()
     }
 }
 
@@ -158,6 +172,13 @@ pub struct ViewRow {
     pub stale: bool,
     /// When this node learned it, ms.
     pub learned_at: u64,
+    /// Who told it this version (absent: it made it, a client handed it
+    /// over, or it came from a real node).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<u32>,
+    /// Its hop count (0 at the origin), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hop: Option<u16>,
 }
 
 /// Everything about one node, for the inspector.
@@ -386,6 +407,12 @@ impl<P: LiveRun> Live<P> {
         out.extend((0..self.len()).map(|i| self.r.w.net.group(i)));
     }
 
+    /// Every delivery of `version` of `origin` so far, first ones and
+    /// duplicates, in time order (see [`LiveRun::dissemination`]).
+    pub fn dissemination(&self, origin: u32, version: Version) -> Option<&[Delivery]> {
+        self.r.w.pop.dissemination(origin, version)
+    }
+
     /// Messages sent since the last call, and how many more did not fit.
     pub fn drain_flights(&mut self) -> (Vec<Flight>, u64) {
         self.r.w.drain_flights()
@@ -489,6 +516,7 @@ impl Live {
             .view()
             .map(|(&o, e)| {
                 let latest = pop.latest(o);
+                let told = pop.told(i, o);
                 ViewRow {
                     origin: o,
                     movie: e.payload.as_str().to_owned(),
@@ -497,6 +525,8 @@ impl Live {
                     latest: latest.map(|v: Version| (v.epoch, v.counter)),
                     stale: latest.is_some_and(|l| l > e.version),
                     learned_at: e.learned_at,
+                    from: told.and_then(Told::sender),
+                    hop: told.and_then(Told::hops),
                 }
             })
             .collect();
