@@ -47,6 +47,49 @@ pub trait LiveRun: Population + Sized {
     fn dissemination(&self, _origin: u32, _version: Version) -> Option<&[Delivery]> {
         None
     }
+    /// What a message carries, for the inspector (by default its size only).
+    fn describe(&self, msg: &Self::Msg) -> Carries {
+        Carries { kind: "message", bytes: self.msg_info(msg).0, updates: Vec::new() }
+    }
+}
+
+/// What a message in flight carries, for the inspector.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Carries {
+    /// `push` (forwarded updates), `feedback`, `digest`, `delta` (state
+    /// transfer), or `message` for the runs whose messages are not described.
+    pub kind: &'static str,
+    /// Its approximate size on the wire, bytes.
+    pub bytes: usize,
+    /// The updates it carries.
+    pub updates: Vec<CarriedUpdate>,
+}
+
+/// One update a message carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct CarriedUpdate {
+    /// Whose favorite.
+    pub origin: u32,
+    /// The version's epoch.
+    pub epoch: u32,
+    /// The version's counter.
+    pub counter: u64,
+    /// Hops it may still travel.
+    pub ttl: u32,
+}
+
+/// A message in flight, for the inspector.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct InFlight {
+    /// Sender.
+    pub from: u32,
+    /// Receiver.
+    pub to: u32,
+    /// When it arrives, ms.
+    pub arrives: u64,
+    /// What it carries.
+    #[serde(flatten)]
+    pub carries: Carries,
 }
 
 impl LiveRun for FullPopulation {
@@ -66,6 +109,19 @@ impl LiveRun for FullPopulation {
     }
     fn dissemination(&self, origin: u32, version: Version) -> Option<&[Delivery]> {
         FullPopulation::dissemination(self, origin, version)
+    }
+    fn describe(&self, msg: &Message<u32>) -> Carries {
+        let (kind, updates): (_, &[Update<u32>]) = match msg {
+            Message::Push(u) => ("push", u),
+            Message::Feedback(_) => ("feedback", &[]),
+            Message::Digest { .. } => ("digest", &[]),
+            Message::Delta { updates, .. } => ("delta", updates),
+        };
+        let updates = updates
+            .iter()
+            .map(|u| CarriedUpdate { origin: u.origin, epoch: u.version.epoch, counter: u.version.counter, ttl: u.ttl })
+            .collect();
+        Carries { kind, bytes: msg.wire_len(), updates }
     }
 }
 
@@ -411,6 +467,19 @@ impl<P: LiveRun> Live<P> {
     /// duplicates, in time order (see [`LiveRun::dissemination`]).
     pub fn dissemination(&self, origin: u32, version: Version) -> Option<&[Delivery]> {
         self.r.w.pop.dissemination(origin, version)
+    }
+
+    /// The messages from `from` to `to` in flight now, by arrival (none in
+    /// the rounds model, where an exchange completes within its round).
+    pub fn in_flight(&self, from: u32, to: u32) -> Vec<InFlight> {
+        let mut out = Vec::new();
+        self.r.in_flight(|f, t, arrives, msg| {
+            if (f, t) == (from, to) {
+                out.push(InFlight { from, to, arrives, carries: self.r.w.pop.describe(msg) });
+            }
+        });
+        out.sort_by_key(|m| m.arrives);
+        out
     }
 
     /// Messages sent since the last call, and how many more did not fit.

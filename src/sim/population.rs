@@ -815,8 +815,8 @@ impl Viewer {
                         Source::Message(from) => {
                             // the carried updates before this one taught nothing
                             if let Some(p) = carried[k..].iter().position(|&c| c == (origin, version)) {
-                                for c in k..k + p {
-                                    self.duplicate(i, from, carried[c], now, nodes);
+                                for &c in &carried[k..k + p] {
+                                    self.duplicate(i, from, c, now, nodes);
                                 }
                                 k += p + 1;
                             }
@@ -839,8 +839,8 @@ impl Viewer {
             }
         }
         if let Source::Message(from) = source {
-            for c in k..carried.len() {
-                self.duplicate(i, from, carried[c], now, nodes);
+            for &c in &carried[k..] {
+                self.duplicate(i, from, c, now, nodes);
             }
         }
         carried.clear();
