@@ -765,13 +765,15 @@ impl Lab {
 
     /// The messages from `from` to `to` in flight now, flat, by arrival:
     /// per message `arrives, kind, bytes, k`, then `origin, epoch, counter,
-    /// ttl` for each of its `k` updates. `kind`: 0 a message not described
-    /// (SWIM, overlays: size only), 1 push, 2 feedback, 3 digest, 4 delta.
-    /// Empty in the rounds model (typed numbers rather than objects: the
+    /// ttl` for each of its `k` updates. `kind`: 1 push, 2 feedback, 3
+    /// digest, 4 delta (0: not described). Empty in the rounds model
+    /// and in SWIM and overlay runs (typed numbers rather than objects: the
     /// package stays small).
     pub fn in_flight(&self, from: u32, to: u32) -> Vec<f64> {
         let mut out = Vec::new();
-        for m in each!(&self.run, l => l.in_flight(from, to)) {
+        // only gossip runs' messages are described (the page inspects no others)
+        let Run::Gossip(live) = &self.run else { return out };
+        for m in live.in_flight(from, to) {
             let kind = ["message", "push", "feedback", "digest", "delta"].iter().position(|&k| k == m.carries.kind);
             let c = &m.carries;
             out.extend([m.arrives as f64, kind.unwrap_or(0) as f64, c.bytes as f64, c.updates.len() as f64]);

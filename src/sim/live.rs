@@ -469,8 +469,9 @@ impl<P: LiveRun> Live<P> {
         self.r.w.pop.dissemination(origin, version)
     }
 
-    /// The messages from `from` to `to` in flight now, by arrival (none in
-    /// the rounds model, where an exchange completes within its round).
+    /// The messages from `from` to `to` in flight now, by arrival within
+    /// the queue's window of 8 s (none in the rounds model, where an
+    /// exchange completes within its round).
     pub fn in_flight(&self, from: u32, to: u32) -> Vec<InFlight> {
         let mut out = Vec::new();
         self.r.in_flight(|f, t, arrives, msg| {
@@ -478,7 +479,6 @@ impl<P: LiveRun> Live<P> {
                 out.push(InFlight { from, to, arrives, carries: self.r.w.pop.describe(msg) });
             }
         });
-        out.sort_by_key(|m| m.arrives);
         out
     }
 

@@ -119,18 +119,18 @@ impl<T> EventQueue<T> {
         self.current.len() + (self.now..end).map(|t| self.buckets[t as usize % WINDOW].len()).sum::<usize>()
     }
 
-    /// Call `f` with every waiting event and its time, in no particular
-    /// order. O(events + window): for rare looks (a fault, a click), not per event.
+    /// Call `f` with every waiting event and its time: in `(time, seq)`
+    /// order within the window (8.2 s ahead), then those beyond it in no
+    /// particular order. O(events + window): for rare looks (a fault, a
+    /// click), not per event.
     pub fn scan(&self, mut f: impl FnMut(u64, &T)) {
         for item in &self.current {
             f(self.now, item);
         }
-        let base = self.now as usize % WINDOW;
-        for (slot, bucket) in self.buckets.iter().enumerate() {
-            // a bucket holds the events of one time in `now..now + WINDOW`
-            let t = self.now + ((slot + WINDOW - base) % WINDOW) as u64;
-            for item in bucket {
-                f(t, item);
+        // a bucket holds the events of one time in `now..now + WINDOW`
+        for k in 0..WINDOW as u64 {
+            for item in &self.buckets[((self.now + k) % WINDOW as u64) as usize] {
+                f(self.now + k, item);
             }
         }
         for far in &self.far {
