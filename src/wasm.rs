@@ -752,9 +752,7 @@ impl Lab {
         let version = crate::core::Version::new(epoch, counter.max(0.0) as u64);
         let edges = each!(&self.run, l => l.dissemination(origin, version).map(<[_]>::to_vec));
         let edges = edges.ok_or_else(|| {
-            js_err(format!(
-                "no deliveries are kept for update {origin}@{epoch}.{counter}: it was not made, or its record was dropped to keep memory bounded"
-            ))
+            js_err("no deliveries are kept for this update: it was not made, or its record was dropped to keep memory bounded")
         })?;
         let hop = |h: u16| if h == crate::sim::population::Told::UNKNOWN_HOP { -1.0 } else { f64::from(h) };
         Ok(edges

@@ -60,7 +60,7 @@ fn check_update(live: &Live, origin: u32, version: Version) -> (usize, usize) {
     }
     assert_eq!(told.len(), first.len(), "{origin}@{version:?}: one first delivery per informed node");
     for (to, e) in &first {
-        assert_eq!(told[to], (e.from, Some(e.hop), e.t), "the trace says what the dissemination says");
+        assert_eq!(told[to], (e.from, Some(u32::from(e.hop)), e.t), "the trace says what the dissemination says");
         assert!(!holders.contains(to), "the origin is not told its own update");
         // its sender held it first at hop 0, or learned it earlier, one hop closer
         let sender_hop = if holders.contains(&e.from) { 0 } else { first[&e.from].hop };
@@ -150,7 +150,7 @@ fn the_inspector_says_who_told_each_entry() {
         let from = row.from.expect("told by a node");
         let edges = live.dissemination(row.origin, Version::new(row.epoch, row.version)).expect("kept");
         let e = edges.iter().find(|e| e.to == 7 && !e.duplicate).expect("its first delivery");
-        assert_eq!((e.from, Some(e.hop), e.t), (from, row.hop, row.learned_at));
+        assert_eq!((e.from, Some(u32::from(e.hop)), e.t), (from, row.hop, row.learned_at));
     }
 }
 

@@ -234,7 +234,7 @@ pub struct ViewRow {
     pub from: Option<u32>,
     /// Its hop count (0 at the origin), when known.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub hop: Option<u16>,
+    pub hop: Option<u32>,
 }
 
 /// Everything about one node, for the inspector.

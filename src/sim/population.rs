@@ -310,8 +310,8 @@ impl Told {
     }
 
     /// The hop count, if known.
-    pub fn hops(self) -> Option<u16> {
-        (self.hop != Told::UNKNOWN_HOP).then_some(self.hop)
+    pub fn hops(self) -> Option<u32> {
+        (self.hop != Told::UNKNOWN_HOP).then_some(u32::from(self.hop))
     }
 
     /// One hop further than this (saturating below [`Told::UNKNOWN_HOP`]).
@@ -348,7 +348,7 @@ pub const DELIVERY_CAP: usize = 500_000;
 /// its broadcasts.
 #[derive(Clone, Debug, Default)]
 pub struct Deliveries {
-    by_update: std::collections::HashMap<(u32, Version), Vec<Delivery>>,
+    by_update: std::collections::HashMap<(u32, Version), Vec<Delivery>, foldhash::fast::FixedState>,
     /// Updates in the order their lists were opened.
     order: std::collections::VecDeque<(u32, Version)>,
     total: usize,
@@ -429,7 +429,7 @@ pub struct TraceEntry {
     pub from: Option<u32>,
     /// `learned`: the hop count, when known (0: handed over by a client, as the first holder).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub hop: Option<u16>,
+    pub hop: Option<u32>,
 }
 
 /// What a view of simulated nodes takes at least for each origin it lists:
