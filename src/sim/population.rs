@@ -348,7 +348,10 @@ pub const DELIVERY_CAP: usize = 500_000;
 /// its broadcasts.
 #[derive(Clone, Debug, Default)]
 pub struct Deliveries {
-    by_update: std::collections::HashMap<(u32, Version), Vec<Delivery>, foldhash::fast::FixedState>,
+    /// `by_origin[o]`: the kept updates of origin `o`, `(version, its
+    /// deliveries)` in the order they were opened (a few per origin: plain
+    /// vectors, no hash map, keep the page's package small).
+    by_origin: Vec<Vec<(Version, Vec<Delivery>)>>,
     /// Updates in the order their lists were opened.
     order: std::collections::VecDeque<(u32, Version)>,
     total: usize,
@@ -356,11 +359,13 @@ pub struct Deliveries {
     dropped: u64,
 }
 
+/// Origins at or above this are not recorded (no index that large is a node or a broadcast of a run).
+const MAX_RECORDED_ORIGIN: u32 = 1 << 24;
+
 impl Deliveries {
     /// Record delivery `d` of `version` of `origin`.
     pub fn push(&mut self, origin: u32, version: Version, d: Delivery) {
-        let key = (origin, version);
-        if !self.by_update.contains_key(&key) {
+        if self.list(origin, version).is_none() {
             self.open(origin, version);
         }
         // the oldest other updates make room; one update alone past the cap keeps what it has
@@ -371,7 +376,8 @@ impl Deliveries {
             self.dropped += 1;
             return;
         }
-        if let Some(list) = self.by_update.get_mut(&key) {
+        let lists = self.by_origin.get_mut(origin as usize).map_or(&mut [][..], |l| &mut l[..]);
+        if let Some((_, list)) = lists.iter_mut().rev().find(|(v, _)| *v == version) {
             list.push(d);
             self.total += 1;
         }
@@ -379,23 +385,35 @@ impl Deliveries {
 
     /// Start the (empty) list of an update: it now has a dissemination.
     pub fn open(&mut self, origin: u32, version: Version) {
-        if let std::collections::hash_map::Entry::Vacant(e) = self.by_update.entry((origin, version)) {
-            e.insert(Vec::new());
-            self.order.push_back((origin, version));
+        if origin >= MAX_RECORDED_ORIGIN || self.list(origin, version).is_some() {
+            return;
         }
+        let o = origin as usize;
+        if self.by_origin.len() <= o {
+            self.by_origin.resize_with(o + 1, Vec::new);
+        }
+        self.by_origin[o].push((version, Vec::new()));
+        self.order.push_back((origin, version));
     }
 
     fn evict(&mut self) {
-        if let Some(key) = self.order.pop_front() {
-            let n = self.by_update.remove(&key).map_or(0, |l| l.len());
-            self.total -= n;
-            self.dropped += n as u64;
+        if let Some((origin, version)) = self.order.pop_front() {
+            let lists = &mut self.by_origin[origin as usize];
+            if let Some(k) = lists.iter().position(|(v, _)| *v == version) {
+                let n = lists.remove(k).1.len();
+                self.total -= n;
+                self.dropped += n as u64;
+            }
         }
+    }
+
+    fn list(&self, origin: u32, version: Version) -> Option<&Vec<Delivery>> {
+        self.by_origin.get(origin as usize)?.iter().rev().find(|(v, _)| *v == version).map(|(_, l)| l)
     }
 
     /// Every delivery of `version` of `origin` kept, in time order.
     pub fn of(&self, origin: u32, version: Version) -> Option<&[Delivery]> {
-        self.by_update.get(&(origin, version)).map(Vec::as_slice)
+        self.list(origin, version).map(Vec::as_slice)
     }
 
     /// Deliveries not kept (past [`DELIVERY_CAP`]).
@@ -405,7 +423,7 @@ impl Deliveries {
 
     /// The first delivery of `(origin, version)` to `node`, if kept.
     fn first_to(&self, origin: u32, version: Version, node: u32) -> Option<&Delivery> {
-        self.by_update.get(&(origin, version))?.iter().find(|d| d.to == node && !d.duplicate)
+        self.list(origin, version)?.iter().find(|d| d.to == node && !d.duplicate)
     }
 }
 
