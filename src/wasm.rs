@@ -719,7 +719,8 @@ impl Lab {
     }
 
     /// Apply a fault now: `crash:3`, `restart:3`, `restart-fresh:3`,
-    /// `partition:2`, `heal`, `join:5`, `leave:7`, `loss:0.3`. Returns the
+    /// `partition:2`, `heal`, `join:5`, `leave:7`, `loss:0.3`, `drop:3>7`
+    /// (the messages from 3 to 7 in flight, events model). Returns the
     /// virtual time it applies at (just after now).
     pub fn fault(&mut self, spec: &str) -> Result<f64, JsValue> {
         let f = parse_fault(&format!("0:{}", spec.trim())).map_err(|e| js_err(e.replacen("\"0:", "\"", 1)))?;
@@ -739,6 +740,46 @@ impl Lab {
         let mut p = self.params.clone();
         p.faults = each!(&self.run, l => l.config()).faults.iter().map(crate::sim::faults::format_fault).collect();
         to_js(&Pairs(p.to_pairs()))
+    }
+
+    /// Every delivery of `epoch.counter` of `origin`'s update (a broadcast's
+    /// key, version 0.1, in overlay runs) so far, in time order, flat: 5
+    /// numbers a delivery, `from, to, t_ms, hop, duplicate` (hop -1:
+    /// unknown; duplicate 1: the receiver already held it). An error if the
+    /// run keeps none for it (never made, a SWIM run, or dropped past the
+    /// cap of kept deliveries).
+    pub fn dissemination(&self, origin: u32, epoch: u32, counter: f64) -> Result<Vec<f64>, JsValue> {
+        let version = crate::core::Version::new(epoch, counter.max(0.0) as u64);
+        let edges = each!(&self.run, l => l.dissemination(origin, version).map(<[_]>::to_vec));
+        let edges = edges.ok_or_else(|| {
+            js_err("no deliveries are kept for this update: it was not made, or its record was dropped to keep memory bounded")
+        })?;
+        let hop = |h: u16| if h == crate::sim::population::Told::UNKNOWN_HOP { -1.0 } else { f64::from(h) };
+        Ok(edges
+            .iter()
+            .flat_map(|e| [e.from as f64, e.to as f64, e.t as f64, hop(e.hop), f64::from(u8::from(e.duplicate))])
+            .collect())
+    }
+
+    /// The messages from `from` to `to` in flight now, flat, by arrival:
+    /// per message `arrives, kind, bytes, k`, then `origin, epoch, counter,
+    /// ttl` for each of its `k` updates. `kind`: 1 push, 2 feedback, 3
+    /// digest, 4 delta (0: not described). Empty in the rounds model
+    /// and in SWIM and overlay runs (typed numbers rather than objects: the
+    /// package stays small).
+    pub fn in_flight(&self, from: u32, to: u32) -> Vec<f64> {
+        let mut out = Vec::new();
+        // only gossip runs' messages are described (the page inspects no others)
+        let Run::Gossip(live) = &self.run else { return out };
+        for m in live.in_flight(from, to) {
+            let kind = ["message", "push", "feedback", "digest", "delta"].iter().position(|&k| k == m.carries.kind);
+            let c = &m.carries;
+            out.extend([m.arrives as f64, kind.unwrap_or(0) as f64, c.bytes as f64, c.updates.len() as f64]);
+            for u in &c.updates {
+                out.extend([u.origin as f64, u.epoch as f64, u.counter as f64, u.ttl as f64]);
+            }
+        }
+        out
     }
 
     /// The event trace (what every node originated and learned, and when),

@@ -18,6 +18,7 @@ import { PAGE_MAX_NODES, PAGE_MAX_MOVIES_NODES, pageLimit, labHash } from './lab
 import { installTeach } from './teach.js';
 import { dropCells, partitionCells, simCommand, replayNote, chartPng, exportName } from './honest.js';
 import { installLayout } from './layout.js';
+import { ToldView, dissemination, inFlight, flightAt, renderFlight } from './told.js';
 
 // What the page shows when its URL says nothing: the course app.
 const PAGE_DEFAULTS = {
@@ -69,6 +70,7 @@ const state = {
 let net, chart;
 // teach.js's hooks (explanations, lessons, compare mode); null until main() installs them
 let teach = null;
+const told = new ToldView(document.getElementById('told')); // who told whom (told.js)
 
 // ---------- messages ----------
 
@@ -507,6 +509,7 @@ function draw(wall) {
     view: state.kind === 'swim' ? state.view : null, suspects: state.kind === 'swim' ? state.suspects : null,
     links: state.kind === 'overlay' ? state.links : null,
   });
+  told.frame(lab, net, wall);
   // the chart moves slowly: a few redraws a second are enough
   if (wall - state.lastChart < 200 && wall >= state.lastChart) return;
   state.lastChart = wall;
@@ -663,6 +666,8 @@ function esc(s) {
 
 function renderInspector(reset) {
   const i = net.selected;
+  if (i >= 0 || reset) state.flightInspected = false;
+  else if (state.flightInspected) return; // a message in flight is shown (inspectFlight)
   const body = $('insp-body');
   if (reset || i < 0 || !state.lab || i >= state.lab.len()) {
     if (reset) net.selected = -1;
@@ -683,7 +688,8 @@ function renderInspector(reset) {
     const latest = r.latest ? (r.latest[0] ? `${r.latest[0]}.${r.latest[1]}` : r.latest[1]) : '';
     const ver = r.epoch ? `${r.epoch}.${r.version}` : r.version;
     const unverified = (d.unverified || []).includes(r.origin) ? ' <span class="unverified" title="came unsigned from a real node (a course node that does not sign): nothing proves it is its origin\'s">unverified</span>' : '';
-    return `<tr class="${cls}"><td>${r.origin}${unverified}</td><td class="movie" title="${esc(r.movie)}">${esc(r.movie)}</td><td class="ver">${ver}</td><td>${latest}</td><td>${fmtMs(r.learned_at)}</td></tr>`;
+    const from = r.from !== undefined ? `#${r.from}${r.hop !== undefined ? ` (hop ${r.hop})` : ''}` : r.origin === i ? 'itself' : '—';
+    return `<tr class="${cls}" data-origin="${r.origin}" data-ver="${r.epoch}.${r.version}" title="show who told whom for this update"><td>${r.origin}${unverified}</td><td class="movie" title="${esc(r.movie)}">${esc(r.movie)}</td><td class="ver">${ver}</td><td>${latest}</td><td>${fmtMs(r.learned_at)}</td><td class="from">${from}</td></tr>`;
   }).join('');
   body.innerHTML = `
     <div class="insp-grid">
@@ -709,8 +715,9 @@ function renderInspector(reset) {
       <button data-act="leave">Remove</button>
     </div>
     <div class="k" style="margin-bottom:6px;color:var(--muted);font-size:12px">${real ? 'As its last GET /state said: what' : 'What'} node ${i} thinks every node's favorite is (${d.view.length} origins${staleRows ? `, <span style="color:var(--warn)">${staleRows} behind</span>` : ''})</div>
-    <div class="table-wrap"><table><thead><tr><th>origin</th><th>movie</th><th>version</th><th>latest</th><th>learned at</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+    <div class="table-wrap"><table><thead><tr><th>origin</th><th>movie</th><th>version</th><th>latest</th><th>learned at</th><th>learned from</th></tr></thead><tbody>${rows}</tbody></table></div>`;
   for (const b of body.querySelectorAll('button[data-act]')) b.onclick = () => applyFault(`${b.dataset.act}:${i}`);
+  for (const tr of body.querySelectorAll('tr[data-origin]')) tr.onclick = () => told.select(state.lab, Number(tr.dataset.origin), tr.dataset.ver);
 }
 
 // A SWIM member (its view of the others, and who suspects it) or an
@@ -733,6 +740,20 @@ function renderMemberInspector(i, d, body) {
 }
 
 // ---------- faults ----------
+
+// A message in flight, clicked: what it carries, and a button that drops
+// it (recorded as `drop:FROM>TO` in the fault timeline). The inspector
+// shows it until a node is selected again.
+function inspectFlight(from, to) {
+  state.playing = false; updateCounters();
+  net.selected = -1; state.flightInspected = true;
+  return renderFlight(state.lab, from, to, $('insp-title'), $('insp-body'), (spec) => {
+    const at = state.lab.now() + 1;
+    applyFault(spec);
+    $('insp-body').insertAdjacentHTML('beforeend', `<div class="insp-note" id="dropped-note">Dropped: <code>${at}:${esc(spec)}</code> is in the fault timeline (and the link), so a replay loses the same messages.</div>`);
+    const b = $('drop-flight'); if (b) b.disabled = true;
+  });
+}
 
 function applyFault(spec) {
   try {
@@ -861,6 +882,8 @@ function wire() {
     const [x, y] = pos(ev);
     const i = net.nodeAt(x, y);
     if (i < 0 && net.cellAt(x, y)) { net.zoomAt(x, y, net.detailZoom()); return; }
+    const f = i < 0 && state.kind === 'gossip' ? flightAt(net, x, y, state.lab.now()) : null;
+    if (f) { inspectFlight(f.from, f.to); return; }
     net.selected = i; state.lastInspect = 0; renderInspector();
   };
   canvas.onmousemove = (ev) => {
@@ -966,6 +989,16 @@ const api = {
   async copy(what) { await copyText(what === 'command' ? simCommand(state.lab.scenario()) : (writeHash(), location.href), what); return state.lastCopy; },
   /** The chart as the Chart PNG button saves it: a `data:image/png` URL. */
   async chartPng() { const b = await chartPng($('chart'), chartTitle()); return new Promise((r) => { const f = new FileReader(); f.onload = () => r(f.result); f.readAsDataURL(b); }); },
+  /** Every delivery of `origin`'s update `version` (`"epoch.counter"`, a counter for epoch 0, or `{ epoch, counter }`) so far: `[{ from, to, t_ms, hop, duplicate }]`. Throws if the run keeps none for it. */
+  dissemination: (origin, version) => dissemination(state.lab, origin, version),
+  /** Select an update (as a click on an inspector row does; `null`: none): its tree is drawn on the network. Returns its deliveries. */
+  selectUpdate: (origin, version) => told.select(state.lab, origin, version),
+  /** The messages from → to in flight now: `[{ from, to, arrives, kind, bytes, updates: [{ origin, epoch, counter, ttl }] }]`. */
+  inFlight: (from, to) => inFlight(state.lab, from, to),
+  /** Inspect the messages from → to in flight (as a click on one does); returns them. */
+  inspectFlight,
+  /** Every message in flight now, as `[from, to]` pairs (what can be inspected or dropped). */
+  flightsNow() { const now = state.lab.now(); return net.flights.filter((f) => !f.lost && f.t1 > now && f.t0 <= now).map((f) => [f.from, f.to]); },
   get playing() { return state.playing; },
   /** Join real nodes: `connect('http://127.0.0.1:7000', { gateways: 3, max_rps: 10, allow_unsigned: true })` (allow_unsigned: take unsigned updates of origins never seen signed, as native nodes do by default; false requires seals). Throws on a bad URL. */
   connect(url, opts) { connect(url, opts); return state.lab.natives(); },

@@ -93,6 +93,12 @@ pub struct World<P: Population> {
     /// The crashes so far, `(node, time_ms)`, in order (`crash`,
     /// `crash-random`): failure detection is measured against them.
     pub crashes: Vec<(u32, u64)>,
+    /// A `drop` fault just applied: the senders and receivers whose
+    /// messages in flight the events engine now dooms.
+    drop_now: Option<((u32, u32), (u32, u32))>,
+    /// Messages in flight a `drop` fault doomed: `(from, to, arrival)`, one
+    /// entry a message (lost when it pops; empty in most runs).
+    doomed: Vec<(u32, u32, u64)>,
 }
 
 /// One message on the wire, as a viewer draws it.
@@ -150,6 +156,20 @@ impl<P: Population> World<P> {
             next_broadcast: 0,
             slow: Vec::new(),
             crashes: Vec::new(),
+            drop_now: None,
+            doomed: Vec::new(),
+        }
+    }
+
+    /// Whether a `drop` fault doomed the message `from` sent to `to` that
+    /// arrives at `t` (taking it off the doomed list).
+    fn take_doomed(&mut self, from: u32, to: u32, t: u64) -> bool {
+        match self.doomed.iter().position(|&d| d == (from, to, t)) {
+            Some(k) => {
+                self.doomed.swap_remove(k);
+                true
+            }
+            None => false,
         }
     }
 
@@ -347,6 +367,8 @@ impl<P: Population> World<P> {
             }
             Fault::Block { from, to } => self.net.block(Block { from, to }),
             Fault::Unblock { from, to } => self.net.unblock(Block { from, to }),
+            // the events engine looks for them in its queue (rounds: nothing is in flight)
+            Fault::Drop { from, to } => self.drop_now = Some((from, to)),
             Fault::Leave { node } => {
                 if node < len && self.members.contains(node) {
                     if self.up.get(node as usize) {
@@ -678,6 +700,19 @@ impl<P: Population> Runner<P> {
         self.now
     }
 
+    /// Call `f` with every message in flight: `(from, to, arrival ms,
+    /// message)`, in no particular order (events model; in rounds nothing
+    /// is in flight between rounds). Messages a `drop` fault doomed are left out.
+    pub fn in_flight(&self, mut f: impl FnMut(u32, u32, u64, &P::Msg)) {
+        if let Clock::Events(e) = &self.clock {
+            let doomed = &self.w.doomed;
+            e.q.scan(|at, ev| match ev {
+                Ev::Msg(from, to, msg) if !doomed.contains(&(*from, *to, at)) => f(*from, *to, at, msg),
+                _ => {}
+            });
+        }
+    }
+
     /// Why the run ended, once it has.
     pub fn stopped(&self) -> Option<StopReason> {
         self.stop
@@ -1000,6 +1035,14 @@ fn events_until<P: Population>(
             w.metrics.events += 1;
             e.woke.clear();
             w.apply_next_fault(t, &mut e.woke);
+            if let Some((a, b)) = w.drop_now.take() {
+                let within = |(lo, hi): (u32, u32), i: u32| lo <= i && i <= hi;
+                let doomed = &mut w.doomed;
+                e.q.scan(|at, ev| match ev {
+                    Ev::Msg(from, to, _) if within(a, *from) && within(b, *to) => doomed.push((*from, *to, at)),
+                    _ => {}
+                });
+            }
             for &i in &e.woke {
                 let next = w.pop.next_timeout(i).max(t);
                 e.retimed.insert(i, next);
@@ -1019,6 +1062,7 @@ fn events_until<P: Population>(
         } else if e.par.threads > 1
             && until == u64::MAX
             && w.slow.is_empty()
+            && w.doomed.is_empty()
             && matches!(e.q.ahead(0), Some(Ev::Tick(_) | Ev::Msg(..)))
         {
             // no fault, request or limit inside the window, and no message
@@ -1061,6 +1105,11 @@ fn events_until<P: Population>(
             }
             Ev::Msg(from, to, msg) => {
                 e.in_flight -= 1;
+                if !w.doomed.is_empty() && w.take_doomed(from, to, t) {
+                    // a `drop` fault caught it in flight: lost on the way
+                    w.metrics.lost += 1;
+                    continue;
+                }
                 if !w.up.get(to as usize) {
                     w.metrics.to_down += 1;
                     undeliverable(w, from, to, msg, t);

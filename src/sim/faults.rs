@@ -19,6 +19,11 @@
 //! * `TIME:block:A>B` and `TIME:unblock:A>B`: a one-way partition; every
 //!   message from a node of `A` to a node of `B` is dropped, where `A` and `B`
 //!   are a node (`3`) or an inclusive range (`0-9`). `heal` lifts blocks too.
+//! * `TIME:drop:A>B`: every message from `A` to `B` (nodes or ranges, as
+//!   `block`) that is in flight at `TIME` is lost on arrival; later ones
+//!   pass. The lab records a click on a message in flight this way, so
+//!   the link replays it (events model only: in rounds an exchange
+//!   completes within its round, nothing is in flight between rounds).
 
 use serde::{Deserialize, Serialize};
 
@@ -51,6 +56,8 @@ pub enum Fault {
     Block { from: (u32, u32), to: (u32, u32) },
     /// Lift a block.
     Unblock { from: (u32, u32), to: (u32, u32) },
+    /// Lose every message from nodes `from` to nodes `to` in flight now.
+    Drop { from: (u32, u32), to: (u32, u32) },
 }
 
 /// A fault at a time.
@@ -119,14 +126,14 @@ pub fn parse_fault(s: &str) -> Result<TimedFault, String> {
             }
             Fault::CrashRandom { fraction: f }
         }
-        "block" | "unblock" => {
+        "block" | "unblock" | "drop" => {
             let arg = need("A>B (nodes or ranges, e.g. 0-9>10-19)")?;
             let (a, b) = arg.split_once('>').ok_or_else(|| format!("fault {s:?}: expected A>B, e.g. 0-9>10-19"))?;
             let (from, to) = (range(s, a)?, range(s, b)?);
-            if parts[1].eq_ignore_ascii_case("block") {
-                Fault::Block { from, to }
-            } else {
-                Fault::Unblock { from, to }
+            match parts[1].to_ascii_lowercase().as_str() {
+                "block" => Fault::Block { from, to },
+                "unblock" => Fault::Unblock { from, to },
+                _ => Fault::Drop { from, to },
             }
         }
         "loss" => {
@@ -139,7 +146,7 @@ pub fn parse_fault(s: &str) -> Result<TimedFault, String> {
         other => {
             return Err(format!(
             "fault {s:?}: unknown kind {other:?} (partition, heal, crash, restart, restart-fresh, join, leave, loss, \
-             slow, fast, crash-random, block, unblock)"
+             slow, fast, crash-random, block, unblock, drop)"
         ))
         }
     };
@@ -185,6 +192,7 @@ pub fn format_fault(f: &TimedFault) -> String {
         Fault::CrashRandom { fraction } => format!("{t}:crash-random:{fraction}"),
         Fault::Block { from, to } => format!("{t}:block:{}>{}", fmt_range(from), fmt_range(to)),
         Fault::Unblock { from, to } => format!("{t}:unblock:{}>{}", fmt_range(from), fmt_range(to)),
+        Fault::Drop { from, to } => format!("{t}:drop:{}>{}", fmt_range(from), fmt_range(to)),
     }
 }
 
@@ -222,6 +230,7 @@ mod tests {
         assert_eq!(f("1s:crash-random:0.1").fault, Fault::CrashRandom { fraction: 0.1 });
         assert_eq!(f("1s:block:0-9>10-19").fault, Fault::Block { from: (0, 9), to: (10, 19) });
         assert_eq!(f("1s:unblock:3>5").fault, Fault::Unblock { from: (3, 3), to: (5, 5) });
+        assert_eq!(f("1234:drop:3>7"), TimedFault { at_ms: 1234, fault: Fault::Drop { from: (3, 3), to: (7, 7) } });
     }
 
     #[test]
@@ -238,6 +247,8 @@ mod tests {
             "1s:crash-random:0.25",
             "1s:block:0-9>12",
             "1s:unblock:3>5-6",
+            "1201:drop:3>7",
+            "5s:drop:0-4>9",
         ] {
             let f = parse_fault(s).unwrap();
             assert_eq!(parse_fault(&format_fault(&f)).unwrap(), f, "{s}");
@@ -265,6 +276,9 @@ mod tests {
             "1s:block:3",
             "1s:block:9-3>1",
             "1s:block:a>b",
+            "1s:drop",
+            "1s:drop:3",
+            "1s:drop:7-3>1",
         ] {
             let e = parse_fault(bad).unwrap_err();
             assert!(e.contains("fault"), "{bad}: {e}");

@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use super::engine::{Flight, Runner};
 use super::overlay::OverlayPopulation;
-use super::population::{FullPopulation, Population, TraceEntry};
+use super::population::{Delivery, FullPopulation, Population, Told, TraceEntry};
 use super::swim::SwimPopulation;
 use super::{report, runner, EngineChoice, Fault, MembershipMode, Progress, Report, SimConfig, StopReason};
 use crate::core::membership::swim::State;
@@ -42,6 +42,54 @@ pub trait LiveRun: Population + Sized {
     fn report(cfg: &SimConfig, r: &Runner<Self>, reason: StopReason, t: u64) -> Report;
     /// How many updates (broadcasts) node `i` is behind, for the viewer.
     fn behind(&self, i: u32) -> u32;
+    /// Every delivery of `version` of `origin` so far, first ones and
+    /// duplicates, in time order; `None` if this run keeps none for it.
+    fn dissemination(&self, _origin: u32, _version: Version) -> Option<&[Delivery]> {
+        None
+    }
+    /// What a message carries, for the inspector (by default its size only).
+    fn describe(&self, msg: &Self::Msg) -> Carries {
+        Carries { kind: "message", bytes: self.msg_info(msg).0, updates: Vec::new() }
+    }
+}
+
+/// What a message in flight carries, for the inspector.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Carries {
+    /// `push` (forwarded updates), `feedback`, `digest`, `delta` (state
+    /// transfer), or `message` for the runs whose messages are not described.
+    pub kind: &'static str,
+    /// Its approximate size on the wire, bytes.
+    pub bytes: usize,
+    /// The updates it carries.
+    pub updates: Vec<CarriedUpdate>,
+}
+
+/// One update a message carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct CarriedUpdate {
+    /// Whose favorite.
+    pub origin: u32,
+    /// The version's epoch.
+    pub epoch: u32,
+    /// The version's counter.
+    pub counter: u64,
+    /// Hops it may still travel.
+    pub ttl: u32,
+}
+
+/// A message in flight, for the inspector.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct InFlight {
+    /// Sender.
+    pub from: u32,
+    /// Receiver.
+    pub to: u32,
+    /// When it arrives, ms.
+    pub arrives: u64,
+    /// What it carries.
+    #[serde(flatten)]
+    pub carries: Carries,
 }
 
 impl LiveRun for FullPopulation {
@@ -58,6 +106,22 @@ impl LiveRun for FullPopulation {
     }
     fn behind(&self, i: u32) -> u32 {
         self.staleness(i).map_or(0, |s| s.0)
+    }
+    fn dissemination(&self, origin: u32, version: Version) -> Option<&[Delivery]> {
+        FullPopulation::dissemination(self, origin, version)
+    }
+    fn describe(&self, msg: &Message<u32>) -> Carries {
+        let (kind, updates): (_, &[Update<u32>]) = match msg {
+            Message::Push(u) => ("push", u),
+            Message::Feedback(_) => ("feedback", &[]),
+            Message::Digest { .. } => ("digest", &[]),
+            Message::Delta { updates, .. } => ("delta", updates),
+        };
+        let updates = updates
+            .iter()
+            .map(|u| CarriedUpdate { origin: u.origin, epoch: u.version.epoch, counter: u.version.counter, ttl: u.ttl })
+            .collect();
+        Carries { kind, bytes: msg.wire_len(), updates }
     }
 }
 
@@ -82,7 +146,9 @@ impl LiveRun for OverlayPopulation {
         if !cfg.membership.is_overlay() {
             return Err(format!("the {} membership is not an overlay", cfg.membership.name()));
         }
-        OverlayPopulation::new(cfg)
+        let mut pop = OverlayPopulation::new(cfg)?;
+        pop.track_deliveries();
+        Ok(pop)
     }
     fn report(cfg: &SimConfig, r: &Runner<Self>, reason: StopReason, t: u64) -> Report {
         super::overlay::report(cfg, r, reason, t)
@@ -90,6 +156,10 @@ impl LiveRun for OverlayPopulation {
     /// Broadcasts announced to it (`IHAVE`) that it has not received yet.
     fn behind(&self, i: u32) -> u32 {
         self.tree(i).missing() as u32
+    }
+    /// Broadcasts have one version, `0.1`.
+    fn dissemination(&self, origin: u32, version: Version) -> Option<&[Delivery]> {
+        (version == Version::new(0, 1)).then(|| OverlayPopulation::dissemination(self, origin)).flatten()
     }
 }
 
@@ -158,6 +228,13 @@ pub struct ViewRow {
     pub stale: bool,
     /// When this node learned it, ms.
     pub learned_at: u64,
+    /// Who told it this version (absent: it made it, a client handed it
+    /// over, or it came from a real node).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<u32>,
+    /// Its hop count (0 at the origin), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hop: Option<u32>,
 }
 
 /// Everything about one node, for the inspector.
@@ -386,6 +463,25 @@ impl<P: LiveRun> Live<P> {
         out.extend((0..self.len()).map(|i| self.r.w.net.group(i)));
     }
 
+    /// Every delivery of `version` of `origin` so far, first ones and
+    /// duplicates, in time order (see [`LiveRun::dissemination`]).
+    pub fn dissemination(&self, origin: u32, version: Version) -> Option<&[Delivery]> {
+        self.r.w.pop.dissemination(origin, version)
+    }
+
+    /// The messages from `from` to `to` in flight now, by arrival within
+    /// the queue's window of 8 s (none in the rounds model, where an
+    /// exchange completes within its round).
+    pub fn in_flight(&self, from: u32, to: u32) -> Vec<InFlight> {
+        let mut out = Vec::new();
+        self.r.in_flight(|f, t, arrives, msg| {
+            if (f, t) == (from, to) {
+                out.push(InFlight { from, to, arrives, carries: self.r.w.pop.describe(msg) });
+            }
+        });
+        out
+    }
+
     /// Messages sent since the last call, and how many more did not fit.
     pub fn drain_flights(&mut self) -> (Vec<Flight>, u64) {
         self.r.w.drain_flights()
@@ -489,6 +585,7 @@ impl Live {
             .view()
             .map(|(&o, e)| {
                 let latest = pop.latest(o);
+                let told = pop.told(i, o);
                 ViewRow {
                     origin: o,
                     movie: e.payload.as_str().to_owned(),
@@ -497,6 +594,8 @@ impl Live {
                     latest: latest.map(|v: Version| (v.epoch, v.counter)),
                     stale: latest.is_some_and(|l| l > e.version),
                     learned_at: e.learned_at,
+                    from: told.and_then(Told::sender),
+                    hop: told.and_then(Told::hops),
                 }
             })
             .collect();

@@ -398,6 +398,12 @@ impl SimConfig {
             }
         }
         self.check_swim()?;
+        if self.model == Model::Rounds && self.faults.iter().any(|f| matches!(f.fault, Fault::Drop { .. })) {
+            return Err(ParamError::rule(
+                "faults",
+                "drop loses messages in flight, and in the rounds model nothing is in flight between rounds: use --model events",
+            ));
+        }
         if self.model == Model::Rounds && self.faults.iter().any(|f| matches!(f.fault, Fault::Slow { .. })) {
             return Err(ParamError::rule(
                 "faults",

@@ -44,7 +44,7 @@ use foldhash::fast::FixedState;
 use serde::{Deserialize, Serialize};
 
 use super::metrics::Knowledge;
-use super::population::{node_rng, Ctx, Population, Sink};
+use super::population::{node_rng, Ctx, Deliveries, Delivery, Population, Sink, Told};
 use super::table::ParamError;
 use super::{engine, MembershipMode, Model, Progress, Report, Scenario, SimConfig, StopReason};
 use crate::core::membership::hyparview::{self, HyParView, HyParViewConfig};
@@ -243,6 +243,8 @@ pub struct OverlayPopulation {
     /// When the engine will next tick each node (what it last heard from
     /// [`Population::next_timeout`] or [`Population::retime`]).
     due: Vec<u64>,
+    /// Who delivered each broadcast to whom, for a viewer (off by default).
+    told: Option<Box<Deliveries>>,
 }
 
 /// The topology a membership mode builds, if it is a static one.
@@ -334,7 +336,20 @@ impl OverlayPopulation {
             membership_messages: 0,
             mout: MemberOut::default(),
             pout: PlumOut::default(),
+            told: None,
         }
+    }
+
+    /// Keep who delivered each broadcast to whom (first deliveries with
+    /// their hop, and duplicate payloads), for a viewer. Call before the run starts.
+    pub fn track_deliveries(&mut self) {
+        self.told = Some(Box::default());
+    }
+
+    /// With [`OverlayPopulation::track_deliveries`]: every delivery of
+    /// broadcast `key` so far (see [`Deliveries::of`]).
+    pub fn dissemination(&self, key: u32) -> Option<&[Delivery]> {
+        self.told.as_ref()?.of(key, Version::new(0, 1))
     }
 
     /// Node `i`'s membership.
@@ -410,6 +425,10 @@ impl OverlayPopulation {
                 b.receivers += 1;
                 b.ldh = b.ldh.max(d.hop);
             }
+            if let Some(t) = &mut self.told {
+                let hop = d.hop.min(u32::from(Told::UNKNOWN_HOP - 1)) as u16;
+                t.push(d.id, Version::new(0, 1), Delivery { t: now, from: d.from, to: i, hop, duplicate: false });
+            }
             ctx.metrics.learned(i, d.id, None, Version::new(0, 1), now);
         }
         self.pout = pout;
@@ -435,6 +454,9 @@ impl OverlayPopulation {
         let v = Version::new(0, 1);
         ctx.metrics.originated(key, v, now);
         self.bcasts.insert(key, Measured { key, at: now, receivers: 1, ..Measured::default() });
+        if let Some(t) = &mut self.told {
+            t.open(key, v);
+        }
         self.nodes[i as usize].tree.broadcast(key, (), &mut self.pout);
         ctx.metrics.learned(i, key, None, v, now);
         self.apply_tree(i, now, ctx);
@@ -499,6 +521,10 @@ impl Population for OverlayPopulation {
                         _ => unreachable!("a payload is a Gossip"),
                     });
                 self.duplicates += u64::from(dup);
+                if let (true, Some(t), plumtree::Msg::Gossip { id, round, .. }) = (dup, &mut self.told, &m) {
+                    let hop = round.saturating_add(1).min(u32::from(Told::UNKNOWN_HOP - 1)) as u16;
+                    t.push(*id, Version::new(0, 1), Delivery { t: now, from, to, hop, duplicate: true });
+                }
                 node.tree.on_message(now, from, m, &mut self.pout);
                 self.apply_tree(to, now, ctx);
             }

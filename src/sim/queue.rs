@@ -119,6 +119,25 @@ impl<T> EventQueue<T> {
         self.current.len() + (self.now..end).map(|t| self.buckets[t as usize % WINDOW].len()).sum::<usize>()
     }
 
+    /// Call `f` with every waiting event and its time: in `(time, seq)`
+    /// order within the window (8.2 s ahead), then those beyond it in no
+    /// particular order. O(events + window): for rare looks (a fault, a
+    /// click), not per event.
+    pub fn scan(&self, mut f: impl FnMut(u64, &T)) {
+        for item in &self.current {
+            f(self.now, item);
+        }
+        // a bucket holds the events of one time in `now..now + WINDOW`
+        for k in 0..WINDOW as u64 {
+            for item in &self.buckets[((self.now + k) % WINDOW as u64) as usize] {
+                f(self.now + k, item);
+            }
+        }
+        for far in &self.far {
+            f(far.time, &far.item);
+        }
+    }
+
     /// The earliest event and its time, earliest-inserted first among equals.
     pub fn pop(&mut self) -> Option<(u64, T)> {
         let t = self.peek_until(u64::MAX)?;
@@ -187,6 +206,27 @@ impl<T> EventQueue<T> {
 mod tests {
     use super::*;
     use crate::rng::Rng;
+
+    #[test]
+    fn scan_sees_every_waiting_event_at_its_time() {
+        let mut rng = Rng::new(5);
+        let mut q = EventQueue::new();
+        let mut reference = Vec::new();
+        for id in 0..3_000u64 {
+            let t = q.now() + rng.below(20_000);
+            q.push(t, id);
+            reference.push((t, id));
+            if id % 7 == 0 {
+                let (t, id) = q.pop().expect("something waits");
+                reference.retain(|&r| r != (t, id));
+            }
+        }
+        let mut seen = Vec::new();
+        q.scan(|t, &id| seen.push((t, id)));
+        seen.sort_unstable();
+        reference.sort_unstable();
+        assert_eq!(seen, reference);
+    }
 
     #[test]
     fn peek_until_stops_at_the_bound_and_later_pushes_keep_order() {
