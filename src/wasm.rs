@@ -424,7 +424,16 @@ impl Lab {
         if has(|f| matches!(f, Fault::Loss { .. })) {
             why.push("loss changed during the run");
         }
-        if has(|f| matches!(f, Fault::Crash { .. } | Fault::Restart { .. } | Fault::Join { .. } | Fault::Leave { .. } | Fault::CrashRandom { .. })) {
+        if has(|f| {
+            matches!(
+                f,
+                Fault::Crash { .. }
+                    | Fault::Restart { .. }
+                    | Fault::Join { .. }
+                    | Fault::Leave { .. }
+                    | Fault::CrashRandom { .. }
+            )
+        }) {
             why.push("nodes crash, join or leave");
         }
         if has(|f| matches!(f, Fault::Slow { .. })) {

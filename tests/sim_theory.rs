@@ -112,7 +112,10 @@ fn the_mean_field_curve_with_loss_predicts_the_rounds_to_inform_everyone() {
             let naive = theory_rounds(&lossless);
             let name = protocol.name();
             assert!((got - want).abs() <= 0.2 * want, "{name} at loss {loss}: {got:.1} rounds, theory {want:.1}");
-            assert!((got - naive).abs() > 0.2 * naive, "{name} at loss {loss}: the lossless curve ({naive:.1}) fits too ({got:.1})");
+            assert!(
+                (got - naive).abs() > 0.2 * naive,
+                "{name} at loss {loss}: the lossless curve ({naive:.1}) fits too ({got:.1})"
+            );
         }
     }
 }

@@ -395,7 +395,10 @@ function showNotices() {
 
 function advanceBy(virtualMs, workMs = state.workMs) {
   const lab = state.lab;
-  const target = virtualMs === Infinity ? Infinity : lab.now() + virtualMs;
+  // slow speeds move less than 1 ms a frame: carry the fraction over
+  let whole = virtualMs;
+  if (virtualMs !== Infinity) { state.carry = (state.carry || 0) + virtualMs; whole = Math.floor(state.carry); state.carry -= whole; }
+  const target = virtualMs === Infinity ? Infinity : lab.now() + whole;
   const t0 = performance.now();
   let done = false;
   while (!done) {

@@ -832,13 +832,26 @@ mod tests {
     use crate::sim::{Model, Scenario};
 
     fn cfg() -> SimConfig {
-        SimConfig { nodes: 80, seed: 3, model: Model::Events, scenario: Scenario::Movies, duration_ms: Some(10_000), ..SimConfig::default() }
+        SimConfig {
+            nodes: 80,
+            seed: 3,
+            model: Model::Events,
+            scenario: Scenario::Movies,
+            duration_ms: Some(10_000),
+            ..SimConfig::default()
+        }
     }
 
     /// What a viewer reads of a run at one instant.
     fn seen(l: &Live) -> (u64, Vec<Option<u32>>, Vec<Option<NodeView>>, String, usize) {
         let report = serde_json::to_string(&l.report()).unwrap();
-        (l.now(), l.lacking().collect(), (0..l.len()).map(|i| l.node(i)).collect(), report, l.spread_log().points().len())
+        (
+            l.now(),
+            l.lacking().collect(),
+            (0..l.len()).map(|i| l.node(i)).collect(),
+            report,
+            l.spread_log().points().len(),
+        )
     }
 
     fn fresh_at(cfg: &SimConfig, ms: u64) -> Live {

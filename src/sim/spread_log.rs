@@ -194,7 +194,14 @@ mod tests {
     use crate::sim::{live::Live, Model, Scenario, SimConfig};
 
     fn cfg(model: Model) -> SimConfig {
-        SimConfig { nodes: 60, seed: 7, model, scenario: Scenario::Movies, duration_ms: Some(8_000), ..SimConfig::default() }
+        SimConfig {
+            nodes: 60,
+            seed: 7,
+            model,
+            scenario: Scenario::Movies,
+            duration_ms: Some(8_000),
+            ..SimConfig::default()
+        }
     }
 
     fn whole(live: &Live) -> (Vec<SpreadUpdate>, Vec<SpreadPoint>) {

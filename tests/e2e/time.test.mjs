@@ -160,7 +160,7 @@ test('speeds run from 1/100x to 100x on a log scale plus max, with + and - keys'
   await page.waitForTimeout(2_000);
   const dt = (await page.evaluate(() => window.gossipLab.snapshot().time_ms)) - t0;
   assert.ok(dt >= 5 && dt <= 60, `1/100x moved ${dt} ms in 2 s`);
-  for (let i = 0; i < 17; i++) await page.keyboard.press('+');
+  for (let i = 0; i < 16; i++) await page.keyboard.press('+');
   assert.equal(await page.evaluate(() => window.gossipLab.speed()), 100);
   await page.keyboard.press('+');
   assert.equal(await page.evaluate(() => window.gossipLab.speed()), 'max');

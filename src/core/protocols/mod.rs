@@ -469,7 +469,8 @@ mod tests {
     }
 
     fn curve(protocol: Protocol, eager: bool, hop_ms: Option<f64>) -> Vec<(f64, f64)> {
-        let p = MeanField { protocol, eager, nodes: 1000, fanout: 1, ttl: 32, k: 1, interval_ms: 1000, hop_ms, loss: 0.0 };
+        let p =
+            MeanField { protocol, eager, nodes: 1000, fanout: 1, ttl: 32, k: 1, interval_ms: 1000, hop_ms, loss: 0.0 };
         mean_field(&p, 60_000.0).expect("a rule")
     }
 
