@@ -406,46 +406,6 @@ impl Lab {
         }
     }
 
-    /// Why [`Lab::theory_curve`] does not describe this run, or `""`: the
-    /// mean-field model has every node pick any other uniformly, loss fixed
-    /// for the whole run and nobody crashing, joining or cut off.
-    pub fn theory_note(&self) -> String {
-        use crate::sim::Fault;
-        let Run::Gossip(live) = &self.run else { return String::new() };
-        let cfg = live.config();
-        let mut why: Vec<&str> = Vec::new();
-        if cfg.membership != crate::sim::MembershipMode::Full {
-            why.push("nodes do not pick peers uniformly (bootstrap membership)");
-        }
-        let has = |f: fn(&Fault) -> bool| cfg.faults.iter().any(|t| f(&t.fault));
-        if has(|f| matches!(f, Fault::Partition { .. } | Fault::Block { .. })) {
-            why.push("partitions");
-        }
-        if has(|f| matches!(f, Fault::Loss { .. })) {
-            why.push("loss changed during the run");
-        }
-        if has(|f| {
-            matches!(
-                f,
-                Fault::Crash { .. }
-                    | Fault::Restart { .. }
-                    | Fault::Join { .. }
-                    | Fault::Leave { .. }
-                    | Fault::CrashRandom { .. }
-            )
-        }) {
-            why.push("nodes crash, join or leave");
-        }
-        if has(|f| matches!(f, Fault::Slow { .. })) {
-            why.push("slow members");
-        }
-        if why.is_empty() {
-            String::new()
-        } else {
-            format!("theory does not apply: {}", why.join(", "))
-        }
-    }
-
     /// What this run is: `gossip` (full nodes), `swim` or `overlay`.
     pub fn kind(&self) -> String {
         match self.run {

@@ -451,7 +451,23 @@ function chartData() {
   const theoryEnd = th.find(([, f]) => f >= 0.999);
   if (theoryEnd) maxAge = Math.max(maxAge, theoryEnd[0]);
   maxAge *= 1.05;
-  return { ...view, theory: theoryLine(lab, maxAge), theory_note: lab.theory_note(), max_age: maxAge };
+  return { ...view, theory: theoryLine(lab, maxAge), theory_note: theoryNote(), max_age: maxAge };
+}
+
+// Why the mean-field curve does not describe this run, or '': it has every
+// node pick any other uniformly, loss fixed for the whole run (it accounts
+// for that loss) and nobody crashing, joining or cut off.
+function theoryNote() {
+  if (state.kind !== 'gossip') return '';
+  const why = [];
+  if (state.params.membership && state.params.membership !== 'full') why.push('nodes do not pick peers uniformly (bootstrap membership)');
+  const kinds = new Set(state.faults.map((f) => f.text.split(' ')[0]));
+  const any = (...k) => k.some((x) => kinds.has(x));
+  if (any('partition', 'block')) why.push('partitions');
+  if (any('loss')) why.push('loss changed during the run');
+  if (any('crash', 'restart', 'restart-fresh', 'join', 'leave', 'crash-random')) why.push('nodes crash, join or leave');
+  if (any('slow')) why.push('slow members');
+  return why.length ? `theory does not apply: ${why.join(', ')}` : '';
 }
 
 // Go to virtual time `ms` (exact: back means the scenario replays); refused with real nodes.
