@@ -398,7 +398,7 @@ impl<P: LiveRun> Live<P> {
             }
             if g == self.log.next_sample() {
                 self.log.sample(&self.r.w.metrics, g);
-                if g % self.row_step == 0 {
+                if g.is_multiple_of(self.row_step) {
                     self.record_row();
                 }
             }
