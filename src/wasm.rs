@@ -570,16 +570,11 @@ impl Lab {
     }
 
     /// The counters at fixed steps of virtual time from row `from` on,
-    /// flat, [`Lab::metric_columns`] numbers a row (see [`Live::rows`]; an
-    /// empty latency is NaN).
+    /// flat, `sim::live::ROW_COLUMNS` (12 numbers) a row (see
+    /// [`Live::rows`]; an empty latency is NaN).
     pub fn metric_rows(&self, from: u32) -> Vec<f64> {
         let rows = each!(&self.run, l => l.rows());
         rows[(from as usize).min(rows.len())..].iter().flatten().copied().collect()
-    }
-
-    /// The names of [`Lab::metric_rows`]' columns.
-    pub fn metric_columns() -> Vec<String> {
-        crate::sim::live::ROW_COLUMNS.iter().map(|c| (*c).to_owned()).collect()
     }
 
     /// Virtual time between two of [`Lab::metric_rows`], ms.
@@ -603,12 +598,6 @@ impl Lab {
         }
         each!(&mut self.run, l => l.seek(ms as u64)).map_err(|e| js_err(e.to_string()))?;
         Ok(self.now())
-    }
-
-    /// Whether the scenario holds faults after now (the run was sought
-    /// back): a fault added now discards them.
-    pub fn has_future(&self) -> bool {
-        each!(&self.run, l => l.has_future())
     }
 
     /// Node `i` as `snapshot()` lists it.

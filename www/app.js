@@ -34,6 +34,9 @@ const WORK_MS_MIN = 2;
 const WORK_MS_MAX = 12;
 const CHUNK_MS = 2; // one advance() call should take about this long
 
+// The columns of Lab.metric_rows (sim::live::ROW_COLUMNS, in this order).
+const METRIC_COLUMNS = ['time_ms', 'nodes_up', 'nodes_up_to_date', 'updates', 'messages', 'bytes', 'duplicates', 'lost_messages', 'partitioned_messages', 'latency_median_ms', 'latency_p99_ms', 'latency_max_ms'];
+
 const $ = (id) => document.getElementById(id);
 const form = $('params');
 
@@ -434,7 +437,7 @@ function readFrame(force) {
 function sampleSeries() {
   state.spread.sync(state.lab);
   const r = state.lab.metric_rows(state.rows.length);
-  const w = Lab.metric_columns().length;
+  const w = METRIC_COLUMNS.length;
   for (let k = 0; k + w <= r.length; k += w) state.rows.push(Array.from(r.subarray ? r.subarray(k, k + w) : r.slice(k, k + w)));
 }
 
@@ -764,7 +767,8 @@ function applyFault(spec) {
 // (it was sought back: the later faults are discarded, in Rust).
 function addFault(spec) {
   const lab = state.lab;
-  const past = lab.has_future();
+  const now = lab.now();
+  const past = state.faults.some((f) => f.at > now + 1); // as Live::has_future says
   lab.fault(spec);
   if (past) { time.fork(lab.now()); state.spread.reset(); state.rows = []; state.lastChart = -1e9; }
   writeHash();
@@ -799,7 +803,7 @@ function metricsCsv() {
     `# gossip lab metrics, one row every ${state.lab.metric_step()} ms of virtual time (and at the end)`,
     `# scenario: ${pairs}`,
     `# replay: ${location.origin}${location.pathname}#${Object.entries(state.lab.scenario()).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}`,
-    Lab.metric_columns().join(','),
+    METRIC_COLUMNS.join(','),
   ];
   return [...head, ...state.rows.map((r) => r.map((x) => (Number.isNaN(x) ? '' : x)).join(','))].join('\n') + '\n';
 }
