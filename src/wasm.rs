@@ -547,6 +547,59 @@ impl Lab {
         to_js(&each!(&self.run, l => l.spreads(since_ms.max(0.0) as u64)))
     }
 
+    /// The updates of the spread log from index `from` on, flat: `origin,
+    /// epoch, counter, created_ms` per update (see [`crate::sim::spread_log`]).
+    pub fn spread_updates(&self, from: u32) -> Vec<f64> {
+        let log = each!(&self.run, l => l.spread_log());
+        let all = log.updates();
+        all[(from as usize).min(all.len())..]
+            .iter()
+            .flat_map(|u| [f64::from(u.origin), f64::from(u.version.epoch), u.version.counter as f64, u.created as f64])
+            .collect()
+    }
+
+    /// The points of the spread log from index `from` on, flat: `update
+    /// (index), age_ms, fraction` per point, sampled in virtual time.
+    pub fn spread_points(&self, from: u32) -> Vec<f64> {
+        let log = each!(&self.run, l => l.spread_log());
+        let all = log.points();
+        all[(from as usize).min(all.len())..]
+            .iter()
+            .flat_map(|p| [f64::from(p.update), p.age_ms as f64, p.fraction])
+            .collect()
+    }
+
+    /// The counters at fixed steps of virtual time from row `from` on,
+    /// flat, `sim::live::ROW_COLUMNS` (12 numbers) a row (see
+    /// [`Live::rows`]; an empty latency is NaN).
+    pub fn metric_rows(&self, from: u32) -> Vec<f64> {
+        let rows = each!(&self.run, l => l.rows());
+        rows[(from as usize).min(rows.len())..].iter().flatten().copied().collect()
+    }
+
+    /// Virtual time between two of [`Lab::metric_rows`], ms.
+    pub fn metric_step(&self) -> f64 {
+        each!(&self.run, l => l.row_step()) as f64
+    }
+
+    /// The spread log's sampling step, ms of virtual time.
+    pub fn spread_resolution(&self) -> f64 {
+        each!(&self.run, l => l.spread_log().resolution()) as f64
+    }
+
+    /// Go to virtual time `ms` exactly (back: rebuild the scenario and
+    /// replay). Refused while real nodes take part.
+    pub fn seek(&mut self, ms: f64) -> Result<f64, JsValue> {
+        if !ms.is_finite() || ms < 0.0 {
+            return Err(js_err(format!("seek takes a time in ms, 0 or more; got {ms}")));
+        }
+        if self.connected() {
+            return Err(js_err(crate::sim::live::SeekError::Remote.to_string()));
+        }
+        each!(&mut self.run, l => l.seek(ms as u64)).map_err(|e| js_err(e.to_string()))?;
+        Ok(self.now())
+    }
+
     /// Node `i` as `snapshot()` lists it.
     pub fn node(&self, i: u32) -> Result<JsValue, JsValue> {
         let none = || js_err(format!("there is no node {i}"));

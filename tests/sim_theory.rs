@@ -85,3 +85,37 @@ fn rumor_mongering_stops_by_itself() {
     assert_eq!(r.stop_reason, gossip::sim::StopReason::Quiescent);
     assert!(r.rounds < 100, "{} rounds", r.rounds);
 }
+
+/// Rounds of the mean-field curve (with `loss`) until fewer than half a node
+/// is left uninformed, for `c` in the rounds model.
+fn theory_rounds(c: &gossip::sim::SimConfig) -> f64 {
+    let p = c.mean_field();
+    let curve = gossip::core::protocols::mean_field(&p, 200_000.0).expect("anti-entropy has a rule");
+    let n = f64::from(c.nodes);
+    let t = curve.iter().find(|&&(_, f)| f >= 1.0 - 0.5 / n).expect("the curve reaches everyone").0;
+    t / c.node.interval_ms as f64
+}
+
+#[test]
+fn the_mean_field_curve_with_loss_predicts_the_rounds_to_inform_everyone() {
+    // rounds model, one partner a round, loss on every message leg: the
+    // curve that accounts for loss is within 20 % of the mean over seeds,
+    // and the curve that ignores it is not (so ignoring loss fails)
+    for protocol in [Protocol::Push, Protocol::Pull, Protocol::PushPull] {
+        for loss in [0.3, 0.5] {
+            let mut c = cfg(2_000, protocol, Model::Rounds, 0);
+            c.net.loss = loss;
+            let got = mean_over_seeds(&c, 8, rounds_full);
+            let want = theory_rounds(&c);
+            let mut lossless = c.clone();
+            lossless.net.loss = 0.0;
+            let naive = theory_rounds(&lossless);
+            let name = protocol.name();
+            assert!((got - want).abs() <= 0.2 * want, "{name} at loss {loss}: {got:.1} rounds, theory {want:.1}");
+            assert!(
+                (got - naive).abs() > 0.2 * naive,
+                "{name} at loss {loss}: the lossless curve ({naive:.1}) fits too ({got:.1})"
+            );
+        }
+    }
+}

@@ -19,6 +19,8 @@ import { installTeach } from './teach.js';
 import { dropCells, partitionCells, simCommand, replayNote, chartPng, exportName } from './honest.js';
 import { installLayout } from './layout.js';
 import { ToldView, dissemination, inFlight, flightAt, renderFlight } from './told.js';
+import { SpreadMirror } from './spread.js';
+import { TimeControl, WALL_CLOCK_WHY } from './timectl.js';
 
 // What the page shows when its URL says nothing: the course app.
 const PAGE_DEFAULTS = {
@@ -31,7 +33,9 @@ const PAGE_DEFAULTS = {
 const WORK_MS_MIN = 2;
 const WORK_MS_MAX = 12;
 const CHUNK_MS = 2; // one advance() call should take about this long
-const MAX_SERIES = 80;
+
+// The columns of Lab.metric_rows (sim::live::ROW_COLUMNS, in this order).
+const METRIC_COLUMNS = ['time_ms', 'nodes_up', 'nodes_up_to_date', 'updates', 'messages', 'bytes', 'duplicates', 'lost_messages', 'partitioned_messages', 'latency_median_ms', 'latency_p99_ms', 'latency_max_ms'];
 
 const $ = (id) => document.getElementById(id);
 const form = $('params');
@@ -44,10 +48,10 @@ const state = {
   lastWall: 0,
   status: new Uint32Array(0),
   groups: new Uint16Array(0),
-  series: new Map(), // update key -> { points, done, created }
+  spread: new SpreadMirror(), // the run's spread log, copied (spread.js)
+  rows: [], // the run's counters at fixed steps of virtual time (Lab.metric_rows)
+  faults: [], // the scenario's faults: [{ at, text }]
   table: null, // Lab.table(): the parameters, the protocol registry, the presets
-  csv: [],
-  lastCsvT: -1,
   lastCounters: 0,
   lastInspect: 0,
   metrics: null,
@@ -67,7 +71,7 @@ const state = {
   links: new Uint32Array(0), // overlay: Link.Len numbers a link
 };
 
-let net, chart;
+let net, chart, time;
 // teach.js's hooks (explanations, lessons, compare mode); null until main() installs them
 let teach = null;
 const told = new ToldView(document.getElementById('told')); // who told whom (told.js)
@@ -284,9 +288,9 @@ function start(params, { fromUser = false } = {}) {
   if (state.lab) state.lab.free();
   state.lab = lab;
   state.params = lab.params();
-  state.series.clear();
-  state.csv = [];
-  state.lastCsvT = -1;
+  state.spread.reset();
+  state.rows = [];
+  if (time) time.reset();
   state.metrics = null;
   state.kind = lab.kind();
   state.view = null;
@@ -397,7 +401,11 @@ function showNotices() {
 // ---------- the frame loop ----------
 
 function advanceBy(virtualMs, workMs = state.workMs, lab = state.lab) {
-  const target = virtualMs === Infinity ? Infinity : lab.now() + virtualMs;
+  // slow speeds move less than 1 ms a frame: carry the fraction over (the
+  // compared run B follows A's clock in whole ms, so it carries nothing)
+  let whole = virtualMs;
+  if (virtualMs !== Infinity && lab === state.lab) { state.carry = (state.carry || 0) + virtualMs; whole = Math.floor(state.carry); state.carry -= whole; }
+  const target = virtualMs === Infinity ? Infinity : lab.now() + whole;
   const t0 = performance.now();
   let done = false;
   while (!done) {
@@ -429,30 +437,62 @@ function readFrame(force) {
   if (force || wall - (state.lastSeries || 0) > 100) { state.lastSeries = wall; sampleSeries(); }
 }
 
-// Drop the oldest finished series; false if every series is still spreading.
-function evictDone(map = state.series) {
-  for (const [k, u] of map) if (u.done) { map.delete(k); return true; }
-  return false;
+// Copy what the run logged since the last call (spread curves, counter rows).
+function sampleSeries() {
+  state.spread.sync(state.lab);
+  const r = state.lab.metric_rows(state.rows.length);
+  const w = METRIC_COLUMNS.length;
+  for (let k = 0; k + w <= r.length; k += w) state.rows.push(Array.from(r.subarray ? r.subarray(k, k + w) : r.slice(k, k + w)));
 }
 
-function sampleSeries(lab = state.lab, map = state.series) {
-  const now = lab.now();
-  // updates still spreading, and those made in the last few seconds
-  const spreads = lab.spreads(Math.max(0, now - 5000));
-  for (const s of spreads) {
-    const key = `${s.origin}:${s.epoch}:${s.counter}`;
-    let u = map.get(key);
-    if (!u) {
-      if (map.size >= MAX_SERIES && !evictDone(map)) continue; // full of spreading updates: follow these
-      u = { points: [[0, 0]], done: false, created: s.created };
-      map.set(key, u);
-    }
-    if (u.done) continue;
-    const age = (s.done ?? now) - s.created;
-    const last = u.points[u.points.length - 1];
-    if (age > last[0] || s.fraction !== last[1]) u.points.push([age, s.fraction]);
-    if (s.done !== null && s.done !== undefined) u.done = true;
-  }
+// What the chart draws now: the spread view (spread.js), the theory line
+// and why it may not apply; window.gossipLab.series() returns exactly this.
+function chartData() {
+  const lab = state.lab;
+  sampleSeries();
+  const view = state.spread.view(lab.now());
+  let maxAge = 1000;
+  // the compared run's curves (teach.js) share the axis
+  for (const u of [...view.curves, ...(teach ? teach.overlaySeries() : [])]) if (u.points.length) maxAge = Math.max(maxAge, u.points[u.points.length - 1][0]);
+  if (view.band) maxAge = Math.max(maxAge, view.band.ages[view.band.ages.length - 1]);
+  const th = theoryLine(lab, maxAge * 1.1);
+  const theoryEnd = th.find(([, f]) => f >= 0.999);
+  if (theoryEnd) maxAge = Math.max(maxAge, theoryEnd[0]);
+  maxAge *= 1.05;
+  return { ...view, theory: theoryLine(lab, maxAge), theory_note: theoryNote(), max_age: maxAge };
+}
+
+// Why the mean-field curve does not describe this run, or '': it has every
+// node pick any other uniformly, loss fixed for the whole run (it accounts
+// for that loss) and nobody crashing, joining or cut off.
+function theoryNote() {
+  if (state.kind !== 'gossip') return '';
+  const why = [];
+  if (state.params.membership && state.params.membership !== 'full') why.push('nodes do not pick peers uniformly (bootstrap membership)');
+  const kinds = new Set(state.faults.map((f) => f.text.split(' ')[0]));
+  const any = (...k) => k.some((x) => kinds.has(x));
+  if (any('partition', 'block')) why.push('partitions');
+  if (any('loss')) why.push('loss changed during the run');
+  if (any('crash', 'restart', 'restart-fresh', 'join', 'leave', 'crash-random')) why.push('nodes crash, join or leave');
+  if (any('slow')) why.push('slow members');
+  return why.length ? `theory does not apply: ${why.join(', ')}` : '';
+}
+
+// Go to virtual time `ms` (exact: back means the scenario replays); refused with real nodes.
+function seekTo(ms) {
+  const lab = state.lab;
+  if (lab.connected()) { showBanner(`Cannot move time: ${WALL_CLOCK_WHY}`); return lab.now(); }
+  state.playing = false;
+  lab.seek(Math.max(0, Number(ms) || 0));
+  if (teach) teach.seek();
+  state.spread.reset();
+  state.rows = [];
+  net.clearFlights();
+  readFrame(true);
+  updateCounters(true);
+  renderInspector();
+  state.lastChart = -1e9;
+  return lab.now();
 }
 
 function frame(wall) {
@@ -487,6 +527,7 @@ function frame(wall) {
   state.lastAdvanceWall = wall;
   lap('advance');
   if (lab) {
+    time.update(lab.now(), state.faults, connected);
     readFrame(false);
     lap('read');
     draw(wall);
@@ -513,14 +554,9 @@ function draw(wall) {
   // the chart moves slowly: a few redraws a second are enough
   if (wall - state.lastChart < 200 && wall >= state.lastChart) return;
   state.lastChart = wall;
-  const series = [...state.series.values()];
+  const d = chartData();
+  chart.draw(d, d.theory, d.max_age, d.theory_note);
   const overlay = teach ? teach.overlaySeries() : [];
-  let maxAge = 1000;
-  for (const u of [...series, ...overlay]) maxAge = Math.max(maxAge, u.points[u.points.length - 1][0]);
-  const th = theoryLine(lab, maxAge * 1.1);
-  const theoryEnd = th.find(([, f]) => f >= 0.999);
-  if (theoryEnd) maxAge = Math.max(maxAge, theoryEnd[0]);
-  chart.draw(series, theoryLine(lab, maxAge * 1.05), maxAge * 1.05);
   if (overlay.length) chart.overlay(overlay);
 }
 
@@ -567,15 +603,6 @@ function updateCounters(force) {
   $('play').textContent = state.playing ? 'Pause' : 'Play';
   const cells = state.kind === 'swim' ? swimCells(m, up) : state.kind === 'overlay' ? overlayCells(m, up) : gossipCells(m, up, current, stop);
   $('counters').innerHTML = teach ? teach.countersHtml(cells) : cells.map(([k, v]) => `<div class="counter"><div class="k">${k}</div><div class="v">${v}</div></div>`).join('');
-  // one CSV row per interval of virtual time
-  const t = lab.now();
-  const step = state.params.interval_ms;
-  if (force || state.lastCsvT < 0 || t - state.lastCsvT >= step || stop) {
-    if (t !== state.lastCsvT) {
-      state.csv.push([t, up, current, m.updates, m.messages, m.bytes, m.duplicates, m.lost_messages, m.partitioned_messages, m.latency_ms.median ?? '', m.latency_ms.p99 ?? '', m.latency_ms.max ?? '']);
-      state.lastCsvT = t;
-    }
-  }
 }
 
 // A gossip run's measures (gossip sim --json's keys), as counters; also
@@ -761,9 +788,8 @@ function applyFault(spec) {
     if (join && state.params.scenario !== 'single' && state.lab.len() + Number(join[1]) > PAGE_MAX_MOVIES_NODES) {
       throw new Error(`join: the ${state.params.scenario} scenario runs in the lab up to ${PAGE_MAX_MOVIES_NODES.toLocaleString()} nodes (every node keeps a view of every node)`);
     }
-    state.lab.fault(spec);
-    if (teach) teach.fault(spec);
-    hideBanner();
+    if (addFault(spec)) showBanner('Forked: the faults after this moment were discarded, and the link now replays this new course.', 'info');
+    else hideBanner();
   } catch (e) {
     showBanner(String(e));
     return;
@@ -773,8 +799,23 @@ function applyFault(spec) {
   renderInspector();
 }
 
+// Apply fault `spec` now (throws on bad input); true if it forked the run
+// (it was sought back: the later faults are discarded, in Rust).
+function addFault(spec) {
+  const lab = state.lab;
+  const now = lab.now();
+  const past = state.faults.some((f) => f.at > now + 1); // as Live::has_future says
+  lab.fault(spec);
+  if (teach) teach.fault(spec);
+  if (past) { time.fork(lab.now()); state.spread.reset(); state.rows = []; state.lastChart = -1e9; }
+  writeHash();
+  renderTimeline();
+  return past;
+}
+
 function renderTimeline() {
   const faults = (state.lab.scenario().faults || '').split(',').filter(Boolean);
+  state.faults = faults.map((f) => { const [t, ...rest] = f.split(':'); return { at: Number(t), text: rest.join(' ') }; });
   $('timeline').innerHTML = faults.length
     ? faults.map((f) => { const [t, ...rest] = f.split(':'); return `<li><b>${(Number(t) / 1000).toFixed(3)} s</b> ${esc(rest.join(' '))}</li>`; }).join('')
     : '<li style="list-style:none;margin-left:-18px">No faults yet. Click a node to crash or restart it.</li>';
@@ -809,29 +850,48 @@ function chartTitle() {
   return `gossip lab · ${p.protocol} · ${p.scenario} · ${p.nodes} nodes · fanout ${p.fanout} · loss ${p.loss} · seed ${p.seed} · at ${(state.lab.now() / 1000).toFixed(1)} s`;
 }
 
+// The counters at fixed steps of virtual time, as the run recorded them
+// (not at frame times), with the scenario in a header comment.
 function metricsCsv() {
-  const head = 'time_ms,nodes_up,nodes_up_to_date,updates,messages,bytes,duplicates,lost_messages,partitioned_messages,latency_median_ms,latency_p99_ms,latency_max_ms';
-  return [head, ...state.csv.map((r) => r.join(','))].join('\n') + '\n';
+  sampleSeries();
+  const pairs = Object.entries(state.lab.scenario()).map(([k, v]) => `${k}=${v}`).join(' ');
+  const head = [
+    `# gossip lab metrics, one row every ${state.lab.metric_step()} ms of virtual time (and at the end)`,
+    `# scenario: ${pairs}`,
+    `# replay: ${location.origin}${location.pathname}#${Object.entries(state.lab.scenario()).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}`,
+    METRIC_COLUMNS.join(','),
+  ];
+  return [...head, ...state.rows.map((r) => r.map((x) => (Number.isNaN(x) ? '' : x)).join(','))].join('\n') + '\n';
 }
+
 
 // ---------- wiring ----------
 
 function setSpeed(s) {
-  state.speed = s === 'max' ? 'max' : Number(s);
-  for (const b of document.querySelectorAll('#speed button')) b.classList.toggle('on', b.dataset.speed === String(s));
+  const v = s === 'max' ? 'max' : Number(s);
+  if (v !== 'max' && !(v > 0)) throw new Error(`speed is a positive number or 'max', got ${s}`);
+  state.speed = v;
+  time.showSpeed(v);
 }
 
 function wire() {
   $('play').onclick = () => { state.playing = !state.playing; updateCounters(); };
   $('step').onclick = () => { state.playing = false; api.step(state.params.interval_ms); };
   $('restart').onclick = () => { try { start(state.lab.scenario()); } catch (e) { showBanner(String(e.message || e)); } };
-  for (const b of document.querySelectorAll('#speed button')) b.onclick = () => setSpeed(b.dataset.speed);
+  $('step-event').onclick = () => { state.playing = false; api.stepEvents(1); };
   form.elements.protocol.onchange = syncProtocolFields;
   if (form.elements.membership) form.elements.membership.onchange = fitMembership;
   form.onsubmit = (ev) => {
     ev.preventDefault();
     try {
-      start(formParams(), { fromUser: true });
+      // sought back into the run: the new parameters replay from the start
+      // with the faults up to now, and the run goes on from now (a fork)
+      const lab = state.lab, now = lab.now();
+      const fork = lab && !lab.connected() && now > 0 && now < time.horizon;
+      const params = formParams();
+      if (fork) params.faults = state.faults.filter((f) => f.at <= now + 1).map((f) => `${f.at}:${f.text.replace(/ /g, ':')}`).join(',');
+      start(params, { fromUser: true });
+      if (fork) { seekTo(now); writeHash(); showBanner(`Forked at ${(now / 1000).toFixed(3)} s: the new parameters replay from the start with the faults up to now; the later faults were discarded.`, 'info'); return; }
       hideBanner();
     } catch (e) {
       showBanner(String(e.message || e));
@@ -853,8 +913,8 @@ function wire() {
   $('chart-png').onclick = async () => {
     try { downloadBlob(exportName('chart', state.params, 'png'), await chartPng($('chart'), chartTitle())); } catch (e) { showBanner(String(e.message || e)); }
   };
-  $('csv').onclick = () => download(`gossip-metrics-seed${state.params.seed}.csv`, metricsCsv(), 'text/csv');
-  $('trace').onclick = () => download(`gossip-trace-seed${state.params.seed}.json`, state.lab.trace_json(), 'application/json');
+  $('csv').onclick = () => download(exportName('metrics', state.params, 'csv'), metricsCsv(), 'text/csv');
+  $('trace').onclick = () => download(exportName('trace', state.params, 'json'), state.lab.trace_json(), 'application/json');
   $('banner-close').onclick = hideBanner;
   $('connect-form').onsubmit = (ev) => {
     ev.preventDefault();
@@ -914,7 +974,8 @@ function wire() {
   window.addEventListener('resize', () => { net.resize(); chart.resize(); });
   window.addEventListener('keydown', (ev) => {
     if (ev.target instanceof HTMLInputElement || ev.target instanceof HTMLSelectElement) return;
-    if (ev.key === ' ') { ev.preventDefault(); $('play').click(); } else if (ev.key === 's') $('step').click(); else if (ev.key === 'r') $('restart').click();
+    if (ev.key === ' ') { ev.preventDefault(); $('play').click(); } else if (ev.key === 's') $('step').click(); else if (ev.key === 'e') $('step-event').click(); else if (ev.key === 'r') $('restart').click();
+    else if ((ev.key === '+' || ev.key === '=' || ev.key === '-') && !state.lab.connected()) time.nudge(ev.key === '-' ? -1 : 1);
   });
   window.addEventListener('hashchange', () => {
     const { params, error, extras } = paramsFromHash();
@@ -938,6 +999,24 @@ const api = {
     readFrame(true); updateCounters(true); renderInspector();
     return state.lab.now();
   },
+  /** Advance by `k` events (a message delivered or a timer), synchronously; returns the new time. */
+  stepEvents(k = 1) {
+    const lab = state.lab;
+    for (let i = 0; i < Math.max(1, Number(k) || 1) && !lab.stopped(); i++) lab.advance(Infinity, 1);
+    readFrame(true); updateCounters(true); renderInspector();
+    return lab.now();
+  },
+  /** Go to virtual time `ms` exactly (back: the scenario replays); returns the time. Throws while real nodes take part. */
+  seek(ms) {
+    if (state.lab.connected()) throw new Error(`seek: ${WALL_CLOCK_WHY}`);
+    return seekTo(ms);
+  },
+  /** What the convergence chart draws: `{ now, updates, curves, band, theory, theory_note, max_age }` (see docs/lab.md). */
+  series: () => chartData(),
+  /** The speed: virtual ms per wall ms, or 'max'. */
+  speed: () => state.speed,
+  /** The metrics CSV's file name. */
+  csvName: () => exportName('metrics', state.params, 'csv'),
   /** Run to the end synchronously; returns `gossip sim --json`'s report. */
   runToEnd() {
     for (let guard = 0; guard < 1e7 && !state.lab.stopped(); guard++) state.lab.advance(Infinity, 1e6);
@@ -953,7 +1032,7 @@ const api = {
   /** The parameter table: `{ params, protocols, presets }` (what the form is built from). */
   table: () => state.table,
   /** Apply a fault now: `crash:3`, `partition:2`, `heal`, `join:5`, ... */
-  fault(spec) { state.lab.fault(spec); if (teach) teach.fault(spec); writeHash(); renderTimeline(); return state.lab.now(); },
+  fault(spec) { addFault(spec); return state.lab.now(); },
   pause() { state.playing = false; updateCounters(); },
   play() { state.playing = true; updateCounters(); },
   setSpeed,
@@ -1023,6 +1102,7 @@ const api = {
 async function main() {
   net = new NetView($('net'));
   chart = new Chart($('chart'));
+  time = new TimeControl({ seek: seekTo, setSpeed, speed: () => state.speed });
   try {
     await init();
   } catch (e) {

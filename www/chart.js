@@ -1,7 +1,9 @@
 import { fitCanvas } from './netview.js';
 
 // The convergence chart: one line per update (fraction of live nodes that
-// know it, against its age), the mean-field curve dashed on top.
+// know it, against its age, as the run recorded it in virtual time), or with
+// many updates a band of quantiles across them plus a few highlighted lines;
+// the mean-field curve dashed on top, with a note when it does not apply.
 
 export class Chart {
   constructor(canvas) {
@@ -14,8 +16,10 @@ export class Chart {
     [this.w, this.h] = fitCanvas(this.canvas, 200, 120);
   }
 
-  // series: [{ points: [[age_ms, fraction]], done }]; theory: [[age_ms, fraction]].
-  draw(series, theory, maxAge) {
+  // view: SpreadMirror.view(now) (spread.js): `curves` [{ points: [[age_ms, fraction]], done }]
+  // and, with many updates, `band` (quantiles across updates at each age);
+  // theory: [[age_ms, fraction]]; note: why the theory does not apply, or ''.
+  draw(view, theory, maxAge, note = '') {
     const { ctx, w, h } = this;
     const L = 44, R = 12, T = 10, B = 26;
     const pw = w - L - R, ph = h - T - B;
@@ -38,7 +42,25 @@ export class Chart {
       ctx.beginPath(); ctx.moveTo(x, T); ctx.lineTo(x, T + ph); ctx.stroke();
       ctx.fillText(`${+s.toFixed(2)} s`, x, T + ph + 6);
     }
+    // many updates: the band between the outer quantiles, the median line
+    const band = view.band;
+    if (band && band.ages.length) {
+      const lo = band.q[0], mid = band.q[Math.floor(band.q.length / 2)], hi = band.q[band.q.length - 1];
+      const rows = band.ages.map((a, k) => k).filter((k) => lo[k] !== null);
+      if (rows.length) {
+        ctx.beginPath();
+        rows.forEach((k, j) => (j ? ctx.lineTo : ctx.moveTo).call(ctx, X(band.ages[k]), Y(hi[k])));
+        for (let j = rows.length - 1; j >= 0; j--) ctx.lineTo(X(band.ages[rows[j]]), Y(lo[rows[j]]));
+        ctx.closePath(); ctx.fillStyle = 'rgba(125, 211, 252, 0.22)'; ctx.fill();
+        ctx.beginPath();
+        rows.forEach((k, j) => (j ? ctx.lineTo : ctx.moveTo).call(ctx, X(band.ages[k]), Y(mid[k])));
+        ctx.strokeStyle = 'rgba(125, 211, 252, 0.9)'; ctx.lineWidth = 1.5; ctx.setLineDash([2, 2]); ctx.stroke(); ctx.setLineDash([]);
+      }
+      ctx.fillStyle = '#8a97b3'; ctx.textAlign = 'left'; ctx.textBaseline = 'top';
+      ctx.fillText(`${view.updates.toLocaleString('en-US')} updates: band ${band.quantiles.map((x) => `${x * 100}`).join('/')} % across updates, lines: first, slowest, latest`, L + 6, T + 4);
+    }
     // updates, oldest faintest
+    const series = view.curves;
     const m = series.length;
     series.forEach((u, j) => {
       if (u.points.length < 1) return;
@@ -50,6 +72,10 @@ export class Chart {
       ctx.lineWidth = u.done ? 1.2 : 2;
       ctx.stroke();
     });
+    if (note) {
+      ctx.fillStyle = '#f0abfc'; ctx.textAlign = 'right'; ctx.textBaseline = 'bottom';
+      ctx.fillText(note, L + pw - 4, T + ph - 4);
+    }
     // theory
     if (theory && theory.length) {
       ctx.beginPath();

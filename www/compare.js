@@ -11,6 +11,7 @@
 // that; nothing in Rust changes (the package size stays where it is).
 
 import { Lab, Status } from './pkg/gossip.js';
+import { SpreadMirror } from './spread.js';
 
 // parameters B may not change: the comparison is on one seed and one fault timeline
 const FIXED = new Set(['seed', 'faults']);
@@ -29,7 +30,7 @@ export function parseCompare(text) {
 
 export class Compare {
   /**
-   * ctx: the page's `{ state, advanceBy, sampleSeries, gossipCells }`
+   * ctx: the page's `{ state, advanceBy, gossipCells }`
    * (app.js), read when needed.
    */
   constructor(ctx) {
@@ -37,7 +38,7 @@ export class Compare {
     this.lab = null; // B
     this.spec = null; // B's differing parameters, as given
     this.dropped = []; // A's parameters B's protocol does not read
-    this.series = new Map();
+    this.spread = new SpreadMirror(); // B's spread curves, as A's (spread.js)
     this.status = new Uint32Array(0);
   }
 
@@ -92,7 +93,7 @@ export class Compare {
     this.lab = null;
     this.spec = null;
     this.dropped = [];
-    this.series = new Map();
+    this.spread = new SpreadMirror();
     this.status = new Uint32Array(0);
   }
 
@@ -158,9 +159,9 @@ export class Compare {
 
   read(force) {
     this.status = this.lab.status();
-    // as A's: the spreads a few times a second
+    // as A's: what the run logged in virtual time, copied a few times a second
     const wall = performance.now();
-    if (force || wall - (this.lastSeries || 0) > 100) { this.lastSeries = wall; this.ctx.sampleSeries(this.lab, this.series); }
+    if (force || wall - (this.lastSeries || 0) > 100) { this.lastSeries = wall; this.spread.sync(this.lab); }
   }
 
   /** B's counters: the same cells as A's (gossip runs), from B's metrics and status. */

@@ -348,6 +348,8 @@ export function installTeach(ctx) {
     step: (ms) => compare.step(ms),
     runToEnd: () => compare.runToEnd(),
     fault: (spec) => compare.fault(spec),
+    /** A moved to another time (seek): B is rebuilt on A's scenario and brought to A's time. */
+    seek: () => { if (compare.on) compare.restart(); },
 
     /** The counters' HTML: one value, or A's and B's side by side; each with its explanation. */
     countersHtml(cells) {
@@ -357,7 +359,7 @@ export function installTeach(ctx) {
     },
 
     /** B's update curves for the chart (empty when not comparing). */
-    overlaySeries: () => (compare.on ? [...compare.series.values()] : []),
+    overlaySeries: () => (compare.on ? compare.spread.view(compare.lab.now()).curves : []),
 
     api: {
       /** Run a second configuration beside this one: `compare({ fanout: 3 })` or `compare('fanout:3')`; null stops. Returns `{ a, b }`, the two scenarios. Throws on bad input. */

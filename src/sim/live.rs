@@ -22,6 +22,7 @@ use serde::Serialize;
 use super::engine::{Flight, Runner};
 use super::overlay::OverlayPopulation;
 use super::population::{Delivery, FullPopulation, Population, Told, TraceEntry};
+use super::spread_log::SpreadLog;
 use super::swim::SwimPopulation;
 use super::{report, runner, EngineChoice, Fault, MembershipMode, Progress, Report, SimConfig, StopReason};
 use crate::core::membership::swim::State;
@@ -169,7 +170,54 @@ pub struct Live<P: LiveRun = FullPopulation> {
     r: Runner<P>,
     /// Kind and reachability of each remote slot, by index.
     remotes: std::collections::BTreeMap<u32, RemoteSlot>,
+    /// Each update's spread, sampled in virtual time.
+    log: SpreadLog,
+    /// Counters at fixed steps of virtual time ([`ROW_COLUMNS`] each).
+    rows: Vec<[f64; ROW_COLUMNS.len()]>,
+    /// Virtual time between two rows, ms (a multiple of the log's step).
+    row_step: u64,
 }
+
+/// The columns of [`Live::rows`]: the counters of `gossip sim --json`
+/// (and the nodes up to date) at one instant of virtual time; an empty
+/// latency is NaN.
+pub const ROW_COLUMNS: [&str; 12] = [
+    "time_ms",
+    "nodes_up",
+    "nodes_up_to_date",
+    "updates",
+    "messages",
+    "bytes",
+    "duplicates",
+    "lost_messages",
+    "partitioned_messages",
+    "latency_median_ms",
+    "latency_p99_ms",
+    "latency_max_ms",
+];
+
+/// Most rows kept (a run past that many steps keeps its first ones).
+pub const ROW_CAP: usize = 100_000;
+
+/// Why [`Live::seek`] could not go to a time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SeekError {
+    /// Real nodes (or other pages' nodes) take part: their past cannot be replayed.
+    Remote,
+    /// The scenario could not be rebuilt (cannot happen for a run that started).
+    Rebuild(String),
+}
+
+impl std::fmt::Display for SeekError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SeekError::Remote => write!(f, "real nodes take part in this run: their past cannot be replayed, so time runs at wall-clock speed and cannot be moved"),
+            SeekError::Rebuild(e) => write!(f, "the scenario could not be rebuilt: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SeekError {}
 
 /// What a node in a live run is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -292,7 +340,89 @@ impl<P: LiveRun> Live<P> {
         cfg.validate()?;
         let mut r = runner(&cfg, P::build(&cfg)?);
         r.w.log_flights(FLIGHT_CAP);
-        Ok(Live { cfg, r, remotes: Default::default() })
+        let log = SpreadLog::new(SpreadLog::resolution_for(cfg.node.interval_ms));
+        let row_step = cfg.node.interval_ms.max(100).div_ceil(log.resolution()) * log.resolution();
+        Ok(Live { cfg, r, remotes: Default::default(), log, rows: Vec::new(), row_step })
+    }
+
+    /// The counters at fixed steps of virtual time (every interval, at
+    /// least every 100 ms, and at the end), [`ROW_COLUMNS`] each: the same
+    /// however the run was sliced.
+    pub fn rows(&self) -> &[[f64; ROW_COLUMNS.len()]] {
+        &self.rows
+    }
+
+    /// Virtual time between two of [`Live::rows`], ms.
+    pub fn row_step(&self) -> u64 {
+        self.row_step
+    }
+
+    fn record_row(&mut self) {
+        if self.rows.len() >= ROW_CAP {
+            return;
+        }
+        let m = self.report();
+        let current = (0..self.len()).filter(|&i| self.counts(i) && self.stale(i) == 0).count();
+        let l = |x: Option<f64>| x.unwrap_or(f64::NAN);
+        let u = |x: u64| x as f64;
+        self.rows.push([
+            u(self.now()),
+            f64::from(m.live),
+            current as f64,
+            u(m.updates),
+            u(m.messages),
+            u(m.bytes),
+            u(m.duplicates),
+            u(m.lost_messages),
+            u(m.partitioned_messages),
+            l(m.latency_ms.median),
+            l(m.latency_ms.p99),
+            l(m.latency_ms.max),
+        ]);
+    }
+
+    /// Each update's spread so far, sampled in virtual time (the same
+    /// however the run was sliced into [`Live::advance`] calls).
+    pub fn spread_log(&self) -> &SpreadLog {
+        &self.log
+    }
+
+    /// Go to virtual time `ms` exactly: forward by running on, backward by
+    /// rebuilding the run from [`Live::config`] (every fault added so far,
+    /// later ones included, so going forward again replays them) and
+    /// replaying to `ms`. The run is deterministic, so the state is the
+    /// state a fresh run of the scenario has at `ms`. Refused while real
+    /// nodes take part.
+    pub fn seek(&mut self, ms: u64) -> Result<(), SeekError> {
+        if !self.remotes.is_empty() {
+            return Err(SeekError::Remote);
+        }
+        if ms < self.now() {
+            *self = Self::start(&self.config()).map_err(SeekError::Rebuild)?;
+        }
+        self.advance(ms, u64::MAX);
+        Ok(())
+    }
+
+    /// Whether the scenario holds faults later than one added now would
+    /// be (at now + 1 ms): the run was sought back.
+    pub fn has_future(&self) -> bool {
+        let now = self.now();
+        self.r.w.faults().iter().any(|f| f.at_ms > now + 1)
+    }
+
+    /// Drop the faults after now (the run was sought back and now takes
+    /// another course): rebuild without them and replay to now.
+    pub fn fork(&mut self) -> Result<(), SeekError> {
+        if !self.has_future() {
+            return Ok(());
+        }
+        let now = self.now();
+        let mut cfg = self.config();
+        cfg.faults.retain(|f| f.at_ms <= now + 1);
+        *self = Self::start(&cfg).map_err(SeekError::Rebuild)?;
+        self.advance(now, u64::MAX);
+        Ok(())
     }
 
     /// The scenario so far: the configuration with every fault added.
@@ -317,12 +447,48 @@ impl<P: LiveRun> Live<P> {
 
     /// Advance to `target` ms or the end, processing at most about `budget`
     /// events; false if the budget ran out first.
+    /// The spread log is sampled at each of its grid times on the way.
     pub fn advance(&mut self, target: u64, budget: u64) -> bool {
-        self.r.advance(target, budget, &mut |_: Progress| {})
+        let until = self.r.w.metrics.events.saturating_add(budget);
+        let left = |r: &Runner<P>| until.saturating_sub(r.w.metrics.events);
+        loop {
+            let g = self.log.next_sample().min(target);
+            if left(&self.r) == 0 {
+                return false;
+            }
+            let closed = self.log.next_sample() == u64::MAX;
+            if closed && self.r.stopped().is_none() {
+                // a fault woke a run that had converged: follow it again
+                self.log.reopen(self.r.now());
+                continue;
+            }
+            let reached = self.r.advance(g, left(&self.r), &mut |_: Progress| {});
+            if self.r.stopped().is_some() {
+                if !closed {
+                    self.log.close(&self.r.w.metrics, self.r.now());
+                    self.record_row();
+                }
+                return true;
+            }
+            if !reached {
+                return false;
+            }
+            if g == self.log.next_sample() {
+                self.log.sample(&self.r.w.metrics, g);
+                if g.is_multiple_of(self.row_step) {
+                    self.record_row();
+                }
+            }
+            if g == target {
+                return true;
+            }
+        }
     }
 
     /// Add a fault now (it applies just after the current time). Node
     /// indices are checked against the nodes that exist.
+    /// A fault added after seeking back takes the run on another course:
+    /// the faults that were after now are dropped first (see [`Live::fork`]).
     pub fn add_fault(&mut self, fault: Fault) -> Result<u64, String> {
         let n = self.r.w.pop.len();
         match fault {
@@ -358,6 +524,7 @@ impl<P: LiveRun> Live<P> {
         let mut next = self.config();
         next.faults.push(super::TimedFault { at_ms: at, fault: fault.clone() });
         next.validate()?;
+        self.fork().map_err(|e| e.to_string())?;
         Ok(self.r.add_fault(at, fault))
     }
 
@@ -755,5 +922,78 @@ impl Live<OverlayPopulation> {
             lazy: t.lazy().to_vec(),
             missing: t.missing(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{Model, Scenario};
+
+    fn cfg() -> SimConfig {
+        SimConfig {
+            nodes: 80,
+            seed: 3,
+            model: Model::Events,
+            scenario: Scenario::Movies,
+            duration_ms: Some(10_000),
+            ..SimConfig::default()
+        }
+    }
+
+    /// What a viewer reads of a run at one instant.
+    fn seen(l: &Live) -> (u64, Vec<Option<u32>>, Vec<Option<NodeView>>, String, usize) {
+        let report = serde_json::to_string(&l.report()).unwrap();
+        (
+            l.now(),
+            l.lacking().collect(),
+            (0..l.len()).map(|i| l.node(i)).collect(),
+            report,
+            l.spread_log().points().len(),
+        )
+    }
+
+    fn fresh_at(cfg: &SimConfig, ms: u64) -> Live {
+        let mut l = Live::new(cfg).unwrap();
+        while !l.advance(ms, 1000) {}
+        l
+    }
+
+    #[test]
+    fn seeking_back_and_forth_gives_the_state_of_a_fresh_run_at_that_time() {
+        let mut l = Live::new(&cfg()).unwrap();
+        l.advance(3_000, u64::MAX);
+        l.add_fault(Fault::Partition { groups: 2 }).unwrap();
+        l.advance(6_000, u64::MAX);
+        l.add_fault(Fault::Heal).unwrap();
+        l.advance(9_000, u64::MAX);
+        let scenario = l.config();
+        for ms in [4_500, 1_200, 7_000, 2_000, 9_000] {
+            l.seek(ms).unwrap();
+            assert_eq!(seen(&l), seen(&fresh_at(&scenario, ms)), "at {ms} ms");
+        }
+        // seeking back keeps the future: the scenario still has both faults
+        l.seek(1_000).unwrap();
+        assert_eq!(l.config().faults, scenario.faults);
+    }
+
+    #[test]
+    fn a_fault_added_after_seeking_back_drops_the_later_ones_and_replays() {
+        let mut l = Live::new(&cfg()).unwrap();
+        l.advance(5_000, u64::MAX);
+        l.add_fault(Fault::Partition { groups: 2 }).unwrap();
+        l.advance(8_000, u64::MAX);
+        l.seek(2_000).unwrap();
+        assert!(l.has_future());
+        l.add_fault(Fault::Crash { node: 4 }).unwrap();
+        let forked = l.config();
+        assert_eq!(forked.faults.len(), 1, "the partition at 5 s was in the discarded future");
+        assert_eq!(forked.faults[0].at_ms, 2_001);
+        l.advance(6_000, u64::MAX);
+        assert_eq!(seen(&l), seen(&fresh_at(&forked, 6_000)));
+        // two faults at the same instant are not a fork
+        l.add_fault(Fault::Crash { node: 5 }).unwrap();
+        l.add_fault(Fault::Crash { node: 6 }).unwrap();
+        assert_eq!(l.config().faults.len(), 3);
     }
 }

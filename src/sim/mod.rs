@@ -27,6 +27,7 @@ pub mod params;
 pub mod pool;
 pub mod population;
 pub mod queue;
+pub mod spread_log;
 pub mod swim;
 pub mod table;
 pub mod window;
@@ -473,6 +474,7 @@ impl SimConfig {
             },
             interval_ms: c.interval_ms,
             hop_ms: (self.model == Model::Events).then(|| self.net.latency_ms as f64 + self.net.jitter_ms as f64 / 2.0),
+            loss: self.net.loss,
         }
     }
 

@@ -134,9 +134,10 @@ impl Registered for Push {
     const INFO: Info = Info {
         name: "push",
         summary: "anti-entropy push: every interval, send your whole view to `fanout` random peers",
-        // an informed node pushes to f peers: s' = s exp(-f i)
+        // an informed node pushes to f peers, each push arriving with
+        // probability q: s' = s exp(-f q i)
         mean_field: Some(MeanFieldRule {
-            keep: |s, f| (-f * (1.0 - s)).exp(),
+            keep: |s, f, q| (-f * q * (1.0 - s)).exp(),
             residue: super::no_residue,
             floods: false,
         }),
@@ -148,8 +149,13 @@ impl Registered for Pull {
     const INFO: Info = Info {
         name: "pull",
         summary: "anti-entropy pull: every interval, send your digest; peers answer with what you lack",
-        // an uninformed node asks f peers: s' = s s^f
-        mean_field: Some(MeanFieldRule { keep: |s, f| s.powf(f), residue: super::no_residue, floods: false }),
+        // an uninformed node asks f peers; an ask informs it when the peer
+        // knows and both legs (digest, answer) arrive: s' = s (1 - i q^2)^f
+        mean_field: Some(MeanFieldRule {
+            keep: |s, f, q| (1.0 - (1.0 - s) * q * q).powf(f),
+            residue: super::no_residue,
+            floods: false,
+        }),
         ..FAMILY
     };
 }
@@ -159,9 +165,10 @@ impl Registered for PushPull {
         name: "push-pull",
         aliases: &["scuttlebutt"],
         summary: "Scuttlebutt push-pull: digest, then deltas both ways; only what the other side lacks travels",
-        // both: s' = s s^f exp(-f i)
+        // both: pulling takes two legs (digest, deltas), pushing three
+        // (digest, the peer's request, deltas): s' = s (1 - i q^2)^f exp(-f q^3 i)
         mean_field: Some(MeanFieldRule {
-            keep: |s, f| s.powf(f) * (-f * (1.0 - s)).exp(),
+            keep: |s, f, q| (1.0 - (1.0 - s) * q * q).powf(f) * (-f * q.powi(3) * (1.0 - s)).exp(),
             residue: super::no_residue,
             floods: false,
         }),

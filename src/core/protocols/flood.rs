@@ -43,6 +43,6 @@ impl Registered for Flood {
         converges: false,
         compact: false,
         overlay: false,
-        mean_field: Some(MeanFieldRule { keep: |_, _| 1.0, residue: super::no_residue, floods: true }),
+        mean_field: Some(MeanFieldRule { keep: |_, _, _| 1.0, residue: super::no_residue, floods: true }),
     };
 }

@@ -104,8 +104,9 @@ pub struct Info {
 #[derive(Clone, Copy, Debug)]
 pub struct MeanFieldRule {
     /// The fraction of the uninformed that stay uninformed over one whole
-    /// round, given `s` and the fanout `f` (push: `exp(-f i)` with `i = 1 - s`).
-    pub keep: fn(s: f64, f: f64) -> f64,
+    /// round, given `s`, the fanout `f` and the probability `q` that one
+    /// message arrives (1 - loss) (push: `exp(-f q i)` with `i = 1 - s`).
+    pub keep: fn(s: f64, f: f64, q: f64) -> f64,
     /// The residue it levels off at, given the stop rule's `k` (0: none).
     pub residue: fn(k: f64) -> f64,
     /// Every informed node pushes to every peer at once (flooding).
@@ -357,6 +358,8 @@ pub struct MeanField {
     /// `Some(one hop, ms)` in the events model (latency plus half the
     /// jitter); `None` in the rounds model, where a hop is a round.
     pub hop_ms: Option<f64>,
+    /// Probability that one message is lost (each leg of an exchange).
+    pub loss: f64,
 }
 
 impl MeanField {
@@ -364,7 +367,8 @@ impl MeanField {
     /// push-pull + eager push, n=50`.
     pub fn name(&self) -> String {
         let eager = if self.eager { " + eager push" } else { "" };
-        format!("mean-field {}{eager}, n={}", self.protocol.name(), self.nodes)
+        let loss = if self.loss > 0.0 { format!(", loss {}", self.loss) } else { String::new() };
+        format!("mean-field {}{eager}, n={}{loss}", self.protocol.name(), self.nodes)
     }
 }
 
@@ -383,12 +387,13 @@ pub fn mean_field(p: &MeanField, max_age_ms: f64) -> Option<Vec<(f64, f64)>> {
     let share = (dt / interval).min(1.0);
     let floor = (rule.residue)(f64::from(p.k.max(1)));
     let pushes = p.eager || rule.floods;
+    let q = (1.0 - p.loss).clamp(0.0, 1.0);
     let (mut s, mut fresh) = (1.0 - 1.0 / n, 1.0 / n);
     let mut pts = vec![(0.0, 1.0 / n)];
     let mut t = 0.0;
     let mut step = 1u32;
     while t < max_age_ms && step < 20_000 {
-        let keep = (rule.keep)(s, f).powf(share);
+        let keep = (rule.keep)(s, f, q).powf(share);
         let push = if pushes && step <= p.ttl + 1 {
             if rule.floods {
                 if step == 1 {
@@ -397,7 +402,7 @@ pub fn mean_field(p: &MeanField, max_age_ms: f64) -> Option<Vec<(f64, f64)>> {
                     1.0
                 }
             } else {
-                (-f * fresh).exp()
+                (-f * q * fresh).exp()
             }
         } else {
             1.0
@@ -464,7 +469,8 @@ mod tests {
     }
 
     fn curve(protocol: Protocol, eager: bool, hop_ms: Option<f64>) -> Vec<(f64, f64)> {
-        let p = MeanField { protocol, eager, nodes: 1000, fanout: 1, ttl: 32, k: 1, interval_ms: 1000, hop_ms };
+        let p =
+            MeanField { protocol, eager, nodes: 1000, fanout: 1, ttl: 32, k: 1, interval_ms: 1000, hop_ms, loss: 0.0 };
         mean_field(&p, 60_000.0).expect("a rule")
     }
 

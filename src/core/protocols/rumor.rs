@@ -247,7 +247,7 @@ impl Registered for Rumor {
         compact: true,
         overlay: false,
         // pushes like push, levelling off at the residue
-        mean_field: Some(MeanFieldRule { keep: |s, f| (-f * (1.0 - s)).exp(), residue, floods: false }),
+        mean_field: Some(MeanFieldRule { keep: |s, f, q| (-f * q * (1.0 - s)).exp(), residue, floods: false }),
     };
 }
 
