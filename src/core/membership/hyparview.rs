@@ -132,6 +132,16 @@ impl<Id> Msg<Id> {
     }
 }
 
+/// Indices sampled from a view (a shuffle's few), inline: no allocation.
+type Indices = SmallVec<[usize; 8]>;
+
+/// Whether `xs` (a view: a few dozen ids) holds `x`, comparing every
+/// member without branching, which the compiler turns into vector
+/// compares for integer ids.
+fn holds<Id: PartialEq>(xs: &[Id], x: &Id) -> bool {
+    xs.iter().fold(false, |found, y| found | (y == x))
+}
+
 /// An active view, held inline up to 8 members (the paper's 5, with
 /// room): a node's views sit in its own memory, next to the rest of its
 /// state, instead of in separate heap blocks (a larger configured view
@@ -262,7 +272,7 @@ impl<Id: Clone + PartialEq> HyParView<Id> {
         let Some(to) = self.random_active(rng, &[]) else { return };
         let mut ids = ShuffleIds::new();
         ids.push(me.clone());
-        let mut idx = Vec::new();
+        let mut idx = Indices::new();
         sample_indices(rng, self.active.len(), None, self.cfg.ka, &mut idx);
         ids.extend(idx.iter().map(|&i| self.active[i].clone()).filter(|a| a != &to));
         idx.clear();
@@ -277,20 +287,45 @@ impl<Id: Clone + PartialEq> HyParView<Id> {
     fn merge(&mut self, me: &Id, ids: ShuffleIds<Id>, evict_first: &[Id], rng: &mut Rng) {
         let mut fresh: ShuffleIds<Id> = SmallVec::with_capacity(ids.len());
         for id in ids {
-            if &id != me && !self.active.contains(&id) && !self.passive.contains(&id) && !fresh.contains(&id) {
+            if &id != me && !holds(&self.active, &id) && !holds(&self.passive, &id) && !fresh.contains(&id) {
                 fresh.push(id);
             }
         }
         let cap = self.cfg.passive;
         fresh.truncate(cap);
         let mut over = (self.passive.len() + fresh.len()).saturating_sub(cap);
-        let mut i = 0;
-        while over > 0 && i < self.passive.len() {
-            if evict_first.contains(&self.passive[i]) {
-                self.passive.swap_remove(i);
+        if over > 0 && self.passive.len() <= 64 {
+            // the scan below, with the members to evict found first as a
+            // bit per position (compared without branching) and the scan
+            // jumping from one to the next: the same evictions in the same
+            // order, without comparing every member to every id one by one
+            let mut marked = 0u64;
+            for e in evict_first {
+                for (j, p) in self.passive.iter().enumerate() {
+                    marked |= u64::from(p == e) << j;
+                }
+            }
+            while over > 0 && marked != 0 {
+                let i = marked.trailing_zeros();
+                self.passive.swap_remove(i as usize);
+                // the last member moved into slot i: its bit moves too
+                let last = self.passive.len() as u32;
+                let moved = (marked >> last) & 1;
+                marked &= !(1u64 << i) & !(1u64 << last);
+                if last != i {
+                    marked |= moved << i;
+                }
                 over -= 1;
-            } else {
-                i += 1;
+            }
+        } else {
+            let mut i = 0;
+            while over > 0 && i < self.passive.len() {
+                if evict_first.contains(&self.passive[i]) {
+                    self.passive.swap_remove(i);
+                    over -= 1;
+                } else {
+                    i += 1;
+                }
             }
         }
         for _ in 0..over {
@@ -304,7 +339,7 @@ impl<Id: Clone + PartialEq> HyParView<Id> {
 impl<Id: Clone + PartialEq> Peers<Id> for HyParView<Id> {
     fn sample(&self, rng: &mut Rng, me: &Id, k: usize, out: &mut Vec<Id>) {
         let skip = self.active.iter().position(|p| p == me);
-        let mut idx = Vec::with_capacity(k);
+        let mut idx = Indices::new();
         sample_indices(rng, self.active.len(), skip, k, &mut idx);
         out.extend(idx.into_iter().map(|i| self.active[i].clone()));
     }
@@ -442,7 +477,7 @@ impl<Id: Clone + PartialEq> Membership<Id> for HyParView<Id> {
                 match next {
                     Some(to) => out.sends.push((to, Msg::Shuffle { origin, ttl, ids })),
                     None => {
-                        let mut idx = Vec::new();
+                        let mut idx = Indices::new();
                         sample_indices(rng, self.passive.len(), None, ids.len(), &mut idx);
                         let reply: ShuffleIds<Id> = idx.iter().map(|&i| self.passive[i].clone()).collect();
                         out.sends.push((origin, Msg::ShuffleReply { ids: reply.clone() }));
