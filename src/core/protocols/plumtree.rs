@@ -375,6 +375,11 @@ impl<Id: Clone + PartialEq, K: Copy + Ord + std::hash::Hash, P: Clone> PlumtreeS
     }
 
     fn forget_missing(&mut self, id: &K) -> Option<Missing<Id>> {
+        // (an emptied map keeps its root node: asking the length first
+        // spares a load from it; the same answer)
+        if self.missing.is_empty() {
+            return None;
+        }
         let m = self.missing.remove(id)?;
         if let Some((at, _)) = m.timer {
             self.deadlines.remove(&(at, *id));
@@ -402,8 +407,10 @@ impl<Id: Clone + PartialEq, K: Copy + Ord + std::hash::Hash, P: Clone> PlumtreeS
             MemberEvent::Down(p) => {
                 self.eager.retain(|x| x != p);
                 self.lazy.retain(|x| x != p);
-                for m in self.missing.values_mut() {
-                    m.announcers.retain(|(a, _)| a != p);
+                if !self.missing.is_empty() {
+                    for m in self.missing.values_mut() {
+                        m.announcers.retain(|(a, _)| a != p);
+                    }
                 }
             }
         }
@@ -458,6 +465,9 @@ impl<Id: Clone + PartialEq, K: Copy + Ord + std::hash::Hash, P: Clone> PlumtreeS
 
     /// When [`PlumtreeState::on_timer`] must next be called (`u64::MAX`: never).
     pub fn poll_timeout(&self) -> u64 {
+        if self.deadlines.is_empty() {
+            return u64::MAX;
+        }
         self.deadlines.first().map_or(u64::MAX, |d| d.0)
     }
 
@@ -486,6 +496,27 @@ impl<Id: Clone + PartialEq, K: Copy + Ord + std::hash::Hash, P: Clone> PlumtreeS
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_received_set_holds_exactly_what_was_inserted_as_it_grows() {
+        let mut set: Received<u32, u32> = Received::default();
+        let mut reference = std::collections::HashMap::new();
+        let mut rng = crate::rng::Rng::new(9);
+        for n in 0..2_000u32 {
+            let k = rng.below(5_000) as u32;
+            assert_eq!(set.get(&k), reference.get(&k), "before insert {n}");
+            if set.get(&k).is_none() {
+                set.insert(k, n);
+                reference.insert(k, n);
+            }
+            set.prefetch(&k);
+        }
+        for k in 0..5_000 {
+            assert_eq!(set.get(&k), reference.get(&k), "{k}");
+        }
+        assert_eq!(set.len, reference.len());
+        assert!(set.len * 4 <= set.slots.len() * 3, "at most three quarters full");
+    }
 
     type State = PlumtreeState<u32, u32, &'static str>;
     type O = PlumOut<u32, u32, &'static str>;
