@@ -699,7 +699,8 @@ mod tests {
             let evict: Vec<u32> = (0..draw.below(9)).map(|_| draw.below(60) as u32).collect();
             // the end point's case: it evicts members it drew, by position
             let mut at = Vec::new();
-            sample_indices(&mut draw, p.passive.len(), None, draw.below(9) as usize, &mut at);
+            let k = draw.below(9) as usize;
+            sample_indices(&mut draw, p.passive.len(), None, k, &mut at);
             let drawn: Vec<u32> = at.iter().map(|&i| p.passive[i]).collect();
             let (mut by_at, mut by_at_scan) = (p.clone(), p.clone());
             let mut q = p.clone();
