@@ -91,9 +91,14 @@ pub fn mix64(mut z: u64) -> u64 {
 }
 
 /// Pick `k` distinct indices uniformly from `0..len`, never `skip`, appending
-/// them to `out`. Takes everything eligible when `k` covers it. The order of
-/// random draws depends only on the arguments, so callers stay deterministic.
-pub fn sample_indices(rng: &mut Rng, len: usize, skip: Option<usize>, k: usize, out: &mut Vec<usize>) {
+/// them to `out` (a `Vec`, or an inline `SmallVec` where a caller samples
+/// a few indices per message and must not allocate). Takes everything
+/// eligible when `k` covers it. The order of random draws depends only on
+/// the arguments, so callers stay deterministic.
+pub fn sample_indices<O>(rng: &mut Rng, len: usize, skip: Option<usize>, k: usize, out: &mut O)
+where
+    O: AsRef<[usize]> + Extend<usize>,
+{
     let eligible = len - usize::from(skip.is_some_and(|s| s < len));
     if k == 0 || eligible == 0 {
         return;
@@ -107,26 +112,44 @@ pub fn sample_indices(rng: &mut Rng, len: usize, skip: Option<usize>, k: usize, 
         return;
     }
     if k == 1 {
-        out.push(map(rng.below(eligible as u64) as usize));
+        out.extend(Some(map(rng.below(eligible as u64) as usize)));
         return;
     }
-    let start = out.len();
+    let start = out.as_ref().len();
     if k * 4 <= eligible {
         // sparse: rejection sampling, expected few retries
-        while out.len() - start < k {
+        while out.as_ref().len() - start < k {
             let c = map(rng.below(eligible as u64) as usize);
-            if !out[start..].contains(&c) {
-                out.push(c);
+            if !out.as_ref()[start..].contains(&c) {
+                out.extend(Some(c));
             }
         }
+    } else if eligible <= SMALL_DENSE {
+        // dense and small (a view of a few dozen): the same shuffle on the stack
+        let mut all = [0u8; SMALL_DENSE];
+        for (i, a) in all.iter_mut().enumerate().take(eligible) {
+            *a = i as u8;
+        }
+        partial_shuffle(rng, &mut all[..eligible], k, |a| out.extend(Some(map(usize::from(a)))));
     } else {
         // dense: partial Fisher-Yates over the eligible indices
         let mut all: Vec<usize> = (0..eligible).collect();
-        for i in 0..k {
-            let j = i + rng.below((eligible - i) as u64) as usize;
-            all.swap(i, j);
-            out.push(map(all[i]));
-        }
+        partial_shuffle(rng, &mut all, k, |a| out.extend(Some(map(a))));
+    }
+}
+
+/// Up to this many eligible indices, a dense [`sample_indices`] shuffles
+/// them in a stack array instead of a `Vec` (no allocation per call).
+const SMALL_DENSE: usize = 64;
+
+/// The first `k` steps of a Fisher-Yates shuffle of `all`, each chosen
+/// element handed to `take` in order.
+fn partial_shuffle<T: Copy>(rng: &mut Rng, all: &mut [T], k: usize, mut take: impl FnMut(T)) {
+    let n = all.len();
+    for i in 0..k {
+        let j = i + rng.below((n - i) as u64) as usize;
+        all.swap(i, j);
+        take(all[i]);
     }
 }
 

@@ -895,6 +895,8 @@ fn round_generic<P: Population>(w: &mut World<P>, r: &mut Rounds<P::Msg>, now: u
             return false;
         }
         const AHEAD: usize = 64;
+        // a message's own lookups, once the node's state is loaded
+        const NEAR: usize = 16;
         for m in r.wave.iter().take(AHEAD) {
             w.pop.prefetch(m.1);
         }
@@ -903,6 +905,9 @@ fn round_generic<P: Population>(w: &mut World<P>, r: &mut Rounds<P::Msg>, now: u
         while let Some((from, to, msg)) = it.next() {
             if let Some(ahead) = it.as_slice().get(AHEAD) {
                 w.pop.prefetch(ahead.1);
+            }
+            if let Some(near) = it.as_slice().get(NEAR) {
+                w.pop.prefetch_msg(near.1, &near.2);
             }
             w.metrics.events += 1;
             if !w.up.get(to as usize) {

@@ -591,6 +591,16 @@ impl Population for OverlayPopulation {
         self.prefetch(i);
     }
 
+    #[inline]
+    fn prefetch_msg(&self, i: u32, msg: &OMsg) {
+        // the received set's slot of the broadcast a payload or IHAVE names
+        if let (Some(n), OMsg::Tree(plumtree::Msg::Gossip { id, .. } | plumtree::Msg::IHave { id, .. })) =
+            (self.nodes.get(i as usize), msg)
+        {
+            n.tree.prefetch(id);
+        }
+    }
+
     fn engine_name(&self) -> &'static str {
         "overlay"
     }

@@ -208,6 +208,11 @@ pub trait Population: Knowledge {
     /// populations start fetching it from memory early). No behaviour.
     #[inline]
     fn prefetch(&self, _i: u32) {}
+    /// A hint that `msg` is about to be delivered to node `i`, some
+    /// messages after [`Population::prefetch`] for it (its state is near
+    /// by now): start loading what the delivery will look up. No behaviour.
+    #[inline]
+    fn prefetch_msg(&self, _i: u32, _msg: &Self::Msg) {}
     /// A hint that node `i`'s timer is about to fire ([`Population::tick`]).
     /// No behaviour.
     #[inline]

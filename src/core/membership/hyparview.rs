@@ -132,6 +132,16 @@ impl<Id> Msg<Id> {
     }
 }
 
+/// Indices sampled from a view (a shuffle's few), inline: no allocation.
+type Indices = SmallVec<[usize; 8]>;
+
+/// Whether `xs` (a view: a few dozen ids) holds `x`, comparing every
+/// member without branching, which the compiler turns into vector
+/// compares for integer ids.
+fn holds<Id: PartialEq>(xs: &[Id], x: &Id) -> bool {
+    xs.iter().fold(false, |found, y| found | (y == x))
+}
+
 /// An active view, held inline up to 8 members (the paper's 5, with
 /// room): a node's views sit in its own memory, next to the rest of its
 /// state, instead of in separate heap blocks (a larger configured view
@@ -262,7 +272,7 @@ impl<Id: Clone + PartialEq> HyParView<Id> {
         let Some(to) = self.random_active(rng, &[]) else { return };
         let mut ids = ShuffleIds::new();
         ids.push(me.clone());
-        let mut idx = Vec::new();
+        let mut idx = Indices::new();
         sample_indices(rng, self.active.len(), None, self.cfg.ka, &mut idx);
         ids.extend(idx.iter().map(|&i| self.active[i].clone()).filter(|a| a != &to));
         idx.clear();
@@ -274,23 +284,55 @@ impl<Id: Clone + PartialEq> HyParView<Id> {
 
     /// Merge `ids` into the passive view: new ids only; room is made by
     /// evicting first the members also in `evict_first`, then random ones.
-    fn merge(&mut self, me: &Id, ids: ShuffleIds<Id>, evict_first: &[Id], rng: &mut Rng) {
+    /// `at`, if known, are the positions in the passive view of every
+    /// member in `evict_first` (the end point's answer is drawn from it).
+    fn merge(&mut self, me: &Id, ids: ShuffleIds<Id>, evict_first: &[Id], at: Option<&[usize]>, rng: &mut Rng) {
         let mut fresh: ShuffleIds<Id> = SmallVec::with_capacity(ids.len());
         for id in ids {
-            if &id != me && !self.active.contains(&id) && !self.passive.contains(&id) && !fresh.contains(&id) {
+            if &id != me && !holds(&self.active, &id) && !holds(&self.passive, &id) && !fresh.contains(&id) {
                 fresh.push(id);
             }
         }
         let cap = self.cfg.passive;
         fresh.truncate(cap);
         let mut over = (self.passive.len() + fresh.len()).saturating_sub(cap);
-        let mut i = 0;
-        while over > 0 && i < self.passive.len() {
-            if evict_first.contains(&self.passive[i]) {
-                self.passive.swap_remove(i);
+        if over > 0 && self.passive.len() <= 64 {
+            // the scan below, with the members to evict found first as a
+            // bit per position (compared without branching) and the scan
+            // jumping from one to the next: the same evictions in the same
+            // order, without comparing every member to every id one by one
+            let mut marked = 0u64;
+            match at {
+                Some(at) => at.iter().for_each(|&j| marked |= 1 << j),
+                None => {
+                    for e in evict_first {
+                        for (j, p) in self.passive.iter().enumerate() {
+                            marked |= u64::from(p == e) << j;
+                        }
+                    }
+                }
+            }
+            while over > 0 && marked != 0 {
+                let i = marked.trailing_zeros();
+                self.passive.swap_remove(i as usize);
+                // the last member moved into slot i: its bit moves too
+                let last = self.passive.len() as u32;
+                let moved = (marked >> last) & 1;
+                marked &= !(1u64 << i) & !(1u64 << last);
+                if last != i {
+                    marked |= moved << i;
+                }
                 over -= 1;
-            } else {
-                i += 1;
+            }
+        } else {
+            let mut i = 0;
+            while over > 0 && i < self.passive.len() {
+                if evict_first.contains(&self.passive[i]) {
+                    self.passive.swap_remove(i);
+                    over -= 1;
+                } else {
+                    i += 1;
+                }
             }
         }
         for _ in 0..over {
@@ -304,7 +346,7 @@ impl<Id: Clone + PartialEq> HyParView<Id> {
 impl<Id: Clone + PartialEq> Peers<Id> for HyParView<Id> {
     fn sample(&self, rng: &mut Rng, me: &Id, k: usize, out: &mut Vec<Id>) {
         let skip = self.active.iter().position(|p| p == me);
-        let mut idx = Vec::with_capacity(k);
+        let mut idx = Indices::new();
         sample_indices(rng, self.active.len(), skip, k, &mut idx);
         out.extend(idx.into_iter().map(|i| self.active[i].clone()));
     }
@@ -442,17 +484,17 @@ impl<Id: Clone + PartialEq> Membership<Id> for HyParView<Id> {
                 match next {
                     Some(to) => out.sends.push((to, Msg::Shuffle { origin, ttl, ids })),
                     None => {
-                        let mut idx = Vec::new();
+                        let mut idx = Indices::new();
                         sample_indices(rng, self.passive.len(), None, ids.len(), &mut idx);
                         let reply: ShuffleIds<Id> = idx.iter().map(|&i| self.passive[i].clone()).collect();
                         out.sends.push((origin, Msg::ShuffleReply { ids: reply.clone() }));
-                        self.merge(me, ids, &reply, rng);
+                        self.merge(me, ids, &reply, Some(&idx), rng);
                     }
                 }
             }
             Msg::ShuffleReply { ids } => {
                 let sent = std::mem::take(&mut self.last_sent);
-                self.merge(me, ids, &sent, rng);
+                self.merge(me, ids, &sent, None, rng);
             }
         }
     }
@@ -609,6 +651,70 @@ mod tests {
             assert!(a.passive().contains(g));
         }
         assert_eq!(a.passive().len(), 30);
+    }
+
+    /// The merge's eviction as the rule states it: scan the passive view,
+    /// evicting members also in `evict_first` (the last member moves into
+    /// the freed slot and is checked next), then random ones.
+    fn merge_by_scan(p: &mut HyParView<u32>, me: u32, ids: &[u32], evict_first: &[u32], rng: &mut Rng) {
+        let mut fresh: Vec<u32> = Vec::new();
+        for &id in ids {
+            if id != me && !p.active.contains(&id) && !p.passive.contains(&id) && !fresh.contains(&id) {
+                fresh.push(id);
+            }
+        }
+        fresh.truncate(p.cfg.passive);
+        let mut over = (p.passive.len() + fresh.len()).saturating_sub(p.cfg.passive);
+        let mut i = 0;
+        while over > 0 && i < p.passive.len() {
+            if evict_first.contains(&p.passive[i]) {
+                p.passive.swap_remove(i);
+                over -= 1;
+            } else {
+                i += 1;
+            }
+        }
+        for _ in 0..over {
+            let at = rng.below(p.passive.len() as u64) as usize;
+            p.passive.swap_remove(at);
+        }
+        p.passive.extend(fresh);
+    }
+
+    #[test]
+    fn merge_evicts_the_same_members_in_the_same_order_as_the_rules_scan() {
+        let mut draw = Rng::new(8);
+        for case in 0..3_000 {
+            // ids from a small range, so that they collide with the views
+            let passive_len = draw.below(31) as usize;
+            let mut p = node(None);
+            p.active = (0..draw.below(6)).map(|_| draw.below(60) as u32).collect();
+            while p.passive.len() < passive_len {
+                let x = draw.below(60) as u32;
+                if !p.passive.contains(&x) && !p.active.contains(&x) {
+                    p.passive.push(x);
+                }
+            }
+            let ids: ShuffleIds<u32> = (0..draw.below(9)).map(|_| draw.below(60) as u32).collect();
+            let evict: Vec<u32> = (0..draw.below(9)).map(|_| draw.below(60) as u32).collect();
+            // the end point's case: it evicts members it drew, by position
+            let mut at = Vec::new();
+            let k = draw.below(9) as usize;
+            sample_indices(&mut draw, p.passive.len(), None, k, &mut at);
+            let drawn: Vec<u32> = at.iter().map(|&i| p.passive[i]).collect();
+            let (mut by_at, mut by_at_scan) = (p.clone(), p.clone());
+            let mut q = p.clone();
+            let (mut r1, mut r2) = (Rng::new(case), Rng::new(case));
+            p.merge(&61, ids.clone(), &evict, None, &mut r1);
+            merge_by_scan(&mut q, 61, &ids, &evict, &mut r2);
+            assert_eq!(p.passive(), q.passive(), "case {case}: {ids:?} evicting {evict:?}");
+            assert_eq!(r1, r2, "case {case}: the same random draws");
+            let (mut r1, mut r2) = (Rng::new(case), Rng::new(case));
+            by_at.merge(&61, ids.clone(), &drawn, Some(&at), &mut r1);
+            merge_by_scan(&mut by_at_scan, 61, &ids, &drawn, &mut r2);
+            assert_eq!(by_at.passive(), by_at_scan.passive(), "case {case}: {ids:?} evicting {drawn:?} at {at:?}");
+            assert_eq!(r1, r2, "case {case}: the same random draws (by position)");
+        }
     }
 
     #[test]

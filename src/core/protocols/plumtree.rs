@@ -191,10 +191,85 @@ impl<Id, K, P> Default for PlumOut<Id, K, P> {
 /// An unseen broadcast some lazy peers announced.
 #[derive(Clone, Debug)]
 struct Missing<Id> {
-    /// `(announcer, round)`, in arrival order.
-    announcers: Vec<(Id, u32)>,
+    /// `(announcer, round)`, in arrival order (inline up to 4: an
+    /// announcement does not allocate on an overlay's usual degree).
+    announcers: SmallVec<[(Id, u32); 4]>,
     /// Its running timer: when it fires, and which.
     timer: Option<(u64, PlumTimer)>,
+}
+
+/// The broadcasts a node received, with their payloads: an open-addressing
+/// table with linear probing (never shrinks: Plumtree forgets nothing it
+/// received). Why not a `HashMap`: a message looks its id up here, and
+/// the lookup is a cache miss on a large overlay; this table tells where
+/// an id's slot is without touching it, so the driver can start loading
+/// it a few messages ahead ([`PlumtreeState::prefetch`]). Only
+/// membership is observable (no iteration), so its layout changes nothing.
+#[derive(Clone, Debug)]
+struct Received<K, P> {
+    /// A power of two of slots (or none), at most three quarters full.
+    slots: Vec<Option<(K, P)>>,
+    len: usize,
+}
+
+impl<K, P> Default for Received<K, P> {
+    fn default() -> Self {
+        Received { slots: Vec::new(), len: 0 }
+    }
+}
+
+impl<K: Copy + Eq + std::hash::Hash, P> Received<K, P> {
+    /// The slot where the probe for `k` starts (`slots` not empty).
+    #[inline]
+    fn home(&self, k: &K) -> usize {
+        use std::hash::BuildHasher;
+        FixedState::default().hash_one(k) as usize & (self.slots.len() - 1)
+    }
+
+    fn get(&self, k: &K) -> Option<&P> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(k);
+        loop {
+            match &self.slots[i] {
+                None => return None,
+                Some((x, p)) if x == k => return Some(p),
+                Some(_) => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    /// Add `k` (not present: callers check first).
+    fn insert(&mut self, k: K, p: P) {
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
+            let cap = (self.slots.len() * 2).max(8);
+            let old = std::mem::replace(&mut self.slots, (0..cap).map(|_| None).collect());
+            self.len = 0;
+            for (k, p) in old.into_iter().flatten() {
+                self.put(k, p);
+            }
+        }
+        self.put(k, p);
+    }
+
+    fn put(&mut self, k: K, p: P) {
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(&k);
+        while self.slots[i].is_some() {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = Some((k, p));
+        self.len += 1;
+    }
+
+    #[inline]
+    fn prefetch(&self, k: &K) {
+        if crate::hint::ENABLED && !self.slots.is_empty() {
+            crate::hint::prefetch(&self.slots[self.home(k)]);
+        }
+    }
 }
 
 /// Eager or lazy peers, inline up to 8 (an overlay's usual degree: a
@@ -209,7 +284,7 @@ pub struct PlumtreeState<Id, K, P> {
     eager: PeerList<Id>,
     lazy: PeerList<Id>,
     /// Broadcasts received, with their payloads (to answer a `GRAFT`).
-    received: std::collections::HashMap<K, P, FixedState>,
+    received: Received<K, P>,
     missing: BTreeMap<K, Missing<Id>>,
     /// `(deadline, id)` of every running timer.
     deadlines: BTreeSet<(u64, K)>,
@@ -222,7 +297,7 @@ impl<Id: Clone + PartialEq, K: Copy + Ord + std::hash::Hash, P: Clone> PlumtreeS
             cfg,
             eager: neighbours.into_iter().collect(),
             lazy: PeerList::new(),
-            received: Default::default(),
+            received: Received::default(),
             missing: BTreeMap::new(),
             deadlines: BTreeSet::new(),
         }
@@ -245,7 +320,16 @@ impl<Id: Clone + PartialEq, K: Copy + Ord + std::hash::Hash, P: Clone> PlumtreeS
 
     /// Whether it has received (or made) broadcast `id`.
     pub fn has(&self, id: &K) -> bool {
-        self.received.contains_key(id)
+        self.received.get(id).is_some()
+    }
+
+    /// A hint that a message about broadcast `id` is about to arrive: start
+    /// loading the slot of the received set it will look up (the driver
+    /// calls it a few messages ahead, once this node's state is near). No
+    /// behaviour.
+    #[inline]
+    pub fn prefetch(&self, id: &K) {
+        self.received.prefetch(id);
     }
 
     /// Broadcasts it waits for (announced, not received).
@@ -282,7 +366,7 @@ impl<Id: Clone + PartialEq, K: Copy + Ord + std::hash::Hash, P: Clone> PlumtreeS
 
     /// This node broadcasts `payload` as `id` (it counts as delivered here).
     pub fn broadcast(&mut self, id: K, payload: P, out: &mut PlumOut<Id, K, P>) {
-        if self.received.contains_key(&id) {
+        if self.received.get(&id).is_some() {
             return;
         }
         self.push(id, 0, &payload, None, out);
@@ -291,6 +375,11 @@ impl<Id: Clone + PartialEq, K: Copy + Ord + std::hash::Hash, P: Clone> PlumtreeS
     }
 
     fn forget_missing(&mut self, id: &K) -> Option<Missing<Id>> {
+        // (an emptied map keeps its root node: asking the length first
+        // spares a load from it; the same answer)
+        if self.missing.is_empty() {
+            return None;
+        }
         let m = self.missing.remove(id)?;
         if let Some((at, _)) = m.timer {
             self.deadlines.remove(&(at, *id));
@@ -318,8 +407,10 @@ impl<Id: Clone + PartialEq, K: Copy + Ord + std::hash::Hash, P: Clone> PlumtreeS
             MemberEvent::Down(p) => {
                 self.eager.retain(|x| x != p);
                 self.lazy.retain(|x| x != p);
-                for m in self.missing.values_mut() {
-                    m.announcers.retain(|(a, _)| a != p);
+                if !self.missing.is_empty() {
+                    for m in self.missing.values_mut() {
+                        m.announcers.retain(|(a, _)| a != p);
+                    }
                 }
             }
         }
@@ -329,7 +420,7 @@ impl<Id: Clone + PartialEq, K: Copy + Ord + std::hash::Hash, P: Clone> PlumtreeS
     pub fn on_message(&mut self, now: u64, from: Id, msg: Msg<K, P>, out: &mut PlumOut<Id, K, P>) {
         match msg {
             Msg::Gossip { id, round, payload } => {
-                if self.received.contains_key(&id) {
+                if self.received.get(&id).is_some() {
                     if self.cfg.lazy && self.eager.contains(&from) {
                         self.make_lazy(&from);
                         out.sends.push((from, Msg::Prune));
@@ -353,10 +444,10 @@ impl<Id: Clone + PartialEq, K: Copy + Ord + std::hash::Hash, P: Clone> PlumtreeS
                 }
             }
             Msg::IHave { id, round } => {
-                if !self.cfg.lazy || self.received.contains_key(&id) {
+                if !self.cfg.lazy || self.received.get(&id).is_some() {
                     return;
                 }
-                let m = self.missing.entry(id).or_insert(Missing { announcers: Vec::new(), timer: None });
+                let m = self.missing.entry(id).or_insert(Missing { announcers: SmallVec::new(), timer: None });
                 m.announcers.push((from, round));
                 if m.timer.is_none() {
                     self.set_timer(id, now + PlumTimer::IHave.duration(&self.cfg), PlumTimer::IHave);
@@ -374,6 +465,9 @@ impl<Id: Clone + PartialEq, K: Copy + Ord + std::hash::Hash, P: Clone> PlumtreeS
 
     /// When [`PlumtreeState::on_timer`] must next be called (`u64::MAX`: never).
     pub fn poll_timeout(&self) -> u64 {
+        if self.deadlines.is_empty() {
+            return u64::MAX;
+        }
         self.deadlines.first().map_or(u64::MAX, |d| d.0)
     }
 
@@ -402,6 +496,27 @@ impl<Id: Clone + PartialEq, K: Copy + Ord + std::hash::Hash, P: Clone> PlumtreeS
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_received_set_holds_exactly_what_was_inserted_as_it_grows() {
+        let mut set: Received<u32, u32> = Received::default();
+        let mut reference = std::collections::HashMap::new();
+        let mut rng = crate::rng::Rng::new(9);
+        for n in 0..2_000u32 {
+            let k = rng.below(5_000) as u32;
+            assert_eq!(set.get(&k), reference.get(&k), "before insert {n}");
+            if set.get(&k).is_none() {
+                set.insert(k, n);
+                reference.insert(k, n);
+            }
+            set.prefetch(&k);
+        }
+        for k in 0..5_000 {
+            assert_eq!(set.get(&k), reference.get(&k), "{k}");
+        }
+        assert_eq!(set.len, reference.len());
+        assert!(set.len * 4 <= set.slots.len() * 3, "at most three quarters full");
+    }
 
     type State = PlumtreeState<u32, u32, &'static str>;
     type O = PlumOut<u32, u32, &'static str>;
