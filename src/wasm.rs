@@ -462,11 +462,6 @@ impl Lab {
         each!(&self.run, l => l.now()) as f64
     }
 
-    /// The run's time limit, ms.
-    pub fn limit_ms(&self) -> f64 {
-        each!(&self.run, l => l.limit_ms()) as f64
-    }
-
     /// Why the run ended (`converged`, `quiescent`, `time-limit`,
     /// `livelock-guard`), or `undefined` while it runs.
     pub fn stopped(&self) -> Option<String> {
@@ -539,12 +534,6 @@ impl Lab {
     /// The report as JSON text, byte for byte what `gossip sim --json` prints.
     pub fn report_json(&self) -> Result<String, JsValue> {
         serde_json::to_string(&self.report_now()).map_err(js_err)
-    }
-
-    /// The spread of updates made since `since_ms` or still spreading:
-    /// `[{ origin, epoch, counter, created, fraction, done }]`.
-    pub fn spreads(&self, since_ms: f64) -> Result<JsValue, JsValue> {
-        to_js(&each!(&self.run, l => l.spreads(since_ms.max(0.0) as u64)))
     }
 
     /// The updates of the spread log from index `from` on, flat: `origin,

@@ -16,6 +16,7 @@
 //! body into core messages; nothing here touches IO, so the same code serves
 //! the native node and, compiled to wasm32, the browser.
 
+pub mod b64;
 pub mod swim;
 
 use std::borrow::Cow;
@@ -27,8 +28,6 @@ use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 
 use crate::core::message::{fmt_uuid_into, parse_uuid};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use base64::Engine as _;
 
 use crate::core::{Digest, Message, Payload, PublicKey, Seal, Update, Version, MAX_COUNTER};
 
@@ -201,19 +200,12 @@ fn check_version(counter: u64, what: impl FnOnce() -> String) -> Result<(), Wire
 
 /// `N` bytes from unpadded base64url text of exactly the right length.
 fn b64_array<const N: usize>(s: &str) -> Option<[u8; N]> {
-    if s.len() != (N * 4).div_ceil(3) {
-        return None;
-    }
-    let mut out = [0u8; N];
-    match B64.decode_slice(s.as_bytes(), &mut out) {
-        Ok(n) if n == N => Some(out),
-        _ => None,
-    }
+    b64::decode_exact(s.as_bytes())
 }
 
 /// A public key as the wire writes it: unpadded base64url, 43 characters.
 pub fn key_text(key: &PublicKey) -> String {
-    B64.encode(key)
+    b64::encode(key)
 }
 
 /// A public key from its wire text.
@@ -399,8 +391,8 @@ impl Serialize for UpdateOut<'_> {
             let mut key = [0u8; 43];
             let mut sig = [0u8; 86];
             // the buffers are exactly the encoded lengths
-            B64.encode_slice(seal.key, &mut key).expect("43 bytes hold 32 in base64url");
-            B64.encode_slice(seal.sig, &mut sig).expect("86 bytes hold 64 in base64url");
+            b64::encode_into(&seal.key, &mut key);
+            b64::encode_into(&seal.sig, &mut sig);
             st.serialize_field("key", std::str::from_utf8(&key).expect("base64 is ASCII"))?;
             st.serialize_field("sig", std::str::from_utf8(&sig).expect("base64 is ASCII"))?;
         }

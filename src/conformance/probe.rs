@@ -65,11 +65,7 @@ pub struct Held {
 impl Held {
     /// What an update says, as a view entry.
     pub fn of_update(u: &Update<Id>) -> Held {
-        let seal = u.seal.as_ref().map(|s| {
-            use base64::Engine as _;
-            let b = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-            (b.encode(s.key), b.encode(s.sig))
-        });
+        let seal = u.seal.as_ref().map(|s| (crate::wire::b64::encode(&s.key), crate::wire::b64::encode(&s.sig)));
         Held { version: u.version, uuid: u.uuid, payload: u.payload.as_str().to_owned(), seal }
     }
 }

@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 
-use sha2::{Digest as _, Sha256};
+use sha2::{Digest as _, Sha512};
 
 use super::{Bridge, UrlError};
 use crate::core::{Message, Refusals, Signer, Update, Uuid, Version};
@@ -24,14 +24,16 @@ use crate::wire::{self, Id, Limits};
 /// Most virtual nodes' key pairs kept (more are derived again when needed).
 pub(super) const SIGNERS_CAP: usize = 4_096;
 
-/// The secret seed of virtual node `i`'s key pair: SHA-256 of a domain
-/// tag, the page's secret and `i`.
+/// The secret seed of virtual node `i`'s key pair: the first 32 bytes of
+/// SHA-512 over a domain tag, the page's secret and `i` (SHA-512 because
+/// Ed25519 already brings it into the browser package; v1 was SHA-256).
 pub(super) fn node_seed(secret: &[u8; 32], i: u32) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(b"gossip/browser-node-key/v1");
+    let mut h = Sha512::new();
+    h.update(b"gossip/browser-node-key/v2");
     h.update(secret);
     h.update(i.to_be_bytes());
-    h.finalize().into()
+    let d = h.finalize();
+    d[..32].try_into().expect("SHA-512 has 64 bytes")
 }
 
 impl Bridge {

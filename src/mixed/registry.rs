@@ -132,7 +132,7 @@ impl Bridge {
             let text = if was == Reach::Unreachable {
                 format!("{url} answers again")
             } else {
-                format!("{url} answered in {rtt:.0} ms")
+                format!("{url} answered in {} ms", rtt.round() as u64)
             };
             self.notice("info", text);
         }

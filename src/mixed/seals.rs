@@ -17,7 +17,7 @@
 
 use std::sync::Arc;
 
-use sha2::{Digest as _, Sha256};
+use sha2::{Digest as _, Sha512};
 
 use super::Bridge;
 use crate::core::auth::{self, short_key, Passage, Policy, PublicKey, Refusal, Refusals, Seal};
@@ -33,16 +33,18 @@ pub(super) const VERIFIED_CAP: usize = 16_384;
 /// beyond are left out, and come again in a later exchange.
 pub(super) const VERIFY_PER_PUMP: u32 = 256;
 
-/// What names a verified seal in the cache: 128 bits of SHA-256 over the
+/// What names a verified seal in the cache: 128 bits of SHA-512 over the
 /// signed bytes, the key and the signature (collision-resistant, so a
-/// forgery cannot pass for a seal verified before).
+/// forgery cannot pass for a seal verified before). SHA-512 because
+/// Ed25519 already brings it: a second hash would cost the browser package
+/// its code.
 fn seal_digest(signed: &[u8], seal: &Seal) -> u128 {
-    let mut h = Sha256::new();
+    let mut h = Sha512::new();
     h.update(signed);
     h.update(seal.key);
     h.update(seal.sig);
     let d = h.finalize();
-    u128::from_le_bytes(d[..16].try_into().expect("SHA-256 has 32 bytes"))
+    u128::from_le_bytes(d[..16].try_into().expect("SHA-512 has 64 bytes"))
 }
 
 impl Bridge {

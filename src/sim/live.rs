@@ -306,8 +306,9 @@ pub struct NodeDetail {
     pub seen: usize,
 }
 
-/// One update's spread, for the convergence chart.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+/// One update's spread at this moment (the chart reads the spread log,
+/// [`super::spread_log`], which keeps its whole course).
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct UpdateSpread {
     /// Whose update.
     pub origin: u32,

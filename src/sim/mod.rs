@@ -346,7 +346,8 @@ impl SimConfig {
                 return Err(ParamError::rule(
                     "rate",
                     format!(
-                        "the broadcast scenario would hand out {values:.0} values (rate x duration); at most 1000000"
+                        "the broadcast scenario would hand out {} values (rate x duration); at most 1000000",
+                        values.round() as u64
                     ),
                 ));
             }
