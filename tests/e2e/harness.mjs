@@ -6,12 +6,40 @@ import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 // LAB_WWW: serve another copy of the page (to compare two versions side by side)
 export const WWW = process.env.LAB_WWW ? path.resolve(process.env.LAB_WWW) : path.join(ROOT, 'www');
 export const SHOTS = path.join(ROOT, 'target', 'e2e');
+/** The native binary the tests compare the page with (`cargo build --release`). */
+export const BIN = path.join(ROOT, 'target', 'release', 'gossip');
+
+/**
+ * A test file's page and browser: before its tests, checks the page is
+ * built (and with `bin`, the native binary), runs `setup`, serves www/ and
+ * launches chromium; after them, runs `cleanup` and closes both. Returns
+ * `{ server, browser }`, filled in once started.
+ */
+export function labSuite({ bin = false, setup = null, cleanup = null } = {}) {
+  const suite = { server: null, browser: null };
+  before(async () => {
+    assert.ok(fs.existsSync(path.join(WWW, 'pkg', 'gossip_bg.wasm')), 'build the page first: scripts/build-web.sh');
+    if (bin) assert.ok(fs.existsSync(BIN), 'build the native binary first: cargo build --release');
+    fs.mkdirSync(SHOTS, { recursive: true });
+    if (setup) await setup();
+    suite.server = await serveWww();
+    suite.browser = await launch();
+  });
+  after(async () => {
+    if (cleanup) await cleanup();
+    await suite.browser?.close();
+    await suite.server?.close();
+  });
+  return suite;
+}
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',

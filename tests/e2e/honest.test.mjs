@@ -7,29 +7,20 @@
 // saying that only the virtual part replays while a real node takes part.
 // Screenshots go to target/e2e/honest-*.png (look at them).
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
-import { ROOT, WWW, SHOTS, serveWww, launch, openLab, freeRun } from './harness.mjs';
+import { SHOTS, openLab, freeRun, BIN, labSuite } from './harness.mjs';
 
-const BIN = path.join(ROOT, 'target', 'release', 'gossip');
-let server, browser;
 const procs = [];
 
-before(async () => {
-  assert.ok(fs.existsSync(path.join(WWW, 'pkg', 'gossip_bg.wasm')), 'build the page first: scripts/build-web.sh');
-  assert.ok(fs.existsSync(BIN), 'build the binary first: cargo build --release');
-  fs.mkdirSync(SHOTS, { recursive: true });
-  server = await serveWww();
-  browser = await launch();
-});
-
-after(async () => {
-  for (const p of procs) p.kill('SIGKILL');
-  await browser?.close();
-  await server?.close();
+const suite = labSuite({
+  bin: true,
+  cleanup: async () => {
+    for (const p of procs) p.kill('SIGKILL');
+  },
 });
 
 /** The counters as the page shows them: label (lower case) -> text. */
@@ -48,7 +39,7 @@ const fmtMs = (x) => (x < 1000 ? `${Math.round(x)} ms` : `${(x / 1000).toFixed(2
 
 test('a partition with loss 0 loses no message: its drops are counted as cut, with the partition figures of gossip sim', async () => {
   const hash = 'nodes=40&seed=5&scenario=movies&model=events&duration_s=20&faults=2000:partition:2,7000:heal';
-  const page = await openLab(browser, server.url, hash);
+  const page = await openLab(suite.browser, suite.server.url, hash);
   const before = await counters(page);
   assert.equal(before.partitions, undefined, 'no partition figures before a partition');
   const report = await page.evaluate(() => { window.gossipLab.pause(); return window.gossipLab.runToEnd(); });
@@ -76,7 +67,7 @@ test('a partition with loss 0 loses no message: its drops are counted as cut, wi
 });
 
 test('random loss is counted as lost, not as cut', async () => {
-  const page = await openLab(browser, server.url, 'nodes=30&seed=2&scenario=movies&model=events&duration_s=10&loss=0.2');
+  const page = await openLab(suite.browser, suite.server.url, 'nodes=30&seed=2&scenario=movies&model=events&duration_s=10&loss=0.2');
   const report = await page.evaluate(() => { window.gossipLab.pause(); return window.gossipLab.runToEnd(); });
   await page.waitForTimeout(300);
   const c = await counters(page);
@@ -88,7 +79,7 @@ test('random loss is counted as lost, not as cut', async () => {
 });
 
 test('uninformed nodes of the single rumor are drawn in their own colour, not the down grey, and the legend says so', async () => {
-  const page = await openLab(browser, server.url, 'nodes=40&seed=3&scenario=single&model=events&interval_ms=1000&faults=10:crash:7', { width: 1440, height: 900 });
+  const page = await openLab(suite.browser, suite.server.url, 'nodes=40&seed=3&scenario=single&model=events&interval_ms=1000&faults=10:crash:7', { width: 1440, height: 900 });
   // no messages drawn over the nodes
   await page.evaluate(() => { window.gossipLab.pause(); window.gossipLab.showMessages(false); window.gossipLab.step(1500); });
   await page.waitForTimeout(300); // a frame draws the paused state
@@ -126,7 +117,7 @@ test('uninformed nodes of the single rumor are drawn in their own colour, not th
 });
 
 test('"copy as gossip sim" gives the command whose report is the page\'s, faults applied in the page included', async () => {
-  const page = await openLab(browser, server.url, 'nodes=30&seed=9&scenario=movies&model=events&duration_s=25&jitter_ms=25');
+  const page = await openLab(suite.browser, suite.server.url, 'nodes=30&seed=9&scenario=movies&model=events&duration_s=25&jitter_ms=25');
   await page.evaluate(() => {
     const g = window.gossipLab;
     g.pause();
@@ -150,7 +141,7 @@ test('"copy as gossip sim" gives the command whose report is the page\'s, faults
 });
 
 test('the chart downloads as a PNG of the chart, named after the scenario', async () => {
-  const page = await openLab(browser, server.url, 'nodes=40&seed=1&scenario=movies&model=events&protocol=push&fanout=3');
+  const page = await openLab(suite.browser, suite.server.url, 'nodes=40&seed=1&scenario=movies&model=events&protocol=push&fanout=3');
   await page.evaluate(() => window.gossipLab.setSpeed(10));
   await page.waitForTimeout(1500);
   const url = await page.evaluate(() => window.gossipLab.chartPng());
@@ -169,7 +160,7 @@ test('the chart downloads as a PNG of the chart, named after the scenario', asyn
 });
 
 test('"Copy link" says it replays the exact run offline, and only the virtual part while a real node takes part', async () => {
-  const page = await openLab(browser, server.url, 'nodes=12&seed=1&scenario=movies&model=events');
+  const page = await openLab(suite.browser, suite.server.url, 'nodes=12&seed=1&scenario=movies&model=events');
   const offline = await page.evaluate(() => window.gossipLab.copy('link'));
   assert.match(offline.note, /replays this exact run/);
   assert.match(offline.text, /#.*seed=|#.*nodes=12/);

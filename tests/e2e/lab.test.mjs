@@ -6,28 +6,16 @@
 // the size of the package.
 // Screenshots go to target/e2e/ (look at them).
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { execFileSync } from 'node:child_process';
-import { ROOT, WWW, SHOTS, serveWww, launch, openLab } from './harness.mjs';
+import { WWW, SHOTS, openLab, BIN, labSuite } from './harness.mjs';
 
-const BIN = path.join(ROOT, 'target', 'release', 'gossip');
-let server, browser;
 
-before(async () => {
-  assert.ok(fs.existsSync(path.join(WWW, 'pkg', 'gossip_bg.wasm')), 'build the page first: scripts/build-web.sh');
-  fs.mkdirSync(SHOTS, { recursive: true });
-  server = await serveWww();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const suite = labSuite();
 
 /** Pixels of the canvas that differ from its background (the canvas is cleared to transparent). */
 async function paintedPixels(page, id) {
@@ -42,7 +30,7 @@ async function paintedPixels(page, id) {
 
 test('a seeded run converges in the page with exactly the metrics gossip sim prints', async () => {
   const args = { nodes: '60', seed: '3', scenario: 'movies', model: 'events', duration_s: '15', loss: '0.05' };
-  const page = await openLab(browser, server.url, new URLSearchParams(args).toString());
+  const page = await openLab(suite.browser, suite.server.url, new URLSearchParams(args).toString());
   await page.evaluate(() => window.gossipLab.setSpeed(10));
   await page.waitForTimeout(1500); // let it animate a little, then screenshot mid-run
   await page.screenshot({ path: path.join(SHOTS, 'lab-running.png') });
@@ -75,7 +63,7 @@ test('a seeded run converges in the page with exactly the metrics gossip sim pri
 });
 
 test('clicking a node shows its view; its crash goes into the link, which replays the run', async () => {
-  const page = await openLab(browser, server.url, 'nodes=24&seed=5&scenario=movies&model=events&duration_s=12');
+  const page = await openLab(suite.browser, suite.server.url, 'nodes=24&seed=5&scenario=movies&model=events&duration_s=12');
   await page.evaluate(() => { window.gossipLab.pause(); window.gossipLab.step(4000); });
   // click node 0 (top of the ring)
   const box = await page.locator('#net').boundingBox();
@@ -100,7 +88,7 @@ test('clicking a node shows its view; its crash goes into the link, which replay
   assert.equal(tPart - tCrash, 2000);
   assert.equal(tHeal - tPart, 3000);
   const first = await page.evaluate(() => JSON.stringify(window.gossipLab.runToEnd()));
-  const again = await openLab(browser, server.url, hash.slice(1));
+  const again = await openLab(suite.browser, suite.server.url, hash.slice(1));
   const second = await again.evaluate(() => { window.gossipLab.pause(); return JSON.stringify(window.gossipLab.runToEnd()); });
   assert.equal(second, first, 'the shared link replays the same run');
   assert.deepEqual(page.errors, []);
@@ -109,7 +97,7 @@ test('clicking a node shows its view; its crash goes into the link, which replay
 });
 
 test('bad input gives a clear message and leaves the page working', async () => {
-  const page = await openLab(browser, server.url, 'nodes=30&scenario=movies&model=events');
+  const page = await openLab(suite.browser, suite.server.url, 'nodes=30&scenario=movies&model=events');
   await page.evaluate(() => window.gossipLab.pause());
   for (const [name, value, message] of [
     ['nodes', '0', /nodes must be between 2/],
@@ -136,7 +124,7 @@ test('bad input gives a clear message and leaves the page working', async () => 
   await page.close();
 
   for (const hash of ['nodes=abc&scenario=movies', '%E0%A4%A', 'faults=1s:explode:3', '=&&=']) {
-    const bad = await openLab(browser, server.url, hash);
+    const bad = await openLab(suite.browser, suite.server.url, hash);
     await bad.waitForSelector('#banner:not([hidden])');
     assert.match(await bad.textContent('#banner-text'), /link|scenario/i, hash);
     const snap = await bad.evaluate(() => window.gossipLab.snapshot());
@@ -147,7 +135,7 @@ test('bad input gives a clear message and leaves the page working', async () => 
 });
 
 test('the form comes from the parameter table: the registry protocols, their own fields, presets by name', async () => {
-  const page = await openLab(browser, server.url, 'preset=glomers');
+  const page = await openLab(suite.browser, suite.server.url, 'preset=glomers');
   await page.evaluate(() => window.gossipLab.pause());
   const table = await page.evaluate(() => window.gossipLab.table());
   // the protocol list is the registry's, each with its summary as the title
@@ -186,7 +174,7 @@ test('the form comes from the parameter table: the registry protocols, their own
 });
 
 test('a 10,000-node rounds run finishes in the page without locking the tab', async () => {
-  const page = await openLab(browser, server.url, 'nodes=10000&model=rounds&scenario=single&protocol=push-pull');
+  const page = await openLab(suite.browser, suite.server.url, 'nodes=10000&model=rounds&scenario=single&protocol=push-pull');
   const result = await page.evaluate(async () => {
     window.gossipLab.pause();
     window.gossipLab.configure({ nodes: 10000, model: 'rounds', scenario: 'single', protocol: 'push-pull' });
@@ -214,7 +202,7 @@ test('a 10,000-node rounds run finishes in the page without locking the tab', as
 });
 
 test('10,000 nodes are drawn as cells and flows; zooming in shows them one by one, to hover and inspect', async () => {
-  const page = await openLab(browser, server.url, 'nodes=10000&model=events&scenario=single&protocol=push-pull&faults=1500:partition:2');
+  const page = await openLab(suite.browser, suite.server.url, 'nodes=10000&model=events&scenario=single&protocol=push-pull&faults=1500:partition:2');
   await page.evaluate(() => { window.gossipLab.pause(); window.gossipLab.step(4000); });
   const whole = await page.evaluate(() => window.gossipLab.zoom(1));
   assert.deepEqual(whole, { k: 1, lod: true });

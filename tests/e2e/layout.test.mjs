@@ -6,25 +6,13 @@
 // the viewport. Screenshots of every case go to target/e2e/layout-*.png
 // (look at them).
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { WWW, SHOTS, serveWww, launch, openLab } from './harness.mjs';
+import { SHOTS, openLab, labSuite } from './harness.mjs';
 
-let server, browser;
-
-before(async () => {
-  assert.ok(fs.existsSync(path.join(WWW, 'pkg', 'gossip_bg.wasm')), 'build the page first: scripts/build-web.sh');
-  fs.mkdirSync(SHOTS, { recursive: true });
-  server = await serveWww();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const suite = labSuite();
 
 const VIEWPORTS = [{ width: 1440, height: 900 }, { width: 1280, height: 720 }];
 const RUNS = {
@@ -81,7 +69,7 @@ function chartGaps(page) {
 for (const vp of VIEWPORTS) {
   for (const [run, hash] of Object.entries(RUNS)) {
     test(`${vp.width}×${vp.height}, ${run}: the legend covers no node, no label is cut, no empty band in the chart card`, async () => {
-      const page = await openLab(browser, server.url, hash, vp);
+      const page = await openLab(suite.browser, suite.server.url, hash, vp);
       await page.evaluate(() => window.gossipLab.setSpeed(10));
       await page.waitForTimeout(1200);
       await page.screenshot({ path: path.join(SHOTS, `layout-${vp.width}-${run}.png`) });
@@ -102,7 +90,7 @@ for (const vp of VIEWPORTS) {
   }
 
   test(`${vp.width}×${vp.height}: the inspector opens beside the node clicked, inside the viewport, its favorites not cut`, async () => {
-    const page = await openLab(browser, server.url, RUNS.movies, vp);
+    const page = await openLab(suite.browser, suite.server.url, RUNS.movies, vp);
     await page.evaluate(() => window.gossipLab.setSpeed('max'));
     await page.waitForTimeout(800);
     await page.evaluate(() => window.gossipLab.pause());

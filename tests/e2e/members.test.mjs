@@ -7,28 +7,16 @@
 // nodes) that repairs after a tree node crashes.
 // Screenshots go to target/e2e/ at 1440 x 900 (look at them).
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { ROOT, WWW, SHOTS, serveWww, launch, openLab } from './harness.mjs';
+import { SHOTS, openLab, BIN, labSuite } from './harness.mjs';
 
-const BIN = path.join(ROOT, 'target', 'release', 'gossip');
 const VIEW = { width: 1440, height: 900 };
-let server, browser;
 
-before(async () => {
-  assert.ok(fs.existsSync(path.join(WWW, 'pkg', 'gossip_bg.wasm')), 'build the page first: scripts/build-web.sh');
-  fs.mkdirSync(SHOTS, { recursive: true });
-  server = await serveWww();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const suite = labSuite();
 
 /** `gossip sim --json --engine full` for the page's parameters (`faults` is the repeatable `--fault`). */
 function sim(args) {
@@ -43,7 +31,7 @@ test('SWIM, HyParView + Plumtree and a static ring give the page exactly the rep
     { membership: 'ring', degree: '4', protocol: 'plumtree', scenario: 'single', nodes: '60', seed: '2', model: 'rounds' },
   ];
   for (const args of configs) {
-    const page = await openLab(browser, server.url, new URLSearchParams(args).toString(), VIEW);
+    const page = await openLab(suite.browser, suite.server.url, new URLSearchParams(args).toString(), VIEW);
     const kind = await page.evaluate(() => window.gossipLab.kind());
     assert.equal(kind, args.membership === 'swim' ? 'swim' : 'overlay');
     const pageReport = await page.evaluate(() => { window.gossipLab.pause(); window.gossipLab.runToEnd(); return window.gossipLab.reportJson(); });
@@ -54,7 +42,7 @@ test('SWIM, HyParView + Plumtree and a static ring give the page exactly the rep
 });
 
 test('SWIM in the form: a node crashed from the inspector turns suspect, then dead, in the selected member\'s view', async () => {
-  const page = await openLab(browser, server.url, 'nodes=40&seed=3&scenario=movies', VIEW);
+  const page = await openLab(suite.browser, suite.server.url, 'nodes=40&seed=3&scenario=movies', VIEW);
   // choose SWIM: the form fits the scenario to it and shows SWIM's own fields
   await page.selectOption('select[name=membership]', 'swim');
   assert.equal(await page.inputValue('select[name=scenario]'), 'single');
@@ -106,7 +94,7 @@ test('SWIM in the form: a node crashed from the inspector turns suspect, then de
 
 test('Plumtree over HyParView: the eager links form a tree, and it repairs after a tree node crashes', async () => {
   const args = { membership: 'hyparview', protocol: 'plumtree', scenario: 'broadcast', senders: '1', nodes: '60', seed: '3', model: 'rounds', warmup_cycles: '10', duration_s: '60' };
-  const page = await openLab(browser, server.url, new URLSearchParams(args).toString(), VIEW);
+  const page = await openLab(suite.browser, suite.server.url, new URLSearchParams(args).toString(), VIEW);
   const t = await page.evaluate(() => { const L = window.gossipLab; L.pause(); L.step(20000); return L.tree(); });
   assert.equal(t.nodes_up, 60);
   assert.equal(t.eager_edges, 59, 'n - 1 eager links');

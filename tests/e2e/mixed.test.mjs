@@ -6,15 +6,13 @@
 // unreachable while the others converge; native nodes never dial a
 // browser-hosted identity. Screenshots go to target/e2e/.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { ROOT, WWW, SHOTS, serveWww, launch, openLab, freeRun } from './harness.mjs';
+import { WWW, SHOTS, openLab, freeRun, BIN, labSuite } from './harness.mjs';
 
-const BIN = path.join(ROOT, 'target', 'release', 'gossip');
-let server, browser;
 const procs = [];
 
 /** `n` distinct free loopback ports. */
@@ -77,18 +75,11 @@ async function bothWays(page, urls) {
   return snap;
 }
 
-before(async () => {
-  assert.ok(fs.existsSync(path.join(WWW, 'pkg', 'gossip_bg.wasm')), 'build the page first: scripts/build-web.sh');
-  assert.ok(fs.existsSync(BIN), 'build the native binary first: cargo build --release');
-  fs.mkdirSync(SHOTS, { recursive: true });
-  server = await serveWww();
-  browser = await launch();
-});
-
-after(async () => {
-  for (const p of procs) p.kill('SIGKILL');
-  await browser?.close();
-  await server?.close();
+const suite = labSuite({
+  bin: true,
+  cleanup: async () => {
+    for (const p of procs) p.kill('SIGKILL');
+  },
 });
 
 test('virtual and native favorites reach every node both ways, and a killed native is marked unreachable', { timeout: 150_000 }, async () => {
@@ -97,7 +88,7 @@ test('virtual and native favorites reach every node both ways, and a killed nati
   const nodes = ports.map((p) => native(p, ports[0]));
   await until('the native nodes answer', 15_000, async () => (await Promise.all(urls.map((u) => getJson(`${u}/state`)))).every(Boolean));
 
-  const page = await openLab(browser, server.url, 'nodes=20&scenario=movies&model=events&duration_s=6&resample_ms=2000&seed=3');
+  const page = await openLab(suite.browser, suite.server.url, 'nodes=20&scenario=movies&model=events&duration_s=6&resample_ms=2000&seed=3');
   const natives = await page.evaluate((u) => window.gossipLab.connect(u), urls[0]);
   assert.equal(natives.length, 1, 'one node known before any answer');
 
@@ -158,7 +149,7 @@ test('native nodes never dial a browser-hosted identity', { timeout: 90_000 }, a
   const urls = ports.map((p) => `http://127.0.0.1:${p}`);
   ports.forEach((p) => native(p, ports[0]));
   await until('the native nodes answer', 15_000, async () => (await Promise.all(urls.map((u) => getJson(`${u}/state`)))).every(Boolean));
-  const page = await openLab(browser, server.url, 'nodes=20&scenario=movies&model=events&duration_s=4&resample_ms=1000&seed=4');
+  const page = await openLab(suite.browser, suite.server.url, 'nodes=20&scenario=movies&model=events&duration_s=4&resample_ms=1000&seed=4');
   await page.evaluate((u) => window.gossipLab.connect(u), urls[0]);
   await until('favorites flow both ways', 60_000, () => bothWays(page, urls));
   await new Promise((r) => setTimeout(r, 2000)); // a few more gossip rounds with browser-origin updates around
@@ -189,7 +180,7 @@ test('the page served by the demo command connects to its native nodes by itself
   procs.push(cluster);
   const lab = `http://127.0.0.1:${labPort}/`;
   await until(`the demo serves the lab (${err})`, 15_000, async () => (await getJson(`${lab}lab-config.json`))?.connect);
-  const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+  const page = await suite.browser.newPage({ viewport: { width: 1440, height: 1000 } });
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(String(e)));
   await page.goto(lab); // no ?connect=: lab-config.json says where the nodes are
@@ -238,7 +229,7 @@ test('reloads keep a tab\'s identity, and natives forget a closed tab\'s nodes: 
   await until('the native nodes answer', 15_000, async () => (await Promise.all(urls.map((u) => getJson(`${u}/state`)))).every(Boolean));
   // the page's nodes change favorites every 2 s: they are not silent
   const hash = 'nodes=20&scenario=movies&model=events&duration_s=6&resample_ms=2000&seed=5';
-  const page = await openLab(browser, server.url, hash);
+  const page = await openLab(suite.browser, suite.server.url, hash);
   await page.evaluate((u) => window.gossipLab.connect(u), urls[0]);
   await until('favorites flow both ways', 60_000, () => bothWays(page, urls));
   const tagOf = async () => {
@@ -266,7 +257,7 @@ test('reloads keep a tab\'s identity, and natives forget a closed tab\'s nodes: 
   assert.equal(await page.evaluate(() => window.gossipLab.foldedReal()), 0, 'three real nodes fit the column');
 
   // a new tab is a new identity; once the first tab closes, its nodes go from every native view
-  const other = await openLab(browser, server.url, hash);
+  const other = await openLab(suite.browser, suite.server.url, hash);
   await other.evaluate((u) => window.gossipLab.connect(u), urls[0]);
   await until('the new tab joins', 60_000, () => bothWays(other, urls));
   const snap2 = await other.evaluate(() => window.gossipLab.snapshot());

@@ -8,49 +8,42 @@
 // SVG and PNG. The viewer's data module is also checked directly in node.
 // Screenshots go to target/e2e/ (look at them).
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { ROOT, WWW, SHOTS, serveWww, launch } from './harness.mjs';
+import { WWW, SHOTS, BIN, labSuite } from './harness.mjs';
 
-const BIN = path.join(ROOT, 'target', 'release', 'gossip');
 const DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'gossip-sweep-e2e-'));
 const CSV = path.join(DIR, 'fanout.csv');
 const BIG = path.join(DIR, 'big.csv');
-let server, browser;
 // the viewer's data module, as the page loads it (www/ is no node package: import a copy as .mjs)
 fs.copyFileSync(path.join(WWW, 'sweepdata.js'), path.join(DIR, 'sweepdata.mjs'));
 const { parseCsv, analyze, summary, tQuantile975, SweepInputError } = await import(path.join(DIR, 'sweepdata.mjs'));
 
-before(async () => {
-  assert.ok(fs.existsSync(path.join(WWW, 'pkg', 'gossip_bg.wasm')), 'build the page first: scripts/build-web.sh');
-  assert.ok(fs.existsSync(BIN), 'build the binary first: cargo build --release');
-  fs.mkdirSync(SHOTS, { recursive: true });
-  // 2 protocols x 3 fanouts x 3 seeds, with 5 % loss so the seeds differ
-  execFileSync(BIN, ['sweep', '--nodes', '40', '--model', 'events', '--loss', '0.05', '--vary', 'protocol=push,push-pull',
-    '--vary', 'fanout=1:3', '--seeds', '3', '--threads', '1', '-q', '-o', CSV], { stdio: ['ignore', 'ignore', 'inherit'] });
-  // runs the lab cannot show: more nodes than its limit
-  execFileSync(BIN, ['sweep', '--nodes', '25000', '--seeds', '2', '--threads', '1', '-q', '-o', BIG], { stdio: ['ignore', 'ignore', 'inherit'] });
-  server = await serveWww();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  fs.rmSync(DIR, { recursive: true, force: true });
+const suite = labSuite({
+  bin: true,
+  setup: async () => {
+    // 2 protocols x 3 fanouts x 3 seeds, with 5 % loss so the seeds differ
+    execFileSync(BIN, ['sweep', '--nodes', '40', '--model', 'events', '--loss', '0.05', '--vary', 'protocol=push,push-pull',
+      '--vary', 'fanout=1:3', '--seeds', '3', '--threads', '1', '-q', '-o', CSV], { stdio: ['ignore', 'ignore', 'inherit'] });
+    // runs the lab cannot show: more nodes than its limit
+    execFileSync(BIN, ['sweep', '--nodes', '25000', '--seeds', '2', '--threads', '1', '-q', '-o', BIG], { stdio: ['ignore', 'ignore', 'inherit'] });
+  },
+  cleanup: async () => {
+    fs.rmSync(DIR, { recursive: true, force: true });
+  },
 });
 
 /** The viewer, ready; console errors collected in page.errors. */
 async function openViewer(query = '') {
-  const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+  const page = await suite.browser.newPage({ viewport: { width: 1440, height: 1000 } });
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
-  await page.goto(`${server.url}sweep.html${query}`);
+  await page.goto(`${suite.server.url}sweep.html${query}`);
   await page.waitForFunction(() => document.documentElement.dataset.ready === '1', null, { timeout: 30_000 });
   return page;
 }
@@ -65,10 +58,10 @@ async function openViewer(query = '') {
 async function replayEqualsRow(page, i, sweep) {
   const row = await page.evaluate((i) => window.sweepView.row(i), i);
   assert.ok(row.lab.href, `run ${i} links to the lab (${row.lab.why})`);
-  const lab = await browser.newPage();
+  const lab = await suite.browser.newPage();
   lab.errors = [];
   lab.on('pageerror', (e) => lab.errors.push(String(e)));
-  await lab.goto(`${server.url}${row.lab.href}`);
+  await lab.goto(`${suite.server.url}${row.lab.href}`);
   await lab.waitForFunction(() => window.gossipLab !== undefined, null, { timeout: 30_000 });
   // the lab writes back the same link (the viewer names the parameters as the lab does), but
   // for the fault timeline's times, which the lab writes in ms (5s:crash:3 -> 5000:crash:3)
@@ -232,8 +225,8 @@ test('a sweep opened in the viewer shows its runs and curves, and a clicked row 
 test('a dropped file opens, rows the lab cannot run say why, ?csv= opens a hosted file, and bad CSVs get a clear message', async () => {
   const page = await openViewer();
   // the lab's own page links to the viewer
-  const labPage = await browser.newPage();
-  await labPage.goto(server.url);
+  const labPage = await suite.browser.newPage();
+  await labPage.goto(suite.server.url);
   assert.equal(await labPage.getAttribute('a[href="sweep.html"]', 'href'), 'sweep.html');
   await labPage.close();
 
@@ -268,9 +261,9 @@ test('a dropped file opens, rows the lab cannot run say why, ?csv= opens a hoste
   await page.close();
 
   // without the lab's WebAssembly the viewer still shows the sweep, and says its rows cannot link
-  const nowasm = await browser.newPage();
+  const nowasm = await suite.browser.newPage();
   await nowasm.route('**/pkg/gossip_bg.wasm', (r) => r.abort());
-  await nowasm.goto(`${server.url}sweep.html`);
+  await nowasm.goto(`${suite.server.url}sweep.html`);
   await nowasm.waitForFunction(() => document.documentElement.dataset.ready === '1');
   assert.match(await nowasm.textContent('#banner-text'), /WebAssembly module did not load/);
   await nowasm.setInputFiles('#file', CSV);
@@ -281,12 +274,12 @@ test('a dropped file opens, rows the lab cannot run say why, ?csv= opens a hoste
   await nowasm.close();
 
   // ?csv=URL: a hosted file (routed here), and one that is not there
-  const hosted = await browser.newPage();
+  const hosted = await suite.browser.newPage();
   await hosted.route('**/hosted/fanout.csv', (r) => r.fulfill({ status: 200, contentType: 'text/csv', body: fs.readFileSync(CSV, 'utf8') }));
-  await hosted.goto(`${server.url}sweep.html?csv=hosted/fanout.csv`);
+  await hosted.goto(`${suite.server.url}sweep.html?csv=hosted/fanout.csv`);
   await hosted.waitForFunction(() => document.documentElement.dataset.ready === '1');
   assert.equal((await hosted.evaluate(() => window.sweepView.shown())).runs, 18);
-  await hosted.goto(`${server.url}sweep.html?csv=missing.csv`);
+  await hosted.goto(`${suite.server.url}sweep.html?csv=missing.csv`);
   await hosted.waitForFunction(() => document.documentElement.dataset.ready === '1');
   assert.match(await hosted.textContent('#banner-text'), /Could not fetch the CSV at missing\.csv: HTTP 404/);
   await hosted.close();

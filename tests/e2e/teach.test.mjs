@@ -8,29 +8,16 @@
 // the help panel lists the registry's protocols and links each docs page.
 // Screenshots go to target/e2e/ (look at them).
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { ROOT, WWW, SHOTS, serveWww, launch, openLab } from './harness.mjs';
+import { ROOT, SHOTS, openLab, BIN, labSuite } from './harness.mjs';
 import { LESSONS, lessonById, wrongFigures } from '../../www/lessons.js';
 
-const BIN = path.join(ROOT, 'target', 'release', 'gossip');
-let server, browser;
 
-before(async () => {
-  assert.ok(fs.existsSync(path.join(WWW, 'pkg', 'gossip_bg.wasm')), 'build the page first: scripts/build-web.sh');
-  assert.ok(fs.existsSync(BIN), 'build the binary first: cargo build --release');
-  fs.mkdirSync(SHOTS, { recursive: true });
-  server = await serveWww();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const suite = labSuite({ bin: true });
 
 /** `gossip sim`'s flags for parameters named as the page names them (`faults` a comma list). */
 function flagsOf(params) {
@@ -93,7 +80,7 @@ test('the residue lesson holds over many seeds: rumor mongering (feedback, coin)
 
 test('every lesson link loads, walks its steps and reaches its stated outcome, with the reports gossip sim prints', async () => {
   for (const l of LESSONS) {
-    const page = await openLab(browser, server.url, `lesson=${l.id}`);
+    const page = await openLab(suite.browser, suite.server.url, `lesson=${l.id}`);
     await page.waitForTimeout(400);
     assert.equal(await bannerText(page), null, `${l.id}: no banner`);
     assert.deepEqual(await page.evaluate(() => window.gossipLab.lesson()), { id: l.id, step: 0 }, l.id);
@@ -146,7 +133,7 @@ test('every lesson link loads, walks its steps and reaches its stated outcome, w
 
 test('compare mode gives the two reports gossip sim prints for the two configurations, a fault applied mid-run included, and its link replays both', async () => {
   const a = { nodes: '40', seed: '7', scenario: 'movies', model: 'events', duration_s: '12', loss: '0.05', protocol: 'push-pull' };
-  const page = await openLab(browser, server.url, new URLSearchParams(a).toString());
+  const page = await openLab(suite.browser, suite.server.url, new URLSearchParams(a).toString());
   await page.evaluate(() => window.gossipLab.pause());
   const both = await page.evaluate(() => window.gossipLab.compare({ protocol: 'push', fanout: 3 }));
   assert.equal(both.b.protocol, 'push');
@@ -177,7 +164,7 @@ test('compare mode gives the two reports gossip sim prints for the two configura
   // the link holds both: a fresh page on it gives the same two reports
   const hash = await page.evaluate(() => location.hash.slice(1));
   assert.match(hash, /compare=protocol:push,fanout:3/);
-  const again = await openLab(browser, server.url, hash);
+  const again = await openLab(suite.browser, suite.server.url, hash);
   const r2 = await again.evaluate(() => { window.gossipLab.pause(); window.gossipLab.runToEnd(); return window.gossipLab.compareReports(); });
   assert.deepEqual(r2, r);
   assert.deepEqual(again.errors, []);
@@ -204,7 +191,7 @@ test('compare mode gives the two reports gossip sim prints for the two configura
 });
 
 test('joining real nodes stops the compared run and says why; compare refuses while connected', async () => {
-  const page = await openLab(browser, server.url, 'nodes=20&seed=3&scenario=movies&model=events&compare=fanout:3');
+  const page = await openLab(suite.browser, suite.server.url, 'nodes=20&seed=3&scenario=movies&model=events&compare=fanout:3');
   assert.equal((await page.evaluate(() => window.gossipLab.compared())).spec.fanout, '3');
   // nothing listens on port 9 of loopback: the page connects, the node stays unreachable
   await page.evaluate(() => window.gossipLab.connect('http://127.0.0.1:9'));
@@ -218,7 +205,7 @@ test('joining real nodes stops the compared run and says why; compare refuses wh
 });
 
 test('"Run beside" runs the form\'s changed values as B', async () => {
-  const page = await openLab(browser, server.url, 'nodes=30&seed=2&scenario=single&model=rounds&protocol=push');
+  const page = await openLab(suite.browser, suite.server.url, 'nodes=30&seed=2&scenario=single&model=rounds&protocol=push');
   await page.evaluate(() => window.gossipLab.pause());
   await page.fill('#params [name=fanout]', '4');
   await page.click('#cmp-form');
@@ -242,7 +229,7 @@ test('"Run beside" runs the form\'s changed values as B', async () => {
 
 test('every control and every counter says what it means, and the help panel lists the protocols from the registry and links each docs page', async () => {
   for (const hash of ['nodes=30&scenario=movies&model=events', 'lesson=swim', 'lesson=plumtree', 'lesson=doubling']) {
-    const page = await openLab(browser, server.url, hash);
+    const page = await openLab(suite.browser, suite.server.url, hash);
     await page.evaluate(() => { window.gossipLab.pause(); window.gossipLab.step(3000); window.gossipLab.select(1); });
     await page.waitForTimeout(400);
     const missing = await page.evaluate(() => [...document.querySelectorAll('button, input, select')]
@@ -255,7 +242,7 @@ test('every control and every counter says what it means, and the help panel lis
     assert.deepEqual(page.errors, []);
     await page.close();
   }
-  const page = await openLab(browser, server.url, 'nodes=30');
+  const page = await openLab(suite.browser, suite.server.url, 'nodes=30');
   await page.click('#help-btn');
   assert.equal(await page.isVisible('#help'), true);
   const text = await page.textContent('#help');

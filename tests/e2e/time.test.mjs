@@ -6,31 +6,19 @@
 // nodes; the speed control and the CSV at fixed virtual-time steps.
 // Screenshots go to target/e2e/ (look at them).
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { WWW, SHOTS, serveWww, launch, openLab } from './harness.mjs';
+import { SHOTS, openLab, labSuite } from './harness.mjs';
 
-let server, browser;
-
-before(async () => {
-  assert.ok(fs.existsSync(path.join(WWW, 'pkg', 'gossip_bg.wasm')), 'build the page first: scripts/build-web.sh');
-  fs.mkdirSync(SHOTS, { recursive: true });
-  server = await serveWww();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const suite = labSuite();
 
 const BIG = 'nodes=1000&seed=5&scenario=movies&model=events&protocol=push-pull&fanout=2&ttl=6&latency_ms=60&jitter_ms=40&duration_s=20';
 
 /** A fresh page paused at time 0 on `hash`. */
 async function paused(hash) {
-  const page = await openLab(browser, server.url, hash);
+  const page = await openLab(suite.browser, suite.server.url, hash);
   await page.evaluate(() => { window.gossipLab.pause(); window.gossipLab.configure(window.gossipLab.scenario()); });
   return page;
 }
@@ -50,7 +38,7 @@ test('seek(t) then snapshot() deep-equals a fresh run stepped to t, forward and 
     for (const t of times) { const at = g.seek(t); out.push({ at, snap: g.snapshot(), series: g.series() }); }
     return { scenario: g.scenario(), out };
   }, times);
-  const fresh = await openLab(browser, server.url, BIG);
+  const fresh = await openLab(suite.browser, suite.server.url, BIG);
   for (const [k, t] of times.entries()) {
     const want = await fresh.evaluate(([scenario, t]) => {
       const g = window.gossipLab;
@@ -139,7 +127,7 @@ test('a fault applied after seeking back forks the run: the later faults go, the
   assert.equal(r.forked, '1001:crash:7');
   assert.match(decodeURIComponent(r.hash), /faults=1001:crash:7(&|$)/);
   // the link replays: a new page on it, stepped to the same time
-  const again = await openLab(browser, server.url, r.hash.slice(1));
+  const again = await openLab(suite.browser, suite.server.url, r.hash.slice(1));
   const snap = await again.evaluate((t) => { const g = window.gossipLab; g.pause(); g.configure(g.scenario()); g.step(t); return g.snapshot(); }, r.snap.time_ms);
   assert.deepEqual(snap, r.snap);
   // the fault is a mark on the time slider; a click seeks there
@@ -149,7 +137,7 @@ test('a fault applied after seeking back forks the run: the later faults go, the
 });
 
 test('speeds run from 1/100x to 100x on a log scale plus max, with + and - keys', { timeout: 60_000 }, async () => {
-  const page = await openLab(browser, server.url, 'nodes=30&seed=2');
+  const page = await openLab(suite.browser, suite.server.url, 'nodes=30&seed=2');
   await page.evaluate(() => window.gossipLab.setSpeed(1));
   const seen = [];
   for (let i = 0; i < 10; i++) { await page.keyboard.press('-'); seen.push(await page.evaluate(() => window.gossipLab.speed())); }
@@ -195,7 +183,7 @@ test('the metrics CSV has a row per interval of virtual time, the parameters in 
 });
 
 test('while real nodes take part, time runs at wall-clock speed: the controls say why and seek is refused', { timeout: 60_000 }, async () => {
-  const page = await openLab(browser, server.url, 'nodes=20&seed=3');
+  const page = await openLab(suite.browser, suite.server.url, 'nodes=20&seed=3');
   // a real node that does not answer (nothing listens on the discard port) still joins the run
   await page.evaluate(() => window.gossipLab.connect('http://127.0.0.1:9', { max_rps: 1 }));
   await page.waitForFunction(() => !document.getElementById('time-why').hidden);

@@ -6,29 +6,18 @@
 // message in flight, clicked, shows what it carries and, dropped, goes into
 // the link as `drop:FROM>TO` and replays. Screenshots go to target/e2e/.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { WWW, SHOTS, serveWww, launch, openLab } from './harness.mjs';
+import { SHOTS, openLab, labSuite } from './harness.mjs';
 
 const VIEW = { width: 1440, height: 900 };
-let server, browser;
 
-before(async () => {
-  assert.ok(fs.existsSync(path.join(WWW, 'pkg', 'gossip_bg.wasm')), 'build the page first: scripts/build-web.sh');
-  fs.mkdirSync(SHOTS, { recursive: true });
-  server = await serveWww();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const suite = labSuite();
 
 test('dissemination() has one first delivery per informed node, each a hop past its sender', async () => {
-  const page = await openLab(browser, server.url, '', VIEW);
+  const page = await openLab(suite.browser, suite.server.url, '', VIEW);
   const r = await page.evaluate(() => {
     const lab = window.gossipLab;
     lab.pause();
@@ -71,7 +60,7 @@ test('dissemination() has one first delivery per informed node, each a hop past 
 });
 
 test('a flood over a static line: hop counts are the distances from the origin', async () => {
-  const page = await openLab(browser, server.url, '', VIEW);
+  const page = await openLab(suite.browser, suite.server.url, '', VIEW);
   const edges = await page.evaluate(() => {
     const lab = window.gossipLab;
     lab.pause();
@@ -87,7 +76,7 @@ test('a flood over a static line: hop counts are the distances from the origin',
 });
 
 test('the inspector says who told each entry, and the selected update is drawn', async () => {
-  const page = await openLab(browser, server.url, '', VIEW);
+  const page = await openLab(suite.browser, suite.server.url, '', VIEW);
   const row = await page.evaluate(() => {
     const lab = window.gossipLab;
     lab.pause();
@@ -110,7 +99,7 @@ test('the inspector says who told each entry, and the selected update is drawn',
 });
 
 test('a message in flight shows what it carries; dropped, it goes into the link and replays', async () => {
-  const page = await openLab(browser, server.url, '', VIEW);
+  const page = await openLab(suite.browser, suite.server.url, '', VIEW);
   const picked = await page.evaluate(() => {
     const lab = window.gossipLab;
     lab.pause();
@@ -141,7 +130,7 @@ test('a message in flight shows what it carries; dropped, it goes into the link 
   assert.match(after.scenario.faults, new RegExp(`\\d+:drop:${picked.from}>${picked.to}`));
   assert.match(decodeURIComponent(after.hash), new RegExp(`drop:${picked.from}>${picked.to}`));
   const first = await page.evaluate(() => JSON.stringify(window.gossipLab.runToEnd()));
-  const again = await openLab(browser, server.url, after.hash.slice(1), VIEW);
+  const again = await openLab(suite.browser, suite.server.url, after.hash.slice(1), VIEW);
   const second = await again.evaluate(() => { window.gossipLab.pause(); return JSON.stringify(window.gossipLab.runToEnd()); });
   assert.equal(second, first, 'the link replays the run with the message dropped');
   assert.ok(JSON.parse(first).lost_messages >= picked.msgs.length, 'the dropped messages count as lost');
