@@ -28,7 +28,7 @@ use crate::sim::live::{Live, NodeKind};
 use crate::sim::overlay::OverlayPopulation;
 use crate::sim::params::{ParamError, SimParams};
 use crate::sim::swim::SwimPopulation;
-use crate::sim::{parse_fault, table, Report};
+use crate::sim::{parse_fault, table, FaultError, Report};
 
 fn js_err(e: impl std::fmt::Display) -> JsValue {
     JsValue::from_str(&e.to_string())
@@ -765,7 +765,8 @@ impl Lab {
     /// (the messages from 3 to 7 in flight, events model). Returns the
     /// virtual time it applies at (just after now).
     pub fn fault(&mut self, spec: &str) -> Result<f64, JsValue> {
-        let f = parse_fault(&format!("0:{}", spec.trim())).map_err(|e| js_err(e.replacen("\"0:", "\"", 1)))?;
+        let f = parse_fault(&format!("0:{}", spec.trim()))
+            .map_err(|e| js_err(FaultError { text: spec.trim().into(), ..e }))?;
         each!(&mut self.run, l => l.add_fault(f.fault)).map(|t| t as f64).map_err(js_err)
     }
 

@@ -6,7 +6,8 @@ mod common;
 use common::*;
 use gossip::core::Protocol;
 use gossip::rng::Rng;
-use gossip::sim::{self, live::Live, EngineChoice, Fault, Model, SimConfig, StopReason};
+use gossip::sim::live::{FaultRefused, Live};
+use gossip::sim::{self, EngineChoice, Fault, Model, RunError, SimConfig, StopReason};
 
 fn json<T: serde::Serialize>(x: &T) -> String {
     serde_json::to_string(x).expect("serialisable")
@@ -161,12 +162,26 @@ fn flights_show_every_message_sent() {
 #[test]
 fn live_faults_with_bad_node_indices_are_refused() {
     let mut live = Live::new(&cfg(10, Protocol::Push, Model::Rounds, 1)).expect("valid");
-    assert!(live.add_fault(Fault::Crash { node: 10 }).unwrap_err().contains("no node 10"));
-    assert!(live.add_fault(Fault::Loss { p: -0.1 }).is_err());
-    assert!(live.add_fault(Fault::Join { count: 0 }).is_err());
+    let e = live.add_fault(Fault::Crash { node: 10 }).unwrap_err();
+    assert_eq!(e, FaultRefused::NoNode { node: 10, nodes: 10 });
+    assert!(e.to_string().contains("no node 10"), "{e}");
+    assert_eq!(live.add_fault(Fault::Loss { p: -0.1 }), Err(FaultRefused::Loss(-0.1)));
+    assert_eq!(live.add_fault(Fault::Join { count: 0 }), Err(FaultRefused::Join));
     assert!(live.config().faults.is_empty());
     let bad = SimConfig { nodes: 0, ..SimConfig::default() };
-    assert!(Live::new(&bad).err().expect("refused").contains("nodes must be"));
+    let e = Live::new(&bad).err().expect("refused");
+    assert!(matches!(&e, RunError::Param(p) if p.param == "nodes"), "{e:?}");
+    assert!(e.to_string().contains("nodes must be"), "{e}");
+}
+
+#[test]
+fn a_live_run_of_the_wrong_kind_of_node_names_the_membership() {
+    let full = cfg(10, Protocol::Push, Model::Events, 1);
+    let e = Live::<sim::swim::SwimPopulation>::start(&full).err().expect("a full-membership run has no SWIM members");
+    assert_eq!(e, RunError::Membership { membership: "full", runs: "SWIM members" });
+    assert_eq!(e.to_string(), "the full membership does not run SWIM members");
+    let e = Live::<sim::overlay::OverlayPopulation>::start(&full).err().expect("no overlay either");
+    assert_eq!(e.to_string(), "the full membership does not run overlay nodes");
 }
 
 /// A 20-node movies run of 3 s, open-ended (as while real nodes take part).

@@ -227,13 +227,13 @@ fn time_limit_bounds_a_run_that_cannot_converge() {
 fn scenarios_reject_bad_configurations() {
     let mut c = cfg(10, Protocol::PushPull, Model::Events, 1);
     c.net.loss = -0.5;
-    assert!(sim::run(&c, &mut |_| {}).unwrap_err().contains("loss"));
+    assert!(sim::run(&c, &mut |_| {}).unwrap_err().to_string().contains("loss"));
     let mut c = cfg(1, Protocol::PushPull, Model::Events, 1);
     c.nodes = 1;
-    assert!(sim::run(&c, &mut |_| {}).unwrap_err().contains("nodes"));
+    assert!(sim::run(&c, &mut |_| {}).unwrap_err().to_string().contains("nodes"));
     let mut c = movies(10, Model::Events, 1);
     c.engine = EngineChoice::Compact;
-    assert!(sim::run(&c, &mut |_| {}).unwrap_err().contains("compact"));
+    assert!(sim::run(&c, &mut |_| {}).unwrap_err().to_string().contains("compact"));
 }
 
 #[test]

@@ -18,7 +18,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
-use crate::sim::{self, Report, SimConfig};
+use crate::sim::{self, Report, RunError, SimConfig};
 
 /// A job that panicked: its index and the panic's message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,7 +118,7 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
 pub fn run_configs(
     configs: &[SimConfig],
     threads: usize,
-    each: impl FnMut(usize, Result<Report, String>) -> ControlFlow<()>,
+    each: impl FnMut(usize, Result<Report, RunError>) -> ControlFlow<()>,
 ) -> Result<(), JobPanic> {
     run_in_order(configs.len(), threads, |i| sim::run_threads(&configs[i], 1, &mut |_| {}), each)
 }

@@ -178,7 +178,7 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<Outcome, SweepError> {
     };
     let job = |k: usize| -> Result<Done, String> {
         let r = plan.run(jobs[k]);
-        let report = sim::run_threads(&r.sim, 1, &mut |_| {})?;
+        let report = sim::run_threads(&r.sim, 1, &mut |_| {}).map_err(|e| e.to_string())?;
         let value = serde_json::to_value(&report).map_err(|e| format!("cannot encode the report: {e}"))?;
         Ok(Done {
             index: r.index,

@@ -70,30 +70,50 @@ pub struct TimedFault {
     pub fault: Fault,
 }
 
+/// Why a fault's text was refused: the text as given and what is wrong with
+/// it (which part, what it takes). Reads `fault "10s:partition:1": a
+/// partition needs 2 to 1000 groups`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FaultError {
+    /// The fault as written (`10s:partition:1`).
+    pub text: String,
+    /// What is wrong, naming the part (`bad time "10x" (use ms, or seconds with 's')`).
+    pub problem: String,
+}
+
+impl std::fmt::Display for FaultError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "fault {:?}: {}", self.text, self.problem)
+    }
+}
+
+impl std::error::Error for FaultError {}
+
 /// Parse `TIME:KIND[:ARG]`.
-pub fn parse_fault(s: &str) -> Result<TimedFault, String> {
+pub fn parse_fault(s: &str) -> Result<TimedFault, FaultError> {
+    let err = |problem: String| FaultError { text: s.into(), problem };
     let parts: Vec<&str> = s.trim().split(':').collect();
     let four = parts.get(1).is_some_and(|k| k.eq_ignore_ascii_case("slow"));
     if parts.len() < 2 || parts.len() > 3 + usize::from(four) {
-        return Err(format!("fault {s:?}: expected TIME:KIND[:ARG], e.g. 10s:partition:2"));
+        return Err(err("expected TIME:KIND[:ARG], e.g. 10s:partition:2".into()));
     }
-    let at_ms = parse_time(parts[0])
-        .ok_or_else(|| format!("fault {s:?}: bad time {:?} (use ms, or seconds with 's')", parts[0]))?;
+    let at_ms =
+        parse_time(parts[0]).ok_or_else(|| err(format!("bad time {:?} (use ms, or seconds with 's')", parts[0])))?;
     let arg = parts.get(2).copied();
     let need =
-        |what: &str| -> Result<&str, String> { arg.ok_or_else(|| format!("fault {s:?}: {} needs {what}", parts[1])) };
-    let num = |what: &str| -> Result<u64, String> {
-        need(what)?.parse::<u64>().map_err(|_| format!("fault {s:?}: {what} must be a whole number"))
+        |what: &str| -> Result<&str, FaultError> { arg.ok_or_else(|| err(format!("{} needs {what}", parts[1]))) };
+    let num = |what: &str| -> Result<u64, FaultError> {
+        need(what)?.parse::<u64>().map_err(|_| err(format!("{what} must be a whole number")))
     };
-    let node = || -> Result<u32, String> {
+    let node = || -> Result<u32, FaultError> {
         let n = num("a node index")?;
-        u32::try_from(n).map_err(|_| format!("fault {s:?}: node index too large"))
+        u32::try_from(n).map_err(|_| err("node index too large".into()))
     };
     let fault = match parts[1].to_ascii_lowercase().as_str() {
         "partition" => {
             let g = if arg.is_some() { num("a number of groups")? } else { 2 };
             if !(2..=1000).contains(&g) {
-                return Err(format!("fault {s:?}: a partition needs 2 to 1000 groups"));
+                return Err(err("a partition needs 2 to 1000 groups".into()));
             }
             Fault::Partition { groups: g as u16 }
         }
@@ -104,31 +124,30 @@ pub fn parse_fault(s: &str) -> Result<TimedFault, String> {
         "join" => {
             let c = if arg.is_some() { num("a count")? } else { 1 };
             if !(1..=1_000_000).contains(&c) {
-                return Err(format!("fault {s:?}: join 1 to 1000000 nodes"));
+                return Err(err("join 1 to 1000000 nodes".into()));
             }
             Fault::Join { count: c as u32 }
         }
         "leave" => Fault::Leave { node: node()? },
         "slow" => {
-            let ms = parts.get(3).ok_or_else(|| format!("fault {s:?}: slow needs NODE:MS"))?;
-            let ms = ms.parse::<u64>().map_err(|_| format!("fault {s:?}: MS must be a whole number"))?;
+            let ms = parts.get(3).ok_or_else(|| err("slow needs NODE:MS".into()))?;
+            let ms = ms.parse::<u64>().map_err(|_| err("MS must be a whole number".into()))?;
             if ms == 0 || ms > 3_600_000 {
-                return Err(format!("fault {s:?}: a slow member is 1 to 3600000 ms late"));
+                return Err(err("a slow member is 1 to 3600000 ms late".into()));
             }
             Fault::Slow { node: node()?, ms }
         }
         "fast" => Fault::Fast { node: node()? },
         "crash-random" => {
-            let f: f64 =
-                need("a fraction")?.parse().map_err(|_| format!("fault {s:?}: the fraction must be a number"))?;
+            let f: f64 = need("a fraction")?.parse().map_err(|_| err("the fraction must be a number".into()))?;
             if !(0.0..=1.0).contains(&f) {
-                return Err(format!("fault {s:?}: the fraction must be between 0 and 1"));
+                return Err(err("the fraction must be between 0 and 1".into()));
             }
             Fault::CrashRandom { fraction: f }
         }
         "block" | "unblock" | "drop" => {
             let arg = need("A>B (nodes or ranges, e.g. 0-9>10-19)")?;
-            let (a, b) = arg.split_once('>').ok_or_else(|| format!("fault {s:?}: expected A>B, e.g. 0-9>10-19"))?;
+            let (a, b) = arg.split_once('>').ok_or_else(|| err("expected A>B, e.g. 0-9>10-19".into()))?;
             let (from, to) = (range(s, a)?, range(s, b)?);
             match parts[1].to_ascii_lowercase().as_str() {
                 "block" => Fault::Block { from, to },
@@ -137,31 +156,32 @@ pub fn parse_fault(s: &str) -> Result<TimedFault, String> {
             }
         }
         "loss" => {
-            let p: f64 = need("a probability")?.parse().map_err(|_| format!("fault {s:?}: loss must be a number"))?;
+            let p: f64 = need("a probability")?.parse().map_err(|_| err("loss must be a number".into()))?;
             if !(0.0..=1.0).contains(&p) {
-                return Err(format!("fault {s:?}: loss must be between 0 and 1"));
+                return Err(err("loss must be between 0 and 1".into()));
             }
             Fault::Loss { p }
         }
         other => {
-            return Err(format!(
-            "fault {s:?}: unknown kind {other:?} (partition, heal, crash, restart, restart-fresh, join, leave, loss, \
+            return Err(err(format!(
+                "unknown kind {other:?} (partition, heal, crash, restart, restart-fresh, join, leave, loss, \
              slow, fast, crash-random, block, unblock, drop)"
-        ))
+            )))
         }
     };
     Ok(TimedFault { at_ms, fault })
 }
 
 /// A node or an inclusive range of nodes, `3` or `0-9`.
-fn range(s: &str, t: &str) -> Result<(u32, u32), String> {
-    let num = |x: &str| x.trim().parse::<u32>().map_err(|_| format!("fault {s:?}: {x:?} is not a node index"));
+fn range(s: &str, t: &str) -> Result<(u32, u32), FaultError> {
+    let err = |problem: String| FaultError { text: s.into(), problem };
+    let num = |x: &str| x.trim().parse::<u32>().map_err(|_| err(format!("{x:?} is not a node index")));
     let (lo, hi) = match t.split_once('-') {
         Some((a, b)) => (num(a)?, num(b)?),
         None => (num(t)?, num(t)?),
     };
     if lo > hi {
-        return Err(format!("fault {s:?}: range {t:?} runs backwards"));
+        return Err(err(format!("range {t:?} runs backwards")));
     }
     Ok((lo, hi))
 }
@@ -281,7 +301,22 @@ mod tests {
             "1s:drop:7-3>1",
         ] {
             let e = parse_fault(bad).unwrap_err();
-            assert!(e.contains("fault"), "{bad}: {e}");
+            assert_eq!(e.text, bad, "{e}");
+            assert!(!e.problem.is_empty() && e.to_string().starts_with("fault"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn a_refused_fault_names_its_text_and_the_part_that_is_wrong() {
+        let e = parse_fault("1s:partition:1").unwrap_err();
+        assert_eq!(
+            e,
+            FaultError { text: "1s:partition:1".into(), problem: "a partition needs 2 to 1000 groups".into() }
+        );
+        assert_eq!(e.to_string(), r#"fault "1s:partition:1": a partition needs 2 to 1000 groups"#);
+        let e = parse_fault("1s:block:9-3>1").unwrap_err();
+        assert_eq!(e.problem, r#"range "9-3" runs backwards"#);
+        let e = parse_fault("10x:heal").unwrap_err();
+        assert_eq!(e.problem, r#"bad time "10x" (use ms, or seconds with 's')"#);
     }
 }

@@ -24,7 +24,8 @@ use super::overlay::OverlayPopulation;
 use super::population::{Delivery, FullPopulation, Population, Told, TraceEntry};
 use super::spread_log::SpreadLog;
 use super::swim::SwimPopulation;
-use super::{report, runner, EngineChoice, Fault, MembershipMode, Progress, Report, SimConfig, StopReason};
+use super::table::ParamError;
+use super::{report, runner, EngineChoice, Fault, MembershipMode, Progress, Report, RunError, SimConfig, StopReason};
 use crate::core::membership::swim::State;
 use crate::core::{Digest, Message, Update, Version};
 
@@ -38,7 +39,7 @@ pub const TRACE_CAP: usize = 500_000;
 pub trait LiveRun: Population + Sized {
     /// The population of `cfg` (already validated), or why this kind of
     /// run does not take `cfg`.
-    fn build(cfg: &SimConfig) -> Result<Self, String>;
+    fn build(cfg: &SimConfig) -> Result<Self, RunError>;
     /// The report of the run `r` of `cfg` that reached `t` (stopped for `reason`).
     fn report(cfg: &SimConfig, r: &Runner<Self>, reason: StopReason, t: u64) -> Report;
     /// How many updates (broadcasts) node `i` is behind, for the viewer.
@@ -94,9 +95,9 @@ pub struct InFlight {
 }
 
 impl LiveRun for FullPopulation {
-    fn build(cfg: &SimConfig) -> Result<Self, String> {
+    fn build(cfg: &SimConfig) -> Result<Self, RunError> {
         if cfg.membership == MembershipMode::Swim || cfg.membership.is_overlay() {
-            return Err(format!("the {} membership does not run full gossip nodes", cfg.membership.name()));
+            return Err(RunError::Membership { membership: cfg.membership.name(), runs: "full gossip nodes" });
         }
         let mut pop = super::full_population(cfg);
         pop.track_for_viewer(TRACE_CAP);
@@ -127,10 +128,10 @@ impl LiveRun for FullPopulation {
 }
 
 impl LiveRun for SwimPopulation {
-    fn build(cfg: &SimConfig) -> Result<Self, String> {
+    fn build(cfg: &SimConfig) -> Result<Self, RunError> {
         match (&cfg.swim, cfg.membership) {
             (Some(run), MembershipMode::Swim) => Ok(SwimPopulation::new(cfg.nodes, run, cfg.seed)),
-            _ => Err("SWIM members need --membership swim".into()),
+            _ => Err(RunError::Membership { membership: cfg.membership.name(), runs: "SWIM members" }),
         }
     }
     fn report(cfg: &SimConfig, r: &Runner<Self>, reason: StopReason, t: u64) -> Report {
@@ -143,9 +144,9 @@ impl LiveRun for SwimPopulation {
 }
 
 impl LiveRun for OverlayPopulation {
-    fn build(cfg: &SimConfig) -> Result<Self, String> {
+    fn build(cfg: &SimConfig) -> Result<Self, RunError> {
         if !cfg.membership.is_overlay() {
-            return Err(format!("the {} membership is not an overlay", cfg.membership.name()));
+            return Err(RunError::Membership { membership: cfg.membership.name(), runs: "overlay nodes" });
         }
         let mut pop = OverlayPopulation::new(cfg)?;
         pop.track_deliveries();
@@ -205,7 +206,7 @@ pub enum SeekError {
     /// Real nodes (or other pages' nodes) take part: their past cannot be replayed.
     Remote,
     /// The scenario could not be rebuilt (cannot happen for a run that started).
-    Rebuild(String),
+    Rebuild(RunError),
 }
 
 impl std::fmt::Display for SeekError {
@@ -217,7 +218,77 @@ impl std::fmt::Display for SeekError {
     }
 }
 
-impl std::error::Error for SeekError {}
+impl std::error::Error for SeekError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SeekError::Remote => None,
+            SeekError::Rebuild(e) => Some(e),
+        }
+    }
+}
+
+/// Why [`Live::add_fault`] refused a fault.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FaultRefused {
+    /// It names a node that does not exist (nodes are `0` to `nodes - 1`).
+    NoNode {
+        /// The node named.
+        node: u32,
+        /// How many nodes there are.
+        nodes: u32,
+    },
+    /// It would crash, restart or remove a node another process runs.
+    Remote {
+        /// The node named.
+        node: u32,
+    },
+    /// A join of no nodes, or one past 100000 nodes in all.
+    Join,
+    /// A partition into fewer than 2 or more than 1000 groups.
+    Partition,
+    /// A loss probability outside 0 to 1.
+    Loss(f64),
+    /// A slow member in the rounds model.
+    SlowInRounds,
+    /// A crash-random fraction outside 0 to 1.
+    Fraction(f64),
+    /// The scenario with it added is refused (a fault this kind of run does not take).
+    Scenario(ParamError),
+    /// The run could not take another course from now.
+    Seek(SeekError),
+}
+
+impl std::fmt::Display for FaultRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FaultRefused::NoNode { node, nodes } => {
+                write!(f, "there is no node {node}: nodes are 0 to {}", nodes.saturating_sub(1))
+            }
+            FaultRefused::Remote { node } => {
+                write!(f, "node {node} is not simulated here: it cannot be crashed from the lab")
+            }
+            FaultRefused::Join => f.write_str("join adds 1 or more nodes, up to 100000 in all"),
+            FaultRefused::Partition => f.write_str("a partition needs 2 to 1000 groups"),
+            FaultRefused::Loss(p) => write!(f, "loss must be between 0 and 1, got {p}"),
+            FaultRefused::SlowInRounds => {
+                f.write_str("a slow member handles messages late in virtual milliseconds: use the events model")
+            }
+            FaultRefused::Fraction(x) => write!(f, "the fraction must be between 0 and 1, got {x}"),
+            FaultRefused::Scenario(e) => e.fmt(f),
+            FaultRefused::Seek(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for FaultRefused {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FaultRefused::Scenario(e) => Some(e),
+            FaultRefused::Seek(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// What a node in a live run is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -327,7 +398,7 @@ pub struct UpdateSpread {
 impl Live {
     /// Start a run of `cfg` (checked first; it always runs full core nodes,
     /// whatever `cfg.engine` says, since a viewer shows node state).
-    pub fn new(cfg: &SimConfig) -> Result<Live, String> {
+    pub fn new(cfg: &SimConfig) -> Result<Live, RunError> {
         Self::start(cfg)
     }
 }
@@ -335,7 +406,7 @@ impl Live {
 impl<P: LiveRun> Live<P> {
     /// Start a run of `cfg` on `P` (checked first; `cfg.engine` is set to
     /// full: a viewer shows node state, which the compact engine does not keep).
-    pub fn start(cfg: &SimConfig) -> Result<Live<P>, String> {
+    pub fn start(cfg: &SimConfig) -> Result<Live<P>, RunError> {
         let mut cfg = cfg.clone();
         cfg.engine = EngineChoice::Full;
         cfg.validate()?;
@@ -490,32 +561,35 @@ impl<P: LiveRun> Live<P> {
     /// indices are checked against the nodes that exist.
     /// A fault added after seeking back takes the run on another course:
     /// the faults that were after now are dropped first (see [`Live::fork`]).
-    pub fn add_fault(&mut self, fault: Fault) -> Result<u64, String> {
+    pub fn add_fault(&mut self, fault: Fault) -> Result<u64, FaultRefused> {
         let n = self.r.w.pop.len();
         match fault {
-            Fault::Crash { node } | Fault::Restart { node, .. } | Fault::Leave { node } if node >= n => {
-                return Err(format!("there is no node {node}: nodes are 0 to {}", n.saturating_sub(1)));
+            Fault::Crash { node }
+            | Fault::Restart { node, .. }
+            | Fault::Leave { node }
+            | Fault::Slow { node, .. }
+            | Fault::Fast { node }
+                if node >= n =>
+            {
+                return Err(FaultRefused::NoNode { node, nodes: n });
             }
             Fault::Crash { node } | Fault::Restart { node, .. } | Fault::Leave { node } if self.is_remote(node) => {
-                return Err(format!("node {node} is not simulated here: it cannot be crashed from the lab"));
+                return Err(FaultRefused::Remote { node });
             }
             Fault::Join { count } if count == 0 || n as u64 + count as u64 > 100_000 => {
-                return Err("join adds 1 or more nodes, up to 100000 in all".into());
+                return Err(FaultRefused::Join);
             }
             Fault::Partition { groups } if !(2..=1000).contains(&groups) => {
-                return Err("a partition needs 2 to 1000 groups".into());
+                return Err(FaultRefused::Partition);
             }
             Fault::Loss { p } if !(0.0..=1.0).contains(&p) => {
-                return Err(format!("loss must be between 0 and 1, got {p}"));
-            }
-            Fault::Slow { node, .. } | Fault::Fast { node } if node >= n => {
-                return Err(format!("there is no node {node}: nodes are 0 to {}", n.saturating_sub(1)));
+                return Err(FaultRefused::Loss(p));
             }
             Fault::Slow { .. } if self.r.w.pop.len() > 0 && self.config().model == super::Model::Rounds => {
-                return Err("a slow member handles messages late in virtual milliseconds: use the events model".into());
+                return Err(FaultRefused::SlowInRounds);
             }
             Fault::CrashRandom { fraction } if !(0.0..=1.0).contains(&fraction) => {
-                return Err(format!("the fraction must be between 0 and 1, got {fraction}"));
+                return Err(FaultRefused::Fraction(fraction));
             }
             _ => {}
         }
@@ -524,8 +598,8 @@ impl<P: LiveRun> Live<P> {
         let at = self.r.now() + 1;
         let mut next = self.config();
         next.faults.push(super::TimedFault { at_ms: at, fault: fault.clone() });
-        next.validate()?;
-        self.fork().map_err(|e| e.to_string())?;
+        next.check().map_err(FaultRefused::Scenario)?;
+        self.fork().map_err(FaultRefused::Seek)?;
         Ok(self.r.add_fault(at, fault))
     }
 

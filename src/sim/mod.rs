@@ -14,6 +14,7 @@
 
 pub mod compact;
 pub mod engine;
+pub mod error;
 pub mod faults;
 pub mod live;
 pub mod membership;
@@ -37,7 +38,8 @@ use serde::{Deserialize, Serialize};
 use crate::core::protocols::{Dissemination, Fresh, MeanField, Rules};
 use crate::core::{Config, StopKind, Version};
 use crate::rng::Rng;
-pub use faults::{parse_fault, Fault, TimedFault};
+pub use error::RunError;
+pub use faults::{parse_fault, Fault, FaultError, TimedFault};
 pub use network::NetConfig;
 pub use table::ParamError;
 
@@ -299,9 +301,10 @@ impl Default for SimConfig {
 pub const MAX_NODES: u32 = 50_000_000;
 
 impl SimConfig {
-    /// Check every parameter; the error says which one is wrong and why.
-    pub fn validate(&self) -> Result<(), String> {
-        self.check().map_err(|e| e.to_string())
+    /// Check every parameter; the error says which one is wrong and why
+    /// (the same as [`SimConfig::check`], kept for its callers).
+    pub fn validate(&self) -> Result<(), ParamError> {
+        self.check()
     }
 
     /// Check every parameter; the error names the one that is wrong (as the
@@ -792,7 +795,7 @@ pub struct Report {
 
 /// Run an experiment on [`default_threads`]. `progress` is called once a
 /// round or interval.
-pub fn run(cfg: &SimConfig, progress: &mut dyn FnMut(Progress)) -> Result<Report, String> {
+pub fn run(cfg: &SimConfig, progress: &mut dyn FnMut(Progress)) -> Result<Report, RunError> {
     run_threads(cfg, default_threads(), progress)
 }
 
@@ -809,7 +812,7 @@ pub fn default_threads() -> usize {
 /// Run an experiment with up to `threads` threads in the events model (see
 /// [`engine::Runner::set_threads`]); the report is the same whatever the
 /// number. `progress` is called once a round or interval.
-pub fn run_threads(cfg: &SimConfig, threads: usize, progress: &mut dyn FnMut(Progress)) -> Result<Report, String> {
+pub fn run_threads(cfg: &SimConfig, threads: usize, progress: &mut dyn FnMut(Progress)) -> Result<Report, RunError> {
     cfg.validate()?;
     if cfg.membership.is_overlay() {
         return overlay::run(cfg, progress);

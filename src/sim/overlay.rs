@@ -46,7 +46,7 @@ use serde::{Deserialize, Serialize};
 use super::metrics::Knowledge;
 use super::population::{node_rng, Ctx, Deliveries, Delivery, Population, Sink, Told};
 use super::table::ParamError;
-use super::{engine, MembershipMode, Model, Progress, Report, Scenario, SimConfig, StopReason};
+use super::{engine, MembershipMode, Model, Progress, Report, RunError, Scenario, SimConfig, StopReason};
 use crate::core::membership::hyparview::{self, HyParView, HyParViewConfig};
 use crate::core::membership::topology::{Graph, StaticOverlay, Topology};
 use crate::core::membership::{MemberOut, Membership};
@@ -266,7 +266,7 @@ pub fn topology(mode: MembershipMode, o: &OverlayConfig) -> Option<Topology> {
 impl OverlayPopulation {
     /// The nodes of `cfg` (an overlay run: its membership is an overlay and
     /// its protocol flood or plumtree; [`SimConfig::check`] says so).
-    pub fn new(cfg: &SimConfig) -> Result<OverlayPopulation, String> {
+    pub fn new(cfg: &SimConfig) -> Result<OverlayPopulation, RunError> {
         let o = cfg.overlay.clone().unwrap_or_default();
         let tree_cfg = Self::tree_config(cfg);
         let n = cfg.nodes;
@@ -274,7 +274,7 @@ impl OverlayPopulation {
         let mut build = Rng::derive(cfg.seed, u64::MAX - 2);
         let (hpv, members): (_, Vec<Member>) = match topology(cfg.membership, &o) {
             Some(t) => {
-                let g = t.build(n, &mut build).map_err(|e| e.to_string())?;
+                let g = t.build(n, &mut build)?;
                 (None, g.adj.into_iter().map(|a| Member::Static(StaticOverlay::new(a))).collect())
             }
             None => {
@@ -839,7 +839,7 @@ pub fn join_schedule(i: u32, rng: &mut Rng) -> (u32, Option<u32>) {
 }
 
 /// A run of `cfg` (an overlay run), at time 0, ready to advance.
-pub fn runner(cfg: &SimConfig) -> Result<engine::Runner<OverlayPopulation>, String> {
+pub fn runner(cfg: &SimConfig) -> Result<engine::Runner<OverlayPopulation>, RunError> {
     Ok(super::runner(cfg, OverlayPopulation::new(cfg)?))
 }
 
@@ -860,7 +860,7 @@ pub fn report(cfg: &SimConfig, r: &engine::Runner<OverlayPopulation>, reason: St
 }
 
 /// Run an overlay experiment to the end.
-pub fn run(cfg: &SimConfig, progress: &mut dyn FnMut(Progress)) -> Result<Report, String> {
+pub fn run(cfg: &SimConfig, progress: &mut dyn FnMut(Progress)) -> Result<Report, RunError> {
     let mut r = runner(cfg)?;
     let (reason, t) = r.run(progress);
     Ok(report(cfg, &r, reason, t))

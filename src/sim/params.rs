@@ -348,7 +348,7 @@ impl SimParams {
         cfg.faults = self
             .faults
             .iter()
-            .map(|f| parse_fault(f).map_err(|e| ParamError::rule("faults", e)))
+            .map(|f| parse_fault(f).map_err(|e| ParamError::rule("faults", e.to_string())))
             .collect::<Result<_, _>>()?;
         cfg.check()?;
         Ok(cfg)

@@ -753,7 +753,7 @@ impl Param {
                 let items: Vec<String> =
                     text.split(',').map(str::trim).filter(|f| !f.is_empty()).map(str::to_owned).collect();
                 for f in &items {
-                    parse_fault(f).map_err(|e| ParamError::rule(self.name, e))?;
+                    parse_fault(f).map_err(|e| ParamError::rule(self.name, e.to_string()))?;
                 }
                 Ok(Value::List(items))
             }
