@@ -107,6 +107,22 @@ struct Run {
     outcomes: Vec<Outcome>,
 }
 
+/// A reference node did not take the harness's `POST /faults` (the
+/// partition step cannot cut the node off through it).
+#[derive(Debug)]
+struct FaultsRefused {
+    /// The reference node.
+    url: String,
+    /// What its answer was, or why there was none.
+    why: ProbeError,
+}
+
+impl std::fmt::Display for FaultsRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} POST /faults: {}", self.url, self.why)
+    }
+}
+
 /// Why the run could not start at all.
 #[derive(Debug)]
 pub enum RunError {
@@ -733,14 +749,15 @@ impl Run {
         }
     }
 
-    async fn set_drop(&self, drop: &[&str]) -> Result<(), String> {
+    async fn set_drop(&self, drop: &[&str]) -> Result<(), FaultsRefused> {
         for r in &self.refs {
             let body = serde_json::json!({ "drop": drop }).to_string().into_bytes();
-            match self.probe.post(&r.url, "/faults", body).await {
-                Ok((200, _)) => {}
-                Ok((s, _)) => return Err(format!("{} /faults answered {s}", r.url)),
-                Err(e) => return Err(format!("{} /faults: {e}", r.url)),
-            }
+            let why = match self.probe.post(&r.url, "/faults", body).await {
+                Ok((200, _)) => continue,
+                Ok((s, body)) => ProbeError::Status(s, String::from_utf8_lossy(&body).into_owned()),
+                Err(e) => e,
+            };
+            return Err(FaultsRefused { url: r.url.clone(), why });
         }
         Ok(())
     }

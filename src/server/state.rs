@@ -576,11 +576,11 @@ impl NodeState {
     /// whose strings are taken as by [`NodeState::learn_peers`]; other
     /// entries are skipped. Returns how many entries it had and how many
     /// peers were new, or why the body is not such an array.
-    pub fn learn_peer_list(&self, body: &[u8]) -> Result<(usize, usize), String> {
+    pub fn learn_peer_list(&self, body: &[u8]) -> Result<(usize, usize), PeerListError> {
         if body.len() > MAX_PEERS_ANSWER_BYTES {
-            return Err(format!("larger than {MAX_PEERS_ANSWER_BYTES} bytes"));
+            return Err(PeerListError::TooLarge(body.len()));
         }
-        let list: Vec<serde_json::Value> = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+        let list: Vec<serde_json::Value> = serde_json::from_slice(body).map_err(PeerListError::NotAnArray)?;
         let new = self.learn_peers(list.iter().filter_map(serde_json::Value::as_str));
         Ok((list.len(), new))
     }
@@ -871,3 +871,24 @@ impl NodeState {
         sends
     }
 }
+
+/// Why a `GET /peers/` answer could not be read as a peer list
+/// ([`NodeState::learn_peer_list`]).
+#[derive(Debug)]
+pub enum PeerListError {
+    /// The body had this many bytes, over [`MAX_PEERS_ANSWER_BYTES`].
+    TooLarge(usize),
+    /// The body is not a JSON array.
+    NotAnArray(serde_json::Error),
+}
+
+impl std::fmt::Display for PeerListError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PeerListError::TooLarge(n) => write!(f, "{n} bytes, larger than {MAX_PEERS_ANSWER_BYTES}"),
+            PeerListError::NotAnArray(e) => write!(f, "not a JSON array: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for PeerListError {}

@@ -97,8 +97,7 @@ impl NodeStore {
         let path = dir.join(FILE);
         let (stored, mut doc, key_seed) = match std::fs::read(&path) {
             Ok(bytes) => {
-                let (epoch, doc, seed) =
-                    parse(&bytes).map_err(|why| StoreError::Corrupt { path: path.clone(), why })?;
+                let (epoch, doc, seed) = parse(&bytes, &path)?;
                 (Some(epoch), doc, seed)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -130,15 +129,20 @@ fn next_epoch(stored: Option<u32>, now_secs: u64) -> u32 {
 
 type Doc = serde_json::Map<String, serde_json::Value>;
 
-/// The stored epoch, the whole document and the key seed, or what is wrong.
-fn parse(bytes: &[u8]) -> Result<(u32, Doc, [u8; 32]), String> {
-    let doc: Doc = serde_json::from_slice(bytes).map_err(|e| format!("not a JSON object: {e}"))?;
+/// The stored epoch, the whole document and the key seed of `path`'s
+/// `bytes`, or why the file is corrupt.
+fn parse(bytes: &[u8], path: &Path) -> Result<(u32, Doc, [u8; 32]), StoreError> {
+    let corrupt = |why: String| StoreError::Corrupt { path: path.to_path_buf(), why };
+    let doc: Doc = serde_json::from_slice(bytes).map_err(|e| corrupt(format!("not a JSON object: {e}")))?;
     let epoch = match doc.get("epoch") {
-        None => return Err("no epoch".into()),
-        Some(v) => v.as_u64().and_then(|e| u32::try_from(e).ok()).ok_or("epoch must be an integer from 0 to 2^32-1")?,
+        None => return Err(corrupt("no epoch".into())),
+        Some(v) => v
+            .as_u64()
+            .and_then(|e| u32::try_from(e).ok())
+            .ok_or_else(|| corrupt("epoch must be an integer from 0 to 2^32-1".into()))?,
     };
-    let seed = doc.get("key_seed").and_then(|v| v.as_str()).ok_or("no key_seed string")?;
-    let key_seed = unhex(seed).ok_or("key_seed must be 64 hex digits")?;
+    let seed = doc.get("key_seed").and_then(|v| v.as_str()).ok_or_else(|| corrupt("no key_seed string".into()))?;
+    let key_seed = unhex(seed).ok_or_else(|| corrupt("key_seed must be 64 hex digits".into()))?;
     Ok((epoch, doc, key_seed))
 }
 
