@@ -2,14 +2,20 @@
 # Installs what the project needs beyond rustup and cargo, idempotently.
 # Sourced by the other scripts; safe to run again and again.
 #   setup_rust  the wasm32 target, clippy and rustfmt
-#   setup_web   wasm-pack and wasm-bindgen-cli (pinned), binaryen's wasm-opt,
-#               Debian's chromium and chromium-driver, playwright-core (npm)
+#   setup_web   wasm-pack and wasm-bindgen-cli (pinned), binaryen's wasm-opt
+#               (npm, pinned, under tools/wasm-opt/), Debian's chromium and
+#               chromium-driver, playwright-core (npm)
 #   setup_fuzz  a nightly toolchain and cargo-fuzz (pinned), for fuzz/
 #   setup_parallel  Debian's GNU parallel, for sharded sweeps (docs/sweep.md)
 set -euo pipefail
 
 WASM_PACK_VERSION=0.15.1
 CARGO_FUZZ_VERSION=0.13.2
+# binaryen's wasm-opt as npm's `binaryen` (a wasm build run by node), pinned in
+# tools/wasm-opt/package.json: Debian's binaryen (108) is older than what
+# rustc and wasm-bindgen emit. scripts/build-web.sh runs it.
+WASM_OPT=tools/wasm-opt/node_modules/.bin/wasm-opt
+WASM_OPT_VERSION="wasm-opt version 132 (version_132)"
 
 setup_rust() {
   if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
@@ -46,7 +52,6 @@ setup_web() {
   local missing=()
   command -v chromium >/dev/null || missing+=(chromium)
   command -v chromedriver >/dev/null || missing+=(chromium-driver)
-  command -v wasm-opt >/dev/null || missing+=(binaryen)
   command -v openssl >/dev/null || missing+=(openssl) # the TLS end-to-end test makes its CA with it
   if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing Debian packages: ${missing[*]}" >&2
@@ -58,6 +63,10 @@ setup_web() {
   if [ ! -d tests/e2e/node_modules/playwright-core ]; then
     echo "setup: installing playwright-core from npm (it drives Debian's chromium; no browser download)" >&2
     (cd tests/e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund >&2)
+  fi
+  if [ "$("$WASM_OPT" --version 2>/dev/null)" != "$WASM_OPT_VERSION" ]; then
+    echo "setup: installing binaryen's wasm-opt from npm into tools/wasm-opt/ ($WASM_OPT_VERSION)" >&2
+    (cd tools/wasm-opt && npm ci --no-audit --no-fund >&2)
   fi
 }
 

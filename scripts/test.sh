@@ -2,9 +2,9 @@
 # Runs every test suite. Usage: scripts/test.sh
 # Installs what it needs when missing (see scripts/setup.sh): the wasm32
 # target, clippy, rustfmt, wasm-pack, wasm-bindgen-cli, chromium,
-# chromium-driver, binaryen, playwright-core, a nightly toolchain and
-# cargo-fuzz. FUZZ_SECS (default 60) is how long each fuzz target runs;
-# FUZZ_SECS=0 skips fuzzing.
+# chromium-driver, binaryen's wasm-opt (npm), playwright-core, a nightly
+# toolchain and cargo-fuzz. FUZZ_SECS (default 60) is how long each fuzz
+# target runs; FUZZ_SECS=0 skips fuzzing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
