@@ -225,27 +225,27 @@ mod tests {
         }
     }
 
+    /// A job of 200 us that counts its starts in `started`.
+    fn counted(started: &AtomicUsize) -> impl Fn(usize) -> usize + Sync + '_ {
+        |i| {
+            started.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_micros(200));
+            i
+        }
+    }
+
     #[test]
     fn break_stops_the_batch_and_a_panic_is_reported_with_its_index() {
         let started = AtomicUsize::new(0);
         let mut got = 0;
-        run_in_order(
-            1000,
-            2,
-            |i| {
-                started.fetch_add(1, Ordering::SeqCst);
-                std::thread::sleep(std::time::Duration::from_micros(200));
-                i
-            },
-            |i, _| {
-                got += 1;
-                if i == 4 {
-                    ControlFlow::Break(())
-                } else {
-                    ControlFlow::Continue(())
-                }
-            },
-        )
+        run_in_order(1000, 2, counted(&started), |i, _| {
+            got += 1;
+            if i == 4 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
         .unwrap();
         assert_eq!(got, 5);
         assert!(started.load(Ordering::SeqCst) < 1000, "the rest were not started");
@@ -273,19 +273,10 @@ mod tests {
     fn a_panic_in_the_callback_stops_the_batch_and_is_raised_to_the_caller() {
         let started = AtomicUsize::new(0);
         let caught = catch_unwind(AssertUnwindSafe(|| {
-            run_in_order(
-                1000,
-                2,
-                |i| {
-                    started.fetch_add(1, Ordering::SeqCst);
-                    std::thread::sleep(std::time::Duration::from_micros(200));
-                    i
-                },
-                |i, _| {
-                    assert!(i != 3, "callback three");
-                    ControlFlow::Continue(())
-                },
-            )
+            run_in_order(1000, 2, counted(&started), |i, _| {
+                assert!(i != 3, "callback three");
+                ControlFlow::Continue(())
+            })
         }));
         let p = caught.unwrap_err();
         assert_eq!(panic_text(&*p), "callback three");
