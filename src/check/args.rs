@@ -99,7 +99,7 @@ impl CheckArgs {
         let options = Options {
             seeds: self.seeds,
             mean_interval_ms: time("--mean-interval", &self.mean_interval)?,
-            kinds: Kind::parse_list(&self.kinds).map_err(CheckError::Input)?,
+            kinds: Kind::parse_list(&self.kinds).map_err(CheckError::Kind)?,
             bounds: Bounds {
                 converge_within_ms: time("--converge-within", &self.converge_within)?,
                 budget: self.budget,

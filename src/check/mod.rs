@@ -26,11 +26,12 @@ pub mod shrink;
 
 use std::fmt;
 
+use crate::experiment::runner::JobPanic;
 use crate::sim::params::SimParams;
 use crate::sim::{MembershipMode, Model, ParamError, Scenario, SimConfig};
 use property::{Bounds, Observed, Property, Violation};
 use report::{CheckReport, Counterexample, Failing};
-use schedule::{Kind, Schedule, Space};
+use schedule::{Kind, Schedule, Space, UnknownKind};
 
 /// Why a check cannot run: bad input (exit status 2).
 #[derive(Debug, Clone, PartialEq)]
@@ -39,9 +40,13 @@ pub enum CheckError {
     Param(ParamError),
     /// A check option or a rule of the check, in words naming the flag.
     Input(String),
+    /// `--faults` named an unknown kind.
+    Kind(UnknownKind),
     /// The simulator refused a run the check built (a drawn schedule it
     /// cannot run): reported, never hidden.
-    Run(String),
+    Refused(ParamError),
+    /// A run panicked (a bug): reported with its job's index.
+    Panicked(JobPanic),
 }
 
 impl fmt::Display for CheckError {
@@ -49,7 +54,9 @@ impl fmt::Display for CheckError {
         match self {
             CheckError::Param(e) => f.write_str(&e.cli_message()),
             CheckError::Input(s) => f.write_str(s),
-            CheckError::Run(s) => write!(f, "a run failed to start: {s}"),
+            CheckError::Kind(e) => e.fmt(f),
+            CheckError::Refused(e) => write!(f, "a run failed to start: {e}"),
+            CheckError::Panicked(p) => write!(f, "a run failed to start: {p}"),
         }
     }
 }
@@ -189,7 +196,7 @@ impl Plan {
     /// Run `seed` under `schedule` and hold it to the properties.
     pub fn try_run(&self, seed: u64, schedule: &Schedule) -> Result<Vec<Violation>, CheckError> {
         let cfg: SimConfig = self.params_for(seed, schedule).to_config().map_err(CheckError::Param)?;
-        let seen: Observed = property::observe(&cfg).map_err(CheckError::Run)?;
+        let seen: Observed = property::observe(&cfg).map_err(CheckError::Refused)?;
         Ok(property::evaluate(&seen, schedule.last_heal_ms(), &self.options.bounds))
     }
 }
@@ -242,12 +249,12 @@ pub fn run(plan: &Plan, workers: usize, progress: &(dyn Fn(Stage) + Sync)) -> Re
 /// `f(0), ..., f(count - 1)` on up to `workers` threads (one run each, on
 /// `gossip sweep`'s runner), in job order whatever finished first; `done`
 /// hears of each result as it is handed over. A run that panics is a
-/// [`CheckError::Run`] naming it.
+/// [`CheckError::Panicked`] naming it.
 fn in_order<T: Send>(
     count: usize,
     workers: usize,
     f: impl Fn(usize) -> T + Sync,
-    done: impl Fn(&T),
+    done: impl Fn(&T) + Sync,
 ) -> Result<Vec<T>, CheckError> {
     let mut out = Vec::with_capacity(count);
     crate::experiment::runner::run_in_order(count, workers, f, |_, v| {
@@ -255,7 +262,7 @@ fn in_order<T: Send>(
         out.push(v);
         std::ops::ControlFlow::Continue(())
     })
-    .map_err(|p| CheckError::Run(format!("run {} panicked: {}", p.index, p.message)))?;
+    .map_err(CheckError::Panicked)?;
     Ok(out)
 }
 

@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use crate::sim::metrics::Knowledge;
 use crate::sim::population::Population;
-use crate::sim::{self, SimConfig};
+use crate::sim::{self, ParamError, SimConfig};
 
 /// The property bounds.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -93,7 +93,7 @@ pub struct Observed {
 
 /// Run `cfg` (valid, a dissemination run on full nodes: [`super::Plan`]
 /// refuses the others) on one thread and observe it.
-pub fn observe(cfg: &SimConfig) -> Result<Observed, String> {
+pub fn observe(cfg: &SimConfig) -> Result<Observed, ParamError> {
     cfg.validate()?;
     let mut r = sim::runner(cfg, sim::full_population(cfg));
     let (reason, end_ms) = r.run(&mut |_| {});

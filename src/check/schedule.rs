@@ -17,6 +17,8 @@
 //! (the mean interval asked for, and no transcendental functions: the same
 //! seed draws the same schedule on every platform).
 
+use std::fmt;
+
 use serde::Serialize;
 
 use crate::rng::Rng;
@@ -58,16 +60,13 @@ impl Kind {
     }
 
     /// The kinds of a comma-separated list (`crash,partition`); `all` is every kind.
-    pub fn parse_list(s: &str) -> Result<Vec<Kind>, String> {
+    pub fn parse_list(s: &str) -> Result<Vec<Kind>, UnknownKind> {
         let mut out = Vec::new();
         for word in s.split(',').map(str::trim) {
             if word == "all" {
                 return Ok(Kind::ALL.to_vec());
             }
-            let k = Kind::ALL.into_iter().find(|k| k.name() == word).ok_or_else(|| {
-                let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
-                format!("--faults: unknown kind {word:?}; expected a list of {} (or all)", names.join(", "))
-            })?;
+            let k = Kind::ALL.into_iter().find(|k| k.name() == word).ok_or_else(|| UnknownKind(word.to_owned()))?;
             if !out.contains(&k) {
                 out.push(k);
             }
@@ -75,6 +74,19 @@ impl Kind {
         Ok(out)
     }
 }
+
+/// A word of `--faults` that names no [`Kind`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownKind(pub String);
+
+impl fmt::Display for UnknownKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+        write!(f, "--faults: unknown kind {:?}; expected a list of {} (or all)", self.0, names.join(", "))
+    }
+}
+
+impl std::error::Error for UnknownKind {}
 
 /// What a fault does while it lasts.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -306,7 +318,7 @@ mod tests {
         }
         assert_eq!(Kind::parse_list("crash, one-way,crash").unwrap(), vec![Kind::Crash, Kind::OneWay]);
         assert_eq!(Kind::parse_list("all").unwrap(), Kind::ALL.to_vec());
-        assert!(Kind::parse_list("crash,meteor").unwrap_err().contains("\"meteor\""));
+        assert!(Kind::parse_list("crash,meteor").unwrap_err().to_string().contains("\"meteor\""));
     }
 
     #[test]

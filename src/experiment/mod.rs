@@ -33,6 +33,9 @@ pub mod table;
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::sim::RunError;
+use runner::JobPanic;
+
 /// What can go wrong in a sweep.
 #[derive(Debug)]
 pub enum SweepError {
@@ -47,7 +50,62 @@ pub enum SweepError {
         source: std::io::Error,
     },
     /// A run failed or panicked (a bug: every configuration was checked).
-    Run(String),
+    Run(RunFailure),
+}
+
+/// A run of a sweep that failed: a bug, since every configuration was
+/// checked before any ran. Each names the run by its index in the sweep.
+#[derive(Debug)]
+pub enum RunFailure {
+    /// The simulator refused it.
+    Refused {
+        /// The run.
+        run: u64,
+        /// Why.
+        error: RunError,
+    },
+    /// Its report could not be encoded as JSON.
+    Encode {
+        /// The run.
+        run: u64,
+        /// Why.
+        error: serde_json::Error,
+    },
+    /// It reported a metric its configuration's first run did not: the CSV
+    /// has no column for it.
+    NewColumn {
+        /// The run.
+        run: u64,
+        /// The metric's column.
+        key: String,
+    },
+    /// It panicked (the index is the run's).
+    Panicked(JobPanic),
+}
+
+impl fmt::Display for RunFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunFailure::Refused { run, error } => write!(f, "run {run}: {error}"),
+            RunFailure::Encode { run, error } => write!(f, "run {run}: cannot encode the report: {error}"),
+            RunFailure::NewColumn { run, key } => write!(
+                f,
+                "run {run} reported {key}, which the first runs of the configurations did not: the CSV has no column for it"
+            ),
+            RunFailure::Panicked(p) => p.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for RunFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RunFailure::Refused { error, .. } => Some(error),
+            RunFailure::Encode { error, .. } => Some(error),
+            RunFailure::NewColumn { .. } => None,
+            RunFailure::Panicked(p) => Some(p),
+        }
+    }
 }
 
 impl SweepError {
@@ -69,10 +127,17 @@ impl SweepError {
 impl fmt::Display for SweepError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SweepError::Input(m) | SweepError::Run(m) => f.write_str(m),
+            SweepError::Input(m) => f.write_str(m),
+            SweepError::Run(e) => e.fmt(f),
             SweepError::Io { path, source } => write!(f, "{}: {source}", path.display()),
         }
     }
 }
 
 impl std::error::Error for SweepError {}
+
+impl From<RunFailure> for SweepError {
+    fn from(e: RunFailure) -> SweepError {
+        SweepError::Run(e)
+    }
+}

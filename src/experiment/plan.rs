@@ -12,6 +12,8 @@
 //! run `i` belongs to shard `i mod N` (one-based on the command line),
 //! which spreads every configuration over the shards.
 
+use std::fmt;
+
 use super::SweepError;
 use crate::sim::params::SimParams;
 use crate::sim::table;
@@ -52,7 +54,7 @@ impl Vary {
         let values = if values.contains(';') {
             values.split(';').map(|v| v.trim().to_owned()).collect()
         } else if values.contains(':') && !matches!(name, "faults" | "preset") {
-            range(values).map_err(bad)?
+            range(values).map_err(|e| bad(e.to_string()))?
         } else {
             values.split(',').map(|v| v.trim().to_owned()).collect::<Vec<_>>()
         };
@@ -63,27 +65,64 @@ impl Vary {
     }
 }
 
+/// Why a `FROM:TO[:STEP]` range gives no values (after `--vary NAME=...: `).
+#[derive(Clone, Debug, PartialEq)]
+pub enum RangeError {
+    /// A bound or the step is not a finite number.
+    NotANumber(String),
+    /// Not two or three numbers.
+    Shape,
+    /// The step is 0 or below.
+    Step(f64),
+    /// `TO` is below `FROM`.
+    Empty {
+        /// The start.
+        from: f64,
+        /// The end.
+        to: f64,
+    },
+    /// More values than a sweep takes.
+    TooMany(u64),
+}
+
+impl fmt::Display for RangeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RangeError::NotANumber(s) => write!(f, "{s:?} is not a number"),
+            RangeError::Shape => f.write_str("a range is FROM:TO or FROM:TO:STEP"),
+            RangeError::Step(step) => write!(f, "the step must be above 0, got {step}"),
+            RangeError::Empty { from, to } => write!(f, "empty range: {to} is below {from}"),
+            RangeError::TooMany(count) => write!(f, "{count} values; at most {MAX_RANGE}"),
+        }
+    }
+}
+
+impl std::error::Error for RangeError {}
+
+/// The most values a range gives.
+const MAX_RANGE: u64 = 100_000;
+
 /// The values of `FROM:TO[:STEP]`, written with as many decimals as the
 /// three numbers have (`0:0.2:0.05` gives 0, 0.05, 0.1, 0.15, 0.2, with no
 /// binary-fraction residue such as 0.15000000000000002).
-fn range(spec: &str) -> Result<Vec<String>, String> {
+fn range(spec: &str) -> Result<Vec<String>, RangeError> {
     let parts: Vec<&str> = spec.split(':').map(str::trim).collect();
-    let num = |s: &str| s.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| format!("{s:?} is not a number"));
+    let num = |s: &str| s.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| RangeError::NotANumber(s.into()));
     let (from, to, step) = match parts.as_slice() {
         [a, b] => (num(a)?, num(b)?, 1.0),
         [a, b, s] => (num(a)?, num(b)?, num(s)?),
-        _ => return Err("a range is FROM:TO or FROM:TO:STEP".into()),
+        _ => return Err(RangeError::Shape),
     };
     if step <= 0.0 {
-        return Err(format!("the step must be above 0, got {step}"));
+        return Err(RangeError::Step(step));
     }
     if to < from {
-        return Err(format!("empty range: {to} is below {from}"));
+        return Err(RangeError::Empty { from, to });
     }
     let decimals = parts.iter().map(|p| p.split_once('.').map_or(0, |(_, d)| d.len())).max().unwrap_or(0);
     let count = ((to - from) / step + 1e-9).floor() as u64 + 1;
-    if count > 100_000 {
-        return Err(format!("{count} values; at most 100000"));
+    if count > MAX_RANGE {
+        return Err(RangeError::TooMany(count));
     }
     Ok((0..count)
         .map(|k| {

@@ -2,49 +2,150 @@
 //! order: the piece of `gossip sweep` that any driver of many runs (a fault
 //! checker, a benchmark) can share.
 //!
-//! Each job runs on one pool thread from start to end (a simulation run is
+//! Each job runs on one thread from start to end (a simulation run is
 //! single-threaded here, so its report is exactly `gossip sim`'s: a run's
 //! result does not depend on the threads). Jobs are taken in index order
 //! from a shared counter, finish in any order, and are handed to the
-//! caller's callback on the calling thread strictly in index order: the
-//! caller buffers nothing, and what it writes is the same whatever the
-//! thread count and timing. The callback can stop the whole batch early
-//! (jobs already started finish and are dropped). Threads come from a
-//! rayon-core pool made for the call.
+//! caller's callback strictly in index order, one at a time: what it writes
+//! is the same whatever the thread count and timing. The callback can stop
+//! the whole batch early (jobs already started finish and are dropped).
+//!
+//! Why no separate writer thread: `threads` is the number of threads that
+//! work, the caller's own among them (a pool of `threads - 1` helpers made
+//! for the call). Whichever thread finishes the job that is due hands it
+//! over, with every later one already done, while the others go on with
+//! their jobs (one thread at a time hands over: the *committer*). A writer
+//! thread woken by a channel for every result made a third thread on two
+//! cores, a wake-up per run, and serial work that the one-thread case did
+//! on a second core for free; on two threads the sweep lost about 10 % to
+//! it (`BENCHMARKS.md`, "`gossip sweep`: two threads").
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::ops::ControlFlow;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::sim::{self, Report, RunError, SimConfig};
 
 /// A job that panicked: its index and the panic's message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobPanic {
-    /// The job's index.
+    /// The job's index (or the run's, once a driver maps it).
     pub index: usize,
     /// The panic's message, if it was text.
     pub message: String,
 }
 
-/// Run `job(0)`, ..., `job(count - 1)` on `threads` threads and call
-/// `each(i, result)` on this thread for i = 0, 1, ... in order, as soon as
-/// every job before i has been handed over. Returns when every job has been
-/// handed over or `each` said [`ControlFlow::Break`]. A job that panics
-/// stops the batch; its panic comes back as an error.
-pub fn run_in_order<T: Send>(
+/// `run INDEX panicked: MESSAGE`: how `gossip sweep` and `gossip check`
+/// report a run that panicked.
+impl fmt::Display for JobPanic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "run {} panicked: {}", self.index, self.message)
+    }
+}
+
+impl std::error::Error for JobPanic {}
+
+/// Results waiting for the ones before them.
+struct Queue<T> {
+    /// Finished, not yet handed over, by index.
+    ready: BTreeMap<usize, std::thread::Result<T>>,
+    /// The next index to hand over.
+    due: usize,
+    /// A thread is handing results over.
+    committing: bool,
+    /// The batch stopped (a break, a panic): drop what comes.
+    closed: bool,
+}
+
+/// What only the committer touches.
+struct Commit<E> {
+    each: E,
+    result: Result<(), JobPanic>,
+    /// A panic of `each`, raised on the caller's thread at the end.
+    each_panic: Option<Box<dyn std::any::Any + Send>>,
+}
+
+fn lock<X>(m: &Mutex<X>) -> MutexGuard<'_, X> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Run `job(0)`, ..., `job(count - 1)` on `threads` threads (this one
+/// among them) and call `each(i, result)` for i = 0, 1, ... in order, one
+/// call at a time, as soon as every job before i has been handed over (on
+/// whichever thread finished the last of them). Returns when every job has
+/// been handed over or `each` said [`ControlFlow::Break`]. A job that
+/// panics stops the batch; its panic comes back as an error. A panic in
+/// `each` stops the batch and is raised here.
+pub fn run_in_order<T: Send, E: FnMut(usize, T) -> ControlFlow<()> + Send>(
     count: usize,
     threads: usize,
     job: impl Fn(usize) -> T + Sync,
-    mut each: impl FnMut(usize, T) -> ControlFlow<()>,
+    each: E,
 ) -> Result<(), JobPanic> {
     let threads = threads.clamp(1, count.max(1));
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
-    let (tx, rx) = mpsc::channel::<(usize, std::thread::Result<T>)>();
-    let worker = |tx: mpsc::Sender<(usize, std::thread::Result<T>)>| loop {
+    let queue = Mutex::new(Queue { ready: BTreeMap::new(), due: 0, committing: false, closed: false });
+    let commit = Mutex::new(Commit { each, result: Ok(()), each_panic: None });
+    let hand_over = |i: usize, out: std::thread::Result<T>| {
+        let mut q = lock(&queue);
+        if q.closed {
+            return;
+        }
+        q.ready.insert(i, out);
+        if q.committing || !q.ready.contains_key(&q.due) {
+            return;
+        }
+        q.committing = true;
+        // uncontended: taken only with `committing` set, under `queue`
+        let mut c = lock(&commit);
+        loop {
+            let mut batch = Vec::new();
+            loop {
+                let due = q.due;
+                let Some(out) = q.ready.remove(&due) else { break };
+                batch.push((due, out));
+                q.due += 1;
+            }
+            if batch.is_empty() || q.closed {
+                drop(c);
+                q.committing = false;
+                return;
+            }
+            drop(q);
+            let mut closed = false;
+            for (k, out) in batch {
+                let c = &mut *c;
+                let brk = match out {
+                    Ok(v) => match catch_unwind(AssertUnwindSafe(|| (c.each)(k, v))) {
+                        Ok(flow) => flow.is_break(),
+                        Err(p) => {
+                            c.each_panic = Some(p);
+                            true
+                        }
+                    },
+                    Err(p) => {
+                        c.result = Err(JobPanic { index: k, message: panic_text(&*p) });
+                        true
+                    }
+                };
+                if brk {
+                    stop.store(true, Ordering::Relaxed);
+                    closed = true;
+                    break;
+                }
+            }
+            q = lock(&queue);
+            if closed {
+                q.closed = true;
+                q.ready.clear();
+            }
+        }
+    };
+    let worker = || loop {
         if stop.load(Ordering::Relaxed) {
             return;
         }
@@ -53,57 +154,32 @@ pub fn run_in_order<T: Send>(
             return;
         }
         let out = catch_unwind(AssertUnwindSafe(|| job(i)));
-        if tx.send((i, out)).is_err() {
-            return;
-        }
+        hand_over(i, out);
     };
-    let pool = rayon_core::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("gossip-runs-{}", i + 1))
-        .build();
-    let mut result = Ok(());
-    let mut consume = |rx: mpsc::Receiver<(usize, std::thread::Result<T>)>| {
-        let mut pending = BTreeMap::new();
-        let mut due = 0;
-        while due < count {
-            let Ok((i, out)) = rx.recv() else { break };
-            pending.insert(i, out);
-            while let Some(out) = pending.remove(&due) {
-                match out {
-                    Ok(v) => {
-                        if each(due, v).is_break() {
-                            stop.store(true, Ordering::Relaxed);
-                            return;
-                        }
-                    }
-                    Err(p) => {
-                        stop.store(true, Ordering::Relaxed);
-                        result = Err(JobPanic { index: due, message: panic_text(&*p) });
-                        return;
-                    }
-                }
-                due += 1;
-            }
-        }
-    };
+    let pool = (threads > 1)
+        .then(|| {
+            rayon_core::ThreadPoolBuilder::new()
+                .num_threads(threads - 1)
+                .thread_name(|i| format!("gossip-runs-{}", i + 1))
+                .build()
+                .ok()
+        })
+        .flatten();
     match pool {
-        Ok(pool) => pool.in_place_scope(|s| {
-            for _ in 0..threads {
-                let tx = tx.clone();
-                let worker = &worker;
-                s.spawn(move |_| worker(tx));
+        Some(pool) => pool.in_place_scope(|s| {
+            for _ in 1..threads {
+                s.spawn(|_| worker());
             }
-            drop(tx);
-            consume(rx);
+            worker();
         }),
-        // no threads to be had: do it all here, in order
-        Err(_) => std::thread::scope(|s| {
-            let w = s.spawn(|| worker(tx));
-            consume(rx);
-            let _ = w.join();
-        }),
+        // one thread, or no helpers to be had: do it all here, in order
+        None => worker(),
     }
-    result
+    let c = commit.into_inner().unwrap_or_else(PoisonError::into_inner);
+    if let Some(p) = c.each_panic {
+        resume_unwind(p);
+    }
+    c.result
 }
 
 fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
@@ -118,7 +194,7 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
 pub fn run_configs(
     configs: &[SimConfig],
     threads: usize,
-    each: impl FnMut(usize, Result<Report, RunError>) -> ControlFlow<()>,
+    each: impl FnMut(usize, Result<Report, RunError>) -> ControlFlow<()> + Send,
 ) -> Result<(), JobPanic> {
     run_in_order(configs.len(), threads, |i| sim::run_threads(&configs[i], 1, &mut |_| {}), each)
 }
@@ -149,32 +225,67 @@ mod tests {
         }
     }
 
+    /// A job of 200 us that counts its starts in `started`.
+    fn counted(started: &AtomicUsize) -> impl Fn(usize) -> usize + Sync + '_ {
+        |i| {
+            started.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_micros(200));
+            i
+        }
+    }
+
     #[test]
     fn break_stops_the_batch_and_a_panic_is_reported_with_its_index() {
         let started = AtomicUsize::new(0);
         let mut got = 0;
-        run_in_order(
-            1000,
-            2,
-            |i| {
-                started.fetch_add(1, Ordering::SeqCst);
-                std::thread::sleep(std::time::Duration::from_micros(200));
-                i
-            },
-            |i, _| {
-                got += 1;
-                if i == 4 {
-                    ControlFlow::Break(())
-                } else {
-                    ControlFlow::Continue(())
-                }
-            },
-        )
+        run_in_order(1000, 2, counted(&started), |i, _| {
+            got += 1;
+            if i == 4 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
         .unwrap();
         assert_eq!(got, 5);
         assert!(started.load(Ordering::SeqCst) < 1000, "the rest were not started");
         let e = run_in_order(10, 2, |i| assert!(i != 3, "job three"), |_, _| ControlFlow::Continue(())).unwrap_err();
         assert_eq!(e, JobPanic { index: 3, message: "job three".into() });
+    }
+
+    #[test]
+    fn the_threads_count_the_callers_own() {
+        let me = std::thread::current().id();
+        let seen = Mutex::new(std::collections::BTreeSet::new());
+        let record = |_| {
+            seen.lock().unwrap().insert(format!("{:?}", std::thread::current().id()));
+            std::thread::sleep(std::time::Duration::from_micros(300));
+        };
+        run_in_order(20, 1, record, |_, _| ControlFlow::Continue(())).unwrap();
+        assert_eq!(*seen.lock().unwrap(), [format!("{me:?}")].into_iter().collect(), "one thread: the caller alone");
+        seen.lock().unwrap().clear();
+        run_in_order(200, 2, record, |_, _| ControlFlow::Continue(())).unwrap();
+        let seen = seen.into_inner().unwrap();
+        assert!(seen.len() <= 2, "two threads, the caller among them: {seen:?}");
+    }
+
+    #[test]
+    fn a_panic_in_the_callback_stops_the_batch_and_is_raised_to_the_caller() {
+        let started = AtomicUsize::new(0);
+        let caught = catch_unwind(AssertUnwindSafe(|| {
+            run_in_order(1000, 2, counted(&started), |i, _| {
+                assert!(i != 3, "callback three");
+                ControlFlow::Continue(())
+            })
+        }));
+        let p = caught.unwrap_err();
+        assert_eq!(panic_text(&*p), "callback three");
+        assert!(started.load(Ordering::SeqCst) < 1000, "the rest were not started");
+    }
+
+    #[test]
+    fn a_job_panic_reads_as_a_run_that_panicked() {
+        assert_eq!(JobPanic { index: 7, message: "boom".into() }.to_string(), "run 7 panicked: boom");
     }
 
     #[test]

@@ -171,40 +171,24 @@ fn inc_beta(x: f64, a: f64, b: f64) -> f64 {
 /// The continued fraction of the incomplete beta function (modified Lentz).
 fn beta_cf(x: f64, a: f64, b: f64) -> f64 {
     const TINY: f64 = 1e-300;
+    let away = |v: f64| if v.abs() < TINY { TINY } else { v };
+    // one step of Lentz's method with coefficient `aa`: returns the factor
+    // it multiplies the fraction by
+    let step = |aa: f64, c: &mut f64, d: &mut f64| {
+        *d = 1.0 / away(1.0 + aa * *d);
+        *c = away(1.0 + aa / *c);
+        *d * *c
+    };
     let mut c = 1.0;
-    let mut d = 1.0 - (a + b) * x / (a + 1.0);
-    if d.abs() < TINY {
-        d = TINY;
-    }
-    d = 1.0 / d;
+    let mut d = 1.0 / away(1.0 - (a + b) * x / (a + 1.0));
     let mut h = d;
     for m in 1..=500 {
         let m = m as f64;
         let m2 = 2.0 * m;
         // even step
-        let aa = m * (b - m) * x / ((a + m2 - 1.0) * (a + m2));
-        d = 1.0 + aa * d;
-        if d.abs() < TINY {
-            d = TINY;
-        }
-        c = 1.0 + aa / c;
-        if c.abs() < TINY {
-            c = TINY;
-        }
-        d = 1.0 / d;
-        h *= d * c;
+        h *= step(m * (b - m) * x / ((a + m2 - 1.0) * (a + m2)), &mut c, &mut d);
         // odd step
-        let aa = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1.0));
-        d = 1.0 + aa * d;
-        if d.abs() < TINY {
-            d = TINY;
-        }
-        c = 1.0 + aa / c;
-        if c.abs() < TINY {
-            c = TINY;
-        }
-        d = 1.0 / d;
-        let del = d * c;
+        let del = step(-(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1.0)), &mut c, &mut d);
         h *= del;
         if (del - 1.0).abs() < 1e-15 {
             break;

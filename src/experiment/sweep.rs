@@ -18,12 +18,13 @@ use std::fs::{File, OpenOptions};
 use std::io::Write as _;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use super::plan::{Plan, Shard};
-use super::runner::run_in_order;
+use super::runner::{run_in_order, JobPanic};
 use super::table::{self, write_record, Table, INDEX_COLUMNS};
-use super::{baseline, plot, summary, SweepError};
+use super::{baseline, plot, summary, RunFailure, SweepError};
 use crate::sim;
 
 /// How to run a plan.
@@ -64,23 +65,36 @@ pub struct Outcome {
 /// One finished run: its parameter cells and its report's cells.
 struct Done {
     index: u64,
+    config: usize,
     params: Vec<String>,
     metrics: BTreeMap<String, String>,
 }
 
+/// What a worker hands over: the run's CSV line, formatted on the worker
+/// once the header is known, or (before that: the probes, and runs started
+/// while they were in flight) the run, for the writer to place.
+enum Finished {
+    Line(u64, String),
+    Raw(Done),
+}
+
 /// The CSV row of `d` under `header`, or an error for a key it lacks.
-fn row(d: &Done, config: usize, header: &[String]) -> Result<Vec<String>, SweepError> {
+fn row(d: &Done, header: &[String]) -> Result<Vec<String>, RunFailure> {
     let fixed = INDEX_COLUMNS.len() + d.params.len();
     if let Some(k) = d.metrics.keys().find(|k| !header[fixed..].contains(k)) {
-        return Err(SweepError::Run(format!(
-            "run {} reported {k}, which the first runs of the configurations did not: the CSV has no column for it",
-            d.index
-        )));
+        return Err(RunFailure::NewColumn { run: d.index, key: k.clone() });
     }
-    let mut cells = vec![d.index.to_string(), config.to_string()];
+    let mut cells = vec![d.index.to_string(), d.config.to_string()];
     cells.extend(d.params.iter().cloned());
     cells.extend(header[fixed..].iter().map(|h| d.metrics.get(h).cloned().unwrap_or_default()));
     Ok(cells)
+}
+
+/// The CSV line (with its newline) of `d` under `header`.
+fn line(d: &Done, header: &[String]) -> Result<String, RunFailure> {
+    let mut text = String::new();
+    write_record(&mut text, row(d, header)?);
+    Ok(text)
 }
 
 /// The rows already in `out` for `--resume`: checked against the plan.
@@ -141,24 +155,27 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<Outcome, SweepError> {
     } else {
         None
     };
-    let (mut header, done) = match existing {
-        Some((h, d)) => (Some(h), d),
-        None => (None, 0),
+    let (header, done) = match existing {
+        Some((h, d)) => (OnceLock::from(h), d),
+        None => (OnceLock::new(), 0),
     };
     let check_header = |h: &[String]| match &opts.expect_header {
         Some((old, what)) => baseline::check_columns(&Table { header: old.clone(), rows: Vec::new() }, h, what),
         None => Ok(()),
     };
-    if let Some(h) = &header {
+    if let Some(h) = header.get() {
         check_header(h)?;
     }
-    let mut file = if header.is_some() { OpenOptions::new().append(true).open(out) } else { File::create(out) }
+    let mut file = if header.get().is_some() { OpenOptions::new().append(true).open(out) } else { File::create(out) }
         .map_err(SweepError::io(out))?;
     let todo: Vec<u64> =
         indices[done..].iter().copied().take(opts.stop_after.map_or(usize::MAX, |n| n as usize)).collect();
     // the probes: every configuration's first seed, first (only without a header)
-    let probes: Vec<u64> =
-        if header.is_none() { (0..plan.settings.len() as u64).map(|c| c * plan.seeds).collect() } else { Vec::new() };
+    let probes: Vec<u64> = if header.get().is_none() {
+        (0..plan.settings.len() as u64).map(|c| c * plan.seeds).collect()
+    } else {
+        Vec::new()
+    };
     let todo_set: BTreeSet<u64> = todo.iter().copied().collect();
     let probe_set: BTreeSet<u64> = probes.iter().copied().collect();
     let jobs: Vec<u64> =
@@ -168,57 +185,57 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<Outcome, SweepError> {
     let mut stash: BTreeMap<u64, Done> = BTreeMap::new();
     let mut added = 0u64;
     let mut failure: Option<SweepError> = None;
-    let mut text = String::new();
-    let mut write = |file: &mut File, header: &[String], d: &Done, added: &mut u64| -> Result<(), SweepError> {
-        text.clear();
-        write_record(&mut text, row(d, plan.run(d.index).config, header)?);
+    let write = |file: &mut File, text: &str, added: &mut u64| -> Result<(), SweepError> {
         file.write_all(text.as_bytes()).map_err(SweepError::io(out))?;
         *added += 1;
         Ok(())
     };
-    let job = |k: usize| -> Result<Done, String> {
+    let job = |k: usize| -> Result<Finished, RunFailure> {
         let r = plan.run(jobs[k]);
-        let report = sim::run_threads(&r.sim, 1, &mut |_| {}).map_err(|e| e.to_string())?;
-        let value = serde_json::to_value(&report).map_err(|e| format!("cannot encode the report: {e}"))?;
-        Ok(Done {
+        let report =
+            sim::run_threads(&r.sim, 1, &mut |_| {}).map_err(|error| RunFailure::Refused { run: r.index, error })?;
+        let value = serde_json::to_value(&report).map_err(|error| RunFailure::Encode { run: r.index, error })?;
+        let d = Done {
             index: r.index,
+            config: r.config,
             params: table::param_cells(&r.params),
             metrics: table::flatten_report(&value).into_iter().collect(),
-        })
+        };
+        match header.get() {
+            Some(h) if k >= probes.len() => Ok(Finished::Line(d.index, line(&d, h)?)),
+            _ => Ok(Finished::Raw(d)),
+        }
     };
     let ran = run_in_order(jobs.len(), opts.threads, job, |k, result| {
         bar.inc(1);
-        let d = match result {
-            Ok(d) => d,
-            Err(e) => {
-                failure = Some(SweepError::Run(format!("run {}: {e}", jobs[k])));
-                return ControlFlow::Break(());
-            }
-        };
         let step = (|| -> Result<(), SweepError> {
-            if k < probes.len() {
-                keys.extend(d.metrics.keys().cloned());
-                if todo_set.contains(&d.index) {
-                    stash.insert(d.index, d);
+            let (index, text) = match result? {
+                Finished::Raw(d) if k < probes.len() => {
+                    keys.extend(d.metrics.keys().cloned());
+                    if todo_set.contains(&d.index) {
+                        stash.insert(d.index, d);
+                    }
+                    if k + 1 == probes.len() {
+                        let mut h: Vec<String> = INDEX_COLUMNS.iter().map(|s| s.to_string()).collect();
+                        h.extend(table::param_columns().into_iter().map(String::from));
+                        h.extend(std::mem::take(&mut keys));
+                        check_header(&h)?;
+                        let mut line = String::new();
+                        write_record(&mut line, &h);
+                        file.write_all(line.as_bytes()).map_err(SweepError::io(out))?;
+                        let _ = header.set(h);
+                    }
+                    return Ok(());
                 }
-                if k + 1 == probes.len() {
-                    let mut h: Vec<String> = INDEX_COLUMNS.iter().map(|s| s.to_string()).collect();
-                    h.extend(table::param_columns().into_iter().map(String::from));
-                    h.extend(std::mem::take(&mut keys));
-                    check_header(&h)?;
-                    let mut line = String::new();
-                    write_record(&mut line, &h);
-                    file.write_all(line.as_bytes()).map_err(SweepError::io(out))?;
-                    header = Some(h);
-                }
-                return Ok(());
-            }
-            let h = header.as_deref().expect("the probes come first");
+                Finished::Raw(d) => (d.index, line(&d, header.get().expect("the probes come first"))?),
+                Finished::Line(index, text) => (index, text),
+            };
+            let h = header.get().expect("the probes come first");
             // probes of this share that come before this run
-            while let Some(e) = stash.first_entry().filter(|e| *e.key() < d.index) {
-                write(&mut file, h, &e.remove(), &mut added)?;
+            while let Some(e) = stash.first_entry().filter(|e| *e.key() < index) {
+                write(&mut file, &line(&e.remove(), h)?, &mut added)?;
             }
-            write(&mut file, h, &d, &mut added)
+            write(&mut file, &text, &mut added)
         })();
         match step {
             Ok(()) => ControlFlow::Continue(()),
@@ -230,14 +247,14 @@ pub fn run(plan: &Plan, opts: &Options) -> Result<Outcome, SweepError> {
     });
     bar.finish_and_clear();
     if let Err(p) = ran {
-        return Err(SweepError::Run(format!("run {} panicked: {}", jobs[p.index], p.message)));
+        return Err(RunFailure::Panicked(JobPanic { index: jobs[p.index] as usize, ..p }).into());
     }
     if let Some(e) = failure {
         return Err(e);
     }
-    if let Some(h) = &header {
+    if let Some(h) = header.get() {
         while let Some((_, d)) = stash.pop_first() {
-            write(&mut file, h, &d, &mut added)?;
+            write(&mut file, &line(&d, h)?, &mut added)?;
         }
     }
     file.flush().map_err(SweepError::io(out))?;
