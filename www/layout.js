@@ -1,7 +1,8 @@
 // The page's layout where CSS alone cannot keep it right, at 1440×900 and
 // 1280×720 as on a phone-free laptop:
 // - the node inspector floats beside the node clicked (within the viewport,
-//   on the side away from the node) instead of sitting a screen below it;
+//   on the side of the node with more room) instead of sitting a screen
+//   below it, its table narrow enough that every column shows;
 //   × or Escape closes it, and it goes back to its place in the grid;
 // - a form field whose chosen option does not fit its half-width box
 //   ("movies (course app)") takes the whole row, so no label is cut;
@@ -37,8 +38,9 @@ export function installLayout({ net, api, renderInspector }) {
     insp.style.left = insp.style.top = insp.style.maxHeight = '';
   }
 
-  // beside node i: right of it if the box fits there, else left; when
-  // neither side has room, above or below it, whichever has more. It stays
+  // beside node i, on the side with more room (so it covers as little of
+  // the network around the node as it can); when neither side has room,
+  // above or below it, whichever has more. It stays
   // inside the viewport and, horizontally, over the network's column, never
   // over the side panel (whose controls, Disconnect among them, stay within
   // reach).
@@ -54,8 +56,10 @@ export function installLayout({ net, api, renderInspector }) {
     const w = insp.offsetWidth;
     const right = x + r + GAP, left = x - r - GAP - w;
     let at, top;
-    if (right + w <= vw - 8 || left >= 8) {
-      at = right + w <= vw - 8 ? right : left;
+    const fitsRight = right + w <= vw - 8, fitsLeft = left >= 8;
+    if (fitsRight || fitsLeft) {
+      // both fit: the side with more network beyond the box stays in view
+      at = fitsRight && (!fitsLeft || vw - x >= x - c.left) ? right : left;
       top = Math.max(head + 8, Math.min(vh - insp.offsetHeight - 8, y - 48));
     } else {
       at = Math.max(8, Math.min(vw - w - 8, x - w / 2));

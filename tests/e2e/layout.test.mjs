@@ -2,9 +2,10 @@
 // gossip run (movies and the single rumor), a SWIM run and an overlay run:
 // the legend covers no node, no label's text overflows its box (and no
 // select cuts its chosen option), no empty band opens above or inside the
-// chart card, and the node inspector opens beside the node clicked, inside
-// the viewport. Screenshots of every case go to target/e2e/layout-*.png
-// (look at them).
+// chart card, and the node inspector opens beside the node clicked (on the
+// side with more room, the middle node too), inside the viewport, with its
+// view table's "learned from" column whole. Screenshots of every case go
+// to target/e2e/layout-*.png (look at them).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -52,6 +53,18 @@ function overflowing(page) {
   });
 }
 
+/** Where the inspector's "learned from" column is, and whether all of it shows inside the table's scroll box and the viewport. */
+function learnedFromColumn(page) {
+  return page.evaluate(() => {
+    const th = [...document.querySelectorAll('#insp-body th')].find((h) => h.textContent.trim() === 'learned from');
+    if (!th) return null;
+    const wrap = th.closest('.table-wrap').getBoundingClientRect();
+    const b = th.getBoundingClientRect();
+    const vw = document.documentElement.clientWidth;
+    return { left: b.left, right: b.right, wrapRight: wrap.right, visible: b.width > 0 && b.left >= wrap.left - 1 && b.right <= wrap.right + 1 && b.right <= vw };
+  });
+}
+
 /** The vertical gaps inside the chart card (between its edges and children) and above it (from the network card). */
 function chartGaps(page) {
   return page.evaluate(() => {
@@ -96,11 +109,15 @@ for (const vp of VIEWPORTS) {
     await page.evaluate(() => window.gossipLab.pause());
     const { nodes } = await page.evaluate(() => window.gossipLab.layoutBoxes());
     // the lowest node (the inspector in the grid would be a screen below it),
-    // the rightmost and the leftmost
+    // the rightmost, the leftmost, and the one nearest the middle of the network
+    const { canvas } = await page.evaluate(() => window.gossipLab.layoutBoxes());
+    const mid = { x: (canvas.left + canvas.right) / 2, y: (canvas.top + canvas.bottom) / 2 };
+    const far = (n) => (n.x - mid.x) ** 2 + (n.y - mid.y) ** 2;
     const pick = [
       nodes.reduce((a, b) => (b.y > a.y ? b : a)),
       nodes.reduce((a, b) => (b.x > a.x ? b : a)),
       nodes.reduce((a, b) => (b.x < a.x ? b : a)),
+      nodes.reduce((a, b) => (far(b) < far(a) ? b : a)),
     ];
     for (const n of pick) {
       await page.keyboard.press('Escape'); // the last one's inspector may cover this node
@@ -118,6 +135,9 @@ for (const vp of VIEWPORTS) {
       assert.ok(dx <= n.r + 40, `node ${n.i} is ${dx} px from the inspector`);
       assert.ok(n.y >= box.top - 60 && n.y <= box.bottom + 60, `node ${n.i} (y ${n.y}) beside the inspector (${box.top}..${box.bottom})`);
       assert.deepEqual(await overflowing(page), [], 'labels whose text overflows, inspector open');
+      const col = await learnedFromColumn(page);
+      assert.ok(col, 'the inspector lists the node\'s view with a "learned from" column');
+      assert.ok(col.visible, `the "learned from" column (${col.left}..${col.right}) shows whole (table box ends at ${col.wrapRight})`);
       await page.screenshot({ path: path.join(SHOTS, `layout-${vp.width}-inspector-${n.i}.png`) });
     }
     // Escape puts it back in the grid

@@ -16,12 +16,20 @@ const VIEW = { width: 1440, height: 900 };
 
 const suite = labSuite();
 
-test('dissemination() has one first delivery per informed node, each a hop past its sender', async () => {
+/** A lab page at 1440x900, paused, running `params` (what `gossipLab.configure` takes). */
+async function labWith(params) {
   const page = await openLab(suite.browser, suite.server.url, '', VIEW);
+  await page.evaluate((p) => {
+    window.gossipLab.pause();
+    window.gossipLab.configure(p);
+  }, params);
+  return page;
+}
+
+test('dissemination() has one first delivery per informed node, each a hop past its sender', async () => {
+  const page = await labWith({ nodes: 40, model: 'events', scenario: 'movies', duration_s: 8, seed: 3 });
   const r = await page.evaluate(() => {
     const lab = window.gossipLab;
-    lab.pause();
-    lab.configure({ nodes: 40, model: 'events', scenario: 'movies', duration_s: 8, seed: 3 });
     lab.step(6000);
     const snap = lab.snapshot();
     const out = [];
@@ -60,11 +68,9 @@ test('dissemination() has one first delivery per informed node, each a hop past 
 });
 
 test('a flood over a static line: hop counts are the distances from the origin', async () => {
-  const page = await openLab(suite.browser, suite.server.url, '', VIEW);
+  const page = await labWith({ nodes: 25, model: 'rounds', scenario: 'single', protocol: 'flood', membership: 'line' });
   const edges = await page.evaluate(() => {
     const lab = window.gossipLab;
-    lab.pause();
-    lab.configure({ nodes: 25, model: 'rounds', scenario: 'single', protocol: 'flood', membership: 'line' });
     lab.runToEnd();
     return lab.dissemination(0, '1');
   });
@@ -76,11 +82,9 @@ test('a flood over a static line: hop counts are the distances from the origin',
 });
 
 test('the inspector says who told each entry, and the selected update is drawn', async () => {
-  const page = await openLab(suite.browser, suite.server.url, '', VIEW);
+  const page = await labWith({ nodes: 20, model: 'events', scenario: 'movies', duration_s: 8, seed: 5 });
   const row = await page.evaluate(() => {
     const lab = window.gossipLab;
-    lab.pause();
-    lab.configure({ nodes: 20, model: 'events', scenario: 'movies', duration_s: 8, seed: 5 });
     lab.step(5000);
     lab.select(7);
     const d = lab.detail(7);
@@ -99,11 +103,9 @@ test('the inspector says who told each entry, and the selected update is drawn',
 });
 
 test('a message in flight shows what it carries; dropped, it goes into the link and replays', async () => {
-  const page = await openLab(suite.browser, suite.server.url, '', VIEW);
+  const page = await labWith({ nodes: 30, model: 'events', scenario: 'movies', duration_s: 6, seed: 2, latency_ms: 200 });
   const picked = await page.evaluate(() => {
     const lab = window.gossipLab;
-    lab.pause();
-    lab.configure({ nodes: 30, model: 'events', scenario: 'movies', duration_s: 6, seed: 2, latency_ms: 200 });
     // step until a message carrying updates is in flight
     for (let k = 0; k < 200; k++) {
       lab.step(37);
