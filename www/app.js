@@ -12,7 +12,8 @@
 
 import init, { Lab, Status, Kind, Seen, Link } from './pkg/gossip.js';
 import { NetView } from './netview.js';
-import { Chart } from './chart.js';
+import { Chart, chartScene } from './chart.js';
+import { chartSvg } from './chartsvg.js';
 import { theoryLine } from './theory.js';
 import { PAGE_MAX_NODES, PAGE_MAX_MOVIES_NODES, pageLimit, labHash } from './lablink.js';
 import { installTeach } from './teach.js';
@@ -453,13 +454,14 @@ function chartData() {
   const view = state.spread.view(lab.now());
   let maxAge = 1000;
   // the compared run's curves (teach.js) share the axis
-  for (const u of [...view.curves, ...(teach ? teach.overlaySeries() : [])]) if (u.points.length) maxAge = Math.max(maxAge, u.points[u.points.length - 1][0]);
+  const compare = teach ? teach.overlaySeries() : [];
+  for (const u of [...view.curves, ...compare]) if (u.points.length) maxAge = Math.max(maxAge, u.points[u.points.length - 1][0]);
   if (view.band) maxAge = Math.max(maxAge, view.band.ages[view.band.ages.length - 1]);
   const th = theoryLine(lab, maxAge * 1.1);
   const theoryEnd = th.find(([, f]) => f >= 0.999);
   if (theoryEnd) maxAge = Math.max(maxAge, theoryEnd[0]);
   maxAge *= 1.05;
-  return { ...view, theory: theoryLine(lab, maxAge), theory_note: theoryNote(), max_age: maxAge };
+  return { ...view, theory: theoryLine(lab, maxAge), theory_note: theoryNote(), max_age: maxAge, compare };
 }
 
 // Why the mean-field curve does not describe this run, or '': it has every
@@ -556,8 +558,7 @@ function draw(wall) {
   state.lastChart = wall;
   const d = chartData();
   chart.draw(d, d.theory, d.max_age, d.theory_note);
-  const overlay = teach ? teach.overlaySeries() : [];
-  if (overlay.length) chart.overlay(overlay);
+  if (d.compare.length) chart.overlay(d.compare);
 }
 
 function originsCount() {
@@ -845,6 +846,15 @@ async function copyText(text, what) {
 }
 
 // The exported chart's title line: what ran, and where the run is.
+// The chart as SVG text (chartsvg.js): what series() returns and the
+// compared run's curves, laid out as the canvas lays them out.
+function chartSvgText() {
+  const d = chartData();
+  const scene = chartScene(d, d.theory, d.max_age, d.theory_note, chart.w, chart.h, d.compare);
+  const panel = getComputedStyle(document.documentElement).getPropertyValue('--panel').trim() || undefined;
+  return chartSvg(scene, chartTitle(), panel);
+}
+
 function chartTitle() {
   const p = state.params;
   return `gossip lab · ${p.protocol} · ${p.scenario} · ${p.nodes} nodes · fanout ${p.fanout} · loss ${p.loss} · seed ${p.seed} · at ${(state.lab.now() / 1000).toFixed(1)} s`;
@@ -913,6 +923,7 @@ function wire() {
   $('chart-png').onclick = async () => {
     try { downloadBlob(exportName('chart', state.params, 'png'), await chartPng($('chart'), chartTitle())); } catch (e) { showBanner(String(e.message || e)); }
   };
+  $('chart-svg').onclick = () => download(exportName('chart', state.params, 'svg'), chartSvgText(), 'image/svg+xml');
   $('csv').onclick = () => download(exportName('metrics', state.params, 'csv'), metricsCsv(), 'text/csv');
   $('trace').onclick = () => download(exportName('trace', state.params, 'json'), state.lab.trace_json(), 'application/json');
   $('banner-close').onclick = hideBanner;
@@ -1011,7 +1022,7 @@ const api = {
     if (state.lab.connected()) throw new Error(`seek: ${WALL_CLOCK_WHY}`);
     return seekTo(ms);
   },
-  /** What the convergence chart draws: `{ now, updates, curves, band, theory, theory_note, max_age }` (see docs/lab.md). */
+  /** What the convergence chart draws: `{ now, updates, curves, band, theory, theory_note, max_age, compare }` (see docs/lab.md). */
   series: () => chartData(),
   /** The speed: virtual ms per wall ms, or 'max'. */
   speed: () => state.speed,
@@ -1068,6 +1079,8 @@ const api = {
   async copy(what) { await copyText(what === 'command' ? simCommand(state.lab.scenario()) : (writeHash(), location.href), what); return state.lastCopy; },
   /** The chart as the Chart PNG button saves it: a `data:image/png` URL. */
   async chartPng() { const b = await chartPng($('chart'), chartTitle()); return new Promise((r) => { const f = new FileReader(); f.onload = () => r(f.result); f.readAsDataURL(b); }); },
+  /** The chart as the Chart SVG button saves it: SVG text, one `<path>` per curve in data coordinates (see docs/lab.md). */
+  chartSvg: () => chartSvgText(),
   /** Every delivery of `origin`'s update `version` (`"epoch.counter"`, a counter for epoch 0, or `{ epoch, counter }`) so far: `[{ from, to, t_ms, hop, duplicate }]`. Throws if the run keeps none for it. */
   dissemination: (origin, version) => dissemination(state.lab, origin, version),
   /** Select an update (as a click on an inspector row does; `null`: none): its tree is drawn on the network. Returns its deliveries. */

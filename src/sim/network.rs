@@ -76,6 +76,16 @@ impl LatencyDist {
         *self == LatencyDist::Constant
     }
 
+    /// The mean one-way delay of a message, ms, given the base latency and
+    /// the jitter (a base plus uniform `0..=jitter`: `latency + jitter/2`;
+    /// the others: `latency`, their mean by construction).
+    pub fn mean_ms(self, latency_ms: u64, jitter_ms: u64) -> f64 {
+        match self {
+            LatencyDist::Constant => latency_ms as f64 + jitter_ms as f64 / 2.0,
+            LatencyDist::Uniform | LatencyDist::Exponential | LatencyDist::Lognormal => latency_ms as f64,
+        }
+    }
+
     /// Whether it reads `jitter_ms`.
     pub fn reads_jitter(self) -> bool {
         self != LatencyDist::Exponential
@@ -458,6 +468,20 @@ mod tests {
         assert!(l.iter().all(|&x| x >= 0.0));
         let c = delays(LatencyDist::Constant, 100, 30);
         assert_eq!(mean_sd(&c).0.round(), 115.0, "constant: base plus uniform jitter, as before");
+        // the mean the theory curve takes as one hop is each one's mean
+        for (dist, v, jitter) in [
+            (LatencyDist::Uniform, &u, 30),
+            (LatencyDist::Exponential, &e, 30),
+            (LatencyDist::Lognormal, &l, 50),
+            (LatencyDist::Constant, &c, 30),
+        ] {
+            let (m, _) = mean_sd(v);
+            assert!(
+                (dist.mean_ms(100, jitter) - m).abs() < 1.5,
+                "{dist:?}: mean {m}, mean_ms {}",
+                dist.mean_ms(100, jitter)
+            );
+        }
     }
 
     #[test]

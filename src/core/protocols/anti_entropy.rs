@@ -18,7 +18,7 @@
 //! update, whatever the network lost (Karp et al. 2000: push-pull informs n
 //! nodes in about log3 n + O(log log n) rounds).
 
-use super::{Cx, Dissemination, Info, MeanFieldRule, Out, Peers, Registered};
+use super::{Cx, Dissemination, Info, MeanFieldPart, MeanFieldRule, Out, Peers, Registered, Starter};
 use crate::core::config::Config;
 use crate::core::message::{Digest, Message, NodeId};
 use crate::core::node::Transmit;
@@ -117,6 +117,14 @@ impl Dissemination for PushPull {
     }
 }
 
+/// The push rule's one part (see [`Push`]'s `INFO`).
+const PUSH: MeanFieldPart =
+    MeanFieldPart { keep: |s, f, q| (-f * q * (1.0 - s)).exp(), legs: 1, starts: Starter::Informer };
+
+/// The pull rule's one part, push-pull's first (see [`Pull`]'s `INFO`).
+const PULL: MeanFieldPart =
+    MeanFieldPart { keep: |s, f, q| (1.0 - (1.0 - s) * q * q).powf(f), legs: 1, starts: Starter::Learner { hops: 2 } };
+
 /// Shared facts of the family.
 const FAMILY: Info = Info {
     name: "",
@@ -135,12 +143,9 @@ impl Registered for Push {
         name: "push",
         summary: "anti-entropy push: every interval, send your whole view to `fanout` random peers",
         // an informed node pushes to f peers, each push arriving with
-        // probability q: s' = s exp(-f q i)
-        mean_field: Some(MeanFieldRule {
-            keep: |s, f, q| (-f * q * (1.0 - s)).exp(),
-            residue: super::no_residue,
-            floods: false,
-        }),
+        // probability q: s' = s exp(-f q i); in the events model a node
+        // learns one leg (the push's flight) after its pusher knew
+        mean_field: Some(MeanFieldRule { parts: &[PUSH], residue: super::no_residue, floods: false }),
         ..FAMILY
     };
 }
@@ -150,12 +155,10 @@ impl Registered for Pull {
         name: "pull",
         summary: "anti-entropy pull: every interval, send your digest; peers answer with what you lack",
         // an uninformed node asks f peers; an ask informs it when the peer
-        // knows and both legs (digest, answer) arrive: s' = s (1 - i q^2)^f
-        mean_field: Some(MeanFieldRule {
-            keep: |s, f, q| (1.0 - (1.0 - s) * q * q).powf(f),
-            residue: super::no_residue,
-            floods: false,
-        }),
+        // knows and both legs (digest, answer) arrive: s' = s (1 - i q^2)^f;
+        // in the events model the peer must know when the ask lands, one
+        // leg before the answer does
+        mean_field: Some(MeanFieldRule { parts: &[PULL], residue: super::no_residue, floods: false }),
         ..FAMILY
     };
 }
@@ -166,9 +169,21 @@ impl Registered for PushPull {
         aliases: &["scuttlebutt"],
         summary: "Scuttlebutt push-pull: digest, then deltas both ways; only what the other side lacks travels",
         // both: pulling takes two legs (digest, deltas), pushing three
-        // (digest, the peer's request, deltas): s' = s (1 - i q^2)^f exp(-f q^3 i)
+        // (digest, the peer's request, deltas): s' = s (1 - i q^2)^f exp(-f q^3 i).
+        // In the events model the pull part reads the informed fraction one
+        // hop back (as pull) and the push-back two: of the three legs from
+        // the digest to the deltas' arrival, two fit the measured runs best
+        // (docs/lab.md, "The theory line"); a node informed by its own pull
+        // has just had its round, so it pushes back only from its next one
         mean_field: Some(MeanFieldRule {
-            keep: |s, f, q| (1.0 - (1.0 - s) * q * q).powf(f) * (-f * q.powi(3) * (1.0 - s)).exp(),
+            parts: &[
+                PULL,
+                MeanFieldPart {
+                    keep: |s, f, q| (-f * q.powi(3) * (1.0 - s)).exp(),
+                    legs: 2,
+                    starts: Starter::Informer,
+                },
+            ],
             residue: super::no_residue,
             floods: false,
         }),

@@ -43,6 +43,7 @@ impl Registered for Flood {
         converges: false,
         compact: false,
         overlay: false,
-        mean_field: Some(MeanFieldRule { keep: |_, _, _| 1.0, residue: super::no_residue, floods: true }),
+        // no rounds: every informed node pushes to every peer, one hop later
+        mean_field: Some(MeanFieldRule { parts: &[], residue: super::no_residue, floods: true }),
     };
 }

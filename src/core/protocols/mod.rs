@@ -103,14 +103,46 @@ pub struct Info {
 /// it yet.
 #[derive(Clone, Copy, Debug)]
 pub struct MeanFieldRule {
-    /// The fraction of the uninformed that stay uninformed over one whole
-    /// round, given `s`, the fanout `f` and the probability `q` that one
-    /// message arrives (1 - loss) (push: `exp(-f q i)` with `i = 1 - s`).
-    pub keep: fn(s: f64, f: f64, q: f64) -> f64,
+    /// How one round informs, part by part (push-pull: its pull and its
+    /// push-back); a round keeps the product of the parts' `keep`.
+    pub parts: &'static [MeanFieldPart],
     /// The residue it levels off at, given the stop rule's `k` (0: none).
     pub residue: fn(k: f64) -> f64,
     /// Every informed node pushes to every peer at once (flooding).
     pub floods: bool,
+}
+
+/// One way a round informs nodes, in [`MeanFieldRule::parts`].
+#[derive(Clone, Copy, Debug)]
+pub struct MeanFieldPart {
+    /// The fraction of the uninformed that stay uninformed over one whole
+    /// round, given `s`, the fanout `f` and the probability `q` that one
+    /// message arrives (1 - loss) (push: `exp(-f q i)` with `i = 1 - s`).
+    pub keep: fn(s: f64, f: f64, q: f64) -> f64,
+    /// In the events model, how many one-way hops old the `s` it reads is:
+    /// a node learns now from what its partner knew `legs` hops ago (push:
+    /// 1, the push's flight). The rounds model reads the `s` of the round.
+    pub legs: u32,
+    /// Whose round starts the exchange by which it informs (the events
+    /// model tells them apart; the rounds model does not).
+    pub starts: Starter,
+}
+
+/// Who starts an exchange, in a [`MeanFieldPart`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Starter {
+    /// The informed node, in its round (push, push-pull's push-back).
+    Informer,
+    /// The uninformed node, in its round, learning `hops` one-way hops
+    /// later (pull: 2, the ask and the answer). In the events model a node
+    /// that learned so has just had its round: until its next one, an
+    /// interval after the ask, it starts nothing, so the parts its
+    /// [`Starter::Informer`] do not count it yet. A rule has at most one
+    /// such part (the integration reads the first one's `hops`).
+    Learner {
+        /// Hops from the learner's round to its learning.
+        hops: u32,
+    },
 }
 
 /// A dissemination protocol's rules; see the module documentation. The
@@ -372,56 +404,154 @@ impl MeanField {
     }
 }
 
+/// The longest sub-step of the events model's delayed integration, ms (one
+/// hop at a time overshoots: a part's delay is then read a whole hop off).
+const SUB_STEP_MS: f64 = 10.0;
+
+/// The most sub-steps one curve integrates (a bound, far above any chart's).
+const MAX_SUB_STEPS: usize = 2_000_000;
+
 /// The mean-field curve of the fraction of nodes that know one update, as
-/// `(age in ms, fraction)` points up to `max_age_ms`. Time advances in steps
-/// of one hop (events: one latency; rounds: one round). Per step a node's
-/// gossip round comes with probability `step / interval` (random phases);
-/// with eager push (or flooding) the nodes informed in the last step push
-/// once more, up to `ttl` hops. `None` for a protocol without a rule.
+/// `(age in ms, fraction)` points up to `max_age_ms`. `None` for a protocol
+/// without a rule.
+///
+/// * Rounds model (`hop_ms: None`): one step per round, every part of the
+///   rule reading the `s` of the round's start; with eager push (or
+///   flooding) the nodes informed in the last round push once more, up to
+///   `ttl` hops.
+/// * Events model (`hop_ms: Some(hop)`): a delay equation. Time advances
+///   in sub-steps of at most [`SUB_STEP_MS`] (a whole number of them per
+///   hop); per sub-step a node's round comes with probability `step /
+///   interval` (random phases), and each part of the rule reads the
+///   uninformed fraction its [`MeanFieldPart::legs`] hops earlier (none
+///   informed before age 0); a part its informer starts does not count the
+///   nodes a [`Starter::Learner`] part informed until their next round.
+///   Eager pushes (and a flood) arrive one hop after
+///   their sender learned, up to `ttl + 1` hops after the update was made.
+///   Points are written once per hop.
 pub fn mean_field(p: &MeanField, max_age_ms: f64) -> Option<Vec<(f64, f64)>> {
     let rule = p.protocol.info().mean_field?;
-    let n = f64::from(p.nodes.max(2));
-    let f = f64::from(p.fanout.max(1));
-    let interval = p.interval_ms.max(1) as f64;
-    let dt = p.hop_ms.map_or(interval, |h| h.max(1.0));
-    let share = (dt / interval).min(1.0);
-    let floor = (rule.residue)(f64::from(p.k.max(1)));
-    let pushes = p.eager || rule.floods;
-    let q = (1.0 - p.loss).clamp(0.0, 1.0);
-    let (mut s, mut fresh) = (1.0 - 1.0 / n, 1.0 / n);
-    let mut pts = vec![(0.0, 1.0 / n)];
-    let mut t = 0.0;
-    let mut step = 1u32;
-    while t < max_age_ms && step < 20_000 {
-        let keep = (rule.keep)(s, f, q).powf(share);
-        let push = if pushes && step <= p.ttl + 1 {
-            if rule.floods {
-                if step == 1 {
+    let c = Curve {
+        rule,
+        n: f64::from(p.nodes.max(2)),
+        f: f64::from(p.fanout.max(1)),
+        q: (1.0 - p.loss).clamp(0.0, 1.0),
+        interval: p.interval_ms.max(1) as f64,
+        floor: (rule.residue)(f64::from(p.k.max(1))),
+        pushes: p.eager || rule.floods,
+        ttl: p.ttl,
+    };
+    Some(match p.hop_ms {
+        // a round is one step, every part reading the round's start
+        None => c.integrate(c.interval, false, max_age_ms),
+        Some(hop) => c.integrate(hop.max(1.0), true, max_age_ms),
+    })
+}
+
+/// What [`mean_field`] integrates.
+struct Curve {
+    rule: MeanFieldRule,
+    n: f64,
+    f: f64,
+    q: f64,
+    interval: f64,
+    floor: f64,
+    pushes: bool,
+    ttl: u32,
+}
+
+impl Curve {
+    /// Integrate in steps of one `hop` (the rounds model: one round, no
+    /// delays), each of a whole number of sub-steps; `delays`: each part
+    /// reads `s` its legs' hops back (the events model).
+    fn integrate(&self, hop: f64, delays: bool, max_age_ms: f64) -> Vec<(f64, f64)> {
+        let (n, f, q) = (self.n, self.f, self.q);
+        let parts = self.rule.parts;
+        let m = if delays { (hop / SUB_STEP_MS).ceil().max(1.0) as usize } else { 1 };
+        let dt = hop / m as f64;
+        let share = dt / self.interval;
+        // hist[k]: s at age k dt; before age 0 nobody knew (s = 1)
+        let mut hist = vec![1.0 - 1.0 / n];
+        let at = |hist: &[f64], k: usize, back: usize| if k < back { 1.0 } else { hist[k - back] };
+        // the fraction informed by age k dt by the part its learner starts
+        // (cumulative), and for how many sub-steps such a learner is silent
+        let mut pulled = vec![0.0];
+        let silent = parts.iter().find_map(|p| match p.starts {
+            Starter::Learner { hops } => Some(((self.interval - f64::from(hops) * hop) / dt).round().max(0.0) as usize),
+            Starter::Informer => None,
+        });
+        let eager_until = (self.ttl as usize + 1) * m;
+        let mut pts = vec![(0.0, 1.0 / n)];
+        let mut k = 1usize;
+        while ((k - 1) as f64) * dt < max_age_ms && k < MAX_SUB_STEPS && (delays || k < 20_000) {
+            let s = hist[k - 1];
+            // keep, and the learners' share that learned by their own round
+            let (mut keep, mut by_learner, mut by_any) = (1.0, 0.0, 0.0);
+            for part in parts {
+                let back = if delays { part.legs as usize * m } else { 0 };
+                let mut seen = at(&hist, k - 1, back);
+                match (part.starts, silent) {
+                    (Starter::Informer, Some(w)) if k > back => {
+                        // learners that have not had their next round yet
+                        // start nothing: as informers they count as uninformed
+                        let u = k - 1 - back;
+                        seen += pulled[u] - pulled[u.saturating_sub(w)];
+                    }
+                    _ => {}
+                }
+                let kp = (part.keep)(seen.min(1.0), f, q).powf(share);
+                // over a short sub-step 1 - keep is the part's rate
+                if part.starts != Starter::Informer {
+                    by_learner += 1.0 - kp;
+                }
+                by_any += 1.0 - kp;
+                keep *= kp;
+            }
+            let push = if !self.pushes || k > eager_until {
+                1.0
+            } else if self.rule.floods {
+                if k == m {
                     0.0
                 } else {
                     1.0
                 }
             } else {
+                // the nodes that learned in the sub-step one hop ago push
+                // now (the first: the origin, at age 0)
+                let fresh = if k == m { 1.0 / n } else { at(&hist, k, m + 1) - at(&hist, k, m) };
                 (-f * q * fresh).exp()
+            };
+            let next = self.level(s, s * keep * push);
+            // who learned in this sub-step, shared among the parts by rate
+            by_any += 1.0 - push;
+            let by = if by_learner > 0.0 { (s - next) * by_learner / by_any } else { 0.0 };
+            pulled.push(pulled[k - 1] + by);
+            hist.push(next);
+            let done = next * n < 0.5;
+            if k.is_multiple_of(m) {
+                pts.push((((k / m) as u32) as f64 * hop, 1.0 - next));
+            } else if done {
+                pts.push((k as f64 * dt, 1.0 - next));
             }
-        } else {
-            1.0
-        };
-        let mut next = s * keep * push;
-        if floor > 0.0 {
-            next = next.max(s.min(floor));
+            if done {
+                let t = pts.last().map_or(0.0, |p| p.0);
+                pts.push((t.max(max_age_ms), 1.0));
+                break;
+            }
+            k += 1;
         }
-        fresh = s - next;
-        s = next;
-        t = f64::from(step) * dt;
-        pts.push((t, 1.0 - s));
-        if s * n < 0.5 {
-            pts.push((t.max(max_age_ms), 1.0));
-            break;
-        }
-        step += 1;
+        pts
     }
-    Some(pts)
+
+    /// `next` held at the residue (a stop rule's level), never below it
+    /// unless `s` already was.
+    fn level(&self, s: f64, next: f64) -> f64 {
+        if self.floor > 0.0 {
+            next.max(s.min(self.floor))
+        } else {
+            next
+        }
+    }
 }
 
 /// No residue.

@@ -12,7 +12,7 @@
 //! converge by itself; a backup anti-entropy exchange
 //! (`Config::anti_entropy_ms`) repairs what it misses.
 
-use super::{hop, Cx, Dissemination, Info, MeanFieldRule, Out, Peers, Registered};
+use super::{hop, Cx, Dissemination, Info, MeanFieldPart, MeanFieldRule, Out, Peers, Registered, Starter};
 use crate::core::config::Config;
 use crate::core::message::{Message, NodeId, Update};
 use crate::core::node::Transmit;
@@ -246,8 +246,13 @@ impl Registered for Rumor {
         converges: false,
         compact: true,
         overlay: false,
-        // pushes like push, levelling off at the residue
-        mean_field: Some(MeanFieldRule { keep: |s, f, q| (-f * q * (1.0 - s)).exp(), residue, floods: false }),
+        // pushes like push (one leg: the push's flight), levelling off at
+        // the residue
+        mean_field: Some(MeanFieldRule {
+            parts: &[MeanFieldPart { keep: |s, f, q| (-f * q * (1.0 - s)).exp(), legs: 1, starts: Starter::Informer }],
+            residue,
+            floods: false,
+        }),
     };
 }
 
