@@ -61,7 +61,6 @@ export function chartScene(view, theory, maxAge, note, w, h, compare = []) {
       items.push({ type: 'area', upper: at(hi), lower: at(lo), color: UPDATE_DONE, alpha: 0.22 });
       items.push({ type: 'line', role: 'band-median', points: at(mid), color: UPDATE_DONE, alpha: 0.9, width: 1.5, dash: [2, 2] });
     }
-    text(L + 6, T + 4, `${view.updates.toLocaleString('en-US')} updates: band ${band.quantiles.map((x) => `${x * 100}`).join('/')} % across updates, lines: first, slowest, latest`, 'left', 'top', '138, 151, 179');
   }
   // updates, oldest faintest
   const m = view.curves.length;
@@ -72,7 +71,13 @@ export function chartScene(view, theory, maxAge, note, w, h, compare = []) {
       ? { type: 'line', role: 'update', points: u.points, color: UPDATE_DONE, alpha: a, width: 1.2, dash: null }
       : { type: 'line', role: 'update', points: u.points, color: UPDATE_OPEN, alpha: Math.min(1, a + 0.2), width: 2, dash: null });
   });
+  // captions at the bottom right, after the curves: the corner a spreading
+  // update leaves first (curves rise from the bottom left to the top)
   if (note) text(L + pw - 4, T + ph - 4, note, 'right', 'bottom', NOTE);
+  if (band && band.ages.length) {
+    const caption = `${view.updates.toLocaleString('en-US')} updates: band ${band.quantiles.map((x) => `${x * 100}`).join('/')} % across updates, lines: first, slowest, latest`;
+    text(L + pw - 4, T + ph - (note ? 20 : 4), caption, 'right', 'bottom', '138, 151, 179');
+  }
   if (theory && theory.length) items.push({ type: 'line', role: 'theory', points: theory, color: NOTE, alpha: 1, width: 2, dash: [6, 4] });
   items.push(...compareLines(compare));
   return { w, h, maxAge, plot: { x: L, y: T, w: pw, h: ph }, items };
