@@ -1,8 +1,10 @@
 // The page's layout where CSS alone cannot keep it right, at 1440×900 and
 // 1280×720 as on a phone-free laptop:
-// - the node inspector floats beside the node clicked (within the viewport,
-//   on the side of the node with more room) instead of sitting a screen
-//   below it, its table narrow enough that every column shows;
+// - the node inspector opens beside the network, on the clicked node's
+//   side, and the network is laid out again in the rest of its canvas, so
+//   no node hides under it (zoomed in or on a narrow canvas it floats
+//   beside the node clicked instead, on the side with more room), its
+//   table narrow enough that every column shows;
 //   × or Escape closes it, and it goes back to its place in the grid;
 // - a form field whose chosen option does not fit its half-width box
 //   ("movies (course app)") takes the whole row, so no label is cut;
@@ -13,6 +15,7 @@
 // check: the legend's box, every node's drawn disk, the inspector's box.
 
 const GAP = 16; // px between the node and the floating inspector
+const MIN_NETWORK_PX = 320; // narrowest band the network is laid out in beside the inspector
 
 export function installLayout({ net, api, renderInspector }) {
   const insp = document.getElementById('inspector');
@@ -36,6 +39,31 @@ export function installLayout({ net, api, renderInspector }) {
     placed = -1;
     insp.classList.remove('floating');
     insp.style.left = insp.style.top = insp.style.maxHeight = '';
+    net.setReserve(0, 0);
+  }
+
+  // Beside the whole network: when the canvas is wide enough, the
+  // inspector takes a band of it on the clicked node's side (left when real
+  // nodes stand in a column on the right) and the network is laid out again
+  // in the rest, so every node stays in view and the clicked one faces the
+  // inspector. Returns false when there is no such room (a narrow canvas,
+  // or zoomed in: then it floats beside the node).
+  function placeBeside(i, c, vw, vh, head) {
+    const w = insp.offsetWidth;
+    const col = net.column ? net.column.w : 0;
+    if (net.view.k > 1 || c.width - col - w - GAP < MIN_NETWORK_PX) return false;
+    const mid = net.disk.cx * net.view.k + net.view.tx;
+    const right = !col && net.sx[i] >= mid;
+    net.setReserve(right ? 0 : w + GAP, right ? w + GAP : 0);
+    // next to the network's disk, inside the canvas and the viewport
+    const { cx, R } = net.disk;
+    const edge = right ? c.left + cx + R + net.rr + GAP : c.left + cx - R - net.rr - GAP - w;
+    const at = right ? Math.min(edge, c.right - col - w, vw - w - 8) : Math.max(edge, c.left, 8);
+    const top = Math.max(head + 8, c.top);
+    insp.style.maxHeight = `${Math.max(160, vh - top - 8)}px`;
+    insp.style.left = `${Math.round(at)}px`;
+    insp.style.top = `${Math.round(top)}px`;
+    return true;
   }
 
   // beside node i, on the side with more room (so it covers as little of
@@ -52,6 +80,8 @@ export function installLayout({ net, api, renderInspector }) {
     const vw = Math.min(document.documentElement.clientWidth, document.querySelector('.stage').getBoundingClientRect().right + 8);
     const head = document.querySelector('.bar')?.getBoundingClientRect().bottom ?? 0;
     insp.classList.add('floating');
+    if (placeBeside(i, c, vw, vh, head)) { placed = i; return; }
+    net.setReserve(0, 0);
     insp.style.maxHeight = `${Math.max(160, vh - head - 16)}px`;
     const w = insp.offsetWidth;
     const right = x + r + GAP, left = x - r - GAP - w;

@@ -113,6 +113,7 @@ export class NetView {
     this.kinds = new Uint8Array(0); // a Kind per node
     this.labels = new Map(); // native node index -> [label, detail]
     this.view = { k: 1, tx: 0, ty: 0 }; // zoom: screen = world * k + t (virtual nodes only)
+    this.reserve = { left: 0, right: 0 }; // CSS px kept free of virtual nodes on each side (setReserve)
     this.sx = new Float32Array(0); // node positions on screen, this frame
     this.sy = new Float32Array(0);
     this.flow = new Float32Array(0); // messages per region pair, decayed
@@ -133,6 +134,19 @@ export class NetView {
   }
 
   isOutside(i) { return outside(this.kinds[i]); }
+
+  /**
+   * Keep `left` and `right` CSS px of the canvas free of virtual nodes (the
+   * node inspector docked over them): the network is laid out again in the
+   * rest, every node in view. (0, 0) gives the whole canvas back.
+   */
+  setReserve(left, right) {
+    left = Math.max(0, Math.round(left)); right = Math.max(0, Math.round(right));
+    if (left === this.reserve.left && right === this.reserve.right) return;
+    this.reserve = { left, right };
+    this.layout(this.n);
+    this.project();
+  }
 
   resize() {
     [this.w, this.h] = fitCanvas(this.canvas, 200, 200);
@@ -161,8 +175,10 @@ export class NetView {
     for (let i = 0; i < n; i++) (this.isOutside(i) ? outside : inside).push(i);
     const col = outside.length ? Math.min(190, this.w * 0.28) : 0;
     this.column = col ? { x: this.w - col, w: col } : null;
-    const cx = (this.w - col) / 2, cy = this.h / 2;
-    const R = Math.min(this.w - col, this.h) / 2 - 26;
+    // a band kept free on either side (the node inspector docked there)
+    const { left: freeL, right: freeR } = this.reserve;
+    const cx = freeL + (this.w - col - freeL - freeR) / 2, cy = this.h / 2;
+    const R = Math.max(20, Math.min(this.w - col - freeL - freeR, this.h) / 2 - 26);
     const m = inside.length;
     if (m <= 64) {
       inside.forEach((i, j) => {

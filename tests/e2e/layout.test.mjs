@@ -2,9 +2,10 @@
 // gossip run (movies and the single rumor), a SWIM run and an overlay run:
 // the legend covers no node, no label's text overflows its box (and no
 // select cuts its chosen option), no empty band opens above or inside the
-// chart card, and the node inspector opens beside the node clicked (on the
-// side with more room, the middle node too), inside the viewport, with its
-// view table's "learned from" column whole. Screenshots of every case go
+// chart card, and the node inspector opens beside the network on the
+// clicked node's side (the middle node too), the network laid out again
+// beside it so that it covers no node, inside the viewport, with its view
+// table's "learned from" column whole. Screenshots of every case go
 // to target/e2e/layout-*.png (look at them).
 
 import { test } from 'node:test';
@@ -120,7 +121,10 @@ for (const vp of VIEWPORTS) {
       nodes.reduce((a, b) => (far(b) < far(a) ? b : a)),
     ];
     for (const n of pick) {
-      await page.keyboard.press('Escape'); // the last one's inspector may cover this node
+      await page.keyboard.press('Escape'); // the network takes the whole canvas again
+      await page.waitForTimeout(100);
+      const before = (await page.evaluate(() => window.gossipLab.layoutBoxes())).nodes.find((m) => m.i === n.i);
+      assert.ok(Math.abs(before.x - n.x) < 1 && Math.abs(before.y - n.y) < 1, `Escape gives the network its whole canvas back (node ${n.i} at ${before.x},${before.y}, first ${n.x},${n.y})`);
       await page.mouse.click(n.x, n.y);
       await page.waitForFunction((i) => document.getElementById('insp-title').textContent.startsWith(`#${i}`), n.i, { timeout: 5000 });
       await page.waitForTimeout(100);
@@ -128,12 +132,22 @@ for (const vp of VIEWPORTS) {
       const box = b.inspector.box;
       assert.ok(b.inspector.floating, 'the inspector floats beside the node');
       assert.ok(box.left >= 0 && box.top >= 0 && box.right <= b.viewport.width && box.bottom <= b.viewport.height, `inspector within the viewport: ${JSON.stringify(box)}`);
-      assert.ok(!diskHitsBox({ ...n, r: n.r }, box), `the inspector leaves node ${n.i} visible`);
+      // the network is laid out again beside it: every node in view, inside the canvas
+      const hidden = b.nodes.filter((m) => diskHitsBox(m, box));
+      assert.deepEqual(hidden.map((m) => m.i), [], `the inspector (${JSON.stringify(box)}) covers no node`);
+      const outsideCanvas = b.nodes.filter((m) => m.x < b.canvas.left || m.x > b.canvas.right || m.y < b.canvas.top || m.y > b.canvas.bottom);
+      assert.deepEqual(outsideCanvas.map((m) => m.i), [], 'every node drawn inside the canvas');
       const side = await page.evaluate(() => document.querySelector('.side').getBoundingClientRect().left);
       assert.ok(box.right <= side, `the inspector (right ${box.right}) leaves the side panel (left ${side}) uncovered`);
-      const dx = n.x < box.left ? box.left - n.x : n.x > box.right ? n.x - box.right : 0;
-      assert.ok(dx <= n.r + 40, `node ${n.i} is ${dx} px from the inspector`);
-      assert.ok(n.y >= box.top - 60 && n.y <= box.bottom + 60, `node ${n.i} (y ${n.y}) beside the inspector (${box.top}..${box.bottom})`);
+      // beside the network, on the clicked node's side, next to it
+      const at = b.nodes.find((m) => m.i === n.i);
+      const xs = b.nodes.map((m) => m.x);
+      const [lo, hi] = [Math.min(...xs), Math.max(...xs)];
+      const onRight = box.left >= at.x;
+      assert.ok(onRight ? at.x >= (lo + hi) / 2 - at.r : at.x <= (lo + hi) / 2 + at.r, `node ${n.i} (x ${at.x}, network ${lo}..${hi}) faces the inspector (${box.left}..${box.right})`);
+      const gap = onRight ? box.left - hi : lo - box.right;
+      assert.ok(gap >= 0 && gap <= at.r + 40, `the inspector is ${gap} px from the network`);
+      assert.ok(at.y >= box.top - 60 && at.y <= box.bottom + 60, `node ${n.i} (y ${at.y}) beside the inspector (${box.top}..${box.bottom})`);
       assert.deepEqual(await overflowing(page), [], 'labels whose text overflows, inspector open');
       const col = await learnedFromColumn(page);
       assert.ok(col, 'the inspector lists the node\'s view with a "learned from" column');
