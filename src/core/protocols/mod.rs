@@ -417,7 +417,7 @@ const MAX_SUB_STEPS: usize = 2_000_000;
 ///
 /// * Rounds model (`hop_ms: None`): one step per round, every part of the
 ///   rule reading the `s` of the round's start; with eager push (or
-///   flooding) the nodes informed in the last round push once more, up to
+///   flooding) the nodes informed by a push in the last round push once more, up to
 ///   `ttl` hops.
 /// * Events model (`hop_ms: Some(hop)`): a delay equation. Time advances
 ///   in sub-steps of at most [`SUB_STEP_MS`] (a whole number of them per
@@ -428,6 +428,10 @@ const MAX_SUB_STEPS: usize = 2_000_000;
 ///   nodes a [`Starter::Learner`] part informed until their next round.
 ///   Eager pushes (and a flood) arrive one hop after
 ///   their sender learned, up to `ttl + 1` hops after the update was made.
+///
+/// In both models only the nodes that learned by a push push on (the
+/// origin first): a node informed in an exchange of the rounds keeps the
+/// update for its rounds.
 ///   Points are written once per hop.
 pub fn mean_field(p: &MeanField, max_age_ms: f64) -> Option<Vec<(f64, f64)>> {
     let rule = p.protocol.info().mean_field?;
@@ -481,6 +485,10 @@ impl Curve {
             Starter::Informer => None,
         });
         let eager_until = (self.ttl as usize + 1) * m;
+        // pushed[k]: the fraction that learned by an eager push in sub-step
+        // k; only they push on (a node that learned in an exchange of the
+        // rounds holds the update for its rounds, as `Fresh` says)
+        let mut pushed = vec![0.0];
         let mut pts = vec![(0.0, 1.0 / n)];
         let mut k = 1usize;
         while ((k - 1) as f64) * dt < max_age_ms && k < MAX_SUB_STEPS && (delays || k < 20_000) {
@@ -516,9 +524,13 @@ impl Curve {
                     1.0
                 }
             } else {
-                // the nodes that learned in the sub-step one hop ago push
-                // now (the first: the origin, at age 0)
-                let fresh = if k == m { 1.0 / n } else { at(&hist, k, m + 1) - at(&hist, k, m) };
+                // the nodes that learned by a push in the sub-step one hop
+                // ago push now (the first: the origin, at age 0)
+                let fresh = match k.cmp(&m) {
+                    std::cmp::Ordering::Less => 0.0,
+                    std::cmp::Ordering::Equal => 1.0 / n,
+                    std::cmp::Ordering::Greater => pushed[k - m],
+                };
                 (-f * q * fresh).exp()
             };
             let next = self.level(s, s * keep * push);
@@ -526,6 +538,7 @@ impl Curve {
             by_any += 1.0 - push;
             let by = if by_learner > 0.0 { (s - next) * by_learner / by_any } else { 0.0 };
             pulled.push(pulled[k - 1] + by);
+            pushed.push(if by_any > 0.0 { (s - next) * (1.0 - push) / by_any } else { 0.0 });
             hist.push(next);
             let done = next * n < 0.5;
             if k.is_multiple_of(m) {
