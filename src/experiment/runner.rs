@@ -234,12 +234,30 @@ mod tests {
         }
     }
 
+    /// [`counted`], but jobs from 8 on wait (at most 10 s) for `gate`,
+    /// which the test's callback sets where it stops the batch: a machine
+    /// that holds the committing thread back cannot let the other thread
+    /// finish every job first (which would hide a batch that does not stop).
+    fn held<'a>(started: &'a AtomicUsize, gate: &'a AtomicBool) -> impl Fn(usize) -> usize + Sync + 'a {
+        move |i| {
+            for _ in 0..10_000 {
+                if i < 8 || gate.load(Ordering::SeqCst) {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            counted(started)(i)
+        }
+    }
+
     #[test]
     fn break_stops_the_batch_and_a_panic_is_reported_with_its_index() {
         let started = AtomicUsize::new(0);
+        let four = AtomicBool::new(false);
         let mut got = 0;
-        run_in_order(1000, 2, counted(&started), |i, _| {
+        run_in_order(1000, 2, held(&started, &four), |i, _| {
             got += 1;
+            four.store(i == 4, Ordering::SeqCst);
             if i == 4 {
                 ControlFlow::Break(())
             } else {
@@ -272,8 +290,12 @@ mod tests {
     #[test]
     fn a_panic_in_the_callback_stops_the_batch_and_is_raised_to_the_caller() {
         let started = AtomicUsize::new(0);
+        let three = AtomicBool::new(false);
         let caught = catch_unwind(AssertUnwindSafe(|| {
-            run_in_order(1000, 2, counted(&started), |i, _| {
+            run_in_order(1000, 2, held(&started, &three), |i, _| {
+                if i == 3 {
+                    three.store(true, Ordering::SeqCst);
+                }
                 assert!(i != 3, "callback three");
                 ControlFlow::Continue(())
             })
