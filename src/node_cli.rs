@@ -164,7 +164,8 @@ impl Shared {
         }
         let protocol = Protocol::parse(&p.protocol).expect("the table checked the name");
         if protocol.info().overlay {
-            let why = format!("{protocol} runs only in the simulator over an overlay (gossip sim --membership hyparview)");
+            let why =
+                format!("{protocol} runs only in the simulator over an overlay (gossip sim --membership hyparview)");
             return Err(rule("--protocol", why));
         }
         // its own reason names it: `--counter: it applies to rumor only, ...`
