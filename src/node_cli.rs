@@ -1093,7 +1093,7 @@ mod tests {
         // the table's values and aliases, as gossip sim takes them
         let (_, o) = parse(&["--protocol", "scuttlebutt", "--ttl", "64", "--fanout", "10000"]).unwrap();
         assert_eq!((o.core.protocol, o.core.ttl, o.core.fanout), (Protocol::PushPull, 64, 10_000));
-        assert_eq!(parse(&["--protocol", "rumor", "--stop", "BLIND"]).unwrap().1.core.stop.feedback, false);
+        assert!(!parse(&["--protocol", "rumor", "--stop", "BLIND"]).unwrap().1.core.stop.feedback, "blind");
         // and its checks, in its words, named by the flag
         let e = parse(&["--ttl", "65"]).unwrap_err();
         assert_eq!(e, "--ttl must be between 0 and 64, got 65");
