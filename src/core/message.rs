@@ -12,6 +12,10 @@
 //! | `Digest`   | pull, push-pull | `origin -> version` summary of the sender's view |
 //! | `Delta`    | push, pull, push-pull | anti-entropy state transfer, plus what the sender wants back |
 //!
+//! Which of them a protocol sends and accepts is its own declaration
+//! ([`Speaks`](super::protocols::Speaks), over [`Kinds`]); a node refuses,
+//! and counts, a message of a kind its protocol does not accept.
+//!
 //! Anti-entropy (`Delta`) is state transfer, not forwarding: it carries the
 //! TTL unchanged and never triggers further pushes, which is what makes it
 //! reach every node even when TTLs run out.

@@ -6,7 +6,7 @@
 //! shared [`Store`](super::store::Store)'s. A protocol is a [`Dissemination`]:
 //!
 //! * [`Dissemination::on_round`]: the node's gossip timer fired;
-//! * [`Dissemination::speaks`]: the [`Message`] kinds it sends and accepts;
+//! * [`Dissemination::speaks`]: the [`Message`](super::message::Message) kinds it sends and accepts;
 //! * [`Dissemination::on_push`], [`Dissemination::on_digest`],
 //!   [`Dissemination::on_delta`] and [`Dissemination::on_feedback`]: what it
 //!   does with a message of each kind it accepts. The defaults are the
