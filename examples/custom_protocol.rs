@@ -5,9 +5,10 @@
 //! updates it learned in the last `WINDOW` rounds (Demers et al.'s "push
 //! of recent updates"), instead of its whole view (anti-entropy push) or
 //! until a stop rule cools them (rumor mongering). It is a
-//! [`Dissemination`]: what to do when the gossip timer fires, and nothing
-//! else, because the defaults say the rest (fresh updates wait for the
-//! rounds, no feedback, always busy). Everything a node knows, and the
+//! [`Dissemination`]: what to do when the gossip timer fires and which
+//! messages it sends and accepts, and nothing else, because the defaults
+//! say the rest (a message is handled by the store's shared rules, fresh
+//! updates wait for the rounds, always busy). Everything a node knows, and the
 //! rules that change it (the merge rule, the seen cache, self-claims), are
 //! the node's store's; the protocol only decides what to send to whom.
 //!
@@ -18,7 +19,9 @@
 //! table), move this file to `src/core/protocols/` and add one line to the
 //! `registry!` in `src/core/protocols/mod.rs` with its `Info`.
 
-use gossip::core::{Config, Cx, Digest, Dissemination, Message, NodeId, Out, Peers, Transmit};
+use gossip::core::{
+    Config, Cx, Digest, Dissemination, Kinds, Message, MessageKind, NodeId, Out, Peers, Speaks, Transmit,
+};
 use gossip::sim::population::FullPopulation;
 use gossip::sim::{self, Model, SimConfig};
 
@@ -54,6 +57,12 @@ impl Dissemination for RecentPush {
             out.sends.push(Transmit { to: t.clone(), msg });
         }
         cx.done(targets);
+    }
+
+    /// It sends deltas (its rounds, and the store's answer to a digest) and
+    /// takes the store's state messages.
+    fn speaks(self) -> Speaks {
+        Speaks { sends: Kinds::NONE.with(MessageKind::Delta), accepts: Kinds::STATE }
     }
 }
 

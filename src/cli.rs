@@ -69,10 +69,12 @@ pub struct SimArgs {
 /// table checks it, with its own message), with the possible values and
 /// their help for `--help`.
 #[derive(Clone)]
-struct TableValue(Vec<PossibleValue>);
+pub(crate) struct TableValue(Vec<PossibleValue>);
 
 impl TableValue {
-    fn of(choices: impl IntoIterator<Item = (&'static str, &'static str, &'static [&'static str])>) -> TableValue {
+    pub(crate) fn of(
+        choices: impl IntoIterator<Item = (&'static str, &'static str, &'static [&'static str])>,
+    ) -> TableValue {
         TableValue(
             choices.into_iter().map(|(v, help, aliases)| PossibleValue::new(v).help(help).aliases(aliases)).collect(),
         )
@@ -91,8 +93,9 @@ impl TypedValueParser for TableValue {
     }
 }
 
-/// The clap argument of table entry `p`.
-fn table_arg(p: &'static sim::table::Param) -> Arg {
+/// The clap argument of table entry `p` (`gossip node` takes the entries
+/// it shares with the simulator from here too, `src/node_cli.rs`).
+pub(crate) fn table_arg(p: &'static sim::table::Param) -> Arg {
     let choices = p.choices();
     let values = TableValue::of(choices.iter().map(|c| (c.value, c.help, c.aliases)));
     let help = match p.protocols() {

@@ -14,7 +14,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{AbortController, Request, RequestInit, RequestMode, Response};
 
-use crate::mixed::{HttpRequest, Outcome};
+use crate::mixed::{FetchError, HttpRequest, Outcome};
 
 /// Completed requests: `(id, wall-clock ms, outcome)`.
 pub type Inbox = Rc<RefCell<Vec<(u64, f64, Outcome)>>>;
@@ -113,13 +113,13 @@ pub fn send(req: HttpRequest, max_body: usize, inbox: Inbox) {
 
 /// What a failed `fetch` says, for a person. Browsers report refused
 /// connections, DNS failures and CORS refusals alike, as a `TypeError`.
-fn describe(e: &JsValue) -> String {
+fn describe(e: &JsValue) -> FetchError {
     let msg = js_sys::Reflect::get(e, &JsValue::from_str("message")).ok().and_then(|m| m.as_string());
-    match msg {
+    FetchError::Network(match msg {
         Some(m) if m.contains("fetch") => "network error: no connection, or refused by CORS".into(),
         Some(m) => m,
         None => "network error".into(),
-    }
+    })
 }
 
 async fn perform(req: &HttpRequest, max_body: usize) -> Outcome {
@@ -150,12 +150,12 @@ async fn perform(req: &HttpRequest, max_body: usize) -> Outcome {
             .await
             .map_err(|e| describe(&e))?
             .dyn_into()
-            .map_err(|_| "fetch did not give a Response".to_string())?;
+            .map_err(|_| FetchError::from("fetch did not give a Response"))?;
         let status = resp.status();
         let declared = resp.headers().get("Content-Length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
         if declared.is_some_and(|n| n > max_body) {
             ctrl.abort();
-            return Err(format!("answer of {} bytes, over the {max_body}-byte limit", declared.unwrap_or(0)));
+            return Err(FetchError::TooLarge { declared: declared.unwrap_or(0), limit: max_body });
         }
         let text = JsFuture::from(resp.text().map_err(|e| describe(&e))?).await.map_err(|e| describe(&e))?;
         Ok((status, text.as_string().unwrap_or_default()))
@@ -163,7 +163,7 @@ async fn perform(req: &HttpRequest, max_body: usize) -> Outcome {
     .await;
     drop(timer);
     if *timed_out.borrow() {
-        return Err(format!("no answer within {} ms", req.timeout_ms));
+        return Err(FetchError::Timeout(req.timeout_ms));
     }
     result
 }

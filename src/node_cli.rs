@@ -9,12 +9,15 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Args;
+use clap::parser::ValueSource;
+use clap::{Arg, ArgMatches, Args};
 
+use crate::cli::TableValue;
 use crate::core::membership::swim::{Scale, SwimConfig};
 use crate::core::{Config, Policy, Protocol, StopRule};
 use crate::server::{self, NodeOptions};
-use crate::sim::table::ParamError;
+use crate::sim::params::SimParams;
+use crate::sim::table::{self, ParamError};
 
 /// Why a node's (or a cluster's) command line was refused: `gossip` prints
 /// it as one line and exits 2, before anything is bound.
@@ -64,14 +67,118 @@ fn rule(flag: &str, reason: impl Into<String>) -> NodeArgsError {
     ParamError::rule(flag, reason).into()
 }
 
-fn parse_protocol(s: &str) -> Result<Protocol, ParamError> {
-    let unknown = || ParamError::rule("--protocol", format!("unknown protocol {s:?} ({})", Protocol::names_or()));
-    let p = Protocol::parse(s).ok_or_else(unknown)?;
-    if p.info().overlay {
-        let why = format!("{p} runs only in the simulator over an overlay (gossip sim --membership hyparview)");
-        return Err(ParamError::rule("--protocol", why));
+/// The protocol parameters `gossip node` (and `gossip cluster`) shares with
+/// `gossip sim`, by their names in the parameter table
+/// ([`crate::sim::table::TABLE`]), with the node's default where it is not
+/// the simulator's (`None`: the table's). Their flags, help, allowed values
+/// and checks are the table's, so a value gets the same message on either
+/// command; a parameter the chosen protocol does not read (`--counter`
+/// with push-pull) is refused, naming it, as `gossip sim` refuses it.
+const SHARED: &[(&str, Option<&str>)] = &[
+    ("protocol", None),
+    ("eager", None),
+    ("fanout", Some("2")),
+    ("ttl", Some("6")),
+    ("interval_ms", None),
+    ("stop", None),
+    ("counter", None),
+    ("coin", None),
+];
+
+/// The values of the [`SHARED`] flags, as text (the table checks them).
+#[derive(Clone, Debug, Default)]
+pub struct Shared {
+    /// `(name, text, typed)` for each shared parameter: its value (the
+    /// default if it was not given; empty: none) and whether the command
+    /// line gave it.
+    values: Vec<(&'static str, String, bool)>,
+}
+
+/// The clap argument of the shared parameter `name`: the table's, without
+/// its `gossip sim` heading, with the node's `default`; `--protocol` lists
+/// only the protocols a node runs (not the overlay's).
+fn shared_arg(name: &'static str, default: Option<&'static str>) -> Arg {
+    let p = table::param(name).expect("every shared parameter is in the table");
+    let mut arg = crate::cli::table_arg(p).help_heading(None::<&str>);
+    if let Some(d) = default {
+        arg = arg.default_value(d);
     }
-    Ok(p)
+    if matches!(p.kind, table::Kind::Protocol) {
+        let infos = Protocol::ALL.iter().map(|p| p.info()).filter(|i| !i.overlay);
+        arg = arg.value_parser(TableValue::of(infos.map(|i| (i.name, i.summary, i.aliases))));
+    }
+    arg
+}
+
+impl Args for Shared {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        SHARED.iter().fold(cmd, |cmd, &(name, default)| cmd.arg(shared_arg(name, default)))
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl clap::FromArgMatches for Shared {
+    fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
+        let values = SHARED
+            .iter()
+            .map(|&(name, _)| {
+                let text = m.get_one::<String>(name).cloned().unwrap_or_default();
+                (name, text, m.value_source(name) == Some(ValueSource::CommandLine))
+            })
+            .collect();
+        Ok(Shared { values })
+    }
+
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+/// A table error about a shared parameter, naming it by its flag
+/// (`--fanout`), as the node's other flag errors do.
+fn as_flag(e: ParamError) -> NodeArgsError {
+    NodeArgsError::Flag(ParamError { param: table::flag_of(&e.param), ..e })
+}
+
+/// What the shared flags set.
+struct SharedValues {
+    protocol: Protocol,
+    eager_push: bool,
+    fanout: u32,
+    ttl: u32,
+    interval_ms: u64,
+    stop: StopRule,
+}
+
+impl Shared {
+    /// The values, checked by the table; a parameter given that the
+    /// protocol does not read, and a protocol no node runs, are refused.
+    fn values(&self) -> Result<SharedValues, NodeArgsError> {
+        let mut p = SimParams::default();
+        for (name, text, _) in &self.values {
+            p.set(name, text).map_err(as_flag)?;
+        }
+        let protocol = Protocol::parse(&p.protocol).expect("the table checked the name");
+        if protocol.info().overlay {
+            let why =
+                format!("{protocol} runs only in the simulator over an overlay (gossip sim --membership hyparview)");
+            return Err(rule("--protocol", why));
+        }
+        // its own reason names it: `--counter: it applies to rumor only, ...`
+        let typed = self.values.iter().filter(|v| v.2).map(|v| v.0);
+        table::refuse_unread(typed, protocol, |_| "it".into()).map_err(as_flag)?;
+        let stop = StopRule::from_flags(&p.stop, p.counter, p.coin)
+            .map_err(|e| rule(&format!("--{}", e.param()), e.to_string()))?;
+        let eager_push = match p.eager.as_str() {
+            "auto" => protocol.info().no_eager.is_none(),
+            e => e == "on",
+        };
+        Ok(SharedValues { protocol, eager_push, fanout: p.fanout, ttl: p.ttl, interval_ms: p.interval_ms, stop })
+    }
 }
 
 /// A `--forget-after` value: `never`, or a whole number with a unit (`ms`,
@@ -105,32 +212,9 @@ fn parse_forget_after(s: &str) -> Result<ForgetAfter, ParamError> {
 /// Protocol and driver settings shared by `gossip node` and `gossip cluster`.
 #[derive(Args, Debug, Clone)]
 pub struct Tuning {
-    /// Dissemination protocol: flood, push, pull, push-pull, rumor.
-    #[arg(long, default_value = "push-pull", value_parser = parse_protocol)]
-    protocol: Protocol,
-    /// Peers contacted per interval (and per eager push).
-    #[arg(long, default_value_t = 2)]
-    fanout: u32,
-    /// Hops a pushed update may travel.
-    #[arg(long, default_value_t = 6)]
-    ttl: u32,
-    /// Gossip interval, ms.
-    #[arg(long, default_value_t = 1000)]
-    interval_ms: u64,
-    /// Push fresh updates at once to `fanout` peers: on, off, or auto (on
-    /// where the protocol takes it: push, pull, push-pull; flood and rumor
-    /// already push every fresh update).
-    #[arg(long, default_value = "auto", value_parser = ["auto", "on", "off"])]
-    eager: String,
-    /// Rumor stop rule: feedback or blind.
-    #[arg(long, default_value = "feedback", value_parser = ["feedback", "blind"])]
-    stop: String,
-    /// Rumor: lose interest after K counted contacts.
-    #[arg(long, value_name = "K", conflicts_with = "coin")]
-    counter: Option<u8>,
-    /// Rumor: lose interest with probability 1/K per counted contact (default K=1).
-    #[arg(long, value_name = "K")]
-    coin: Option<u8>,
+    /// The protocol parameters shared with `gossip sim`, from its table.
+    #[command(flatten)]
+    shared: Shared,
     /// Pick a new favorite movie about this often, ms (±20 % jitter; 0: never).
     #[arg(long, default_value_t = 20_000)]
     change_ms: u64,
@@ -261,8 +345,9 @@ impl TlsSetup {
 
 impl Tuning {
     /// SWIM's configuration from the flags (`None`: the simple detector;
-    /// SWIM's flags are then refused, not ignored).
-    fn swim(&self) -> Result<Option<SwimConfig>, NodeArgsError> {
+    /// SWIM's flags are then refused, not ignored), its probe interval by
+    /// default the gossip interval `interval_ms`.
+    fn swim(&self, interval_ms: u64) -> Result<Option<SwimConfig>, NodeArgsError> {
         if self.failure_detector == "simple" {
             let given = [
                 ("--swim-preset", self.swim_preset.is_some()),
@@ -284,7 +369,7 @@ impl Tuning {
             Some("memberlist-lan") => SwimConfig::memberlist_lan(),
             _ => SwimConfig::lifeguard(),
         };
-        let interval = self.probe_interval_ms.unwrap_or(self.interval_ms);
+        let interval = self.probe_interval_ms.unwrap_or(interval_ms);
         if !(10..=600_000).contains(&interval) {
             return Err(out_of_range(
                 "--probe-interval-ms",
@@ -319,11 +404,7 @@ impl Tuning {
 
     fn options(&self) -> Result<NodeOptions, NodeArgsError> {
         let positive = |v: u64, flag: &str| if v == 0 { Err(out_of_range(flag, "at least 1", v)) } else { Ok(v) };
-        let stop = StopRule::from_flags(&self.stop, self.counter, self.coin)
-            .map_err(|e| rule(&format!("--{}", e.param()), format!("--{}: {e}", e.param())))?;
-        if self.fanout == 0 {
-            return Err(out_of_range("--fanout", "at least 1", self.fanout));
-        }
+        let shared = self.shared.values()?;
         if !(1..=256).contains(&self.threads) {
             return Err(out_of_range("--threads", "between 1 and 256", self.threads));
         }
@@ -337,15 +418,12 @@ impl Tuning {
             return Err(out_of_range("--client-conns", "between 1 and 1000000", self.client_conns));
         }
         let core = Config {
-            protocol: self.protocol,
-            fanout: self.fanout,
-            ttl: self.ttl,
-            interval_ms: positive(self.interval_ms, "--interval-ms")?,
-            eager_push: match self.eager.as_str() {
-                "auto" => self.protocol.info().no_eager.is_none(),
-                e => e == "on",
-            },
-            stop,
+            protocol: shared.protocol,
+            fanout: shared.fanout,
+            ttl: shared.ttl,
+            interval_ms: shared.interval_ms,
+            eager_push: shared.eager_push,
+            stop: shared.stop,
             resample_ms: (self.change_ms > 0).then_some(self.change_ms),
             resample_jitter_ms: self.change_ms / 5,
             auth: match (self.require_signed, self.allow_unsigned) {
@@ -358,10 +436,7 @@ impl Tuning {
             },
             ..Config::default()
         };
-        core.check().map_err(|e| rule(&format!("--{}", e.param()), format!("--{}: {e}", e.param())))?;
-        if core.ttl > core.max_ttl {
-            return Err(out_of_range("--ttl", &format!("at most {}", core.max_ttl), core.ttl));
-        }
+        core.check().map_err(|e| rule(&format!("--{}", e.param()), e.to_string()))?;
         Ok(NodeOptions {
             core,
             remove_after_ms: positive(self.remove_after_ms, "--remove-after-ms")?,
@@ -374,7 +449,7 @@ impl Tuning {
             client_rps: self.client_rps,
             client_conns: self.client_conns,
             allow_faults: self.allow_faults,
-            swim: self.swim()?,
+            swim: self.swim(shared.interval_ms)?,
             ..NodeOptions::default()
         })
     }
@@ -814,8 +889,9 @@ mod tests {
                 other => panic!("{args:?} should be refused as a flag, got {other:?}"),
             }
         };
+        // the parameter table's range (gossip sim's), named by the node's flag
         let e = refused(&["--fanout", "0"]);
-        assert_eq!((e.param.as_str(), e.expected.as_str(), e.given.as_str()), ("--fanout", "at least 1", "0"));
+        assert_eq!((e.param.as_str(), e.expected.as_str(), e.given.as_str()), ("--fanout", "between 1 and 10000", "0"));
         let e = refused(&["--probe-interval-ms", "5"]);
         assert_eq!((e.param.as_str(), e.given.as_str()), ("--probe-interval-ms", "5"));
         let e = refused(&["--failure-detector", "simple", "--indirect-k", "3"]);
@@ -991,5 +1067,60 @@ mod tests {
         assert_eq!(dirs, [PathBuf::from("/d/7100"), PathBuf::from("/d/7101")], "one directory per node, by port");
         assert!(plan.nodes.iter().all(|(_, o)| o.client_rps == 5));
         assert!(parse_cluster(&[]).unwrap().nodes.iter().all(|(_, o)| o.data_dir.is_none()));
+    }
+
+    #[test]
+    fn the_shared_protocol_flags_come_from_the_parameter_table_with_the_nodes_defaults() {
+        use crate::sim::table;
+        let help = {
+            use clap::CommandFactory;
+            T::command().render_long_help().to_string()
+        };
+        for &(name, default) in SHARED {
+            let p = table::param(name).unwrap();
+            // the table's flag and help; the node's default where it has its own
+            let flag = format!("--{}", p.flag);
+            assert!(help.contains(&flag), "{flag} in the node's help");
+            assert!(help.contains(p.help), "{name}'s help is the table's: {}", p.help);
+            let default = default.unwrap_or(p.default);
+            if !default.is_empty() {
+                assert!(help.contains(&format!("[default: {default}]")), "{name} defaults to {default}");
+            }
+        }
+        assert!(!help.contains("plumtree"), "a protocol no node runs is not offered");
+        let (_, o) = parse(&[]).unwrap();
+        assert_eq!((o.core.fanout, o.core.ttl, o.core.interval_ms), (2, 6, 1000), "the node's defaults");
+        // the table's values and aliases, as gossip sim takes them
+        let (_, o) = parse(&["--protocol", "scuttlebutt", "--ttl", "64", "--fanout", "10000"]).unwrap();
+        assert_eq!((o.core.protocol, o.core.ttl, o.core.fanout), (Protocol::PushPull, 64, 10_000));
+        assert!(!parse(&["--protocol", "rumor", "--stop", "BLIND"]).unwrap().1.core.stop.feedback, "blind");
+        // and its checks, in its words, named by the flag
+        let e = parse(&["--ttl", "65"]).unwrap_err();
+        assert_eq!(e, "--ttl must be between 0 and 64, got 65");
+        let e = parse(&["--interval-ms", "soon"]).unwrap_err();
+        assert_eq!(e, "--interval-ms: expected a whole number between 1 and 86400000, got \"soon\"");
+        let e = parse(&["--protocol", "plumtree"]).unwrap_err();
+        assert!(e.starts_with("--protocol: plumtree runs only in the simulator"), "{e}");
+    }
+
+    #[test]
+    fn a_shared_flag_the_protocol_does_not_read_is_refused_naming_it() {
+        for (args, flag, readers) in [
+            (&["--counter", "3"][..], "--counter", "rumor"),
+            (&["--protocol", "flood", "--coin", "2"][..], "--coin", "rumor"),
+            (&["--protocol", "pull", "--stop", "blind"][..], "--stop", "rumor"),
+        ] {
+            let e = parse(args).unwrap_err();
+            assert!(e.starts_with(&format!("{flag}: it applies to {readers} only, not to ")), "{args:?}: {e}");
+            assert!(e.ends_with("leave it out or change the protocol"), "{e}");
+        }
+        // typed at its default it is still refused: it would be ignored all the same
+        let e = parse(&["--protocol", "push", "--stop", "feedback"]).unwrap_err();
+        assert!(e.starts_with("--stop: it applies to rumor only"), "{e}");
+        // the protocol that reads them takes them
+        let (_, o) = parse(&["--protocol", "rumor", "--coin", "2", "--stop", "blind"]).unwrap();
+        assert_eq!(o.core.stop, StopRule { feedback: false, kind: StopKind::Coin(2) });
+        let e = parse(&["--protocol", "rumor", "--coin", "2", "--counter", "2"]).unwrap_err();
+        assert_eq!(e, "--counter: give the rumor stop rule a counter or a coin, not both");
     }
 }

@@ -104,9 +104,9 @@ impl Page {
                 let outcome = match b.send().await {
                     Ok(r) => {
                         let status = r.status().as_u16();
-                        r.text().await.map(|t| (status, t)).map_err(|e| e.to_string())
+                        r.text().await.map(|t| (status, t)).map_err(|e| e.to_string().into())
                     }
-                    Err(e) => Err(e.to_string()),
+                    Err(e) => Err(e.to_string().into()),
                 };
                 let _ = tx.send((req.id, start.elapsed().as_secs_f64() * 1000.0, outcome));
             });

@@ -12,6 +12,10 @@
 //! | `Digest`   | pull, push-pull | `origin -> version` summary of the sender's view |
 //! | `Delta`    | push, pull, push-pull | anti-entropy state transfer, plus what the sender wants back |
 //!
+//! Which of them a protocol sends and accepts is its own declaration
+//! ([`Speaks`](super::protocols::Speaks), over [`Kinds`]); a node refuses,
+//! and counts, a message of a kind its protocol does not accept.
+//!
 //! Anti-entropy (`Delta`) is state transfer, not forwarding: it carries the
 //! TTL unchanged and never triggers further pushes, which is what makes it
 //! reach every node even when TTLs run out.
@@ -433,6 +437,98 @@ impl<Id: NodeId> FromIterator<(Id, Version)> for Digest<Id> {
     }
 }
 
+/// What kind of [`Message`] one is, without its contents: what a protocol
+/// declares it sends and accepts ([`Kinds`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    /// [`Message::Push`].
+    Push,
+    /// [`Message::Feedback`].
+    Feedback,
+    /// [`Message::Digest`].
+    Digest,
+    /// [`Message::Delta`].
+    Delta,
+}
+
+impl MessageKind {
+    /// Every kind, in the order of [`Message`]'s variants.
+    pub const ALL: [MessageKind; 4] =
+        [MessageKind::Push, MessageKind::Feedback, MessageKind::Digest, MessageKind::Delta];
+
+    /// Its name in `PROTOCOL.md`'s table and in logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            MessageKind::Push => "push",
+            MessageKind::Feedback => "feedback",
+            MessageKind::Digest => "digest",
+            MessageKind::Delta => "delta",
+        }
+    }
+
+    const fn bit(self) -> u8 {
+        1 << self as u8
+    }
+}
+
+/// A set of [`MessageKind`]s, one bit each (a protocol's
+/// [`Speaks`](super::protocols::Speaks)): copied and tested in one
+/// instruction, so checking a message against it costs nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Kinds(u8);
+
+impl Kinds {
+    /// No kind.
+    pub const NONE: Kinds = Kinds(0);
+    /// The kinds the store's shared rules handle for any protocol: a push
+    /// or a delta is merged by version, a digest is answered with what its
+    /// sender lacks (and, push-pull, asked for what it has).
+    pub const STATE: Kinds = Kinds::NONE.with(MessageKind::Push).with(MessageKind::Digest).with(MessageKind::Delta);
+
+    /// This set and `k`.
+    pub const fn with(self, k: MessageKind) -> Kinds {
+        Kinds(self.0 | k.bit())
+    }
+
+    /// This set and `k` if `on`.
+    pub const fn with_if(self, k: MessageKind, on: bool) -> Kinds {
+        if on {
+            self.with(k)
+        } else {
+            self
+        }
+    }
+
+    /// Every kind in either set.
+    pub const fn union(self, other: Kinds) -> Kinds {
+        Kinds(self.0 | other.0)
+    }
+
+    /// Whether `k` is in the set.
+    #[inline]
+    pub const fn has(self, k: MessageKind) -> bool {
+        self.0 & k.bit() != 0
+    }
+
+    /// Whether every kind of `other` is in the set.
+    pub const fn covers(self, other: Kinds) -> bool {
+        other.0 & !self.0 == 0
+    }
+
+    /// The kinds in the set, in [`MessageKind::ALL`]'s order.
+    pub fn iter(self) -> impl Iterator<Item = MessageKind> {
+        MessageKind::ALL.into_iter().filter(move |&k| self.has(k))
+    }
+}
+
+impl std::fmt::Display for Kinds {
+    /// `push, digest, delta`, or `nothing`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.iter().map(MessageKind::name).collect();
+        f.write_str(if names.is_empty() { "nothing".to_owned() } else { names.join(", ") }.as_str())
+    }
+}
+
 /// One transmission between two nodes.
 #[derive(Clone, Debug)]
 pub enum Message<Id> {
@@ -482,6 +578,17 @@ impl<Id: NodeId> Message<Id> {
             Message::Delta { updates, request } => {
                 field(9, !updates.is_empty(), list_len(updates)) + field(8, !request.is_empty(), map_len(request.sum))
             }
+        }
+    }
+
+    /// Its kind.
+    #[inline]
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            Message::Push(_) => MessageKind::Push,
+            Message::Feedback(_) => MessageKind::Feedback,
+            Message::Digest { .. } => MessageKind::Digest,
+            Message::Delta { .. } => MessageKind::Delta,
         }
     }
 

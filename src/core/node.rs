@@ -3,9 +3,11 @@
 //! A [`Node`] is a [`Store`] (what it knows, and the shared rules that
 //! change it), the [`Rules`] of its dissemination protocol (one file each
 //! under `super::protocols`), its named [`Timers`], its RNG and its choice
-//! of partners. It handles the course's wire messages (`Push`, `Digest`,
-//! `Delta`, `Feedback`) with the store's rules and asks the protocol what
-//! to send; protocols see the node as a [`Cx`].
+//! of partners. A message is handed to the protocol's handler for its kind
+//! (`Push`, `Digest`, `Delta`, `Feedback`) if the protocol accepts that
+//! kind, and refused (counted in [`NodeStats::unspoken`]) otherwise; the
+//! handlers apply the store's shared rules through the [`Cx`] they are
+//! given (see the message contract in `super::protocols`).
 //!
 //! # Calling contract
 //!
@@ -13,7 +15,8 @@
 //! in milliseconds (`now` must never go backwards between calls):
 //!
 //! * [`Node::handle_timer`] when `now >= node.poll_timeout()`;
-//! * [`Node::handle_message`] when a message from a peer arrives;
+//! * [`Node::handle_message`] when a message from a peer arrives (a kind
+//!   the node does not speak, [`Node::speaks`], is refused and counted);
 //! * [`Node::set_favorite`] when the application picks a new favorite.
 //!
 //! Each call takes the [`Peers`] to choose partners from and an [`Out`]
@@ -53,8 +56,9 @@ use std::sync::Arc;
 use super::auth::{PublicKey, Signer};
 use super::config::Config;
 use super::message::{Digest, Message, NodeId, Payload, Update};
+use super::message::{Kinds, MessageKind};
 use super::peers::Peers;
-use super::protocols::{hop, Dissemination, Fresh, Rules};
+use super::protocols::{hop, Dissemination, Fresh, Rules, Speaks};
 use super::spares::Spares;
 use super::store::{own_record, Applied, Store};
 use super::timer::{next_after, Timer, Timers};
@@ -180,6 +184,9 @@ pub(crate) struct Host<Id> {
     cfg: Config,
     /// Where fresh updates go at once (the protocol's [`Dissemination::fresh`]).
     fresh: Fresh,
+    /// What the node sends and accepts: its protocol's, and its backup
+    /// anti-entropy's (see [`Node::speaks`]).
+    speaks: Speaks,
     rng: Rng,
     timers: Timers,
     scratch: Vec<Id>,
@@ -310,9 +317,12 @@ impl<Id: NodeId> Cx<'_, Id> {
         }
     }
 
-    /// Pushed updates arrived; `feedback`: the protocol answers a push of
-    /// what the node already knew ([`Dissemination::feedback`]).
-    fn on_push(
+    /// The store's rule for pushed `updates` from `from`: merge each by
+    /// version; push what is fresh on at once as the protocol's
+    /// [`Dissemination::fresh`] says (with the TTL one lower, while it
+    /// lasts); `feedback`: answer `from` with a `Feedback` listing what the
+    /// node knew before this instant (rumor mongering's feedback rule).
+    pub fn merge_push(
         &mut self,
         now: u64,
         from: Id,
@@ -351,7 +361,10 @@ impl<Id: NodeId> Cx<'_, Id> {
         }
     }
 
-    fn on_delta(
+    /// The store's rule for a delta from `from`: merge its `updates` by
+    /// version (never forwarded: state transfer), then answer its
+    /// `request` with a `Delta` of what it asks for that the node holds.
+    pub fn merge_delta(
         &mut self,
         now: u64,
         from: Id,
@@ -379,6 +392,13 @@ impl<Id: NodeId> Cx<'_, Id> {
                 out.sends.push(Transmit { to: from, msg: Message::Delta { updates, request: Digest::default() } });
             }
         }
+    }
+
+    /// The store's digest reply rule ([`super::protocols::anti_entropy::answer`]):
+    /// answer `from`'s `digest` with a `Delta` of what it lacks and, when
+    /// `push_pull`, a request for what it has that the node lacks.
+    pub fn answer_digest(&mut self, from: Id, digest: Digest<Id>, push_pull: bool, out: &mut Out<Id>) {
+        self.store.answer_digest(from, digest, push_pull, out)
     }
 }
 
@@ -414,6 +434,16 @@ impl<Id: NodeId> Host<Id> {
     }
 }
 
+/// What a node speaks: its protocol's `speaks`, and digests and deltas
+/// both ways when the backup anti-entropy (`cfg.anti_entropy_ms`) runs.
+fn node_speaks(protocol: Speaks, cfg: &Config) -> Speaks {
+    let backup = Kinds::NONE.with(MessageKind::Digest).with(MessageKind::Delta);
+    match cfg.anti_entropy_ms {
+        Some(_) => protocol.union(Speaks { sends: backup, accepts: backup }),
+        None => protocol,
+    }
+}
+
 /// A gossip node running the protocol `R` (by default [`Rules`]: the
 /// registry's protocol its [`Config`] names). See the module documentation
 /// for the calling contract.
@@ -443,11 +473,19 @@ impl<Id: NodeId, R: Dissemination> Node<Id, R> {
         let store = Store::new(id, &cfg, epoch, seen_seed, view_seed);
         let rules = R::from_config(&cfg);
         let fresh = rules.fresh();
+        let speaks = node_speaks(rules.speaks(), &cfg);
         Node {
             store,
             rules,
-            host: Host { cfg, fresh, rng, timers, scratch: Vec::new(), pass: Vec::new(), pass_pos: 0 },
+            host: Host { cfg, fresh, speaks, rng, timers, scratch: Vec::new(), pass: Vec::new(), pass_pos: 0 },
         }
+    }
+
+    /// The message kinds this node sends and accepts: its protocol's
+    /// ([`Dissemination::speaks`]) and, with the backup anti-entropy on
+    /// (`Config::anti_entropy_ms`), digests and deltas both ways.
+    pub fn speaks(&self) -> Speaks {
+        self.host.speaks
     }
 
     fn cx(&mut self) -> Cx<'_, Id> {
@@ -699,19 +737,25 @@ impl<Id: NodeId, R: Dissemination> Node<Id, R> {
         fresh
     }
 
-    /// The message input: `msg` arrived from `from`.
+    /// The message input: `msg` arrived from `from`. It goes to the
+    /// protocol's handler for its kind if the node accepts that kind
+    /// ([`Node::speaks`]); otherwise it is refused whole: counted in
+    /// [`NodeStats::unspoken`], nothing applied, nothing sent.
     pub fn handle_message(&mut self, now: u64, from: Id, msg: Message<Id>, peers: &impl Peers<Id>, out: &mut Out<Id>) {
+        if !self.host.speaks.accepts.has(msg.kind()) {
+            self.store.count_unspoken();
+            if let Message::Push(updates) | Message::Delta { updates, .. } = msg {
+                out.spares.give_updates(updates);
+            }
+            return;
+        }
+        let rules = self.rules;
+        let cx = &mut self.cx();
         match msg {
-            Message::Push(updates) => {
-                let feedback = self.rules.feedback();
-                self.cx().on_push(now, from, updates, feedback, peers, out)
-            }
-            Message::Feedback(known) => {
-                let rules = self.rules;
-                rules.on_feedback(&mut self.cx(), &known);
-            }
-            Message::Digest { digest, push_pull } => self.store.answer_digest(from, digest, push_pull, out),
-            Message::Delta { updates, request } => self.cx().on_delta(now, from, updates, request, peers, out),
+            Message::Push(updates) => rules.on_push(cx, now, from, updates, peers, out),
+            Message::Feedback(known) => rules.on_feedback(cx, &known),
+            Message::Digest { digest, push_pull } => rules.on_digest(cx, from, digest, push_pull, out),
+            Message::Delta { updates, request } => rules.on_delta(cx, now, from, updates, request, peers, out),
         }
     }
 
@@ -1448,5 +1492,112 @@ mod tests {
         out.clear();
         assert!(m.handle_broadcast(5, upd(101, 1, 78), &peers, &mut out));
         assert_eq!(out.sends.len(), 2);
+    }
+
+    /// Every configuration of a node protocol worth telling apart: each
+    /// node-run protocol of the registry, with and without eager push
+    /// (where it applies), the backup anti-entropy and, for rumor, both
+    /// stop modes.
+    fn configurations() -> Vec<Config> {
+        let mut all = Vec::new();
+        for &protocol in Protocol::ALL.iter().filter(|p| !p.info().overlay) {
+            let eagers: &[bool] = if protocol.info().no_eager.is_none() { &[false, true] } else { &[false] };
+            let stops = if protocol == Protocol::Rumor {
+                vec![StopRule::default(), StopRule { feedback: false, kind: StopKind::Counter(2) }]
+            } else {
+                vec![StopRule::default()]
+            };
+            for &eager_push in eagers {
+                for anti_entropy_ms in [None, Some(300)] {
+                    for &stop in &stops {
+                        all.push(Config { eager_push, anti_entropy_ms, stop, ..cfg(protocol) });
+                    }
+                }
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_protocol_sends_only_what_it_declares_and_its_peers_accept_all_of_it() {
+        let ids: Vec<u32> = (0..8).collect();
+        let peers = PeerList(ids.clone());
+        for c in configurations() {
+            let mut nodes: Vec<Node<u32>> =
+                ids.iter().map(|&i| Node::new(i, c.clone(), 0, Rng::new(u64::from(i) + 1), 0)).collect();
+            let mut out = Out::default();
+            let mut queue: Vec<(u32, Transmit<u32>)> = Vec::new();
+            let mut seen = Kinds::NONE;
+            let mut drain =
+                |from: u32, out: &mut Out<u32>, queue: &mut Vec<(u32, Transmit<u32>)>, nodes: &[Node<u32>]| {
+                    for t in out.sends.drain(..) {
+                        let kind = t.msg.kind();
+                        assert!(nodes[from as usize].speaks().sends.has(kind), "{c:?}: node sent a {kind:?}");
+                        assert!(nodes[t.to as usize].speaks().accepts.has(kind), "{c:?}: peer refuses a {kind:?}");
+                        seen = seen.with(kind);
+                        queue.push((from, t));
+                    }
+                    out.events.clear();
+                };
+            for i in 0..4 {
+                nodes[i as usize].set_favorite(0, format!("movie {i}").into(), &peers, &mut out);
+                drain(i, &mut out, &mut queue, &nodes);
+            }
+            // ten rounds: every timer due, then every message in flight delivered
+            for round in 1..=10u64 {
+                let now = round * c.interval_ms;
+                for i in 0..nodes.len() {
+                    nodes[i].handle_timer(now, &peers, &mut out);
+                    drain(i as u32, &mut out, &mut queue, &nodes);
+                }
+                // replies are delivered too, a bounded number of hops per round
+                for _hop in 0..8 {
+                    for (from, t) in std::mem::take(&mut queue) {
+                        let to = t.to;
+                        nodes[to as usize].handle_message(now, from, t.msg, &peers, &mut out);
+                        drain(to, &mut out, &mut queue, &nodes);
+                    }
+                }
+            }
+            assert!(queue.is_empty(), "{c:?}: the exchange settles");
+            assert!(nodes.iter().all(|n| n.stats().unspoken == 0), "{c:?}: nothing refused");
+            assert!(seen
+                .covers(Kinds::NONE.with_if(MessageKind::Feedback, c.protocol == Protocol::Rumor && c.stop.feedback)));
+            assert_ne!(seen, Kinds::NONE, "{c:?}: messages flowed");
+            let informed = nodes.iter().filter(|n| n.known(&0).is_some()).count();
+            assert!(informed >= 4, "{c:?}: the first favorite spread ({informed} nodes)");
+        }
+    }
+
+    #[test]
+    fn a_message_of_a_kind_the_protocol_does_not_speak_is_refused_counted_and_never_applied() {
+        let mut out = Out::default();
+        // feedback to push-pull, and to rumor mongering with the blind rule: refused
+        let blind = Config { stop: StopRule { feedback: false, kind: StopKind::Coin(1) }, ..cfg(Protocol::Rumor) };
+        for c in [cfg(Protocol::PushPull), blind] {
+            let mut n = Node::new(0u32, c, 0, Rng::new(1), 0);
+            n.set_favorite(0, "Heat".into(), &NoPeers, &mut out);
+            let before = n.view().map(|(o, e)| (*o, e.version, e.rumor)).collect::<Vec<_>>();
+            n.handle_message(1, 9, Message::Feedback(vec![(0, n.version())]), &PeerList(vec![0, 9]), &mut out);
+            assert_eq!(n.stats().unspoken, 1);
+            assert!(out.sends.is_empty());
+            assert_eq!(n.view().map(|(o, e)| (*o, e.version, e.rumor)).collect::<Vec<_>>(), before);
+        }
+        // rumor mongering with feedback takes it: the rumor cools (coin 1/1)
+        let mut n = node(0, Protocol::Rumor);
+        n.set_favorite(0, "Heat".into(), &NoPeers, &mut out);
+        assert!(n.entry(&0).unwrap().rumor.hot);
+        n.handle_message(1, 9, Message::Feedback(vec![(0, n.version())]), &NoPeers, &mut out);
+        assert_eq!(n.stats().unspoken, 0);
+        assert!(!n.entry(&0).unwrap().rumor.hot, "feedback counted a contact");
+        // a node made to run Plumtree (every driver refuses it) speaks none of the node's messages
+        let mut p = node(0, Protocol::Plumtree);
+        p.handle_message(1, 9, Message::Push(vec![upd(5, 1, 1)]), &NoPeers, &mut out);
+        p.handle_message(1, 9, Message::Digest { digest: Digest::default(), push_pull: true }, &NoPeers, &mut out);
+        assert_eq!((p.stats().unspoken, p.known(&5), p.stats().updates_in), (2, None, 0));
+        assert!(out.sends.is_empty());
+        // the backup anti-entropy makes it take digests and deltas
+        let c = Config { anti_entropy_ms: Some(100), ..cfg(Protocol::Plumtree) };
+        assert!(Node::new(0u32, c, 0, Rng::new(1), 0).speaks().accepts.has(MessageKind::Delta));
     }
 }

@@ -117,6 +117,10 @@ pub struct NodeStats {
     pub key_mismatch: u64,
     /// Updates dropped because their epoch is past the driver's limit (a clock far in the future, or a forgery).
     pub future_epoch: u64,
+    /// Messages refused whole because the node's protocol does not accept
+    /// their kind ([`Speaks`](crate::core::Speaks); a `Feedback` to a node
+    /// not running rumor mongering with feedback, say).
+    pub unspoken: u64,
 }
 
 impl NodeStats {
@@ -487,6 +491,11 @@ impl<Id: NodeId> Store<Id> {
     /// merge; a digest that is not strictly sorted (a peer's digest may be
     /// in any order, with repeats) is first sorted, keeping the newest
     /// version listed for each origin.
+    /// Count a message refused for its kind ([`NodeStats::unspoken`]).
+    pub(crate) fn count_unspoken(&mut self) {
+        self.stats.unspoken += 1;
+    }
+
     pub(crate) fn answer_digest(&mut self, from: Id, digest: Digest<Id>, push_pull: bool, out: &mut Out<Id>) {
         self.view.flush();
         // the merge checks the order as it goes and gives up at the first

@@ -70,7 +70,7 @@ impl Bridge {
         }
         let (status, body) = match outcome {
             Ok(answer) => answer,
-            Err(why) => return self.failed(live, ni, now, why),
+            Err(why) => return self.failed(live, ni, now, why.to_string()),
         };
         self.alive(live, ni, now - p.sent_at);
         self.stats.bytes_in += body.len() as u64;

@@ -1,8 +1,9 @@
 //! The bridge's errors, typed by what went wrong: [`BridgeError`] for what
-//! the page asks of it (options, a URL to connect to), [`AnswerError`] for
-//! an answer from a real node the run cannot use. The page shows the first
-//! to the person who typed the value; the second is counted and noticed
-//! once per node, never fatal.
+//! the page asks of it (options, a URL to connect to), [`FetchError`] for a
+//! request the driver could not get answered, [`AnswerError`] for an answer
+//! from a real node the run cannot use. The page shows the first to the
+//! person who typed the value; the others are counted and noticed once per
+//! node, never fatal.
 
 use std::fmt;
 
@@ -63,6 +64,53 @@ impl std::error::Error for BridgeError {}
 impl From<UrlError> for BridgeError {
     fn from(e: UrlError) -> Self {
         BridgeError::Url(e)
+    }
+}
+
+/// Why a request to a real node got no answer: what the driver's transport
+/// (the browser's `fetch`, a test's HTTP client) hands back in an
+/// [`Outcome`](super::Outcome). The bridge counts it in `failed`, backs
+/// off and says why once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FetchError {
+    /// No answer came, in the transport's words: no connection, a DNS
+    /// failure, a refusal by CORS (browsers do not tell these apart).
+    Network(String),
+    /// No answer within the request's timeout, ms.
+    Timeout(u64),
+    /// The answer declared a body over the limit.
+    TooLarge {
+        /// The bytes it declared.
+        declared: usize,
+        /// The limit, bytes.
+        limit: usize,
+    },
+}
+
+impl fmt::Display for FetchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FetchError::Network(why) => f.write_str(why),
+            FetchError::Timeout(ms) => write!(f, "no answer within {ms} ms"),
+            FetchError::TooLarge { declared, limit } => {
+                write!(f, "answer of {declared} bytes, over the {limit}-byte limit")
+            }
+        }
+    }
+}
+
+impl std::error::Error for FetchError {}
+
+impl From<String> for FetchError {
+    /// A transport's own description of a failure.
+    fn from(why: String) -> Self {
+        FetchError::Network(why)
+    }
+}
+
+impl From<&str> for FetchError {
+    fn from(why: &str) -> Self {
+        FetchError::Network(why.to_owned())
     }
 }
 

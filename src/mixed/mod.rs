@@ -98,7 +98,7 @@ use registry::Native;
 use schedule::{spread, Bucket, Pending, FOLLOW_UP_CAP};
 use seals::{SEALS_CAP, VERIFIED_CAP, VERIFY_PER_PUMP};
 
-pub use error::{AnswerError, BridgeError, UrlError};
+pub use error::{AnswerError, BridgeError, FetchError, UrlError};
 pub use identities::normalize_url;
 pub use notices::Notice;
 pub use registry::{NativeView, Reach};
@@ -212,7 +212,7 @@ pub struct HttpRequest {
 
 /// What came back: a status and body, or why there was no answer (no
 /// connection, timeout, CORS: browsers do not tell those apart).
-pub type Outcome = Result<(u16, String), String>;
+pub type Outcome = Result<(u16, String), FetchError>;
 
 /// Counters of the bridge.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]

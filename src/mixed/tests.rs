@@ -652,3 +652,30 @@ fn an_answer_claiming_one_of_the_pages_own_names_is_a_bad_answer_not_a_new_node(
     assert!(said.iter().any(|t| t.contains("claims to be one of this page's nodes")), "{said:?}");
     assert!(b.natives().iter().all(|n| n.slot.is_none()), "no slot for a name of the page's own");
 }
+
+#[test]
+fn a_fetch_failure_is_typed_and_reaches_the_page_in_the_transports_words() {
+    for (err, text) in [
+        (FetchError::Timeout(3000), "no answer within 3000 ms"),
+        (
+            FetchError::TooLarge { declared: 9_000_000, limit: 1_048_576 },
+            "answer of 9000000 bytes, over the 1048576-byte limit",
+        ),
+        (
+            FetchError::from("network error: no connection, or refused by CORS"),
+            "network error: no connection, or refused by CORS",
+        ),
+    ] {
+        assert_eq!(err.to_string(), text);
+        let (mut live, mut b) = setup(BridgeOptions::default());
+        b.connect(URL, &mut live, 0.0).unwrap();
+        b.pump(&mut live, 0.0);
+        let probe = requests(&mut b);
+        b.handle_response(probe[0].id, 5.0, Err(err));
+        b.pump(&mut live, 10.0);
+        assert_eq!((b.stats().failed, b.natives()[0].status), (1, Reach::Unreachable));
+        assert_eq!(b.natives()[0].last_error.as_deref(), Some(text));
+        let notices = b.drain_notices();
+        assert!(notices.iter().any(|n| n.level == "warn" && n.text.contains(&format!("({text})"))), "{notices:?}");
+    }
+}

@@ -17,10 +17,17 @@
 //! protocols converge by themselves: every live node ends up knowing every
 //! update, whatever the network lost (Karp et al. 2000: push-pull informs n
 //! nodes in about log3 n + O(log log n) rounds).
+//!
+//! Messages: push sends `Delta`s; pull and push-pull send `Digest`s and
+//! answer them with `Delta`s ([`Cx::answer_digest`]), push-pull's carrying
+//! a request that the first node answers in turn ([`Cx::merge_delta`]).
+//! All three accept the store's state messages (a `Push` from a course
+//! node is merged by version, and not forwarded unless eager push wraps
+//! them).
 
-use super::{Cx, Dissemination, Info, MeanFieldPart, MeanFieldRule, Out, Peers, Registered, Starter};
+use super::{Cx, Dissemination, Info, MeanFieldPart, MeanFieldRule, Out, Peers, Registered, Speaks, Starter};
 use crate::core::config::Config;
-use crate::core::message::{Digest, Message, NodeId};
+use crate::core::message::{Digest, Kinds, Message, MessageKind, NodeId};
 use crate::core::node::Transmit;
 
 /// What a node does about one origin when it compares a peer's digest with
@@ -62,9 +69,20 @@ pub struct Pull;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PushPull;
 
+/// Push sends its view as deltas (and answers a digest with one).
+const PUSH_SPEAKS: Speaks = Speaks { sends: Kinds::NONE.with(MessageKind::Delta), accepts: Kinds::STATE };
+
+/// Pull and push-pull send digests and answer them with deltas.
+const DIGEST_SPEAKS: Speaks =
+    Speaks { sends: Kinds::NONE.with(MessageKind::Digest).with(MessageKind::Delta), accepts: Kinds::STATE };
+
 impl Dissemination for Push {
     fn from_config(_cfg: &Config) -> Self {
         Push
+    }
+
+    fn speaks(self) -> Speaks {
+        PUSH_SPEAKS
     }
 
     fn on_round<Id: NodeId>(self, cx: &mut Cx<'_, Id>, _now: u64, peers: &impl Peers<Id>, out: &mut Out<Id>) {
@@ -102,6 +120,10 @@ impl Dissemination for Pull {
         Pull
     }
 
+    fn speaks(self) -> Speaks {
+        DIGEST_SPEAKS
+    }
+
     fn on_round<Id: NodeId>(self, cx: &mut Cx<'_, Id>, _now: u64, peers: &impl Peers<Id>, out: &mut Out<Id>) {
         send_digests(cx, false, peers, out);
     }
@@ -110,6 +132,10 @@ impl Dissemination for Pull {
 impl Dissemination for PushPull {
     fn from_config(_cfg: &Config) -> Self {
         PushPull
+    }
+
+    fn speaks(self) -> Speaks {
+        DIGEST_SPEAKS
     }
 
     fn on_round<Id: NodeId>(self, cx: &mut Cx<'_, Id>, _now: u64, peers: &impl Peers<Id>, out: &mut Out<Id>) {

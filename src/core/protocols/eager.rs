@@ -10,10 +10,12 @@
 //! makes no sense over a protocol that already pushes fresh updates
 //! (flooding, rumor mongering): their registry line says why
 //! ([`super::Info::no_eager`]), and drivers refuse the combination.
+//!
+//! Messages: `P`'s, every handler `P`'s, and `Push` sent and accepted.
 
-use super::{Cx, Dissemination, Fresh, Out, Peers};
+use super::{Cx, Dissemination, Fresh, Out, Peers, Speaks};
 use crate::core::config::Config;
-use crate::core::message::NodeId;
+use crate::core::message::{Digest, Kinds, MessageKind, NodeId, Update};
 use crate::core::version::Version;
 use crate::core::view::View;
 
@@ -35,8 +37,50 @@ impl<P: Dissemination> Dissemination for Eager<P> {
         Fresh::Fanout
     }
 
-    fn feedback(self) -> bool {
-        self.0.feedback()
+    /// `P`'s, and pushes both ways (it sends them, so its peers, running
+    /// the same, must take them).
+    fn speaks(self) -> Speaks {
+        let push = Kinds::NONE.with(MessageKind::Push);
+        self.0.speaks().union(Speaks { sends: push, accepts: push })
+    }
+
+    #[inline]
+    fn on_push<Id: NodeId>(
+        self,
+        cx: &mut Cx<'_, Id>,
+        now: u64,
+        from: Id,
+        updates: Vec<Update<Id>>,
+        peers: &impl Peers<Id>,
+        out: &mut Out<Id>,
+    ) {
+        self.0.on_push(cx, now, from, updates, peers, out)
+    }
+
+    #[inline]
+    fn on_digest<Id: NodeId>(
+        self,
+        cx: &mut Cx<'_, Id>,
+        from: Id,
+        digest: Digest<Id>,
+        push_pull: bool,
+        out: &mut Out<Id>,
+    ) {
+        self.0.on_digest(cx, from, digest, push_pull, out)
+    }
+
+    #[inline]
+    fn on_delta<Id: NodeId>(
+        self,
+        cx: &mut Cx<'_, Id>,
+        now: u64,
+        from: Id,
+        updates: Vec<Update<Id>>,
+        request: Digest<Id>,
+        peers: &impl Peers<Id>,
+        out: &mut Out<Id>,
+    ) {
+        self.0.on_delta(cx, now, from, updates, request, peers, out)
     }
 
     fn on_feedback<Id: NodeId>(self, cx: &mut Cx<'_, Id>, known: &[(Id, Version)]) {

@@ -7,10 +7,14 @@
 //! store's seen cache. It needs no rounds, but every update costs about
 //! n x (peers) messages, and an update lost to the network or a partition
 //! is lost for good: it does not converge by itself.
+//!
+//! Messages: it sends `Push` (and `Delta`, the store's answer to a digest)
+//! and accepts the store's state messages; a pushed update is merged by
+//! the store's rule and flooded on if fresh ([`super::Fresh::All`]).
 
-use super::{Cx, Dissemination, Fresh, Info, MeanFieldRule, Out, Peers, Registered};
+use super::{Cx, Dissemination, Fresh, Info, MeanFieldRule, Out, Peers, Registered, Speaks};
 use crate::core::config::Config;
-use crate::core::message::NodeId;
+use crate::core::message::{Kinds, MessageKind, NodeId};
 use crate::core::view::View;
 
 /// Flooding; see the module documentation.
@@ -23,6 +27,12 @@ impl Dissemination for Flood {
     }
 
     fn on_round<Id: NodeId>(self, _cx: &mut Cx<'_, Id>, _now: u64, _peers: &impl Peers<Id>, _out: &mut Out<Id>) {}
+
+    /// Sends pushes (and deltas: the answer to a digest); accepts the
+    /// store's state messages, pushes to flood on.
+    fn speaks(self) -> Speaks {
+        Speaks { sends: Kinds::NONE.with(MessageKind::Push).with(MessageKind::Delta), accepts: Kinds::STATE }
+    }
 
     fn fresh(self) -> Fresh {
         Fresh::All

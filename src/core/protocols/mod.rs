@@ -6,10 +6,18 @@
 //! shared [`Store`](super::store::Store)'s. A protocol is a [`Dissemination`]:
 //!
 //! * [`Dissemination::on_round`]: the node's gossip timer fired;
+//! * [`Dissemination::speaks`]: the [`Message`](super::message::Message) kinds it sends and accepts;
+//! * [`Dissemination::on_push`], [`Dissemination::on_digest`],
+//!   [`Dissemination::on_delta`] and [`Dissemination::on_feedback`]: what it
+//!   does with a message of each kind it accepts. The defaults are the
+//!   store's shared rules, which a protocol's own handler calls too:
+//!   [`Cx::merge_push`] (merge by version; forward what is fresh as
+//!   [`Dissemination::fresh`] says; optionally answer with `Feedback` what
+//!   was known before), [`Cx::answer_digest`] (the digest reply rule,
+//!   [`anti_entropy::answer`]) and [`Cx::merge_delta`] (merge, then answer
+//!   the delta's request); `Feedback` does nothing by default;
 //! * [`Dissemination::fresh`]: where an update goes the moment the store
 //!   has learned it by push (or made it: the node's own new version);
-//! * [`Dissemination::feedback`] and [`Dissemination::on_feedback`]: whether
-//!   a push of something already known is answered, and what the answer does;
 //! * [`Dissemination::busy`]: whether the node still has something to spread
 //!   on its own (a run in which no node is busy and nothing is in flight is
 //!   quiet);
@@ -24,6 +32,30 @@
 //! [`Rules`] (a configured protocol, possibly wrapped in [`eager::Eager`]):
 //! a `match`, no trait object, nothing in the hot loops. Adding a protocol
 //! is one file here and one line in the registry.
+//!
+//! # Message contract
+//!
+//! The node ([`super::node::Node::handle_message`]) calls a protocol's
+//! handler only for a kind its [`Speaks::accepts`] lists (with the node's
+//! backup anti-entropy, `Config::anti_entropy_ms`, digests and deltas are
+//! accepted whatever the protocol). Any other message is refused: dropped
+//! before it touches the store, counted in `NodeStats::unspoken`, and
+//! nothing is sent; it is never handed to a handler that was not written
+//! for it. A handler appends only kinds its [`Speaks::sends`] lists (a
+//! test runs every protocol and checks both sides of every message).
+//!
+//! Most protocols accept [`Kinds::STATE`] (push, digest, delta): state is
+//! reconciled by version whoever sends it, so a push-pull node merges what
+//! a course node floods to it, and a flooding node answers the digest of a
+//! node running anti-entropy. `Feedback` is rumor mongering's own (with
+//! the feedback stop rule); a protocol with messages of its own (Plumtree)
+//! accepts none of the node's.
+//!
+//! Handlers run inside one call of the node's calling contract (see
+//! [`super::node`]): they take the message by value (its buffers may be
+//! given back through `out`), draw randomness only from [`Cx::rng`], and
+//! append what they send to `out.sends`. They must not panic on what the
+//! network sends.
 //!
 //! Files: [`flood`] (the course's literal protocol), [`anti_entropy`]
 //! (push, pull and push-pull, with the digest reply rule), [`rumor`]
@@ -41,7 +73,7 @@ pub mod rumor;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::config::{Config, ConfigError};
-use super::message::NodeId;
+use super::message::{Digest, Kinds, NodeId, Update};
 use super::node::{Cx, Out};
 use super::peers::Peers;
 use super::version::Version;
@@ -162,10 +194,55 @@ pub trait Dissemination: Copy {
         Fresh::Hold
     }
 
-    /// Whether a pushed update that the node already knew before this
-    /// instant is answered with `Feedback` (default: no).
-    fn feedback(self) -> bool {
-        false
+    /// The message kinds it sends and accepts (the contract of the module
+    /// documentation): the node refuses, and counts, a message of a kind
+    /// not accepted.
+    fn speaks(self) -> Speaks;
+
+    /// Pushed `updates` arrived from `from` (default: the store's rule,
+    /// [`Cx::merge_push`], without feedback).
+    #[inline]
+    fn on_push<Id: NodeId>(
+        self,
+        cx: &mut Cx<'_, Id>,
+        now: u64,
+        from: Id,
+        updates: Vec<Update<Id>>,
+        peers: &impl Peers<Id>,
+        out: &mut Out<Id>,
+    ) {
+        cx.merge_push(now, from, updates, false, peers, out)
+    }
+
+    /// `from` sent its digest (default: the store's digest reply rule,
+    /// [`Cx::answer_digest`]).
+    #[inline]
+    fn on_digest<Id: NodeId>(
+        self,
+        cx: &mut Cx<'_, Id>,
+        from: Id,
+        digest: Digest<Id>,
+        push_pull: bool,
+        out: &mut Out<Id>,
+    ) {
+        cx.answer_digest(from, digest, push_pull, out)
+    }
+
+    /// `from` sent state: `updates`, and the origins it `request`s
+    /// (default: [`Cx::merge_delta`]).
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    fn on_delta<Id: NodeId>(
+        self,
+        cx: &mut Cx<'_, Id>,
+        now: u64,
+        from: Id,
+        updates: Vec<Update<Id>>,
+        request: Digest<Id>,
+        peers: &impl Peers<Id>,
+        out: &mut Out<Id>,
+    ) {
+        cx.merge_delta(now, from, updates, request, peers, out)
     }
 
     /// `Feedback` arrived: the peer already knew `known`, which this node
@@ -176,6 +253,28 @@ pub trait Dissemination: Copy {
     /// spread on its own (default: yes, a periodic protocol always has).
     fn busy<Id: NodeId>(self, _view: &View<Id>) -> bool {
         true
+    }
+}
+
+/// The [`Message`] kinds a protocol sends and accepts
+/// ([`Dissemination::speaks`]).
+///
+/// [`Message`]: super::message::Message
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Speaks {
+    /// What its handlers and rounds may append to `out.sends`.
+    pub sends: Kinds,
+    /// What the node hands to its handlers; anything else is refused.
+    pub accepts: Kinds,
+}
+
+impl Speaks {
+    /// Nothing of the node's wire (a protocol with messages of its own).
+    pub const NOTHING: Speaks = Speaks { sends: Kinds::NONE, accepts: Kinds::NONE };
+
+    /// Both sets of `self` and of `other`.
+    pub const fn union(self, other: Speaks) -> Speaks {
+        Speaks { sends: self.sends.union(other.sends), accepts: self.accepts.union(other.accepts) }
     }
 }
 
@@ -267,8 +366,37 @@ macro_rules! registry {
                 dispatch!(self, [$($variant),*], p => p.fresh())
             }
             #[inline]
-            fn feedback(self) -> bool {
-                dispatch!(self, [$($variant),*], p => p.feedback())
+            fn speaks(self) -> Speaks {
+                dispatch!(self, [$($variant),*], p => p.speaks())
+            }
+            #[inline]
+            fn on_push<Id: NodeId>(
+                self,
+                cx: &mut Cx<'_, Id>,
+                now: u64,
+                from: Id,
+                updates: Vec<Update<Id>>,
+                peers: &impl Peers<Id>,
+                out: &mut Out<Id>,
+            ) {
+                dispatch!(self, [$($variant),*], p => p.on_push(cx, now, from, updates, peers, out))
+            }
+            #[inline]
+            fn on_digest<Id: NodeId>(self, cx: &mut Cx<'_, Id>, from: Id, digest: Digest<Id>, push_pull: bool, out: &mut Out<Id>) {
+                dispatch!(self, [$($variant),*], p => p.on_digest(cx, from, digest, push_pull, out))
+            }
+            #[inline]
+            fn on_delta<Id: NodeId>(
+                self,
+                cx: &mut Cx<'_, Id>,
+                now: u64,
+                from: Id,
+                updates: Vec<Update<Id>>,
+                request: Digest<Id>,
+                peers: &impl Peers<Id>,
+                out: &mut Out<Id>,
+            ) {
+                dispatch!(self, [$($variant),*], p => p.on_delta(cx, now, from, updates, request, peers, out))
             }
             #[inline]
             fn on_feedback<Id: NodeId>(self, cx: &mut Cx<'_, Id>, known: &[(Id, Version)]) {

@@ -39,14 +39,16 @@
 //! configuration) joins the protocol registry for its name, help,
 //! parameters and refusals only. Its [`Info::overlay`] says it runs only in
 //! the simulator's overlay population; every other driver (the page's full
-//! nodes, `gossip node`) refuses it. Its [`Dissemination`] hooks do nothing.
+//! nodes, `gossip node`) refuses it. Its [`Dissemination`] hooks do nothing,
+//! and it speaks none of the node's messages ([`Speaks::NOTHING`]): a node
+//! made to run it anyway refuses every message.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use foldhash::fast::FixedState;
 use smallvec::SmallVec;
 
-use super::{Cx, Dissemination, Info, Out, Peers, Registered};
+use super::{Cx, Dissemination, Info, Out, Peers, Registered, Speaks};
 use crate::core::config::Config;
 use crate::core::membership::MemberEvent;
 use crate::core::message::NodeId;
@@ -63,6 +65,11 @@ impl Dissemination for Plumtree {
 
     /// Never run: drivers without an overlay refuse Plumtree ([`Info::overlay`]).
     fn on_round<Id: NodeId>(self, _cx: &mut Cx<'_, Id>, _now: u64, _peers: &impl Peers<Id>, _out: &mut Out<Id>) {}
+
+    /// Its messages are its own ([`Msg`]), none of the node's.
+    fn speaks(self) -> Speaks {
+        Speaks::NOTHING
+    }
 
     fn busy<Id: NodeId>(self, _view: &View<Id>) -> bool {
         false

@@ -11,10 +11,15 @@
 //! `s = exp(-(k+1)(1-s))` for the feedback coin). Rumor mongering does not
 //! converge by itself; a backup anti-entropy exchange
 //! (`Config::anti_entropy_ms`) repairs what it misses.
+//!
+//! Messages: it sends `Push`es of its hot rumors and, under the feedback
+//! rule, answers a push of what it already knew with `Feedback`, which it
+//! then accepts ([`Rumor::on_feedback`]); under the blind rule a
+//! `Feedback` is refused. It accepts the store's state messages.
 
-use super::{hop, Cx, Dissemination, Info, MeanFieldPart, MeanFieldRule, Out, Peers, Registered, Starter};
+use super::{hop, Cx, Dissemination, Info, MeanFieldPart, MeanFieldRule, Out, Peers, Registered, Speaks, Starter};
 use crate::core::config::Config;
-use crate::core::message::{Message, NodeId, Update};
+use crate::core::message::{Kinds, Message, MessageKind, NodeId, Update};
 use crate::core::node::Transmit;
 use crate::core::version::Version;
 use crate::core::view::View;
@@ -208,8 +213,27 @@ impl Dissemination for Rumor {
         cx.done(targets);
     }
 
-    fn feedback(self) -> bool {
-        self.stop.feedback
+    fn speaks(self) -> Speaks {
+        let feedback = Kinds::NONE.with_if(MessageKind::Feedback, self.stop.feedback);
+        Speaks {
+            sends: Kinds::NONE.with(MessageKind::Push).with(MessageKind::Delta).union(feedback),
+            accepts: Kinds::STATE.union(feedback),
+        }
+    }
+
+    /// The store's merge, answering with `Feedback` what was known before
+    /// under the feedback rule.
+    #[inline]
+    fn on_push<Id: NodeId>(
+        self,
+        cx: &mut Cx<'_, Id>,
+        now: u64,
+        from: Id,
+        updates: Vec<Update<Id>>,
+        peers: &impl Peers<Id>,
+        out: &mut Out<Id>,
+    ) {
+        cx.merge_push(now, from, updates, self.stop.feedback, peers, out)
     }
 
     fn on_feedback<Id: NodeId>(self, cx: &mut Cx<'_, Id>, known: &[(Id, Version)]) {
