@@ -14,11 +14,12 @@ import init, { Lab, Status, Kind, Seen, Link } from './pkg/gossip.js';
 import { NetView } from './netview.js';
 import { Chart } from './chart.js';
 import { theoryLine } from './theory.js';
-import { PAGE_MAX_NODES, PAGE_MAX_MOVIES_NODES, pageLimit, labHash } from './lablink.js';
+import { PAGE_MAX_COMPACT_NODES, PAGE_MAX_MOVIES_NODES, pageLimit, labHash } from './lablink.js';
 import { installTeach } from './teach.js';
 import { dropCells, partitionCells, simCommand, replayNote, chartPng, exportName } from './honest.js';
 import { installLayout } from './layout.js';
 import { ToldView, dissemination, inFlight, flightAt, renderFlight } from './told.js';
+import { isCompact, renderCompactInspector, compactTip, markCompactControls } from './compact.js';
 import { SpreadMirror } from './spread.js';
 import { TimeControl, WALL_CLOCK_WHY } from './timectl.js';
 
@@ -165,7 +166,7 @@ function paramField(p) {
     if (p.kind === 'int' || p.kind === 'float') {
       el.type = 'number';
       if (p.min !== null) el.min = String(p.min);
-      const max = p.name === 'nodes' ? PAGE_MAX_NODES : p.max;
+      const max = p.name === 'nodes' ? PAGE_MAX_COMPACT_NODES : p.max;
       if (max !== null) el.max = String(max);
       el.step = p.step === null ? 'any' : String(p.step);
     } else {
@@ -293,6 +294,9 @@ function start(params, { fromUser = false } = {}) {
   if (time) time.reset();
   state.metrics = null;
   state.kind = lab.kind();
+  state.compact = isCompact(lab); // one rumor on the compact engine (compact.js)
+  markCompactControls(state.compact, $('trace'));
+  document.body.dataset.engine = lab.engine();
   state.view = null;
   document.body.dataset.run = state.kind;
   document.body.dataset.scenario = state.params.scenario;
@@ -696,6 +700,7 @@ function renderInspector(reset) {
   if (i >= 0 || reset) state.flightInspected = false;
   else if (state.flightInspected) return; // a message in flight is shown (inspectFlight)
   const body = $('insp-body');
+  if (state.compact && state.lab) { if (reset) net.selected = -1; renderCompactInspector(reset ? -1 : i, state.lab, state.status, $('insp-title'), body); return; }
   if (reset || i < 0 || !state.lab || i >= state.lab.len()) {
     if (reset) net.selected = -1;
     $('insp-title').textContent = 'click a node';
@@ -964,6 +969,7 @@ function wire() {
       tip.innerHTML = `<b>${cell.nodes} nodes here</b><br>${cell.current} up to date · ${behind} ${state.params.scenario === 'single' ? 'not informed' : 'behind'} · ${cell.down} down<br><span style="color:#8a97b3">click or scroll to zoom in</span>`;
       return;
     }
+    if (state.compact) { tip.innerHTML = compactTip(i, state.status); return; }
     const n = state.lab.node(i);
     if (state.kind === 'swim') { tip.innerHTML = `<b>member ${i}</b> · ${n.up ? 'up' : 'down'} · incarnation ${n.incarnation}<br>suspected by ${n.suspected_by}, dead to ${n.dead_to}${state.view ? `<br>member ${net.selected} holds it ${['alive', 'suspect', 'dead', 'unknown'][state.view[i]]}` : ''}`; return; }
     if (state.kind === 'overlay') { tip.innerHTML = `<b>node ${i}</b> · ${n.up ? 'up' : 'down'}<br>${n.eager.length} eager (tree) · ${n.lazy.length} lazy peers`; return; }
@@ -1041,6 +1047,8 @@ const api = {
   detail: (i) => state.lab.detail(i),
   /** What this run is: `gossip`, `swim` or `overlay`. */
   kind: () => state.kind,
+  /** The engine holding the nodes: `compact` (one rumor past 20,000 nodes: no per-node details) or `full`. */
+  engine: () => state.lab.engine(),
   /** Select node `i` (as a click does; -1: none). */
   select(i) { net.selected = Number(i); state.lastInspect = 0; readFrame(true); renderInspector(); },
   /** SWIM: what member `i` holds about every node: `{ alive, suspect, dead, unknown }`, lists of node indices. */
