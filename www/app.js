@@ -914,7 +914,7 @@ function wire() {
     writeHash();
     await copyText(location.href, 'link');
   };
-  $('copy-cmd').onclick = () => copyText(simCommand(state.lab.scenario()), 'command');
+  $('copy-cmd').onclick = () => copyText(simCommand(state.lab.scenario(), state.lab.engine()), 'command');
   $('chart-png').onclick = async () => {
     try { downloadBlob(exportName('chart', state.params, 'png'), await chartPng($('chart'), chartTitle())); } catch (e) { showBanner(String(e.message || e)); }
   };
@@ -1071,9 +1071,9 @@ const api = {
   metricsCsv,
   traceJson: () => state.lab.trace_json(),
   /** The `gossip sim` command that runs this scenario (faults applied so far included); with `--json` it prints the page's report. */
-  simCommand: () => simCommand(state.lab.scenario()),
+  simCommand: () => simCommand(state.lab.scenario(), state.lab.engine()),
   /** Copy the link (`'link'`) or the command (`'command'`) as the buttons do; returns `{ text, note }`, note: what it replays. */
-  async copy(what) { await copyText(what === 'command' ? simCommand(state.lab.scenario()) : (writeHash(), location.href), what); return state.lastCopy; },
+  async copy(what) { await copyText(what === 'command' ? simCommand(state.lab.scenario(), state.lab.engine()) : (writeHash(), location.href), what); return state.lastCopy; },
   /** The chart as the Chart PNG button saves it: a `data:image/png` URL. */
   async chartPng() { const b = await chartPng($('chart'), chartTitle()); return new Promise((r) => { const f = new FileReader(); f.onload = () => r(f.result); f.readAsDataURL(b); }); },
   /** Every delivery of `origin`'s update `version` (`"epoch.counter"`, a counter for epoch 0, or `{ epoch, counter }`) so far: `[{ from, to, t_ms, hop, duplicate }]`. Throws if the run keeps none for it. */

@@ -1258,3 +1258,27 @@ mod tests {
         assert!(Live::<CompactPopulation>::start(&eager).is_err(), "the compact population refuses it too");
     }
 }
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+
+    /// Not a test: `cargo test --release --lib live_overhead -- --ignored --nocapture`
+    /// prints how long a 1,000,000-node compact live run takes against `sim::run`.
+    #[test]
+    #[ignore]
+    fn live_overhead() {
+        let cfg = SimConfig { nodes: 1_000_000, ..SimConfig::default() };
+        for _ in 0..3 {
+            let t = std::time::Instant::now();
+            let a = super::super::run_threads(&cfg, 1, &mut |_| {}).unwrap();
+            let native = t.elapsed();
+            let t = std::time::Instant::now();
+            let mut l = Live::<CompactPopulation>::start(&cfg).unwrap();
+            l.advance(u64::MAX, u64::MAX);
+            let live = t.elapsed();
+            assert_eq!(l.report().events, a.events);
+            eprintln!("sim::run {native:?}, live {live:?}");
+        }
+    }
+}
