@@ -47,7 +47,7 @@ test('a 100,000-node push-pull run is compact in the page, seeks, and ends with 
   const native = sim(args);
   assert.equal(pageReport, native, 'wasm (compact, live) and gossip sim give the same report, byte for byte');
   assert.equal(JSON.parse(native).engine, 'compact');
-  assert.equal(await page.evaluate(() => window.gossipLab.simCommand()), 'gossip sim --nodes 100000 --seed 7 --protocol push-pull', 'the copied command runs the same engine');
+  assert.equal(await page.evaluate(() => window.gossipLab.simCommand()), 'gossip sim --nodes 100000 --seed 7', 'the copied command runs the same engine (push-pull is the default)');
   const back = await page.evaluate(() => { window.gossipLab.seek(5000); return { m: window.gossipLab.metrics(), s: window.gossipLab.snapshot() }; });
   assert.deepEqual(back, mid, 'seeking back gives the state the run had at 5 s');
   // the chart has the rumor's curve, up to everyone
