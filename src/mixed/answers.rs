@@ -7,7 +7,8 @@
 //! the seal gate), `GET /state` gives the node's favorite and the view the
 //! page draws for it, and `GET /peers/` the nodes to dial next. All of it is
 //! bounded (body size, identities, peers read), and an answer that cannot be
-//! used is counted and said once per node.
+//! used is counted and said once per node. Bodies are read as
+//! [`Doc`]s (see `wire::doc`), the same natively and in the page.
 
 use std::collections::BTreeMap;
 
