@@ -18,13 +18,21 @@
 //! ([`Lab::member_view`], [`Seen`] codes) and how many members suspect each
 //! node ([`Lab::suspects`]); overlay runs add their links, Plumtree's eager
 //! ones being the tree ([`Lab::links`], [`Link`] places).
+//!
+//! A single rumor past 20,000 nodes runs on the compact population
+//! ([`crate::sim::live::runs_compact`], as `gossip sim` would): its kind is
+//! still `gossip` (its chart, counters, seek and report are a gossip run's),
+//! [`Lab::engine`] says `compact`, and what it does not keep (views, who
+//! told whom, messages in flight, the trace) is refused with a message
+//! saying so rather than returned empty.
 
 use wasm_bindgen::prelude::*;
 
 use crate::core::membership::swim::State;
 use crate::fetch::{self, Inbox};
 use crate::mixed::{Bridge, BridgeOptions};
-use crate::sim::live::{Live, NodeKind};
+use crate::sim::compact::CompactPopulation;
+use crate::sim::live::{runs_compact, Live, NodeKind};
 use crate::sim::overlay::OverlayPopulation;
 use crate::sim::params::{ParamError, SimParams};
 use crate::sim::swim::SwimPopulation;
@@ -86,6 +94,7 @@ fn configured(params: &JsValue) -> Result<Result<(SimParams, crate::sim::SimConf
         crate::sim::table::refuse_unread_membership(given.iter().map(String::as_str), swim, true, str::to_owned)?;
         crate::sim::table::refuse_unread(given.iter().map(String::as_str), c.node.protocol, str::to_owned)?;
         crate::sim::overlay::refuse_given(given.iter().map(String::as_str), &c, str::to_owned)?;
+        runs_compact(&c)?;
         Ok((p, c))
     }))
 }
@@ -204,7 +213,12 @@ enum Run {
     Swim(Live<SwimPopulation>),
     /// Overlay nodes.
     Overlay(Live<OverlayPopulation>),
+    /// One rumor on the compact population (big networks).
+    Compact(Live<CompactPopulation>),
 }
+
+/// What a compact run does not keep, for the messages that refuse it.
+const COMPACT_KEEPS: &str = "this run is on the compact engine (a single rumor past 20,000 nodes), which keeps only whether each node knows the rumor";
 
 /// `$e` with `$l` bound to the run's [`Live`], whatever its population.
 macro_rules! each {
@@ -213,6 +227,7 @@ macro_rules! each {
             Run::Gossip($l) => $e,
             Run::Swim($l) => $e,
             Run::Overlay($l) => $e,
+            Run::Compact($l) => $e,
         }
     };
 }
@@ -297,6 +312,7 @@ impl Lab {
     fn gossip(&mut self) -> Result<&mut Live, JsValue> {
         match &mut self.run {
             Run::Gossip(l) => Ok(l),
+            Run::Compact(_) => Err(js_err(format!("real nodes join runs of full nodes only; {COMPACT_KEEPS}"))),
             other => Err(js_err(format!(
                 "real nodes join gossip runs only; this run is the {} membership",
                 each!(other, l => l.config().membership.name())
@@ -321,6 +337,15 @@ impl Lab {
 }
 
 impl Lab {
+    /// The configuration of a run that spreads rumors (full or compact).
+    fn gossip_config(&self) -> Option<crate::sim::SimConfig> {
+        match &self.run {
+            Run::Gossip(l) => Some(l.config()),
+            Run::Compact(l) => Some(l.config()),
+            _ => None,
+        }
+    }
+
     fn stop(&self) -> Option<crate::sim::StopReason> {
         each!(&self.run, l => l.stopped())
     }
@@ -343,6 +368,7 @@ impl Lab {
         let run = match cfg.membership {
             crate::sim::MembershipMode::Swim => Run::Swim(Live::start(&cfg).map_err(js_err)?),
             m if m.is_overlay() => Run::Overlay(Live::start(&cfg).map_err(js_err)?),
+            _ if runs_compact(&cfg).map_err(js_err)? => Run::Compact(Live::start(&cfg).map_err(js_err)?),
             _ => Run::Gossip(Live::new(&cfg).map_err(js_err)?),
         };
         Ok(Lab { run, params, bridge: None, inbox: Default::default() })
@@ -388,8 +414,8 @@ impl Lab {
     /// (`core::protocols::mean_field`), flat: `age_ms, fraction` per point
     /// up to `max_age_ms`; empty for a protocol without a rule.
     pub fn theory_curve(&self, max_age_ms: f64) -> Vec<f64> {
-        let Run::Gossip(live) = &self.run else { return Vec::new() };
-        let p = live.config().mean_field();
+        let Some(cfg) = self.gossip_config() else { return Vec::new() };
+        let p = cfg.mean_field();
         crate::core::protocols::mean_field(&p, max_age_ms)
             .unwrap_or_default()
             .into_iter()
@@ -400,16 +426,20 @@ impl Lab {
     /// The name of [`Lab::theory_curve`]'s curve: `mean-field push-pull +
     /// eager push, n=50`.
     pub fn theory_name(&self) -> String {
-        match &self.run {
-            Run::Gossip(live) => live.config().mean_field().name(),
-            _ => String::new(),
-        }
+        self.gossip_config().map(|c| c.mean_field().name()).unwrap_or_default()
     }
 
-    /// What this run is: `gossip` (full nodes), `swim` or `overlay`.
+    /// The engine that holds the nodes: `compact` (one rumor, big
+    /// networks: no per-node views, senders or messages) or `full`.
+    pub fn engine(&self) -> String {
+        if matches!(self.run, Run::Compact(_)) { "compact" } else { "full" }.into()
+    }
+
+    /// What this run is: `gossip` (full nodes, or one rumor on the compact
+    /// engine: see [`Lab::engine`]), `swim` or `overlay`.
     pub fn kind(&self) -> String {
         match self.run {
-            Run::Gossip(_) => "gossip",
+            Run::Gossip(_) | Run::Compact(_) => "gossip",
             Run::Swim(_) => "swim",
             Run::Overlay(_) => "overlay",
         }
@@ -594,6 +624,7 @@ impl Lab {
         let none = || js_err(format!("there is no node {i}"));
         match &self.run {
             Run::Gossip(_) => to_js(&self.snap_node(i).ok_or_else(none)?),
+            Run::Compact(l) if i < l.len() => to_js(&Basic { id: i, up: l.is_up(i) }),
             _ => self.detail(i),
         }
     }
@@ -618,6 +649,9 @@ impl Lab {
             Run::Gossip(live) => live,
             Run::Swim(live) => return to_js(&live.member_detail(i).ok_or_else(none)?),
             Run::Overlay(live) => return to_js(&live.overlay_detail(i).ok_or_else(none)?),
+            Run::Compact(_) => {
+                return Err(js_err(format!("no details of node {i}: {COMPACT_KEEPS} (status() has that)")))
+            }
         };
         let d = live.detail(i).ok_or_else(none)?;
         let b = self.bridge.as_ref();
@@ -795,6 +829,9 @@ impl Lab {
         let version = crate::core::Version::new(epoch, counter.max(0.0) as u64);
         let edges = each!(&self.run, l => l.dissemination(origin, version).map(<[_]>::to_vec));
         let edges = edges.ok_or_else(|| {
+            if matches!(self.run, Run::Compact(_)) {
+                return js_err(format!("who told whom is not recorded: {COMPACT_KEEPS}"));
+            }
             js_err("no deliveries are kept for this update: it was not made, or its record was dropped to keep memory bounded")
         })?;
         let hop = |h: u16| if h == crate::sim::population::Told::UNKNOWN_HOP { -1.0 } else { f64::from(h) };
@@ -829,6 +866,9 @@ impl Lab {
     /// plus the scenario and the faults, as JSON text.
     pub fn trace_json(&self) -> Result<String, JsValue> {
         let Run::Gossip(live) = &self.run else {
+            if matches!(self.run, Run::Compact(_)) {
+                return Err(js_err(format!("no event trace: {COMPACT_KEEPS}")));
+            }
             return Err(js_err("the event trace records gossip runs (what nodes learned); this run spreads no rumor"));
         };
         let (events, dropped) = live.trace();

@@ -17,6 +17,7 @@
 //! the native node and, compiled to wasm32, the browser.
 
 pub mod b64;
+pub mod doc;
 pub mod swim;
 
 use std::borrow::Cow;
@@ -324,6 +325,74 @@ pub fn decode(body: &[u8], lim: &Limits) -> Result<Envelope, WireError> {
         serde_json::error::Category::Data => WireError::Invalid(e.to_string()),
         _ => WireError::Malformed(e.to_string()),
     })?;
+    checked(e, lim)
+}
+
+/// [`decode`] through a [`Doc`](doc::Doc): the browser's `JSON.parse` in
+/// the page (no serde_json deserializer in its package), serde_json
+/// natively. The mixed bridge reads real nodes' answers with it; it accepts
+/// what [`decode`] accepts, with the same result, and refuses what it
+/// refuses, except where `JSON.parse` decides otherwise (see [`doc`]: `1e3`
+/// is a whole number, of a field given twice the last counts).
+pub fn decode_text(text: &str, lim: &Limits) -> Result<Envelope, WireError> {
+    let d = doc::Doc::parse(text)?;
+    checked(envelope_in(&d)?, lim)
+}
+
+/// The envelope's fields, read from a document.
+fn envelope_in(d: &doc::Doc) -> Result<EnvelopeIn<'_>, WireError> {
+    if !matches!(d, doc::Doc::Obj(_)) {
+        return Err(invalid(format_args!("the body must be a JSON object, not {}", d.kind())));
+    }
+    let updates = |name| d.arr_field(name)?.iter().map(update_in).collect::<Result<Vec<_>, _>>();
+    Ok(EnvelopeIn {
+        from: Cow::Borrowed(d.required_str("from")?),
+        url: d.str_field("url")?.map(Cow::Borrowed),
+        key: d.str_field("key")?.map(Cow::Borrowed),
+        updates: updates("updates")?,
+        digest: d.get("digest").map(|v| digest_in("digest", v)).transpose()?,
+        pull_only: d.bool_field("pull_only")?.unwrap_or(false),
+        delta: updates("delta")?,
+        want: d.get("want").map_or(Ok(DigestIn::default()), |v| digest_in("want", v))?,
+        known: d.get("known").map_or(Ok(DigestIn::default()), |v| digest_in("known", v))?,
+    })
+}
+
+/// One update's fields, read from a document.
+fn update_in(u: &doc::Doc) -> Result<UpdateIn<'_>, WireError> {
+    if !matches!(u, doc::Doc::Obj(_)) {
+        return Err(doc::wrong("updates", "an array of objects", u));
+    }
+    Ok(UpdateIn {
+        uuid: Cow::Borrowed(u.required_str("uuid")?),
+        origin: Cow::Borrowed(u.required_str("origin")?),
+        epoch: u.uint_field("epoch", u32::MAX as u64)?.unwrap_or(0) as u32,
+        version: u.required_uint("version", u64::MAX)?,
+        ttl: u.required_uint("ttl", u64::MAX)?,
+        payload: Cow::Borrowed(u.required_str("payload")?),
+        key: u.str_field("key")?.map(Cow::Borrowed),
+        sig: u.str_field("sig")?.map(Cow::Borrowed),
+    })
+}
+
+/// `{"origin": [epoch, version], ...}` read from a document.
+fn digest_in<'d>(name: &str, d: &'d doc::Doc) -> Result<DigestIn<'d>, WireError> {
+    let doc::Doc::Obj(entries) = d else { return Err(doc::wrong(name, "an object of origin: [epoch, version]", d)) };
+    entries
+        .iter()
+        .map(|(origin, pair)| match pair {
+            doc::Doc::Arr(p) if p.len() == 2 => match (p[0].as_uint(u32::MAX as u64), p[1].as_uint(u64::MAX)) {
+                (Some(epoch), Some(version)) => Ok((Cow::Borrowed(origin.as_str()), (epoch as u32, version))),
+                _ => Err(doc::wrong(name, "an object of origin: [epoch, version] in whole numbers", pair)),
+            },
+            _ => Err(doc::wrong(name, "an object of origin: [epoch, version]", pair)),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(DigestIn)
+}
+
+/// Validate the fields read and turn them into core messages.
+fn checked(e: EnvelopeIn<'_>, lim: &Limits) -> Result<Envelope, WireError> {
     check_id(&e.from, lim, || "from".into())?;
     let key = match e.key {
         None => None,
@@ -651,6 +720,100 @@ mod tests {
         }
     }
 
+    /// Every body of `tests/hostile/`, the bodies of the tests above and
+    /// encoded envelopes of every kind of message.
+    fn bodies() -> Vec<(String, Vec<u8>)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hostile");
+        let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json" || x == "bin"))
+            .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+            .collect();
+        out.sort();
+        let sealed = Update::new(
+            crate::core::Uuid::from_u128(0x0f8f_ad5b_d9cb_469f_a165_7086_7728_950e),
+            id("http://127.0.0.1:7001"),
+            Version::new(3, 9),
+            u32::MAX,
+            Payload::Shared(id("Alien \u{e9} \"q\"")),
+            Some(Arc::new(Seal { key: [7; 32], sig: [9; 64] })),
+        );
+        let a = "http://127.0.0.1:7001";
+        let digest: Digest<Id> =
+            [(id(a), Version::new(1, 2)), (id("b"), Version::new(0, MAX_COUNTER))].into_iter().collect();
+        let all = [
+            Message::Push(vec![upd(a, 1, 1, "Up"), sealed.clone()]),
+            Message::Digest { digest: digest.clone(), push_pull: false },
+            Message::Delta { updates: vec![sealed], request: digest.clone() },
+            Message::Feedback(vec![(id("c"), Version::new(4, 5))]),
+        ];
+        for i in 0..all.len() {
+            out.push((format!("encoded {i}"), encode(a, Some(a), Some(&[1; 32]), &all[i..=i])));
+            out.push((format!("encoded {i}.."), encode("x", None, None, &all[i..])));
+        }
+        for (i, b) in [
+            &br#"{"from":"x","updates":[{"uuid":"0f8fad5bd9cb469fa16570867728950e","origin":"x","version":1,"ttl":99999999999,"payload":"Up"}]}"#[..],
+            br#"{"from":"a","digest":null,"want":{},"known":{},"pull_only":true,"extra":[1,{"k":null}]}"#,
+            br#"{"from":"a","digest":{"b":[1,-2]}}"#,
+            br#"{"from":"a","digest":{"b":[4294967296,2]}}"#,
+            br#"{"from":"a","digest":{"b":[1,2.5]}}"#,
+            br#"{"from":"a","digest":{"b":"x"}}"#,
+            br#"{"from":"a","pull_only":1}"#,
+            br#"{"from":"a","key":7}"#,
+            br#"{"from":"a","updates":[{"uuid":"0f8fad5bd9cb469fa16570867728950e","origin":"b","version":1,"ttl":1,"payload":7}]}"#,
+            br#"{"from":"a","updates":[{"uuid":"0f8fad5bd9cb469fa16570867728950e","origin":"b","ttl":1,"payload":"x"}]}"#,
+            br#"{"from":"a","delta":[{"uuid":"0f8fad5bd9cb469fa16570867728950e","origin":"b","version":2,"ttl":1,"payload":"x","epoch":4294967295}]}"#,
+            br#"{"from":"a","delta":{}}"#,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            out.push((format!("listed {i}"), b.to_vec()));
+        }
+        out
+    }
+
+    #[test]
+    fn the_pages_decoder_gives_the_nodes_results_except_where_json_parse_decides_otherwise() {
+        let lim = Limits::default();
+        let mut accepted = 0;
+        for (name, body) in bodies() {
+            let node = decode(&body, &lim);
+            let Ok(text) = std::str::from_utf8(&body) else {
+                assert_eq!(node, Err(WireError::Utf8), "{name}");
+                continue;
+            };
+            let page = decode_text(text, &lim);
+            match name.as_str() {
+                // a field given twice: serde refuses, `JSON.parse` keeps the last
+                "38-duplicate-from.json" => {
+                    assert!(node.is_err());
+                    assert_eq!(&*page.unwrap().from, "b");
+                }
+                "39-duplicate-updates.json" => {
+                    assert!(node.is_err());
+                    assert!(page.unwrap().messages.is_empty());
+                }
+                // `1e3` is a whole number to JavaScript
+                "42-version-exponent.json" => {
+                    assert!(node.is_err());
+                    let page = page.unwrap();
+                    let [Message::Push(u)] = &page.messages[..] else { panic!("{page:?}") };
+                    assert_eq!(u[0].version.counter, 1000);
+                }
+                _ => {
+                    assert_eq!(node.is_ok(), page.is_ok(), "{name}: node {node:?}, page {page:?}");
+                    if let (Ok(n), Ok(p)) = (&node, &page) {
+                        assert_eq!(n, p, "{name}");
+                        accepted += 1;
+                    }
+                }
+            }
+        }
+        assert!(accepted >= 12, "{accepted} bodies accepted: the corpus lost its valid bodies");
+    }
+
     #[test]
     fn bad_bodies_are_refused_with_the_right_kind() {
         let lim = Limits::default();
@@ -688,6 +851,13 @@ mod tests {
                 Ok(e) => panic!("accepted {}: {e:?}", String::from_utf8_lossy(&body)),
             };
             assert_eq!(got, kind, "{}", String::from_utf8_lossy(&body[..body.len().min(200)]));
+            if let Ok(text) = std::str::from_utf8(&body) {
+                assert!(
+                    decode_text(text, &lim).is_err(),
+                    "the page's decoder accepted {}",
+                    &text[..text.len().min(200)]
+                );
+            }
         }
     }
 }

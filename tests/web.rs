@@ -168,3 +168,70 @@ fn sealing_and_verifying_in_the_browser() {
     assert!(!verify(&seal, u(0), &origin, v, "Alien", &mut buf));
     console_log!("wasm: sign {sign:.1} µs, verify {verify_us:.1} µs, key pair {keygen:.1} µs");
 }
+
+/// A body of `tests/hostile/`, by name.
+macro_rules! hostile {
+    ($($name:literal),* $(,)?) => {
+        [$(($name, include_str!(concat!("hostile/", $name)))),*]
+    };
+}
+
+#[wasm_bindgen_test]
+fn the_browsers_json_parse_reads_answers_as_the_nodes_decoder_does() {
+    use gossip::wire::doc::{Doc, MAX_DEPTH};
+    use gossip::wire::{self, Limits, WireError};
+    let lim = Limits::default();
+    // what the node accepts, the page reads the same; what it refuses, the page refuses
+    for (name, body) in hostile!(
+        "01-truncated-object.json",
+        "05-trailing-garbage.json",
+        "08-single-quotes.json",
+        "10-nan-version.json",
+        "11-infinity-epoch.json",
+        "12-bom-prefix.json",
+        "24-deep-array-10k.json",
+        "26-deep-in-digest.json",
+        "28-top-array.json",
+        "32-from-number.json",
+        "41-version-float.json",
+        "43-version-2pow53.json",
+        "44-version-huge.json",
+        "46-epoch-over-u32.json",
+        "48-ttl-negative.json",
+        "49-ttl-float.json",
+        "51-digest-pair-three.json",
+        "53-digest-as-array.json",
+        "64-updates-null-entry.json",
+        "66-url-javascript.json",
+        "77-unsigned-update.json",
+        "81-sig-too-long.json",
+        "86-version-zero.json",
+    ) {
+        let node = wire::decode(body.as_bytes(), &lim);
+        let page = wire::decode_text(body, &lim);
+        assert_eq!(node.is_ok(), page.is_ok(), "{name}: node {node:?}, page {page:?}");
+        if let (Ok(n), Ok(p)) = (node, page) {
+            assert_eq!(n, p, "{name}");
+        }
+    }
+    // where JSON.parse decides: the last of a field given twice, `1e3` a whole number
+    let dup = wire::decode_text(r#"{"from":"a","from":"b"}"#, &lim).unwrap();
+    assert_eq!(&*dup.from, "b");
+    let d = Doc::parse(r#"{"v":1e3,"s":"\ud800","k":{"b":1,"a":2}}"#).unwrap();
+    assert_eq!(d.get("v"), Some(&Doc::Num(1000.0)));
+    assert_eq!(d.get("s"), Some(&Doc::Str("\u{fffd}".into())), "a lone surrogate becomes U+FFFD");
+    assert_eq!(d.get("k"), Some(&Doc::Obj(vec![("b".into(), Doc::Num(1.0)), ("a".into(), Doc::Num(2.0))])));
+    // deep values are kept shallow, and what is not JSON is malformed
+    let deep = format!(r#"{{"from":"a","x":{}{}}}"#, "[".repeat(100_000), "]".repeat(100_000));
+    let d = Doc::parse(&deep).unwrap();
+    let (mut v, mut depth) = (d.get("x").unwrap(), 1);
+    while let Doc::Arr(a) = v {
+        v = &a[0];
+        depth += 1;
+    }
+    assert_eq!((v, depth), (&Doc::Deep, MAX_DEPTH));
+    assert!(wire::decode_text(&deep, &lim).unwrap().messages.is_empty());
+    for bad in ["", "{", "{} {}", "NaN", "[1,]"] {
+        assert!(matches!(Doc::parse(bad), Err(WireError::Malformed(_))), "{bad:?}");
+    }
+}

@@ -15,11 +15,12 @@ import { NetView } from './netview.js';
 import { Chart, chartScene } from './chart.js';
 import { chartSvg } from './chartsvg.js';
 import { theoryLine } from './theory.js';
-import { PAGE_MAX_NODES, PAGE_MAX_MOVIES_NODES, pageLimit, labHash } from './lablink.js';
+import { PAGE_MAX_COMPACT_NODES, PAGE_MAX_MOVIES_NODES, pageLimit, labHash } from './lablink.js';
 import { installTeach } from './teach.js';
 import { dropCells, partitionCells, simCommand, replayNote, chartPng, exportName } from './honest.js';
 import { installLayout } from './layout.js';
 import { ToldView, dissemination, inFlight, flightAt, renderFlight } from './told.js';
+import { isCompact, renderCompactInspector, compactTip, markCompactControls } from './compact.js';
 import { SpreadMirror } from './spread.js';
 import { TimeControl, WALL_CLOCK_WHY } from './timectl.js';
 
@@ -166,7 +167,7 @@ function paramField(p) {
     if (p.kind === 'int' || p.kind === 'float') {
       el.type = 'number';
       if (p.min !== null) el.min = String(p.min);
-      const max = p.name === 'nodes' ? PAGE_MAX_NODES : p.max;
+      const max = p.name === 'nodes' ? PAGE_MAX_COMPACT_NODES : p.max;
       if (max !== null) el.max = String(max);
       el.step = p.step === null ? 'any' : String(p.step);
     } else {
@@ -294,6 +295,9 @@ function start(params, { fromUser = false } = {}) {
   if (time) time.reset();
   state.metrics = null;
   state.kind = lab.kind();
+  state.compact = isCompact(lab); // one rumor on the compact engine (compact.js)
+  markCompactControls(state.compact, $('trace'));
+  document.body.dataset.engine = lab.engine();
   state.view = null;
   document.body.dataset.run = state.kind;
   document.body.dataset.scenario = state.params.scenario;
@@ -697,6 +701,7 @@ function renderInspector(reset) {
   if (i >= 0 || reset) state.flightInspected = false;
   else if (state.flightInspected) return; // a message in flight is shown (inspectFlight)
   const body = $('insp-body');
+  if (state.compact && state.lab) { if (reset) net.selected = -1; renderCompactInspector(reset ? -1 : i, state.lab, state.status, $('insp-title'), body); return; }
   if (reset || i < 0 || !state.lab || i >= state.lab.len()) {
     if (reset) net.selected = -1;
     $('insp-title').textContent = 'click a node';
@@ -919,7 +924,7 @@ function wire() {
     writeHash();
     await copyText(location.href, 'link');
   };
-  $('copy-cmd').onclick = () => copyText(simCommand(state.lab.scenario()), 'command');
+  $('copy-cmd').onclick = () => copyText(simCommand(state.lab.scenario(), state.lab.engine()), 'command');
   $('chart-png').onclick = async () => {
     try { downloadBlob(exportName('chart', state.params, 'png'), await chartPng($('chart'), chartTitle())); } catch (e) { showBanner(String(e.message || e)); }
   };
@@ -975,6 +980,7 @@ function wire() {
       tip.innerHTML = `<b>${cell.nodes} nodes here</b><br>${cell.current} up to date · ${behind} ${state.params.scenario === 'single' ? 'not informed' : 'behind'} · ${cell.down} down<br><span style="color:#8a97b3">click or scroll to zoom in</span>`;
       return;
     }
+    if (state.compact) { tip.innerHTML = compactTip(i, state.status); return; }
     const n = state.lab.node(i);
     if (state.kind === 'swim') { tip.innerHTML = `<b>member ${i}</b> · ${n.up ? 'up' : 'down'} · incarnation ${n.incarnation}<br>suspected by ${n.suspected_by}, dead to ${n.dead_to}${state.view ? `<br>member ${net.selected} holds it ${['alive', 'suspect', 'dead', 'unknown'][state.view[i]]}` : ''}`; return; }
     if (state.kind === 'overlay') { tip.innerHTML = `<b>node ${i}</b> · ${n.up ? 'up' : 'down'}<br>${n.eager.length} eager (tree) · ${n.lazy.length} lazy peers`; return; }
@@ -1052,6 +1058,8 @@ const api = {
   detail: (i) => state.lab.detail(i),
   /** What this run is: `gossip`, `swim` or `overlay`. */
   kind: () => state.kind,
+  /** The engine holding the nodes: `compact` (one rumor past 20,000 nodes: no per-node details) or `full`. */
+  engine: () => state.lab.engine(),
   /** Select node `i` (as a click does; -1: none). */
   select(i) { net.selected = Number(i); state.lastInspect = 0; readFrame(true); renderInspector(); },
   /** SWIM: what member `i` holds about every node: `{ alive, suspect, dead, unknown }`, lists of node indices. */
@@ -1074,9 +1082,9 @@ const api = {
   metricsCsv,
   traceJson: () => state.lab.trace_json(),
   /** The `gossip sim` command that runs this scenario (faults applied so far included); with `--json` it prints the page's report. */
-  simCommand: () => simCommand(state.lab.scenario()),
+  simCommand: () => simCommand(state.lab.scenario(), state.lab.engine()),
   /** Copy the link (`'link'`) or the command (`'command'`) as the buttons do; returns `{ text, note }`, note: what it replays. */
-  async copy(what) { await copyText(what === 'command' ? simCommand(state.lab.scenario()) : (writeHash(), location.href), what); return state.lastCopy; },
+  async copy(what) { await copyText(what === 'command' ? simCommand(state.lab.scenario(), state.lab.engine()) : (writeHash(), location.href), what); return state.lastCopy; },
   /** The chart as the Chart PNG button saves it: a `data:image/png` URL. */
   async chartPng() { const b = await chartPng($('chart'), chartTitle()); return new Promise((r) => { const f = new FileReader(); f.onload = () => r(f.result); f.readAsDataURL(b); }); },
   /** The chart as the Chart SVG button saves it: SVG text, one `<path>` per curve in data coordinates (see docs/lab.md). */

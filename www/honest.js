@@ -65,9 +65,11 @@ function shellWord(v) {
  * pairs, faults applied so far included): table names become flags
  * (`interval_ms` -> `--interval-ms`), each fault one `--fault`, and
  * `--engine full`, the engine the page runs (its report is then the
- * page's, byte for byte, with `--json`).
+ * page's, byte for byte, with `--json`); for a run on the compact engine
+ * (`pageEngine`: `Lab.engine()`), no engine flag: gossip sim picks compact
+ * for it too.
  */
-export function simCommand(pairs) {
+export function simCommand(pairs, pageEngine = 'full') {
   const words = ['gossip', 'sim'];
   let engine = false;
   for (const [k, v] of Object.entries(pairs)) {
@@ -78,7 +80,7 @@ export function simCommand(pairs) {
     if (k === 'engine') engine = true;
     words.push(`--${k.replace(/_/g, '-')}`, shellWord(v));
   }
-  if (!engine) words.push('--engine', 'full');
+  if (!engine && pageEngine === 'full') words.push('--engine', 'full');
   return words.join(' ');
 }
 

@@ -7,11 +7,10 @@
 //! the seal gate), `GET /state` gives the node's favorite and the view the
 //! page draws for it, and `GET /peers/` the nodes to dial next. All of it is
 //! bounded (body size, identities, peers read), and an answer that cannot be
-//! used is counted and said once per node.
+//! used is counted and said once per node. Bodies are read as
+//! [`Doc`]s (see `wire::doc`), the same natively and in the page.
 
 use std::collections::BTreeMap;
-
-use serde::Deserialize;
 
 use super::identities::{made_up_uuid, normalize_url};
 use super::notices::refusal_text;
@@ -21,40 +20,62 @@ use crate::core::message::parse_uuid;
 use crate::core::{Message, Payload, Refusals, Update, Version, MAX_COUNTER};
 use crate::sim::engine::Flight;
 use crate::sim::live::Live;
-use crate::wire::{self, Id, Limits};
+use crate::wire::doc::Doc;
+use crate::wire::{self, Id, Limits, WireError};
 
 /// Most peers read from one `GET /peers/` answer.
 const PEERS_READ: usize = 1_024;
 
 /// `GET /state`, the parts the bridge reads.
-#[derive(Deserialize)]
 struct StateDoc {
     id: String,
-    #[serde(default)]
     movie: Option<String>,
-    #[serde(default)]
     version: u64,
-    #[serde(default)]
     epoch: u32,
-    #[serde(default)]
     key: Option<String>,
-    #[serde(default)]
     view: BTreeMap<String, StateEntry>,
 }
 
 /// One entry of its view.
-#[derive(Deserialize)]
 struct StateEntry {
     movie: String,
     version: u64,
-    #[serde(default)]
     epoch: u32,
-    #[serde(default)]
     ttl: u32,
-    #[serde(default)]
     uuid: Option<String>,
-    #[serde(default)]
     key: Option<String>,
+}
+
+impl StateDoc {
+    /// Read from the parsed answer (fields absent or `null` take their
+    /// defaults; of an origin given twice in the view, the last counts).
+    fn read(d: &Doc) -> Result<StateDoc, WireError> {
+        let text = |name| d.str_field(name).map(|s| s.map(str::to_owned));
+        let mut view = BTreeMap::new();
+        for (origin, e) in d.obj_field("view")? {
+            if !matches!(e, Doc::Obj(_)) {
+                return Err(wire::doc::wrong("view", "an object of objects", e));
+            }
+            let text = |name| e.str_field(name).map(|s| s.map(str::to_owned));
+            let entry = StateEntry {
+                movie: e.required_str("movie")?.to_owned(),
+                version: e.required_uint("version", u64::MAX)?,
+                epoch: e.uint_field("epoch", u32::MAX as u64)?.unwrap_or(0) as u32,
+                ttl: e.uint_field("ttl", u32::MAX as u64)?.unwrap_or(0) as u32,
+                uuid: text("uuid")?,
+                key: text("key")?,
+            };
+            view.insert(origin.clone(), entry);
+        }
+        Ok(StateDoc {
+            id: d.required_str("id")?.to_owned(),
+            movie: text("movie")?,
+            version: d.uint_field("version", u64::MAX)?.unwrap_or(0),
+            epoch: d.uint_field("epoch", u32::MAX as u64)?.unwrap_or(0) as u32,
+            key: text("key")?,
+            view,
+        })
+    }
 }
 
 impl Bridge {
@@ -114,7 +135,7 @@ impl Bridge {
         body: &str,
         sent: u64,
     ) -> Result<(), AnswerError> {
-        let env = wire::decode(body.as_bytes(), &Limits::default()).map_err(AnswerError::Wire)?;
+        let env = wire::decode_text(body, &Limits::default()).map_err(AnswerError::Wire)?;
         let slot = self.claim_name(live, ni, env.from.clone())?;
         // an answer from the URL dialed, naming that URL and its key: direct proof
         if let Some(k) = env.key.filter(|_| *env.from == *self.natives[ni].url) {
@@ -145,8 +166,9 @@ impl Bridge {
 
     /// `GET /state`: the node's identity, key, favorite and view.
     fn state_answer(&mut self, live: &mut Live, ni: usize, body: &str) -> Result<(), AnswerError> {
-        let doc: StateDoc =
-            serde_json::from_str(body).map_err(|e| AnswerError::Body { route: "GET /state", why: e.to_string() })?;
+        let doc = Doc::parse(body)
+            .and_then(|d| StateDoc::read(&d))
+            .map_err(|e| AnswerError::Body { route: "GET /state", why: e.to_string() })?;
         let lim = Limits::default();
         if doc.id.is_empty() || doc.id.len() > lim.max_id_len {
             return Err(AnswerError::BadId);
@@ -194,9 +216,17 @@ impl Bridge {
 
     /// `GET /peers/`: more nodes to dial.
     fn peers_answer(&mut self, body: &str, now: f64) -> Result<(), AnswerError> {
-        let list: Vec<serde_json::Value> =
-            serde_json::from_str(body).map_err(|e| AnswerError::Body { route: "GET /peers/", why: e.to_string() })?;
-        for v in list.into_iter().take(PEERS_READ) {
+        let list = match Doc::parse(body) {
+            Ok(Doc::Arr(list)) => list,
+            Ok(d) => {
+                return Err(AnswerError::Body {
+                    route: "GET /peers/",
+                    why: format!("an array expected, not {}", d.kind()),
+                })
+            }
+            Err(e) => return Err(AnswerError::Body { route: "GET /peers/", why: e.to_string() }),
+        };
+        for v in list.iter().take(PEERS_READ) {
             if let Some(u) = v.as_str().and_then(|s| normalize_url(s).ok()) {
                 self.add_native(&u, now);
             }

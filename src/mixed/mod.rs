@@ -58,7 +58,9 @@
 //!
 //! * `schedule`: what is sent when (follow-ups, polls, exchanges) within the
 //!   rate limits: the token buckets, the requests in flight, the periods;
-//! * `answers`: what came back, read into the run;
+//! * `answers`: what came back, read into the run (bodies parsed into a
+//!   `wire::doc::Doc`: by the browser's `JSON.parse` in the page, which keeps
+//!   serde_json's deserializer out of its package, by serde_json natively);
 //! * `registry`: the real nodes and the slots of identities from outside
 //!   the page, with whether each node answers ([`Reach`], [`NativeView`]);
 //! * `identities`: the virtual nodes' names and key pairs, and names and

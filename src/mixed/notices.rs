@@ -7,7 +7,7 @@
 //! queue and the keys remembered are both bounded, so a hostile node cannot
 //! grow them. Also what a node's refusal says (its `{"error": ...}` body).
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::Bridge;
 
@@ -38,12 +38,9 @@ impl Bridge {
 
 /// What a refusal's JSON body says (`{"error": ...}`), or its start.
 pub(super) fn refusal_text(body: &str) -> String {
-    #[derive(Deserialize)]
-    struct E {
-        error: String,
-    }
-    match serde_json::from_str::<E>(body) {
-        Ok(e) => e.error,
-        Err(_) => body.chars().take(200).collect(),
+    let doc = crate::wire::doc::Doc::parse(body).ok();
+    match doc.as_ref().and_then(|d| d.get("error")?.as_str()) {
+        Some(e) => e.to_owned(),
+        None => body.chars().take(200).collect(),
     }
 }

@@ -172,6 +172,8 @@ pub struct CompactPopulation {
     parts: Vec<Vec<Reply>>,
     /// `push` rounds: nodes that learned this round (they push from the next one).
     fresh: Vec<u64>,
+    /// Whether the rumor was made yet (see [`CompactPopulation::rumor_made`]).
+    made: bool,
 }
 
 /// A reply in a fast round: `Delta { update: Some(ttl) }` or, with
@@ -484,7 +486,14 @@ impl CompactPopulation {
             wave2: Vec::new(),
             parts: Vec::new(),
             fresh: Vec::new(),
+            made: false,
         }
+    }
+
+    /// Whether the rumor was made (its origin injected it): from then on a
+    /// live node that does not know it is one update behind.
+    pub fn rumor_made(&self) -> bool {
+        self.made
     }
 
     /// Whether rounds run whole in [`Population::round`] (the default) or
@@ -823,6 +832,7 @@ impl Population for CompactPopulation {
         if !was && n.spreading(j) {
             self.spreading += 1;
         }
+        self.made = true;
         ctx.metrics.originated(i, self.version, now);
         ctx.metrics.learned(i, i, None, self.version, now);
     }

@@ -16,10 +16,19 @@
 //! run of any of them ends with exactly the report `gossip sim --json`
 //! prints; what is particular to one (a SWIM member's view, Plumtree's
 //! eager links) is read in its own `impl` block below.
+//!
+//! Single-rumor runs past [`COMPACT_ABOVE`] nodes (or any that asks for
+//! `engine: compact`) run on the [`CompactPopulation`] instead, exactly as
+//! `gossip sim` does ([`runs_compact`]): a few bytes a node, so the
+//! literature's 1,000,000-node experiments run in the page too. Such a run
+//! keeps whether each node knows the rumor and the counters, nothing more
+//! (no views, no who-told-whom, no messages in flight to draw).
 
 use serde::Serialize;
 
+use super::compact::CompactPopulation;
 use super::engine::{Flight, Runner};
+use super::metrics::Knowledge;
 use super::overlay::OverlayPopulation;
 use super::population::{Delivery, FullPopulation, Population, Told, TraceEntry};
 use super::spread_log::SpreadLog;
@@ -40,6 +49,13 @@ pub trait LiveRun: Population + Sized {
     /// The population of `cfg` (already validated), or why this kind of
     /// run does not take `cfg`.
     fn build(cfg: &SimConfig) -> Result<Self, RunError>;
+    /// Whether the run logs the messages it sends for the viewer to draw.
+    const FLIGHTS: bool = true;
+    /// The engine the run's configuration names (and its report says):
+    /// full nodes unless the population is the compact one.
+    fn engine(_cfg: &SimConfig) -> EngineChoice {
+        EngineChoice::Full
+    }
     /// The report of the run `r` of `cfg` that reached `t` (stopped for `reason`).
     fn report(cfg: &SimConfig, r: &Runner<Self>, reason: StopReason, t: u64) -> Report;
     /// How many updates (broadcasts) node `i` is behind, for the viewer.
@@ -162,6 +178,65 @@ impl LiveRun for OverlayPopulation {
     /// Broadcasts have one version, `0.1`.
     fn dissemination(&self, origin: u32, version: Version) -> Option<&[Delivery]> {
         (version == Version::new(0, 1)).then(|| OverlayPopulation::dissemination(self, origin)).flatten()
+    }
+}
+
+impl LiveRun for CompactPopulation {
+    fn build(cfg: &SimConfig) -> Result<Self, RunError> {
+        if !cfg.compact_applies() {
+            let why = format!("the compact engine cannot run {}", cfg.compact_obstacles().join(", "));
+            return Err(RunError::Param(ParamError::rule("engine", why)));
+        }
+        Ok(CompactPopulation::new(cfg.nodes, cfg.node_config(), cfg.seed, 0))
+    }
+    /// A compact run draws no messages: at a million nodes they would be
+    /// millions a round, and its fast rounds send them in bulk.
+    const FLIGHTS: bool = false;
+    /// As given (`auto` or `compact`), so the report's configuration is
+    /// the one `gossip sim` prints for the same parameters.
+    fn engine(cfg: &SimConfig) -> EngineChoice {
+        cfg.engine
+    }
+    fn report(cfg: &SimConfig, r: &Runner<Self>, reason: StopReason, t: u64) -> Report {
+        report(cfg, &r.w, reason, t)
+    }
+    /// One update behind until it knows the rumor, once it was made.
+    fn behind(&self, i: u32) -> u32 {
+        u32::from(self.rumor_made() && self.known(i, 0).is_none())
+    }
+}
+
+/// Above this many nodes (20,000, as the messages below spell it) the page runs a single rumor on the compact
+/// population (as `gossip sim` would); at or below it, on full nodes, whose
+/// views, senders and messages the viewer shows.
+pub const COMPACT_ABOVE: u32 = 20_000;
+
+/// Whether a live run of `cfg` runs on the compact population: `engine:
+/// compact`, or `auto` past [`COMPACT_ABOVE`] nodes where the compact
+/// engine applies. A run past that size it does not apply to is refused
+/// (full nodes keep views the page cannot hold), naming what stands in
+/// the way.
+pub fn runs_compact(cfg: &SimConfig) -> Result<bool, ParamError> {
+    match cfg.engine {
+        EngineChoice::Compact => Ok(true),
+        EngineChoice::Full if cfg.nodes <= COMPACT_ABOVE => Ok(false),
+        EngineChoice::Auto if cfg.nodes <= COMPACT_ABOVE => Ok(false),
+        EngineChoice::Auto if cfg.compact_applies() => Ok(true),
+        EngineChoice::Full => Err(ParamError::rule(
+            "nodes",
+            format!(
+                "the lab shows at most 20,000 nodes on full nodes (engine full); past that it runs a single rumor on the compact engine (engine auto or compact), got {}",
+                cfg.nodes
+            ),
+        )),
+        EngineChoice::Auto => Err(ParamError::rule(
+            "nodes",
+            format!(
+                "the lab shows at most 20,000 nodes on full nodes; past that it runs a single rumor on the compact engine, which cannot run {} (got {})",
+                cfg.compact_obstacles().join(", "),
+                cfg.nodes
+            ),
+        )),
     }
 }
 
@@ -405,13 +480,16 @@ impl Live {
 
 impl<P: LiveRun> Live<P> {
     /// Start a run of `cfg` on `P` (checked first; `cfg.engine` is set to
-    /// full: a viewer shows node state, which the compact engine does not keep).
+    /// full, a viewer showing node state, unless `P` is the compact
+    /// population: see [`LiveRun::engine`]).
     pub fn start(cfg: &SimConfig) -> Result<Live<P>, RunError> {
         let mut cfg = cfg.clone();
-        cfg.engine = EngineChoice::Full;
+        cfg.engine = P::engine(&cfg);
         cfg.validate()?;
         let mut r = runner(&cfg, P::build(&cfg)?);
-        r.w.log_flights(FLIGHT_CAP);
+        if P::FLIGHTS {
+            r.w.log_flights(FLIGHT_CAP);
+        }
         let log = SpreadLog::new(SpreadLog::resolution_for(cfg.node.interval_ms));
         let row_step = cfg.node.interval_ms.max(100).div_ceil(log.resolution()) * log.resolution();
         Ok(Live { cfg, r, remotes: Default::default(), log, rows: Vec::new(), row_step })
@@ -1070,5 +1148,137 @@ mod tests {
         l.add_fault(Fault::Crash { node: 5 }).unwrap();
         l.add_fault(Fault::Crash { node: 6 }).unwrap();
         assert_eq!(l.config().faults.len(), 3);
+    }
+    fn big(protocol: crate::core::Protocol, model: Model) -> SimConfig {
+        let mut c = SimConfig { nodes: 30_000, seed: 11, model, ..SimConfig::default() };
+        c.node.protocol = protocol;
+        c
+    }
+
+    fn json<T: Serialize>(x: &T) -> String {
+        serde_json::to_string(x).unwrap()
+    }
+
+    /// Everything the page reads of a compact run's course.
+    fn course(l: &Live<CompactPopulation>) -> (String, Vec<Option<u32>>, String, usize) {
+        let rows: Vec<Vec<String>> = l.rows().iter().map(|r| r.iter().map(|x| x.to_string()).collect()).collect();
+        (json(&l.report()), l.lacking().collect(), format!("{rows:?}"), l.spread_log().points().len())
+    }
+
+    #[test]
+    fn a_compact_live_run_in_slices_ends_with_the_report_gossip_sim_prints() {
+        use crate::core::Protocol;
+        for (protocol, model) in [
+            (Protocol::PushPull, Model::Rounds),
+            (Protocol::Push, Model::Rounds),
+            (Protocol::Pull, Model::Rounds),
+            (Protocol::Rumor, Model::Rounds),
+            (Protocol::PushPull, Model::Events),
+            (Protocol::Rumor, Model::Events),
+        ] {
+            let cfg = big(protocol, model);
+            assert_eq!(runs_compact(&cfg), Ok(true));
+            let native = super::super::run(&cfg, &mut |_| {}).unwrap();
+            assert_eq!(native.engine, "compact");
+            let mut whole = Live::<CompactPopulation>::start(&cfg).unwrap();
+            assert!(whole.advance(u64::MAX, u64::MAX));
+            assert!(whole.stopped().is_some());
+            assert_eq!(json(&whole.report()), json(&native), "{protocol:?} {model:?}: one call");
+            let mut sliced = Live::<CompactPopulation>::start(&cfg).unwrap();
+            let mut calls = 0;
+            let mut target = 0;
+            while sliced.stopped().is_none() {
+                target += 137;
+                while !sliced.advance(target, 5_000) {
+                    calls += 1;
+                }
+                calls += 1;
+                assert!(calls < 1_000_000, "bounded");
+            }
+            assert!(calls > 10, "{protocol:?} {model:?}: really sliced ({calls} calls)");
+            assert_eq!(course(&sliced), course(&whole), "{protocol:?} {model:?}: slices = one call");
+        }
+    }
+
+    #[test]
+    fn a_compact_live_run_with_faults_added_and_sought_back_replays_as_gossip_sim() {
+        let cfg = big(crate::core::Protocol::PushPull, Model::Rounds);
+        let mut l = Live::<CompactPopulation>::start(&cfg).unwrap();
+        l.advance(3_000, u64::MAX);
+        l.add_fault(Fault::CrashRandom { fraction: 0.3 }).unwrap();
+        l.advance(5_000, u64::MAX);
+        let mid = l.lacking().filter(|s| *s == Some(1)).count();
+        let r = l.report();
+        assert_eq!(mid as u32, r.live - r.informed, "uninformed live nodes are one behind");
+        assert!(mid > 0, "the rumor is still spreading at 5 s");
+        assert_eq!(l.lacking().filter(Option::is_none).count(), 9_000, "30% crashed");
+        l.advance(u64::MAX, u64::MAX);
+        let scenario = l.config();
+        assert_eq!(scenario.engine, EngineChoice::Auto, "the report names the configuration gossip sim ran");
+        let native = super::super::run(&scenario, &mut |_| {}).unwrap();
+        assert_eq!(json(&l.report()), json(&native));
+        let end = course(&l);
+        l.seek(4_000).unwrap();
+        let mut fresh = Live::<CompactPopulation>::start(&scenario).unwrap();
+        fresh.advance(4_000, u64::MAX);
+        assert_eq!(course(&l), course(&fresh), "seeking back replays the scenario");
+        l.seek(u64::MAX).unwrap();
+        assert_eq!(course(&l), end);
+    }
+
+    #[test]
+    fn compact_nodes_are_behind_until_they_know_the_rumor_and_a_compact_run_draws_no_messages() {
+        let cfg = SimConfig { nodes: 100, engine: EngineChoice::Compact, ..SimConfig::default() };
+        let pop = CompactPopulation::build(&cfg).unwrap();
+        assert!((0..100).all(|i| pop.behind(i) == 0), "no rumor made yet: nobody behind");
+        let mut l = Live::<CompactPopulation>::start(&cfg).unwrap();
+        l.advance(1, u64::MAX);
+        let lacking: Vec<_> = l.lacking().collect();
+        assert_eq!(lacking[0], Some(0), "the origin holds its rumor");
+        assert!(lacking[1..].iter().all(|&s| s == Some(1)), "everyone else lacks it: {lacking:?}");
+        l.advance(2_000, u64::MAX);
+        assert!(l.r.w.metrics.messages > 0);
+        assert!(l.drain_flights().0.is_empty());
+    }
+
+    #[test]
+    fn the_page_runs_a_single_rumor_compact_past_20000_nodes_and_refuses_what_compact_cannot_run() {
+        let at = |nodes: u32| SimConfig { nodes, ..SimConfig::default() };
+        assert_eq!(runs_compact(&at(COMPACT_ABOVE)), Ok(false), "full nodes up to the limit: views to show");
+        assert_eq!(runs_compact(&at(COMPACT_ABOVE + 1)), Ok(true));
+        assert_eq!(runs_compact(&SimConfig { engine: EngineChoice::Compact, ..at(50) }), Ok(true));
+        let full = runs_compact(&SimConfig { engine: EngineChoice::Full, ..at(30_000) }).unwrap_err();
+        assert_eq!(full.param, "nodes");
+        assert!(full.to_string().contains("at most 20,000 nodes on full nodes"), "{full}");
+        let movies = runs_compact(&SimConfig { scenario: crate::sim::Scenario::Movies, ..at(30_000) }).unwrap_err();
+        assert!(movies.to_string().contains("cannot run --scenario movies"), "{movies}");
+        let mut eager = at(30_000);
+        eager.node.eager_push = true;
+        assert!(runs_compact(&eager).unwrap_err().to_string().contains("--eager on"));
+        assert!(Live::<CompactPopulation>::start(&eager).is_err(), "the compact population refuses it too");
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+
+    /// Not a test: `cargo test --release --lib live_overhead -- --ignored --nocapture`
+    /// prints how long a 1,000,000-node compact live run takes against `sim::run`.
+    #[test]
+    #[ignore]
+    fn live_overhead() {
+        let cfg = SimConfig { nodes: 1_000_000, ..SimConfig::default() };
+        for _ in 0..3 {
+            let t = std::time::Instant::now();
+            let a = super::super::run_threads(&cfg, 1, &mut |_| {}).unwrap();
+            let native = t.elapsed();
+            let t = std::time::Instant::now();
+            let mut l = Live::<CompactPopulation>::start(&cfg).unwrap();
+            l.advance(u64::MAX, u64::MAX);
+            let live = t.elapsed();
+            assert_eq!(l.report().events, a.events);
+            eprintln!("sim::run {native:?}, live {live:?}");
+        }
     }
 }

@@ -30,7 +30,7 @@ const suite = labSuite({
     execFileSync(BIN, ['sweep', '--nodes', '40', '--model', 'events', '--loss', '0.05', '--vary', 'protocol=push,push-pull',
       '--vary', 'fanout=1:3', '--seeds', '3', '--threads', '1', '-q', '-o', CSV], { stdio: ['ignore', 'ignore', 'inherit'] });
     // runs the lab cannot show: more nodes than its limit
-    execFileSync(BIN, ['sweep', '--nodes', '25000', '--seeds', '2', '--threads', '1', '-q', '-o', BIG], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(BIN, ['sweep', '--nodes', '2000000', '--seeds', '2', '--threads', '1', '-q', '-o', BIG], { stdio: ['ignore', 'ignore', 'inherit'] });
   },
   cleanup: async () => {
     fs.rmSync(DIR, { recursive: true, force: true });
@@ -238,10 +238,10 @@ test('a dropped file opens, rows the lab cannot run say why, ?csv= opens a hoste
   }, fs.readFileSync(BIG, 'utf8'));
   await page.waitForSelector('#view:not([hidden])');
   assert.equal(await page.textContent('#source'), 'big.csv');
-  assert.match(await page.textContent('#table tbody tr >> nth=0'), /the lab shows at most 20,000 nodes/);
+  assert.match(await page.textContent('#table tbody tr >> nth=0'), /the lab shows at most 1,000,000 nodes/);
   assert.equal(await page.locator('#table tbody a').count(), 0, 'no link for a run the lab refuses');
   await page.click('#table tbody tr >> nth=0 >> td >> nth=2');
-  assert.match(await page.textContent('#banner-text'), /The lab cannot replay this run: nodes: the lab shows at most 20,000 nodes/);
+  assert.match(await page.textContent('#banner-text'), /The lab cannot replay this run: nodes: the lab shows at most 1,000,000 nodes/);
   assert.equal((await page.evaluate(() => window.sweepView.shown())).series.length, 1, 'nothing varies: one line');
 
   // bad input keeps what is shown and says what is wrong, and where

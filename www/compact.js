@@ -1,0 +1,42 @@
+// Big networks: a single rumor past 20,000 nodes runs on the compact
+// engine (`Lab.engine()` is `compact`, as `gossip sim` chooses it), which
+// keeps only whether each node knows the rumor. The inspector, the hover
+// tip and the trace button say so plainly here instead of showing empty
+// panels; the network is drawn as cells (netview.js's level of detail) and
+// the chart, counters and seek work as for any gossip run.
+
+import { Status } from './pkg/gossip.js';
+
+/** Whether `lab` runs on the compact engine. */
+export function isCompact(lab) {
+  return !!lab && lab.engine() === 'compact';
+}
+
+const KEEPS = 'This run is on the compact engine (a single rumor past 20,000 nodes): it keeps whether each node knows the rumor, not its view, who told it, or the messages it sent. Run 20,000 nodes or fewer to inspect nodes one by one.';
+
+/** What node `i` is, from its `Status` code this frame. */
+function stateOf(status, i) {
+  const s = status ? status[i] : undefined;
+  if (s === undefined) return 'unknown';
+  return s === Status.Down ? 'down' : s === Status.Current ? 'knows the rumor' : 'not informed yet';
+}
+
+/** Fill the inspector for node `i` (-1: none) of a compact run. */
+export function renderCompactInspector(i, lab, status, title, body) {
+  const n = lab.len();
+  title.textContent = i >= 0 && i < n ? `#${i} · compact run` : `compact run · ${n.toLocaleString()} nodes`;
+  body.className = 'insp-empty compact-note';
+  body.textContent = (i >= 0 && i < n ? `Node ${i}: ${stateOf(status, i)}. ` : '') + KEEPS;
+}
+
+/** The hover tip of node `i` in a compact run (HTML). */
+export function compactTip(i, status) {
+  return `<b>node ${i}</b> · ${stateOf(status, i)}<br><span style="color:#8a97b3">compact engine: no per-node details</span>`;
+}
+
+/** Disable what a compact run cannot give (the event trace), saying why; restore it otherwise. */
+export function markCompactControls(on, traceButton) {
+  if (!traceButton) return;
+  traceButton.disabled = on;
+  traceButton.title = on ? 'the compact engine keeps no event trace (what each node learned from whom)' : '';
+}
