@@ -434,14 +434,34 @@ struct Relay<Id> {
     expires: u64,
 }
 
+/// An open suspicion: its incarnation and start are the suspect's entry's
+/// (`inc`, `since`: the entry is set when the suspicion opens and any later
+/// change of the entry closes it), so only the deadline is kept here.
 #[derive(Clone, Debug)]
 struct Suspicion<Id> {
     id: Id,
-    inc: u32,
-    start: u64,
     deadline: u64,
-    /// Members whose suspicion counted (the first suspector included).
-    confirmers: Vec<Id>,
+}
+
+/// What few members hold, behind one pointer that stays null until used:
+/// members learned after the start, joiners waiting in the current pass,
+/// and Lifeguard's confirmers.
+#[derive(Clone, Debug)]
+struct Rare<Id> {
+    /// Members beyond the baseline, in the order learned.
+    extra: Vec<Id>,
+    /// Members learned during the current pass, and how many more probes of
+    /// the pass come before theirs.
+    joining: Vec<(Id, u32)>,
+    /// Lifeguard: per open suspicion, the members whose suspicion counted
+    /// (the first suspector included).
+    confirmers: Vec<(Id, Vec<Id>)>,
+}
+
+impl<Id> Default for Rare<Id> {
+    fn default() -> Self {
+        Rare { extra: Vec::new(), joining: Vec::new(), confirmers: Vec::new() }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -512,22 +532,19 @@ pub struct Swim<Id, R = Span> {
     /// entries (two vectors, exactly as long as needed: a few per member).
     ids: Vec<Id>,
     entries: Vec<Entry>,
-    /// Members beyond the baseline, in the order learned.
-    extra: Vec<Id>,
+    /// Joiners, joining and confirmers (`None` while all are empty).
+    rare: Option<Box<Rare<Id>>>,
     /// Entries in state `Dead`.
     dead: u32,
     queue: Vec<Queued<Id>>,
     stamp: u32,
     suspicions: Vec<Suspicion<Id>>,
     /// The earliest deadline of `suspicions` (kept with them: the driver
-    /// asks for the next timeout after every event).
-    suspicion_due: Option<u64>,
+    /// asks for the next timeout after every event; `u64::MAX`: none).
+    suspicion_due: u64,
     relays: Vec<Relay<Id>>,
     probe: Option<Probe<Id>>,
     pass: Pass,
-    /// Members learned during the current pass, and how many more probes of
-    /// the pass come before theirs.
-    joining: Vec<(Id, u32)>,
     next_probe: u64,
     seq: u32,
     lhm: u8,
@@ -547,16 +564,15 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
             incarnation: 0,
             ids: Vec::new(),
             entries: Vec::new(),
-            extra: Vec::new(),
+            rare: None,
             dead: 0,
             queue: Vec::new(),
             stamp: 0,
             suspicions: Vec::new(),
-            suspicion_due: None,
+            suspicion_due: u64::MAX,
             relays: Vec::new(),
             probe: None,
             pass: Pass::default(),
-            joining: Vec::new(),
             next_probe: start,
             seq: 0,
             lhm: 0,
@@ -614,7 +630,7 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
 
     /// Members it believes alive or suspect, itself included.
     pub fn believed_alive(&self) -> u32 {
-        (self.roll.len() + self.extra.len() as u32).saturating_sub(self.dead).max(1)
+        self.size().saturating_sub(self.dead).max(1)
     }
 
     /// A cache hint for drivers that hold many members: start loading the
@@ -658,7 +674,17 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
     }
 
     fn size(&self) -> u32 {
-        self.roll.len() + self.extra.len() as u32
+        self.roll.len() + self.extra().len() as u32
+    }
+
+    /// Members beyond the baseline, in the order learned.
+    fn extra(&self) -> &[Id] {
+        self.rare.as_deref().map_or(&[], |r| &r.extra)
+    }
+
+    /// The rare parts, made on first use.
+    fn rare(&mut self) -> &mut Rare<Id> {
+        self.rare.get_or_insert_with(Box::default)
     }
 
     fn member(&self, i: u32) -> Id {
@@ -666,7 +692,7 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
         if i < base {
             self.roll.get(i)
         } else {
-            self.extra[(i - base) as usize].clone()
+            self.extra()[(i - base) as usize].clone()
         }
     }
 
@@ -703,7 +729,7 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
             SwimTimer::Probe => Some(self.next_probe),
             SwimTimer::Indirect => self.probe.as_ref().filter(|p| !p.acked && !p.indirect).map(|p| p.timeout_at),
             SwimTimer::Relay => self.relays.iter().map(|r| r.nack_at.min(r.expires)).min(),
-            SwimTimer::Suspicion => self.suspicion_due,
+            SwimTimer::Suspicion => (self.suspicion_due != u64::MAX).then_some(self.suspicion_due),
         }
     }
 
@@ -762,6 +788,9 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
 
     fn drop_suspicion(&mut self, id: &Id) {
         self.suspicions.retain(|s| s.id != *id);
+        if let Some(r) = self.rare.as_deref_mut() {
+            r.confirmers.retain(|c| c.0 != *id);
+        }
         self.suspicions_changed();
     }
 
@@ -771,7 +800,7 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
         if self.suspicions.is_empty() {
             self.suspicions = Vec::new();
         }
-        self.suspicion_due = self.suspicions.iter().map(|s| s.deadline).min();
+        self.suspicion_due = self.suspicions.iter().map(|s| s.deadline).min().unwrap_or(u64::MAX);
     }
 
     fn set(&mut self, id: &Id, state: State, inc: u32, now: u64) {
@@ -806,11 +835,12 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
             Gossip::Alive { id, inc } => match cur {
                 None => {
                     self.set(&id, State::Alive, inc, now);
-                    self.extra.push(id.clone());
+                    let (key, left) = (self.pass.key, self.pass.size.saturating_sub(self.pass.pos));
+                    let r = self.rare();
+                    r.extra.push(id.clone());
                     // into the current pass, at a position drawn from its key
-                    let left = self.pass.size.saturating_sub(self.pass.pos);
-                    let at = mix64(self.pass.key ^ self.extra.len() as u64) % (u64::from(left) + 1);
-                    self.joining.push((id.clone(), at as u32));
+                    let at = mix64(key ^ r.extra.len() as u64) % (u64::from(left) + 1);
+                    r.joining.push((id.clone(), at as u32));
                     out.events.push(MemberEvent::Up(id.clone()));
                     self.enqueue(Gossip::Alive { id, inc });
                     true
@@ -834,30 +864,30 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
                     self.drop_suspicion(&id);
                     let timeout = self.cfg.suspicion_timeout(self.believed_alive(), 0);
                     // only Lifeguard's suspicion counts confirmations
-                    let confirmers = if self.cfg.lha_suspicion { vec![from.clone()] } else { Vec::new() };
+                    if self.cfg.lha_suspicion {
+                        self.rare().confirmers.push((id.clone(), vec![from.clone()]));
+                    }
                     // grow by one: a member holds a few suspicions at a time
                     self.suspicions.reserve_exact(1);
-                    self.suspicions.push(Suspicion {
-                        id: id.clone(),
-                        inc,
-                        start: now,
-                        deadline: now + timeout,
-                        confirmers,
-                    });
+                    self.suspicions.push(Suspicion { id: id.clone(), deadline: now + timeout });
                     self.suspicions_changed();
                     self.enqueue(Gossip::Suspect { id, inc, from });
                     true
                 }
                 Some(e) if e.state == State::Suspect && inc == e.inc && self.cfg.lha_suspicion => {
                     // an independent confirmation shrinks the timeout
+                    // (the suspicion started when the entry was set: `since`)
                     let n = self.believed_alive();
-                    let cfg = Arc::clone(&self.cfg);
-                    let Some(s) = self.suspicions.iter_mut().find(|s| s.id == id) else { return false };
-                    if s.confirmers.contains(&from) || s.confirmers.len() > cfg.suspicion_k as usize {
+                    let k = self.cfg.suspicion_k as usize;
+                    let Some(r) = self.rare.as_deref_mut() else { return false };
+                    let Some((_, by)) = r.confirmers.iter_mut().find(|c| c.0 == id) else { return false };
+                    if by.contains(&from) || by.len() > k {
                         return false;
                     }
-                    s.confirmers.push(from.clone());
-                    s.deadline = s.start + cfg.suspicion_timeout(n, s.confirmers.len() as u32 - 1);
+                    by.push(from.clone());
+                    let deadline = e.since + self.cfg.suspicion_timeout(n, by.len() as u32 - 1);
+                    let Some(s) = self.suspicions.iter_mut().find(|s| s.id == id) else { return false };
+                    s.deadline = deadline;
                     self.suspicions_changed();
                     self.enqueue(Gossip::Suspect { id, inc, from });
                     true
@@ -908,8 +938,8 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
     /// neither this member nor believed dead, starting a new pass (keyed
     /// from `rng`) when one ends. `None` if nobody can be probed.
     fn next_target(&mut self, rng: &mut Rng) -> Option<Id> {
-        while let Some(at) = self.joining.iter().position(|j| j.1 == 0) {
-            let (id, _) = self.joining.remove(at);
+        while let Some(at) = self.rare.as_deref().and_then(|r| r.joining.iter().position(|j| j.1 == 0)) {
+            let (id, _) = self.rare().joining.remove(at);
             if self.state_of(&id) != Some(State::Dead) {
                 return Some(id);
             }
@@ -920,8 +950,10 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
                 Some(i) => {
                     let id = self.member(i);
                     if id != self.me && self.state_of(&id) != Some(State::Dead) {
-                        for j in &mut self.joining {
-                            j.1 = j.1.saturating_sub(1);
+                        if let Some(r) = self.rare.as_deref_mut() {
+                            for j in &mut r.joining {
+                                j.1 = j.1.saturating_sub(1);
+                            }
                         }
                         return Some(id);
                     }
@@ -932,7 +964,9 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
                         return None; // a whole pass found nobody
                     }
                     // the joiners not probed yet are in the new pass
-                    self.joining = Vec::new();
+                    if let Some(r) = self.rare.as_deref_mut() {
+                        r.joining = Vec::new();
+                    }
                     self.pass = Pass::new(self.size(), rng.next_u64());
                 }
             }
@@ -1081,9 +1115,17 @@ impl<Id: Clone + Ord, R: Roll<Id>> Membership<Id> for Swim<Id, R> {
             }
         }
         if self.due(SwimTimer::Suspicion).is_some_and(|t| t <= now) {
-            let expired: Vec<(Id, u32)> =
-                self.suspicions.iter().filter(|s| s.deadline <= now).map(|s| (s.id.clone(), s.inc)).collect();
+            // (a suspicion's incarnation is its suspect's entry's)
+            let expired: Vec<(Id, u32)> = self
+                .suspicions
+                .iter()
+                .filter(|s| s.deadline <= now)
+                .filter_map(|s| Some((s.id.clone(), self.entry(&s.id)?.inc)))
+                .collect();
             self.suspicions.retain(|s| s.deadline > now);
+            if let Some(r) = self.rare.as_deref_mut() {
+                r.confirmers.retain(|c| !expired.iter().any(|x| x.0 == c.0));
+            }
             self.suspicions_changed();
             let me = self.me.clone();
             for (id, inc) in expired {
@@ -1132,6 +1174,9 @@ impl<Id: Clone + Ord, R: Roll<Id>> Membership<Id> for Swim<Id, R> {
                 }
                 if let Some(at) = self.relays.iter().position(|r| r.seq == seq) {
                     let r = self.relays.swap_remove(at);
+                    if self.relays.is_empty() {
+                        self.relays = Vec::new(); // a buffer emptied is not kept
+                    }
                     self.send(r.origin, SwimMsg::Ack { seq: r.origin_seq, gossip: Vec::new() }, out);
                 }
             }
