@@ -23,6 +23,13 @@
 //! timeout after its ack came: one tick a period for most members), are
 //! answered from one dense array without touching the member's state.
 //!
+//! Memory: the updates members piggyback are held once, in a table shared
+//! by the population ([`Circulating`], the [`Board`] the rules call), each
+//! with a count of the members holding it; a member's queue holds 4-byte
+//! handles and its send counts. At the peak of a run (every member holding
+//! the same suspicions and declarations) that is one copy of each update
+//! instead of one per member.
+//!
 //! The membership baseline every member starts from is the roster at the
 //! start (`0..nodes`, all alive at incarnation 0); members that join later
 //! announce themselves, and a member restarted without its state comes
@@ -37,8 +44,8 @@ use serde::{Deserialize, Serialize};
 use super::engine::World;
 use super::metrics::Knowledge;
 use super::population::{node_rng, Ctx, NodeFault, Population};
-use crate::core::membership::swim::{Span, State, Swim, SwimConfig, SwimCounters, SwimMsg};
-use crate::core::{MemberEvent, MemberOut, Membership, Version};
+use crate::core::membership::swim::{Board, Gossip, Span, State, Swim, SwimConfig, SwimCounters, SwimMsg};
+use crate::core::{MemberEvent, MemberOut, Version};
 use crate::rng::Rng;
 
 /// How a SWIM run is set up: the members' configuration and their phases.
@@ -52,10 +59,75 @@ pub struct SwimRun {
     pub aligned: bool,
 }
 
+/// The updates in circulation among a population's members: each held once
+/// with the number of members holding it (its handle is its slot; a slot is
+/// reused once nobody holds it). Which slot an update gets changes nothing
+/// in a run: the rules only read the update behind a handle.
+#[derive(Debug, Default)]
+pub struct Circulating {
+    slots: Vec<(Gossip<u32>, u32)>,
+    index: HashMap<Gossip<u32>, u32>,
+    free: Vec<u32>,
+}
+
+impl Circulating {
+    /// Distinct updates held by some member.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Whether no member holds any update.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+}
+
+impl Board<u32> for Circulating {
+    type Handle = u32;
+
+    fn hold(&mut self, g: Gossip<u32>) -> u32 {
+        if let Some(&h) = self.index.get(&g) {
+            self.slots[h as usize].1 += 1;
+            return h;
+        }
+        let h = match self.free.pop() {
+            Some(h) => {
+                self.slots[h as usize] = (g.clone(), 1);
+                h
+            }
+            None => {
+                self.slots.push((g.clone(), 1));
+                self.slots.len() as u32 - 1
+            }
+        };
+        self.index.insert(g, h);
+        h
+    }
+
+    #[inline]
+    fn get<'a>(&'a self, h: &'a u32) -> &'a Gossip<u32> {
+        &self.slots[*h as usize].0
+    }
+
+    fn release(&mut self, h: u32) {
+        let slot = &mut self.slots[h as usize];
+        slot.1 -= 1;
+        if slot.1 == 0 {
+            self.index.remove(&slot.0);
+            self.free.push(h);
+        }
+    }
+}
+
+/// A simulated member: its updates on the population's [`Circulating`].
+pub type Member = Swim<u32, Span, Circulating>;
+
 /// SWIM members, one per simulated node.
 pub struct SwimPopulation {
     cfg: Arc<SwimConfig>,
-    members: Vec<Swim<u32>>,
+    members: Vec<Member>,
+    /// The updates the members piggyback, shared.
+    board: Circulating,
     rngs: Vec<Rng>,
     base: u32,
     seed: u64,
@@ -64,7 +136,7 @@ pub struct SwimPopulation {
     slow: Vec<bool>,
     /// `due[i]`: when member `i`'s tick is queued (see [`Population::retime`]).
     due: Vec<u64>,
-    /// `next[i]`: member `i`'s next deadline, its `poll_timeout()`.
+    /// `next[i]`: member `i`'s next deadline, its `next_deadline()`.
     next: Vec<u64>,
     out: MemberOut<u32, SwimMsg<u32>>,
     false_positives: u64,
@@ -84,6 +156,7 @@ impl SwimPopulation {
         let mut p = SwimPopulation {
             cfg: Arc::new(run.config.clone()),
             members: Vec::with_capacity(n as usize),
+            board: Circulating::default(),
             rngs: Vec::with_capacity(n as usize),
             base: n,
             seed,
@@ -105,14 +178,19 @@ impl SwimPopulation {
     }
 
     /// Member `i` as it stands.
-    pub fn member(&self, i: u32) -> &Swim<u32> {
+    pub fn member(&self, i: u32) -> &Member {
         &self.members[i as usize]
     }
 
-    fn fresh(&self, i: u32, epoch: u32, now: u64) -> (Swim<u32>, Rng) {
+    /// The updates in circulation.
+    pub fn board(&self) -> &Circulating {
+        &self.board
+    }
+
+    fn fresh(&mut self, i: u32, epoch: u32, now: u64) -> (Member, Rng) {
         let mut rng = node_rng(self.seed, i, epoch);
         let phase = if self.aligned { 0 } else { rng.below(self.cfg.probe_interval_ms) };
-        (Swim::new(Arc::clone(&self.cfg), Span(self.base), i, now + phase), rng)
+        (Swim::new_on(&mut self.board, Arc::clone(&self.cfg), Span(self.base), i, now + phase), rng)
     }
 
     /// Pass what member `i` did to the engine and count its declarations.
@@ -171,8 +249,8 @@ impl Population for SwimPopulation {
         // `on_timer` would do nothing, so the member is not touched
         if self.next[i as usize] <= now {
             let m = &mut self.members[i as usize];
-            m.on_timer(&i, now, &mut self.rngs[i as usize], &mut self.out);
-            self.next[i as usize] = m.poll_timeout();
+            m.on_timer_on(&mut self.board, now, &mut self.rngs[i as usize], &mut self.out);
+            self.next[i as usize] = m.next_deadline();
             self.emit(i, ctx);
         }
         self.due[i as usize] = self.next[i as usize].max(now + 1);
@@ -188,8 +266,8 @@ impl Population for SwimPopulation {
 
     fn deliver(&mut self, to: u32, from: u32, msg: Self::Msg, now: u64, ctx: &mut Ctx<Self::Msg>) {
         let m = &mut self.members[to as usize];
-        m.on_message(&to, now, from, msg, &mut self.rngs[to as usize], &mut self.out);
-        self.next[to as usize] = m.poll_timeout();
+        m.on_message_on(&mut self.board, now, from, msg, &mut self.out);
+        self.next[to as usize] = m.next_deadline();
         self.emit(to, ctx);
     }
 
@@ -202,18 +280,19 @@ impl Population for SwimPopulation {
 
     fn reset(&mut self, i: u32, epoch: u32, now: u64) {
         let last = self.members[i as usize].incarnation();
+        self.members[i as usize].release_on(&mut self.board);
         let (m, rng) = self.fresh(i, epoch, now);
-        self.members[i as usize] = m.restarted(last + 1);
+        self.members[i as usize] = m.restarted_on(&mut self.board, last + 1);
         self.rngs[i as usize] = rng;
-        self.next[i as usize] = self.members[i as usize].poll_timeout();
+        self.next[i as usize] = self.members[i as usize].next_deadline();
         self.due[i as usize] = self.next[i as usize].max(now);
     }
 
     fn add(&mut self, now: u64) -> u32 {
         let i = self.members.len() as u32;
         let (m, rng) = self.fresh(i, 0, now);
-        self.due.push(m.poll_timeout().max(now));
-        self.next.push(m.poll_timeout());
+        self.due.push(m.next_deadline().max(now));
+        self.next.push(m.next_deadline());
         self.members.push(m);
         self.rngs.push(rng);
         self.down.push(false);
@@ -427,9 +506,78 @@ pub fn report(w: &World<SwimPopulation>, nodes: u32, time_ms: u64) -> SwimReport
 mod tests {
     use super::*;
     use crate::core::membership::swim::Gossip;
+    use crate::core::Membership;
 
     fn about(g: &Gossip<u32>, id: u32) -> bool {
         *g.id() == id
+    }
+
+    #[test]
+    fn members_on_the_shared_board_act_exactly_as_members_holding_their_own_updates() {
+        // twelve Lifeguard members twice, each on its own copies and on one
+        // shared table, driven alike: messages arrive 7 ms later, every
+        // fifth is lost, member 3 never answers, member 8 restarts
+        let cfg = Arc::new(SwimConfig::lifeguard());
+        let n = 12u32;
+        let mut own: Vec<Swim<u32>> =
+            (0..n).map(|i| Swim::new(Arc::clone(&cfg), Span(n), i, u64::from(i) * 83)).collect();
+        let mut board = Circulating::default();
+        let mut shared: Vec<Member> =
+            (0..n).map(|i| Swim::new_on(&mut board, Arc::clone(&cfg), Span(n), i, u64::from(i) * 83)).collect();
+        let mut rngs: Vec<(Rng, Rng)> = (0..n).map(|i| (Rng::new(u64::from(i)), Rng::new(u64::from(i)))).collect();
+        let mut wire: Vec<(u64, u32, u32, SwimMsg<u32>)> = Vec::new();
+        let (mut sent, mut shared_seen) = (0u64, false);
+        for step in 0..6_000 {
+            let (i, t) =
+                (0..n).filter(|&i| i != 3).map(|i| (i, own[i as usize].next_deadline())).min_by_key(|x| x.1).unwrap();
+            let first = wire.iter().enumerate().min_by_key(|(_, m)| m.0).map(|(k, m)| (k, m.0));
+            let (mut a, mut b) = (MemberOut::default(), MemberOut::default());
+            let (now, who) = match first {
+                Some((k, at)) if at <= t => {
+                    let (at, from, to, msg) = wire.remove(k);
+                    if to != 3 {
+                        own[to as usize].on_message(&to, at, from, msg.clone(), &mut rngs[to as usize].0, &mut a);
+                        shared[to as usize].on_message_on(&mut board, at, from, msg, &mut b);
+                    }
+                    (at, to)
+                }
+                _ => {
+                    let (ra, rb) = &mut rngs[i as usize];
+                    own[i as usize].on_timer(&i, t, ra, &mut a);
+                    shared[i as usize].on_timer_on(&mut board, t, rb, &mut b);
+                    (t, i)
+                }
+            };
+            if step == 3_000 {
+                let inc = own[8].incarnation() + 1;
+                own[8] = Swim::new(Arc::clone(&cfg), Span(n), 8, now).restarted(inc);
+                shared[8].release_on(&mut board);
+                shared[8] = Swim::new_on(&mut board, Arc::clone(&cfg), Span(n), 8, now).restarted_on(&mut board, inc);
+            }
+            assert_eq!(a.sends, b.sends, "member {who} at {now}");
+            assert_eq!(a.events, b.events, "member {who} at {now}");
+            for k in 0..n as usize {
+                assert_eq!(own[k].next_deadline(), shared[k].next_deadline());
+                assert_eq!(own[k].pending_gossip(), shared[k].pending_gossip());
+            }
+            // the table holds each update once, counting its holders
+            let held: usize = shared.iter().map(|m| m.pending_gossip()).sum();
+            assert_eq!(board.slots.iter().map(|s| s.1 as usize).sum::<usize>(), held);
+            assert_eq!(board.free.len() + board.len(), board.slots.len());
+            shared_seen |= board.len() < held;
+            for (to, msg) in b.sends {
+                sent += 1;
+                if sent % 5 != 0 {
+                    wire.push((now + 7, who, to, msg));
+                }
+            }
+        }
+        assert!(shared_seen, "members held the same updates at once");
+        assert!(shared.iter().map(|m| m.counters.suspicions).sum::<u64>() > 0, "member 3 was suspected");
+        for m in &mut shared {
+            m.release_on(&mut board);
+        }
+        assert!(board.is_empty(), "nothing held once every member let go");
     }
 
     #[test]
@@ -471,7 +619,7 @@ mod tests {
                 }
             }
             for k in 0..12 {
-                assert_eq!(p.next_timeout(k), p.member(k).poll_timeout(), "member {k} at {now}");
+                assert_eq!(p.next_timeout(k), p.member(k).next_deadline(), "member {k} at {now}");
             }
         }
         assert!(ticks_skipped > 0, "some ticks found nothing due");
@@ -485,7 +633,7 @@ mod tests {
         p.reset(2, 1, 5_000);
         let m = p.member(2);
         assert_eq!(m.incarnation(), 1);
-        assert!(m.poll_timeout() >= 5_000);
+        assert!(m.next_deadline() >= 5_000);
         let mut out = Vec::new();
         let mut metrics = super::super::metrics::Metrics::new(5);
         let roster = super::super::membership::Roster::new(5);

@@ -64,7 +64,15 @@
 //! [`Span`]), all alive at incarnation 0; a member keeps only the entries it
 //! changed (suspect, dead, a higher incarnation, a member learned later),
 //! the updates it is still piggybacking, and its open suspicions and probes.
+//! The updates it piggybacks are held on a [`Board`]: its own copies
+//! ([`Owned`], the native node), or handles into a table that a driver
+//! running many members shares among them (the simulator). A suspicion
+//! keeps only its deadline beside the suspect's entry (which holds its
+//! incarnation and start). The methods ending in `_on` take the board; the
+//! others are those of a member on [`Owned`].
 
+use std::fmt::Debug;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -314,7 +322,7 @@ impl std::fmt::Display for SwimConfigError {
 impl std::error::Error for SwimConfigError {}
 
 /// A membership update, piggybacked.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Gossip<Id> {
     /// `id` is alive at `inc`.
     Alive { id: Id, inc: u32 },
@@ -354,6 +362,42 @@ impl<Id> SwimMsg<Id> {
             SwimMsg::Nack { .. } => &[],
         }
     }
+}
+
+/// Where the updates a member is piggybacking are held. The rules keep
+/// handles in the member's queue (with their send counts) and call the
+/// board for the update behind one: [`Owned`] is each member holding its
+/// own copies (the native node); a driver running many members in one
+/// process can share one table among them (the simulator's
+/// `sim::swim::Circulating`: most members hold the same few updates, and a
+/// handle is 4 bytes where an update is 16 or more).
+pub trait Board<Id> {
+    /// What a member's queue holds for one update.
+    type Handle: Clone + Debug;
+    /// Hold `g` once more; its handle.
+    fn hold(&mut self, g: Gossip<Id>) -> Self::Handle;
+    /// The update behind `h`.
+    fn get<'a>(&'a self, h: &'a Self::Handle) -> &'a Gossip<Id>;
+    /// Hold `h` once less (a member let it go).
+    fn release(&mut self, h: Self::Handle);
+}
+
+/// Each member holds its own updates (the handle is the update).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Owned;
+
+impl<Id: Clone + Debug> Board<Id> for Owned {
+    type Handle = Gossip<Id>;
+    #[inline]
+    fn hold(&mut self, g: Gossip<Id>) -> Gossip<Id> {
+        g
+    }
+    #[inline]
+    fn get<'a>(&'a self, h: &'a Gossip<Id>) -> &'a Gossip<Id> {
+        h
+    }
+    #[inline]
+    fn release(&mut self, _h: Gossip<Id>) {}
 }
 
 /// A member's state as another member holds it.
@@ -434,19 +478,40 @@ struct Relay<Id> {
     expires: u64,
 }
 
+/// An open suspicion: its incarnation and start are the suspect's entry's
+/// (`inc`, `since`: the entry is set when the suspicion opens and any later
+/// change of the entry closes it), so only the deadline is kept here.
 #[derive(Clone, Debug)]
 struct Suspicion<Id> {
     id: Id,
-    inc: u32,
-    start: u64,
     deadline: u64,
-    /// Members whose suspicion counted (the first suspector included).
-    confirmers: Vec<Id>,
+}
+
+/// What few members hold, behind one pointer that stays null until used:
+/// members learned after the start, joiners waiting in the current pass,
+/// and Lifeguard's confirmers.
+#[derive(Clone, Debug)]
+struct Rare<Id> {
+    /// Members beyond the baseline, in the order learned.
+    extra: Vec<Id>,
+    /// Members learned during the current pass, and how many more probes of
+    /// the pass come before theirs.
+    joining: Vec<(Id, u32)>,
+    /// Lifeguard: per open suspicion, the members whose suspicion counted
+    /// (the first suspector included).
+    confirmers: Vec<(Id, Vec<Id>)>,
+}
+
+impl<Id> Default for Rare<Id> {
+    fn default() -> Self {
+        Rare { extra: Vec::new(), joining: Vec::new(), confirmers: Vec::new() }
+    }
 }
 
 #[derive(Clone, Debug)]
-struct Queued<Id> {
-    gossip: Gossip<Id>,
+struct Queued<H> {
+    /// The update, on the member's [`Board`].
+    h: H,
     sent: u32,
     /// Insertion order (newer first among equals).
     stamp: u32,
@@ -501,9 +566,11 @@ impl Iterator for Pass {
     }
 }
 
-/// One SWIM member; see the module documentation.
+/// One SWIM member; see the module documentation. `B` is where its
+/// piggybacked updates are held ([`Board`]): the methods without a board
+/// argument are those of a member holding its own ([`Owned`]).
 #[derive(Clone, Debug)]
-pub struct Swim<Id, R = Span> {
+pub struct Swim<Id, R = Span, B: Board<Id> = Owned> {
     cfg: Arc<SwimConfig>,
     roll: R,
     me: Id,
@@ -512,22 +579,20 @@ pub struct Swim<Id, R = Span> {
     /// entries (two vectors, exactly as long as needed: a few per member).
     ids: Vec<Id>,
     entries: Vec<Entry>,
-    /// Members beyond the baseline, in the order learned.
-    extra: Vec<Id>,
+    /// Joiners, joining and confirmers (`None` while all are empty).
+    rare: Option<Box<Rare<Id>>>,
     /// Entries in state `Dead`.
     dead: u32,
-    queue: Vec<Queued<Id>>,
+    queue: Vec<Queued<B::Handle>>,
+    board: PhantomData<fn(B)>,
     stamp: u32,
     suspicions: Vec<Suspicion<Id>>,
     /// The earliest deadline of `suspicions` (kept with them: the driver
-    /// asks for the next timeout after every event).
-    suspicion_due: Option<u64>,
+    /// asks for the next timeout after every event; `u64::MAX`: none).
+    suspicion_due: u64,
     relays: Vec<Relay<Id>>,
     probe: Option<Probe<Id>>,
     pass: Pass,
-    /// Members learned during the current pass, and how many more probes of
-    /// the pass come before theirs.
-    joining: Vec<(Id, u32)>,
     next_probe: u64,
     seq: u32,
     lhm: u8,
@@ -535,11 +600,38 @@ pub struct Swim<Id, R = Span> {
     pub counters: SwimCounters,
 }
 
-impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
+impl<Id: Clone + Ord + Debug, R: Roll<Id>> Swim<Id, R, Owned> {
     /// Member `me` of baseline `roll`, its first period starting at `start`
     /// (a driver spreads members' phases by drawing `start`). A member not
     /// in the baseline (a joiner) announces itself on its first messages.
     pub fn new(cfg: Arc<SwimConfig>, roll: R, me: Id, start: u64) -> Self {
+        Self::new_on(&mut Owned, cfg, roll, me, start)
+    }
+
+    /// The same member restarted without its state at incarnation `inc`
+    /// (above any it had): it announces itself, so that members holding it
+    /// suspect or dead take it back.
+    pub fn restarted(self, inc: u32) -> Self {
+        self.restarted_on(&mut Owned, inc)
+    }
+
+    /// Gossip `Alive` about itself at its current incarnation again, for a
+    /// driver that learned some member still holds an older suspicion or
+    /// declaration of it (the refutation it sent may have been lost).
+    pub fn announce(&mut self) {
+        self.announce_on(&mut Owned);
+    }
+
+    /// Apply an update heard (or made) at `now`; returns whether it changed
+    /// what this member holds.
+    pub fn apply(&mut self, g: Gossip<Id>, now: u64, out: &mut MemberOut<Id, SwimMsg<Id>>) -> bool {
+        self.apply_on(&mut Owned, g, now, out)
+    }
+}
+
+impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
+    /// [`Swim::new`] with its updates on board `b`.
+    pub fn new_on(b: &mut B, cfg: Arc<SwimConfig>, roll: R, me: Id, start: u64) -> Self {
         let mut s = Swim {
             cfg,
             roll,
@@ -547,41 +639,45 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
             incarnation: 0,
             ids: Vec::new(),
             entries: Vec::new(),
-            extra: Vec::new(),
+            rare: None,
             dead: 0,
             queue: Vec::new(),
+            board: PhantomData,
             stamp: 0,
             suspicions: Vec::new(),
-            suspicion_due: None,
+            suspicion_due: u64::MAX,
             relays: Vec::new(),
             probe: None,
             pass: Pass::default(),
-            joining: Vec::new(),
             next_probe: start,
             seq: 0,
             lhm: 0,
             counters: SwimCounters::default(),
         };
         if s.roll.position(&me).is_none() {
-            s.enqueue(Gossip::Alive { id: me, inc: 0 });
+            s.enqueue(b, Gossip::Alive { id: me, inc: 0 });
         }
         s
     }
 
-    /// The same member restarted without its state at incarnation `inc`
-    /// (above any it had): it announces itself, so that members holding it
-    /// suspect or dead take it back.
-    pub fn restarted(mut self, inc: u32) -> Self {
+    /// [`Swim::restarted`] with its updates on board `b`.
+    pub fn restarted_on(mut self, b: &mut B, inc: u32) -> Self {
         self.incarnation = inc;
-        self.enqueue(Gossip::Alive { id: self.me.clone(), inc });
+        self.enqueue(b, Gossip::Alive { id: self.me.clone(), inc });
         self
     }
 
-    /// Gossip `Alive` about itself at its current incarnation again, for a
-    /// driver that learned some member still holds an older suspicion or
-    /// declaration of it (the refutation it sent may have been lost).
-    pub fn announce(&mut self) {
-        self.enqueue(Gossip::Alive { id: self.me.clone(), inc: self.incarnation });
+    /// [`Swim::announce`] with its updates on board `b`.
+    pub fn announce_on(&mut self, b: &mut B) {
+        self.enqueue(b, Gossip::Alive { id: self.me.clone(), inc: self.incarnation });
+    }
+
+    /// Let go of every update it holds on board `b` (before a driver drops
+    /// or replaces a member whose board is shared).
+    pub fn release_on(&mut self, b: &mut B) {
+        for q in std::mem::take(&mut self.queue) {
+            b.release(q.h);
+        }
     }
 
     /// Its id.
@@ -614,7 +710,7 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
 
     /// Members it believes alive or suspect, itself included.
     pub fn believed_alive(&self) -> u32 {
-        (self.roll.len() + self.extra.len() as u32).saturating_sub(self.dead).max(1)
+        self.size().saturating_sub(self.dead).max(1)
     }
 
     /// A cache hint for drivers that hold many members: start loading the
@@ -658,7 +754,17 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
     }
 
     fn size(&self) -> u32 {
-        self.roll.len() + self.extra.len() as u32
+        self.roll.len() + self.extra().len() as u32
+    }
+
+    /// Members beyond the baseline, in the order learned.
+    fn extra(&self) -> &[Id] {
+        self.rare.as_deref().map_or(&[], |r| &r.extra)
+    }
+
+    /// The rare parts, made on first use.
+    fn rare(&mut self) -> &mut Rare<Id> {
+        self.rare.get_or_insert_with(Box::default)
     }
 
     fn member(&self, i: u32) -> Id {
@@ -666,7 +772,7 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
         if i < base {
             self.roll.get(i)
         } else {
-            self.extra[(i - base) as usize].clone()
+            self.extra()[(i - base) as usize].clone()
         }
     }
 
@@ -703,23 +809,29 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
             SwimTimer::Probe => Some(self.next_probe),
             SwimTimer::Indirect => self.probe.as_ref().filter(|p| !p.acked && !p.indirect).map(|p| p.timeout_at),
             SwimTimer::Relay => self.relays.iter().map(|r| r.nack_at.min(r.expires)).min(),
-            SwimTimer::Suspicion => self.suspicion_due,
+            SwimTimer::Suspicion => (self.suspicion_due != u64::MAX).then_some(self.suspicion_due),
         }
     }
 
     // ---- dissemination ----
 
-    fn enqueue(&mut self, g: Gossip<Id>) {
-        self.queue.retain(|q| q.gossip.id() != g.id());
+    fn enqueue(&mut self, b: &mut B, g: Gossip<Id>) {
+        self.queue.retain(|q| {
+            let keep = b.get(&q.h).id() != g.id();
+            if !keep {
+                b.release(q.h.clone());
+            }
+            keep
+        });
         self.stamp = self.stamp.wrapping_add(1);
         // grow by one: a queue holds a few updates at a time
         self.queue.reserve_exact(1);
-        self.queue.push(Queued { gossip: g, sent: 0, stamp: self.stamp });
+        self.queue.push(Queued { h: b.hold(g), sent: 0, stamp: self.stamp });
     }
 
     /// Up to `max_piggyback` updates, fewest-sent first (newest first among
     /// equals), each counted; updates sent `λ·log n` times leave the queue.
-    fn piggyback(&mut self, out: &mut Vec<Gossip<Id>>) {
+    fn piggyback(&mut self, b: &mut B, out: &mut Vec<Gossip<Id>>) {
         if self.queue.is_empty() {
             return;
         }
@@ -731,27 +843,33 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
         out.reserve_exact(room.min(self.queue.len()));
         for q in self.queue.iter_mut().take(room) {
             q.sent += 1;
-            out.push(q.gossip.clone());
+            out.push(b.get(&q.h).clone());
         }
-        self.queue.retain(|q| q.sent < limit);
+        self.queue.retain(|q| {
+            let keep = q.sent < limit;
+            if !keep {
+                b.release(q.h.clone());
+            }
+            keep
+        });
         if self.queue.is_empty() {
             self.queue = Vec::new(); // a burst's buffer is not kept
         }
     }
 
-    fn send(&mut self, to: Id, mut msg: SwimMsg<Id>, out: &mut MemberOut<Id, SwimMsg<Id>>) {
+    fn send(&mut self, b: &mut B, to: Id, mut msg: SwimMsg<Id>, out: &mut MemberOut<Id, SwimMsg<Id>>) {
         match &mut msg {
             SwimMsg::Ping { gossip, .. } => {
                 self.counters.pings += 1;
-                self.piggyback(gossip);
+                self.piggyback(b, gossip);
             }
             SwimMsg::PingReq { gossip, .. } => {
                 self.counters.ping_reqs += 1;
-                self.piggyback(gossip);
+                self.piggyback(b, gossip);
             }
             SwimMsg::Ack { gossip, .. } => {
                 self.counters.acks += 1;
-                self.piggyback(gossip);
+                self.piggyback(b, gossip);
             }
             SwimMsg::Nack { .. } => self.counters.nacks += 1,
         }
@@ -762,6 +880,9 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
 
     fn drop_suspicion(&mut self, id: &Id) {
         self.suspicions.retain(|s| s.id != *id);
+        if let Some(r) = self.rare.as_deref_mut() {
+            r.confirmers.retain(|c| c.0 != *id);
+        }
         self.suspicions_changed();
     }
 
@@ -771,7 +892,7 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
         if self.suspicions.is_empty() {
             self.suspicions = Vec::new();
         }
-        self.suspicion_due = self.suspicions.iter().map(|s| s.deadline).min();
+        self.suspicion_due = self.suspicions.iter().map(|s| s.deadline).min().unwrap_or(u64::MAX);
     }
 
     fn set(&mut self, id: &Id, state: State, inc: u32, now: u64) {
@@ -795,24 +916,24 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
         }
     }
 
-    /// Apply an update heard (or made) at `now`; returns whether it changed
-    /// what this member holds.
-    pub fn apply(&mut self, g: Gossip<Id>, now: u64, out: &mut MemberOut<Id, SwimMsg<Id>>) -> bool {
+    /// [`Swim::apply`] with its updates on board `b`.
+    pub fn apply_on(&mut self, b: &mut B, g: Gossip<Id>, now: u64, out: &mut MemberOut<Id, SwimMsg<Id>>) -> bool {
         if *g.id() == self.me {
-            return self.about_me(g);
+            return self.about_me(b, g);
         }
         let cur = self.entry(g.id());
         match g {
             Gossip::Alive { id, inc } => match cur {
                 None => {
                     self.set(&id, State::Alive, inc, now);
-                    self.extra.push(id.clone());
+                    let (key, left) = (self.pass.key, self.pass.size.saturating_sub(self.pass.pos));
+                    let r = self.rare();
+                    r.extra.push(id.clone());
                     // into the current pass, at a position drawn from its key
-                    let left = self.pass.size.saturating_sub(self.pass.pos);
-                    let at = mix64(self.pass.key ^ self.extra.len() as u64) % (u64::from(left) + 1);
-                    self.joining.push((id.clone(), at as u32));
+                    let at = mix64(key ^ r.extra.len() as u64) % (u64::from(left) + 1);
+                    r.joining.push((id.clone(), at as u32));
                     out.events.push(MemberEvent::Up(id.clone()));
-                    self.enqueue(Gossip::Alive { id, inc });
+                    self.enqueue(b, Gossip::Alive { id, inc });
                     true
                 }
                 Some(e) if inc > e.inc => {
@@ -821,7 +942,7 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
                     if e.state == State::Dead {
                         out.events.push(MemberEvent::Up(id.clone()));
                     }
-                    self.enqueue(Gossip::Alive { id, inc });
+                    self.enqueue(b, Gossip::Alive { id, inc });
                     true
                 }
                 Some(_) => false,
@@ -834,32 +955,32 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
                     self.drop_suspicion(&id);
                     let timeout = self.cfg.suspicion_timeout(self.believed_alive(), 0);
                     // only Lifeguard's suspicion counts confirmations
-                    let confirmers = if self.cfg.lha_suspicion { vec![from.clone()] } else { Vec::new() };
+                    if self.cfg.lha_suspicion {
+                        self.rare().confirmers.push((id.clone(), vec![from.clone()]));
+                    }
                     // grow by one: a member holds a few suspicions at a time
                     self.suspicions.reserve_exact(1);
-                    self.suspicions.push(Suspicion {
-                        id: id.clone(),
-                        inc,
-                        start: now,
-                        deadline: now + timeout,
-                        confirmers,
-                    });
+                    self.suspicions.push(Suspicion { id: id.clone(), deadline: now + timeout });
                     self.suspicions_changed();
-                    self.enqueue(Gossip::Suspect { id, inc, from });
+                    self.enqueue(b, Gossip::Suspect { id, inc, from });
                     true
                 }
                 Some(e) if e.state == State::Suspect && inc == e.inc && self.cfg.lha_suspicion => {
                     // an independent confirmation shrinks the timeout
+                    // (the suspicion started when the entry was set: `since`)
                     let n = self.believed_alive();
-                    let cfg = Arc::clone(&self.cfg);
-                    let Some(s) = self.suspicions.iter_mut().find(|s| s.id == id) else { return false };
-                    if s.confirmers.contains(&from) || s.confirmers.len() > cfg.suspicion_k as usize {
+                    let k = self.cfg.suspicion_k as usize;
+                    let Some(r) = self.rare.as_deref_mut() else { return false };
+                    let Some((_, by)) = r.confirmers.iter_mut().find(|c| c.0 == id) else { return false };
+                    if by.contains(&from) || by.len() > k {
                         return false;
                     }
-                    s.confirmers.push(from.clone());
-                    s.deadline = s.start + cfg.suspicion_timeout(n, s.confirmers.len() as u32 - 1);
+                    by.push(from.clone());
+                    let deadline = e.since + self.cfg.suspicion_timeout(n, by.len() as u32 - 1);
+                    let Some(s) = self.suspicions.iter_mut().find(|s| s.id == id) else { return false };
+                    s.deadline = deadline;
                     self.suspicions_changed();
-                    self.enqueue(Gossip::Suspect { id, inc, from });
+                    self.enqueue(b, Gossip::Suspect { id, inc, from });
                     true
                 }
                 Some(_) => false,
@@ -871,7 +992,7 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
                     self.drop_suspicion(&id);
                     self.set(&id, State::Dead, inc, now);
                     out.events.push(MemberEvent::Down(id.clone()));
-                    self.enqueue(Gossip::Dead { id, inc, from });
+                    self.enqueue(b, Gossip::Dead { id, inc, from });
                     true
                 }
             },
@@ -880,7 +1001,7 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
 
     /// An update about this member itself: refute a suspicion or a
     /// confirmation of its current (or a later) incarnation.
-    fn about_me(&mut self, g: Gossip<Id>) -> bool {
+    fn about_me(&mut self, b: &mut B, g: Gossip<Id>) -> bool {
         let inc = match g {
             Gossip::Suspect { inc, .. } | Gossip::Dead { inc, .. } if inc >= self.incarnation => inc,
             // someone holds a later incarnation of me (I restarted): go past it
@@ -892,13 +1013,13 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
             self.health_up();
         }
         self.incarnation = inc + 1;
-        self.enqueue(Gossip::Alive { id: self.me.clone(), inc: self.incarnation });
+        self.enqueue(b, Gossip::Alive { id: self.me.clone(), inc: self.incarnation });
         true
     }
 
-    fn take_gossip(&mut self, gossip: Vec<Gossip<Id>>, now: u64, out: &mut MemberOut<Id, SwimMsg<Id>>) {
+    fn take_gossip(&mut self, b: &mut B, gossip: Vec<Gossip<Id>>, now: u64, out: &mut MemberOut<Id, SwimMsg<Id>>) {
         for g in gossip {
-            self.apply(g, now, out);
+            self.apply_on(b, g, now, out);
         }
     }
 
@@ -908,8 +1029,8 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
     /// neither this member nor believed dead, starting a new pass (keyed
     /// from `rng`) when one ends. `None` if nobody can be probed.
     fn next_target(&mut self, rng: &mut Rng) -> Option<Id> {
-        while let Some(at) = self.joining.iter().position(|j| j.1 == 0) {
-            let (id, _) = self.joining.remove(at);
+        while let Some(at) = self.rare.as_deref().and_then(|r| r.joining.iter().position(|j| j.1 == 0)) {
+            let (id, _) = self.rare().joining.remove(at);
             if self.state_of(&id) != Some(State::Dead) {
                 return Some(id);
             }
@@ -920,8 +1041,10 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
                 Some(i) => {
                     let id = self.member(i);
                     if id != self.me && self.state_of(&id) != Some(State::Dead) {
-                        for j in &mut self.joining {
-                            j.1 = j.1.saturating_sub(1);
+                        if let Some(r) = self.rare.as_deref_mut() {
+                            for j in &mut r.joining {
+                                j.1 = j.1.saturating_sub(1);
+                            }
                         }
                         return Some(id);
                     }
@@ -932,7 +1055,9 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
                         return None; // a whole pass found nobody
                     }
                     // the joiners not probed yet are in the new pass
-                    self.joining = Vec::new();
+                    if let Some(r) = self.rare.as_deref_mut() {
+                        r.joining = Vec::new();
+                    }
                     self.pass = Pass::new(self.size(), rng.next_u64());
                 }
             }
@@ -954,7 +1079,7 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
     }
 
     /// The end of a probe: judge it.
-    fn finish_probe(&mut self, now: u64, out: &mut MemberOut<Id, SwimMsg<Id>>) {
+    fn finish_probe(&mut self, b: &mut B, now: u64, out: &mut MemberOut<Id, SwimMsg<Id>>) {
         let Some(p) = self.probe.take() else { return };
         if p.acked {
             self.health_down();
@@ -972,13 +1097,13 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
         let me = self.me.clone();
         if self.cfg.suspicion {
             self.counters.suspicions += 1;
-            self.apply(Gossip::Suspect { id: p.target, inc: e.inc, from: me }, now, out);
+            self.apply_on(b, Gossip::Suspect { id: p.target, inc: e.inc, from: me }, now, out);
         } else {
-            self.apply(Gossip::Dead { id: p.target, inc: e.inc, from: me }, now, out);
+            self.apply_on(b, Gossip::Dead { id: p.target, inc: e.inc, from: me }, now, out);
         }
     }
 
-    fn start_probe(&mut self, now: u64, rng: &mut Rng, out: &mut MemberOut<Id, SwimMsg<Id>>) {
+    fn start_probe(&mut self, b: &mut B, now: u64, rng: &mut Rng, out: &mut MemberOut<Id, SwimMsg<Id>>) {
         let mult = self.multiplier();
         self.next_probe = now + self.cfg.probe_interval_ms * mult;
         let Some(target) = self.next_target(rng) else { return };
@@ -1003,10 +1128,10 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
                 gossip.push(Gossip::Suspect { id: target.clone(), inc: e.inc, from });
             }
         }
-        self.send(target, SwimMsg::Ping { seq, gossip }, out);
+        self.send(b, target, SwimMsg::Ping { seq, gossip }, out);
     }
 
-    fn ask_helpers(&mut self, rng: &mut Rng, out: &mut MemberOut<Id, SwimMsg<Id>>) {
+    fn ask_helpers(&mut self, b: &mut B, rng: &mut Rng, out: &mut MemberOut<Id, SwimMsg<Id>>) {
         let Some(p) = self.probe.as_mut() else { return };
         p.indirect = true;
         let (target, seq) = (p.target.clone(), p.seq);
@@ -1018,12 +1143,12 @@ impl<Id: Clone + Ord, R: Roll<Id>> Swim<Id, R> {
             }
         }
         for h in helpers {
-            self.send(h, SwimMsg::PingReq { seq, target: target.clone(), gossip: Vec::new() }, out);
+            self.send(b, h, SwimMsg::PingReq { seq, target: target.clone(), gossip: Vec::new() }, out);
         }
     }
 }
 
-impl<Id: Clone + Ord, R: Roll<Id>> Peers<Id> for Swim<Id, R> {
+impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Peers<Id> for Swim<Id, R, B> {
     /// Up to `k` distinct members believed alive or suspect, other than `me`.
     fn sample(&self, rng: &mut Rng, me: &Id, k: usize, out: &mut Vec<Id>) {
         let size = self.size();
@@ -1049,10 +1174,33 @@ impl<Id: Clone + Ord, R: Roll<Id>> Peers<Id> for Swim<Id, R> {
     }
 }
 
-impl<Id: Clone + Ord, R: Roll<Id>> Membership<Id> for Swim<Id, R> {
+impl<Id: Clone + Ord + Debug, R: Roll<Id>> Membership<Id> for Swim<Id, R, Owned> {
     type Msg = SwimMsg<Id>;
 
     fn poll_timeout(&self) -> u64 {
+        self.next_deadline()
+    }
+
+    fn on_timer(&mut self, _me: &Id, now: u64, rng: &mut Rng, out: &mut MemberOut<Id, SwimMsg<Id>>) {
+        self.on_timer_on(&mut Owned, now, rng, out);
+    }
+
+    fn on_message(
+        &mut self,
+        _me: &Id,
+        now: u64,
+        from: Id,
+        msg: SwimMsg<Id>,
+        _rng: &mut Rng,
+        out: &mut MemberOut<Id, SwimMsg<Id>>,
+    ) {
+        self.on_message_on(&mut Owned, now, from, msg, out);
+    }
+}
+
+impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
+    /// Its next deadline ([`Membership::poll_timeout`]).
+    pub fn next_deadline(&self) -> u64 {
         [SwimTimer::Indirect, SwimTimer::Relay, SwimTimer::Suspicion, SwimTimer::Probe]
             .into_iter()
             .filter_map(|t| self.due(t))
@@ -1060,9 +1208,10 @@ impl<Id: Clone + Ord, R: Roll<Id>> Membership<Id> for Swim<Id, R> {
             .unwrap_or(u64::MAX)
     }
 
-    fn on_timer(&mut self, _me: &Id, now: u64, rng: &mut Rng, out: &mut MemberOut<Id, SwimMsg<Id>>) {
+    /// [`Membership::on_timer`] with its updates on board `b`.
+    pub fn on_timer_on(&mut self, b: &mut B, now: u64, rng: &mut Rng, out: &mut MemberOut<Id, SwimMsg<Id>>) {
         if self.due(SwimTimer::Indirect).is_some_and(|t| t <= now) {
-            self.ask_helpers(rng, out);
+            self.ask_helpers(b, rng, out);
         }
         if self.due(SwimTimer::Relay).is_some_and(|t| t <= now) {
             let mut nacks = Vec::new();
@@ -1077,41 +1226,49 @@ impl<Id: Clone + Ord, R: Roll<Id>> Membership<Id> for Swim<Id, R> {
                 self.relays = Vec::new();
             }
             for (to, seq) in nacks {
-                self.send(to, SwimMsg::Nack { seq }, out);
+                self.send(b, to, SwimMsg::Nack { seq }, out);
             }
         }
         if self.due(SwimTimer::Suspicion).is_some_and(|t| t <= now) {
-            let expired: Vec<(Id, u32)> =
-                self.suspicions.iter().filter(|s| s.deadline <= now).map(|s| (s.id.clone(), s.inc)).collect();
+            // (a suspicion's incarnation is its suspect's entry's)
+            let expired: Vec<(Id, u32)> = self
+                .suspicions
+                .iter()
+                .filter(|s| s.deadline <= now)
+                .filter_map(|s| Some((s.id.clone(), self.entry(&s.id)?.inc)))
+                .collect();
             self.suspicions.retain(|s| s.deadline > now);
+            if let Some(r) = self.rare.as_deref_mut() {
+                r.confirmers.retain(|c| !expired.iter().any(|x| x.0 == c.0));
+            }
             self.suspicions_changed();
             let me = self.me.clone();
             for (id, inc) in expired {
-                self.apply(Gossip::Dead { id, inc, from: me.clone() }, now, out);
+                self.apply_on(b, Gossip::Dead { id, inc, from: me.clone() }, now, out);
             }
         }
         if self.next_probe <= now {
-            self.finish_probe(now, out);
-            self.start_probe(now, rng, out);
+            self.finish_probe(b, now, out);
+            self.start_probe(b, now, rng, out);
         }
     }
 
-    fn on_message(
+    /// [`Membership::on_message`] with its updates on board `b`.
+    pub fn on_message_on(
         &mut self,
-        _me: &Id,
+        b: &mut B,
         now: u64,
         from: Id,
         msg: SwimMsg<Id>,
-        _rng: &mut Rng,
         out: &mut MemberOut<Id, SwimMsg<Id>>,
     ) {
         match msg {
             SwimMsg::Ping { seq, gossip } => {
-                self.take_gossip(gossip, now, out);
-                self.send(from, SwimMsg::Ack { seq, gossip: Vec::new() }, out);
+                self.take_gossip(b, gossip, now, out);
+                self.send(b, from, SwimMsg::Ack { seq, gossip: Vec::new() }, out);
             }
             SwimMsg::PingReq { seq, target, gossip } => {
-                self.take_gossip(gossip, now, out);
+                self.take_gossip(b, gossip, now, out);
                 let mine = self.next_seq();
                 let timeout = self.cfg.probe_timeout_ms;
                 let nack_at = if self.cfg.lhm { now + timeout * 4 / 5 } else { u64::MAX };
@@ -1122,17 +1279,20 @@ impl<Id: Clone + Ord, R: Roll<Id>> Membership<Id> for Swim<Id, R> {
                     nack_at,
                     expires: now + self.cfg.probe_interval_ms,
                 });
-                self.send(target, SwimMsg::Ping { seq: mine, gossip: Vec::new() }, out);
+                self.send(b, target, SwimMsg::Ping { seq: mine, gossip: Vec::new() }, out);
             }
             SwimMsg::Ack { seq, gossip } => {
-                self.take_gossip(gossip, now, out);
+                self.take_gossip(b, gossip, now, out);
                 if let Some(p) = self.probe.as_mut().filter(|p| p.seq == seq) {
                     p.acked = true;
                     return;
                 }
                 if let Some(at) = self.relays.iter().position(|r| r.seq == seq) {
                     let r = self.relays.swap_remove(at);
-                    self.send(r.origin, SwimMsg::Ack { seq: r.origin_seq, gossip: Vec::new() }, out);
+                    if self.relays.is_empty() {
+                        self.relays = Vec::new(); // a buffer emptied is not kept
+                    }
+                    self.send(b, r.origin, SwimMsg::Ack { seq: r.origin_seq, gossip: Vec::new() }, out);
                 }
             }
             SwimMsg::Nack { seq } => {
