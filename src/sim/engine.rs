@@ -1225,7 +1225,7 @@ fn window<P: Population>(w: &mut World<P>, e: &mut Events<P::Msg>, t0: u64, mut 
     // when done with one (the parts' loads differ from window to window)
     e.par.logs.resize_with(k, Default::default);
     let (up, retimed, metrics, pending) = (&w.up, &e.retimed, &mut w.metrics, &mut e.par.pending);
-    let slots: Vec<_> = parts
+    let handoffs: Vec<_> = parts
         .drain(..)
         .zip(jobs.iter_mut())
         .zip(e.par.logs.iter_mut().map(|l| &mut l.0))
@@ -1235,8 +1235,8 @@ fn window<P: Population>(w: &mut World<P>, e: &mut Events<P::Msg>, t0: u64, mut 
     // each thread takes the next part not taken until none is left
     let work = || loop {
         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let Some(slot) = slots.get(i) else { return };
-        let taken = slot.lock().map(|mut s| s.take()).unwrap_or(None);
+        let Some(handoff) = handoffs.get(i) else { return };
+        let taken = handoff.lock().map(|mut s| s.take()).unwrap_or(None);
         if let Some(((mut part, jobs), (log, done))) = taken {
             run_part(&mut *part, jobs, up, retimed.clone(), end, log, done);
         }
@@ -1249,7 +1249,7 @@ fn window<P: Population>(w: &mut World<P>, e: &mut Events<P::Msg>, t0: u64, mut 
         pending.apply(metrics);
         work();
     });
-    drop(slots);
+    drop(handoffs);
     drop(parts);
     // replay their effects in the order of the queue
     let mut logs = std::mem::take(&mut e.par.logs);

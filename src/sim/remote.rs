@@ -15,6 +15,11 @@
 //! population holds a mirror node per index (`Population::add_mirror`) and
 //! the live run reads [`Remotes::get`]. A run without remote nodes pays one
 //! length check per message sent.
+//!
+//! Such an index is what the bridge (`src/mixed/`) and the page's JSON call
+//! a node's *slot*; the word means nothing else in the code (a view's
+//! entries are at *positions*, a hash table has *cells*, the server hands
+//! out connection *permits*).
 
 use std::collections::BTreeMap;
 
