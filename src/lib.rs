@@ -24,8 +24,9 @@
 //! * [`sim`]: the deterministic simulator: `engine` (rounds and events,
 //!   run in slices), `population` and `compact` (how nodes are held),
 //!   `network`, `faults`, `metrics`, `membership` (the roster), `params`
-//!   (parameters by name), `live` (a run a viewer drives), `window` and
-//!   `pool` (threads).
+//!   (parameters by name), `live` (a run a viewer drives), `viewer` (its
+//!   bookkeeping over full nodes), `remote` (indices that stand for nodes
+//!   outside the run), `window` and `pool` (threads).
 //! * `server` and `node_cli` (native): the HTTP node; `cli`: `gossip sim`;
 //!   `experiment` (native): `gossip sweep` (parameters times seeds, in
 //!   parallel, to CSV, summaries, SVG plots, shards, baselines);

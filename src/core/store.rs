@@ -173,7 +173,7 @@ pub struct Store<Id: NodeId> {
     seen: SeenCache,
     stats: NodeStats,
     limits: Limits,
-    /// The slots a digest being answered lacks (kept to reuse its memory).
+    /// The positions a digest being answered lacks (kept to reuse its memory).
     lack: Vec<usize>,
     signer: Option<Arc<Signer>>,
     pins: IndexMap<Id, PublicKey, FixedState>,
@@ -346,7 +346,7 @@ impl<Id: NodeId> Store<Id> {
     /// node's own bookkeeping about it (a rumor's state).
     pub fn entry_at_mut(&mut self, origin: &Id, version: Version) -> Option<&mut Entry> {
         let f = self.view.find(origin)?;
-        (f.version == version).then(|| self.view.at_mut(f.slot))
+        (f.version == version).then(|| self.view.at_mut(f.pos))
     }
 
     /// A new version of the node's own favorite, `payload`, with `uuid`,
@@ -529,13 +529,13 @@ impl<Id: NodeId> Store<Id> {
     ) -> Option<(Vec<Update<Id>>, Digest<Id>)> {
         let view = &self.view;
         let room = view.len() < self.limits.max_view;
-        // the slots they lack are collected first, so that the updates are
+        // the positions they lack are collected first, so that the updates are
         // made in a loop of independent loads
         let mut lack = std::mem::take(&mut self.lack);
         lack.clear();
         let mut request = spares.pairs();
         let sorted = view.diff(theirs, |d| match d {
-            Diff::TheyLack(slot) => lack.push(slot),
+            Diff::TheyLack(pos) => lack.push(pos),
             Diff::WeLack(o, v) => {
                 let buried = !self.tombs.is_empty() && self.tombs.get(o).is_some_and(|t| v <= t.version);
                 if anti_entropy::answer(false, v.is_valid(), push_pull) == Answer::Request && room && !buried {
@@ -556,18 +556,18 @@ impl<Id: NodeId> Store<Id> {
         let mut updates = spares.updates();
         updates.reserve(lack.len());
         if !crate::hint::ENABLED {
-            view.touch_slots(&lack);
+            view.touch_at(&lack);
         }
-        lack.iter().take(2 * STEP).for_each(|&slot| view.warm_slot(slot));
-        lack.iter().take(STEP).for_each(|&slot| view.warm_slot_record(slot));
-        for (i, &slot) in lack.iter().enumerate() {
+        lack.iter().take(2 * STEP).for_each(|&pos| view.warm_at(pos));
+        lack.iter().take(STEP).for_each(|&pos| view.warm_record_at(pos));
+        for (i, &pos) in lack.iter().enumerate() {
             if let Some(&next) = lack.get(i + 2 * STEP) {
-                view.warm_slot(next);
+                view.warm_at(next);
             }
             if let Some(&next) = lack.get(i + STEP) {
-                view.warm_slot_record(next);
+                view.warm_record_at(next);
             }
-            let (o, e) = view.at(slot);
+            let (o, e) = view.at(pos);
             updates.push(update_from(o, e, e.ttl));
         }
         self.lack = lack;

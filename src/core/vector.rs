@@ -34,8 +34,8 @@ const WAITING: u32 = u32::MAX;
 pub struct VersionVector<Id> {
     /// Strictly increasing by origin.
     sorted: Vec<(Id, Version)>,
-    /// `slot[p]`: the view index of `sorted[p]`.
-    slot: Vec<u32>,
+    /// `index[p]`: the view index of `sorted[p]`.
+    index: Vec<u32>,
     /// `pos[k]`: the position in `sorted` of view index `k`, or `WAITING`.
     pos: Vec<u32>,
     /// View indices added since the last flush.
@@ -44,7 +44,7 @@ pub struct VersionVector<Id> {
 
 impl<Id> Default for VersionVector<Id> {
     fn default() -> Self {
-        VersionVector { sorted: Vec::new(), slot: Vec::new(), pos: Vec::new(), fresh: Vec::new() }
+        VersionVector { sorted: Vec::new(), index: Vec::new(), pos: Vec::new(), fresh: Vec::new() }
     }
 }
 
@@ -77,7 +77,7 @@ impl<Id: Ord + Clone> VersionVector<Id> {
     /// `len` entries. Everything waits for the next flush.
     pub fn reset(&mut self, len: usize) {
         self.sorted.clear();
-        self.slot.clear();
+        self.index.clear();
         self.pos.clear();
         self.pos.resize(len, WAITING);
         self.fresh.clear();
@@ -94,8 +94,8 @@ impl<Id: Ord + Clone> VersionVector<Id> {
         let add = self.take_fresh(&entry_at);
         let first = self.sorted.partition_point(|(o, _)| *o < add[0].0);
         let tail: Vec<(Id, Version)> = self.sorted.drain(first..).collect();
-        let tail_slots: Vec<u32> = self.slot.drain(first..).collect();
-        let (mut a, mut b) = (tail.into_iter().zip(tail_slots).peekable(), add.into_iter().peekable());
+        let tail_index: Vec<u32> = self.index.drain(first..).collect();
+        let (mut a, mut b) = (tail.into_iter().zip(tail_index).peekable(), add.into_iter().peekable());
         loop {
             let next = match (a.peek(), b.peek()) {
                 (Some(x), Some(y)) => {
@@ -112,7 +112,7 @@ impl<Id: Ord + Clone> VersionVector<Id> {
             let Some((e, k)) = next else { break };
             self.pos[k as usize] = self.sorted.len() as u32;
             self.sorted.push(e);
-            self.slot.push(k);
+            self.index.push(k);
         }
     }
 
@@ -138,7 +138,7 @@ impl<Id: Ord + Clone> VersionVector<Id> {
 
     /// The view index of `sorted()[p]`.
     pub fn view_index(&self, p: usize) -> usize {
-        self.slot[p] as usize
+        self.index[p] as usize
     }
 
     /// Whether entries wait to be merged in.

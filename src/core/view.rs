@@ -60,7 +60,7 @@ const MIN: usize = 64;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Found {
     /// The entry's position ([`View::at`]).
-    pub slot: usize,
+    pub pos: usize,
     /// The entry's version.
     pub version: Version,
 }
@@ -153,10 +153,10 @@ impl<Id: NodeId> View<Id> {
     #[inline]
     pub fn find(&self, origin: &Id) -> Option<Found> {
         match self.cell_of(origin) {
-            Some(d) => self.cell_version(d).map(|version| Found { slot: d, version }),
+            Some(d) => self.cell_version(d).map(|version| Found { pos: d, version }),
             None => {
                 let i = *self.sparse.get(origin)? as usize;
-                Some(Found { slot: LOOSE + i, version: self.loose[i].1.version })
+                Some(Found { pos: LOOSE + i, version: self.loose[i].1.version })
             }
         }
     }
@@ -200,25 +200,25 @@ impl<Id: NodeId> View<Id> {
         }
     }
 
-    /// Start loading the entry at position `slot` (a hint, as [`View::warm`]).
+    /// Start loading the entry at position `pos` (a hint, as [`View::warm`]).
     #[inline]
-    pub fn warm_slot(&self, slot: usize) {
+    pub fn warm_at(&self, pos: usize) {
         if !crate::hint::ENABLED {
             return;
         }
-        match slot.checked_sub(LOOSE) {
-            None => prefetch_all(&self.entries[slot]),
+        match pos.checked_sub(LOOSE) {
+            None => prefetch_all(&self.entries[pos]),
             Some(i) => prefetch_all(&self.loose[i]),
         }
     }
 
-    /// Start loading the record the entry at position `slot` holds.
+    /// Start loading the record the entry at position `pos` holds.
     #[inline]
-    pub fn warm_slot_record(&self, slot: usize) {
+    pub fn warm_record_at(&self, pos: usize) {
         if !crate::hint::ENABLED {
             return;
         }
-        prefetch(self.at(slot).1.record().as_ref());
+        prefetch(self.at(pos).1.record().as_ref());
     }
 
     /// Load, now, what a batch will touch: the cells and entries of the
@@ -247,39 +247,39 @@ impl<Id: NodeId> View<Id> {
         std::hint::black_box(acc);
     }
 
-    /// [`View::touch`] for the entries at positions `slots` and their records.
-    pub fn touch_slots(&self, slots: &[usize]) {
+    /// [`View::touch`] for the entries at positions `positions` and their records.
+    pub fn touch_at(&self, positions: &[usize]) {
         let mut acc = 0u64;
-        for &slot in slots {
-            acc ^= u64::from(self.at(slot).1.ttl);
+        for &pos in positions {
+            acc ^= u64::from(self.at(pos).1.ttl);
         }
-        for &slot in slots {
-            acc ^= std::sync::Arc::strong_count(self.at(slot).1.record()) as u64;
+        for &pos in positions {
+            acc ^= std::sync::Arc::strong_count(self.at(pos).1.record()) as u64;
         }
         std::hint::black_box(acc);
     }
 
     /// `origin`'s entry.
     pub fn get(&self, origin: &Id) -> Option<&Entry> {
-        self.find(origin).map(|f| self.at(f.slot).1)
+        self.find(origin).map(|f| self.at(f.pos).1)
     }
 
-    /// The origin and entry at position `slot` (from [`View::find`],
+    /// The origin and entry at position `pos` (from [`View::find`],
     /// [`View::sorted`] or [`View::diff`] since the view last gained or lost
     /// an origin).
-    pub fn at(&self, slot: usize) -> (&Id, &Entry) {
-        let (o, e) = match slot.checked_sub(LOOSE) {
-            None => self.entries[slot].as_ref().expect("a position names an entry"),
+    pub fn at(&self, pos: usize) -> (&Id, &Entry) {
+        let (o, e) = match pos.checked_sub(LOOSE) {
+            None => self.entries[pos].as_ref().expect("a position names an entry"),
             Some(i) => &self.loose[i],
         };
         (o, e)
     }
 
-    /// The entry at position `slot`, to change anything but its version
+    /// The entry at position `pos`, to change anything but its version
     /// (which [`View::put`] alone writes, keeping its copies in step).
-    pub fn at_mut(&mut self, slot: usize) -> &mut Entry {
-        match slot.checked_sub(LOOSE) {
-            None => &mut self.entries[slot].as_mut().expect("a position names an entry").1,
+    pub fn at_mut(&mut self, pos: usize) -> &mut Entry {
+        match pos.checked_sub(LOOSE) {
+            None => &mut self.entries[pos].as_mut().expect("a position names an entry").1,
             Some(i) => &mut self.loose[i].1,
         }
     }
@@ -300,9 +300,9 @@ impl<Id: NodeId> View<Id> {
         };
         // the version from the cell: the replaced record need not be read
         let previous = f.version;
-        *self.at_mut(f.slot) = entry;
-        match f.slot.checked_sub(LOOSE) {
-            None => self.set_cell(f.slot, Cell::new(version)),
+        *self.at_mut(f.pos) = entry;
+        match f.pos.checked_sub(LOOSE) {
+            None => self.set_cell(f.pos, Cell::new(version)),
             Some(i) => self.vv.update(i, version),
         }
         // the same origin: only the version's digits can change
@@ -400,18 +400,18 @@ impl<Id: NodeId> View<Id> {
     pub fn remove(&mut self, origin: &Id) -> bool {
         let Some(f) = self.find(origin) else { return false };
         self.digest_sum -= map_entry_len(origin, f.version);
-        self.order.retain(|&p| p as usize != f.slot);
-        match f.slot.checked_sub(LOOSE) {
+        self.order.retain(|&p| p as usize != f.pos);
+        match f.pos.checked_sub(LOOSE) {
             None => {
-                self.set_cell(f.slot, EMPTY);
+                self.set_cell(f.pos, EMPTY);
                 self.end = self.dense[..self.end].iter().rposition(|c| c.is_present()).map_or(0, |i| i + 1);
-                self.entries[f.slot] = None;
+                self.entries[f.pos] = None;
             }
             Some(i) => {
                 self.loose.remove(i);
                 // the later entries of `loose` moved down by one
                 for p in &mut self.order {
-                    if *p as usize > f.slot {
+                    if *p as usize > f.pos {
                         *p -= 1;
                     }
                 }
@@ -428,7 +428,7 @@ impl<Id: NodeId> View<Id> {
         self.vv.flush(|k| (loose[k].0.clone(), loose[k].1.version));
     }
 
-    /// Every origin's version and slot, sorted by origin. Origins of the map
+    /// Every origin's version and position, sorted by origin. Origins of the map
     /// learned since the last [`View::flush`] are missing.
     pub fn sorted(&self) -> impl Iterator<Item = (Id, Version, usize)> + '_ {
         let sparse =
@@ -575,8 +575,8 @@ impl<Id: NodeId> View<Id> {
             }
             match order {
                 Less => {
-                    if let Some((_, _, slot)) = ours.next() {
-                        step(Diff::TheyLack(slot));
+                    if let Some((_, _, pos)) = ours.next() {
+                        step(Diff::TheyLack(pos));
                     }
                 }
                 Greater => {
@@ -585,10 +585,10 @@ impl<Id: NodeId> View<Id> {
                     j += 1;
                 }
                 Equal => {
-                    if let Some((_, mine, slot)) = ours.next() {
+                    if let Some((_, mine, pos)) = ours.next() {
                         let (o, v) = &theirs[j];
                         if mine > *v {
-                            step(Diff::TheyLack(slot));
+                            step(Diff::TheyLack(pos));
                         } else if mine < *v {
                             step(Diff::WeLag(o, mine));
                         }
@@ -622,7 +622,7 @@ fn version_diff<Id: NodeId>(d: usize, a: Option<Version>, b: Option<Version>, st
 /// One difference between a view and a digest ([`View::diff`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Diff<'a, Id> {
-    /// The entry in this slot is newer than theirs, or they do not list it.
+    /// The entry in this position is newer than theirs, or they do not list it.
     TheyLack(usize),
     /// They list an origin the view does not have, at this version.
     WeLack(&'a Id, Version),
@@ -682,7 +682,7 @@ mod tests {
         for (&o, &v) in model {
             let f = view.find(&o).expect("known origin");
             assert_eq!(f.version, v);
-            assert_eq!((*view.at(f.slot).0, view.at(f.slot).1.version), (o, v), "slot of {o}");
+            assert_eq!((*view.at(f.pos).0, view.at(f.pos).1.version), (o, v), "pos of {o}");
         }
         // a random sorted digest of theirs
         let mut theirs: BTreeMap<u32, Version> = BTreeMap::new();
@@ -701,7 +701,7 @@ mod tests {
         for digest in [Digest::new(theirs.clone()), column] {
             let mut got = Vec::new();
             let sorted = view.diff(&digest, |d| match d {
-                Diff::TheyLack(slot) => got.push((*view.at(slot).0, 0, view.at(slot).1.version)),
+                Diff::TheyLack(pos) => got.push((*view.at(pos).0, 0, view.at(pos).1.version)),
                 Diff::WeLack(o, v) => got.push((*o, 1, v)),
                 Diff::WeLag(o, v) => got.push((*o, 2, v)),
             });
@@ -784,7 +784,7 @@ mod tests {
             assert_eq!(digest, pairs, "round {round}");
             let mut got = Vec::new();
             assert!(ours.diff(&digest, |d| match d {
-                Diff::TheyLack(slot) => got.push((*ours.at(slot).0, 0, ours.at(slot).1.version)),
+                Diff::TheyLack(pos) => got.push((*ours.at(pos).0, 0, ours.at(pos).1.version)),
                 Diff::WeLack(o, v) => got.push((*o, 1, v)),
                 Diff::WeLag(o, v) => got.push((*o, 2, v)),
             }));
@@ -817,7 +817,7 @@ mod tests {
         let theirs = Digest::new((0..600).step_by(3).chain([1_000_010]).map(|o| (o, Version::new(0, 1_500))).collect());
         for (view, got) in [&reserved, &grown].into_iter().zip(&mut diffs) {
             assert!(view.diff(&theirs, |d| got.push(match d {
-                Diff::TheyLack(slot) => (*view.at(slot).0, 0),
+                Diff::TheyLack(pos) => (*view.at(pos).0, 0),
                 Diff::WeLack(o, _) => (*o, 1),
                 Diff::WeLag(o, _) => (*o, 2),
             })));
@@ -837,8 +837,8 @@ mod tests {
         let batch: Vec<(u32, Entry)> =
             [1u32, 2, 5, 9, 700, 4_000_000_000].iter().map(|&o| (o, entry(Version::new(0, 1)))).collect();
         view.touch(&batch, |(o, _)| o, |(_, e)| Some(e.record().as_ref()));
-        let slots: Vec<usize> = [1, 9].iter().filter_map(|o| view.find(o)).map(|f| f.slot).collect();
-        view.touch_slots(&slots);
+        let positions: Vec<usize> = [1, 9].iter().filter_map(|o| view.find(o)).map(|f| f.pos).collect();
+        view.touch_at(&positions);
         assert_eq!(view.digest(), before);
         assert_eq!(view.len(), 4);
     }
@@ -868,7 +868,7 @@ mod tests {
         assert_eq!(view.get(&"n2".to_string()).map(|e| e.version), Some(Version::new(0, 2)));
         assert!(view.remove(&"n10".to_string()) && view.find(&"n10".to_string()).is_none());
         let zz = view.find(&"zz".to_string()).expect("still there");
-        assert_eq!(view.at(zz.slot).0, "zz", "later entries moved down, and their positions with them");
+        assert_eq!(view.at(zz.pos).0, "zz", "later entries moved down, and their positions with them");
         let order: Vec<&str> = view.iter().map(|(o, _)| o.as_str()).collect();
         assert_eq!(order, ["n2", "a", "zz"], "learn order, less the removed one");
     }

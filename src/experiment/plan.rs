@@ -254,10 +254,10 @@ impl Spec {
             // the last --vary changes fastest
             let mut rest = c;
             let mut varied = vec![("", String::new()); self.vary.len()];
-            for (slot, v) in varied.iter_mut().zip(&self.vary).rev() {
+            for (pair, v) in varied.iter_mut().zip(&self.vary).rev() {
                 let k = (rest % v.values.len() as u64) as usize;
                 rest /= v.values.len() as u64;
-                *slot = (v.name, v.values[k].clone());
+                *pair = (v.name, v.values[k].clone());
             }
             let what = || {
                 if varied.is_empty() {

@@ -308,13 +308,13 @@ mod tests {
         let t = Instant::now();
         let (a, b, c) = (Some(ip("127.0.0.2")), Some(ip("127.0.0.3")), Some(ip("127.0.0.4")));
         let pa: Vec<Permit> = (0..2).map(|_| l.admit(a, t).unwrap()).collect();
-        assert_eq!(l.admit(a, t).err(), Some(Throttle::ClientBusy { held: 2 }), "half of the slots per client");
+        assert_eq!(l.admit(a, t).err(), Some(Throttle::ClientBusy { held: 2 }), "half of the permits per client");
         let pb: Vec<Permit> = (0..2).map(|_| l.admit(b, t).unwrap()).collect();
         assert_eq!(l.admit(c, t).err(), Some(Throttle::Busy { max: 4 }));
         assert_eq!(l.admit(None, t).err(), Some(Throttle::Busy { max: 4 }));
         assert_eq!(l.in_flight(), 4);
         drop(pa);
-        assert!(l.admit(c, t).is_ok(), "slots come back when requests end");
+        assert!(l.admit(c, t).is_ok(), "permits come back when requests end");
         drop(pb);
         assert_eq!(l.in_flight(), 0);
         assert!(l.lock().by_client.is_empty(), "no entry is kept for idle clients");

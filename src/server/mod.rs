@@ -34,7 +34,7 @@
 //! answers is closed once writing to it has been blocked that long. With
 //! TLS, the handshake comes first, after the connection caps, and must end
 //! within the read timeout too: a client that never finishes it is cut and
-//! counted (`tls_handshake`) instead of holding a slot.
+//! counted (`tls_handshake`) instead of holding a connection permit.
 
 pub mod client;
 pub mod error;
@@ -172,7 +172,7 @@ async fn serve(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(conns.read_timeout);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let slots = Arc::new(tokio::sync::Semaphore::new(conns.max.max(1)));
+    let conn_permits = Arc::new(tokio::sync::Semaphore::new(conns.max.max(1)));
     let per_client = limits::ClientConns::new(conns.per_client);
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     // turns true at shutdown: handshakes in progress give up at once
@@ -191,7 +191,7 @@ async fn serve(
             },
             _ = &mut shutdown => break,
         };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
+        let Ok(permit) = conn_permits.clone().try_acquire_owned() else {
             refused(error::Reason::Overloaded);
             continue;
         };
@@ -216,7 +216,7 @@ async fn serve(
                 async move {
                     drive(conn, blocked, limit, &refused, peer).await;
                     drop(counted);
-                    drop(slot);
+                    drop(permit);
                 }
                 .in_current_span(),
             );
@@ -246,7 +246,7 @@ async fn serve(
                     }
                 }
                 drop(counted);
-                drop(slot);
+                drop(permit);
             }
             .in_current_span(),
         );

@@ -25,6 +25,7 @@ use super::nodeset::NodeSet;
 use super::pool::Pool;
 use super::population::{Ctx, MetricOp, NodeFault, PartLog, Population, RoundCtx};
 use super::queue::EventQueue;
+use super::remote::{NodeKind, Remotes};
 #[cfg(not(target_arch = "wasm32"))]
 use super::window::{run_part, Job, Next, Order};
 use super::window::{Done, Padded};
@@ -77,11 +78,9 @@ pub struct World<P: Population> {
     anti_entropy: bool,
     /// Messages sent, for a viewer (off unless [`World::log_flights`] was called).
     flights: Option<FlightLog>,
-    /// `remote[i]`: node `i` is a slot for a node outside the run (see
-    /// [`World::add_remote`]). Empty while there are none.
-    remote: Vec<bool>,
-    /// Messages addressed to remote slots, kept for the driver that talks to them.
-    to_remote: Vec<(u32, u32, P::Msg)>,
+    /// The nodes outside the run that have an index in it, and what was
+    /// sent to them (see [`World::add_remote`]).
+    pub remotes: Remotes<P::Msg>,
     /// The broadcast workload's client requests, `(time_ms, node, key)` in
     /// time order, and how many were handed over.
     broadcasts: Vec<(u64, u32, u32)>,
@@ -150,8 +149,7 @@ impl<P: Population> World<P> {
             scenario,
             anti_entropy,
             flights: None,
-            remote: Vec::new(),
-            to_remote: Vec::new(),
+            remotes: Remotes::default(),
             broadcasts: Vec::new(),
             next_broadcast: 0,
             slow: Vec::new(),
@@ -220,30 +218,15 @@ impl<P: Population> World<P> {
         }
     }
 
-    /// Add a slot for a node outside the run (a real node reached over
-    /// HTTP): it gets an index, so that its updates can be origins in the
-    /// simulated nodes' views, but it never runs, is not a member (nobody
-    /// samples it), is not counted as live, and whatever a simulated node
-    /// sends to it is kept for [`World::drain_remote`] instead of entering
-    /// the network.
-    pub fn add_remote(&mut self, now: u64) -> u32 {
+    /// Give a node of `kind` outside the run an index (see `remote.rs`):
+    /// the population holds a mirror node for it that never runs, and
+    /// whatever a simulated node sends to it is kept in
+    /// [`World::remotes`] instead of entering the network.
+    pub fn add_remote(&mut self, kind: NodeKind, now: u64) -> u32 {
         let i = self.pop.add_mirror(now);
         self.up.push(false);
-        self.remote.resize(i as usize + 1, false);
-        self.remote[i as usize] = true;
+        self.remotes.insert(i, kind);
         i
-    }
-
-    /// Whether node `i` is a remote slot.
-    #[inline]
-    pub fn is_remote(&self, i: u32) -> bool {
-        self.remote.get(i as usize).copied().unwrap_or(false)
-    }
-
-    /// Messages simulated nodes addressed to remote slots since the last
-    /// call: `(from, to, message)`.
-    pub fn drain_remote(&mut self) -> Vec<(u32, u32, P::Msg)> {
-        std::mem::take(&mut self.to_remote)
     }
 
     /// Log a flight a driver made outside the network model (an HTTP
@@ -256,12 +239,6 @@ impl<P: Population> World<P> {
                 log.skipped += 1;
             }
         }
-    }
-
-    /// Whether any remote slot exists (messages may need diverting).
-    #[inline]
-    fn has_remote(&self) -> bool {
-        !self.remote.is_empty()
     }
 
     /// Start logging flights, keeping at most `cap` between drains.
@@ -313,10 +290,10 @@ impl<P: Population> World<P> {
 
     /// Let the population run round `now` by itself ([`Population::round`]),
     /// when nothing the generic loop alone handles is in play: no remote
-    /// slot, no flight log (the caller checks that nothing was deferred).
+    /// node, no flight log (the caller checks that nothing was deferred).
     /// Returns whether it did.
     fn round_fast(&mut self, now: u64) -> bool {
-        if self.has_remote() || self.flights.is_some() {
+        if self.remotes.any() || self.flights.is_some() {
             return false;
         }
         let mut ctx = RoundCtx { members: &self.members, net: &mut self.net, metrics: &mut self.metrics, up: &self.up };
@@ -676,12 +653,12 @@ impl<P: Population> Runner<P> {
     }
 
     /// Deliver `msg` to simulated node `to` now, as if it had arrived over
-    /// the network from `from` (a remote slot). What the node sends in
+    /// the network from `from` (a remote node). What the node sends in
     /// answer goes through the network model like any other message
-    /// (answers to remote slots are diverted, see [`World::drain_remote`]).
+    /// (answers to remote nodes are diverted, see [`Remotes::drain`]).
     /// Nothing happens if `to` is down or is not a simulated node.
     pub fn deliver_remote(&mut self, to: u32, from: u32, msg: P::Msg) {
-        if to >= self.w.pop.len() || !self.w.up.get(to as usize) || self.w.is_remote(to) {
+        if to >= self.w.pop.len() || !self.w.up.get(to as usize) || self.w.remotes.contains(to) {
             return;
         }
         let now = self.now;
@@ -938,10 +915,9 @@ fn route<P: Population>(
     mut later: Option<&mut Vec<(u32, u32, P::Msg)>>,
 ) {
     let mut out = std::mem::take(&mut w.outbox);
-    let divert = w.has_remote();
     for (from, to, msg) in out.drain(..) {
-        if divert && w.is_remote(to) {
-            w.to_remote.push((from, to, msg));
+        if w.remotes.takes(to) {
+            w.remotes.keep(from, to, msg);
             continue;
         }
         let (bytes, updates, reply) = w.pop.msg_info(&msg);
@@ -1146,7 +1122,7 @@ fn events_until<P: Population>(
 /// failure detector of populations that have one, [`Population::undeliverable`]).
 #[inline]
 fn undeliverable<P: Population>(w: &mut World<P>, from: u32, to: u32, msg: P::Msg, now: u64) {
-    if w.up.get(from as usize) && !w.is_remote(from) {
+    if w.up.get(from as usize) && !w.remotes.contains(from) {
         let (pop, mut ctx) = w.ctx();
         pop.undeliverable(from, to, msg, now, &mut ctx);
     }
@@ -1172,7 +1148,7 @@ fn flush<P: Population>(w: &mut World<P>, q: &mut EventQueue<Ev<P::Msg>>, in_fli
     w.outbox = out;
 }
 
-/// One message through the network into the queue (or to a remote slot);
+/// One message through the network into the queue (or to a remote node);
 /// `info` is its [`Population::msg_info`].
 #[inline]
 #[allow(clippy::too_many_arguments)] // the engine's state, split for the borrow checker
@@ -1186,8 +1162,8 @@ fn send<P: Population>(
     msg: P::Msg,
     (bytes, updates, _): (usize, usize, bool),
 ) {
-    if w.has_remote() && w.is_remote(to) {
-        w.to_remote.push((from, to, msg));
+    if w.remotes.takes(to) {
+        w.remotes.keep(from, to, msg);
         return;
     }
     if let Some(at) = w.transmit(from, to, bytes, updates, now, true) {
@@ -1212,7 +1188,7 @@ fn send<P: Population>(
 fn window<P: Population>(w: &mut World<P>, e: &mut Events<P::Msg>, t0: u64, mut end: u64) -> bool {
     let n = w.pop.len();
     let k = (e.par.threads * PARTS_PER_THREAD).min(n as usize);
-    if e.par.threads < 2 || k < 2 || w.has_remote() || end <= t0 {
+    if e.par.threads < 2 || k < 2 || w.remotes.any() || end <= t0 {
         return false;
     }
     let bounds: Vec<u32> = (0..=k).map(|p| (n as u64 * p as u64 / k as u64) as u32).collect();
@@ -1249,7 +1225,7 @@ fn window<P: Population>(w: &mut World<P>, e: &mut Events<P::Msg>, t0: u64, mut 
     // when done with one (the parts' loads differ from window to window)
     e.par.logs.resize_with(k, Default::default);
     let (up, retimed, metrics, pending) = (&w.up, &e.retimed, &mut w.metrics, &mut e.par.pending);
-    let slots: Vec<_> = parts
+    let handoffs: Vec<_> = parts
         .drain(..)
         .zip(jobs.iter_mut())
         .zip(e.par.logs.iter_mut().map(|l| &mut l.0))
@@ -1259,8 +1235,8 @@ fn window<P: Population>(w: &mut World<P>, e: &mut Events<P::Msg>, t0: u64, mut 
     // each thread takes the next part not taken until none is left
     let work = || loop {
         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let Some(slot) = slots.get(i) else { return };
-        let taken = slot.lock().map(|mut s| s.take()).unwrap_or(None);
+        let Some(handoff) = handoffs.get(i) else { return };
+        let taken = handoff.lock().map(|mut s| s.take()).unwrap_or(None);
         if let Some(((mut part, jobs), (log, done))) = taken {
             run_part(&mut *part, jobs, up, retimed.clone(), end, log, done);
         }
@@ -1273,7 +1249,7 @@ fn window<P: Population>(w: &mut World<P>, e: &mut Events<P::Msg>, t0: u64, mut 
         pending.apply(metrics);
         work();
     });
-    drop(slots);
+    drop(handoffs);
     drop(parts);
     // replay their effects in the order of the queue
     let mut logs = std::mem::take(&mut e.par.logs);

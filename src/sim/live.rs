@@ -31,6 +31,7 @@ use super::engine::{Flight, Runner};
 use super::metrics::Knowledge;
 use super::overlay::OverlayPopulation;
 use super::population::{Delivery, FullPopulation, Population, Told, TraceEntry};
+pub use super::remote::NodeKind;
 use super::spread_log::SpreadLog;
 use super::swim::SwimPopulation;
 use super::table::ParamError;
@@ -244,8 +245,6 @@ pub fn runs_compact(cfg: &SimConfig) -> Result<bool, ParamError> {
 pub struct Live<P: LiveRun = FullPopulation> {
     cfg: SimConfig,
     r: Runner<P>,
-    /// Kind and reachability of each remote slot, by index.
-    remotes: std::collections::BTreeMap<u32, RemoteSlot>,
     /// Each update's spread, sampled in virtual time.
     log: SpreadLog,
     /// Counters at fixed steps of virtual time ([`ROW_COLUMNS`] each).
@@ -365,25 +364,6 @@ impl std::error::Error for FaultRefused {
     }
 }
 
-/// What a node in a live run is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum NodeKind {
-    /// Simulated here.
-    Virtual,
-    /// A real node reached over HTTP (it has a base URL).
-    Native,
-    /// A node elsewhere that cannot be dialed (another page's virtual node),
-    /// known only from the updates it made.
-    RemoteVirtual,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct RemoteSlot {
-    kind: NodeKind,
-    reachable: bool,
-}
-
 /// One node, as a viewer shows it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct NodeView {
@@ -492,7 +472,7 @@ impl<P: LiveRun> Live<P> {
         }
         let log = SpreadLog::new(SpreadLog::resolution_for(cfg.node.interval_ms));
         let row_step = cfg.node.interval_ms.max(100).div_ceil(log.resolution()) * log.resolution();
-        Ok(Live { cfg, r, remotes: Default::default(), log, rows: Vec::new(), row_step })
+        Ok(Live { cfg, r, log, rows: Vec::new(), row_step })
     }
 
     /// The counters at fixed steps of virtual time (every interval, at
@@ -544,7 +524,7 @@ impl<P: LiveRun> Live<P> {
     /// state a fresh run of the scenario has at `ms`. Refused while real
     /// nodes take part.
     pub fn seek(&mut self, ms: u64) -> Result<(), SeekError> {
-        if !self.remotes.is_empty() {
+        if self.r.w.remotes.any() {
             return Err(SeekError::Remote);
         }
         if ms < self.now() {
@@ -707,20 +687,20 @@ impl<P: LiveRun> Live<P> {
     /// Whether node `i` counts for convergence: simulated and up, or a
     /// native node that answers.
     fn counts(&self, i: u32) -> bool {
-        match self.remotes.get(&i) {
+        match self.r.w.remotes.get(i) {
             None => self.r.w.up.get(i as usize),
             Some(s) => s.kind == NodeKind::Native && s.reachable,
         }
     }
 
-    /// Whether node `i` is a remote slot.
+    /// Whether node `i` stands for a node outside the run (see `remote.rs`).
     pub fn is_remote(&self, i: u32) -> bool {
-        self.remotes.contains_key(&i)
+        self.r.w.remotes.contains(i)
     }
 
     /// What node `i` is.
     pub fn kind(&self, i: u32) -> NodeKind {
-        self.remotes.get(&i).map_or(NodeKind::Virtual, |s| s.kind)
+        self.r.w.remotes.kind(i)
     }
 
     /// Whether simulated node `i` is up.
@@ -728,20 +708,17 @@ impl<P: LiveRun> Live<P> {
         !self.is_remote(i) && self.r.w.up.get(i as usize)
     }
 
-    /// Add a slot for a real node (`Native`) or a node elsewhere
-    /// (`RemoteVirtual`): it gets an index, is drawn and inspected like the
-    /// others, and never runs here. Returns its index.
+    /// Add a real node (`Native`) or a node elsewhere (`RemoteVirtual`):
+    /// it gets an index, is drawn and inspected like the others, and never
+    /// runs here. Returns its index.
     pub fn add_remote(&mut self, kind: NodeKind) -> u32 {
-        let i = self.r.w.add_remote(self.r.now());
-        self.remotes.insert(i, RemoteSlot { kind, reachable: kind != NodeKind::Native });
-        i
+        let now = self.r.now();
+        self.r.w.add_remote(kind, now)
     }
 
-    /// Mark native slot `i` answering or not.
+    /// Mark native node `i` answering or not.
     pub fn set_reachable(&mut self, i: u32, reachable: bool) {
-        if let Some(s) = self.remotes.get_mut(&i) {
-            s.reachable = reachable;
-        }
+        self.r.w.remotes.set_reachable(i, reachable);
     }
 
     /// Open-ended mode while real nodes take part (see [`Runner::set_open`]).
@@ -768,7 +745,7 @@ impl<P: LiveRun> Live<P> {
     /// latest update it lacks (a remote virtual node, whose view is
     /// unknown: 0).
     pub fn lacking(&self) -> impl Iterator<Item = Option<u32>> + '_ {
-        (0..self.len()).map(|i| match self.remotes.get(&i) {
+        (0..self.len()).map(|i| match self.r.w.remotes.get(i) {
             None if self.r.w.up.get(i as usize) => Some(self.stale(i)),
             None => None,
             Some(s) if s.kind == NodeKind::RemoteVirtual => Some(0),
@@ -837,7 +814,7 @@ impl Live {
         }
     }
 
-    /// Show remote slot `i` what its node knows (see [`FullPopulation::mirror_apply`]).
+    /// Show remote node `i`'s mirror what its node knows (see [`FullPopulation::mirror_apply`]).
     pub fn mirror(&mut self, i: u32, updates: Vec<Update<u32>>) {
         if self.is_remote(i) {
             let now = self.r.now();
@@ -845,7 +822,7 @@ impl Live {
         }
     }
 
-    /// Node `i`'s entry for `origin` (a remote slot's: what its node said of it).
+    /// Node `i`'s entry for `origin` (a remote node's: what its node said of it).
     pub fn entry(&self, i: u32, origin: u32) -> Option<&crate::core::Entry> {
         self.r.w.pop.nodes().get(i as usize)?.entry(&origin)
     }
@@ -860,15 +837,15 @@ impl Live {
         self.is_up(i).then(|| self.r.w.pop.nodes()[i as usize].digest())
     }
 
-    /// Deliver `msg` from remote slot `from` to simulated node `to` now
+    /// Deliver `msg` from remote node `from` to simulated node `to` now
     /// (see [`Runner::deliver_remote`]).
     pub fn deliver_remote(&mut self, to: u32, from: u32, msg: Message<u32>) {
         self.r.deliver_remote(to, from, msg);
     }
 
-    /// What simulated nodes sent to remote slots since the last call.
+    /// What simulated nodes sent to remote nodes since the last call.
     pub fn drain_remote(&mut self) -> Vec<(u32, u32, Message<u32>)> {
-        self.r.w.drain_remote()
+        self.r.w.remotes.drain()
     }
 
     /// Node `i` as a viewer shows it.
@@ -876,7 +853,7 @@ impl Live {
         let n = self.r.w.pop.nodes().get(i as usize)?;
         let stale = self.stale(i);
         let kind = self.kind(i);
-        let (up, movie, version) = match self.remotes.get(&i) {
+        let (up, movie, version) = match self.r.w.remotes.get(i) {
             None => (self.r.w.up.get(i as usize), n.favorite(), n.version()),
             // a mirror's entry for its own index is what the remote node said of itself
             Some(s) => {

@@ -28,9 +28,11 @@ pub mod params;
 pub mod pool;
 pub mod population;
 pub mod queue;
+pub mod remote;
 pub mod spread_log;
 pub mod swim;
 pub mod table;
+pub mod viewer;
 pub mod window;
 
 use serde::{Deserialize, Serialize};

@@ -12,8 +12,8 @@
 /// in `v` (as `sort_by_key` would leave them).
 pub fn sorted_by<T>(v: Vec<T>, key: impl Fn(&T) -> (u64, u64)) -> Vec<T> {
     let order = order_of(v.iter().map(key).collect());
-    let mut slots: Vec<Option<T>> = v.into_iter().map(Some).collect();
-    order.into_iter().filter_map(|i| slots[i as usize].take()).collect()
+    let mut items: Vec<Option<T>> = v.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| items[i as usize].take()).collect()
 }
 
 /// The indices of `keys` in ascending key order, ties by index: the one

@@ -593,7 +593,7 @@ impl Population for OverlayPopulation {
 
     #[inline]
     fn prefetch_msg(&self, i: u32, msg: &OMsg) {
-        // the received set's slot of the broadcast a payload or IHAVE names
+        // the received set's cell of the broadcast a payload or IHAVE names
         if let (Some(n), OMsg::Tree(plumtree::Msg::Gossip { id, .. } | plumtree::Msg::IHave { id, .. })) =
             (self.nodes.get(i as usize), msg)
         {

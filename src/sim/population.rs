@@ -15,6 +15,9 @@ use crate::core::protocols::{Dissemination, Fresh, Rules};
 use crate::core::{Config, Event, Membership, Message, Node, Out, Payload, PeerTable, Version};
 use crate::rng::Rng;
 
+use super::viewer::Viewer;
+pub use super::viewer::{Deliveries, Delivery, Told, TraceEntry, DELIVERY_CAP};
+
 /// What a population's node may touch while it acts.
 pub struct Ctx<'a, M> {
     /// Who it may talk to.
@@ -185,8 +188,8 @@ pub trait Population: Knowledge {
     fn reset(&mut self, i: u32, epoch: u32, now: u64);
     /// A new node joins at `now`; returns its index.
     fn add(&mut self, now: u64) -> u32;
-    /// A slot for a node outside the run (see `World::add_remote`); by
-    /// default an ordinary node that is never run.
+    /// A mirror of a node outside the run (see `remote.rs`); by default an
+    /// ordinary node that is never run.
     fn add_mirror(&mut self, now: u64) -> u32 {
         self.add(now)
     }
@@ -221,7 +224,7 @@ pub trait Population: Knowledge {
     /// timer, then the waves of messages it causes, exactly as the engine's
     /// generic loop would (same random draws in the same order, same
     /// counters, same results). The engine calls it only when nothing is
-    /// deferred from the previous round, no remote slot exists and no
+    /// deferred from the previous round, no remote node exists and no
     /// flight is logged. Returns false, having done nothing, when the
     /// population has no such path for its configuration.
     fn round(&mut self, _now: u64, _ctx: &mut RoundCtx) -> bool {
@@ -247,7 +250,8 @@ pub fn node_rng(seed: u64, i: u32, epoch: u32) -> Rng {
     Rng::derive(seed, (epoch as u64) << 32 | i as u64)
 }
 
-/// The identity of mirror nodes (remote slots): no origin has it.
+/// The identity of mirror nodes (the population's stand-ins for remote
+/// nodes, see `remote.rs`): no origin has it.
 pub const MIRROR_ID: u32 = u32::MAX;
 
 /// Most peers a node's own table holds in `bootstrap` membership.
@@ -267,192 +271,6 @@ pub struct FullPopulation<R: Dissemination = Rules> {
     /// What a viewer needs beyond the metrics (off by default: it costs
     /// O(n) per update).
     viewer: Option<Viewer>,
-}
-
-/// Kept for viewers: how many origins' latest version each node holds,
-/// kept exact as updates are made and learned, a bounded trace, and who
-/// told whom ([`Told`], [`Delivery`]).
-#[derive(Clone, Debug, Default)]
-struct Viewer {
-    latest: Vec<Option<Version>>,
-    current: Vec<u32>,
-    origins: u32,
-    trace: Vec<TraceEntry>,
-    trace_cap: usize,
-    trace_dropped: u64,
-    /// `told[i][origin]`: who told node `i` the version of `origin` it holds, and at what hop.
-    told: Vec<Vec<Told>>,
-    /// Every delivery of recent updates, first ones and duplicates.
-    deliveries: Deliveries,
-    /// Where the events about to be observed come from.
-    source: Source,
-    /// The `(origin, version)` of each update the message being delivered
-    /// carries, in order (empty outside a delivery).
-    carried: Vec<(u32, Version)>,
-}
-
-/// Who told a node the version of an origin it holds: the viewer's record
-/// per `(node, origin)`, 8 bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Told {
-    /// The sender, or [`Told::NOBODY`] (the node made it, a client handed it
-    /// over, or a real node's state was copied in).
-    pub from: u32,
-    /// Its hop count (the origin holds hop 0), or [`Told::UNKNOWN_HOP`].
-    pub hop: u16,
-}
-
-impl Told {
-    /// No sender: the node made the update or was handed it from outside the run.
-    pub const NOBODY: u32 = u32::MAX;
-    /// The hop is unknown (learned through a real node, or its sender's hop was not kept).
-    pub const UNKNOWN_HOP: u16 = u16::MAX;
-    const NONE: Told = Told { from: Told::NOBODY, hop: Told::UNKNOWN_HOP };
-
-    /// The sender, if a node of the run sent it.
-    pub fn sender(self) -> Option<u32> {
-        (self.from != Told::NOBODY).then_some(self.from)
-    }
-
-    /// The hop count, if known.
-    pub fn hops(self) -> Option<u32> {
-        (self.hop != Told::UNKNOWN_HOP).then_some(u32::from(self.hop))
-    }
-
-    /// One hop further than this (saturating below [`Told::UNKNOWN_HOP`]).
-    fn next(self) -> u16 {
-        match self.hop {
-            Told::UNKNOWN_HOP => Told::UNKNOWN_HOP,
-            h => (h + 1).min(Told::UNKNOWN_HOP - 1),
-        }
-    }
-}
-
-/// One delivery of an update to a node, for the dissemination of that update.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Delivery {
-    /// Virtual time, ms.
-    pub t: u64,
-    /// The sender.
-    pub from: u32,
-    /// The receiver.
-    pub to: u32,
-    /// The copy's hop count (the sender's hop + 1), or [`Told::UNKNOWN_HOP`].
-    pub hop: u16,
-    /// The receiver already held this version or a newer one: it learned nothing.
-    pub duplicate: bool,
-}
-
-/// Most deliveries kept for [`FullPopulation::dissemination`] (24 bytes each):
-/// the oldest updates' records go first.
-pub const DELIVERY_CAP: usize = 500_000;
-
-/// The deliveries of the most recent updates, by update, at most
-/// [`DELIVERY_CAP`] in all: when full, the oldest update's list goes. The
-/// viewer of full nodes keeps one, and so does the overlay population for
-/// its broadcasts.
-#[derive(Clone, Debug, Default)]
-pub struct Deliveries {
-    /// `by_origin[o]`: the kept updates of origin `o`, `(version, its
-    /// deliveries)` in the order they were opened (a few per origin: plain
-    /// vectors, no hash map, keep the page's package small).
-    by_origin: Vec<Vec<(Version, Vec<Delivery>)>>,
-    /// Updates in the order their lists were opened.
-    order: std::collections::VecDeque<(u32, Version)>,
-    total: usize,
-    /// Deliveries not kept (an update's whole list dropped counts its deliveries too).
-    dropped: u64,
-}
-
-/// Origins at or above this are not recorded (no index that large is a node or a broadcast of a run).
-const MAX_RECORDED_ORIGIN: u32 = 1 << 24;
-
-impl Deliveries {
-    /// Record delivery `d` of `version` of `origin`.
-    pub fn push(&mut self, origin: u32, version: Version, d: Delivery) {
-        if self.list(origin, version).is_none() {
-            self.open(origin, version);
-        }
-        // the oldest other updates make room; one update alone past the cap keeps what it has
-        while self.total >= DELIVERY_CAP && self.order.len() > 1 {
-            self.evict();
-        }
-        if self.total >= DELIVERY_CAP {
-            self.dropped += 1;
-            return;
-        }
-        let lists = self.by_origin.get_mut(origin as usize).map_or(&mut [][..], |l| &mut l[..]);
-        if let Some((_, list)) = lists.iter_mut().rev().find(|(v, _)| *v == version) {
-            list.push(d);
-            self.total += 1;
-        }
-    }
-
-    /// Start the (empty) list of an update: it now has a dissemination.
-    pub fn open(&mut self, origin: u32, version: Version) {
-        if origin >= MAX_RECORDED_ORIGIN || self.list(origin, version).is_some() {
-            return;
-        }
-        let o = origin as usize;
-        if self.by_origin.len() <= o {
-            self.by_origin.resize_with(o + 1, Vec::new);
-        }
-        self.by_origin[o].push((version, Vec::new()));
-        self.order.push_back((origin, version));
-    }
-
-    fn evict(&mut self) {
-        if let Some((origin, version)) = self.order.pop_front() {
-            let lists = &mut self.by_origin[origin as usize];
-            if let Some(k) = lists.iter().position(|(v, _)| *v == version) {
-                let n = lists.remove(k).1.len();
-                self.total -= n;
-                self.dropped += n as u64;
-            }
-        }
-    }
-
-    fn list(&self, origin: u32, version: Version) -> Option<&Vec<Delivery>> {
-        self.by_origin.get(origin as usize)?.iter().rev().find(|(v, _)| *v == version).map(|(_, l)| l)
-    }
-
-    /// Every delivery of `version` of `origin` kept, in time order.
-    pub fn of(&self, origin: u32, version: Version) -> Option<&[Delivery]> {
-        self.list(origin, version).map(Vec::as_slice)
-    }
-
-    /// Deliveries not kept (past [`DELIVERY_CAP`]).
-    pub fn dropped(&self) -> u64 {
-        self.dropped
-    }
-
-    /// The first delivery of `(origin, version)` to `node`, if kept.
-    fn first_to(&self, origin: u32, version: Version, node: u32) -> Option<&Delivery> {
-        self.list(origin, version)?.iter().find(|d| d.to == node && !d.duplicate)
-    }
-}
-
-/// One line of a run's event trace.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct TraceEntry {
-    /// Virtual time, ms.
-    pub t: u64,
-    /// The node it happened at.
-    pub node: u32,
-    /// `originated` (the node made a new version of its favorite) or `learned`.
-    pub kind: &'static str,
-    /// Whose favorite.
-    pub origin: u32,
-    /// The version's epoch.
-    pub epoch: u32,
-    /// The version's counter.
-    pub counter: u64,
-    /// `learned` from a node of the run: the sender.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub from: Option<u32>,
-    /// `learned`: the hop count, when known (0: handed over by a client, as the first holder).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hop: Option<u32>,
 }
 
 /// What a view of simulated nodes takes at least for each origin it lists:
@@ -515,21 +333,18 @@ impl<R: Dissemination> FullPopulation<R> {
     /// Keep what a viewer needs: per-node freshness and a trace of at most
     /// `trace_cap` events. Call before the run starts.
     pub fn track_for_viewer(&mut self, trace_cap: usize) {
-        let mut v = Viewer { trace_cap, ..Default::default() };
-        v.current = vec![0; self.nodes.len()];
-        self.viewer = Some(v);
+        self.viewer = Some(Viewer::new(self.nodes.len(), trace_cap));
     }
 
     /// With [`FullPopulation::track_for_viewer`]: how many origins' latest
     /// update node `i` lacks, out of how many origins.
     pub fn staleness(&self, i: u32) -> Option<(u32, u32)> {
-        let v = self.viewer.as_ref()?;
-        Some((v.origins - v.current.get(i as usize)?, v.origins))
+        self.viewer.as_ref()?.staleness(i)
     }
 
     /// With [`FullPopulation::track_for_viewer`]: the latest version of `origin`.
     pub fn latest(&self, origin: u32) -> Option<Version> {
-        self.viewer.as_ref()?.latest.get(origin as usize).copied().flatten()
+        self.viewer.as_ref()?.latest(origin)
     }
 
     /// With [`FullPopulation::track_for_viewer`]: who told node `i` the
@@ -546,17 +361,17 @@ impl<R: Dissemination> FullPopulation<R> {
     /// order), or `None` if no such update was made or its record was
     /// dropped to stay within [`DELIVERY_CAP`].
     pub fn dissemination(&self, origin: u32, version: Version) -> Option<&[Delivery]> {
-        self.viewer.as_ref()?.deliveries.of(origin, version)
+        self.viewer.as_ref()?.dissemination(origin, version)
     }
 
     /// Deliveries not kept for [`FullPopulation::dissemination`] (past [`DELIVERY_CAP`]).
     pub fn deliveries_dropped(&self) -> u64 {
-        self.viewer.as_ref().map_or(0, |v| v.deliveries.dropped())
+        self.viewer.as_ref().map_or(0, Viewer::deliveries_dropped)
     }
 
     /// The trace so far, and how many events did not fit in it.
     pub fn trace(&self) -> (&[TraceEntry], u64) {
-        self.viewer.as_ref().map_or((&[], 0), |v| (&v.trace, v.trace_dropped))
+        self.viewer.as_ref().map_or((&[], 0), Viewer::trace)
     }
 
     /// The nodes.
@@ -569,27 +384,15 @@ impl<R: Dissemination> FullPopulation<R> {
         self.tables.get(i as usize)
     }
 
-    /// A remote origin (slot `i`) made `version`, as far as this run can
+    /// A remote origin (node `i`) made `version`, as far as this run can
     /// tell: the freshness of every node is now judged against it. Older or
     /// equal versions change nothing. Returns whether it was newer.
     pub fn remote_originated(&mut self, i: u32, version: Version) -> bool {
         let Some(v) = &mut self.viewer else { return false };
-        if v.latest.get(i as usize).copied().flatten().is_some_and(|l| l >= version) {
-            return false;
-        }
-        v.originated(i, version, &self.nodes);
-        // nodes that held it already (a mirror can learn a remote origin's
-        // version from its real node before the run counts it as made) are
-        // current, and no `Learned` event will say so
-        for (j, n) in self.nodes.iter().enumerate() {
-            if n.known(&i).is_some_and(|k| k >= version) {
-                v.current[j] += 1;
-            }
-        }
-        true
+        v.remote_originated(i, version, &self.nodes)
     }
 
-    /// Show mirror `i` (a remote slot) what the real node it stands for
+    /// Show mirror `i` (a remote node) what the real node it stands for
     /// knows: the updates are applied to the mirror's view (for freshness
     /// and the inspector), without sending anything or counting coverage.
     pub fn mirror_apply(&mut self, i: u32, updates: Vec<crate::core::Update<u32>>, now: u64) {
@@ -597,8 +400,7 @@ impl<R: Dissemination> FullPopulation<R> {
         let msg = Message::Delta { updates, request: Default::default() };
         node.handle_message(now, MIRROR_ID, msg, &crate::core::NoPeers, &mut self.out);
         if let Some(v) = &mut self.viewer {
-            v.source = Source::Outside;
-            v.observe(i, now, &self.out.events, &self.nodes);
+            v.mirrored(i, now, &self.out.events, &self.nodes);
         }
         self.out.clear();
     }
@@ -721,156 +523,6 @@ fn full_msg_info(msg: &Message<u32>) -> MsgInfo {
     (msg.wire_len(), msg.update_count(), msg.is_reply())
 }
 
-/// Where the events a viewer observes came from.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-enum Source {
-    /// The node itself (its timer, its own update, a client's request).
-    #[default]
-    Local,
-    /// A message from this node of the run.
-    Message(u32),
-    /// A real node's state copied into its mirror ([`FullPopulation::mirror_apply`]).
-    Outside,
-}
-
-impl Viewer {
-    /// `origin`'s latest version is now `version`.
-    fn originated<R: Dissemination>(&mut self, origin: u32, version: Version, nodes: &[Node<u32, R>]) {
-        let o = origin as usize;
-        if self.latest.len() <= o {
-            self.latest.resize(o + 1, None);
-        }
-        match self.latest[o] {
-            // every node that held the old latest is now behind
-            Some(old) => {
-                for (j, n) in nodes.iter().enumerate() {
-                    if n.known(&origin).is_some_and(|k| k >= old) {
-                        self.current[j] = self.current[j].saturating_sub(1);
-                    }
-                }
-            }
-            None => self.origins += 1,
-        }
-        self.latest[o] = Some(version);
-        self.deliveries.open(origin, version);
-    }
-
-    /// A message from `from` is about to be delivered: note what it carries.
-    fn carry(&mut self, from: u32, msg: &Message<u32>) {
-        self.source = Source::Message(from);
-        self.carried.clear();
-        if let Message::Push(updates) | Message::Delta { updates, .. } = msg {
-            self.carried.extend(updates.iter().map(|u| (u.origin, u.version)));
-        }
-    }
-
-    /// What the viewer holds about who told node `i` of `origin`.
-    fn told(&self, i: u32, origin: u32) -> Told {
-        self.told.get(i as usize).and_then(|t| t.get(origin as usize)).copied().unwrap_or(Told::NONE)
-    }
-
-    fn set_told(&mut self, i: u32, origin: u32, told: Told) {
-        let (i, o) = (i as usize, origin as usize);
-        if self.told.len() <= i {
-            self.told.resize_with(i + 1, Vec::new);
-        }
-        let row = &mut self.told[i];
-        if row.len() <= o {
-            row.resize(o + 1, Told::NONE);
-        }
-        row[o] = told;
-    }
-
-    /// The hop at which `sender` holds `version` of `origin` (its own
-    /// record if it still holds that version, else its first delivery of it).
-    fn sender_hop<R: Dissemination>(&self, sender: u32, origin: u32, version: Version, nodes: &[Node<u32, R>]) -> Told {
-        let told = self.told(sender, origin);
-        if nodes.get(sender as usize).and_then(|n| n.known(&origin)) == Some(version) && told != Told::NONE {
-            return told;
-        }
-        match self.deliveries.first_to(origin, version, sender) {
-            Some(d) => Told { from: d.from, hop: d.hop },
-            // the origin sending a version it has since replaced
-            None if sender == origin => Told { from: Told::NOBODY, hop: 0 },
-            None => Told::NONE,
-        }
-    }
-
-    /// `carried` from `from` taught node `i` nothing: a duplicate if `i`
-    /// held that version or a newer one (not one its checks refused).
-    fn duplicate<R: Dissemination>(
-        &mut self,
-        i: u32,
-        from: u32,
-        (origin, version): (u32, Version),
-        now: u64,
-        nodes: &[Node<u32, R>],
-    ) {
-        if nodes.get(i as usize).and_then(|n| n.known(&origin)).is_some_and(|k| k >= version) {
-            let hop = self.sender_hop(from, origin, version, nodes).next();
-            self.deliveries.push(origin, version, Delivery { t: now, from, to: i, hop, duplicate: true });
-        }
-    }
-
-    /// Account for node `i`'s events at `now` (before the driver drains
-    /// them), and for the updates of the message it handled, if any.
-    fn observe<R: Dissemination>(&mut self, i: u32, now: u64, events: &[Event<u32>], nodes: &[Node<u32, R>]) {
-        let source = std::mem::take(&mut self.source);
-        let mut carried = std::mem::take(&mut self.carried);
-        // the next carried update not yet accounted for
-        let mut k = 0;
-        for ev in events {
-            let (kind, origin, version, told) = match *ev {
-                Event::Originated { version } => {
-                    self.originated(i, version, nodes);
-                    self.set_told(i, i, Told { from: Told::NOBODY, hop: 0 });
-                    ("originated", i, version, None)
-                }
-                Event::Learned { origin, previous, version, .. } => {
-                    let latest = self.latest.get(origin as usize).copied().flatten();
-                    if latest == Some(version) && previous != Some(version) {
-                        self.current[i as usize] += 1;
-                    }
-                    let told = match source {
-                        Source::Local => Told { from: Told::NOBODY, hop: 0 },
-                        Source::Outside if origin == i => Told { from: Told::NOBODY, hop: 0 },
-                        Source::Outside => Told::NONE,
-                        Source::Message(from) => {
-                            // the carried updates before this one taught nothing
-                            if let Some(p) = carried[k..].iter().position(|&c| c == (origin, version)) {
-                                for &c in &carried[k..k + p] {
-                                    self.duplicate(i, from, c, now, nodes);
-                                }
-                                k += p + 1;
-                            }
-                            let hop = self.sender_hop(from, origin, version, nodes).next();
-                            let d = Delivery { t: now, from, to: i, hop, duplicate: false };
-                            self.deliveries.push(origin, version, d);
-                            Told { from, hop }
-                        }
-                    };
-                    self.set_told(i, origin, told);
-                    ("learned", origin, version, Some(told))
-                }
-            };
-            if self.trace.len() < self.trace_cap {
-                let (epoch, counter) = (version.epoch, version.counter);
-                let (from, hop) = (told.and_then(Told::sender), told.and_then(Told::hops));
-                self.trace.push(TraceEntry { t: now, node: i, kind, origin, epoch, counter, from, hop });
-            } else {
-                self.trace_dropped += 1;
-            }
-        }
-        if let Source::Message(from) = source {
-            for &c in &carried[k..] {
-                self.duplicate(i, from, c, now, nodes);
-            }
-        }
-        carried.clear();
-        self.carried = carried;
-    }
-}
-
 impl<R: Dissemination> Knowledge for FullPopulation<R> {
     fn known(&self, i: u32, origin: u32) -> Option<Version> {
         self.nodes.get(i as usize).and_then(|n| n.known(&origin))
@@ -931,10 +583,7 @@ impl<R: Dissemination + Send + Sync> Population for FullPopulation<R> {
     fn reset(&mut self, i: u32, epoch: u32, now: u64) {
         self.nodes[i as usize] = Node::running(i, self.cfg.clone(), epoch, node_rng(self.seed, i, epoch), now);
         if let Some(v) = &mut self.viewer {
-            v.current[i as usize] = 0;
-            if let Some(t) = v.told.get_mut(i as usize) {
-                t.clear();
-            }
+            v.node_reset(i);
         }
     }
 
@@ -943,7 +592,7 @@ impl<R: Dissemination + Send + Sync> Population for FullPopulation<R> {
         self.nodes.push(Node::running(i, self.cfg.clone(), 0, node_rng(self.seed, i, 0), now));
         self.out.keep_spares(self.nodes.len());
         if let Some(v) = &mut self.viewer {
-            v.current.push(0);
+            v.node_added();
         }
         if !self.tables.is_empty() {
             self.tables.push(bootstrap_table(i));
@@ -958,7 +607,7 @@ impl<R: Dissemination + Send + Sync> Population for FullPopulation<R> {
         self.nodes.push(Node::running(MIRROR_ID, cfg, 0, node_rng(self.seed, i, 0), now));
         self.out.keep_spares(self.nodes.len());
         if let Some(v) = &mut self.viewer {
-            v.current.push(0);
+            v.node_added();
         }
         if !self.tables.is_empty() {
             self.tables.push(PeerTable::new(None, 0));

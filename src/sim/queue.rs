@@ -154,9 +154,9 @@ impl<T> EventQueue<T> {
             if !self.current.is_empty() {
                 return Some(self.now);
             }
-            let slot = self.now as usize % WINDOW;
-            if !self.buckets[slot].is_empty() {
-                let bucket = std::mem::take(&mut self.buckets[slot]);
+            let k = self.now as usize % WINDOW;
+            if !self.buckets[k].is_empty() {
+                let bucket = std::mem::take(&mut self.buckets[k]);
                 self.in_window -= bucket.len();
                 let spare = std::mem::replace(&mut self.current, VecDeque::from(bucket));
                 let mut spare: Vec<T> = spare.into();

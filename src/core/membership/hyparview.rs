@@ -27,7 +27,7 @@
 //!   undeliverable message, [`Membership::on_unreachable`]: the paper's TCP
 //!   failure detector), try random passive members with `Neighbor(priority)`:
 //!   high if the active view is empty (always accepted), else low (accepted
-//!   only with a free slot). A rejected candidate stays passive and the next
+//!   only with room in the active view). A rejected candidate stays passive and the next
 //!   one is tried; an unreachable one is forgotten.
 //! * **Shuffle**, every period: send your id, `ka` active and `kp` passive
 //!   ids on a random walk of `ARWL` hops; the end point answers with as many
@@ -315,7 +315,7 @@ impl<Id: Clone + PartialEq> HyParView<Id> {
             while over > 0 && marked != 0 {
                 let i = marked.trailing_zeros();
                 self.passive.swap_remove(i as usize);
-                // the last member moved into slot i: its bit moves too
+                // the last member moved into place i: its bit moves too
                 let last = self.passive.len() as u32;
                 let moved = (marked >> last) & 1;
                 marked &= !(1u64 << i) & !(1u64 << last);
@@ -601,7 +601,7 @@ mod tests {
     }
 
     #[test]
-    fn a_low_priority_neighbor_request_is_accepted_only_with_a_free_slot() {
+    fn a_low_priority_neighbor_request_is_accepted_only_with_room_in_the_active_view() {
         let mut rng = Rng::new(5);
         let mut full = node(None);
         full.active = [1, 2, 3, 4, 5].into_iter().collect();
@@ -655,7 +655,7 @@ mod tests {
 
     /// The merge's eviction as the rule states it: scan the passive view,
     /// evicting members also in `evict_first` (the last member moves into
-    /// the freed slot and is checked next), then random ones.
+    /// the freed place and is checked next), then random ones.
     fn merge_by_scan(p: &mut HyParView<u32>, me: u32, ids: &[u32], evict_first: &[u32], rng: &mut Rng) {
         let mut fresh: Vec<u32> = Vec::new();
         for &id in ids {

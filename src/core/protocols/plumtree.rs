@@ -209,38 +209,38 @@ struct Missing<Id> {
 /// table with linear probing (never shrinks: Plumtree forgets nothing it
 /// received). Why not a `HashMap`: a message looks its id up here, and
 /// the lookup is a cache miss on a large overlay; this table tells where
-/// an id's slot is without touching it, so the driver can start loading
+/// an id's cell is without touching it, so the driver can start loading
 /// it a few messages ahead ([`PlumtreeState::prefetch`]). Only
 /// membership is observable (no iteration), so its layout changes nothing.
 #[derive(Clone, Debug)]
 struct Received<K, P> {
-    /// A power of two of slots (or none), at most three quarters full.
-    slots: Vec<Option<(K, P)>>,
+    /// A power of two of cells (or none), at most three quarters full.
+    cells: Vec<Option<(K, P)>>,
     len: usize,
 }
 
 impl<K, P> Default for Received<K, P> {
     fn default() -> Self {
-        Received { slots: Vec::new(), len: 0 }
+        Received { cells: Vec::new(), len: 0 }
     }
 }
 
 impl<K: Copy + Eq + std::hash::Hash, P> Received<K, P> {
-    /// The slot where the probe for `k` starts (`slots` not empty).
+    /// The cell where the probe for `k` starts (`cells` not empty).
     #[inline]
     fn home(&self, k: &K) -> usize {
         use std::hash::BuildHasher;
-        FixedState::default().hash_one(k) as usize & (self.slots.len() - 1)
+        FixedState::default().hash_one(k) as usize & (self.cells.len() - 1)
     }
 
     fn get(&self, k: &K) -> Option<&P> {
-        if self.slots.is_empty() {
+        if self.cells.is_empty() {
             return None;
         }
-        let mask = self.slots.len() - 1;
+        let mask = self.cells.len() - 1;
         let mut i = self.home(k);
         loop {
-            match &self.slots[i] {
+            match &self.cells[i] {
                 None => return None,
                 Some((x, p)) if x == k => return Some(p),
                 Some(_) => i = (i + 1) & mask,
@@ -250,9 +250,9 @@ impl<K: Copy + Eq + std::hash::Hash, P> Received<K, P> {
 
     /// Add `k` (not present: callers check first).
     fn insert(&mut self, k: K, p: P) {
-        if (self.len + 1) * 4 > self.slots.len() * 3 {
-            let cap = (self.slots.len() * 2).max(8);
-            let old = std::mem::replace(&mut self.slots, (0..cap).map(|_| None).collect());
+        if (self.len + 1) * 4 > self.cells.len() * 3 {
+            let cap = (self.cells.len() * 2).max(8);
+            let old = std::mem::replace(&mut self.cells, (0..cap).map(|_| None).collect());
             self.len = 0;
             for (k, p) in old.into_iter().flatten() {
                 self.put(k, p);
@@ -262,19 +262,19 @@ impl<K: Copy + Eq + std::hash::Hash, P> Received<K, P> {
     }
 
     fn put(&mut self, k: K, p: P) {
-        let mask = self.slots.len() - 1;
+        let mask = self.cells.len() - 1;
         let mut i = self.home(&k);
-        while self.slots[i].is_some() {
+        while self.cells[i].is_some() {
             i = (i + 1) & mask;
         }
-        self.slots[i] = Some((k, p));
+        self.cells[i] = Some((k, p));
         self.len += 1;
     }
 
     #[inline]
     fn prefetch(&self, k: &K) {
-        if crate::hint::ENABLED && !self.slots.is_empty() {
-            crate::hint::prefetch(&self.slots[self.home(k)]);
+        if crate::hint::ENABLED && !self.cells.is_empty() {
+            crate::hint::prefetch(&self.cells[self.home(k)]);
         }
     }
 }
@@ -331,7 +331,7 @@ impl<Id: Clone + PartialEq, K: Copy + Ord + std::hash::Hash, P: Clone> PlumtreeS
     }
 
     /// A hint that a message about broadcast `id` is about to arrive: start
-    /// loading the slot of the received set it will look up (the driver
+    /// loading the cell of the received set it will look up (the driver
     /// calls it a few messages ahead, once this node's state is near). No
     /// behaviour.
     #[inline]
@@ -522,7 +522,7 @@ mod tests {
             assert_eq!(set.get(&k), reference.get(&k), "{k}");
         }
         assert_eq!(set.len, reference.len());
-        assert!(set.len * 4 <= set.slots.len() * 3, "at most three quarters full");
+        assert!(set.len * 4 <= set.cells.len() * 3, "at most three quarters full");
     }
 
     type State = PlumtreeState<u32, u32, &'static str>;
