@@ -1240,6 +1240,32 @@ mod tests {
 mod timing {
     use super::*;
 
+    /// Not a test: `cargo test --release --lib page_work_natively -- --ignored --nocapture`
+    /// prints how long the page's 1,000-node movies run (the live run with
+    /// the viewer's recording: who told whom, the trace, the spread log)
+    /// takes natively against `sim::run` on one thread, the run
+    /// `tests/e2e/wasm-vs-native.mjs` times in the page (the page's work,
+    /// natively: wasm's ratio against this is its speed on the same work).
+    #[test]
+    #[ignore]
+    fn page_work_natively() {
+        let pairs = [("nodes", "1000"), ("scenario", "movies"), ("model", "events"), ("duration_s", "20")];
+        let cfg = crate::sim::params::SimParams::from_pairs(pairs).and_then(|p| p.to_config()).unwrap();
+        for _ in 0..5 {
+            let t = std::time::Instant::now();
+            let a = super::super::run_threads(&cfg, 1, &mut |_| {}).unwrap();
+            let native = t.elapsed();
+            let t = std::time::Instant::now();
+            let mut l = Live::<FullPopulation>::new(&cfg).unwrap();
+            while l.stopped().is_none() {
+                l.advance(u64::MAX, 1_000_000);
+            }
+            let live = t.elapsed();
+            assert_eq!(l.report().events, a.events);
+            eprintln!("sim::run {native:?}, live run with the viewer {live:?} ({} events)", a.events);
+        }
+    }
+
     /// Not a test: `cargo test --release --lib live_overhead -- --ignored --nocapture`
     /// prints how long a 1,000,000-node compact live run takes against `sim::run`.
     #[test]
