@@ -1240,6 +1240,25 @@ mod tests {
 mod timing {
     use super::*;
 
+    /// Print, `runs` times, how long `sim::run` takes `cfg` on one thread
+    /// and how long a live run on `P` takes it to the end, with the same
+    /// events.
+    fn time_live_against_run<P: LiveRun>(cfg: &SimConfig, runs: usize, what: &str) {
+        for _ in 0..runs {
+            let t = std::time::Instant::now();
+            let a = super::super::run_threads(cfg, 1, &mut |_| {}).unwrap();
+            let native = t.elapsed();
+            let t = std::time::Instant::now();
+            let mut l = Live::<P>::start(cfg).unwrap();
+            while l.stopped().is_none() {
+                l.advance(u64::MAX, u64::MAX);
+            }
+            let live = t.elapsed();
+            assert_eq!(l.report().events, a.events);
+            eprintln!("sim::run {native:?}, {what} {live:?} ({} events)", a.events);
+        }
+    }
+
     /// Not a test: `cargo test --release --lib page_work_natively -- --ignored --nocapture`
     /// prints how long the page's 1,000-node movies run (the live run with
     /// the viewer's recording: who told whom, the trace, the spread log)
@@ -1251,19 +1270,7 @@ mod timing {
     fn page_work_natively() {
         let pairs = [("nodes", "1000"), ("scenario", "movies"), ("model", "events"), ("duration_s", "20")];
         let cfg = crate::sim::params::SimParams::from_pairs(pairs).and_then(|p| p.to_config()).unwrap();
-        for _ in 0..5 {
-            let t = std::time::Instant::now();
-            let a = super::super::run_threads(&cfg, 1, &mut |_| {}).unwrap();
-            let native = t.elapsed();
-            let t = std::time::Instant::now();
-            let mut l = Live::<FullPopulation>::new(&cfg).unwrap();
-            while l.stopped().is_none() {
-                l.advance(u64::MAX, 1_000_000);
-            }
-            let live = t.elapsed();
-            assert_eq!(l.report().events, a.events);
-            eprintln!("sim::run {native:?}, live run with the viewer {live:?} ({} events)", a.events);
-        }
+        time_live_against_run::<FullPopulation>(&cfg, 5, "live run with the viewer");
     }
 
     /// Not a test: `cargo test --release --lib live_overhead -- --ignored --nocapture`
@@ -1271,17 +1278,6 @@ mod timing {
     #[test]
     #[ignore]
     fn live_overhead() {
-        let cfg = SimConfig { nodes: 1_000_000, ..SimConfig::default() };
-        for _ in 0..3 {
-            let t = std::time::Instant::now();
-            let a = super::super::run_threads(&cfg, 1, &mut |_| {}).unwrap();
-            let native = t.elapsed();
-            let t = std::time::Instant::now();
-            let mut l = Live::<CompactPopulation>::start(&cfg).unwrap();
-            l.advance(u64::MAX, u64::MAX);
-            let live = t.elapsed();
-            assert_eq!(l.report().events, a.events);
-            eprintln!("sim::run {native:?}, live {live:?}");
-        }
+        time_live_against_run::<CompactPopulation>(&SimConfig { nodes: 1_000_000, ..SimConfig::default() }, 3, "live");
     }
 }
