@@ -83,6 +83,8 @@ const SHARED: &[(&str, Option<&str>)] = &[
     ("stop", None),
     ("counter", None),
     ("coin", None),
+    ("anti_entropy_ms", None),
+    ("targets", None),
 ];
 
 /// The values of the [`SHARED`] flags, as text (the table checks them).
@@ -152,6 +154,10 @@ struct SharedValues {
     ttl: u32,
     interval_ms: u64,
     stop: StopRule,
+    /// The backup anti-entropy exchange's period, ms (`None`: off).
+    anti_entropy_ms: Option<u64>,
+    /// Partners by shuffled passes over every peer (`--targets round-robin`).
+    round_robin: bool,
 }
 
 impl Shared {
@@ -177,7 +183,16 @@ impl Shared {
             "auto" => protocol.info().no_eager.is_none(),
             e => e == "on",
         };
-        Ok(SharedValues { protocol, eager_push, fanout: p.fanout, ttl: p.ttl, interval_ms: p.interval_ms, stop })
+        Ok(SharedValues {
+            protocol,
+            eager_push,
+            fanout: p.fanout,
+            ttl: p.ttl,
+            interval_ms: p.interval_ms,
+            stop,
+            anti_entropy_ms: p.anti_entropy_ms,
+            round_robin: p.round_robin(),
+        })
     }
 }
 
@@ -424,6 +439,8 @@ impl Tuning {
             interval_ms: shared.interval_ms,
             eager_push: shared.eager_push,
             stop: shared.stop,
+            anti_entropy_ms: shared.anti_entropy_ms,
+            round_robin: shared.round_robin,
             resample_ms: (self.change_ms > 0).then_some(self.change_ms),
             resample_jitter_ms: self.change_ms / 5,
             auth: match (self.require_signed, self.allow_unsigned) {
@@ -1100,6 +1117,36 @@ mod tests {
         let e = parse(&["--interval-ms", "soon"]).unwrap_err();
         assert_eq!(e, "--interval-ms: expected a whole number between 1 and 86400000, got \"soon\"");
         let e = parse(&["--protocol", "plumtree"]).unwrap_err();
+        assert!(e.starts_with("--protocol: plumtree runs only in the simulator"), "{e}");
+    }
+
+    #[test]
+    fn anti_entropy_and_targets_reach_the_core_configuration_and_bad_values_are_refused() {
+        let (_, o) = parse(&[]).unwrap();
+        assert_eq!((o.core.anti_entropy_ms, o.core.round_robin), (None, false), "off and random by default");
+        for protocol in ["flood", "push", "pull", "push-pull", "rumor"] {
+            let (_, o) = parse(&["--protocol", protocol, "--anti-entropy-ms", "750", "--targets", "round-robin"])
+                .unwrap_or_else(|e| panic!("{protocol}: {e}"));
+            assert_eq!((o.core.anti_entropy_ms, o.core.round_robin), (Some(750), true), "{protocol}");
+        }
+        // the table's spellings: `off` for none, aliases of a choice
+        let (_, o) = parse(&["--anti-entropy-ms", "off", "--targets", "Round_Robin"]).unwrap();
+        assert_eq!((o.core.anti_entropy_ms, o.core.round_robin), (None, true));
+        assert!(!parse(&["--targets", "random"]).unwrap().1.core.round_robin);
+        // every cluster node gets them too
+        let plan = parse_cluster(&["--nodes", "2", "--anti-entropy-ms", "300", "--targets", "round-robin"]).unwrap();
+        assert!(plan.nodes.iter().all(|(_, o)| o.core.anti_entropy_ms == Some(300) && o.core.round_robin));
+        for (args, want) in [
+            (&["--anti-entropy-ms", "0"][..], "--anti-entropy-ms must be between 1 and 86400000, got 0"),
+            (&["--anti-entropy-ms", "86400001"][..], "--anti-entropy-ms must be between 1 and 86400000, got 86400001"),
+            (&["--anti-entropy-ms", "soon"][..], "--anti-entropy-ms: expected"),
+            (&["--targets", "sideways"][..], "--targets: expected one of random, round-robin, got \"sideways\""),
+        ] {
+            let e = parse(args).unwrap_err();
+            assert!(e.starts_with(want), "{args:?}: {e}");
+        }
+        // a protocol that reads neither is refused before they are looked at: no node runs it
+        let e = parse(&["--protocol", "plumtree", "--anti-entropy-ms", "500"]).unwrap_err();
         assert!(e.starts_with("--protocol: plumtree runs only in the simulator"), "{e}");
     }
 

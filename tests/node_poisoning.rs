@@ -10,100 +10,13 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::net::TcpListener;
+use std::time::Duration;
 
 use gossip::core::Config;
 use gossip::server::NodeOptions;
+use support::fake::Fake;
 use support::{metric, state, wait_until, InProc};
-
-/// A fake node on 127.0.0.1 answering `GET /peers/` with `peers` and every
-/// `POST /gossip/` with `gossip`; stops when dropped (and after 60 s anyway).
-struct Fake {
-    port: u16,
-    peers_asked: Arc<AtomicU64>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Fake {
-    fn start(peers: String, gossip: String) -> Fake {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.set_nonblocking(true).unwrap();
-        let port = l.local_addr().unwrap().port();
-        let stop = Arc::new(AtomicBool::new(false));
-        let peers_asked = Arc::new(AtomicU64::new(0));
-        let (st, asked) = (stop.clone(), peers_asked.clone());
-        let thread = std::thread::spawn(move || {
-            let deadline = Instant::now() + Duration::from_secs(60);
-            while !st.load(Ordering::Relaxed) && Instant::now() < deadline {
-                match l.accept() {
-                    Ok((s, _)) => {
-                        if answer(s, &peers, &gossip) {
-                            asked.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        });
-        Fake { port, peers_asked, stop, thread: Some(thread) }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Fake {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// Answer one request on `s` and close it. Returns whether it was `GET /peers/`.
-fn answer(mut s: TcpStream, peers: &str, gossip: &str) -> bool {
-    let _ = s.set_nonblocking(false);
-    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    // the head, then as much body as it declares
-    let (head, body_len) = loop {
-        match s.read(&mut chunk) {
-            Ok(0) | Err(_) => return false,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..i]).to_ascii_lowercase();
-            let len = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .unwrap_or(0);
-            break (head, i + 4 + len);
-        }
-    };
-    while buf.len() < body_len {
-        match s.read(&mut chunk) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-    let is_peers = head.starts_with("get /peers");
-    let body = if is_peers { peers } else { gossip };
-    let resp = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = s.write_all(resp.as_bytes());
-    is_peers
-}
 
 /// A loopback URL nothing listens on (port 9 of a 127.0.0.0/8 address): dialing it is refused at once.
 fn closed(i: usize) -> String {
@@ -215,7 +128,7 @@ fn a_poisoned_peer_list_never_grows_the_table_past_its_bounds_nor_gets_junk_dial
     let wide = InProc::start_on(wide_l, quiet(&boot));
     let narrow = InProc::start_on(narrow_l, NodeOptions { peer_cap: 16, ..quiet(&boot) });
     wait_until("both nodes asked for the list", Duration::from_secs(10), || {
-        fake.peers_asked.load(Ordering::Relaxed) >= 2
+        fake.peers_asked() >= 2
     });
     // a few gossip rounds: every learned peer gets dialed
     std::thread::sleep(Duration::from_millis(1_500));
@@ -263,7 +176,7 @@ fn an_oversized_peer_list_is_refused_whole_and_the_bootstrap_stays_pinned() {
     let boot = fake.url();
     let node = InProc::start(quiet(&boot));
     wait_until("the node asked for the list twice", Duration::from_secs(10), || {
-        fake.peers_asked.load(Ordering::Relaxed) >= 2
+        fake.peers_asked() >= 2
     });
     let s = state(node.port).unwrap();
     assert_eq!(s.peers.iter().chain(&s.suspect).collect::<Vec<_>>(), vec![&boot], "nothing learned");

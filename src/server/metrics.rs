@@ -306,6 +306,12 @@ impl NodeMetrics {
             ],
         );
         family(
+            "gossip_unspoken_messages_total",
+            "counter",
+            "Messages refused whole because this node's protocol does not accept their kind (known without rumor feedback); nothing applied.",
+            &[("", st.unspoken)],
+        );
+        family(
             "gossip_ttl_clamped_total",
             "counter",
             "Updates whose TTL was above the maximum.",

@@ -242,6 +242,12 @@ impl SimParams {
         vec!["5s:partition:2".into(), "10s:heal".into()]
     }
 
+    /// Whether partners are chosen by shuffled passes over every peer
+    /// (`targets` is `round-robin`, the core's `Config::round_robin`).
+    pub fn round_robin(&self) -> bool {
+        self.targets == "round-robin"
+    }
+
     /// The SWIM configuration these parameters describe: the formulas'
     /// defaults, Lifeguard's parts as chosen, and the values given.
     fn swim_run(&self) -> SwimRun {
@@ -309,7 +315,7 @@ impl SimParams {
         n.ttl = self.ttl;
         n.interval_ms = self.interval_ms;
         n.anti_entropy_ms = self.anti_entropy_ms;
-        n.round_robin = self.targets == "round-robin";
+        n.round_robin = self.round_robin();
         n.stop = StopRule::from_flags(&self.stop, self.counter, self.coin)
             .map_err(|e| ParamError::rule(e.param(), e.to_string()))?;
         // auto: the app's eager push for movies and broadcast, where the

@@ -380,7 +380,9 @@ pub const TABLE: &[Param] = &[
     param!(resample_ms, "resample-ms", "Re-sample, ms", Scenario, Kind::Int { min: 1, max: NO_MAX },
         default "10000", None,
         "movies: mean time between re-samples of a node's favorite, ms (jitter 20 %)."),
-    param!(anti_entropy_ms, "anti-entropy-ms", "Backup exchange, ms", Protocol, Kind::Int { min: 1, max: NO_MAX },
+    param!(anti_entropy_ms, "anti-entropy-ms", "Backup exchange, ms", Protocol,
+        // at most a day, as the gossip interval: its first deadline is drawn below it and added to the clock
+        Kind::Int { min: 1, max: MAX_INTERVAL_MS },
         default "", Some("off"),
         "A backup push-pull exchange with one random peer this often, ms, besides the protocol's rounds (default off)."),
     param!(targets, "targets", "Targets", Protocol, Kind::Choice(&[

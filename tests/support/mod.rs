@@ -1,10 +1,12 @@
 //! Helpers for tests that run the real `gossip` binary on loopback: free
 //! ports, a child-process guard that always kills, a tiny blocking HTTP/1.1
 //! client that can also send raw (hostile) bytes, bounded waiting, a
-//! process's resident memory, a cluster [`observer`], and a test CA with
-//! loopback certificates ([`pki`]).
+//! process's resident memory, a cluster [`observer`], a test CA with
+//! loopback certificates ([`pki`]), and fake peers that write down every
+//! request a node sends them ([`fake`]).
 #![allow(dead_code)]
 
+pub mod fake;
 pub mod observer;
 pub mod pki;
 
