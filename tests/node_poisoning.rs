@@ -127,9 +127,7 @@ fn a_poisoned_peer_list_never_grows_the_table_past_its_bounds_nor_gets_junk_dial
 
     let wide = InProc::start_on(wide_l, quiet(&boot));
     let narrow = InProc::start_on(narrow_l, NodeOptions { peer_cap: 16, ..quiet(&boot) });
-    wait_until("both nodes asked for the list", Duration::from_secs(10), || {
-        fake.peers_asked() >= 2
-    });
+    wait_until("both nodes asked for the list", Duration::from_secs(10), || fake.peers_asked() >= 2);
     // a few gossip rounds: every learned peer gets dialed
     std::thread::sleep(Duration::from_millis(1_500));
 
@@ -175,9 +173,7 @@ fn an_oversized_peer_list_is_refused_whole_and_the_bootstrap_stays_pinned() {
     let fake = Fake::start(peers, r#"{"from":"fake"}"#.into());
     let boot = fake.url();
     let node = InProc::start(quiet(&boot));
-    wait_until("the node asked for the list twice", Duration::from_secs(10), || {
-        fake.peers_asked() >= 2
-    });
+    wait_until("the node asked for the list twice", Duration::from_secs(10), || fake.peers_asked() >= 2);
     let s = state(node.port).unwrap();
     assert_eq!(s.peers.iter().chain(&s.suspect).collect::<Vec<_>>(), vec![&boot], "nothing learned");
     let m = node.metrics();
