@@ -459,12 +459,16 @@ pub fn summary(r: &Report) -> String {
     } else {
         let _ = writeln!(
             s,
-            "gossip sim: {} nodes, {} model, {} scenario, protocol {} (fanout {}, ttl {}{}), seed {}",
+            "gossip sim: {} nodes, {} model, {} scenario, protocol {} ({}ttl {}{}), seed {}",
             r.nodes,
             r.model,
             r.scenario,
             r.protocol,
-            c.node.fanout,
+            // what the protocol reads: flood sends to every peer, no fanout
+            match c.node.protocol.info().params.contains(&"fanout") {
+                true => format!("fanout {}, ", c.node.fanout),
+                false => String::new(),
+            },
             c.node.ttl,
             if r.protocol == "rumor" {
                 format!(", stop {}", c.node.stop)

@@ -1145,6 +1145,9 @@ mod tests {
             let e = parse(args).unwrap_err();
             assert!(e.starts_with(want), "{args:?}: {e}");
         }
+        // flood takes a partner only for its backup exchange: round-robin without one is refused
+        let e = parse(&["--protocol", "flood", "--targets", "round-robin"]).unwrap_err();
+        assert!(e.starts_with("--targets: round-robin targets do not apply to flood without a backup exchange"), "{e}");
         // a protocol that reads neither is refused before they are looked at: no node runs it
         let e = parse(&["--protocol", "plumtree", "--anti-entropy-ms", "500"]).unwrap_err();
         assert!(e.starts_with("--protocol: plumtree runs only in the simulator"), "{e}");
@@ -1156,6 +1159,8 @@ mod tests {
             (&["--counter", "3"][..], "--counter", "rumor"),
             (&["--protocol", "flood", "--coin", "2"][..], "--coin", "rumor"),
             (&["--protocol", "pull", "--stop", "blind"][..], "--stop", "rumor"),
+            // flood sends every fresh update to every peer: it picks no fanout
+            (&["--protocol", "flood", "--fanout", "3"][..], "--fanout", "push, pull, push-pull, rumor"),
         ] {
             let e = parse(args).unwrap_err();
             assert!(e.starts_with(&format!("{flag}: it applies to {readers} only, not to ")), "{args:?}: {e}");

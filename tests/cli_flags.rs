@@ -104,6 +104,10 @@ const ROWS: &[(&str, &str, &str)] = &[
     // eager push over a protocol that already pushes every fresh update: refused
     ("--eager", "on", "--nodes 200 --protocol rumor"),
     ("--eager", "on", "--nodes 200 --protocol flood"),
+    // flood sends to every peer: no fanout, and round-robin only for its backup exchange
+    ("--fanout", "2", "--nodes 200 --protocol flood"),
+    ("--targets", "round-robin", "--nodes 200 --protocol flood"),
+    ("--targets", "round-robin", "--nodes 200 --protocol flood --ttl 1 --loss 0.5 --anti-entropy-ms 300 --model events"),
     ("--eager", "off", "--nodes 50 --scenario movies --duration-s 10"),
     ("--fault", "3s:crash:3", "--nodes 200"),
     ("--fault", "1s:loss:0.5", "--nodes 200 --protocol rumor"),

@@ -106,6 +106,12 @@ pub enum ConfigError {
         /// Why it does not apply (the registry's reason).
         why: &'static str,
     },
+    /// Round-robin targets for a protocol that picks no partners unless its
+    /// backup exchange runs (flood sends to every peer).
+    NoPartnersToTake {
+        /// The protocol's name.
+        protocol: &'static str,
+    },
 }
 
 impl ConfigError {
@@ -113,6 +119,7 @@ impl ConfigError {
     pub fn param(&self) -> &'static str {
         match self {
             ConfigError::EagerDoesNotApply { .. } => "eager",
+            ConfigError::NoPartnersToTake { .. } => "targets",
         }
     }
 }
@@ -123,6 +130,11 @@ impl std::fmt::Display for ConfigError {
             ConfigError::EagerDoesNotApply { protocol, why } => {
                 write!(f, "eager push does not apply to {protocol}: {why} (turn eager push off)")
             }
+            ConfigError::NoPartnersToTake { protocol } => write!(
+                f,
+                "round-robin targets do not apply to {protocol} without a backup exchange: it sends to every peer \
+                 (add an anti-entropy period or leave targets at random)"
+            ),
         }
     }
 }

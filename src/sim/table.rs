@@ -1004,6 +1004,12 @@ mod tests {
             "every store-based protocol takes the backup exchange, plumtree does not"
         );
         assert_eq!(names("ihave_timeout_ms"), Some(vec!["plumtree"]));
+        assert_eq!(names("fanout"), Some(vec!["push", "pull", "push-pull", "rumor"]), "flood sends to every peer");
+        assert_eq!(
+            names("targets"),
+            Some(vec!["flood", "push", "pull", "push-pull", "rumor"]),
+            "flood's backup exchange takes a partner"
+        );
         assert_eq!(names("nodes"), None);
         // every name a protocol lists is a parameter, and eager push is listed exactly where it applies
         for p in Protocol::ALL {

@@ -156,7 +156,7 @@ const FAMILY: Info = Info {
     name: "",
     aliases: &[],
     summary: "",
-    params: &["eager", "anti_entropy_ms"],
+    params: &["eager", "fanout", "targets", "anti_entropy_ms"],
     no_eager: None,
     converges: true,
     compact: true,

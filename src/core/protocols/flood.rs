@@ -48,7 +48,9 @@ impl Registered for Flood {
         name: "flood",
         aliases: &[],
         summary: "the course's literal protocol: forward every fresh update to all known peers while TTL lasts",
-        params: &["anti_entropy_ms"],
+        // `targets`: its backup exchange's partner (it floods every peer
+        // itself, so `fanout` is not read and round-robin needs the backup)
+        params: &["anti_entropy_ms", "targets"],
         no_eager: Some("it already pushes every fresh update to every peer"),
         converges: false,
         compact: false,

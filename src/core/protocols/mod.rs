@@ -106,9 +106,12 @@ pub struct Info {
     /// One line: what it does (help texts, the page's list).
     pub summary: &'static str,
     /// The parameters of the parameter table (`src/sim/table.rs`) it reads
-    /// beyond the shared ones (`fanout`, `ttl`, `interval_ms`): `eager`
-    /// exactly when eager push may wrap it, and its own. The page shows
-    /// their fields only for protocols that list them.
+    /// beyond the shared ones (`ttl`, `interval_ms`): `eager` exactly when
+    /// eager push may wrap it, `fanout` when it picks that many partners
+    /// each round, `targets` when it picks partners at all (a protocol
+    /// that lists `targets` without `fanout` picks one only for the backup
+    /// exchange, so round-robin needs `anti_entropy_ms` there), and its
+    /// own. The page shows their fields only for protocols that list them.
     pub params: &'static [&'static str],
     /// Why eager push (`--eager on`) does not apply to it, if it does not:
     /// such a combination is refused with this reason. `None`: eager push
@@ -471,10 +474,16 @@ impl Protocol {
     /// combination that makes no sense is refused, never silently dropped).
     pub fn check(self, cfg: &Config) -> Result<(), ConfigError> {
         let info = self.info();
-        match info.no_eager {
-            Some(why) if cfg.eager_push => Err(ConfigError::EagerDoesNotApply { protocol: info.name, why }),
-            _ => Ok(()),
+        if let (Some(why), true) = (info.no_eager, cfg.eager_push) {
+            return Err(ConfigError::EagerDoesNotApply { protocol: info.name, why });
         }
+        // round-robin over partners a protocol never picks: flood sends to
+        // every peer, and only its backup exchange takes one partner
+        let picks = info.params.contains(&"fanout") || cfg.anti_entropy_ms.is_some();
+        if cfg.round_robin && info.params.contains(&"targets") && !picks {
+            return Err(ConfigError::NoPartnersToTake { protocol: info.name });
+        }
+        Ok(())
     }
 }
 

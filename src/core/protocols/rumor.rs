@@ -265,7 +265,7 @@ impl Registered for Rumor {
         name: "rumor",
         aliases: &["rumor-mongering"],
         summary: "rumor mongering (Demers et al. 1987): push hot rumors until the stop rule cools them",
-        params: &["stop", "counter", "coin", "anti_entropy_ms"],
+        params: &["stop", "counter", "coin", "fanout", "targets", "anti_entropy_ms"],
         no_eager: Some("it already pushes fresh updates as hot rumors"),
         converges: false,
         compact: true,
