@@ -51,16 +51,20 @@ fn main() {
     });
     if mode == Some("page") || mode == Some("run") {
         let secs = seconds.to_string();
-        let pairs = [("nodes", nodes_s.as_str()), ("scenario", "movies"), ("model", "events"), ("duration_s", secs.as_str())];
+        let pairs =
+            [("nodes", nodes_s.as_str()), ("scenario", "movies"), ("model", "events"), ("duration_s", secs.as_str())];
         let cfg = SimParams::from_pairs(pairs).and_then(|p| p.to_config()).unwrap_or_else(|e| {
             eprintln!("{e}");
             std::process::exit(2);
         });
         let (events, kept) = if mode == Some("run") {
-            (sim::run_threads(&cfg, 1, &mut |_| {}).map(|r| r.events).unwrap_or_else(|e| {
-                eprintln!("{e}");
-                std::process::exit(2);
-            }), 0)
+            (
+                sim::run_threads(&cfg, 1, &mut |_| {}).map(|r| r.events).unwrap_or_else(|e| {
+                    eprintln!("{e}");
+                    std::process::exit(2);
+                }),
+                0,
+            )
         } else {
             let mut live = sim::live::Live::new(&cfg).unwrap_or_else(|e| {
                 eprintln!("{e}");
