@@ -13,8 +13,6 @@
 //! The driver ([`super::live::Live`]) calls [`SpreadLog::sample`] each time
 //! the run reaches the next grid point, and [`SpreadLog::close`] when it ends.
 
-use std::collections::HashMap;
-
 use super::metrics::Metrics;
 use crate::core::Version;
 
@@ -59,7 +57,11 @@ pub struct SpreadLog {
     oldest_open: u64,
     updates: Vec<SpreadUpdate>,
     follow: Vec<Follow>,
-    index: HashMap<(u32, Version), u32>,
+    /// `index[origin]`: `(version, index in updates)` of that origin's
+    /// updates, in the order first seen (a plain vector by origin, read
+    /// from its end: the updates still open are an origin's latest; a
+    /// hash map here was a tenth of the recording's cost).
+    index: Vec<Vec<(Version, u32)>>,
     points: Vec<SpreadPoint>,
     closed: bool,
 }
@@ -73,7 +75,7 @@ impl SpreadLog {
             oldest_open: 0,
             updates: Vec::new(),
             follow: Vec::new(),
-            index: HashMap::new(),
+            index: Vec::new(),
             points: Vec::new(),
             closed: false,
         }
@@ -148,11 +150,15 @@ impl SpreadLog {
         let since = self.oldest_open;
         let mut oldest = t;
         for (origin, version, created, covered, done) in metrics.recent(since) {
-            let k = match self.index.get(&(origin, version)) {
-                Some(&k) => k,
+            let o = origin as usize;
+            if self.index.len() <= o {
+                self.index.resize_with(o + 1, Vec::new);
+            }
+            let k = match self.index[o].iter().rev().find(|(v, _)| *v == version) {
+                Some(&(_, k)) => k,
                 None => {
                     let k = self.updates.len() as u32;
-                    self.index.insert((origin, version), k);
+                    self.index[o].push((version, k));
                     self.updates.push(SpreadUpdate { origin, version, created });
                     let first = (1.0 / live).min(1.0);
                     self.follow.push(Follow { last: first, flat: None, done: false });
