@@ -1084,6 +1084,10 @@ fn events_until<P: Population>(
             Some(Peek::Other(Ev::Msg(_, to, _))) => w.pop.prefetch(*to),
             _ => {}
         }
+        // and, half as far ahead, what a message's delivery will read of it
+        if let Some(Peek::Other(Ev::Msg(_, to, msg))) = e.q.ahead(PREFETCH_AHEAD / 2) {
+            w.pop.prefetch_msg(*to, msg);
+        }
         match ev {
             Ev::Tick(i) => {
                 // (most runs never retime a node: no lookup, no hashing, then)

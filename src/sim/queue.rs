@@ -102,22 +102,6 @@ fn is_tick(kinds: &[u64], k: usize) -> bool {
     kinds[k / 64] >> (k % 64) & 1 == 1
 }
 
-/// Ticks among events `from..to` of `kinds`.
-#[inline]
-fn ticks_in(kinds: &[u64], from: usize, to: usize) -> usize {
-    if from >= to {
-        return 0;
-    }
-    let (first, last) = (from / 64, (to - 1) / 64);
-    let low = !0u64 << (from % 64);
-    let high = !0u64 >> (63 - (to - 1) % 64);
-    if first == last {
-        return (kinds[first] & low & high).count_ones() as usize;
-    }
-    let middle: u32 = kinds[first + 1..last].iter().map(|w| w.count_ones()).sum();
-    ((kinds[first] & low).count_ones() + middle + (kinds[last] & high).count_ones()) as usize
-}
-
 /// Give an empty bucket's buffer `v` a spare one (if it has none yet).
 #[inline]
 fn reuse<U>(v: &mut Vec<U>, spare: &mut Vec<Vec<U>>) {
@@ -143,6 +127,9 @@ struct Current<T> {
     items: VecDeque<T>,
     ticks: Vec<u32>,
     kinds: Vec<u64>,
+    /// `rank[k]`: the ticks before its `k`-th event (made when it is taken
+    /// out of the ring, so that a look ahead costs no bit counting).
+    rank: Vec<u32>,
     /// Events of it taken so far, and how many of them were ticks.
     taken: usize,
     ticks_taken: usize,
@@ -214,6 +201,7 @@ impl<T: Item> EventQueue<T> {
                 items: VecDeque::new(),
                 ticks: Vec::new(),
                 kinds: Vec::new(),
+                rank: Vec::new(),
                 taken: 0,
                 ticks_taken: 0,
                 len: 0,
@@ -260,11 +248,12 @@ impl<T: Item> EventQueue<T> {
         if at >= c.len {
             return None;
         }
-        let ticks = ticks_in(&c.kinds, c.taken, at);
+        let ticks = c.rank[at] as usize;
         if is_tick(&c.kinds, at) {
-            c.ticks.get(c.ticks_taken + ticks).map(|&id| Peek::Tick(id))
+            c.ticks.get(ticks).map(|&id| Peek::Tick(id))
         } else {
-            c.items.get(k - ticks).map(Peek::Other)
+            // the deque's front is the first other event not taken
+            c.items.get(at - ticks - (c.taken - c.ticks_taken)).map(Peek::Other)
         }
     }
 
@@ -349,6 +338,12 @@ impl<T: Item> EventQueue<T> {
         keep(std::mem::replace(&mut c.ticks, b.ticks), &mut self.spare.ticks);
         keep(std::mem::replace(&mut c.kinds, b.kinds), &mut self.spare.kinds);
         (c.taken, c.ticks_taken, c.len) = (0, 0, len);
+        c.rank.clear();
+        let mut ticks = 0;
+        for k in 0..len {
+            c.rank.push(ticks);
+            ticks += u32::from(is_tick(&c.kinds, k));
+        }
     }
 
     fn migrate(&mut self) {

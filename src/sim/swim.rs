@@ -346,6 +346,13 @@ impl Population for SwimPopulation {
         self.ahead.1.set((at + 1) % STAGE);
     }
 
+    /// The updates the message carries (a buffer the sender filled long
+    /// ago: the delivery's first read of them missed the cache).
+    #[inline]
+    fn prefetch_msg(&self, _i: u32, msg: &Self::Msg) {
+        crate::hint::prefetch_slice(msg.gossip(), 4);
+    }
+
     /// Only for a tick that will find something due (its member's next
     /// deadline is not later than the tick, queued at `due`).
     #[inline]
