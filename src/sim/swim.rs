@@ -21,7 +21,9 @@
 //! updated after everything that can move it), so that the engine's
 //! questions about timers, and the ticks that find nothing due (a probe's
 //! timeout after its ack came: one tick a period for most members), are
-//! answered from one dense array without touching the member's state.
+//! answered from one dense array without touching the member's state. A
+//! member's heap blocks are prefetched whole some events ahead, and so are
+//! the updates a message carries ([`Population::prefetch_msg`]).
 //!
 //! Memory: the updates members piggyback are held once, in a table shared
 //! by the population ([`Circulating`], the [`Board`] the rules call), each

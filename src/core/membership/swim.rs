@@ -68,8 +68,11 @@
 //! ([`Owned`], the native node), or handles into a table that a driver
 //! running many members shares among them (the simulator). A suspicion
 //! keeps only its deadline beside the suspect's entry (which holds its
-//! incarnation and start). The methods ending in `_on` take the board; the
-//! others are those of a member on [`Owned`].
+//! incarnation and start). The entries and suspicions are boxed slices
+//! exactly as long as they hold, and the counters are kept 32-bit (a
+//! simulator holds 100,000 members: each is at most 256 bytes). The
+//! methods ending in `_on` take the board; the others are those of a
+//! member on [`Owned`].
 
 use std::fmt::Debug;
 use std::marker::PhantomData;
