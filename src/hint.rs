@@ -39,6 +39,23 @@ pub fn prefetch_lines<T>(x: &T) {
     prefetch_ptr(p.wrapping_add(size.saturating_sub(1)));
 }
 
+/// Start loading the cache lines of `s`, at most `max_lines` of them from
+/// its start (a small heap block read at a random place).
+#[inline(always)]
+pub fn prefetch_slice<T>(s: &[T], max_lines: usize) {
+    let p: *const u8 = s.as_ptr().cast();
+    let size = std::mem::size_of_val(s).min(max_lines * 64);
+    let mut at = 0;
+    while at < size {
+        prefetch_ptr(p.wrapping_add(at));
+        at += 64;
+    }
+    // the last byte's line, when `s` does not start on a line
+    if size > 0 {
+        prefetch_ptr(p.wrapping_add(size - 1));
+    }
+}
+
 #[inline(always)]
 fn prefetch_ptr(p: *const u8) {
     #[cfg(target_arch = "x86_64")]

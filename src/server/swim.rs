@@ -373,7 +373,7 @@ impl SwimSide {
         let mut g = SwimGauges {
             incarnation: self.member.incarnation(),
             health: self.member.health(),
-            core: self.member.counters,
+            core: self.member.counters(),
             driver: self.counters,
             ..SwimGauges::default()
         };

@@ -24,7 +24,7 @@ use super::nodeset::NodeSet;
 #[cfg(not(target_arch = "wasm32"))]
 use super::pool::Pool;
 use super::population::{Ctx, MetricOp, NodeFault, PartLog, Population, RoundCtx};
-use super::queue::EventQueue;
+use super::queue::{EventQueue, Item, Peek};
 use super::remote::{NodeKind, Remotes};
 #[cfg(not(target_arch = "wasm32"))]
 use super::window::{run_part, Job, Next, Order};
@@ -596,6 +596,21 @@ enum Ev<M> {
     Sample,
 }
 
+/// The queue keeps ticks as node ids (see `queue.rs`).
+impl<M> Item for Ev<M> {
+    #[inline]
+    fn as_tick(&self) -> Option<u32> {
+        match self {
+            Ev::Tick(i) => Some(*i),
+            _ => None,
+        }
+    }
+    #[inline]
+    fn tick(id: u32) -> Self {
+        Ev::Tick(id)
+    }
+}
+
 impl<P: Population> Runner<P> {
     /// Start a run of `w` in the rounds model (`rounds`) or the events
     /// model, doing what is due at time 0.
@@ -684,7 +699,7 @@ impl<P: Population> Runner<P> {
         if let Clock::Events(e) = &self.clock {
             let doomed = &self.w.doomed;
             e.q.scan(|at, ev| match ev {
-                Ev::Msg(from, to, msg) if !doomed.contains(&(*from, *to, at)) => f(*from, *to, at, msg),
+                Peek::Other(Ev::Msg(from, to, msg)) if !doomed.contains(&(*from, *to, at)) => f(*from, *to, at, msg),
                 _ => {}
             });
         }
@@ -1020,7 +1035,9 @@ fn events_until<P: Population>(
                 let within = |(lo, hi): (u32, u32), i: u32| lo <= i && i <= hi;
                 let doomed = &mut w.doomed;
                 e.q.scan(|at, ev| match ev {
-                    Ev::Msg(from, to, _) if within(a, *from) && within(b, *to) => doomed.push((*from, *to, at)),
+                    Peek::Other(Ev::Msg(from, to, _)) if within(a, *from) && within(b, *to) => {
+                        doomed.push((*from, *to, at))
+                    }
                     _ => {}
                 });
             }
@@ -1044,7 +1061,7 @@ fn events_until<P: Population>(
             && until == u64::MAX
             && w.slow.is_empty()
             && w.doomed.is_empty()
-            && matches!(e.q.ahead(0), Some(Ev::Tick(_) | Ev::Msg(..)))
+            && matches!(e.q.ahead(0), Some(Peek::Tick(_) | Peek::Other(Ev::Msg(..))))
         {
             // no fault, request or limit inside the window, and no message
             // sent inside it arrives inside it
@@ -1063,9 +1080,13 @@ fn events_until<P: Population>(
         // at a million nodes, what an event touches of its node is rarely
         // in cache: start fetching it for an event a few places ahead
         match e.q.ahead(PREFETCH_AHEAD) {
-            Some(Ev::Tick(i)) => w.pop.prefetch_tick(*i),
-            Some(Ev::Msg(_, to, _)) => w.pop.prefetch(*to),
+            Some(Peek::Tick(i)) => w.pop.prefetch_tick(i),
+            Some(Peek::Other(Ev::Msg(_, to, _))) => w.pop.prefetch(*to),
             _ => {}
+        }
+        // and, half as far ahead, what a message's delivery will read of it
+        if let Some(Peek::Other(Ev::Msg(_, to, msg))) = e.q.ahead(PREFETCH_AHEAD / 2) {
+            w.pop.prefetch_msg(*to, msg);
         }
         match ev {
             Ev::Tick(i) => {
@@ -1205,8 +1226,8 @@ fn window<P: Population>(w: &mut World<P>, e: &mut Events<P::Msg>, t0: u64, mut 
     let mut taken: Vec<(u64, u32, bool)> = Vec::new();
     while let Some(t) = e.q.peek_until(end - 1) {
         let (i, is_msg) = match e.q.ahead(0) {
-            Some(Ev::Tick(i)) if taken.len() < MAX_WINDOW => (*i, false),
-            Some(Ev::Msg(_, to, _)) if taken.len() < MAX_WINDOW => (*to, true),
+            Some(Peek::Tick(i)) if taken.len() < MAX_WINDOW => (i, false),
+            Some(Peek::Other(Ev::Msg(_, to, _))) if taken.len() < MAX_WINDOW => (*to, true),
             _ => {
                 end = t;
                 break;

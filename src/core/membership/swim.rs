@@ -68,8 +68,11 @@
 //! ([`Owned`], the native node), or handles into a table that a driver
 //! running many members shares among them (the simulator). A suspicion
 //! keeps only its deadline beside the suspect's entry (which holds its
-//! incarnation and start). The methods ending in `_on` take the board; the
-//! others are those of a member on [`Owned`].
+//! incarnation and start). The entries and suspicions are boxed slices
+//! exactly as long as they hold, and the counters are kept 32-bit (a
+//! simulator holds 100,000 members: each is at most 256 bytes). The
+//! methods ending in `_on` take the board; the others are those of a
+//! member on [`Owned`].
 
 use std::fmt::Debug;
 use std::marker::PhantomData;
@@ -457,6 +460,36 @@ pub struct SwimCounters {
     pub nacks: u64,
 }
 
+/// [`SwimCounters`] as a member keeps them: 32 bits each, which a member's
+/// counts fit for over a hundred years of one-second periods, and 32 bytes
+/// less per member where a simulator holds 100,000 of them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Counts {
+    probes: u32,
+    failed_probes: u32,
+    suspicions: u32,
+    refutations: u32,
+    pings: u32,
+    acks: u32,
+    ping_reqs: u32,
+    nacks: u32,
+}
+
+impl From<Counts> for SwimCounters {
+    fn from(c: Counts) -> Self {
+        SwimCounters {
+            probes: c.probes.into(),
+            failed_probes: c.failed_probes.into(),
+            suspicions: c.suspicions.into(),
+            refutations: c.refutations.into(),
+            pings: c.pings.into(),
+            acks: c.acks.into(),
+            ping_reqs: c.ping_reqs.into(),
+            nacks: c.nacks.into(),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 struct Probe<Id> {
     target: Id,
@@ -566,6 +599,20 @@ impl Iterator for Pass {
     }
 }
 
+/// Change a boxed slice as a vector, growing it by exactly what is added
+/// (a member's entries and suspicions are boxed slices exactly as long as
+/// they hold: 8 bytes less per member than a vector's header, no spare
+/// room, and an emptied one holds no memory).
+fn edit<T, R>(b: &mut Box<[T]>, f: impl FnOnce(&mut Vec<T>) -> R) -> R {
+    let mut v = std::mem::take(b).into_vec();
+    let r = f(&mut v);
+    *b = v.into_boxed_slice();
+    r
+}
+
+/// Most cache lines of each heap block [`Swim::prefetch_heap`] asks for.
+const HEAP_LINES: usize = 8;
+
 /// One SWIM member; see the module documentation. `B` is where its
 /// piggybacked updates are held ([`Board`]): the methods without a board
 /// argument are those of a member holding its own ([`Owned`]).
@@ -576,9 +623,10 @@ pub struct Swim<Id, R = Span, B: Board<Id> = Owned> {
     me: Id,
     incarnation: u32,
     /// The entries that differ from the baseline: ids sorted, and their
-    /// entries (two vectors, exactly as long as needed: a few per member).
-    ids: Vec<Id>,
-    entries: Vec<Entry>,
+    /// entries (boxed slices, exactly as long as needed: a few per member;
+    /// see [`edit`]).
+    ids: Box<[Id]>,
+    entries: Box<[Entry]>,
     /// Joiners, joining and confirmers (`None` while all are empty).
     rare: Option<Box<Rare<Id>>>,
     /// Entries in state `Dead`.
@@ -586,7 +634,7 @@ pub struct Swim<Id, R = Span, B: Board<Id> = Owned> {
     queue: Vec<Queued<B::Handle>>,
     board: PhantomData<fn(B)>,
     stamp: u32,
-    suspicions: Vec<Suspicion<Id>>,
+    suspicions: Box<[Suspicion<Id>]>,
     /// The earliest deadline of `suspicions` (kept with them: the driver
     /// asks for the next timeout after every event; `u64::MAX`: none).
     suspicion_due: u64,
@@ -596,8 +644,8 @@ pub struct Swim<Id, R = Span, B: Board<Id> = Owned> {
     next_probe: u64,
     seq: u32,
     lhm: u8,
-    /// Its counters.
-    pub counters: SwimCounters,
+    /// Its counters, 32-bit (see [`Counts`]).
+    counts: Counts,
 }
 
 impl<Id: Clone + Ord + Debug, R: Roll<Id>> Swim<Id, R, Owned> {
@@ -637,14 +685,14 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
             roll,
             me: me.clone(),
             incarnation: 0,
-            ids: Vec::new(),
-            entries: Vec::new(),
+            ids: Box::default(),
+            entries: Box::default(),
             rare: None,
             dead: 0,
             queue: Vec::new(),
             board: PhantomData,
             stamp: 0,
-            suspicions: Vec::new(),
+            suspicions: Box::default(),
             suspicion_due: u64::MAX,
             relays: Vec::new(),
             probe: None,
@@ -652,7 +700,7 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
             next_probe: start,
             seq: 0,
             lhm: 0,
-            counters: SwimCounters::default(),
+            counts: Counts::default(),
         };
         if s.roll.position(&me).is_none() {
             s.enqueue(b, Gossip::Alive { id: me, inc: 0 });
@@ -690,6 +738,11 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
         self.incarnation
     }
 
+    /// Its counters.
+    pub fn counters(&self) -> SwimCounters {
+        self.counts.into()
+    }
+
     /// Its local health score (0: healthy).
     pub fn health(&self) -> u8 {
         self.lhm
@@ -705,7 +758,7 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
 
     /// The entries that differ from the baseline.
     pub fn changed(&self) -> impl Iterator<Item = (&Id, &Entry)> {
-        self.ids.iter().zip(&self.entries)
+        self.ids.iter().zip(self.entries.iter())
     }
 
     /// Members it believes alive or suspect, itself included.
@@ -718,18 +771,13 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
     /// piggyback queue and suspicions). No behaviour.
     #[inline]
     pub fn prefetch_heap(&self) {
-        if let Some(id) = self.ids.first() {
-            crate::hint::prefetch(id);
-        }
-        if let Some(e) = self.entries.first() {
-            crate::hint::prefetch(e);
-        }
-        if let Some(q) = self.queue.first() {
-            crate::hint::prefetch(q);
-        }
-        if let Some(s) = self.suspicions.first() {
-            crate::hint::prefetch(s);
-        }
+        // whole blocks (a few lines each): an update heard is looked up by
+        // a binary search over the ids, then read from any line of the
+        // entries, which missed more often than any other load of a run
+        crate::hint::prefetch_slice(&self.ids, HEAP_LINES);
+        crate::hint::prefetch_slice(&self.entries, HEAP_LINES);
+        crate::hint::prefetch_slice(&self.queue, HEAP_LINES);
+        crate::hint::prefetch_slice(&self.suspicions, HEAP_LINES);
     }
 
     /// How many members it knows: the baseline (itself included if listed
@@ -860,18 +908,18 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
     fn send(&mut self, b: &mut B, to: Id, mut msg: SwimMsg<Id>, out: &mut MemberOut<Id, SwimMsg<Id>>) {
         match &mut msg {
             SwimMsg::Ping { gossip, .. } => {
-                self.counters.pings += 1;
+                self.counts.pings += 1;
                 self.piggyback(b, gossip);
             }
             SwimMsg::PingReq { gossip, .. } => {
-                self.counters.ping_reqs += 1;
+                self.counts.ping_reqs += 1;
                 self.piggyback(b, gossip);
             }
             SwimMsg::Ack { gossip, .. } => {
-                self.counters.acks += 1;
+                self.counts.acks += 1;
                 self.piggyback(b, gossip);
             }
-            SwimMsg::Nack { .. } => self.counters.nacks += 1,
+            SwimMsg::Nack { .. } => self.counts.nacks += 1,
         }
         out.sends.push((to, msg));
     }
@@ -879,19 +927,15 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
     // ---- the rules of precedence ----
 
     fn drop_suspicion(&mut self, id: &Id) {
-        self.suspicions.retain(|s| s.id != *id);
+        edit(&mut self.suspicions, |v| v.retain(|s| s.id != *id));
         if let Some(r) = self.rare.as_deref_mut() {
             r.confirmers.retain(|c| c.0 != *id);
         }
         self.suspicions_changed();
     }
 
-    /// After any change to `suspicions`: a buffer emptied is not kept, and
-    /// the earliest deadline is recomputed.
+    /// After any change to `suspicions`: the earliest deadline is recomputed.
     fn suspicions_changed(&mut self) {
-        if self.suspicions.is_empty() {
-            self.suspicions = Vec::new();
-        }
         self.suspicion_due = self.suspicions.iter().map(|s| s.deadline).min().unwrap_or(u64::MAX);
     }
 
@@ -908,10 +952,14 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
             Ok(at) => self.entries[at] = e,
             Err(at) => {
                 // grow by one: most members hold a handful of entries
-                self.ids.reserve_exact(1);
-                self.entries.reserve_exact(1);
-                self.ids.insert(at, id.clone());
-                self.entries.insert(at, e);
+                edit(&mut self.ids, |v| {
+                    v.reserve_exact(1);
+                    v.insert(at, id.clone())
+                });
+                edit(&mut self.entries, |v| {
+                    v.reserve_exact(1);
+                    v.insert(at, e)
+                });
             }
         }
     }
@@ -959,8 +1007,10 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
                         self.rare().confirmers.push((id.clone(), vec![from.clone()]));
                     }
                     // grow by one: a member holds a few suspicions at a time
-                    self.suspicions.reserve_exact(1);
-                    self.suspicions.push(Suspicion { id: id.clone(), deadline: now + timeout });
+                    edit(&mut self.suspicions, |v| {
+                        v.reserve_exact(1);
+                        v.push(Suspicion { id: id.clone(), deadline: now + timeout })
+                    });
                     self.suspicions_changed();
                     self.enqueue(b, Gossip::Suspect { id, inc, from });
                     true
@@ -1009,7 +1059,7 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
             _ => return false,
         };
         if !matches!(g, Gossip::Alive { .. }) {
-            self.counters.refutations += 1;
+            self.counts.refutations += 1;
             self.health_up();
         }
         self.incarnation = inc + 1;
@@ -1085,7 +1135,7 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
             self.health_down();
             return;
         }
-        self.counters.failed_probes += 1;
+        self.counts.failed_probes += 1;
         self.health_up();
         if p.nacks < p.nacks_expected {
             self.health_up();
@@ -1096,7 +1146,7 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
         }
         let me = self.me.clone();
         if self.cfg.suspicion {
-            self.counters.suspicions += 1;
+            self.counts.suspicions += 1;
             self.apply_on(b, Gossip::Suspect { id: p.target, inc: e.inc, from: me }, now, out);
         } else {
             self.apply_on(b, Gossip::Dead { id: p.target, inc: e.inc, from: me }, now, out);
@@ -1111,7 +1161,7 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
         let timeout = self.cfg.probe_timeout_ms * if self.cfg.lhm_scales_timeout { mult } else { 1 };
         // the period bounds the timeout (a scaled timeout with a scaled period)
         let timeout = timeout.min(self.cfg.probe_interval_ms * mult - 1);
-        self.counters.probes += 1;
+        self.counts.probes += 1;
         self.probe = Some(Probe {
             target: target.clone(),
             seq,
@@ -1237,7 +1287,7 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
                 .filter(|s| s.deadline <= now)
                 .filter_map(|s| Some((s.id.clone(), self.entry(&s.id)?.inc)))
                 .collect();
-            self.suspicions.retain(|s| s.deadline > now);
+            edit(&mut self.suspicions, |v| v.retain(|s| s.deadline > now));
             if let Some(r) = self.rare.as_deref_mut() {
                 r.confirmers.retain(|c| !expired.iter().any(|x| x.0 == c.0));
             }
@@ -1402,7 +1452,7 @@ mod tests {
         let mut out = Out::default();
         assert!(!m.apply(Gossip::Alive { id: 4, inc: 0 }, 1, &mut out));
         assert!(m.apply(Gossip::Suspect { id: 4, inc: 0, from: 2 }, 1, &mut out));
-        assert_eq!((m.incarnation(), m.counters.refutations, m.health()), (1, 1, 1));
+        assert_eq!((m.incarnation(), m.counters().refutations, m.health()), (1, 1, 1));
         assert!(!m.apply(Gossip::Suspect { id: 4, inc: 0, from: 3 }, 2, &mut out), "already refuted");
         assert!(m.apply(Gossip::Dead { id: 4, inc: 1, from: 3 }, 3, &mut out));
         assert_eq!(m.incarnation(), 2);
@@ -1430,7 +1480,7 @@ mod tests {
         assert_eq!(m.poll_timeout(), 1000);
         m.on_timer(&0, 1000, &mut rng, &mut out);
         assert_eq!(m.entry(&target).unwrap().state, State::Suspect);
-        assert_eq!(m.counters.suspicions, 1);
+        assert_eq!(m.counters().suspicions, 1);
         // the suspicion rides on the next ping
         assert!(out.sends.last().unwrap().1.gossip().contains(&Gossip::Suspect { id: target, inc: 0, from: 0 }));
         let mut t = 1000;
