@@ -271,11 +271,14 @@ impl Workload for Broadcast {
 
 /// How many of the `live` nodes hold every origin's latest version.
 fn knows_every_latest<P: Population>(pop: &P, live: &[u32], updates: &[UpdateRecord]) -> u32 {
-    let mut latest: std::collections::BTreeMap<u32, Version> = Default::default();
-    for &(o, v, _, _) in updates {
-        latest.insert(o, v);
-    }
-    live.iter().filter(|&&i| latest.iter().all(|(&o, &v)| pop.known(i, o).is_some_and(|k| k >= v))).count() as u32
+    let latest: Vec<(u32, Version)> = {
+        let mut l: std::collections::BTreeMap<u32, Version> = Default::default();
+        for &(o, v, _, _) in updates {
+            l.insert(o, v);
+        }
+        l.into_iter().collect()
+    };
+    live.iter().filter(|&&i| latest.iter().all(|&(o, v)| pop.known(i, o).is_some_and(|k| k >= v))).count() as u32
 }
 
 /// `broadcast`: the clients' requests, `(time_ms, node)` in time order (see
