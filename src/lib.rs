@@ -23,7 +23,9 @@
 //!     `config`, `spares` (buffer reuse).
 //! * [`sim`]: the deterministic simulator: `engine` (rounds and events,
 //!   run in slices), `population` and `compact` (how nodes are held),
-//!   `network`, `faults`, `metrics`, `membership` (the roster), `params`
+//!   `network`, `timeline` (what happens from outside the nodes, on one
+//!   timeline: the `faults` and the `workload`, single rumor, movies or
+//!   broadcast), `metrics`, `membership` (the roster), `params`
 //!   (parameters by name), `live` (a run a viewer drives), `viewer` (its
 //!   bookkeeping over full nodes), `remote` (indices that stand for nodes
 //!   outside the run), `window` and `pool` (threads).

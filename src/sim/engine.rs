@@ -10,9 +10,11 @@
 //!   latency and jitter, from a calendar queue that breaks ties by insertion
 //!   order.
 //!
-//! Both apply the fault timeline, count traffic and feed the coverage
-//! tracker. Every loop is bounded: by the time limit, and by a guard that
-//! stops a run whose messages would never let time advance.
+//! Both take what happens from outside the nodes (faults and the
+//! workload's requests) from the run's one external timeline
+//! ([`Timeline`]), count traffic and feed the coverage tracker. Every loop
+//! is bounded: by the time limit, and by a guard that stops a run whose
+//! messages would never let time advance.
 
 use std::collections::HashMap;
 
@@ -26,10 +28,12 @@ use super::pool::Pool;
 use super::population::{Ctx, MetricOp, NodeFault, PartLog, Population, RoundCtx};
 use super::queue::{EventQueue, Item, Peek};
 use super::remote::{NodeKind, Remotes};
+use super::timeline::Timeline;
 #[cfg(not(target_arch = "wasm32"))]
 use super::window::{run_part, Job, Next, Order};
 use super::window::{Done, Padded};
-use super::{Progress, Scenario, StopReason};
+use super::workload::{StopRule, Workload};
+use super::{Progress, StopReason};
 
 /// Waves of replies one round may take before the run is declared livelocked.
 const MAX_WAVES: usize = 10_000;
@@ -69,9 +73,8 @@ pub struct World<P: Population> {
     pub up: NodeSet,
     epochs: HashMap<u32, u32>,
     outbox: Vec<(u32, u32, P::Msg)>,
-    faults: Vec<TimedFault>,
-    next_fault: usize,
-    scenario: Scenario,
+    /// The faults and the workload.
+    timeline: Timeline,
     /// The nodes run anti-entropy (an anti-entropy protocol, or backup
     /// anti-entropy beside another): a single-update run ends as converged
     /// once every live node knows the update, and is never quiescent.
@@ -81,10 +84,6 @@ pub struct World<P: Population> {
     /// The nodes outside the run that have an index in it, and what was
     /// sent to them (see [`World::add_remote`]).
     pub remotes: Remotes<P::Msg>,
-    /// The broadcast workload's client requests, `(time_ms, node, key)` in
-    /// time order, and how many were handed over.
-    broadcasts: Vec<(u64, u32, u32)>,
-    next_broadcast: usize,
     /// `slow[i]`: how late node `i` handles the messages it receives, ms
     /// (the `slow` fault; its timers stay on time; empty while no node was
     /// ever slow).
@@ -132,10 +131,10 @@ enum Woke {
 }
 
 impl<P: Population> World<P> {
-    /// A world of `pop`, all nodes up and members.
-    pub fn new(pop: P, net: Network, mut faults: Vec<TimedFault>, scenario: Scenario, anti_entropy: bool) -> Self {
+    /// A world of `pop`, all nodes up and members, that the faults and
+    /// the workload of `timeline` will happen to.
+    pub fn new(pop: P, net: Network, timeline: Timeline, anti_entropy: bool) -> Self {
         let n = pop.len();
-        faults.sort_by_key(|f| f.at_ms); // stable: same-time faults keep their order
         World {
             pop,
             members: Roster::new(n),
@@ -144,14 +143,10 @@ impl<P: Population> World<P> {
             up: NodeSet::new(n as usize, true),
             epochs: Default::default(),
             outbox: Vec::new(),
-            faults,
-            next_fault: 0,
-            scenario,
+            timeline,
             anti_entropy,
             flights: None,
             remotes: Remotes::default(),
-            broadcasts: Vec::new(),
-            next_broadcast: 0,
             slow: Vec::new(),
             crashes: Vec::new(),
             drop_now: None,
@@ -189,33 +184,27 @@ impl<P: Population> World<P> {
         self.pop.node_fault(node, NodeFault::Down, now);
     }
 
-    /// The broadcast workload's client requests, `(time_ms, node, key)` in
-    /// time order (see [`SimConfig::broadcasts`](super::SimConfig::broadcasts)).
-    /// Call before the run starts.
-    pub fn set_broadcasts(&mut self, requests: Vec<(u64, u32, u32)>) {
-        debug_assert!(requests.windows(2).all(|w| w[0].0 <= w[1].0), "requests in time order");
-        self.broadcasts = requests;
-        self.next_broadcast = 0;
+    /// The workload's start (before time 0's first timers).
+    fn start_workload(&mut self) {
+        let World { pop, members, outbox, metrics, timeline, .. } = self;
+        timeline.workload.start(pop, &mut Ctx { members, outbox, metrics });
     }
 
-    fn next_broadcast_at(&self) -> Option<u64> {
-        self.broadcasts.get(self.next_broadcast).map(|b| b.0)
+    /// Hand every request of the workload due at or before `now` to its
+    /// node (a request to a node that is down fails and is not an update).
+    fn requests_until(&mut self, now: u64) {
+        let World { pop, members, outbox, metrics, up, timeline, .. } = self;
+        timeline.workload.inject_until(now, pop, &mut Ctx { members, outbox, metrics }, up);
     }
 
-    /// Hand every client request due at or before `now` to its node (a
-    /// request to a node that is down fails and is not an update).
-    fn broadcasts_until(&mut self, now: u64) {
-        while let Some(&(t, node, key)) = self.broadcasts.get(self.next_broadcast) {
-            if t > now {
-                break;
-            }
-            self.next_broadcast += 1;
-            if self.up.get(node as usize) {
-                self.metrics.events += 1;
-                let (pop, mut ctx) = self.ctx();
-                pop.broadcast(node, key, now, &mut ctx);
-            }
-        }
+    /// The workload's end of updates (see [`Workload::end`]).
+    fn end_workload(&mut self) {
+        self.timeline.workload.end(&mut self.pop);
+    }
+
+    /// The run's external timeline: its faults and its workload.
+    pub fn timeline(&self) -> &Timeline {
+        &self.timeline
     }
 
     /// Give a node of `kind` outside the run an index (see `remote.rs`):
@@ -259,29 +248,25 @@ impl<P: Population> World<P> {
     /// (the caller keeps it after the current time); same-time faults keep
     /// the order they were added in.
     pub fn add_fault(&mut self, f: TimedFault) {
-        let at = self.next_fault + self.faults[self.next_fault..].partition_point(|g| g.at_ms <= f.at_ms);
-        self.faults.insert(at, f);
+        self.timeline.add_fault(f);
     }
 
     /// The whole fault timeline, applied and pending.
     pub fn faults(&self) -> &[TimedFault] {
-        &self.faults
+        self.timeline.faults()
     }
 
-    fn next_fault_at(&self) -> Option<u64> {
-        self.faults.get(self.next_fault).map(|f| f.at_ms)
-    }
-
-    /// Apply the next fault of the timeline (due at `now`).
-    fn apply_next_fault(&mut self, now: u64, woke: &mut Vec<u32>) {
-        if let Some(f) = self.faults.get(self.next_fault).cloned() {
-            self.next_fault += 1;
-            self.wake(f.fault, now, woke);
+    /// Take the next step of the external timeline, due at `now`: the next
+    /// fault if one is due (the nodes it started go to `woke`), otherwise
+    /// every request of the workload due. Each counts as an event.
+    fn external_step(&mut self, now: u64, woke: &mut Vec<u32>) {
+        match self.timeline.take_fault(now) {
+            Some(f) => {
+                self.metrics.events += 1;
+                self.wake(f, now, woke);
+            }
+            None => self.requests_until(now),
         }
-    }
-
-    fn faults_done(&self) -> bool {
-        self.next_fault >= self.faults.len()
     }
 
     fn ctx(&mut self) -> (&mut P, Ctx<'_, P::Msg>) {
@@ -388,9 +373,19 @@ impl<P: Population> World<P> {
 
     /// Faults due at or before `now`, applied in order.
     fn faults_until(&mut self, now: u64, woke: &mut Vec<u32>) {
-        while self.next_fault_at().is_some_and(|t| t <= now) {
-            self.apply_next_fault(now, woke);
+        while let Some(f) = self.timeline.take_fault(now) {
+            self.wake(f, now, woke);
         }
+    }
+
+    /// The start of a round of the rounds model at `now`: the workload's
+    /// end if it is due, then the faults due, then the requests due.
+    fn round_start(&mut self, now: u64, woke: &mut Vec<u32>) {
+        if self.timeline.take_end(now) {
+            self.end_workload();
+        }
+        self.faults_until(now, woke);
+        self.requests_until(now);
     }
 
     fn wake(&mut self, f: Fault, now: u64, woke: &mut Vec<u32>) {
@@ -432,39 +427,29 @@ impl<P: Population> World<P> {
             .all(|i| latest.iter().all(|&(o, v)| self.pop.known(i, o).is_some_and(|k| k >= v)))
     }
 
-    fn should_stop(&mut self, now: u64, in_flight: usize, updates_end: u64) -> Option<StopReason> {
-        if !self.faults_done() {
+    /// Whether the run ends now, and why, by its workload's stop rule
+    /// ([`Workload::stop_rule`]); never while a fault is pending.
+    fn should_stop(&mut self, now: u64, in_flight: usize) -> Option<StopReason> {
+        if !self.timeline.faults_done() {
             return None;
         }
-        match self.scenario {
-            Scenario::Single => {
-                if self.anti_entropy && self.metrics.all_done() && self.all_live_current() {
-                    Some(StopReason::Converged)
-                } else if !self.anti_entropy && !self.pop.active() && in_flight == 0 {
-                    Some(StopReason::Quiescent)
-                } else {
-                    None
-                }
+        match self.timeline.workload.stop_rule(self.anti_entropy) {
+            StopRule::Current { after } => {
+                (now >= after && self.metrics.all_done() && self.all_live_current()).then_some(StopReason::Converged)
             }
-            Scenario::Movies | Scenario::Broadcast => {
-                (now >= updates_end && self.metrics.all_done() && self.all_live_current())
-                    .then_some(StopReason::Converged)
-            }
+            StopRule::Quiet => (!self.pop.active() && in_flight == 0).then_some(StopReason::Quiescent),
         }
     }
 }
 
-/// When a run starts its update, how its time is cut, and when it ends.
+/// How a run's time is cut, and when it ends at the latest (what it
+/// injects and when is its workload's: see [`Timeline`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Schedule {
     /// Gossip interval (one round), ms.
     pub interval: u64,
     /// Virtual-time limit, ms.
     pub limit_ms: u64,
-    /// When `movies` nodes stop re-sampling, ms.
-    pub updates_end: u64,
-    /// The node that injects the single update at time 0, if any.
-    pub origin: Option<u32>,
 }
 
 /// A run in progress, advanced in slices of virtual time.
@@ -495,7 +480,6 @@ enum Clock<M> {
 
 struct Rounds<M> {
     round: u64,
-    stopped_updates: bool,
     deferred: Vec<(u32, u32, M)>,
     wave: Vec<(u32, u32, M)>,
     next: Vec<(u32, u32, M)>,
@@ -592,6 +576,9 @@ enum Step {
 enum Ev<M> {
     Tick(u32),
     Msg(u32, u32, M),
+    /// The workload's end of updates, ordered among the timers (queued at
+    /// the start for every workload, even one whose end changes nothing:
+    /// it counts as an event).
     EndUpdates,
     Sample,
 }
@@ -615,8 +602,7 @@ impl<P: Population> Runner<P> {
     /// Start a run of `w` in the rounds model (`rounds`) or the events
     /// model, doing what is due at time 0.
     pub fn new(mut w: World<P>, s: Schedule, rounds: bool) -> Self {
-        let clock =
-            if rounds { Clock::Rounds(start_rounds(&mut w, s)) } else { Clock::Events(start_events(&mut w, s)) };
+        let clock = if rounds { Clock::Rounds(start_rounds(&mut w)) } else { Clock::Events(start_events(&mut w, s)) };
         Runner { w, s, now: 0, stop: None, clock, open: false }
     }
 
@@ -804,13 +790,10 @@ pub fn run_events<P: Population>(
     (reason, t, r.w)
 }
 
-fn start_rounds<P: Population>(w: &mut World<P>, s: Schedule) -> Rounds<P::Msg> {
+fn start_rounds<P: Population>(w: &mut World<P>) -> Rounds<P::Msg> {
     let mut woke = Vec::new();
     w.faults_until(0, &mut woke);
-    if let Some(o) = s.origin {
-        let (pop, mut ctx) = w.ctx();
-        pop.inject(o, 0, &mut ctx);
-    }
+    w.start_workload();
     // time 0: first timers (a movies node picks its first favorite)
     for i in 0..w.pop.len() {
         if w.up.get(i as usize) {
@@ -821,7 +804,7 @@ fn start_rounds<P: Population>(w: &mut World<P>, s: Schedule) -> Rounds<P::Msg> 
     let mut deferred = Vec::new();
     route(w, 0, &mut deferred, None);
     w.metrics.sample(0);
-    Rounds { round: 1, stopped_updates: false, deferred, wave: Vec::new(), next: Vec::new(), woke }
+    Rounds { round: 1, deferred, wave: Vec::new(), next: Vec::new(), woke }
 }
 
 /// Run rounds while their time is at most `target` and fewer than `until`
@@ -834,7 +817,7 @@ fn rounds_until<P: Population>(
     until: u64,
     progress: &mut dyn FnMut(Progress),
 ) -> Step {
-    let Schedule { interval, limit_ms, updates_end, .. } = s;
+    let Schedule { interval, limit_ms } = s;
     loop {
         let last = r.round.saturating_sub(1) * interval;
         if r.round > limit_ms / interval.max(1) {
@@ -848,13 +831,8 @@ fn rounds_until<P: Population>(
             return Step::Budget(last);
         }
         r.round += 1;
-        if !r.stopped_updates && now >= updates_end {
-            w.pop.stop_resampling();
-            r.stopped_updates = true;
-        }
         r.woke.clear();
-        w.faults_until(now, &mut r.woke);
-        w.broadcasts_until(now);
+        w.round_start(now, &mut r.woke);
         std::mem::swap(&mut r.wave, &mut r.deferred);
         let whole = r.wave.is_empty() && w.round_fast(now);
         if !whole && !round_generic(w, r, now) {
@@ -862,7 +840,7 @@ fn rounds_until<P: Population>(
         }
         w.metrics.sample(now);
         progress(Progress { time_ms: now, limit_ms, coverage: w.metrics.coverage.last().map_or(0.0, |c| c.1) });
-        if let Some(reason) = w.should_stop(now, r.deferred.len(), updates_end) {
+        if let Some(reason) = w.should_stop(now, r.deferred.len()) {
             return Step::Ended(reason, now);
         }
     }
@@ -970,16 +948,15 @@ fn start_events<P: Population>(w: &mut World<P>, s: Schedule) -> Events<P::Msg> 
         woke: Vec::new(),
         par,
     };
-    if let Some(o) = s.origin {
-        let (pop, mut ctx) = w.ctx();
-        pop.inject(o, 0, &mut ctx);
-        flush(w, &mut e.q, &mut e.in_flight, 0);
-    }
+    w.start_workload();
+    flush(w, &mut e.q, &mut e.in_flight, 0);
     for i in 0..w.pop.len() {
         e.q.push(w.pop.next_timeout(i), Ev::Tick(i));
     }
-    if s.updates_end < s.limit_ms {
-        e.q.push(s.updates_end, Ev::EndUpdates);
+    // after the first timers: a timer armed later for the same time runs after it
+    let end = w.timeline.workload.end_ms();
+    if end < s.limit_ms {
+        e.q.push(end, Ev::EndUpdates);
     }
     w.metrics.sample(0);
     e.q.push(interval, Ev::Sample);
@@ -997,24 +974,23 @@ fn events_until<P: Population>(
     until: u64,
     progress: &mut dyn FnMut(Progress),
 ) -> Step {
-    let Schedule { interval, limit_ms, updates_end, .. } = s;
+    let Schedule { interval, limit_ms } = s;
     let interval = interval.max(1);
     loop {
         if w.metrics.events >= until {
             return Step::Budget(e.last_t);
         }
-        let fault_at = w.next_fault_at();
-        let request_at = w.next_broadcast_at();
-        let bound = fault_at.unwrap_or(u64::MAX).min(request_at.unwrap_or(u64::MAX)).min(target).min(limit_ms);
+        // the next fault or request: nothing else may run past it
+        let external_at = w.timeline.next_at();
+        let bound = external_at.unwrap_or(u64::MAX).min(target).min(limit_ms);
         let t = match e.q.peek_until(bound) {
             Some(t) => t,
-            None => match fault_at {
-                Some(f) if f <= bound => f,
-                _ if request_at.is_some_and(|r| r <= bound) => bound,
-                _ if bound == limit_ms && limit_ms < target && (!e.q.is_empty() || fault_at.is_some()) => {
+            None => match external_at {
+                Some(x) if x <= bound => x,
+                _ if bound == limit_ms && limit_ms < target && (!e.q.is_empty() || external_at.is_some()) => {
                     return Step::Ended(StopReason::TimeLimit, limit_ms);
                 }
-                _ if e.q.is_empty() && fault_at.is_none() => return Step::Ended(StopReason::Quiescent, e.last_t),
+                _ if e.q.is_empty() && external_at.is_none() => return Step::Ended(StopReason::Quiescent, e.last_t),
                 _ => return Step::Reached,
             },
         };
@@ -1026,11 +1002,11 @@ fn events_until<P: Population>(
         } else {
             (e.last_t, e.same_t) = (t, 0);
         }
-        if fault_at.is_some_and(|f| f <= t) {
+        if external_at.is_some_and(|x| x <= t) {
+            // faults first, one at a time, then the requests due
             settle_metrics(&mut w.metrics, e);
-            w.metrics.events += 1;
             e.woke.clear();
-            w.apply_next_fault(t, &mut e.woke);
+            w.external_step(t, &mut e.woke);
             if let Some((a, b)) = w.drop_now.take() {
                 let within = |(lo, hi): (u32, u32), i: u32| lo <= i && i <= hi;
                 let doomed = &mut w.doomed;
@@ -1046,11 +1022,7 @@ fn events_until<P: Population>(
                 e.retimed.insert(i, next);
                 e.q.push(next, Ev::Tick(i));
             }
-            continue;
-        }
-        if request_at.is_some_and(|r| r <= t) {
-            settle_metrics(&mut w.metrics, e);
-            w.broadcasts_until(t); // an event per request a running node takes
+            // what the requests made the nodes send (a fault sends nothing)
             flush(w, &mut e.q, &mut e.in_flight, t);
             continue;
         }
@@ -1066,7 +1038,7 @@ fn events_until<P: Population>(
             // no fault, request or limit inside the window, and no message
             // sent inside it arrives inside it
             let end = (t + w.net.min_latency()).min(bound.saturating_add(1));
-            let end = fault_at.map_or(end, |f| end.min(f)).min(request_at.unwrap_or(u64::MAX));
+            let end = external_at.map_or(end, |x| end.min(x));
             if e.q.due_before(end) >= e.par.min_window && window(w, e, t, end) {
                 if e.same_t > MAX_EVENTS_PER_MS {
                     return Step::Ended(StopReason::LivelockGuard, e.last_t);
@@ -1126,12 +1098,15 @@ fn events_until<P: Population>(
                 flush(w, &mut e.q, &mut e.in_flight, t);
                 retime(w, e, to, t);
             }
-            Ev::EndUpdates => w.pop.stop_resampling(),
+            Ev::EndUpdates => {
+                w.timeline.take_end(t);
+                w.end_workload();
+            }
             Ev::Sample => {
                 w.metrics.sample(t);
                 progress(Progress { time_ms: t, limit_ms, coverage: w.metrics.coverage.last().map_or(0.0, |c| c.1) });
                 e.q.push(t + interval, Ev::Sample); // first: a resumed run keeps sampling
-                if let Some(reason) = w.should_stop(t, e.in_flight, updates_end) {
+                if let Some(reason) = w.should_stop(t, e.in_flight) {
                     return Step::Ended(reason, t);
                 }
             }

@@ -24,6 +24,10 @@
 //!   pass. The lab records a click on a message in flight this way, so
 //!   the link replays it (events model only: in rounds an exchange
 //!   completes within its round, nothing is in flight between rounds).
+//!
+//! The engines take faults from the run's one external timeline
+//! (`timeline.rs`), together with the workload's requests: at the same
+//! millisecond, faults come first.
 
 use serde::{Deserialize, Serialize};
 

@@ -7,7 +7,9 @@
 //!
 //! Layout: [`engine`] (rounds and events loops), [`population`] and
 //! [`compact`] (how nodes are held), [`network`] (latency, jitter, loss,
-//! partitions), [`faults`] (the timeline), [`metrics`] (what is measured),
+//! partitions), [`timeline`] (what happens from outside the nodes: the
+//! [`faults`] and the [`workload`], single rumor, movies or broadcast, on
+//! one timeline), [`metrics`] (what is measured),
 //! [`queue`] (the event queue), [`membership`] (who can be sampled),
 //! [`swim`] (SWIM members: failure detection, `--membership swim`),
 //! [`overlay`] (HyParView or a static topology with Plumtree or flooding).
@@ -32,8 +34,10 @@ pub mod remote;
 pub mod spread_log;
 pub mod swim;
 pub mod table;
+pub mod timeline;
 pub mod viewer;
 pub mod window;
+pub mod workload;
 
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +48,7 @@ pub use error::RunError;
 pub use faults::{parse_fault, Fault, FaultError, TimedFault};
 pub use network::NetConfig;
 pub use table::ParamError;
+use workload::Workload;
 
 /// Cycle-driven rounds or discrete events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -552,34 +557,17 @@ impl SimConfig {
     /// millisecond, drawn without transcendental functions so that wasm and
     /// native agree bit for bit), each to a uniformly chosen initial node,
     /// from the run's seed (a stream of its own).
+    /// (Overlay runs: one request per cycle, mid-cycle, after the warm-up,
+    /// from the run's `senders`.) The workload itself is
+    /// [`workload::Broadcast`].
     pub fn broadcasts(&self) -> Vec<(u64, u32)> {
-        if self.scenario != Scenario::Broadcast {
-            return Vec::new();
-        }
-        if self.membership.is_overlay() {
-            return overlay::broadcasts(self, self.updates_end_ms());
-        }
-        let mut rng = Rng::derive(self.seed, u64::MAX - 1);
-        let per_ms = self.rate / 1000.0;
-        let (whole, frac) = (per_ms.floor() as u64, per_ms.fract());
-        let mut out = Vec::new();
-        for t in 1..=self.updates_end_ms() {
-            let count = whole + u64::from(rng.chance(frac));
-            for _ in 0..count {
-                if out.len() >= 1_000_000 {
-                    return out;
-                }
-                out.push((t, rng.below(self.nodes as u64) as u32));
-            }
-        }
-        out
+        workload::requests(self)
     }
 
     /// The key (origin) value `k` of the broadcast workload has in the
     /// views: above every node index, joiners included.
     pub fn broadcast_key(&self, k: usize) -> u32 {
-        let joins: u32 = self.faults.iter().map(|f| if let Fault::Join { count } = f.fault { count } else { 0 }).sum();
-        self.nodes.saturating_add(joins).saturating_add(k as u32)
+        workload::key(self, k)
     }
 }
 
@@ -887,15 +875,9 @@ pub fn runner<P: population::Population>(cfg: &SimConfig, pop: P) -> engine::Run
     // (a SWIM run spreads nothing: it runs to its time limit)
     let anti_entropy = cfg.membership != MembershipMode::Swim
         && (cfg.node.protocol.info().converges || cfg.node.anti_entropy_ms.is_some());
-    let mut w = engine::World::new(pop, net, cfg.faults.clone(), cfg.scenario, anti_entropy);
-    let requests = cfg.broadcasts().into_iter().enumerate().map(|(k, (t, i))| (t, i, cfg.broadcast_key(k))).collect();
-    w.set_broadcasts(requests);
-    let schedule = engine::Schedule {
-        interval: cfg.node.interval_ms.max(1),
-        limit_ms: cfg.limit_ms(),
-        updates_end: cfg.updates_end_ms(),
-        origin: (cfg.scenario == Scenario::Single && cfg.membership != MembershipMode::Swim).then_some(0),
-    };
+    let timeline = timeline::Timeline::new(cfg.faults.clone(), workload::AnyWorkload::of(cfg));
+    let w = engine::World::new(pop, net, timeline, anti_entropy);
+    let schedule = engine::Schedule { interval: cfg.node.interval_ms.max(1), limit_ms: cfg.limit_ms() };
     engine::Runner::new(w, schedule, cfg.model == Model::Rounds)
 }
 
@@ -911,28 +893,11 @@ pub fn report<P: population::Population>(
     let live = live_nodes.len() as u32;
     let m = &w.metrics;
     let updates: Vec<_> = m.updates().collect();
-    let informed = match cfg.scenario {
-        Scenario::Single => live_nodes.iter().filter(|&&i| w.pop.known(i, 0).is_some()).count() as u32,
-        Scenario::Movies | Scenario::Broadcast => {
-            let latest: Vec<(u32, crate::core::Version)> = {
-                let mut l: std::collections::BTreeMap<u32, crate::core::Version> = Default::default();
-                for &(o, v, _, _) in &updates {
-                    l.insert(o, v);
-                }
-                l.into_iter().collect()
-            };
-            live_nodes
-                .iter()
-                .filter(|&&i| latest.iter().all(|&(o, v)| w.pop.known(i, o).is_some_and(|k| k >= v)))
-                .count() as u32
-        }
-    };
+    let load = &w.timeline().workload;
+    let informed = load.informed(&w.pop, &live_nodes, &updates);
     let mut lat: Vec<u64> = updates.iter().filter_map(|u| u.3.map(|d| d - u.2)).collect();
     let rounds_of = |ms: f64| ms / interval as f64;
-    let rounds_full = match (cfg.scenario, updates.first()) {
-        (Scenario::Single, Some(&(_, _, created, Some(done)))) => Some((done - created).div_ceil(interval)),
-        _ => None,
-    };
+    let rounds_full = load.rounds_full(&updates, interval);
     let (_, t_avg_ms, t_last_ms) = m.learn_times();
     let n_updates = updates.len() as u64;
     let per_update = |x: u64| {

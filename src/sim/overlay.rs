@@ -606,32 +606,6 @@ impl Population for OverlayPopulation {
     }
 }
 
-/// The broadcast workload of an overlay run: one request per cycle,
-/// mid-cycle, from the end of the warm-up until the updates end, each from
-/// a sender drawn from the run's senders (`(time_ms, node)`).
-pub fn broadcasts(cfg: &SimConfig, updates_end: u64) -> Vec<(u64, u32)> {
-    let o = cfg.overlay.clone().unwrap_or_default();
-    let interval = cfg.node.interval_ms.max(1);
-    let mut rng = Rng::derive(cfg.seed, u64::MAX - 3);
-    let n = cfg.nodes;
-    let senders: Vec<u32> = match o.senders {
-        Some(s) if s < n => {
-            let mut idx = Vec::new();
-            crate::rng::sample_indices(&mut rng, n as usize, None, s as usize, &mut idx);
-            idx.into_iter().map(|i| i as u32).collect()
-        }
-        _ => (0..n).collect(),
-    };
-    let mut out = Vec::new();
-    let mut cycle = u64::from(o.warmup_cycles);
-    while cycle * interval + interval / 2 < updates_end && out.len() < 1_000_000 {
-        // (`updates_end` counts the warm-up: see `SimConfig::limit_ms`)
-        out.push((cycle * interval + interval / 2, senders[rng.below(senders.len() as u64) as usize]));
-        cycle += 1;
-    }
-    out
-}
-
 /// Why `cfg`, an overlay run or one naming Plumtree, cannot run, if it cannot.
 pub fn check(cfg: &SimConfig) -> Result<(), ParamError> {
     let overlay = cfg.membership.is_overlay();
