@@ -39,7 +39,7 @@ extra=(
   "--nodes 200 --membership bootstrap --protocol pull --fault 2s:crash:3 --fault 5s:restart-fresh:3"
   "--nodes 200 --model events --protocol rumor --anti-entropy-ms 2000 --fault 0:partition:2 --duration-s 30"
   "--nodes 200 --protocol rumor --anti-entropy-ms 2000 --fault 0:partition:2 --duration-s 30"
-  "--nodes 400 --protocol flood --ttl 5 --fanout 2 --engine full --loss 0.1"
+  "--nodes 400 --protocol flood --ttl 5 --engine full --loss 0.1"
   "--nodes 100000 --model events --threads 2 --seed 4"
   # movies
   "--nodes 60 --scenario movies --model events --duration-s 10 --fault 2500:drop:0-9>10-59 --fault 3s:crash-random:0.1"
