@@ -66,14 +66,22 @@ pub trait Workload {
     /// re-sampling their favorites).
     fn end<P: Population>(&mut self, pop: &mut P);
     /// How a run of it ends; `anti_entropy`: the nodes run anti-entropy
-    /// (which is never quiet, and repairs what rumors miss).
-    fn stop_rule(&self, anti_entropy: bool) -> StopRule;
+    /// (which is never quiet, and repairs what rumors miss). By default:
+    /// once every live node knows every origin's latest, after the end.
+    fn stop_rule(&self, _anti_entropy: bool) -> StopRule {
+        StopRule::Current { after: self.end_ms() }
+    }
     /// The report's `informed`: how many of the `live` nodes hold what the
-    /// workload spread (`updates`: every update made).
-    fn informed<P: Population>(&self, pop: &P, live: &[u32], updates: &[UpdateRecord]) -> u32;
+    /// workload spread (`updates`: every update made). By default: those
+    /// that hold every origin's latest version.
+    fn informed<P: Population>(&self, pop: &P, live: &[u32], updates: &[UpdateRecord]) -> u32 {
+        knows_every_latest(pop, live, updates)
+    }
     /// The report's `rounds_full`: rounds until every node knew, for a
-    /// workload of one update that completed.
-    fn rounds_full(&self, updates: &[UpdateRecord], interval: u64) -> Option<u64>;
+    /// workload of one update that completed (`None` by default).
+    fn rounds_full(&self, _updates: &[UpdateRecord], _interval: u64) -> Option<u64> {
+        None
+    }
 }
 
 /// One rumor, originated by one node at time 0 (`--scenario single`).
@@ -225,15 +233,6 @@ impl Workload for Movies {
     fn end<P: Population>(&mut self, pop: &mut P) {
         pop.stop_resampling();
     }
-    fn stop_rule(&self, _: bool) -> StopRule {
-        StopRule::Current { after: self.end_ms }
-    }
-    fn informed<P: Population>(&self, pop: &P, live: &[u32], updates: &[UpdateRecord]) -> u32 {
-        knows_every_latest(pop, live, updates)
-    }
-    fn rounds_full(&self, _: &[UpdateRecord], _: u64) -> Option<u64> {
-        None
-    }
 }
 
 impl Workload for Broadcast {
@@ -258,15 +257,6 @@ impl Workload for Broadcast {
         self.end_ms
     }
     fn end<P: Population>(&mut self, _: &mut P) {}
-    fn stop_rule(&self, _: bool) -> StopRule {
-        StopRule::Current { after: self.end_ms }
-    }
-    fn informed<P: Population>(&self, pop: &P, live: &[u32], updates: &[UpdateRecord]) -> u32 {
-        knows_every_latest(pop, live, updates)
-    }
-    fn rounds_full(&self, _: &[UpdateRecord], _: u64) -> Option<u64> {
-        None
-    }
 }
 
 /// How many of the `live` nodes hold every origin's latest version.
