@@ -71,7 +71,7 @@ pub struct SimParams {
     pub engine: String,
     /// broadcast: values handed to the nodes per second.
     pub rate: f64,
-    /// A backup push-pull exchange with one random peer this often, ms (none: off).
+    /// A backup push-pull exchange with one peer (random, or the next of the pass with round-robin targets) this often, ms (none: off).
     pub anti_entropy_ms: Option<u64>,
     /// Partners: `random` (drawn independently) or `round-robin` (shuffled passes).
     pub targets: String,

@@ -384,7 +384,7 @@ pub const TABLE: &[Param] = &[
         // at most a day, as the gossip interval: its first deadline is drawn below it and added to the clock
         Kind::Int { min: 1, max: MAX_INTERVAL_MS },
         default "", Some("off"),
-        "A backup push-pull exchange with one random peer this often, ms, besides the protocol's rounds (default off)."),
+        "A backup push-pull exchange with one peer (random, or the next of the pass with round-robin targets) this often, ms, besides the protocol's rounds (default off)."),
     param!(targets, "targets", "Targets", Protocol, Kind::Choice(&[
         choice("random", "random", "partners drawn independently"),
         choice("round-robin", "round-robin", "shuffled passes over all peers, each once per pass (as SWIM probes)"),
