@@ -118,3 +118,14 @@ export async function freeRun(k) {
   }
   throw new Error(`no ${k} free ports in a row`);
 }
+
+/** Pixels of the canvas that differ from its background (the canvas is cleared to transparent). */
+export async function paintedPixels(page, id) {
+  return page.evaluate((id) => {
+    const c = document.getElementById(id);
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+    return n;
+  }, id);
+}

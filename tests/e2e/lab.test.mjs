@@ -12,21 +12,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { execFileSync } from 'node:child_process';
-import { WWW, SHOTS, openLab, BIN, labSuite } from './harness.mjs';
+import { WWW, SHOTS, openLab, BIN, labSuite, paintedPixels } from './harness.mjs';
 
 
 const suite = labSuite();
-
-/** Pixels of the canvas that differ from its background (the canvas is cleared to transparent). */
-async function paintedPixels(page, id) {
-  return page.evaluate((id) => {
-    const c = document.getElementById(id);
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    let n = 0;
-    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
-    return n;
-  }, id);
-}
 
 test('a seeded run converges in the page with exactly the metrics gossip sim prints', async () => {
   const args = { nodes: '60', seed: '3', scenario: 'movies', model: 'events', duration_s: '15', loss: '0.05' };

@@ -12,24 +12,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { SHOTS, openLab, BIN, labSuite } from './harness.mjs';
+import { SHOTS, openLab, BIN, labSuite, paintedPixels } from './harness.mjs';
 
 const suite = labSuite({ bin: true });
 
 function sim(args) {
   const flags = Object.entries(args).flatMap(([k, v]) => [`--${k.replace(/_/g, '-')}`, v]);
   return execFileSync(BIN, ['sim', ...flags, '--json'], { encoding: 'utf8', maxBuffer: 1 << 28 }).trim();
-}
-
-/** Canvas pixels that are painted (the canvas is cleared to transparent). */
-async function painted(page, id) {
-  return page.evaluate((id) => {
-    const c = document.getElementById(id);
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    let n = 0;
-    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
-    return n;
-  }, id);
 }
 
 test('a 100,000-node push-pull run is compact in the page, seeks, and ends with the report gossip sim prints', async () => {
@@ -56,8 +45,8 @@ test('a 100,000-node push-pull run is compact in the page, seeks, and ends with 
   assert.ok(pts.length > 5 && pts[pts.length - 1][1] === 1, 'the curve reaches every node');
   await page.waitForTimeout(300);
   assert.match(await page.textContent('#counters'), /100,000/);
-  assert.ok((await painted(page, 'net')) > 20000, 'the network is drawn (cells)');
-  assert.ok((await painted(page, 'chart')) > 2000, 'the chart is drawn');
+  assert.ok((await paintedPixels(page, 'net')) > 20000, 'the network is drawn (cells)');
+  assert.ok((await paintedPixels(page, 'chart')) > 2000, 'the chart is drawn');
   // what a compact run does not keep is said, not shown empty
   await page.evaluate(() => window.gossipLab.select(12345));
   assert.match(await page.textContent('#insp-body'), /Node 12345: knows the rumor\. This run is on the compact engine/);
