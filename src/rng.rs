@@ -28,7 +28,7 @@ impl Rng {
     }
 
     /// The next 64 random bits.
-    #[inline]
+    #[inline(always)]
     pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(GOLDEN);
         mix64(self.state)
@@ -41,16 +41,14 @@ impl Rng {
         if n <= 1 {
             return 0;
         }
-        let mut m = (self.next_u64() as u128) * (n as u128);
-        let mut low = m as u64;
+        let (mut high, mut low) = mul_wide(self.next_u64(), n);
         if low < n {
             let threshold = n.wrapping_neg() % n;
             while low < threshold {
-                m = (self.next_u64() as u128) * (n as u128);
-                low = m as u64;
+                (high, low) = mul_wide(self.next_u64(), n);
             }
         }
-        (m >> 64) as u64
+        high
     }
 
     /// A uniform float in `[0, 1)` with 53 random bits.
@@ -82,8 +80,36 @@ impl Rng {
     }
 }
 
+/// The 128-bit product of `a` and `b`, as its high and low halves.
+/// wasm32 has no 64 x 64 -> 128 multiply: there a `u128` product is a
+/// call to a 128 x 128 routine (`__multi3`, 8 % of the page's
+/// 1,000,000-node run), so it is made of 32-bit halves instead
+/// ([`mul_wide_halves`]), the same bits.
+#[inline(always)]
+fn mul_wide(a: u64, b: u64) -> (u64, u64) {
+    #[cfg(target_arch = "wasm32")]
+    return mul_wide_halves(a, b);
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let m = u128::from(a) * u128::from(b);
+        ((m >> 64) as u64, m as u64)
+    }
+}
+
+/// [`mul_wide`] from four 32 x 32 -> 64 products (tested against `u128`).
+#[cfg_attr(not(any(target_arch = "wasm32", test)), allow(dead_code))]
+#[inline(always)]
+fn mul_wide_halves(a: u64, b: u64) -> (u64, u64) {
+    const LOW: u64 = 0xffff_ffff;
+    let (a0, a1, b0, b1) = (a & LOW, a >> 32, b & LOW, b >> 32);
+    let (p00, p01, p10) = (a0 * b0, a0 * b1, a1 * b0);
+    // the middle column with the carry from the low one: under 3 * 2^32
+    let mid = (p00 >> 32) + (p01 & LOW) + (p10 & LOW);
+    (a1 * b1 + (p01 >> 32) + (p10 >> 32) + (mid >> 32), a.wrapping_mul(b))
+}
+
 /// The SplitMix64 finaliser: a strong 64-bit mixing function.
-#[inline]
+#[inline(always)]
 pub fn mix64(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -228,6 +254,19 @@ mod tests {
                     assert!(out.iter().all(|&i| i < len && Some(i) != skip));
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_product_from_32_bit_halves_is_the_u128_product() {
+        let mut rng = Rng::new(11);
+        let edges = [0, 1, 2, 0xffff_ffff, 0x1_0000_0000, u64::MAX - 1, u64::MAX, 1 << 63];
+        let mut pairs: Vec<(u64, u64)> = edges.iter().flat_map(|&a| edges.iter().map(move |&b| (a, b))).collect();
+        pairs.extend((0..100_000).map(|_| (rng.next_u64(), rng.next_u64())));
+        pairs.extend((0..10_000).map(|_| (rng.next_u64(), rng.below(1 << 20))));
+        for (a, b) in pairs {
+            let m = u128::from(a) * u128::from(b);
+            assert_eq!(mul_wide_halves(a, b), ((m >> 64) as u64, m as u64), "{a} x {b}");
         }
     }
 

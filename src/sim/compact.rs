@@ -91,7 +91,7 @@ impl Nodes {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn informed(&self, i: usize) -> bool {
         self.informed[i / 64] & (1 << (i % 64)) != 0
     }
@@ -110,7 +110,7 @@ impl Nodes {
         prefetch(&self.rumor[i]);
     }
 
-    #[inline]
+    #[inline(always)]
     fn spreading(&self, i: usize) -> bool {
         self.informed(i) && self.rumor[i].hot && hop(u32::from(self.ttl[i])).is_some()
     }
@@ -193,14 +193,14 @@ fn some_down(up: &NodeSet) -> Option<&NodeSet> {
 }
 
 /// Whether bit `i` of bitset `b` is set.
-#[inline]
+#[inline(always)]
 fn bit(b: &[u64], i: u32) -> bool {
     b[i as usize / 64] >> (i % 64) & 1 != 0
 }
 
 /// Whether a timer due at `*next` fires at `now`; if so it moves to its
 /// next period after `now` (the core's one catch-up rule, [`next_after`]).
-#[inline]
+#[inline(always)]
 fn due(next: &mut u64, now: u64, interval: u64) -> bool {
     if now < *next {
         return false;
@@ -388,7 +388,7 @@ struct Tally {
 impl Tally {
     /// Count a message sent from `a` to `b` and ask the network whether it
     /// arrives (the engine's `transmit` for the rounds model).
-    #[inline]
+    #[inline(always)]
     fn send(&mut self, net: &mut Network, a: u32, b: u32, bytes: usize, update: bool) -> bool {
         self.messages += 1;
         self.bytes += bytes as u64;
@@ -494,6 +494,17 @@ impl CompactPopulation {
     /// live node that does not know it is one update behind.
     pub fn rumor_made(&self) -> bool {
         self.made
+    }
+
+    /// How many of the nodes in `up` know the rumor, or all of them while
+    /// it is not made yet: the nodes up to date, counted a word at a time
+    /// (the informed bits past the last node are always clear).
+    pub fn up_to_date(&self, up: &NodeSet) -> u32 {
+        if self.made {
+            up.count_common(&self.nodes.informed) as u32
+        } else {
+            up.count_ones() as u32
+        }
     }
 
     /// Whether rounds run whole in [`Population::round`] (the default) or

@@ -67,6 +67,13 @@ impl NodeSet {
         self.words.iter().map(|w| w.count_ones() as usize).sum()
     }
 
+    /// How many nodes are in the set and have their bit set in `bits` (a
+    /// bitset over the same indices, bit `i % 64` of word `i / 64`; words
+    /// past either end count as empty): a word at a time.
+    pub fn count_common(&self, bits: &[u64]) -> usize {
+        self.words.iter().zip(bits).map(|(a, b)| (a & b).count_ones() as usize).sum()
+    }
+
     /// Whether every node it covers is in the set.
     pub fn is_full(&self) -> bool {
         self.count_ones() == self.len
