@@ -23,6 +23,7 @@ import { ToldView, dissemination, inFlight, flightAt, renderFlight } from './tol
 import { isCompact, renderCompactInspector, compactTip, markCompactControls } from './compact.js';
 import { SpreadMirror } from './spread.js';
 import { TimeControl, WALL_CLOCK_WHY } from './timectl.js';
+import { DrawPacer, upAndCurrent, maxOf } from './pace.js';
 
 // What the page shows when its URL says nothing: the course app.
 const PAGE_DEFAULTS = {
@@ -57,7 +58,7 @@ const state = {
   lastCounters: 0,
   lastInspect: 0,
   metrics: null,
-  prof: { frames: 0, advance: 0, read: 0, draw: 0, ui: 0 },
+  prof: { frames: 0, drawn: 0, advance: 0, read: 0, draw: 0, ui: 0 },
   chunk: 2000, // events per advance() call, adapted
   workMs: 8, // simulation work per frame, adapted
   period: 16.7, // smoothed frame period, ms
@@ -74,6 +75,7 @@ const state = {
 };
 
 let net, chart, time;
+const pacer = new DrawPacer(); // whether a frame draws at max speed (pace.js)
 // teach.js's hooks (explanations, lessons, compare mode); null until main() installs them
 let teach = null;
 const told = new ToldView(document.getElementById('told')); // who told whom (told.js)
@@ -289,6 +291,7 @@ function start(params, { fromUser = false } = {}) {
   const lab = new Lab(clean);
   if (state.lab) state.lab.free();
   state.lab = lab;
+  pacer.reset();
   state.params = lab.params();
   state.spread.reset();
   state.rows = [];
@@ -532,7 +535,10 @@ function frame(wall) {
   if (lab && state.playing && teach) teach.follow(want, state.workMs);
   state.lastAdvanceWall = wall;
   lap('advance');
-  if (lab) {
+  // at max speed a big network is drawn a few times a second (pace.js)
+  const fast = !!lab && state.speed === 'max' && state.playing && !connected && !lab.stopped();
+  if (lab && pacer.draws(wall, fast)) {
+    const d0 = t;
     time.update(lab.now(), state.faults, connected);
     readFrame(false);
     lap('read');
@@ -543,6 +549,8 @@ function frame(wall) {
     if (connected || state.natives.length) showNotices();
     if (net.selected >= 0 && wall - state.lastInspect > 300) { renderInspector(); state.lastInspect = wall; }
     lap('ui');
+    pacer.drawn(wall, t - d0);
+    p.drawn++;
   }
   p.frames++;
   requestAnimationFrame(frame);
@@ -570,8 +578,8 @@ function originsCount() {
   let n = 1;
   const m = state.metrics;
   if (m) n = Math.max(1, Math.min(m.updates, state.status.length));
-  let maxStale = 0;
-  for (const s of state.status) if (s > maxStale) maxStale = s;
+  // (a single rumor draws no shades of staleness: colorOf ignores it)
+  const maxStale = state.params.scenario === 'single' ? 0 : maxOf(state.status);
   return Math.max(n > 1 ? Math.min(n, state.status.length) : 1, maxStale - Status.Current);
 }
 
@@ -585,8 +593,7 @@ function updateCounters(force) {
   const lab = state.lab;
   const m = lab.metrics();
   state.metrics = m;
-  let up = 0, current = 0;
-  for (const s of state.status) { if (s !== Status.Down) up++; if (s === Status.Current) current++; }
+  const { up, current } = upAndCurrent(state.status, Status.Down, Status.Current);
   const stop = lab.stopped();
   $('clock').textContent = `${(lab.now() / 1000).toFixed(1)} s`;
   const st = $('state');
@@ -1116,8 +1123,8 @@ const api = {
   foldedReal: () => net.foldedCount(),
   /** The aggregated cell at canvas point (x, y): `{ nodes, current, down }`, or null. */
   cellAt: (x, y) => net.cellAt(x, y),
-  /** Frames drawn and the milliseconds spent per part since the last call. */
-  frameStats() { const p = { ...state.prof }; state.prof = { frames: 0, advance: 0, read: 0, draw: 0, ui: 0 }; return p; },
+  /** Frames (`frames`; `drawn`: those that drew, fewer at max speed in a big network: pace.js) and the milliseconds spent per part since the last call. */
+  frameStats() { const p = { ...state.prof }; state.prof = { frames: 0, drawn: 0, advance: 0, read: 0, draw: 0, ui: 0 }; return p; },
 };
 
 async function main() {

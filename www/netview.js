@@ -22,6 +22,7 @@
 // lazy ones faint, Plumtree's eager ones (the tree) bold (`Link` places).
 
 import { Status, Kind, Flight, Seen, Link } from './pkg/gossip.js';
+import { anyNonZero } from './pace.js';
 
 const STALE_COLORS = ['#fde68a', '#fcd34d', '#fbbf24', '#f59e0b', '#f97316', '#ef4444'];
 // not informed yet (up, the rumor has not reached it): its own colour, never the down grey
@@ -451,13 +452,14 @@ export class NetView {
     const c = this.cells;
     const { cnt, cur, down, rgb: sum, grp } = c;
     cnt.fill(0); cur.fill(0); down.fill(0); sum.fill(0); grp.fill(-1);
-    const packedOf = new Map();
+    // each state's colour, packed, looked up by its code (codes are small)
+    const packedOf = [];
     for (let i = 0; i < this.n; i++) {
       const j = this.cellOf[i];
       if (j < 0) continue;
       const st = status[i];
-      let v = packedOf.get(st);
-      if (v === undefined) { v = rgb(colorOf(st)); packedOf.set(st, v); }
+      let v = packedOf[st];
+      if (v === undefined) { v = rgb(colorOf(st)); packedOf[st] = v; }
       cnt[j]++;
       if (st === Status.Current) cur[j]++;
       else if (st === Status.Down) down[j]++;
@@ -634,7 +636,7 @@ export class NetView {
     const rr = this.rr, lod = this.lod;
     ctx.clearRect(0, 0, this.w, this.h);
     const single = opts.single;
-    const partitioned = groups && groups.some((g) => g !== 0);
+    const partitioned = !!groups && anyNonZero(groups);
 
     // nodes: vector paths for small networks (crisp, labelled), a bitmap for
     // large ones (thousands of paths are slow to rasterise without a GPU)
@@ -647,7 +649,12 @@ export class NetView {
       const frac = (s - Status.Current) / origins;
       return STALE_COLORS[Math.min(STALE_COLORS.length - 1, Math.floor(Math.sqrt(frac) * STALE_COLORS.length))];
     };
-    for (let i = 0; i < n; i++) {
+    // the rings of nodes that caught up (not drawn on the aggregated
+    // cells: there a pass over every node would be for nothing, and the
+    // first frame zoomed in takes the states as they are, without rings)
+    if (lod) this.prevStale = true;
+    else if (this.prevStale) { this.prev.set(status); this.prevStale = false; }
+    else for (let i = 0; i < n; i++) {
       const s = status[i];
       if (this.prev[i] > Status.Current && s === Status.Current) this.flash[i] = wall;
       this.prev[i] = s;

@@ -1,0 +1,69 @@
+// How often the frame loop draws while a run plays at max speed. Reading a
+// big network's state and drawing it (a million nodes: the status array,
+// the cells, the counters) costs far more than a frame; drawn every frame,
+// a 1,000,000-node run got one round per frame and spent four fifths of its
+// time drawing (BENCHMARKS.md, "Issue 22 item 8: the million-node page
+// within 2x native"). At max speed the run is what the user asked for, so
+// a frame whose drawing would take more than a share of the time since the
+// last drawing only advances the run; the picture then comes a few times a
+// second instead of every frame, and each frame stays short (one advance
+// budget), so the page keeps answering. At other speeds, after a seek or a
+// control, and once the run stops, every frame draws, as before. A small
+// network (drawing in a millisecond or two) draws every frame at any speed.
+// Also here: the drawn frame's passes over every node as plain indexed
+// loops (a million nodes: for-of and callbacks cost several times more).
+
+/** At most this share of the wall time goes to drawing at max speed. */
+export const DRAW_SHARE = 0.2;
+
+/** Decides, frame by frame, whether to draw (see the header). */
+export class DrawPacer {
+  constructor() {
+    this.lastDrawn = -Infinity; // wall time of the last drawn frame
+    this.cost = 0; // what that drawing took, ms (reading, drawing, counters)
+  }
+
+  /**
+   * Whether the frame at `wall` draws: always unless `fast` (playing at
+   * max speed, the run not stopped) and drawing now would take more than
+   * DRAW_SHARE of the time since the last drawing.
+   */
+  draws(wall, fast) {
+    return !fast || this.cost <= DRAW_SHARE * (wall - this.lastDrawn);
+  }
+
+  /** Record a drawn frame at `wall` that took `cost` ms. */
+  drawn(wall, cost) {
+    this.lastDrawn = wall;
+    this.cost = cost;
+  }
+
+  /** Draw the next frame whatever it costs (after a seek, a new run, a control). */
+  reset() {
+    this.lastDrawn = -Infinity;
+  }
+}
+
+/** How many codes of `status` (Status codes) are not `down`, and how many are `current`. */
+export function upAndCurrent(status, down, current) {
+  let up = 0, cur = 0;
+  for (let i = 0; i < status.length; i++) {
+    const s = status[i];
+    if (s !== down) up++;
+    if (s === current) cur++;
+  }
+  return { up, current: cur };
+}
+
+/** The largest of `xs` (0 when empty). */
+export function maxOf(xs) {
+  let m = 0;
+  for (let i = 0; i < xs.length; i++) if (xs[i] > m) m = xs[i];
+  return m;
+}
+
+/** Whether any of `xs` is not 0 (a partition: some node outside group 0). */
+export function anyNonZero(xs) {
+  for (let i = 0; i < xs.length; i++) if (xs[i] !== 0) return true;
+  return false;
+}
