@@ -1242,7 +1242,12 @@ mod tests {
             for guard in 0..100_000 {
                 assert!(guard < 99_999, "{model:?}: the run did not end");
                 let by_node = (0..l.len()).filter(|&i| l.counts(i) && l.stale(i) == 0).count() as u32;
-                assert_eq!(CompactPopulation::up_to_date(&l.r), Some(by_node), "{model:?} at {} ms", l.now());
+                assert_eq!(
+                    <CompactPopulation as LiveRun>::up_to_date(&l.r),
+                    Some(by_node),
+                    "{model:?} at {} ms",
+                    l.now()
+                );
                 let live = Counters::of_world(&l.r.w).live;
                 between += usize::from(by_node > 0 && by_node < live);
                 steps += 1;
