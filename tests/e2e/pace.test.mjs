@@ -1,0 +1,88 @@
+// How often the page draws (www/pace.js). At max speed a network that takes
+// long to draw (1,000,000 nodes) is drawn a few times a second and the run
+// gets the rest of the time, but its end is always drawn; paused, at other
+// speeds, and for a small network, every frame draws. The pacer's rule and
+// the frame's passes over every node are also checked in node alone.
+// Screenshots go to target/e2e/ (look at them).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { SHOTS, openLab, labSuite, paintedPixels } from './harness.mjs';
+import { DrawPacer, DRAW_SHARE, upAndCurrent, maxOf, anyNonZero } from '../../www/pace.js';
+
+const suite = labSuite();
+
+test('the pacer draws when not fast, and when fast only once the last drawing is a small share of the time since', () => {
+  const p = new DrawPacer();
+  assert.equal(p.draws(0, true), true, 'nothing drawn yet: draw');
+  p.drawn(1000, 100);
+  assert.equal(p.draws(1010, false), true, 'not fast: always');
+  assert.equal(p.draws(1000 + 100 / DRAW_SHARE - 1, true), false, 'fast: not before the drawing is DRAW_SHARE of the time since');
+  assert.equal(p.draws(1000 + 100 / DRAW_SHARE, true), true);
+  p.drawn(2000, 1);
+  assert.equal(p.draws(2016, true), true, 'a cheap drawing: every frame');
+  p.drawn(3000, 500);
+  p.reset();
+  assert.equal(p.draws(3001, true), true, 'after a reset (a new run) the next frame draws');
+});
+
+test('the frame\'s passes count up and current nodes, the largest code, and whether a partition shows', () => {
+  const s = Uint32Array.from([0, 1, 2, 1, 0, 3, 1]);
+  assert.deepEqual(upAndCurrent(s, 0, 1), { up: 5, current: 3 });
+  assert.equal(maxOf(s), 3);
+  assert.equal(maxOf(new Uint32Array(0)), 0);
+  assert.equal(anyNonZero(new Uint16Array(1000)), false);
+  const g = new Uint16Array(1000);
+  g[999] = 2;
+  assert.equal(anyNonZero(g), true);
+});
+
+test('at max speed a 1,000,000-node run is drawn a few times, not every frame, and its end is drawn', async () => {
+  const page = await openLab(suite.browser, suite.server.url, 'nodes=1000');
+  const r = await page.evaluate(async () => {
+    const g = window.gossipLab;
+    g.pause();
+    g.configure({ nodes: 1000000, protocol: 'push-pull', seed: '1' });
+    // paused: every frame draws
+    for (let i = 0; i < 3; i++) await new Promise((ok) => requestAnimationFrame(ok));
+    g.frameStats();
+    for (let i = 0; i < 5; i++) await new Promise((ok) => requestAnimationFrame(ok));
+    const paused = g.frameStats();
+    g.setSpeed('max');
+    g.play();
+    const t0 = performance.now();
+    await new Promise((ok) => { const poll = () => (/\b(ok|warn)\b/.test(document.getElementById('state').className) || performance.now() - t0 > 120000 ? ok() : requestAnimationFrame(poll)); requestAnimationFrame(poll); });
+    const fast = g.frameStats();
+    return { paused, fast, state: document.getElementById('state').textContent, counters: document.getElementById('counters').textContent, stop: g.snapshot().stop_reason };
+  });
+  assert.equal(r.paused.drawn, r.paused.frames, `paused: every frame draws (${JSON.stringify(r.paused)})`);
+  assert.equal(r.stop, 'converged');
+  assert.equal(r.state, 'converged', 'the end is drawn: the state pill says so');
+  assert.match(r.counters, /1,000,000 \/ 1,000,000/, 'the counters drawn at the end show everyone up to date');
+  assert.ok(r.fast.drawn >= 2 && r.fast.drawn < r.fast.frames, `fast: ${r.fast.drawn} of ${r.fast.frames} frames drew`);
+  await page.waitForTimeout(300);
+  assert.ok((await paintedPixels(page, 'net')) > 20000, 'the cells are drawn');
+  await page.screenshot({ path: path.join(SHOTS, 'pace-million-end.png') });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('a small network at max speed still draws (nearly) every frame', async () => {
+  const page = await openLab(suite.browser, suite.server.url, 'nodes=50');
+  const s = await page.evaluate(async () => {
+    const g = window.gossipLab;
+    g.configure({ nodes: 50, duration_s: 3600 });
+    g.setSpeed('max');
+    g.play();
+    for (let i = 0; i < 10; i++) await new Promise((ok) => requestAnimationFrame(ok));
+    g.frameStats();
+    for (let i = 0; i < 30; i++) await new Promise((ok) => requestAnimationFrame(ok));
+    return g.frameStats();
+  });
+  // drawing 50 nodes takes a millisecond or two, under a fifth of a frame
+  // (a frame or two may be slower on a loaded machine)
+  assert.ok(s.drawn >= s.frames - 3, `${s.drawn} of ${s.frames} frames drew`);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
