@@ -569,7 +569,7 @@ impl<R: Dissemination + Send + Sync> Population for FullPopulation<R> {
         );
         ctx.metrics.originated(key, version, now);
         if let Some(v) = &mut self.viewer {
-            v.originated(key, version, &self.nodes);
+            v.originated(key, version);
         }
         let node = &mut self.nodes[i as usize];
         match self.tables.get(i as usize) {

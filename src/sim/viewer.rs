@@ -15,8 +15,16 @@
 //! the population holds nodes and the viewer holds what a viewer draws: a
 //! run without a viewer never touches this module.
 //!
-//! It costs O(n) per update made (every node that held the old latest is
-//! now behind), so it stays off in `gossip sim` runs.
+//! It is kept cheap per delivery, since the page records every one while it
+//! animates: a sender's hop is read off the viewer's own record of what
+//! that sender holds (each record names the version by its index among the
+//! versions made of its origin, [`Rec::k`]) instead of a lookup in the
+//! sender's view, and an update made drops only the nodes that held the
+//! old latest (a list per origin) instead of checking every node. In the
+//! simulator a node's held version changes only by a `Learned` event or a
+//! reset, so the record is exact; where it cannot tell (a version made
+//! outside the run's knowledge) it asks the node. Still, it stays off in
+//! `gossip sim` runs.
 
 use crate::core::protocols::Dissemination;
 use crate::core::{Event, Message, Node, Version};
@@ -27,20 +35,45 @@ use crate::core::{Event, Message, Node, Version};
 #[derive(Clone, Debug, Default)]
 pub struct Viewer {
     latest: Vec<Option<Version>>,
+    /// `made[origin]`: the versions of `origin` made so far, in order (so
+    /// increasing); a record names one by its index.
+    made: Vec<Vec<Version>>,
+    /// `holders[origin]`: the nodes counted in `current` as holding
+    /// `origin`'s latest version.
+    holders: Vec<Vec<u32>>,
     current: Vec<u32>,
     origins: u32,
     trace: Vec<TraceEntry>,
     trace_cap: usize,
     trace_dropped: u64,
-    /// `told[i][origin]`: who told node `i` the version of `origin` it holds, and at what hop.
-    told: Vec<Vec<Told>>,
+    /// `told[i][origin]`: who told node `i` the version of `origin` it
+    /// holds, at what hop, and which version that is.
+    told: Vec<Vec<Rec>>,
     /// Every delivery of recent updates, first ones and duplicates.
     deliveries: Deliveries,
     /// Where the events about to be observed come from.
     source: Source,
     /// The `(origin, version)` of each update the message being delivered
-    /// carries, in order (empty outside a delivery).
-    carried: Vec<(u32, Version)>,
+    /// carries, in order, with the version's index among those made of its
+    /// origin (empty outside a delivery).
+    carried: Vec<(u32, Version, u32)>,
+}
+
+/// The viewer's record per `(node, origin)`: who told the node the version
+/// it holds, at what hop, and which version (12 bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Rec {
+    told: Told,
+    /// The held version's index in `made[origin]`, or [`Rec::NOTHING`] or [`Rec::UNKNOWN`].
+    k: u32,
+}
+
+impl Rec {
+    /// The node holds no version of the origin.
+    const NOTHING: u32 = u32::MAX;
+    /// The node holds a version the viewer has no index for: ask the node.
+    const UNKNOWN: u32 = u32::MAX - 1;
+    const NONE: Rec = Rec { told: Told::NONE, k: Rec::NOTHING };
 }
 
 /// Who told a node the version of an origin it holds: the viewer's record
@@ -114,14 +147,37 @@ pub struct Deliveries {
     total: usize,
     /// Deliveries not kept (an update's whole list dropped counts its deliveries too).
     dropped: u64,
+    /// Emptied buffers of evicted lists, for the next lists opened.
+    spare: Vec<Vec<Delivery>>,
 }
+
+/// Most emptied delivery buffers kept for reuse.
+const SPARE_LISTS: usize = 16;
 
 /// Origins at or above this are not recorded (no index that large is a node or a broadcast of a run).
 const MAX_RECORDED_ORIGIN: u32 = 1 << 24;
 
 impl Deliveries {
     /// Record delivery `d` of `version` of `origin`.
+    #[inline]
     pub fn push(&mut self, origin: u32, version: Version, d: Delivery) {
+        // nearly always: a delivery of the last update opened of its origin, with room
+        if self.total < DELIVERY_CAP {
+            if let Some((v, list)) = self.by_origin.get_mut(origin as usize).and_then(|l| l.last_mut()) {
+                if *v == version && list.len() < list.capacity() {
+                    list.push(d);
+                    self.total += 1;
+                    return;
+                }
+            }
+        }
+        self.push_slow(origin, version, d);
+    }
+
+    /// [`Deliveries::push`] when the list must be found, opened or grown, or room made.
+    #[cold]
+    #[inline(never)]
+    fn push_slow(&mut self, origin: u32, version: Version, d: Delivery) {
         if self.list(origin, version).is_none() {
             self.open(origin, version);
         }
@@ -149,7 +205,8 @@ impl Deliveries {
         if self.by_origin.len() <= o {
             self.by_origin.resize_with(o + 1, Vec::new);
         }
-        self.by_origin[o].push((version, Vec::new()));
+        let list = self.spare.pop().unwrap_or_default();
+        self.by_origin[o].push((version, list));
         self.order.push_back((origin, version));
     }
 
@@ -157,9 +214,15 @@ impl Deliveries {
         if let Some((origin, version)) = self.order.pop_front() {
             let lists = &mut self.by_origin[origin as usize];
             if let Some(k) = lists.iter().position(|(v, _)| *v == version) {
-                let n = lists.remove(k).1.len();
+                let mut list = lists.remove(k).1;
+                let n = list.len();
                 self.total -= n;
                 self.dropped += n as u64;
+                // its buffer serves the next update opened (no growth from empty again)
+                if self.spare.len() < SPARE_LISTS {
+                    list.clear();
+                    self.spare.push(list);
+                }
             }
         }
     }
@@ -256,6 +319,10 @@ impl Viewer {
         if let Some(t) = self.told.get_mut(i as usize) {
             t.clear();
         }
+        // rare (a restart): O(every holding)
+        for h in &mut self.holders {
+            h.retain(|&j| j != i);
+        }
     }
 
     /// A node (or a mirror) was added: it holds nothing yet.
@@ -270,13 +337,14 @@ impl Viewer {
         if self.latest(i).is_some_and(|l| l >= version) {
             return false;
         }
-        self.originated(i, version, nodes);
+        self.originated(i, version);
         // nodes that held it already (a mirror can learn a remote origin's
         // version from its real node before the run counts it as made) are
         // current, and no `Learned` event will say so
         for (j, n) in nodes.iter().enumerate() {
             if n.known(&i).is_some_and(|k| k >= version) {
                 self.current[j] += 1;
+                self.holders[i as usize].push(j as u32);
             }
         }
         true
@@ -288,59 +356,116 @@ impl Viewer {
         self.observe(i, now, events, nodes);
     }
     /// `origin`'s latest version is now `version`.
-    pub fn originated<R: Dissemination>(&mut self, origin: u32, version: Version, nodes: &[Node<u32, R>]) {
+    pub fn originated(&mut self, origin: u32, version: Version) {
         let o = origin as usize;
         if self.latest.len() <= o {
             self.latest.resize(o + 1, None);
+            self.made.resize_with(o + 1, Vec::new);
+            self.holders.resize_with(o + 1, Vec::new);
         }
         match self.latest[o] {
             // every node that held the old latest is now behind
-            Some(old) => {
-                for (j, n) in nodes.iter().enumerate() {
-                    if n.known(&origin).is_some_and(|k| k >= old) {
-                        self.current[j] = self.current[j].saturating_sub(1);
-                    }
+            Some(_) => {
+                for j in self.holders[o].drain(..) {
+                    self.current[j as usize] = self.current[j as usize].saturating_sub(1);
                 }
             }
             None => self.origins += 1,
         }
         self.latest[o] = Some(version);
+        // made in order: a version is made only when newer than the latest
+        self.made[o].push(version);
         self.deliveries.open(origin, version);
+    }
+
+    /// `version`'s index among the versions made of `origin`, or [`Rec::UNKNOWN`].
+    #[inline]
+    fn index(&self, origin: u32, version: Version) -> u32 {
+        let Some(made) = self.made.get(origin as usize) else { return Rec::UNKNOWN };
+        match made.last() {
+            Some(&v) if v == version => (made.len() - 1) as u32,
+            _ => made.binary_search(&version).map_or(Rec::UNKNOWN, |k| k as u32),
+        }
     }
 
     /// A message from `from` is about to be delivered: note what it carries.
     pub fn carry(&mut self, from: u32, msg: &Message<u32>) {
         self.source = Source::Message(from);
-        self.carried.clear();
+        let mut carried = std::mem::take(&mut self.carried);
+        carried.clear();
         if let Message::Push(updates) | Message::Delta { updates, .. } = msg {
-            self.carried.extend(updates.iter().map(|u| (u.origin, u.version)));
+            carried.extend(updates.iter().map(|u| (u.origin, u.version, self.index(u.origin, u.version))));
         }
+        self.carried = carried;
     }
 
     /// What the viewer holds about who told node `i` of `origin`.
     pub fn told(&self, i: u32, origin: u32) -> Told {
-        self.told.get(i as usize).and_then(|t| t.get(origin as usize)).copied().unwrap_or(Told::NONE)
+        self.rec(i, origin).told
     }
 
-    fn set_told(&mut self, i: u32, origin: u32, told: Told) {
+    #[inline]
+    fn rec(&self, i: u32, origin: u32) -> Rec {
+        self.told.get(i as usize).and_then(|t| t.get(origin as usize)).copied().unwrap_or(Rec::NONE)
+    }
+
+    /// Node `i` now holds version `k` (an index into `made[origin]`) of
+    /// `origin`, told by `told`.
+    #[inline]
+    fn set_told(&mut self, i: u32, origin: u32, told: Told, k: u32) {
+        if let Some(r) = self.told.get_mut(i as usize).and_then(|row| row.get_mut(origin as usize)) {
+            *r = Rec { told, k };
+            return;
+        }
+        self.set_told_grown(i, origin, Rec { told, k });
+    }
+
+    /// [`Viewer::set_told`] past the end of node `i`'s row (or of the rows).
+    #[cold]
+    #[inline(never)]
+    fn set_told_grown(&mut self, i: u32, origin: u32, rec: Rec) {
         let (i, o) = (i as usize, origin as usize);
         if self.told.len() <= i {
             self.told.resize_with(i + 1, Vec::new);
         }
         let row = &mut self.told[i];
         if row.len() <= o {
-            row.resize(o + 1, Told::NONE);
+            row.resize(o + 1, Rec::NONE);
         }
-        row[o] = told;
+        row[o] = rec;
     }
 
-    /// The hop at which `sender` holds `version` of `origin` (its own
-    /// record if it still holds that version, else its first delivery of it).
-    fn sender_hop<R: Dissemination>(&self, sender: u32, origin: u32, version: Version, nodes: &[Node<u32, R>]) -> Told {
-        let told = self.told(sender, origin);
-        if nodes.get(sender as usize).and_then(|n| n.known(&origin)) == Some(version) && told != Told::NONE {
-            return told;
+    /// The hop at which `sender` holds `version` (index `k`) of `origin`
+    /// (its own record if it still holds that version, else its first
+    /// delivery of it).
+    #[inline]
+    fn sender_hop<R: Dissemination>(
+        &self,
+        sender: u32,
+        origin: u32,
+        (version, k): (Version, u32),
+        nodes: &[Node<u32, R>],
+    ) -> Told {
+        let rec = self.rec(sender, origin);
+        // `k` unknown (or the sender's record being rewritten): ask the sender
+        let holds = match rec.k {
+            _ if k >= Rec::UNKNOWN || rec.k == Rec::UNKNOWN => {
+                nodes.get(sender as usize).and_then(|n| n.known(&origin)) == Some(version)
+            }
+            Rec::NOTHING => false,
+            held => held == k,
+        };
+        if holds && rec.told != Told::NONE {
+            return rec.told;
         }
+        self.sender_hop_kept(sender, origin, version)
+    }
+
+    /// [`Viewer::sender_hop`] when the sender no longer holds that version:
+    /// its first delivery of it.
+    #[cold]
+    #[inline(never)]
+    fn sender_hop_kept(&self, sender: u32, origin: u32, version: Version) -> Told {
         match self.deliveries.first_to(origin, version, sender) {
             Some(d) => Told { from: d.from, hop: d.hop },
             // the origin sending a version it has since replaced
@@ -355,12 +480,12 @@ impl Viewer {
         &mut self,
         i: u32,
         from: u32,
-        (origin, version): (u32, Version),
+        (origin, version, k): (u32, Version, u32),
         now: u64,
         nodes: &[Node<u32, R>],
     ) {
-        if nodes.get(i as usize).and_then(|n| n.known(&origin)).is_some_and(|k| k >= version) {
-            let hop = self.sender_hop(from, origin, version, nodes).next();
+        if nodes.get(i as usize).and_then(|n| n.known(&origin)).is_some_and(|held| held >= version) {
+            let hop = self.sender_hop(from, origin, (version, k), nodes).next();
             self.deliveries.push(origin, version, Delivery { t: now, from, to: i, hop, duplicate: true });
         }
     }
@@ -371,38 +496,52 @@ impl Viewer {
         let source = std::mem::take(&mut self.source);
         let mut carried = std::mem::take(&mut self.carried);
         // the next carried update not yet accounted for
-        let mut k = 0;
+        let mut next = 0;
         for ev in events {
             let (kind, origin, version, told) = match *ev {
                 Event::Originated { version } => {
-                    self.originated(i, version, nodes);
-                    self.set_told(i, i, Told { from: Told::NOBODY, hop: 0 });
+                    self.originated(i, version);
+                    let k = self.index(i, version);
+                    self.set_told(i, i, Told { from: Told::NOBODY, hop: 0 }, k);
                     ("originated", i, version, None)
                 }
                 Event::Learned { origin, previous, version, .. } => {
                     let latest = self.latest.get(origin as usize).copied().flatten();
                     if latest == Some(version) && previous != Some(version) {
                         self.current[i as usize] += 1;
+                        self.holders[origin as usize].push(i);
                     }
+                    let mut k = Rec::UNKNOWN;
                     let told = match source {
                         Source::Local => Told { from: Told::NOBODY, hop: 0 },
                         Source::Outside if origin == i => Told { from: Told::NOBODY, hop: 0 },
                         Source::Outside => Told::NONE,
                         Source::Message(from) => {
                             // the carried updates before this one taught nothing
-                            if let Some(p) = carried[k..].iter().position(|&c| c == (origin, version)) {
-                                for &c in &carried[k..k + p] {
+                            if let Some(p) = carried[next..].iter().position(|c| (c.0, c.1) == (origin, version)) {
+                                for &c in &carried[next..next + p] {
                                     self.duplicate(i, from, c, now, nodes);
                                 }
-                                k += p + 1;
+                                k = carried[next + p].2;
+                                next += p + 1;
+                            } else {
+                                k = self.index(origin, version);
                             }
-                            let hop = self.sender_hop(from, origin, version, nodes).next();
+                            let hop = if from == i {
+                                // a node's own message: its record is being rewritten, ask it
+                                self.sender_hop(from, origin, (version, Rec::UNKNOWN), nodes).next()
+                            } else {
+                                self.sender_hop(from, origin, (version, k), nodes).next()
+                            };
                             let d = Delivery { t: now, from, to: i, hop, duplicate: false };
                             self.deliveries.push(origin, version, d);
                             Told { from, hop }
                         }
                     };
-                    self.set_told(i, origin, told);
+                    if k == Rec::UNKNOWN {
+                        k = self.index(origin, version);
+                    }
+                    self.set_told(i, origin, told, k);
                     ("learned", origin, version, Some(told))
                 }
             };
@@ -415,7 +554,7 @@ impl Viewer {
             }
         }
         if let Source::Message(from) = source {
-            for &c in &carried[k..] {
+            for &c in &carried[next..] {
                 self.duplicate(i, from, c, now, nodes);
             }
         }
