@@ -270,7 +270,7 @@ pub struct FullPopulation<R: Dissemination = Rules> {
     tables: Vec<PeerTable<u32>>,
     /// What a viewer needs beyond the metrics (off by default: it costs
     /// O(n) per update).
-    viewer: Option<Viewer>,
+    pub(super) viewer: Option<Viewer>,
 }
 
 /// What a view of simulated nodes takes at least for each origin it lists:

@@ -562,3 +562,72 @@ impl Viewer {
         self.carried = carried;
     }
 }
+
+#[cfg(test)]
+impl Viewer {
+    /// Whether the viewer's own records agree with the nodes: the version
+    /// each record names is the one the node holds, and each node's count
+    /// of latest versions held is a recount. The records stand in for the
+    /// nodes' views on every delivery, so they must never drift.
+    fn check_records<R: Dissemination>(&self, nodes: &[Node<u32, R>]) -> Result<(), String> {
+        for (i, n) in nodes.iter().enumerate() {
+            let mut current = 0;
+            for (o, latest) in self.latest.iter().enumerate() {
+                let held = n.known(&(o as u32));
+                let rec = self.rec(i as u32, o as u32);
+                let named = match rec.k {
+                    Rec::NOTHING => None,
+                    Rec::UNKNOWN => held,
+                    k => Some(self.made[o][k as usize]),
+                };
+                if named != held {
+                    return Err(format!("node {i}, origin {o}: the record names {named:?}, the node holds {held:?}"));
+                }
+                current += u32::from(latest.is_some() && held == *latest);
+            }
+            if self.current[i] != current {
+                return Err(format!("node {i}: counted {} latest versions held, holds {current}", self.current[i]));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::sim::params::SimParams;
+    use crate::sim::{full_population, runner};
+
+    /// The records a sender's hop is read from match the nodes' views at
+    /// every step, through loss, partitions, crashes, restarts (with and
+    /// without state), joins, broadcasts, floods, eager push and rounds.
+    #[test]
+    fn the_viewers_records_always_match_what_the_nodes_hold() {
+        let configs: &[&[(&str, &str)]] = &[
+            &[("nodes", "60"), ("scenario", "movies"), ("model", "events"), ("loss", "0.2")],
+            &[("nodes", "50"), ("scenario", "movies"), ("faults", "1s:crash:4, 3s:restart:4, 2s:crash:7, 4s:restart-fresh:7")],
+            &[("nodes", "50"), ("scenario", "movies"), ("faults", "1s:partition:3, 4s:heal, 2s:crash-random:0.2, 3s:join:3")],
+            &[("nodes", "40"), ("scenario", "broadcast"), ("rate", "40")],
+            &[("nodes", "40"), ("scenario", "movies"), ("protocol", "flood"), ("ttl", "3")],
+            &[("nodes", "40"), ("scenario", "movies"), ("protocol", "pull"), ("eager", "on")],
+            &[("nodes", "40"), ("scenario", "movies"), ("model", "rounds"), ("resample_ms", "700")],
+            &[("nodes", "80"), ("scenario", "single"), ("protocol", "rumor"), ("coin", "2")],
+        ];
+        for pairs in configs {
+            let cfg = SimParams::from_pairs(pairs.iter().copied()).and_then(|p| p.to_config()).unwrap();
+            let mut pop = full_population(&cfg);
+            pop.track_for_viewer(1000);
+            let mut r = runner(&cfg, pop);
+            let mut t = 0;
+            for _ in 0..200 {
+                t += 50;
+                r.advance(t, u64::MAX, &mut |_| {});
+                let pop = &r.w.pop;
+                let v = pop.viewer.as_ref().expect("tracked");
+                if let Err(e) = v.check_records(pop.nodes()) {
+                    panic!("{pairs:?} at {t} ms: {e}");
+                }
+            }
+        }
+    }
+}
