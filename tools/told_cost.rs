@@ -16,6 +16,14 @@
 //! (instruction counts repeat exactly; wall times on a shared machine do
 //! not). It prints the run's counters, so two versions of the recording
 //! can be checked to run the same simulation.
+//!
+//! `told_cost digest [key=value ...]` runs any configuration of full nodes
+//! (the page's parameters) with the viewer, 16 ms of virtual time at a
+//! time, and prints a digest of everything the viewer recorded: the trace,
+//! each node's freshness, who told each node each origin it holds, and
+//! every kept dissemination of every version made. Two versions of the
+//! recording that print the same digests over many configurations record
+//! the same.
 
 use gossip::sim;
 use gossip::sim::live::{FLIGHT_CAP, TRACE_CAP};
@@ -23,8 +31,12 @@ use gossip::sim::params::SimParams;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: told_cost record|plain|page|run [nodes] [seconds]";
+    let usage = "usage: told_cost record|plain|page|run [nodes] [seconds] | digest [key=value ...]";
     let mode = args.first().map(String::as_str);
+    if mode == Some("digest") {
+        digest(&args[1..]);
+        return;
+    }
     let record = match mode {
         Some("record") => true,
         Some("plain") => false,
@@ -114,5 +126,97 @@ fn main() {
         r.now(),
         r.w.metrics.events,
         pop.deliveries_dropped()
+    );
+}
+
+/// FNV-1a over 64-bit words.
+struct Fnv(u64);
+
+impl Fnv {
+    fn add(&mut self, x: u64) {
+        self.0 = (self.0 ^ x).wrapping_mul(0x100_0000_01b3);
+    }
+}
+
+/// `told_cost digest [key=value ...]`: see the module header.
+fn digest(pairs: &[String]) {
+    let mut kv: Vec<(&str, &str)> = vec![("scenario", "movies"), ("model", "events")];
+    for p in pairs {
+        let Some((k, v)) = p.split_once('=') else {
+            eprintln!("not key=value: {p:?}");
+            std::process::exit(2);
+        };
+        kv.retain(|(key, _)| *key != k);
+        kv.push((k, v));
+    }
+    let seconds: u64 = kv.iter().find(|(k, _)| *k == "duration_s").map_or(20, |(_, v)| v.parse().unwrap_or(20));
+    let cfg = SimParams::from_pairs(kv.iter().copied()).and_then(|p| p.to_config()).unwrap_or_else(|e| {
+        eprintln!("{e}");
+        std::process::exit(2);
+    });
+    let mut pop = sim::full_population(&cfg);
+    pop.track_for_viewer(TRACE_CAP);
+    let mut r = sim::runner(&cfg, pop);
+    let end = seconds * 1000;
+    let mut t = 0;
+    while t < end && r.stopped().is_none() {
+        t = (t + 16).min(end);
+        r.advance(t, u64::MAX, &mut |_| {});
+    }
+    let pop = &r.w.pop;
+    let n = pop.nodes().len() as u32;
+    let (trace, dropped) = pop.trace();
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    for e in trace {
+        for x in [e.t, e.node.into(), e.origin.into(), e.epoch.into(), e.counter, e.kind.len() as u64] {
+            h.add(x);
+        }
+        h.add(e.from.map_or(u64::MAX, u64::from));
+        h.add(e.hop.map_or(u64::MAX, u64::from));
+    }
+    h.add(dropped);
+    let trace_digest = h.0;
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    // origins: the nodes and any broadcast keys past them
+    let origins = n + 4096;
+    for i in 0..n {
+        let (behind, of) = pop.staleness(i).unwrap_or((u32::MAX, u32::MAX));
+        h.add(behind.into());
+        h.add(of.into());
+        for o in 0..origins {
+            if let Some(told) = pop.told(i, o) {
+                h.add(o.into());
+                h.add(told.from.into());
+                h.add(told.hop.into());
+            }
+        }
+    }
+    let told_digest = h.0;
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    let mut kept = 0usize;
+    for o in 0..origins {
+        let Some(latest) = pop.latest(o) else { continue };
+        for epoch in 0..=latest.epoch {
+            for counter in 0..=latest.counter.min(1 << 16) {
+                let Some(edges) = pop.dissemination(o, gossip::core::Version::new(epoch, counter)) else { continue };
+                kept += edges.len();
+                h.add(o.into());
+                h.add(epoch.into());
+                h.add(counter);
+                for e in edges {
+                    for x in [e.t, e.from.into(), e.to.into(), e.hop.into(), e.duplicate.into()] {
+                        h.add(x);
+                    }
+                }
+            }
+        }
+    }
+    println!(
+        "t={}ms events={} trace={} dropped={dropped} trace_digest={trace_digest:016x} told_digest={told_digest:016x} kept={kept} deliveries_dropped={} deliveries_digest={:016x}",
+        r.now(),
+        r.w.metrics.events,
+        trace.len(),
+        pop.deliveries_dropped(),
+        h.0
     );
 }

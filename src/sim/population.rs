@@ -270,7 +270,7 @@ pub struct FullPopulation<R: Dissemination = Rules> {
     tables: Vec<PeerTable<u32>>,
     /// What a viewer needs beyond the metrics (off by default: it costs
     /// O(n) per update).
-    viewer: Option<Viewer>,
+    pub(super) viewer: Option<Viewer>,
 }
 
 /// What a view of simulated nodes takes at least for each origin it lists:
@@ -569,7 +569,7 @@ impl<R: Dissemination + Send + Sync> Population for FullPopulation<R> {
         );
         ctx.metrics.originated(key, version, now);
         if let Some(v) = &mut self.viewer {
-            v.originated(key, version, &self.nodes);
+            v.originated(key, version);
         }
         let node = &mut self.nodes[i as usize];
         match self.tables.get(i as usize) {

@@ -15,8 +15,16 @@
 //! the population holds nodes and the viewer holds what a viewer draws: a
 //! run without a viewer never touches this module.
 //!
-//! It costs O(n) per update made (every node that held the old latest is
-//! now behind), so it stays off in `gossip sim` runs.
+//! It is kept cheap per delivery, since the page records every one while it
+//! animates: a sender's hop is read off the viewer's own record of what
+//! that sender holds (each record names the version by its index among the
+//! versions made of its origin, [`Rec::k`]) instead of a lookup in the
+//! sender's view, and an update made drops only the nodes that held the
+//! old latest (a list per origin) instead of checking every node. In the
+//! simulator a node's held version changes only by a `Learned` event or a
+//! reset, so the record is exact; where it cannot tell (a version made
+//! outside the run's knowledge) it asks the node. Still, it stays off in
+//! `gossip sim` runs.
 
 use crate::core::protocols::Dissemination;
 use crate::core::{Event, Message, Node, Version};
@@ -27,20 +35,48 @@ use crate::core::{Event, Message, Node, Version};
 #[derive(Clone, Debug, Default)]
 pub struct Viewer {
     latest: Vec<Option<Version>>,
+    /// `made[origin]`: the versions of `origin` made so far, in order (so
+    /// increasing); a record names one by its index.
+    made: Vec<Vec<Version>>,
+    /// `holders[origin]`: the nodes counted in `current` as holding
+    /// `origin`'s latest version.
+    holders: Vec<Vec<u32>>,
     current: Vec<u32>,
     origins: u32,
     trace: Vec<TraceEntry>,
     trace_cap: usize,
     trace_dropped: u64,
-    /// `told[i][origin]`: who told node `i` the version of `origin` it holds, and at what hop.
-    told: Vec<Vec<Told>>,
+    /// `told[origin][i]`: who told node `i` the version of `origin` it
+    /// holds, at what hop, and which version that is. By origin, so that
+    /// the records an update's spread reads and writes (its senders', its
+    /// receivers') share a few rows while it spreads (cache misses were
+    /// most of the recording's time with a row per node).
+    told: Vec<Vec<Rec>>,
     /// Every delivery of recent updates, first ones and duplicates.
     deliveries: Deliveries,
     /// Where the events about to be observed come from.
     source: Source,
     /// The `(origin, version)` of each update the message being delivered
-    /// carries, in order (empty outside a delivery).
-    carried: Vec<(u32, Version)>,
+    /// carries, in order, with the version's index among those made of its
+    /// origin (empty outside a delivery).
+    carried: Vec<(u32, Version, u32)>,
+}
+
+/// The viewer's record per `(node, origin)`: who told the node the version
+/// it holds, at what hop, and which version (12 bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Rec {
+    told: Told,
+    /// The held version's index in `made[origin]`, or [`Rec::NOTHING`] or [`Rec::UNKNOWN`].
+    k: u32,
+}
+
+impl Rec {
+    /// The node holds no version of the origin.
+    const NOTHING: u32 = u32::MAX;
+    /// The node holds a version the viewer has no index for: ask the node.
+    const UNKNOWN: u32 = u32::MAX - 1;
+    const NONE: Rec = Rec { told: Told::NONE, k: Rec::NOTHING };
 }
 
 /// Who told a node the version of an origin it holds: the viewer's record
@@ -114,14 +150,47 @@ pub struct Deliveries {
     total: usize,
     /// Deliveries not kept (an update's whole list dropped counts its deliveries too).
     dropped: u64,
+    /// Emptied buffers of evicted lists, for the next lists opened.
+    spare: Vec<Vec<Delivery>>,
 }
+
+/// Most emptied delivery buffers kept for reuse.
+const SPARE_LISTS: usize = 16;
 
 /// Origins at or above this are not recorded (no index that large is a node or a broadcast of a run).
 const MAX_RECORDED_ORIGIN: u32 = 1 << 24;
 
 impl Deliveries {
     /// Record delivery `d` of `version` of `origin`.
+    #[inline]
     pub fn push(&mut self, origin: u32, version: Version, d: Delivery) {
+        // nearly always: a delivery of the last update opened of its origin, with room
+        if self.total < DELIVERY_CAP {
+            if let Some((v, list)) = self.by_origin.get_mut(origin as usize).and_then(|l| l.last_mut()) {
+                if *v == version && list.len() < list.capacity() {
+                    list.push(d);
+                    self.total += 1;
+                    return;
+                }
+            }
+        }
+        self.push_slow(origin, version, d);
+    }
+
+    /// Start loading where the next delivery of `origin`'s last update
+    /// opened goes (a cache hint: see [`crate::hint`]).
+    #[inline]
+    pub fn prefetch_tail(&self, origin: u32) {
+        // the last delivery's line: the next one goes beside it
+        if let Some(d) = self.by_origin.get(origin as usize).and_then(|l| l.last()).and_then(|(_, list)| list.last()) {
+            crate::hint::prefetch(d);
+        }
+    }
+
+    /// [`Deliveries::push`] when the list must be found, opened or grown, or room made.
+    #[cold]
+    #[inline(never)]
+    fn push_slow(&mut self, origin: u32, version: Version, d: Delivery) {
         if self.list(origin, version).is_none() {
             self.open(origin, version);
         }
@@ -149,7 +218,8 @@ impl Deliveries {
         if self.by_origin.len() <= o {
             self.by_origin.resize_with(o + 1, Vec::new);
         }
-        self.by_origin[o].push((version, Vec::new()));
+        let list = self.spare.pop().unwrap_or_default();
+        self.by_origin[o].push((version, list));
         self.order.push_back((origin, version));
     }
 
@@ -157,9 +227,15 @@ impl Deliveries {
         if let Some((origin, version)) = self.order.pop_front() {
             let lists = &mut self.by_origin[origin as usize];
             if let Some(k) = lists.iter().position(|(v, _)| *v == version) {
-                let n = lists.remove(k).1.len();
+                let mut list = lists.remove(k).1;
+                let n = list.len();
                 self.total -= n;
                 self.dropped += n as u64;
+                // its buffer serves the next update opened (no growth from empty again)
+                if self.spare.len() < SPARE_LISTS {
+                    list.clear();
+                    self.spare.push(list);
+                }
             }
         }
     }
@@ -253,8 +329,14 @@ impl Viewer {
     /// Node `i` lost its state (a restart): it holds nothing and was told nothing.
     pub fn node_reset(&mut self, i: u32) {
         self.current[i as usize] = 0;
-        if let Some(t) = self.told.get_mut(i as usize) {
-            t.clear();
+        for row in &mut self.told {
+            if let Some(r) = row.get_mut(i as usize) {
+                *r = Rec::NONE;
+            }
+        }
+        // rare (a restart): O(every holding)
+        for h in &mut self.holders {
+            h.retain(|&j| j != i);
         }
     }
 
@@ -270,13 +352,14 @@ impl Viewer {
         if self.latest(i).is_some_and(|l| l >= version) {
             return false;
         }
-        self.originated(i, version, nodes);
+        self.originated(i, version);
         // nodes that held it already (a mirror can learn a remote origin's
         // version from its real node before the run counts it as made) are
         // current, and no `Learned` event will say so
         for (j, n) in nodes.iter().enumerate() {
             if n.known(&i).is_some_and(|k| k >= version) {
                 self.current[j] += 1;
+                self.holders[i as usize].push(j as u32);
             }
         }
         true
@@ -288,59 +371,127 @@ impl Viewer {
         self.observe(i, now, events, nodes);
     }
     /// `origin`'s latest version is now `version`.
-    pub fn originated<R: Dissemination>(&mut self, origin: u32, version: Version, nodes: &[Node<u32, R>]) {
+    pub fn originated(&mut self, origin: u32, version: Version) {
         let o = origin as usize;
         if self.latest.len() <= o {
             self.latest.resize(o + 1, None);
+            self.made.resize_with(o + 1, Vec::new);
+            self.holders.resize_with(o + 1, Vec::new);
         }
         match self.latest[o] {
             // every node that held the old latest is now behind
-            Some(old) => {
-                for (j, n) in nodes.iter().enumerate() {
-                    if n.known(&origin).is_some_and(|k| k >= old) {
-                        self.current[j] = self.current[j].saturating_sub(1);
-                    }
+            Some(_) => {
+                for j in self.holders[o].drain(..) {
+                    self.current[j as usize] = self.current[j as usize].saturating_sub(1);
                 }
             }
             None => self.origins += 1,
         }
         self.latest[o] = Some(version);
+        // made in order: a version is made only when newer than the latest
+        self.made[o].push(version);
         self.deliveries.open(origin, version);
+    }
+
+    /// `version`'s index among the versions made of `origin`, or [`Rec::UNKNOWN`].
+    #[inline]
+    fn index(&self, origin: u32, version: Version) -> u32 {
+        let Some(made) = self.made.get(origin as usize) else { return Rec::UNKNOWN };
+        match made.last() {
+            Some(&v) if v == version => (made.len() - 1) as u32,
+            _ => made.binary_search(&version).map_or(Rec::UNKNOWN, |k| k as u32),
+        }
     }
 
     /// A message from `from` is about to be delivered: note what it carries.
     pub fn carry(&mut self, from: u32, msg: &Message<u32>) {
         self.source = Source::Message(from);
-        self.carried.clear();
+        let mut carried = std::mem::take(&mut self.carried);
+        carried.clear();
         if let Message::Push(updates) | Message::Delta { updates, .. } = msg {
-            self.carried.extend(updates.iter().map(|u| (u.origin, u.version)));
+            carried.extend(updates.iter().map(|u| (u.origin, u.version, self.index(u.origin, u.version))));
+            // the sender's records of what it carries, read on each delivery
+            // after the node has handled the message: start loading them now
+            if crate::hint::ENABLED {
+                for &(o, ..) in &carried {
+                    if let Some(r) = self.told.get(o as usize).and_then(|row| row.get(from as usize)) {
+                        crate::hint::prefetch(r);
+                    }
+                    self.deliveries.prefetch_tail(o);
+                }
+            }
         }
+        self.carried = carried;
     }
 
     /// What the viewer holds about who told node `i` of `origin`.
     pub fn told(&self, i: u32, origin: u32) -> Told {
-        self.told.get(i as usize).and_then(|t| t.get(origin as usize)).copied().unwrap_or(Told::NONE)
+        self.rec(i, origin).told
     }
 
-    fn set_told(&mut self, i: u32, origin: u32, told: Told) {
+    #[inline]
+    fn rec(&self, i: u32, origin: u32) -> Rec {
+        self.told.get(origin as usize).and_then(|t| t.get(i as usize)).copied().unwrap_or(Rec::NONE)
+    }
+
+    /// Node `i` now holds version `k` (an index into `made[origin]`) of
+    /// `origin`, told by `told`.
+    #[inline]
+    fn set_told(&mut self, i: u32, origin: u32, told: Told, k: u32) {
+        if let Some(r) = self.told.get_mut(origin as usize).and_then(|row| row.get_mut(i as usize)) {
+            *r = Rec { told, k };
+            return;
+        }
+        self.set_told_grown(i, origin, Rec { told, k });
+    }
+
+    /// [`Viewer::set_told`] past the end of `origin`'s row (or of the
+    /// rows): the row grows to every node at once.
+    #[cold]
+    #[inline(never)]
+    fn set_told_grown(&mut self, i: u32, origin: u32, rec: Rec) {
         let (i, o) = (i as usize, origin as usize);
-        if self.told.len() <= i {
-            self.told.resize_with(i + 1, Vec::new);
+        if self.told.len() <= o {
+            self.told.resize_with(o + 1, Vec::new);
         }
-        let row = &mut self.told[i];
-        if row.len() <= o {
-            row.resize(o + 1, Told::NONE);
+        let row = &mut self.told[o];
+        if row.len() <= i {
+            row.resize((i + 1).max(self.current.len()), Rec::NONE);
         }
-        row[o] = told;
+        row[i] = rec;
     }
 
-    /// The hop at which `sender` holds `version` of `origin` (its own
-    /// record if it still holds that version, else its first delivery of it).
-    fn sender_hop<R: Dissemination>(&self, sender: u32, origin: u32, version: Version, nodes: &[Node<u32, R>]) -> Told {
-        let told = self.told(sender, origin);
-        if nodes.get(sender as usize).and_then(|n| n.known(&origin)) == Some(version) && told != Told::NONE {
-            return told;
+    /// The hop at which `sender` holds `version` (index `k`) of `origin`
+    /// (its own record if it still holds that version, else its first
+    /// delivery of it).
+    #[inline]
+    fn sender_hop<R: Dissemination>(
+        &self,
+        sender: u32,
+        origin: u32,
+        (version, k): (Version, u32),
+        nodes: &[Node<u32, R>],
+    ) -> Told {
+        let rec = self.rec(sender, origin);
+        // `k` unknown (or the sender's record being rewritten): ask the sender
+        let holds = match rec.k {
+            _ if k >= Rec::UNKNOWN || rec.k == Rec::UNKNOWN => {
+                nodes.get(sender as usize).and_then(|n| n.known(&origin)) == Some(version)
+            }
+            Rec::NOTHING => false,
+            held => held == k,
+        };
+        if holds && rec.told != Told::NONE {
+            return rec.told;
         }
+        self.sender_hop_kept(sender, origin, version)
+    }
+
+    /// [`Viewer::sender_hop`] when the sender no longer holds that version:
+    /// its first delivery of it.
+    #[cold]
+    #[inline(never)]
+    fn sender_hop_kept(&self, sender: u32, origin: u32, version: Version) -> Told {
         match self.deliveries.first_to(origin, version, sender) {
             Some(d) => Told { from: d.from, hop: d.hop },
             // the origin sending a version it has since replaced
@@ -355,12 +506,12 @@ impl Viewer {
         &mut self,
         i: u32,
         from: u32,
-        (origin, version): (u32, Version),
+        (origin, version, k): (u32, Version, u32),
         now: u64,
         nodes: &[Node<u32, R>],
     ) {
-        if nodes.get(i as usize).and_then(|n| n.known(&origin)).is_some_and(|k| k >= version) {
-            let hop = self.sender_hop(from, origin, version, nodes).next();
+        if nodes.get(i as usize).and_then(|n| n.known(&origin)).is_some_and(|held| held >= version) {
+            let hop = self.sender_hop(from, origin, (version, k), nodes).next();
             self.deliveries.push(origin, version, Delivery { t: now, from, to: i, hop, duplicate: true });
         }
     }
@@ -371,38 +522,52 @@ impl Viewer {
         let source = std::mem::take(&mut self.source);
         let mut carried = std::mem::take(&mut self.carried);
         // the next carried update not yet accounted for
-        let mut k = 0;
+        let mut next = 0;
         for ev in events {
             let (kind, origin, version, told) = match *ev {
                 Event::Originated { version } => {
-                    self.originated(i, version, nodes);
-                    self.set_told(i, i, Told { from: Told::NOBODY, hop: 0 });
+                    self.originated(i, version);
+                    let k = self.index(i, version);
+                    self.set_told(i, i, Told { from: Told::NOBODY, hop: 0 }, k);
                     ("originated", i, version, None)
                 }
                 Event::Learned { origin, previous, version, .. } => {
                     let latest = self.latest.get(origin as usize).copied().flatten();
                     if latest == Some(version) && previous != Some(version) {
                         self.current[i as usize] += 1;
+                        self.holders[origin as usize].push(i);
                     }
+                    let mut k = Rec::UNKNOWN;
                     let told = match source {
                         Source::Local => Told { from: Told::NOBODY, hop: 0 },
                         Source::Outside if origin == i => Told { from: Told::NOBODY, hop: 0 },
                         Source::Outside => Told::NONE,
                         Source::Message(from) => {
                             // the carried updates before this one taught nothing
-                            if let Some(p) = carried[k..].iter().position(|&c| c == (origin, version)) {
-                                for &c in &carried[k..k + p] {
+                            if let Some(p) = carried[next..].iter().position(|c| (c.0, c.1) == (origin, version)) {
+                                for &c in &carried[next..next + p] {
                                     self.duplicate(i, from, c, now, nodes);
                                 }
-                                k += p + 1;
+                                k = carried[next + p].2;
+                                next += p + 1;
+                            } else {
+                                k = self.index(origin, version);
                             }
-                            let hop = self.sender_hop(from, origin, version, nodes).next();
+                            let hop = if from == i {
+                                // a node's own message: its record is being rewritten, ask it
+                                self.sender_hop(from, origin, (version, Rec::UNKNOWN), nodes).next()
+                            } else {
+                                self.sender_hop(from, origin, (version, k), nodes).next()
+                            };
                             let d = Delivery { t: now, from, to: i, hop, duplicate: false };
                             self.deliveries.push(origin, version, d);
                             Told { from, hop }
                         }
                     };
-                    self.set_told(i, origin, told);
+                    if k == Rec::UNKNOWN {
+                        k = self.index(origin, version);
+                    }
+                    self.set_told(i, origin, told, k);
                     ("learned", origin, version, Some(told))
                 }
             };
@@ -415,11 +580,88 @@ impl Viewer {
             }
         }
         if let Source::Message(from) = source {
-            for &c in &carried[k..] {
+            for &c in &carried[next..] {
                 self.duplicate(i, from, c, now, nodes);
             }
         }
         carried.clear();
         self.carried = carried;
+    }
+}
+
+#[cfg(test)]
+impl Viewer {
+    /// Whether the viewer's own records agree with the nodes: the version
+    /// each record names is the one the node holds, and each node's count
+    /// of latest versions held is a recount. The records stand in for the
+    /// nodes' views on every delivery, so they must never drift.
+    fn check_records<R: Dissemination>(&self, nodes: &[Node<u32, R>]) -> Result<(), String> {
+        for (i, n) in nodes.iter().enumerate() {
+            let mut current = 0;
+            for (o, latest) in self.latest.iter().enumerate() {
+                let held = n.known(&(o as u32));
+                let rec = self.rec(i as u32, o as u32);
+                let named = match rec.k {
+                    Rec::NOTHING => None,
+                    Rec::UNKNOWN => held,
+                    k => Some(self.made[o][k as usize]),
+                };
+                if named != held {
+                    return Err(format!("node {i}, origin {o}: the record names {named:?}, the node holds {held:?}"));
+                }
+                current += u32::from(latest.is_some() && held == *latest);
+            }
+            if self.current[i] != current {
+                return Err(format!("node {i}: counted {} latest versions held, holds {current}", self.current[i]));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::sim::params::SimParams;
+    use crate::sim::{full_population, runner};
+
+    /// The records a sender's hop is read from match the nodes' views at
+    /// every step, through loss, partitions, crashes, restarts (with and
+    /// without state), joins, broadcasts, floods, eager push and rounds.
+    #[test]
+    fn the_viewers_records_always_match_what_the_nodes_hold() {
+        let configs: &[&[(&str, &str)]] = &[
+            &[("nodes", "60"), ("scenario", "movies"), ("model", "events"), ("loss", "0.2")],
+            &[
+                ("nodes", "50"),
+                ("scenario", "movies"),
+                ("faults", "1s:crash:4, 3s:restart:4, 2s:crash:7, 4s:restart-fresh:7"),
+            ],
+            &[
+                ("nodes", "50"),
+                ("scenario", "movies"),
+                ("faults", "1s:partition:3, 4s:heal, 2s:crash-random:0.2, 3s:join:3"),
+            ],
+            &[("nodes", "40"), ("scenario", "broadcast"), ("rate", "40")],
+            &[("nodes", "40"), ("scenario", "movies"), ("protocol", "flood"), ("ttl", "3")],
+            &[("nodes", "40"), ("scenario", "movies"), ("protocol", "pull"), ("eager", "on")],
+            &[("nodes", "40"), ("scenario", "movies"), ("model", "rounds"), ("resample_ms", "700")],
+            &[("nodes", "80"), ("scenario", "single"), ("protocol", "rumor"), ("coin", "2")],
+        ];
+        for pairs in configs {
+            let cfg = SimParams::from_pairs(pairs.iter().copied()).and_then(|p| p.to_config()).unwrap();
+            let mut pop = full_population(&cfg);
+            pop.track_for_viewer(1000);
+            let mut r = runner(&cfg, pop);
+            let mut t = 0;
+            for _ in 0..200 {
+                t += 50;
+                r.advance(t, u64::MAX, &mut |_| {});
+                let pop = &r.w.pop;
+                let v = pop.viewer.as_ref().expect("tracked");
+                if let Err(e) = v.check_records(pop.nodes()) {
+                    panic!("{pairs:?} at {t} ms: {e}");
+                }
+            }
+        }
     }
 }
