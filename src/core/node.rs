@@ -666,8 +666,9 @@ impl<Id: NodeId, R: Dissemination> Node<Id, R> {
 
     fn schedule_resample(&mut self, now: u64) {
         if let Some(every) = self.host.cfg.resample_ms {
-            let jitter = self.host.rng.below(self.host.cfg.resample_jitter_ms + 1);
-            self.host.timers.set(Timer::Resample, Some(now + every.max(1) + jitter));
+            let jitter = self.host.rng.below(self.host.cfg.resample_jitter_ms.saturating_add(1));
+            // saturating: a `Config` made by hand may hold any interval
+            self.host.timers.set(Timer::Resample, Some(now.saturating_add(every.max(1)).saturating_add(jitter)));
         }
     }
 
@@ -1354,6 +1355,23 @@ mod tests {
             n.handle_timer(t, &NoPeers, &mut out);
         }
         assert_eq!(t, 30_000);
+    }
+
+    #[test]
+    fn a_resample_interval_past_the_end_of_time_waits_forever_instead_of_overflowing() {
+        let mut c = cfg(Protocol::PushPull);
+        c.resample_ms = Some(u64::MAX);
+        c.resample_jitter_ms = u64::MAX;
+        // made late (a restart), so that its clock plus the interval is past u64::MAX
+        let mut n = Node::new(0u32, c, 0, Rng::new(1), 5_000);
+        let mut out = Out::default();
+        n.handle_timer(5_000, &NoPeers, &mut out);
+        assert_eq!(n.version(), Version::new(0, 1), "the first favorite, at once");
+        assert_eq!(
+            n.host.timers.get(Timer::Resample),
+            Some(u64::MAX),
+            "the next re-sample is never, not a wrapped-around soon"
+        );
     }
 
     #[test]

@@ -377,7 +377,9 @@ pub const TABLE: &[Param] = &[
         "broadcast: values handed to the nodes per second, all clients together."),
     param!(settle_s, "settle-s", "Settle, s", Scenario, SECONDS, default "", Some("default"),
         "movies, broadcast: extra time for the last updates to spread before they count as lost, s."),
-    param!(resample_ms, "resample-ms", "Re-sample, ms", Scenario, Kind::Int { min: 1, max: NO_MAX },
+    param!(resample_ms, "resample-ms", "Re-sample, ms", Scenario,
+        // at most a day, as the gossip interval: a node made later adds it to its clock
+        Kind::Int { min: 1, max: MAX_INTERVAL_MS },
         default "10000", None,
         "movies: mean time between re-samples of a node's favorite, ms (jitter 20 %)."),
     param!(anti_entropy_ms, "anti-entropy-ms", "Backup exchange, ms", Protocol,
@@ -985,6 +987,12 @@ mod tests {
         assert_eq!(param("protocol").unwrap().parse("scuttlebutt"), Ok(Value::Text("push-pull".into())));
         let e = param("faults").unwrap().parse("1s:crash:1, soon:heal").unwrap_err();
         assert!(e.param == "faults" && e.to_string().contains("bad time"), "{e}");
+        // every interval and timeout is added to a node's clock: at most a day, so it cannot overflow
+        for name in ["interval_ms", "resample_ms", "anti_entropy_ms", "ihave_timeout_ms", "graft_timeout_ms"] {
+            let p = param(name).unwrap();
+            assert_eq!(p.parse("86400000"), Ok(Value::Int(86_400_000)), "{name}");
+            assert_eq!(p.parse("86400001").unwrap_err().form, Form::OutOfRange, "{name}");
+        }
         let e = ParamError::rule("eager", "eager push does not apply to rumor");
         assert_eq!(
             (e.to_string().as_str(), e.cli_message().as_str()),
