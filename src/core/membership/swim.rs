@@ -513,11 +513,21 @@ struct Relay<Id> {
 
 /// An open suspicion: its incarnation and start are the suspect's entry's
 /// (`inc`, `since`: the entry is set when the suspicion opens and any later
-/// change of the entry closes it), so only the deadline is kept here.
+/// change of the entry closes it), so only its timeout is kept here, as
+/// 32-bit milliseconds: its deadline is the entry's `since + wait` (8 bytes
+/// for 4-byte ids; a timeout beyond `u32::MAX` ms, 49.7 days, is held at
+/// that).
 #[derive(Clone, Debug)]
 struct Suspicion<Id> {
     id: Id,
-    deadline: u64,
+    wait: u32,
+}
+
+impl<Id> Suspicion<Id> {
+    /// The suspicion of `id` opened with `timeout`.
+    fn new(id: Id, timeout: u64) -> Self {
+        Suspicion { id, wait: u32::try_from(timeout).unwrap_or(u32::MAX) }
+    }
 }
 
 /// What few members hold, behind one pointer that stays null until used:
@@ -936,7 +946,13 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
 
     /// After any change to `suspicions`: the earliest deadline is recomputed.
     fn suspicions_changed(&mut self) {
-        self.suspicion_due = self.suspicions.iter().map(|s| s.deadline).min().unwrap_or(u64::MAX);
+        self.suspicion_due = self.suspicions.iter().map(|s| self.deadline(s)).min().unwrap_or(u64::MAX);
+    }
+
+    /// When suspicion `s` times out: its start (the suspect's entry's
+    /// `since`) plus its timeout.
+    fn deadline(&self, s: &Suspicion<Id>) -> u64 {
+        self.entry(&s.id).map_or(u64::MAX, |e| e.since.saturating_add(u64::from(s.wait)))
     }
 
     fn set(&mut self, id: &Id, state: State, inc: u32, now: u64) {
@@ -1009,7 +1025,7 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
                     // grow by one: a member holds a few suspicions at a time
                     edit(&mut self.suspicions, |v| {
                         v.reserve_exact(1);
-                        v.push(Suspicion { id: id.clone(), deadline: now + timeout })
+                        v.push(Suspicion::new(id.clone(), timeout))
                     });
                     self.suspicions_changed();
                     self.enqueue(b, Gossip::Suspect { id, inc, from });
@@ -1026,9 +1042,9 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
                         return false;
                     }
                     by.push(from.clone());
-                    let deadline = e.since + self.cfg.suspicion_timeout(n, by.len() as u32 - 1);
+                    let timeout = self.cfg.suspicion_timeout(n, by.len() as u32 - 1);
                     let Some(s) = self.suspicions.iter_mut().find(|s| s.id == id) else { return false };
-                    s.deadline = deadline;
+                    *s = Suspicion::new(id.clone(), timeout);
                     self.suspicions_changed();
                     self.enqueue(b, Gossip::Suspect { id, inc, from });
                     true
@@ -1284,10 +1300,12 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
             let expired: Vec<(Id, u32)> = self
                 .suspicions
                 .iter()
-                .filter(|s| s.deadline <= now)
+                .filter(|s| self.deadline(s) <= now)
                 .filter_map(|s| Some((s.id.clone(), self.entry(&s.id)?.inc)))
                 .collect();
-            edit(&mut self.suspicions, |v| v.retain(|s| s.deadline > now));
+            let mut open = std::mem::take(&mut self.suspicions).into_vec();
+            open.retain(|s| self.deadline(s) > now);
+            self.suspicions = open.into_boxed_slice();
             if let Some(r) = self.rare.as_deref_mut() {
                 r.confirmers.retain(|c| !expired.iter().any(|x| x.0 == c.0));
             }
