@@ -425,6 +425,44 @@ pub struct Entry {
     pub since: u64,
 }
 
+/// An [`Entry`] as a member stores it: 12 bytes instead of 16, the state in
+/// the top two bits of the time (held as two 32-bit halves, so that a slot
+/// is 4-byte aligned; a time beyond `2^62` ms is held at that). A member
+/// holds one per entry that differs from the baseline: at 100,000 members
+/// about 22 each at the peak of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Slot {
+    inc: u32,
+    lo: u32,
+    /// The time's upper 30 bits, and the state in the top two.
+    hi: u32,
+}
+
+impl Slot {
+    /// The latest time a slot holds, ms.
+    const MAX_SINCE: u64 = (1 << 62) - 1;
+
+    fn pack(e: Entry) -> Slot {
+        let since = e.since.min(Slot::MAX_SINCE);
+        let state = match e.state {
+            State::Alive => 0,
+            State::Suspect => 1,
+            State::Dead => 2,
+        };
+        Slot { inc: e.inc, lo: since as u32, hi: (since >> 32) as u32 | state << 30 }
+    }
+
+    #[inline]
+    fn unpack(self) -> Entry {
+        let state = match self.hi >> 30 {
+            0 => State::Alive,
+            1 => State::Suspect,
+            _ => State::Dead,
+        };
+        Entry { state, inc: self.inc, since: u64::from(self.hi & ((1 << 30) - 1)) << 32 | u64::from(self.lo) }
+    }
+}
+
 /// SWIM's timers, in the order they are handled when several are due.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SwimTimer {
@@ -636,7 +674,7 @@ pub struct Swim<Id, R = Span, B: Board<Id> = Owned> {
     /// entries (boxed slices, exactly as long as needed: a few per member;
     /// see [`edit`]).
     ids: Box<[Id]>,
-    entries: Box<[Entry]>,
+    entries: Box<[Slot]>,
     /// Joiners, joining and confirmers (`None` while all are empty).
     rare: Option<Box<Rare<Id>>>,
     /// Entries in state `Dead`.
@@ -761,14 +799,14 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
     /// What it holds about `id` (`None`: a member it does not know).
     pub fn entry(&self, id: &Id) -> Option<Entry> {
         match self.ids.binary_search(id) {
-            Ok(at) => Some(self.entries[at]),
+            Ok(at) => Some(self.entries[at].unpack()),
             Err(_) => self.roll.position(id).map(|_| Entry { state: State::Alive, inc: 0, since: 0 }),
         }
     }
 
     /// The entries that differ from the baseline.
-    pub fn changed(&self) -> impl Iterator<Item = (&Id, &Entry)> {
-        self.ids.iter().zip(self.entries.iter())
+    pub fn changed(&self) -> impl Iterator<Item = (&Id, Entry)> {
+        self.ids.iter().zip(self.entries.iter().map(|s| s.unpack()))
     }
 
     /// Members it believes alive or suspect, itself included.
@@ -963,7 +1001,7 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
         if was != Some(State::Dead) && state == State::Dead {
             self.dead += 1;
         }
-        let e = Entry { state, inc, since: now };
+        let e = Slot::pack(Entry { state, inc, since: now });
         match self.ids.binary_search(id) {
             Ok(at) => self.entries[at] = e,
             Err(at) => {
@@ -1536,6 +1574,37 @@ mod tests {
         assert_eq!(listed, vec![(9, State::Alive, 0), (2, State::Suspect, 0)], "in the order learned");
         assert_eq!(m.known(), 2);
         assert_eq!(out.events, vec![MemberEvent::Up(9), MemberEvent::Up(2)]);
+    }
+
+    #[test]
+    fn an_entry_is_stored_in_twelve_bytes_and_read_back_unchanged() {
+        assert_eq!(std::mem::size_of::<Slot>(), 12);
+        assert_eq!(std::mem::size_of::<Suspicion<u32>>(), 8);
+        for state in [State::Alive, State::Suspect, State::Dead] {
+            for since in [0, 1, 36_000, u64::from(u32::MAX), u64::from(u32::MAX) + 1, 1 << 40, Slot::MAX_SINCE] {
+                for inc in [0, 1, u32::MAX] {
+                    let e = Entry { state, inc, since };
+                    assert_eq!(Slot::pack(e).unpack(), e);
+                }
+            }
+        }
+        // a time past the slot's range is held at its end, the state kept
+        let e = Slot::pack(Entry { state: State::Dead, inc: 3, since: u64::MAX }).unpack();
+        assert_eq!((e.state, e.inc, e.since), (State::Dead, 3, Slot::MAX_SINCE));
+    }
+
+    #[test]
+    fn a_suspicion_times_out_at_its_entrys_start_plus_its_timeout() {
+        let cfg = Arc::new(SwimConfig::paper());
+        let mut m: Swim<u32> = Swim::new(cfg.clone(), Span(10), 0, 0);
+        let mut out = MemberOut::default();
+        assert!(m.apply(Gossip::Suspect { id: 4, inc: 0, from: 2 }, 5_000, &mut out));
+        let timeout = cfg.suspicion_timeout(m.believed_alive(), 0);
+        assert_eq!(m.due(SwimTimer::Suspicion), Some(5_000 + timeout));
+        assert_eq!(m.entry(&4).map(|e| (e.state, e.since)), Some((State::Suspect, 5_000)));
+        // a timeout too long for 32 bits is held at 2^32 - 1 ms
+        let s = Suspicion::new(4u32, u64::MAX);
+        assert_eq!(m.deadline(&s), 5_000 + u64::from(u32::MAX));
     }
 
     #[test]
