@@ -658,6 +658,21 @@ fn edit<T, R>(b: &mut Box<[T]>, f: impl FnOnce(&mut Vec<T>) -> R) -> R {
     r
 }
 
+/// How many elements a member's changed entries and piggyback queue grow by
+/// at a time.
+const STEP: usize = 4;
+
+/// Make room in `v` for one more element, growing it to the next multiple
+/// of [`STEP`]. Every member's entries and queue grow alike as updates
+/// spread: grown one at a time, each step leaves the block it outgrew
+/// behind (freed, but rarely of a size asked for again: allocator holes);
+/// grown by four, a quarter as many steps, at most three spare.
+fn room_for_one<T>(v: &mut Vec<T>) {
+    if v.len() == v.capacity() {
+        v.reserve_exact(STEP - v.len() % STEP);
+    }
+}
+
 /// Most cache lines of each heap block [`Swim::prefetch_heap`] asks for.
 const HEAP_LINES: usize = 8;
 
@@ -673,8 +688,8 @@ pub struct Swim<Id, R = Span, B: Board<Id> = Owned> {
     /// The entries that differ from the baseline: ids sorted, and their
     /// entries (boxed slices, exactly as long as needed: a few per member;
     /// see [`edit`]).
-    ids: Box<[Id]>,
-    entries: Box<[Slot]>,
+    ids: Vec<Id>,
+    entries: Vec<Slot>,
     /// Joiners, joining and confirmers (`None` while all are empty).
     rare: Option<Box<Rare<Id>>>,
     /// Entries in state `Dead`.
@@ -686,7 +701,7 @@ pub struct Swim<Id, R = Span, B: Board<Id> = Owned> {
     /// The earliest deadline of `suspicions` (kept with them: the driver
     /// asks for the next timeout after every event; `u64::MAX`: none).
     suspicion_due: u64,
-    relays: Vec<Relay<Id>>,
+    relays: Box<[Relay<Id>]>,
     probe: Option<Probe<Id>>,
     pass: Pass,
     next_probe: u64,
@@ -733,8 +748,8 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
             roll,
             me: me.clone(),
             incarnation: 0,
-            ids: Box::default(),
-            entries: Box::default(),
+            ids: Vec::new(),
+            entries: Vec::new(),
             rare: None,
             dead: 0,
             queue: Vec::new(),
@@ -742,7 +757,7 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
             stamp: 0,
             suspicions: Box::default(),
             suspicion_due: u64::MAX,
-            relays: Vec::new(),
+            relays: Box::default(),
             probe: None,
             pass: Pass::default(),
             next_probe: start,
@@ -920,8 +935,7 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
             keep
         });
         self.stamp = self.stamp.wrapping_add(1);
-        // grow by one: a queue holds a few updates at a time
-        self.queue.reserve_exact(1);
+        room_for_one(&mut self.queue);
         self.queue.push(Queued { h: b.hold(g), sent: 0, stamp: self.stamp });
     }
 
@@ -1005,15 +1019,11 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
         match self.ids.binary_search(id) {
             Ok(at) => self.entries[at] = e,
             Err(at) => {
-                // grow by one: most members hold a handful of entries
-                edit(&mut self.ids, |v| {
-                    v.reserve_exact(1);
-                    v.insert(at, id.clone())
-                });
-                edit(&mut self.entries, |v| {
-                    v.reserve_exact(1);
-                    v.insert(at, e)
-                });
+                // most members hold a handful of entries
+                room_for_one(&mut self.ids);
+                self.ids.insert(at, id.clone());
+                room_for_one(&mut self.entries);
+                self.entries.insert(at, e);
             }
         }
     }
@@ -1319,16 +1329,13 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
         }
         if self.due(SwimTimer::Relay).is_some_and(|t| t <= now) {
             let mut nacks = Vec::new();
-            for r in &mut self.relays {
+            for r in self.relays.iter_mut() {
                 if r.nack_at <= now {
                     nacks.push((r.origin.clone(), r.origin_seq));
                     r.nack_at = u64::MAX;
                 }
             }
-            self.relays.retain(|r| r.expires > now);
-            if self.relays.is_empty() {
-                self.relays = Vec::new();
-            }
+            edit(&mut self.relays, |v| v.retain(|r| r.expires > now));
             for (to, seq) in nacks {
                 self.send(b, to, SwimMsg::Nack { seq }, out);
             }
@@ -1378,12 +1385,11 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
                 let mine = self.next_seq();
                 let timeout = self.cfg.probe_timeout_ms;
                 let nack_at = if self.cfg.lhm { now + timeout * 4 / 5 } else { u64::MAX };
-                self.relays.push(Relay {
-                    seq: mine,
-                    origin: from,
-                    origin_seq: seq,
-                    nack_at,
-                    expires: now + self.cfg.probe_interval_ms,
+                let relay =
+                    Relay { seq: mine, origin: from, origin_seq: seq, nack_at, expires: now + self.cfg.probe_interval_ms };
+                edit(&mut self.relays, |v| {
+                    v.reserve_exact(1);
+                    v.push(relay)
                 });
                 self.send(b, target, SwimMsg::Ping { seq: mine, gossip: Vec::new() }, out);
             }
@@ -1394,10 +1400,7 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
                     return;
                 }
                 if let Some(at) = self.relays.iter().position(|r| r.seq == seq) {
-                    let r = self.relays.swap_remove(at);
-                    if self.relays.is_empty() {
-                        self.relays = Vec::new(); // a buffer emptied is not kept
-                    }
+                    let r = edit(&mut self.relays, |v| v.swap_remove(at));
                     self.send(b, r.origin, SwimMsg::Ack { seq: r.origin_seq, gossip: Vec::new() }, out);
                 }
             }
