@@ -1385,8 +1385,13 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
                 let mine = self.next_seq();
                 let timeout = self.cfg.probe_timeout_ms;
                 let nack_at = if self.cfg.lhm { now + timeout * 4 / 5 } else { u64::MAX };
-                let relay =
-                    Relay { seq: mine, origin: from, origin_seq: seq, nack_at, expires: now + self.cfg.probe_interval_ms };
+                let relay = Relay {
+                    seq: mine,
+                    origin: from,
+                    origin_seq: seq,
+                    nack_at,
+                    expires: now + self.cfg.probe_interval_ms,
+                };
                 edit(&mut self.relays, |v| {
                     v.reserve_exact(1);
                     v.push(relay)
