@@ -30,7 +30,8 @@
 //! with a count of the members holding it; a member's queue holds 4-byte
 //! handles and its send counts. At the peak of a run (every member holding
 //! the same suspicions and declarations) that is one copy of each update
-//! instead of one per member.
+//! instead of one per member, found by an index of 4-byte handles (not a
+//! map holding each update a second time).
 //!
 //! The membership baseline every member starts from is the roster at the
 //! start (`0..nodes`, all alive at incarnation 0); members that join later
@@ -650,7 +651,7 @@ mod tests {
     #[test]
     fn a_simulated_member_fits_in_four_cache_lines() {
         // 100,000 of them in one vector: the counters are 32-bit and the
-        // entries and suspicions boxed slices (336 bytes before)
+        // suspicions and relays boxed slices (336 bytes before)
         assert!(std::mem::size_of::<Member>() <= 256, "{} bytes", std::mem::size_of::<Member>());
     }
 

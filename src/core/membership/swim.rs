@@ -67,10 +67,14 @@
 //! The updates it piggybacks are held on a [`Board`]: its own copies
 //! ([`Owned`], the native node), or handles into a table that a driver
 //! running many members shares among them (the simulator). A suspicion
-//! keeps only its deadline beside the suspect's entry (which holds its
-//! incarnation and start). The entries and suspicions are boxed slices
-//! exactly as long as they hold, and the counters are kept 32-bit (a
-//! simulator holds 100,000 members: each is at most 256 bytes). The
+//! keeps only its timeout (32-bit) beside the suspect's entry (which holds
+//! its incarnation and start). An entry is stored in 12 bytes ([`Entry`]
+//! packed, the state in the top bits of the time); the entries and the
+//! piggyback queue grow four at a time (every member's grow alike as an
+//! update spreads: grown one at a time, the blocks they outgrew were left
+//! as allocator holes), suspicions and relays are boxed slices exactly as
+//! long as they hold, and the counters are kept 32-bit (a simulator holds
+//! 100,000 members: each is at most 256 bytes). The
 //! methods ending in `_on` take the board; the others are those of a
 //! member on [`Owned`].
 
@@ -648,7 +652,7 @@ impl Iterator for Pass {
 }
 
 /// Change a boxed slice as a vector, growing it by exactly what is added
-/// (a member's entries and suspicions are boxed slices exactly as long as
+/// (a member's suspicions and relays are boxed slices exactly as long as
 /// they hold: 8 bytes less per member than a vector's header, no spare
 /// room, and an emptied one holds no memory).
 fn edit<T, R>(b: &mut Box<[T]>, f: impl FnOnce(&mut Vec<T>) -> R) -> R {
@@ -686,8 +690,7 @@ pub struct Swim<Id, R = Span, B: Board<Id> = Owned> {
     me: Id,
     incarnation: u32,
     /// The entries that differ from the baseline: ids sorted, and their
-    /// entries (boxed slices, exactly as long as needed: a few per member;
-    /// see [`edit`]).
+    /// entries as 12-byte slots (grown four at a time: see [`room_for_one`]).
     ids: Vec<Id>,
     entries: Vec<Slot>,
     /// Joiners, joining and confirmers (`None` while all are empty).
