@@ -30,7 +30,8 @@
 //! with a count of the members holding it; a member's queue holds 4-byte
 //! handles and its send counts. At the peak of a run (every member holding
 //! the same suspicions and declarations) that is one copy of each update
-//! instead of one per member.
+//! instead of one per member, found by an index of 4-byte handles (not a
+//! map holding each update a second time).
 //!
 //! The membership baseline every member starts from is the roster at the
 //! start (`0..nodes`, all alive at incarnation 0); members that join later
@@ -48,7 +49,7 @@ use super::metrics::Knowledge;
 use super::population::{node_rng, Ctx, NodeFault, Population};
 use crate::core::membership::swim::{Board, Gossip, Span, State, Swim, SwimConfig, SwimCounters, SwimMsg};
 use crate::core::{MemberEvent, MemberOut, Version};
-use crate::rng::Rng;
+use crate::rng::{mix64, Rng};
 
 /// How a SWIM run is set up: the members' configuration and their phases.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -65,22 +66,72 @@ pub struct SwimRun {
 /// with the number of members holding it (its handle is its slot; a slot is
 /// reused once nobody holds it). Which slot an update gets changes nothing
 /// in a run: the rules only read the update behind a handle.
+///
+/// The updates are found by an open-addressing table of 4-byte handles
+/// (linear probing, at most three quarters full, backward-shift deletion)
+/// that reads the keys from the slots: at 100,000 members a few hundred
+/// thousand distinct updates circulate (every member that times a
+/// suspicion out declares the member failed in its own name), and a
+/// `HashMap` from update to handle held each update a second time.
 #[derive(Debug, Default)]
 pub struct Circulating {
     slots: Vec<(Gossip<u32>, u32)>,
-    index: HashMap<Gossip<u32>, u32>,
+    /// Handles by hash (`EMPTY`: none); a power of two long, or empty.
+    index: Vec<u32>,
+    /// Distinct updates held.
+    held: usize,
     free: Vec<u32>,
+}
+
+/// An empty place of [`Circulating`]'s index.
+const EMPTY: u32 = u32::MAX;
+
+/// Where an update's search in [`Circulating`]'s index starts.
+fn hash(g: &Gossip<u32>) -> u64 {
+    let (tag, id, inc, from) = match *g {
+        Gossip::Alive { id, inc } => (0u64, id, inc, 0),
+        Gossip::Suspect { id, inc, from } => (1, id, inc, from),
+        Gossip::Dead { id, inc, from } => (2, id, inc, from),
+    };
+    mix64((u64::from(id) << 32 | u64::from(inc)) ^ mix64(u64::from(from) << 2 | tag))
 }
 
 impl Circulating {
     /// Distinct updates held by some member.
     pub fn len(&self) -> usize {
-        self.index.len()
+        self.held
     }
 
     /// Whether no member holds any update.
     pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
+        self.held == 0
+    }
+
+    /// The handle of `g` if held, or else the empty place where it goes.
+    fn find(&self, g: &Gossip<u32>) -> Result<u32, usize> {
+        let mask = self.index.len() - 1;
+        let mut i = hash(g) as usize & mask;
+        loop {
+            match self.index[i] {
+                EMPTY => return Err(i),
+                h if self.slots[h as usize].0 == *g => return Ok(h),
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    /// Twice the index (at least 64 places), every handle placed again.
+    fn grow(&mut self) {
+        let size = (self.index.len() * 2).max(64);
+        let old = std::mem::replace(&mut self.index, vec![EMPTY; size]);
+        let mask = size - 1;
+        for h in old.into_iter().filter(|&h| h != EMPTY) {
+            let mut i = hash(&self.slots[h as usize].0) as usize & mask;
+            while self.index[i] != EMPTY {
+                i = (i + 1) & mask;
+            }
+            self.index[i] = h;
+        }
     }
 }
 
@@ -88,21 +139,28 @@ impl Board<u32> for Circulating {
     type Handle = u32;
 
     fn hold(&mut self, g: Gossip<u32>) -> u32 {
-        if let Some(&h) = self.index.get(&g) {
-            self.slots[h as usize].1 += 1;
-            return h;
+        if (self.held + 1) * 4 > self.index.len() * 3 {
+            self.grow();
         }
+        let at = match self.find(&g) {
+            Ok(h) => {
+                self.slots[h as usize].1 += 1;
+                return h;
+            }
+            Err(at) => at,
+        };
         let h = match self.free.pop() {
             Some(h) => {
-                self.slots[h as usize] = (g.clone(), 1);
+                self.slots[h as usize] = (g, 1);
                 h
             }
             None => {
-                self.slots.push((g.clone(), 1));
+                self.slots.push((g, 1));
                 self.slots.len() as u32 - 1
             }
         };
-        self.index.insert(g, h);
+        self.index[at] = h;
+        self.held += 1;
         h
     }
 
@@ -114,10 +172,34 @@ impl Board<u32> for Circulating {
     fn release(&mut self, h: u32) {
         let slot = &mut self.slots[h as usize];
         slot.1 -= 1;
-        if slot.1 == 0 {
-            self.index.remove(&slot.0);
-            self.free.push(h);
+        if slot.1 > 0 {
+            return;
         }
+        // take its place out of the index, moving back the handles after it
+        // that probed past it (backward-shift deletion)
+        let mask = self.index.len() - 1;
+        let mut i = hash(&self.slots[h as usize].0) as usize & mask;
+        while self.index[i] != h {
+            i = (i + 1) & mask;
+        }
+        let mut j = i;
+        loop {
+            j = (j + 1) & mask;
+            let next = self.index[j];
+            if next == EMPTY {
+                break;
+            }
+            let home = hash(&self.slots[next as usize].0) as usize & mask;
+            // `next` stays if its home lies cyclically in (i, j]
+            let stays = if i <= j { i < home && home <= j } else { i < home || home <= j };
+            if !stays {
+                self.index[i] = next;
+                i = j;
+            }
+        }
+        self.index[i] = EMPTY;
+        self.held -= 1;
+        self.free.push(h);
     }
 }
 
@@ -522,9 +604,54 @@ mod tests {
     }
 
     #[test]
+    fn the_shared_table_finds_each_update_held_and_forgets_it_when_nobody_holds_it() {
+        // random holds and releases of a few hundred updates (the index
+        // grows several times and deletions shift probe runs back), checked
+        // against a map from update to (handle, holders)
+        let mut board = Circulating::default();
+        let mut model: HashMap<Gossip<u32>, (u32, u32)> = HashMap::new();
+        let mut rng = Rng::new(7);
+        for step in 0..40_000u32 {
+            let (id, inc, from) = (rng.below(40) as u32, rng.below(3) as u32, rng.below(8) as u32);
+            let g = match rng.below(3) {
+                0 => Gossip::Alive { id, inc },
+                1 => Gossip::Suspect { id, inc, from },
+                _ => Gossip::Dead { id, inc, from },
+            };
+            let release = step > 20_000 || rng.below(2) == 0;
+            if let (true, Some(&(h, n))) = (release, model.get(&g)) {
+                board.release(h);
+                if n == 1 {
+                    model.remove(&g);
+                } else {
+                    model.insert(g, (h, n - 1));
+                }
+            } else if !release {
+                let h = board.hold(g.clone());
+                let e = model.entry(g.clone()).or_insert((h, 0));
+                assert_eq!(e.0, h, "an update held twice has one handle");
+                e.1 += 1;
+            }
+            assert_eq!(board.len(), model.len());
+            if step % 97 == 0 {
+                for (g, &(h, n)) in &model {
+                    assert_eq!(board.get(&h), g);
+                    assert_eq!(board.find(g), Ok(h));
+                    assert_eq!(board.slots[h as usize].1, n);
+                }
+            }
+        }
+        for (_, (h, n)) in model.drain() {
+            (0..n).for_each(|_| board.release(h));
+        }
+        assert!(board.is_empty());
+        assert!(board.index.iter().all(|&h| h == EMPTY), "no handle left in the index");
+    }
+
+    #[test]
     fn a_simulated_member_fits_in_four_cache_lines() {
         // 100,000 of them in one vector: the counters are 32-bit and the
-        // entries and suspicions boxed slices (336 bytes before)
+        // suspicions and relays boxed slices (336 bytes before)
         assert!(std::mem::size_of::<Member>() <= 256, "{} bytes", std::mem::size_of::<Member>());
     }
 
