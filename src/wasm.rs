@@ -878,6 +878,7 @@ impl Lab {
             events: &'a [crate::sim::population::TraceEntry],
             events_dropped: u64,
         }
-        serde_json::to_string(&Trace { config: live.config(), events, events_dropped: dropped }).map_err(js_err)
+        serde_json::to_string(&Trace { config: live.config(), events: &events, events_dropped: dropped })
+            .map_err(js_err)
     }
 }

@@ -167,7 +167,7 @@ fn digest(pairs: &[String]) {
     let n = pop.nodes().len() as u32;
     let (trace, dropped) = pop.trace();
     let mut h = Fnv(0xcbf2_9ce4_8422_2325);
-    for e in trace {
+    for e in &trace {
         for x in [e.t, e.node.into(), e.origin.into(), e.epoch.into(), e.counter, e.kind.len() as u64] {
             h.add(x);
         }

@@ -1012,7 +1012,7 @@ impl Live {
     }
 
     /// The event trace so far, and how many events did not fit.
-    pub fn trace(&self) -> (&[TraceEntry], u64) {
+    pub fn trace(&self) -> (Vec<TraceEntry>, u64) {
         self.r.w.pop.trace()
     }
 }

@@ -370,8 +370,8 @@ impl<R: Dissemination> FullPopulation<R> {
     }
 
     /// The trace so far, and how many events did not fit in it.
-    pub fn trace(&self) -> (&[TraceEntry], u64) {
-        self.viewer.as_ref().map_or((&[], 0), Viewer::trace)
+    pub fn trace(&self) -> (Vec<TraceEntry>, u64) {
+        self.viewer.as_ref().map_or((Vec::new(), 0), Viewer::trace)
     }
 
     /// The nodes.

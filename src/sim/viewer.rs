@@ -39,11 +39,13 @@ pub struct Viewer {
     /// increasing); a record names one by its index.
     made: Vec<Vec<Version>>,
     /// `holders[origin]`: the nodes counted in `current` as holding
-    /// `origin`'s latest version.
-    holders: Vec<Vec<u32>>,
+    /// `origin`'s latest version, a bit per node (a set of 1,000 nodes is
+    /// 125 bytes: the sets of every origin stay in cache, where lists of
+    /// ids, appended at random, missed it on nearly every update learned).
+    holders: Holders,
     current: Vec<u32>,
     origins: u32,
-    trace: Vec<TraceEntry>,
+    trace: Vec<Traced>,
     trace_cap: usize,
     trace_dropped: u64,
     /// `told[i][origin]`: who told node `i` the version of `origin` it
@@ -60,7 +62,70 @@ pub struct Viewer {
     /// The `(origin, version)` of each update the message being delivered
     /// carries, in order, with the version's index among those made of its
     /// origin (empty outside a delivery).
-    carried: Vec<(u32, Version, u32)>,
+    carried: Vec<Carried>,
+}
+
+/// The holders of each origin's latest version: a bit per `(origin,
+/// node)`, the words of an origin side by side (1,000 nodes and 1,000
+/// origins are 125 KB in one block, which stays in cache, where lists of
+/// ids, appended at random, missed it on nearly every update learned).
+#[derive(Clone, Debug, Default)]
+struct Holders {
+    bits: Vec<u64>,
+    /// Words per origin.
+    stride: usize,
+    origins: usize,
+}
+
+impl Holders {
+    /// Room for `origins` origins.
+    fn grow_origins(&mut self, origins: usize) {
+        if self.origins < origins {
+            self.origins = origins;
+            self.bits.resize(origins * self.stride, 0);
+        }
+    }
+
+    #[inline]
+    fn insert(&mut self, origin: u32, i: u32) {
+        let w = (i / 64) as usize;
+        if w >= self.stride {
+            self.widen(w + 1);
+        }
+        self.bits[origin as usize * self.stride + w] |= 1 << (i % 64);
+    }
+
+    /// Room for nodes up to `stride` words (nodes were added).
+    #[cold]
+    fn widen(&mut self, stride: usize) {
+        let mut bits = vec![0; self.origins * stride];
+        for o in 0..self.origins {
+            bits[o * stride..o * stride + self.stride]
+                .copy_from_slice(&self.bits[o * self.stride..(o + 1) * self.stride]);
+        }
+        (self.bits, self.stride) = (bits, stride);
+    }
+
+    fn remove(&mut self, i: u32) {
+        let w = (i / 64) as usize;
+        if w < self.stride {
+            for row in self.bits.chunks_exact_mut(self.stride.max(1)) {
+                row[w] &= !(1 << (i % 64));
+            }
+        }
+    }
+
+    /// Every holder of `origin`, in increasing order; none is left.
+    fn drain(&mut self, origin: u32, mut f: impl FnMut(u32)) {
+        let at = origin as usize * self.stride;
+        for (k, w) in self.bits[at..at + self.stride].iter_mut().enumerate() {
+            let mut bits = std::mem::take(w);
+            while bits != 0 {
+                f(k as u32 * 64 + bits.trailing_zeros());
+                bits &= bits - 1;
+            }
+        }
+    }
 }
 
 /// The viewer's record per `(node, origin)`: who told the node the version
@@ -155,6 +220,9 @@ pub struct Deliveries {
     spare: Vec<Vec<Delivery>>,
 }
 
+/// Most deliveries a new list makes room for at once (the last list of its origin's length, up to this).
+const RESERVE_MAX: usize = 1 << 16;
+
 /// Most emptied delivery buffers kept for reuse.
 const SPARE_LISTS: usize = 16;
 
@@ -219,7 +287,12 @@ impl Deliveries {
         if self.by_origin.len() <= o {
             self.by_origin.resize_with(o + 1, Vec::new);
         }
-        let list = self.spare.pop().unwrap_or_default();
+        let mut list = self.spare.pop().unwrap_or_default();
+        // the origin's update before reached about as many nodes: room for
+        // as many deliveries at once, not a copy at each doubling
+        if let Some((_, before)) = self.by_origin[o].last() {
+            list.reserve(before.len().min(RESERVE_MAX));
+        }
         self.by_origin[o].push((version, list));
         self.order.push_back((origin, version));
     }
@@ -284,6 +357,51 @@ pub struct TraceEntry {
     pub hop: Option<u32>,
 }
 
+/// An update the message being delivered carries, as [`Viewer::carry`]
+/// noted it.
+#[derive(Clone, Copy, Debug)]
+struct Carried {
+    origin: u32,
+    version: Version,
+    /// The version's index among those made of its origin, or [`Rec::UNKNOWN`].
+    k: u32,
+    /// The sender's record of that origin when the message was carried
+    /// (read then, for all the updates at once, so that their cache misses
+    /// overlap: wasm has no prefetch hint; no other node's records change
+    /// while one node handles a message).
+    sender: Rec,
+}
+
+/// A line of the trace as kept (40 bytes; a [`TraceEntry`] is 64): the
+/// page keeps up to half a million of them while it animates.
+#[derive(Clone, Copy, Debug)]
+struct Traced {
+    t: u64,
+    counter: u64,
+    node: u32,
+    origin: u32,
+    epoch: u32,
+    /// `learned`: who told it; `originated`: [`Told::NONE`] (not shown).
+    told: Told,
+    learned: bool,
+}
+
+impl Traced {
+    fn entry(&self) -> TraceEntry {
+        let told = self.learned.then_some(self.told);
+        TraceEntry {
+            t: self.t,
+            node: self.node,
+            kind: if self.learned { "learned" } else { "originated" },
+            origin: self.origin,
+            epoch: self.epoch,
+            counter: self.counter,
+            from: told.and_then(Told::sender),
+            hop: told.and_then(Told::hops),
+        }
+    }
+}
+
 /// Where the events a viewer observes came from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 enum Source {
@@ -299,7 +417,8 @@ enum Source {
 impl Viewer {
     /// A viewer of `nodes` nodes keeping a trace of at most `trace_cap` events.
     pub fn new(nodes: usize, trace_cap: usize) -> Self {
-        Viewer { trace_cap, current: vec![0; nodes], ..Default::default() }
+        let holders = Holders { stride: nodes.div_ceil(64).max(1), ..Default::default() };
+        Viewer { trace_cap, current: vec![0; nodes], holders, ..Default::default() }
     }
 
     /// How many origins' latest update node `i` lacks, out of how many origins.
@@ -323,8 +442,8 @@ impl Viewer {
     }
 
     /// The trace so far, and how many events did not fit in it.
-    pub fn trace(&self) -> (&[TraceEntry], u64) {
-        (&self.trace, self.trace_dropped)
+    pub fn trace(&self) -> (Vec<TraceEntry>, u64) {
+        (self.trace.iter().map(Traced::entry).collect(), self.trace_dropped)
     }
 
     /// Node `i` lost its state (a restart): it holds nothing and was told nothing.
@@ -333,10 +452,8 @@ impl Viewer {
         if let Some(t) = self.told.get_mut(i as usize) {
             t.clear();
         }
-        // rare (a restart): O(every holding)
-        for h in &mut self.holders {
-            h.retain(|&j| j != i);
-        }
+        // rare (a restart): a bit cleared per origin
+        self.holders.remove(i);
     }
 
     /// A node (or a mirror) was added: it holds nothing yet.
@@ -358,7 +475,7 @@ impl Viewer {
         for (j, n) in nodes.iter().enumerate() {
             if n.known(&i).is_some_and(|k| k >= version) {
                 self.current[j] += 1;
-                self.holders[i as usize].push(j as u32);
+                self.holders.insert(i, j as u32);
             }
         }
         true
@@ -375,14 +492,13 @@ impl Viewer {
         if self.latest.len() <= o {
             self.latest.resize(o + 1, None);
             self.made.resize_with(o + 1, Vec::new);
-            self.holders.resize_with(o + 1, Vec::new);
+            self.holders.grow_origins(o + 1);
         }
         match self.latest[o] {
             // every node that held the old latest is now behind
             Some(_) => {
-                for j in self.holders[o].drain(..) {
-                    self.current[j as usize] = self.current[j as usize].saturating_sub(1);
-                }
+                let current = &mut self.current;
+                self.holders.drain(origin, |j| current[j as usize] = current[j as usize].saturating_sub(1));
             }
             None => self.origins += 1,
         }
@@ -395,11 +511,13 @@ impl Viewer {
     /// `version`'s index among the versions made of `origin`, or [`Rec::UNKNOWN`].
     #[inline]
     fn index(&self, origin: u32, version: Version) -> u32 {
-        let Some(made) = self.made.get(origin as usize) else { return Rec::UNKNOWN };
-        match made.last() {
-            Some(&v) if v == version => (made.len() - 1) as u32,
-            _ => made.binary_search(&version).map_or(Rec::UNKNOWN, |k| k as u32),
+        let o = origin as usize;
+        let Some(made) = self.made.get(o) else { return Rec::UNKNOWN };
+        // nearly always the latest: read off `latest` (dense, in cache), not the list
+        if self.latest[o] == Some(version) {
+            return (made.len() - 1) as u32;
         }
+        made.binary_search(&version).map_or(Rec::UNKNOWN, |k| k as u32)
     }
 
     /// A message from `from` is about to be delivered: note what it carries.
@@ -408,15 +526,17 @@ impl Viewer {
         let mut carried = std::mem::take(&mut self.carried);
         carried.clear();
         if let Message::Push(updates) | Message::Delta { updates, .. } = msg {
-            carried.extend(updates.iter().map(|u| (u.origin, u.version, self.index(u.origin, u.version))));
-            // the sender's records of what it carries, read on each delivery
-            // after the node has handled the message: start loading them now
+            let row = self.told.get(from as usize).map_or(&[][..], Vec::as_slice);
+            carried.extend(updates.iter().map(|u| Carried {
+                origin: u.origin,
+                version: u.version,
+                k: self.index(u.origin, u.version),
+                sender: row.get(u.origin as usize).copied().unwrap_or(Rec::NONE),
+            }));
+            // where each update's delivery goes: start loading it now
             if crate::hint::ENABLED {
-                for &(o, ..) in &carried {
-                    if let Some(r) = self.told.get(from as usize).and_then(|row| row.get(o as usize)) {
-                        crate::hint::prefetch(r);
-                    }
-                    self.deliveries.prefetch_tail(o);
+                for c in &carried {
+                    self.deliveries.prefetch_tail(c.origin);
                 }
             }
         }
@@ -460,17 +580,16 @@ impl Viewer {
     }
 
     /// The hop at which `sender` holds `version` (index `k`) of `origin`
-    /// (its own record if it still holds that version, else its first
-    /// delivery of it).
+    /// (its own record `rec` if it still holds that version, else its
+    /// first delivery of it).
     #[inline]
     fn sender_hop<R: Dissemination>(
         &self,
-        sender: u32,
+        (sender, rec): (u32, Rec),
         origin: u32,
         (version, k): (Version, u32),
         nodes: &[Node<u32, R>],
     ) -> Told {
-        let rec = self.rec(sender, origin);
         // `k` unknown (or the sender's record being rewritten): ask the sender
         let holds = match rec.k {
             _ if k >= Rec::UNKNOWN || rec.k == Rec::UNKNOWN => {
@@ -500,16 +619,12 @@ impl Viewer {
 
     /// `carried` from `from` taught node `i` nothing: a duplicate if `i`
     /// held that version or a newer one (not one its checks refused).
-    fn duplicate<R: Dissemination>(
-        &mut self,
-        i: u32,
-        from: u32,
-        (origin, version, k): (u32, Version, u32),
-        now: u64,
-        nodes: &[Node<u32, R>],
-    ) {
+    fn duplicate<R: Dissemination>(&mut self, i: u32, from: u32, c: Carried, now: u64, nodes: &[Node<u32, R>]) {
+        let Carried { origin, version, k, sender } = c;
         if nodes.get(i as usize).and_then(|n| n.known(&origin)).is_some_and(|held| held >= version) {
-            let hop = self.sender_hop(from, origin, (version, k), nodes).next();
+            // a node's own message: its records may have changed since it was carried
+            let rec = if from == i { self.rec(from, origin) } else { sender };
+            let hop = self.sender_hop((from, rec), origin, (version, k), nodes).next();
             self.deliveries.push(origin, version, Delivery { t: now, from, to: i, hop, duplicate: true });
         }
     }
@@ -522,18 +637,18 @@ impl Viewer {
         // the next carried update not yet accounted for
         let mut next = 0;
         for ev in events {
-            let (kind, origin, version, told) = match *ev {
+            let (learned, origin, version, told) = match *ev {
                 Event::Originated { version } => {
                     self.originated(i, version);
                     let k = self.index(i, version);
                     self.set_told(i, i, Told { from: Told::NOBODY, hop: 0 }, k);
-                    ("originated", i, version, None)
+                    (false, i, version, Told::NONE)
                 }
                 Event::Learned { origin, previous, version, .. } => {
                     let latest = self.latest.get(origin as usize).copied().flatten();
                     if latest == Some(version) && previous != Some(version) {
                         self.current[i as usize] += 1;
-                        self.holders[origin as usize].push(i);
+                        self.holders.insert(origin, i);
                     }
                     let mut k = Rec::UNKNOWN;
                     let told = match source {
@@ -542,21 +657,28 @@ impl Viewer {
                         Source::Outside => Told::NONE,
                         Source::Message(from) => {
                             // the carried updates before this one taught nothing
-                            if let Some(p) = carried[next..].iter().position(|c| (c.0, c.1) == (origin, version)) {
+                            let mut sender = None;
+                            if let Some(p) =
+                                carried[next..].iter().position(|c| (c.origin, c.version) == (origin, version))
+                            {
                                 for &c in &carried[next..next + p] {
                                     self.duplicate(i, from, c, now, nodes);
                                 }
-                                k = carried[next + p].2;
+                                (k, sender) = (carried[next + p].k, Some(carried[next + p].sender));
                                 next += p + 1;
                             } else {
                                 k = self.index(origin, version);
                             }
-                            let hop = if from == i {
+                            let hop = match sender {
+                                Some(rec) if from != i => self.sender_hop((from, rec), origin, (version, k), nodes),
                                 // a node's own message: its record is being rewritten, ask it
-                                self.sender_hop(from, origin, (version, Rec::UNKNOWN), nodes).next()
-                            } else {
-                                self.sender_hop(from, origin, (version, k), nodes).next()
-                            };
+                                _ if from == i => {
+                                    let rec = self.rec(from, origin);
+                                    self.sender_hop((from, rec), origin, (version, Rec::UNKNOWN), nodes)
+                                }
+                                _ => self.sender_hop((from, self.rec(from, origin)), origin, (version, k), nodes),
+                            }
+                            .next();
                             let d = Delivery { t: now, from, to: i, hop, duplicate: false };
                             self.deliveries.push(origin, version, d);
                             Told { from, hop }
@@ -566,13 +688,12 @@ impl Viewer {
                         k = self.index(origin, version);
                     }
                     self.set_told(i, origin, told, k);
-                    ("learned", origin, version, Some(told))
+                    (true, origin, version, told)
                 }
             };
             if self.trace.len() < self.trace_cap {
                 let (epoch, counter) = (version.epoch, version.counter);
-                let (from, hop) = (told.and_then(Told::sender), told.and_then(Told::hops));
-                self.trace.push(TraceEntry { t: now, node: i, kind, origin, epoch, counter, from, hop });
+                self.trace.push(Traced { t: now, counter, node: i, origin, epoch, told, learned });
             } else {
                 self.trace_dropped += 1;
             }

@@ -5,13 +5,19 @@
 //   CARGO_TARGET_DIR=target/names RUSTFLAGS="-C target-feature=+simd128" \
 //     wasm-pack build --profile web --target web --out-dir /tmp/names/pkg --no-pack --no-typescript
 //   cp -r www/*.js www/*.html www/*.css www/lab-config.json /tmp/names/
-//   LAB_WWW=/tmp/names node tests/e2e/wasm-profile.mjs [protocol=push-pull] [nodes=1000000] [top=40]
+//   LAB_WWW=/tmp/names node tests/e2e/wasm-profile.mjs [protocol=push-pull] [nodes=1000000] [top=40] [key=value,...]
+// (the last argument adds or overrides the run's parameters, e.g.
+// `scenario=movies,model=events,duration_s=20` for the page's 1,000-node movies run)
 import { serveWww, launch, openLab } from './harness.mjs';
 
 const protocol = process.argv[2] || 'push-pull';
 const nodes = process.argv[3] || '1000000';
 const top = Number(process.argv[4] || 40);
 const params = { nodes, protocol, seed: '1' };
+for (const kv of (process.argv[5] || '').split(',').filter(Boolean)) {
+  const [k, v] = kv.split('=');
+  params[k] = v;
+}
 const server = await serveWww();
 const browser = await launch();
 const page = await openLab(browser, server.url, 'nodes=1000');
@@ -43,5 +49,5 @@ for (const [id, us] of dt) {
   self.set(name, (self.get(name) || 0) + us);
   total += us;
 }
-console.log(`${nodes} nodes, ${protocol}: ${s.toFixed(3)} s; profile ${(total / 1e6).toFixed(3)} s`);
+console.log(`${JSON.stringify(params)}: ${s.toFixed(3)} s; profile ${(total / 1e6).toFixed(3)} s`);
 for (const [name, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${(us / 1e3).toFixed(1).padStart(9)} ms ${(100 * us / total).toFixed(1).padStart(5)} %  ${name.slice(0, 160)}`);
