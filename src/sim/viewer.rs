@@ -207,10 +207,14 @@ pub const DELIVERY_CAP: usize = 500_000;
 /// its broadcasts.
 #[derive(Clone, Debug, Default)]
 pub struct Deliveries {
-    /// `by_origin[o]`: the kept updates of origin `o`, `(version, its
-    /// deliveries)` in the order they were opened (a few per origin: plain
-    /// vectors, no hash map, keep the page's package small).
-    by_origin: Vec<Vec<(Version, Vec<Delivery>)>>,
+    /// `last[o]`: the last update of origin `o` opened, `(version, its
+    /// deliveries)`, while kept: nearly every delivery goes to one of
+    /// these, found in this dense row without a cache miss.
+    last: Vec<Option<(Version, Vec<Delivery>)>>,
+    /// `older[o]`: the other kept updates of origin `o`, in the order they
+    /// were opened (a few per origin: plain vectors, no hash map, keep the
+    /// page's package small).
+    older: Vec<Vec<(Version, Vec<Delivery>)>>,
     /// Updates in the order their lists were opened.
     order: std::collections::VecDeque<(u32, Version)>,
     total: usize,
@@ -235,7 +239,7 @@ impl Deliveries {
     pub fn push(&mut self, origin: u32, version: Version, d: Delivery) {
         // nearly always: a delivery of the last update opened of its origin, with room
         if self.total < DELIVERY_CAP {
-            if let Some((v, list)) = self.by_origin.get_mut(origin as usize).and_then(|l| l.last_mut()) {
+            if let Some((v, list)) = self.last.get_mut(origin as usize).and_then(Option::as_mut) {
                 if *v == version && list.len() < list.capacity() {
                     list.push(d);
                     self.total += 1;
@@ -251,7 +255,7 @@ impl Deliveries {
     #[inline]
     pub fn prefetch_tail(&self, origin: u32) {
         // the last delivery's line: the next one goes beside it
-        if let Some(d) = self.by_origin.get(origin as usize).and_then(|l| l.last()).and_then(|(_, list)| list.last()) {
+        if let Some(d) = self.last.get(origin as usize).and_then(Option::as_ref).and_then(|(_, list)| list.last()) {
             crate::hint::prefetch(d);
         }
     }
@@ -271,8 +275,7 @@ impl Deliveries {
             self.dropped += 1;
             return;
         }
-        let lists = self.by_origin.get_mut(origin as usize).map_or(&mut [][..], |l| &mut l[..]);
-        if let Some((_, list)) = lists.iter_mut().rev().find(|(v, _)| *v == version) {
+        if let Some(list) = self.list_mut(origin, version) {
             list.push(d);
             self.total += 1;
         }
@@ -284,24 +287,30 @@ impl Deliveries {
             return;
         }
         let o = origin as usize;
-        if self.by_origin.len() <= o {
-            self.by_origin.resize_with(o + 1, Vec::new);
+        if self.last.len() <= o {
+            self.last.resize_with(o + 1, || None);
+            self.older.resize_with(o + 1, Vec::new);
         }
         let mut list = self.spare.pop().unwrap_or_default();
         // the origin's update before reached about as many nodes: room for
         // as many deliveries at once, not a copy at each doubling
-        if let Some((_, before)) = self.by_origin[o].last() {
+        if let Some((_, before)) = self.last[o].as_ref().or(self.older[o].last()) {
             list.reserve(before.len().min(RESERVE_MAX));
         }
-        self.by_origin[o].push((version, list));
+        if let Some(before) = self.last[o].replace((version, list)) {
+            self.older[o].push(before);
+        }
         self.order.push_back((origin, version));
     }
 
     fn evict(&mut self) {
         if let Some((origin, version)) = self.order.pop_front() {
-            let lists = &mut self.by_origin[origin as usize];
-            if let Some(k) = lists.iter().position(|(v, _)| *v == version) {
-                let mut list = lists.remove(k).1;
+            let o = origin as usize;
+            let taken = match &self.last[o] {
+                Some((v, _)) if *v == version => self.last[o].take(),
+                _ => self.older[o].iter().position(|(v, _)| *v == version).map(|k| self.older[o].remove(k)),
+            };
+            if let Some((_, mut list)) = taken {
                 let n = list.len();
                 self.total -= n;
                 self.dropped += n as u64;
@@ -315,7 +324,19 @@ impl Deliveries {
     }
 
     fn list(&self, origin: u32, version: Version) -> Option<&Vec<Delivery>> {
-        self.by_origin.get(origin as usize)?.iter().rev().find(|(v, _)| *v == version).map(|(_, l)| l)
+        let o = origin as usize;
+        match self.last.get(o)? {
+            Some((v, l)) if *v == version => Some(l),
+            _ => self.older[o].iter().rev().find(|(v, _)| *v == version).map(|(_, l)| l),
+        }
+    }
+
+    fn list_mut(&mut self, origin: u32, version: Version) -> Option<&mut Vec<Delivery>> {
+        let o = origin as usize;
+        match self.last.get_mut(o)? {
+            Some((v, l)) if *v == version => Some(l),
+            _ => self.older[o].iter_mut().rev().find(|(v, _)| *v == version).map(|(_, l)| l),
+        }
     }
 
     /// Every delivery of `version` of `origin` kept, in time order.

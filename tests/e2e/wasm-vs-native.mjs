@@ -13,6 +13,15 @@
 // its time is the `ran in X s` it prints (building the network and running
 // it, not process start-up nor JSON), which covers the same work as the page
 // figure. Times are wall clock on a shared machine: best of N.
+//
+// The page's run also records who told whom (every delivery's sender and
+// hop, the trace, the counter rows: what its inspector, trees and exports
+// show), which `gossip sim` does not. For the full-node runs of movies the
+// table adds the same recording natively, `told_cost page NODES SECONDS`
+// (tools/told_cost.rs: the page's `Live` run, advanced as the page's `Lab`
+// is here; build it with `cargo build --release --example told_cost`), and
+// the page's CPU time against it: the cost of WebAssembly alone, the
+// same work on both sides.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,6 +29,7 @@ import os from 'node:os';
 import { ROOT, WWW, serveWww, launch } from './harness.mjs';
 
 const BIN = path.join(ROOT, 'target', 'release', 'gossip');
+const TOLD = path.join(ROOT, 'target', 'release', 'examples', 'told_cost');
 const reps = Number(process.argv[2] || process.env.REPEATS || 3);
 const filter = process.argv[3] ? new RegExp(process.argv[3], 'i') : null;
 
@@ -52,6 +62,22 @@ function native(params) {
   return { s: Number(m[1]), cpu: u + sys, report: r.stdout.trim() };
 }
 
+// The page's run natively, recording included (movies of full nodes only):
+// CPU time of `told_cost page NODES SECONDS`, which runs that scenario with
+// the page's parameters.
+function recordedCase(params) {
+  const keys = Object.keys(params).sort().join(',');
+  return keys === 'duration_s,model,nodes,scenario' && params.scenario === 'movies' && params.model === 'events';
+}
+function nativeRecorded(params) {
+  const tf = path.join(os.tmpdir(), `gossip-time-r-${process.pid}`);
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', '-o', tf, TOLD, 'page', String(params.nodes), String(params.duration_s)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`told_cost page: ${r.stderr}`);
+  const [u, sys] = fs.readFileSync(tf, 'utf8').trim().split(/\s+/).slice(-2).map(Number);
+  fs.rmSync(tf, { force: true });
+  return u + sys;
+}
+
 // Page: wall time from performance.now(); CPU time of the page's main thread
 // from the DevTools protocol (Performance metrics in thread ticks).
 async function inPage(page, cdp, params) {
@@ -78,7 +104,8 @@ const browser = await launch();
 const version = browser.version();
 const rows = [];
 for (const [name, params] of cases) {
-  const best = { w: Infinity, n: Infinity, wc: Infinity, nc: Infinity };
+  const best = { w: Infinity, n: Infinity, wc: Infinity, nc: Infinity, rc: Infinity };
+  const recorded = recordedCase(params) && fs.existsSync(TOLD);
   let events = 0;
   // A fresh page per case (wasm memory only grows, so one case's heap does
   // not carry over), on the lab's origin but without the lab's frame loop,
@@ -91,12 +118,14 @@ for (const [name, params] of cases) {
   await cdp.send('Performance.enable', { timeDomain: 'threadTicks' });
   for (let i = 0; i < reps; i++) {
     // interleaved, alternating which goes first
-    const order = i % 2 === 0 ? ['n', 'w'] : ['w', 'n'];
-    let n, w;
+    const order = i % 2 === 0 ? ['n', 'r', 'w'] : ['w', 'r', 'n'];
+    let n, w, rc = Infinity;
     for (const o of order) {
       if (o === 'n') n = native(params);
+      else if (o === 'r') { if (recorded) rc = nativeRecorded(params); }
       else w = await inPage(page, cdp, params);
     }
+    best.rc = Math.min(best.rc, rc);
     if (w.report !== n.report) {
       console.error(`${name}: the reports differ\n page:   ${w.report.slice(0, 300)}\n native: ${n.report.slice(0, 300)}`);
       process.exitCode = 1;
@@ -106,7 +135,7 @@ for (const [name, params] of cases) {
     best.wc = Math.min(best.wc, w.cpu);
     best.nc = Math.min(best.nc, n.cpu);
     events = JSON.parse(n.report).events;
-    console.error(`${name}: run ${i + 1}/${reps}: wasm ${w.s.toFixed(3)} s (cpu ${w.cpu.toFixed(3)}), native ${n.s.toFixed(3)} s (cpu ${n.cpu.toFixed(3)})`);
+    console.error(`${name}: run ${i + 1}/${reps}: wasm ${w.s.toFixed(3)} s (cpu ${w.cpu.toFixed(3)}), native ${n.s.toFixed(3)} s (cpu ${n.cpu.toFixed(3)})${recorded ? `, native with the page's recording cpu ${rc.toFixed(3)}` : ''}`);
   }
   rows.push([name, best, events]);
   await page.close();
@@ -117,9 +146,10 @@ await server.close();
 const { execSync } = await import('node:child_process');
 const cores = execSync('nproc').toString().trim();
 console.log(`\nChromium ${version} headless, ${cores} cores, ${new Date().toISOString().slice(0, 10)}, best of ${reps}, reports identical: ${process.exitCode ? 'NO' : 'yes'}\n`);
-console.log('| run | events | wasm wall | native wall | ratio (wall) | wasm CPU | native CPU | ratio (CPU) |');
-console.log('|---|---|---|---|---|---|---|---|');
+console.log('| run | events | wasm wall | native wall | ratio (wall) | wasm CPU | native CPU | ratio (CPU) | native CPU, same recording | ratio (CPU, same work) |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 const f = (x) => `${x.toFixed(2)} s`;
 for (const [name, b, events] of rows) {
-  console.log(`| ${name} | ${events.toLocaleString('en-US')} | ${f(b.w)} | ${f(b.n)} | ${(b.w / b.n).toFixed(2)} | ${f(b.wc)} | ${f(b.nc)} | ${(b.wc / b.nc).toFixed(2)} |`);
+  const same = Number.isFinite(b.rc) ? [f(b.rc), (b.wc / b.rc).toFixed(2)] : ['-', '-'];
+  console.log(`| ${name} | ${events.toLocaleString('en-US')} | ${f(b.w)} | ${f(b.n)} | ${(b.w / b.n).toFixed(2)} | ${f(b.wc)} | ${f(b.nc)} | ${(b.wc / b.nc).toFixed(2)} | ${same.join(' | ')} |`);
 }
