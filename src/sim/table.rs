@@ -473,7 +473,7 @@ pub const TABLE: &[Param] = &[
     param!(suspicion_max_mult, "suspicion-max-mult", "Suspicion max mult", Swim, Kind::Int { min: 1, max: 1000 },
         default "6", None,
         "swim, Lifeguard: the longest suspicion = this x the shortest."),
-    param!(retransmit_mult, "retransmit-mult", "Retransmit mult", Swim, Kind::Int { min: 1, max: 1000 },
+    param!(retransmit_mult, "retransmit-mult", "Retransmit mult", Swim, Kind::Int { min: 1, max: 100 },
         default "", Some("default"),
         "swim: each update is piggybacked at most mult x log n times (default 3 paper, 4 memberlist)."),
     param!(awareness_max, "awareness-max", "Awareness max", Swim, Kind::Int { min: 1, max: 256 },

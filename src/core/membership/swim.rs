@@ -68,8 +68,10 @@
 //! ([`Owned`], the native node), or handles into a table that a driver
 //! running many members shares among them (the simulator). A suspicion
 //! keeps only its timeout (32-bit) beside the suspect's entry (which holds
-//! its incarnation and start). An entry is stored in 12 bytes ([`Entry`]
-//! packed, the state in the top bits of the time); the entries and the
+//! its incarnation and start). An entry is stored with its id in one
+//! record, 8 bytes for 4-byte ids ([`Entry`] packed in 4: time,
+//! incarnation and state; one that does not fit is held whole aside); the
+//! records and the
 //! piggyback queue grow four at a time (every member's grow alike as an
 //! update spreads: grown one at a time, the blocks they outgrew were left
 //! as allocator holes), suspicions and relays are boxed slices exactly as
@@ -267,8 +269,10 @@ impl SwimConfig {
         if self.lha_suspicion && self.suspicion_max_mult == 0 {
             return bad("suspicion_max_mult", "must be at least 1");
         }
-        if self.retransmit_mult == 0 {
-            return bad("retransmit_mult", "must be at least 1");
+        if self.retransmit_mult == 0 || self.retransmit_mult > 100 {
+            // (a member counts an update's sends in 12 bits: at most
+            // 100 x 23, the logarithm of 2^32 members, fit)
+            return bad("retransmit_mult", "must be between 1 and 100");
         }
         if self.lha_suspicion && !self.suspicion {
             return bad("lifeguard", "local-health-aware suspicion needs suspicion on");
@@ -429,41 +433,63 @@ pub struct Entry {
     pub since: u64,
 }
 
-/// An [`Entry`] as a member stores it: 12 bytes instead of 16, the state in
-/// the top two bits of the time (held as two 32-bit halves, so that a slot
-/// is 4-byte aligned; a time beyond `2^62` ms is held at that). A member
-/// holds one per entry that differs from the baseline: at 100,000 members
-/// about 22 each at the peak of a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Slot {
-    inc: u32,
-    lo: u32,
-    /// The time's upper 30 bits, and the state in the top two.
-    hi: u32,
+/// An [`Entry`] as a member stores it, beside its id, packed in 32 bits
+/// (a record of a 4-byte id is 8 bytes): the time in the low 27 bits (37
+/// hours of milliseconds), the incarnation in the next 3, the state in the
+/// top two. An entry whose time or incarnation does not fit (a time from
+/// 2^27 ms, an incarnation from 8) is marked wide (state bits `3`) and held
+/// whole in the member's rare parts, sorted by id, so that every entry
+/// reads back exactly (a time beyond `2^62` ms is held at that, as
+/// before). A member holds one record per entry that differs from the
+/// baseline: at 100,000 members about 22 each at the peak of a run, with
+/// times of at most 100 s and incarnations 0 or 1.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Rec<Id> {
+    id: Id,
+    v: u32,
 }
 
-impl Slot {
-    /// The latest time a slot holds, ms.
+impl<Id> Rec<Id> {
+    /// The latest time an entry holds, ms.
     const MAX_SINCE: u64 = (1 << 62) - 1;
+    /// Bits of the time in a packed entry.
+    const SINCE_BITS: u32 = 27;
+    /// Bits of the incarnation in a packed entry.
+    const INC_BITS: u32 = 3;
+    /// The packed value of an entry held whole in the rare parts.
+    const WIDE: u32 = 3 << 30;
 
-    fn pack(e: Entry) -> Slot {
-        let since = e.since.min(Slot::MAX_SINCE);
-        let state = match e.state {
+    /// `e` packed, or `None` if it does not fit (see [`Rec`]).
+    fn pack(e: &Entry) -> Option<u32> {
+        let since = e.since.min(Self::MAX_SINCE);
+        if since >> Self::SINCE_BITS != 0 || e.inc >> Self::INC_BITS != 0 {
+            return None;
+        }
+        let state: u32 = match e.state {
             State::Alive => 0,
             State::Suspect => 1,
             State::Dead => 2,
         };
-        Slot { inc: e.inc, lo: since as u32, hi: (since >> 32) as u32 | state << 30 }
+        Some(state << 30 | e.inc << Self::SINCE_BITS | since as u32)
     }
 
+    /// Whether the entry is held whole in the rare parts.
     #[inline]
-    fn unpack(self) -> Entry {
-        let state = match self.hi >> 30 {
+    fn is_wide(&self) -> bool {
+        self.v >> 30 == 3
+    }
+
+    /// The entry, if packed here (`None`: wide).
+    #[inline]
+    fn unpack(&self) -> Option<Entry> {
+        let state = match self.v >> 30 {
             0 => State::Alive,
             1 => State::Suspect,
-            _ => State::Dead,
+            2 => State::Dead,
+            _ => return None,
         };
-        Entry { state, inc: self.inc, since: u64::from(self.hi & ((1 << 30) - 1)) << 32 | u64::from(self.lo) }
+        let inc = self.v >> Self::SINCE_BITS & ((1 << Self::INC_BITS) - 1);
+        Some(Entry { state, inc, since: u64::from(self.v & ((1 << Self::SINCE_BITS) - 1)) })
     }
 }
 
@@ -585,21 +611,58 @@ struct Rare<Id> {
     /// Lifeguard: per open suspicion, the members whose suspicion counted
     /// (the first suspector included).
     confirmers: Vec<(Id, Vec<Id>)>,
+    /// Entries whose time or incarnation does not fit a record (see
+    /// [`Rec`]), sorted by id.
+    wide: Vec<(Id, Entry)>,
 }
 
 impl<Id> Default for Rare<Id> {
     fn default() -> Self {
-        Rare { extra: Vec::new(), joining: Vec::new(), confirmers: Vec::new() }
+        Rare { extra: Vec::new(), joining: Vec::new(), confirmers: Vec::new(), wide: Vec::new() }
     }
 }
 
+/// An update waiting to be piggybacked: its handle and, in one 32-bit key,
+/// how many times it was sent (the top [`SENT_BITS`]) and its insertion
+/// order (the low [`STAMP_BITS`], counted down: a newer update has a
+/// smaller key), so that the queue's order, fewest-sent first and newest
+/// first among equals, is the keys' order (8 bytes a queued update on a
+/// shared board, 12 before).
 #[derive(Clone, Debug)]
 struct Queued<H> {
     /// The update, on the member's [`Board`].
     h: H,
-    sent: u32,
-    /// Insertion order (newer first among equals).
-    stamp: u32,
+    key: u32,
+}
+
+/// Bits of a [`Queued`] key that count sends (at most 4,095: the retransmit
+/// limit is kept under it, see [`SwimConfig::check`]; a count there stays).
+const SENT_BITS: u32 = 12;
+/// Bits of a [`Queued`] key that hold its insertion stamp.
+const STAMP_BITS: u32 = 32 - SENT_BITS;
+/// The largest stamp (a member's stamps are renumbered before it).
+const STAMP_MAX: u32 = (1 << STAMP_BITS) - 1;
+
+impl<H> Queued<H> {
+    /// Sent so far.
+    #[inline]
+    fn sent(&self) -> u32 {
+        self.key >> STAMP_BITS
+    }
+
+    /// Its insertion stamp.
+    #[inline]
+    fn stamp(&self) -> u32 {
+        STAMP_MAX - (self.key & STAMP_MAX)
+    }
+
+    /// Count one more send (held at the most the key counts).
+    #[inline]
+    fn count_send(&mut self) {
+        if self.sent() < (1 << SENT_BITS) - 1 {
+            self.key += 1 << STAMP_BITS;
+        }
+    }
 }
 
 /// A pass over `[0, size)` in a keyed pseudo-random order (see the module
@@ -689,11 +752,12 @@ pub struct Swim<Id, R = Span, B: Board<Id> = Owned> {
     roll: R,
     me: Id,
     incarnation: u32,
-    /// The entries that differ from the baseline: ids sorted, and their
-    /// entries as 12-byte slots (grown four at a time: see [`room_for_one`]).
-    ids: Vec<Id>,
-    entries: Vec<Slot>,
-    /// Joiners, joining and confirmers (`None` while all are empty).
+    /// The entries that differ from the baseline, sorted by id, each with
+    /// its id in one record (8 bytes for 4-byte ids; grown four at a
+    /// time: see [`room_for_one`]).
+    recs: Vec<Rec<Id>>,
+    /// Joiners, joining, confirmers and wide entries (`None` while all are
+    /// empty).
     rare: Option<Box<Rare<Id>>>,
     /// Entries in state `Dead`.
     dead: u32,
@@ -751,8 +815,7 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
             roll,
             me: me.clone(),
             incarnation: 0,
-            ids: Vec::new(),
-            entries: Vec::new(),
+            recs: Vec::new(),
             rare: None,
             dead: 0,
             queue: Vec::new(),
@@ -816,15 +879,29 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
 
     /// What it holds about `id` (`None`: a member it does not know).
     pub fn entry(&self, id: &Id) -> Option<Entry> {
-        match self.ids.binary_search(id) {
-            Ok(at) => Some(self.entries[at].unpack()),
+        match self.recs.binary_search_by(|r| r.id.cmp(id)) {
+            Ok(at) => Some(self.read(&self.recs[at])),
             Err(_) => self.roll.position(id).map(|_| Entry { state: State::Alive, inc: 0, since: 0 }),
         }
     }
 
     /// The entries that differ from the baseline.
     pub fn changed(&self) -> impl Iterator<Item = (&Id, Entry)> {
-        self.ids.iter().zip(self.entries.iter().map(|s| s.unpack()))
+        self.recs.iter().map(|r| (&r.id, self.read(r)))
+    }
+
+    /// The entry of record `r` (from the rare parts if wide).
+    #[inline]
+    fn read(&self, r: &Rec<Id>) -> Entry {
+        r.unpack().unwrap_or_else(|| self.wide(&r.id))
+    }
+
+    /// The wide entry of `id` (see [`Rec`]).
+    #[cold]
+    fn wide(&self, id: &Id) -> Entry {
+        let wide = self.rare.as_deref().map_or(&[][..], |r| &r.wide[..]);
+        let at = wide.binary_search_by(|w| w.0.cmp(id));
+        at.map_or(Entry { state: State::Alive, inc: 0, since: 0 }, |at| wide[at].1)
     }
 
     /// Members it believes alive or suspect, itself included.
@@ -840,8 +917,7 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
         // whole blocks (a few lines each): an update heard is looked up by
         // a binary search over the ids, then read from any line of the
         // entries, which missed more often than any other load of a run
-        crate::hint::prefetch_slice(&self.ids, HEAP_LINES);
-        crate::hint::prefetch_slice(&self.entries, HEAP_LINES);
+        crate::hint::prefetch_slice(&self.recs, HEAP_LINES);
         crate::hint::prefetch_slice(&self.queue, HEAP_LINES);
         crate::hint::prefetch_slice(&self.suspicions, HEAP_LINES);
     }
@@ -937,9 +1013,26 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
             }
             keep
         });
-        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp >= STAMP_MAX {
+            self.renumber();
+        }
+        self.stamp += 1;
         room_for_one(&mut self.queue);
-        self.queue.push(Queued { h: b.hold(g), sent: 0, stamp: self.stamp });
+        self.queue.push(Queued { h: b.hold(g), key: STAMP_MAX - self.stamp });
+    }
+
+    /// Stamp the queued updates `1..=len` in their order of insertion (a
+    /// member's stamps have run out: once in a million updates queued).
+    #[cold]
+    fn renumber(&mut self) {
+        let mut order: Vec<(u32, usize)> = self.queue.iter().enumerate().map(|(k, q)| (q.stamp(), k)).collect();
+        order.sort_unstable();
+        for (rank, (_, k)) in order.into_iter().enumerate() {
+            let q = &mut self.queue[k];
+            let stamp = (rank as u32 + 1).min(STAMP_MAX);
+            q.key = q.sent() << STAMP_BITS | (STAMP_MAX - stamp);
+        }
+        self.stamp = (self.queue.len() as u32).min(STAMP_MAX - 1);
     }
 
     /// Up to `max_piggyback` updates, fewest-sent first (newest first among
@@ -951,15 +1044,16 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
         let limit = self.cfg.retransmit_limit(self.believed_alive());
         let room = self.cfg.max_piggyback.saturating_sub(out.len());
         if self.queue.len() > room {
-            self.queue.sort_by(|a, b| a.sent.cmp(&b.sent).then(b.stamp.cmp(&a.stamp)));
+            // fewest-sent first, newest first among equals (keys are distinct)
+            self.queue.sort_unstable_by_key(|q| q.key);
         }
         out.reserve_exact(room.min(self.queue.len()));
         for q in self.queue.iter_mut().take(room) {
-            q.sent += 1;
+            q.count_send();
             out.push(b.get(&q.h).clone());
         }
         self.queue.retain(|q| {
-            let keep = q.sent < limit;
+            let keep = q.sent() < limit;
             if !keep {
                 b.release(q.h.clone());
             }
@@ -1018,15 +1112,30 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
         if was != Some(State::Dead) && state == State::Dead {
             self.dead += 1;
         }
-        let e = Slot::pack(Entry { state, inc, since: now });
-        match self.ids.binary_search(id) {
-            Ok(at) => self.entries[at] = e,
+        let e = Entry { state, inc, since: now.min(Rec::<Id>::MAX_SINCE) };
+        let packed = Rec::<Id>::pack(&e);
+        let at = match self.recs.binary_search_by(|r| r.id.cmp(id)) {
+            Ok(at) => {
+                if self.recs[at].is_wide() && packed.is_some() {
+                    if let Some(r) = self.rare.as_deref_mut() {
+                        r.wide.retain(|w| w.0 != *id);
+                    }
+                }
+                at
+            }
             Err(at) => {
                 // most members hold a handful of entries
-                room_for_one(&mut self.ids);
-                self.ids.insert(at, id.clone());
-                room_for_one(&mut self.entries);
-                self.entries.insert(at, e);
+                room_for_one(&mut self.recs);
+                self.recs.insert(at, Rec { id: id.clone(), v: 0 });
+                at
+            }
+        };
+        self.recs[at].v = packed.unwrap_or(Rec::<Id>::WIDE);
+        if packed.is_none() {
+            let wide = &mut self.rare().wide;
+            match wide.binary_search_by(|w| w.0.cmp(id)) {
+                Ok(k) => wide[k].1 = e,
+                Err(k) => wide.insert(k, (id.clone(), e)),
             }
         }
     }
@@ -1588,20 +1697,38 @@ mod tests {
     }
 
     #[test]
-    fn an_entry_is_stored_in_twelve_bytes_and_read_back_unchanged() {
-        assert_eq!(std::mem::size_of::<Slot>(), 12);
+    fn an_entry_is_stored_with_its_id_in_eight_bytes_and_read_back_unchanged() {
+        assert_eq!(std::mem::size_of::<Rec<u32>>(), 8);
         assert_eq!(std::mem::size_of::<Suspicion<u32>>(), 8);
-        for state in [State::Alive, State::Suspect, State::Dead] {
-            for since in [0, 1, 36_000, u64::from(u32::MAX), u64::from(u32::MAX) + 1, 1 << 40, Slot::MAX_SINCE] {
-                for inc in [0, 1, u32::MAX] {
+        // packed in the record, or held whole when the time or the
+        // incarnation does not fit, and read back through the member
+        let mut m = member(SwimConfig::paper(), 10, 0);
+        let mut out = Out::default();
+        let times = [0, 1, 36_000, (1 << 27) - 1, 1 << 27, u64::from(u32::MAX) + 1, 1 << 44, Rec::<u32>::MAX_SINCE];
+        let mut wide_seen = false;
+        for (k, since) in times.into_iter().enumerate() {
+            for inc in [0, 1, 7, 8, 1 << 18, u32::MAX - 1] {
+                for state in [State::Alive, State::Suspect, State::Dead] {
+                    let id = 1 + (k as u32 % 9);
+                    m.set(&id, state, inc, since);
                     let e = Entry { state, inc, since };
-                    assert_eq!(Slot::pack(e).unpack(), e);
+                    assert_eq!(m.entry(&id), Some(e));
+                    assert_eq!(m.changed().find(|c| *c.0 == id).map(|c| c.1), Some(e));
+                    wide_seen |= m.recs.iter().any(|r| r.is_wide());
                 }
             }
         }
-        // a time past the slot's range is held at its end, the state kept
-        let e = Slot::pack(Entry { state: State::Dead, inc: 3, since: u64::MAX }).unpack();
-        assert_eq!((e.state, e.inc, e.since), (State::Dead, 3, Slot::MAX_SINCE));
+        assert!(wide_seen, "some entries were held whole");
+        // a wide entry made narrow again leaves the rare parts
+        m.set(&3, State::Alive, 7, 100);
+        assert!(m.rare.as_deref().is_none_or(|r| r.wide.iter().all(|w| w.0 != 3)));
+        // an update at a wide incarnation is judged on the whole entry
+        assert!(m.apply(Gossip::Alive { id: 6, inc: u32::MAX }, 9, &mut out));
+        assert!(!m.apply(Gossip::Suspect { id: 6, inc: u32::MAX - 1, from: 5 }, 10, &mut out));
+        assert_eq!(m.entry(&6).map(|e| (e.state, e.inc, e.since)), Some((State::Alive, u32::MAX, 9)));
+        // a time past the range is held at its end, the state kept
+        m.set(&2, State::Dead, 3, u64::MAX);
+        assert_eq!(m.entry(&2), Some(Entry { state: State::Dead, inc: 3, since: Rec::<u32>::MAX_SINCE }));
     }
 
     #[test]
@@ -1720,5 +1847,33 @@ mod tests {
             assert!(spread <= 1 || m.pending_gossip() == 0, "fewest-sent first: {counts:?}");
         }
         assert_eq!(&counts[1..], &[limit; 3], "each exactly λ log n times");
+    }
+
+    #[test]
+    fn the_queue_keeps_its_order_when_its_stamps_are_renumbered() {
+        // two members fed alike, one with its stamps about to run out: the
+        // updates they piggyback, and their order, are the same
+        let mut cfg = SwimConfig::paper();
+        cfg.max_piggyback = 3;
+        let (mut a, mut b) = (member(cfg.clone(), 10, 0), member(cfg, 10, 0));
+        b.stamp = STAMP_MAX - 4;
+        let (mut out, mut rng) = (Out::default(), Rng::new(1));
+        let mut renumbered = false;
+        for s in 0..60u32 {
+            let g = Gossip::Suspect { id: 1 + s % 9, inc: s / 9, from: 5 };
+            a.apply(g.clone(), u64::from(s), &mut out);
+            b.apply(g, u64::from(s), &mut out);
+            renumbered |= b.stamp < 100;
+            let mut acks = Vec::new();
+            for m in [&mut a, &mut b] {
+                m.on_message(&0, u64::from(s), 9, SwimMsg::Ping { seq: s, gossip: vec![] }, &mut rng, &mut out);
+                acks.push(out.sends.pop().unwrap().1);
+            }
+            assert_eq!(acks[0], acks[1], "step {s}");
+            assert_eq!(a.pending_gossip(), b.pending_gossip());
+        }
+        assert!(renumbered, "the stamps were renumbered");
+        assert!(SwimConfig { retransmit_mult: 101, ..SwimConfig::paper() }.check().is_err());
+        assert!(SwimConfig { retransmit_mult: 100, ..SwimConfig::paper() }.retransmit_limit(u32::MAX) < 1 << SENT_BITS);
     }
 }
