@@ -277,7 +277,7 @@ fn digest_block(
             targets[k] = NOBODY;
             if due(next, now, interval) {
                 let i = first + k as u32;
-                let r = rng.below(others) as u32;
+                let r = rng.below_inlined(others) as u32;
                 let t = r + u32::from(r >= i);
                 prefetch(&informed[t as usize / 64]);
                 targets[k] = t;
