@@ -67,6 +67,20 @@ impl Nodes {
         self.rng.len()
     }
 
+    /// Room for `n` nodes, taken at once: grown a node at a time, a
+    /// million-node population's vectors were copied about twenty times
+    /// each (in the page, 4 to 11 % of the run went to `realloc`).
+    fn with_capacity(n: usize) -> Self {
+        Nodes {
+            rng: Vec::with_capacity(n),
+            next_gossip: Vec::with_capacity(n),
+            learned_at: Vec::with_capacity(n),
+            informed: Vec::with_capacity(n.div_ceil(64)),
+            rumor: Vec::with_capacity(n),
+            ttl: Vec::with_capacity(n),
+        }
+    }
+
     /// Node `i`, fresh at `now`: the same draws, in the same order, as
     /// `Node::new` ([`FirstDraws`]; only the gossip timer is kept).
     fn init(&mut self, i: usize, cfg: &Config, mut rng: Rng, now: u64) {
@@ -91,19 +105,26 @@ impl Nodes {
         }
     }
 
+    // (the hot accessors index slices, not the vectors: a `Vec`'s `Index`
+    // is a call per index in the page's size-optimised wasm, never inlined
+    // there, where a slice's is a bounds check in place)
     #[inline(always)]
     fn informed(&self, i: usize) -> bool {
-        self.informed[i / 64] & (1 << (i % 64)) != 0
+        self.informed.as_slice()[i / 64] & (1 << (i % 64)) != 0
     }
 
+    #[inline(always)]
     fn set_informed(&mut self, i: usize, now: u64) {
-        self.learned_at[i] = now;
-        self.informed[i / 64] |= 1 << (i % 64);
+        self.learned_at.as_mut_slice()[i] = now;
+        self.informed.as_mut_slice()[i / 64] |= 1 << (i % 64);
     }
 
     /// Start fetching what [`CompactPopulation::learn`] touches of node `i`.
     #[inline(always)]
     fn prefetch_learner(&self, i: u32) {
+        if !crate::hint::ENABLED {
+            return; // (the lookups alone would cost, in wasm)
+        }
         let i = i as usize;
         prefetch(&self.informed[i / 64]);
         prefetch(&self.learned_at[i]);
@@ -112,7 +133,7 @@ impl Nodes {
 
     #[inline(always)]
     fn spreading(&self, i: usize) -> bool {
-        self.informed(i) && self.rumor[i].hot && hop(u32::from(self.ttl[i])).is_some()
+        self.informed(i) && self.rumor.as_slice()[i].hot && hop(u32::from(self.ttl.as_slice()[i])).is_some()
     }
 }
 
@@ -269,6 +290,9 @@ fn digest_block(
     let others = n as u64 - 1; // every node but the sender
     let mut sent = [0u64; 2];
     let mut targets = [NOBODY; BLOCK];
+    // a block's replies, appended to `replies` at once (in wasm at
+    // opt-level "z" a `push` is a call per reply)
+    let mut block = [Reply { from: 0, to: 0, ttl: 0, request: false }; BLOCK];
     for (b, (rng, next)) in rng.chunks_mut(BLOCK).zip(next.chunks_mut(BLOCK)).enumerate() {
         let first = base + (b * BLOCK) as u32;
         // draw the block's targets first, and start fetching what the
@@ -283,6 +307,7 @@ fn digest_block(
                 targets[k] = t;
             }
         }
+        let mut made = 0;
         for (k, &t) in targets[..rng.len()].iter().enumerate() {
             if t == NOBODY {
                 continue;
@@ -291,12 +316,15 @@ fn digest_block(
             let knows = bit(informed, i);
             sent[knows as usize] += 1;
             let told = bit(informed, t);
-            match answer(told && !knows, knows && !told, push_pull) {
-                Answer::Send => replies.push(Reply { from: t, to: i, ttl: 0, request: false }),
-                Answer::Request => replies.push(Reply { from: t, to: i, ttl: 0, request: true }),
-                Answer::Nothing => {}
-            }
+            let request = match answer(told && !knows, knows && !told, push_pull) {
+                Answer::Send => false,
+                Answer::Request => true,
+                Answer::Nothing => continue,
+            };
+            block[made] = Reply { from: t, to: i, ttl: 0, request };
+            made += 1;
         }
+        replies.extend_from_slice(&block[..made]);
     }
     sent
 }
@@ -407,10 +435,14 @@ impl Tally {
     }
 
     /// Count a delivery to `to`; whether `to` is running.
-    #[inline]
+    #[inline(always)]
     fn arrives(&mut self, up: Option<&NodeSet>, to: u32) -> bool {
         self.events += 1;
-        let running = up.is_none_or(|u| u.get(to as usize));
+        // (a match: `is_none_or` is a call per delivery in the page's wasm)
+        let running = match up {
+            None => true,
+            Some(u) => u.get(to as usize),
+        };
         self.to_down += u64::from(!running);
         running
     }
@@ -464,7 +496,7 @@ impl CompactPopulation {
 
     /// `n` nodes created at time 0; the rumor will start at `origin`.
     pub fn new(n: u32, cfg: Config, seed: u64, origin: u32) -> Self {
-        let mut nodes = Nodes::default();
+        let mut nodes = Nodes::with_capacity(n as usize);
         for i in 0..n {
             nodes.init(i as usize, &cfg, node_rng(seed, i, 0), 0);
         }
@@ -609,21 +641,24 @@ impl CompactPopulation {
         // wave 1's replies leave, in order; a reply carries its sender's
         // TTL, which no delivery of this round can have changed
         let s = &self.sizes;
-        let ttl = &self.nodes.ttl;
+        let ttl = self.nodes.ttl.as_slice();
         let mut kept = 0;
-        for k in 0..wave1.len() {
-            if let Some(ahead) = wave1.get(k + AHEAD) {
-                prefetch(&ttl[ahead.from as usize]);
+        let replies = wave1.as_mut_slice();
+        for k in 0..replies.len() {
+            if crate::hint::ENABLED {
+                if let Some(ahead) = replies.get(k + AHEAD) {
+                    prefetch(&ttl[ahead.from as usize]);
+                }
             }
-            let mut r = wave1[k];
+            let mut r = replies[k];
             let bytes = if r.request {
                 s.delta_request
             } else {
                 r.ttl = ttl[r.from as usize];
-                s.delta_update[r.ttl as usize]
+                s.delta_update.as_slice()[r.ttl as usize]
             };
             if tally.send(ctx.net, r.from, r.to, bytes, !r.request) {
-                wave1[kept] = r;
+                replies[kept] = r;
                 kept += 1;
             }
         }
@@ -635,8 +670,8 @@ impl CompactPopulation {
             if !r.request {
                 self.learn(r.to, r.ttl, now, ctx.metrics);
             } else if self.nodes.informed(r.to as usize) {
-                let ttl = self.nodes.ttl[r.to as usize];
-                if tally.send(ctx.net, r.to, r.from, self.sizes.delta_update[ttl as usize], true) {
+                let ttl = self.nodes.ttl.as_slice()[r.to as usize];
+                if tally.send(ctx.net, r.to, r.from, self.sizes.delta_update.as_slice()[ttl as usize], true) {
                     wave2.push(Reply { from: r.to, to: r.from, ttl, request: false });
                 }
             }
@@ -671,18 +706,22 @@ impl CompactPopulation {
                 continue;
             }
             tally.events += 1;
-            if !due(&mut self.nodes.next_gossip[j], now, interval) || !self.nodes.informed(j) || bit(&fresh, i) {
+            if !due(&mut self.nodes.next_gossip.as_mut_slice()[j], now, interval)
+                || !self.nodes.informed(j)
+                || bit(&fresh, i)
+            {
                 continue;
             }
-            let ttl = self.nodes.ttl[j];
+            let ttl = self.nodes.ttl.as_slice()[j];
             scratch.clear();
-            ctx.members.sample(&mut self.nodes.rng[j], &i, fanout, &mut scratch);
-            for &t in &scratch {
-                if tally.send(ctx.net, i, t, self.sizes.delta_update[ttl as usize], true)
+            ctx.members.sample(&mut self.nodes.rng.as_mut_slice()[j], &i, fanout, &mut scratch);
+            let bytes = self.sizes.delta_update.as_slice()[ttl as usize];
+            for &t in scratch.as_slice() {
+                if tally.send(ctx.net, i, t, bytes, true)
                     && tally.arrives(up, t)
                     && self.learn(t, ttl, now, ctx.metrics)
                 {
-                    fresh[t as usize / 64] |= 1 << (t % 64);
+                    fresh.as_mut_slice()[t as usize / 64] |= 1 << (t % 64);
                 }
             }
         }
@@ -725,8 +764,8 @@ impl CompactPopulation {
             return false;
         }
         n.set_informed(j, now);
-        n.rumor[j] = RumorState::HOT;
-        n.ttl[j] = ttl.min(max_ttl);
+        n.rumor.as_mut_slice()[j] = RumorState::HOT;
+        n.ttl.as_mut_slice()[j] = ttl.min(max_ttl);
         if n.spreading(j) {
             self.spreading += 1;
         }

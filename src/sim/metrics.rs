@@ -51,6 +51,17 @@ pub struct Metrics {
     learn_last_ms: u64,
 }
 
+/// One more live node holds update `rec` (done at `now` once `live` do).
+#[inline(always)]
+fn cover(rec: &mut UpdateRec, live: u32, now: u64) {
+    if rec.done.is_none() {
+        rec.covered += 1;
+        if rec.covered >= live {
+            rec.done = Some(now);
+        }
+    }
+}
+
 impl Metrics {
     /// A tracker for `live` nodes.
     pub fn new(live: u32) -> Self {
@@ -109,24 +120,23 @@ impl Metrics {
         let Some(hist) = self.origins.get_mut(origin as usize) else {
             return;
         };
+        // indexed as a slice: a `Vec`'s `Index` is a call per index in the
+        // page's size-optimised wasm (never inlined there), a slice's is not
+        let hist = hist.as_mut_slice();
         // the updates in (previous, version]; almost always the newest one or
         // two, so search from the end (touching the fewest records)
         let n = hist.len();
-        let newest = n > 0 && hist[n - 1].version == version && previous == n.checked_sub(2).map(|k| hist[k].version);
-        let (lo, hi) = if newest {
+        let (live, before_newest) = (self.live, if n >= 2 { Some(hist[n - 2].version) } else { None });
+        // (no closures on this path: in the page's wasm each is a call)
+        if n > 0 && hist[n - 1].version == version && previous == before_newest {
             // from the one before the newest to the newest: the usual case
-            (n - 1, n)
+            cover(&mut hist[n - 1], live, now);
         } else {
             let after = |hist: &[UpdateRec], v: Version| hist.iter().rposition(|r| r.version <= v).map_or(0, |p| p + 1);
             let hi = after(hist, version);
-            (previous.map_or(0, |p| after(&hist[..hi], p)), hi)
-        };
-        for rec in &mut hist[lo..hi] {
-            if rec.done.is_none() {
-                rec.covered += 1;
-                if rec.covered >= self.live {
-                    rec.done = Some(now);
-                }
+            let lo = previous.map_or(0, |p| after(&hist[..hi], p));
+            for rec in &mut hist[lo..hi] {
+                cover(rec, live, now);
             }
         }
         if node != origin {
@@ -134,8 +144,9 @@ impl Metrics {
             if self.first_learn.len() <= w {
                 self.first_learn.resize(w + 1, 0);
             }
-            if self.first_learn[w] & (1 << b) == 0 {
-                self.first_learn[w] |= 1 << b;
+            let first = &mut self.first_learn.as_mut_slice()[w];
+            if *first & (1 << b) == 0 {
+                *first |= 1 << b;
                 self.learn_sum_ms += now as u128;
                 self.learn_count += 1;
                 self.learn_last_ms = self.learn_last_ms.max(now);

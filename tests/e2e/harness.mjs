@@ -48,11 +48,11 @@ const TYPES = {
 };
 
 /** Serve www/ on 127.0.0.1 at an ephemeral port; resolves to { url, close }. */
-export function serveWww() {
+export function serveWww(root = WWW) {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
-    let file = path.normalize(path.join(WWW, decodeURIComponent(url.pathname)));
-    if (!file.startsWith(WWW)) { res.writeHead(403).end(); return; }
+    let file = path.normalize(path.join(root, decodeURIComponent(url.pathname)));
+    if (!file.startsWith(root)) { res.writeHead(403).end(); return; }
     if (file.endsWith(path.sep)) file = path.join(file, 'index.html');
     fs.readFile(file, (err, data) => {
       if (err) { res.writeHead(404).end('not found'); return; }

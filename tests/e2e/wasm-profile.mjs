@@ -51,3 +51,19 @@ for (const [id, us] of dt) {
 }
 console.log(`${JSON.stringify(params)}: ${s.toFixed(3)} s; profile ${(total / 1e6).toFixed(3)} s`);
 for (const [name, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${(us / 1e3).toFixed(1).padStart(9)} ms ${(100 * us / total).toFixed(1).padStart(5)} %  ${name.slice(0, 160)}`);
+// PROFILE_CALLERS=substring: also the callers (two levels up) of the
+// functions whose name holds it, by self time.
+if (process.env.PROFILE_CALLERS) {
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children || []) parent.set(c, n);
+  const name = (n) => (n ? n.callFrame.functionName || '(root)' : '-').replace(/::h[0-9a-f]{16}$/, '').slice(0, 90);
+  const by = new Map();
+  for (const [id, us] of dt) {
+    const n = byId.get(id);
+    if (!name(n).includes(process.env.PROFILE_CALLERS)) continue;
+    const p = parent.get(n.id);
+    const key = `${name(n)} <- ${name(p)} <- ${name(p && parent.get(p.id))}`;
+    by.set(key, (by.get(key) || 0) + us);
+  }
+  for (const [k, us] of [...by].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`${(us / 1e3).toFixed(1).padStart(9)} ms  ${k}`);
+}
