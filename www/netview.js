@@ -172,8 +172,12 @@ export class NetView {
     }
     // real nodes, if any, stand in a column on the right; the virtual
     // network keeps the rest of the canvas
-    const outside = [], inside = [];
-    for (let i = 0; i < n; i++) (this.isOutside(i) ? outside : inside).push(i);
+    // (plain indexed loops over typed arrays: at a million nodes, pushes and
+    // forEach callbacks made the layout take about a quarter of a second)
+    let nOut = 0;
+    for (let i = 0; i < n; i++) if (this.isOutside(i)) nOut++;
+    const outside = [], inside = new Int32Array(n - nOut);
+    for (let i = 0, j = 0; i < n; i++) if (nOut && this.isOutside(i)) outside.push(i); else inside[j++] = i;
     const col = outside.length ? Math.min(190, this.w * 0.28) : 0;
     this.column = col ? { x: this.w - col, w: col } : null;
     // a band kept free on either side (the node inspector docked there)
@@ -181,21 +185,22 @@ export class NetView {
     const cx = freeL + (this.w - col - freeL - freeR) / 2, cy = this.h / 2;
     const R = Math.max(20, Math.min(this.w - col - freeL - freeR, this.h) / 2 - 26);
     const m = inside.length;
+    const { xs, ys } = this;
     if (m <= 64) {
-      inside.forEach((i, j) => {
+      for (let j = 0; j < m; j++) {
         const a = -Math.PI / 2 + (2 * Math.PI * j) / m;
-        this.xs[i] = cx + R * Math.cos(a);
-        this.ys[i] = cy + R * Math.sin(a);
-      });
+        xs[inside[j]] = cx + R * Math.cos(a);
+        ys[inside[j]] = cy + R * Math.sin(a);
+      }
       this.r = Math.max(4, Math.min(11, (Math.PI * R / Math.max(m, 1)) * 0.55));
     } else {
       const golden = Math.PI * (3 - Math.sqrt(5));
-      inside.forEach((i, j) => {
+      for (let j = 0; j < m; j++) {
         const rr = R * Math.sqrt((j + 0.5) / m);
         const a = j * golden;
-        this.xs[i] = cx + rr * Math.cos(a);
-        this.ys[i] = cy + rr * Math.sin(a);
-      });
+        xs[inside[j]] = cx + rr * Math.cos(a);
+        ys[inside[j]] = cy + rr * Math.sin(a);
+      }
       this.r = Math.max(1.3, Math.min(8, (R / Math.sqrt(m)) * 0.78));
     }
     // one row per real node, natives first; when they do not all fit at a
@@ -236,15 +241,17 @@ export class NetView {
     this.cellOf = new Int32Array(this.n).fill(-1);
     this.regionOf = new Int32Array(this.n).fill(-1);
     const rx = new Float64Array(REGIONS * REGIONS), ry = new Float64Array(REGIONS * REGIONS), rc = new Float64Array(REGIONS * REGIONS);
-    for (const i of inside) {
-      const gx = Math.min(gw - 1, Math.max(0, Math.floor((this.xs[i] - x0) / cw)));
-      const gy = Math.min(gw - 1, Math.max(0, Math.floor((this.ys[i] - y0) / cw)));
-      this.cellOf[i] = gy * gw + gx;
-      const qx = Math.min(REGIONS - 1, Math.floor((this.xs[i] - x0) / rw));
-      const qy = Math.min(REGIONS - 1, Math.floor((this.ys[i] - y0) / rw));
+    const { xs, ys, cellOf, regionOf } = this;
+    for (let j = 0; j < inside.length; j++) {
+      const i = inside[j], x = xs[i], y = ys[i];
+      const gx = Math.min(gw - 1, Math.max(0, Math.floor((x - x0) / cw)));
+      const gy = Math.min(gw - 1, Math.max(0, Math.floor((y - y0) / cw)));
+      cellOf[i] = gy * gw + gx;
+      const qx = Math.min(REGIONS - 1, Math.floor((x - x0) / rw));
+      const qy = Math.min(REGIONS - 1, Math.floor((y - y0) / rw));
       const q = qy * REGIONS + qx;
-      this.regionOf[i] = q;
-      rx[q] += this.xs[i]; ry[q] += this.ys[i]; rc[q]++;
+      regionOf[i] = q;
+      rx[q] += x; ry[q] += y; rc[q]++;
     }
     this.regions = { x: new Float32Array(REGIONS * REGIONS), y: new Float32Array(REGIONS * REGIONS), n: rc };
     for (let q = 0; q < rc.length; q++) if (rc[q]) { this.regions.x[q] = rx[q] / rc[q]; this.regions.y[q] = ry[q] / rc[q]; }
@@ -281,8 +288,10 @@ export class NetView {
   project() {
     if (this.sx.length !== this.n) { this.sx = new Float32Array(this.n); this.sy = new Float32Array(this.n); }
     const { k, tx, ty } = this.view;
+    const { xs, ys, sx, sy } = this;
+    const some = !!this.column; // real nodes in their column, which does not zoom
     for (let i = 0; i < this.n; i++) {
-      if (this.isOutside(i)) { this.sx[i] = this.xs[i]; this.sy[i] = this.ys[i]; } else { this.sx[i] = this.xs[i] * k + tx; this.sy[i] = this.ys[i] * k + ty; }
+      if (some && this.isOutside(i)) { sx[i] = xs[i]; sy[i] = ys[i]; } else { sx[i] = xs[i] * k + tx; sy[i] = ys[i] * k + ty; }
     }
   }
 
@@ -447,24 +456,44 @@ export class NetView {
   // The aggregated view: each cell of ~8 nodes filled with the average
   // colour of its nodes' states (so a cell half up to date is half way
   // between the two colours); partition groups outlined.
-  drawCells(status, groups, partitioned, colorOf) {
+  drawCells(status, groups, partitioned, colorOf, threeStates) {
     const { ctx } = this;
     const c = this.cells;
     const { cnt, cur, down, rgb: sum, grp } = c;
     cnt.fill(0); cur.fill(0); down.fill(0); sum.fill(0); grp.fill(-1);
-    // each state's colour, packed, looked up by its code (codes are small)
-    const packedOf = [];
-    for (let i = 0; i < this.n; i++) {
-      const j = this.cellOf[i];
-      if (j < 0) continue;
-      const st = status[i];
-      let v = packedOf[st];
-      if (v === undefined) { v = rgb(colorOf(st)); packedOf[st] = v; }
-      cnt[j]++;
-      if (st === Status.Current) cur[j]++;
-      else if (st === Status.Down) down[j]++;
-      sum[3 * j] += v & 0xff; sum[3 * j + 1] += (v >> 8) & 0xff; sum[3 * j + 2] += (v >> 16) & 0xff;
-      if (partitioned) grp[j] = grp[j] === -1 || grp[j] === groups[i] ? groups[i] : -2;
+    const { cellOf } = this;
+    if (threeStates && !partitioned) {
+      // a single rumor: every code is up to date, down or uninformed, so
+      // counting the three per cell gives the colours (the pass over a
+      // million nodes is then half as long: no colour sums per node)
+      for (let i = 0; i < this.n; i++) {
+        const j = cellOf[i];
+        if (j < 0) continue;
+        const st = status[i];
+        cnt[j]++;
+        if (st === Status.Current) cur[j]++;
+        else if (st === Status.Down) down[j]++;
+      }
+      const [vc, vd, vu] = [rgb(colorOf(Status.Current)), rgb(colorOf(Status.Down)), rgb(colorOf(Status.Current + 1))];
+      for (let j = 0; j < cnt.length; j++) {
+        const a = cur[j], d = down[j], u = cnt[j] - a - d;
+        for (let k = 0; k < 3; k++) sum[3 * j + k] = a * ((vc >> (8 * k)) & 0xff) + d * ((vd >> (8 * k)) & 0xff) + u * ((vu >> (8 * k)) & 0xff);
+      }
+    } else {
+      // each state's colour, packed, looked up by its code (codes are small)
+      const packedOf = [];
+      for (let i = 0; i < this.n; i++) {
+        const j = cellOf[i];
+        if (j < 0) continue;
+        const st = status[i];
+        let v = packedOf[st];
+        if (v === undefined) { v = rgb(colorOf(st)); packedOf[st] = v; }
+        cnt[j]++;
+        if (st === Status.Current) cur[j]++;
+        else if (st === Status.Down) down[j]++;
+        sum[3 * j] += v & 0xff; sum[3 * j + 1] += (v >> 8) & 0xff; sum[3 * j + 2] += (v >> 16) & 0xff;
+        if (partitioned) grp[j] = grp[j] === -1 || grp[j] === groups[i] ? groups[i] : -2;
+      }
     }
     // one CELL_PX square block per cell (its last row and column left
     // empty, a gap) in a small bitmap, scaled onto the canvas: a tenth of
@@ -667,7 +696,7 @@ export class NetView {
       for (let i = 0; i < n; i++) paint[i] = SEEN_BASE + opts.view[i];
     }
     if (opts.links && !lod) this.drawLinks(opts.links, n, rr);
-    if (lod) this.drawCells(paint, groups, partitioned, colorOf);
+    if (lod) this.drawCells(paint, groups, partitioned, colorOf, single && paint === status);
     else if (n > 200) this.drawBitmap(paint, groups, partitioned, colorOf);
     else {
       const buckets = new Map();

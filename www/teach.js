@@ -346,6 +346,8 @@ export function installTeach(ctx) {
       compare.follow(want, workMs);
     },
     step: (ms) => compare.step(ms),
+    /** Whether a second run (B) follows this one. */
+    comparing: () => compare.on,
     runToEnd: () => compare.runToEnd(),
     fault: (spec) => compare.fault(spec),
     /** A moved to another time (seek): B is rebuilt on A's scenario and brought to A's time. */
