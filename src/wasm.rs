@@ -517,8 +517,9 @@ impl Lab {
     /// One [`Status`] code per node: `Down`, or `Current` plus how many
     /// origins' latest update it lacks.
     pub fn status(&self) -> Vec<u32> {
-        let code = |lacks: Option<u32>| lacks.map_or(Status::Down as u32, |k| Status::Current as u32 + k);
-        each!(&self.run, l => l.lacking().map(code).collect())
+        let mut out = Vec::new();
+        each!(&self.run, l => l.lacking_codes(Status::Down as u32, Status::Current as u32, &mut out));
+        out
     }
 
     /// Each node's partition group (all 0 when the network is whole).

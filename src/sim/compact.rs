@@ -941,6 +941,12 @@ impl Population for CompactPopulation {
         "compact"
     }
 
+    /// The informed bits once the rumor is made (the only update); before,
+    /// every node holds every update made (none), which no bit says.
+    fn current_bits(&self) -> Option<&[u64]> {
+        self.made.then_some(self.nodes.informed.as_slice())
+    }
+
     #[inline]
     fn prefetch(&self, i: u32) {
         if let Some(t) = self.nodes.ttl.get(i as usize) {

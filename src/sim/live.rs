@@ -852,6 +852,38 @@ impl<P: LiveRun> Live<P> {
         })
     }
 
+    /// [`Live::lacking`] as codes into `out`: `down` for a node down (or
+    /// not answering), `current + k` for one `k` updates behind. A word at
+    /// a time where the population keeps who is current as bits
+    /// ([`Population::current_bits`]: then a node not current lacks one
+    /// update, the single rumor) and no real node takes part (a million
+    /// compact nodes asked one by one took 45 ms a read in the page).
+    pub fn lacking_codes(&self, down: u32, current: u32, out: &mut Vec<u32>) {
+        out.clear();
+        let w = &self.r.w;
+        let Some(bits) = w.pop.current_bits().filter(|_| !w.remotes.any()) else {
+            out.extend(self.lacking().map(|k| k.map_or(down, |k| current + k)));
+            return;
+        };
+        let n = self.len() as usize;
+        out.resize(n, current);
+        let codes = out.as_mut_slice();
+        let up = w.up.words();
+        // (while loops: a `Range`'s `next` is a call in the page's wasm)
+        let mut k = 0;
+        while k < up.len() && k * 64 < n {
+            let (u, b) = (up[k], bits.get(k).copied().unwrap_or(0));
+            let tail = if (k + 1) * 64 <= n { u64::MAX } else { (1u64 << (n % 64)) - 1 };
+            let mut odd = (!u | !b) & tail; // down, or up and behind
+            while odd != 0 {
+                let t = odd.trailing_zeros() as usize;
+                codes[k * 64 + t] = if u >> t & 1 == 0 { down } else { current + 1 };
+                odd &= odd - 1;
+            }
+            k += 1;
+        }
+    }
+
     /// Each node's partition group.
     pub fn groups(&self, out: &mut Vec<u16>) {
         out.clear();
@@ -1390,6 +1422,30 @@ mod tests {
         assert_eq!(course(&l), course(&fresh), "seeking back replays the scenario");
         l.seek(u64::MAX).unwrap();
         assert_eq!(course(&l), end);
+    }
+
+    #[test]
+    fn the_status_codes_read_a_word_at_a_time_are_those_of_each_node_asked_in_turn() {
+        // 30,001 nodes: the last word of the bitsets is partly used
+        let cfg = SimConfig { nodes: 30_001, ..big(crate::core::Protocol::PushPull, Model::Rounds) };
+        let mut l = Live::<CompactPopulation>::start(&cfg).unwrap();
+        let one_by_one =
+            |l: &Live<CompactPopulation>| -> Vec<u32> { l.lacking().map(|k| k.map_or(7, |k| 100 + k)).collect() };
+        let mut codes = Vec::new();
+        let (mut seen_down, mut seen_behind) = (false, false);
+        for (t, fault) in [(0, None), (2_000, Some(0.3)), (4_000, Some(0.2)), (6_000, None), (u64::MAX, None)] {
+            l.advance(t, u64::MAX);
+            if let Some(fraction) = fault {
+                l.add_fault(Fault::CrashRandom { fraction }).unwrap();
+            }
+            l.lacking_codes(7, 100, &mut codes);
+            assert_eq!(codes, one_by_one(&l), "at {t} ms");
+            assert!(l.r.w.pop.current_bits().is_some() || t == 0, "the rumor is made after time 0");
+            seen_down |= codes.contains(&7);
+            seen_behind |= codes.contains(&101);
+        }
+        assert!(seen_down && seen_behind, "crashed nodes and uninformed ones show");
+        assert!(codes.iter().all(|&c| c == 7 || c == 100), "the end: every live node informed");
     }
 
     #[test]

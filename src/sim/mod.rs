@@ -889,7 +889,7 @@ pub fn report<P: population::Population>(
     time_ms: u64,
 ) -> Report {
     let interval = cfg.node.interval_ms.max(1);
-    let live_nodes: Vec<u32> = (0..w.pop.len()).filter(|&i| w.up.get(i as usize)).collect();
+    let live_nodes: Vec<u32> = w.up.members();
     let live = live_nodes.len() as u32;
     let m = &w.metrics;
     let updates: Vec<_> = m.updates().collect();

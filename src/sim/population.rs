@@ -207,6 +207,15 @@ pub trait Population: Knowledge {
     fn duplicates(&self) -> u64;
     /// A short name for reports.
     fn engine_name(&self) -> &'static str;
+    /// Which nodes hold every update made (the latest of every origin), as
+    /// bits (node `i` at bit `i % 64` of word `i / 64`, the bits past the
+    /// last node clear), if the population keeps that as a bitset, so that
+    /// the questions asked of every node (reports, the stop rule, the
+    /// page's status read) go a word at a time. `None` (the default): ask
+    /// each node.
+    fn current_bits(&self) -> Option<&[u64]> {
+        None
+    }
     /// A hint that node `i` is about to receive a message (lets large
     /// populations start fetching it from memory early). No behaviour.
     #[inline]
