@@ -13,8 +13,13 @@
 // Also here: the drawn frame's passes over every node as plain indexed
 // loops (a million nodes: for-of and callbacks cost several times more).
 
-/** At most this share of the wall time goes to drawing at max speed. */
-export const DRAW_SHARE = 0.2;
+/**
+ * At most this share of the wall time goes to drawing at max speed (a
+ * million nodes: a drawn frame takes 30-40 ms, so one every 300-400 ms;
+ * at 0.2 the drawings took a third of the page's million-node run once
+ * the run itself had got faster).
+ */
+export const DRAW_SHARE = 0.1;
 
 /** Decides, frame by frame, whether to draw (see the header). */
 export class DrawPacer {

@@ -941,10 +941,9 @@ impl Population for CompactPopulation {
         "compact"
     }
 
-    /// The informed bits once the rumor is made (the only update); before,
-    /// every node holds every update made (none), which no bit says.
-    fn current_bits(&self) -> Option<&[u64]> {
-        self.made.then_some(self.nodes.informed.as_slice())
+    /// The informed bits.
+    fn rumor_bits(&self) -> Option<super::population::RumorBits<'_>> {
+        Some(super::population::RumorBits { made: self.made, holders: &self.nodes.informed })
     }
 
     #[inline]

@@ -421,8 +421,8 @@ impl<P: Population> World<P> {
     /// without its state). O(nodes x origins): call it only when
     /// `metrics.all_done()`.
     pub fn all_live_current(&self) -> bool {
-        if let Some(bits) = self.pop.current_bits() {
-            return self.up.count_common(bits) == self.up.count_ones();
+        if let Some(r) = self.pop.rumor_bits() {
+            return !r.made || self.up.count_common(r.holders) == self.up.count_ones();
         }
         let latest: Vec<_> = self.metrics.latest().collect();
         (0..self.pop.len())

@@ -854,14 +854,14 @@ impl<P: LiveRun> Live<P> {
 
     /// [`Live::lacking`] as codes into `out`: `down` for a node down (or
     /// not answering), `current + k` for one `k` updates behind. A word at
-    /// a time where the population keeps who is current as bits
-    /// ([`Population::current_bits`]: then a node not current lacks one
-    /// update, the single rumor) and no real node takes part (a million
-    /// compact nodes asked one by one took 45 ms a read in the page).
+    /// a time where the population keeps a single rumor's holders as bits
+    /// ([`Population::rumor_bits`]: a node without it lacks one update once
+    /// it was made) and no real node takes part (a million compact nodes
+    /// asked one by one took 45 ms a read in the page).
     pub fn lacking_codes(&self, down: u32, current: u32, out: &mut Vec<u32>) {
         out.clear();
         let w = &self.r.w;
-        let Some(bits) = w.pop.current_bits().filter(|_| !w.remotes.any()) else {
+        let Some(r) = w.pop.rumor_bits().filter(|_| !w.remotes.any()) else {
             out.extend(self.lacking().map(|k| k.map_or(down, |k| current + k)));
             return;
         };
@@ -872,7 +872,7 @@ impl<P: LiveRun> Live<P> {
         // (while loops: a `Range`'s `next` is a call in the page's wasm)
         let mut k = 0;
         while k < up.len() && k * 64 < n {
-            let (u, b) = (up[k], bits.get(k).copied().unwrap_or(0));
+            let (u, b) = (up[k], if r.made { r.holders.get(k).copied().unwrap_or(0) } else { u64::MAX });
             let tail = if (k + 1) * 64 <= n { u64::MAX } else { (1u64 << (n % 64)) - 1 };
             let mut odd = (!u | !b) & tail; // down, or up and behind
             while odd != 0 {
@@ -1432,6 +1432,10 @@ mod tests {
         let one_by_one =
             |l: &Live<CompactPopulation>| -> Vec<u32> { l.lacking().map(|k| k.map_or(7, |k| 100 + k)).collect() };
         let mut codes = Vec::new();
+        // as started: the rumor made at its origin, everyone else behind
+        l.lacking_codes(7, 100, &mut codes);
+        assert_eq!(codes, one_by_one(&l), "at the start");
+        assert_eq!(codes.iter().filter(|&&c| c == 100).count(), 1);
         let (mut seen_down, mut seen_behind) = (false, false);
         for (t, fault) in [(0, None), (2_000, Some(0.3)), (4_000, Some(0.2)), (6_000, None), (u64::MAX, None)] {
             l.advance(t, u64::MAX);
@@ -1440,7 +1444,7 @@ mod tests {
             }
             l.lacking_codes(7, 100, &mut codes);
             assert_eq!(codes, one_by_one(&l), "at {t} ms");
-            assert!(l.r.w.pop.current_bits().is_some() || t == 0, "the rumor is made after time 0");
+            assert!(l.r.w.pop.rumor_bits().unwrap().made, "the rumor is made at time 0");
             seen_down |= codes.contains(&7);
             seen_behind |= codes.contains(&101);
         }

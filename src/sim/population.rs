@@ -151,6 +151,17 @@ pub enum NodeFault {
 }
 
 /// A set of simulated nodes the engines can drive.
+/// [`Population::rumor_bits`]: a single rumor's holders as bits.
+#[derive(Clone, Copy, Debug)]
+pub struct RumorBits<'a> {
+    /// Whether the rumor was made (before, every node holds every update
+    /// made, none, and no bit is set).
+    pub made: bool,
+    /// Node `i` holds the rumor at bit `i % 64` of word `i / 64`; the bits
+    /// past the last node are clear.
+    pub holders: &'a [u64],
+}
+
 pub trait Population: Knowledge {
     /// The message type between its nodes.
     type Msg: Send;
@@ -207,13 +218,12 @@ pub trait Population: Knowledge {
     fn duplicates(&self) -> u64;
     /// A short name for reports.
     fn engine_name(&self) -> &'static str;
-    /// Which nodes hold every update made (the latest of every origin), as
-    /// bits (node `i` at bit `i % 64` of word `i / 64`, the bits past the
-    /// last node clear), if the population keeps that as a bitset, so that
+    /// For a population of one rumor that keeps who holds it as a bitset
+    /// (the compact one): whether it was made, and its holders, so that
     /// the questions asked of every node (reports, the stop rule, the
     /// page's status read) go a word at a time. `None` (the default): ask
     /// each node.
-    fn current_bits(&self) -> Option<&[u64]> {
+    fn rumor_bits(&self) -> Option<RumorBits<'_>> {
         None
     }
     /// A hint that node `i` is about to receive a message (lets large

@@ -210,8 +210,8 @@ impl Workload for SingleRumor {
         }
     }
     fn informed<P: Population>(&self, pop: &P, live: &[u32], _: &[UpdateRecord]) -> u32 {
-        if let Some(bits) = pop.current_bits() {
-            // the rumor is the only update: current is knowing it
+        if let Some(r) = pop.rumor_bits() {
+            let bits = r.holders;
             let mut k = 0; // (a `while`: iterator adapters are calls in the page's wasm)
             let mut count = 0;
             while k < live.len() {
