@@ -82,7 +82,14 @@ pub struct Circulating {
     /// Distinct updates held.
     held: usize,
     free: Vec<u32>,
+    /// Emptied lists of delivered messages, for the next messages' updates
+    /// ([`Board::list`]; at most [`LISTS_KEPT`]): a message's list was
+    /// allocated when sent and freed when delivered.
+    lists: Vec<Vec<Gossip<u32>>>,
 }
+
+/// Most emptied message lists [`Circulating`] keeps.
+const LISTS_KEPT: usize = 1024;
 
 /// An empty place of [`Circulating`]'s index.
 const EMPTY: u32 = u32::MAX;
@@ -201,6 +208,19 @@ impl Board<u32> for Circulating {
         self.index[i] = EMPTY;
         self.held -= 1;
         self.free.push(h);
+    }
+
+    #[inline]
+    fn list(&mut self) -> Vec<Gossip<u32>> {
+        self.lists.pop().unwrap_or_default()
+    }
+
+    #[inline]
+    fn recycle(&mut self, mut list: Vec<Gossip<u32>>) {
+        if list.capacity() > 0 && self.lists.len() < LISTS_KEPT {
+            list.clear();
+            self.lists.push(list);
+        }
     }
 }
 
@@ -662,6 +682,24 @@ mod tests {
         }
         assert!(board.is_empty());
         assert!(board.index.iter().all(|&h| h == EMPTY), "no handle left in the index");
+    }
+
+    #[test]
+    fn the_shared_table_hands_back_emptied_message_lists_and_keeps_a_bounded_number() {
+        let mut board = Circulating::default();
+        assert_eq!(board.list().capacity(), 0, "nothing kept yet: a new list");
+        let mut l = Vec::with_capacity(5);
+        l.push(Gossip::Alive { id: 3, inc: 1 });
+        let at = l.as_ptr();
+        board.recycle(l);
+        let back = board.list();
+        assert!(back.is_empty() && back.capacity() == 5 && back.as_ptr() == at, "the same list, emptied");
+        board.recycle(Vec::new());
+        assert!(board.lists.is_empty(), "a list without capacity is not kept");
+        for _ in 0..LISTS_KEPT + 10 {
+            board.recycle(Vec::with_capacity(1));
+        }
+        assert_eq!(board.lists.len(), LISTS_KEPT);
     }
 
     #[test]

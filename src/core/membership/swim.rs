@@ -427,6 +427,16 @@ pub trait Board<Id> {
     fn get<'a>(&'a self, h: &'a Self::Handle) -> &'a Gossip<Id>;
     /// Hold `h` once less (a member let it go).
     fn release(&mut self, h: Self::Handle);
+    /// An empty list for the updates a message will carry: a new one, or
+    /// one [`Board::recycle`] kept (its capacity changes nothing).
+    #[inline]
+    fn list(&mut self) -> Vec<Gossip<Id>> {
+        Vec::new()
+    }
+    /// The list of a message whose updates were taken: the board may keep
+    /// it for [`Board::list`] (dropped by default).
+    #[inline]
+    fn recycle(&mut self, _list: Vec<Gossip<Id>>) {}
 }
 
 /// Each member holds its own updates (the handle is the update).
@@ -1083,6 +1093,9 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
             // fewest-sent first, newest first among equals (keys are distinct)
             self.queue.sort_unstable_by_key(|q| q.key);
         }
+        if out.capacity() == 0 {
+            *out = b.list();
+        }
         out.reserve_exact(room.min(self.queue.len()));
         for q in self.queue.iter_mut().take(room) {
             q.count_send();
@@ -1279,10 +1292,11 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
         true
     }
 
-    fn take_gossip(&mut self, b: &mut B, gossip: Vec<Gossip<Id>>, now: u64, out: &mut MemberOut<Id, SwimMsg<Id>>) {
-        for g in gossip {
+    fn take_gossip(&mut self, b: &mut B, mut gossip: Vec<Gossip<Id>>, now: u64, out: &mut MemberOut<Id, SwimMsg<Id>>) {
+        for g in gossip.drain(..) {
             self.apply_on(b, g, now, out);
         }
+        b.recycle(gossip);
     }
 
     // ---- probing ----
