@@ -60,7 +60,10 @@ const HEAP_STEP: usize = 2 << 20;
 
 /// Advise the part of the heap (glibc's `brk` area, where the small blocks
 /// are) grown since the last call. The first call sets the heap to grow
-/// [`HEAP_STEP`] at a time. Cheap when the heap did not grow: one load.
+/// [`HEAP_STEP`] at a time (`M_TOP_PAD`; glibc then also keeps its mmap
+/// threshold at the 128 KB default instead of raising it as large blocks
+/// are freed, so blocks of 128 KB or more are mapped each time). Cheap when
+/// the heap did not grow: a call that reads a variable, and one load.
 #[inline]
 fn advise_heap() {
     #[cfg(target_os = "linux")]
