@@ -36,7 +36,8 @@
 //!   implementation against `PROTOCOL.md`.
 //! * [`mixed`]: the sans-IO bridge between the page's run and real nodes.
 //! * `wasm` and `fetch` (wasm32): the browser lab's bindings and transport.
-//! * [`wire`] (the JSON of `POST /gossip/`), [`rng`], [`movies`], [`hint`].
+//! * [`wire`] (the JSON of `POST /gossip/`), [`rng`], [`movies`], [`hint`];
+//!   `huge` (native): the binary's allocator, large blocks on huge pages.
 //!
 //! ```
 //! use gossip::core::Protocol;
@@ -60,8 +61,11 @@ pub mod wire;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod check;
+// the binary's allocator: large blocks on huge pages
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod huge;
 
 // the native HTTP node
 #[cfg(not(target_arch = "wasm32"))]

@@ -1042,18 +1042,27 @@ fn events_until<P: Population>(
             // sent inside it arrives inside it
             let end = (t + w.net.min_latency()).min(bound.saturating_add(1));
             let end = external_at.map_or(end, |x| end.min(x));
-            if e.q.due_before(end) >= e.par.min_window && window(w, e, t, end) {
-                if e.same_t > MAX_EVENTS_PER_MS {
-                    return Step::Ended(StopReason::LivelockGuard, e.last_t);
+            if e.q.due_before(end) >= e.par.min_window {
+                if window(w, e, t, end) {
+                    if e.same_t > MAX_EVENTS_PER_MS {
+                        return Step::Ended(StopReason::LivelockGuard, e.last_t);
+                    }
+                    continue;
                 }
-                continue;
+                // the population cannot be cut into parts now (SWIM's never
+                // can): the next events run one at a time without asking
+                e.par.pause = PAUSE;
             }
         }
         settle_metrics(&mut w.metrics, e);
         let Some((t, ev)) = e.q.pop() else { continue };
         w.metrics.events += 1;
         // at a million nodes, what an event touches of its node is rarely
-        // in cache: start fetching it for an event a few places ahead
+        // in cache: start fetching it for an event a few places ahead (and,
+        // twice as far ahead, what deciding that for a tick reads)
+        if let Some(Peek::Tick(i)) = e.q.ahead(2 * PREFETCH_AHEAD) {
+            w.pop.prefetch_timer(i);
+        }
         match e.q.ahead(PREFETCH_AHEAD) {
             Some(Peek::Tick(i)) => w.pop.prefetch_tick(i),
             Some(Peek::Other(Ev::Msg(_, to, _))) => w.pop.prefetch(*to),

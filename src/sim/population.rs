@@ -239,6 +239,11 @@ pub trait Population: Knowledge {
     /// No behaviour.
     #[inline]
     fn prefetch_tick(&self, _i: u32) {}
+    /// A hint, some events before [`Population::prefetch_tick`], that node
+    /// `i`'s timer is about to fire: start loading what `prefetch_tick`
+    /// reads to decide what to fetch. No behaviour.
+    #[inline]
+    fn prefetch_timer(&self, _i: u32) {}
     /// Run round `now` of the rounds model in one go: every running node's
     /// timer, then the waves of messages it causes, exactly as the engine's
     /// generic loop would (same random draws in the same order, same

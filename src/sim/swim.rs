@@ -82,7 +82,14 @@ pub struct Circulating {
     /// Distinct updates held.
     held: usize,
     free: Vec<u32>,
+    /// Emptied lists of delivered messages, for the next messages' updates
+    /// ([`Board::list`]; at most [`LISTS_KEPT`]): a message's list was
+    /// allocated when sent and freed when delivered.
+    lists: Vec<Vec<Gossip<u32>>>,
 }
+
+/// Most emptied message lists [`Circulating`] keeps.
+const LISTS_KEPT: usize = 1024;
 
 /// An empty place of [`Circulating`]'s index.
 const EMPTY: u32 = u32::MAX;
@@ -202,6 +209,19 @@ impl Board<u32> for Circulating {
         self.held -= 1;
         self.free.push(h);
     }
+
+    #[inline]
+    fn list(&mut self) -> Vec<Gossip<u32>> {
+        self.lists.pop().unwrap_or_default()
+    }
+
+    #[inline]
+    fn recycle(&mut self, mut list: Vec<Gossip<u32>>) {
+        if list.capacity() > 0 && self.lists.len() < LISTS_KEPT {
+            list.clear();
+            self.lists.push(list);
+        }
+    }
 }
 
 /// A simulated member: its updates on the population's [`Circulating`].
@@ -219,16 +239,23 @@ pub struct SwimPopulation {
     aligned: bool,
     down: Vec<bool>,
     slow: Vec<bool>,
-    /// `due[i]`: when member `i`'s tick is queued (see [`Population::retime`]).
-    due: Vec<u64>,
-    /// `next[i]`: member `i`'s next deadline, its `next_deadline()`.
-    next: Vec<u64>,
+    /// Member `i`'s next deadline and when its tick is queued, side by
+    /// side: a tick reads both, from one cache line.
+    timers: Vec<Timer>,
     out: MemberOut<u32, SwimMsg<u32>>,
     false_positives: u64,
     false_positives_healthy: u64,
     false_positives_of_healthy: u64,
     /// The members last prefetched, newest at `ahead.1` (see [`Population::prefetch`]).
     ahead: (Cell<[u32; STAGE]>, Cell<usize>),
+}
+
+/// A member's next deadline (its `next_deadline()`, kept after everything
+/// that can move it) and when its tick is queued (see [`Population::retime`]).
+#[derive(Clone, Copy, Debug)]
+struct Timer {
+    next: u64,
+    due: u64,
 }
 
 /// How many prefetches after a member's struct its heap blocks are
@@ -248,8 +275,7 @@ impl SwimPopulation {
             aligned: run.aligned,
             down: Vec::with_capacity(n as usize),
             slow: Vec::with_capacity(n as usize),
-            due: Vec::with_capacity(n as usize),
-            next: Vec::with_capacity(n as usize),
+            timers: Vec::with_capacity(n as usize),
             out: MemberOut::default(),
             false_positives: 0,
             false_positives_healthy: 0,
@@ -280,8 +306,9 @@ impl SwimPopulation {
 
     /// Pass what member `i` did to the engine and count its declarations.
     fn emit(&mut self, i: u32, ctx: &mut Ctx<SwimMsg<u32>>) {
-        for (to, msg) in self.out.sends.drain(..) {
-            ctx.outbox.push((i, to, msg));
+        ctx.outbox.extend(self.out.sends.drain(..).map(|(to, msg)| (i, to, msg)));
+        if self.out.events.is_empty() {
+            return;
         }
         for ev in self.out.events.drain(..) {
             if let MemberEvent::Down(target) = ev {
@@ -332,19 +359,20 @@ impl Population for SwimPopulation {
     fn tick(&mut self, i: u32, now: u64, ctx: &mut Ctx<Self::Msg>) {
         // nothing due (a deadline moved later since the tick was queued):
         // `on_timer` would do nothing, so the member is not touched
-        if self.next[i as usize] <= now {
+        if self.timers[i as usize].next <= now {
             let m = &mut self.members[i as usize];
             m.on_timer_on(&mut self.board, now, &mut self.rngs[i as usize], &mut self.out);
-            self.next[i as usize] = m.next_deadline();
+            self.timers[i as usize].next = m.next_deadline();
             self.emit(i, ctx);
         }
-        self.due[i as usize] = self.next[i as usize].max(now + 1);
+        let t = &mut self.timers[i as usize];
+        t.due = t.next.max(now + 1);
     }
 
     fn retime(&mut self, i: u32) -> Option<u64> {
         let next = self.next_timeout(i);
-        (next < self.due[i as usize]).then(|| {
-            self.due[i as usize] = next;
+        (next < self.timers[i as usize].due).then(|| {
+            self.timers[i as usize].due = next;
             next
         })
     }
@@ -352,12 +380,12 @@ impl Population for SwimPopulation {
     fn deliver(&mut self, to: u32, from: u32, msg: Self::Msg, now: u64, ctx: &mut Ctx<Self::Msg>) {
         let m = &mut self.members[to as usize];
         m.on_message_on(&mut self.board, now, from, msg, &mut self.out);
-        self.next[to as usize] = m.next_deadline();
+        self.timers[to as usize].next = m.next_deadline();
         self.emit(to, ctx);
     }
 
     fn next_timeout(&self, i: u32) -> u64 {
-        self.next[i as usize]
+        self.timers[i as usize].next
     }
 
     /// No rumor in a SWIM run.
@@ -369,15 +397,14 @@ impl Population for SwimPopulation {
         let (m, rng) = self.fresh(i, epoch, now);
         self.members[i as usize] = m.restarted_on(&mut self.board, last + 1);
         self.rngs[i as usize] = rng;
-        self.next[i as usize] = self.members[i as usize].next_deadline();
-        self.due[i as usize] = self.next[i as usize].max(now);
+        let next = self.members[i as usize].next_deadline();
+        self.timers[i as usize] = Timer { next, due: next.max(now) };
     }
 
     fn add(&mut self, now: u64) -> u32 {
         let i = self.members.len() as u32;
         let (m, rng) = self.fresh(i, 0, now);
-        self.due.push(m.next_deadline().max(now));
-        self.next.push(m.next_deadline());
+        self.timers.push(Timer { next: m.next_deadline(), due: m.next_deadline().max(now) });
         self.members.push(m);
         self.rngs.push(rng);
         self.down.push(false);
@@ -421,7 +448,7 @@ impl Population for SwimPopulation {
         let Some(m) = self.members.get(i as usize) else { return };
         crate::hint::prefetch_lines(m);
         crate::hint::prefetch(&self.rngs[i as usize]);
-        crate::hint::prefetch(&self.due[i as usize]);
+        crate::hint::prefetch(&self.timers[i as usize]);
         let (mut ring, at) = (self.ahead.0.get(), self.ahead.1.get());
         if let Some(old) = self.members.get(ring[at] as usize) {
             old.prefetch_heap();
@@ -442,8 +469,16 @@ impl Population for SwimPopulation {
     /// deadline is not later than the tick, queued at `due`).
     #[inline]
     fn prefetch_tick(&self, i: u32) {
-        if self.next.get(i as usize) <= self.due.get(i as usize) {
+        if self.timers.get(i as usize).is_some_and(|t| t.next <= t.due) {
             self.prefetch(i);
+        }
+    }
+
+    /// The member's timers, which [`Population::prefetch_tick`] reads.
+    #[inline]
+    fn prefetch_timer(&self, i: u32) {
+        if let Some(t) = self.timers.get(i as usize) {
+            crate::hint::prefetch(t);
         }
     }
 
@@ -650,6 +685,24 @@ mod tests {
     }
 
     #[test]
+    fn the_shared_table_hands_back_emptied_message_lists_and_keeps_a_bounded_number() {
+        let mut board = Circulating::default();
+        assert_eq!(board.list().capacity(), 0, "nothing kept yet: a new list");
+        let mut l = Vec::with_capacity(5);
+        l.push(Gossip::Alive { id: 3, inc: 1 });
+        let at = l.as_ptr();
+        board.recycle(l);
+        let back = board.list();
+        assert!(back.is_empty() && back.capacity() == 5 && back.as_ptr() == at, "the same list, emptied");
+        board.recycle(Vec::new());
+        assert!(board.lists.is_empty(), "a list without capacity is not kept");
+        for _ in 0..LISTS_KEPT + 10 {
+            board.recycle(Vec::with_capacity(1));
+        }
+        assert_eq!(board.lists.len(), LISTS_KEPT);
+    }
+
+    #[test]
     fn a_simulated_member_fits_in_four_cache_lines() {
         // 100,000 of them in one vector: the counters are 32-bit, the
         // suspicions and relays boxed slices, the entries one vector of
@@ -736,7 +789,8 @@ mod tests {
         let mut wire: Vec<(u64, u32, u32, SwimMsg<u32>)> = Vec::new();
         let (mut sent, mut ticks_skipped) = (0u64, 0u32);
         for _ in 0..4_000 {
-            let (i, t) = (0..12).filter(|&i| i != 3).map(|i| (i, p.due[i as usize])).min_by_key(|x| x.1).unwrap();
+            let (i, t) =
+                (0..12).filter(|&i| i != 3).map(|i| (i, p.timers[i as usize].due)).min_by_key(|x| x.1).unwrap();
             let first_msg = wire.iter().enumerate().min_by_key(|(_, m)| m.0).map(|(k, m)| (k, m.0));
             let mut out = Vec::new();
             let mut ctx = Ctx { members: &roster, outbox: &mut out, metrics: &mut metrics };
@@ -746,13 +800,13 @@ mod tests {
                     if to != 3 {
                         p.deliver(to, from, msg, at, &mut ctx);
                         if let Some(earlier) = p.retime(to) {
-                            assert_eq!(p.due[to as usize], earlier, "the tick moved earlier");
+                            assert_eq!(p.timers[to as usize].due, earlier, "the tick moved earlier");
                         }
                     }
                     at
                 }
                 _ => {
-                    ticks_skipped += u32::from(p.next[i as usize] > t);
+                    ticks_skipped += u32::from(p.timers[i as usize].next > t);
                     p.tick(i, t, &mut ctx);
                     t
                 }

@@ -82,7 +82,7 @@
 
 use std::fmt::Debug;
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -157,6 +157,48 @@ pub enum Scale {
     Paper,
     /// memberlist: `⌈log10(n+1)⌉` retransmits, `max(1, log10 n)` suspicion.
     Memberlist,
+}
+
+impl Scale {
+    /// `⌈log(n+1)⌉` for the retransmit limit.
+    fn log_retransmit(self, n: u32) -> f64 {
+        match self {
+            Scale::Paper => (f64::from(n) + 1.0).ln().ceil(),
+            Scale::Memberlist => (f64::from(n) + 1.0).log10().ceil(),
+        }
+    }
+
+    /// Where [`Scale::log_retransmit`] steps up: the `k`-th value is the
+    /// least `n` whose logarithm is `k + 1` (23 steps for `ln` up to 2^32
+    /// members, 10 for `log10`), found once by bisecting the formula
+    /// itself, so that the retransmit limit is the number of steps at or
+    /// below `n` and equals the formula's for every `n`.
+    pub fn retransmit_steps(self) -> &'static [u32] {
+        static PAPER: OnceLock<Vec<u32>> = OnceLock::new();
+        static MEMBERLIST: OnceLock<Vec<u32>> = OnceLock::new();
+        let cell = match self {
+            Scale::Paper => &PAPER,
+            Scale::Memberlist => &MEMBERLIST,
+        };
+        cell.get_or_init(|| {
+            let top = self.log_retransmit(u32::MAX) as u32;
+            (1..=top)
+                .map(|k| {
+                    // the least n in [0, u32::MAX] with log(n) >= k (32 halvings)
+                    let (mut lo, mut hi) = (0u64, u64::from(u32::MAX));
+                    while lo < hi {
+                        let mid = (lo + hi) / 2;
+                        if self.log_retransmit(mid as u32) >= f64::from(k) {
+                            hi = mid;
+                        } else {
+                            lo = mid + 1;
+                        }
+                    }
+                    lo as u32
+                })
+                .collect()
+        })
+    }
 }
 
 /// SWIM's parameters (and Lifeguard's switches).
@@ -280,14 +322,6 @@ impl SwimConfig {
         Ok(())
     }
 
-    /// `log(n)` for the retransmit limit.
-    fn log_retransmit(&self, n: u32) -> f64 {
-        match self.scale {
-            Scale::Paper => (f64::from(n) + 1.0).ln().ceil(),
-            Scale::Memberlist => (f64::from(n) + 1.0).log10().ceil(),
-        }
-    }
-
     /// `log(n)` for the suspicion timeout.
     fn log_suspicion(&self, n: u32) -> f64 {
         match self.scale {
@@ -296,9 +330,11 @@ impl SwimConfig {
         }
     }
 
-    /// How many times an update is piggybacked in a group of `n`.
+    /// How many times an update is piggybacked in a group of `n` (asked at
+    /// every send: the logarithm is read off [`Scale::retransmit_steps`]).
     pub fn retransmit_limit(&self, n: u32) -> u32 {
-        (f64::from(self.retransmit_mult) * self.log_retransmit(n)).max(1.0) as u32
+        let log = self.scale.retransmit_steps().partition_point(|&first| first <= n);
+        self.retransmit_mult.saturating_mul(log as u32).max(1)
     }
 
     /// The suspicion timeout in a group of `n` after `confirmations`
@@ -391,6 +427,16 @@ pub trait Board<Id> {
     fn get<'a>(&'a self, h: &'a Self::Handle) -> &'a Gossip<Id>;
     /// Hold `h` once less (a member let it go).
     fn release(&mut self, h: Self::Handle);
+    /// An empty list for the updates a message will carry: a new one, or
+    /// one [`Board::recycle`] kept (its capacity changes nothing).
+    #[inline]
+    fn list(&mut self) -> Vec<Gossip<Id>> {
+        Vec::new()
+    }
+    /// The list of a message whose updates were taken: the board may keep
+    /// it for [`Board::list`] (dropped by default).
+    #[inline]
+    fn recycle(&mut self, _list: Vec<Gossip<Id>>) {}
 }
 
 /// Each member holds its own updates (the handle is the update).
@@ -1047,6 +1093,9 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
             // fewest-sent first, newest first among equals (keys are distinct)
             self.queue.sort_unstable_by_key(|q| q.key);
         }
+        if out.capacity() == 0 {
+            *out = b.list();
+        }
         out.reserve_exact(room.min(self.queue.len()));
         for q in self.queue.iter_mut().take(room) {
             q.count_send();
@@ -1243,10 +1292,11 @@ impl<Id: Clone + Ord, R: Roll<Id>, B: Board<Id>> Swim<Id, R, B> {
         true
     }
 
-    fn take_gossip(&mut self, b: &mut B, gossip: Vec<Gossip<Id>>, now: u64, out: &mut MemberOut<Id, SwimMsg<Id>>) {
-        for g in gossip {
+    fn take_gossip(&mut self, b: &mut B, mut gossip: Vec<Gossip<Id>>, now: u64, out: &mut MemberOut<Id, SwimMsg<Id>>) {
+        for g in gossip.drain(..) {
             self.apply_on(b, g, now, out);
         }
+        b.recycle(gossip);
     }
 
     // ---- probing ----
@@ -1875,5 +1925,25 @@ mod tests {
         assert!(renumbered, "the stamps were renumbered");
         assert!(SwimConfig { retransmit_mult: 101, ..SwimConfig::paper() }.check().is_err());
         assert!(SwimConfig { retransmit_mult: 100, ..SwimConfig::paper() }.retransmit_limit(u32::MAX) < 1 << SENT_BITS);
+    }
+
+    #[test]
+    fn the_retransmit_limit_read_off_its_steps_equals_the_formula_for_every_group_size_tried() {
+        // both sides of every step, the ends, and a spread of sizes between
+        for scale in [Scale::Paper, Scale::Memberlist] {
+            let cfg = SwimConfig { scale, retransmit_mult: 3, ..SwimConfig::paper() };
+            let formula = |n: u32| (3.0 * scale.log_retransmit(n)).max(1.0) as u32;
+            let steps = scale.retransmit_steps();
+            assert_eq!(steps.len(), if scale == Scale::Paper { 23 } else { 10 });
+            let mut sizes: Vec<u32> = vec![0, 1, 2, 3, 9, 10, 11, 99, 100, u32::MAX - 1, u32::MAX];
+            for &s in steps {
+                sizes.extend([s.saturating_sub(2), s.saturating_sub(1), s, s.saturating_add(1)]);
+            }
+            let mut rng = Rng::new(11);
+            sizes.extend((0..20_000).map(|_| (rng.next_u64() >> (32 + rng.below(32))) as u32));
+            for n in sizes {
+                assert_eq!(cfg.retransmit_limit(n), formula(n), "{scale:?}, n = {n}");
+            }
+        }
     }
 }
