@@ -14,7 +14,12 @@
 //! Advice changes where memory comes from, never what it holds: results
 //! are the same with and without it. A block is advised from its first
 //! whole 2 MB page to its last (smaller blocks hold no whole huge page).
-//! Elsewhere than on Linux it is the system allocator alone.
+//! Elsewhere than on Linux it is the system allocator alone. The small
+//! blocks of glibc's heap are left as they are: advising the heap as it
+//! grows meant setting glibc's `M_TOP_PAD`, which also freezes its mmap
+//! threshold for every other use of the binary (the node, sweeps), for a
+//! gain within the noise (BENCHMARKS.md, "Issue 21: SWIM at 100,000 members
+//! in 15.6 s of CPU").
 
 use std::alloc::{GlobalAlloc, Layout, System};
 
@@ -36,60 +41,9 @@ mod sys {
     /// `MADV_HUGEPAGE` of `<sys/mman.h>`.
     pub const MADV_HUGEPAGE: c_int = 14;
 
-    /// `M_TOP_PAD` of glibc's `<malloc.h>`.
-    pub const M_TOP_PAD: c_int = -2;
-
     extern "C" {
         /// `madvise(2)`, from the C library the binary links anyway.
         pub fn madvise(addr: *mut c_void, len: usize, advice: c_int) -> c_int;
-        /// `sbrk(3)`; `sbrk(0)`, the heap's end, makes no system call.
-        pub fn sbrk(increment: isize) -> *mut c_void;
-        /// `mallopt(3)`.
-        pub fn mallopt(param: c_int, value: c_int) -> c_int;
-    }
-}
-
-/// The end of the heap up to which it was advised (0: not yet set up).
-#[cfg(target_os = "linux")]
-static HEAP_ADVISED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// How far the heap grows at a time: whole huge pages of it can be advised
-/// before they are first touched.
-#[cfg(target_os = "linux")]
-const HEAP_STEP: usize = 2 << 20;
-
-/// Advise the part of the heap (glibc's `brk` area, where the small blocks
-/// are) grown since the last call. The first call sets the heap to grow
-/// [`HEAP_STEP`] at a time (`M_TOP_PAD`; glibc then also keeps its mmap
-/// threshold at the 128 KB default instead of raising it as large blocks
-/// are freed, so blocks of 128 KB or more are mapped each time). Cheap when
-/// the heap did not grow: a call that reads a variable, and one load.
-#[inline]
-fn advise_heap() {
-    #[cfg(target_os = "linux")]
-    {
-        use std::sync::atomic::Ordering;
-        // SAFETY: `sbrk(0)` only reads the heap's end
-        let top = unsafe { sys::sbrk(0) } as usize;
-        let done = HEAP_ADVISED.load(Ordering::Relaxed);
-        if top <= done || top == usize::MAX {
-            return;
-        }
-        if done == 0 {
-            // SAFETY: a malloc parameter; glibc reads it when the heap grows next
-            unsafe {
-                sys::mallopt(sys::M_TOP_PAD, HEAP_STEP as i32);
-            }
-        }
-        if HEAP_ADVISED.compare_exchange(done, top, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
-            let start = if done == 0 { top.saturating_sub(HEAP_STEP) } else { done };
-            let start = start & !(HUGE_PAGE - 1);
-            let end = top.next_multiple_of(4096);
-            // SAFETY: advice on the heap's own pages changes none of their bytes
-            unsafe {
-                sys::madvise(start as *mut std::ffi::c_void, end - start, sys::MADV_HUGEPAGE);
-            }
-        }
     }
 }
 
@@ -121,7 +75,6 @@ unsafe impl GlobalAlloc for HugeAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = unsafe { System.alloc(layout) };
         advise(p, layout.size());
-        advise_heap();
         p
     }
 
@@ -141,7 +94,6 @@ unsafe impl GlobalAlloc for HugeAlloc {
     unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let q = unsafe { System.realloc(p, layout, new_size) };
         advise(q, new_size);
-        advise_heap();
         q
     }
 }

@@ -61,9 +61,9 @@ pub mod wire;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod check;
-// the binary's allocator: large blocks on huge pages
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
+// the binary's allocator: large blocks on huge pages
 #[cfg(not(target_arch = "wasm32"))]
 pub mod huge;
 
