@@ -129,3 +129,23 @@ export async function paintedPixels(page, id) {
     return n;
   }, id);
 }
+
+/**
+ * The page's compute-only run of `params` in `page` (a lab page, paused
+ * first): its own module's `new Lab(params)` then `advance(Infinity, 1e6)`
+ * until it stops, no frame loop. `{ s, report }`: seconds, and the report
+ * as `gossip sim --json` prints it. (The benchmarks' "compute only".)
+ */
+export async function computeOnly(page, params) {
+  return page.evaluate(async (params) => {
+    window.gossipLab.pause();
+    const { Lab } = await import('./pkg/gossip.js');
+    const t0 = performance.now();
+    const lab = new Lab(params);
+    for (let guard = 0; guard < 1e7 && !lab.stopped(); guard++) lab.advance(Infinity, 1e6);
+    const s = (performance.now() - t0) / 1000;
+    const report = lab.report_json();
+    lab.free();
+    return { s, report };
+  }, params);
+}

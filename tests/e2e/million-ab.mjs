@@ -3,7 +3,7 @@
 // million-bench.mjs's "compute only". Usage:
 //   node tests/e2e/million-ab.mjs DIR_A DIR_B [pairs=5] [key=value,...]
 import path from 'node:path';
-import { serveWww, launch, openLab } from './harness.mjs';
+import { serveWww, launch, openLab, computeOnly } from './harness.mjs';
 const [a, b] = [process.argv[2], process.argv[3]];
 const pairs = Number(process.argv[4] || 5);
 const params = { nodes: '1000000', protocol: 'push-pull', seed: '1' };
@@ -15,17 +15,7 @@ for (let i = 0; i < pairs; i++) {
     const server = await serveWww(path.resolve(dir));
     const browser = await launch();
     const page = await openLab(browser, server.url, 'nodes=50');
-    const r = await page.evaluate(async (params) => {
-      window.gossipLab.pause();
-      const { Lab } = await import('./pkg/gossip.js');
-      const t0 = performance.now();
-      const lab = new Lab(params);
-      for (let guard = 0; guard < 1e7 && !lab.stopped(); guard++) lab.advance(Infinity, 1e6);
-      const s = (performance.now() - t0) / 1000;
-      const report = lab.report_json();
-      lab.free();
-      return { s, report };
-    }, params);
+    const r = await computeOnly(page, params);
     times[dir].push(r.s);
     reports.add(r.report);
     await browser.close();

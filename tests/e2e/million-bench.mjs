@@ -17,7 +17,7 @@
 // 1,000-node page in the same browser.
 import { spawnSync, execSync } from 'node:child_process';
 import path from 'node:path';
-import { ROOT, serveWww, launch, openLab } from './harness.mjs';
+import { ROOT, serveWww, launch, openLab, computeOnly } from './harness.mjs';
 
 const BIN = path.join(ROOT, 'target', 'release', 'gossip');
 const reps = Number(process.argv[2] || 3);
@@ -46,17 +46,7 @@ for (let i = 0; i < reps; i++) {
   const small = await openLab(browser, server.url, 'nodes=1000');
   await small.waitForTimeout(500);
   rssSmall = Math.max(rssSmall, rendererRssMb());
-  const c = await small.evaluate(async (params) => {
-    window.gossipLab.pause();
-    const { Lab } = await import('./pkg/gossip.js');
-    const t0 = performance.now();
-    const lab = new Lab(params);
-    for (let guard = 0; guard < 1e7 && !lab.stopped(); guard++) lab.advance(Infinity, 1e6);
-    const s = (performance.now() - t0) / 1000;
-    const report = lab.report_json();
-    lab.free();
-    return { s, report };
-  }, params);
+  const c = await computeOnly(small, params);
   await small.close();
   const page = await openLab(browser, server.url, 'nodes=1000');
   const d = await page.evaluate(async (params) => {
