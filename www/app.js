@@ -20,7 +20,7 @@ import { installTeach } from './teach.js';
 import { dropCells, partitionCells, simCommand, replayNote, chartPng, exportName } from './honest.js';
 import { installLayout } from './layout.js';
 import { ToldView, dissemination, inFlight, flightAt, renderFlight } from './told.js';
-import { isCompact, renderCompactInspector, compactTip, markCompactControls } from './compact.js';
+import { isCompact, renderCompactInspector, compactTip, markCompactControls, warmCompact } from './compact.js';
 import { SpreadMirror } from './spread.js';
 import { TimeControl, WALL_CLOCK_WHY } from './timectl.js';
 import { DrawPacer, upAndCurrent, maxOf } from './pace.js';
@@ -566,7 +566,11 @@ function frame(wall) {
   lap('advance');
   // at max speed a big network is drawn a few times a second (pace.js)
   const fast = !!lab && state.speed === 'max' && state.playing && !connected && !lab.stopped();
-  if (lab && pacer.draws(wall, fast)) {
+  // paused or ended (and no second run or real nodes moving): a costly
+  // picture is drawn again when what it shows changes (pace.js)
+  const still = !!lab && (!state.playing || lab.stopped()) && !connected && !(teach && teach.comparing());
+  const key = still ? `${lab.now()} ${net.view.k} ${net.view.tx} ${net.view.ty} ${net.selected} ${net.hoverNode} ${net.w} ${net.h}` : '';
+  if (lab && pacer.draws(wall, fast, still, key)) {
     const d0 = t;
     time.update(lab.now(), state.faults, connected);
     readFrame(false);
@@ -1183,6 +1187,9 @@ async function main() {
   window.gossipLab = api;
   document.documentElement.dataset.ready = '1';
   requestAnimationFrame(frame);
+  // any input draws the next frame, whatever a still picture costs (pace.js)
+  for (const ev of ['pointerdown', 'pointermove', 'wheel', 'keydown', 'input', 'change', 'resize']) window.addEventListener(ev, () => pacer.reset(), { passive: true, capture: true });
+  warmCompact(Lab);
   await autoConnect();
 }
 

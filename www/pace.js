@@ -21,19 +21,35 @@
  */
 export const DRAW_SHARE = 0.1;
 
+/**
+ * While the run does not move (paused, or ended), a picture costing more
+ * than STILL_COST_MS is drawn again only when what it shows changed (the
+ * run's time, the zoom or pan, the node selected or hovered: `key`), after
+ * an input (`reset`), or every STILL_EVERY_MS (fading message flows, a
+ * panel's change). A paused million-node page drew every frame, 30-40 ms
+ * each, for a picture that did not change.
+ */
+export const STILL_COST_MS = 8;
+export const STILL_EVERY_MS = 250;
+
 /** Decides, frame by frame, whether to draw (see the header). */
 export class DrawPacer {
   constructor() {
     this.lastDrawn = -Infinity; // wall time of the last drawn frame
     this.cost = 0; // what that drawing took, ms (reading, drawing, counters)
+    this.key = ''; // what the last drawn frame showed, when still
   }
 
   /**
    * Whether the frame at `wall` draws: always unless `fast` (playing at
    * max speed, the run not stopped) and drawing now would take more than
-   * DRAW_SHARE of the time since the last drawing.
+   * DRAW_SHARE of the time since the last drawing, or `still` (the run
+   * does not move: `key` says what the picture shows) and the picture is
+   * costly, unchanged and younger than STILL_EVERY_MS.
    */
-  draws(wall, fast) {
+  draws(wall, fast, still = false, key = '') {
+    if (still && this.cost > STILL_COST_MS && key === this.key && wall - this.lastDrawn < STILL_EVERY_MS) return false;
+    this.key = key;
     return !fast || this.cost <= DRAW_SHARE * (wall - this.lastDrawn);
   }
 
@@ -46,6 +62,7 @@ export class DrawPacer {
   /** Draw the next frame whatever it costs (after a seek, a new run, a control). */
   reset() {
     this.lastDrawn = -Infinity;
+    this.key = '';
   }
 }
 

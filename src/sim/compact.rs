@@ -28,7 +28,7 @@ use crate::core::node::FirstDraws;
 use crate::core::protocols::anti_entropy::{answer, Answer};
 use crate::core::protocols::hop;
 use crate::core::protocols::rumor::answers_feedback;
-use crate::core::timer::{next_after, Timer};
+use crate::core::timer::next_after;
 use crate::core::{Config, Message, Payload, Peers, Protocol, RumorState, Update, Uuid, Version};
 use crate::hint::prefetch;
 use crate::rng::Rng;
@@ -67,25 +67,29 @@ impl Nodes {
         self.rng.len()
     }
 
-    /// Room for `n` nodes, taken at once: grown a node at a time, a
-    /// million-node population's vectors were copied about twenty times
-    /// each (in the page, 4 to 11 % of the run went to `realloc`).
-    fn with_capacity(n: usize) -> Self {
+    /// `n` nodes created at time 0, node `i` with the random stream
+    /// `node_rng(seed, i, 0)`: what [`Nodes::init`] of each would make, in
+    /// a pass per vector (in the page's size-optimised wasm a push per
+    /// vector per node was a call each, and the timer table of
+    /// [`FirstDraws::new`] another few: a tenth of a million-node run).
+    fn created(n: u32, cfg: &Config, seed: u64) -> Self {
+        let mut rng: Vec<Rng> = (0..n).map(|i| node_rng(seed, i, 0)).collect();
+        let next_gossip = rng.iter_mut().map(|r| FirstDraws::gossip(cfg, r, 0)).collect();
+        let n = n as usize;
         Nodes {
-            rng: Vec::with_capacity(n),
-            next_gossip: Vec::with_capacity(n),
-            learned_at: Vec::with_capacity(n),
-            informed: Vec::with_capacity(n.div_ceil(64)),
-            rumor: Vec::with_capacity(n),
-            ttl: Vec::with_capacity(n),
+            rng,
+            next_gossip,
+            learned_at: vec![UNKNOWN; n],
+            informed: vec![0; n.div_ceil(64)],
+            rumor: vec![RumorState::default(); n],
+            ttl: vec![0; n],
         }
     }
 
     /// Node `i`, fresh at `now`: the same draws, in the same order, as
     /// `Node::new` ([`FirstDraws`]; only the gossip timer is kept).
     fn init(&mut self, i: usize, cfg: &Config, mut rng: Rng, now: u64) {
-        let draws = FirstDraws::new(cfg, &mut rng, now);
-        let next_gossip = draws.timers.get(Timer::Gossip).expect("the gossip timer is always armed");
+        let next_gossip = FirstDraws::gossip(cfg, &mut rng, now);
         if i == self.len() {
             self.rng.push(rng);
             self.next_gossip.push(next_gossip);
@@ -496,10 +500,7 @@ impl CompactPopulation {
 
     /// `n` nodes created at time 0; the rumor will start at `origin`.
     pub fn new(n: u32, cfg: Config, seed: u64, origin: u32) -> Self {
-        let mut nodes = Nodes::with_capacity(n as usize);
-        for i in 0..n {
-            nodes.init(i as usize, &cfg, node_rng(seed, i, 0), 0);
-        }
+        let nodes = Nodes::created(n, &cfg, seed);
         let version = Version::new(0, 1);
         let sizes = Sizes::new(origin, version);
         CompactPopulation {

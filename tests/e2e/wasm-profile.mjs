@@ -21,6 +21,8 @@ for (const kv of (process.argv[5] || '').split(',').filter(Boolean)) {
 const server = await serveWww();
 const browser = await launch();
 const page = await openLab(browser, server.url, 'nodes=1000');
+// WAIT_MS: time after the load before the run (the page warms its compact engine in idle time)
+await page.waitForTimeout(Number(process.env.WAIT_MS || 0));
 await page.evaluate(() => window.gossipLab.pause());
 const cdp = await page.context().newCDPSession(page);
 await cdp.send('Profiler.enable');
