@@ -2,7 +2,7 @@
 //!
 //! For the `single` scenario the whole view of a node is "do I know the
 //! rumor, since when, is it hot, how many counted contacts, what TTL". This
-//! population keeps exactly that (28 bytes a node, its RNG included, as struct-of-arrays) and
+//! population keeps exactly that (20 bytes a node, 28 for `rumor`, its RNG included, as struct-of-arrays) and
 //! applies the core's rules to it: the merge rule, the rumor stop rule
 //! ([`RumorState::count_contact`]), the same peer sampling with the same
 //! per-node random streams, the same message sizes. It is not a model of
@@ -56,10 +56,21 @@ pub enum CMsg {
 struct Nodes {
     rng: Vec<Rng>,
     next_gossip: Vec<u64>,
+    /// When each node learned the rumor, kept only where a rule asks
+    /// (`track_learned`: `rumor`'s feedback answers whether the receiver
+    /// knew before this millisecond); empty otherwise, so that the other
+    /// protocols' million-node runs do not write 8 MB they never read.
     learned_at: Vec<u64>,
+    track_learned: bool,
     informed: Vec<u64>,
     rumor: Vec<RumorState>,
     ttl: Vec<u8>,
+}
+
+/// Whether a population of `cfg` keeps when each node learned: only
+/// `rumor`, whose feedback rule asks it.
+fn tracks_learned(cfg: &Config) -> bool {
+    cfg.protocol == Protocol::Rumor
 }
 
 impl Nodes {
@@ -76,10 +87,12 @@ impl Nodes {
         let mut rng: Vec<Rng> = (0..n).map(|i| node_rng(seed, i, 0)).collect();
         let next_gossip = rng.iter_mut().map(|r| FirstDraws::gossip(cfg, r, 0)).collect();
         let n = n as usize;
+        let track_learned = tracks_learned(cfg);
         Nodes {
             rng,
             next_gossip,
-            learned_at: vec![UNKNOWN; n],
+            learned_at: if track_learned { vec![UNKNOWN; n] } else { Vec::new() },
+            track_learned,
             informed: vec![0; n.div_ceil(64)],
             rumor: vec![RumorState::default(); n],
             ttl: vec![0; n],
@@ -93,7 +106,9 @@ impl Nodes {
         if i == self.len() {
             self.rng.push(rng);
             self.next_gossip.push(next_gossip);
-            self.learned_at.push(UNKNOWN);
+            if self.track_learned {
+                self.learned_at.push(UNKNOWN);
+            }
             self.rumor.push(RumorState::default());
             self.ttl.push(0);
             if self.informed.len() * 64 < self.len() {
@@ -102,7 +117,9 @@ impl Nodes {
         } else {
             self.rng[i] = rng;
             self.next_gossip[i] = next_gossip;
-            self.learned_at[i] = UNKNOWN;
+            if self.track_learned {
+                self.learned_at[i] = UNKNOWN;
+            }
             self.rumor[i] = RumorState::default();
             self.ttl[i] = 0;
             self.informed[i / 64] &= !(1 << (i % 64));
@@ -119,7 +136,9 @@ impl Nodes {
 
     #[inline(always)]
     fn set_informed(&mut self, i: usize, now: u64) {
-        self.learned_at.as_mut_slice()[i] = now;
+        if self.track_learned {
+            self.learned_at.as_mut_slice()[i] = now;
+        }
         self.informed.as_mut_slice()[i / 64] |= 1 << (i % 64);
     }
 
@@ -131,7 +150,9 @@ impl Nodes {
         }
         let i = i as usize;
         prefetch(&self.informed[i / 64]);
-        prefetch(&self.learned_at[i]);
+        if self.track_learned {
+            prefetch(&self.learned_at[i]);
+        }
         prefetch(&self.rumor[i]);
     }
 
@@ -293,30 +314,20 @@ fn digest_block(
 ) -> [u64; 2] {
     let others = n as u64 - 1; // every node but the sender
     let mut sent = [0u64; 2];
-    let mut targets = [NOBODY; BLOCK];
     // a block's replies, appended to `replies` at once (in wasm at
     // opt-level "z" a `push` is a call per reply)
     let mut block = [Reply { from: 0, to: 0, ttl: 0, request: false }; BLOCK];
     for (b, (rng, next)) in rng.chunks_mut(BLOCK).zip(next.chunks_mut(BLOCK)).enumerate() {
         let first = base + (b * BLOCK) as u32;
-        // draw the block's targets first, and start fetching what the
-        // receivers know while the others are drawn
-        for (k, (rng, next)) in rng.iter_mut().zip(next.iter_mut()).enumerate() {
-            targets[k] = NOBODY;
-            if due(next, now, interval) {
-                let i = first + k as u32;
-                let r = rng.below_inlined(others) as u32;
-                let t = r + u32::from(r >= i);
-                prefetch(&informed[t as usize / 64]);
-                targets[k] = t;
-            }
-        }
         let mut made = 0;
-        for (k, &t) in targets[..rng.len()].iter().enumerate() {
-            if t == NOBODY {
+        // (the bitset is small enough to stay in cache: no fetching ahead)
+        for (k, (rng, next)) in rng.iter_mut().zip(next.iter_mut()).enumerate() {
+            if !due(next, now, interval) {
                 continue;
             }
             let i = first + k as u32;
+            let r = rng.below_inlined(others) as u32;
+            let t = r + u32::from(r >= i);
             let knows = bit(informed, i);
             sent[knows as usize] += 1;
             let told = bit(informed, t);
@@ -397,13 +408,11 @@ fn threads_for(n: usize) -> usize {
     1
 }
 
-/// Nodes per block of [`digest_block`]: targets are drawn a block ahead of
-/// their use, so that what the receivers know is fetched meanwhile.
+/// Nodes per block of [`digest_block`]: its replies are appended a block
+/// at a time.
 const BLOCK: usize = 64;
 /// Replies looked at ahead of their delivery, to fetch their nodes' state.
 const AHEAD: usize = 32;
-/// No target (a node whose timer did not fire).
-const NOBODY: u32 = u32::MAX;
 
 /// Message counters of a fast round, added to the metrics at its end.
 #[derive(Default)]
@@ -569,6 +578,12 @@ impl CompactPopulation {
         wave1.clear();
         wave2.clear();
         let n = self.nodes.len();
+        // room for a reply a node in each wave at once (with fanout 1, as
+        // many as a wave can hold), not grown by doubling: each doubling
+        // is a copy, and fresh memory touched twice; room never written
+        // costs no memory
+        wave1.reserve(n);
+        wave2.reserve(n);
         let simple = fanout == 1
             && up.is_none()
             && ctx.net.is_clear()
@@ -854,8 +869,11 @@ impl Population for CompactPopulation {
                 }
             }
             CMsg::Push { ttl } => {
-                let knew_before = self.nodes.informed(to as usize) && self.nodes.learned_at[to as usize] < now;
-                let feedback = self.cfg.protocol == Protocol::Rumor && answers_feedback(self.cfg.stop, knew_before);
+                let n = &self.nodes;
+                let feedback = tracks_learned(&self.cfg) && {
+                    let knew_before = n.informed(to as usize) && n.learned_at[to as usize] < now;
+                    answers_feedback(self.cfg.stop, knew_before)
+                };
                 if !self.learn(to, ttl, now, ctx.metrics) && feedback {
                     self.send(to, from, CMsg::Feedback, ctx);
                 }
