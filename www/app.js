@@ -1189,7 +1189,7 @@ async function main() {
   requestAnimationFrame(frame);
   // any input draws the next frame, whatever a still picture costs (pace.js)
   for (const ev of ['pointerdown', 'pointermove', 'wheel', 'keydown', 'input', 'change', 'resize']) window.addEventListener(ev, () => pacer.reset(), { passive: true, capture: true });
-  warmCompact(Lab);
+  warmCompact(Lab, () => state.lab);
   await autoConnect();
 }
 

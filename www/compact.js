@@ -49,14 +49,18 @@ export function markCompactControls(on, traceButton) {
  * function only after it has run a while, in the background: a
  * million-node run started cold spent its first rounds in the quick code
  * (its compute took 0.35-0.6 s the first time in a page, 0.30-0.34 s
- * after). About 20 ms each, on a 10,000-node population freed at once.
+ * after). About 20 ms each, on a 10,000-node population freed at once,
+ * each in an idle period long enough for it (so no frame waits); none
+ * once the page's own run is a compact one (it warms the code itself).
+ * `current()`: the page's run now.
  */
-export function warmCompact(Lab) {
+export function warmCompact(Lab, current) {
   const runs = ['push-pull', 'push', 'rumor'];
-  const later = (f) => (window.requestIdleCallback ? requestIdleCallback(f, { timeout: 2000 }) : setTimeout(f, 50));
-  const next = () => {
+  const later = (f) => (window.requestIdleCallback ? requestIdleCallback(f) : setTimeout(f, 200));
+  const next = (deadline) => {
+    if (!runs.length || isCompact(current())) return;
+    if (deadline && deadline.timeRemaining() < 25) { later(next); return; }
     const protocol = runs.shift();
-    if (!protocol) return;
     try {
       const lab = new Lab({ nodes: '10000', seed: '1', engine: 'compact', protocol });
       for (let guard = 0; guard < 1000 && !lab.stopped(); guard++) lab.advance(Infinity, 1e6);
