@@ -56,20 +56,21 @@ pub enum CMsg {
 struct Nodes {
     rng: Vec<Rng>,
     next_gossip: Vec<u64>,
-    /// When each node learned the rumor, kept only where a rule asks
-    /// (`track_learned`: `rumor`'s feedback answers whether the receiver
-    /// knew before this millisecond); empty otherwise, so that the other
-    /// protocols' million-node runs do not write 8 MB they never read.
+    /// When each node learned the rumor and its rumor state (hot, contacts
+    /// counted), kept only where rules read them (`rumor_rules`: `rumor`'s
+    /// stop rule, and its feedback, which answers whether the receiver knew
+    /// before this millisecond); empty otherwise, so that the other
+    /// protocols' million-node runs do not write 10 MB they never read.
     learned_at: Vec<u64>,
-    track_learned: bool,
-    informed: Vec<u64>,
     rumor: Vec<RumorState>,
+    rumor_rules: bool,
+    informed: Vec<u64>,
     ttl: Vec<u8>,
 }
 
-/// Whether a population of `cfg` keeps when each node learned: only
-/// `rumor`, whose feedback rule asks it.
-fn tracks_learned(cfg: &Config) -> bool {
+/// Whether a population of `cfg` keeps when each node learned and its
+/// rumor state: only `rumor`, whose stop and feedback rules read them.
+fn rumor_rules(cfg: &Config) -> bool {
     cfg.protocol == Protocol::Rumor
 }
 
@@ -87,14 +88,15 @@ impl Nodes {
         let mut rng: Vec<Rng> = (0..n).map(|i| node_rng(seed, i, 0)).collect();
         let next_gossip = rng.iter_mut().map(|r| FirstDraws::gossip(cfg, r, 0)).collect();
         let n = n as usize;
-        let track_learned = tracks_learned(cfg);
+        let rumor_rules = rumor_rules(cfg);
+        let kept = if rumor_rules { n } else { 0 };
         Nodes {
             rng,
             next_gossip,
-            learned_at: if track_learned { vec![UNKNOWN; n] } else { Vec::new() },
-            track_learned,
+            learned_at: vec![UNKNOWN; kept],
+            rumor: vec![RumorState::default(); kept],
+            rumor_rules,
             informed: vec![0; n.div_ceil(64)],
-            rumor: vec![RumorState::default(); n],
             ttl: vec![0; n],
         }
     }
@@ -106,10 +108,10 @@ impl Nodes {
         if i == self.len() {
             self.rng.push(rng);
             self.next_gossip.push(next_gossip);
-            if self.track_learned {
+            if self.rumor_rules {
                 self.learned_at.push(UNKNOWN);
+                self.rumor.push(RumorState::default());
             }
-            self.rumor.push(RumorState::default());
             self.ttl.push(0);
             if self.informed.len() * 64 < self.len() {
                 self.informed.push(0);
@@ -117,10 +119,10 @@ impl Nodes {
         } else {
             self.rng[i] = rng;
             self.next_gossip[i] = next_gossip;
-            if self.track_learned {
+            if self.rumor_rules {
                 self.learned_at[i] = UNKNOWN;
+                self.rumor[i] = RumorState::default();
             }
-            self.rumor[i] = RumorState::default();
             self.ttl[i] = 0;
             self.informed[i / 64] &= !(1 << (i % 64));
         }
@@ -135,9 +137,11 @@ impl Nodes {
     }
 
     #[inline(always)]
+    /// Node `i` learned the rumor at `now`, hot (the rumor state where kept).
     fn set_informed(&mut self, i: usize, now: u64) {
-        if self.track_learned {
+        if self.rumor_rules {
             self.learned_at.as_mut_slice()[i] = now;
+            self.rumor.as_mut_slice()[i] = RumorState::HOT;
         }
         self.informed.as_mut_slice()[i / 64] |= 1 << (i % 64);
     }
@@ -150,15 +154,20 @@ impl Nodes {
         }
         let i = i as usize;
         prefetch(&self.informed[i / 64]);
-        if self.track_learned {
+        if self.rumor_rules {
             prefetch(&self.learned_at[i]);
+            prefetch(&self.rumor[i]);
         }
-        prefetch(&self.rumor[i]);
     }
 
+    /// Whether node `i` spreads the rumor (`rumor`'s stop rule: never
+    /// asked of the other protocols, whose rumor state is not kept).
     #[inline(always)]
     fn spreading(&self, i: usize) -> bool {
-        self.informed(i) && self.rumor.as_slice()[i].hot && hop(u32::from(self.ttl.as_slice()[i])).is_some()
+        self.rumor_rules
+            && self.informed(i)
+            && self.rumor.as_slice()[i].hot
+            && hop(u32::from(self.ttl.as_slice()[i])).is_some()
     }
 }
 
@@ -780,7 +789,6 @@ impl CompactPopulation {
             return false;
         }
         n.set_informed(j, now);
-        n.rumor.as_mut_slice()[j] = RumorState::HOT;
         n.ttl.as_mut_slice()[j] = ttl.min(max_ttl);
         if n.spreading(j) {
             self.spreading += 1;
@@ -870,7 +878,7 @@ impl Population for CompactPopulation {
             }
             CMsg::Push { ttl } => {
                 let n = &self.nodes;
-                let feedback = tracks_learned(&self.cfg) && {
+                let feedback = n.rumor_rules && {
                     let knew_before = n.informed(to as usize) && n.learned_at[to as usize] < now;
                     answers_feedback(self.cfg.stop, knew_before)
                 };
@@ -896,7 +904,6 @@ impl Population for CompactPopulation {
         n.rng[j].uuid(); // the draws `set_favorite` makes for the update's UUID
         let was = n.spreading(j);
         n.set_informed(j, now);
-        n.rumor[j] = RumorState::HOT;
         n.ttl[j] = ttl;
         if !was && n.spreading(j) {
             self.spreading += 1;
