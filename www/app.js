@@ -43,6 +43,9 @@ const METRIC_COLUMNS = ['time_ms', 'nodes_up', 'nodes_up_to_date', 'updates', 'm
 const $ = (id) => document.getElementById(id);
 const form = $('params');
 
+/** Frame counters from zero (`gossipLab.frameStats()` reads and resets them). */
+function freshProf() { return { frames: 0, drawn: 0, advance: 0, read: 0, draw: 0, ui: 0, turbo: 0 }; }
+
 const state = {
   lab: null,
   params: null, // every parameter of the current run
@@ -58,7 +61,7 @@ const state = {
   lastCounters: 0,
   lastInspect: 0,
   metrics: null,
-  prof: { frames: 0, drawn: 0, advance: 0, read: 0, draw: 0, ui: 0 },
+  prof: freshProf(),
   chunk: 2000, // events per advance() call, adapted
   workMs: 8, // simulation work per frame, adapted
   period: 16.7, // smoothed frame period, ms
@@ -519,7 +522,7 @@ turbo.channel.port1.onmessage = () => {
   if (!turboWanted()) return;
   const t0 = performance.now();
   advanceBy(Infinity, WORK_MS_MAX);
-  state.prof.turbo = (state.prof.turbo || 0) + performance.now() - t0;
+  state.prof.turbo += performance.now() - t0;
   postTurbo();
 };
 function turboWanted() {
@@ -1158,7 +1161,7 @@ const api = {
   /** The aggregated cell at canvas point (x, y): `{ nodes, current, down }`, or null. */
   cellAt: (x, y) => net.cellAt(x, y),
   /** Frames (`frames`; `drawn`: those that drew, fewer at max speed in a big network: pace.js) and the milliseconds spent per part since the last call. */
-  frameStats() { const p = { turbo: 0, ...state.prof }; state.prof = { frames: 0, drawn: 0, advance: 0, read: 0, draw: 0, ui: 0 }; return p; },
+  frameStats() { const p = state.prof; state.prof = freshProf(); return p; },
 };
 
 async function main() {
