@@ -183,11 +183,13 @@ export class NetView {
     // network keeps the rest of the canvas
     // (plain indexed loops over typed arrays: at a million nodes, pushes and
     // forEach callbacks made the layout take about a quarter of a second)
+    const { kinds } = this;
     let nOut = 0;
-    for (let i = 0; i < n; i++) if (this.isOutside(i)) nOut++;
-    const outside = [], inside = new Int32Array(n - nOut);
-    for (let i = 0, j = 0; i < n; i++) if (nOut && this.isOutside(i)) outside.push(i); else inside[j++] = i;
-    const col = outside.length ? Math.min(190, this.w * 0.28) : 0;
+    for (let i = 0, m = Math.min(n, kinds.length); i < m; i++) if (outside(kinds[i])) nOut++;
+    const real = [], inside = new Int32Array(n - nOut);
+    if (nOut) { for (let i = 0, j = 0; i < n; i++) if (outside(kinds[i])) real.push(i); else inside[j++] = i; }
+    else for (let i = 0; i < n; i++) inside[i] = i;
+    const col = real.length ? Math.min(190, this.w * 0.28) : 0;
     this.column = col ? { x: this.w - col, w: col } : null;
     // a band kept free on either side (the node inspector docked there)
     const { left: freeL, right: freeR } = this.reserve;
@@ -204,31 +206,40 @@ export class NetView {
       this.r = Math.max(4, Math.min(11, (Math.PI * R / Math.max(m, 1)) * 0.55));
     } else {
       const golden = Math.PI * (3 - Math.sqrt(5));
+      // the angles j * golden by a rotation each node (the cosine and sine
+      // of a large angle are slow: for a million nodes 95 ms, against 5),
+      // taken afresh every 256 nodes so that rounding cannot build up:
+      // positions within a float32 step of the exact ones
+      const cg = Math.cos(golden), sg = Math.sin(golden);
+      let c = 1, s = 0;
       for (let j = 0; j < m; j++) {
+        if ((j & 255) === 0) { c = Math.cos(j * golden); s = Math.sin(j * golden); }
         const rr = R * Math.sqrt((j + 0.5) / m);
-        const a = j * golden;
-        xs[inside[j]] = cx + rr * Math.cos(a);
-        ys[inside[j]] = cy + rr * Math.sin(a);
+        xs[inside[j]] = cx + rr * c;
+        ys[inside[j]] = cy + rr * s;
+        const c2 = c * cg - s * sg;
+        s = s * cg + c * sg;
+        c = c2;
       }
       this.r = Math.max(1.3, Math.min(8, (R / Math.sqrt(m)) * 0.78));
     }
     // one row per real node, natives first; when they do not all fit at a
     // legible size, the last row stands for the rest ("+ 87 more")
     const top = 54, bottom = this.h - 50;
-    outside.sort((a, b) => (this.kinds[a] === Kind.Native ? 0 : 1) - (this.kinds[b] === Kind.Native ? 0 : 1) || a - b);
+    real.sort((a, b) => (this.kinds[a] === Kind.Native ? 0 : 1) - (this.kinds[b] === Kind.Native ? 0 : 1) || a - b);
     const fit = Math.max(1, Math.floor((bottom - top) / MIN_ROW_PX));
-    const rows = Math.min(outside.length, fit);
+    const rows = Math.min(real.length, fit);
     const step = Math.min(56, (bottom - top) / Math.max(1, rows));
     this.sq = Math.max(5, Math.min(11, step * 0.32));
     this.folded = new Uint8Array(n);
     this.more = null;
-    outside.forEach((i, j) => {
+    real.forEach((i, j) => {
       this.xs[i] = this.w - col + 26;
       this.ys[i] = top + step * (Math.min(j, rows - 1) + 0.5);
-      if (outside.length > fit && j >= rows - 1) this.folded[i] = 1;
+      if (real.length > fit && j >= rows - 1) this.folded[i] = 1;
     });
-    if (outside.length > fit) {
-      const rest = outside.slice(rows - 1);
+    if (real.length > fit) {
+      const rest = real.slice(rows - 1);
       this.more = { y: top + step * (rows - 0.5), count: rest.length, natives: rest.filter((i) => this.kinds[i] === Kind.Native).length };
     }
     this.disk = { cx, cy, R };
