@@ -22,8 +22,16 @@
 export const DRAW_SHARE = 0.1;
 
 /**
- * While the run does not move (paused, or ended), a picture costing more
- * than STILL_COST_MS is drawn again only when what it shows changed (the
+ * A drawing that takes at most this (ms, a quarter of a frame) is drawn
+ * every frame at any speed: a small network's animation stays smooth even
+ * when a busy machine makes one drawing slower than DRAW_SHARE of a frame
+ * (a 50-node run at max speed skipped a quarter of its frames so).
+ */
+export const CHEAP_DRAW_MS = 4;
+
+/**
+ * While the run does not move (paused, or ended), a picture whose last two
+ * drawings each took more than STILL_COST_MS is drawn again only when what it shows changed (the
  * run's time, the zoom or pan, the node selected or hovered: `key`), after
  * an input (`reset`), or every STILL_EVERY_MS (fading message flows, a
  * panel's change). A paused million-node page drew every frame, 30-40 ms
@@ -37,25 +45,30 @@ export class DrawPacer {
   constructor() {
     this.lastDrawn = -Infinity; // wall time of the last drawn frame
     this.cost = 0; // what that drawing took, ms (reading, drawing, counters)
+    this.before = 0; // what the drawing before it took
     this.key = ''; // what the last drawn frame showed, when still
   }
 
   /**
    * Whether the frame at `wall` draws: always unless `fast` (playing at
    * max speed, the run not stopped) and drawing now would take more than
-   * DRAW_SHARE of the time since the last drawing, or `still` (the run
+   * CHEAP_DRAW_MS and DRAW_SHARE of the time since the last drawing, or `still` (the run
    * does not move: `key` says what the picture shows) and the picture is
    * costly, unchanged and younger than STILL_EVERY_MS.
    */
   draws(wall, fast, still = false, key = '') {
-    if (still && this.cost > STILL_COST_MS && key === this.key && wall - this.lastDrawn < STILL_EVERY_MS) return false;
+    // (costly: the last two drawings were, so that one slow frame of a
+    // small network, a collection or a layout, does not freeze it)
+    const costly = Math.min(this.cost, this.before) > STILL_COST_MS;
+    if (still && costly && key === this.key && wall - this.lastDrawn < STILL_EVERY_MS) return false;
     this.key = key;
-    return !fast || this.cost <= DRAW_SHARE * (wall - this.lastDrawn);
+    return !fast || this.cost <= Math.max(CHEAP_DRAW_MS, DRAW_SHARE * (wall - this.lastDrawn));
   }
 
   /** Record a drawn frame at `wall` that took `cost` ms. */
   drawn(wall, cost) {
     this.lastDrawn = wall;
+    this.before = this.cost;
     this.cost = cost;
   }
 
