@@ -136,8 +136,8 @@ impl Nodes {
         self.informed.as_slice()[i / 64] & (1 << (i % 64)) != 0
     }
 
-    #[inline(always)]
     /// Node `i` learned the rumor at `now`, hot (the rumor state where kept).
+    #[inline(always)]
     fn set_informed(&mut self, i: usize, now: u64) {
         if self.rumor_rules {
             self.learned_at.as_mut_slice()[i] = now;
