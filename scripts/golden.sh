@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# (Re)write the golden simulator reports that tests/sim_golden.rs checks:
+# (Re)write the golden simulator reports that tests/suite/sim_golden.rs checks:
 # for each `NAME: ARGS` line of tests/golden/configs.txt, run
 # `BINARY sim ARGS --json -q`, drop wall-clock fields (as scripts/ab.sh
 # does) and store the report as tests/golden/NAME.json.

@@ -7,4 +7,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SOAK_SECS=${1:-${SOAK_SECS:-300}}
-cargo test --release --test soak -- --nocapture --test-threads=1 five_nodes
+cargo test --release --test suite -- --nocapture --test-threads=1 soak::five_nodes

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Re-records the regression suite's baseline (tests/baseline/suite.csv) that
-# tests/sweep_baseline.rs compares every build with. Run it when a change is
+# tests/suite/sweep_baseline.rs compares every build with. Run it when a change is
 # meant to change these runs (or adds a metric: a new column), and say why
-# in the commit. The flags are those of SUITE in tests/sweep_baseline.rs.
+# in the commit. The flags are those of SUITE in tests/suite/sweep_baseline.rs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet

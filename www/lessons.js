@@ -68,7 +68,7 @@ export const LESSONS = [
     title: "Rumor mongering's residue (Demers)",
     params: { nodes: 1000, seed: 1, scenario: 'single', model: 'rounds', protocol: 'rumor', stop: 'feedback', coin: 1 },
     compare: { coin: 2 },
-    summary: 'Rumor mongering with feedback and a coin: a node that pushes to someone who already knew loses interest with probability 1/k. Rumors die out before everyone has heard: Demers et al. derive that a fraction s with s = e^{-(k+1)(1-s)} stays uninformed (0.203 for k = 1, 0.060 for k = 2, in their asynchronous model). In synchronous rounds the lab measures a little less: about 0.17 for k = 1 (tests/sim_theory.rs) and 0.05 for k = 2.',
+    summary: 'Rumor mongering with feedback and a coin: a node that pushes to someone who already knew loses interest with probability 1/k. Rumors die out before everyone has heard: Demers et al. derive that a fraction s with s = e^{-(k+1)(1-s)} stays uninformed (0.203 for k = 1, 0.060 for k = 2, in their asynchronous model). In synchronous rounds the lab measures a little less: about 0.17 for k = 1 (tests/suite/sim_theory.rs) and 0.05 for k = 2.',
     steps: [
       { at_ms: 0, text: 'Node 0 pushes the rumor; every node that learns it becomes a pusher too ("hot").' },
       { at_ms: 12000, text: 'Three nodes in four know it now (76.7 % in A), so most pushes meet a node that already knew: coins are tossed, pushers go cold, and the curve flattens below 100 %.' },

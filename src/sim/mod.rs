@@ -965,9 +965,9 @@ mod tests {
     /// push-pull, push and rumor curves were re-recorded on purpose when
     /// its delays came (each part reading the informed fraction its legs'
     /// hops back, learners by pull silent until their next round: later
-    /// and closer to the measured runs, tests/sim_theory.rs), and the eager
+    /// and closer to the measured runs, tests/suite/sim_theory.rs), and the eager
     /// ones again when only the nodes that learned by a push came to push
-    /// on (tests/sim_theory.rs); the rounds model's without eager push and
+    /// on (tests/suite/sim_theory.rs); the rounds model's without eager push and
     /// the flood's are the JavaScript's still.
     struct Old {
         params: &'static str,

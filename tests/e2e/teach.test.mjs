@@ -61,7 +61,7 @@ test('each lesson\'s claimed outcome holds when its configuration runs natively'
 test('the residue lesson holds over many seeds: rumor mongering (feedback, coin) leaves s ≈ e^{-(k+1)(1-s)}, a little less in synchronous rounds', () => {
   // timing model: synchronous rounds (gossip sim --model rounds), 1000 nodes, 12 seeds.
   // Demers' asynchronous estimate: 0.203 (k = 1), 0.060 (k = 2); the synchronous
-  // rounds measure 0.160-0.188 and 0.043-0.057 at 10,000 nodes (tests/sim_theory.rs).
+  // rounds measure 0.160-0.188 and 0.043-0.057 at 10,000 nodes (tests/suite/sim_theory.rs).
   const l = lessonById('residue');
   const mean = (spec) => {
     let sum = 0;

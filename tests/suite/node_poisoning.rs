@@ -7,7 +7,7 @@
 //! dialable URL in the lists is a closed port on a 127.0.0.0/8 address.
 #![cfg(not(target_arch = "wasm32"))] // the native node
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::net::TcpListener;

@@ -5,7 +5,7 @@
 //! refusal. Data-driven: adding a file to the directory adds a case.
 #![cfg(not(target_arch = "wasm32"))] // the native node
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 

@@ -2,7 +2,7 @@
 //! faults a user adds while it runs replay exactly from the recorded
 //! scenario, and what a viewer is shown matches the nodes' real state.
 
-mod common;
+use crate::common;
 use common::*;
 use gossip::core::Protocol;
 use gossip::rng::Rng;

@@ -11,10 +11,10 @@
 //! node reported reached or was superseded at every node), memory stayed
 //! bounded (last sample at most twice the one at a quarter of the run, plus
 //! 20 MB), and the p99 stayed under a second. The samples are printed as a
-//! table (`cargo test --release --test soak -- --nocapture`).
+//! table (`cargo test --release --test suite soak:: -- --nocapture`).
 #![cfg(not(target_arch = "wasm32"))] // the native node
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

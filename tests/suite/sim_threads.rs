@@ -4,7 +4,7 @@
 //! of fault, every protocol, both memberships and the broadcast workload.
 #![cfg(not(target_arch = "wasm32"))] // threads
 
-mod common;
+use crate::common;
 use common::*;
 use gossip::core::Protocol;
 use gossip::sim::params::SimParams;

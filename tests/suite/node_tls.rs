@@ -6,7 +6,7 @@
 //! one clear line, never hangs. Every child is killed by a guard.
 #![cfg(not(target_arch = "wasm32"))] // the native node
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::time::Duration;

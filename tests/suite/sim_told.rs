@@ -4,7 +4,7 @@
 //! nodes' own duplicate counters, and on a known overlay a flood's hop
 //! counts are the breadth-first distances from the origin.
 
-mod common;
+use crate::common;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use common::*;

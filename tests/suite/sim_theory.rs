@@ -4,7 +4,7 @@
 //! that behaved like push, rumor mongering judged on the state at contact
 //! time instead of at round start, or feedback that was ignored all fail.
 
-mod common;
+use crate::common;
 use common::*;
 use gossip::core::protocols::{mean_field, MeanField};
 use gossip::core::{Protocol, StopKind};

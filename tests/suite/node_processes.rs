@@ -7,7 +7,7 @@
 //! even on failure.
 #![cfg(not(target_arch = "wasm32"))] // the native node
 
-mod support;
+use crate::support;
 
 use std::io::{Read, Write};
 use std::sync::Arc;

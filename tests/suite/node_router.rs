@@ -486,7 +486,7 @@ async fn faults_partition_the_node_only_with_the_flag_and_heal_with_an_empty_lis
         bootstrap: vec![gone.into()],
         allow_faults: true,
         // the simple detector: a failed exchange makes the peer suspect at
-        // once (under SWIM, the default, its probes decide: tests/node_swim.rs)
+        // once (under SWIM, the default, its probes decide: tests/suite/node_swim.rs)
         swim: None,
         ..NodeOptions::default()
     };

@@ -15,7 +15,7 @@
 //!   answers 200 with the rest applied.
 #![cfg(not(target_arch = "wasm32"))] // the native node
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -17,7 +17,7 @@
 //! everywhere). Every child is killed by a guard, even on failure.
 #![cfg(not(target_arch = "wasm32"))] // the native node
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

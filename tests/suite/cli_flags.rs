@@ -163,7 +163,10 @@ fn every_flag_in_the_help_has_a_row() {
         .into_iter()
         .filter(|f| !OWN_TESTS.contains(&f.as_str()) && !ROWS.iter().any(|r| r.0 == f))
         .collect();
-    assert!(missing.is_empty(), "gossip sim --help lists flags with no row in tests/cli_flags.rs ROWS: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "gossip sim --help lists flags with no row in tests/suite/cli_flags.rs ROWS: {missing:?}"
+    );
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Scenario tests: faults, determinism, the course app, and the compact
 //! population's equivalence with real core nodes.
 
-mod common;
+use crate::common;
 use common::*;
 use gossip::core::{Protocol, StopKind, StopRule, Version};
 use gossip::sim::{self, parse_fault, EngineChoice, Model, Report, StopReason};

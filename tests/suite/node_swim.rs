@@ -21,7 +21,7 @@
 //!   plus 1.5 s for a loaded test machine.
 #![cfg(all(unix, not(target_arch = "wasm32")))] // the native node and signals
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -233,7 +233,7 @@ fn swim_traffic(port: u16) -> (u64, u64) {
 }
 
 /// The benchmark of BENCHMARKS.md (not a timed test; run by hand):
-/// `cargo test --release --test node_swim -- --ignored --nocapture`.
+/// `cargo test --release --test suite node_swim:: -- --ignored --nocapture`.
 /// For each configuration, three fresh 5-node clusters: SWIM messages and
 /// `POST /swim/` requests per member per period over a quiet window, then
 /// the time from `kill -9` of one member to the first and to the last live
