@@ -46,13 +46,16 @@ export class DrawPacer {
     this.lastDrawn = -Infinity; // wall time of the last drawn frame
     this.cost = 0; // what that drawing took, ms (reading, drawing, counters)
     this.before = 0; // what the drawing before it took
+    this.fastCost = 0; // what the fast rule weighs (see drawn)
+    this.fresh = true; // no drawing since the last reset
     this.key = ''; // what the last drawn frame showed, when still
   }
 
   /**
    * Whether the frame at `wall` draws: always unless `fast` (playing at
-   * max speed, the run not stopped) and drawing now would take more than
-   * CHEAP_DRAW_MS and DRAW_SHARE of the time since the last drawing, or `still` (the run
+   * max speed, the run not stopped) and a drawing costs more than
+   * CHEAP_DRAW_MS and DRAW_SHARE of the time since the last one (its cost:
+   * the lesser of the last two, or the first after a reset), or `still` (the run
    * does not move: `key` says what the picture shows) and the picture is
    * costly, unchanged and younger than STILL_EVERY_MS.
    */
@@ -62,7 +65,7 @@ export class DrawPacer {
     const costly = Math.min(this.cost, this.before) > STILL_COST_MS;
     if (still && costly && key === this.key && wall - this.lastDrawn < STILL_EVERY_MS) return false;
     this.key = key;
-    return !fast || this.cost <= Math.max(CHEAP_DRAW_MS, DRAW_SHARE * (wall - this.lastDrawn));
+    return !fast || this.fastCost <= Math.max(CHEAP_DRAW_MS, DRAW_SHARE * (wall - this.lastDrawn));
   }
 
   /** Record a drawn frame at `wall` that took `cost` ms. */
@@ -70,12 +73,20 @@ export class DrawPacer {
     this.lastDrawn = wall;
     this.before = this.cost;
     this.cost = cost;
+    // at max speed the lesser of the last two drawings: one slow drawing (a
+    // collection, the counters' or the series' refresh a few times a
+    // second) held a 50-node picture back for the next dozen frames; the
+    // first drawing after a reset (a new run) weighs alone, so that a
+    // million-node run's first picture is not drawn twice
+    this.fastCost = this.fresh ? cost : Math.min(cost, this.before);
+    this.fresh = false;
   }
 
   /** Draw the next frame whatever it costs (after a seek, a new run, a control). */
   reset() {
     this.lastDrawn = -Infinity;
     this.key = '';
+    this.fresh = true;
   }
 }
 
