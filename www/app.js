@@ -57,6 +57,8 @@ const state = {
   spread: new SpreadMirror(), // the run's spread log, copied (spread.js)
   rows: [], // the run's counters at fixed steps of virtual time (Lab.metric_rows)
   faults: [], // the scenario's faults: [{ at, text }]
+  seeking: null, // the time a seek asked on the page goes to, on its way (seekFromPage)
+  seekFrom: 0, // where that seek's replay started
   table: null, // Lab.table(): the parameters, the protocol registry, the presets
   lastCounters: 0,
   lastInspect: 0,
@@ -294,6 +296,7 @@ function start(params, { fromUser = false } = {}) {
   const lab = new Lab(clean);
   if (state.lab) state.lab.free();
   state.lab = lab;
+  state.seeking = null;
   pacer.reset();
   state.params = lab.params();
   state.spread.reset();
@@ -416,7 +419,12 @@ function advanceBy(virtualMs, workMs = state.workMs, lab = state.lab) {
   // compared run B follows A's clock in whole ms, so it carries nothing)
   let whole = virtualMs;
   if (virtualMs !== Infinity && lab === state.lab) { state.carry = (state.carry || 0) + virtualMs; whole = Math.floor(state.carry); state.carry -= whole; }
-  const target = virtualMs === Infinity ? Infinity : lab.now() + whole;
+  return advanceTo(virtualMs === Infinity ? Infinity : lab.now() + whole, workMs, lab);
+}
+
+// Advance `lab` to virtual time `target` for at most about `workMs` of wall
+// time; returns whether it got there.
+function advanceTo(target, workMs = state.workMs, lab = state.lab) {
   const t0 = performance.now();
   let done = false;
   while (!done) {
@@ -436,7 +444,7 @@ function readFrame(force) {
   // (at max speed no message is drawn: the run's log of them fills to its
   // cap and is dropped when the speed comes down, not copied out each frame:
   // 20,000 a frame took most of a 50-node run's drawing time)
-  if (state.speed !== 'max') net.addFlights(lab.flights(), lab.now(), 1 / state.speed, state.params.model, state.params.interval_ms);
+  if (state.speed !== 'max' && state.seeking === null) net.addFlights(lab.flights(), lab.now(), 1 / state.speed, state.params.model, state.params.interval_ms);
   state.status = lab.status();
   state.groups = lab.groups();
   if (state.kind === 'swim') {
@@ -496,7 +504,14 @@ function seekTo(ms) {
   const lab = state.lab;
   if (lab.connected()) { showBanner(`Cannot move time: ${WALL_CLOCK_WHY}`); return lab.now(); }
   state.playing = false;
+  state.seeking = null;
   lab.seek(Math.max(0, Number(ms) || 0));
+  sought();
+  return lab.now();
+}
+
+// After a seek: the views follow the run's new time.
+function sought() {
   if (teach) teach.seek();
   state.spread.reset();
   state.rows = [];
@@ -505,7 +520,55 @@ function seekTo(ms) {
   updateCounters(true);
   renderInspector();
   state.lastChart = -1e9;
-  return lab.now();
+  pacer.reset();
+}
+
+// A seek asked on the page (the time slider, a fault's mark). Back, the run
+// replays from its start: seconds at 1,000 nodes (BENCHMARKS.md, "seeking
+// back"), which done at once froze the page. So the replay runs in the frame
+// loop, a work budget a frame as at max speed (SEEK_AT_ONCE_MS first: a
+// small network gets there before the next frame, as before; and between
+// frames, as the run at max speed does: turbo), the slider
+// at the time asked and the label saying how far the replay is; the page
+// keeps answering, and a new position replaces the one on its way. The state
+// reached is the same (the run is deterministic, and slices give what one
+// call gives). `window.gossipLab.seek` stays synchronous.
+const SEEK_AT_ONCE_MS = 50;
+// (between frames a seek's slices are longer than a run's at max speed:
+// the replay is what the user waits for, and the picture of the run on its
+// way matters less; at 12 ms, as max speed, a seek took 40 % longer than
+// done at once)
+const SEEK_SLICE_MS = 40;
+function seekFromPage(ms) {
+  const lab = state.lab;
+  if (lab.connected()) { showBanner(`Cannot move time: ${WALL_CLOCK_WHY}`); return; }
+  ms = Math.max(0, Number(ms) || 0);
+  state.playing = false;
+  if (ms < lab.now()) {
+    lab.seek(0); // (a rebuild: the replay starts from 0)
+    state.spread.reset();
+    state.rows = [];
+    net.clearFlights();
+  }
+  state.seeking = ms;
+  state.seekFrom = lab.now();
+  seekStep(SEEK_AT_ONCE_MS);
+  postTurbo();
+}
+
+// One slice of the page's seek; done, the views follow.
+function seekStep(workMs) {
+  const lab = state.lab;
+  lab.flights(); // (the replay's messages are not drawn)
+  if (!advanceTo(state.seeking, workMs) && !lab.stopped()) return;
+  state.seeking = null;
+  sought();
+}
+
+// Finish the page's seek now, if one is on its way (before anything that
+// acts at the run's time: a step, a fault).
+function settleSeek() {
+  if (state.seeking !== null) seekStep(Infinity);
 }
 
 // At max speed the run does not wait for animation frames: between them it
@@ -522,12 +585,15 @@ turbo.channel.port1.onmessage = () => {
   turbo.posted = false;
   if (!turboWanted()) return;
   const t0 = performance.now();
-  advanceBy(Infinity, WORK_MS_MAX);
+  if (state.seeking !== null) seekStep(SEEK_SLICE_MS);
+  else advanceBy(Infinity, WORK_MS_MAX);
   state.prof.turbo += performance.now() - t0;
   postTurbo();
 };
+// (a seek on its way replays between frames too: it is what the user waits for)
 function turboWanted() {
   const lab = state.lab;
+  if (lab && state.seeking !== null) return true;
   return !!lab && state.speed === 'max' && state.playing && !lab.connected() && !lab.stopped() && !(teach && teach.comparing());
 }
 function postTurbo() {
@@ -555,7 +621,9 @@ function frame(wall) {
   // with real nodes: wall-clock time, frames dropped or not
   const realDt = Math.min(1000, Math.max(0, wall - (state.lastAdvanceWall || wall)));
   const want = connected ? realDt : state.speed === 'max' ? Infinity : dt * state.speed;
-  if (lab && state.playing && !lab.stopped()) {
+  if (lab && state.seeking !== null) {
+    seekStep(state.workMs);
+  } else if (lab && state.playing && !lab.stopped()) {
     const before = lab.now();
     advanceBy(want);
     if (want !== Infinity && want > 0) {
@@ -569,14 +637,15 @@ function frame(wall) {
   state.lastAdvanceWall = wall;
   lap('advance');
   // at max speed a big network is drawn a few times a second (pace.js)
-  const fast = !!lab && state.speed === 'max' && state.playing && !connected && !lab.stopped();
+  const seeking = state.seeking !== null;
+  const fast = !!lab && ((state.speed === 'max' && state.playing && !connected && !lab.stopped()) || seeking);
   // paused or ended (and no second run or real nodes moving): a costly
   // picture is drawn again when what it shows changes (pace.js)
-  const still = !!lab && (!state.playing || lab.stopped()) && !connected && !(teach && teach.comparing());
+  const still = !!lab && !seeking && (!state.playing || lab.stopped()) && !connected && !(teach && teach.comparing());
   const key = still ? `${lab.now()} ${net.view.k} ${net.view.tx} ${net.view.ty} ${net.selected} ${net.hoverNode} ${net.w} ${net.h}` : '';
   if (lab && pacer.draws(wall, fast, still, key)) {
     const d0 = t;
-    time.update(lab.now(), state.faults, connected);
+    time.update(lab.now(), state.faults, connected, seeking ? { to: state.seeking, from: state.seekFrom } : null);
     readFrame(false);
     lap('read');
     const chartMs = draw(wall);
@@ -859,6 +928,7 @@ function applyFault(spec) {
 // Apply fault `spec` now (throws on bad input); true if it forked the run
 // (it was sought back: the later faults are discarded, in Rust).
 function addFault(spec) {
+  settleSeek();
   const lab = state.lab;
   const now = lab.now();
   const past = state.faults.some((f) => f.at > now + 1); // as Live::has_future says
@@ -951,6 +1021,7 @@ function wire() {
   form.onsubmit = (ev) => {
     ev.preventDefault();
     try {
+      settleSeek(); // (a fork happens at the time asked, not on the replay's way there)
       // sought back into the run: the new parameters replay from the start
       // with the faults up to now, and the run goes on from now (a fork)
       const lab = state.lab, now = lab.now();
@@ -1062,6 +1133,7 @@ const api = {
   configure(params) { start(params); return state.lab.scenario(); },
   /** Advance virtual time by `ms`, synchronously; returns the new time. */
   step(ms) {
+    settleSeek();
     const target = state.lab.now() + Math.max(0, Number(ms) || 0);
     for (let guard = 0; guard < 1e7 && !state.lab.advance(target, 1e6); guard++);
     if (teach) teach.step(Math.max(0, Number(ms) || 0));
@@ -1070,11 +1142,14 @@ const api = {
   },
   /** Advance by `k` events (a message delivered or a timer), synchronously; returns the new time. */
   stepEvents(k = 1) {
+    settleSeek();
     const lab = state.lab;
     for (let i = 0; i < Math.max(1, Number(k) || 1) && !lab.stopped(); i++) lab.advance(Infinity, 1);
     readFrame(true); updateCounters(true); renderInspector();
     return lab.now();
   },
+  /** The time a seek asked on the page (slider, fault mark) is replaying to, or null when none is on its way. */
+  seeking: () => state.seeking,
   /** Go to virtual time `ms` exactly (back: the scenario replays); returns the time. Throws while real nodes take part. */
   seek(ms) {
     if (state.lab.connected()) throw new Error(`seek: ${WALL_CLOCK_WHY}`);
@@ -1175,7 +1250,7 @@ const api = {
 async function main() {
   net = new NetView($('net'));
   chart = new Chart($('chart'));
-  time = new TimeControl({ seek: seekTo, setSpeed, speed: () => state.speed });
+  time = new TimeControl({ seek: seekFromPage, setSpeed, speed: () => state.speed });
   try {
     await init();
   } catch (e) {

@@ -1,7 +1,8 @@
 // Control of time: the speed (1/100x to 100x on a log scale, or max; keys
 // + and -), and the time slider that scrubs over the run. The run is
 // deterministic, so a seek is exact (Rust rebuilds the scenario and replays
-// to the time asked, Lab.seek); the faults of the scenario's timeline are
+// to the time asked, in slices across frames when asked here: app.js's
+// seekFromPage); the faults of the scenario's timeline are
 // marks on the slider, a click on one seeks there. While real nodes take
 // part, time runs at wall-clock speed: the controls say why instead of only
 // greying out. Drawing and wiring only; app.js owns the run.
@@ -75,13 +76,21 @@ export class TimeControl {
   /** The future was discarded (a fork): the run now ends at `now`. */
   fork(now) { this.horizon = now; }
 
-  /** Each frame: the time, the faults `[{ at, text }]`, whether real nodes take part. */
-  update(now, faults, connected) {
+  /**
+   * Each frame: the time, the faults `[{ at, text }]`, whether real nodes
+   * take part, and a seek on its way (`{ from, to }`, ms: the run replays
+   * from `from` to `to`) or null.
+   */
+  update(now, faults, connected, seeking = null) {
     this.horizon = Math.max(this.horizon, now);
     const max = Math.max(1, this.horizon);
     this.slider.max = String(max);
-    if (!this.dragging && this.pending === null) this.slider.value = String(now);
-    this.label.textContent = `${(now / 1000).toFixed(2)} s of ${(max / 1000).toFixed(2)} s`;
+    if (!this.dragging && this.pending === null) this.slider.value = String(seeking ? seeking.to : now);
+    const pct = seeking ? Math.floor((100 * (now - seeking.from)) / Math.max(1, seeking.to - seeking.from)) : 0;
+    this.label.textContent = seeking
+      ? `replaying to ${(seeking.to / 1000).toFixed(2)} s: ${pct} %`
+      : `${(now / 1000).toFixed(2)} s of ${(max / 1000).toFixed(2)} s`;
+    this.label.classList.toggle('seeking', !!seeking);
     const off = !!connected;
     if (this.off !== off) {
       this.off = off;
