@@ -1163,6 +1163,7 @@ const api = {
   csvName: () => exportName('metrics', state.params, 'csv'),
   /** Run to the end synchronously; returns `gossip sim --json`'s report. */
   runToEnd() {
+    settleSeek();
     for (let guard = 0; guard < 1e7 && !state.lab.stopped(); guard++) state.lab.advance(Infinity, 1e6);
     if (teach) teach.runToEnd();
     readFrame(true); updateCounters(true);
