@@ -39,6 +39,13 @@
 //! * [`wire`] (the JSON of `POST /gossip/`), [`rng`], [`movies`], [`hint`];
 //!   `huge` (native): the binary's allocator, large blocks on huge pages.
 //!
+//! "Native" above is the cargo feature `native` (on by default) on a
+//! native target: the program around the library and its dependencies
+//! (tokio, axum, hyper, reqwest, rustls, clap, tracing). Without it
+//! (`default-features = false`, as the fuzz targets build) the library is
+//! the core, the simulator, the wire format and the bridge, 50 crates
+//! instead of about 200.
+//!
 //! ```
 //! use gossip::core::Protocol;
 //! use gossip::sim::{self, SimConfig};
@@ -59,26 +66,26 @@ pub mod rng;
 pub mod sim;
 pub mod wire;
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(feature = "native", not(target_arch = "wasm32")))]
 pub mod check;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(feature = "native", not(target_arch = "wasm32")))]
 pub mod cli;
 // the binary's allocator: large blocks on huge pages
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(feature = "native", not(target_arch = "wasm32")))]
 pub mod huge;
 
 // the native HTTP node
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(feature = "native", not(target_arch = "wasm32")))]
 pub mod node_cli;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(feature = "native", not(target_arch = "wasm32")))]
 pub mod server;
 
 // `gossip sweep`: many runs over parameters and seeds, CSV, summary, plots
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(feature = "native", not(target_arch = "wasm32")))]
 pub mod experiment;
 
 // `gossip test-node`: the conformance test for course implementations
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(feature = "native", not(target_arch = "wasm32")))]
 pub mod conformance;
 
 // the browser lab's bindings, and their fetch transport to real nodes
