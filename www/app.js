@@ -710,7 +710,10 @@ function updateCounters(force) {
   const stop = lab.stopped();
   $('clock').textContent = `${(lab.now() / 1000).toFixed(1)} s`;
   const st = $('state');
-  if (stop) {
+  if (state.seeking !== null) {
+    st.textContent = 'replaying'; // (a seek asked on the page, on its way: seekFromPage)
+    st.className = 'pill warn';
+  } else if (stop) {
     st.textContent = stop === 'converged' ? 'converged' : stop.replace('-', ' ');
     st.className = `pill ${stop === 'converged' ? 'ok' : 'warn'}`;
   } else if (state.playing && lab.connected()) {

@@ -71,6 +71,7 @@ test('a seek back on the slider replays in the frame loop: frames go on, the lab
   const seen = await page.evaluate(async () => {
     const g = window.gossipLab;
     const labels = [];
+    const pills = new Set();
     let frames = 0;
     const t0 = performance.now();
     // (bounded: a replay that never ends fails here, not by hanging)
@@ -78,15 +79,18 @@ test('a seek back on the slider replays in the frame loop: frames go on, the lab
       await new Promise((ok) => requestAnimationFrame(ok));
       frames++;
       labels.push(document.getElementById('time-label').textContent);
+      pills.add(document.getElementById('state').textContent);
       if (frames > 2 && g.seeking() === null) break;
     }
-    return { frames, labels, seeking: g.seeking(), slider: document.getElementById('time-slider').value, ms: performance.now() - t0 };
+    return { frames, labels, pills: [...pills], seeking: g.seeking(), slider: document.getElementById('time-slider').value, ms: performance.now() - t0 };
   });
   assert.equal(seen.seeking, null, `the replay ended (${seen.ms} ms)`);
   // 1,000 nodes replaying 9 s of the course app take seconds: the page drew
   // frames meanwhile and said what it was doing
   assert.ok(seen.labels.some((l) => /^replaying to 9\.00 s: \d+ %$/.test(l)), `a progress label (${seen.labels.slice(0, 3)})`);
   assert.ok(seen.frames > 5, `frames went on during the replay (${seen.frames})`);
+  assert.ok(seen.pills.includes('replaying'), `the state pill said so (${seen.pills})`);
+  assert.equal(await page.textContent('#state'), 'paused');
   assert.equal(seen.slider, '9000');
   assert.match(seen.labels[seen.labels.length - 1], /^9\.00 s of 12\.00 s$/);
   // exact: the same as the synchronous seek (a rebuild and one replay)
