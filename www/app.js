@@ -510,12 +510,18 @@ function seekTo(ms) {
   return lab.now();
 }
 
-// After a seek: the views follow the run's new time.
-function sought() {
-  if (teach) teach.seek();
+// The run was rebuilt or moved in time: forget the curves, counter rows and
+// messages copied from it.
+function forgetCopies() {
   state.spread.reset();
   state.rows = [];
   net.clearFlights();
+}
+
+// After a seek: the views follow the run's new time.
+function sought() {
+  if (teach) teach.seek();
+  forgetCopies();
   readFrame(true);
   updateCounters(true);
   renderInspector();
@@ -546,9 +552,7 @@ function seekFromPage(ms) {
   state.playing = false;
   if (ms < lab.now()) {
     lab.seek(0); // (a rebuild: the replay starts from 0)
-    state.spread.reset();
-    state.rows = [];
-    net.clearFlights();
+    forgetCopies();
   }
   state.seeking = ms;
   state.seekFrom = lab.now();
