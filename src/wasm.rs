@@ -530,7 +530,8 @@ impl Lab {
     }
 
     /// Messages sent since the last call, flat: [`Flight::Len`] numbers a
-    /// message, each at its [`Flight`] place.
+    /// message, each at its [`Flight`] place, oldest first; the latest
+    /// 20,000 when more were sent (those in flight now among them).
     pub fn flights(&mut self) -> Vec<f64> {
         let (flights, _skipped) = each!(&mut self.run, l => l.drain_flights());
         let mut out = vec![0.0; flights.len() * Flight::Len as usize];

@@ -441,9 +441,9 @@ function advanceTo(target, workMs = state.workMs, lab = state.lab) {
 
 function readFrame(force) {
   const lab = state.lab;
-  // (at max speed no message is drawn: the run's log of them fills to its
-  // cap and is dropped when the speed comes down, not copied out each frame:
-  // 20,000 a frame took most of a 50-node run's drawing time)
+  // (at max speed no message is drawn: the run's log of them keeps the
+  // latest, up to its cap, and is read when the speed comes down, not copied
+  // out each frame: 20,000 a frame took most of a 50-node run's drawing time)
   if (state.speed !== 'max' && state.seeking === null) net.addFlights(lab.flights(), lab.now(), 1 / state.speed, state.params.model, state.params.interval_ms);
   state.status = lab.status();
   state.groups = lab.groups();
@@ -563,7 +563,8 @@ function seekFromPage(ms) {
 // One slice of the page's seek; done, the views follow.
 function seekStep(workMs) {
   const lab = state.lab;
-  lab.flights(); // (the replay's messages are not drawn)
+  // (the replay's messages are not drawn: the run's log of them keeps the
+  // latest, and those in flight at the time reached are drawn once there)
   if (!advanceTo(state.seeking, workMs) && !lab.stopped()) return;
   state.seeking = null;
   sought();
@@ -1013,7 +1014,6 @@ function metricsCsv() {
 function setSpeed(s) {
   const v = s === 'max' ? 'max' : Number(s);
   if (v !== 'max' && !(v > 0)) throw new Error(`speed is a positive number or 'max', got ${s}`);
-  if (state.speed === 'max' && v !== 'max' && state.lab) state.lab.flights(); // (sent long ago: dropped)
   state.speed = v;
   time.showSpeed(v);
 }

@@ -408,22 +408,33 @@ export class NetView {
       for (let k = 0; k < total * L; k += L) if (this.isOutside(flat[k + Flight.From]) || this.isOutside(flat[k + Flight.To])) this.pushFlight(flat, k, now, minVisual, model, intervalMs);
       return;
     }
+    // (only those still on screen: after a seek or a stretch at max speed
+    // the batch spans seconds, and all but its last messages are over)
+    const shown = this.shown || (this.shown = []); // (reused: one a frame)
+    shown.length = 0;
+    for (let k = 0; k < total * L; k += L) if (this.flightSpan(flat, k, minVisual, model, intervalMs)[2] > now) shown.push(k);
     const room = this.maxFlights - this.flights.length;
-    if (room <= 0) { this.dropped = (this.dropped || 0) + total; return; }
-    const step = total > room ? total / room : 1;
-    for (let x = 0; x < total; x += step) this.pushFlight(flat, Math.floor(x) * L, now, minVisual, model, intervalMs);
-    if (step > 1) this.dropped = (this.dropped || 0) + total - room;
+    if (room <= 0) { this.dropped = (this.dropped || 0) + shown.length; return; }
+    const step = shown.length > room ? shown.length / room : 1;
+    for (let x = 0; x < shown.length; x += step) this.pushFlight(flat, shown[Math.floor(x)], now, minVisual, model, intervalMs);
+    if (step > 1) this.dropped = (this.dropped || 0) + shown.length - room;
+  }
+
+  // A message's [t1, lost, vis1]: when it arrives as drawn (rounds: an
+  // exchange completes inside its round, shown across part of it), whether
+  // it was lost, and until when it stays on screen.
+  flightSpan(flat, k, minVisual, model, intervalMs) {
+    const t0 = flat[k + Flight.Sent];
+    let t1 = flat[k + Flight.Arrives];
+    const lost = t1 < 0;
+    if (model === 'rounds') t1 = t0 + intervalMs * 0.45;
+    else if (lost) t1 = t0 + 60;
+    return [t1, lost, Math.max(t1, t0 + minVisual)];
   }
 
   pushFlight(flat, k, now, minVisual, model, intervalMs) {
-    const from = flat[k + Flight.From], to = flat[k + Flight.To], t0 = flat[k + Flight.Sent];
-    let t1 = flat[k + Flight.Arrives];
-    const lost = t1 < 0;
-    // rounds: an exchange completes inside its round; show it across part of the round
-    if (model === 'rounds') t1 = t0 + intervalMs * 0.45;
-    else if (lost) t1 = t0 + 60;
-    const vis1 = Math.max(t1, t0 + minVisual);
-    this.flights.push({ from, to, t0, t1, vis1, upd: flat[k + Flight.Updates] > 0, lost });
+    const [t1, lost, vis1] = this.flightSpan(flat, k, minVisual, model, intervalMs);
+    this.flights.push({ from: flat[k + Flight.From], to: flat[k + Flight.To], t0: flat[k + Flight.Sent], t1, vis1, upd: flat[k + Flight.Updates] > 0, lost });
   }
 
   clearFlights() { this.flights.length = 0; this.flow.fill(0); this.flowUpd.fill(0); this.flowLost.fill(0); }

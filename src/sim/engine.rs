@@ -16,7 +16,7 @@
 //! is bounded: by the time limit, and by a guard that stops a run whose
 //! messages would never let time advance.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use super::faults::{Fault, TimedFault};
 use super::membership::Roster;
@@ -115,11 +115,14 @@ pub struct Flight {
     pub updates: bool,
 }
 
-/// A bounded log of flights, drained by the viewer once a frame.
+/// A bounded log of flights, drained by the viewer once a frame: the
+/// latest `cap` kept (a ring), so that after a long replay or a stretch
+/// at max speed without drains it holds the messages in flight now, not
+/// the first ones sent after the last drain.
 #[derive(Debug, Default)]
 struct FlightLog {
     cap: usize,
-    items: Vec<Flight>,
+    items: VecDeque<Flight>,
     skipped: u64,
 }
 
@@ -222,11 +225,13 @@ impl<P: Population> World<P> {
     /// exchange with a remote node), for the viewer.
     pub fn log_flight(&mut self, f: Flight) {
         if let Some(log) = &mut self.flights {
-            if log.items.len() < log.cap {
-                log.items.push(f);
-            } else {
+            if log.items.len() >= log.cap {
                 log.skipped += 1;
+                if log.items.pop_front().is_none() {
+                    return; // (a cap of 0 keeps nothing)
+                }
             }
+            log.items.push_back(f);
         }
     }
 
@@ -235,11 +240,11 @@ impl<P: Population> World<P> {
         self.flights = Some(FlightLog { cap, ..Default::default() });
     }
 
-    /// The flights logged since the last drain, and how many more there
-    /// were beyond the cap.
+    /// The latest flights logged since the last drain, oldest first (at
+    /// most the cap), and how many older ones were dropped for them.
     pub fn drain_flights(&mut self) -> (Vec<Flight>, u64) {
         match &mut self.flights {
-            Some(log) => (std::mem::take(&mut log.items), std::mem::take(&mut log.skipped)),
+            Some(log) => (std::mem::take(&mut log.items).into(), std::mem::take(&mut log.skipped)),
             None => (Vec::new(), 0),
         }
     }

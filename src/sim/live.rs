@@ -39,7 +39,7 @@ use super::{report, runner, EngineChoice, Fault, MembershipMode, Progress, Repor
 use crate::core::membership::swim::State;
 use crate::core::{Digest, Message, Update, Version};
 
-/// Most flights kept between two drains (a frame).
+/// Most flights kept between two drains (a frame): the latest.
 pub const FLIGHT_CAP: usize = 20_000;
 /// Most trace events kept for export.
 pub const TRACE_CAP: usize = 500_000;
@@ -1465,6 +1465,39 @@ mod tests {
         l.advance(2_000, u64::MAX);
         assert!(l.r.w.metrics.messages > 0);
         assert!(l.drain_flights().0.is_empty());
+    }
+
+    #[test]
+    fn the_flight_log_keeps_the_latest_messages_so_those_in_flight_after_a_long_replay_are_there() {
+        // 80 nodes for 8 s send far more than a cap of 300: the log must
+        // hold the latest 300 messages, oldest first, and among them every
+        // message the queue holds in flight now
+        const CAP: usize = 300;
+        let mut l = Live::<FullPopulation>::start(&cfg()).unwrap();
+        l.r.w.log_flights(CAP);
+        let mut flying = Vec::new();
+        for t in (8_000..9_000).step_by(7) {
+            l.advance(t, u64::MAX);
+            l.r.in_flight(|from, to, arrives, _| flying.push((from, to, arrives)));
+            if !flying.is_empty() {
+                break;
+            }
+        }
+        assert!(!flying.is_empty(), "a moment with messages in flight");
+        let sent = l.r.w.metrics.messages;
+        assert!(sent > CAP as u64 * 3, "the run sends past the cap: {sent}");
+        let (log, skipped) = l.drain_flights();
+        assert_eq!(log.len(), CAP);
+        assert_eq!(log.len() as u64 + skipped, sent, "every message kept or counted as skipped");
+        assert!(log.windows(2).all(|w| w[0].sent <= w[1].sent), "oldest first");
+        assert!(log.last().unwrap().sent + 1_000 > l.now(), "the latest: {} at {}", log.last().unwrap().sent, l.now());
+        for m in &flying {
+            assert!(
+                log.iter().any(|f| (f.from, f.to, f.arrives) == (m.0, m.1, Some(m.2))),
+                "{m:?} in flight, not in the log"
+            );
+        }
+        assert!(l.drain_flights().0.is_empty(), "drained");
     }
 
     #[test]

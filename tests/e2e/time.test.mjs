@@ -186,6 +186,25 @@ test('a fault applied after seeking back forks the run: the later faults go, the
   for (const p of [page, again]) { assert.deepEqual(p.errors, []); await p.close(); }
 });
 
+test('after a seek, the messages drawn are the ones in flight at the time reached, past the log\'s cap', { timeout: 120_000 }, async () => {
+  // 200 nodes send about 32,000 messages in 8 s, past the run's log of
+  // 20,000 (it keeps the latest: before, it kept the first ones after the
+  // last read, all arrived long before, and nothing was drawn flying)
+  const page = await paused('nodes=200&seed=3&scenario=movies&model=events&protocol=push-pull&fanout=2&ttl=6&latency_ms=200&jitter_ms=40&duration_s=20');
+  const r = await page.evaluate(() => {
+    const g = window.gossipLab;
+    g.seek(8_013);
+    const drawn = g.flightsNow();
+    return { sent: g.metrics().messages, now: g.snapshot().time_ms, drawn: drawn.length, real: drawn.filter(([f, t]) => g.inFlight(f, t).length > 0).length };
+  });
+  assert.equal(r.now, 8_013);
+  assert.ok(r.sent > 20_000, `the run sent past the log's cap: ${r.sent}`);
+  assert.ok(r.drawn > 20, `messages drawn flying: ${r.drawn}`);
+  assert.equal(r.real, r.drawn, 'every message drawn flying is in flight in the run');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('speeds run from 1/100x to 100x on a log scale plus max, with + and - keys', { timeout: 60_000 }, async () => {
   const page = await openLab(suite.browser, suite.server.url, 'nodes=30&seed=2');
   await page.evaluate(() => window.gossipLab.setSpeed(1));
