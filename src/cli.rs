@@ -241,6 +241,7 @@ pub(crate) fn check_names_apply(given: &[&str], cfg: &SimConfig) -> Result<(), P
     let swim = cfg.membership == sim::MembershipMode::Swim;
     let jitter = cfg.net.latency_dist.reads_jitter();
     sim::table::refuse_unread_membership(given(), swim, jitter, sim::table::flag_of)?;
+    sim::table::refuse_unread_model(given(), cfg.model == sim::Model::Events, sim::table::flag_of)?;
     sim::table::refuse_unread(given(), cfg.node.protocol, sim::table::flag_of)?;
     sim::overlay::refuse_given(given(), cfg, sim::table::flag_of)?;
     sim::table::refuse_unread_scenario(given(), cfg.scenario, sim::table::flag_of)

@@ -86,7 +86,8 @@ fn read_params(params: &JsValue) -> Result<Result<SimParams, ParamError>, JsValu
 /// Parameters read and checked into a configuration.
 fn configured(params: &JsValue) -> Result<Result<(SimParams, crate::sim::SimConfig), ParamError>, JsValue> {
     let given = given_names(params);
-    Ok(read_params(params)?.and_then(|p| {
+    Ok(read_params(params)?.and_then(|mut p| {
+        p.drop_unread_timing(); // (the rounds model does not read it: the page hides it)
         let c = p.to_config()?;
         // a value the protocol does not read is refused, not ignored
         // (the page's form always sends the jitter: it is not refused here)

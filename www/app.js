@@ -161,6 +161,8 @@ function paramField(p) {
   if (p.protocols) label.dataset.protocols = p.protocols.join(' ');
   // and only for the memberships that read it (the refusal rules)
   if (p.memberships) label.dataset.memberships = p.memberships.join(' ');
+  // and only for the models that read it (the network's timing: events)
+  if (p.models) label.dataset.models = p.models.join(' ');
   let el;
   if (p.kind === 'choice') {
     el = document.createElement('select');
@@ -245,9 +247,11 @@ function formParams() {
 function syncProtocolFields() {
   const protocol = form.elements.protocol.value;
   const membership = form.elements.membership?.value;
-  for (const label of form.querySelectorAll('label[data-protocols], label[data-memberships]')) {
+  const model = form.elements.model?.value;
+  for (const label of form.querySelectorAll('label[data-protocols], label[data-memberships], label[data-models]')) {
     const off = (label.dataset.protocols && !label.dataset.protocols.split(' ').includes(protocol))
-      || (label.dataset.memberships && !label.dataset.memberships.split(' ').includes(membership));
+      || (label.dataset.memberships && !label.dataset.memberships.split(' ').includes(membership))
+      || (label.dataset.models && !label.dataset.models.split(' ').includes(model));
     label.classList.toggle('off', !!off);
   }
 }
@@ -1024,6 +1028,7 @@ function wire() {
   $('restart').onclick = () => { try { start(state.lab.scenario()); } catch (e) { showBanner(String(e.message || e)); } };
   $('step-event').onclick = () => { state.playing = false; api.stepEvents(1); };
   form.elements.protocol.onchange = syncProtocolFields;
+  if (form.elements.model) form.elements.model.onchange = syncProtocolFields;
   if (form.elements.membership) form.elements.membership.onchange = fitMembership;
   form.onsubmit = (ev) => {
     ev.preventDefault();

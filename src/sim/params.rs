@@ -224,6 +224,22 @@ impl SimParams {
         preset.chain(changed).collect()
     }
 
+    /// The network's timing ([`table::EVENTS_PARAMS`]) put back at the
+    /// preset's values (or the defaults) when the model is rounds, which
+    /// does not read it: for the page, whose links and form may carry it,
+    /// so that its report, link and `gossip sim` command are those of the
+    /// run it makes (the command line refuses these flags in rounds).
+    pub fn drop_unread_timing(&mut self) {
+        if Model::parse(&self.model) != Some(Model::Rounds) {
+            return;
+        }
+        let base = self.preset.as_deref().and_then(|n| SimParams::preset(n).ok()).unwrap_or_default();
+        for p in TABLE.iter().filter(|p| table::EVENTS_PARAMS.contains(&p.name)) {
+            let v = p.text(&base);
+            self.set(p.name, &v).expect("the table's own text of a value reads back");
+        }
+    }
+
     /// A named workload ([`table::PRESETS`]): its parameters, every other
     /// one at its default.
     pub fn preset(name: &str) -> Result<SimParams, ParamError> {
@@ -364,6 +380,29 @@ impl SimParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rounds_model_drops_the_network_timing_it_does_not_read_and_the_events_model_keeps_it() {
+        let given = [
+            ("model", "rounds"),
+            ("latency_ms", "300"),
+            ("jitter_ms", "70"),
+            ("latency_dist", "uniform"),
+            ("loss", "0.1"),
+        ];
+        let mut p = SimParams::from_pairs(given).unwrap();
+        p.drop_unread_timing();
+        let pairs = p.to_pairs();
+        assert_eq!(pairs, vec![("loss", "0.1".to_string())], "(rounds is the default model; loss is read in rounds)");
+        let mut e = SimParams::from_pairs([("model", "events"), ("latency_ms", "300")]).unwrap();
+        e.drop_unread_timing();
+        assert_eq!(e.to_config().unwrap().net.latency_ms, 300);
+        // back at the preset's values, not the table's
+        let mut g = SimParams::from_pairs([("preset", "glomers"), ("model", "rounds"), ("latency_ms", "7")]).unwrap();
+        g.drop_unread_timing();
+        assert_eq!(g.to_pairs().iter().filter(|(k, _)| *k == "latency_ms").count(), 0);
+        assert_eq!(g.latency_ms, SimParams::preset("glomers").unwrap().latency_ms);
+    }
 
     #[test]
     fn text_pairs_round_trip_through_set() {

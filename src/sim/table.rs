@@ -555,6 +555,31 @@ pub fn refuse_unread_scenario<'a>(
     Ok(())
 }
 
+/// The network's timing: read by the events model only (in the rounds
+/// model an exchange completes within its round, whatever the latency).
+pub const EVENTS_PARAMS: &[&str] = &["latency_ms", "jitter_ms", "latency_dist"];
+
+/// Refuse a parameter that was given although the run's model does not
+/// read it ([`EVENTS_PARAMS`] in the rounds model). `call` names parameters
+/// as in [`refuse_unread`].
+pub fn refuse_unread_model<'a>(
+    given: impl IntoIterator<Item = &'a str>,
+    events: bool,
+    call: impl Fn(&str) -> String,
+) -> Result<(), ParamError> {
+    match given.into_iter().find(|name| !events && EVENTS_PARAMS.contains(name)) {
+        Some(name) => Err(ParamError::rule(
+            name,
+            format!(
+                "{} is not read by the rounds model (an exchange completes within its round): use --model events \
+                 model or leave it out",
+                call(name)
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Refuse a parameter that was given although the run's membership does
 /// not read it (SWIM's parameters without `--membership swim`, a
 /// dissemination parameter with it), or `jitter_ms` with a latency
@@ -700,6 +725,11 @@ impl Param {
         (users.len() < MembershipMode::ALL.len()).then_some(users)
     }
 
+    /// The models that read it ([`refuse_unread_model`]); `None` for both.
+    pub fn models(&self) -> Option<Vec<&'static str>> {
+        EVENTS_PARAMS.contains(&self.name).then(|| vec![super::Model::Events.name()])
+    }
+
     /// Its range in words: `between 2 and 50000000`, `at least 1`, `above 0
     /// and at most 100000` (empty for other kinds).
     pub fn range(&self) -> String {
@@ -788,6 +818,7 @@ impl Param {
             choices: self.choices(),
             protocols: self.protocols().map(|ps| ps.iter().map(|p| p.name()).collect()),
             memberships: self.memberships(),
+            models: self.models(),
         }
     }
 }
@@ -810,6 +841,7 @@ struct ParamView {
     choices: Vec<Choice>,
     protocols: Option<Vec<&'static str>>,
     memberships: Option<Vec<&'static str>>,
+    models: Option<Vec<&'static str>>,
 }
 
 /// A named configuration: the values it sets (every other parameter keeps
@@ -1051,5 +1083,20 @@ mod tests {
         assert_eq!(m("nodes"), None);
         assert_eq!(m("membership"), None);
         assert!(table_json().contains(r#""memberships":["swim"]"#));
+    }
+
+    #[test]
+    fn the_network_timing_is_read_by_the_events_model_only_and_refused_in_rounds() {
+        for name in ["latency_ms", "jitter_ms", "latency_dist"] {
+            assert_eq!(param(name).unwrap().models(), Some(vec!["events"]), "{name}");
+            let e = refuse_unread_model([name], false, str::to_owned).unwrap_err();
+            assert!(e.to_string().contains("rounds model"), "{e}");
+            assert!(refuse_unread_model([name], true, str::to_owned).is_ok());
+        }
+        for name in ["loss", "interval_ms", "fanout", "nodes"] {
+            assert_eq!(param(name).unwrap().models(), None, "{name}");
+            assert!(refuse_unread_model([name], false, str::to_owned).is_ok(), "{name}");
+        }
+        assert!(table_json().contains(r#""models":["events"]"#));
     }
 }

@@ -142,6 +142,13 @@ test('the form comes from the parameter table: the registry protocols, their own
   assert.ok(!(await page.isVisible('#params [name=eager]')), 'rumor refuses eager push: no field');
   await page.selectOption('#params [name=protocol]', 'push-pull');
   assert.ok(!(await page.isVisible('#params [name=counter]')) && (await page.isVisible('#params [name=eager]')));
+  // the network's timing only for the events model, which reads it
+  assert.ok(await page.isVisible('#params [name=latency_ms]'), 'glomers runs events: latency shown');
+  await page.selectOption('#params [name=model]', 'rounds');
+  assert.ok(!(await page.isVisible('#params [name=latency_ms]')) && !(await page.isVisible('#params [name=jitter_ms]')), 'rounds reads no latency');
+  assert.ok(await page.isVisible('#params [name=loss]'), 'loss is read in rounds');
+  await page.selectOption('#params [name=model]', 'events');
+  assert.ok(await page.isVisible('#params [name=latency_ms]'));
   await page.selectOption('#params [name=protocol]', 'rumor');
   assert.match(await page.textContent('#theory-name'), /^mean-field rumor, n=25$/);
   await page.screenshot({ path: path.join(SHOTS, 'lab-preset-form.png'), fullPage: true });
@@ -158,6 +165,20 @@ test('the form comes from the parameter table: the registry protocols, their own
   assert.match(await page.textContent('#banner-text'), /rate must be above 0/);
   assert.equal(await page.getAttribute('#params [name=rate]', 'class'), 'invalid');
   assert.equal((await page.getAttribute('#params [name=nodes]', 'class')) || '', '', 'only the field at fault is marked');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('a link giving a rounds run a latency: the page runs without it (rounds reads none), and its command runs in gossip sim', async () => {
+  const page = await openLab(suite.browser, suite.server.url, 'nodes=40&model=rounds&latency_ms=300&jitter_ms=5&loss=0.1');
+  const r = await page.evaluate(() => { const g = window.gossipLab; g.pause(); g.runToEnd(); return { cmd: g.simCommand(), report: g.reportJson(), scenario: g.scenario() }; });
+  assert.ok(!('latency_ms' in r.scenario) && !('jitter_ms' in r.scenario), JSON.stringify(r.scenario));
+  assert.equal(r.scenario.loss, '0.1');
+  assert.doesNotMatch(r.cmd, /--latency|--jitter/);
+  const native = execFileSync(BIN, [...r.cmd.split(' ').slice(1), '--json'], { encoding: 'utf8' }).trim();
+  assert.equal(r.report, native, 'the command gives the page\'s report');
+  // gossip sim refuses what the page drops
+  assert.throws(() => execFileSync(BIN, ['sim', '--nodes', '40', '--latency-ms', '300'], { stdio: 'pipe' }), /rounds model/);
   assert.deepEqual(page.errors, []);
   await page.close();
 });

@@ -73,6 +73,9 @@ const ROWS: &[(&str, &str, &str)] = &[
     ("--interval-ms", "500", "--nodes 200"),
     ("--latency-ms", "100", "--nodes 200 --model events"),
     ("--jitter-ms", "0", "--nodes 200 --model events"),
+    // (the rounds model reads no latency: refused there, not ignored)
+    ("--latency-ms", "100", "--nodes 200"),
+    ("--jitter-ms", "0", "--nodes 200"),
     ("--link-spread", "0.5", "--nodes 200 --model events"),
     ("--loss", "0.1", "--nodes 200"),
     ("--scenario", "movies", "--nodes 50"),
@@ -129,6 +132,7 @@ const ROWS: &[(&str, &str, &str)] = &[
     ("--fanout", "2", OVERLAY),
     ("--membership", "swim", "--nodes 200 --model events"),
     ("--latency-dist", "uniform", "--nodes 200 --model events"),
+    ("--latency-dist", "uniform", "--nodes 200"),
     ("--latency-dist", "lognormal", "--nodes 200 --model events --jitter-ms 30"),
     ("--swim-formulas", "memberlist", "--preset swim-paper --nodes 50 --duration-s 30 --loss 0.1 --fault 5s:crash:3"),
     ("--lifeguard", "on", "--preset swim-paper --nodes 50 --duration-s 30 --loss 0.1 --fault 5s:crash:3"),
