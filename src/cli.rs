@@ -242,6 +242,9 @@ pub(crate) fn check_names_apply(given: &[&str], cfg: &SimConfig) -> Result<(), P
     let jitter = cfg.net.latency_dist.reads_jitter();
     sim::table::refuse_unread_membership(given(), swim, jitter, sim::table::flag_of)?;
     sim::table::refuse_unread_model(given(), cfg.model == sim::Model::Events, sim::table::flag_of)?;
+    if let Some(run) = &cfg.swim {
+        sim::table::refuse_unread_swim(given(), &run.config, sim::table::flag_of)?;
+    }
     sim::table::refuse_unread(given(), cfg.node.protocol, sim::table::flag_of)?;
     sim::overlay::refuse_given(given(), cfg, sim::table::flag_of)?;
     sim::table::refuse_unread_scenario(given(), cfg.scenario, sim::table::flag_of)

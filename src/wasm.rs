@@ -95,6 +95,9 @@ fn configured(params: &JsValue) -> Result<Result<(SimParams, crate::sim::SimConf
         crate::sim::table::refuse_unread_membership(given.iter().map(String::as_str), swim, true, str::to_owned)?;
         crate::sim::table::refuse_unread(given.iter().map(String::as_str), c.node.protocol, str::to_owned)?;
         crate::sim::overlay::refuse_given(given.iter().map(String::as_str), &c, str::to_owned)?;
+        if let Some(run) = &c.swim {
+            crate::sim::table::refuse_unread_swim(given.iter().map(String::as_str), &run.config, str::to_owned)?;
+        }
         runs_compact(&c)?;
         Ok((p, c))
     }))

@@ -387,6 +387,7 @@ mod tests {
             ("model", "rounds"),
             ("latency_ms", "300"),
             ("jitter_ms", "70"),
+            ("link_spread", "0.5"),
             ("latency_dist", "uniform"),
             ("loss", "0.1"),
         ];

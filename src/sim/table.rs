@@ -555,9 +555,42 @@ pub fn refuse_unread_scenario<'a>(
     Ok(())
 }
 
+/// Refuse a SWIM parameter given although the run's SWIM (`c`) does not
+/// read it: the suspicion timeouts with suspicion off (a member that fails
+/// a probe is declared dead at once), Lifeguard's `suspicion_max_mult`
+/// without its suspicion part, `awareness_max` without its health part.
+/// `call` names parameters as in [`refuse_unread`].
+pub fn refuse_unread_swim<'a>(
+    given: impl IntoIterator<Item = &'a str>,
+    c: &crate::core::membership::swim::SwimConfig,
+    call: impl Fn(&str) -> String,
+) -> Result<(), ParamError> {
+    let lifeguard = |part: &str| format!("give {} on or {part}, or leave it out", call("lifeguard"));
+    for name in given {
+        let why = match name {
+            "suspicion_mult" | "suspicion_max_mult" if !c.suspicion => format!(
+                "is not read with {} off (a member that fails a probe is declared dead at once): leave it out",
+                call("suspicion")
+            ),
+            "suspicion_max_mult" if !c.lha_suspicion => {
+                format!(
+                    "is Lifeguard's (suspicion timeouts that shrink with confirmations): {}",
+                    lifeguard("suspicion")
+                )
+            }
+            "awareness_max" if !c.lhm => {
+                format!("is Lifeguard's (the local health multiplier's ceiling): {}", lifeguard("health"))
+            }
+            _ => continue,
+        };
+        return Err(ParamError::rule(name, format!("{} {why}", call(name))));
+    }
+    Ok(())
+}
+
 /// The network's timing: read by the events model only (in the rounds
 /// model an exchange completes within its round, whatever the latency).
-pub const EVENTS_PARAMS: &[&str] = &["latency_ms", "jitter_ms", "latency_dist"];
+pub const EVENTS_PARAMS: &[&str] = &["latency_ms", "jitter_ms", "link_spread", "latency_dist"];
 
 /// Refuse a parameter that was given although the run's model does not
 /// read it ([`EVENTS_PARAMS`] in the rounds model). `call` names parameters
@@ -1086,8 +1119,28 @@ mod tests {
     }
 
     #[test]
+    fn lifeguards_parameters_and_the_suspicion_timeouts_are_refused_where_the_swim_run_does_not_read_them() {
+        use crate::core::membership::swim::SwimConfig;
+        let paper = SwimConfig::paper();
+        assert!(!paper.lhm && !paper.lha_suspicion && paper.suspicion);
+        let refused = |c: &SwimConfig, name: &str| refuse_unread_swim([name], c, flag_of).err().map(|e| e.to_string());
+        assert!(refused(&paper, "awareness_max").unwrap().contains("--lifeguard on or health"));
+        assert!(refused(&paper, "suspicion_max_mult").unwrap().contains("--lifeguard on or suspicion"));
+        assert_eq!(refused(&paper, "suspicion_mult"), None);
+        let lifeguard = SwimConfig { lhm: true, lha_suspicion: true, ..paper.clone() };
+        for name in ["awareness_max", "suspicion_max_mult", "suspicion_mult", "probe_timeout_ms"] {
+            assert_eq!(refused(&lifeguard, name), None, "{name}");
+        }
+        let no_suspicion = SwimConfig { suspicion: false, ..lifeguard };
+        for name in ["suspicion_mult", "suspicion_max_mult"] {
+            assert!(refused(&no_suspicion, name).unwrap().contains("--suspicion off"), "{name}");
+        }
+        assert_eq!(refused(&no_suspicion, "awareness_max"), None);
+    }
+
+    #[test]
     fn the_network_timing_is_read_by_the_events_model_only_and_refused_in_rounds() {
-        for name in ["latency_ms", "jitter_ms", "latency_dist"] {
+        for name in ["latency_ms", "jitter_ms", "link_spread", "latency_dist"] {
             assert_eq!(param(name).unwrap().models(), Some(vec!["events"]), "{name}");
             let e = refuse_unread_model([name], false, str::to_owned).unwrap_err();
             assert!(e.to_string().contains("rounds model"), "{e}");

@@ -77,6 +77,7 @@ const ROWS: &[(&str, &str, &str)] = &[
     ("--latency-ms", "100", "--nodes 200"),
     ("--jitter-ms", "0", "--nodes 200"),
     ("--link-spread", "0.5", "--nodes 200 --model events"),
+    ("--link-spread", "0.5", "--nodes 200"),
     ("--loss", "0.1", "--nodes 200"),
     ("--scenario", "movies", "--nodes 50"),
     ("--scenario", "broadcast", "--nodes 50"),
@@ -146,6 +147,10 @@ const ROWS: &[(&str, &str, &str)] = &[
     ("--retransmit-mult", "1", "--preset swim-paper --nodes 50 --duration-s 30 --loss 0.1 --fault 5s:crash:3"),
     ("--awareness-max", "2", "--preset swim-paper --nodes 50 --duration-s 30 --loss 0.1 --fault 5s:crash:3 --lifeguard on"),
     ("--phase", "aligned", "--preset swim-paper --nodes 50 --duration-s 30 --loss 0.1 --fault 5s:crash:3"),
+    // Lifeguard's flags without its part, the suspicion timeouts without suspicion: refused
+    ("--awareness-max", "2", "--preset swim-paper --nodes 50 --duration-s 30 --loss 0.1 --fault 5s:crash:3"),
+    ("--suspicion-max-mult", "2", "--preset swim-paper --nodes 50 --duration-s 30 --loss 0.1 --fault 5s:crash:3 --lifeguard health"),
+    ("--suspicion-mult", "1", "--preset swim-paper --nodes 50 --duration-s 30 --loss 0.1 --fault 5s:crash:3 --suspicion off"),
     // SWIM's flags without SWIM, and dissemination flags with it: refused
     ("--indirect-k", "1", "--nodes 200 --model events"),
     ("--fanout", "2", "--preset swim-paper --nodes 50 --duration-s 30 --loss 0.1 --fault 5s:crash:3"),
