@@ -248,10 +248,20 @@ function syncProtocolFields() {
   const protocol = form.elements.protocol.value;
   const membership = form.elements.membership?.value;
   const model = form.elements.model?.value;
+  // a SWIM field the chosen Lifeguard parts and suspicion do not read, by
+  // the rule gossip sim refuses it with (asked with the field at its default)
+  const swimUnread = (label) => {
+    if (membership !== 'swim' || label.dataset.memberships !== 'swim') return false;
+    const name = label.querySelector('[name]').name;
+    const p = { membership: 'swim', model: 'events', lifeguard: form.elements.lifeguard.value, suspicion: form.elements.suspicion.value };
+    p[name] = state.table.params.find((q) => q.name === name).default;
+    return Lab.check_param(p)?.param === name;
+  };
   for (const label of form.querySelectorAll('label[data-protocols], label[data-memberships], label[data-models]')) {
     const off = (label.dataset.protocols && !label.dataset.protocols.split(' ').includes(protocol))
       || (label.dataset.memberships && !label.dataset.memberships.split(' ').includes(membership))
-      || (label.dataset.models && !label.dataset.models.split(' ').includes(model));
+      || (label.dataset.models && !label.dataset.models.split(' ').includes(model))
+      || swimUnread(label);
     label.classList.toggle('off', !!off);
   }
 }
@@ -1028,7 +1038,7 @@ function wire() {
   $('restart').onclick = () => { try { start(state.lab.scenario()); } catch (e) { showBanner(String(e.message || e)); } };
   $('step-event').onclick = () => { state.playing = false; api.stepEvents(1); };
   form.elements.protocol.onchange = syncProtocolFields;
-  if (form.elements.model) form.elements.model.onchange = syncProtocolFields;
+  for (const name of ['model', 'lifeguard', 'suspicion']) if (form.elements[name]) form.elements[name].onchange = syncProtocolFields;
   if (form.elements.membership) form.elements.membership.onchange = fitMembership;
   form.onsubmit = (ev) => {
     ev.preventDefault();

@@ -49,6 +49,18 @@ test('SWIM in the form: a node crashed from the inspector turns suspect, then de
   assert.equal(await page.isVisible('select[name=protocol]'), false, 'SWIM spreads no rumor: no protocol field');
   await page.click('#more-params summary');
   assert.equal(await page.isVisible('input[name=probe_interval_ms]'), true);
+  // Lifeguard's fields only with the Lifeguard part that reads them, the suspicion timeout only with suspicion
+  const shown = async () => Object.fromEntries(await Promise.all(['awareness_max', 'suspicion_max_mult', 'suspicion_mult'].map(async (n) => [n, await page.isVisible(`input[name=${n}]`)])));
+  assert.deepEqual(await shown(), { awareness_max: false, suspicion_max_mult: false, suspicion_mult: true }, 'Lifeguard off');
+  await page.selectOption('select[name=lifeguard]', 'health');
+  assert.deepEqual(await shown(), { awareness_max: true, suspicion_max_mult: false, suspicion_mult: true }, 'its health part');
+  await page.selectOption('select[name=lifeguard]', 'on');
+  assert.deepEqual(await shown(), { awareness_max: true, suspicion_max_mult: true, suspicion_mult: true }, 'Lifeguard on');
+  await page.selectOption('select[name=lifeguard]', 'health'); // (its suspicion part needs suspicion on)
+  await page.selectOption('select[name=suspicion]', 'off');
+  assert.deepEqual(await shown(), { awareness_max: true, suspicion_max_mult: false, suspicion_mult: false }, 'no suspicion');
+  await page.selectOption('select[name=suspicion]', 'on');
+  await page.selectOption('select[name=lifeguard]', 'off');
   await page.fill('input[name=duration_s]', '120');
   await page.click('#params button[type=submit]');
   assert.equal(await page.evaluate(() => window.gossipLab.kind()), 'swim');
