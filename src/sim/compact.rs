@@ -231,15 +231,39 @@ pub struct CompactPopulation {
     made: bool,
 }
 
-/// A reply in a fast round: `Delta { update: Some(ttl) }` or, with
-/// `request`, `Delta { update: None, request: true }`. A digest's reply
-/// gets its `ttl` (its sender's) when it leaves.
+/// A reply in a fast round: `Delta { update: Some(ttl) }` or, as a
+/// request, `Delta { update: None, request: true }`; 8 bytes (a
+/// 1,000,000-node round holds up to two waves of a reply a node, and in
+/// the page each megabyte of fresh memory is about a millisecond): the
+/// receiver's index holds the request flag in its top bit, and the update's
+/// TTL is not kept but read off its sender when it leaves and again when
+/// it arrives: a node sends the update only if it knew it when the round
+/// began, and a delivery changes only the TTL of a node that did not.
 #[derive(Clone, Copy, Debug)]
 struct Reply {
     from: u32,
-    to: u32,
-    ttl: u8,
-    request: bool,
+    to_request: u32,
+}
+
+/// The request flag of [`Reply::to_request`].
+const REQUEST: u32 = 1 << 31;
+const _: () = assert!(super::MAX_NODES <= REQUEST, "node indices leave the top bit free");
+
+impl Reply {
+    #[inline(always)]
+    fn new(from: u32, to: u32, request: bool) -> Self {
+        Reply { from, to_request: to | u32::from(request) << 31 }
+    }
+
+    #[inline(always)]
+    fn to(self) -> u32 {
+        self.to_request & !REQUEST
+    }
+
+    #[inline(always)]
+    fn request(self) -> bool {
+        self.to_request & REQUEST != 0
+    }
 }
 
 /// `Some(up)` if a node is down (deliveries must check), `None` if all are up.
@@ -296,8 +320,8 @@ impl Digests<'_> {
         }
         let informed = bit(self.informed, t);
         match answer(informed && !knows, knows && !informed, self.push_pull) {
-            Answer::Send => self.replies.push(Reply { from: t, to: i, ttl: 0, request: false }),
-            Answer::Request => self.replies.push(Reply { from: t, to: i, ttl: 0, request: true }),
+            Answer::Send => self.replies.push(Reply::new(t, i, false)),
+            Answer::Request => self.replies.push(Reply::new(t, i, true)),
             Answer::Nothing => {}
         }
     }
@@ -325,7 +349,7 @@ fn digest_block(
     let mut sent = [0u64; 2];
     // a block's replies, appended to `replies` at once (in wasm at
     // opt-level "z" a `push` is a call per reply)
-    let mut block = [Reply { from: 0, to: 0, ttl: 0, request: false }; BLOCK];
+    let mut block = [Reply::new(0, 0, false); BLOCK];
     for (b, (rng, next)) in rng.chunks_mut(BLOCK).zip(next.chunks_mut(BLOCK)).enumerate() {
         let first = base + (b * BLOCK) as u32;
         let mut made = 0;
@@ -345,7 +369,7 @@ fn digest_block(
                 Answer::Request => true,
                 Answer::Nothing => continue,
             };
-            block[made] = Reply { from: t, to: i, ttl: 0, request };
+            block[made] = Reply::new(t, i, request);
             made += 1;
         }
         replies.extend_from_slice(&block[..made]);
@@ -675,38 +699,37 @@ impl CompactPopulation {
                     prefetch(&ttl[ahead.from as usize]);
                 }
             }
-            let mut r = replies[k];
-            let bytes = if r.request {
-                s.delta_request
-            } else {
-                r.ttl = ttl[r.from as usize];
-                s.delta_update.as_slice()[r.ttl as usize]
-            };
-            if tally.send(ctx.net, r.from, r.to, bytes, !r.request) {
+            let r = replies[k];
+            let bytes =
+                if r.request() { s.delta_request } else { s.delta_update.as_slice()[ttl[r.from as usize] as usize] };
+            if tally.send(ctx.net, r.from, r.to(), bytes, !r.request()) {
                 replies[kept] = r;
                 kept += 1;
             }
         }
         wave1.truncate(kept);
         for r in &wave1 {
-            if !tally.arrives(up, r.to) {
+            let to = r.to();
+            if !tally.arrives(up, to) {
                 continue;
             }
-            if !r.request {
-                self.learn(r.to, r.ttl, now, ctx.metrics);
-            } else if self.nodes.informed(r.to as usize) {
-                let ttl = self.nodes.ttl.as_slice()[r.to as usize];
-                if tally.send(ctx.net, r.to, r.from, self.sizes.delta_update.as_slice()[ttl as usize], true) {
-                    wave2.push(Reply { from: r.to, to: r.from, ttl, request: false });
+            if !r.request() {
+                let ttl = self.nodes.ttl.as_slice()[r.from as usize];
+                self.learn(to, ttl, now, ctx.metrics);
+            } else if self.nodes.informed(to as usize) {
+                let ttl = self.nodes.ttl.as_slice()[to as usize];
+                if tally.send(ctx.net, to, r.from, self.sizes.delta_update.as_slice()[ttl as usize], true) {
+                    wave2.push(Reply::new(to, r.from, false));
                 }
             }
         }
         for (k, r) in wave2.iter().enumerate() {
             if let Some(ahead) = wave2.get(k + AHEAD) {
-                self.nodes.prefetch_learner(ahead.to);
+                self.nodes.prefetch_learner(ahead.to());
             }
-            if tally.arrives(up, r.to) {
-                self.learn(r.to, r.ttl, now, ctx.metrics);
+            if tally.arrives(up, r.to()) {
+                let ttl = self.nodes.ttl.as_slice()[r.from as usize];
+                self.learn(r.to(), ttl, now, ctx.metrics);
             }
         }
         tally.add_to(ctx.metrics);
@@ -1092,7 +1115,7 @@ mod tests {
                 &mut parts,
                 threads,
             );
-            let replies: Vec<_> = replies.iter().map(|r| (r.from, r.to, r.request)).collect();
+            let replies: Vec<_> = replies.iter().map(|r| (r.from, r.to(), r.request())).collect();
             (sent, replies, nodes.rng, nodes.next_gossip)
         };
         let one = run(1);

@@ -8,10 +8,19 @@ use crate::rng::{sample_indices, Rng};
 const NONE: u32 = u32::MAX;
 
 /// The set of member node indices: the uniform membership over them.
+///
+/// A network's roster starts as `0..n` and usually stays so: its tables
+/// (each member's index and each index's member, 8 bytes a node) are made
+/// only when someone leaves or joins out of order. Until then they take no
+/// memory: a million-node run in the page writes 8 MB less, and in this
+/// page's wasm the first write to fresh memory costs about a millisecond a
+/// megabyte (BENCHMARKS.md, "what the page's first million-node run pays").
 #[derive(Clone, Debug, Default)]
 pub struct Roster {
     members: Vec<u32>,
     pos: Vec<u32>,
+    /// Members `0..implicit`, with both tables empty (0 once they are made).
+    implicit: u32,
     /// `members[i] == i` for all i (nobody left or joined out of order):
     /// sampling needs no table lookups.
     identity: bool,
@@ -20,22 +29,48 @@ pub struct Roster {
 impl Roster {
     /// Members `0..n`.
     pub fn new(n: u32) -> Self {
-        Roster { members: (0..n).collect(), pos: (0..n).collect(), identity: true }
+        Roster { members: Vec::new(), pos: Vec::new(), implicit: n, identity: true }
+    }
+
+    /// The tables, made for the implicit members `0..implicit`.
+    fn make_tables(&mut self) {
+        if self.implicit > 0 {
+            self.members = (0..self.implicit).collect();
+            self.pos = (0..self.implicit).collect();
+            self.implicit = 0;
+        }
     }
 
     /// Number of members.
     pub fn len(&self) -> usize {
-        self.members.len()
+        self.members.len() + self.implicit as usize
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.members.is_empty()
+        self.len() == 0
+    }
+
+    /// Where `node` is among the members, if it is one.
+    fn position(&self, node: u32) -> Option<usize> {
+        if node < self.implicit {
+            return Some(node as usize);
+        }
+        self.pos.get(node as usize).copied().filter(|&p| p != NONE).map(|p| p as usize)
+    }
+
+    /// The member at position `k`.
+    fn at(&self, k: usize) -> u32 {
+        if self.implicit > 0 {
+            k as u32
+        } else {
+            self.members[k]
+        }
     }
 
     /// Whether `node` is a member.
     pub fn contains(&self, node: u32) -> bool {
-        self.pos.get(node as usize).is_some_and(|&p| p != NONE)
+        self.position(node).is_some()
     }
 
     /// Add `node` (no-op if present).
@@ -43,6 +78,7 @@ impl Roster {
         if self.contains(node) {
             return;
         }
+        self.make_tables();
         if self.pos.len() <= node as usize {
             self.pos.resize(node as usize + 1, NONE);
         }
@@ -56,6 +92,7 @@ impl Roster {
         if !self.contains(node) {
             return;
         }
+        self.make_tables();
         let p = self.pos[node as usize] as usize;
         self.identity &= p + 1 == self.members.len();
         self.members.swap_remove(p);
@@ -72,8 +109,8 @@ impl Roster {
     }
 
     /// The members, in internal order.
-    pub fn members(&self) -> &[u32] {
-        &self.members
+    pub fn members(&self) -> Vec<u32> {
+        (0..self.len()).map(|k| self.at(k)).collect()
     }
 }
 
@@ -84,7 +121,7 @@ impl Roster {
     /// while membership is the identity.
     #[inline(always)]
     pub fn sample_one(&self, rng: &mut Rng, me: u32) -> Option<u32> {
-        let len = self.members.len();
+        let len = self.len();
         if self.identity && (me as usize) < len && len > 1 {
             let r = rng.below(len as u64 - 1) as u32;
             return Some(if r >= me { r + 1 } else { r });
@@ -95,8 +132,8 @@ impl Roster {
     /// [`Roster::sample_one`] through the tables.
     #[inline(never)]
     fn sample_one_lookup(&self, rng: &mut Rng, me: u32) -> Option<u32> {
-        let skip = self.pos.get(me as usize).copied().filter(|&p| p != NONE).map(|p| p as usize);
-        let eligible = self.members.len() - usize::from(skip.is_some());
+        let skip = self.position(me);
+        let eligible = self.len() - usize::from(skip.is_some());
         if eligible == 0 {
             return None;
         }
@@ -105,7 +142,7 @@ impl Roster {
             Some(s) if r >= s => r + 1,
             _ => r,
         };
-        Some(self.members[r])
+        Some(self.at(r))
     }
 }
 
@@ -115,14 +152,14 @@ impl Peers<u32> for Roster {
             out.extend(self.sample_one(rng, *me));
             return;
         }
-        let skip = self.pos.get(*me as usize).copied().filter(|&p| p != NONE).map(|p| p as usize);
+        let skip = self.position(*me);
         let mut idx = Vec::with_capacity(k);
-        sample_indices(rng, self.members.len(), skip, k, &mut idx);
-        out.extend(idx.into_iter().map(|i| self.members[i]));
+        sample_indices(rng, self.len(), skip, k, &mut idx);
+        out.extend(idx.into_iter().map(|i| self.at(i)));
     }
 
     fn all(&self, me: &u32, out: &mut Vec<u32>) {
-        out.extend(self.members.iter().copied().filter(|m| m != me));
+        out.extend((0..self.len()).map(|k| self.at(k)).filter(|m| m != me));
     }
 }
 
@@ -141,7 +178,7 @@ mod tests {
         m.remove(2);
         m.add(7);
         m.remove(0);
-        let mut got: Vec<u32> = m.members().to_vec();
+        let mut got: Vec<u32> = m.members();
         got.sort();
         assert_eq!(got, vec![1, 3, 4, 7]);
         let mut rng = Rng::new(1);
@@ -153,6 +190,43 @@ mod tests {
             m.sample(&mut rng, &3, 2, &mut out);
             assert!(out.len() == 2 && out[0] != out[1] && !out.contains(&3));
         }
+    }
+
+    #[test]
+    fn a_roster_without_tables_draws_as_one_with_them_and_makes_them_at_the_first_change() {
+        // `new` makes no tables; one grown by adds in order has them: the
+        // same members, the same draws, for every way of sampling
+        let lazy = Roster::new(50);
+        let mut made = Roster::new(0);
+        (0..50).for_each(|i| made.add(i));
+        assert!(lazy.members.is_empty() && made.members.len() == 50 && made.is_identity());
+        assert_eq!((lazy.len(), lazy.members()), (made.len(), made.members()));
+        let (mut a, mut b) = (Rng::new(9), Rng::new(9));
+        for me in [0, 7, 49, 50, 1_000] {
+            assert_eq!(lazy.contains(me), made.contains(me));
+            for k in [1, 2, 5] {
+                let (mut x, mut y) = (Vec::new(), Vec::new());
+                lazy.sample(&mut a, &me, k, &mut x);
+                made.sample(&mut b, &me, k, &mut y);
+                assert_eq!(x, y, "me {me}, k {k}");
+            }
+            assert_eq!(lazy.sample_one_lookup(&mut a, me), made.sample_one_lookup(&mut b, me));
+            let (mut x, mut y) = (Vec::new(), Vec::new());
+            lazy.all(&me, &mut x);
+            made.all(&me, &mut y);
+            assert_eq!(x, y);
+        }
+        // a change makes the tables, and both go on alike
+        let (mut lazy, mut made) = (lazy, made);
+        lazy.remove(3);
+        made.remove(3);
+        lazy.add(60);
+        made.add(60);
+        assert!(!lazy.members.is_empty());
+        assert_eq!((lazy.members(), lazy.is_identity()), (made.members(), made.is_identity()));
+        assert_eq!(lazy.sample_one(&mut a, 5), made.sample_one(&mut b, 5));
+        assert_eq!(Roster::new(0).len(), 0);
+        assert!(Roster::new(0).is_empty() && !Roster::new(1).is_empty());
     }
 
     #[test]
