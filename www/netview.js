@@ -103,6 +103,15 @@ export function fitCanvas(canvas, minW, minH) {
   return [w, h];
 }
 
+// When message `k` of a flat flight array arrives as drawn: in rounds an
+// exchange completes inside its round (shown across part of it), a lost
+// message fades 60 ms after it left.
+function drawnArrival(flat, k, model, intervalMs) {
+  const t0 = flat[k + Flight.Sent], t1 = flat[k + Flight.Arrives];
+  if (model === 'rounds') return t0 + intervalMs * 0.45;
+  return t1 < 0 ? t0 + 60 : t1;
+}
+
 export class NetView {
   constructor(canvas) {
     this.canvas = canvas;
@@ -412,7 +421,7 @@ export class NetView {
     // the batch spans seconds, and all but its last messages are over)
     const shown = this.shown || (this.shown = []); // (reused: one a frame)
     shown.length = 0;
-    for (let k = 0; k < total * L; k += L) if (this.flightSpan(flat, k, minVisual, model, intervalMs)[2] > now) shown.push(k);
+    for (let k = 0; k < total * L; k += L) if (Math.max(drawnArrival(flat, k, model, intervalMs), flat[k + Flight.Sent] + minVisual) > now) shown.push(k);
     const room = this.maxFlights - this.flights.length;
     if (room <= 0) { this.dropped = (this.dropped || 0) + shown.length; return; }
     const step = shown.length > room ? shown.length / room : 1;
@@ -420,21 +429,9 @@ export class NetView {
     if (step > 1) this.dropped = (this.dropped || 0) + shown.length - room;
   }
 
-  // A message's [t1, lost, vis1]: when it arrives as drawn (rounds: an
-  // exchange completes inside its round, shown across part of it), whether
-  // it was lost, and until when it stays on screen.
-  flightSpan(flat, k, minVisual, model, intervalMs) {
-    const t0 = flat[k + Flight.Sent];
-    let t1 = flat[k + Flight.Arrives];
-    const lost = t1 < 0;
-    if (model === 'rounds') t1 = t0 + intervalMs * 0.45;
-    else if (lost) t1 = t0 + 60;
-    return [t1, lost, Math.max(t1, t0 + minVisual)];
-  }
-
   pushFlight(flat, k, now, minVisual, model, intervalMs) {
-    const [t1, lost, vis1] = this.flightSpan(flat, k, minVisual, model, intervalMs);
-    this.flights.push({ from: flat[k + Flight.From], to: flat[k + Flight.To], t0: flat[k + Flight.Sent], t1, vis1, upd: flat[k + Flight.Updates] > 0, lost });
+    const t0 = flat[k + Flight.Sent], t1 = drawnArrival(flat, k, model, intervalMs);
+    this.flights.push({ from: flat[k + Flight.From], to: flat[k + Flight.To], t0, t1, vis1: Math.max(t1, t0 + minVisual), upd: flat[k + Flight.Updates] > 0, lost: flat[k + Flight.Arrives] < 0 });
   }
 
   clearFlights() { this.flights.length = 0; this.flow.fill(0); this.flowUpd.fill(0); this.flowLost.fill(0); }
