@@ -140,8 +140,9 @@ impl clap::Args for SimArgs {
                     .value_name("N")
                     .value_parser(clap::value_parser!(u16).range(1..=256))
                     .help(
-                        "Threads for the events model (default: the machine's cores; 1: one event at a time). \
-                         The result is the same whatever the number.",
+                        "Threads a run may use (default: the machine's cores; 1: one at a time): the events \
+                         model's full nodes, and the compact population's rounds from 65536 nodes (up to 2). \
+                         Other runs use one, and say so when more are asked. The result is the same whatever the number.",
                     ),
             )
             .arg(
@@ -380,6 +381,9 @@ fn run_sim(args: &SimArgs) -> ExitCode {
         }
     };
     let threads = args.threads.map_or_else(sim::default_threads, usize::from);
+    if let Some(why) = args.threads.and_then(|t| sim::threads_note(&cfg, usize::from(t))) {
+        eprintln!("gossip sim: note: --threads {threads}: {why}; the report is the same either way");
+    }
     let report = match sim::run_threads(&cfg, threads, &mut on_progress) {
         Ok(r) => r,
         Err(e) => {

@@ -17,7 +17,7 @@
 //! In the rounds model it runs a whole round of `push`, `pull` or
 //! `push-pull` itself ([`Population::round`]): timers, digests answered as
 //! they are sent, replies queued and sent in the generic loop's order, the
-//! first wave on two threads natively. Tests compare it with the engine's
+//! first wave on up to two threads natively (`--threads`). Tests compare it with the engine's
 //! message-by-message loop and with full nodes.
 
 use super::metrics::{Knowledge, Metrics};
@@ -229,6 +229,8 @@ pub struct CompactPopulation {
     fresh: Vec<u64>,
     /// Whether the rumor was made yet (see [`CompactPopulation::rumor_made`]).
     made: bool,
+    /// The most threads a fast round's first wave may use (`--threads`).
+    max_threads: usize,
 }
 
 /// A reply in a fast round: `Delta { update: Some(ttl) }` or, as a
@@ -429,17 +431,21 @@ fn digests(
     digest_block(0, n, rng, next, informed, now, interval, push_pull, replies)
 }
 
-/// How many threads [`digests`] uses for `n` nodes: one for small runs
-/// (a thread costs more than it saves) and in wasm, else up to two, as
-/// the cores allow.
-fn threads_for(n: usize) -> usize {
+/// How many threads a fast round's first wave ([`digests`]) uses for `n`
+/// nodes when allowed `max`: one for small runs (under [`FIRST_WAVE_THREADS_FROM`]:
+/// a thread costs more than it saves) and in wasm, else up to two, as the
+/// cores and `max` allow.
+pub fn first_wave_threads(n: usize, max: usize) -> usize {
     #[cfg(not(target_arch = "wasm32"))]
-    if n >= 1 << 16 {
-        return std::thread::available_parallelism().map_or(1, |t| t.get()).min(2);
+    if n >= FIRST_WAVE_THREADS_FROM {
+        return std::thread::available_parallelism().map_or(1, |t| t.get()).min(2).min(max.max(1));
     }
-    let _ = n;
+    let _ = (n, max);
     1
 }
+
+/// The fewest nodes whose fast rounds run their first wave on threads.
+pub const FIRST_WAVE_THREADS_FROM: usize = 1 << 16;
 
 /// Nodes per block of [`digest_block`]: its replies are appended a block
 /// at a time.
@@ -562,7 +568,14 @@ impl CompactPopulation {
             parts: Vec::new(),
             fresh: Vec::new(),
             made: false,
+            max_threads: usize::MAX,
         }
+    }
+
+    /// Let a fast round's first wave use at most `threads` threads (at
+    /// least one; by default as many as [`first_wave_threads`] allows).
+    pub fn set_threads(&mut self, threads: usize) {
+        self.max_threads = threads.max(1);
     }
 
     /// Whether the rumor was made (its origin injected it): from then on a
@@ -626,7 +639,7 @@ impl CompactPopulation {
         let Nodes { rng, next_gossip, informed, .. } = &mut self.nodes;
         if simple {
             let parts = &mut self.parts;
-            let threads = threads_for(n);
+            let threads = first_wave_threads(n, self.max_threads);
             let sent = digests(rng, next_gossip, informed, now, interval, push_pull, &mut wave1, parts, threads);
             let mut tally = Tally { events: n as u64, ..Tally::default() };
             for (knows, &k) in sent.iter().enumerate() {
@@ -1092,6 +1105,30 @@ mod tests {
             assert!(whole > 10);
             assert_eq!(fast, compact(&c, false).0, "{protocol:?}");
         }
+    }
+
+    #[test]
+    fn a_thread_limit_of_one_keeps_the_first_wave_on_the_calling_thread() {
+        // `parts` holds the replies of the blocks other threads ran: it
+        // stays empty when the first wave runs on the calling thread alone
+        let c = config(FIRST_WAVE_THREADS_FROM as u32, Protocol::PushPull, 1, 0.0, &[]);
+        let run = |limit: Option<usize>| {
+            let mut pop = CompactPopulation::new(c.nodes, c.node_config(), c.seed, 0);
+            if let Some(t) = limit {
+                pop.set_threads(t);
+            }
+            let mut r = runner(&c, pop);
+            let (reason, t) = r.run(&mut |_| {});
+            assert!(r.w.pop.fast_rounds_run() > 10);
+            (serde_json::to_string(&report(&c, &r.w, reason, t)).expect("serialisable"), r.w.pop.parts.len())
+        };
+        let (one, parts) = run(Some(1));
+        assert_eq!(parts, 0, "--threads 1 ran blocks on other threads");
+        let cores = std::thread::available_parallelism().map_or(1, |t| t.get());
+        let (default, parts) = run(None);
+        assert_eq!(parts, cores.min(2) - 1, "{cores} cores");
+        assert_eq!(one, default);
+        assert_eq!(first_wave_threads(FIRST_WAVE_THREADS_FROM - 1, 8), 1);
     }
 
     #[test]

@@ -800,6 +800,43 @@ pub fn default_threads() -> usize {
     n
 }
 
+/// Why a run of `cfg` uses fewer threads than the `threads` asked,
+/// whatever the machine (`None`: it may use them all). `gossip sim` says so
+/// on its error stream rather than ignore `--threads` silently. Only the
+/// full nodes of the events model (in windows of events, see
+/// [`engine::Runner::set_threads`]) and the compact population's rounds
+/// (their first wave, see [`compact::first_wave_threads`]) run on threads.
+pub fn threads_note(cfg: &SimConfig, threads: usize) -> Option<String> {
+    if threads < 2 {
+        return None;
+    }
+    let why = if cfg.membership.is_overlay() {
+        "HyParView and topology runs go one event at a time".to_string()
+    } else if cfg.membership == MembershipMode::Swim && cfg.swim.is_some() {
+        "a SWIM run goes one event at a time (its members share one table of updates)".to_string()
+    } else if cfg.engine == EngineChoice::Compact || (cfg.engine == EngineChoice::Auto && cfg.compact_applies()) {
+        if cfg.model == Model::Events {
+            "the compact population goes one event at a time in the events model".to_string()
+        } else if (cfg.nodes as usize) < compact::FIRST_WAVE_THREADS_FROM {
+            format!(
+                "compact rounds of fewer than {} nodes run on one thread (a thread costs more than it saves)",
+                compact::FIRST_WAVE_THREADS_FROM
+            )
+        } else if threads > 2 {
+            "compact rounds run their first wave on at most 2 threads".to_string()
+        } else {
+            return None;
+        }
+    } else if cfg.model == Model::Rounds {
+        "the rounds model runs full nodes one at a time".to_string()
+    } else if Rules::new(&cfg.node).fresh() == Fresh::All {
+        format!("{} sends each update to every peer at once: its messages go one at a time", cfg.node.protocol)
+    } else {
+        return None;
+    };
+    Some(why)
+}
+
 /// Run an experiment with up to `threads` threads in the events model (see
 /// [`engine::Runner::set_threads`]); the report is the same whatever the
 /// number. `progress` is called once a round or interval.
@@ -819,7 +856,8 @@ pub fn run_threads(cfg: &SimConfig, threads: usize, progress: &mut dyn FnMut(Pro
         EngineChoice::Auto => cfg.compact_applies(),
     };
     if use_compact {
-        let pop = compact::CompactPopulation::new(cfg.nodes, cfg.node_config(), cfg.seed, 0);
+        let mut pop = compact::CompactPopulation::new(cfg.nodes, cfg.node_config(), cfg.seed, 0);
+        pop.set_threads(threads);
         let mut r = runner(cfg, pop);
         let (reason, t) = r.run(progress);
         Ok(report(cfg, &r.w, reason, t))

@@ -240,7 +240,7 @@ fn engine_full_gives_the_compact_result_and_compact_refuses_what_it_cannot_run()
 }
 
 #[test]
-fn threads_never_change_the_report() {
+fn threads_never_change_the_report_and_a_run_that_cannot_use_them_says_so() {
     for base in
         ["--nodes 500 --model events --engine full", "--nodes 60 --scenario movies --model events --duration-s 10"]
     {
@@ -254,6 +254,28 @@ fn threads_never_change_the_report() {
         let one = run("1");
         assert_eq!(one, run("2"), "{base}: --threads 2");
         assert_eq!(one, run("3"), "{base}: --threads 3");
+    }
+    // a run that cannot use the threads asked says so (and still runs)
+    for (base, note) in [
+        ("--nodes 50 --membership swim --model events --duration-s 3", "SWIM"),
+        ("--nodes 60 --membership hyparview --protocol plumtree --scenario broadcast --duration-s 3", "HyParView"),
+        ("--nodes 500", "fewer than 65536 nodes"),
+        ("--nodes 500 --model events", "compact population"),
+        ("--nodes 500 --engine full", "rounds model"),
+        ("--nodes 100 --model events --protocol flood --ttl 3", "flood"),
+    ] {
+        let out = gossip(&[words(base), words("--threads 2 -q")].concat());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{base}: {err}");
+        assert!(err.contains("note: --threads 2") && err.contains(note), "{base}: {err}");
+        let out = gossip(&[words(base), words("--threads 1 -q")].concat());
+        assert!(out.stderr.is_empty(), "{base} --threads 1: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    for base in
+        ["--nodes 500 --model events --engine full", "--nodes 60 --scenario movies --model events --duration-s 3"]
+    {
+        let out = gossip(&[words(base), words("--threads 2 -q")].concat());
+        assert!(out.status.success() && out.stderr.is_empty(), "{base}: {}", String::from_utf8_lossy(&out.stderr));
     }
     let out = gossip(&words("--nodes 50 --threads 0"));
     assert_eq!(out.status.code(), Some(2));
