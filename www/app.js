@@ -721,6 +721,13 @@ const fmtInt = (x) => (x === null || x === undefined ? '—' : Math.round(x).toL
 const fmtBytes = (b) => (b < 1024 ? `${b} B` : b < 1048576 ? `${(b / 1024).toFixed(1)} KB` : b < 1073741824 ? `${(b / 1048576).toFixed(1)} MB` : `${(b / 1073741824).toFixed(2)} GB`);
 const fmtMs = (x) => (x === null || x === undefined ? '—' : x < 1000 ? `${Math.round(x)} ms` : `${(x / 1000).toFixed(2)} s`);
 
+
+// The live nodes not up to date, as the status says it: a single rumor's
+// are not informed yet (nothing to be behind on), a movies run's behind.
+function lagging(k) {
+  return `${k} ${state.params.scenario === 'single' ? 'not informed' : 'behind'}`;
+}
+
 function updateCounters(force) {
   const lab = state.lab;
   const m = lab.metrics();
@@ -737,11 +744,11 @@ function updateCounters(force) {
     st.className = `pill ${stop === 'converged' ? 'ok' : 'warn'}`;
   } else if (state.playing && lab.connected()) {
     const ok = (state.natives || []).filter((n) => n.status === 'reachable').length;
-    st.textContent = `live with ${ok} real node${ok === 1 ? '' : 's'} · wall clock` + (current === up ? ' · in sync' : ` · ${up - current} behind`);
+    st.textContent = `live with ${ok} real node${ok === 1 ? '' : 's'} · wall clock` + (current === up ? ' · in sync' : ` · ${lagging(up - current)}`);
     st.className = 'pill run';
   } else if (state.playing) {
     const slow = state.speed !== 'max' && state.pace !== undefined && state.pace < 0.9 ? ` · ${(state.pace * state.speed).toFixed(2)}× real time` : '';
-    st.textContent = (current === up ? 'running · in sync' : `running · ${up - current} behind`) + slow;
+    st.textContent = (current === up ? 'running · in sync' : `running · ${lagging(up - current)}`) + slow;
     st.className = 'pill run';
   } else {
     st.textContent = 'paused';

@@ -86,6 +86,15 @@ test('uninformed nodes of the single rumor are drawn in their own colour, not th
   const shown = await page.evaluate(() => [...document.querySelectorAll('.legend span')].filter((s) => s.offsetParent).map((s) => s.textContent.trim()));
   assert.ok(shown.includes('not informed yet'), `legend: ${shown}`);
   assert.ok(!shown.includes('behind'), `the single rumor has no "behind": ${shown}`);
+  // nor has the status while it runs
+  const pill = await page.evaluate(async () => {
+    window.gossipLab.play();
+    await new Promise((r) => setTimeout(r, 300));
+    const text = document.getElementById('state').textContent;
+    window.gossipLab.pause();
+    return text;
+  });
+  assert.match(pill, /^running · \d+ not informed/, `status: ${pill}`);
   const snap = await page.evaluate(() => window.gossipLab.snapshot());
   const uninformed = snap.nodes.filter((n) => n.up && !n.up_to_date).map((n) => n.id);
   assert.ok(uninformed.length > 0, 'some nodes are not informed yet');
