@@ -264,6 +264,7 @@ function syncProtocolFields() {
       || swimUnread(label);
     label.classList.toggle('off', !!off);
   }
+  $('net-timing').hidden = model !== 'rounds';
 }
 
 // A new membership may rule out the scenario, protocol or model in the

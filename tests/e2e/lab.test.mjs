@@ -147,8 +147,11 @@ test('the form comes from the parameter table: the registry protocols, their own
   await page.selectOption('#params [name=model]', 'rounds');
   assert.ok(!(await page.isVisible('#params [name=latency_ms]')) && !(await page.isVisible('#params [name=jitter_ms]')), 'rounds reads no latency');
   assert.ok(await page.isVisible('#params [name=loss]'), 'loss is read in rounds');
+  assert.match(await page.textContent('#net-timing'), /events model only/);
+  assert.ok(await page.isVisible('#net-timing'), 'rounds: the network box says where latency went');
   await page.selectOption('#params [name=model]', 'events');
   assert.ok(await page.isVisible('#params [name=latency_ms]'));
+  assert.ok(!(await page.isVisible('#net-timing')));
   await page.selectOption('#params [name=protocol]', 'rumor');
   assert.match(await page.textContent('#theory-name'), /^mean-field rumor, n=25$/);
   await page.screenshot({ path: path.join(SHOTS, 'lab-preset-form.png'), fullPage: true });
