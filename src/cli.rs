@@ -238,17 +238,7 @@ impl SimArgs {
 /// ([`SimArgs::check_given_apply`]'s rule, for any list of names: `gossip
 /// sweep` adds its varied ones).
 pub(crate) fn check_names_apply(given: &[&str], cfg: &SimConfig) -> Result<(), ParamError> {
-    let given = || given.iter().copied();
-    let swim = cfg.membership == sim::MembershipMode::Swim;
-    let jitter = cfg.net.latency_dist.reads_jitter();
-    sim::table::refuse_unread_membership(given(), swim, jitter, sim::table::flag_of)?;
-    sim::table::refuse_unread_model(given(), cfg.model == sim::Model::Events, sim::table::flag_of)?;
-    if let Some(run) = &cfg.swim {
-        sim::table::refuse_unread_swim(given(), &run.config, sim::table::flag_of)?;
-    }
-    sim::table::refuse_unread(given(), cfg.node.protocol, sim::table::flag_of)?;
-    sim::overlay::refuse_given(given(), cfg, sim::table::flag_of)?;
-    sim::table::refuse_unread_scenario(given(), cfg.scenario, sim::table::flag_of)
+    sim::table::refuse_unread_run::<false>(given.iter().copied(), cfg, sim::table::flag_of)
 }
 
 /// Why `gossip sim`'s command line was refused: printed as one line, exit 2.

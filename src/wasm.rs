@@ -89,15 +89,9 @@ fn configured(params: &JsValue) -> Result<Result<(SimParams, crate::sim::SimConf
     Ok(read_params(params)?.and_then(|mut p| {
         p.drop_unread_timing(); // (the rounds model does not read it: the page hides it)
         let c = p.to_config()?;
-        // a value the protocol does not read is refused, not ignored
-        // (the page's form always sends the jitter: it is not refused here)
-        let swim = c.membership == crate::sim::MembershipMode::Swim;
-        crate::sim::table::refuse_unread_membership(given.iter().map(String::as_str), swim, true, str::to_owned)?;
-        crate::sim::table::refuse_unread(given.iter().map(String::as_str), c.node.protocol, str::to_owned)?;
-        crate::sim::overlay::refuse_given(given.iter().map(String::as_str), &c, str::to_owned)?;
-        if let Some(run) = &c.swim {
-            crate::sim::table::refuse_unread_swim(given.iter().map(String::as_str), &run.config, str::to_owned)?;
-        }
+        // a value the run does not read is refused, not ignored, by the
+        // rules gossip sim refuses it with (less those of the form's own fields)
+        crate::sim::table::refuse_unread_run::<true>(given.iter().map(String::as_str), &c, str::to_owned)?;
         runs_compact(&c)?;
         Ok((p, c))
     }))

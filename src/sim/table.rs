@@ -605,7 +605,7 @@ pub fn refuse_unread_model<'a>(
             name,
             format!(
                 "{} is not read by the rounds model (an exchange completes within its round): use --model events \
-                 model or leave it out",
+                 or leave it out",
                 call(name)
             ),
         )),
@@ -647,6 +647,37 @@ pub fn refuse_unread_membership<'a>(
                 format!("{} is not read by the exponential latency distribution (its spread is its mean)", call(name)),
             ));
         }
+    }
+    Ok(())
+}
+
+/// Refuse a parameter that was given although `cfg`'s run would not read
+/// it, by every rule above ([`refuse_unread`] for the protocol, and those
+/// of the membership, the overlay, SWIM, the model and the scenario): the
+/// one check `gossip sim`, `gossip sweep` and the page make. `PAGE`: the
+/// page asks, whose form always sends the jitter and every scenario's
+/// fields, and drops the rounds model's timing itself
+/// ([`SimParams::drop_unread_timing`](super::params::SimParams::drop_unread_timing)),
+/// so those three rules are not its. `call` names parameters as in
+/// [`refuse_unread`].
+pub fn refuse_unread_run<'a, const PAGE: bool>(
+    given: impl Iterator<Item = &'a str> + Clone,
+    cfg: &super::SimConfig,
+    call: impl Fn(&str) -> String + Copy,
+) -> Result<(), ParamError> {
+    let swim = cfg.membership == super::MembershipMode::Swim;
+    let jitter = PAGE || cfg.net.latency_dist.reads_jitter();
+    refuse_unread_membership(given.clone(), swim, jitter, call)?;
+    if !PAGE {
+        refuse_unread_model(given.clone(), cfg.model == super::Model::Events, call)?;
+    }
+    if let Some(run) = &cfg.swim {
+        refuse_unread_swim(given.clone(), &run.config, call)?;
+    }
+    refuse_unread(given.clone(), cfg.node.protocol, call)?;
+    super::overlay::refuse_given(given.clone(), cfg, call)?;
+    if !PAGE {
+        refuse_unread_scenario(given, cfg.scenario, call)?;
     }
     Ok(())
 }
