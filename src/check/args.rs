@@ -52,16 +52,20 @@ pub struct CheckArgs {
     /// How many failing seeds to shrink and print (the first ones).
     #[arg(long, value_name = "N", default_value_t = 3, help_heading = "Check")]
     shrink: usize,
-    /// The most runs shrinking one failing seed may take.
-    #[arg(long, value_name = "N", default_value_t = 300, help_heading = "Check")]
-    shrink_runs: usize,
+    /// The most runs shrinking one failing seed may take (default 300; with --shrink above 0).
+    #[arg(long, value_name = "N", help_heading = "Check")]
+    shrink_runs: Option<usize>,
     /// Runs at once (default: the machine's cores); each run is single-threaded.
     #[arg(long, value_name = "N", help_heading = "Check")]
     jobs: Option<usize>,
-    /// Where the lab page is served, for the printed links.
-    #[arg(long, value_name = "URL", default_value = DEFAULT_LAB_URL, help_heading = "Check")]
-    lab_url: String,
+    /// Where the lab page is served, for the shrunk schedules' links
+    /// (default http://127.0.0.1:8080/; with --shrink above 0).
+    #[arg(long, value_name = "URL", help_heading = "Check")]
+    lab_url: Option<String>,
 }
+
+/// The default `--shrink-runs`.
+const DEFAULT_SHRINK_RUNS: usize = 300;
 
 impl CheckArgs {
     /// The validated check these arguments ask for.
@@ -79,6 +83,16 @@ impl CheckArgs {
         }
         if self.jobs == Some(0) {
             return input("--jobs must be at least 1");
+        }
+        if self.shrink == 0 {
+            // only a shrunk schedule is run again and linked to the lab
+            let unread = [("--shrink-runs", self.shrink_runs.is_some()), ("--lab-url", self.lab_url.is_some())];
+            if let Some((flag, _)) = unread.iter().find(|(_, given)| *given) {
+                return Err(CheckError::Input(format!(
+                    "{flag} applies to shrunk failures only, and --shrink 0 shrinks none: leave it out or give \
+                     --shrink above 0"
+                )));
+            }
         }
         let time = |flag: &str, v: &str| {
             parse_time(v)
@@ -105,7 +119,7 @@ impl CheckArgs {
                 budget: self.budget,
             },
             shrink: self.shrink,
-            shrink_runs: self.shrink_runs,
+            shrink_runs: self.shrink_runs.unwrap_or(DEFAULT_SHRINK_RUNS),
         };
         let plan = Plan::new(params, options)?;
         let cfg = plan.params.to_config().map_err(CheckError::Param)?;
@@ -159,10 +173,11 @@ pub fn run(args: &CheckArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let lab_url = args.lab_url.as_deref().unwrap_or(DEFAULT_LAB_URL);
     if args.sim.json {
-        println!("{}", report.json(&args.lab_url));
+        println!("{}", report.json(lab_url));
     } else {
-        print!("{}", report.text(&args.lab_url));
+        print!("{}", report.text(lab_url));
     }
     if report.ok() {
         ExitCode::SUCCESS

@@ -60,9 +60,9 @@ pub struct TestNodeArgs {
     /// Bound on each convergence, ms.
     #[arg(long, default_value_t = 5_000)]
     converge_ms: u64,
-    /// Time your node has to start listening, ms.
-    #[arg(long, default_value_t = 10_000)]
-    start_ms: u64,
+    /// Time your node has to start listening, ms (default 10000; with --cmd).
+    #[arg(long)]
+    start_ms: Option<u64>,
     /// How long to watch for forwards after each push, ms.
     #[arg(long, default_value_t = 1_000)]
     watch_ms: u64,
@@ -99,7 +99,12 @@ pub enum UsageError {
     Bound(&'static str),
     /// `--www` is not a directory.
     Www(PathBuf),
+    /// A flag of `--cmd` was given with `--url` (named), which would not read it.
+    NotWithUrl(&'static str),
 }
+
+/// The default `--start-ms`.
+const DEFAULT_START_MS: u64 = 10_000;
 
 impl std::fmt::Display for UsageError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -116,6 +121,11 @@ impl std::fmt::Display for UsageError {
             UsageError::Www(d) => {
                 write!(f, "--www must be the lab's directory (www/ of this repository), got {}", d.display())
             }
+            UsageError::NotWithUrl(flag) => write!(
+                f,
+                "{flag} applies to --cmd only (the node the harness starts); a --url node is already running: \
+                 leave it out or give --cmd"
+            ),
         }
     }
 }
@@ -125,9 +135,13 @@ impl std::error::Error for UsageError {}
 impl TestNodeArgs {
     /// The plan these flags ask for, or what is wrong with them.
     pub fn plan(&self) -> Result<Plan, UsageError> {
+        if self.url.is_some() && self.start_ms.is_some() {
+            return Err(UsageError::NotWithUrl("--start-ms"));
+        }
+        let start_ms = self.start_ms.unwrap_or(DEFAULT_START_MS);
         for (v, flag) in [
             (self.converge_ms, "--converge-ms"),
-            (self.start_ms, "--start-ms"),
+            (start_ms, "--start-ms"),
             (self.watch_ms, "--watch-ms"),
             (self.interval_ms, "--interval-ms"),
         ] {
@@ -168,7 +182,7 @@ impl TestNodeArgs {
         Ok(Plan {
             target,
             converge: ms(self.converge_ms),
-            start: ms(self.start_ms),
+            start: ms(start_ms),
             watch: ms(self.watch_ms),
             interval_ms: self.interval_ms,
             lab,

@@ -2,7 +2,8 @@
 //! mongering without anti-entropy under partitions) is caught within 100
 //! seeds and shrunk to at most two faults, and the printed `gossip sim`
 //! command really breaks the property; push-pull with anti-entropy passes
-//! 100 seeds; bad input gets one line and exit status 2.
+//! 100 seeds; bad input gets one line and exit status 2, as does a flag
+//! the check would not read (`--shrink-runs` with `--shrink 0`).
 //!
 //! Timing model: the simulator's events model (virtual milliseconds), the
 //! check's defaults or the glomers preset (100 ms links); every run is
@@ -122,6 +123,31 @@ fn bad_input_gets_one_line_and_exit_status_2() {
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
         assert!(err.starts_with("gossip check: ") && err.contains(needle), "{args:?}: {err}");
         assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn a_shrinking_flag_with_shrink_0_is_refused_by_name_and_read_otherwise() {
+    // --shrink 0 shrinks no failure: nothing reads how long a shrink may take, nor links a shrunk schedule
+    for (args, needle) in [
+        (&["--shrink", "0", "--shrink-runs", "5"][..], "--shrink-runs"),
+        (&["--shrink", "0", "--lab-url", "http://lab.example/"], "--lab-url"),
+    ] {
+        let out = gossip(&[&["check", "--seeds", "1", "-q"][..], args].concat());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with(&format!("gossip check: {needle} applies to shrunk failures only")), "{args:?}: {err}");
+        assert!(err.contains("--shrink above 0"), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    // read where a failure may be shrunk, and --shrink 0 alone still runs
+    const PASSING: [&str; 9] =
+        ["check", "--protocol", "push-pull", "--anti-entropy-ms", "1000", "--seeds", "1", "--json", "-q"];
+    for args in [&["--shrink", "1", "--shrink-runs", "5", "--lab-url", "http://lab.example/"][..], &["--shrink", "0"]] {
+        let out = gossip(&[&PASSING[..], args].concat());
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(json(&out)["ok"], true, "{args:?}");
     }
 }
 

@@ -186,6 +186,8 @@ fn bad_templates_and_urls_are_refused_with_a_clear_message() {
         (vec!["--url", "http://127.0.0.1:7000", "--cmd", "x {port} {bootstrap}"], "cannot be used with"),
         (vec!["--cmd", "x {port} {bootstrap}", "--converge-ms", "0"], "--converge-ms"),
         (vec!["--cmd", "x {port} {bootstrap}", "--lab", "--www", "/no/such/dir"], "--www"),
+        // the harness starts no --url node: nothing would read how long it may take
+        (vec!["--url", "http://127.0.0.1:1", "--start-ms", "1000"], "--start-ms applies to --cmd only"),
     ] {
         let (out, _) = test_node(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
