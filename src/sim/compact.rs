@@ -434,7 +434,7 @@ fn digests(
     digest_block(0, n, rng, next, informed, now, interval, push_pull, replies)
 }
 
-/// How many threads a fast round's first wave ([`digests`]) uses for `n`
+/// How many threads a fast round's first wave (`digests`) uses for `n`
 /// nodes when allowed `max`: one for small runs (under [`FIRST_WAVE_THREADS_FROM`]:
 /// a thread costs more than it saves) and in wasm, else up to two, as the
 /// cores and `max` allow.
