@@ -21,6 +21,8 @@ cargo clippy --all-targets --release -- -D warnings
 cargo clippy --lib --release --target wasm32-unknown-unknown -- -D warnings
 # the library without the native program (what the fuzz targets and an embedding build)
 cargo clippy --lib --release --no-default-features -- -D warnings
+echo "== API docs (no broken link, no public doc linking a private item)" >&2
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --lib --release
 echo "== unit, scenario, theory, property, CLI and doc tests" >&2
 cargo test --release 2>&1 | tee -a "$log"
 fuzz_status=0

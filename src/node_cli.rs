@@ -87,7 +87,7 @@ const SHARED: &[(&str, Option<&str>)] = &[
     ("targets", None),
 ];
 
-/// The values of the [`SHARED`] flags, as text (the table checks them).
+/// The values of the `SHARED` flags, as text (the table checks them).
 #[derive(Clone, Debug, Default)]
 pub struct Shared {
     /// `(name, text, typed)` for each shared parameter: its value (the

@@ -70,7 +70,7 @@ impl std::ops::Deref for Entry {
     }
 }
 
-/// What is left of a forgotten origin ([`Store::forget`]): enough to keep
+/// What is left of a forgotten origin (`Store::forget`): enough to keep
 /// its old versions from coming back and its key binding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tomb {

@@ -438,7 +438,7 @@ impl Population for SwimPopulation {
     }
 
     /// Two stages: member `i`'s struct (and its RNG and due time) now, and
-    /// the heap blocks of the member prefetched [`STAGE`] calls ago, whose
+    /// the heap blocks of the member prefetched `STAGE` calls ago, whose
     /// struct, holding the pointers to them, should have arrived by now.
     #[inline]
     fn prefetch(&self, i: u32) {

@@ -18,7 +18,7 @@
 //! It is kept cheap per delivery, since the page records every one while it
 //! animates: a sender's hop is read off the viewer's own record of what
 //! that sender holds (each record names the version by its index among the
-//! versions made of its origin, [`Rec::k`]) instead of a lookup in the
+//! versions made of its origin, `Rec::k`) instead of a lookup in the
 //! sender's view, and an update made drops only the nodes that held the
 //! old latest (a list per origin) instead of checking every node. In the
 //! simulator a node's held version changes only by a `Learned` event or a

@@ -168,7 +168,7 @@ impl Scale {
         }
     }
 
-    /// Where [`Scale::log_retransmit`] steps up: the `k`-th value is the
+    /// Where `Scale::log_retransmit` steps up: the `k`-th value is the
     /// least `n` whose logarithm is `k + 1` (23 steps for `ln` up to 2^32
     /// members, 10 for `log10`), found once by bisecting the formula
     /// itself, so that the retransmit limit is the number of steps at or

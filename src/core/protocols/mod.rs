@@ -557,7 +557,7 @@ const MAX_SUB_STEPS: usize = 2_000_000;
 ///   flooding) the nodes informed by a push in the last round push once more, up to
 ///   `ttl` hops.
 /// * Events model (`hop_ms: Some(hop)`): a delay equation. Time advances
-///   in sub-steps of at most [`SUB_STEP_MS`] (a whole number of them per
+///   in sub-steps of at most `SUB_STEP_MS` (a whole number of them per
 ///   hop); per sub-step a node's round comes with probability `step /
 ///   interval` (random phases), and each part of the rule reads the
 ///   uninformed fraction its [`MeanFieldPart::legs`] hops earlier (none
