@@ -510,6 +510,16 @@ impl SimConfig {
         self.compact_obstacles().is_empty()
     }
 
+    /// Whether `gossip sim` runs this configuration on the compact
+    /// population (asked for, or chosen by `auto` where it applies).
+    fn runs_compact(&self) -> bool {
+        match self.engine {
+            EngineChoice::Compact => true,
+            EngineChoice::Full => false,
+            EngineChoice::Auto => self.compact_applies(),
+        }
+    }
+
     /// The node configuration as the scenario runs it.
     pub fn node_config(&self) -> Config {
         let mut c = self.node.clone();
@@ -814,7 +824,7 @@ pub fn threads_note(cfg: &SimConfig, threads: usize) -> Option<String> {
         "HyParView and topology runs go one event at a time".to_string()
     } else if cfg.membership == MembershipMode::Swim && cfg.swim.is_some() {
         "a SWIM run goes one event at a time (its members share one table of updates)".to_string()
-    } else if cfg.engine == EngineChoice::Compact || (cfg.engine == EngineChoice::Auto && cfg.compact_applies()) {
+    } else if cfg.runs_compact() {
         if cfg.model == Model::Events {
             "the compact population goes one event at a time in the events model".to_string()
         } else if (cfg.nodes as usize) < compact::FIRST_WAVE_THREADS_FROM {
@@ -850,12 +860,7 @@ pub fn run_threads(cfg: &SimConfig, threads: usize, progress: &mut dyn FnMut(Pro
         let (reason, t) = r.run(progress);
         return Ok(swim_report(cfg, &r.w, reason, t));
     }
-    let use_compact = match cfg.engine {
-        EngineChoice::Compact => true,
-        EngineChoice::Full => false,
-        EngineChoice::Auto => cfg.compact_applies(),
-    };
-    if use_compact {
+    if cfg.runs_compact() {
         let mut pop = compact::CompactPopulation::new(cfg.nodes, cfg.node_config(), cfg.seed, 0);
         pop.set_threads(threads);
         let mut r = runner(cfg, pop);
