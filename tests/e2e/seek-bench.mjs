@@ -1,11 +1,12 @@
 // Benchmark (not a test): seeking back 30 s in a 1,000-node movies run in
 // Chromium. A seek back rebuilds the scenario and replays it to the time
 // asked (no checkpoints), so its cost is the replay from 0 to that time.
-// Run: (cd tests/e2e && node seek-bench.mjs); prints one JSON line.
+// Run: (cd tests/e2e && node seek-bench.mjs); prints one JSON line. HASH=...
+// runs another scenario (the page's link parameters).
 
 import { serveWww, launch, openLab } from './harness.mjs';
 
-const HASH = 'nodes=1000&seed=1&scenario=movies&model=events&protocol=push-pull&fanout=2&ttl=6&latency_ms=60&jitter_ms=40&duration_s=60';
+const HASH = process.env.HASH || 'nodes=1000&seed=1&scenario=movies&model=events&protocol=push-pull&fanout=2&ttl=6&latency_ms=60&jitter_ms=40&duration_s=60';
 const server = await serveWww();
 const browser = await launch();
 try {
