@@ -306,7 +306,10 @@ impl SwimPopulation {
 
     /// Pass what member `i` did to the engine and count its declarations.
     fn emit(&mut self, i: u32, ctx: &mut Ctx<SwimMsg<u32>>) {
-        ctx.outbox.extend(self.out.sends.drain(..).map(|(to, msg)| (i, to, msg)));
+        // (an ack received sends nothing: no drain set up for it)
+        if !self.out.sends.is_empty() {
+            ctx.outbox.extend(self.out.sends.drain(..).map(|(to, msg)| (i, to, msg)));
+        }
         if self.out.events.is_empty() {
             return;
         }
