@@ -29,7 +29,7 @@ const suite = labSuite({ bin: true });
 // RANDOM_SEEDS=FIRST-LAST runs others (a longer hunt, by hand).
 const SEEDS = process.env.RANDOM_SEEDS
   ? ((a, b) => Array.from({ length: b - a + 1 }, (_, k) => a + k))(...process.env.RANDOM_SEEDS.split('-').map(Number))
-  : [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
+  : Array.from({ length: 24 }, (_, k) => k + 1);
 
 /** mulberry32: a small deterministic generator, uniform in [0, 1). */
 function rng(seed) {
@@ -94,6 +94,10 @@ function drawConfig(r) {
   if (r.chance(0.4)) c.loss = r.pick([0.01, 0.05, 0.1, 0.3]);
   if (c.scenario === 'broadcast') { c.rate = r.int(2, 30); if (r.chance(0.5)) c.settle_s = r.int(1, 5); }
   if (c.scenario === 'movies' && r.chance(0.4)) c.resample_ms = r.pick([1000, 3000, 10000]);
+  // flooding the course app sends every view to every node: n^2 messages of
+  // n entries an interval (110 nodes over 20 s: 23 M events, 12 s natively),
+  // too long for the file's budget; kept to 50 nodes
+  if (c.protocol === 'flood' && c.scenario === 'movies') c.nodes = Math.min(c.nodes, 50);
   return Object.fromEntries(Object.entries(c).map(([k, v]) => [k, String(v)]));
 }
 
@@ -167,7 +171,7 @@ function freshAt(page, scenario, ms) {
 /** The native `gossip sim --json` for the page's command (run through sh, as a person pastes it). */
 function native(cmd) {
   assert.match(cmd, /^gossip sim /);
-  return execFileSync('sh', ['-c', `'${BIN}' ${cmd.slice('gossip '.length)} --json`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 }).trim();
+  return execFileSync('sh', ['-c', `'${BIN}' ${cmd.slice('gossip '.length)} --json`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 }).trim();
 }
 
 /** The paths where two JSON values differ (the first few), for a readable failure. */
@@ -292,7 +296,7 @@ test('random configurations and operations: every seek equals a fresh run, the e
   for (const seed of SEEDS) {
     const res = await runSeed(seed);
     ops += res.ops.length;
-    if (process.env.RANDOM_VERBOSE) console.log(`# seed ${seed} ${new URLSearchParams(res.scenario0)} ops ${res.ops.map((o) => `${o.op}:${o.ms ?? o.k ?? o.spec}${o.refused ? '(refused)' : ''}`).join(' ')}`);
+    if (process.env.RANDOM_VERBOSE) console.log(`# seed ${seed} ${new URLSearchParams(res.scenario0)} ops ${res.ops.map((o) => `${o.op}${o.op === "look" ? "" : `:${o.ms ?? o.k ?? o.spec}`}${o.refused ? '(refused)' : ''}`).join(' ')}`);
     if (res.problems.length && process.env.RANDOM_VERBOSE) console.log(`# FAIL seed ${seed}: ${res.problems.join('\n# ')}`);
     if (res.problems.length) failures.push(`seed ${seed}: config ${JSON.stringify(res.config)}\n  ops ${JSON.stringify(res.ops)}\n  ${res.problems.join('\n  ')}`);
   }
