@@ -752,7 +752,8 @@ impl<P: LiveRun> Live<P> {
         // scenario is (added to the running one, the joiners took the keys
         // of values already handed out; with real nodes, whose past cannot be
         // replayed, it stays so)
-        if matches!(fault, Fault::Join { .. }) && next.scenario == super::Scenario::Broadcast && !self.r.w.remotes.any() {
+        if matches!(fault, Fault::Join { .. }) && next.scenario == super::Scenario::Broadcast && !self.r.w.remotes.any()
+        {
             let mut cfg = self.config();
             cfg.faults.push(super::TimedFault { at_ms: at, fault });
             let now = self.now();

@@ -429,8 +429,9 @@ mod tests {
         p.drop_unread_timing();
         let pairs = p.to_pairs();
         assert_eq!(pairs, vec![("model", "events".to_string()), ("latency_dist", "exponential".to_string())]);
-        let mut m = SimParams::from_pairs([("scenario", "movies"), ("settle_s", "3"), ("rate", "5"), ("jitter_ms", "4")])
-            .unwrap();
+        let mut m =
+            SimParams::from_pairs([("scenario", "movies"), ("settle_s", "3"), ("rate", "5"), ("jitter_ms", "4")])
+                .unwrap();
         m.drop_unread_timing();
         let keys: Vec<&str> = m.to_pairs().iter().map(|(k, _)| *k).collect();
         assert_eq!(keys, ["scenario", "settle_s"], "(movies reads settle_s; rounds reads no jitter)");
