@@ -962,9 +962,13 @@ function addFault(spec) {
   const lab = state.lab;
   const now = lab.now();
   const past = state.faults.some((f) => f.at > now + 1); // as Live::has_future says
+  // a join in a broadcast run rebuilds it (its values are keyed above every
+  // node, joiners included: Live::add_fault), so the copies are renewed
+  const rebuilt = state.kind === 'gossip' && state.params.scenario === 'broadcast' && /^\s*join\b/i.test(spec);
   lab.fault(spec);
   if (teach) teach.fault(spec);
-  if (past) { time.fork(lab.now()); state.spread.reset(); state.rows = []; state.lastChart = -1e9; }
+  if (past) time.fork(lab.now());
+  if (past || rebuilt) { forgetCopies(); readFrame(true); state.lastChart = -1e9; }
   writeHash();
   renderTimeline();
   return past;

@@ -746,6 +746,21 @@ impl<P: LiveRun> Live<P> {
         next.faults.push(super::TimedFault { at_ms: at, fault: fault.clone() });
         next.check().map_err(FaultRefused::Scenario)?;
         self.fork().map_err(FaultRefused::Seek)?;
+        // a broadcast's values are keyed above every node, joiners included
+        // (`workload::key`), so a join renumbers them from the start: the run
+        // is rebuilt with it and replayed to now, as a fresh run of the
+        // scenario is (added to the running one, the joiners took the keys
+        // of values already handed out; with real nodes, whose past cannot be
+        // replayed, it stays so)
+        if matches!(fault, Fault::Join { .. }) && next.scenario == super::Scenario::Broadcast && !self.r.w.remotes.any()
+        {
+            let mut cfg = self.config();
+            cfg.faults.push(super::TimedFault { at_ms: at, fault });
+            let now = self.now();
+            *self = Self::start(&cfg).map_err(|e| FaultRefused::Seek(SeekError::Rebuild(e)))?;
+            self.advance(now, u64::MAX);
+            return Ok(at);
+        }
         Ok(self.r.add_fault(at, fault))
     }
 
@@ -1326,6 +1341,21 @@ mod tests {
         // seeking back keeps the future: the scenario still has both faults
         l.seek(1_000).unwrap();
         assert_eq!(l.config().faults, scenario.faults);
+    }
+
+    #[test]
+    fn a_join_added_to_a_broadcast_run_gives_the_state_of_a_fresh_run_with_it() {
+        // the broadcast's values are keyed above every node, joiners included:
+        // added to the running run, the joiners took the keys of values already
+        // handed out (more updates than a fresh run of the scenario had)
+        for model in [Model::Rounds, Model::Events] {
+            let c = SimConfig { nodes: 27, scenario: Scenario::Broadcast, rate: 2.0, model, ..cfg() };
+            let mut l = Live::new(&c).unwrap();
+            l.advance(333, u64::MAX);
+            l.add_fault(Fault::Join { count: 3 }).unwrap();
+            l.advance(3_815, u64::MAX);
+            assert_eq!(seen(&l), seen(&fresh_at(&l.config(), 3_815)), "{model:?}");
+        }
     }
 
     #[test]

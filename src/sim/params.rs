@@ -229,12 +229,20 @@ impl SimParams {
     /// does not read it: for the page, whose links and form may carry it,
     /// so that its report, link and `gossip sim` command are those of the
     /// run it makes (the command line refuses these flags in rounds).
+    /// So too the jitter when the latency distribution does not read it
+    /// (exponential), and a scenario's own fields under another scenario
+    /// (`rate` with movies): the form sends them whatever it shows.
     pub fn drop_unread_timing(&mut self) {
-        if Model::parse(&self.model) != Some(Model::Rounds) {
-            return;
-        }
         let base = self.preset.as_deref().and_then(|n| SimParams::preset(n).ok()).unwrap_or_default();
-        for p in TABLE.iter().filter(|p| table::EVENTS_PARAMS.contains(&p.name)) {
+        let rounds = Model::parse(&self.model) == Some(Model::Rounds);
+        let no_jitter = LatencyDist::parse(&self.latency_dist).is_some_and(|d| !d.reads_jitter());
+        let scenario = Scenario::parse(&self.scenario);
+        let unread = |name: &str| {
+            (rounds && table::EVENTS_PARAMS.contains(&name))
+                || (no_jitter && name == "jitter_ms")
+                || scenario.is_some_and(|s| table::scenario_reads(name, s) == Some(false))
+        };
+        for p in TABLE.iter().filter(|p| unread(p.name)) {
             let v = p.text(&base);
             self.set(p.name, &v).expect("the table's own text of a value reads back");
         }
@@ -403,6 +411,30 @@ mod tests {
         g.drop_unread_timing();
         assert_eq!(g.to_pairs().iter().filter(|(k, _)| *k == "latency_ms").count(), 0);
         assert_eq!(g.latency_ms, SimParams::preset("glomers").unwrap().latency_ms);
+    }
+
+    #[test]
+    fn the_page_drops_the_jitter_of_the_exponential_distribution_and_other_scenarios_fields() {
+        // (gossip sim refuses these flags: the page's link and command must not carry them)
+        let given = [
+            ("model", "events"),
+            ("latency_dist", "exponential"),
+            ("jitter_ms", "42"),
+            ("scenario", "single"),
+            ("rate", "5"),
+            ("settle_s", "3"),
+            ("resample_ms", "3000"),
+        ];
+        let mut p = SimParams::from_pairs(given).unwrap();
+        p.drop_unread_timing();
+        let pairs = p.to_pairs();
+        assert_eq!(pairs, vec![("model", "events".to_string()), ("latency_dist", "exponential".to_string())]);
+        let mut m =
+            SimParams::from_pairs([("scenario", "movies"), ("settle_s", "3"), ("rate", "5"), ("jitter_ms", "4")])
+                .unwrap();
+        m.drop_unread_timing();
+        let keys: Vec<&str> = m.to_pairs().iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys, ["scenario", "settle_s"], "(movies reads settle_s; rounds reads no jitter)");
     }
 
     #[test]

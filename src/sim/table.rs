@@ -530,6 +530,12 @@ const SCENARIO_PARAMS: &[(&str, &[Scenario])] = &[
     ("resample_ms", &[Scenario::Movies]),
 ];
 
+/// Whether `scenario` reads the workload parameter `name` (`None`: not a
+/// scenario's own parameter, read by every scenario).
+pub fn scenario_reads(name: &str, scenario: Scenario) -> Option<bool> {
+    SCENARIO_PARAMS.iter().find(|(n, _)| *n == name).map(|(_, readers)| readers.contains(&scenario))
+}
+
 /// Refuse a workload parameter given for a scenario that does not read it
 /// (`--rate` with the movies scenario), naming it as `call` does.
 pub fn refuse_unread_scenario<'a>(
