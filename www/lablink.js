@@ -14,6 +14,31 @@ export const PAGE_MAX_COMPACT_NODES = 1000000;
 // need ~25 GB, past what a tab (and wasm32) can hold, and n² work a second.
 export const PAGE_MAX_MOVIES_NODES = 2000;
 
+// Flooding over everyone sends each update from every node to every other,
+// n(n-1) messages, and the movies scenario starts with every node's
+// favorite at once: n^2(n-1) messages in flight together (1,000 nodes: a
+// billion; the tab ran out of memory after 7 s, at 100-250 bytes a message
+// in flight). The lab keeps a flooding run under this many messages in
+// flight at once, as estimated by floodBurst.
+export const PAGE_MAX_FLOOD_MESSAGES = 4e6;
+
+/**
+ * About how many messages a flooding run over everyone (`membership` full
+ * or bootstrap) has in flight at once: n(n-1) an update, times the updates
+ * spreading together (movies: all n first favorites; broadcast: the values
+ * handed out in about 0.2 s, two link latencies; single: one). 0 for runs
+ * that do not flood everyone.
+ */
+export function floodBurst(params) {
+  const n = Number(params.nodes);
+  const membership = params.membership || 'full';
+  if (params.protocol !== 'flood' || !Number.isFinite(n) || !(membership === 'full' || membership === 'bootstrap')) return 0;
+  const scenario = params.scenario || 'single';
+  const rate = Number(params.rate ?? 100);
+  const together = scenario === 'movies' ? n : scenario === 'broadcast' ? Math.max(1, (Number.isFinite(rate) ? rate : 100) * 0.2) : 1;
+  return n * (n - 1) * together;
+}
+
 /** Why the page cannot run `params` (`{ param, message }`), or null; gossip sim's own checks are Lab.check_param's. */
 export function pageLimit(params) {
   const n = Number(params.nodes);
@@ -28,6 +53,13 @@ export function pageLimit(params) {
   }
   if (fullViews && Number.isFinite(n) && n > PAGE_MAX_MOVIES_NODES && n <= PAGE_MAX_NODES) {
     return { param: 'nodes', message: `nodes: the ${params.scenario} scenario runs in the lab up to ${PAGE_MAX_MOVIES_NODES.toLocaleString()} nodes (every node keeps a view of every node: ${n.toLocaleString()} nodes would need about ${Math.max(1, Math.round((n * n * 250) / 1e9))} GB); choose the single rumor scenario for bigger networks, or run gossip sim (got ${n.toLocaleString()})` };
+  }
+  const burst = floodBurst(params);
+  if (given && burst > PAGE_MAX_FLOOD_MESSAGES) {
+    let most = 2;
+    while (floodBurst({ ...params, nodes: most + 1 }) <= PAGE_MAX_FLOOD_MESSAGES) most++;
+    const why = (params.scenario || 'single') === 'movies' ? `, and the movies scenario starts with all ${n.toLocaleString()} favorites at once` : '';
+    return { param: 'nodes', message: `nodes: flooding over everyone sends each update from every node to every other (${(n * (n - 1)).toLocaleString()} messages an update${why}): about ${Math.round(burst).toLocaleString()} messages in flight together, more than the lab can hold; it floods up to ${most.toLocaleString()} nodes in this scenario. Choose ${why ? '' : 'an overlay membership (ring, k-out, ...), '}another protocol (push-pull, rumor, ...), or gossip sim (got ${n.toLocaleString()})` };
   }
   return null;
 }

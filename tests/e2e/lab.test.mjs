@@ -262,3 +262,29 @@ test('the built package is under 300 KB gzipped', () => {
   }
   assert.ok(total < 300 * 1024, `www/pkg is ${Math.round(total / 1024)} KB gzipped`);
 });
+
+test('flooding over everyone is refused past what the tab can hold, naming the most nodes; over an overlay it runs', async () => {
+  // (1,000 nodes flooding the movies scenario put a billion messages in
+  // flight at once: the tab ran out of memory, wasm's "unreachable")
+  const page = await openLab(suite.browser, suite.server.url, 'nodes=50');
+  await page.evaluate(() => window.gossipLab.pause());
+  for (const [params, message] of [
+    [{ nodes: 1000, scenario: 'movies', model: 'events', protocol: 'flood' }, /flooding over everyone .* it floods up to 159 nodes in this scenario\. Choose another protocol/],
+    [{ nodes: 3000, model: 'events', protocol: 'flood' }, /it floods up to 2,000 nodes in this scenario\. Choose an overlay membership/],
+  ]) {
+    await assert.rejects(page.evaluate((p) => window.gossipLab.configure(p), params), message);
+    assert.equal(Number(await page.evaluate(() => window.gossipLab.params().nodes)), 50, 'the previous run stays');
+  }
+  const r = await page.evaluate(() => {
+    window.gossipLab.configure({ nodes: 159, scenario: 'movies', model: 'events', protocol: 'flood', duration_s: 4 });
+    return window.gossipLab.runToEnd();
+  });
+  assert.equal(r.stop_reason, 'converged');
+  const ring = await page.evaluate(() => {
+    window.gossipLab.configure({ nodes: 3000, model: 'events', protocol: 'flood', membership: 'ring' });
+    return window.gossipLab.runToEnd();
+  });
+  assert.ok(ring.informed === 3000 && ring.messages < 3000 * 4, `over a ring, flooding is a few messages a node (${ring.messages}, ${ring.informed} informed)`);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
